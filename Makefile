@@ -1,0 +1,68 @@
+# ecs-operator — every set-up step lives here, so a fresh machine needs only `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST := $(BIN)/pytest
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## create the virtualenv with the package and its dev tools
+
+.PHONY: lint
+lint: $(STAMP) ## ruff (lint + format) and mypy
+	$(BIN)/ruff check operator tests tools bench
+	$(BIN)/ruff format --check operator tests tools bench
+	$(BIN)/mypy
+
+.PHONY: format
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix operator tests tools bench
+	$(BIN)/ruff format operator tests tools bench
+
+.PHONY: shapes
+shapes: $(STAMP) ## regenerate api/shapes.py from botocore's ECS model
+	$(BIN)/python tools/gen_shapes.py
+
+.PHONY: crds
+crds: $(STAMP) ## regenerate crds/ from the api/ models
+	$(BIN)/ecs-operator crds --output crds
+
+.PHONY: binaries
+binaries: $(STAMP) ## build (or reuse from ~/.cache/ecs-operator) etcd, kube-*, kubectl, kwok, helm
+	$(BIN)/ecs-operator devcluster build
+
+.PHONY: unit
+unit: $(STAMP) ## fast tests: no cluster
+	$(PYTEST) tests/unit -q
+
+.PHONY: integration
+integration: binaries ## tests against the devcluster (a real control plane)
+	$(PYTEST) tests/integration tests/e2e -q -m integration
+
+.PHONY: test
+test: lint unit integration ## the whole suite: lint, unit, then integration on the devcluster
+
+.PHONY: up
+up: binaries ## start the devcluster (prints how to use it)
+	$(BIN)/ecs-operator devcluster up
+
+.PHONY: down
+down: $(STAMP) ## stop the devcluster
+	$(BIN)/ecs-operator devcluster down
+
+.PHONY: clean
+clean: ## remove the virtualenv and tool caches in the tree (not ~/.cache/ecs-operator)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

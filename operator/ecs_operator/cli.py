@@ -1,0 +1,37 @@
+"""`ecs-operator`: the command line. Each subcommand lives in its own module, which exposes
+``configure(parser)`` (its arguments) and ``run(args) -> int``; this file only wires them."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: subcommand -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("ecs_operator.runner", "run the operator"),
+    "crds": ("ecs_operator.crdgen", "write the CustomResourceDefinitions generated from api/"),
+    "convert": ("ecs_operator.convert", "convert ECS JSON to custom resources or Kubernetes YAML"),
+    "devcluster": ("ecs_operator.devcluster.cli", "a local control plane: build|up|down|status|env"),
+    "demo": ("ecs_operator.demo", "run the examples on the devcluster and show the ECS view"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ecs-operator", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    modules = {}
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            modules[name] = importlib.import_module(module_name)
+            modules[name].configure(sub_parser)
+    args = parser.parse_args(argv)
+    return int(modules[args.command].run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
