@@ -13,7 +13,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("ecs_operator.runner", "run the operator"),
     "crds": ("ecs_operator.crdgen", "write the CustomResourceDefinitions generated from api/"),
     "convert": ("ecs_operator.convert", "convert ECS JSON to custom resources or Kubernetes YAML"),
-    "devcluster": ("ecs_operator.devcluster.cli", "a local control plane: build|up|down|status|env"),
+    "devcluster": (
+        "ecs_operator.devcluster.cli",
+        "the local control plane: build|up|down|status|env",
+    ),
     "demo": ("ecs_operator.demo", "run the examples on the devcluster and show the ECS view"),
 }
 

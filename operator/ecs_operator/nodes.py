@@ -50,9 +50,9 @@ KWOK_FAKE = "fake"
 REGION = "us-east-1"
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 
-FARGATE = "FARGATE"
-FARGATE_SPOT = "FARGATE_SPOT"
 FargateProvider = Literal["FARGATE", "FARGATE_SPOT"]
+FARGATE: FargateProvider = "FARGATE"
+FARGATE_SPOT: FargateProvider = "FARGATE_SPOT"
 
 
 def fargate_node_selector(provider: FargateProvider) -> dict[str, str]:
@@ -114,7 +114,10 @@ class FakeNode:
             "metadata": {
                 "name": self.name,
                 "labels": {LABEL_HOSTNAME: self.name, **self.labels},
-                "annotations": {ANNOTATION_KWOK_NODE: KWOK_FAKE, "node.alpha.kubernetes.io/ttl": "0"},
+                "annotations": {
+                    ANNOTATION_KWOK_NODE: KWOK_FAKE,
+                    "node.alpha.kubernetes.io/ttl": "0",
+                },
             },
             "spec": {"taints": self.taints},
             "status": {
@@ -125,6 +128,12 @@ class FakeNode:
                     "operatingSystem": self.labels[LABEL_OS],
                     "kubeletVersion": "fake",
                     "kubeProxyVersion": "fake",
+                    "containerRuntimeVersion": "kwok",
+                    "kernelVersion": "kwok",
+                    "osImage": "kwok",
+                    "bootID": "",
+                    "machineID": "",
+                    "systemUUID": "",
                 },
                 "phase": "Running",
             },

@@ -1,0 +1,186 @@
+"""Build the control-plane binaries from the Go wrapper modules in devcluster/, once.
+
+Every binary comes from a Go module through the module proxy (no Docker, no downloads of
+prebuilt binaries). Builds land in a versioned cache outside the repository,
+``~/.cache/ecs-operator/bin/<module>-<version>-<hash>/``, where the hash covers the wrapper
+module's go.mod, go.sum and sources: a build is skipped when its cache entry is complete, and
+a change to a pin builds a fresh entry instead of mixing versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DevclusterError
+
+KUBE_VERSION = "v1.36.3"
+ETCD_VERSION = "v3.6.16"
+KWOK_VERSION = "v0.8.0"
+HELM_VERSION = "v3.22.0"
+
+_K8S_VERSION_PKG = "k8s.io/component-base/version"
+_CLIENT_VERSION_PKG = "k8s.io/client-go/pkg/version"
+
+
+def _kube_ldflags() -> str:
+    """Stamp the version as upstream's hack/lib/version.sh does: without it /version reports
+    v0.0.0-master and helm's kubeVersion checks and kubectl's skew warnings misbehave."""
+    major, minor = KUBE_VERSION.lstrip("v").split(".")[:2]
+    stamps = {
+        "gitVersion": KUBE_VERSION,
+        "gitMajor": major,
+        "gitMinor": minor,
+        "gitTreeState": "clean",
+        "gitCommit": "0" * 40,
+        "buildDate": "2026-01-01T00:00:00Z",
+    }
+    flags = ["-s", "-w"]
+    for package in (_K8S_VERSION_PKG, _CLIENT_VERSION_PKG):
+        flags += [f"-X {package}.{key}={value}" for key, value in stamps.items()]
+    return " ".join(flags)
+
+
+@dataclass(frozen=True)
+class GoModule:
+    """One wrapper module under devcluster/ and the binaries it builds."""
+
+    directory: str
+    version: str
+    packages: tuple[str, ...]
+    binaries: tuple[str, ...]
+    ldflags: str = "-s -w"
+    extra_flags: tuple[str, ...] = ()
+
+
+MODULES = (
+    GoModule(
+        "kube",
+        KUBE_VERSION,
+        packages=tuple(
+            f"k8s.io/kubernetes/cmd/{name}"
+            for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+        ),
+        binaries=("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"),
+        ldflags=_kube_ldflags(),
+        extra_flags=("-pgo=off", "-tags", "selinux,notest"),
+    ),
+    GoModule("etcd", ETCD_VERSION, packages=(".",), binaries=("etcd",)),
+    GoModule("kwok", KWOK_VERSION, packages=("sigs.k8s.io/kwok/cmd/kwok",), binaries=("kwok",)),
+    GoModule(
+        "helm",
+        HELM_VERSION,
+        packages=("helm.sh/helm/v3/cmd/helm",),
+        binaries=("helm",),
+        ldflags=f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",
+    ),
+)
+
+_COMPLETE = ".complete"
+
+
+def repo_root() -> Path:
+    """The source checkout this package runs from (the devcluster needs its Go modules)."""
+    return Path(__file__).resolve().parents[3]
+
+
+def cache_root() -> Path:
+    """``$ECS_OPERATOR_CACHE`` or ``~/.cache/ecs-operator``: kept across checkouts and runs."""
+    configured = os.environ.get("ECS_OPERATOR_CACHE")
+    return Path(configured) if configured else Path.home() / ".cache" / "ecs-operator"
+
+
+def module_dir(module: GoModule) -> Path:
+    return repo_root() / "devcluster" / module.directory
+
+
+def cache_dir(module: GoModule) -> Path:
+    """The versioned cache entry of a module: its version plus a hash of its pins."""
+    digest = hashlib.sha256()
+    source = module_dir(module)
+    for path in sorted(source.iterdir()):
+        if path.name in ("go.mod", "go.sum") or path.suffix == ".go":
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update(module.ldflags.encode() + " ".join(module.extra_flags).encode())
+    return cache_root() / "bin" / f"{module.directory}-{module.version}-{digest.hexdigest()[:12]}"
+
+
+def is_built(module: GoModule) -> bool:
+    return (cache_dir(module) / _COMPLETE).exists()
+
+
+def find_go() -> str:
+    """The go command, or a clear message saying what to install."""
+    go = shutil.which("go") or next(
+        (p for p in ("/usr/local/go/bin/go", "/usr/lib/go/bin/go") if os.access(p, os.X_OK)), None
+    )
+    if go is None:
+        raise DevclusterError(
+            "Go is needed to build the local control plane (etcd, kube-apiserver, "
+            "kube-controller-manager, kube-scheduler, kwok, helm) but `go` is not on PATH. "
+            "Install Go 1.26 or newer (https://go.dev/doc/install, or your distribution's "
+            "golang package) and run again."
+        )
+    return go
+
+
+def build(module: GoModule, log: bool = True) -> Path:
+    """Build a module's binaries into its cache entry (atomically) and return the entry."""
+    target = cache_dir(module)
+    if is_built(module):
+        return target
+    go = find_go()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{module.directory}-", dir=target.parent))
+    command = [
+        go,
+        "build",
+        "-trimpath",
+        *module.extra_flags,
+        "-ldflags",
+        module.ldflags,
+        "-o",
+        f"{staging}/",
+        *module.packages,
+    ]
+    started = time.monotonic()
+    if log:
+        print(
+            f"building {module.directory} {module.version} (first time only) ...", file=sys.stderr
+        )
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
+    result = subprocess.run(
+        command, cwd=module_dir(module), env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DevclusterError(f"building {module.directory} failed:\n{result.stderr[-4000:]}")
+    (staging / _COMPLETE).write_text(
+        f"{module.version} built in {time.monotonic() - started:.0f}s\n"
+    )
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    if log:
+        print(f"built {module.directory} in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    return target
+
+
+def ensure_all(log: bool = True) -> dict[str, Path]:
+    """Every binary the devcluster needs, building what the cache lacks: name -> path."""
+    paths: dict[str, Path] = {}
+    for module in MODULES:
+        directory = build(module, log=log)
+        paths.update({name: directory / name for name in module.binaries})
+    return paths
+
+
+def bin_dirs() -> list[Path]:
+    """The cache entries of all modules (for PATH), whether built or not."""
+    return [cache_dir(module) for module in MODULES]

@@ -1,0 +1,72 @@
+"""`ecs-operator devcluster build | up | down | status | env`."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from . import binaries
+from .cluster import DevCluster, default_state_dir
+from .errors import DevclusterError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "action",
+        choices=("build", "up", "down", "status", "env"),
+        help="build the binaries; start, stop or inspect the devcluster; print shell exports",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="where the devcluster keeps PKI, data, logs and pid files "
+        f"(default {default_state_dir()})",
+    )
+
+
+def _env_lines(cluster: DevCluster) -> list[str]:
+    path = ":".join(str(d) for d in binaries.bin_dirs())
+    return [
+        f"export KUBECONFIG={shlex.quote(str(cluster.kubeconfig))}",
+        f'export PATH={shlex.quote(path)}:"$PATH"',
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    cluster = DevCluster(args.state_dir)
+    try:
+        if args.action == "build":
+            for name, path in binaries.ensure_all().items():
+                print(f"{name:24} {path}")
+        elif args.action == "up":
+            cluster.up(log=lambda line: print(line, file=sys.stderr))
+            print(
+                "\nUse it with:\n  eval $(ecs-operator devcluster env)\n"
+                "  kubectl get nodes -L topology.kubernetes.io/zone",
+                file=sys.stderr,
+            )
+        elif args.action == "down":
+            stopped = cluster.down()
+            print(
+                f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}",
+                file=sys.stderr,
+            )
+        elif args.action == "status":
+            running = cluster.running()
+            for name, alive in running.items():
+                print(f"{name:24} {'running' if alive else 'stopped'}")
+            if cluster.is_up():
+                print(
+                    f"{'kube-apiserver':24} {cluster.server()}  (KUBECONFIG={cluster.kubeconfig})"
+                )
+                return 0
+            return 1
+        else:
+            print("\n".join(_env_lines(cluster)))
+    except DevclusterError as error:
+        print(f"ecs-operator devcluster {args.action}: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,328 @@
+"""The devcluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on
+free loopback ports, with a fake fleet of EC2 node-pool and Fargate nodes.
+
+Like envtest, but with the controller-manager and the scheduler running, so Deployments make
+ReplicaSets and Pods, Pods get scheduled, namespaces really delete and garbage collection
+follows owner references; kwok plays the kubelets.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ecs_operator import nodes
+
+from . import binaries, pki, processes
+from .errors import DevclusterError
+
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+POD_CIDR = "10.244.0.0/16"
+NODE_IP = "10.240.0.1"
+
+
+def default_state_dir() -> Path:
+    return binaries.cache_root() / "devcluster" / "default"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Ports:
+    etcd_client: int
+    etcd_peer: int
+    apiserver: int
+    controller_manager: int
+    scheduler: int
+    kwok: int
+
+    @classmethod
+    def allocate(cls) -> Ports:
+        chosen: set[int] = set()
+        while len(chosen) < 6:
+            chosen.add(free_port())
+        return cls(*sorted(chosen))
+
+
+class DevCluster:
+    """One devcluster, living in a state directory (PKI, data, logs, pid files, kubeconfig)."""
+
+    def __init__(self, state_dir: Path | None = None) -> None:
+        self.state_dir = (state_dir or default_state_dir()).resolve()
+
+    # -- paths -------------------------------------------------------------------------
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "kubeconfig"
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state.json"
+
+    @property
+    def certs(self) -> pki.Pki:
+        return pki.Pki(self.state_dir / "pki")
+
+    def state(self) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data
+
+    # -- status ------------------------------------------------------------------------
+    def running(self) -> dict[str, bool]:
+        """Component -> alive, for the processes this state directory started."""
+        alive = {p.name: p.alive() for p in processes.tracked(self.state_dir)}
+        return {name: alive.get(name, False) for name in COMPONENTS}
+
+    def is_up(self) -> bool:
+        state = self.state()
+        return bool(state) and all(self.running().values()) and self._apiserver_ready(state)
+
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.state()['ports']['apiserver']}"
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def up(self, timeout: float = 180.0, log: Callable[[str], None] = print) -> None:
+        """Start everything (building binaries on first use) and wait for a Ready fleet."""
+        if self.is_up():
+            log(f"devcluster already running in {self.state_dir}")
+            return
+        if self.state_dir.exists():
+            stale = processes.stop_all(self.state_dir)
+            log(
+                f"cleaning a stale devcluster state in {self.state_dir}"
+                + (f" (stopped {', '.join(stale)})" if stale else "")
+            )
+            shutil.rmtree(self.state_dir)
+        bins = binaries.ensure_all()
+        started = time.monotonic()
+        self.state_dir.mkdir(parents=True)
+        ports = Ports.allocate()
+        certs = pki.generate(self.state_dir / "pki")
+        server = f"https://127.0.0.1:{ports.apiserver}"
+        pki.write_kubeconfig(certs, server, self.kubeconfig)
+        stages = self.state_dir / "kwok-stages.yaml"
+        stages.write_text(resources.files(__package__).joinpath("stages.yaml").read_text())
+        self.state_file.write_text(
+            json.dumps(
+                {"ports": ports.__dict__, "binaries": {k: str(v) for k, v in bins.items()}},
+                indent=2,
+            )
+        )
+        try:
+            self._start_etcd(bins, ports, timeout)
+            self._start_apiserver(bins, ports, certs, timeout)
+            self._start_controllers(bins, ports, timeout)
+            processes.start("kwok", self._kwok_command(bins, ports, stages), self.state_dir)
+            self._register_fleet()
+            self._wait(
+                lambda: self._fleet_ready(), timeout, "the node fleet to become Ready", "kwok"
+            )
+        except BaseException:
+            processes.stop_all(self.state_dir)
+            raise
+        log(f"devcluster up in {time.monotonic() - started:.1f}s: {server}")
+
+    def down(self, purge: bool = True) -> list[str]:
+        """Stop exactly the processes this devcluster started; remove its state."""
+        stopped = processes.stop_all(self.state_dir)
+        if purge and self.state_dir.exists():
+            shutil.rmtree(self.state_dir)
+        return stopped
+
+    # -- components --------------------------------------------------------------------
+    def _start_etcd(self, bins: dict[str, Path], ports: Ports, timeout: float) -> None:
+        client = f"http://127.0.0.1:{ports.etcd_client}"
+        peer = f"http://127.0.0.1:{ports.etcd_peer}"
+        command = [
+            str(bins["etcd"]),
+            "--name=devcluster",
+            f"--data-dir={self.state_dir / 'etcd'}",
+            f"--listen-client-urls={client}",
+            f"--advertise-client-urls={client}",
+            f"--listen-peer-urls={peer}",
+            f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster=devcluster={peer}",
+            "--unsafe-no-fsync",
+            "--auto-compaction-retention=1",
+            "--quota-backend-bytes=4294967296",
+            "--log-level=warn",
+        ]
+        processes.start("etcd", command, self.state_dir)
+        self._wait(lambda: _http_ok(f"{client}/health"), timeout, "etcd", "etcd")
+
+    def _start_apiserver(
+        self, bins: dict[str, Path], ports: Ports, certs: pki.Pki, timeout: float
+    ) -> None:
+        command = [
+            str(bins["kube-apiserver"]),
+            f"--etcd-servers=http://127.0.0.1:{ports.etcd_client}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={ports.apiserver}",
+            f"--cert-dir={self.state_dir / 'apiserver'}",
+            f"--tls-cert-file={certs.server_cert}",
+            f"--tls-private-key-file={certs.server_key}",
+            f"--client-ca-file={certs.ca_cert}",
+            f"--service-cluster-ip-range={pki.SERVICE_CIDR}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={certs.sa_pub}",
+            f"--service-account-signing-key-file={certs.sa_key}",
+            "--authorization-mode=Node,RBAC",
+            "--allow-privileged=true",
+            "--endpoint-reconciler-type=none",
+            "--enable-priority-and-fairness=false",
+            "--event-ttl=1h",
+        ]
+        processes.start("kube-apiserver", command, self.state_dir)
+        self._wait(
+            lambda: self._apiserver_ready(self.state()),
+            timeout,
+            "kube-apiserver /readyz",
+            "kube-apiserver",
+        )
+
+    def _start_controllers(self, bins: dict[str, Path], ports: Ports, timeout: float) -> None:
+        kubeconfig = str(self.kubeconfig)
+        common = [
+            f"--kubeconfig={kubeconfig}",
+            f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+        ]
+        certs = self.certs
+        controller_manager = [
+            str(bins["kube-controller-manager"]),
+            *common,
+            f"--secure-port={ports.controller_manager}",
+            "--controllers=*",
+            "--use-service-account-credentials=false",
+            f"--service-account-private-key-file={certs.sa_key}",
+            f"--root-ca-file={certs.ca_cert}",
+            f"--cluster-signing-cert-file={certs.ca_cert}",
+            f"--cluster-signing-key-file={certs.ca_key}",
+            f"--service-cluster-ip-range={pki.SERVICE_CIDR}",
+            "--concurrent-deployment-syncs=10",
+            "--concurrent-replicaset-syncs=10",
+            "--kube-api-qps=200",
+            "--kube-api-burst=400",
+        ]
+        scheduler = [
+            str(bins["kube-scheduler"]),
+            *common,
+            f"--secure-port={ports.scheduler}",
+            "--kube-api-qps=200",
+            "--kube-api-burst=400",
+        ]
+        processes.start("kube-controller-manager", controller_manager, self.state_dir)
+        processes.start("kube-scheduler", scheduler, self.state_dir)
+        for name, port in (
+            ("kube-controller-manager", ports.controller_manager),
+            ("kube-scheduler", ports.scheduler),
+        ):
+            url = f"https://127.0.0.1:{port}/healthz"
+            self._wait(partial(_http_ok, url), timeout, f"{name} /healthz", name)
+
+    def _kwok_command(self, bins: dict[str, Path], ports: Ports, stages: Path) -> list[str]:
+        return [
+            str(bins["kwok"]),
+            f"--kubeconfig={self.kubeconfig}",
+            f"--config={stages}",
+            "--manage-all-nodes=false",
+            f"--manage-nodes-with-annotation-selector={nodes.ANNOTATION_KWOK_NODE}={nodes.KWOK_FAKE}",
+            "--node-lease-duration-seconds=40",
+            f"--cidr={POD_CIDR}",
+            f"--node-ip={NODE_IP}",
+            f"--server-address=127.0.0.1:{ports.kwok}",
+        ]
+
+    # -- fleet -------------------------------------------------------------------------
+    def api(self) -> Any:
+        """A kubernetes client ApiClient for this devcluster (imported lazily: it is slow)."""
+        from kubernetes import client, config
+
+        return config.new_client_from_config(str(self.kubeconfig)), client  # type: ignore[no-untyped-call]
+
+    def _register_fleet(self) -> None:
+        api_client, client = self.api()
+        core = client.CoreV1Api(api_client)
+        for node in nodes.default_fleet():
+            core.create_node(node.manifest())
+
+    def _fleet_ready(self) -> bool:
+        api_client, client = self.api()
+        listed = client.CoreV1Api(api_client).list_node().items
+        wanted = {node.name for node in nodes.default_fleet()}
+        ready = {
+            node.metadata.name
+            for node in listed
+            if any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+            and not any(t.key.startswith("node.kubernetes.io/") for t in node.spec.taints or [])
+        }
+        return wanted <= ready
+
+    # -- waiting -----------------------------------------------------------------------
+    def _apiserver_ready(self, state: dict[str, Any]) -> bool:
+        if not state:
+            return False
+        return _http_ok(
+            f"https://127.0.0.1:{state['ports']['apiserver']}/readyz",
+            cafile=self.certs.ca_cert,
+            cert=(self.certs.admin_cert, self.certs.admin_key),
+        )
+
+    def _wait(self, check: Callable[[], bool], timeout: float, what: str, component: str) -> None:
+        deadline = time.monotonic() + timeout
+        process = next((p for p in processes.tracked(self.state_dir) if p.name == component), None)
+        while time.monotonic() < deadline:
+            if process is not None and not process.alive():
+                raise DevclusterError(
+                    f"{component} exited while waiting for {what}; its log "
+                    f"({self.state_dir / 'logs' / (component + '.log')}) ends with:\n"
+                    + processes.log_tail(self.state_dir, component)
+                )
+            try:
+                if check():
+                    return
+            except Exception:  # anything short of ready means "not yet"
+                pass
+            time.sleep(0.2)
+        raise DevclusterError(
+            f"timed out after {timeout:.0f}s waiting for {what}; {component}'s log ends with:\n"
+            + processes.log_tail(self.state_dir, component)
+        )
+
+
+def _http_ok(url: str, cafile: Path | None = None, cert: tuple[Path, Path] | None = None) -> bool:
+    context = None
+    if url.startswith("https"):
+        context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+        if cafile is None:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if cert:
+            context.load_cert_chain(str(cert[0]), str(cert[1]))
+    try:
+        with urllib.request.urlopen(url, timeout=2, context=context) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False

@@ -1,0 +1,52 @@
+"""Shared fixtures. The devcluster (a real control plane) starts once per session, on first
+use by an integration test, and stops at the end; unit tests never touch it.
+
+Point ``ECS_OPERATOR_TEST_KUBECONFIG`` at a running devcluster's kubeconfig (``eval
+$(ecs-operator devcluster env)`` then ``export ECS_OPERATOR_TEST_KUBECONFIG=$KUBECONFIG``) to
+reuse it instead of starting one: iterating on a test then takes seconds.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.kube import Kube
+
+
+@pytest.fixture(scope="session")
+def devcluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The kubeconfig of a running devcluster; its binaries (kubectl, helm) are on PATH."""
+    from ecs_operator.devcluster import binaries
+    from ecs_operator.devcluster.cluster import DevCluster
+
+    os.environ["PATH"] = ":".join([*map(str, binaries.bin_dirs()), os.environ["PATH"]])
+    reuse = os.environ.get("ECS_OPERATOR_TEST_KUBECONFIG")
+    if reuse:
+        os.environ["KUBECONFIG"] = reuse
+        yield Path(reuse)
+        return
+    cluster = DevCluster(tmp_path_factory.mktemp("devcluster"))
+    cluster.up(log=print)
+    os.environ["KUBECONFIG"] = str(cluster.kubeconfig)
+    try:
+        yield cluster.kubeconfig
+    finally:
+        cluster.down(purge=False)
+
+
+@pytest.fixture(scope="session")
+def kube(devcluster: Path) -> Kube:
+    """API clients for the devcluster."""
+    return Kube.from_kubeconfig(devcluster)
+
+
+@pytest.fixture
+def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace per test (with its default ServiceAccount), deleted afterwards."""
+    name = kube.create_test_namespace(request.node.name)
+    yield name
+    kube.delete_namespace(name)

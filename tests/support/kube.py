@@ -1,0 +1,90 @@
+"""Small helpers for tests that talk to a real kube-apiserver."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], timeout: float = 60, what: str = "condition") -> T:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def kubectl(
+    *args: str, input: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the devcluster's kubectl (on PATH, KUBECONFIG set by the devcluster fixture)."""
+    return subprocess.run(
+        ["kubectl", *args], input=input, capture_output=True, text=True, check=check
+    )
+
+
+@dataclass
+class Kube:
+    api: client.ApiClient
+
+    @classmethod
+    def from_kubeconfig(cls, path: Path) -> Kube:
+        return cls(config.new_client_from_config(str(path)))
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
+    @property
+    def apps(self) -> client.AppsV1Api:
+        return client.AppsV1Api(self.api)
+
+    @property
+    def custom(self) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(self.api)
+
+    def create_test_namespace(self, test_name: str) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "-", test_name.lower()).strip("-")[:40].strip("-")
+        name = f"{slug}-{hashlib.sha1(f'{test_name}{time.time()}'.encode()).hexdigest()[:6]}"
+        self.core.create_namespace(
+            {"metadata": {"name": name, "labels": {"ecs-operator.dev/test": "true"}}}
+        )
+        wait_for(lambda: self._has_default_service_account(name), 30, f"default SA in {name}")
+        return name
+
+    def _has_default_service_account(self, namespace: str) -> bool:
+        try:
+            self.core.read_namespaced_service_account("default", namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
+    def delete_namespace(self, name: str) -> None:
+        try:
+            self.core.delete_namespace(name)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+    def pods(self, namespace: str, selector: str = "") -> list[Any]:
+        return list(self.core.list_namespaced_pod(namespace, label_selector=selector).items)
+
+    def node(self, name: str) -> Any:
+        return self.core.read_node(name)

@@ -1,0 +1,89 @@
+"""The devcluster's pieces that need no cluster: PKI, pid tracking, binary cache keys."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ecs_operator.devcluster import binaries, pki, processes
+from ecs_operator.devcluster.errors import DevclusterError
+
+
+def test_pki_issues_a_server_cert_for_loopback_and_an_admin_in_system_masters(
+    tmp_path: Path,
+) -> None:
+    certs = pki.generate(tmp_path)
+    server = x509.load_pem_x509_certificate(certs.server_cert.read_bytes())
+    sans = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "kubernetes.default.svc" in sans.get_values_for_type(x509.DNSName)
+    assert {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)} == {
+        "127.0.0.1",
+        "10.96.0.1",
+    }
+    admin = x509.load_pem_x509_certificate(certs.admin_cert.read_bytes())
+    assert (
+        admin.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "system:masters"
+    )
+    usage = admin.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.CLIENT_AUTH in usage
+    assert oct(certs.admin_key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_kubeconfig_embeds_credentials(tmp_path: Path) -> None:
+    certs = pki.generate(tmp_path)
+    path = pki.write_kubeconfig(certs, "https://127.0.0.1:1234", tmp_path / "kubeconfig")
+    config = yaml.safe_load(path.read_text())
+    assert config["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:1234"
+    assert config["users"][0]["user"]["client-key-data"]
+
+
+def test_stop_all_stops_what_it_started_and_nothing_else(tmp_path: Path) -> None:
+    ours = processes.start("sleeper", ["/bin/sleep", "60"], tmp_path)
+    stranger = subprocess.Popen(["/bin/sleep", "60"])
+    try:
+        # A pid file left by a crash whose pid now belongs to another program is not ours.
+        (tmp_path / "pids" / "reused.pid").write_text(f"{stranger.pid} /usr/bin/not-sleep\n")
+        assert ours.alive()
+        stopped = processes.stop_all(tmp_path)
+        assert stopped == ["sleeper"]
+        assert not ours.alive()
+        assert stranger.poll() is None
+        assert not list((tmp_path / "pids").iterdir())
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_cache_entry_is_keyed_by_version_and_pins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECS_OPERATOR_CACHE", str(tmp_path))
+    kube = binaries.MODULES[0]
+    entry = binaries.cache_dir(kube)
+    assert entry.parent == tmp_path / "bin"
+    assert entry.name.startswith(f"kube-{binaries.KUBE_VERSION}-")
+    assert len({binaries.cache_dir(m) for m in binaries.MODULES}) == len(binaries.MODULES)
+
+
+def test_missing_go_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr(binaries.os, "access", lambda *_: False)
+    with pytest.raises(DevclusterError, match=r"Install Go 1\.26"):
+        binaries.find_go()
+
+
+def test_cli_env_prints_exports() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "ecs_operator.cli", "devcluster", "env", "--state-dir", "/tmp/x"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "export KUBECONFIG=/tmp/x/kubeconfig" in out
+    assert "export PATH=" in out
