@@ -4,7 +4,9 @@ Why generated: the ECS API has ~120 input structures and ~260 shapes reachable f
 four requests we mirror. Writing them by hand would drift from AWS and lose fields; the
 model is the single source of truth for names, JSON types, enums, bounds and documentation.
 Hand-written ECS rules live in ``api/rules.py`` and a few field types are overridden with the
-lenient ECS forms (``TYPE_OVERRIDES``).
+lenient ECS forms (``TYPE_OVERRIDES``). Single-field limits that ECS states only in prose (or
+enforces only server-side) are added from ``DOC_CONSTRAINTS`` / ``SERVICE_REQUIRED``, so that
+pydantic and the generated CRD schema (see ``crdgen.py``) enforce them alike.
 
 Usage: ``python tools/gen_shapes.py [--check]`` (``make shapes``). Needs the dev extra
 (botocore, pinned in pyproject.toml so regeneration is reproducible).
@@ -42,6 +44,73 @@ TYPE_OVERRIDES: dict[tuple[str, str], str] = {
     ("TaskOverride", "cpu"): "TaskCpu",
     ("TaskOverride", "memory"): "TaskMemory",
 }
+
+#: "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed."
+NAME_255 = {"max_length": 255, "pattern": r"^[a-zA-Z0-9_-]{1,255}$"}
+#: Lists an API-server CEL rule walks need a bound, or the apiserver's cost estimator refuses
+#: the rule. Where ECS documents no limit, these are the operator's own generous bounds.
+OPERATOR_LIST_BOUND = 100
+
+#: Constraints from the model's documentation text (the ECS API Reference) that the model has
+#: no trait for; section 7 of shared/reference/ecs-api.md cites each. Keys are pydantic
+#: ``Field`` arguments; ``items`` constrains the members of a list of strings.
+DOC_CONSTRAINTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("RegisterTaskDefinitionRequest", "family"): NAME_255,
+    ("ContainerDefinition", "name"): NAME_255,
+    ("CreateServiceRequest", "serviceName"): NAME_255,
+    ("CreateClusterRequest", "clusterName"): NAME_255,
+    # dependsOn names a container; capacity provider names are <= 255 (CreateCapacityProvider).
+    ("ContainerDependency", "containerName"): {"max_length": 255},
+    ("CapacityProviderStrategyItem", "capacityProvider"): {"max_length": 255},
+    ("CreateClusterRequest", "capacityProviders"): {"max_length": 20, "items": {"max_length": 255}},
+    # ECS quota "container definitions per task definition": 10.
+    ("RegisterTaskDefinitionRequest", "containerDefinitions"): {"min_length": 1, "max_length": 10},
+    ("RegisterTaskDefinitionRequest", "requiresCompatibilities"): {"max_length": 4},
+    ("RegisterTaskDefinitionRequest", "placementConstraints"): {"max_length": 10},
+    ("RegisterTaskDefinitionRequest", "volumes"): {"max_length": OPERATOR_LIST_BOUND},
+    ("ContainerDefinition", "portMappings"): {"max_length": OPERATOR_LIST_BOUND},
+    ("ContainerDefinition", "dependsOn"): {"max_length": 10},
+    ("ContainerDefinition", "links"): {"max_length": 10},
+    ("ContainerDefinition", "environmentFiles"): {"max_length": 10},
+    ("ContainerDefinition", "credentialSpecs"): {"max_length": 1},
+    # "don't specify less than 6 MiB of memory for your containers" (Docker >= 20.10).
+    ("ContainerDefinition", "memory"): {"ge": 6},
+    ("ContainerDefinition", "memoryReservation"): {"ge": 6},
+    ("PortMapping", "containerPort"): {"ge": 0, "le": 65535},
+    ("PortMapping", "hostPort"): {"ge": 0, "le": 65535},
+    ("HealthCheck", "command"): {"min_length": 1},
+    ("HealthCheck", "interval"): {"ge": 5, "le": 300},
+    ("HealthCheck", "timeout"): {"ge": 2, "le": 60},
+    ("HealthCheck", "retries"): {"ge": 1, "le": 10},
+    ("HealthCheck", "startPeriod"): {"ge": 0, "le": 300},
+    ("ContainerRestartPolicy", "ignoredExitCodes"): {"max_length": 50},
+    ("ContainerRestartPolicy", "restartAttemptPeriod"): {"ge": 60, "le": 1800},
+    ("EphemeralStorage", "sizeInGiB"): {"ge": 21, "le": 200},
+    ("PlacementConstraint", "expression"): {"max_length": 2000},
+    ("TaskDefinitionPlacementConstraint", "expression"): {"max_length": 2000},
+    ("CreateServiceRequest", "placementConstraints"): {"max_length": 10},
+    ("CreateServiceRequest", "placementStrategy"): {"max_length": 5},
+    ("CreateServiceRequest", "capacityProviderStrategy"): {"max_length": 20},
+    ("CreateServiceRequest", "serviceRegistries"): {"max_length": 1},
+    ("CreateServiceRequest", "clientToken"): {"max_length": 36},
+    ("RunTaskRequest", "count"): {"ge": 1, "le": 10},
+    ("RunTaskRequest", "placementConstraints"): {"max_length": 10},
+    ("RunTaskRequest", "placementStrategy"): {"max_length": 5},
+    ("RunTaskRequest", "capacityProviderStrategy"): {"max_length": 20},
+    ("RunTaskRequest", "clientToken"): {"max_length": 64},
+    ("RunTaskRequest", "startedBy"): {"max_length": 128, "pattern": r"^[a-zA-Z0-9_/-]*$"},
+    ("CreateClusterRequest", "defaultCapacityProviderStrategy"): {"max_length": 20},
+    # ClusterSettingName has one value (containerInsights); leave room for more.
+    ("CreateClusterRequest", "settings"): {"max_length": 10},
+    ("AwsVpcConfiguration", "subnets"): {"max_length": 16},
+    ("AwsVpcConfiguration", "securityGroups"): {"max_length": 5},
+    # Not model traits; ecs-api.md 7.9 marks these bounds [memory].
+    ("DeploymentConfiguration", "minimumHealthyPercent"): {"ge": 0, "le": 100},
+    ("DeploymentConfiguration", "maximumPercent"): {"ge": 100},
+}
+
+#: Members the ECS service requires although the model does not mark them required.
+SERVICE_REQUIRED = {("ContainerDefinition", "name"), ("ContainerDefinition", "image")}
 
 SCALARS = {"string": "str", "integer": "int", "long": "int", "boolean": "bool", "double": "float"}
 MAX_DOC = 400
@@ -83,6 +152,8 @@ class Generator:
     def type_of(self, name: str) -> str:
         shape = self.shapes[name]
         kind = shape["type"]
+        if shape.get("document"):
+            return "JsonValue"
         if kind == "structure":
             return name
         if kind == "list":
@@ -102,6 +173,11 @@ class Generator:
                 out.append(f"ge={shape['min']!r}")
             if "max" in shape:
                 out.append(f"le={shape['max']!r}")
+        elif kind == "list":
+            if shape.get("min"):
+                out.append(f"min_length={shape['min']}")
+            if "max" in shape:
+                out.append(f"max_length={shape['max']}")
         elif kind == "string" and "enum" not in shape:
             if "min" in shape:
                 out.append(f"min_length={shape['min']}")
@@ -123,9 +199,9 @@ class Generator:
             "# ruff: noqa: E501",
             "from __future__ import annotations",
             "",
-            "from typing import Literal",
+            "from typing import Annotated, Literal",
             "",
-            "from pydantic import Field",
+            "from pydantic import Field, JsonValue",
             "",
             "from .base import EcsShape",
             "from .types import TaskCpu, TaskMemory",
@@ -134,17 +210,26 @@ class Generator:
         for name in enums:
             values = ", ".join(repr(v) for v in self.shapes[name]["enum"])
             lines += ["", f"{name} = Literal[{values}]"]
-        structures = sorted(n for n in self.reachable if self.shapes[n]["type"] == "structure")
+        structures = sorted(
+            n
+            for n in self.reachable
+            if self.shapes[n]["type"] == "structure" and not self.shapes[n].get("document")
+        )
         for name in structures:
             lines += ["", "", *self.render_structure(name)]
         lines += ["", "", "SHAPES: dict[str, type[EcsShape]] = {"]
         lines += [f"    {n!r}: {n}," for n in structures]
         lines += ["}", ""]
+        # Resolve the forward references now, in this module: a subclass elsewhere (api/models.py)
+        # could not resolve them from its own module.
+        lines += ["for _shape in SHAPES.values():", "    _shape.model_rebuild()", ""]
         return "\n".join(lines)
 
     def render_structure(self, name: str) -> list[str]:
         shape = self.shapes[name]
-        required = set(shape.get("required", []))
+        required = set(shape.get("required", [])) | {
+            member for struct, member in SERVICE_REQUIRED if struct == name
+        }
         doc = summary(shape.get("documentation")) or f"The ECS {name} structure."
         out = [f"class {name}(EcsShape):", f"    {_docstring(doc)}", ""]
         members = shape.get("members", {})
@@ -156,6 +241,13 @@ class Generator:
             args = [] if member in required else ["default=None"]
             if not override:
                 args += self.constraints(spec["shape"])
+            documented = dict(DOC_CONSTRAINTS.get((name, member), {}))
+            if items := documented.pop("items", None):
+                inner = annotation.removeprefix("list[").removesuffix("]")
+                annotation = f"list[Annotated[{inner}, Field({_arguments(items)})]]"
+            if documented:
+                args = [a for a in args if a.split("=")[0] not in documented]
+                args.append(_arguments(documented))
             member_doc = summary(spec.get("documentation"))
             if member_doc:
                 args.append(f"description={member_doc!r}")
@@ -164,6 +256,11 @@ class Generator:
             else:
                 out.append(f"    {member}: {annotation} | None = Field({', '.join(args)})")
         return out
+
+
+def _arguments(constraints: dict[str, Any]) -> str:
+    """``{"ge": 6}`` -> ``ge=6``: pydantic ``Field`` keyword arguments as source text."""
+    return ", ".join(f"{key}={value!r}" for key, value in constraints.items())
 
 
 def _docstring(text: str) -> str:

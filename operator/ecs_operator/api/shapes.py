@@ -7,9 +7,9 @@ exact ECS casing; ECS rules that span fields live in rules.py.
 # ruff: noqa: E501
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, JsonValue
 
 from .base import EcsShape
 from .types import TaskCpu, TaskMemory
@@ -274,10 +274,12 @@ class AwsVpcConfiguration(EcsShape):
     """An object representing the networking details for a task or service. For example awsVpcConfiguration={subnets=["subnet-12344321"],securityGroups=["sg-12344321"]}."""
 
     subnets: list[str] = Field(
-        description="The IDs of the subnets associated with the task or service. There's a limit of 16 subnets that can be specified."
+        max_length=16,
+        description="The IDs of the subnets associated with the task or service. There's a limit of 16 subnets that can be specified.",
     )
     securityGroups: list[str] | None = Field(
         default=None,
+        max_length=5,
         description="The IDs of the security groups associated with the task or service. If you don't specify a security group, the default security group for the VPC is used. There's a limit of 5 security groups that can be specified.",
     )
     assignPublicIp: AssignPublicIp | None = Field(
@@ -315,7 +317,9 @@ class CanaryConfiguration(EcsShape):
 class CapacityProviderStrategyItem(EcsShape):
     """The details of a capacity provider strategy. A capacity provider strategy can be set when using the RunTaskor CreateCluster APIs or as the default capacity provider strategy for a cluster with the CreateCluster API."""
 
-    capacityProvider: str = Field(description="The short name of the capacity provider.")
+    capacityProvider: str = Field(
+        max_length=255, description="The short name of the capacity provider."
+    )
     weight: int | None = Field(
         default=None,
         ge=0,
@@ -376,13 +380,13 @@ class ClusterSetting(EcsShape):
 class ContainerDefinition(EcsShape):
     """Container definitions are used in task definitions to describe the different containers that are launched as part of a task."""
 
-    name: str | None = Field(
-        default=None,
+    name: str = Field(
+        max_length=255,
+        pattern="^[a-zA-Z0-9_-]{1,255}$",
         description="The name of a container. If you're linking multiple containers together in a task definition, the name of one container can be entered in the links of another container to connect the containers. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed. This parameter maps to name in the docker container create command and the --name option to docker run.",
     )
-    image: str | None = Field(
-        default=None,
-        description="The image used to start a container. This string is passed directly to the Docker daemon. By default, images in the Docker Hub registry are available. Other repositories are specified with either repository-url/image:tag or repository-url/image@digest .",
+    image: str = Field(
+        description="The image used to start a container. This string is passed directly to the Docker daemon. By default, images in the Docker Hub registry are available. Other repositories are specified with either repository-url/image:tag or repository-url/image@digest ."
     )
     repositoryCredentials: RepositoryCredentials | None = Field(
         default=None, description="The private repository authentication credentials to use."
@@ -393,18 +397,22 @@ class ContainerDefinition(EcsShape):
     )
     memory: int | None = Field(
         default=None,
+        ge=6,
         description="The amount (in MiB) of memory to present to the container. If your container attempts to exceed the memory specified here, the container is killed. The total amount of memory reserved for all containers within a task must be lower than the task memory value, if one is specified. This parameter maps to Memory in the docker container create command and the --memory option to docker run.",
     )
     memoryReservation: int | None = Field(
         default=None,
+        ge=6,
         description="The soft limit (in MiB) of memory to reserve for the container. When system memory is under heavy contention, Docker attempts to keep the container memory to this soft limit.",
     )
     links: list[str] | None = Field(
         default=None,
+        max_length=10,
         description="The links parameter allows containers to communicate with each other without the need for port mappings. This parameter is only supported if the network mode of a task definition is bridge. The name:internalName construct is analogous to name:alias in Docker links. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed..",
     )
     portMappings: list[PortMapping] | None = Field(
         default=None,
+        max_length=100,
         description="The list of port mappings for the container. Port mappings allow containers to access ports on the host container instance to send or receive traffic.",
     )
     essential: bool | None = Field(
@@ -429,6 +437,7 @@ class ContainerDefinition(EcsShape):
     )
     environmentFiles: list[EnvironmentFile] | None = Field(
         default=None,
+        max_length=10,
         description="A list of files containing the environment variables to pass to a container. This parameter maps to the --env-file option to docker run.",
     )
     mountPoints: list[MountPoint] | None = Field(
@@ -448,6 +457,7 @@ class ContainerDefinition(EcsShape):
     )
     dependsOn: list[ContainerDependency] | None = Field(
         default=None,
+        max_length=10,
         description="The dependencies defined for container startup and shutdown. A container can contain multiple dependencies on other containers in a task definition. When a dependency is defined for container startup, for container shutdown it is reversed.",
     )
     startTimeout: int | None = Field(
@@ -539,6 +549,7 @@ class ContainerDefinition(EcsShape):
     )
     credentialSpecs: list[str] | None = Field(
         default=None,
+        max_length=1,
         description="A list of ARNs in SSM or Amazon S3 to a credential spec (CredSpec) file that configures the container for Active Directory authentication. We recommend that you use this parameter instead of the dockerSecurityOptions. The maximum number of ARNs is 1.",
     )
 
@@ -546,7 +557,7 @@ class ContainerDefinition(EcsShape):
 class ContainerDependency(EcsShape):
     """The dependencies defined for container startup and shutdown. A container can contain multiple dependencies. When a dependency is defined for container startup, for container shutdown it is reversed."""
 
-    containerName: str = Field(description="The name of a container.")
+    containerName: str = Field(max_length=255, description="The name of a container.")
     condition: ContainerCondition = Field(
         description="The dependency condition of the container. The following are the available conditions and their behavior:"
     )
@@ -597,10 +608,13 @@ class ContainerRestartPolicy(EcsShape):
     )
     ignoredExitCodes: list[int] | None = Field(
         default=None,
+        max_length=50,
         description="A list of exit codes that Amazon ECS will ignore and not attempt a restart on. You can specify a maximum of 50 container exit codes. By default, Amazon ECS does not ignore any exit codes.",
     )
     restartAttemptPeriod: int | None = Field(
         default=None,
+        ge=60,
+        le=1800,
         description="A period of time (in seconds) that the container must run for before a restart can be attempted. A container can be restarted only once every restartAttemptPeriod seconds. If a container isn't able to run for this time period and exits early, it will not be restarted. You can set a minimum restartAttemptPeriod of 60 seconds and a maximum restartAttemptPeriod of 1800 seconds.",
     )
 
@@ -624,6 +638,7 @@ class CreateCapacityProviderRequest(EcsShape):
     )
     tags: list[Tag] | None = Field(
         default=None,
+        max_length=50,
         description="The metadata that you apply to the capacity provider to categorize and organize them more conveniently. Each tag consists of a key and an optional value. You define both of them.",
     )
 
@@ -633,25 +648,31 @@ class CreateClusterRequest(EcsShape):
 
     clusterName: str | None = Field(
         default=None,
+        max_length=255,
+        pattern="^[a-zA-Z0-9_-]{1,255}$",
         description="The name of your cluster. If you don't specify a name for your cluster, you create a cluster that's named default. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.",
     )
     tags: list[Tag] | None = Field(
         default=None,
+        max_length=50,
         description="The metadata that you apply to the cluster to help you categorize and organize them. Each tag consists of a key and an optional value. You define both.",
     )
     settings: list[ClusterSetting] | None = Field(
         default=None,
+        max_length=10,
         description="The setting to use when creating a cluster. This parameter is used to turn on CloudWatch Container Insights for a cluster. If this value is specified, it overrides the containerInsights value set with PutAccountSetting or PutAccountSettingDefault.",
     )
     configuration: ClusterConfiguration | None = Field(
         default=None, description="The execute command configuration for the cluster."
     )
-    capacityProviders: list[str] | None = Field(
+    capacityProviders: list[Annotated[str, Field(max_length=255)]] | None = Field(
         default=None,
+        max_length=20,
         description="The short name of one or more capacity providers to associate with the cluster. A capacity provider must be associated with a cluster before it can be included as part of the default capacity provider strategy of the cluster or used in a capacity provider strategy when calling the CreateService or RunTask actions.",
     )
     defaultCapacityProviderStrategy: list[CapacityProviderStrategyItem] | None = Field(
         default=None,
+        max_length=20,
         description="The capacity provider strategy to set as the default for the cluster. After a default capacity provider strategy is set for a cluster, when you call the CreateService or RunTask APIs with no capacity provider strategy or launch type specified, the default capacity provider strategy for the cluster is used.",
     )
     serviceConnectDefaults: ClusterServiceConnectDefaultsRequest | None = Field(
@@ -691,7 +712,9 @@ class CreateServiceRequest(EcsShape):
         description="The short name or full Amazon Resource Name (ARN) of the cluster that you run your service on. If you do not specify a cluster, the default cluster is assumed.",
     )
     serviceName: str = Field(
-        description="The name of your service. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed. Service names must be unique within a cluster, but you can have similarly named services in multiple clusters within a Region or across multiple Regions."
+        max_length=255,
+        pattern="^[a-zA-Z0-9_-]{1,255}$",
+        description="The name of your service. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed. Service names must be unique within a cluster, but you can have similarly named services in multiple clusters within a Region or across multiple Regions.",
     )
     taskDefinition: str | None = Field(
         default=None,
@@ -707,6 +730,7 @@ class CreateServiceRequest(EcsShape):
     )
     serviceRegistries: list[ServiceRegistry] | None = Field(
         default=None,
+        max_length=1,
         description="The details of the service discovery registry to associate with this service. For more information, see Service discovery.",
     )
     desiredCount: int | None = Field(
@@ -715,6 +739,7 @@ class CreateServiceRequest(EcsShape):
     )
     clientToken: str | None = Field(
         default=None,
+        max_length=36,
         description="An identifier that you provide to ensure the idempotency of the request. It must be unique and is case sensitive. Up to 36 ASCII characters in the range of 33-126 (inclusive) are allowed.",
     )
     launchType: LaunchType | None = Field(
@@ -722,7 +747,9 @@ class CreateServiceRequest(EcsShape):
         description="The infrastructure that you run your service on. For more information, see Amazon ECS launch types in the Amazon Elastic Container Service Developer Guide.",
     )
     capacityProviderStrategy: list[CapacityProviderStrategyItem] | None = Field(
-        default=None, description="The capacity provider strategy to use for the service."
+        default=None,
+        max_length=20,
+        description="The capacity provider strategy to use for the service.",
     )
     platformVersion: str | None = Field(
         default=None,
@@ -738,10 +765,12 @@ class CreateServiceRequest(EcsShape):
     )
     placementConstraints: list[PlacementConstraint] | None = Field(
         default=None,
+        max_length=10,
         description="An array of placement constraint objects to use for tasks in your service. You can specify a maximum of 10 constraints for each task. This limit includes constraints in the task definition and those specified at runtime.",
     )
     placementStrategy: list[PlacementStrategy] | None = Field(
         default=None,
+        max_length=5,
         description="The placement strategy objects to use for tasks in your service. You can specify a maximum of 5 strategy rules for each service.",
     )
     networkConfiguration: NetworkConfiguration | None = Field(
@@ -762,6 +791,7 @@ class CreateServiceRequest(EcsShape):
     )
     tags: list[Tag] | None = Field(
         default=None,
+        max_length=50,
         description="The metadata that you apply to the service to help you categorize and organize them. Each tag consists of a key and an optional value, both of which you define. When a service is deleted, the tags are deleted as well.",
     )
     enableECSManagedTags: bool | None = Field(
@@ -789,6 +819,7 @@ class CreateServiceRequest(EcsShape):
     )
     gatewayConnectors: list[GatewayConnector] | None = Field(
         default=None,
+        max_length=1,
         description="The gateway connectors that attach the service to a gateway ingress path. You can specify at most one gateway connector.",
     )
     monitoring: MonitoringConfiguration | None = Field(
@@ -839,10 +870,13 @@ class DeploymentConfiguration(EcsShape):
     )
     maximumPercent: int | None = Field(
         default=None,
+        ge=100,
         description="If a service is using the rolling update (ECS) deployment type, the maximumPercent parameter represents an upper limit on the number of your service's tasks that are allowed in the RUNNING or PENDING state during a deployment, as a percentage of the desiredCount (rounded down to the nearest integer). This parameter enables you to define the deployment batch size.",
     )
     minimumHealthyPercent: int | None = Field(
         default=None,
+        ge=0,
+        le=100,
         description="If a service is using the rolling update (ECS) deployment type, the minimumHealthyPercent represents a lower limit on the number of your service's tasks that must remain in the RUNNING state during a deployment, as a percentage of the desiredCount (rounded up to the nearest integer). This parameter enables you to deploy without using additional cluster capacity.",
     )
     alarms: DeploymentAlarms | None = Field(
@@ -917,7 +951,7 @@ class DeploymentLifecycleHook(EcsShape):
         default=None,
         description="The lifecycle stages at which to run the hook. Choose from these valid values:",
     )
-    hookDetails: HookDetails | None = Field(
+    hookDetails: JsonValue | None = Field(
         default=None,
         description="Use this field to specify custom parameters that Amazon ECS passes to your Lambda function on each invocation. This field is not used for PAUSE hooks.",
     )
@@ -987,6 +1021,7 @@ class EBSTagSpecification(EcsShape):
     resourceType: EBSResourceType = Field(description="The type of volume resource.")
     tags: list[Tag] | None = Field(
         default=None,
+        max_length=50,
         description="The tags applied to this Amazon EBS volume. AmazonECSCreated and AmazonECSManaged are reserved tags that can't be used.",
     )
     propagateTags: PropagateTags | None = Field(
@@ -1045,7 +1080,9 @@ class EphemeralStorage(EcsShape):
     """The amount of ephemeral storage to allocate for the task. This parameter is used to expand the total amount of ephemeral storage available, beyond the default amount, for tasks hosted on Fargate. For more information, see Using data volumes in tasks in the Amazon ECS Developer Guide;."""
 
     sizeInGiB: int = Field(
-        description="The total amount, in GiB, of ephemeral storage to set for the task. The minimum supported value is 21 GiB and the maximum supported value is 200 GiB."
+        ge=21,
+        le=200,
+        description="The total amount, in GiB, of ephemeral storage to set for the task. The minimum supported value is 21 GiB and the maximum supported value is 200 GiB.",
     )
 
 
@@ -1161,6 +1198,7 @@ class GatewayConnectorFilters(EcsShape):
 
     accessTypes: list[AccessType] | None = Field(
         default=None,
+        max_length=2,
         description="The access types of the gateway ingress paths that the connector applies to.",
     )
 
@@ -1217,30 +1255,33 @@ class HealthCheck(EcsShape):
     """An object representing a container health check. Health check parameters that are specified in a container definition override any Docker health checks that exist in the container image (such as those specified in a parent image or from the image's Dockerfile). This configuration maps to the HEALTHCHECK parameter of docker run."""
 
     command: list[str] = Field(
-        description="A string array representing the command that the container runs to determine if it is healthy. The string array must start with CMD to run the command arguments directly, or CMD-SHELL to run the command with the container's default shell."
+        min_length=1,
+        description="A string array representing the command that the container runs to determine if it is healthy. The string array must start with CMD to run the command arguments directly, or CMD-SHELL to run the command with the container's default shell.",
     )
     interval: int | None = Field(
         default=None,
+        ge=5,
+        le=300,
         description="The time period in seconds between each health check execution. You may specify between 5 and 300 seconds. The default value is 30 seconds. This value applies only when you specify a command.",
     )
     timeout: int | None = Field(
         default=None,
+        ge=2,
+        le=60,
         description="The time period in seconds to wait for a health check to succeed before it is considered a failure. You may specify between 2 and 60 seconds. The default value is 5. This value applies only when you specify a command.",
     )
     retries: int | None = Field(
         default=None,
+        ge=1,
+        le=10,
         description="The number of times to retry a failed health check before the container is considered unhealthy. You may specify between 1 and 10 retries. The default value is 3. This value applies only when you specify a command.",
     )
     startPeriod: int | None = Field(
         default=None,
+        ge=0,
+        le=300,
         description="The optional grace period to provide containers time to bootstrap before failed health checks count towards the maximum number of retries. You can specify between 0 and 300 seconds. By default, the startPeriod is off. This value applies only when you specify a command.",
     )
-
-
-class HookDetails(EcsShape):
-    """The ECS HookDetails structure."""
-
-    pass
 
 
 class HostEntry(EcsShape):
@@ -1353,6 +1394,7 @@ class InstanceRequirementsRequest(EcsShape):
     )
     excludedInstanceTypes: list[str] | None = Field(
         default=None,
+        max_length=400,
         description="The instance types to exclude from selection. Use this to prevent Amazon ECS from selecting specific instance types that may not be suitable for your workloads.",
     )
     instanceGenerations: list[InstanceGeneration] | None = Field(
@@ -1425,6 +1467,7 @@ class InstanceRequirementsRequest(EcsShape):
     )
     allowedInstanceTypes: list[str] | None = Field(
         default=None,
+        max_length=400,
         description="The instance types to include in the selection. When specified, Amazon ECS only considers these instance types, subject to the other requirements specified.",
     )
     maxSpotPriceAsPercentageOfOptimalOnDemandPrice: int | None = Field(
@@ -1648,7 +1691,9 @@ class MetricConfiguration(EcsShape):
     """The configuration for a specific set of metrics to collect for a service."""
 
     metricNames: list[str] = Field(
-        description="The list of metric names to configure. The supported metric names are CPUUtilization and MemoryUtilization."
+        min_length=1,
+        max_length=5,
+        description="The list of metric names to configure. The supported metric names are CPUUtilization and MemoryUtilization.",
     )
     resolutionSeconds: int = Field(
         ge=20,
@@ -1661,7 +1706,9 @@ class MonitoringConfiguration(EcsShape):
     """The optional monitoring configuration for a service, which defines the resolution for the service-level CPUUtilization and MemoryUtilization Amazon CloudWatch metrics. When not specified, Amazon ECS uses the default resolution of 60 seconds."""
 
     metricConfigurations: list[MetricConfiguration] | None = Field(
-        default=None, description="The list of metric configurations for the service monitoring."
+        default=None,
+        max_length=5,
+        description="The list of metric configurations for the service monitoring.",
     )
 
 
@@ -1740,6 +1787,7 @@ class PlacementConstraint(EcsShape):
     )
     expression: str | None = Field(
         default=None,
+        max_length=2000,
         description="A cluster query language expression to apply to the constraint. The expression can have a maximum length of 2000 characters. You can't specify an expression if the constraint type is distinctInstance. For more information, see Cluster query language in the Amazon Elastic Container Service Developer Guide.",
     )
 
@@ -1762,10 +1810,14 @@ class PortMapping(EcsShape):
 
     containerPort: int | None = Field(
         default=None,
+        ge=0,
+        le=65535,
         description="The port number on the container that's bound to the user-specified or automatically assigned host port.",
     )
     hostPort: int | None = Field(
         default=None,
+        ge=0,
+        le=65535,
         description="The port number on the container instance to reserve for your container.",
     )
     protocol: TransportProtocol | None = Field(
@@ -1805,7 +1857,9 @@ class RegisterTaskDefinitionRequest(EcsShape):
     """The ECS RegisterTaskDefinitionRequest structure."""
 
     family: str = Field(
-        description="You must specify a family for a task definition. You can use it track multiple versions of the same task definition. The family is used as a name for your task definition. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed."
+        max_length=255,
+        pattern="^[a-zA-Z0-9_-]{1,255}$",
+        description="You must specify a family for a task definition. You can use it track multiple versions of the same task definition. The family is used as a name for your task definition. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.",
     )
     taskRoleArn: str | None = Field(
         default=None,
@@ -1820,18 +1874,23 @@ class RegisterTaskDefinitionRequest(EcsShape):
         description="The Docker networking mode to use for the containers in the task. The valid values are none, bridge, awsvpc, and host. If no network mode is specified, the default is bridge.",
     )
     containerDefinitions: list[ContainerDefinition] = Field(
-        description="A list of container definitions in JSON format that describe the different containers that make up your task."
+        min_length=1,
+        max_length=10,
+        description="A list of container definitions in JSON format that describe the different containers that make up your task.",
     )
     volumes: list[Volume] | None = Field(
         default=None,
+        max_length=100,
         description="A list of volume definitions in JSON format that containers in your task might use.",
     )
     placementConstraints: list[TaskDefinitionPlacementConstraint] | None = Field(
         default=None,
+        max_length=10,
         description="An array of placement constraint objects to use for the task. You can specify a maximum of 10 constraints for each task. This limit includes constraints in the task definition and those specified at runtime.",
     )
     requiresCompatibilities: list[Compatibility] | None = Field(
         default=None,
+        max_length=4,
         description="The task launch type that Amazon ECS validates the task definition against. A client exception is returned if the task definition doesn't validate against the compatibilities specified. If no value is specified, the parameter is omitted from the response.",
     )
     cpu: TaskCpu | None = Field(
@@ -1844,6 +1903,7 @@ class RegisterTaskDefinitionRequest(EcsShape):
     )
     tags: list[Tag] | None = Field(
         default=None,
+        max_length=50,
         description="The metadata that you apply to the task definition to help you categorize and organize them. Each tag consists of a key and an optional value. You define both of them.",
     )
     pidMode: PidMode | None = Field(
@@ -1903,7 +1963,9 @@ class RunTaskRequest(EcsShape):
     """The ECS RunTaskRequest structure."""
 
     capacityProviderStrategy: list[CapacityProviderStrategyItem] | None = Field(
-        default=None, description="The capacity provider strategy to use for the task."
+        default=None,
+        max_length=20,
+        description="The capacity provider strategy to use for the task.",
     )
     cluster: str | None = Field(
         default=None,
@@ -1911,6 +1973,8 @@ class RunTaskRequest(EcsShape):
     )
     count: int | None = Field(
         default=None,
+        ge=1,
+        le=10,
         description="The number of instantiations of the specified task to place on your cluster. You can specify up to 10 tasks for each call.",
     )
     enableECSManagedTags: bool | None = Field(
@@ -1939,10 +2003,12 @@ class RunTaskRequest(EcsShape):
     )
     placementConstraints: list[PlacementConstraint] | None = Field(
         default=None,
+        max_length=10,
         description="An array of placement constraint objects to use for the task. You can specify up to 10 constraints for each task (including constraints in the task definition and those specified at runtime).",
     )
     placementStrategy: list[PlacementStrategy] | None = Field(
         default=None,
+        max_length=5,
         description="The placement strategy objects to use for the task. You can specify a maximum of 5 strategy rules for each task.",
     )
     platformVersion: str | None = Field(
@@ -1959,10 +2025,13 @@ class RunTaskRequest(EcsShape):
     )
     startedBy: str | None = Field(
         default=None,
+        max_length=128,
+        pattern="^[a-zA-Z0-9_/-]*$",
         description="An optional tag specified when a task is started. For example, if you automatically trigger a task to run a batch process job, you could apply a unique identifier for that job to your task with the startedBy parameter. You can then identify which tasks belong to that job by filtering the results of a ListTasks call with the startedBy value.",
     )
     tags: list[Tag] | None = Field(
         default=None,
+        max_length=50,
         description="The metadata that you apply to the task to help you categorize and organize them. Each tag consists of a key and an optional value, both of which you define.",
     )
     taskDefinition: str = Field(
@@ -1970,6 +2039,7 @@ class RunTaskRequest(EcsShape):
     )
     clientToken: str | None = Field(
         default=None,
+        max_length=64,
         description="An identifier that you provide to ensure the idempotency of the request. It must be unique and is case sensitive. Up to 64 characters are allowed. The valid characters are characters in the range of 33-126, inclusive. For more information, see Ensuring idempotency.",
     )
     volumeConfigurations: list[TaskVolumeConfiguration] | None = Field(
@@ -2065,6 +2135,7 @@ class ServiceConnectConfiguration(EcsShape):
     )
     containerConfigurations: list[ServiceConnectContainerConfiguration] | None = Field(
         default=None,
+        max_length=10,
         description="The settings for the Service Connect proxy container that Amazon ECS adds to each task in this service. Each object in the list sets exactly one setting, and each setting can appear only once in the list.",
     )
 
@@ -2289,6 +2360,7 @@ class TaskDefinitionPlacementConstraint(EcsShape):
     )
     expression: str | None = Field(
         default=None,
+        max_length=2000,
         description="A cluster query language expression to apply to the constraint. For more information, see Cluster query language in the Amazon Elastic Container Service Developer Guide.",
     )
 
@@ -2602,7 +2674,6 @@ SHAPES: dict[str, type[EcsShape]] = {
     "GatewayConnectorHealthCheck": GatewayConnectorHealthCheck,
     "GatewayConnectorHealthCheckMatcher": GatewayConnectorHealthCheckMatcher,
     "HealthCheck": HealthCheck,
-    "HookDetails": HookDetails,
     "HostEntry": HostEntry,
     "HostVolumeProperties": HostVolumeProperties,
     "InferenceAccelerator": InferenceAccelerator,
@@ -2674,3 +2745,6 @@ SHAPES: dict[str, type[EcsShape]] = {
     "VpcLatticeAdvancedConfiguration": VpcLatticeAdvancedConfiguration,
     "VpcLatticeConfiguration": VpcLatticeConfiguration,
 }
+
+for _shape in SHAPES.values():
+    _shape.model_rebuild()

@@ -155,7 +155,7 @@ def build(module: GoModule, log: bool = True) -> Path:
         print(
             f"building {module.directory} {module.version} (first time only) ...", file=sys.stderr
         )
-    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
+    env = {**os.environ, "CGO_ENABLED": "0"}
     result = subprocess.run(
         command, cwd=module_dir(module), env=env, capture_output=True, text=True
     )

@@ -1,0 +1,259 @@
+"""The ``spec`` of each custom resource: an ECS request, plus a few documented extensions.
+
+Each spec is the generated ECS input shape (``shapes.py``) with the same member names, so a
+``register-task-definition`` / ``create-service`` / ``run-task`` / ``create-cluster`` JSON
+document pastes into ``spec`` unchanged. The extensions cover what an ECS request leaves to
+other AWS APIs or to AWS itself:
+
+- ``ServiceSpec.autoScaling``: Application Auto Scaling's scalable target and target tracking
+  policies for the service (``RegisterScalableTarget`` + ``PutScalingPolicy`` in one place).
+- ``ClusterSpec.capacityProviderDefinitions``: which Kubernetes nodes an EC2 capacity provider
+  stands for (on AWS that is an Auto Scaling group; here it is a node selector).
+
+The cross-field ECS rules (``rules.py``) run as a model validator. Use the ``parse_*``
+functions: they raise only :class:`~ecs_operator.api.errors.EcsValidationError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
+
+from pydantic import AfterValidator, Field, ValidationError, WithJsonSchema, model_validator
+
+from .. import nodes
+from . import rules
+from .base import EcsShape
+from .errors import EcsValidationError
+from .ref import PATTERN, TaskDefinitionRef
+from .shapes import (
+    CreateClusterRequest,
+    CreateServiceRequest,
+    RegisterTaskDefinitionRequest,
+    RunTaskRequest,
+)
+
+NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,255}$"
+
+
+def _valid_ref(text: str) -> str:
+    TaskDefinitionRef.parse(text)
+    return text
+
+
+TaskDefinitionRefText = Annotated[
+    str,
+    AfterValidator(_valid_ref),
+    WithJsonSchema({"type": "string", "maxLength": 400, "pattern": PATTERN}),
+]
+"""A task definition reference (see ``ref.py``), checked but kept as the user wrote it."""
+
+
+class _Spec(EcsShape):
+    """A custom resource's spec: runs its kind's ECS rules after the fields validate."""
+
+    ecs_rules: ClassVar[tuple[rules.Rule[Any], ...]] = ()
+    #: Members that are ours, not ECS's: left out of the ECS request.
+    extensions: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _check_ecs_rules(self) -> Self:
+        found = rules.violations(self.ecs_rules, self)
+        if found:
+            raise EcsValidationError(found)
+        return self
+
+    def to_ecs(self) -> dict[str, Any]:
+        """The ECS request: ECS field names, absent members and our extensions left out."""
+        return self.model_dump(mode="json", exclude_none=True, exclude=set(self.extensions))
+
+
+class TaskDefinitionSpec(_Spec, RegisterTaskDefinitionRequest):
+    """An ECS task definition (the RegisterTaskDefinition request). Each change of the spec
+    registers a new revision of the family, as ECS does."""
+
+    ecs_rules = rules.TASK_DEFINITION_RULES
+
+
+PredefinedMetricType = Literal[
+    "ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization"
+]
+
+
+class TargetTrackingScalingPolicy(EcsShape):
+    """An Application Auto Scaling target tracking policy for the service: add or remove
+    tasks to keep a predefined ECS metric at targetValue (PutScalingPolicy's
+    TargetTrackingScalingPolicyConfiguration)."""
+
+    predefinedMetricType: PredefinedMetricType = Field(
+        description="The metric to track: the service's average CPU or memory utilization, "
+        "in percent of what its tasks reserve."
+    )
+    targetValue: float = Field(
+        gt=0, description="The metric value to keep, in percent (for example 75)."
+    )
+    scaleInCooldown: int | None = Field(
+        default=None,
+        ge=0,
+        description="Seconds after a scale-in before another scale-in may start (default 300).",
+    )
+    scaleOutCooldown: int | None = Field(
+        default=None,
+        ge=0,
+        description="Seconds after a scale-out before another scale-out may start (default 300).",
+    )
+
+
+class ServiceAutoScaling(EcsShape):
+    """Service Auto Scaling (ecs-operator extension, Application Auto Scaling vocabulary): the
+    scalable target's bounds on desiredCount and its target tracking policies."""
+
+    minCapacity: int = Field(ge=0, description="The fewest tasks to scale in to.")
+    maxCapacity: int = Field(ge=0, description="The most tasks to scale out to.")
+    targetTrackingScalingPolicies: list[TargetTrackingScalingPolicy] | None = Field(
+        default=None,
+        max_length=2,
+        description="Target tracking policies, at most one per predefinedMetricType.",
+    )
+
+
+class ServiceSpec(_Spec, CreateServiceRequest):
+    """An ECS service (the CreateService request): keeps desiredCount tasks of a task
+    definition running, or one per container instance with schedulingStrategy DAEMON."""
+
+    ecs_rules = rules.SERVICE_RULES
+    extensions = frozenset({"autoScaling"})
+
+    taskDefinition: TaskDefinitionRefText | None = Field(
+        default=None, description=CreateServiceRequest.model_fields["taskDefinition"].description
+    )
+    autoScaling: ServiceAutoScaling | None = Field(
+        default=None,
+        description="ecs-operator extension: Service Auto Scaling (Application Auto Scaling "
+        "target tracking on desiredCount). Not valid with schedulingStrategy DAEMON.",
+    )
+
+    @property
+    def task_definition_ref(self) -> TaskDefinitionRef | None:
+        """``taskDefinition`` parsed."""
+        return None if self.taskDefinition is None else TaskDefinitionRef.parse(self.taskDefinition)
+
+
+class TaskSpec(_Spec, RunTaskRequest):
+    """A standalone ECS task run (the RunTask request): count copies of a task definition."""
+
+    ecs_rules = rules.TASK_RULES
+    extensions = frozenset({"desiredStatus"})
+
+    desiredStatus: Literal["RUNNING", "STOPPED"] | None = Field(
+        default=None,
+        description="ecs-operator extension: set to STOPPED to stop the task (ECS StopTask); "
+        "its pods are ended and the task reports stopCode UserInitiated.",
+    )
+
+    taskDefinition: TaskDefinitionRefText = Field(
+        description=RunTaskRequest.model_fields["taskDefinition"].description
+    )
+
+    @property
+    def task_definition_ref(self) -> TaskDefinitionRef:
+        """``taskDefinition`` parsed."""
+        return TaskDefinitionRef.parse(self.taskDefinition)
+
+
+class Toleration(EcsShape):
+    """A Kubernetes toleration (core/v1 Toleration) for the taints of a node pool."""
+
+    key: str | None = Field(
+        default=None,
+        max_length=317,
+        description="The taint key to tolerate; empty with operator Exists tolerates every taint.",
+    )
+    operator: Literal["Exists", "Equal"] | None = Field(
+        default=None, description="Equal (the default) matches value; Exists matches any value."
+    )
+    value: str | None = Field(
+        default=None, max_length=63, description="The taint value to match with operator Equal."
+    )
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        default=None, description="The taint effect to tolerate; empty tolerates every effect."
+    )
+    tolerationSeconds: int | None = Field(
+        default=None,
+        description="With effect NoExecute: how long a pod stays on the node after the taint "
+        "appears (default: forever).",
+    )
+
+
+class CapacityProviderDefinition(EcsShape):
+    """Which Kubernetes nodes an EC2 capacity provider of the cluster stands for (ecs-operator
+    extension; on AWS a capacity provider is an Auto Scaling group). FARGATE and FARGATE_SPOT
+    are built in and need no definition."""
+
+    name: str = Field(
+        max_length=255,
+        pattern=NAME_PATTERN,
+        description="The capacity provider's name, as listed in capacityProviders.",
+    )
+    nodeSelector: dict[str, str] | None = Field(
+        default=None,
+        description=f"The labels of the provider's nodes (default: {nodes.LABEL_NODE_POOL}: "
+        "<name>).",
+    )
+    tolerations: list[Toleration] | None = Field(
+        default=None,
+        max_length=20,
+        description="Tolerations for the taints of the provider's nodes.",
+    )
+
+    def node_selector(self) -> dict[str, str]:
+        """The nodeSelector of the provider's tasks: the given one, else the node pool's."""
+        if self.nodeSelector is None:
+            return nodes.pool_node_selector(self.name)
+        return dict(self.nodeSelector)
+
+
+class ClusterSpec(_Spec, CreateClusterRequest):
+    """An ECS cluster (the CreateCluster request): a namespace for services and tasks, with
+    the capacity providers they may use."""
+
+    ecs_rules = rules.CLUSTER_RULES
+    extensions = frozenset({"capacityProviderDefinitions"})
+
+    capacityProviderDefinitions: list[CapacityProviderDefinition] | None = Field(
+        default=None,
+        max_length=20,
+        description="ecs-operator extension: the nodes each EC2 capacity provider in "
+        "capacityProviders stands for. A provider without a definition means the node pool "
+        f"of its name ({nodes.LABEL_NODE_POOL}: <name>).",
+    )
+
+
+M = TypeVar("M", bound=_Spec)
+
+
+def _parse(model: type[M], data: Mapping[str, Any], kind: str) -> M:
+    try:
+        return model.model_validate(data, strict=True)
+    except ValidationError as error:
+        raise EcsValidationError.from_pydantic(error, kind) from None
+
+
+def parse_task_definition(data: Mapping[str, Any]) -> TaskDefinitionSpec:
+    """A TaskDefinition spec from JSON data, or :class:`EcsValidationError`."""
+    return _parse(TaskDefinitionSpec, data, "TaskDefinition")
+
+
+def parse_service(data: Mapping[str, Any]) -> ServiceSpec:
+    """A Service spec from JSON data, or :class:`EcsValidationError`."""
+    return _parse(ServiceSpec, data, "Service")
+
+
+def parse_task(data: Mapping[str, Any]) -> TaskSpec:
+    """A Task spec from JSON data, or :class:`EcsValidationError`."""
+    return _parse(TaskSpec, data, "Task")
+
+
+def parse_cluster(data: Mapping[str, Any]) -> ClusterSpec:
+    """A Cluster spec from JSON data, or :class:`EcsValidationError`."""
+    return _parse(ClusterSpec, data, "Cluster")

@@ -1,0 +1,259 @@
+"""The generated CRDs: checked in without drift, structural, documented, and refusing the
+invalid example manifests (offline stand-in for the API server) as the operator does."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from kubernetes_validate.utils import latest_version
+
+from ecs_operator import crdgen
+from ecs_operator.api import (
+    EcsValidationError,
+    parse_cluster,
+    parse_service,
+    parse_task,
+    parse_task_definition,
+)
+from ecs_operator.api.rules import CLUSTER_RULES, SERVICE_RULES, TASK_DEFINITION_RULES, TASK_RULES
+
+if TYPE_CHECKING:
+    from tests.unit.conftest import Manifest, OfflineApiServer
+
+REPO = Path(__file__).resolve().parents[2]
+CRDS = REPO / "crds"
+DOCS = REPO / "docs/crds.md"
+MAX_CRD_BYTES = 700_000
+PARSERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "TaskDefinition": parse_task_definition,
+    "Service": parse_service,
+    "Task": parse_task,
+    "Cluster": parse_cluster,
+}
+#: Keys a structural schema node may carry (apiextensions.k8s.io/v1 JSONSchemaProps we use).
+ALLOWED_KEYS = {
+    "description",
+    "type",
+    "properties",
+    "required",
+    "items",
+    "additionalProperties",
+    "enum",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "x-kubernetes-int-or-string",
+    "x-kubernetes-preserve-unknown-fields",
+    "x-kubernetes-validations",
+    "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys",
+}
+
+
+@pytest.fixture(scope="module")
+def crds() -> list[dict[str, Any]]:
+    return crdgen.all_crds()
+
+
+def _spec_schema(crd: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    return schema
+
+
+def _nodes(schema: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every schema node below ``schema`` with a readable path."""
+    yield path, schema
+    for name, child in schema.get("properties", {}).items():
+        yield from _nodes(child, f"{path}.{name}")
+    if "items" in schema:
+        yield from _nodes(schema["items"], f"{path}[]")
+    if isinstance(schema.get("additionalProperties"), dict):
+        yield from _nodes(schema["additionalProperties"], f"{path}{{}}")
+
+
+def test_checked_in_crds_are_what_the_generator_writes(crds: list[dict[str, Any]]) -> None:
+    expected = {crdgen.file_name(crd): crdgen.HEADER + crdgen.to_yaml(crd) for crd in crds}
+    found = {path.name: path.read_text() for path in CRDS.glob("*.yaml")}
+    assert found.keys() == expected.keys()
+    for name, text in expected.items():
+        assert found[name] == text, f"crds/{name} is stale: run `make crds`"
+
+
+def test_the_four_kinds(crds: list[dict[str, Any]]) -> None:
+    names = {crd["spec"]["names"]["kind"]: crd["spec"]["names"] for crd in crds}
+    assert sorted(names) == ["Cluster", "Service", "Task", "TaskDefinition"]
+    assert names["TaskDefinition"]["plural"] == "taskdefinitions"
+    assert names["TaskDefinition"]["shortNames"] == ["ecstd", "taskdef"]
+    assert names["Service"]["shortNames"] == ["ecssvc"]
+    assert names["Task"]["shortNames"] == ["ecstask"]
+    assert names["Cluster"]["shortNames"] == ["ecscluster"]
+    for crd in crds:
+        assert crd["metadata"]["name"] == f"{crd['spec']['names']['plural']}.ecs-operator.dev"
+        assert crd["spec"]["scope"] == "Namespaced"
+        assert crd["spec"]["names"]["categories"] == ["ecs"]
+        (version,) = crd["spec"]["versions"]
+        assert version["name"] == "v1alpha1"
+        assert version["subresources"]["status"] == {}
+        status = _spec_schema(crd)["properties"]["status"]
+        assert status["x-kubernetes-preserve-unknown-fields"] is True
+
+
+def test_service_scales_through_desired_count(crds: list[dict[str, Any]]) -> None:
+    service = next(c for c in crds if c["spec"]["names"]["kind"] == "Service")
+    assert service["spec"]["versions"][0]["subresources"]["scale"] == {
+        "specReplicasPath": ".spec.desiredCount",
+        "statusReplicasPath": ".status.runningCount",
+        "labelSelectorPath": ".status.selector",
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "columns"),
+    [
+        ("TaskDefinition", ["Family", "Revision", "Status", "Compatibilities", "CPU", "Memory"]),
+        ("Service", ["Cluster", "TaskDefinition", "Desired", "Running", "Pending", "Status"]),
+        ("Task", ["Cluster", "TaskDefinition", "LastStatus", "DesiredStatus"]),
+        ("Cluster", ["Status", "Services", "Running", "Pending", "Instances"]),
+    ],
+)
+def test_printer_columns(crds: list[dict[str, Any]], kind: str, columns: list[str]) -> None:
+    crd = next(c for c in crds if c["spec"]["names"]["kind"] == kind)
+    printed = crd["spec"]["versions"][0]["additionalPrinterColumns"]
+    assert [c["name"] for c in printed] == [*columns, "Age"]
+    assert all(re.fullmatch(r"\.(spec|status|metadata)\.\w+", c["jsonPath"]) for c in printed)
+
+
+def test_crds_are_valid_apiextensions_objects(crds: list[dict[str, Any]]) -> None:
+    for crd in crds:
+        kubernetes_validate.validate(crd, latest_version(), strict=True)
+
+
+def test_crds_stay_small(crds: list[dict[str, Any]]) -> None:
+    for crd in crds:
+        assert len(crdgen.to_yaml(crd).encode()) < MAX_CRD_BYTES, crd["metadata"]["name"]
+
+
+def test_every_node_is_structural_and_documented(crds: list[dict[str, Any]]) -> None:
+    for crd in crds:
+        for path, node in _nodes(_spec_schema(crd)):
+            where = f"{crd['spec']['names']['kind']}{path}"
+            assert set(node) <= ALLOWED_KEYS, f"{where}: {set(node) - ALLOWED_KEYS}"
+            open_ended = node.get("x-kubernetes-int-or-string") or node.get(
+                "x-kubernetes-preserve-unknown-fields"
+            )
+            assert "type" in node or open_ended, f"{where} has no type"
+            assert not ("type" in node and node.get("x-kubernetes-int-or-string")), where
+            if node.get("type") == "object" and "properties" in node:
+                assert "additionalProperties" not in node, where
+            if path and not path.endswith(("[]", "{}")) and path != ".metadata":
+                assert node.get("description"), f"{where} has no description"
+
+
+def test_single_field_limits_reach_the_schema(crds: list[dict[str, Any]]) -> None:
+    td = next(c for c in crds if c["spec"]["names"]["kind"] == "TaskDefinition")
+    spec = _spec_schema(td)["properties"]["spec"]
+    container = spec["properties"]["containerDefinitions"]["items"]
+    assert spec["properties"]["family"]["pattern"] == "^[a-zA-Z0-9_-]{1,255}$"
+    assert spec["properties"]["containerDefinitions"]["maxItems"] == 10
+    assert set(container["required"]) == {"name", "image"}
+    assert container["properties"]["memory"]["minimum"] == 6
+    assert spec["properties"]["networkMode"]["enum"] == ["bridge", "host", "awsvpc", "none"]
+    health = container["properties"]["healthCheck"]["properties"]
+    assert (health["interval"]["minimum"], health["interval"]["maximum"]) == (5, 300)
+    assert spec["properties"]["cpu"] == {
+        "description": spec["properties"]["cpu"]["description"],
+        "x-kubernetes-int-or-string": True,
+    }
+
+
+def test_cel_rules_compile(apiserver: OfflineApiServer) -> None:
+    rules = [
+        check
+        for registry in (TASK_DEFINITION_RULES, SERVICE_RULES, TASK_RULES, CLUSTER_RULES)
+        for rule in registry
+        for check in rule.server
+        if hasattr(check, "rule")
+    ]
+    assert len(rules) > 30
+    for check in rules:
+        apiserver.program(check.rule)
+
+
+def test_cel_lists_and_strings_are_bounded_for_the_cost_estimator(
+    crds: list[dict[str, Any]],
+) -> None:
+    """Lists a rule iterates over carry maxItems (else the API server refuses the rule)."""
+    for crd in crds:
+        for path, node in _nodes(_spec_schema(crd)):
+            for validation in node.get("x-kubernetes-validations", []):
+                for field in re.findall(
+                    r"self\.(\w+)\.(?:all|exists|filter)\(", validation["rule"]
+                ):
+                    assert "maxItems" in node["properties"][field], f"{path}.{field}"
+
+
+def test_valid_manifests_are_accepted(
+    valid_manifest: Manifest, apiserver: OfflineApiServer
+) -> None:
+    assert apiserver.errors(valid_manifest.body) == []
+    PARSERS[valid_manifest.body["kind"]](valid_manifest.body["spec"])
+
+
+def test_invalid_manifests_are_refused_as_expected(
+    invalid_manifest: Manifest, apiserver: OfflineApiServer
+) -> None:
+    assert invalid_manifest.expect, f"{invalid_manifest.path.name} has no '# expect:' line"
+    errors = apiserver.errors(invalid_manifest.body)
+    assert any(invalid_manifest.expect in error for error in errors), errors
+    with pytest.raises(EcsValidationError):
+        PARSERS[invalid_manifest.body["kind"]](invalid_manifest.body["spec"])
+
+
+def test_there_are_enough_invalid_manifests(invalid_manifests: list[Manifest]) -> None:
+    assert len(invalid_manifests) >= 40
+    names = [m.body["metadata"]["name"] for m in invalid_manifests]
+    assert len(names) == len(set(names))
+
+
+def test_docs_name_every_rule() -> None:
+    text = DOCS.read_text()
+    for registry in (TASK_DEFINITION_RULES, SERVICE_RULES, TASK_RULES, CLUSTER_RULES):
+        for rule in registry:
+            assert f"`{rule.name}`" in text, f"docs/crds.md does not mention {rule.name}"
+
+
+def test_cli_prints_or_writes(tmp_path: Path, crds: list[dict[str, Any]]) -> None:
+    parser = argparse.ArgumentParser()
+    crdgen.configure(parser)
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        assert crdgen.run(parser.parse_args([])) == 0
+    assert list(yaml.safe_load_all(printed.getvalue())) == crds
+    with redirect_stdout(io.StringIO()):
+        assert crdgen.run(parser.parse_args(["--output", str(tmp_path)])) == 0
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(f"{c['spec']['names']['plural']}.ecs-operator.dev.yaml" for c in crds)
+
+
+def test_docs_examples_are_valid(apiserver: OfflineApiServer) -> None:
+    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(), re.DOTALL)
+    manifests = [m for m in map(yaml.safe_load, blocks) if "apiVersion" in m]
+    assert len(manifests) >= 3
+    for manifest in manifests:
+        assert apiserver.errors(manifest) == [], manifest["metadata"]["name"]
+        PARSERS[manifest["kind"]](manifest["spec"])

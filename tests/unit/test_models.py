@@ -1,0 +1,210 @@
+"""The spec models: ECS JSON parses unchanged, round-trips, and fails with ECS field paths."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ecs_operator import nodes
+from ecs_operator.api import (
+    EcsValidationError,
+    TaskDefinitionRef,
+    Violation,
+    parse_cluster,
+    parse_service,
+    parse_task,
+    parse_task_definition,
+    shapes,
+)
+from ecs_operator.api.models import (
+    ClusterSpec,
+    ServiceSpec,
+    TaskDefinitionSpec,
+    TaskSpec,
+)
+
+PARSERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "RegisterTaskDefinition": parse_task_definition,
+    "CreateService": parse_service,
+    "RunTask": parse_task,
+    "CreateCluster": parse_cluster,
+}
+
+EC2_TASK = {"family": "app", "containerDefinitions": [{"name": "app", "image": "busybox"}]}
+
+
+def _errors(parse: Callable[[dict[str, Any]], Any], data: dict[str, Any]) -> list[Violation]:
+    with pytest.raises(EcsValidationError) as caught:
+        parse(data)
+    return caught.value.violations
+
+
+@pytest.mark.parametrize("operation", sorted(PARSERS))
+def test_botocore_examples_parse_unchanged_and_round_trip(
+    operation: str, botocore_examples: dict[str, list[dict[str, Any]]]
+) -> None:
+    examples = botocore_examples[operation]
+    assert examples, f"botocore has no {operation} example"
+    for example in examples:
+        spec = PARSERS[operation](example["input"])
+        assert spec.to_ecs() == example["input"], example["id"]
+        assert json.loads(json.dumps(spec.to_ecs())) == example["input"]
+
+
+def test_describe_task_definition_output_pastes_without_read_only_members(
+    botocore_examples: dict[str, list[dict[str, Any]]],
+) -> None:
+    described = dict(botocore_examples["DescribeTaskDefinition"][0]["output"]["taskDefinition"])
+    with pytest.raises(EcsValidationError) as caught:
+        parse_task_definition(described)
+    assert set(caught.value.paths) == {"revision", "taskDefinitionArn"}
+    for read_only in ("revision", "taskDefinitionArn"):
+        del described[read_only]
+    assert parse_task_definition(described).to_ecs() == described
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "expected"),
+    [
+        (256, 512, ("256", "512")),
+        ("256", "512", ("256", "512")),
+        ("1 vCPU", "1GB", ("1024", "1024")),
+        (".25 vCPU", "0.5GB", ("256", "512")),
+        ("0.5 vcpu", "2 GB", ("512", "2048")),
+        ("2 vCPUs", 4096, ("2048", "4096")),
+    ],
+)
+def test_task_cpu_and_memory_accept_the_ecs_forms_and_normalise(
+    cpu: int | str, memory: int | str, expected: tuple[str, str]
+) -> None:
+    spec = parse_task_definition({**EC2_TASK, "cpu": cpu, "memory": memory})
+    assert (spec.cpu, spec.memory) == expected
+    assert (spec.to_ecs()["cpu"], spec.to_ecs()["memory"]) == expected
+
+
+@pytest.mark.parametrize(("field", "value"), [("cpu", "lots"), ("cpu", True), ("memory", "1.5")])
+def test_task_cpu_and_memory_refuse_other_values(field: str, value: object) -> None:
+    violations = _errors(parse_task_definition, {**EC2_TASK, field: value})
+    assert [v.path for v in violations] == [field]
+    assert "valid" in violations[0].rule or "number" in violations[0].rule
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "words"),
+    [
+        ({**EC2_TASK, "networkMode": "bridged"}, "networkMode", "'awsvpc'"),
+        (
+            {
+                "family": "app",
+                "containerDefinitions": [{"name": "app", "image": "b", "memory": "64"}],
+            },
+            "containerDefinitions[0].memory",
+            "integer",
+        ),
+        (
+            {
+                "family": "app",
+                "containerDefinitions": [{"name": "a", "image": "b", "memoryReservaton": 64}],
+            },
+            "containerDefinitions[0].memoryReservaton",
+            "not an ECS parameter",
+        ),
+        (
+            {"family": "app", "containerDefinitions": [{"name": "app"}]},
+            "containerDefinitions[0].image",
+            "required",
+        ),
+        ({"containerDefinitions": EC2_TASK["containerDefinitions"]}, "family", "required"),
+    ],
+)
+def test_field_errors_name_the_ecs_path(data: dict[str, Any], path: str, words: str) -> None:
+    violations = _errors(parse_task_definition, data)
+    assert [v.path for v in violations] == [path]
+    assert words in violations[0].rule
+
+
+def test_every_violation_comes_in_one_typed_error() -> None:
+    data = {
+        "family": "app",
+        "containerDefinitions": [
+            {"name": "app", "image": "busybox", "memory": 64, "memoryReservation": 128},
+            {"name": "app", "image": "busybox", "memory": 64},
+        ],
+    }
+    with pytest.raises(EcsValidationError) as caught:
+        parse_task_definition(data)
+    error = caught.value
+    assert isinstance(error, ValueError)
+    assert error.kind == "TaskDefinition"
+    assert error.paths == [
+        "containerDefinitions[1].name",
+        "containerDefinitions[0].memoryReservation",
+    ]
+    assert "containerDefinitions[1].name: container names must be unique" in str(error)
+
+
+def test_specs_are_the_generated_ecs_shapes() -> None:
+    assert issubclass(TaskDefinitionSpec, shapes.RegisterTaskDefinitionRequest)
+    assert issubclass(ServiceSpec, shapes.CreateServiceRequest)
+    assert issubclass(TaskSpec, shapes.RunTaskRequest)
+    assert issubclass(ClusterSpec, shapes.CreateClusterRequest)
+
+
+def test_extensions_stay_out_of_the_ecs_request() -> None:
+    service = parse_service(
+        {
+            "serviceName": "web",
+            "taskDefinition": "web:3",
+            "desiredCount": 2,
+            "autoScaling": {
+                "minCapacity": 1,
+                "maxCapacity": 4,
+                "targetTrackingScalingPolicies": [
+                    {"predefinedMetricType": "ECSServiceAverageCPUUtilization", "targetValue": 70}
+                ],
+            },
+        }
+    )
+    assert service.autoScaling is not None
+    assert service.autoScaling.maxCapacity == 4
+    assert "autoScaling" not in service.to_ecs()
+    assert service.task_definition_ref == TaskDefinitionRef("web", 3)
+
+    cluster = parse_cluster(
+        {
+            "clusterName": "prod",
+            "capacityProviders": ["general", "gpu"],
+            "capacityProviderDefinitions": [
+                {"name": "general"},
+                {"name": "gpu", "nodeSelector": {"pool": "gpu"}, "tolerations": [{"key": "gpu"}]},
+            ],
+        }
+    )
+    assert cluster.to_ecs() == {"clusterName": "prod", "capacityProviders": ["general", "gpu"]}
+    definitions = cluster.capacityProviderDefinitions or []
+    assert definitions[0].node_selector() == nodes.pool_node_selector("general")
+    assert definitions[1].node_selector() == {"pool": "gpu"}
+
+
+def test_task_definition_references_are_checked_where_they_are_read() -> None:
+    task = parse_task(
+        {"taskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"}
+    )
+    assert task.task_definition_ref == TaskDefinitionRef("web", 7)
+    violations = _errors(parse_task, {"taskDefinition": "web:latest"})
+    assert [v.path for v in violations] == ["taskDefinition"]
+    assert "family:revision" in violations[0].rule
+
+
+def test_models_are_strict_like_ecs_about_json_types() -> None:
+    """botocore refuses "2" for an integer and "true" for a boolean; so do we."""
+    service = {"serviceName": "web", "taskDefinition": "web", "desiredCount": "2"}
+    assert [v.path for v in _errors(parse_service, service)] == ["desiredCount"]
+    container = {"name": "app", "image": "busybox", "memory": 64, "essential": "true"}
+    violations = _errors(
+        parse_task_definition, {"family": "a", "containerDefinitions": [container]}
+    )
+    assert [v.path for v in violations] == ["containerDefinitions[0].essential"]
