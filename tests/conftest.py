@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.kube import Kube
+from tests.support.operator import OperatorProcess
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +51,24 @@ def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
     name = kube.create_test_namespace(request.node.name)
     yield name
     kube.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def crds(devcluster: Path) -> Path:
+    """The CRDs of crds/ installed (server-side apply) and Established."""
+    from tests.support.kube import kubectl
+
+    directory = Path(__file__).resolve().parent.parent / "crds"
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(directory))
+    kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(directory))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def operator(crds: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    """The operator, running as a process (`ecs-operator run`) against the devcluster."""
+    process = OperatorProcess.start(tmp_path_factory.mktemp("operator"))
+    try:
+        yield process
+    finally:
+        process.stop()

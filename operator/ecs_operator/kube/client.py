@@ -8,6 +8,7 @@ kopf's own login (kubeconfig or in-cluster service account), so there is one sou
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ import kopf
 
 from ecs_operator import FIELD_MANAGER
 from ecs_operator.metrics import API_WRITES
+
+RETRIES = 6
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,22 @@ class KubeClient:
         body: Any = None,
         content_type: str = "application/json",
     ) -> Any:
+        """One request, retried (bounded) when the server is busy or briefly unreachable."""
+        for attempt in range(RETRIES):
+            try:
+                return await self._once(method, path, params, body, content_type)
+            except ApiError as error:
+                if error.status not in (429, 500, 502, 503, 504) or attempt == RETRIES - 1:
+                    raise
+            except (aiohttp.ClientConnectionError, TimeoutError):
+                if attempt == RETRIES - 1:
+                    raise
+            await asyncio.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def _once(
+        self, method: str, path: str, params: dict[str, str] | None, body: Any, content_type: str
+    ) -> Any:
         url = self.server + path + (f"?{urlencode(params)}" if params else "")
         data = None if body is None else json.dumps(body, separators=(",", ":"))
         headers = {"Content-Type": content_type} if data is not None else {}
@@ -89,11 +108,11 @@ class KubeClient:
             if response.status >= 400:
                 try:
                     status = json.loads(text)
-                    raise ApiError(
-                        response.status, status.get("message", text), status.get("reason", "")
-                    )
                 except ValueError:
                     raise ApiError(response.status, text) from None
+                raise ApiError(
+                    response.status, status.get("message", text), status.get("reason", "")
+                )
             return json.loads(text) if text else None
 
     async def get(

@@ -1,0 +1,363 @@
+"""`ecs-operator convert FILE|-`: ECS JSON to our custom resources or to plain Kubernetes YAML.
+
+Input is what the AWS CLI takes or prints: ``register-task-definition`` input,
+``describe-task-definition`` output (bare or in its ``{"taskDefinition": ...}`` wrapper; the
+read-only members are stripped and listed on stderr), ``create-service`` input or ``run-task``
+input — one object or a JSON list of them. A service or run-task is rendered with the task
+definition given beside it in the same list.
+
+- ``--to crd`` (default): TaskDefinition / Service / Task custom resources whose spec is the ECS
+  JSON, for the operator to reconcile.
+- ``--to k8s``: the Kubernetes objects the operator would create, rendered here without it: a
+  Deployment (REPLICA) or DaemonSet (DAEMON) per service, Pods per run-task (created with
+  ``generateName``: use ``kubectl create``), and for a task definition no service or task uses a
+  PodTemplate (a task definition runs nothing by itself); plus their ServiceAccounts.
+  Findings (what did not map exactly) and the Secrets/ConfigMaps/PVCs the pods expect go to
+  stderr.
+
+Invalid input exits 1 with one message per problem, naming the field by its ECS path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import yaml
+
+from . import API_GROUP, API_VERSION
+from .api.errors import EcsValidationError, Violation
+from .api.models import (
+    ServiceSpec,
+    TaskDefinitionSpec,
+    TaskSpec,
+    parse_service,
+    parse_task,
+    parse_task_definition,
+)
+from .api.ref import TaskDefinitionRef
+from .render import capacity, workloads
+from .render.context import RenderContext
+from .render.findings import Finding, ObjectRef, Report
+from .render.names import dns_label
+from .render.pod import render_pod_template
+from .render.request import Options, RenderedWorkload, cluster_name
+from .render.service import render_service
+from .render.task import GENERATE_NAME_MAX, render_task
+
+#: members of describe-task-definition output that RegisterTaskDefinition does not accept
+READ_ONLY_MEMBERS = (
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+    "deleteRequestedAt",
+)
+CRD_API_VERSION = f"{API_GROUP}/{API_VERSION}"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``ecs-operator convert``."""
+    parser.add_argument("file", metavar="FILE", help="ECS JSON (an object or a list); - for stdin")
+    parser.add_argument(
+        "--to",
+        choices=("crd", "k8s"),
+        default="crd",
+        help="crd: ecs-operator custom resources (default); k8s: plain Kubernetes objects",
+    )
+    parser.add_argument("--namespace", help="namespace of the objects (k8s default: default)")
+    parser.add_argument("--cluster", help="ECS cluster name when the input names none")
+    parser.add_argument(
+        "--pod-level-resources",
+        action="store_true",
+        help="task cpu/memory as pod spec.resources (Kubernetes 1.34+)",
+    )
+    parser.add_argument(
+        "--container-restart-rules",
+        action="store_true",
+        help="per-container restartPolicy/restartPolicyRules (ContainerRestartRules, 1.34+)",
+    )
+    parser.add_argument("--account-id", help="AWS account id completing short role names")
+
+
+@dataclass(slots=True)
+class Document:
+    """One validated input object, where it came from, and what convert noticed about it."""
+
+    where: str
+    spec: TaskDefinitionSpec | ServiceSpec | TaskSpec
+    revision: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        """How stderr names it: ``TaskDefinition web:3``, ``Service web``, ``Task web``."""
+        spec = self.spec
+        if isinstance(spec, TaskDefinitionSpec):
+            suffix = f":{self.revision}" if self.revision is not None else ""
+            return f"TaskDefinition {spec.family}{suffix}"
+        if isinstance(spec, ServiceSpec):
+            return f"Service {spec.serviceName}"
+        return f"Task {spec.taskDefinition}"
+
+
+def _strip_read_only(data: dict[str, Any], notes: list[str]) -> int | None:
+    stripped = [key for key in READ_ONLY_MEMBERS if key in data]
+    revision = data.get("revision")
+    for key in stripped:
+        del data[key]
+    if stripped:
+        notes.append(f"read-only describe-task-definition members stripped: {', '.join(stripped)}")
+    return revision if isinstance(revision, int) and not isinstance(revision, bool) else None
+
+
+def _task_definition(data: Mapping[str, Any], where: str) -> Document:
+    notes: list[str] = []
+    body = dict(data)
+    if isinstance(body.get("taskDefinition"), dict):
+        wrapper, body = body, dict(body["taskDefinition"])
+        if wrapper.get("tags") and "tags" not in body:
+            body["tags"] = wrapper["tags"]
+    revision = _strip_read_only(body, notes)
+    return Document(where, parse_task_definition(body), revision, notes)
+
+
+def read_document(data: Any, where: str) -> Document:
+    """Recognise and validate one input object (EcsValidationError when invalid)."""
+    if not isinstance(data, dict):
+        raise EcsValidationError([Violation(where, "expected a JSON object")], "input")
+    if "containerDefinitions" in data or isinstance(data.get("taskDefinition"), dict):
+        return _task_definition(data, where)
+    if "serviceName" in data:
+        return Document(where, parse_service(data))
+    if "taskDefinition" in data:
+        return Document(where, parse_task(data))
+    raise EcsValidationError(
+        [
+            Violation(
+                where,
+                "not a task definition (containerDefinitions), a service (serviceName) or "
+                "a run-task request (taskDefinition)",
+            )
+        ],
+        "input",
+    )
+
+
+def read_documents(data: Any) -> list[Document]:
+    """All input objects; every invalid one is reported, each path prefixed by its index."""
+    items = data if isinstance(data, list) else [data]
+    documents: list[Document] = []
+    violations: list[Violation] = []
+    for k, item in enumerate(items):
+        where = f"[{k}]" if isinstance(data, list) else ""
+        try:
+            documents.append(read_document(item, where))
+        except EcsValidationError as error:
+            violations += [v.under(where) for v in error.violations]
+    if violations:
+        raise EcsValidationError(violations, "input")
+    return documents
+
+
+def to_custom_resources(
+    documents: Iterable[Document], namespace: str | None
+) -> list[dict[str, Any]]:
+    """TaskDefinition / Service / Task custom resources; the spec is the ECS JSON."""
+    resources = []
+    for doc in documents:
+        spec = doc.spec
+        if isinstance(spec, TaskDefinitionSpec):
+            kind, metadata = "TaskDefinition", {"name": dns_label(spec.family)}
+        elif isinstance(spec, ServiceSpec):
+            kind, metadata = "Service", {"name": dns_label(spec.serviceName)}
+        else:
+            family = spec.task_definition_ref.family
+            kind, metadata = "Task", {"generateName": dns_label(family, GENERATE_NAME_MAX) + "-"}
+        if namespace:
+            metadata["namespace"] = namespace
+        resources.append(
+            {
+                "apiVersion": CRD_API_VERSION,
+                "kind": kind,
+                "metadata": metadata,
+                "spec": spec.model_dump(mode="json", exclude_none=True),
+            }
+        )
+    return resources
+
+
+@dataclass(slots=True)
+class Conversion:
+    """The Kubernetes objects of a conversion and, per input object, what stderr reports."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    reports: list[tuple[str, list[str]]] = field(default_factory=list)
+    _accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, title: str, objects: Iterable[dict[str, Any]], notes: list[str]) -> None:
+        """Keep ``objects`` (ServiceAccounts once each) and the notes about ``title``."""
+        for obj in objects:
+            if obj["kind"] == "ServiceAccount":
+                self._accounts.setdefault(obj["metadata"]["name"], obj)
+            else:
+                self.objects.append(obj)
+        if notes:
+            self.reports.append((title, notes))
+
+    def documents(self) -> list[dict[str, Any]]:
+        """ServiceAccounts first, so that applying the stream in order works."""
+        return [*self._accounts.values(), *self.objects]
+
+
+def _lines(findings: Iterable[Finding], references: Iterable[ObjectRef]) -> list[str]:
+    return [str(f) for f in findings] + [f"requires {ref}" for ref in references]
+
+
+def _resolve(ref_text: str | None, where: str, tds: list[Document]) -> Document:
+    if ref_text is None:
+        raise EcsValidationError([Violation(where + "taskDefinition", "is required")], "input")
+    ref = TaskDefinitionRef.parse(ref_text)
+    matches = [
+        doc
+        for doc in tds
+        if isinstance(doc.spec, TaskDefinitionSpec)
+        and doc.spec.family == ref.family
+        and (ref.revision is None or doc.revision in (None, ref.revision))
+    ]
+    if not matches:
+        rule = (
+            f"task definition {ref_text!r} is not in the input: give it beside the service "
+            "or task, in one JSON list"
+        )
+        raise EcsValidationError([Violation(where + "taskDefinition", rule)], "input")
+    return max(matches, key=lambda doc: doc.revision or 0)
+
+
+def _workload(
+    doc: Document, tds: list[Document], options: Options
+) -> tuple[RenderedWorkload, Document]:
+    spec = doc.spec
+    assert isinstance(spec, ServiceSpec | TaskSpec)
+    td_doc = _resolve(spec.taskDefinition, f"{doc.where}." if doc.where else "", tds)
+    td = td_doc.spec
+    assert isinstance(td, TaskDefinitionSpec)
+    if isinstance(spec, ServiceSpec):
+        return render_service(spec, td, options, td_doc.revision), td_doc
+    return render_task(spec, td, options, td_doc.revision), td_doc
+
+
+def _lone_task_definition(
+    doc: Document, options: Options
+) -> tuple[list[dict[str, Any]], list[str]]:
+    td = doc.spec
+    assert isinstance(td, TaskDefinitionSpec)
+    report = Report()
+    placement = capacity.placement_for(None, None, td.requiresCompatibilities, report)
+    ctx = RenderContext(
+        cluster=cluster_name(None, options),
+        namespace=options.namespace,
+        revision=doc.revision,
+        placement=placement,
+        pod_level_resources=options.pod_level_resources,
+        container_restart_rules=options.container_restart_rules,
+        account_id=options.account_id,
+    )
+    rendered = render_pod_template(td, ctx)
+    name = dns_label(td.family if doc.revision is None else f"{td.family}-{doc.revision}")
+    labels = dict(rendered.pod_template["metadata"]["labels"])
+    template = workloads.pod_template(
+        workloads.Meta(name, options.namespace, labels, {}), rendered.pod_template
+    )
+    notes = _lines([*report.findings, *rendered.findings], rendered.references)
+    return [rendered.service_account, template], notes
+
+
+def to_kubernetes(documents: list[Document], options: Options) -> Conversion:
+    """Render every service and task with its task definition, then the task definitions
+    no service or task uses as PodTemplates."""
+    tds = [doc for doc in documents if isinstance(doc.spec, TaskDefinitionSpec)]
+    conversion = Conversion()
+    used: list[Document] = []
+    for doc in documents:
+        if isinstance(doc.spec, TaskDefinitionSpec):
+            continue
+        result, td_doc = _workload(doc, tds, options)
+        used.append(td_doc)
+        notes = _lines(result.findings, result.references)
+        conversion.add(doc.title, result.objects, doc.notes + notes)
+        td_notes = _lines(result.pod.findings, result.pod.references)
+        if td_notes:
+            conversion.reports.append((f"{doc.title}: {td_doc.title}", td_notes))
+    for doc in tds:
+        if any(doc is u for u in used):
+            if doc.notes:
+                conversion.reports.append((doc.title, doc.notes))
+            continue
+        objects, notes = _lone_task_definition(doc, options)
+        conversion.add(doc.title, objects, doc.notes + notes)
+    return conversion
+
+
+class _Dumper(yaml.SafeDumper):
+    """safe_dump without YAML aliases (Kubernetes tooling reads them poorly)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump(documents: list[dict[str, Any]], out: TextIO) -> None:
+    """Documents as a YAML stream (keys in rendering order)."""
+    yaml.dump_all(documents, out, Dumper=_Dumper, sort_keys=False, width=100_000)
+
+
+def _read(path: str) -> Any:
+    if path == "-":
+        return json.load(sys.stdin)
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _print_reports(reports: list[tuple[str, list[str]]], err: TextIO) -> None:
+    for title, lines in reports:
+        print(title, file=err)
+        for line in lines:
+            print(f"  {line}", file=err)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Convert ``args.file``; 0 on success, 1 on unreadable or invalid input."""
+    try:
+        data = _read(args.file)
+    except (OSError, json.JSONDecodeError) as error:
+        print(f"error: {args.file}: {error}", file=sys.stderr)
+        return 1
+    options = Options(
+        namespace=args.namespace or "default",
+        cluster=args.cluster,
+        pod_level_resources=args.pod_level_resources,
+        container_restart_rules=args.container_restart_rules,
+        account_id=args.account_id,
+    )
+    try:
+        documents = read_documents(data)
+        if args.to == "crd":
+            out = to_custom_resources(documents, args.namespace)
+            reports = [(doc.title, doc.notes) for doc in documents if doc.notes]
+        else:
+            conversion = to_kubernetes(documents, options)
+            out, reports = conversion.documents(), conversion.reports
+    except EcsValidationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    dump(out, sys.stdout)
+    _print_reports(reports, sys.stderr)
+    return 0

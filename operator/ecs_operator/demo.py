@@ -1,0 +1,191 @@
+"""`ecs-operator demo` (`make demo`): the operator on the devcluster, running examples/.
+
+Starts the devcluster (building it on first use), installs the CRDs, starts the operator as a
+process tracked in the devcluster's state directory (so `make demo-down` / `devcluster down`
+stops it too), applies examples/, waits for steady state with a progress line, and prints the
+ECS-style view.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .devcluster import binaries, processes
+from .devcluster.cluster import DevCluster, free_port
+from .devcluster.errors import DevclusterError
+
+NAMESPACE = "ecs-demo"
+KINDS = ("clusters", "taskdefinitions", "services", "tasks")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--examples", type=Path, default=binaries.repo_root() / "examples")
+    parser.add_argument("--namespace", default=NAMESPACE)
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--state-dir", type=Path, default=None)
+
+
+class Kubectl:
+    def __init__(self, kubeconfig: Path, kubectl: Path) -> None:
+        self.env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+        self.binary = str(kubectl)
+
+    def __call__(self, *args: str) -> str:
+        result = subprocess.run([self.binary, *args], env=self.env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise DevclusterError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
+        return result.stdout
+
+    def items(self, kind: str, namespace: str) -> list[dict[str, Any]]:
+        listed: list[dict[str, Any]] = json.loads(self("get", kind, "-n", namespace, "-o", "json"))[
+            "items"
+        ]
+        return listed
+
+
+def _start_operator(cluster: DevCluster, metrics: int, health: int) -> None:
+    if any(p.name == "ecs-operator" and p.alive() for p in processes.tracked(cluster.state_dir)):
+        return
+    command = [
+        sys.executable, "-m", "ecs_operator.cli", "run",
+        "--metrics-port", str(metrics), "--health-port", str(health),
+    ]  # fmt: skip
+    os.environ["KUBECONFIG"] = str(cluster.kubeconfig)
+    processes.start("ecs-operator", command, cluster.state_dir)
+    (cluster.state_dir / "operator-ports.json").write_text(
+        json.dumps({"metrics": metrics, "health": health})
+    )
+
+
+def _wait_healthy(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise DevclusterError(
+        "the operator did not become healthy; see its log in the devcluster state dir"
+    )
+
+
+def _steady(kubectl: Kubectl, namespace: str) -> tuple[int, int, int, int]:
+    services = kubectl.items("services.ecs-operator.dev", namespace)
+    tasks = kubectl.items("tasks.ecs-operator.dev", namespace)
+    ready = sum(
+        1
+        for s in services
+        if any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in (s.get("status") or {}).get("conditions", [])
+        )
+    )
+    done = sum(
+        1 for t in tasks if (t.get("status") or {}).get("lastStatus") in ("RUNNING", "STOPPED")
+    )
+    return ready, len(services), done, len(tasks)
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    """Columns as wide as their widest cell, like kubectl's output."""
+    cells = [headers, *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
+
+
+def ecs_view(kubectl: Kubectl, namespace: str) -> str:
+    """What `aws ecs describe-services` / `describe-tasks` / `describe-clusters` would show."""
+    services = []
+    for svc in kubectl.items("services.ecs-operator.dev", namespace):
+        st = svc.get("status") or {}
+        event = (st.get("events") or [{}])[0].get("message", "")
+        counts = [st.get(k, 0) for k in ("desiredCount", "runningCount", "pendingCount")]
+        services.append([svc["spec"]["serviceName"], *counts, st.get("taskDefinition", ""), event])
+    tasks = [
+        [entry["taskId"], entry["lastStatus"], entry["desiredStatus"], entry.get("stopCode", "")]
+        for task in kubectl.items("tasks.ecs-operator.dev", namespace)
+        for entry in (task.get("status") or {}).get("tasks") or []
+    ]
+    keys = ("activeServicesCount", "runningTasksCount", "pendingTasksCount")
+    clusters = [
+        [
+            (c.get("status") or {}).get("clusterName", c["metadata"]["name"]),
+            *[(c.get("status") or {}).get(k, 0) for k in keys],
+            (c.get("status") or {}).get("registeredContainerInstancesCount", 0),
+        ]
+        for c in kubectl.items("clusters.ecs-operator.dev", namespace)
+    ]
+    return "\n\n".join(
+        [
+            table(
+                ["SERVICE", "DESIRED", "RUNNING", "PENDING", "TASK DEFINITION", "LAST EVENT"],
+                services,
+            ),
+            table(["TASK", "LAST STATUS", "DESIRED", "STOP CODE"], tasks),
+            table(["CLUSTER", "SERVICES", "RUNNING", "PENDING", "INSTANCES"], clusters),
+        ]
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    cluster = DevCluster(args.state_dir)
+    try:
+        cluster.up(log=lambda line: print(line, file=sys.stderr))
+        bins = binaries.ensure_all(log=False)
+        kubectl = Kubectl(cluster.kubeconfig, bins["kubectl"])
+        crds = binaries.repo_root() / "crds"
+        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crds))
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(crds))
+        ports = _ports(cluster)
+        _start_operator(cluster, ports["metrics"], ports["health"])
+        _wait_healthy(ports["health"], 60)
+        subprocess.run(
+            [kubectl.binary, "create", "namespace", args.namespace],
+            env=kubectl.env,
+            capture_output=True,
+        )
+        kubectl("apply", "-n", args.namespace, "-f", str(args.examples))
+        deadline = time.monotonic() + args.timeout
+        while True:
+            ready, services, done, tasks = _steady(kubectl, args.namespace)
+            print(
+                f"\rservices steady {ready}/{services}   tasks started {done}/{tasks}",
+                end="",
+                file=sys.stderr,
+            )
+            if ready == services and done == tasks:
+                break
+            if time.monotonic() > deadline:
+                print("", file=sys.stderr)
+                raise DevclusterError("the examples did not reach a steady state in time")
+            time.sleep(1)
+        print(file=sys.stderr)
+        print(ecs_view(kubectl, args.namespace))
+        print(
+            f"\nmetrics: curl -s http://127.0.0.1:{ports['metrics']}/metrics | grep ecs_operator_"
+            f"\nlook:    eval $(ecs-operator devcluster env); kubectl get ecs -n {args.namespace}"
+            "\nstop:    make demo-down"
+        )
+    except DevclusterError as error:
+        print(f"ecs-operator demo: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _ports(cluster: DevCluster) -> dict[str, int]:
+    saved = cluster.state_dir / "operator-ports.json"
+    if saved.exists():
+        ports: dict[str, int] = json.loads(saved.read_text())
+        return ports
+    return {"metrics": free_port(), "health": free_port()}

@@ -1,0 +1,128 @@
+"""Cluster: ECS-shaped counts of what runs in it (``aws ecs describe-clusters``).
+
+Registered instances are the nodes its EC2 capacity providers stand for; running and pending
+tasks are the pods of its services and tasks; per provider as well. Cluster status is
+refreshed at most about once a second per namespace (the queue coalesces), so a thousand pod
+updates do not become a thousand status writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecs_operator import nodes
+from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.models import parse_cluster
+from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, NODE, POD
+from ecs_operator.render import keys
+from ecs_operator.render.names import label_value
+from ecs_operator.status.conditions import condition, merge
+
+from .clusters import name_of
+from .common import report_invalid, write_status
+from .queue import OK, Outcome
+from .references import cluster_name
+from .runtime import runtime
+
+
+async def reconcile(namespace: str, name: str) -> Outcome:
+    rt = runtime()
+    targets = (
+        list(rt.store.all(ECS_CLUSTER, namespace))
+        if name == "*"
+        else [rt.store.get(ECS_CLUSTER, namespace, name)]
+    )
+    for body in targets:
+        if body is not None and not body["metadata"].get("deletionTimestamp"):
+            await _reconcile_one(body)
+    return OK
+
+
+def _matches(labels: dict[str, str], selector: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def _provider_selectors(spec: dict[str, Any]) -> dict[str, dict[str, str]]:
+    definitions = {d["name"]: d for d in spec.get("capacityProviderDefinitions") or []}
+    selectors = {}
+    for provider in spec.get("capacityProviders") or []:
+        if provider == nodes.FARGATE or provider == nodes.FARGATE_SPOT:
+            selectors[provider] = nodes.fargate_node_selector(provider)
+        else:
+            selectors[provider] = definitions.get(provider, {}).get(
+                "nodeSelector"
+            ) or nodes.pool_node_selector(provider)
+    return selectors
+
+
+def cluster_status(
+    body: dict[str, Any], all_nodes: list[dict[str, Any]], pods: list[dict[str, Any]], services: int
+) -> dict[str, Any]:
+    """The counts ``describe-clusters`` shows, from the store's nodes and pods (pure)."""
+    spec = body.get("spec") or {}
+    selectors = _provider_selectors(spec)
+    ec2 = {p: s for p, s in selectors.items() if p not in (nodes.FARGATE, nodes.FARGATE_SPOT)}
+
+    def labels(obj: dict[str, Any]) -> dict[str, str]:
+        return obj["metadata"].get("labels") or {}
+
+    if ec2:
+        instances = [n for n in all_nodes if any(_matches(labels(n), s) for s in ec2.values())]
+    else:
+        instances = [n for n in all_nodes if labels(n).get(nodes.LABEL_VK_TYPE) != nodes.VK_TYPE]
+    running = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+    pending = [p for p in pods if (p.get("status") or {}).get("phase", "Pending") == "Pending"]
+    providers = []
+    for provider in selectors:
+        mine = [
+            p for p in pods if labels(p).get(keys.LABEL_CAPACITY_PROVIDER) == label_value(provider)
+        ]
+        providers.append(
+            {
+                "name": provider,
+                "runningTasksCount": sum(1 for p in mine if p in running),
+                "pendingTasksCount": sum(1 for p in mine if p in pending),
+            }
+        )
+    generation = body["metadata"].get("generation")
+    previous = body.get("status") or {}
+    return {
+        **previous,
+        "clusterName": name_of(body),
+        "status": "ACTIVE",
+        "registeredContainerInstancesCount": len(instances),
+        "runningTasksCount": len(running),
+        "pendingTasksCount": len(pending),
+        "activeServicesCount": services,
+        "capacityProviders": providers,
+        "conditions": merge(
+            previous.get("conditions"), [condition("Ready", True, "Active")], generation
+        ),
+        "observedGeneration": generation,
+    }
+
+
+async def _reconcile_one(body: dict[str, Any]) -> None:
+    rt = runtime()
+    try:
+        parse_cluster(body.get("spec") or {})
+    except EcsValidationError as error:
+        await report_invalid(ECS_CLUSTER, body, error)
+        return
+    namespace = body["metadata"]["namespace"]
+    name = name_of(body)
+    label = label_value(name)
+    pods = [
+        p
+        for p in rt.store.all(POD, namespace)
+        if (p["metadata"].get("labels") or {}).get(keys.LABEL_CLUSTER) == label
+        and (p["metadata"].get("labels") or {}).get(keys.LABEL_APP_MANAGED_BY) == keys.MANAGED_BY
+    ]
+    services = sum(
+        1
+        for s in rt.store.all(ECS_SERVICE, namespace)
+        if cluster_name((s.get("spec") or {}).get("cluster")) == name
+        and not s["metadata"].get("deletionTimestamp")
+    )
+    status = cluster_status(body, list(rt.store.all(NODE)), pods, services)
+    await write_status(ECS_CLUSTER, body, status)

@@ -1,0 +1,81 @@
+"""Clusters as Services and Tasks see them: which one a reference means (the namespace's
+``default`` Cluster is created on first use, as ECS does), and where its tasks may run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ecs_operator import API_GROUP, API_VERSION, nodes
+from ecs_operator.api.shapes import CapacityProviderStrategyItem
+from ecs_operator.kube.resources import ECS_CLUSTER
+
+from .references import DEFAULT_CLUSTER, Unresolved, cluster_name, cluster_named
+from .runtime import runtime
+
+FARGATE_PROVIDERS = {nodes.FARGATE, nodes.FARGATE_SPOT}
+
+
+def name_of(cluster: dict[str, Any]) -> str:
+    return str((cluster.get("spec") or {}).get("clusterName") or cluster["metadata"]["name"])
+
+
+async def resolve(namespace: str, reference: str | None) -> dict[str, Any]:
+    """The Cluster a service or task names; creates the default one on first use."""
+    name = cluster_name(reference)
+    found = cluster_named(namespace, name)
+    if found is not None:
+        return found
+    if name != DEFAULT_CLUSTER:
+        raise Unresolved(
+            "ClusterNotFound", f"cluster: no Cluster named {name} in namespace {namespace}"
+        )
+    rt = runtime()
+    created = await rt.client.create(
+        ECS_CLUSTER,
+        {
+            "apiVersion": f"{API_GROUP}/{API_VERSION}",
+            "kind": "Cluster",
+            "metadata": {"name": DEFAULT_CLUSTER, "namespace": namespace},
+            "spec": {"clusterName": DEFAULT_CLUSTER},
+        },
+    )
+    rt.store.put(ECS_CLUSTER, created)
+    return created
+
+
+def strategy_for(
+    cluster: dict[str, Any],
+    launch_type: str | None,
+    strategy: Sequence[CapacityProviderStrategyItem] | None,
+) -> list[CapacityProviderStrategyItem] | None:
+    """The capacity provider strategy in force: the request's, else (without a launch type)
+    the cluster's default; refused when it mixes EC2 and Fargate providers, as ECS does."""
+    spec = cluster.get("spec") or {}
+    if strategy is None and launch_type is None and spec.get("defaultCapacityProviderStrategy"):
+        strategy = [
+            CapacityProviderStrategyItem.model_validate(i)
+            for i in spec["defaultCapacityProviderStrategy"]
+        ]
+    if not strategy:
+        return None
+    names = [item.capacityProvider for item in strategy]
+    fargate = [n for n in names if n in FARGATE_PROVIDERS]
+    if fargate and len(fargate) != len(names):
+        raise Unresolved(
+            "InvalidCapacityProviderStrategy",
+            "capacityProviderStrategy: a strategy cannot mix Fargate (FARGATE, FARGATE_SPOT) and "
+            f"EC2 capacity providers ({', '.join(names)})",
+            retry=False,
+        )
+    known = set(spec.get("capacityProviders") or []) | {
+        d["name"] for d in spec.get("capacityProviderDefinitions") or []
+    }
+    unknown = [n for n in names if n not in known and n not in FARGATE_PROVIDERS]
+    if unknown:
+        raise Unresolved(
+            "CapacityProviderNotFound",
+            f"capacityProviderStrategy: {', '.join(unknown)} not in cluster "
+            f"{name_of(cluster)}'s capacityProviders",
+        )
+    return list(strategy)

@@ -1,0 +1,121 @@
+"""Steps every reconciler shares: write status only when it changed, manage our finalizer,
+report invalid specs the same way everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecs_operator import API_GROUP
+from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.kube.client import Resource
+from ecs_operator.metrics import FINDINGS
+from ecs_operator.render.findings import Finding
+from ecs_operator.status.conditions import condition, merge
+
+from .references import Unresolved
+from .runtime import runtime
+
+FINALIZER = f"{API_GROUP}/in-use"
+
+
+async def write_status(
+    resource: Resource, body: dict[str, Any], status: dict[str, Any]
+) -> dict[str, Any]:
+    """Merge-patch ``status`` when it differs from the live one; returns the body."""
+    if (body.get("status") or {}) == status:
+        return body
+    rt = runtime()
+    metadata = body["metadata"]
+    updated = await rt.client.merge_patch(
+        resource, metadata.get("namespace"), metadata["name"], {"status": status}, "status"
+    )
+    rt.store.put(resource, updated)
+    return updated
+
+
+async def set_finalizer(resource: Resource, body: dict[str, Any], present: bool) -> dict[str, Any]:
+    finalizers = list(body["metadata"].get("finalizers") or [])
+    if (FINALIZER in finalizers) == present:
+        return body
+    finalizers = [*finalizers, FINALIZER] if present else [f for f in finalizers if f != FINALIZER]
+    metadata = body["metadata"]
+    rt = runtime()
+    updated = await rt.client.merge_patch(
+        resource,
+        metadata.get("namespace"),
+        metadata["name"],
+        {"metadata": {"finalizers": finalizers, "resourceVersion": metadata["resourceVersion"]}},
+    )
+    rt.store.put(resource, updated)
+    return updated
+
+
+def invalid_status(body: dict[str, Any], error: EcsValidationError) -> dict[str, Any]:
+    """The status of an object whose spec breaks ECS rules: Valid=False naming the fields."""
+    previous = body.get("status") or {}
+    generation = body["metadata"].get("generation")
+    conditions = merge(
+        previous.get("conditions"),
+        [
+            condition("Valid", False, "InvalidSpec", str(error)),
+            condition("Ready", False, "InvalidSpec", "the spec breaks ECS rules"),
+            condition("Degraded", True, "InvalidSpec", str(error)),
+        ],
+        generation,
+    )
+    return {**previous, "conditions": conditions, "observedGeneration": generation}
+
+
+async def report_invalid(
+    resource: Resource, body: dict[str, Any], error: EcsValidationError
+) -> None:
+    await runtime().events.record(body, "InvalidSpec", str(error), warning=True)
+    await write_status(resource, body, invalid_status(body, error))
+
+
+#: Finding kinds that mean "this part of your ECS spec does not happen here".
+NOT_HONOURED = ("unsupported", "dropped")
+
+
+async def report_findings(body: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
+    """Renderer findings as the status shows them, with a Warning Event (and the findings
+    metric) when the set of fields that are not honoured changes."""
+    unique = {(f.path, f.kind): f for f in findings}
+    listed = [{"path": f.path, "kind": f.kind, "message": f.message} for f in unique.values()]
+    missing = sorted({f.path for f in unique.values() if f.kind in NOT_HONOURED})
+    if missing:
+        message = f"not honoured on Kubernetes: {', '.join(missing)} (see status.findings)"
+        if await runtime().events.record(body, "UnsupportedFields", message, warning=True):
+            for finding in unique.values():
+                FINDINGS.labels(field=finding.path, kind=finding.kind).inc()
+    return {"findings": listed} if listed else {}
+
+
+def findings_condition(findings: list[Finding]) -> dict[str, Any]:
+    missing = sorted({f.path for f in findings if f.kind in NOT_HONOURED})
+    return condition(
+        "FullyMapped",
+        not missing,
+        "UnsupportedFields" if missing else "AllFieldsMapped",
+        ", ".join(missing),
+    )
+
+
+async def report_unresolved(resource: Resource, body: dict[str, Any], problem: Unresolved) -> None:
+    """A reference that does not resolve: Ready=False/Degraded=True naming it, and a Warning
+    Event, except while a task definition is still being registered (not a problem)."""
+    rt = runtime()
+    if problem.reason != "TaskDefinitionNotReady":
+        await rt.events.record(body, problem.reason, str(problem), warning=True)
+    previous = body.get("status") or {}
+    generation = body["metadata"].get("generation")
+    conditions = merge(
+        previous.get("conditions"),
+        [
+            condition("Ready", False, problem.reason, str(problem)),
+            condition("Degraded", True, problem.reason, str(problem)),
+        ],
+        generation,
+    )
+    status = {**previous, "conditions": conditions, "observedGeneration": generation}
+    await write_status(resource, body, status)

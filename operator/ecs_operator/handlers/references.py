@@ -1,0 +1,157 @@
+"""Resolving ECS references inside a namespace: ``taskDefinition`` (``family``,
+``family:N`` or an ARN) and ``cluster`` (a name or ARN), from the store.
+
+References never leave the object's namespace: a namespace is the tenancy boundary, so a
+reference to another namespace's objects is refused, not followed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.kube.resources import (
+    CONTROLLER_REVISION,
+    ECS_CLUSTER,
+    ECS_SERVICE,
+    ECS_TASK,
+    TASK_DEFINITION,
+)
+from ecs_operator.render.names import dns_label
+from ecs_operator.status.taskdefinition import latest_active
+
+from .runtime import runtime
+
+DEFAULT_CLUSTER = "default"
+
+
+class Unresolved(Exception):
+    """A reference that does not resolve (yet): the message says which and why."""
+
+    def __init__(self, reason: str, message: str, retry: bool = True) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry = retry
+
+
+@dataclass(frozen=True)
+class Resolved:
+    body: dict[str, Any]
+    family: str
+    revision: int
+    spec: dict[str, Any]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.family}:{self.revision}"
+
+
+def task_definition_named(namespace: str, family: str) -> dict[str, Any] | None:
+    """The TaskDefinition object of a family (the oldest, if several claim it)."""
+    rt = runtime()
+    matches = [
+        body
+        for body in rt.store.all(TASK_DEFINITION, namespace)
+        if (body.get("spec") or {}).get("family") == family
+        and not body["metadata"].get("deletionTimestamp")
+    ]
+    return min(matches, key=lambda b: b["metadata"].get("creationTimestamp", ""), default=None)
+
+
+def resolve_task_definition(namespace: str, text: str, running: str | None = None) -> Resolved:
+    """The revision a reference means; ``running`` is what the user already runs (an INACTIVE
+    revision stays usable for it, as in ECS)."""
+    try:
+        ref = TaskDefinitionRef.parse(text)
+    except InvalidTaskDefinitionRef as error:
+        raise Unresolved("InvalidReference", f"taskDefinition: {error}", retry=False) from None
+    body = task_definition_named(namespace, ref.family)
+    if body is None:
+        raise Unresolved(
+            "TaskDefinitionNotFound",
+            f"taskDefinition: no TaskDefinition with family {ref.family} in namespace {namespace}",
+        )
+    entries = (body.get("status") or {}).get("revisions") or []
+    conditions = (body.get("status") or {}).get("conditions") or []
+    valid: dict[str, Any] = next((c for c in conditions if c["type"] == "Valid"), {})
+    if not entries and valid.get("status") == "False":
+        raise Unresolved(
+            "TaskDefinitionInvalid",
+            f"taskDefinition: {ref.family} was refused: {valid.get('message', '')}",
+            retry=False,
+        )
+    if ref.revision is None:
+        revision = latest_active(entries)
+        if revision is None:
+            raise Unresolved(
+                "TaskDefinitionNotReady", f"taskDefinition: {ref.family} has no ACTIVE revision"
+            )
+    else:
+        revision = ref.revision
+        entry = next((e for e in entries if e["revision"] == revision), None)
+        if entry is None:
+            raise Unresolved(
+                "TaskDefinitionNotFound",
+                f"taskDefinition: {ref.family}:{revision} is not registered",
+            )
+        if entry["status"] == "INACTIVE" and running != f"{ref.family}:{revision}":
+            raise Unresolved(
+                "TaskDefinitionInactive",
+                f"taskDefinition: {ref.family}:{revision} is INACTIVE (deregistered): no new use",
+                retry=False,
+            )
+    stored = runtime().store.get(
+        CONTROLLER_REVISION, namespace, revision_name(body["metadata"]["name"], revision)
+    )
+    if stored is None:
+        raise Unresolved(
+            "TaskDefinitionNotReady",
+            f"taskDefinition: revision {ref.family}:{revision} not stored yet",
+        )
+    return Resolved(body, ref.family, revision, stored["data"]["spec"])
+
+
+def revision_name(td_name: str, revision: int) -> str:
+    """The ControllerRevision of a revision: ``<name>-<revision>``, shortened with a hash
+    when that would be too long a name."""
+    return dns_label(f"{td_name}-{revision}", 253)
+
+
+def cluster_name(text: str | None) -> str:
+    """``cluster`` as a name: a bare name, or the last part of a cluster ARN."""
+    if not text:
+        return DEFAULT_CLUSTER
+    return text.rsplit("/", 1)[-1] if text.startswith("arn:") else text
+
+
+def cluster_named(namespace: str, name: str) -> dict[str, Any] | None:
+    for body in runtime().store.all(ECS_CLUSTER, namespace):
+        declared = (body.get("spec") or {}).get("clusterName") or body["metadata"]["name"]
+        if declared == name and not body["metadata"].get("deletionTimestamp"):
+            return body
+    return None
+
+
+def users_of_family(
+    namespace: str, family: str, live_only: bool = False
+) -> list[tuple[str, str, str]]:
+    """Queue keys of the Services and Tasks whose taskDefinition names ``family``."""
+    rt = runtime()
+    users = []
+    for kind, resource in (("Service", ECS_SERVICE), ("Task", ECS_TASK)):
+        for body in rt.store.all(resource, namespace):
+            text = (body.get("spec") or {}).get("taskDefinition") or ""
+            try:
+                if TaskDefinitionRef.parse(text).family != family:
+                    continue
+            except InvalidTaskDefinitionRef:
+                continue
+            if live_only and (body["metadata"].get("deletionTimestamp") or _finished(body)):
+                continue
+            users.append((kind, namespace, body["metadata"]["name"]))
+    return users
+
+
+def _finished(body: dict[str, Any]) -> bool:
+    return body.get("kind") == "Task" and (body.get("status") or {}).get("lastStatus") == "STOPPED"

@@ -1,0 +1,239 @@
+"""Task (RunTask): ``count`` Pods that run once, with ECS's task lifecycle in the status.
+
+Pods get fixed names (``<task>-<i>``), so a restart of the operator at any point never starts
+a task twice. ECS semantics on top of Kubernetes': when an essential container exits, the
+whole task stops (the operator ends the pod); ``desiredStatus: STOPPED`` stops it (StopTask).
+A stopped task's record stays in the status; its pod is removed after the retention period.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.models import parse_task, parse_task_definition
+from ecs_operator.kube.owners import adopt
+from ecs_operator.kube.resources import ECS_TASK, POD
+from ecs_operator.metrics import TASKS
+from ecs_operator.render import keys, request
+from ecs_operator.render.names import dns_label, label_value
+from ecs_operator.render.task import render_task
+from ecs_operator.status.conditions import condition, merge
+from ecs_operator.status.task import TaskState, task_state
+
+from . import clusters, identities
+from .common import report_findings, report_invalid, report_unresolved, write_status
+from .queue import OK, Outcome
+from .references import Unresolved, resolve_task_definition
+from .runtime import runtime
+
+SIMULATION_PREFIX = "sim.ecs-operator.dev/"
+
+
+def pod_name(task: str, index: int) -> str:
+    """The fixed name of a task's ``index``-th pod (a hash keeps long names valid)."""
+    return dns_label(f"{task}-{index}", 253)
+
+
+async def reconcile(namespace: str, name: str) -> Outcome:
+    rt = runtime()
+    body = rt.store.get(ECS_TASK, namespace, name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return OK
+    try:
+        spec = parse_task(body.get("spec") or {})
+    except EcsValidationError as error:
+        await report_invalid(ECS_TASK, body, error)
+        return Outcome("invalid")
+    previous = body.get("status") or {}
+    stop = spec.desiredStatus == "STOPPED"
+    records = {t["taskId"]: t for t in previous.get("tasks") or []}
+    if stop and not records:
+        return await _finish(body, [], previous)
+    try:
+        cluster = await clusters.resolve(namespace, spec.cluster)
+        resolved = resolve_task_definition(
+            namespace, spec.taskDefinition, previous.get("taskDefinition")
+        )
+        strategy = clusters.strategy_for(cluster, spec.launchType, spec.capacityProviderStrategy)
+    except Unresolved as problem:
+        await report_unresolved(ECS_TASK, body, problem)
+        return Outcome("waiting", retry=problem.retry)
+    run = spec.model_copy(update={"capacityProviderStrategy": strategy[:1]} if strategy else {})
+    options = request.Options(
+        namespace=namespace,
+        cluster=clusters.name_of(cluster),
+        pod_level_resources=rt.settings.pod_level_resources,
+        account_id=rt.settings.account_id,
+    )
+    try:
+        td = parse_task_definition(resolved.spec)
+        rendered = render_task(run, td, options, revision=resolved.revision)
+    except EcsValidationError as error:  # e.g. an override naming no container
+        await report_invalid(ECS_TASK, body, error)
+        return Outcome("invalid")
+    account, template = rendered.objects[0], rendered.objects[1]
+    annotations = template["metadata"].get("annotations") or {}
+    essential = set(json.loads(annotations.get(keys.ANNOTATION_ESSENTIAL, "[]")))
+    states = []
+    for index in range(spec.count or 1):
+        task_id = pod_name(name, index)
+        pod = rt.store.get(POD, namespace, task_id)
+        record = records.get(task_id)
+        if pod is None and record is None and not stop:
+            await identities.ensure(account, body)
+            pod = await _start(body, template, task_id)
+        state = _state(pod, record, essential, stop)
+        if (pod is not None and state.stopped) or stop:
+            await _stop_pod(pod, state)
+        states.append(state.to_ecs(task_id) | _timestamps(record, state))
+    found = await report_findings(body, [*rendered.pod.findings, *rendered.findings])
+    return await _finish(body, states, previous, resolved.ref, found)
+
+
+def _state(
+    pod: dict[str, Any] | None, record: dict[str, Any] | None, essential: set[str], stop: bool
+) -> TaskState:
+    if pod is None and record is not None:
+        # The pod is gone (stopped and cleaned up, or deleted): the record is the truth.
+        if record["lastStatus"] == "STOPPED":
+            return TaskState(
+                "STOPPED",
+                "STOPPED",
+                record.get("containers", []),
+                record.get("stopCode"),
+                record.get("stoppedReason"),
+            )
+        return task_state(None, essential, True)
+    return task_state(pod, essential, stop)
+
+
+async def _start(owner: dict[str, Any], template: dict[str, Any], name: str) -> dict[str, Any]:
+    rt = runtime()
+    metadata = {k: v for k, v in template["metadata"].items() if k != "generateName"}
+    metadata["name"] = name
+    metadata["labels"] = {**metadata.get("labels", {}), keys.LABEL_TASK: label_value(name)}
+    simulation = {
+        k: v
+        for k, v in (owner["metadata"].get("annotations") or {}).items()
+        if k.startswith(SIMULATION_PREFIX)
+    }
+    metadata["annotations"] = {**metadata.get("annotations", {}), **simulation}
+    pod = adopt({**template, "metadata": metadata}, owner)
+    created = await rt.client.create(POD, pod)
+    rt.store.put(POD, created)
+    return created
+
+
+async def _stop_pod(pod: dict[str, Any] | None, state: TaskState) -> None:
+    """End a pod whose task stopped (essential exit, StopTask), or that outlived retention."""
+    if pod is None or pod["metadata"].get("deletionTimestamp"):
+        return
+    rt = runtime()
+    finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+    if finished and _age(pod) < rt.settings.task_retention_seconds:
+        rt.queue.add(
+            "Task",
+            pod["metadata"]["namespace"],
+            _owner_name(pod),
+            after=rt.settings.task_retention_seconds,
+        )
+        return
+    await rt.client.delete(POD, pod["metadata"]["namespace"], pod["metadata"]["name"])
+    del state
+
+
+def _owner_name(pod: dict[str, Any]) -> str:
+    return str(pod["metadata"]["ownerReferences"][0]["name"])
+
+
+def _age(pod: dict[str, Any]) -> float:
+    stamp = pod["metadata"].get("creationTimestamp")
+    if not stamp:
+        return 0.0
+    return time.time() - datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _timestamps(record: dict[str, Any] | None, state: TaskState) -> dict[str, Any]:
+    from ecs_operator.status.conditions import now
+
+    stamps = {
+        k: v for k, v in (record or {}).items() if k in ("createdAt", "startedAt", "stoppedAt")
+    }
+    stamps.setdefault("createdAt", now())
+    if state.last_status == "RUNNING":
+        stamps.setdefault("startedAt", now())
+    if state.stopped:
+        stamps.setdefault("stoppedAt", now())
+    return stamps
+
+
+def _overall(states: list[dict[str, Any]], stop: bool) -> tuple[str, str]:
+    order = ["PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED"]
+    if not states:
+        return "STOPPED", "STOPPED"
+    last = min((s["lastStatus"] for s in states), key=order.index)
+    desired = (
+        "STOPPED" if stop or all(s["desiredStatus"] == "STOPPED" for s in states) else "RUNNING"
+    )
+    return last, desired
+
+
+async def _finish(
+    body: dict[str, Any],
+    states: list[dict[str, Any]],
+    previous: dict[str, Any],
+    ref: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Outcome:
+    rt = runtime()
+    stop = (body.get("spec") or {}).get("desiredStatus") == "STOPPED"
+    last, desired = _overall(states, stop)
+    for state in states:
+        before: dict[str, Any] = next(
+            (t for t in previous.get("tasks") or [] if t["taskId"] == state["taskId"]), {}
+        )
+        if state["lastStatus"] == "STOPPED" and before.get("lastStatus") != "STOPPED":
+            await rt.events.record(
+                body,
+                "TaskStopped",
+                f"task {state['taskId']} stopped: "
+                f"{state.get('stopCode', '')} {state.get('stoppedReason', '')}".strip(),
+                warning=state.get("stopCode") != "EssentialContainerExited"
+                or any(c.get("exitCode") not in (0, None) for c in state.get("containers", [])),
+            )
+    generation = body["metadata"].get("generation")
+    conditions = merge(
+        previous.get("conditions"),
+        [
+            condition("Ready", last == "RUNNING", last.title()),
+            condition("Stopped", last == "STOPPED", last.title()),
+        ],
+        generation,
+    )
+    status = {
+        **previous,
+        "lastStatus": last,
+        "desiredStatus": desired,
+        "tasks": states,
+        "conditions": conditions,
+        "observedGeneration": generation,
+    }
+    if ref:
+        status["taskDefinition"] = ref
+    status.update(extra or {})
+    await write_status(ECS_TASK, body, status)
+    _count_tasks()
+    return OK
+
+
+def _count_tasks() -> None:
+    counts: dict[str, int] = {}
+    for task in runtime().store.all(ECS_TASK):
+        for state in (task.get("status") or {}).get("tasks") or []:
+            counts[state["lastStatus"]] = counts.get(state["lastStatus"], 0) + 1
+    for status in ("PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED"):
+        TASKS.labels(last_status=status).set(counts.get(status, 0))

@@ -1,0 +1,114 @@
+"""TaskDefinition: a family of immutable revisions.
+
+Each change of the spec registers a new revision, stored as an ``apps/v1`` ControllerRevision
+owned by the TaskDefinition (immutable, like ECS's). The annotation
+``ecs-operator.dev/deregistered-revisions: "1,3"`` deregisters revisions (INACTIVE: no new use,
+running users unaffected). While a Service or Task still uses the family, deletion is held by
+a finalizer and an Event names the users.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.models import parse_task_definition
+from ecs_operator.kube.apply import desired_hash
+from ecs_operator.kube.owners import adopt
+from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
+from ecs_operator.status import taskdefinition as td_status
+
+from . import references
+from .common import report_invalid, set_finalizer, write_status
+from .queue import OK, Outcome
+from .references import revision_name
+from .runtime import runtime
+
+DEREGISTERED = "ecs-operator.dev/deregistered-revisions"
+SPEC_HASH = "ecs-operator.dev/spec-hash"
+HOLD_RETRY = 5.0
+
+
+def _controller_revision(
+    body: dict[str, Any], spec: dict[str, Any], number: int, digest: str
+) -> dict[str, Any]:
+    family = spec["family"]
+    child = {
+        "apiVersion": "apps/v1",
+        "kind": "ControllerRevision",
+        "metadata": {
+            "name": revision_name(body["metadata"]["name"], number),
+            "labels": {
+                "app.kubernetes.io/managed-by": "ecs-operator",
+                "ecs-operator.dev/revision": str(number),
+            },
+            "annotations": {SPEC_HASH: digest, "ecs-operator.dev/family": family},
+        },
+        "revision": number,
+        "data": {"spec": spec},
+    }
+    return adopt(child, body)
+
+
+async def reconcile(namespace: str, name: str) -> Outcome:
+    rt = runtime()
+    body = rt.store.get(TASK_DEFINITION, namespace, name)
+    if body is None:
+        return OK
+    if body["metadata"].get("deletionTimestamp"):
+        return await _release(body)
+    body = await set_finalizer(TASK_DEFINITION, body, True)
+    try:
+        spec = parse_task_definition(body.get("spec") or {}).to_ecs()
+    except EcsValidationError as error:
+        await report_invalid(TASK_DEFINITION, body, error)
+        return Outcome("invalid")
+    revisions = rt.store.owned(CONTROLLER_REVISION, body["metadata"]["uid"])
+    digest = desired_hash(spec)
+    latest = max(revisions, key=lambda r: int(r["revision"]), default=None)
+    if latest is None or (latest["metadata"].get("annotations") or {}).get(SPEC_HASH) != digest:
+        number = int(latest["revision"]) + 1 if latest else 1
+        created = await rt.client.create(
+            CONTROLLER_REVISION, _controller_revision(body, spec, number, digest)
+        )
+        rt.store.put(CONTROLLER_REVISION, created)
+        revisions = [*revisions, created]
+        await rt.events.record(body, "RevisionRegistered", f"registered {spec['family']}:{number}")
+    deregistered = td_status.parse_revisions(
+        (body["metadata"].get("annotations") or {}).get(DEREGISTERED)
+    )
+    entries = td_status.revision_entries(revisions, deregistered)
+    status = td_status.task_definition_status(
+        spec["family"],
+        entries,
+        body.get("status") or {},
+        body["metadata"].get("generation"),
+        account=rt.settings.account_id,
+    )
+    await write_status(TASK_DEFINITION, body, status)
+    for user in references.users_of_family(namespace, spec["family"]):
+        rt.queue.add(*user)
+    return OK
+
+
+async def _release(body: dict[str, Any]) -> Outcome:
+    """Hold deletion while the family is in use; let it go once nobody uses it."""
+    rt = runtime()
+    family = (body.get("spec") or {}).get("family", "")
+    users = [
+        f"{kind} {name}"
+        for kind, _, name in references.users_of_family(
+            body["metadata"]["namespace"], family, live_only=True
+        )
+    ]
+    if users:
+        await rt.events.record(
+            body,
+            "DeletionBlocked",
+            f"task definition family {family} is still used by {', '.join(sorted(users))}; "
+            "deletion waits until they are gone",
+            warning=True,
+        )
+        return Outcome("waiting", retry=True, after=HOLD_RETRY)
+    await set_finalizer(TASK_DEFINITION, body, False)
+    return OK

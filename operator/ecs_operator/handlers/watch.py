@@ -1,0 +1,129 @@
+"""kopf watch handlers: every event updates the store and enqueues the object it concerns.
+
+Low-level ``on.event`` handlers keep the operator level-triggered and quiet: kopf writes no
+progress annotations of its own, and the reconcilers decide from the store what, if
+anything, to write. Children (Deployments, DaemonSets, Pods, ServiceAccounts,
+ControllerRevisions) enqueue their ECS owner, so a deleted or hand-edited child is restored
+and status follows the pods.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from ecs_operator import API_GROUP, API_VERSION
+from ecs_operator.kube.client import Resource
+from ecs_operator.kube.resources import (
+    CONTROLLER_REVISION,
+    DAEMON_SET,
+    DEPLOYMENT,
+    ECS_CLUSTER,
+    ECS_SERVICE,
+    ECS_TASK,
+    NODE,
+    POD,
+    SERVICE_ACCOUNT,
+    TASK_DEFINITION,
+)
+
+from .runtime import runtime
+
+MANAGED = {"app.kubernetes.io/managed-by": "ecs-operator"}
+OWNER_KINDS = {"TaskDefinition", "Service", "Task", "Cluster"}
+ECS_KINDS = {
+    TASK_DEFINITION: "TaskDefinition",
+    ECS_SERVICE: "Service",
+    ECS_TASK: "Task",
+    ECS_CLUSTER: "Cluster",
+}
+CHILDREN = (DEPLOYMENT, DAEMON_SET, POD, SERVICE_ACCOUNT, CONTROLLER_REVISION)
+
+
+def _track(resource: Resource, event: kopf.RawEvent) -> dict[str, Any]:
+    body: dict[str, Any] = dict(event["object"])
+    rt = runtime()
+    if event.get("type") == "DELETED":
+        metadata = body["metadata"]
+        rt.store.forget(resource, metadata.get("namespace") or "", metadata["name"])
+    else:
+        rt.store.put(resource, body)
+    return body
+
+
+def _owners(body: dict[str, Any]) -> list[tuple[str, str, str]]:
+    namespace = body["metadata"].get("namespace") or ""
+    return [
+        (ref["kind"], namespace, ref["name"])
+        for ref in body["metadata"].get("ownerReferences") or []
+        if ref.get("apiVersion") == f"{API_GROUP}/{API_VERSION}" and ref["kind"] in OWNER_KINDS
+    ]
+
+
+def _ecs_handler(resource: Resource, kind: str) -> None:
+    @kopf.on.event(resource.group, resource.version, resource.plural, id=f"watch-{resource.plural}")
+    async def handler(event: kopf.RawEvent, **_: Any) -> None:
+        body = _track(resource, event)
+        metadata = body["metadata"]
+        rt = runtime()
+        rt.queue.add(kind, metadata["namespace"], metadata["name"])
+        if kind != "Cluster":
+            rt.queue.add("Cluster", metadata["namespace"], "*", after=1.0)
+
+
+def _child_handler(resource: Resource) -> None:
+    labels = None if resource in (CONTROLLER_REVISION, SERVICE_ACCOUNT) else MANAGED
+
+    @kopf.on.event(
+        resource.group,
+        resource.version,
+        resource.plural,
+        labels=labels,
+        id=f"watch-{resource.plural}",
+    )
+    async def handler(event: kopf.RawEvent, **_: Any) -> None:
+        body = _track(resource, event)
+        for key in _owners(body):
+            runtime().queue.add(*key)
+
+
+def _node_handler() -> None:
+    @kopf.on.event(NODE.group, NODE.version, NODE.plural, id="watch-nodes")
+    async def handler(event: kopf.RawEvent, **_: Any) -> None:
+        _track(NODE, event)
+        for namespace in {ns for ns, _ in _cluster_keys()}:
+            runtime().queue.add("Cluster", namespace, "*", after=1.0)
+
+
+def _cluster_keys() -> list[tuple[str, str]]:
+    return [
+        (b["metadata"]["namespace"], b["metadata"]["name"])
+        for b in runtime().store.all(ECS_CLUSTER)
+    ]
+
+
+def register() -> None:
+    for resource, kind in ECS_KINDS.items():
+        _ecs_handler(resource, kind)
+    for resource in CHILDREN:
+        _child_handler(resource)
+    _node_handler()
+
+
+async def prewarm(namespaces: list[str]) -> None:
+    """Fill the store with a LIST of everything before the first reconcile, so that a restart
+    of a converged operator finds every child where it is and writes nothing."""
+    rt = runtime()
+    scopes: list[str | None] = list(namespaces) or [None]
+    for resource in (*ECS_KINDS, *CHILDREN):
+        selector = (
+            "app.kubernetes.io/managed-by=ecs-operator"
+            if resource in (DEPLOYMENT, DAEMON_SET, POD)
+            else ""
+        )
+        for namespace in scopes:
+            for item in await rt.client.list(resource, namespace, selector):
+                rt.store.put(resource, item)
+    for item in await rt.client.list(NODE):
+        rt.store.put(NODE, item)

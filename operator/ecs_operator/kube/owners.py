@@ -1,0 +1,27 @@
+"""Owner references: what lets Kubernetes' garbage collector clean up after ECS objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def owner_reference(owner: dict[str, Any], controller: bool = True) -> dict[str, Any]:
+    """A reference to ``owner`` (an object body); ``controller`` marks the managing owner."""
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": controller,
+        "blockOwnerDeletion": controller,
+    }
+
+
+def adopt(child: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
+    """``child`` owned (and controlled) by ``owner``, in the owner's namespace."""
+    metadata = {
+        **child["metadata"],
+        "namespace": owner["metadata"]["namespace"],
+        "ownerReferences": [owner_reference(owner)],
+    }
+    return {**child, "metadata": metadata}

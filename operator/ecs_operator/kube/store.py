@@ -1,0 +1,90 @@
+"""An in-memory cache of the objects the operator watches (an informer, in client-go terms).
+
+Watch events keep it current; reconcilers read from it instead of the API server. That is
+what makes a converged operator quiet: deciding that nothing needs doing costs no request.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from .client import Resource
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+class Store:
+    def __init__(self) -> None:
+        self._objects: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
+        self._owned: dict[str, set[tuple[str, Key]]] = defaultdict(set)
+
+    @staticmethod
+    def key(body: dict[str, Any]) -> Key:
+        metadata = body["metadata"]
+        return metadata.get("namespace") or "", metadata["name"]
+
+    def put(self, resource: Resource, body: dict[str, Any]) -> None:
+        """Keep ``body`` unless the cache already holds a newer version of it."""
+        bucket = self._objects[_bucket(resource)]
+        key = self.key(body)
+        old = bucket.get(key)
+        same = old is not None and old["metadata"].get("uid") == body["metadata"].get("uid")
+        if same and old is not None and _version(old) > _version(body):
+            return
+        body.setdefault("apiVersion", resource.api_version)
+        body.setdefault("kind", resource.kind)
+        if old is not None:
+            self._unindex(resource, key, old)
+        bucket[key] = body
+        for ref in body["metadata"].get("ownerReferences") or []:
+            self._owned[ref["uid"]].add((_bucket(resource), key))
+
+    def forget(self, resource: Resource, namespace: str, name: str) -> None:
+        key = (namespace or "", name)
+        old = self._objects[_bucket(resource)].pop(key, None)
+        if old is not None:
+            self._unindex(resource, key, old)
+
+    def _unindex(self, resource: Resource, key: Key, body: dict[str, Any]) -> None:
+        for ref in body["metadata"].get("ownerReferences") or []:
+            self._owned[ref["uid"]].discard((_bucket(resource), key))
+
+    def owned(self, resource: Resource, owner_uid: str) -> list[dict[str, Any]]:
+        """Objects of ``resource`` with an owner reference to ``owner_uid``."""
+        bucket = _bucket(resource)
+        return [
+            self._objects[bucket][key]
+            for kind, key in sorted(self._owned.get(owner_uid, ()))
+            if kind == bucket and key in self._objects[bucket]
+        ]
+
+    def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._objects[_bucket(resource)].get((namespace or "", name))
+
+    def all(self, resource: Resource, namespace: str | None = None) -> Iterator[dict[str, Any]]:
+        for (ns, _), body in list(self._objects[_bucket(resource)].items()):
+            if namespace is None or ns == namespace:
+                yield body
+
+    def labelled(
+        self, resource: Resource, namespace: str | None, labels: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        """Objects carrying all of ``labels``."""
+        return [
+            body
+            for body in self.all(resource, namespace)
+            if all((body["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())
+        ]
+
+
+def _bucket(resource: Resource) -> str:
+    return f"{resource.plural}.{resource.group}"
+
+
+def _version(body: dict[str, Any]) -> int:
+    try:
+        return int(body["metadata"].get("resourceVersion", 0))
+    except ValueError:
+        return 0

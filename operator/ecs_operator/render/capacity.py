@@ -1,0 +1,60 @@
+"""Launch type and capacity provider strategy to a :class:`Placement`.
+
+FARGATE / FARGATE_SPOT run on the virtual Fargate nodes; an EC2 capacity provider is the node
+pool of the same name; a bare ``EC2`` launch type selects no pool. Kubernetes schedules one
+workload onto one kind of capacity, so a strategy spreading tasks over several providers by
+``base``/``weight`` is rendered onto its leading provider (the one with a base, else the
+heaviest) and reported; the operator may later split such a service into one workload per
+provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import nodes
+from ..api.shapes import CapacityProviderStrategyItem
+from .context import LaunchType, Placement
+from .findings import Report
+from .names import label_value
+
+
+def _leading(strategy: Sequence[CapacityProviderStrategyItem]) -> CapacityProviderStrategyItem:
+    based = [item for item in strategy if item.base]
+    return based[0] if based else max(strategy, key=lambda item: item.weight or 0)
+
+
+def provider_placement(provider: str) -> Placement:
+    """A capacity provider's placement: Fargate nodes or the provider's node pool."""
+    if provider == nodes.FARGATE:
+        return Placement.fargate(nodes.FARGATE)
+    if provider == nodes.FARGATE_SPOT:
+        return Placement.fargate(nodes.FARGATE_SPOT)
+    return Placement.pool(label_value(provider), capacity_provider=provider)
+
+
+def placement_for(
+    launch_type: LaunchType | None,
+    strategy: Sequence[CapacityProviderStrategyItem] | None,
+    requires: Sequence[str] | None,
+    report: Report,
+) -> Placement:
+    """The placement of a service or RunTask (falling back on the task definition's
+    ``requiresCompatibilities`` when neither a launch type nor a strategy is given)."""
+    if strategy:
+        leading = _leading(strategy)
+        if len(strategy) > 1:
+            report.approx(
+                "capacityProviderStrategy",
+                f"all tasks run on {leading.capacityProvider}: a base/weight split over "
+                "several capacity providers is not rendered",
+            )
+        return provider_placement(leading.capacityProvider)
+    if launch_type == "FARGATE" or (
+        launch_type is None and requires and "FARGATE" in requires and "EC2" not in requires
+    ):
+        return Placement.fargate()
+    if launch_type in ("EXTERNAL", "MANAGED_INSTANCES"):
+        report.approx("launchType", f"{launch_type} capacity is any node of the cluster")
+        return Placement(launch_type=launch_type)
+    return Placement()

@@ -1,0 +1,78 @@
+"""``healthCheck`` to probes, with ECS's defaults (interval 30 s, timeout 5 s, retries 3).
+
+``CMD`` execs its arguments directly; ``CMD-SHELL`` runs one string through the container's
+shell (``/bin/sh -c``, or ``cmd /S /C`` on Windows) — never the string as a single argv word.
+The health check becomes the liveness probe (ECS replaces unhealthy tasks); on essential
+containers also the readiness probe (task health is the health of its essential containers,
+which gates deployments). ``startPeriod`` becomes a startup probe that allows
+ceil(startPeriod / interval) + retries attempts: failures inside the start period do not count
+and an early success ends it, as in ECS. A container others wait on with ``HEALTHY`` always gets
+the startup probe, so the kubelet holds the containers after it until it is healthy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api.shapes import HealthCheck
+from .errors import fail
+from .findings import Report
+
+DEFAULT_INTERVAL = 30
+DEFAULT_TIMEOUT = 5
+DEFAULT_RETRIES = 3
+LINUX_SHELL = ("/bin/sh", "-c")
+WINDOWS_SHELL = ("cmd", "/S", "/C")
+
+
+def probe_command(check: HealthCheck, path: str, windows: bool) -> list[str]:
+    """The exec command of a health check (``CMD`` / ``CMD-SHELL`` form)."""
+    kind, *rest = check.command or ("",)
+    if kind == "CMD" and rest:
+        return list(rest)
+    if kind == "CMD-SHELL" and rest:
+        return [*(WINDOWS_SHELL if windows else LINUX_SHELL), " ".join(rest)]
+    raise fail(path + ".command", 'must be ["CMD", args...] or ["CMD-SHELL", "command"]')
+
+
+def _positive(value: int | None, default: int, path: str, report: Report) -> int:
+    if value is None:
+        return default
+    if value < 1:
+        report.approx(path, f"{value} is not a valid probe setting; 1 is used")
+        return 1
+    return value
+
+
+def probes(
+    check: HealthCheck,
+    path: str,
+    *,
+    windows: bool,
+    readiness: bool,
+    gate: bool,
+    report: Report,
+) -> dict[str, Any]:
+    """``livenessProbe`` (+ ``readinessProbe`` when ``readiness``, + ``startupProbe`` when the
+    check has a start period or ``gate`` says others wait for this container to be healthy)."""
+    interval = _positive(check.interval, DEFAULT_INTERVAL, path + ".interval", report)
+    retries = _positive(check.retries, DEFAULT_RETRIES, path + ".retries", report)
+    command = probe_command(check, path, windows)
+    timeout = _positive(check.timeout, DEFAULT_TIMEOUT, path + ".timeout", report)
+
+    def probe(failures: int) -> dict[str, Any]:
+        # a fresh dict each time: the probes must not share objects (YAML aliases, mutation)
+        return {
+            "exec": {"command": list(command)},
+            "periodSeconds": interval,
+            "timeoutSeconds": timeout,
+            "failureThreshold": failures,
+        }
+
+    out: dict[str, Any] = {"livenessProbe": probe(retries)}
+    if readiness:
+        out["readinessProbe"] = probe(retries)
+    start_period = max(check.startPeriod or 0, 0)
+    if start_period or gate:
+        out["startupProbe"] = probe(-(-start_period // interval) + retries)
+    return out

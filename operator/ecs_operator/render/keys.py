@@ -1,0 +1,54 @@
+"""The label and annotation keys the renderer writes: one place, so the operator's selectors,
+status mapping and docs/mapping.md cannot disagree with what was rendered."""
+
+from __future__ import annotations
+
+from ..nodes import PREFIX
+
+# Labels (values are shortened to 63 characters with a hash suffix when needed).
+LABEL_FAMILY = PREFIX + "family"
+LABEL_REVISION = PREFIX + "revision"
+LABEL_CLUSTER = PREFIX + "cluster"
+LABEL_SERVICE = PREFIX + "service"
+LABEL_TASK = PREFIX + "task"
+LABEL_LAUNCH_TYPE = PREFIX + "launch-type"
+LABEL_CAPACITY_PROVIDER = PREFIX + "capacity-provider"
+LABEL_APP_NAME = "app.kubernetes.io/name"
+LABEL_APP_INSTANCE = "app.kubernetes.io/instance"
+LABEL_APP_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_APP_PART_OF = "app.kubernetes.io/part-of"
+MANAGED_BY = "ecs-operator"
+
+# Annotations holding the exact ECS names (labels may be shortened).
+ANNOTATION_FAMILY = PREFIX + "family"
+ANNOTATION_CLUSTER = PREFIX + "cluster"
+ANNOTATION_SERVICE = PREFIX + "service"
+ANNOTATION_TASK = PREFIX + "task"
+ANNOTATION_TASK_DEFINITION = PREFIX + "task-definition"
+ANNOTATION_CONTAINER_NAMES = PREFIX + "container-names"
+
+# Annotations carrying ECS semantics the operator enforces or reports.
+ANNOTATION_ESSENTIAL = PREFIX + "essential-containers"
+ANNOTATION_RESTART_POLICIES = PREFIX + "restart-policies"
+ANNOTATION_CAPACITY_PROVISIONED = PREFIX + "capacity-provisioned"
+ANNOTATION_NETWORK_MODE = PREFIX + "network-mode"
+ANNOTATION_PORT_MAPPINGS = PREFIX + "port-mappings"
+ANNOTATION_EXECUTION_ROLE = PREFIX + "execution-role-arn"
+ANNOTATION_DOCKER_SECURITY_OPTIONS = PREFIX + "docker-security-options"
+ANNOTATION_AWSVPC = PREFIX + "awsvpc-configuration"
+ANNOTATION_STARTED_BY = PREFIX + "started-by"
+ANNOTATION_GROUP = PREFIX + "group"
+
+# Annotations keeping ECS values that have no Kubernetes field (see coverage.py).
+ANNOTATION_LOG_CONFIGURATION = PREFIX + "log-configuration"
+ANNOTATION_FIRELENS = PREFIX + "firelens-configuration"
+ANNOTATION_DOCKER_LABELS = PREFIX + "docker-labels"
+ANNOTATION_ULIMITS = PREFIX + "ulimits"
+ANNOTATION_DEVICES = PREFIX + "devices"
+ANNOTATION_CREDENTIAL_SPECS = PREFIX + "credential-specs"
+ANNOTATION_PROXY_CONFIGURATION = PREFIX + "proxy-configuration"
+ANNOTATION_TAGS = PREFIX + "tags"
+ANNOTATION_REQUIRES_COMPATIBILITIES = PREFIX + "requires-compatibilities"
+
+# IRSA: the annotation EKS's pod identity webhook reads on a ServiceAccount.
+ANNOTATION_IRSA_ROLE = "eks.amazonaws.com/role-arn"

@@ -1,0 +1,149 @@
+"""What CreateService and RunTask requests share on the way to a workload: the render context
+(cluster, capacity, placement constraints and strategies, configured-at-launch volumes), the
+annotations kept for the record, and the report of request members no workload can carry."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..api.base import EcsShape
+from ..api.shapes import (
+    CreateServiceRequest,
+    RegisterTaskDefinitionRequest,
+    RunTaskRequest,
+    ServiceVolumeConfiguration,
+    TaskVolumeConfiguration,
+)
+from . import capacity, keys
+from .context import Constraint, LaunchVolume, RenderContext, Rendered
+from .coverage import is_set, member_value
+from .findings import Finding, FindingKind, ObjectRef, Report
+from .metadata import json_annotation
+
+DEFAULT_CLUSTER = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Rendering choices that belong to the target cluster, not to the ECS request."""
+
+    namespace: str = "default"
+    cluster: str | None = None
+    pod_level_resources: bool = False
+    container_restart_rules: bool = False
+    account_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedWorkload:
+    """A service or RunTask rendered: its objects (ServiceAccount first), the task
+    definition's rendering (findings about the task definition) and the request's own report."""
+
+    objects: tuple[dict[str, Any], ...]
+    pod: Rendered
+    findings: tuple[Finding, ...]
+    references: tuple[ObjectRef, ...] = ()
+
+
+def cluster_name(cluster: str | None, options: Options) -> str:
+    """The short cluster name of ``cluster`` (a name or ARN), else the option, else default."""
+    if cluster:
+        return cluster.rsplit("/", 1)[-1] if cluster.startswith("arn:") else cluster
+    return options.cluster or DEFAULT_CLUSTER
+
+
+def context(
+    req: CreateServiceRequest | RunTaskRequest,
+    td: RegisterTaskDefinitionRequest,
+    options: Options,
+    revision: int | None,
+    report: Report,
+) -> RenderContext:
+    """The render context of a service's or RunTask's tasks: cluster, capacity (launch type or
+    capacity provider strategy, falling back on the task definition's
+    ``requiresCompatibilities``), the request's placement constraints and strategies, and its
+    configured-at-launch volumes."""
+    base = capacity.placement_for(
+        req.launchType, req.capacityProviderStrategy, td.requiresCompatibilities, report
+    )
+    placement = dataclasses.replace(
+        base,
+        constraints=tuple(
+            Constraint(f"placementConstraints[{k}]", c.type, c.expression)
+            for k, c in enumerate(req.placementConstraints or ())
+        ),
+        strategies=tuple(
+            Constraint(f"placementStrategy[{k}]", s.type, s.field)
+            for k, s in enumerate(req.placementStrategy or ())
+        ),
+    )
+    service = req.serviceName if isinstance(req, CreateServiceRequest) else None
+    return RenderContext(
+        cluster=cluster_name(req.cluster, options),
+        namespace=options.namespace,
+        service=service,
+        revision=revision,
+        placement=placement,
+        pod_level_resources=options.pod_level_resources,
+        container_restart_rules=options.container_restart_rules,
+        standalone=service is None,
+        account_id=options.account_id,
+        launch_volumes=launch_volumes(req.volumeConfigurations, report),
+    )
+
+
+def launch_volumes(
+    configurations: Sequence[ServiceVolumeConfiguration | TaskVolumeConfiguration] | None,
+    report: Report,
+) -> dict[str, LaunchVolume]:
+    """``volumeConfigurations``: the managed EBS volume of each configured-at-launch volume."""
+    volumes: dict[str, LaunchVolume] = {}
+    for k, config in enumerate(configurations or ()):
+        ebs = config.managedEBSVolume
+        if ebs is None:
+            continue
+        if ebs.snapshotId or ebs.volumeType or ebs.iops or ebs.throughput:
+            report.ignored(
+                f"volumeConfigurations[{k}].managedEBSVolume",
+                "snapshot, volume type, IOPS and throughput are the storage class's business",
+            )
+        volumes[config.name] = LaunchVolume(size_gib=ebs.sizeInGiB)
+    return volumes
+
+
+def report_members(
+    request: EcsShape, members: Mapping[str, tuple[FindingKind, str]], report: Report
+) -> None:
+    """A finding for each set request member that has no rendering."""
+    for dotted, (kind, reason) in members.items():
+        if is_set(member_value(request, dotted)):
+            report.add(dotted, kind, reason)
+
+
+#: request members both CreateService and RunTask have and no workload can carry
+COMMON_REPORTED: dict[str, tuple[FindingKind, str]] = {
+    "networkConfiguration": (
+        "mapped-approx",
+        "pods use the cluster network: subnets, security groups and public IPs are only "
+        f"kept in annotation {keys.ANNOTATION_AWSVPC}",
+    ),
+    "enableExecuteCommand": ("mapped-approx", "use kubectl exec (RBAC on pods/exec)"),
+    "platformVersion": ("ignored", "Fargate platform versions do not exist here"),
+    "propagateTags": ("ignored", "tags are kept as annotations"),
+    "enableECSManagedTags": ("ignored", "tags are kept as annotations"),
+}
+
+
+def request_annotations(req: CreateServiceRequest | RunTaskRequest, cluster: str) -> dict[str, str]:
+    """The cluster, the awsvpc configuration (subnets, security groups) and the tags of a
+    request, kept for the record."""
+    annotations = {keys.ANNOTATION_CLUSTER: cluster}
+    network = member_value(req, "networkConfiguration.awsvpcConfiguration")
+    if network is not None:
+        annotations[keys.ANNOTATION_AWSVPC] = json_annotation(network.to_ecs())
+    if req.tags:
+        annotations[keys.ANNOTATION_TAGS] = json_annotation([tag.to_ecs() for tag in req.tags])
+    return annotations

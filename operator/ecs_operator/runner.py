@@ -1,0 +1,140 @@
+"""`ecs-operator run`: the operator process (kopf underneath).
+
+kopf brings watching, peering (an active/standby pair via ``--peering``), the liveness endpoint
+and graceful shutdown on SIGTERM/SIGINT; we bring the store, the work queue, the reconcilers
+and the metrics endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+import kopf
+from prometheus_client import start_http_server
+
+from ecs_operator.kube.client import KubeClient
+from ecs_operator.kube.events import EventRecorder
+
+from .handlers import install_handlers
+from .handlers.runtime import Runtime, Settings, install
+from .metrics import REGISTRY
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--namespace", "-n", action="append", default=[], help="watch this namespace (repeatable)"
+    )
+    scope.add_argument(
+        "--all-namespaces", "-A", action="store_true", help="watch every namespace (default)"
+    )
+    parser.add_argument(
+        "--metrics-port", type=int, default=8080, help="Prometheus metrics port (0: off)"
+    )
+    parser.add_argument(
+        "--health-port", type=int, default=8081, help="liveness endpoint port (0: off)"
+    )
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--log-level", choices=("debug", "info", "warning", "error"), default="info"
+    )
+    parser.add_argument(
+        "--peering",
+        metavar="NAME",
+        default=None,
+        help="join the KopfPeering NAME for an active/standby pair (default: standalone)",
+    )
+    parser.add_argument("--workers", type=int, default=8, help="concurrent reconciles")
+    parser.add_argument(
+        "--no-pod-level-resources",
+        action="store_true",
+        help="spread task cpu/memory over containers instead of pod-level resources "
+        "(clusters older than Kubernetes 1.34)",
+    )
+    parser.add_argument(
+        "--task-retention", type=float, default=3600.0, help="seconds to keep stopped task pods"
+    )
+    parser.add_argument(
+        "--account-id", default=None, help="AWS account id used in ARNs and IRSA roles"
+    )
+
+
+def _startup(args: argparse.Namespace) -> None:
+    """Register the startup/cleanup hooks that create and close the runtime."""
+
+    @kopf.on.login()
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        """In-cluster service account, else kubeconfig: without kopf's fallback to the
+        official client, which would import it (most of a kopf operator's memory)."""
+        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+    @kopf.on.startup()
+    async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) -> None:
+        settings.posting.level = logging.WARNING
+        settings.watching.server_timeout = 120
+        settings.watching.client_timeout = 150
+        settings.persistence.finalizer = "ecs-operator.dev/kopf"
+        info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
+            settings=settings
+        )
+        if info is None:
+            raise kopf.PermanentError(
+                "no Kubernetes credentials: neither in-cluster nor kubeconfig"
+            )
+        from .handlers.queue import WorkQueue
+        from .handlers.reconcilers import RECONCILERS
+
+        client = KubeClient(info)
+        queue = WorkQueue(RECONCILERS)
+        runtime = Runtime(
+            client=client,
+            queue=queue,
+            events=EventRecorder(client),
+            settings=Settings(
+                pod_level_resources=not args.no_pod_level_resources,
+                task_retention_seconds=args.task_retention,
+                account_id=args.account_id,
+            ),
+        )
+        install(runtime)
+        from .handlers.watch import prewarm
+
+        await prewarm(args.namespace)
+        queue.start(args.workers)
+        logger.info("ecs-operator started")
+
+    @kopf.on.cleanup()
+    async def stop(**_: Any) -> None:
+        from .handlers.runtime import runtime
+
+        current = runtime()
+        await current.queue.stop()
+        await current.client.close()
+        install(None)
+
+
+def run(args: argparse.Namespace) -> int:
+    level = getattr(logging, args.log_level.upper())
+    kopf.configure(
+        debug=level == logging.DEBUG,
+        quiet=level >= logging.WARNING,
+        log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.FULL,
+    )
+    logging.getLogger().setLevel(level)
+    logging.getLogger("kopf.objects").setLevel(max(level, logging.WARNING))
+    if args.metrics_port:
+        start_http_server(args.metrics_port, registry=REGISTRY)
+    _startup(args)
+    install_handlers()
+    kopf.run(
+        standalone=args.peering is None,
+        peering_name=args.peering,
+        clusterwide=not args.namespace,
+        namespaces=args.namespace,
+        liveness_endpoint=f"http://0.0.0.0:{args.health_port}/healthz"
+        if args.health_port
+        else None,
+    )
+    return 0

@@ -1,0 +1,55 @@
+"""kstatus-style conditions (``Ready``, ``Progressing``, ``Degraded``, ``Valid``) with
+``observedGeneration``, so Argo CD, Flux and ``kubectl wait`` judge our objects correctly.
+
+A condition's ``lastTransitionTime`` only moves when its status flips: rewriting it on every
+reconcile would turn every status update into a change and defeat "no write when unchanged".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def condition(kind: str, status: bool, reason: str, message: str = "") -> dict[str, Any]:
+    return {
+        "type": kind,
+        "status": "True" if status else "False",
+        "reason": reason,
+        "message": message,
+    }
+
+
+def merge(
+    previous: Sequence[dict[str, Any]] | None, new: Sequence[dict[str, Any]], generation: int | None
+) -> list[dict[str, Any]]:
+    """The new conditions, keeping each one's previous transition time when its status held."""
+    before = {c.get("type"): c for c in previous or []}
+    merged = []
+    for item in new:
+        old = before.get(item["type"])
+        moved = old is None or old.get("status") != item["status"]
+        merged.append(
+            {
+                **item,
+                "observedGeneration": generation,
+                "lastTransitionTime": (
+                    now() if moved or old is None else old.get("lastTransitionTime", now())
+                ),
+            }
+        )
+    return merged
+
+
+def same_conditions(a: Sequence[dict[str, Any]] | None, b: Sequence[dict[str, Any]] | None) -> bool:
+    """Equal apart from transition times."""
+
+    def strip(items: Sequence[dict[str, Any]] | None) -> list[dict[str, Any]]:
+        return [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in items or []]
+
+    return strip(a) == strip(b)

@@ -1,0 +1,122 @@
+"""A task's ECS lifecycle (what ``aws ecs describe-tasks`` shows) read off its Pod.
+
+ECS: PROVISIONING -> PENDING -> ACTIVATING -> RUNNING -> DEACTIVATING -> STOPPING ->
+DEPROVISIONING -> STOPPED. Kubernetes gives us: no node yet (PROVISIONING), bound but not
+running (PENDING), Running (RUNNING), being deleted (DEPROVISIONING), finished (STOPPED).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+ESSENTIAL_EXITED = "EssentialContainerExited"
+FAILED_TO_START = "TaskFailedToStart"
+USER_INITIATED = "UserInitiated"
+
+STOP_REASONS = {
+    ESSENTIAL_EXITED: "Essential container in task exited",
+    FAILED_TO_START: "Task failed to start",
+    USER_INITIATED: "Task stopped by user",
+}
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """One task as ECS describes it."""
+
+    last_status: str
+    desired_status: str
+    containers: list[dict[str, Any]]
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self.last_status == "STOPPED"
+
+    def to_ecs(self, task_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "taskId": task_id,
+            "lastStatus": self.last_status,
+            "desiredStatus": self.desired_status,
+            "containers": self.containers,
+        }
+        if self.stop_code:
+            out["stopCode"] = self.stop_code
+            out["stoppedReason"] = self.stopped_reason
+        return out
+
+
+def _container(status: dict[str, Any]) -> dict[str, Any]:
+    state = status.get("state") or {}
+    out: dict[str, Any] = {"name": status["name"]}
+    if "terminated" in state:
+        terminated = state["terminated"]
+        out["lastStatus"] = "STOPPED"
+        out["exitCode"] = terminated.get("exitCode")
+        if terminated.get("reason"):
+            out["reason"] = terminated["reason"]
+    elif "running" in state:
+        out["lastStatus"] = "RUNNING"
+    else:
+        out["lastStatus"] = "PENDING"
+        waiting = state.get("waiting") or {}
+        if waiting.get("reason"):
+            out["reason"] = waiting["reason"]
+    return out
+
+
+def essential_exit(pod: dict[str, Any], essential: Collection[str]) -> dict[str, Any] | None:
+    """The first essential container that has terminated, if any (ECS then stops the task)."""
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        if status["name"] in essential and "terminated" in (status.get("state") or {}):
+            return _container(status)
+    return None
+
+
+def task_state(
+    pod: dict[str, Any] | None, essential: Collection[str], stop_requested: bool
+) -> TaskState:
+    """The ECS view of a task's pod (None: the pod is gone or not created yet)."""
+    desired = "STOPPED" if stop_requested else "RUNNING"
+    if pod is None:
+        if stop_requested:
+            return TaskState("STOPPED", "STOPPED", [], USER_INITIATED, STOP_REASONS[USER_INITIATED])
+        return TaskState("PROVISIONING", desired, [])
+    status = pod.get("status") or {}
+    containers = [_container(s) for s in status.get("containerStatuses") or []]
+    phase = status.get("phase", "Pending")
+    exited = essential_exit(pod, essential)
+    if phase in ("Succeeded", "Failed") or exited:
+        started = any(
+            s.get("state", {}).get("terminated", {}).get("startedAt")
+            for s in status.get("containerStatuses") or []
+        )
+        code = (
+            USER_INITIATED
+            if stop_requested
+            else ESSENTIAL_EXITED
+            if (exited or started)
+            else FAILED_TO_START
+        )
+        reason = STOP_REASONS[code]
+        if exited and code == ESSENTIAL_EXITED:
+            reason = f"{reason}: {exited['name']} exited with code {exited.get('exitCode')}"
+        return TaskState("STOPPED", "STOPPED", containers, code, reason)
+    if pod["metadata"].get("deletionTimestamp"):
+        if stop_requested:
+            return TaskState(
+                "DEPROVISIONING",
+                "STOPPED",
+                containers,
+                USER_INITIATED,
+                STOP_REASONS[USER_INITIATED],
+            )
+        return TaskState("DEPROVISIONING", "STOPPED", containers)
+    if phase == "Running":
+        return TaskState("RUNNING", desired, containers)
+    if pod["spec"].get("nodeName"):
+        return TaskState("PENDING", desired, containers)
+    return TaskState("PROVISIONING", desired, containers)

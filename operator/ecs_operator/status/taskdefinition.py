@@ -1,0 +1,79 @@
+"""A TaskDefinition's ECS-shaped status: its family's revisions, ACTIVE or INACTIVE."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from .conditions import condition, merge
+
+REGION = "local"
+DEFAULT_ACCOUNT = "000000000000"
+
+
+def arn(family: str, revision: int, account: str | None = None) -> str:
+    return f"arn:aws:ecs:{REGION}:{account or DEFAULT_ACCOUNT}:task-definition/{family}:{revision}"
+
+
+def parse_revisions(text: str | None) -> set[int]:
+    """The deregistered revisions annotation (``"1,3"``) as a set; junk is ignored."""
+    return {int(part) for part in (text or "").replace(" ", "").split(",") if part.isdigit()}
+
+
+def revision_entries(
+    revisions: Iterable[dict[str, Any]], deregistered: Collection[int]
+) -> list[dict[str, Any]]:
+    """``status.revisions`` from the family's ControllerRevision objects."""
+    entries = []
+    for body in sorted(revisions, key=lambda r: int(r["revision"])):
+        number = int(body["revision"])
+        entries.append(
+            {
+                "revision": number,
+                "status": "INACTIVE" if number in deregistered else "ACTIVE",
+                "hash": (body["metadata"].get("annotations") or {}).get(
+                    "ecs-operator.dev/spec-hash", ""
+                ),
+                "registeredAt": body["metadata"].get("creationTimestamp"),
+            }
+        )
+    return entries
+
+
+def latest_active(entries: Iterable[dict[str, Any]]) -> int | None:
+    active = [e["revision"] for e in entries if e["status"] == "ACTIVE"]
+    return max(active) if active else None
+
+
+def task_definition_status(
+    family: str,
+    entries: list[dict[str, Any]],
+    previous: dict[str, Any],
+    generation: int | None,
+    problem: str | None = None,
+    account: str | None = None,
+) -> dict[str, Any]:
+    latest = entries[-1]["revision"] if entries else None
+    valid = problem is None
+    conditions = merge(
+        previous.get("conditions"),
+        [
+            condition("Valid", valid, "Registered" if valid else "Invalid", problem or ""),
+            condition("Ready", valid and latest is not None, "Registered" if valid else "Invalid"),
+        ],
+        generation,
+    )
+    status: dict[str, Any] = {
+        **{k: v for k, v in previous.items() if k not in ("conditions",)},
+        "family": family,
+        "conditions": conditions,
+        "observedGeneration": generation,
+    }
+    if latest is not None:
+        status.update(
+            revision=latest,
+            revisions=entries,
+            status=entries[-1]["status"],
+            taskDefinitionArn=arn(family, latest, account),
+        )
+    return status

@@ -1,0 +1,162 @@
+"""Acceptance of the CRDs on a real kube-apiserver (issue "ECS API models and CRDs").
+
+The API server's side, without the operator: the CRDs install, every valid example is
+accepted and every invalid one refused at ``kubectl apply`` with its ``# expect:`` message,
+and kubectl gets the ergonomics docs/crds.md promises (the ``ecs`` category, short names,
+printer columns, ECS documentation in ``kubectl explain``, ``kubectl scale`` on a Service).
+The manifests are applied once per module, by one kubectl apply, into one namespace; the
+tests read the results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from tests.integration.manifests.corpus import (
+    INVALID,
+    INVALID_KUBERNETES,
+    VALID,
+    Applied,
+    Manifest,
+    apply_all,
+    load,
+    params,
+)
+from tests.support.ecs import get
+from tests.support.kube import Kube, kubectl
+
+from ecs_operator.crdgen import GROUP
+
+pytestmark = pytest.mark.integration
+
+Results = dict[Path, Applied]
+
+
+@pytest.fixture(scope="module")
+def crd_namespace(kube: Kube, crds: Path) -> Iterator[str]:
+    """One namespace for the whole module: the manifests are applied into it only once."""
+    name = kube.create_test_namespace("crds")
+    yield name
+    kube.delete_namespace(name)
+
+
+@pytest.fixture(scope="module")
+def accepted(crd_namespace: str) -> Results:
+    """Every valid manifest, applied; the kubectl tests below list these objects."""
+    return apply_all(load(VALID), crd_namespace)
+
+
+@pytest.fixture(scope="module")
+def refused(crd_namespace: str) -> Results:
+    """Every manifest the API server should refuse, applied (and, we expect, refused)."""
+    return apply_all(load(INVALID, INVALID_KUBERNETES), crd_namespace)
+
+
+def _names(crd_namespace: str, resources: str) -> set[str]:
+    """``kubectl get <resources> -o name``: ``<singular>.<group>/<name>`` each."""
+    listed = kubectl("get", resources, "-n", crd_namespace, "-o", "name").stdout
+    return set(listed.split())
+
+
+def _valid_objects() -> set[str]:
+    return {f"{m.kind.lower()}.{GROUP}/{m.name}" for m in load(VALID)}
+
+
+def test_crds_install_established_with_their_names(crds: Path) -> None:
+    wanted = {
+        crd["metadata"]["name"]: crd
+        for crd in (yaml.safe_load(p.read_text()) for p in sorted(crds.glob("*.yaml")))
+    }
+    listed = kubectl("get", "crd", *wanted, "-o", "json").stdout
+    installed = {crd["metadata"]["name"]: crd for crd in json.loads(listed)["items"]}
+
+    assert len(installed) == len(wanted) == 4
+    for name, crd in installed.items():
+        conditions = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
+        assert conditions["Established"] == conditions["NamesAccepted"] == "True", name
+        assert crd["status"]["acceptedNames"] == wanted[name]["spec"]["names"], name
+
+
+@pytest.mark.parametrize("manifest", params(VALID))
+def test_valid_manifest_is_accepted(manifest: Manifest, accepted: Results) -> None:
+    applied = accepted[manifest.path]
+    assert applied.accepted, applied.output
+
+
+@pytest.mark.parametrize("manifest", params(INVALID, INVALID_KUBERNETES))
+def test_invalid_manifest_is_refused_at_apply(manifest: Manifest, refused: Results) -> None:
+    applied = refused[manifest.path]
+    assert not applied.accepted, applied.output
+    assert manifest.expect and manifest.expect in applied.output
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        "ecs",
+        "ecstd,ecssvc,ecstask,ecscluster",
+        f"taskdef,services.{GROUP},tasks.{GROUP},clusters.{GROUP}",
+    ],
+)
+def test_category_short_names_and_plurals_list_every_kind(
+    resources: str, crd_namespace: str, accepted: Results
+) -> None:
+    """All four kinds are in the ``ecs`` category; each has its short names. ``services``
+    alone would be the core Service, hence the group-qualified plural."""
+    assert _valid_objects() <= _names(crd_namespace, resources)
+
+
+#: The ``kubectl get`` header of each kind (docs/crds.md's table).
+COLUMNS = {
+    "taskdefinitions": "NAME FAMILY REVISION STATUS COMPATIBILITIES CPU MEMORY AGE",
+    f"services.{GROUP}": "NAME CLUSTER TASKDEFINITION DESIRED RUNNING PENDING STATUS AGE",
+    "tasks": "NAME CLUSTER TASKDEFINITION LASTSTATUS DESIREDSTATUS AGE",
+    "clusters": "NAME STATUS SERVICES RUNNING PENDING INSTANCES AGE",
+}
+
+
+@pytest.mark.parametrize("resource", COLUMNS)
+def test_printer_columns(resource: str, crd_namespace: str, accepted: Results) -> None:
+    table = kubectl("get", resource, "-n", crd_namespace).stdout.splitlines()
+    assert table[0].split() == COLUMNS[resource].split()
+
+
+def test_printer_columns_show_the_spec_in_ecs_terms(crd_namespace: str, accepted: Results) -> None:
+    """The spec-derived columns of a Fargate task definition (the status columns are the
+    operator's to fill)."""
+    row = kubectl("get", "taskdefinition", "web", "-n", crd_namespace, "--no-headers").stdout
+    assert row.split()[:2] == ["web", "web"]
+    assert {'["FARGATE"]', "256", "0.5GB"} <= set(row.split())
+
+
+def test_explain_shows_the_ecs_documentation(crds: Path) -> None:
+    """The description kubectl prints is botocore's, as generated into the CRD (compared
+    with white space folded: kubectl wraps lines)."""
+    crd = yaml.safe_load((crds / f"taskdefinitions.{GROUP}.yaml").read_text())
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    container = spec["properties"]["containerDefinitions"]["items"]["properties"]
+    documented = " ".join(container["healthCheck"]["description"].split())
+
+    explained = kubectl("explain", "taskdefinition.spec.containerDefinitions.healthCheck").stdout
+
+    assert documented.startswith("The container health check command")
+    assert documented in " ".join(explained.split())
+    assert "retries\t<integer>" in explained
+
+
+def test_kubectl_scale_sets_desired_count(
+    kube: Kube, crd_namespace: str, accepted: Results
+) -> None:
+    """The scale subresource maps replicas to spec.desiredCount (docs/crds.md)."""
+    kubectl("scale", "ecssvc/ecs-simple-service", "--replicas=3", "-n", crd_namespace)
+
+    service = get(kube, crd_namespace, "Service", "ecs-simple-service")
+    scale = kubectl(
+        "get", "ecssvc/ecs-simple-service", "--subresource=scale", "-n", crd_namespace,
+        "-o", "jsonpath={.spec.replicas}",
+    )  # fmt: skip
+    assert service["spec"]["desiredCount"] == 3
+    assert scale.stdout == "3"

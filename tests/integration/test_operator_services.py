@@ -1,0 +1,207 @@
+"""User stories for ECS Services on the real control plane, with the operator running as a
+process: Fargate services, revisions and rollback, capacity provider splits, daemons."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import pytest
+from tests.support.ecs import (
+    apply,
+    condition,
+    ec2_task_definition,
+    events,
+    fargate_task_definition,
+    resource,
+    service,
+    status,
+    wait_steady,
+)
+from tests.support.kube import Kube, kubectl, wait_for
+from tests.support.operator import OperatorProcess
+
+from ecs_operator import nodes
+
+pytestmark = pytest.mark.integration
+
+
+def _running_pods(kube: Kube, namespace: str, selector: str = "") -> list[Any]:
+    return [
+        p
+        for p in kube.pods(namespace, selector)
+        if p.status.phase == "Running" and not p.metadata.deletion_timestamp
+    ]
+
+
+def _node_labels(kube: Kube, pod: Any) -> dict[str, str]:
+    return dict(kube.node(pod.spec.node_name).metadata.labels)
+
+
+def test_fargate_web_service_reaches_steady_state(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    apply(
+        namespace,
+        fargate_task_definition("web"),
+        service("web", "web", desiredCount=3, launchType="FARGATE"),
+    )
+
+    current = wait_steady(kube, namespace, "web", 3)
+
+    assert current["desiredCount"] == 3 and current["pendingCount"] == 0
+    assert current["deployments"][0]["status"] == "PRIMARY"
+    assert current["deployments"][0]["rolloutState"] == "COMPLETED"
+    assert current["taskDefinition"] == "web:1"
+    pods = _running_pods(kube, namespace)
+    assert len(pods) == 3
+    assert all(_node_labels(kube, p)[nodes.LABEL_VK_TYPE] == nodes.VK_TYPE for p in pods)
+    wait_for(
+        lambda: "(service web) has reached a steady state." in events(namespace, "web"), 10, "event"
+    )
+    started = [re.search(r"has started (\d+) tasks", m) for m in events(namespace, "web")]
+    assert sum(int(m.group(1)) for m in started if m) == 3
+
+
+def test_new_revision_rolls_the_service_and_pinning_rolls_back(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    apply(
+        namespace,
+        fargate_task_definition("api"),
+        service("api", "api", desiredCount=2, launchType="FARGATE"),
+    )
+    wait_steady(kube, namespace, "api", 2)
+
+    apply(namespace, fargate_task_definition("api", image="public.ecr.aws/nginx/nginx:1.28"))
+
+    def rolled() -> bool:
+        current = status(kube, namespace, "Service", "api")
+        return (
+            current.get("taskDefinition") == "api:2"
+            and condition(current, "Ready").get("status") == "True"
+        )
+
+    wait_for(rolled, 90, "the service to roll to api:2")
+    revisions = status(kube, namespace, "TaskDefinition", "api")["revisions"]
+    assert [(r["revision"], r["status"]) for r in revisions] == [(1, "ACTIVE"), (2, "ACTIVE")]
+    images = {c.image for p in _running_pods(kube, namespace) for c in p.spec.containers}
+    assert images == {"public.ecr.aws/nginx/nginx:1.28"}
+    deployment = kube.apps.read_namespaced_deployment("api", namespace)
+    assert deployment.spec.strategy.rolling_update.max_surge == 2  # 200 % of 2 tasks - 2
+    assert deployment.spec.strategy.rolling_update.max_unavailable == 0  # 100 % healthy
+
+    apply(namespace, service("api", "api:1", desiredCount=2, launchType="FARGATE"))
+
+    def rolled_back() -> bool:
+        current = status(kube, namespace, "Service", "api")
+        pods = _running_pods(kube, namespace)
+        return current.get("taskDefinition") == "api:1" and {
+            c.image for p in pods for c in p.spec.containers
+        } == {"public.ecr.aws/nginx/nginx:1.27"}
+
+    wait_for(rolled_back, 90, "the pinned service to roll back to api:1")
+
+
+def _providers(kube: Kube, namespace: str) -> Counter[str]:
+    counted: Counter[str] = Counter()
+    for pod in _running_pods(kube, namespace):
+        labels = _node_labels(kube, pod)
+        pool = labels.get(nodes.LABEL_NODE_POOL)
+        counted[pool or f"fargate-{labels[nodes.LABEL_CAPACITY_TYPE]}"] += 1
+    return counted
+
+
+def test_fargate_strategy_splits_base_then_weight_and_resplits_on_scale(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    strategy = [
+        {"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+        {"capacityProvider": "FARGATE_SPOT", "weight": 3},
+    ]
+    apply(
+        namespace,
+        fargate_task_definition("split"),
+        service("split", "split", desiredCount=9, capacityProviderStrategy=strategy),
+    )
+    wait_steady(kube, namespace, "split", 9)
+    assert _providers(kube, namespace) == {"fargate-on-demand": 3, "fargate-spot": 6}
+
+    kubectl("scale", "-n", namespace, "ecssvc/split", "--replicas=5")
+    wait_for(
+        lambda: _providers(kube, namespace) == {"fargate-on-demand": 2, "fargate-spot": 3},
+        60,
+        "the split to follow the scale",
+    )
+    wait_steady(kube, namespace, "split", 5)
+
+
+def test_ec2_strategy_splits_over_node_pools(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    cluster = resource(
+        "Cluster",
+        "default",
+        {"clusterName": "default", "capacityProviders": ["general", "compute"]},
+    )
+    strategy = [
+        {"capacityProvider": "general", "base": 2, "weight": 1},
+        {"capacityProvider": "compute", "weight": 1},
+    ]
+    apply(
+        namespace,
+        cluster,
+        ec2_task_definition("worker"),
+        service("worker", "worker", desiredCount=6, capacityProviderStrategy=strategy),
+    )
+    wait_steady(kube, namespace, "worker", 6)
+    assert _providers(kube, namespace) == {"general": 4, "compute": 2}
+
+
+def test_a_strategy_mixing_ec2_and_fargate_is_refused(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    cluster = resource(
+        "Cluster",
+        "default",
+        {"clusterName": "default", "capacityProviders": ["general", "FARGATE"]},
+    )
+    strategy = [
+        {"capacityProvider": "general", "weight": 1},
+        {"capacityProvider": "FARGATE", "weight": 1},
+    ]
+    apply(
+        namespace,
+        cluster,
+        fargate_task_definition("mixed"),
+        service("mixed", "mixed", desiredCount=2, capacityProviderStrategy=strategy),
+    )
+
+    def refused() -> dict[str, Any] | None:
+        degraded = condition(status(kube, namespace, "Service", "mixed"), "Degraded")
+        return degraded if degraded.get("status") == "True" else None
+
+    degraded = wait_for(refused, 30, "the strategy to be refused")
+    assert degraded["reason"] == "InvalidCapacityProviderStrategy"
+    assert "cannot mix" in degraded["message"]
+    assert kube.apps.list_namespaced_deployment(namespace).items == []
+
+
+def test_daemon_service_runs_one_task_per_matching_ec2_node(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    apply(
+        namespace,
+        ec2_task_definition("agent"),
+        service("agent", "agent", schedulingStrategy="DAEMON", launchType="EC2"),
+    )
+
+    linux_ec2 = {
+        f.name
+        for f in nodes.default_fleet()
+        if f.labels[nodes.LABEL_OS] == "linux" and nodes.LABEL_NODE_POOL in f.labels
+    }
+    wait_steady(kube, namespace, "agent", len(linux_ec2))
+    placed = {p.spec.node_name for p in _running_pods(kube, namespace)}
+    assert placed == linux_ec2  # not the Windows node, not the Fargate nodes

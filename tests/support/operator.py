@@ -1,0 +1,98 @@
+"""The operator as a separate process, the way users run it: `ecs-operator run`."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.kube import wait_for
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class OperatorProcess:
+    process: subprocess.Popen[bytes]
+    log: Path
+    metrics_port: int
+    args: tuple[str, ...] = ()
+
+    @classmethod
+    def start(
+        cls, directory: Path, *args: str, env: dict[str, str] | None = None
+    ) -> OperatorProcess:
+        metrics, health = _free_port(), _free_port()
+        log = directory / f"operator-{int(time.time() * 1000)}.log"
+        command = [
+            sys.executable, "-m", "ecs_operator.cli", "run",
+            "--metrics-port", str(metrics), "--health-port", str(health),
+            "--task-retention", "5", *args,
+        ]  # fmt: skip
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            )
+        started = cls(process, log, metrics, tuple(args))
+        wait_for(started.ready, 60, "the operator to start")
+        return started
+
+    def ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"the operator exited:\n{self.log.read_text()[-3000:]}")
+        return "ecs-operator started" in self.log.read_text(errors="replace")
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5
+        ) as r:
+            return str(r.read().decode())
+
+    def metric(self, name: str, **labels: str) -> float:
+        """Sum of a metric's samples whose labels include ``labels``."""
+        total = 0.0
+        for line in self.metrics().splitlines():
+            match = re.match(rf"^{re.escape(name)}(?:\{{(.*)\}})? (\S+)$", line)
+            if not match:
+                continue
+            found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
+            if all(found.get(k) == v for k, v in labels.items()):
+                total += float(match.group(2))
+        return total
+
+    def writes(self) -> float:
+        """API writes the operator sent, Events excluded."""
+        return self.metric("ecs_operator_api_writes_total") - self.metric(
+            "ecs_operator_api_writes_total", resource="events"
+        )
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def restart(self, *args: str) -> None:
+        """Stop and start again in place (with other arguments if given)."""
+        self.stop()
+        fresh = OperatorProcess.start(self.log.parent, *args)
+        self.process, self.log, self.metrics_port, self.args = (
+            fresh.process,
+            fresh.log,
+            fresh.metrics_port,
+            fresh.args,
+        )

@@ -1,0 +1,71 @@
+"""Health checks: exec probes with ECS defaults; CMD vs CMD-SHELL; start period."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ecs_operator.render import RenderError
+
+from .helpers import container, containers, render, task
+
+
+def _app(**check: object) -> dict[str, Any]:
+    return containers(render(task([container(healthCheck=check)])))["app"]
+
+
+def test_cmd_is_execed_directly_with_ecs_defaults() -> None:
+    probe = _app(command=["CMD", "curl", "-f", "http://localhost"])["livenessProbe"]
+    assert probe == {
+        "exec": {"command": ["curl", "-f", "http://localhost"]},
+        "periodSeconds": 30,
+        "timeoutSeconds": 5,
+        "failureThreshold": 3,
+    }
+
+
+def test_cmd_shell_runs_through_the_shell() -> None:
+    probe = _app(command=["CMD-SHELL", "curl -f http://localhost || exit 1"])["livenessProbe"]
+    assert probe["exec"]["command"] == ["/bin/sh", "-c", "curl -f http://localhost || exit 1"]
+
+
+def test_windows_shell() -> None:
+    td = task(
+        [container(healthCheck={"command": ["CMD-SHELL", "exit 0"]})],
+        runtimePlatform={"operatingSystemFamily": "WINDOWS_SERVER_2022_FULL"},
+    )
+    probe = containers(render(td))["app"]["livenessProbe"]
+    assert probe["exec"]["command"] == ["cmd", "/S", "/C", "exit 0"]
+
+
+def test_start_period_becomes_a_startup_probe() -> None:
+    app = _app(command=["CMD", "true"], interval=10, retries=2, startPeriod=25)
+    assert app["startupProbe"]["failureThreshold"] == 3 + 2
+    assert app["livenessProbe"]["failureThreshold"] == 2
+    assert "startupProbe" not in _app(command=["CMD", "true"])
+
+
+def test_essential_containers_get_a_readiness_probe_others_do_not() -> None:
+    check = {"command": ["CMD", "true"]}
+    td = task(
+        [
+            container("main", healthCheck=check),
+            container("side", essential=False, healthCheck=check),
+        ]
+    )
+    rendered = containers(render(td))
+    assert "readinessProbe" in rendered["main"] and "readinessProbe" not in rendered["side"]
+
+
+def test_probes_do_not_share_objects() -> None:
+    app = _app(command=["CMD", "true"], startPeriod=5)
+    assert app["livenessProbe"] is not app["readinessProbe"]
+    assert app["livenessProbe"]["exec"] is not app["startupProbe"]["exec"]
+
+
+@pytest.mark.parametrize("command", [["curl"], ["CMD"], ["NONE"]])
+def test_malformed_commands_are_a_render_error(command: list[str]) -> None:
+    with pytest.raises(RenderError) as error:
+        _app(command=command)
+    assert error.value.paths == ["containerDefinitions[0].healthCheck.command"]

@@ -1,0 +1,130 @@
+"""Deployments, DaemonSets and Pods: rolling-update bounds, overrides, service members."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecs_operator.api.shapes import CreateServiceRequest, RunTaskRequest, TaskOverride
+from ecs_operator.render import Options, RenderError, apply_overrides, render_service, render_task
+from ecs_operator.render.findings import Report
+from ecs_operator.render.workloads import daemon_update, rolling_update
+
+from .helpers import container, task, validate
+
+
+@pytest.mark.parametrize(
+    ("desired", "mx", "mn", "expected"),
+    [
+        (4, None, None, {"maxSurge": 4, "maxUnavailable": 0}),
+        (3, 150, 50, {"maxSurge": 1, "maxUnavailable": 1}),
+        (10, 120, 90, {"maxSurge": 2, "maxUnavailable": 1}),
+        (3, 100, 66, {"maxSurge": 0, "maxUnavailable": 1}),
+        (1, 100, 100, {"maxSurge": 1, "maxUnavailable": 0}),
+        (0, None, None, {"maxSurge": 1, "maxUnavailable": 0}),
+    ],
+)
+def test_rolling_update_reproduces_ecs_bounds(
+    desired: int, mx: int | None, mn: int | None, expected: dict[str, int]
+) -> None:
+    assert rolling_update(desired, mx, mn, Report()) == expected
+
+
+def test_stuck_configuration_is_reported() -> None:
+    report = Report()
+    rolling_update(1, 100, 100, report)
+    assert report.findings[0].path == "deploymentConfiguration"
+
+
+def test_daemon_update() -> None:
+    assert daemon_update(None, None, Report()) == {"maxSurge": 0, "maxUnavailable": "100%"}
+    assert daemon_update(150, 100, Report()) == {"maxSurge": "50%", "maxUnavailable": "0%"}
+    assert daemon_update(100, 100, Report()) == {"maxSurge": 0, "maxUnavailable": 1}
+
+
+def test_service_is_a_valid_deployment() -> None:
+    svc = CreateServiceRequest(
+        serviceName="Web_Svc",
+        desiredCount=2,
+        healthCheckGracePeriodSeconds=20,
+        loadBalancers=[{"containerName": "app", "containerPort": 80}],
+    )
+    td = task([container(healthCheck={"command": ["CMD", "true"]})])
+    result = render_service(svc, td, Options(namespace="shop"), revision=3)
+    _, deployment = result.objects
+    for obj in result.objects:
+        validate(obj)
+    assert deployment["kind"] == "Deployment" and deployment["spec"]["replicas"] == 2
+    assert deployment["metadata"]["namespace"] == "shop"
+    assert "minReadySeconds" not in deployment["spec"]
+    probe = deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
+    assert probe["initialDelaySeconds"] == 20
+    assert {f.path for f in result.findings} == {"loadBalancers"}
+
+
+def test_service_without_health_checks_waits_like_ecs() -> None:
+    result = render_service(
+        CreateServiceRequest(serviceName="w", desiredCount=1), task(), Options()
+    )
+    assert result.objects[1]["spec"]["minReadySeconds"] == 40
+
+
+def test_daemon_service_is_a_daemon_set_off_fargate_nodes() -> None:
+    svc = CreateServiceRequest(serviceName="agent", schedulingStrategy="DAEMON", desiredCount=3)
+    result = render_service(svc, task(), Options())
+    daemon = result.objects[1]
+    validate(daemon)
+    assert daemon["kind"] == "DaemonSet"
+    terms = daemon["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    assert terms[0]["matchExpressions"][-1] == {
+        "key": "type",
+        "operator": "NotIn",
+        "values": ["virtual-kubelet"],
+    }
+    assert [f.path for f in result.findings] == ["desiredCount"]
+
+
+def test_overrides_follow_ecs_semantics() -> None:
+    td = task(
+        [
+            container(
+                command=["a"],
+                environment=[{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}],
+            )
+        ]
+    )
+    overrides = TaskOverride.model_validate(
+        {
+            "memory": "2048",
+            "containerOverrides": [
+                {
+                    "name": "app",
+                    "command": ["b"],
+                    "environment": [{"name": "Y", "value": "3"}, {"name": "Z", "value": "4"}],
+                }
+            ],
+        }
+    )
+    changed = apply_overrides(td, overrides)
+    app = changed.containerDefinitions[0]
+    assert app.command == ["b"] and changed.memory == "2048"
+    assert [(e.name, e.value) for e in app.environment or ()] == [
+        ("X", "1"),
+        ("Y", "3"),
+        ("Z", "4"),
+    ]
+    with pytest.raises(RenderError):
+        apply_overrides(td, TaskOverride.model_validate({"containerOverrides": [{"name": "nope"}]}))
+
+
+def test_run_task_gives_count_pods() -> None:
+    run = RunTaskRequest(taskDefinition="demo", count=3, startedBy="me", launchType="FARGATE")
+    td = task(cpu="256", memory="512", networkMode="awsvpc")
+    result = render_task(run, td, Options())
+    pods = result.objects[1:]
+    assert len(pods) == 3 and all(p["kind"] == "Pod" for p in pods)
+    assert pods[0]["metadata"]["generateName"] == "demo-"
+    assert pods[0]["spec"]["restartPolicy"] == "Never"
+    for pod in pods:
+        validate(pod)
