@@ -52,6 +52,21 @@ unit: $(STAMP) ## fast tests: no cluster
 integration: binaries ## tests against the devcluster (a real control plane)
 	$(PYTEST) tests/integration tests/e2e -q -m integration
 
+# helm as `make binaries` builds it (the devcluster's pinned version), found through the package.
+HELM = $(shell $(BIN)/python -c 'from ecs_operator.devcluster import binaries as b; print(next(b.cache_dir(m) for m in b.MODULES if m.directory == "helm") / "helm")')
+CHART := charts/ecs-operator
+
+.PHONY: helm-lint
+helm-lint: binaries ## helm lint --strict the chart, with the values that change its shape
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) --set 'watchNamespaces={team-a,team-b}' --set peering.enabled=true
+	$(HELM) lint --strict $(CHART) --set serviceMonitor.enabled=true --set podDisruptionBudget.enabled=true
+
+.PHONY: chart-check
+chart-check: helm-lint ## the chart's CRDs equal crds/, its RBAC and image contract hold
+	@diff -rq crds $(CHART)/crds || { echo "$(CHART)/crds is stale: cp crds/*.yaml $(CHART)/crds/"; exit 1; }
+	$(PYTEST) tests/unit/test_chart.py tests/unit/test_dockerfile.py tests/unit/test_kind_config.py -q
+
 .PHONY: test
 test: lint unit integration ## the whole suite: lint, unit, then integration on the devcluster
 
@@ -61,6 +76,14 @@ up: binaries ## start the devcluster (prints how to use it)
 
 .PHONY: down
 down: $(STAMP) ## stop the devcluster
+	$(BIN)/ecs-operator devcluster down
+
+.PHONY: demo
+demo: binaries ## the operator on the devcluster running examples/, then the ECS view
+	$(BIN)/ecs-operator demo
+
+.PHONY: demo-down
+demo-down: $(STAMP) ## stop the demo: the operator and the devcluster
 	$(BIN)/ecs-operator devcluster down
 
 .PHONY: clean

@@ -45,6 +45,7 @@ def fargate_task_definition(
                 "image": image,
                 "essential": True,
                 "portMappings": [{"containerPort": 80}],
+                "healthCheck": HEALTH_CHECK,
             }
         ],
         **extra,

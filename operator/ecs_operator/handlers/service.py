@@ -59,10 +59,10 @@ async def reconcile(namespace: str, name: str) -> Outcome:
                 False,
             )
         cluster = await clusters.resolve(namespace, spec.cluster)
+        strategy = clusters.strategy_for(cluster, spec.launchType, spec.capacityProviderStrategy)
         resolved = resolve_task_definition(
             namespace, spec.taskDefinition, previous.get("taskDefinition")
         )
-        strategy = clusters.strategy_for(cluster, spec.launchType, spec.capacityProviderStrategy)
     except Unresolved as problem:
         await report_unresolved(ECS_SERVICE, body, problem)
         return Outcome("waiting", retry=problem.retry)

@@ -13,7 +13,8 @@ the error):
 Header comments say what to expect: ``# expect: <text>`` is part of the API server's error or
 of the operator's condition message; ``# reason: <Reason>`` is the operator's Event reason
 (default ``InvalidSpec``); ``# xfail: <why>`` marks a known gap, so the test that expects the
-refusal is ``xfail(strict=True)`` and is noticed the day the gap is closed.
+refusal is ``xfail(strict=True)`` and is noticed the day the gap is closed; ``# refused-by:
+render`` says the spec parses and only rendering it with its task definition refuses it.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Manifest:
     expect: str | None
     reason: str
     xfail: str | None
+    refused_by_render: bool = False
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -69,6 +71,7 @@ class Manifest:
             _header(text, "expect"),
             _header(text, "reason") or DEFAULT_REASON,
             _header(text, "xfail"),
+            _header(text, "refused-by") == "render",
         )
 
     @property

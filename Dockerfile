@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# The operator image: `docker build -t ecs-operator:0.1.0 .` (docs/install.md).
+#
+# The base image is pinned by version tag, and for reproducible release builds by digest too:
+#   docker buildx imagetools inspect python:3.11.14-slim     # prints the index digest
+#   docker build --build-arg PYTHON_DIGEST=sha256:<that digest> -t ecs-operator:0.1.0 .
+# PYTHON_DIGEST is the digest placeholder: empty, the tag alone is used (a tag can move; a
+# digest cannot). Builder and final stage share the base, so the venv's interpreter symlinks
+# resolve in the final image.
+ARG PYTHON_VERSION=3.11.14
+ARG PYTHON_DIGEST=""
+
+FROM python:${PYTHON_VERSION}-slim${PYTHON_DIGEST:+@${PYTHON_DIGEST}} AS builder
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+WORKDIR /src
+# Only what the package build needs (.dockerignore keeps the rest of the tree out).
+COPY pyproject.toml README.md ./
+COPY operator ./operator
+# A regular (not editable) install of the runtime dependencies only: no dev tools in the image.
+RUN /opt/venv/bin/pip install --upgrade pip \
+ && /opt/venv/bin/pip install /src \
+ && /opt/venv/bin/ecs-operator --help >/dev/null
+
+FROM python:${PYTHON_VERSION}-slim${PYTHON_DIGEST:+@${PYTHON_DIGEST}}
+# A passwd entry for uid 65532: kopf names its peering identity after the user (getpass), which
+# fails for a uid without one when POD_ID is not set.
+RUN groupadd --gid 65532 nonroot \
+ && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin nonroot
+COPY --from=builder /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+# Non-root, numeric so the kubelet can verify runAsNonRoot without reading /etc/passwd.
+USER 65532:65532
+# 8080: Prometheus metrics, 8081: kopf's liveness endpoint (/healthz).
+EXPOSE 8080 8081
+ENTRYPOINT ["ecs-operator"]
+CMD ["run", "--all-namespaces"]

@@ -1,0 +1,177 @@
+{{/*
+Names and labels shared by every template.
+*/}}
+
+{{- define "ecs-operator.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The release's full name: the release name when it already contains the chart's. */}}
+{{- define "ecs-operator.fullname" -}}
+{{- if contains .Chart.Name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "ecs-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "ecs-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "ecs-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ecs-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "ecs-operator.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "ecs-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "ecs-operator.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/*
+The container's args: the image's ENTRYPOINT is `ecs-operator`, so these are the subcommand and
+its flags (operator/ecs_operator/runner.py). tests/unit/test_dockerfile.py checks that the
+default render starts with the image's CMD.
+*/}}
+{{- define "ecs-operator.args" -}}
+- run
+{{- range .Values.watchNamespaces }}
+- --namespace
+- {{ . | quote }}
+{{- else }}
+- --all-namespaces
+{{- end }}
+- --metrics-port
+- {{ .Values.metrics.port | quote }}
+- --health-port
+- {{ .Values.health.port | quote }}
+- --log-format
+- {{ .Values.logFormat | quote }}
+- --log-level
+- {{ .Values.logLevel | quote }}
+{{- if .Values.peering.enabled }}
+- --peering
+- {{ .Values.peering.name | quote }}
+{{- end }}
+{{- range .Values.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+RBAC, derived from what the code does (not from what would be convenient): every rule names
+the code path that needs it. The operator writes through kube/client.py (list, create, delete,
+server-side apply = PATCH, merge-patch) and kopf watches (list + watch). It never reads or
+writes Secrets: pods that reference Secrets are created by the operator, the kubelet reads them.
+
+"ecs-operator.namespacedRules": what the operator needs in each namespace it watches (a Role per
+namespace, or part of the ClusterRole when it watches all of them).
+*/}}
+{{- define "ecs-operator.namespacedRules" -}}
+# The ECS custom resources: kopf's on.event watches and the store's start-up LIST
+# (handlers/watch.py).
+- apiGroups: ["ecs-operator.dev"]
+  resources: ["taskdefinitions", "services", "tasks", "clusters"]
+  verbs: ["get", "list", "watch"]
+# The ecs-operator.dev/in-use finalizer on TaskDefinitions (handlers/common.set_finalizer).
+- apiGroups: ["ecs-operator.dev"]
+  resources: ["taskdefinitions"]
+  verbs: ["patch"]
+# A namespace's `default` Cluster, created on first use as ECS does (handlers/clusters.resolve).
+- apiGroups: ["ecs-operator.dev"]
+  resources: ["clusters"]
+  verbs: ["create"]
+# ECS-shaped status, merge-patched through the status subresource (handlers/common.write_status).
+- apiGroups: ["ecs-operator.dev"]
+  resources: ["taskdefinitions/status", "services/status", "tasks/status", "clusters/status"]
+  verbs: ["patch"]
+# Children carry owner references with blockOwnerDeletion to their TaskDefinition, Service or
+# Task (kube/owners.py); clusters with the OwnerReferencesPermissionEnforcement admission
+# plugin (OpenShift, hardened clusters) require `update` on the owner's finalizers for that.
+- apiGroups: ["ecs-operator.dev"]
+  resources: ["taskdefinitions/finalizers", "services/finalizers", "tasks/finalizers"]
+  verbs: ["update"]
+# Deployments (REPLICA) and DaemonSets (DAEMON): server-side applied (PATCH, and `create` for
+# an apply that creates), deleted when a capacity provider leaves the strategy
+# (handlers/service.py).
+- apiGroups: ["apps"]
+  resources: ["deployments", "daemonsets"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# TaskDefinition revisions, immutable: created once, removed by the garbage collector
+# (handlers/taskdefinition.py).
+- apiGroups: ["apps"]
+  resources: ["controllerrevisions"]
+  verbs: ["get", "list", "watch", "create"]
+# Standalone tasks' pods: created with fixed names, deleted when the task stops
+# (handlers/task.py); service pods are watched for status.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch", "create", "delete"]
+# Task-role ServiceAccounts, server-side applied, removed by the garbage collector
+# (handlers/identities.py). No serviceaccounts/token: the operator never mints tokens.
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["get", "list", "watch", "create", "patch"]
+# Events in ECS words (kube/events.py) and kopf's own warnings (posted, never updated).
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+{{- if and .Values.peering.enabled .Values.watchNamespaces }}
+# kopf's namespaced peering: keep-alives patched into a KopfPeering in each namespace. Both API
+# groups: kopf serves the legacy zalando.org one too when its CRD exists.
+- apiGroups: ["kopf.dev", "zalando.org"]
+  resources: ["kopfpeerings"]
+  verbs: ["get", "list", "watch", "patch"]
+{{- end }}
+{{- end }}
+
+{{/* "ecs-operator.clusterRules": cluster-scoped reads, needed in both modes. */}}
+{{- define "ecs-operator.clusterRules" -}}
+# Nodes: the Cluster status counts container instances (handlers/cluster.py); kopf watches
+# cluster-scoped resources cluster-wide even when the operator watches some namespaces.
+- apiGroups: [""]
+  resources: ["nodes"]
+  verbs: ["get", "list", "watch"]
+# kopf scans CRDs at start-up and watches them to notice resources appearing or going away.
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["list", "watch"]
+{{- if .Values.watchNamespaces }}
+# kopf lists and watches namespaces only when it is limited to some (to resolve them; it warns
+# and falls back to the exact names without it); cluster-wide it does not.
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
+{{- else if .Values.peering.enabled }}
+# kopf's cluster-wide peering: keep-alives patched into the ClusterKopfPeering (both groups, as
+# kopf serves the legacy zalando.org one too when its CRD exists).
+- apiGroups: ["kopf.dev", "zalando.org"]
+  resources: ["clusterkopfpeerings"]
+  verbs: ["get", "list", "watch", "patch"]
+{{- end }}
+{{- end }}
+
+{{/* Refuse values that would give a broken operator, with the reason. */}}
+{{- define "ecs-operator.validate" -}}
+{{- if gt (int .Values.replicas) 1 }}
+{{- fail "replicas: at most 1. Without peering two kopf operators would both act on every object; with peering, replicas of the same priority pause each other." }}
+{{- end }}
+{{- if and .Values.serviceMonitor.enabled (eq (int .Values.metrics.port) 0) }}
+{{- fail "serviceMonitor.enabled needs metrics.port (it is 0: the metrics endpoint is off)" }}
+{{- end }}
+{{- if eq (int .Values.health.port) 0 }}
+{{- fail "health.port: the liveness probe needs kopf's health endpoint; it cannot be 0 in the chart" }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,146 @@
+"""`kubectl ecs COMMAND`: the aws CLI's ECS read commands over the custom resources.
+
+kubectl runs any ``kubectl-ecs`` on PATH as ``kubectl ecs`` (installed with the package as a
+console script). The commands and their flags are the aws CLI's (``--cluster``, ``--services``,
+``--tasks``, ``--task-definition``), plus kubectl's ``-n/--namespace``, ``--context`` and
+``--kubeconfig``; ``-o json`` prints what ``aws ecs`` prints, ``-o table`` (the default) a
+summary for people.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from ecs_operator.handlers.references import DEFAULT_CLUSTER
+from ecs_operator.status.taskdefinition import DEFAULT_ACCOUNT
+
+from . import table, views
+from .source import KubeSource, Source, SourceError
+
+Body = dict[str, Any]
+#: (the JSON a command prints, its table) for the parsed arguments and a source.
+Command = Callable[[argparse.Namespace, Source, views.Arns], tuple[Body, str]]
+
+
+def _describe_services(
+    args: argparse.Namespace, source: Source, arns: views.Arns
+) -> tuple[Body, str]:
+    described = views.describe_services(
+        source.custom("services"), args.cluster, args.services, arns
+    )
+    return described, table.services(described)
+
+
+def _list_services(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
+    listed = views.list_services(source.custom("services"), args.cluster, arns)
+    return listed, table.arns(listed, "serviceArns")
+
+
+def _tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> list[Body]:
+    return views.all_tasks(source.custom("tasks"), source.pods(), args.cluster, arns)
+
+
+def _describe_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
+    described = views.describe_tasks(_tasks(args, source, arns), args.tasks, arns, args.cluster)
+    return described, table.tasks(described)
+
+
+def _list_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
+    listed = views.list_tasks(
+        _tasks(args, source, arns), args.service_name, args.family, args.desired_status
+    )
+    return listed, table.arns(listed, "taskArns")
+
+
+def _describe_task_definition(
+    args: argparse.Namespace, source: Source, arns: views.Arns
+) -> tuple[Body, str]:
+    body, revision = views.find_task_definition(
+        source.custom("taskdefinitions"), args.task_definition
+    )
+    stored = source.controller_revision(views.revision_object_name(body, revision))
+    described = views.describe_task_definition(body, revision, stored, arns)
+    return described, table.task_definition(described)
+
+
+def _describe_clusters(
+    args: argparse.Namespace, source: Source, arns: views.Arns
+) -> tuple[Body, str]:
+    task_bodies, pods = source.custom("tasks"), source.pods()
+    described = views.describe_clusters(
+        source.custom("clusters"),
+        args.clusters,
+        arns,
+        lambda cluster: views.all_tasks(task_bodies, pods, cluster, arns),
+    )
+    return described, table.clusters(described)
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-n", "--namespace", help="namespace (default: the context's)")
+    common.add_argument("--context", help="kubeconfig context (default: the current one)")
+    common.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube)")
+    common.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    common.add_argument("--account-id", default=DEFAULT_ACCOUNT, help="AWS account id in ARNs")
+    top = argparse.ArgumentParser(prog="kubectl ecs", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, run: Command, help_text: str) -> argparse.ArgumentParser:
+        added = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        added.set_defaults(run=run)
+        return added
+
+    def cluster_flag(added: argparse.ArgumentParser) -> None:
+        added.add_argument(
+            "--cluster", default=DEFAULT_CLUSTER, help="cluster name or ARN (default)"
+        )
+
+    added = command("describe-services", _describe_services, "describe services (ECS view)")
+    cluster_flag(added)
+    added.add_argument("--services", nargs="*", default=[], help="names or ARNs (default: all)")
+    added = command("list-services", _list_services, "list a cluster's service ARNs")
+    cluster_flag(added)
+    added = command("describe-tasks", _describe_tasks, "describe tasks (services' and standalone)")
+    cluster_flag(added)
+    added.add_argument("--tasks", nargs="*", default=[], help="task ids or ARNs (default: all)")
+    added = command("list-tasks", _list_tasks, "list a cluster's task ARNs")
+    cluster_flag(added)
+    added.add_argument("--service-name", help="only this service's tasks")
+    added.add_argument("--family", help="only tasks of this task definition family")
+    added.add_argument("--desired-status", choices=("RUNNING", "STOPPED"), default="RUNNING")
+    added = command(
+        "describe-task-definition", _describe_task_definition, "describe a task definition"
+    )
+    added.add_argument("--task-definition", required=True, help="family, family:revision or ARN")
+    added = command("describe-clusters", _describe_clusters, "describe clusters")
+    added.add_argument("--clusters", nargs="*", default=[], help="names or ARNs (default: default)")
+    return top
+
+
+def run(args: argparse.Namespace, source: Source, out: TextIO) -> int:
+    """Run a parsed command against ``source``, printing to ``out``."""
+    described, text = args.run(args, source, views.Arns(args.account_id))
+    if args.output == "json":
+        out.write(json.dumps(described, indent=4) + "\n")
+    else:
+        out.write(text + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        source = KubeSource.connect(args.kubeconfig, args.context, args.namespace)
+        return run(args, source, sys.stdout)
+    except (SourceError, views.TaskDefinitionNotFound) as error:
+        print(f"kubectl ecs {args.command}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

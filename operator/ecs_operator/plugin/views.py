@@ -1,0 +1,380 @@
+"""Custom resources and pods -> the JSON the aws CLI prints for ECS's read commands.
+
+Pure functions over the objects ``source`` fetched: ``describe_services`` returns what
+``aws ecs describe-services`` would (``{"services": [...], "failures": [...]}``, ECS member
+names), and so on. The operator already writes ECS-shaped status (``status/``); these views add
+what the aws CLI shows beside it (ARNs, the spec's placement and capacity choices) and read a
+service's tasks off its pods with the same mapping the operator uses (``status.task``).
+
+ARNs use the operator's conventions (region ``local``, account ``000000000000`` unless
+``--account-id``), so they match the ``taskDefinitionArn`` the operator reports.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.handlers.references import DEFAULT_CLUSTER, cluster_name
+from ecs_operator.nodes import FARGATE, FARGATE_SPOT
+from ecs_operator.render import keys
+from ecs_operator.status.task import task_state
+from ecs_operator.status.taskdefinition import DEFAULT_ACCOUNT, REGION, arn, latest_active
+
+Body = dict[str, Any]
+
+#: Members of a Service's spec that describe-services repeats as they were requested.
+SERVICE_SPEC_MEMBERS = (
+    "launchType",
+    "capacityProviderStrategy",
+    "platformVersion",
+    "placementConstraints",
+    "placementStrategy",
+    "networkConfiguration",
+    "deploymentConfiguration",
+    "loadBalancers",
+    "serviceRegistries",
+    "healthCheckGracePeriodSeconds",
+    "enableExecuteCommand",
+    "propagateTags",
+    "tags",
+)
+#: Members of a Task's spec that describe-tasks repeats.
+TASK_SPEC_MEMBERS = ("launchType", "platformVersion", "startedBy", "overrides", "tags")
+
+
+@dataclass(frozen=True)
+class Arns:
+    """ARNs in the operator's convention (see ``status.taskdefinition.arn``)."""
+
+    account: str = DEFAULT_ACCOUNT
+
+    def _arn(self, resource: str) -> str:
+        return f"arn:aws:ecs:{REGION}:{self.account}:{resource}"
+
+    def cluster(self, name: str) -> str:
+        return self._arn(f"cluster/{name}")
+
+    def service(self, cluster: str, name: str) -> str:
+        return self._arn(f"service/{cluster}/{name}")
+
+    def task(self, cluster: str, task_id: str) -> str:
+        return self._arn(f"task/{cluster}/{task_id}")
+
+    def task_definition(self, reference: str | None) -> str | None:
+        """The ARN of ``family:revision`` (None for a bare family or no reference)."""
+        try:
+            ref = TaskDefinitionRef.parse(reference or "")
+        except InvalidTaskDefinitionRef:
+            return None
+        return None if ref.revision is None else arn(ref.family, ref.revision, self.account)
+
+
+def short_name(identifier: str) -> str:
+    """A name or ARN as the aws CLI accepts both: the last path segment of an ARN."""
+    return identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
+
+
+def _spec(body: Body) -> Body:
+    return body.get("spec") or {}
+
+
+def _status(body: Body) -> Body:
+    return body.get("status") or {}
+
+
+def _deleting(body: Body) -> bool:
+    return bool(body["metadata"].get("deletionTimestamp"))
+
+
+def cluster_of(body: Body) -> str:
+    """The ECS cluster a Service or Task names (``default`` when it names none)."""
+    return cluster_name(_spec(body).get("cluster"))
+
+
+def in_cluster(bodies: Iterable[Body], cluster: str) -> list[Body]:
+    return [b for b in bodies if cluster_of(b) == cluster]
+
+
+def _picked(source: Body, members: Sequence[str]) -> Body:
+    return {m: source[m] for m in members if m in source}
+
+
+# Services -----------------------------------------------------------------------------------
+
+
+def service_name(body: Body) -> str:
+    return str(_spec(body).get("serviceName") or body["metadata"]["name"])
+
+
+def service_view(body: Body, arns: Arns) -> Body:
+    """One service as describe-services shows it."""
+    spec, status = _spec(body), _status(body)
+    cluster = cluster_of(body)
+    name = service_name(body)
+    view: Body = {
+        "serviceArn": arns.service(cluster, name),
+        "serviceName": name,
+        "clusterArn": arns.cluster(short_name(status.get("clusterArn") or cluster)),
+        "status": "DRAINING" if _deleting(body) else status.get("status", "ACTIVE"),
+        "desiredCount": status.get("desiredCount", spec.get("desiredCount", 0)),
+        "runningCount": status.get("runningCount", 0),
+        "pendingCount": status.get("pendingCount", 0),
+        "taskDefinition": arns.task_definition(status.get("taskDefinition"))
+        or spec.get("taskDefinition"),
+        "deployments": status.get("deployments") or [],
+        "events": status.get("events") or [],
+        "createdAt": body["metadata"].get("creationTimestamp"),
+        "schedulingStrategy": spec.get("schedulingStrategy", "REPLICA"),
+    }
+    return view | _picked(spec, SERVICE_SPEC_MEMBERS)
+
+
+def describe_services(
+    bodies: Iterable[Body], cluster: str, wanted: Sequence[str], arns: Arns
+) -> Body:
+    """``describe-services``; ``wanted`` empty means every service of the cluster (the aws CLI
+    requires ``--services``; listing them all is the kubectl habit)."""
+    mine = {service_name(b): b for b in in_cluster(bodies, cluster)}
+    names = [short_name(w) for w in wanted] or sorted(mine)
+    return {
+        "services": [service_view(mine[n], arns) for n in names if n in mine],
+        "failures": [
+            {"arn": arns.service(cluster, n), "reason": "MISSING"} for n in names if n not in mine
+        ],
+    }
+
+
+def list_services(bodies: Iterable[Body], cluster: str, arns: Arns) -> Body:
+    names = sorted(service_name(b) for b in in_cluster(bodies, cluster))
+    return {"serviceArns": [arns.service(cluster, n) for n in names]}
+
+
+# Tasks --------------------------------------------------------------------------------------
+
+
+def _essential(pod: Body) -> list[str]:
+    """The essential containers the renderer recorded (a JSON list annotation)."""
+    text = (pod["metadata"].get("annotations") or {}).get(keys.ANNOTATION_ESSENTIAL) or "[]"
+    try:
+        names = json.loads(text)
+    except ValueError:
+        return []
+    return [str(n) for n in names] if isinstance(names, list) else []
+
+
+def _service_task(pod: Body, cluster: str, arns: Arns) -> Body:
+    """A service's task, read off its pod as the operator reads standalone tasks' pods."""
+    metadata = pod["metadata"]
+    annotations = metadata.get("annotations") or {}
+    labels = metadata.get("labels") or {}
+    task_id = metadata["name"]
+    state = task_state(pod, _essential(pod), bool(metadata.get("deletionTimestamp")))
+    view: Body = {
+        "taskArn": arns.task(cluster, task_id),
+        "clusterArn": arns.cluster(cluster),
+        "taskDefinitionArn": arns.task_definition(annotations.get(keys.ANNOTATION_TASK_DEFINITION)),
+        "group": f"service:{annotations.get(keys.ANNOTATION_SERVICE, '')}",
+        "createdAt": metadata.get("creationTimestamp"),
+        **state.to_ecs(task_id),
+    }
+    started = (pod.get("status") or {}).get("startTime")
+    if started and state.last_status == "RUNNING":
+        view["startedAt"] = started
+    if labels.get(keys.LABEL_LAUNCH_TYPE):
+        view["launchType"] = labels[keys.LABEL_LAUNCH_TYPE]
+    if labels.get(keys.LABEL_CAPACITY_PROVIDER):
+        view["capacityProviderName"] = labels[keys.LABEL_CAPACITY_PROVIDER]
+    return view
+
+
+def _standalone_tasks(body: Body, arns: Arns) -> list[Body]:
+    """A Task object's tasks (RunTask's ``count``), from the records in its status."""
+    spec, status = _spec(body), _status(body)
+    cluster = cluster_of(body)
+    reference = status.get("taskDefinition") or spec.get("taskDefinition")
+    try:
+        family = TaskDefinitionRef.parse(reference or "").family
+    except InvalidTaskDefinitionRef:
+        family = reference or ""
+    common: Body = {
+        "clusterArn": arns.cluster(cluster),
+        "taskDefinitionArn": arns.task_definition(status.get("taskDefinition")),
+        "group": spec.get("group") or f"family:{family}",
+        **_picked(spec, TASK_SPEC_MEMBERS),
+    }
+    strategy = spec.get("capacityProviderStrategy") or []
+    if strategy:
+        common["capacityProviderName"] = strategy[0]["capacityProvider"]
+    return [
+        {"taskArn": arns.task(cluster, record["taskId"]), **common, **record}
+        for record in status.get("tasks") or []
+    ]
+
+
+def all_tasks(
+    task_bodies: Iterable[Body], pods: Iterable[Body], cluster: str, arns: Arns
+) -> list[Body]:
+    """Every task of the cluster: standalone tasks (Task objects) and services' tasks (pods)."""
+    tasks = [t for body in in_cluster(task_bodies, cluster) for t in _standalone_tasks(body, arns)]
+    for pod in pods:
+        annotations = pod["metadata"].get("annotations") or {}
+        if annotations.get(keys.ANNOTATION_SERVICE) and (
+            annotations.get(keys.ANNOTATION_CLUSTER, DEFAULT_CLUSTER) == cluster
+        ):
+            tasks.append(_service_task(pod, cluster, arns))
+    return sorted(tasks, key=lambda t: t["taskArn"])
+
+
+def describe_tasks(tasks: Sequence[Body], wanted: Sequence[str], arns: Arns, cluster: str) -> Body:
+    """``describe-tasks``; ``wanted`` (task ids or ARNs) empty means all of them."""
+    by_id = {t["taskId"]: t for t in tasks}
+    ids = [short_name(w) for w in wanted] or list(by_id)
+    return {
+        "tasks": [by_id[i] for i in ids if i in by_id],
+        "failures": [
+            {"arn": arns.task(cluster, i), "reason": "MISSING"} for i in ids if i not in by_id
+        ],
+    }
+
+
+def list_tasks(
+    tasks: Iterable[Body],
+    service: str | None = None,
+    family: str | None = None,
+    desired_status: str = "RUNNING",
+) -> Body:
+    """``list-tasks`` with its filters (``--desired-status`` defaults to RUNNING, as in ECS)."""
+    chosen = [
+        t
+        for t in tasks
+        if t.get("desiredStatus") == desired_status
+        and (service is None or t.get("group") == f"service:{service}")
+        and (family is None or _family_of(t) == family)
+    ]
+    return {"taskArns": [t["taskArn"] for t in chosen]}
+
+
+def _family_of(task: Body) -> str | None:
+    arn_text = task.get("taskDefinitionArn") or ""
+    return arn_text.rsplit("/", 1)[-1].split(":")[0] if arn_text else None
+
+
+# Task definitions ---------------------------------------------------------------------------
+
+
+class TaskDefinitionNotFound(LookupError):
+    """No TaskDefinition object registers the family, or not that revision."""
+
+
+def find_task_definition(bodies: Iterable[Body], reference: str) -> tuple[Body, int]:
+    """The TaskDefinition object of a reference and the revision it means (latest ACTIVE for a
+    bare family, as ECS resolves it)."""
+    try:
+        ref = TaskDefinitionRef.parse(reference)
+    except InvalidTaskDefinitionRef as error:
+        raise TaskDefinitionNotFound(str(error)) from None
+    owners = [b for b in bodies if _spec(b).get("family") == ref.family and not _deleting(b)]
+    if not owners:
+        raise TaskDefinitionNotFound(f"no TaskDefinition registers family {ref.family}")
+    body = min(owners, key=lambda b: b["metadata"].get("creationTimestamp", ""))
+    entries = _status(body).get("revisions") or []
+    revision = ref.revision if ref.revision is not None else latest_active(entries)
+    if revision is None or not any(e["revision"] == revision for e in entries):
+        raise TaskDefinitionNotFound(f"{ref} is not registered (yet)")
+    return body, revision
+
+
+def revision_object_name(body: Body, revision: int) -> str:
+    """The ControllerRevision holding a revision's spec (handlers/taskdefinition.py)."""
+    return f"{body['metadata']['name']}-{revision}"
+
+
+def describe_task_definition(body: Body, revision: int, stored: Body | None, arns: Arns) -> Body:
+    """``describe-task-definition``: the revision's registered spec (from its ControllerRevision,
+    else the object's current spec) with ECS's read-only members."""
+    spec = (stored or {}).get("data", {}).get("spec") or _spec(body)
+    entry = next(e for e in _status(body).get("revisions") or [] if e["revision"] == revision)
+    family = str(spec.get("family") or _spec(body).get("family"))
+    compatibilities = list(spec.get("requiresCompatibilities") or ["EC2"])
+    definition: Body = {
+        "taskDefinitionArn": arn(family, revision, arns.account),
+        **spec,
+        "family": family,
+        "revision": revision,
+        "status": entry["status"],
+        "compatibilities": compatibilities,
+        "registeredAt": entry.get("registeredAt"),
+    }
+    return {"taskDefinition": definition, "tags": spec.get("tags") or []}
+
+
+# Clusters -----------------------------------------------------------------------------------
+
+
+def cluster_display_name(body: Body) -> str:
+    return str(_spec(body).get("clusterName") or body["metadata"]["name"])
+
+
+def _on_fargate(task: Body) -> bool:
+    provider = task.get("capacityProviderName")
+    return provider in (FARGATE, FARGATE_SPOT) or task.get("launchType") == "FARGATE"
+
+
+def _statistics(tasks: Iterable[Body]) -> list[Body]:
+    """describe-clusters' STATISTICS: running and pending tasks on EC2 and on Fargate, counted
+    from the tasks themselves (a DAEMON service's tasks have no capacity provider)."""
+    totals = {
+        f"{state}{kind}TasksCount": 0
+        for state in ("running", "pending")
+        for kind in ("EC2", "Fargate")
+    }
+    for task in tasks:
+        state = {"RUNNING": "running", "PENDING": "pending", "PROVISIONING": "pending"}.get(
+            task.get("lastStatus", "")
+        )
+        if state:
+            totals[f"{state}{'Fargate' if _on_fargate(task) else 'EC2'}TasksCount"] += 1
+    return [{"name": name, "value": str(value)} for name, value in totals.items()]
+
+
+def cluster_view(body: Body, tasks: Iterable[Body], arns: Arns) -> Body:
+    """One cluster as describe-clusters shows it; ``tasks`` are its tasks (``all_tasks``)."""
+    spec, status = _spec(body), _status(body)
+    name = cluster_display_name(body)
+    view: Body = {
+        "clusterArn": arns.cluster(name),
+        "clusterName": name,
+        "status": "INACTIVE" if _deleting(body) else status.get("status", "PROVISIONING"),
+        "registeredContainerInstancesCount": status.get("registeredContainerInstancesCount", 0),
+        "runningTasksCount": status.get("runningTasksCount", 0),
+        "pendingTasksCount": status.get("pendingTasksCount", 0),
+        "activeServicesCount": status.get("activeServicesCount", 0),
+        "statistics": _statistics(tasks),
+        "capacityProviders": spec.get("capacityProviders") or [],
+        "defaultCapacityProviderStrategy": spec.get("defaultCapacityProviderStrategy") or [],
+        "settings": spec.get("settings") or [],
+        "tags": spec.get("tags") or [],
+    }
+    return view
+
+
+def describe_clusters(
+    bodies: Iterable[Body],
+    wanted: Sequence[str],
+    arns: Arns,
+    tasks_of: Callable[[str], list[Body]],
+) -> Body:
+    """``describe-clusters``; ``wanted`` empty means ``default``, as in ECS. ``tasks_of`` gives
+    a cluster's tasks (for the statistics)."""
+    by_name = {cluster_display_name(b): b for b in bodies}
+    names = [short_name(w) for w in wanted] or [DEFAULT_CLUSTER]
+    return {
+        "clusters": [cluster_view(by_name[n], tasks_of(n), arns) for n in names if n in by_name],
+        "failures": [
+            {"arn": arns.cluster(n), "reason": "MISSING"} for n in names if n not in by_name
+        ],
+    }

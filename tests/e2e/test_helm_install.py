@@ -1,0 +1,177 @@
+"""The Helm chart on a real API server, and the operator working under the chart's RBAC.
+
+kwok never runs containers, so the chart's Deployment proves only that the API server accepts
+it. The RBAC is proven by running the operator here, as a process, with the chart's
+ServiceAccount's identity (a TokenRequest token in a kubeconfig of its own): it must bring a
+Fargate service to a steady state without a single 403.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from tests.support.ecs import apply, events, wait_steady
+from tests.support.kube import Kube, kubectl, wait_for
+from tests.support.operator import OperatorProcess
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "ecs-operator"
+RELEASE = "ecs-operator"
+SYSTEM = "ecs-operator-system"
+ACCOUNT = f"system:serviceaccount:{SYSTEM}:{RELEASE}"
+
+
+def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The devcluster's helm (on PATH via the devcluster fixture)."""
+    result = subprocess.run(["helm", *args], capture_output=True, text=True)
+    if check:
+        assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    return result
+
+
+def kube_version() -> str:
+    server = yaml.safe_load(kubectl("version", "-o", "yaml").stdout)["serverVersion"]
+    return str(server["gitVersion"]).lstrip("v")
+
+
+def uninstall() -> None:
+    if helm("status", RELEASE, "--namespace", SYSTEM, check=False).returncode == 0:
+        helm("uninstall", RELEASE, "--namespace", SYSTEM, "--wait")
+
+
+@pytest.fixture
+def installed(devcluster: Path, crds: Path, request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """The chart installed as release ecs-operator, watching a namespace per name in the test's
+    parameter (created here, uniquely named: Helm puts Roles into them but does not create
+    them), or all namespaces."""
+    suffix = secrets.token_hex(3)
+    watched = [f"e2e-helm-{name}-{suffix}" for name in getattr(request, "param", [])]
+    uninstall()  # a reused devcluster may hold a previous run's release
+    for name in watched:
+        kubectl("create", "namespace", name, check=False)
+    sets = ["--set", f"watchNamespaces={{{','.join(watched)}}}"] if watched else []
+    helm(
+        "install", RELEASE, str(CHART), "--namespace", SYSTEM, "--create-namespace",
+        "--set", "image.tag=test", *sets, "--wait", "--timeout", "90s",
+    )  # fmt: skip
+    try:
+        yield watched
+    finally:
+        uninstall()
+        for name in watched:
+            kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def service_account_kubeconfig(admin: Path, target: Path) -> Path:
+    """A kubeconfig for the chart's ServiceAccount: the admin's server and CA, a token from
+    the TokenRequest API (what the kubelet mounts into the operator's pod)."""
+    token = kubectl("create", "token", RELEASE, "-n", SYSTEM, "--duration", "1h").stdout.strip()
+    cluster = yaml.safe_load(admin.read_text())["clusters"][0]["cluster"]
+    ca = (
+        cluster.get("certificate-authority-data")
+        or base64.b64encode(Path(cluster["certificate-authority"]).read_bytes()).decode()
+    )
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "dev",
+                "cluster": {"server": cluster["server"], "certificate-authority-data": ca},
+            }
+        ],
+        "users": [{"name": RELEASE, "user": {"token": token}}],
+        "contexts": [{"name": RELEASE, "context": {"cluster": "dev", "user": RELEASE}}],
+        "current-context": RELEASE,
+    }
+    target.write_text(yaml.safe_dump(config))
+    target.chmod(0o600)
+    return target
+
+
+def can_i(verb: str, resource: str, *scope: str) -> bool:
+    result = kubectl("auth", "can-i", f"--as={ACCOUNT}", verb, resource, *scope, check=False)
+    return result.stdout.strip() == "yes"
+
+
+def test_chart_objects_exist(installed: list[str], kube: Kube) -> None:
+    deployment = kube.apps.read_namespaced_deployment(RELEASE, SYSTEM)
+    assert deployment.spec.template.spec.service_account_name == RELEASE
+    assert deployment.spec.template.spec.containers[0].args[:2] == ["run", "--all-namespaces"]
+    assert deployment.status.available_replicas == 1  # kwok plays the pod
+    assert kube.core.read_namespaced_service_account(RELEASE, SYSTEM).metadata.name == RELEASE
+    from kubernetes import client
+
+    rbac = client.RbacAuthorizationV1Api(kube.api)
+    assert rbac.read_cluster_role(RELEASE).rules
+    binding = rbac.read_cluster_role_binding(RELEASE)
+    assert (binding.subjects[0].name, binding.subjects[0].namespace) == (RELEASE, SYSTEM)
+
+
+@pytest.mark.parametrize("values", [{}, {"watchNamespaces": "{NAMESPACE}"}], ids=["all", "some"])
+def test_rendered_chart_passes_server_dry_run(
+    devcluster: Path, crds: Path, namespace: str, values: dict[str, str]
+) -> None:
+    """The API server (schemas, RBAC validation) accepts every manifest, under a release name
+    of its own so nothing collides with an installed release."""
+    kubectl("create", "namespace", SYSTEM, check=False)
+    sets = [f"{k}={v.replace('NAMESPACE', namespace)}" for k, v in values.items()]
+    rendered = helm(
+        "template", "ecs-operator-dry-run", str(CHART), "--namespace", SYSTEM,
+        "--kube-version", kube_version(), *[f for s in sets for f in ("--set", s)],
+    ).stdout  # fmt: skip
+    result = kubectl("apply", "--dry-run=server", "-f", "-", input=rendered, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "created (server dry run)" in result.stdout
+
+
+def test_no_secrets_for_the_operator(installed: list[str]) -> None:
+    assert not can_i("get", "secrets", "-A")
+    assert not can_i("list", "secrets", "-n", SYSTEM)
+    assert not can_i("create", "serviceaccounts", "--subresource=token", "-A")
+    assert not can_i("*", "*", "-A")
+    assert can_i("patch", "services.ecs-operator.dev", "--subresource=status", "-A")
+    assert can_i("create", "deployments.apps", "-A")
+    assert can_i("list", "nodes")
+
+
+@pytest.mark.parametrize(
+    "installed", [[], ["scoped"]], ids=["cluster-wide", "namespaced"], indirect=True
+)
+def test_operator_works_with_the_charts_rbac(
+    installed: list[str], devcluster: Path, kube: Kube, tmp_path: Path
+) -> None:
+    """A Fargate service reaches a steady state with the operator holding only the chart's
+    permissions, and the operator's log has no 403 / forbidden in it."""
+    namespace = installed[0] if installed else kube.create_test_namespace("e2e-helm")
+    config = service_account_kubeconfig(devcluster, tmp_path / "operator.kubeconfig")
+    whoami = kubectl("auth", "whoami", "--kubeconfig", str(config), "-o", "jsonpath={.status}")
+    assert ACCOUNT in whoami.stdout
+    scope = ("--namespace", namespace) if installed else ("--all-namespaces",)
+    process = OperatorProcess.start(tmp_path, *scope, env={"KUBECONFIG": str(config)})
+    try:
+        objects = list(yaml.safe_load_all((REPO / "examples" / "fargate-web.yaml").read_text()))
+        apply(namespace, *objects)
+        wait_steady(kube, namespace, "web", 2, timeout=120)
+        wait_for(
+            lambda: any("steady state" in m for m in events(namespace, "web")),
+            30,
+            "the steady-state event",
+        )
+        assert process.writes() > 0, "this operator did the work"
+    finally:
+        process.stop()
+        kube.delete_namespace(namespace)
+    log = process.log.read_text(errors="replace")
+    for needle in ("403", "forbidden", "Forbidden", "Not enough permissions"):
+        assert needle not in log, f"{needle!r} in the operator's log:\n{log[-4000:]}"
+    assert os.environ["KUBECONFIG"] != str(config), "the tests' own kubectl stays admin"

@@ -1,0 +1,75 @@
+"""`kubectl ecs` against the devcluster and the operator: what a user sees after applying the
+Fargate example."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from tests.support.ecs import apply, wait_steady
+from tests.support.kube import Kube, wait_for
+from tests.support.operator import OperatorProcess
+
+from ecs_operator.plugin import cli
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def describe(namespace: str, *extra: str, capsys: pytest.CaptureFixture[str]) -> str:
+    args = ["describe-services", "--cluster", "default", "-n", namespace, *extra]
+    assert cli.main(args) == 0
+    return capsys.readouterr().out
+
+
+def test_describe_services_shows_the_steady_service(
+    operator: OperatorProcess, namespace: str, kube: Kube, capsys: pytest.CaptureFixture[str]
+) -> None:
+    apply(namespace, *yaml.safe_load_all((REPO / "examples" / "fargate-web.yaml").read_text()))
+    wait_steady(kube, namespace, "web", 2)
+    text = wait_for(
+        lambda: (out := describe(namespace, capsys=capsys)) and "steady state" in out and out,
+        30,
+        "the steady-state event in kubectl ecs",
+    )
+    header, row = text.splitlines()[:2]
+    assert header.split()[2:5] == ["DESIRED", "RUNNING", "PENDING"]
+    assert row.split()[:5] == ["web", "ACTIVE", "2", "2", "0"]
+    assert "(service web) has reached a steady state." in text
+
+    described = json.loads(describe(namespace, "--services", "web", "-o", "json", capsys=capsys))
+    (service,) = described["services"]
+    assert (service["desiredCount"], service["runningCount"], service["pendingCount"]) == (2, 2, 0)
+    assert service["deployments"][0]["rolloutState"] == "COMPLETED"
+
+    assert cli.main(["list-tasks", "--cluster", "default", "-n", namespace, "-o", "json"]) == 0
+    tasks = json.loads(capsys.readouterr().out)["taskArns"]
+    assert len(tasks) == 2
+
+
+def test_kubectl_finds_the_plugin(operator: OperatorProcess, namespace: str, kube: Kube) -> None:
+    """`kubectl ecs` runs the installed console script (kubectl's plugin mechanism)."""
+    scripts = Path(sys.executable).parent
+    if not (scripts / "kubectl-ecs").exists():
+        pytest.skip("kubectl-ecs is not installed (pip install -e . again after pyproject edits)")
+    apply(namespace, *yaml.safe_load_all((REPO / "examples" / "cluster.yaml").read_text()))
+    env = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ['PATH']}"}
+    kubectl = shutil.which("kubectl", path=env["PATH"])
+    assert kubectl is not None
+
+    def described() -> str | None:
+        result = subprocess.run(
+            [kubectl, "ecs", "describe-clusters", "--clusters", "production", "-n", namespace],
+            capture_output=True, text=True, env=env, check=True,
+        )  # fmt: skip
+        return result.stdout if "ACTIVE" in result.stdout else None
+
+    text = wait_for(described, 30, "the production cluster ACTIVE")
+    assert text.splitlines()[1].split()[:2] == ["production", "ACTIVE"]

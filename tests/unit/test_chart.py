@@ -1,0 +1,406 @@
+"""The Helm chart (charts/ecs-operator), rendered with `helm template` (no cluster).
+
+The RBAC tests pin least privilege: the permissions the chart grants must be exactly the
+code-derived matrix below (no more, no wildcards, never Secrets), for every combination of
+values that changes RBAC.
+
+helm is the devcluster's (~/.cache/ecs-operator/bin). `make test` runs the unit tests before it
+builds the binaries, so on a fresh machine this module builds helm itself (once, cached, as
+`make binaries` would) rather than skip; it skips only where neither Go nor a helm on PATH is
+available.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import ecs_operator
+from ecs_operator.devcluster import binaries
+from ecs_operator.devcluster.errors import DevclusterError
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "ecs-operator"
+RELEASE, NAMESPACE = "ecs-operator", "ecs-operator-system"
+#: `helm template` has no cluster to ask; the devcluster's version (and the chart's floor).
+KUBE_VERSION = binaries.KUBE_VERSION.lstrip("v")
+
+Manifest = dict[str, Any]
+Permission = tuple[str, str, str]  # (apiGroup, resource, verb)
+
+
+@cache
+def find_helm() -> str | None:
+    """The devcluster's helm (built now if Go is there and it is not yet), else helm on PATH."""
+    module = next(m for m in binaries.MODULES if m.directory == "helm")
+    if not binaries.is_built(module):
+        try:
+            binaries.build(module)
+        except DevclusterError:
+            return shutil.which("helm")
+    return str(binaries.cache_dir(module) / "helm")
+
+
+def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    executable = find_helm()
+    if executable is None:
+        pytest.skip("helm is not built (make binaries) nor on PATH")
+    result = subprocess.run([executable, *args], capture_output=True, text=True, cwd=REPO)
+    if check and result.returncode != 0:
+        raise AssertionError(f"helm {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+def _set_flags(values: dict[str, str]) -> list[str]:
+    return [flag for key, value in values.items() for flag in ("--set", f"{key}={value}")]
+
+
+@cache
+def _render(items: tuple[tuple[str, str], ...]) -> tuple[Manifest, ...]:
+    result = helm(
+        "template", RELEASE, str(CHART), "--namespace", NAMESPACE,
+        "--kube-version", KUBE_VERSION, *_set_flags(dict(items)),
+    )  # fmt: skip
+    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+
+
+def render(**values: str) -> list[Manifest]:
+    """The chart's manifests for ``--set key=value`` pairs (``watchNamespaces="{a,b}"``)."""
+    return list(_render(tuple(sorted(values.items()))))
+
+
+def of_kind(manifests: Iterable[Manifest], kind: str) -> list[Manifest]:
+    return [m for m in manifests if m["kind"] == kind]
+
+
+def one(manifests: Iterable[Manifest], kind: str) -> Manifest:
+    found = of_kind(manifests, kind)
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+def container(manifests: Iterable[Manifest]) -> Manifest:
+    containers = one(manifests, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    found: Manifest = containers[0]
+    return found
+
+
+def permissions(role: Manifest) -> set[Permission]:
+    return {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+# The matrix, from the code (see the chart README's RBAC table for the why of each row).
+ECS = "ecs-operator.dev"
+KINDS = ("taskdefinitions", "services", "tasks", "clusters")
+NAMESPACED: set[Permission] = {
+    *((ECS, kind, verb) for kind in KINDS for verb in ("get", "list", "watch")),
+    (ECS, "taskdefinitions", "patch"),
+    (ECS, "clusters", "create"),
+    *((ECS, f"{kind}/status", "patch") for kind in KINDS),
+    *((ECS, f"{kind}/finalizers", "update") for kind in ("taskdefinitions", "services", "tasks")),
+    *(
+        ("apps", kind, verb)
+        for kind in ("deployments", "daemonsets")
+        for verb in ("get", "list", "watch", "create", "patch", "delete")
+    ),
+    *(("apps", "controllerrevisions", verb) for verb in ("get", "list", "watch", "create")),
+    *(("", "pods", verb) for verb in ("get", "list", "watch", "create", "delete")),
+    *(("", "serviceaccounts", verb) for verb in ("get", "list", "watch", "create", "patch")),
+    ("", "events", "create"),
+}
+CLUSTER: set[Permission] = {
+    ("", "nodes", "get"),
+    ("", "nodes", "list"),
+    ("", "nodes", "watch"),
+    ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
+    ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+}
+NAMESPACES: set[Permission] = {("", "namespaces", "list"), ("", "namespaces", "watch")}
+PEERING_VERBS = ("get", "list", "watch", "patch")
+
+
+def peering(resource: str) -> set[Permission]:
+    return {(g, resource, v) for g in ("kopf.dev", "zalando.org") for v in PEERING_VERBS}
+
+
+#: Every values combination that changes RBAC or the Deployment's shape.
+VALUE_SETS: dict[str, dict[str, str]] = {
+    "default": {},
+    "namespaced": {"watchNamespaces": "{team-a,team-b}"},
+    "service-monitor": {"serviceMonitor.enabled": "true", "podDisruptionBudget.enabled": "true"},
+    "peering": {"peering.enabled": "true"},
+    "peering-namespaced": {"peering.enabled": "true", "watchNamespaces": "{team-a}"},
+}
+
+
+@pytest.fixture(params=sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
+def rendered(request: pytest.FixtureRequest) -> list[Manifest]:
+    return render(**VALUE_SETS[request.param])
+
+
+def test_crds_are_the_repositorys_byte_for_byte() -> None:
+    """charts/ecs-operator/crds/ must be copies of crds/ (refresh: cp crds/*.yaml
+    charts/ecs-operator/crds/)."""
+    source = {p.name: p.read_bytes() for p in (REPO / "crds").glob("*.yaml")}
+    copies = {p.name: p.read_bytes() for p in (CHART / "crds").glob("*.yaml")}
+    assert sorted(copies) == sorted(source)
+    stale = [name for name in source if copies[name] != source[name]]
+    assert not stale, f"stale chart CRDs {stale}: cp crds/*.yaml charts/ecs-operator/crds/"
+    assert not any(p.is_symlink() for p in (CHART / "crds").iterdir())
+
+
+def test_versions_follow_the_package() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert chart["appVersion"] == chart["version"] == project["version"]
+    assert ecs_operator.__version__ == project["version"]
+    assert chart["apiVersion"] == "v2"
+    assert chart["kubeVersion"] == ">=1.30.0-0"
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_SETS))
+def test_helm_lint_is_clean(name: str) -> None:
+    result = helm("lint", "--strict", str(CHART), *_set_flags(VALUE_SETS[name]), check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[WARNING]" not in result.stdout and "[ERROR]" not in result.stdout
+
+
+def test_no_wildcards_no_secrets_anywhere(rendered: list[Manifest]) -> None:
+    roles = of_kind(rendered, "ClusterRole") + of_kind(rendered, "Role")
+    assert roles
+    for role in roles:
+        for rule in role["rules"]:
+            assert set(rule) <= {"apiGroups", "resources", "verbs"}, rule  # no nonResourceURLs
+            for field in ("apiGroups", "resources", "verbs"):
+                assert not any("*" in item for item in rule[field]), (role["metadata"], rule)
+            assert not any(r.split("/")[0] == "secrets" for r in rule["resources"]), rule
+            assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"]), rule
+            assert "serviceaccounts/token" not in rule["resources"]
+
+
+def test_cluster_wide_rbac_is_exactly_the_matrix() -> None:
+    manifests = render()
+    assert not of_kind(manifests, "Role")
+    role = one(manifests, "ClusterRole")
+    assert permissions(role) == NAMESPACED | CLUSTER
+    binding = one(manifests, "ClusterRoleBinding")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": RELEASE, "namespace": NAMESPACE}
+    ]
+
+
+def test_namespaced_rbac_is_a_role_per_namespace() -> None:
+    manifests = render(watchNamespaces="{team-a,team-b}")
+    roles = of_kind(manifests, "Role")
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
+    assert all(permissions(r) == NAMESPACED for r in roles)
+    bindings = of_kind(manifests, "RoleBinding")
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["team-a", "team-b"]
+    for binding in bindings:
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": RELEASE,
+        }
+        assert binding["subjects"][0]["namespace"] == NAMESPACE
+    # Cluster-wide only what is cluster-scoped, plus namespaces for kopf's namespace observer.
+    assert permissions(one(manifests, "ClusterRole")) == CLUSTER | NAMESPACES
+
+
+@pytest.mark.parametrize(
+    ("values", "cluster_role", "role"),
+    [
+        ({"peering.enabled": "true"}, NAMESPACED | CLUSTER | peering("clusterkopfpeerings"), None),
+        (
+            {"peering.enabled": "true", "watchNamespaces": "{team-a}"},
+            CLUSTER | NAMESPACES,
+            NAMESPACED | peering("kopfpeerings"),
+        ),
+    ],
+    ids=["cluster-wide", "namespaced"],
+)
+def test_peering_adds_only_the_peering_objects(
+    values: dict[str, str], cluster_role: set[Permission], role: set[Permission] | None
+) -> None:
+    manifests = render(**values)
+    assert permissions(one(manifests, "ClusterRole")) == cluster_role
+    if role is not None:
+        assert permissions(one(manifests, "Role")) == role
+
+
+def test_rbac_covers_every_resource_the_operator_watches() -> None:
+    """A child kind added to the watch handlers without RBAC would fail here, not in a
+    cluster."""
+    from ecs_operator.handlers.watch import CHILDREN, ECS_KINDS, NODE
+
+    granted = {(group, resource) for group, resource, _ in NAMESPACED | CLUSTER}
+    for resource in (*ECS_KINDS, *CHILDREN, NODE):
+        for verb in ("list", "watch"):
+            assert (resource.group, resource.plural, verb) in NAMESPACED | CLUSTER
+        assert (resource.group, resource.plural) in granted
+
+
+def test_deployment_runs_the_operator_hardened() -> None:
+    manifests = render()
+    deployment = one(manifests, "Deployment")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}
+    pod = spec["template"]["spec"]
+    assert pod["serviceAccountName"] == one(manifests, "ServiceAccount")["metadata"]["name"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 65532
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["nodeSelector"] == {"kubernetes.io/os": "linux"}
+    operator = container(manifests)
+    assert "command" not in operator, "the image's ENTRYPOINT (ecs-operator) must run"
+    assert operator["args"] == [
+        "run", "--all-namespaces", "--metrics-port", "8080", "--health-port", "8081",
+        "--log-format", "json", "--log-level", "info",
+    ]  # fmt: skip
+    security = operator["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["runAsNonRoot"] is True
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+    probe = operator["livenessProbe"]["httpGet"]
+    assert probe == {"path": "/healthz", "port": "health"}
+    ports = {p["name"]: p["containerPort"] for p in operator["ports"]}
+    assert ports == {"metrics": 8080, "health": 8081}
+    assert operator["resources"]["requests"] and operator["resources"]["limits"]
+    assert operator["image"] == f"ecs-operator:{ecs_operator.__version__}"
+
+
+def test_args_follow_the_values() -> None:
+    args = container(
+        render(
+            watchNamespaces="{team-a,team-b}",
+            logFormat="text",
+            logLevel="debug",
+            **{"metrics.port": "0", "health.port": "9000", "extraArgs": "{--account-id,1234}"},
+        )
+    )["args"]
+    assert "--all-namespaces" not in args
+    assert args[:5] == ["run", "--namespace", "team-a", "--namespace", "team-b"]
+    pairs = dict(zip(args[5::2], args[6::2], strict=False))
+    assert pairs["--metrics-port"] == "0"
+    assert pairs["--health-port"] == "9000"
+    assert pairs["--log-format"] == "text"
+    assert pairs["--log-level"] == "debug"
+    assert args[-2:] == ["--account-id", "1234"]
+
+
+def test_the_args_are_what_ecs_operator_run_accepts() -> None:
+    """Parse the rendered args with the operator's own argument parser."""
+    import argparse
+
+    from ecs_operator import runner
+
+    for values in VALUE_SETS.values():
+        args = container(render(**values))["args"]
+        assert args[0] == "run"
+        parser = argparse.ArgumentParser()
+        runner.configure(parser)
+        parsed = parser.parse_args(args[1:])
+        assert parsed.all_namespaces == (not parsed.namespace)
+
+
+def test_service_monitor_scrapes_the_metrics_service() -> None:
+    manifests = render(**{"serviceMonitor.enabled": "true", "serviceMonitor.labels.release": "p"})
+    service = one(manifests, "Service")
+    monitor = one(manifests, "ServiceMonitor")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["metadata"]["labels"]["release"] == "p"
+    selected = monitor["spec"]["selector"]["matchLabels"]
+    assert selected.items() <= service["metadata"]["labels"].items()
+    assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
+    pod_labels = one(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert service["spec"]["ports"][0]["targetPort"] == "metrics"
+    assert not of_kind(render(), "ServiceMonitor") and not of_kind(render(), "Service")
+
+
+def test_peering_switches_to_rolling_updates_and_ships_its_crds() -> None:
+    manifests = render(**{"peering.enabled": "true", "peering.name": "ecs"})
+    assert one(manifests, "Deployment")["spec"]["strategy"]["type"] == "RollingUpdate"
+    args = container(manifests)["args"]
+    assert args[args.index("--peering") + 1] == "ecs"
+    env = {e["name"] for e in container(manifests)["env"]}
+    assert "POD_ID" in env  # kopf's peering identity
+    crds = of_kind(manifests, "CustomResourceDefinition")
+    assert sorted(c["metadata"]["name"] for c in crds) == [
+        "clusterkopfpeerings.kopf.dev",
+        "kopfpeerings.kopf.dev",
+    ]
+    assert all(c["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for c in crds)
+    peering_object = one(manifests, "ClusterKopfPeering")
+    assert peering_object["metadata"]["name"] == "ecs"
+    assert "post-install" in peering_object["metadata"]["annotations"]["helm.sh/hook"]
+    per_namespace = render(**{"peering.enabled": "true", "watchNamespaces": "{a,b}"})
+    assert sorted(p["metadata"]["namespace"] for p in of_kind(per_namespace, "KopfPeering")) == [
+        "a",
+        "b",
+    ]
+    without = render(**{"peering.enabled": "true", "peering.createCRDs": "false"})
+    assert not of_kind(without, "CustomResourceDefinition")
+    assert not of_kind(render(), "CustomResourceDefinition")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"replicas": "2"}, "replicas"),
+        ({"serviceMonitor.enabled": "true", "metrics.port": "0"}, "metrics.port"),
+        ({"logFormat": "xml"}, "logFormat"),
+        ({"watchNamespaces": "{Not_A_Namespace}"}, "watchNamespaces"),
+    ],
+)
+def test_broken_values_are_refused(values: dict[str, str], message: str) -> None:
+    result = helm(
+        "template", RELEASE, str(CHART), "--kube-version", KUBE_VERSION, *_set_flags(values),
+        check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_pod_disruption_budget_never_blocks_on_an_unhealthy_pod() -> None:
+    budget = one(render(**{"podDisruptionBudget.enabled": "true"}), "PodDisruptionBudget")
+    assert budget["spec"]["maxUnavailable"] == 1
+    assert budget["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+    strict = render(
+        **{"podDisruptionBudget.enabled": "true", "podDisruptionBudget.minAvailable": "1"}
+    )
+    assert one(strict, "PodDisruptionBudget")["spec"] == {
+        "minAvailable": 1,
+        "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        "selector": one(strict, "Deployment")["spec"]["selector"],
+    }
+
+
+def test_everything_namespaced_lands_in_the_release_namespace(rendered: list[Manifest]) -> None:
+    cluster_scoped = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
+    cluster_scoped.add("ClusterKopfPeering")
+    for manifest in rendered:
+        namespace = manifest["metadata"].get("namespace")
+        if manifest["kind"] in cluster_scoped:
+            assert namespace is None, manifest["metadata"]
+        elif manifest["kind"] not in ("Role", "RoleBinding", "KopfPeering"):
+            assert namespace == NAMESPACE, manifest["metadata"]

@@ -1,0 +1,149 @@
+"""The operator image's Dockerfile, read statically (no Docker daemon needed): the final stage
+runs `ecs-operator run` as a non-root user, and agrees with what the Helm chart runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+
+from tests.unit.test_chart import container, render
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Stage:
+    """One FROM ... section: its base image and its instructions, in order."""
+
+    base: str
+    name: str | None
+    instructions: list[tuple[str, str]] = field(default_factory=list)
+
+    def last(self, keyword: str) -> str | None:
+        found = [value for key, value in self.instructions if key == keyword]
+        return found[-1] if found else None
+
+    def all(self, keyword: str) -> list[str]:
+        return [value for key, value in self.instructions if key == keyword]
+
+
+@dataclass
+class Dockerfile:
+    args: dict[str, str]  # global ARGs (before the first FROM) and their defaults
+    stages: list[Stage]
+    comments: str
+
+
+def parse(text: str) -> Dockerfile:
+    """Instructions with their line continuations joined; comments kept apart."""
+    comments = "\n".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    logical = re.sub(r"\\\n\s*", " ", body)
+    args: dict[str, str] = {}
+    stages: list[Stage] = []
+    for line in logical.splitlines():
+        if not line.strip():
+            continue
+        keyword, _, value = line.strip().partition(" ")
+        keyword, value = keyword.upper(), value.strip()
+        if keyword == "FROM":
+            image, _, name = value.partition(" AS ")
+            stages.append(Stage(image.strip(), name.strip() or None))
+        elif not stages and keyword == "ARG":
+            key, _, default = value.partition("=")
+            args[key] = default.strip('"')
+        else:
+            stages[-1].instructions.append((keyword, value))
+    return Dockerfile(args, stages, comments)
+
+
+DOCKERFILE = parse((REPO / "Dockerfile").read_text())
+FINAL = DOCKERFILE.stages[-1]
+
+
+def test_multi_stage_with_a_pinned_python_base() -> None:
+    assert len(DOCKERFILE.stages) >= 2
+    assert DOCKERFILE.stages[0].name == "builder"
+    assert re.fullmatch(r"3\.11\.\d+", DOCKERFILE.args["PYTHON_VERSION"]), "pin the patch version"
+    slot = "${PYTHON_DIGEST:+@${PYTHON_DIGEST}}"
+    for stage in DOCKERFILE.stages:
+        assert stage.base == f"python:${{PYTHON_VERSION}}-slim{slot}"
+    # The digest placeholder is documented: how to fill it in for a release build.
+    assert "PYTHON_DIGEST" in DOCKERFILE.args
+    assert "--build-arg PYTHON_DIGEST=sha256:" in DOCKERFILE.comments
+
+
+def test_final_stage_copies_only_the_built_venv() -> None:
+    copies = FINAL.all("COPY")
+    assert copies == ["--from=builder /opt/venv /opt/venv"]
+    assert "/opt/venv/bin" in (FINAL.last("ENV") or "")
+
+
+def test_runs_as_non_root() -> None:
+    user = FINAL.last("USER")
+    assert user is not None
+    uid, _, gid = user.partition(":")
+    assert uid.isdigit() and int(uid) != 0, "numeric, so runAsNonRoot can be verified"
+    assert gid.isdigit() and int(gid) != 0
+    # USER comes after every RUN, so nothing in the final image runs as root afterwards.
+    keywords = [key for key, _ in FINAL.instructions]
+    assert all(k != "RUN" for k in keywords[keywords.index("USER") :])
+
+
+def test_entry_point_is_ecs_operator_run() -> None:
+    entrypoint = json.loads(FINAL.last("ENTRYPOINT") or "null")
+    command = json.loads(FINAL.last("CMD") or "null")
+    assert entrypoint == ["ecs-operator"]
+    assert command == ["run", "--all-namespaces"]
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["ecs-operator"] == "ecs_operator.cli:main"
+
+
+def test_the_chart_runs_what_the_image_runs() -> None:
+    """The chart sets only args (so the ENTRYPOINT runs), starting like the image's CMD, as
+    the user the image declares, on the ports the image exposes."""
+    manifests = render()
+    operator = container(manifests)
+    assert "command" not in operator
+    command = json.loads(FINAL.last("CMD") or "[]")
+    assert operator["args"][: len(command)] == command
+    uid = int((FINAL.last("USER") or "0").partition(":")[0])
+    pod_security = next(m for m in manifests if m["kind"] == "Deployment")["spec"]["template"][
+        "spec"
+    ]["securityContext"]
+    assert pod_security["runAsUser"] == uid
+    exposed = {int(port) for port in (FINAL.last("EXPOSE") or "").split()}
+    assert exposed == {p["containerPort"] for p in operator["ports"]}
+
+
+def test_dockerignore_keeps_what_the_build_copies() -> None:
+    """Every path the builder COPYs from the context survives .dockerignore."""
+    rules = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+    def ignored(path: str) -> bool:
+        verdict = False
+        for rule in rules:
+            negated = rule.startswith("!")
+            pattern = rule.lstrip("!").rstrip("/")
+            if fnmatch(path, pattern) or path.startswith(pattern + "/"):
+                verdict = not negated
+        return verdict
+
+    sources = [
+        part
+        for value in DOCKERFILE.stages[0].all("COPY")
+        for part in value.split()[:-1]
+        if not part.startswith("--")
+    ]
+    assert sources == ["pyproject.toml", "README.md", "operator"]
+    assert not any(ignored(source) for source in sources)
+    assert ignored(".venv") and ignored("tests") and ignored(".git")
+    assert ignored("operator/ecs_operator/__pycache__")

@@ -1,0 +1,333 @@
+"""`kubectl ecs` without a cluster: the aws CLI shapes (views), the tables, and the commands
+over a fake source. The fixtures are what the operator itself produces: a service status from
+``status.service``, pods from the renderer's own pod template, a Task's records."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ecs_operator.api.models import parse_service, parse_task_definition
+from ecs_operator.plugin import cli, table, views
+from ecs_operator.render import request
+from ecs_operator.render.service import render_service
+from ecs_operator.status.service import service_status
+from ecs_operator.status.workloads import WorkloadState
+
+REPO = Path(__file__).resolve().parents[2]
+ARNS = views.Arns()
+Body = dict[str, Any]
+
+
+def example(name: str) -> dict[str, Body]:
+    """The objects of examples/<name>.yaml by kind."""
+    return {d["kind"]: d for d in yaml.safe_load_all((REPO / "examples" / name).read_text())}
+
+
+def with_metadata(body: Body, **metadata: Any) -> Body:
+    defaults = {"namespace": "shop", "uid": f"uid-{body['metadata']['name']}"}
+    defaults["creationTimestamp"] = "2026-01-01T00:00:00Z"
+    return {**body, "metadata": {**body["metadata"], **defaults, **metadata}}
+
+
+@pytest.fixture
+def web() -> Body:
+    """The example Fargate service, converged: 2 of 2 running, as the operator reports it."""
+    service = with_metadata(example("fargate-web.yaml")["Service"])
+    ready = WorkloadState(2, 2, 2, 2, 2, current=True, failed=False)
+    view = service_status("web", 2, "web:1", [ready], {}, 1)
+    return {**service, "status": {**view.status, "clusterArn": "default"}}
+
+
+@pytest.fixture
+def web_pods() -> list[Body]:
+    """Two Running pods of the web service, from the renderer's pod template."""
+    objects = example("fargate-web.yaml")
+    rendered = render_service(
+        parse_service(objects["Service"]["spec"]),
+        parse_task_definition(objects["TaskDefinition"]["spec"]),
+        request.Options(namespace="shop", cluster="default"),
+        revision=1,
+    )
+    template = rendered.objects[1]["spec"]["template"]
+    containers = template["spec"]["containers"]
+    return [
+        {
+            "metadata": {
+                **template["metadata"],
+                "name": f"web-7d4b9c-{suffix}",
+                "namespace": "shop",
+                "creationTimestamp": "2026-01-01T00:00:05Z",
+            },
+            "spec": {**template["spec"], "nodeName": "fargate-0"},
+            "status": {
+                "phase": "Running",
+                "startTime": "2026-01-01T00:00:06Z",
+                "containerStatuses": [
+                    {"name": c["name"], "state": {"running": {}}} for c in containers
+                ],
+            },
+        }
+        for suffix in ("abcde", "fghij")
+    ]
+
+
+@pytest.fixture
+def batch() -> Body:
+    """The example batch Task: one task still running, one stopped with exit code 0."""
+    task = with_metadata(example("batch-task.yaml")["Task"])
+    running = {"taskId": "nightly-report-0", "lastStatus": "RUNNING", "desiredStatus": "RUNNING"}
+    stopped = {
+        "taskId": "nightly-report-1",
+        "lastStatus": "STOPPED",
+        "desiredStatus": "STOPPED",
+        "stopCode": "EssentialContainerExited",
+        "stoppedReason": "Essential container in task exited: report exited with code 0",
+        "containers": [{"name": "report", "lastStatus": "STOPPED", "exitCode": 0}],
+    }
+    status = {"lastStatus": "RUNNING", "taskDefinition": "nightly-report:1"}
+    return {**task, "status": {**status, "tasks": [running, stopped]}}
+
+
+@pytest.fixture
+def web_td() -> Body:
+    """The web TaskDefinition with revision 1 (deregistered) and 2 (ACTIVE)."""
+    td = with_metadata(example("fargate-web.yaml")["TaskDefinition"])
+    revisions = [
+        {"revision": 1, "status": "INACTIVE", "registeredAt": "2026-01-01T00:00:00Z"},
+        {"revision": 2, "status": "ACTIVE", "registeredAt": "2026-01-02T00:00:00Z"},
+    ]
+    return {**td, "status": {"family": "web", "revision": 2, "revisions": revisions}}
+
+
+def test_describe_services_is_the_aws_cli_shape(web: Body) -> None:
+    described = views.describe_services([web], "default", ["web", "gone"], ARNS)
+    (service,) = described["services"]
+    assert service["serviceName"] == "web"
+    assert service["serviceArn"] == "arn:aws:ecs:local:000000000000:service/default/web"
+    assert service["clusterArn"] == "arn:aws:ecs:local:000000000000:cluster/default"
+    assert service["status"] == "ACTIVE"
+    assert (service["desiredCount"], service["runningCount"], service["pendingCount"]) == (2, 2, 0)
+    assert service["taskDefinition"].endswith(":task-definition/web:1")
+    assert service["launchType"] == "FARGATE"
+    assert service["deployments"][0]["status"] == "PRIMARY"
+    messages = [e["message"] for e in service["events"]]
+    assert "(service web) has reached a steady state." in messages
+    assert described["failures"] == [
+        {"arn": "arn:aws:ecs:local:000000000000:service/default/gone", "reason": "MISSING"}
+    ]
+
+
+def test_services_belong_to_their_cluster(web: Body) -> None:
+    other = with_metadata(example("ec2-worker.yaml")["Service"])
+    assert views.list_services([web, other], "production", ARNS) == {
+        "serviceArns": ["arn:aws:ecs:local:000000000000:service/production/worker"]
+    }
+    everything = views.describe_services([web, other], "default", [], ARNS)
+    assert [s["serviceName"] for s in everything["services"]] == ["web"]
+    by_arn = views.describe_services(
+        [web], "default", [everything["services"][0]["serviceArn"]], ARNS
+    )
+    assert len(by_arn["services"]) == 1
+
+
+def test_a_service_being_deleted_is_draining(web: Body) -> None:
+    deleting = with_metadata(web, deletionTimestamp="2026-01-01T01:00:00Z")
+    assert views.service_view(deleting, ARNS)["status"] == "DRAINING"
+
+
+def test_services_table_shows_counts_deployments_and_events(web: Body) -> None:
+    text = table.services(views.describe_services([web], "default", [], ARNS))
+    header, row = text.splitlines()[:2]
+    assert header.split() == [
+        "SERVICE", "STATUS", "DESIRED", "RUNNING", "PENDING", "TASK", "DEFINITION", "LAUNCH",
+    ]  # fmt: skip
+    assert row.split() == ["web", "ACTIVE", "2", "2", "0", "web:1", "FARGATE"]
+    assert "web: deployments" in text and "PRIMARY" in text and "COMPLETED" in text
+    assert "(service web) has reached a steady state." in text
+
+
+def test_tasks_come_from_pods_and_task_objects(web_pods: list[Body], batch: Body) -> None:
+    tasks = views.all_tasks([batch], web_pods, "default", ARNS)
+    by_id = {t["taskId"]: t for t in tasks}
+    assert sorted(by_id) == [
+        "nightly-report-0", "nightly-report-1", "web-7d4b9c-abcde", "web-7d4b9c-fghij",
+    ]  # fmt: skip
+    service_task = by_id["web-7d4b9c-abcde"]
+    assert service_task["group"] == "service:web"
+    assert service_task["lastStatus"] == "RUNNING"
+    assert service_task["taskDefinitionArn"].endswith(":task-definition/web:1")
+    assert service_task["launchType"] == "FARGATE"
+    assert service_task["startedAt"] == "2026-01-01T00:00:06Z"
+    # status.task maps containerStatuses; native sidecars report in initContainerStatuses.
+    assert "web" in {c["name"] for c in service_task["containers"]}
+    standalone = by_id["nightly-report-1"]
+    assert standalone["group"] == "family:nightly-report"
+    assert standalone["startedBy"] == "nightly-cron"
+    assert standalone["stopCode"] == "EssentialContainerExited"
+    assert standalone["taskArn"] == "arn:aws:ecs:local:000000000000:task/default/nightly-report-1"
+
+
+def test_list_tasks_filters_like_ecs(web_pods: list[Body], batch: Body) -> None:
+    tasks = views.all_tasks([batch], web_pods, "default", ARNS)
+    running = views.list_tasks(tasks)["taskArns"]
+    assert len(running) == 3, "STOPPED tasks only with --desired-status STOPPED"
+    assert views.list_tasks(tasks, desired_status="STOPPED")["taskArns"] == [
+        "arn:aws:ecs:local:000000000000:task/default/nightly-report-1"
+    ]
+    assert len(views.list_tasks(tasks, service="web")["taskArns"]) == 2
+    assert len(views.list_tasks(tasks, family="nightly-report")["taskArns"]) == 1
+    assert views.all_tasks([batch], web_pods, "production", ARNS) == []
+
+
+def test_describe_tasks_table(web_pods: list[Body], batch: Body) -> None:
+    tasks = views.all_tasks([batch], web_pods, "default", ARNS)
+    described = views.describe_tasks(tasks, ["nightly-report-1", "missing"], ARNS, "default")
+    assert [t["taskId"] for t in described["tasks"]] == ["nightly-report-1"]
+    text = table.tasks(described)
+    assert "nightly-report-1" in text and "EssentialContainerExited" in text
+    assert "MISSING" in text
+
+
+def test_describe_task_definition_uses_the_stored_revision(web_td: Body) -> None:
+    body, revision = views.find_task_definition([web_td], "web")
+    assert revision == 2, "a bare family means the latest ACTIVE revision"
+    stored = {"data": {"spec": {**web_td["spec"], "cpu": "1024", "memory": "2048"}}}
+    described = views.describe_task_definition(body, 2, stored, ARNS)
+    definition = described["taskDefinition"]
+    assert definition["taskDefinitionArn"] == (
+        "arn:aws:ecs:local:000000000000:task-definition/web:2"
+    )
+    assert (definition["revision"], definition["status"], definition["cpu"]) == (
+        2,
+        "ACTIVE",
+        "1024",
+    )
+    assert definition["compatibilities"] == ["FARGATE"]
+    first = views.describe_task_definition(
+        *views.find_task_definition([web_td], "web:1"), None, ARNS
+    )
+    assert first["taskDefinition"]["status"] == "INACTIVE"
+    text = table.task_definition(described)
+    assert "web" in text and "log-tailer" in text and "awsvpc" in text
+
+
+@pytest.mark.parametrize("reference", ["web:3", "nope", "not a ref"])
+def test_unknown_task_definitions_are_reported(web_td: Body, reference: str) -> None:
+    with pytest.raises(views.TaskDefinitionNotFound):
+        views.find_task_definition([web_td], reference)
+
+
+def test_describe_clusters_counts_ec2_and_fargate(web_pods: list[Body], batch: Body) -> None:
+    cluster = with_metadata(example("cluster.yaml")["Cluster"])
+    cluster["status"] = {
+        "status": "ACTIVE",
+        "runningTasksCount": 6,
+        "pendingTasksCount": 1,
+        "activeServicesCount": 2,
+        "registeredContainerInstancesCount": 5,
+    }
+    worker = {"taskId": "w", "lastStatus": "RUNNING", "capacityProviderName": "general"}
+    daemon = {"taskId": "d", "lastStatus": "PENDING", "launchType": "EC2"}
+    spot = {"taskId": "s", "lastStatus": "RUNNING", "capacityProviderName": "FARGATE_SPOT"}
+    stopped = {"taskId": "x", "lastStatus": "STOPPED", "launchType": "FARGATE"}
+    tasks = {"production": [worker, daemon, spot, stopped]}
+    described = views.describe_clusters(
+        [cluster], ["production", "default"], ARNS, lambda name: tasks.get(name, [])
+    )
+    (shown,) = described["clusters"]
+    stats = {s["name"]: s["value"] for s in shown["statistics"]}
+    assert stats == {
+        "runningEC2TasksCount": "1",
+        "runningFargateTasksCount": "1",
+        "pendingEC2TasksCount": "1",
+        "pendingFargateTasksCount": "0",
+    }
+    assert shown["capacityProviders"] == ["general", "compute", "FARGATE", "FARGATE_SPOT"]
+    assert described["failures"][0]["reason"] == "MISSING"
+    row = table.clusters(described).splitlines()[1].split()
+    assert row[:7] == ["production", "ACTIVE", "2", "6", "1", "5", "1/1"]
+
+
+def test_launch_types_of_real_tasks_feed_the_statistics(web_pods: list[Body], batch: Body) -> None:
+    """The example's Fargate service and batch task count as Fargate (launchType FARGATE)."""
+    tasks = views.all_tasks([batch], web_pods, "default", ARNS)
+    default = with_metadata({"metadata": {"name": "default"}, "spec": {"clusterName": "default"}})
+    (shown,) = views.describe_clusters([default], [], ARNS, lambda _: tasks)["clusters"]
+    stats = {s["name"]: s["value"] for s in shown["statistics"]}
+    assert stats["runningFargateTasksCount"] == "3" and stats["runningEC2TasksCount"] == "0"
+
+
+class FakeSource:
+    """A namespace's objects, in memory."""
+
+    namespace = "shop"
+
+    def __init__(self, objects: dict[str, list[Body]], pods: list[Body]) -> None:
+        self.objects = objects
+        self._pods = pods
+
+    def custom(self, plural: str) -> list[Body]:
+        return self.objects.get(plural, [])
+
+    def pods(self) -> list[Body]:
+        return self._pods
+
+    def controller_revision(self, name: str) -> Body | None:
+        return None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["describe-services", "--cluster", "default"],
+        ["list-services"],
+        ["describe-tasks", "--tasks", "nightly-report-0"],
+        ["list-tasks", "--service-name", "web"],
+        ["describe-task-definition", "--task-definition", "web:2"],
+        ["describe-clusters", "--clusters", "default"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_commands_print_json_and_tables(
+    argv: list[str], web: Body, web_pods: list[Body], batch: Body, web_td: Body
+) -> None:
+    source = FakeSource(
+        {"services": [web], "tasks": [batch], "taskdefinitions": [web_td]}, web_pods
+    )
+    out = io.StringIO()
+    assert cli.run(cli.parser().parse_args([*argv, "-o", "json"]), source, out) == 0
+    printed = json.loads(out.getvalue())
+    expected_keys = {
+        "describe-services": {"services", "failures"},
+        "list-services": {"serviceArns"},
+        "describe-tasks": {"tasks", "failures"},
+        "list-tasks": {"taskArns"},
+        "describe-task-definition": {"taskDefinition", "tags"},
+        "describe-clusters": {"clusters", "failures"},
+    }
+    assert set(printed) == expected_keys[argv[0]]
+    out = io.StringIO()
+    assert cli.run(cli.parser().parse_args(argv), source, out) == 0
+    assert out.getvalue().strip()
+
+
+def test_main_explains_a_missing_kubeconfig(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "nope")
+    assert cli.main(["list-services", "--kubeconfig", missing]) == 1
+    assert "kubectl ecs list-services: cannot load the kubeconfig" in capsys.readouterr().err
+
+
+def test_grid_aligns_columns() -> None:
+    assert table.grid(["A", "LONGER"], [["x", None], ["yyyy", [1, 2]]]).splitlines() == [
+        "A     LONGER",
+        "x     -",
+        "yyyy  1,2",
+    ]
