@@ -50,7 +50,7 @@ unit: $(STAMP) ## fast tests: no cluster
 
 .PHONY: integration
 integration: binaries ## tests against the devcluster (a real control plane)
-	$(PYTEST) tests/integration tests/e2e -q -m integration
+	$(PYTEST) tests/integration tests/e2e tests/faults -q -m integration
 
 # helm as `make binaries` builds it (the devcluster's pinned version), found through the package.
 HELM = $(shell $(BIN)/python -c 'from ecs_operator.devcluster import binaries as b; print(next(b.cache_dir(m) for m in b.MODULES if m.directory == "helm") / "helm")')

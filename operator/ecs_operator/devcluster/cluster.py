@@ -147,6 +147,18 @@ class DevCluster:
             shutil.rmtree(self.state_dir)
         return stopped
 
+    def restart(self, component: str, timeout: float = 60.0) -> None:
+        """Restart one component in place and wait until it serves again (fault tests)."""
+        processes.restart(component, self.state_dir)
+        ports = self.state()["ports"]
+        checks: dict[str, Callable[[], bool]] = {
+            "etcd": partial(_http_ok, f"http://127.0.0.1:{ports['etcd_client']}/health"),
+            "kube-apiserver": partial(self._apiserver_ready, self.state()),
+        }
+        self._wait(
+            checks.get(component, lambda: True), timeout, f"{component} to serve again", component
+        )
+
     # -- components --------------------------------------------------------------------
     def _start_etcd(self, bins: dict[str, Path], ports: Ports, timeout: float) -> None:
         client = f"http://127.0.0.1:{ports.etcd_client}"

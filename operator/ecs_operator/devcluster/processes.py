@@ -7,6 +7,7 @@ still the binary we started from that pid file.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -56,7 +57,17 @@ def start(name: str, command: list[str], state_dir: Path) -> Tracked:
         )
     tracked = Tracked(name, process.pid, command[0])
     (pids / f"{name}.pid").write_text(f"{tracked.pid} {tracked.binary}\n")
+    (pids / f"{name}.cmd").write_text(json.dumps(command))
     return tracked
+
+
+def restart(name: str, state_dir: Path) -> Tracked:
+    """Stop a component and start it again with the same command line (fault tests)."""
+    command = json.loads((state_dir / "pids" / f"{name}.cmd").read_text())
+    for process in tracked(state_dir):
+        if process.name == name:
+            stop(process)
+    return start(name, command, state_dir)
 
 
 def tracked(state_dir: Path) -> list[Tracked]:
@@ -101,6 +112,7 @@ def stop_all(state_dir: Path) -> list[str]:
             stopped.append(process.name)
             stop(process)
         (state_dir / "pids" / f"{process.name}.pid").unlink(missing_ok=True)
+        (state_dir / "pids" / f"{process.name}.cmd").unlink(missing_ok=True)
     return stopped
 
 
