@@ -184,15 +184,28 @@ def to_custom_resources(
             kind, metadata = "Task", {"generateName": dns_label(family, GENERATE_NAME_MAX) + "-"}
         if namespace:
             metadata["namespace"] = namespace
+        body = spec.model_dump(mode="json", exclude_none=True)
+        if not isinstance(spec, TaskDefinitionSpec):
+            _follow_family(body, doc.notes)
         resources.append(
-            {
-                "apiVersion": CRD_API_VERSION,
-                "kind": kind,
-                "metadata": metadata,
-                "spec": spec.model_dump(mode="json", exclude_none=True),
-            }
+            {"apiVersion": CRD_API_VERSION, "kind": kind, "metadata": metadata, "spec": body}
         )
     return resources
+
+
+def _follow_family(body: dict[str, Any], notes: list[str]) -> None:
+    """``taskDefinition: web:7`` (or an ARN) becomes ``web``: the cluster numbers a family's
+    revisions anew from 1, so AWS's revision numbers mean nothing there."""
+    text = body.get("taskDefinition")
+    if not text:
+        return
+    family = TaskDefinitionRef.parse(text).family
+    if family != text:
+        body["taskDefinition"] = family
+        notes.append(
+            f"taskDefinition {text} -> {family}: revisions are numbered anew from 1 in the "
+            f"cluster; pin {family}:N once it is registered there"
+        )
 
 
 @dataclass(slots=True)

@@ -48,6 +48,17 @@ def _kube_ldflags() -> str:
     return " ".join(flags)
 
 
+def _helm_ldflags() -> str:
+    """Stamp helm's version, and the Kubernetes version `helm template` and `helm lint` assume
+    without a cluster (upstream's Makefile derives it from client-go; unstamped it is 1.20, and
+    charts requiring a newer kubeVersion fail to template)."""
+    major, minor = KUBE_VERSION.lstrip("v").split(".")[:2]
+    flags = ["-s", "-w", f"-X helm.sh/helm/v3/internal/version.version={HELM_VERSION}"]
+    for package in ("helm.sh/helm/v3/pkg/lint/rules", "helm.sh/helm/v3/pkg/chartutil"):
+        flags += [f"-X {package}.k8sVersionMajor={major}", f"-X {package}.k8sVersionMinor={minor}"]
+    return " ".join(flags)
+
+
 @dataclass(frozen=True)
 class GoModule:
     """One wrapper module under devcluster/ and the binaries it builds."""
@@ -79,7 +90,7 @@ MODULES = (
         HELM_VERSION,
         packages=("helm.sh/helm/v3/cmd/helm",),
         binaries=("helm",),
-        ldflags=f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",
+        ldflags=_helm_ldflags(),
     ),
 )
 

@@ -63,6 +63,9 @@ class Store:
     def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
         return self._objects[_bucket(resource)].get((namespace or "", name))
 
+    def count(self, resource: Resource) -> int:
+        return len(self._objects[_bucket(resource)])
+
     def all(self, resource: Resource, namespace: str | None = None) -> Iterator[dict[str, Any]]:
         for (ns, _), body in list(self._objects[_bucket(resource)].items()):
             if namespace is None or ns == namespace:

@@ -68,9 +68,16 @@ def _container(status: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _statuses(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every container's status: native sidecars (essential or not) report among the init
+    containers."""
+    status = pod.get("status") or {}
+    return [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
+
+
 def essential_exit(pod: dict[str, Any], essential: Collection[str]) -> dict[str, Any] | None:
     """The first essential container that has terminated, if any (ECS then stops the task)."""
-    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+    for status in _statuses(pod):
         if status["name"] in essential and "terminated" in (status.get("state") or {}):
             return _container(status)
     return None
@@ -86,7 +93,7 @@ def task_state(
             return TaskState("STOPPED", "STOPPED", [], USER_INITIATED, STOP_REASONS[USER_INITIATED])
         return TaskState("PROVISIONING", desired, [])
     status = pod.get("status") or {}
-    containers = [_container(s) for s in status.get("containerStatuses") or []]
+    containers = [_container(s) for s in _statuses(pod)]
     phase = status.get("phase", "Pending")
     exited = essential_exit(pod, essential)
     if phase in ("Succeeded", "Failed") or exited:

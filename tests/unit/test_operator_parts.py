@@ -1,0 +1,141 @@
+"""The operator's pure parts: the ECS capacity split, "apply only what differs", conditions,
+task lifecycle from pods, task definition revisions, the store's owner index."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from ecs_operator.api.shapes import CapacityProviderStrategyItem
+from ecs_operator.kube.apply import HASH_ANNOTATION, contains, in_sync, stamped
+from ecs_operator.kube.resources import DEPLOYMENT
+from ecs_operator.kube.store import Store
+from ecs_operator.render.strategy import split
+from ecs_operator.status.conditions import condition, merge
+from ecs_operator.status.task import task_state
+from ecs_operator.status.taskdefinition import latest_active, parse_revisions, revision_entries
+
+
+def _item(provider: str, base: int = 0, weight: int = 0) -> CapacityProviderStrategyItem:
+    return CapacityProviderStrategyItem(capacityProvider=provider, base=base, weight=weight)
+
+
+@pytest.mark.parametrize(
+    ("desired", "expected"),
+    [(0, [0, 0]), (1, [1, 0]), (2, [1, 1]), (5, [2, 3]), (9, [3, 6]), (12, [4, 8])],
+)
+def test_split_places_base_first_then_by_weight(desired: int, expected: list[int]) -> None:
+    strategy = [_item("FARGATE", base=1, weight=1), _item("FARGATE_SPOT", weight=3)]
+    assert [n for _, n in split(strategy, desired)] == expected
+
+
+def test_split_always_sums_to_desired() -> None:
+    strategy = [_item("a", weight=1), _item("b", weight=1), _item("c", weight=1)]
+    for desired in range(50):
+        assert sum(n for _, n in split(strategy, desired)) == desired
+
+
+def _deployment(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "n"},
+        "spec": spec,
+    }
+
+
+def test_in_sync_ignores_server_defaults_but_not_edits_or_removals() -> None:
+    desired = _deployment(
+        replicas=2, template={"spec": {"containers": [{"name": "a", "image": "x"}]}}
+    )
+    live = copy.deepcopy(stamped(desired))
+    live["spec"]["template"]["spec"]["containers"][0]["terminationMessagePath"] = (
+        "/dev/termination-log"
+    )
+    live["status"] = {"replicas": 2}
+    assert in_sync(desired, live)
+    edited = stamped(_deployment(replicas=3, template=desired["spec"]["template"]))
+    assert not in_sync(desired, edited)
+    # a field we stopped rendering is still on the live object: the hash notices
+    smaller = _deployment(template=desired["spec"]["template"])
+    assert contains(live, smaller) and not in_sync(smaller, live)
+    assert not in_sync(desired, None)
+    assert HASH_ANNOTATION in live["metadata"]["annotations"]
+
+
+def test_conditions_keep_their_transition_time_while_status_holds() -> None:
+    first = merge(None, [condition("Ready", True, "Steady")], 1)
+    again = merge(first, [condition("Ready", True, "Steady")], 2)
+    assert again[0]["lastTransitionTime"] == first[0]["lastTransitionTime"]
+    assert again[0]["observedGeneration"] == 2
+
+
+def _pod(
+    phase: str, node: str | None = "n1", statuses: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "t-0"},
+        "spec": {"nodeName": node} if node else {},
+        "status": {"phase": phase, "containerStatuses": statuses or []},
+    }
+
+
+def test_task_lifecycle_follows_the_pod() -> None:
+    assert task_state(None, {"app"}, False).last_status == "PROVISIONING"
+    assert task_state(_pod("Pending", node=None), {"app"}, False).last_status == "PROVISIONING"
+    assert task_state(_pod("Pending"), {"app"}, False).last_status == "PENDING"
+    running = [{"name": "app", "state": {"running": {}}}]
+    assert task_state(_pod("Running", statuses=running), {"app"}, False).last_status == "RUNNING"
+
+
+def test_an_essential_exit_stops_the_task_and_says_which_container() -> None:
+    statuses = [
+        {"name": "app", "state": {"terminated": {"exitCode": 3, "startedAt": "t"}}},
+        {"name": "log", "state": {"running": {}}},
+    ]
+    state = task_state(_pod("Running", statuses=statuses), {"app"}, False)
+    assert (state.last_status, state.stop_code) == ("STOPPED", "EssentialContainerExited")
+    assert "app exited with code 3" in (state.stopped_reason or "")
+    # the same exit of a non-essential container does not stop the task
+    assert task_state(_pod("Running", statuses=statuses), {"log"}, False).last_status == "RUNNING"
+
+
+def test_stop_task_is_user_initiated() -> None:
+    state = task_state(None, {"app"}, True)
+    assert (state.last_status, state.stop_code) == ("STOPPED", "UserInitiated")
+
+
+def test_revisions_are_active_until_deregistered() -> None:
+    revisions = [
+        {"revision": n, "metadata": {"annotations": {"ecs-operator.dev/spec-hash": str(n)}}}
+        for n in (2, 1, 3)
+    ]
+    entries = revision_entries(revisions, parse_revisions("3, x"))
+    assert [(e["revision"], e["status"]) for e in entries] == [
+        (1, "ACTIVE"),
+        (2, "ACTIVE"),
+        (3, "INACTIVE"),
+    ]
+    assert latest_active(entries) == 2
+
+
+def test_store_indexes_children_by_owner_and_keeps_the_newest_version() -> None:
+    store = Store()
+    owner = {"uid": "u1", "apiVersion": "ecs-operator.dev/v1alpha1", "kind": "Service", "name": "s"}
+    child = {
+        "metadata": {
+            "name": "d",
+            "namespace": "n",
+            "uid": "c",
+            "resourceVersion": "5",
+            "ownerReferences": [owner],
+        }
+    }
+    store.put(DEPLOYMENT, child)
+    older = {"metadata": {**child["metadata"], "resourceVersion": "4", "labels": {"old": "yes"}}}
+    store.put(DEPLOYMENT, older)
+    assert store.owned(DEPLOYMENT, "u1") == [child]
+    store.forget(DEPLOYMENT, "n", "d")
+    assert store.owned(DEPLOYMENT, "u1") == []
