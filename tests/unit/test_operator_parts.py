@@ -139,3 +139,14 @@ def test_store_indexes_children_by_owner_and_keeps_the_newest_version() -> None:
     assert store.owned(DEPLOYMENT, "u1") == [child]
     store.forget(DEPLOYMENT, "n", "d")
     assert store.owned(DEPLOYMENT, "u1") == []
+
+
+def test_quantities_written_differently_are_the_same_value() -> None:
+    desired = _deployment(
+        template={"spec": {"resources": {"limits": {"memory": "1024Mi", "cpu": "1000m"}}}}
+    )
+    live = copy.deepcopy(stamped(desired))
+    live["spec"]["template"]["spec"]["resources"]["limits"] = {"memory": "1Gi", "cpu": "1"}
+    assert in_sync(desired, live)
+    live["spec"]["template"]["spec"]["resources"]["limits"]["memory"] = "2Gi"
+    assert not in_sync(desired, live)

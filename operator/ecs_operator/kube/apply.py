@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from decimal import Decimal
 from typing import Any
 
 from ecs_operator import API_GROUP
@@ -36,6 +38,33 @@ def stamped(desired: dict[str, Any]) -> dict[str, Any]:
     return {**desired, "metadata": metadata}
 
 
+_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+_SUFFIX: dict[str | None, Decimal] = {
+    None: Decimal(1),
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    **{s: Decimal(1000) ** (i + 1) for i, s in enumerate("kMGTPE")},
+    **{s + "i": Decimal(1024) ** (i + 1) for i, s in enumerate("KMGTPE")},
+}
+
+
+def _quantity(text: str) -> Decimal | None:
+    match = _QUANTITY.match(text)
+    return Decimal(match.group(1)) * _SUFFIX[match.group(2)] if match else None
+
+
+def same_value(live: Any, desired: Any) -> bool:
+    """Equal, or the same Kubernetes quantity written two ways: the API server stores
+    ``1024Mi`` as ``1Gi`` and ``1000m`` as ``1``."""
+    if live == desired:
+        return True
+    if isinstance(live, str) and isinstance(desired, str):
+        a, b = _quantity(live), _quantity(desired)
+        return a is not None and a == b
+    return False
+
+
 def contains(live: Any, desired: Any) -> bool:
     """Whether every value in ``desired`` is present and equal in ``live`` (lists by index)."""
     if isinstance(desired, dict):
@@ -48,7 +77,7 @@ def contains(live: Any, desired: Any) -> bool:
             and len(live) == len(desired)
             and all(contains(a, b) for a, b in zip(live, desired, strict=True))
         )
-    return bool(live == desired)
+    return same_value(live, desired)
 
 
 def in_sync(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
