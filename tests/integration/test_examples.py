@@ -1,0 +1,38 @@
+"""The shipped examples, as a user applies them: they converge, and then the operator is quiet
+(a write loop between two objects is the classic operator bug; this is where it would show)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from tests.support.ecs import status
+from tests.support.kube import Kube, kubectl, wait_for
+from tests.support.operator import OperatorProcess
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SERVICES = ("web", "worker", "log-agent")
+
+
+def _steady(kube: Kube, namespace: str) -> bool:
+    for name in SERVICES:
+        current = status(kube, namespace, "Service", name)
+        if not any(
+            c["type"] == "Ready" and c["status"] == "True" for c in current.get("conditions", [])
+        ):
+            return False
+    return True
+
+
+def test_examples_converge_and_then_the_operator_writes_nothing(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    kubectl("apply", "-n", namespace, "-f", str(EXAMPLES))
+    wait_for(lambda: _steady(kube, namespace), 120, "the example services steady")
+    time.sleep(3)  # let the last status updates land
+    before = operator.writes()
+    time.sleep(10)
+    assert operator.writes() == before, operator.metrics()
