@@ -9,6 +9,7 @@ either.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,6 +53,8 @@ class KubeSource:
         cls, kubeconfig: str | None, context: str | None, namespace: str | None
     ) -> KubeSource:
         """The kubeconfig's (or KUBECONFIG's) context, and its namespace unless one is given."""
+        # kubernetes reads $KUBECONFIG once, at import: read it now, as kubectl does.
+        kubeconfig = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None
         try:
             # kubernetes' config loaders carry no annotations.
             contexts, active = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
