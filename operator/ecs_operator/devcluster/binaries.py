@@ -178,6 +178,9 @@ def build(module: GoModule, log: bool = True) -> Path:
     )
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
+    for stale in target.parent.glob(f"{module.directory}-*"):
+        if stale != target and (stale / _COMPLETE).exists():  # superseded pins: free the disk
+            shutil.rmtree(stale, ignore_errors=True)
     if log:
         print(f"built {module.directory} in {time.monotonic() - started:.0f}s", file=sys.stderr)
     return target
