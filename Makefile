@@ -67,8 +67,16 @@ chart-check: helm-lint ## the chart's CRDs equal crds/, its RBAC and image contr
 	@diff -rq crds $(CHART)/crds || { echo "$(CHART)/crds is stale: cp crds/*.yaml $(CHART)/crds/"; exit 1; }
 	$(PYTEST) tests/unit/test_chart.py tests/unit/test_dockerfile.py tests/unit/test_kind_config.py -q
 
+# Not part of `make test`: 20-40 minutes on 2 cores, each benchmark on its own fresh devcluster.
+# BENCH_ARGS=--quick is a smoke test of the pipeline (written to bench/results/quick.*).
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: binaries ## benchmarks vs plain Deployments, API writes, footprint, render -> bench/results/
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 .PHONY: test
-test: lint unit integration ## the whole suite: lint, unit, then integration on the devcluster
+test: lint unit chart-check integration ## the whole suite: lint, unit, helm lint, then integration on the devcluster
 
 .PHONY: up
 up: binaries ## start the devcluster (prints how to use it)

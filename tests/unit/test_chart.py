@@ -121,6 +121,15 @@ NAMESPACED: set[Permission] = {
     *(("apps", "controllerrevisions", verb) for verb in ("get", "list", "watch", "create")),
     *(("", "pods", verb) for verb in ("get", "list", "watch", "create", "delete")),
     *(("", "serviceaccounts", verb) for verb in ("get", "list", "watch", "create", "patch")),
+    *(
+        (group, resource, verb)
+        for group, resource in (
+            ("", "services"),
+            ("autoscaling", "horizontalpodautoscalers"),
+            ("policy", "poddisruptionbudgets"),
+        )
+        for verb in ("get", "list", "watch", "create", "patch", "delete")
+    ),
     ("", "events", "create"),
 }
 CLUSTER: set[Permission] = {

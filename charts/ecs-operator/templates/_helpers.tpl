@@ -124,6 +124,19 @@ namespace, or part of the ClusterRole when it watches all of them).
 - apiGroups: [""]
   resources: ["serviceaccounts"]
   verbs: ["get", "list", "watch", "create", "patch"]
+# What a service puts in the network (render/endpoints.py, scaling.py, availability.py):
+# Services for load balancers and service discovery, an HPA for autoScaling, a PDB from
+# minimumHealthyPercent; server-side applied, deleted when no longer rendered
+# (handlers/service.py).
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # Events in ECS words (kube/events.py) and kopf's own warnings (posted, never updated).
 - apiGroups: [""]
   resources: ["events"]

@@ -3,8 +3,11 @@
 Low-level ``on.event`` handlers keep the operator level-triggered and quiet: kopf writes no
 progress annotations of its own, and the reconcilers decide from the store what, if
 anything, to write. Children (Deployments, DaemonSets, Pods, ServiceAccounts,
-ControllerRevisions) enqueue their ECS owner, so a deleted or hand-edited child is restored
-and status follows the pods.
+ControllerRevisions, Services, HorizontalPodAutoscalers, PodDisruptionBudgets) enqueue their
+ECS owner, so a deleted or hand-edited child is restored and status follows the pods. A
+service's pods belong to ReplicaSets, not to the ECS Service: they enqueue the ECS Service
+named in their annotations (the circuit breaker counts their restarts, placement failures
+come from them).
 """
 
 from __future__ import annotations
@@ -22,11 +25,16 @@ from ecs_operator.kube.resources import (
     ECS_CLUSTER,
     ECS_SERVICE,
     ECS_TASK,
+    HORIZONTAL_POD_AUTOSCALER,
+    KUBE_SERVICE,
     NODE,
     POD,
+    POD_DISRUPTION_BUDGET,
     SERVICE_ACCOUNT,
     TASK_DEFINITION,
 )
+from ecs_operator.metrics import MANAGED_OBJECTS
+from ecs_operator.render.keys import ANNOTATION_SERVICE
 
 from .runtime import runtime
 
@@ -38,7 +46,18 @@ ECS_KINDS = {
     ECS_TASK: "Task",
     ECS_CLUSTER: "Cluster",
 }
-CHILDREN = (DEPLOYMENT, DAEMON_SET, POD, SERVICE_ACCOUNT, CONTROLLER_REVISION)
+CHILDREN = (
+    DEPLOYMENT,
+    DAEMON_SET,
+    POD,
+    SERVICE_ACCOUNT,
+    CONTROLLER_REVISION,
+    KUBE_SERVICE,
+    HORIZONTAL_POD_AUTOSCALER,
+    POD_DISRUPTION_BUDGET,
+)
+#: children watched whatever their labels (the rest carry app.kubernetes.io/managed-by)
+UNLABELLED = (CONTROLLER_REVISION, SERVICE_ACCOUNT)
 
 
 def _track(resource: Resource, event: kopf.RawEvent) -> dict[str, Any]:
@@ -61,6 +80,19 @@ def _owners(body: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+def _services_of_pod(body: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The ECS Services whose serviceName a service pod's annotation names."""
+    service = (body["metadata"].get("annotations") or {}).get(ANNOTATION_SERVICE)
+    if not service:
+        return []
+    namespace = body["metadata"].get("namespace") or ""
+    return [
+        ("Service", namespace, ecs["metadata"]["name"])
+        for ecs in runtime().store.all(ECS_SERVICE, namespace)
+        if (ecs.get("spec") or {}).get("serviceName") == service
+    ]
+
+
 def _ecs_handler(resource: Resource, kind: str) -> None:
     @kopf.on.event(resource.group, resource.version, resource.plural, id=f"watch-{resource.plural}")
     async def handler(event: kopf.RawEvent, **_: Any) -> None:
@@ -68,12 +100,13 @@ def _ecs_handler(resource: Resource, kind: str) -> None:
         metadata = body["metadata"]
         rt = runtime()
         rt.queue.add(kind, metadata["namespace"], metadata["name"])
+        MANAGED_OBJECTS.labels(kind=kind).set(rt.store.count(resource))
         if kind != "Cluster":
             rt.queue.add("Cluster", metadata["namespace"], "*", after=1.0)
 
 
 def _child_handler(resource: Resource) -> None:
-    labels = None if resource in (CONTROLLER_REVISION, SERVICE_ACCOUNT) else MANAGED
+    labels = None if resource in UNLABELLED else MANAGED
 
     @kopf.on.event(
         resource.group,
@@ -84,7 +117,10 @@ def _child_handler(resource: Resource) -> None:
     )
     async def handler(event: kopf.RawEvent, **_: Any) -> None:
         body = _track(resource, event)
-        for key in _owners(body):
+        owners = _owners(body)
+        if resource == POD and not owners:
+            owners = _services_of_pod(body)
+        for key in owners:
             runtime().queue.add(*key)
 
 
@@ -117,11 +153,8 @@ async def prewarm(namespaces: list[str]) -> None:
     rt = runtime()
     scopes: list[str | None] = list(namespaces) or [None]
     for resource in (*ECS_KINDS, *CHILDREN):
-        selector = (
-            "app.kubernetes.io/managed-by=ecs-operator"
-            if resource in (DEPLOYMENT, DAEMON_SET, POD)
-            else ""
-        )
+        labelled = resource in CHILDREN and resource not in UNLABELLED
+        selector = "app.kubernetes.io/managed-by=ecs-operator" if labelled else ""
         for namespace in scopes:
             for item in await rt.client.list(resource, namespace, selector):
                 rt.store.put(resource, item)

@@ -13,6 +13,10 @@ POD = Resource("", "v1", "pods", "Pod")
 SERVICE_ACCOUNT = Resource("", "v1", "serviceaccounts", "ServiceAccount")
 NODE = Resource("", "v1", "nodes", "Node", namespaced=False)
 KUBE_SERVICE = Resource("", "v1", "services", "Service")
+HORIZONTAL_POD_AUTOSCALER = Resource(
+    "autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler"
+)
+POD_DISRUPTION_BUDGET = Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
 
 TASK_DEFINITION = Resource(API_GROUP, API_VERSION, "taskdefinitions", "TaskDefinition")
 ECS_SERVICE = Resource(API_GROUP, API_VERSION, "services", "Service")
@@ -29,6 +33,8 @@ BY_KIND = {
         SERVICE_ACCOUNT,
         NODE,
         KUBE_SERVICE,
+        HORIZONTAL_POD_AUTOSCALER,
+        POD_DISRUPTION_BUDGET,
         TASK_DEFINITION,
         ECS_SERVICE,
         ECS_TASK,

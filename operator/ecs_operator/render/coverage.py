@@ -80,9 +80,11 @@ TASK_DEFINITION: Mapping[str, Member] = {
         "dropped: host paths on Fargate",
     ),
     "placementConstraints": Member(
-        "`affinity.nodeAffinity` (memberOf expressions)",
+        "`affinity.nodeAffinity` (memberOf expressions: every attribute comparison, and/or, "
+        "parentheses)",
         "placement",
-        note="unsupported: regular expressions, parentheses, non-attribute terms",
+        note="an expression that does not translate (a regular expression, `task:group`, "
+        "other non-attribute subjects) is an error, never a rule left out",
     ),
     "requiresCompatibilities": Member(
         f"annotation `{keys.ANNOTATION_REQUIRES_COMPATIBILITIES}`; validation, and the "

@@ -50,5 +50,18 @@ ANNOTATION_PROXY_CONFIGURATION = PREFIX + "proxy-configuration"
 ANNOTATION_TAGS = PREFIX + "tags"
 ANNOTATION_REQUIRES_COMPATIBILITIES = PREFIX + "requires-compatibilities"
 
+# The objects a service is reached and scaled through (Services, HPA, PDB: render/endpoints.py,
+# scaling.py, availability.py).
+#: on the ECS Service custom resource: the type of its load balancers' Services (ClusterIP,
+#: NodePort or LoadBalancer; default ClusterIP)
+ANNOTATION_LOAD_BALANCER_TYPE = PREFIX + "load-balancer-type"
+ANNOTATION_TARGET_GROUPS = PREFIX + "target-group-arns"
+ANNOTATION_LOAD_BALANCER_NAMES = PREFIX + "load-balancer-names"
+ANNOTATION_REGISTRIES = PREFIX + "registry-arns"
+#: the ECS names (Service Connect discovery names and client aliases) a Service answers for
+ANNOTATION_ECS_DNS_NAMES = PREFIX + "ecs-dns-names"
+#: pod label prefix of the security groups (``sg.ecs-operator.dev/sg-0123: "true"``)
+LABEL_SECURITY_GROUP_PREFIX = "sg.ecs-operator.dev/"
+
 # IRSA: the annotation EKS's pod identity webhook reads on a ServiceAccount.
 ANNOTATION_IRSA_ROLE = "eks.amazonaws.com/role-arn"

@@ -1,23 +1,38 @@
-"""ECS placement constraints to node affinity.
+"""ECS placement constraints and strategies to node affinity, pod (anti-)affinity and topology
+spread.
 
-``memberOf`` expressions of the cluster query language select container instances by attribute;
-Kubernetes selects nodes by label. Built-in attributes map to well-known labels
+``memberOf`` expressions of ECS's cluster query language select container instances by
+attribute; Kubernetes selects nodes by label. Built-in attributes map to well-known labels
 (``ecs.instance-type`` -> ``node.kubernetes.io/instance-type``, ``ecs.availability-zone`` ->
 ``topology.kubernetes.io/zone``, ``ecs.os-type`` -> ``kubernetes.io/os``,
 ``ecs.cpu-architecture`` -> ``kubernetes.io/arch``); a custom attribute ``NAME`` is the node
-label ``attribute.ecs-operator.dev/NAME``. ``==``, ``!=``, ``in``, ``not_in``, ``exists``,
-``!exists``, ``and`` and ``or`` translate; regular expressions, parentheses, ``task:group`` and
-other non-attribute terms do not and are reported.
+label ``attribute.ecs-operator.dev/NAME``.
+
+The whole language of attribute comparisons translates: every operator in both spellings
+(``==``/``equals``, ``!=``, ``in``, ``!in``/``not_in``, ``exists``, ``!exists``/``not_exists``,
+``>``/``>=``/``<``/``<=`` on whole numbers, ``=~``/``!~`` on a literal), ``and``/``&&``,
+``or``/``||`` and parentheses (brought to the ``or`` of ``and`` terms that node affinity is).
+What does not translate (a real regular expression, ``task:group``, ``ec2InstanceId`` and the
+other non-attribute subjects) is an error naming the term: a placement constraint is a hard rule
+in ECS, and running tasks where the user said they must not run would be worse than not running
+them.
+
+Strategies are soft, as in ECS: ``spread`` is a topology spread constraint that schedules
+anyway; ``binpack`` a preferred pod affinity to the service's own tasks on the same node;
+``random`` is the scheduler's own choice.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ..api.errors import Violation
 from ..nodes import LABEL_ARCH, LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_OS, LABEL_ZONE
 from .context import Constraint
+from .errors import RenderError
 from .findings import Report
 
 CUSTOM_ATTRIBUTE_PREFIX = "attribute.ecs-operator.dev/"
@@ -29,23 +44,49 @@ BUILTIN_ATTRIBUTES = {
 }
 VALUE_MAP = {LABEL_ARCH: {"x86_64": "amd64", "arm64": "arm64"}}
 MAX_TERMS = 32
+#: the weight of binpack's preference for nodes already running the service (the maximum)
+BINPACK_WEIGHT = 100
 
-_TERM = re.compile(
-    r"^attribute:(?P<attr>[A-Za-z0-9_.-]+)\s*"
-    r"(?:(?P<op>==|!=|=~)\s*(?P<value>[^\s\[\]]+)"
-    r"|(?P<set>in|not_in)\s*\[(?P<values>[^\]]*)\]"
-    r"|(?P<exists>!?exists))$"
-)
+#: each operator's spellings, longest first so ``!=`` is not read as ``!`` and ``=``
+OPERATORS = {
+    "not_exists": "!exists",
+    "!exists": "!exists",
+    "exists": "exists",
+    "not_equals": "!=",
+    "equals": "==",
+    "greater_than_equal": ">=",
+    "greater_than": ">",
+    "less_than_equal": "<=",
+    "less_than": "<",
+    "not_matches": "!~",
+    "matches": "=~",
+    "not_in": "!in",
+    "!in": "!in",
+    "in": "in",
+    "==": "==",
+    "!=": "!=",
+    ">=": ">=",
+    "<=": "<=",
+    ">": ">",
+    "<": "<",
+    "=~": "=~",
+    "!~": "!~",
+}
+_WORD_OPERATORS = {op for op in OPERATORS if op[-1].isalpha()}
+_SUBJECT = re.compile(r"^(?P<subject>[A-Za-z][A-Za-z0-9]*(?::[A-Za-z0-9_.-]+)?)\s*")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _REGEX_CHARS = re.compile(r"[*?+()|\[\]{}^$\\]")
+_INTEGER = re.compile(r"^-?[0-9]+$")
+#: ``and``/``or`` only between spaces or parentheses, so ``rock-and-roll`` stays a value
+_CONNECTIVE = re.compile(r"(&&|\|\||(?<![^\s)])(?:and|or)(?![^\s(])|\(|\))")
 
 Requirement = dict[str, Any]
 Term = list[Requirement]
 
 
 class Untranslatable(ValueError):
-    """An expression (or part) Kubernetes node selection cannot say."""
+    """An expression (or part of one) that Kubernetes node selection cannot say."""
 
 
 def _label(attr: str) -> str:
@@ -58,39 +99,125 @@ def _label(attr: str) -> str:
 
 def _values(key: str, raw: Sequence[str]) -> list[str]:
     mapping = VALUE_MAP.get(key, {})
-    values = [mapping.get(v.lower(), v) for v in raw]
+    values = [mapping.get(v.lower(), v) for v in (v.strip().strip("'\"") for v in raw)]
     bad = [v for v in values if not _LABEL_VALUE.match(v)]
     if bad:
         raise Untranslatable(f"{', '.join(bad)}: not a node label value")
     return values
 
 
+def _split_operator(rest: str) -> tuple[str, str]:
+    """The operator at the start of ``rest`` and what follows it."""
+    for spelling in OPERATORS:
+        if not rest.startswith(spelling):
+            continue
+        after = rest[len(spelling) :]
+        if spelling in _WORD_OPERATORS and after and not (after[0].isspace() or after[0] == "["):
+            continue  # ``in`` must not match the start of ``instance``
+        return OPERATORS[spelling], after.strip()
+    raise Untranslatable("no comparison operator")
+
+
+def _compare(key: str, op: str, argument: str) -> Requirement:
+    if op in ("in", "!in"):
+        if not (argument.startswith("[") and argument.endswith("]")):
+            raise Untranslatable(f"{op} needs a list [a, b, ...]")
+        raw = [v for v in argument[1:-1].split(",") if v.strip()]
+        return {
+            "key": key,
+            "operator": "In" if op == "in" else "NotIn",
+            "values": _values(key, raw),
+        }
+    if not argument or " " in argument:
+        raise Untranslatable(f"{op} needs one value")
+    if op in (">", ">=", "<", "<="):
+        if not _INTEGER.match(argument):
+            raise Untranslatable(f"{op} compares whole numbers only on Kubernetes")
+        number = int(argument) + {">": 0, ">=": -1, "<": 0, "<=": 1}[op]
+        return {"key": key, "operator": "Gt" if op[0] == ">" else "Lt", "values": [str(number)]}
+    if op in ("=~", "!~") and _REGEX_CHARS.search(argument):
+        raise Untranslatable(f"regular expression {argument!r}")
+    operator = "NotIn" if op in ("!=", "!~") else "In"
+    return {"key": key, "operator": operator, "values": _values(key, [argument])}
+
+
 def requirement(text: str) -> Requirement:
-    """One ``attribute:NAME OP VALUE`` term as a node selector requirement."""
-    match = _TERM.match(text.strip())
-    if match is None:
-        raise Untranslatable(f"{text.strip()!r} is not an attribute comparison")
-    key = _label(match["attr"])
-    if match["exists"]:
-        return {"key": key, "operator": "Exists" if match["exists"] == "exists" else "DoesNotExist"}
-    if match["set"]:
-        raw = [v.strip() for v in match["values"].split(",") if v.strip()]
-        operator = "In" if match["set"] == "in" else "NotIn"
-        return {"key": key, "operator": operator, "values": _values(key, raw)}
-    if match["op"] == "=~" and _REGEX_CHARS.search(match["value"]):
-        raise Untranslatable(f"regular expression {match['value']!r}")
-    operator = "NotIn" if match["op"] == "!=" else "In"
-    return {"key": key, "operator": operator, "values": _values(key, [match["value"]])}
+    """One ``attribute:NAME OPERATOR [ARGUMENT]`` comparison as a node selector requirement."""
+    text = text.strip()
+    match = _SUBJECT.match(text)
+    subject = match["subject"] if match else text
+    if match is None or not subject.startswith("attribute:"):
+        named = subject.split()[0] if subject else "an empty comparison"
+        raise Untranslatable(f"{named} has no node label (only attribute:NAME comparisons do)")
+    key = _label(subject.removeprefix("attribute:"))
+    op, argument = _split_operator(text[match.end() :])
+    if op in ("exists", "!exists"):
+        if argument:
+            raise Untranslatable(f"{op} takes no value")
+        return {"key": key, "operator": "Exists" if op == "exists" else "DoesNotExist"}
+    return _compare(key, op, argument)
+
+
+@dataclass
+class _Parser:
+    """Recursive descent over ``or`` / ``and`` / parentheses; terms become requirements, and
+    every node its disjunctive form (``or`` of ``and`` terms)."""
+
+    tokens: list[str]
+    at: int = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def take(self) -> str:
+        token = self.tokens[self.at]
+        self.at += 1
+        return token
+
+    def disjunction(self) -> list[Term]:
+        terms = self.conjunction()
+        while self.peek() in ("or", "||"):
+            self.take()
+            terms = terms + self.conjunction()
+            if len(terms) > MAX_TERMS:
+                raise Untranslatable(f"more than {MAX_TERMS} alternatives")
+        return terms
+
+    def conjunction(self) -> list[Term]:
+        terms = self.operand()
+        while self.peek() in ("and", "&&"):
+            self.take()
+            terms = _and(terms, self.operand())
+        return terms
+
+    def operand(self) -> list[Term]:
+        token = self.peek()
+        if token is None or token in (")", "and", "&&", "or", "||"):
+            raise Untranslatable("a comparison is missing")
+        self.take()
+        if token != "(":
+            return [[requirement(token)]]
+        terms = self.disjunction()
+        if self.peek() != ")":
+            raise Untranslatable("unbalanced parentheses")
+        self.take()
+        return terms
+
+
+def _tokens(expression: str) -> list[str]:
+    """Connectives and parentheses as tokens, the comparisons between them as one token each
+    (a list argument ``[a, b]`` never holds a connective)."""
+    parts = (p.strip() for p in _CONNECTIVE.split(expression))
+    return [p for p in parts if p]
 
 
 def expression_terms(expression: str) -> list[Term]:
-    """An expression in disjunctive form: ``or`` of ``and`` terms (``and`` binds tighter)."""
-    if "(" in expression or ")" in expression:
-        raise Untranslatable("parentheses")
-    return [
-        [requirement(part) for part in re.split(r"\s+and\s+", alternative)]
-        for alternative in re.split(r"\s+or\s+", expression.strip())
-    ]
+    """A ``memberOf`` expression as the ``or`` of ``and`` terms (``and`` binds tighter)."""
+    parser = _Parser(_tokens(expression))
+    terms = parser.disjunction()
+    if parser.peek() is not None:
+        raise Untranslatable(f"unexpected {parser.peek()!r}")
+    return terms
 
 
 def _and(left: list[Term], right: list[Term]) -> list[Term]:
@@ -100,9 +227,22 @@ def _and(left: list[Term], right: list[Term]) -> list[Term]:
     return combined
 
 
-def node_affinity(constraints: Sequence[Constraint], report: Report) -> dict[str, Any] | None:
-    """``memberOf`` constraints (all must hold) as required node affinity; untranslatable
-    ones are reported and left out."""
+def _untranslatable(constraint: Constraint, why: Untranslatable) -> RenderError:
+    return RenderError(
+        [
+            Violation(
+                constraint.path + ".expression",
+                f"{why} in {constraint.argument!r}: a memberOf expression must translate to "
+                "node affinity (attribute comparisons joined by and/or)",
+            )
+        ],
+        "placement",
+    )
+
+
+def node_affinity(constraints: Sequence[Constraint]) -> dict[str, Any] | None:
+    """``memberOf`` constraints (all must hold) as required node affinity; raises
+    :class:`RenderError` at the first one that does not translate."""
     terms: list[Term] = [[]]
     for constraint in constraints:
         if constraint.type != "memberOf" or not constraint.argument:
@@ -110,15 +250,11 @@ def node_affinity(constraints: Sequence[Constraint], report: Report) -> dict[str
         try:
             terms = _and(terms, expression_terms(constraint.argument))
         except Untranslatable as why:
-            report.unsupported(constraint.path + ".expression", f"{why}; not enforced")
+            raise _untranslatable(constraint, why) from None
     if terms == [[]]:
         return None
     selector_terms = [{"matchExpressions": term} for term in terms]
-    return {
-        "nodeAffinity": {
-            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": selector_terms}
-        }
-    }
+    return {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": selector_terms}}
 
 
 def pod_anti_affinity(
@@ -128,7 +264,44 @@ def pod_anti_affinity(
     if not any(c.type == "distinctInstance" for c in constraints):
         return None
     term = {"labelSelector": {"matchLabels": dict(selector)}, "topologyKey": LABEL_HOSTNAME}
-    return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
+    return {"requiredDuringSchedulingIgnoredDuringExecution": [term]}
+
+
+def pod_affinity(
+    strategies: Sequence[Constraint], selector: dict[str, str], report: Report
+) -> dict[str, Any] | None:
+    """``binpack``: prefer nodes that already run this service's tasks, so its tasks fill a
+    node before the next one. ECS packs by the cpu or memory left on an instance across all
+    tasks, which on Kubernetes is the scheduler's ``MostAllocated`` scoring (a cluster
+    setting), hence an approximation."""
+    packs = [s for s in strategies if s.type == "binpack"]
+    for strategy in packs:
+        report.approx(
+            strategy.path,
+            "tasks prefer nodes already running this service (preferred pod affinity); packing "
+            f"by the {strategy.argument or 'resources'} left on a node is the scheduler's "
+            "MostAllocated scoring, a cluster setting",
+        )
+    if not packs:
+        return None
+    term = {"labelSelector": {"matchLabels": dict(selector)}, "topologyKey": LABEL_HOSTNAME}
+    preferred = [{"weight": BINPACK_WEIGHT, "podAffinityTerm": term}]
+    return {"preferredDuringSchedulingIgnoredDuringExecution": preferred}
+
+
+def affinity(
+    constraints: Sequence[Constraint],
+    strategies: Sequence[Constraint],
+    selector: dict[str, str],
+    report: Report,
+) -> dict[str, Any]:
+    """The pod's ``affinity``: memberOf, distinctInstance and binpack (empty when none)."""
+    parts = {
+        "nodeAffinity": node_affinity(constraints),
+        "podAffinity": pod_affinity(strategies, selector, report),
+        "podAntiAffinity": pod_anti_affinity(constraints, selector),
+    }
+    return {key: value for key, value in parts.items() if value}
 
 
 def _spread_key(field: str) -> str:
@@ -140,7 +313,8 @@ def _spread_key(field: str) -> str:
 def topology_spread(
     strategies: Sequence[Constraint], selector: dict[str, str], report: Report
 ) -> list[dict[str, Any]]:
-    """``spread`` strategies as soft topology spread constraints (ECS spreads best-effort)."""
+    """``spread`` strategies as soft topology spread constraints (ECS spreads best-effort);
+    ``random`` asks for nothing: the scheduler's own scoring places the tasks."""
     spreads: list[dict[str, Any]] = []
     for strategy in strategies:
         if strategy.type == "spread" and strategy.argument:
@@ -157,10 +331,8 @@ def topology_spread(
                     "labelSelector": {"matchLabels": dict(selector)},
                 }
             )
-        elif strategy.type == "binpack":
-            report.unsupported(
-                strategy.path, "bin packing is a scheduler profile (MostAllocated), not a pod field"
-            )
+        elif strategy.type == "random":
+            report.ignored(strategy.path, "the scheduler's own scoring places the tasks")
     if len(spreads) > 1:
         report.approx(
             "placementStrategy", "all spreads are weighed together, not in order of priority"

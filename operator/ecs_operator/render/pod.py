@@ -245,11 +245,9 @@ class _PodBuilder:
         ]
         constraints = [*own, *self.ctx.placement.constraints]
         selector = metadata.selector_labels(self.td.family, self.ctx)
-        affinity = {
-            **(placement.node_affinity(constraints, self.report) or {}),
-            **(placement.pod_anti_affinity(constraints, selector) or {}),
-        }
-        spreads = placement.topology_spread(self.ctx.placement.strategies, selector, self.report)
+        strategies = self.ctx.placement.strategies
+        affinity = placement.affinity(constraints, strategies, selector, self.report)
+        spreads = placement.topology_spread(strategies, selector, self.report)
         out: dict[str, Any] = {"affinity": affinity} if affinity else {}
         if spreads:
             out["topologySpreadConstraints"] = spreads

@@ -1,9 +1,10 @@
 """A CreateService request and its task definition to a Deployment (REPLICA) or DaemonSet
-(DAEMON), with the ServiceAccount of the task role.
+(DAEMON), with the ServiceAccount of the task role and the objects attached to the service
+(attached.py: Services for load balancers, Cloud Map and Service Connect, a
+HorizontalPodAutoscaler, a PodDisruptionBudget).
 
-Members of the request that Kubernetes workloads cannot carry (load balancers, Service Connect,
-Cloud Map, subnets...) are reported, never dropped silently; the operator maps some of them
-to other objects later.
+Members of the request that Kubernetes cannot carry (VPC Lattice, alarms, blue/green...) are
+reported, never dropped silently.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..api.shapes import CreateServiceRequest, RegisterTaskDefinitionRequest
-from . import keys, lifecycle, metadata, request, workloads
+from . import awsvpc, keys, lifecycle, metadata, request, workloads
+from .attached import render_attached
 from .findings import FindingKind, Report
 from .names import dns_label
 from .pod import render_pod_template
@@ -19,18 +21,13 @@ from .pod import render_pod_template
 #: ECS waits this long after a task without health checks starts before counting it healthy
 NO_HEALTH_CHECK_READY_SECONDS = 40
 
+#: networkConfiguration is reported member by member (awsvpc.py); load balancers, Cloud Map and
+#: Service Connect are Services (endpoints.py); the circuit breaker is the operator's
+#: (status/service.py)
 REPORTED: dict[str, tuple[FindingKind, str]] = {
-    **request.COMMON_REPORTED,
-    "loadBalancers": ("unsupported", "load balancers are not rendered: expose pods with a Service"),
-    "serviceRegistries": ("unsupported", "Cloud Map registration is not rendered"),
-    "serviceConnectConfiguration": ("unsupported", "Service Connect is not rendered"),
+    **{k: v for k, v in request.COMMON_REPORTED.items() if k != "networkConfiguration"},
     "vpcLatticeConfigurations": ("unsupported", "VPC Lattice is not rendered"),
     "gatewayConnectors": ("unsupported", "gateway connectors are not rendered"),
-    "deploymentConfiguration.deploymentCircuitBreaker": (
-        "mapped-approx",
-        "Kubernetes stops at its progress deadline but never rolls back; the operator counts "
-        "failed tasks",
-    ),
     "deploymentConfiguration.alarms": ("unsupported", "CloudWatch alarms are not watched"),
     "deploymentConfiguration.lifecycleHooks": ("unsupported", "deployment hooks are not run"),
     "deploymentConfiguration.bakeTimeInMinutes": ("unsupported", "blue/green is not rendered"),
@@ -77,12 +74,19 @@ def render_service(
     td: RegisterTaskDefinitionRequest,
     options: request.Options,
     revision: int | None = None,
+    *,
+    name: str | None = None,
+    load_balancer_type: str | None = None,
 ) -> request.RenderedWorkload:
-    """The workload objects of ``svc`` running ``td``."""
+    """The objects of ``svc`` running ``td``: ServiceAccount, workload, then the attached
+    objects. ``name`` is the ECS Service object's name and ``load_balancer_type`` its
+    ``ecs-operator.dev/load-balancer-type`` annotation (see attached.py)."""
     report = Report()
     ctx = request.context(svc, td, options, revision, report)
     rendered = render_pod_template(td, ctx)
     template = rendered.pod_template
+    template["metadata"]["labels"].update(awsvpc.security_group_labels(svc))
+    awsvpc.report_awsvpc(svc, report)
     if svc.healthCheckGracePeriodSeconds:
         _delay_liveness(template, svc.healthCheckGracePeriodSeconds, report)
     annotations = {
@@ -111,10 +115,18 @@ def render_service(
         strategy = workloads.rolling_update(replicas, max_percent, min_healthy, report)
         ready = NO_HEALTH_CHECK_READY_SECONDS if _no_health_checks(td) else 0
         workload = workloads.deployment(meta, template, selector, replicas, strategy, ready)
+    attached = render_attached(
+        svc,
+        template,
+        options.namespace,
+        name=name,
+        load_balancer_type=load_balancer_type,
+        report=report,
+    )
     _special_cases(svc, report)
     request.report_members(svc, REPORTED, report)
     return request.RenderedWorkload(
-        objects=(rendered.service_account, workload),
+        objects=(rendered.service_account, workload, *attached),
         pod=rendered,
         findings=tuple(report.findings),
         references=tuple(report.references),

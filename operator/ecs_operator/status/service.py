@@ -1,22 +1,110 @@
 """A Service's ECS-shaped status (what ``aws ecs describe-services`` shows) from its
-workloads, and the ECS service events that go with the change.
+workloads and pods, and the ECS service events that go with the change.
 
 ECS speaks of deployments: the PRIMARY one runs the current task definition; ACTIVE ones are
 older deployments still draining. We keep that history in the status itself, so a restart of
 the operator loses nothing.
+
+The deployment circuit breaker is ECS's, computed here: a deployment whose new tasks keep
+failing (ceil(50 % of desiredCount) failures, at least 3 and at most 200, or the
+``thresholdConfiguration``), or whose Deployment exceeds its progress deadline, is FAILED.
+``status.failedDeployment`` records it together with what the spec said (the task definition and
+a hash of the rest), and with ``rollback`` the last COMPLETED task definition it rolls back to:
+the operator then renders that one while the spec still names the failed one, until the spec
+changes (a new deployment). ``status.lastCompletedTaskDefinition`` is the rollback target.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..api.shapes import DeploymentCircuitBreaker
 from .conditions import condition, merge, now
-from .workloads import WorkloadState
+from .workloads import TaskSummary, WorkloadState
 
 MAX_EVENTS = 10
+#: ECS's failure threshold: 50 % of the desired count, at least 3 and at most 200
+DEFAULT_THRESHOLD_PERCENT = 50
+MIN_THRESHOLD = 3
+MAX_THRESHOLD = 200
+BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
+#: status members this module owns and may clear (merge patches keep what they do not name)
+CLEARABLE = ("failedDeployment", "lastCompletedTaskDefinition")
+
+
+def failure_threshold(desired: int, kind: str | None = None, value: int | None = None) -> int:
+    """How many failed tasks fail a deployment of ``desired`` tasks (ECS's thresholdConfiguration:
+    BOUNDED_PERCENT by default, UNBOUNDED_PERCENT, or a COUNT)."""
+    amount = DEFAULT_THRESHOLD_PERCENT if value is None else value
+    if kind == "COUNT":
+        return max(amount, 1)
+    failures = math.ceil(desired * amount / 100)
+    if kind == "UNBOUNDED_PERCENT":
+        return max(failures, 1)
+    return min(max(failures, MIN_THRESHOLD), MAX_THRESHOLD)
+
+
+@dataclass(frozen=True)
+class CircuitBreaker:
+    """An enabled deployment circuit breaker."""
+
+    rollback: bool
+    threshold: int
+    reset_on_healthy: bool = True
+
+    @classmethod
+    def of(cls, config: DeploymentCircuitBreaker | None, desired: int) -> CircuitBreaker | None:
+        """The breaker of ``deploymentConfiguration.deploymentCircuitBreaker`` (None if off)."""
+        if config is None or not config.enable:
+            return None
+        limits = config.thresholdConfiguration
+        threshold = failure_threshold(
+            desired, limits.type if limits else None, limits.value if limits else None
+        )
+        return cls(config.rollback, threshold, config.resetOnHealthyTask is not False)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """What the spec asks for: its task definition (``target``), the rest of the spec as a
+    hash (a change is a new deployment), and the circuit breaker."""
+
+    target: str
+    spec_hash: str = ""
+    breaker: CircuitBreaker | None = None
+
+
+def spec_hash(spec: Mapping[str, Any]) -> str:
+    """The spec without what scaling changes (``desiredCount``, ``autoScaling``): scaling is not
+    a new deployment, any other change is."""
+    kept = {k: v for k, v in spec.items() if k not in ("desiredCount", "autoScaling")}
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def failed_deployment(previous: Mapping[str, Any], rollout: Rollout) -> dict[str, Any] | None:
+    """The recorded failure, while the spec still asks for what failed."""
+    marker = previous.get("failedDeployment")
+    if (
+        isinstance(marker, dict)
+        and marker.get("taskDefinition") == rollout.target
+        and marker.get("specHash") == rollout.spec_hash
+    ):
+        return marker
+    return None
+
+
+def running_task_definition(previous: Mapping[str, Any], rollout: Rollout) -> str:
+    """The task definition to render: the last completed one after a rollback, else the
+    spec's."""
+    marker = failed_deployment(previous, rollout) or {}
+    return str(marker.get("rolledBackTo") or rollout.target)
 
 
 @dataclass(frozen=True)
@@ -33,30 +121,85 @@ def _rollout(workloads: Sequence[WorkloadState]) -> str:
     return "IN_PROGRESS"
 
 
+def _reason(deployment_id: str, state: str, tripped: bool) -> str:
+    if tripped:
+        return BREAKER_REASON
+    if state == "FAILED":
+        return f"ECS deployment {deployment_id} failed: it did not reach a steady state in time."
+    return (
+        f"ECS deployment {deployment_id} {'completed' if state == 'COMPLETED' else 'in progress'}."
+    )
+
+
+def _failures(primary: Mapping[str, Any], tasks: TaskSummary, rollout: Rollout) -> int:
+    """Failed tasks of the primary deployment: with ``resetOnHealthyTask`` (the default) those
+    of tasks that are not healthy now; otherwise every failure seen since it started."""
+    breaker = rollout.breaker
+    if breaker is None or breaker.reset_on_healthy:
+        return tasks.failed_unhealthy
+    return max(int(primary.get("failedTasks", 0)), tasks.failed)
+
+
+def _trips(state: str, failures: int, rollout: Rollout, running: str) -> bool:
+    """Whether the breaker fails the deployment of the spec's own task definition now."""
+    breaker = rollout.breaker
+    if breaker is None or running != rollout.target:
+        return False
+    return state == "FAILED" or (state == "IN_PROGRESS" and failures >= breaker.threshold)
+
+
+def _is_new(
+    primary: Mapping[str, Any] | None,
+    running: str,
+    previous: Mapping[str, Any],
+    marker: Mapping[str, Any] | None,
+) -> bool:
+    """A new deployment: another task definition, or the spec changed after a failure."""
+    if primary is None or primary.get("taskDefinition") != running:
+        return True
+    recorded = previous.get("failedDeployment") or {}
+    return marker is None and recorded.get("id") == primary.get("id")
+
+
 def _deployments(
-    previous: Sequence[dict[str, Any]],
-    task_definition: str,
+    previous: Mapping[str, Any],
+    running: str,
     desired: int,
     workloads: Sequence[WorkloadState],
-) -> list[dict[str, Any]]:
-    ready = sum(w.ready for w in workloads)
-    updated_ready = sum(min(w.updated, w.ready) for w in workloads)
-    updated = sum(w.updated for w in workloads)
-    state = _rollout(workloads)
-    primary = next((d for d in previous if d.get("status") == "PRIMARY"), None)
+    tasks: TaskSummary,
+    rollout: Rollout,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The deployments (PRIMARY first) and the failure record after this change."""
+    history: list[dict[str, Any]] = list(previous.get("deployments") or [])
+    marker = failed_deployment(previous, rollout)
+    primary = next((d for d in history if d.get("status") == "PRIMARY"), None)
     stamp = now()
-    if primary is None or primary.get("taskDefinition") != task_definition:
+    if _is_new(primary, running, previous, marker):
         older = [] if primary is None else [{**primary, "status": "ACTIVE", "updatedAt": stamp}]
         primary = {"id": f"ecs-svc/{uuid.uuid4().int % 10**19:019d}", "createdAt": stamp}
     else:
-        older = [d for d in previous if d.get("status") == "ACTIVE"]
+        assert primary is not None
+        older = [d for d in history if d.get("status") == "ACTIVE"]
+    state = _rollout(workloads)
+    failures = _failures(primary, tasks, rollout)
+    tripped = marker is None and _trips(state, failures, rollout, running)
+    if tripped:
+        marker = _record(primary["id"], rollout, previous)
+    failed_here = marker is not None and marker.get("id") == primary["id"]
+    if failed_here:
+        state = "FAILED"
+    ready = sum(w.ready for w in workloads)
+    updated_ready = sum(min(w.updated, w.ready) for w in workloads)
+    updated = sum(w.updated for w in workloads)
     fields = {
         "status": "PRIMARY",
-        "taskDefinition": task_definition,
+        "taskDefinition": running,
         "desiredCount": desired,
         "runningCount": updated_ready,
         "pendingCount": max(updated - updated_ready, 0),
+        "failedTasks": failures,
         "rolloutState": state,
+        "rolloutStateReason": _reason(primary["id"], state, failed_here),
     }
     if any(primary.get(k) != v for k, v in fields.items()):
         primary = {**primary, **fields, "updatedAt": stamp}
@@ -66,7 +209,116 @@ def _deployments(
     older = [
         {**d, "runningCount": draining, "desiredCount": 0, "pendingCount": 0} for d in older[:1]
     ]
-    return [primary, *older]
+    return [primary, *older], marker
+
+
+def _record(deployment_id: str, rollout: Rollout, previous: Mapping[str, Any]) -> dict[str, Any]:
+    """The failure record; with rollback, what to roll back to (none before a first success)."""
+    marker = {
+        "id": deployment_id,
+        "taskDefinition": rollout.target,
+        "specHash": rollout.spec_hash,
+    }
+    completed = previous.get("lastCompletedTaskDefinition")
+    if rollout.breaker and rollout.breaker.rollback and completed and completed != rollout.target:
+        marker["rolledBackTo"] = completed
+    return marker
+
+
+def _newly_failed(
+    deployments: Sequence[Mapping[str, Any]],
+    marker: Mapping[str, Any] | None,
+    previous: Mapping[str, Any],
+) -> Mapping[str, Any] | None:
+    """The deployment that failed with this change: the circuit breaker's, else a PRIMARY that
+    exceeded its progress deadline; None when it had already failed before."""
+    wanted = marker.get("id") if marker else deployments[0]["id"]
+    current = next((d for d in deployments if d.get("id") == wanted), None)
+    if current is None or current.get("rolloutState") != "FAILED":
+        return None
+    was_failed = any(
+        d.get("id") == wanted and d.get("rolloutState") == "FAILED"
+        for d in previous.get("deployments") or []
+    )
+    return None if was_failed else current
+
+
+def _messages(
+    name: str,
+    deployments: Sequence[Mapping[str, Any]],
+    marker: Mapping[str, Any] | None,
+    total: int,
+    steady: bool,
+    tasks: TaskSummary,
+    previous: Mapping[str, Any],
+) -> list[str]:
+    """The ECS service events this change calls for, in the order they happened."""
+    messages = []
+    primary = deployments[0]
+    before = (previous.get("deployments") or [{}])[0]
+    started = total - int(previous.get("runningCount", 0)) - int(previous.get("pendingCount", 0))
+    if started > 0:
+        messages.append(f"(service {name}) has started {started} tasks.")
+    failed = _newly_failed(deployments, marker, previous)
+    if failed is not None:
+        messages.append(
+            f"(service {name}) deployment {failed['id']} deployment failed: tasks failed to start."
+        )
+    if marker and marker.get("rolledBackTo") == primary["taskDefinition"] != before.get(
+        "taskDefinition"
+    ):
+        messages.append(f"(service {name}) rolling back to deployment {primary['id']}.")
+    known = {e.get("message") for e in previous.get("events") or []}
+    if tasks.unplaced:
+        unplaced = (
+            f"(service {name}) was unable to place a task because no container instance met "
+            f"all of its requirements. Reason: {tasks.placement_reason}"
+        )
+        if unplaced not in known:
+            messages.append(unplaced)
+    was_steady = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in previous.get("conditions") or []
+    )
+    if steady and not was_steady:
+        messages.append(f"(service {name}) has reached a steady state.")
+    return messages
+
+
+def _conditions(
+    running: int,
+    desired: int,
+    state: str,
+    marker: Mapping[str, Any] | None,
+    tasks: TaskSummary,
+) -> list[dict[str, Any]]:
+    steady = state == "COMPLETED" and running == desired
+    summary = f"{running}/{desired} tasks running"
+    if tasks.unplaced:
+        summary += f"; {tasks.unplaced} cannot be placed: {tasks.placement_reason}"
+    if marker is not None:
+        target = marker.get("taskDefinition")
+        back = marker.get("rolledBackTo")
+        degraded = condition(
+            "Degraded",
+            True,
+            "RolledBack" if back else "DeploymentFailed",
+            f"deployment {marker.get('id')} of {target} failed: tasks failed to start"
+            + (f"; rolled back to {back}" if back else ""),
+        )
+    else:
+        degraded = condition(
+            "Degraded",
+            state == "FAILED",
+            "RolloutFailed" if state == "FAILED" else "AsExpected",
+        )
+    return [
+        condition("Ready", steady, "SteadyState" if steady else "NotSteady", summary),
+        condition(
+            "Progressing", state == "IN_PROGRESS", f"Rollout{state.title().replace('_', '')}"
+        ),
+        degraded,
+    ]
 
 
 def service_status(
@@ -76,64 +328,53 @@ def service_status(
     workloads: Sequence[WorkloadState],
     previous: dict[str, Any],
     generation: int | None,
+    *,
+    rollout: Rollout | None = None,
+    tasks: TaskSummary | None = None,
 ) -> ServiceView:
-    """The new status and the ECS events (messages) that the change calls for."""
+    """The new status and the ECS events (messages) that the change calls for.
+
+    ``task_definition`` is what runs (rendered); ``rollout`` what the spec asks for (default:
+    the same, without a circuit breaker); ``tasks`` what the pods say (failures, placement).
+    """
+    rollout = rollout or Rollout(task_definition)
+    tasks = tasks or TaskSummary()
     running = sum(w.ready for w in workloads)
-    pending = max(sum(w.replicas for w in workloads) - running, 0)
-    deployments = _deployments(
-        previous.get("deployments") or [], task_definition, desired, workloads
+    total = sum(w.replicas for w in workloads)
+    deployments, marker = _deployments(
+        previous, task_definition, desired, workloads, tasks, rollout
     )
     state = deployments[0]["rolloutState"]
     steady = state == "COMPLETED" and running == desired
-    messages = []
-    total = sum(w.replicas for w in workloads)
-    started = total - int(previous.get("runningCount", 0)) - int(previous.get("pendingCount", 0))
-    if started > 0:
-        messages.append(f"(service {name}) has started {started} tasks.")
-    was_steady = any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in previous.get("conditions") or []
-    )
-    if steady and not was_steady:
-        messages.append(f"(service {name}) has reached a steady state.")
-    if state == "FAILED" and previous.get("deployments", [{}])[0].get("rolloutState") != "FAILED":
-        messages.append(
-            f"(service {name}) deployment {deployments[0]['id']} deployment failed: "
-            "tasks failed to start."
-        )
+    messages = _messages(name, deployments, marker, total, steady, tasks, previous)
     events = [
         {"id": str(uuid.uuid4()), "createdAt": now(), "message": m} for m in reversed(messages)
     ]
-    conditions = merge(
-        previous.get("conditions"),
-        [
-            condition(
-                "Ready",
-                steady,
-                "SteadyState" if steady else "NotSteady",
-                f"{running}/{desired} tasks running",
-            ),
-            condition(
-                "Progressing", state == "IN_PROGRESS", f"Rollout{state.title().replace('_', '')}"
-            ),
-            condition(
-                "Degraded",
-                state == "FAILED",
-                "RolloutFailed" if state == "FAILED" else "AsExpected",
-            ),
-        ],
-        generation,
-    )
-    status = {
-        **{k: v for k, v in previous.items() if k not in ("deployments", "events", "conditions")},
+    owned = ("deployments", "events", "conditions", *CLEARABLE)
+    status: dict[str, Any] = {
+        **{k: v for k, v in previous.items() if k not in owned},
         "status": "ACTIVE",
         "desiredCount": desired,
         "runningCount": running,
-        "pendingCount": pending,
+        "pendingCount": max(total - running, 0),
         "taskDefinition": task_definition,
         "deployments": deployments,
         "events": (events + list(previous.get("events") or []))[:MAX_EVENTS],
-        "conditions": conditions,
+        "conditions": merge(
+            previous.get("conditions"),
+            _conditions(running, desired, state, marker, tasks),
+            generation,
+        ),
         "observedGeneration": generation,
     }
+    completed = task_definition if state == "COMPLETED" else None
+    kept = {
+        "failedDeployment": marker,
+        "lastCompletedTaskDefinition": completed or previous.get("lastCompletedTaskDefinition"),
+    }
+    for key, value in kept.items():
+        if value is not None:
+            status[key] = value
+        elif key in previous:
+            status[key] = None  # a merge patch removes a member only when told to
     return ServiceView(status, messages)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from ..render.keys import ANNOTATION_TASK_DEFINITION
 
 
 @dataclass(frozen=True)
@@ -64,3 +67,72 @@ def daemon_set_state(obj: dict[str, Any]) -> WorkloadState:
 
 def workload_state(obj: dict[str, Any]) -> WorkloadState:
     return daemon_set_state(obj) if obj.get("kind") == "DaemonSet" else deployment_state(obj)
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """What a service's pods tell beyond the workload counts.
+
+    ``failed``: failures of the tasks running the deployment's task definition (container
+    restarts, a container that ended in error, a failed pod); ``failed_unhealthy``: the same,
+    counting only tasks that are not healthy now (ECS's ``resetOnHealthyTask``). ``unplaced``:
+    tasks the scheduler cannot place, with the scheduler's reason for the first one.
+    """
+
+    failed: int = 0
+    failed_unhealthy: int = 0
+    unplaced: int = 0
+    placement_reason: str = ""
+
+
+def _conditions(pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c.get("type", ""): c for c in (pod.get("status") or {}).get("conditions") or []}
+
+
+def pod_failures(pod: dict[str, Any]) -> int:
+    """How often the task failed: its containers' restarts, plus one per container that ended
+    in error and was not restarted (yet), at least one for a failed pod."""
+    status = pod.get("status") or {}
+    containers = [
+        *(status.get("initContainerStatuses") or ()),
+        *(status.get("containerStatuses") or ()),
+    ]
+    restarts = sum(int(c.get("restartCount", 0)) for c in containers)
+    ended = sum(
+        1
+        for c in containers
+        if int(((c.get("state") or {}).get("terminated") or {}).get("exitCode", 0)) != 0
+    )
+    failures = restarts + ended
+    return max(failures, 1) if status.get("phase") == "Failed" else failures
+
+
+def pod_ready(pod: dict[str, Any]) -> bool:
+    return _conditions(pod).get("Ready", {}).get("status") == "True"
+
+
+def unschedulable(pod: dict[str, Any]) -> str | None:
+    """The scheduler's message when it cannot place the pod, else None."""
+    scheduled = _conditions(pod).get("PodScheduled", {})
+    if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
+        return str(scheduled.get("message") or "no node fits")
+    return None
+
+
+def task_summary(pods: Sequence[dict[str, Any]], task_definition: str) -> TaskSummary:
+    """The summary of a service's pods; failures count for the pods that run
+    ``task_definition`` (``family:revision``, as the renderer annotates them)."""
+    live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    revision = [
+        p
+        for p in live
+        if (p["metadata"].get("annotations") or {}).get(ANNOTATION_TASK_DEFINITION)
+        == task_definition
+    ]
+    reasons = [reason for reason in map(unschedulable, live) if reason]
+    return TaskSummary(
+        failed=sum(map(pod_failures, revision)),
+        failed_unhealthy=sum(pod_failures(p) for p in revision if not pod_ready(p)),
+        unplaced=len(reasons),
+        placement_reason=reasons[0] if reasons else "",
+    )

@@ -6,7 +6,7 @@ import pytest
 
 from ecs_operator import nodes
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
-from ecs_operator.render import Constraint, Placement
+from ecs_operator.render import Constraint, Placement, RenderError
 from ecs_operator.render.capacity import placement_for
 from ecs_operator.render.findings import Report
 from ecs_operator.render.placement import Untranslatable, expression_terms
@@ -83,9 +83,13 @@ def test_member_of_expressions() -> None:
     "expression",
     [
         "attribute:ecs.instance-type =~ t2.*",
-        "(attribute:a == b)",
         "task:group == web",
         "attribute:ecs.ami-id == ami-1",
+        "ec2InstanceId in [i-1]",
+        "attribute:a > big",
+        "(attribute:a == b",
+        "attribute:a == b or",
+        "attribute:a in b",
     ],
 )
 def test_untranslatable_expressions(expression: str) -> None:
@@ -97,7 +101,7 @@ def test_constraints_and_strategies_from_a_service() -> None:
     placement = Placement(
         constraints=(
             Constraint("placementConstraints[0]", "distinctInstance"),
-            Constraint("placementConstraints[1]", "memberOf", "attribute:x =~ a.*"),
+            Constraint("placementConstraints[1]", "memberOf", "attribute:x =~ a"),
         ),
         strategies=(
             Constraint("placementStrategy[0]", "spread", "instanceId"),
@@ -119,8 +123,92 @@ def test_constraints_and_strategies_from_a_service() -> None:
         "nodeSelectorTerms"
     ]
     assert terms == [
-        {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}
+        {
+            "matchExpressions": [
+                {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                {"key": "attribute.ecs-operator.dev/x", "operator": "In", "values": ["a"]},
+            ]
+        }
     ]
     assert pod["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
-    assert findings_at(rendered, "placementConstraints[1].expression")
-    assert findings_at(rendered, "placementStrategy[1]")
+    packed = pod["affinity"]["podAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert packed[0]["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert [f.kind for f in findings_at(rendered, "placementStrategy[1]")] == ["mapped-approx"]
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("attribute:a equals b", [[("a", "In", ["b"])]]),
+        ("attribute:a not_equals b", [[("a", "NotIn", ["b"])]]),
+        ("attribute:a !in [b, c]", [[("a", "NotIn", ["b", "c"])]]),
+        ("attribute:a not_exists", [[("a", "DoesNotExist", None)]]),
+        ("attribute:a >= 4", [[("a", "Gt", ["3"])]]),
+        ("attribute:a less_than_equal 4", [[("a", "Lt", ["5"])]]),
+        ("attribute:a matches b", [[("a", "In", ["b"])]]),
+        ("attribute:a !~ b", [[("a", "NotIn", ["b"])]]),
+        ("attribute:team == rock-and-roll", [[("team", "In", ["rock-and-roll"])]]),
+        (
+            "(attribute:a == b || attribute:c == d) && attribute:e exists",
+            [
+                [("a", "In", ["b"]), ("e", "Exists", None)],
+                [("c", "In", ["d"]), ("e", "Exists", None)],
+            ],
+        ),
+        (
+            "attribute:a == b and (attribute:c == d or (attribute:e == f))",
+            [[("a", "In", ["b"]), ("c", "In", ["d"])], [("a", "In", ["b"]), ("e", "In", ["f"])]],
+        ),
+    ],
+)
+def test_the_query_language_translates(
+    expression: str, expected: list[list[tuple[str, str, list[str] | None]]]
+) -> None:
+    """Both spellings of every operator, and/or with either spelling, and parentheses."""
+
+    def requirement(attr: str, operator: str, values: list[str] | None) -> dict[str, object]:
+        out: dict[str, object] = {"key": f"attribute.ecs-operator.dev/{attr}", "operator": operator}
+        return out if values is None else {**out, "values": values}
+
+    assert expression_terms(expression) == [[requirement(*r) for r in term] for term in expected]
+
+
+def test_an_untranslatable_member_of_is_an_error_naming_the_term() -> None:
+    placement = Placement(
+        constraints=(
+            Constraint(
+                "placementConstraints[1]", "memberOf", "attribute:ecs.instance-type =~ c5.*"
+            ),
+        )
+    )
+    with pytest.raises(RenderError) as refused:
+        render(task(), service="web", placement=placement)
+    assert refused.value.paths == ["placementConstraints[1].expression"]
+    assert "regular expression 'c5.*'" in str(refused.value)
+    assert "attribute:ecs.instance-type =~ c5.*" in str(refused.value)
+
+
+def test_strategies_spread_binpack_and_random() -> None:
+    placement = Placement(
+        strategies=(
+            Constraint("placementStrategy[0]", "spread", "attribute:ecs.availability-zone"),
+            Constraint("placementStrategy[1]", "random"),
+        )
+    )
+    rendered = render(task(), service="web", placement=placement)
+    pod = spec(rendered)
+    assert pod["topologySpreadConstraints"] == [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {
+                "matchLabels": {
+                    "ecs-operator.dev/cluster": "default",
+                    "ecs-operator.dev/service": "web",
+                }
+            },
+        }
+    ]
+    assert "affinity" not in pod
+    assert [f.kind for f in findings_at(rendered, "placementStrategy[1]")] == ["ignored"]

@@ -48,17 +48,21 @@ def test_service_is_a_valid_deployment() -> None:
         healthCheckGracePeriodSeconds=20,
         loadBalancers=[{"containerName": "app", "containerPort": 80}],
     )
-    td = task([container(healthCheck={"command": ["CMD", "true"]})])
+    td = task(
+        [container(healthCheck={"command": ["CMD", "true"]}, portMappings=[{"containerPort": 80}])]
+    )
     result = render_service(svc, td, Options(namespace="shop"), revision=3)
-    _, deployment = result.objects
+    _, deployment, lb, budget = result.objects
     for obj in result.objects:
         validate(obj)
+    assert lb["kind"] == "Service" and lb["spec"]["ports"][0]["targetPort"] == 80
+    assert budget["kind"] == "PodDisruptionBudget" and budget["spec"]["minAvailable"] == 1
     assert deployment["kind"] == "Deployment" and deployment["spec"]["replicas"] == 2
     assert deployment["metadata"]["namespace"] == "shop"
     assert "minReadySeconds" not in deployment["spec"]
     probe = deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
     assert probe["initialDelaySeconds"] == 20
-    assert {f.path for f in result.findings} == {"loadBalancers"}
+    assert {f.path for f in result.findings} == {"deploymentConfiguration.minimumHealthyPercent"}
 
 
 def test_service_without_health_checks_waits_like_ecs() -> None:

@@ -1,0 +1,234 @@
+"""A Service's ECS-shaped status: pods summarized (failures, placement), the deployment
+circuit breaker and its rollback, and status members cleared once they no longer apply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ecs_operator.api.shapes import DeploymentCircuitBreaker
+from ecs_operator.status.service import (
+    BREAKER_REASON,
+    CircuitBreaker,
+    Rollout,
+    failure_threshold,
+    running_task_definition,
+    service_status,
+    spec_hash,
+)
+from ecs_operator.status.workloads import (
+    TaskSummary,
+    WorkloadState,
+    pod_failures,
+    task_summary,
+    unschedulable,
+)
+
+STEADY = WorkloadState(2, 2, 2, 2, 2, current=True, failed=False)
+ROLLING = WorkloadState(2, 4, 2, 2, 2, current=True, failed=False)  # 2 new, not ready
+DEADLINE = WorkloadState(2, 4, 2, 2, 2, current=True, failed=True)
+CRASHING = TaskSummary(failed=4, failed_unhealthy=4)
+BREAKER = CircuitBreaker(rollback=True, threshold=3)
+
+
+def pod(
+    revision: str = "web:2",
+    restarts: int = 0,
+    ready: bool = True,
+    terminated: int | None = None,
+    **status: Any,
+) -> dict[str, Any]:
+    state = {"terminated": {"exitCode": terminated}} if terminated is not None else {"running": {}}
+    return {
+        "metadata": {"annotations": {"ecs-operator.dev/task-definition": revision}},
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+            "containerStatuses": [{"name": "app", "restartCount": restarts, "state": state}],
+            **status,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("desired", "kind", "value", "expected"),
+    [
+        (2, None, None, 3),
+        (10, None, None, 5),
+        (1000, None, None, 200),
+        (10, "BOUNDED_PERCENT", 20, 3),
+        (10, "UNBOUNDED_PERCENT", 20, 2),
+        (1000, "UNBOUNDED_PERCENT", 50, 500),
+        (10, "COUNT", 7, 7),
+    ],
+)
+def test_failure_threshold_follows_ecs(
+    desired: int, kind: str | None, value: int | None, expected: int
+) -> None:
+    assert failure_threshold(desired, kind, value) == expected
+
+
+def test_a_breaker_only_when_enabled() -> None:
+    off = DeploymentCircuitBreaker(enable=False, rollback=True)
+    assert CircuitBreaker.of(off, 4) is None and CircuitBreaker.of(None, 4) is None
+    on = DeploymentCircuitBreaker.model_validate(
+        {"enable": True, "rollback": False, "resetOnHealthyTask": False}
+    )
+    assert CircuitBreaker.of(on, 4) == CircuitBreaker(False, 3, reset_on_healthy=False)
+
+
+def test_pod_failures_count_restarts_errors_and_failed_pods() -> None:
+    assert pod_failures(pod(restarts=2)) == 2
+    assert pod_failures(pod(terminated=1)) == 1
+    assert pod_failures(pod(restarts=1, terminated=0)) == 1
+    assert pod_failures({"metadata": {}, "status": {"phase": "Failed"}}) == 1
+
+
+def test_task_summary_counts_the_revision_and_the_unplaced() -> None:
+    unplaced = {
+        "metadata": {},
+        "status": {
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": "0/3 nodes are available",
+                }
+            ]
+        },
+    }
+    pods = [
+        pod(restarts=3, ready=False),
+        pod(restarts=2, ready=True),
+        pod("web:1", restarts=5),
+        unplaced,
+        {**pod(restarts=9), "metadata": {"deletionTimestamp": "now", "annotations": {}}},
+    ]
+    summary = task_summary(pods, "web:2")
+    assert summary == TaskSummary(5, 3, 1, "0/3 nodes are available")
+    assert unschedulable(pod()) is None
+
+
+def test_spec_hash_ignores_what_scaling_changes() -> None:
+    spec = {"serviceName": "web", "taskDefinition": "web", "desiredCount": 2}
+    assert spec_hash(spec) == spec_hash({**spec, "desiredCount": 5, "autoScaling": {"x": 1}})
+    assert spec_hash(spec) != spec_hash({**spec, "placementStrategy": [{"type": "random"}]})
+
+
+def converge(
+    previous: dict[str, Any],
+    running: str,
+    workloads: list[WorkloadState],
+    rollout: Rollout,
+    tasks: TaskSummary | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    view = service_status("web", 2, running, workloads, previous, 1, rollout=rollout, tasks=tasks)
+    applied = {k: v for k, v in view.status.items() if v is not None}  # what a merge patch leaves
+    return applied, view.events
+
+
+def completed_on(task_definition: str, rollout: Rollout) -> dict[str, Any]:
+    status, _ = converge({}, task_definition, [STEADY], rollout)
+    return status
+
+
+def test_crashing_tasks_fail_the_deployment_and_roll_back() -> None:
+    rollout = Rollout("web:2", "h", BREAKER)
+    before = completed_on("web:1", Rollout("web:1", "h", BREAKER))
+    assert before["lastCompletedTaskDefinition"] == "web:1"
+
+    rolling, _ = converge(before, "web:2", [ROLLING], rollout, TaskSummary(1, 1))
+    assert rolling["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+    assert "failedDeployment" not in rolling
+
+    failed, events = converge(rolling, "web:2", [ROLLING], rollout, CRASHING)
+    primary = failed["deployments"][0]
+    assert (primary["rolloutState"], primary["failedTasks"]) == ("FAILED", 4)
+    assert primary["rolloutStateReason"] == BREAKER_REASON
+    marker = failed["failedDeployment"]
+    assert marker == {"id": primary["id"], "taskDefinition": "web:2", "specHash": "h"} | {
+        "rolledBackTo": "web:1"
+    }
+    assert events == [
+        f"(service web) deployment {primary['id']} deployment failed: tasks failed to start."
+    ]
+    assert running_task_definition(failed, rollout) == "web:1"
+
+    back, events = converge(failed, "web:1", [ROLLING], rollout)
+    new, old = back["deployments"]
+    assert (new["taskDefinition"], new["rolloutState"]) == ("web:1", "IN_PROGRESS")
+    assert (old["id"], old["status"], old["rolloutState"]) == (primary["id"], "ACTIVE", "FAILED")
+    assert events == [f"(service web) rolling back to deployment {new['id']}."]
+    degraded = next(c for c in back["conditions"] if c["type"] == "Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("True", "RolledBack")
+    assert back["taskDefinition"] == "web:1"
+
+    done, events = converge(back, "web:1", [STEADY], rollout)
+    assert [d["taskDefinition"] for d in done["deployments"]] == ["web:1"]
+    assert done["failedDeployment"] == marker
+    assert events == ["(service web) has reached a steady state."]
+    assert running_task_definition(done, rollout) == "web:1"
+    again, _ = converge(done, "web:1", [STEADY], rollout)
+    assert again == done  # converged: nothing changes, nothing is written
+
+
+def test_a_later_spec_change_is_a_new_deployment() -> None:
+    rollout = Rollout("web:2", "h", BREAKER)
+    before = completed_on("web:1", Rollout("web:1", "h", BREAKER))
+    failed, _ = converge(before, "web:2", [ROLLING], rollout, CRASHING)
+    changed = Rollout("web:2", "h2", BREAKER)
+    assert running_task_definition(failed, changed) == "web:2"
+    retried, _ = converge(failed, "web:2", [ROLLING], changed)
+    assert "failedDeployment" not in retried
+    assert retried["deployments"][0]["id"] != failed["deployments"][0]["id"]
+    assert retried["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+
+
+def test_without_rollback_the_failure_stays_on_the_primary() -> None:
+    rollout = Rollout("web:2", "h", CircuitBreaker(rollback=False, threshold=3))
+    before = completed_on("web:1", Rollout("web:1", "h"))
+    failed, _ = converge(before, "web:2", [ROLLING], rollout, CRASHING)
+    assert "rolledBackTo" not in failed["failedDeployment"]
+    assert running_task_definition(failed, rollout) == "web:2"
+    later, events = converge(failed, "web:2", [STEADY], rollout)
+    assert later["deployments"][0]["rolloutState"] == "FAILED" and not events
+    degraded = next(c for c in later["conditions"] if c["type"] == "Degraded")
+    assert degraded["reason"] == "DeploymentFailed"
+
+
+def test_the_progress_deadline_trips_the_breaker_and_healthy_tasks_reset_it() -> None:
+    rollout = Rollout("web:2", "h", BREAKER)
+    before = completed_on("web:1", Rollout("web:1", "h"))
+    healthy = TaskSummary(failed=5, failed_unhealthy=0)
+    rolling, _ = converge(before, "web:2", [ROLLING], rollout, healthy)
+    assert rolling["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+    failed, _ = converge(rolling, "web:2", [DEADLINE], rollout)
+    assert failed["failedDeployment"]["rolledBackTo"] == "web:1"
+
+
+def test_no_breaker_no_rollback_and_a_first_deployment_has_nothing_to_roll_back_to() -> None:
+    plain, _ = converge({}, "web:1", [ROLLING], Rollout("web:1"), CRASHING)
+    assert plain["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+    first, _ = converge({}, "web:1", [ROLLING], Rollout("web:1", "h", BREAKER), CRASHING)
+    assert first["failedDeployment"]["taskDefinition"] == "web:1"
+    assert "rolledBackTo" not in first["failedDeployment"]
+
+
+def test_unplaced_tasks_are_said_once() -> None:
+    unplaced = TaskSummary(unplaced=2, placement_reason="0/9 nodes are available: anti-affinity")
+    stuck = WorkloadState(5, 5, 5, 3, 3, current=True, failed=False)
+    view = service_status("web", 5, "web:1", [stuck], {}, 1, tasks=unplaced)
+    ready = next(c for c in view.status["conditions"] if c["type"] == "Ready")
+    assert (
+        ready["message"]
+        == "3/5 tasks running; 2 cannot be placed: 0/9 nodes are available: anti-affinity"
+    )
+    assert view.status["pendingCount"] == 2
+    placement = [m for m in view.events if "unable to place" in m]
+    assert placement == [
+        "(service web) was unable to place a task because no container instance met all of its "
+        "requirements. Reason: 0/9 nodes are available: anti-affinity"
+    ]
+    again = service_status("web", 5, "web:1", [stuck], view.status, 1, tasks=unplaced)
+    assert not [m for m in again.events if "unable to place" in m]

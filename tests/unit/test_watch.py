@@ -1,0 +1,53 @@
+"""Watch events to reconcile keys: which ECS object a child's event concerns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, cast
+
+import pytest
+
+from ecs_operator.handlers import runtime, watch
+from ecs_operator.kube.resources import (
+    ECS_SERVICE,
+    HORIZONTAL_POD_AUTOSCALER,
+    KUBE_SERVICE,
+    POD_DISRUPTION_BUDGET,
+)
+
+
+@pytest.fixture
+def store() -> Iterator[Any]:
+    """A runtime with a store only (the watch functions under test touch nothing else)."""
+    rt = runtime.Runtime(client=cast(Any, None), queue=cast(Any, None), events=cast(Any, None))
+    runtime.install(rt)
+    yield rt.store
+    runtime.install(None)
+
+
+def ecs_service(name: str, service_name: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "namespace": "shop", "uid": f"uid-{name}"},
+        "spec": {"serviceName": service_name},
+    }
+
+
+def test_a_service_pod_concerns_the_ecs_service_it_is_annotated_with(store: Any) -> None:
+    store.put(ECS_SERVICE, ecs_service("web-object", "web"))
+    store.put(ECS_SERVICE, ecs_service("other", "other"))
+    pod = {
+        "metadata": {
+            "name": "web-7d4b9c-abcde",
+            "namespace": "shop",
+            "annotations": {"ecs-operator.dev/service": "web"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "x"}],
+        }
+    }
+    assert watch._owners(pod) == []
+    assert watch._services_of_pod(pod) == [("Service", "shop", "web-object")]
+    assert watch._services_of_pod({"metadata": {"name": "p", "namespace": "shop"}}) == []
+
+
+def test_the_attached_kinds_are_watched_by_label() -> None:
+    for resource in (KUBE_SERVICE, HORIZONTAL_POD_AUTOSCALER, POD_DISRUPTION_BUDGET):
+        assert resource in watch.CHILDREN and resource not in watch.UNLABELLED
