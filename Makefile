@@ -67,8 +67,8 @@ chart-check: helm-lint ## the chart's CRDs equal crds/, its RBAC and image contr
 	@diff -rq crds $(CHART)/crds || { echo "$(CHART)/crds is stale: cp crds/*.yaml $(CHART)/crds/"; exit 1; }
 	$(PYTEST) tests/unit/test_chart.py tests/unit/test_dockerfile.py tests/unit/test_kind_config.py -q
 
-# Not part of `make test`: 20-40 minutes on 2 cores, each benchmark on its own fresh devcluster.
-# BENCH_ARGS=--quick is a smoke test of the pipeline (written to bench/results/quick.*).
+# Not part of `make test`: about 40 minutes on 2 cores, each benchmark on its own fresh devcluster.
+# BENCH_ARGS=--quick is a 5-minute smoke test of the pipeline (results go with the logs, in /tmp).
 BENCH_ARGS ?=
 
 .PHONY: bench

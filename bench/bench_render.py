@@ -1,7 +1,8 @@
 """Render throughput: task definitions rendered per second on one core.
 
 Renders every task definition of the golden inputs (tests/golden/*/input.json), already parsed,
-with a Fargate and an EC2 context in turn, for a few seconds, and prints the rate. The target
+with a Fargate and an EC2 context in turn, for a few seconds of CPU time, and prints the rate
+per CPU second (and per wall-clock second, lower on a busy machine). The target
 is 2,000 task definitions per second: the operator re-renders on every reconcile.
 
     .venv/bin/python bench/bench_render.py [--seconds 3]
@@ -34,7 +35,18 @@ def task_definitions() -> list[RegisterTaskDefinitionRequest]:
 
 
 def measure(seconds: float) -> tuple[float, int]:
-    """Task definitions rendered per second, and how many distinct ones were used."""
+    """Task definitions rendered per second of CPU time, and how many distinct ones were used.
+
+    CPU time (``process_time``), not wall time: on a shared machine the wall-clock rate
+    measures the scheduler's share of a core, not the renderer; both are in
+    :func:`measure_both`."""
+    cpu_rate, _, count = measure_both(seconds)
+    return cpu_rate, count
+
+
+def measure_both(seconds: float) -> tuple[float, float, int]:
+    """(per CPU second, per wall second, distinct task definitions), rendering for about
+    ``seconds`` of CPU time."""
     tds = task_definitions()
     contexts = [
         RenderContext(cluster="prod", service="web", revision=7, placement=Placement.fargate()),
@@ -43,22 +55,28 @@ def measure(seconds: float) -> tuple[float, int]:
         ),
     ]
     work = itertools.cycle([(td, ctx) for td in tds for ctx in contexts])
-    done, start = 0, time.perf_counter()
-    deadline = start + seconds
-    while time.perf_counter() < deadline:
+    done = 0
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
+    deadline = cpu_start + seconds
+    while time.process_time() < deadline:
         for _ in range(100):
             td, ctx = next(work)
             render_pod_template(td, ctx)
         done += 100
-    return done / (time.perf_counter() - start), len(tds)
+    cpu = time.process_time() - cpu_start
+    wall = time.perf_counter() - wall_start
+    return done / cpu, done / wall, len(tds)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
-    rate, count = measure(parser.parse_args().seconds)
+    rate, wall_rate, count = measure_both(parser.parse_args().seconds)
     verdict = "ok" if rate >= TARGET else f"below the {TARGET}/s target"
-    print(f"{rate:.0f} task definitions/s ({count} golden task definitions, one core): {verdict}")
+    print(
+        f"{rate:.0f} task definitions per CPU second ({wall_rate:.0f} per wall-clock second; "
+        f"{count} golden task definitions, one core): {verdict}"
+    )
     return 0
 
 
