@@ -231,12 +231,13 @@ def count_delta(
 
 #: The requests only the operator sends: writes to ECS objects (the bench's own applies are
 #: subtracted), server-side applies (of Deployments, ServiceAccounts, PodDisruptionBudgets...:
-#: the controllers update with PUT and create with POST, they never apply) and ControllerRevision
-#: creations (no DaemonSet or StatefulSet runs in these benchmarks). Events are counted apart:
-#: every component posts them.
+#: the controllers update with PUT and create with POST, they never apply), owners patched
+#: onto shared ServiceAccounts, and ControllerRevision creations (no DaemonSet or StatefulSet
+#: runs in these benchmarks). Events are counted apart: every component posts them.
 OPERATOR_SERIES: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("ecs-operator.dev", "*", frozenset(WRITE_VERBS)),
     ("*", "*", frozenset({"APPLY"})),
+    ("", "serviceaccounts", frozenset({"PATCH"})),
     ("apps", "controllerrevisions", frozenset({"POST", "DELETE"})),
 )
 
