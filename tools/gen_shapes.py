@@ -57,6 +57,8 @@ OPERATOR_LIST_BOUND = 100
 DOC_CONSTRAINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("RegisterTaskDefinitionRequest", "family"): NAME_255,
     ("ContainerDefinition", "name"): NAME_255,
+    # 7.1: the service requires an image (SERVICE_REQUIRED); an empty one names none.
+    ("ContainerDefinition", "image"): {"min_length": 1},
     ("CreateServiceRequest", "serviceName"): NAME_255,
     ("CreateClusterRequest", "clusterName"): NAME_255,
     # dependsOn names a container; capacity provider names are <= 255 (CreateCapacityProvider).
@@ -111,6 +113,12 @@ DOC_CONSTRAINTS: dict[tuple[str, str], dict[str, Any]] = {
 
 #: Members the ECS service requires although the model does not mark them required.
 SERVICE_REQUIRED = {("ContainerDefinition", "name"), ("ContainerDefinition", "image")}
+
+#: The range of the model's ``integer`` shapes (``long`` ones are 64-bit): ECS is a Java service
+#: whose ``Integer`` members are 32-bit, so a larger value is refused when the request is read,
+#: before any rule of ECS's runs (``container memory 10^12`` is no 1 EiB container). Bounds the
+#: model or DOC_CONSTRAINTS give take precedence.
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
 
 SCALARS = {"string": "str", "integer": "int", "long": "int", "boolean": "bool", "double": "float"}
 MAX_DOC = 400
@@ -168,7 +176,10 @@ class Generator:
         shape = self.shapes[name]
         out: list[str] = []
         kind = shape["type"]
-        if kind in ("integer", "long", "double"):
+        if kind == "integer":
+            out.append(f"ge={shape.get('min', INTEGER_MIN)!r}")
+            out.append(f"le={shape.get('max', INTEGER_MAX)!r}")
+        elif kind in ("long", "double"):
             if "min" in shape:
                 out.append(f"ge={shape['min']!r}")
             if "max" in shape:

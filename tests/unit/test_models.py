@@ -117,6 +117,19 @@ def test_task_cpu_and_memory_refuse_other_values(field: str, value: object) -> N
             "containerDefinitions[0].image",
             "required",
         ),
+        (
+            {"family": "app", "containerDefinitions": [{"name": "app", "image": "", "memory": 64}]},
+            "containerDefinitions[0].image",
+            "at least 1 character",
+        ),
+        (
+            {
+                "family": "app",
+                "containerDefinitions": [{"name": "app", "image": "b", "memory": 10**12}],
+            },
+            "containerDefinitions[0].memory",
+            "less than or equal to 2147483647",
+        ),
         ({"containerDefinitions": EC2_TASK["containerDefinitions"]}, "family", "required"),
     ],
 )

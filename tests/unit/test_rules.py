@@ -226,6 +226,13 @@ CASES = [
     ),
     Case("task_cpu_range", "TaskDefinition", spec(EC2, cpu=64), "cpu", "between 128 and 196608"),
     Case(
+        "task_memory_range",
+        "TaskDefinition",
+        spec(EC2, memory="1000000000000"),
+        "memory",
+        "at most 2147483647 MiB",
+    ),
+    Case(
         "memory_covers_reservation",
         "TaskDefinition",
         containers(EC2, {"memory": 64, "memoryReservation": 128}),

@@ -344,6 +344,23 @@ def task_cpu_range(td: TaskDefinitionSpec) -> list[Violation]:
     return [Violation("cpu", TASK_CPU_RANGE)]
 
 
+#: ECS's integers are 32-bit (the model's ``integer`` shapes; tools/gen_shapes.py bounds them).
+ECS_INTEGER_MAX = 2**31 - 1
+TASK_MEMORY_RANGE = f"task memory must be at most {ECS_INTEGER_MAX} MiB (ECS's 32-bit integer)"
+
+
+def task_memory_range(td: TaskDefinitionSpec) -> list[Violation]:
+    """Task memory fits the integer ECS registers it as. [model doc]
+    RegisterTaskDefinitionRequest.memory: "String values are converted to an integer indicating
+    the MiB when the task definition is registered"; TaskDefinition.memory: on EC2 "any value can
+    be used". [inferred] That integer is 32-bit like every integer of the model (the container
+    memory that must fit in it is one), so 10^12 MiB is refused, not read as a 1 EiB task (7.2).
+    Fargate's own table is fargate_task_size."""
+    if td.memory is None or int(td.memory) <= ECS_INTEGER_MAX:
+        return []
+    return [Violation("memory", TASK_MEMORY_RANGE)]
+
+
 RESERVATION = (
     "containerDefinitions[].memory (hard limit) must be greater than or equal to "
     "memoryReservation (soft limit)"
@@ -993,6 +1010,7 @@ TASK_DEFINITION_RULES: tuple[Rule[TaskDefinitionSpec], ...] = (
     ),
     Rule(fargate_task_size, (Cel(_cel_fargate_combinations(), FARGATE_COMBINATION),)),
     Rule(task_cpu_range),
+    Rule(task_memory_range),
     Rule(
         memory_covers_reservation,
         (

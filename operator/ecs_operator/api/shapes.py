@@ -199,10 +199,14 @@ class AcceleratorCountRequest(EcsShape):
 
     min: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The minimum number of accelerators. Instance types with fewer accelerators are excluded from selection.",
     )
     max: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The maximum number of accelerators. Instance types with more accelerators are excluded from selection.",
     )
 
@@ -212,10 +216,14 @@ class AcceleratorTotalMemoryMiBRequest(EcsShape):
 
     min: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The minimum total accelerator memory in MiB. Instance types with less accelerator memory are excluded from selection.",
     )
     max: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The maximum total accelerator memory in MiB. Instance types with more accelerator memory are excluded from selection.",
     )
 
@@ -293,10 +301,14 @@ class BaselineEbsBandwidthMbpsRequest(EcsShape):
 
     min: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The minimum baseline Amazon EBS bandwidth in Mbps. Instance types with lower Amazon EBS bandwidth are excluded from selection.",
     )
     max: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The maximum baseline Amazon EBS bandwidth in Mbps. Instance types with higher Amazon EBS bandwidth are excluded from selection.",
     )
 
@@ -310,6 +322,8 @@ class CanaryConfiguration(EcsShape):
     )
     canaryBakeTimeInMinutes: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The amount of time in minutes to wait during the canary phase before shifting the remaining production traffic to the new service revision. Valid values are 0 to 1440 minutes (24 hours). The default value is 10.",
     )
 
@@ -386,22 +400,27 @@ class ContainerDefinition(EcsShape):
         description="The name of a container. If you're linking multiple containers together in a task definition, the name of one container can be entered in the links of another container to connect the containers. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed. This parameter maps to name in the docker container create command and the --name option to docker run.",
     )
     image: str = Field(
-        description="The image used to start a container. This string is passed directly to the Docker daemon. By default, images in the Docker Hub registry are available. Other repositories are specified with either repository-url/image:tag or repository-url/image@digest ."
+        min_length=1,
+        description="The image used to start a container. This string is passed directly to the Docker daemon. By default, images in the Docker Hub registry are available. Other repositories are specified with either repository-url/image:tag or repository-url/image@digest .",
     )
     repositoryCredentials: RepositoryCredentials | None = Field(
         default=None, description="The private repository authentication credentials to use."
     )
     cpu: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The number of cpu units reserved for the container. This parameter maps to CpuShares in the docker container create command and the --cpu-shares option to docker run.",
     )
     memory: int | None = Field(
         default=None,
+        le=2147483647,
         ge=6,
         description="The amount (in MiB) of memory to present to the container. If your container attempts to exceed the memory specified here, the container is killed. The total amount of memory reserved for all containers within a task must be lower than the task memory value, if one is specified. This parameter maps to Memory in the docker container create command and the --memory option to docker run.",
     )
     memoryReservation: int | None = Field(
         default=None,
+        le=2147483647,
         ge=6,
         description="The soft limit (in MiB) of memory to reserve for the container. When system memory is under heavy contention, Docker attempts to keep the container memory to this soft limit.",
     )
@@ -462,10 +481,14 @@ class ContainerDefinition(EcsShape):
     )
     startTimeout: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="Time duration (in seconds) to wait before giving up on resolving dependencies for a container. For example, you specify two containers in a task definition with containerA having a dependency on containerB reaching a COMPLETE, SUCCESS, or HEALTHY status.",
     )
     stopTimeout: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="Time duration (in seconds) to wait before the container is forcefully killed if it doesn't exit normally on its own.",
     )
     versionConsistency: VersionConsistency | None = Field(
@@ -584,14 +607,20 @@ class ContainerOverride(EcsShape):
     )
     cpu: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The number of cpu units reserved for the container, instead of the default value from the task definition. You must also specify a container name.",
     )
     memory: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The hard limit (in MiB) of memory to present to the container, instead of the default value from the task definition. If your container attempts to exceed the memory specified here, the container is killed. You must also specify a container name.",
     )
     memoryReservation: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The soft limit (in MiB) of memory to reserve for the container, instead of the default value from the task definition. You must also specify a container name.",
     )
     resourceRequirements: list[ResourceRequirement] | None = Field(
@@ -735,6 +764,8 @@ class CreateServiceRequest(EcsShape):
     )
     desiredCount: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The number of instantiations of the specified task definition to place and keep running in your service.",
     )
     clientToken: str | None = Field(
@@ -779,6 +810,8 @@ class CreateServiceRequest(EcsShape):
     )
     healthCheckGracePeriodSeconds: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The period of time, in seconds, that the Amazon ECS service scheduler ignores unhealthy Elastic Load Balancing, VPC Lattice, and container health checks after a task has first started. If you do not specify a health check grace period value, the default value of 0 is used. If you do not use any of the health checks, then healthCheckGracePeriodSeconds is unused.",
     )
     schedulingStrategy: SchedulingStrategy | None = Field(
@@ -870,6 +903,7 @@ class DeploymentConfiguration(EcsShape):
     )
     maximumPercent: int | None = Field(
         default=None,
+        le=2147483647,
         ge=100,
         description="If a service is using the rolling update (ECS) deployment type, the maximumPercent parameter represents an upper limit on the number of your service's tasks that are allowed in the RUNNING or PENDING state during a deployment, as a percentage of the desiredCount (rounded down to the nearest integer). This parameter enables you to define the deployment batch size.",
     )
@@ -888,6 +922,8 @@ class DeploymentConfiguration(EcsShape):
     )
     bakeTimeInMinutes: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The time period when both blue and green service revisions are running simultaneously after the production traffic has shifted.",
     )
     lifecycleHooks: list[DeploymentLifecycleHook] | None = Field(
@@ -1057,6 +1093,8 @@ class EFSVolumeConfiguration(EcsShape):
     )
     transitEncryptionPort: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The port to use when sending encrypted data between the Amazon ECS host and the Amazon EFS server. If you do not specify a transit encryption port, it will use the port selection strategy that the Amazon EFS mount helper uses. For more information, see EFS mount helper in the Amazon Elastic File System User Guide.",
     )
     authorizationConfig: EFSAuthorizationConfig | None = Field(
@@ -1211,6 +1249,8 @@ class GatewayConnectorHealthCheck(EcsShape):
     )
     healthCheckPort: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The port that the gateway uses to perform health checks on the targets.",
     )
     healthCheckPath: str | None = Field(
@@ -1218,18 +1258,26 @@ class GatewayConnectorHealthCheck(EcsShape):
     )
     healthCheckTimeoutSeconds: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The amount of time, in seconds, during which no response from a target means a failed health check.",
     )
     healthCheckIntervalSeconds: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The approximate amount of time, in seconds, between health checks of an individual target.",
     )
     healthyThresholdCount: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The number of consecutive successful health checks that a target must pass before the gateway considers it healthy.",
     )
     unhealthyThresholdCount: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The number of consecutive failed health checks that a target must fail before the gateway considers it unhealthy.",
     )
     matcher: GatewayConnectorHealthCheckMatcher | None = Field(
@@ -1326,6 +1374,8 @@ class InfrastructureOptimization(EcsShape):
 
     scaleInAfter: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="This parameter defines the number of seconds Amazon ECS Managed Instances waits before optimizing EC2 instances that have become idle or underutilized. A longer delay increases the likelihood of placing new tasks on idle or underutilized instances instances, reducing startup time.",
     )
 
@@ -1403,10 +1453,14 @@ class InstanceRequirementsRequest(EcsShape):
     )
     spotMaxPricePercentageOverLowestPrice: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The maximum price for Spot instances as a percentage over the lowest priced On-Demand instance. This helps control Spot instance costs while maintaining access to capacity.",
     )
     onDemandMaxPricePercentageOverLowestPrice: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The price protection threshold for On-Demand Instances, as a percentage higher than an identified On-Demand price. The identified On-Demand price is the price of the lowest priced current generation C, M, or R instance type with your specified attributes.",
     )
     bareMetal: BareMetal | None = Field(
@@ -1472,6 +1526,8 @@ class InstanceRequirementsRequest(EcsShape):
     )
     maxSpotPriceAsPercentageOfOptimalOnDemandPrice: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The maximum price for Spot instances as a percentage of the optimal On-Demand price. This provides more precise cost control for Spot instance selection.",
     )
 
@@ -1511,6 +1567,8 @@ class LinearConfiguration(EcsShape):
     )
     stepBakeTimeInMinutes: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The amount of time in minutes to wait between each traffic shifting step during a linear deployment. Valid values are 0 to 1440 minutes (24 hours). The default value is 6. This bake time is not applied after reaching 100 percent traffic.",
     )
 
@@ -1532,6 +1590,8 @@ class LinuxParameters(EcsShape):
     )
     sharedMemorySize: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The value for the size (in MiB) of the /dev/shm volume. This parameter maps to the --shm-size option to docker run.",
     )
     tmpfs: list[Tmpfs] | None = Field(
@@ -1540,10 +1600,14 @@ class LinuxParameters(EcsShape):
     )
     maxSwap: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The total amount of swap memory (in MiB) a container can use. This parameter will be translated to the --memory-swap option to docker run where the value would be the sum of the container memory plus the maxSwap value.",
     )
     swappiness: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="This allows you to tune a container's memory swappiness behavior. A swappiness value of 0 will cause swapping to not happen unless absolutely necessary. A swappiness value of 100 will cause pages to be swapped very aggressively. Accepted values are whole numbers between 0 and 100. If the swappiness parameter is not specified, a default value of 60 is used.",
     )
 
@@ -1565,6 +1629,8 @@ class LoadBalancer(EcsShape):
     )
     containerPort: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The port on the container to associate with the load balancer. This port must correspond to a containerPort in the task definition the tasks in the service are using. For tasks that use the EC2 launch type, the container instance they're launched on must allow ingress traffic on the hostPort of the port mapping.",
     )
     advancedConfiguration: AdvancedConfiguration | None = Field(
@@ -1612,7 +1678,7 @@ class ManagedInstancesStorageConfiguration(EcsShape):
     """The storage configuration for Amazon ECS Managed Instances. This defines the data volume configuration for the instances."""
 
     storageSizeGiB: int | None = Field(
-        default=None, ge=1, description="The size of the data volume."
+        default=None, ge=1, le=2147483647, description="The size of the data volume."
     )
 
 
@@ -1679,10 +1745,14 @@ class MemoryMiBRequest(EcsShape):
     """The minimum and maximum amount of memory in mebibytes (MiB) for instance type selection. This ensures that selected instance types have adequate memory for your workloads."""
 
     min: int = Field(
-        description="The minimum amount of memory in MiB. Instance types with less memory than this value are excluded from selection."
+        ge=-2147483648,
+        le=2147483647,
+        description="The minimum amount of memory in MiB. Instance types with less memory than this value are excluded from selection.",
     )
     max: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The maximum amount of memory in MiB. Instance types with more memory than this value are excluded from selection.",
     )
 
@@ -1755,10 +1825,14 @@ class NetworkInterfaceCountRequest(EcsShape):
 
     min: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The minimum number of network interfaces. Instance types that support fewer network interfaces are excluded from selection.",
     )
     max: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The maximum number of network interfaces. Instance types that support more network interfaces are excluded from selection.",
     )
 
@@ -1768,6 +1842,7 @@ class NvidiaMpsAllocation(EcsShape):
 
     memory: int = Field(
         ge=1,
+        le=2147483647,
         description="The amount of GPU memory, in MiB, to allocate to the container. Amazon ECS assigns the container a GPU that has at least the specified amount of memory available, and sets the CUDA_MPS_PINNED_DEVICE_MEM_LIMIT environment variable in the container to limit its memory to this amount. The memory must be available on a single GPU.",
     )
     maxComputePercent: int | None = Field(
@@ -2069,6 +2144,8 @@ class S3FilesVolumeConfiguration(EcsShape):
     )
     transitEncryptionPort: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The port to use for sending encrypted data between the ECS host and the S3 Files file system. If you do not specify a transit encryption port, it will use the port selection strategy that the Amazon S3 Files mount helper uses. For more information, see S3 Files mount helper.",
     )
     accessPointArn: str | None = Field(
@@ -2248,6 +2325,8 @@ class ServiceManagedEBSVolumeConfiguration(EcsShape):
     )
     sizeInGiB: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The size of the volume in GiB. You must specify either a volume size or a snapshot ID. If you specify a snapshot ID, the snapshot size is used for the volume size by default. You can optionally specify a volume size greater than or equal to the snapshot size. This parameter maps 1:1 with the Size parameter of the CreateVolume API in the Amazon EC2 API Reference.",
     )
     snapshotId: str | None = Field(
@@ -2256,14 +2335,20 @@ class ServiceManagedEBSVolumeConfiguration(EcsShape):
     )
     volumeInitializationRate: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The rate, in MiB/s, at which data is fetched from a snapshot of an existing EBS volume to create new volumes for attachment to the tasks maintained by the service. This property can be specified only if you specify a snapshotId. For more information, see Initialize Amazon EBS volumes in the Amazon EBS User Guide.",
     )
     iops: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The number of I/O operations per second (IOPS). For gp3, io1, and io2 volumes, this represents the number of IOPS that are provisioned for the volume. For gp2 volumes, this represents the baseline performance of the volume and the rate at which the volume accumulates I/O credits for bursting.",
     )
     throughput: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The throughput to provision for a volume, in MiB/s, with a maximum of 1,000 MiB/s. This parameter maps 1:1 with the Throughput parameter of the CreateVolume API in the Amazon EC2 API Reference.",
     )
     tagSpecifications: list[EBSTagSpecification] | None = Field(
@@ -2288,6 +2373,8 @@ class ServiceRegistry(EcsShape):
     )
     port: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The port value used if your service discovery service specified an SRV record. This field might be used if both the awsvpc network mode and SRV records are used.",
     )
     containerName: str | None = Field(
@@ -2296,6 +2383,8 @@ class ServiceRegistry(EcsShape):
     )
     containerPort: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The port value to be used for your service discovery service. It's already specified in the task definition. If the task definition your service task specifies uses the bridge or host network mode, you must specify a containerName and containerPort combination from the task definition.",
     )
 
@@ -2382,6 +2471,8 @@ class TaskManagedEBSVolumeConfiguration(EcsShape):
     )
     sizeInGiB: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The size of the volume in GiB. You must specify either a volume size or a snapshot ID. If you specify a snapshot ID, the snapshot size is used for the volume size by default. You can optionally specify a volume size greater than or equal to the snapshot size. This parameter maps 1:1 with the Size parameter of the CreateVolume API in the Amazon EC2 API Reference.",
     )
     snapshotId: str | None = Field(
@@ -2390,14 +2481,20 @@ class TaskManagedEBSVolumeConfiguration(EcsShape):
     )
     volumeInitializationRate: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The rate, in MiB/s, at which data is fetched from a snapshot of an existing Amazon EBS volume to create a new volume for attachment to the task. This property can be specified only if you specify a snapshotId. For more information, see Initialize Amazon EBS volumes in the Amazon EBS User Guide.",
     )
     iops: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The number of I/O operations per second (IOPS). For gp3, io1, and io2 volumes, this represents the number of IOPS that are provisioned for the volume. For gp2 volumes, this represents the baseline performance of the volume and the rate at which the volume accumulates I/O credits for bursting.",
     )
     throughput: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The throughput to provision for a volume, in MiB/s, with a maximum of 1,000 MiB/s. This parameter maps 1:1 with the Throughput parameter of the CreateVolume API in the Amazon EC2 API Reference.",
     )
     tagSpecifications: list[EBSTagSpecification] | None = Field(
@@ -2468,7 +2565,9 @@ class ThresholdConfiguration(EcsShape):
         description="Determines how Amazon ECS uses value to calculate the failure threshold. For the percentage types (BOUNDED_PERCENT and UNBOUNDED_PERCENT), Amazon ECS multiplies value by the latest service desired count. For COUNT, Amazon ECS uses value directly as the threshold. The default is BOUNDED_PERCENT."
     )
     value: int = Field(
-        description="Specifies the integer that Amazon ECS uses to calculate the failure threshold. When type is COUNT, this value is the failure threshold itself. When type is a percentage type, Amazon ECS multiplies this value by the latest service desired count to produce the failure threshold. The default is 50."
+        ge=-2147483648,
+        le=2147483647,
+        description="Specifies the integer that Amazon ECS uses to calculate the failure threshold. When type is COUNT, this value is the failure threshold itself. When type is a percentage type, Amazon ECS multiplies this value by the latest service desired count to produce the failure threshold. The default is 50.",
     )
 
 
@@ -2495,7 +2594,9 @@ class Tmpfs(EcsShape):
     containerPath: str = Field(
         description="The absolute file path where the tmpfs volume is to be mounted."
     )
-    size: int = Field(description="The maximum size (in MiB) of the tmpfs volume.")
+    size: int = Field(
+        ge=-2147483648, le=2147483647, description="The maximum size (in MiB) of the tmpfs volume."
+    )
     mountOptions: list[str] | None = Field(
         default=None, description="The list of tmpfs volume mount options."
     )
@@ -2531,10 +2632,14 @@ class Ulimit(EcsShape):
 
     name: UlimitName = Field(description="The type of the ulimit.")
     softLimit: int = Field(
-        description="The soft limit for the ulimit type. The value can be specified in bytes, seconds, or as a count, depending on the type of the ulimit."
+        ge=-2147483648,
+        le=2147483647,
+        description="The soft limit for the ulimit type. The value can be specified in bytes, seconds, or as a count, depending on the type of the ulimit.",
     )
     hardLimit: int = Field(
-        description="The hard limit for the ulimit type. The value can be specified in bytes, seconds, or as a count, depending on the type of the ulimit."
+        ge=-2147483648,
+        le=2147483647,
+        description="The hard limit for the ulimit type. The value can be specified in bytes, seconds, or as a count, depending on the type of the ulimit.",
     )
 
 
@@ -2542,10 +2647,14 @@ class VCpuCountRangeRequest(EcsShape):
     """The minimum and maximum number of vCPUs for instance type selection. This allows you to specify a range of vCPU counts that meet your workload requirements."""
 
     min: int = Field(
-        description="The minimum number of vCPUs. Instance types with fewer vCPUs than this value are excluded from selection."
+        ge=-2147483648,
+        le=2147483647,
+        description="The minimum number of vCPUs. Instance types with fewer vCPUs than this value are excluded from selection.",
     )
     max: int | None = Field(
         default=None,
+        ge=-2147483648,
+        le=2147483647,
         description="The maximum number of vCPUs. Instance types with more vCPUs than this value are excluded from selection.",
     )
 

@@ -93,8 +93,8 @@ def ordered_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def container_names(defs: Sequence[ContainerDefinition]) -> list[str]:
-    """Unique DNS-1123 container names, refusing what ECS refuses (duplicate names, an
-    empty image, no container at all)."""
+    """Unique DNS-1123 container names, refusing what ECS refuses (duplicate names, no
+    container at all). An empty image never gets here: the shape refuses it."""
     violations: list[Violation] = []
     seen: set[str] = set()
     for i, cd in enumerate(defs):
@@ -102,8 +102,6 @@ def container_names(defs: Sequence[ContainerDefinition]) -> list[str]:
         if cd.name in seen:
             violations.append(Violation(path + ".name", f"duplicate container name {cd.name!r}"))
         seen.add(cd.name)
-        if not cd.image:
-            violations.append(Violation(path + ".image", "a container needs an image"))
     if not defs:
         violations.append(Violation("containerDefinitions", "a task needs a container"))
     if violations:
