@@ -120,7 +120,10 @@ NAMESPACED: set[Permission] = {
     ),
     *(("apps", "controllerrevisions", verb) for verb in ("get", "list", "watch", "create")),
     *(("", "pods", verb) for verb in ("get", "list", "watch", "create", "delete")),
-    *(("", "serviceaccounts", verb) for verb in ("get", "list", "watch", "create", "patch")),
+    *(
+        ("", "serviceaccounts", verb)
+        for verb in ("get", "list", "watch", "create", "patch", "delete")
+    ),
     *(
         (group, resource, verb)
         for group, resource in (

@@ -1,5 +1,5 @@
 """The operator's pure parts: the ECS capacity split, "apply only what differs", conditions,
-task lifecycle from pods, task definition revisions, the store's owner index."""
+task lifecycle from pods, task definition revisions, the store's owner index and indexes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
+from ecs_operator.handlers.indexes import FAMILY, INDEXES, USES_FAMILY
 from ecs_operator.kube.apply import HASH_ANNOTATION, contains, in_sync, stamped
-from ecs_operator.kube.resources import DEPLOYMENT
+from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE, TASK_DEFINITION
 from ecs_operator.kube.store import Store
 from ecs_operator.render.strategy import split
 from ecs_operator.status.conditions import condition, merge
@@ -139,6 +140,38 @@ def test_store_indexes_children_by_owner_and_keeps_the_newest_version() -> None:
     assert store.owned(DEPLOYMENT, "u1") == [child]
     store.forget(DEPLOYMENT, "n", "d")
     assert store.owned(DEPLOYMENT, "u1") == []
+
+
+def test_store_indexes_follow_updates_and_deletions() -> None:
+    store = Store(INDEXES)
+
+    def task_definition(name: str, family: str, version: str) -> dict[str, Any]:
+        metadata = {"name": name, "namespace": "n", "uid": name, "resourceVersion": version}
+        return {"metadata": metadata, "spec": {"family": family}}
+
+    store.put(TASK_DEFINITION, task_definition("a", "web", "1"))
+    store.put(TASK_DEFINITION, task_definition("b", "web", "1"))
+    assert [b["metadata"]["name"] for b in store.indexed(TASK_DEFINITION, FAMILY, "n", "web")] == [
+        "a",
+        "b",
+    ]
+    assert store.indexed(TASK_DEFINITION, FAMILY, "other", "web") == []
+    store.put(TASK_DEFINITION, task_definition("a", "api", "2"))  # the family changed
+    assert [b["metadata"]["name"] for b in store.indexed(TASK_DEFINITION, FAMILY, "n", "web")] == [
+        "b"
+    ]
+    store.forget(TASK_DEFINITION, "n", "b")
+    assert store.indexed(TASK_DEFINITION, FAMILY, "n", "web") == []
+    assert len(store.indexed(TASK_DEFINITION, FAMILY, "n", "api")) == 1
+
+
+def test_users_are_indexed_by_the_family_their_reference_names() -> None:
+    store = Store(INDEXES)
+    for name, reference in (("s1", "web"), ("s2", "web:3"), ("s3", "api"), ("s4", "bad::")):
+        metadata = {"name": name, "namespace": "n", "uid": name}
+        store.put(ECS_SERVICE, {"metadata": metadata, "spec": {"taskDefinition": reference}})
+    users = store.indexed(ECS_SERVICE, USES_FAMILY, "n", "web")
+    assert [b["metadata"]["name"] for b in users] == ["s1", "s2"]
 
 
 def test_quantities_written_differently_are_the_same_value() -> None:

@@ -119,11 +119,11 @@ namespace, or part of the ClusterRole when it watches all of them).
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list", "watch", "create", "delete"]
-# Task-role ServiceAccounts, server-side applied, removed by the garbage collector
+# Task-role ServiceAccounts, server-side applied, deleted when no workload uses them
 # (handlers/identities.py). No serviceaccounts/token: the operator never mints tokens.
 - apiGroups: [""]
   resources: ["serviceaccounts"]
-  verbs: ["get", "list", "watch", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # What a service puts in the network (render/endpoints.py, scaling.py, availability.py):
 # Services for load balancers and service discovery, an HPA for autoScaling, a PDB from
 # minimumHealthyPercent; server-side applied, deleted when no longer rendered

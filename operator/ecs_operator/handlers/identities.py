@@ -1,26 +1,41 @@
-"""Task-role ServiceAccounts, shared per (namespace, role) by every Service and Task using
-that role, and removed by the garbage collector when none does: each user is an owner (not
-the controller) of the account, added by a strategic merge so that no user's write drops
-another's. It is shared across the namespace's clusters too, so it carries no cluster label
-(users in two clusters would otherwise rewrite it back and forth)."""
+"""Task-role ServiceAccounts, shared per (namespace, role) by every Service and Task using that
+role, and deleted once nothing runs under them any more.
+
+They carry no owner references: with one per user, an account shared by N services took N
+writes to one object (each a conflict-prone rewrite of a growing owner list, each echoed to
+every watcher), which made a burst of N services cost N². Instead the account is applied once
+and the namespace's accounts are swept shortly after a workload or pod of ours goes: an account
+that no Deployment, DaemonSet or pod of ours names is deleted, unless it is younger than
+:data:`GRACE` (a user being reconciled right now may not have applied its workload yet). Shared
+across the namespace's clusters too, so it carries no cluster label (users in two clusters would
+otherwise rewrite it back and forth).
+"""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import Any
 
 from ecs_operator.kube import apply
-from ecs_operator.kube.owners import owner_reference
-from ecs_operator.kube.resources import SERVICE_ACCOUNT
+from ecs_operator.kube.resources import DAEMON_SET, DEPLOYMENT, POD, SERVICE_ACCOUNT
 from ecs_operator.render import keys
 
+from .queue import OK, Outcome
 from .runtime import runtime
 
+#: the queue's name for the sweep of a namespace's accounts
+KIND = "ServiceAccounts"
+#: seconds an unused account is kept after its creation
+GRACE = 30.0
+#: seconds between a workload's or pod's deletion and the sweep (the queue coalesces them)
+SWEEP_DELAY = 5.0
 
-async def ensure(account: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
-    """The account applied (without owners, so its hash never depends on who uses it), then
-    ``user`` added to its owners unless it is there already."""
+
+async def ensure(account: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """The account as rendered (less its cluster label), applied in ``namespace`` when the
+    live one differs."""
     rt = runtime()
-    namespace = user["metadata"]["namespace"]
     labels = {
         k: v
         for k, v in (account["metadata"].get("labels") or {}).items()
@@ -29,10 +44,47 @@ async def ensure(account: dict[str, Any], user: dict[str, Any]) -> dict[str, Any
     metadata = {**account["metadata"], "labels": labels, "namespace": namespace}
     live = rt.store.get(SERVICE_ACCOUNT, namespace, metadata["name"])
     result = await apply.ensure(rt.client, {**account, "metadata": metadata}, live)
-    owners = result["metadata"].get("ownerReferences") or []
-    if not any(ref["uid"] == user["metadata"]["uid"] for ref in owners):
-        reference = owner_reference(user, controller=False)
-        result = await rt.client.add_owner(SERVICE_ACCOUNT, namespace, metadata["name"], reference)
     if result is not live:
         rt.store.put(SERVICE_ACCOUNT, result)
     return result
+
+
+def in_use(namespace: str) -> set[str]:
+    """The accounts our workloads' pod templates and our pods name."""
+    store = runtime().store
+    templates = [
+        workload["spec"]["template"]
+        for resource in (DEPLOYMENT, DAEMON_SET)
+        for workload in store.all(resource, namespace)
+    ]
+    specs = [t.get("spec") or {} for t in templates]
+    specs += [pod.get("spec") or {} for pod in store.all(POD, namespace)]
+    return {spec.get("serviceAccountName") or "default" for spec in specs}
+
+
+async def sweep(namespace: str, _: str) -> Outcome:
+    """Delete the namespace's accounts nothing uses; come back for those still in their grace
+    period."""
+    rt = runtime()
+    used = in_use(namespace)
+    now = time.time()
+    wait: float | None = None
+    for account in list(rt.store.all(SERVICE_ACCOUNT, namespace)):
+        metadata = account["metadata"]
+        labels = metadata.get("labels") or {}
+        if labels.get(keys.LABEL_APP_MANAGED_BY) != keys.MANAGED_BY or metadata["name"] in used:
+            continue
+        age = now - _created(metadata)
+        if age < GRACE:
+            wait = min(wait or GRACE, GRACE - age)
+            continue
+        await rt.client.delete(SERVICE_ACCOUNT, namespace, metadata["name"])
+        rt.store.forget(SERVICE_ACCOUNT, namespace, metadata["name"])
+    return Outcome("waiting", retry=True, after=wait) if wait is not None else OK
+
+
+def _created(metadata: dict[str, Any]) -> float:
+    stamp = metadata.get("creationTimestamp")
+    if not stamp:
+        return time.time()
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cluster, service, task, taskdefinition
+from . import cluster, identities, service, task, taskdefinition
 from .queue import Reconcile
 
 RECONCILERS: dict[str, Reconcile] = {
@@ -10,4 +10,5 @@ RECONCILERS: dict[str, Reconcile] = {
     "Service": service.reconcile,
     "Task": task.reconcile,
     "Cluster": cluster.reconcile,
+    identities.KIND: identities.sweep,
 }

@@ -21,6 +21,7 @@ from ecs_operator.kube.resources import (
 from ecs_operator.render.names import dns_label
 from ecs_operator.status.taskdefinition import latest_active
 
+from .indexes import FAMILY, SERVICE_NAME, USES_FAMILY
 from .runtime import runtime
 
 DEFAULT_CLUSTER = "default"
@@ -52,9 +53,8 @@ def task_definition_named(namespace: str, family: str) -> dict[str, Any] | None:
     rt = runtime()
     matches = [
         body
-        for body in rt.store.all(TASK_DEFINITION, namespace)
-        if (body.get("spec") or {}).get("family") == family
-        and not body["metadata"].get("deletionTimestamp")
+        for body in rt.store.indexed(TASK_DEFINITION, FAMILY, namespace, family)
+        if not body["metadata"].get("deletionTimestamp")
     ]
     return min(matches, key=lambda b: b["metadata"].get("creationTimestamp", ""), default=None)
 
@@ -112,6 +112,34 @@ def resolve_task_definition(namespace: str, text: str, running: str | None = Non
     return Resolved(body, ref.family, revision, stored["data"]["spec"])
 
 
+def claim_service_name(namespace: str, body: dict[str, Any]) -> None:
+    """Raise :class:`Unresolved` unless the Service ``body`` holds its ``serviceName``.
+
+    ECS service names are unique within a cluster [model doc CreateServiceRequest.serviceName],
+    and ECS refuses a second CreateService; here the name is unique within the namespace, since
+    it names the Service's Deployment or DaemonSet. The oldest Service holds it (ties go by
+    object name), so a second one renders nothing and takes nothing over. Call it once the
+    Service's own references resolve: one that could not run anyway reports its own problem.
+    Nothing enqueues the second one when the holder goes, except the holder's pods going, so it
+    asks to be retried (with the queue's backoff, at most a minute) and then takes the name
+    over by itself.
+    """
+    wanted = (body.get("spec") or {}).get("serviceName")
+    claims = runtime().store.indexed(ECS_SERVICE, SERVICE_NAME, namespace, wanted or "")
+    holder = min([*claims, body], key=_seniority)
+    name = holder["metadata"]["name"]
+    if name != body["metadata"]["name"]:
+        raise Unresolved(
+            "ServiceNameInUse",
+            f"serviceName: {wanted} is already used by Service {name} in namespace {namespace} "
+            "(ECS service names are unique): this Service runs nothing until that one is deleted",
+        )
+
+
+def _seniority(body: dict[str, Any]) -> tuple[str, str]:
+    return body["metadata"].get("creationTimestamp", ""), body["metadata"]["name"]
+
+
 def revision_name(td_name: str, revision: int) -> str:
     """The ControllerRevision of a revision: ``<name>-<revision>``, shortened with a hash
     when that would be too long a name."""
@@ -140,13 +168,7 @@ def users_of_family(
     rt = runtime()
     users = []
     for kind, resource in (("Service", ECS_SERVICE), ("Task", ECS_TASK)):
-        for body in rt.store.all(resource, namespace):
-            text = (body.get("spec") or {}).get("taskDefinition") or ""
-            try:
-                if TaskDefinitionRef.parse(text).family != family:
-                    continue
-            except InvalidTaskDefinitionRef:
-                continue
+        for body in rt.store.indexed(resource, USES_FAMILY, namespace, family):
             if live_only and (body["metadata"].get("deletionTimestamp") or _finished(body)):
                 continue
             users.append((kind, namespace, body["metadata"]["name"]))

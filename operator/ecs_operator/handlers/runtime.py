@@ -13,6 +13,7 @@ from ecs_operator.kube.client import KubeClient
 from ecs_operator.kube.events import EventRecorder
 from ecs_operator.kube.store import Store
 
+from .indexes import INDEXES
 from .queue import WorkQueue
 
 
@@ -30,7 +31,7 @@ class Runtime:
     client: KubeClient
     queue: WorkQueue
     events: EventRecorder
-    store: Store = field(default_factory=Store)
+    store: Store = field(default_factory=lambda: Store(INDEXES))
     settings: Settings = field(default_factory=Settings)
 
 

@@ -55,8 +55,9 @@ from .common import (
     report_unresolved,
     write_status,
 )
+from .indexes import SERVICE_PODS
 from .queue import OK, Outcome
-from .references import Resolved, Unresolved, resolve_task_definition
+from .references import Resolved, Unresolved, claim_service_name, resolve_task_definition
 from .runtime import runtime
 
 log = logging.getLogger("ecs_operator.service")
@@ -90,6 +91,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         target = resolve_task_definition(
             namespace, spec.taskDefinition, previous.get("taskDefinition")
         )
+        claim_service_name(namespace, body)
     except Unresolved as problem:
         await report_unresolved(ECS_SERVICE, body, problem)
         return Outcome("waiting", retry=problem.retry)
@@ -133,7 +135,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     if spec.schedulingStrategy == "DAEMON":
         desired = sum(workload_state(w).desired for w in workloads)
     template = parts[0].pod.pod_template
-    pods = rt.store.labelled(POD, namespace, service_selector(template))
+    pods = _pods(namespace, service_selector(template))
     view = service_status(
         spec.serviceName,
         desired,
@@ -200,7 +202,7 @@ async def _ensure_workloads(
     workloads = []
     for part, rendered in zip(_parts(spec, strategy), parts, strict=True):
         account, workload = rendered.objects[0], rendered.objects[1]
-        await identities.ensure(account, owner)
+        await identities.ensure(account, owner["metadata"]["namespace"])
         if strategy and len(strategy) > 1:
             workload = _per_provider(workload, part.capacityProviderStrategy[0].capacityProvider)  # type: ignore[index]
         workloads.append(await _ensure_owned(workload, owner))
@@ -303,6 +305,18 @@ async def _remove_stale(owner: dict[str, Any], keep: set[tuple[Resource, str]]) 
                     resource, child["metadata"]["namespace"], child["metadata"]["name"]
                 )
                 rt.store.forget(resource, child["metadata"]["namespace"], child["metadata"]["name"])
+
+
+def _pods(namespace: str, selector: dict[str, str]) -> list[dict[str, Any]]:
+    """The service's pods: those its selector's labels all match."""
+    candidates = runtime().store.indexed(
+        POD, SERVICE_PODS, namespace, selector.get(keys.LABEL_SERVICE, "")
+    )
+    return [
+        pod
+        for pod in candidates
+        if all((pod["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+    ]
 
 
 def _selector(workloads: list[dict[str, Any]]) -> str:

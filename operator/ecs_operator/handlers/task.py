@@ -84,7 +84,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         pod = rt.store.get(POD, namespace, task_id)
         record = records.get(task_id)
         if pod is None and record is None and not stop:
-            await identities.ensure(account, body)
+            await identities.ensure(account, namespace)
             pod = await _start(body, template, task_id)
         state = _state(pod, record, essential, stop)
         if (pod is not None and state.stopped) or stop:

@@ -36,6 +36,8 @@ from ecs_operator.kube.resources import (
 from ecs_operator.metrics import MANAGED_OBJECTS
 from ecs_operator.render.keys import ANNOTATION_SERVICE
 
+from . import identities
+from .indexes import SERVICE_NAME
 from .runtime import runtime
 
 MANAGED = {"app.kubernetes.io/managed-by": "ecs-operator"}
@@ -56,8 +58,10 @@ CHILDREN = (
     HORIZONTAL_POD_AUTOSCALER,
     POD_DISRUPTION_BUDGET,
 )
+#: children that run pods under a task-role ServiceAccount: their deletion may free one
+RUN_AS = (DEPLOYMENT, DAEMON_SET, POD)
 #: children watched whatever their labels (the rest carry app.kubernetes.io/managed-by)
-UNLABELLED = (CONTROLLER_REVISION, SERVICE_ACCOUNT)
+UNLABELLED = (CONTROLLER_REVISION,)
 
 
 def _track(resource: Resource, event: kopf.RawEvent) -> dict[str, Any]:
@@ -88,8 +92,7 @@ def _services_of_pod(body: dict[str, Any]) -> list[tuple[str, str, str]]:
     namespace = body["metadata"].get("namespace") or ""
     return [
         ("Service", namespace, ecs["metadata"]["name"])
-        for ecs in runtime().store.all(ECS_SERVICE, namespace)
-        if (ecs.get("spec") or {}).get("serviceName") == service
+        for ecs in runtime().store.indexed(ECS_SERVICE, SERVICE_NAME, namespace, service)
     ]
 
 
@@ -120,8 +123,11 @@ def _child_handler(resource: Resource) -> None:
         owners = _owners(body)
         if resource == POD and not owners:
             owners = _services_of_pod(body)
+        queue = runtime().queue
         for key in owners:
-            runtime().queue.add(*key)
+            queue.add(*key)
+        if event.get("type") == "DELETED" and resource in RUN_AS:
+            queue.add(identities.KIND, body["metadata"]["namespace"], "*", identities.SWEEP_DELAY)
 
 
 def _node_handler() -> None:
@@ -160,3 +166,6 @@ async def prewarm(namespaces: list[str]) -> None:
                 rt.store.put(resource, item)
     for item in await rt.client.list(NODE):
         rt.store.put(NODE, item)
+    # accounts whose users went while the operator was away
+    for account in rt.store.all(SERVICE_ACCOUNT):
+        rt.queue.add(identities.KIND, account["metadata"]["namespace"], "*")

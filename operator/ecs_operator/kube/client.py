@@ -163,21 +163,6 @@ class KubeClient:
         )
         return created
 
-    async def add_owner(
-        self, resource: Resource, namespace: str, name: str, owner: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Add one owner reference, leaving the others alone (a strategic merge keyed by uid:
-        objects with many owners must never have one owner's write drop another's)."""
-        API_WRITES.labels(verb="patch", resource=resource.plural).inc()
-        patched: dict[str, Any] = await self._request(
-            "PATCH",
-            resource.path(namespace, name),
-            {"fieldManager": self.field_manager},
-            {"metadata": {"ownerReferences": [owner]}},
-            "application/strategic-merge-patch+json",
-        )
-        return patched
-
     async def merge_patch(
         self,
         resource: Resource,

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 
-def owner_reference(owner: dict[str, Any], controller: bool = True) -> dict[str, Any]:
-    """A reference to ``owner`` (an object body); ``controller`` marks the managing owner."""
+def owner_reference(owner: dict[str, Any]) -> dict[str, Any]:
+    """A reference to ``owner`` (an object body) as the child's managing owner."""
     return {
         "apiVersion": owner["apiVersion"],
         "kind": owner["kind"],
         "name": owner["metadata"]["name"],
         "uid": owner["metadata"]["uid"],
-        "controller": controller,
-        "blockOwnerDeletion": controller,
+        "controller": True,
+        "blockOwnerDeletion": True,
     }
 
 

@@ -2,23 +2,36 @@
 
 Watch events keep it current; reconcilers read from it instead of the API server. That is
 what makes a converged operator quiet: deciding that nothing needs doing costs no request.
+Indexes (client-go's indexers) answer "which objects of this namespace have this value"
+without a scan: a scan per reconcile makes N objects cost N² (the pods of one service among
+thousands, the users of one task definition family).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from .client import Resource
 
 Key = tuple[str, str]  # (namespace, name)
+#: the values an object is found under in one index
+IndexFunction = Callable[[dict[str, Any]], Iterable[str]]
+Indexes = Mapping[Resource, Mapping[str, IndexFunction]]
 
 
 class Store:
-    def __init__(self) -> None:
+    def __init__(self, indexes: Indexes | None = None) -> None:
         self._objects: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._owned: dict[str, set[tuple[str, Key]]] = defaultdict(set)
+        self._functions = {
+            _bucket(resource): dict(functions) for resource, functions in (indexes or {}).items()
+        }
+        #: (bucket, index name) -> (namespace, value) -> keys
+        self._indexed: dict[tuple[str, str], dict[Key, set[Key]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
 
     @staticmethod
     def key(body: dict[str, Any]) -> Key:
@@ -40,6 +53,10 @@ class Store:
         bucket[key] = body
         for ref in body["metadata"].get("ownerReferences") or []:
             self._owned[ref["uid"]].add((_bucket(resource), key))
+        for index, function in self._functions.get(_bucket(resource), {}).items():
+            entries = self._indexed[_bucket(resource), index]
+            for value in function(body):
+                entries[key[0], value].add(key)
 
     def forget(self, resource: Resource, namespace: str, name: str) -> None:
         key = (namespace or "", name)
@@ -49,7 +66,27 @@ class Store:
 
     def _unindex(self, resource: Resource, key: Key, body: dict[str, Any]) -> None:
         for ref in body["metadata"].get("ownerReferences") or []:
-            self._owned[ref["uid"]].discard((_bucket(resource), key))
+            owned = self._owned[ref["uid"]]
+            owned.discard((_bucket(resource), key))
+            if not owned:
+                del self._owned[ref["uid"]]
+        for index, function in self._functions.get(_bucket(resource), {}).items():
+            entries = self._indexed[_bucket(resource), index]
+            for value in function(body):
+                keys = entries[key[0], value]
+                keys.discard(key)
+                if not keys:
+                    del entries[key[0], value]
+
+    def indexed(
+        self, resource: Resource, index: str, namespace: str, value: str
+    ) -> list[dict[str, Any]]:
+        """Objects of ``namespace`` that ``index`` finds under ``value`` (by name)."""
+        bucket = _bucket(resource)
+        if index not in self._functions.get(bucket, {}):
+            raise KeyError(f"no index {index} on {bucket}")
+        keys = self._indexed[bucket, index].get((namespace, value), ())
+        return [self._objects[bucket][key] for key in sorted(keys)]
 
     def owned(self, resource: Resource, owner_uid: str) -> list[dict[str, Any]]:
         """Objects of ``resource`` with an owner reference to ``owner_uid``."""
@@ -70,16 +107,6 @@ class Store:
         for (ns, _), body in list(self._objects[_bucket(resource)].items()):
             if namespace is None or ns == namespace:
                 yield body
-
-    def labelled(
-        self, resource: Resource, namespace: str | None, labels: dict[str, str]
-    ) -> list[dict[str, Any]]:
-        """Objects carrying all of ``labels``."""
-        return [
-            body
-            for body in self.all(resource, namespace)
-            if all((body["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())
-        ]
 
 
 def _bucket(resource: Resource) -> str:
