@@ -27,7 +27,6 @@ from tests.integration.manifests.corpus import (
     Applied,
     Manifest,
     apply_all,
-    known_gap,
     load,
     params,
 )
@@ -255,15 +254,14 @@ def test_a_task_with_a_name_longer_than_a_label_value_starts(barrage: Barrage) -
     assert barrage.status("Task", LONG_TASK_NAME).get("tasks")
 
 
-@known_gap(
-    "handlers/service.py: two Services with one serviceName render the same "
-    "Deployment and take it from each other; neither reports the clash (ECS refuses the "
-    "second CreateService)",
-)
-def test_two_services_sharing_a_service_name_are_told_apart(barrage: Barrage) -> None:
-    twins = [barrage.status("Service", twin) for twin in TWINS]
-    conditions = [c for twin in twins for c in twin.get("conditions", [])]
+def test_two_services_sharing_a_service_name_are_told_apart(kube: Kube, barrage: Barrage) -> None:
+    """The first (by creation, then by name) runs; the other reports the clash."""
+    first, second = TWINS
+    wait_steady(kube, barrage.namespace, first, 1, timeout=60)
+    conditions = barrage.status("Service", second).get("conditions", [])
     assert any(
-        (c["type"], c["status"]) in REPORTING and "serviceName" in c.get("message", "")
+        (c["type"], c["status"]) in REPORTING
+        and "serviceName" in c.get("message", "")
+        and f"Service {first}" in c.get("message", "")
         for c in conditions
     ), conditions

@@ -1,5 +1,6 @@
-"""Fixtures of the unit tests: botocore's ECS examples, the example manifests, and an offline
-stand-in for the API server's CRD validation.
+"""Fixtures of the unit tests: botocore's ECS examples, the example manifests, an offline
+stand-in for the API server's CRD validation, and the operator's store for the handler helpers
+that read it.
 
 ``OfflineApiServer`` checks a custom resource against our generated CRD schema the way
 kube-apiserver does (OpenAPI value validation, list-map keys, unknown fields as with field
@@ -14,9 +15,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import botocore
 import celpy
@@ -25,6 +27,8 @@ import re2
 import yaml
 
 from ecs_operator.crdgen import all_crds
+from ecs_operator.handlers import runtime
+from ecs_operator.kube.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "tests/integration/manifests"
@@ -272,3 +276,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             found = manifests(kind)
             ids = [os.path.splitext(m.path.name)[0] for m in found]
             metafunc.parametrize(argument, found, ids=ids)
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    """A runtime with a store only (the handler helpers under test touch nothing else)."""
+    rt = runtime.Runtime(client=cast(Any, None), queue=cast(Any, None), events=cast(Any, None))
+    runtime.install(rt)
+    yield rt.store
+    runtime.install(None)

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
-import pytest
-
-from ecs_operator.handlers import runtime, watch
+from ecs_operator.handlers import watch
 from ecs_operator.kube.resources import (
     ECS_SERVICE,
     HORIZONTAL_POD_AUTOSCALER,
     KUBE_SERVICE,
     POD_DISRUPTION_BUDGET,
 )
-
-
-@pytest.fixture
-def store() -> Iterator[Any]:
-    """A runtime with a store only (the watch functions under test touch nothing else)."""
-    rt = runtime.Runtime(client=cast(Any, None), queue=cast(Any, None), events=cast(Any, None))
-    runtime.install(rt)
-    yield rt.store
-    runtime.install(None)
 
 
 def ecs_service(name: str, service_name: str) -> dict[str, Any]:
