@@ -142,6 +142,29 @@ def test_store_indexes_children_by_owner_and_keeps_the_newest_version() -> None:
     assert store.owned(DEPLOYMENT, "u1") == []
 
 
+def test_store_keeps_no_managed_fields_and_no_client_side_apply_copy() -> None:
+    store = Store()
+    body = {
+        "metadata": {
+            "name": "d",
+            "namespace": "n",
+            "managedFields": [{"manager": "kubectl"}],
+            "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": "{...}",
+                "keep": "me",
+            },
+        },
+        "spec": {"replicas": 2},
+    }
+    store.put(DEPLOYMENT, body)
+    kept = store.get(DEPLOYMENT, "n", "d")
+    assert kept is not None
+    assert "managedFields" not in kept["metadata"]
+    assert kept["metadata"]["annotations"] == {"keep": "me"}
+    assert kept["spec"] == {"replicas": 2}
+    assert "managedFields" in body["metadata"]  # the caller's object is untouched
+
+
 def test_store_indexes_follow_updates_and_deletions() -> None:
     store = Store(INDEXES)
 

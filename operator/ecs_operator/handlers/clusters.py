@@ -8,6 +8,7 @@ from typing import Any
 
 from ecs_operator import API_GROUP, API_VERSION, nodes
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
+from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.resources import ECS_CLUSTER
 
 from .references import DEFAULT_CLUSTER, Unresolved, cluster_name, cluster_named
@@ -31,15 +32,22 @@ async def resolve(namespace: str, reference: str | None) -> dict[str, Any]:
             "ClusterNotFound", f"cluster: no Cluster named {name} in namespace {namespace}"
         )
     rt = runtime()
-    created = await rt.client.create(
-        ECS_CLUSTER,
-        {
-            "apiVersion": f"{API_GROUP}/{API_VERSION}",
-            "kind": "Cluster",
-            "metadata": {"name": DEFAULT_CLUSTER, "namespace": namespace},
-            "spec": {"clusterName": DEFAULT_CLUSTER},
-        },
-    )
+    try:
+        created = await rt.client.create(
+            ECS_CLUSTER,
+            {
+                "apiVersion": f"{API_GROUP}/{API_VERSION}",
+                "kind": "Cluster",
+                "metadata": {"name": DEFAULT_CLUSTER, "namespace": namespace},
+                "spec": {"clusterName": DEFAULT_CLUSTER},
+            },
+        )
+    except ApiError as error:
+        # another worker's service created it first (its watch event is on the way)
+        found = await rt.client.get(ECS_CLUSTER, namespace, DEFAULT_CLUSTER)
+        if error.status != 409 or found is None:
+            raise
+        created = found
     rt.store.put(ECS_CLUSTER, created)
     return created
 

@@ -8,6 +8,7 @@ from typing import Any
 from ecs_operator import API_GROUP
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.kube.client import Resource
+from ecs_operator.kube.owners import age
 from ecs_operator.metrics import FINDINGS
 from ecs_operator.render.findings import Finding
 from ecs_operator.status.conditions import condition, merge
@@ -16,6 +17,8 @@ from .references import Unresolved
 from .runtime import runtime
 
 FINALIZER = f"{API_GROUP}/in-use"
+#: seconds a new object's unresolved references go unreported (see report_unresolved)
+REFERENCE_GRACE = 10.0
 
 
 async def write_status(
@@ -69,7 +72,7 @@ def invalid_status(body: dict[str, Any], error: EcsValidationError) -> dict[str,
 async def report_invalid(
     resource: Resource, body: dict[str, Any], error: EcsValidationError
 ) -> None:
-    await runtime().events.record(body, "InvalidSpec", str(error), warning=True)
+    runtime().events.record(body, "InvalidSpec", str(error), warning=True)
     await write_status(resource, body, invalid_status(body, error))
 
 
@@ -85,7 +88,7 @@ async def report_findings(body: dict[str, Any], findings: list[Finding]) -> dict
     missing = sorted({f.path for f in unique.values() if f.kind in NOT_HONOURED})
     if missing:
         message = f"not honoured on Kubernetes: {', '.join(missing)} (see status.findings)"
-        if await runtime().events.record(body, "UnsupportedFields", message, warning=True):
+        if runtime().events.record(body, "UnsupportedFields", message, warning=True):
             for finding in unique.values():
                 FINDINGS.labels(field=finding.path, kind=finding.kind).inc()
     return {"findings": listed} if listed else {}
@@ -103,10 +106,16 @@ def findings_condition(findings: list[Finding]) -> dict[str, Any]:
 
 async def report_unresolved(resource: Resource, body: dict[str, Any], problem: Unresolved) -> None:
     """A reference that does not resolve: Ready=False/Degraded=True naming it, and a Warning
-    Event, except while a task definition is still being registered (not a problem)."""
+    Event, except while a task definition is still being registered (not a problem). A new
+    object's references that may still appear are given :data:`REFERENCE_GRACE` seconds first:
+    ``kubectl apply -f dir/`` creates a Service and its TaskDefinition in no particular order,
+    and reporting each such Service as Degraded cost a write and a false alarm (the
+    registration enqueues its users, and the retry comes back anyway)."""
+    if problem.retry and age(body) < REFERENCE_GRACE:
+        return
     rt = runtime()
     if problem.reason != "TaskDefinitionNotReady":
-        await rt.events.record(body, problem.reason, str(problem), warning=True)
+        rt.events.record(body, problem.reason, str(problem), warning=True)
     previous = body.get("status") or {}
     generation = body["metadata"].get("generation")
     conditions = merge(

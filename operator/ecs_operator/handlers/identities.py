@@ -13,11 +13,10 @@ otherwise rewrite it back and forth).
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
 from typing import Any
 
 from ecs_operator.kube import apply
+from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import DAEMON_SET, DEPLOYMENT, POD, SERVICE_ACCOUNT
 from ecs_operator.render import keys
 
@@ -67,24 +66,16 @@ async def sweep(namespace: str, _: str) -> Outcome:
     period."""
     rt = runtime()
     used = in_use(namespace)
-    now = time.time()
     wait: float | None = None
     for account in list(rt.store.all(SERVICE_ACCOUNT, namespace)):
         metadata = account["metadata"]
         labels = metadata.get("labels") or {}
         if labels.get(keys.LABEL_APP_MANAGED_BY) != keys.MANAGED_BY or metadata["name"] in used:
             continue
-        age = now - _created(metadata)
-        if age < GRACE:
-            wait = min(wait or GRACE, GRACE - age)
+        elapsed = age(account)
+        if elapsed < GRACE:
+            wait = min(wait or GRACE, GRACE - elapsed)
             continue
         await rt.client.delete(SERVICE_ACCOUNT, namespace, metadata["name"])
         rt.store.forget(SERVICE_ACCOUNT, namespace, metadata["name"])
     return Outcome("waiting", retry=True, after=wait) if wait is not None else OK
-
-
-def _created(metadata: dict[str, Any]) -> float:
-    stamp = metadata.get("creationTimestamp")
-    if not stamp:
-        return time.time()
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

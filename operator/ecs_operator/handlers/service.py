@@ -162,7 +162,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         ),
     }
     for message in view.events:
-        await rt.events.record(body, "ServiceEvent", message)
+        rt.events.record(body, "ServiceEvent", message)
     await write_status(ECS_SERVICE, body, status)
     return OK
 

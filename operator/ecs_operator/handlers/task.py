@@ -9,13 +9,11 @@ A stopped task's record stays in the status; its pod is removed after the retent
 from __future__ import annotations
 
 import json
-import time
-from datetime import datetime
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import parse_task, parse_task_definition
-from ecs_operator.kube.owners import adopt
+from ecs_operator.kube.owners import adopt, age
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.metrics import TASKS
 from ecs_operator.render import keys, request
@@ -134,7 +132,7 @@ async def _stop_pod(pod: dict[str, Any] | None, state: TaskState) -> None:
         return
     rt = runtime()
     finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-    if finished and _age(pod) < rt.settings.task_retention_seconds:
+    if finished and age(pod) < rt.settings.task_retention_seconds:
         rt.queue.add(
             "Task",
             pod["metadata"]["namespace"],
@@ -148,13 +146,6 @@ async def _stop_pod(pod: dict[str, Any] | None, state: TaskState) -> None:
 
 def _owner_name(pod: dict[str, Any]) -> str:
     return str(pod["metadata"]["ownerReferences"][0]["name"])
-
-
-def _age(pod: dict[str, Any]) -> float:
-    stamp = pod["metadata"].get("creationTimestamp")
-    if not stamp:
-        return 0.0
-    return time.time() - datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def _timestamps(record: dict[str, Any] | None, state: TaskState) -> dict[str, Any]:
@@ -197,7 +188,7 @@ async def _finish(
             (t for t in previous.get("tasks") or [] if t["taskId"] == state["taskId"]), {}
         )
         if state["lastStatus"] == "STOPPED" and before.get("lastStatus") != "STOPPED":
-            await rt.events.record(
+            rt.events.record(
                 body,
                 "TaskStopped",
                 f"task {state['taskId']} stopped: "

@@ -73,7 +73,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         )
         rt.store.put(CONTROLLER_REVISION, created)
         revisions = [*revisions, created]
-        await rt.events.record(body, "RevisionRegistered", f"registered {spec['family']}:{number}")
+        rt.events.record(body, "RevisionRegistered", f"registered {spec['family']}:{number}")
     deregistered = td_status.parse_revisions(
         (body["metadata"].get("annotations") or {}).get(DEREGISTERED)
     )
@@ -102,7 +102,7 @@ async def _release(body: dict[str, Any]) -> Outcome:
         )
     ]
     if users:
-        await rt.events.record(
+        rt.events.record(
             body,
             "DeletionBlocked",
             f"task definition family {family} is still used by {', '.join(sorted(users))}; "

@@ -1,7 +1,10 @@
-"""Owner references: what lets Kubernetes' garbage collector clean up after ECS objects."""
+"""Owner references (what lets Kubernetes' garbage collector clean up after ECS objects) and
+object age."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import Any
 
 
@@ -25,3 +28,11 @@ def adopt(child: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
         "ownerReferences": [owner_reference(owner)],
     }
     return {**child, "metadata": metadata}
+
+
+def age(body: dict[str, Any]) -> float:
+    """Seconds since the object was created (0 for one not created yet)."""
+    stamp = body["metadata"].get("creationTimestamp")
+    if not stamp:
+        return 0.0
+    return time.time() - datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
