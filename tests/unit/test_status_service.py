@@ -20,6 +20,7 @@ from ecs_operator.status.service import (
 from ecs_operator.status.workloads import (
     TaskSummary,
     WorkloadState,
+    deployment_state,
     pod_failures,
     task_summary,
     unschedulable,
@@ -232,3 +233,51 @@ def test_unplaced_tasks_are_said_once() -> None:
     ]
     again = service_status("web", 5, "web:1", [stuck], view.status, 1, tasks=unplaced)
     assert not [m for m in again.events if "unable to place" in m]
+
+
+PSA_REFUSAL = (
+    'pods "web-5d8f9c7b4-x2x9q" is forbidden: violates PodSecurity "baseline:latest": '
+    'privileged (container "app" must not set securityContext.privileged=true)'
+)
+
+
+def test_a_deployment_that_cannot_create_pods_says_why() -> None:
+    deployment = {
+        "metadata": {"generation": 1},
+        "spec": {"replicas": 2},
+        "status": {
+            "observedGeneration": 1,
+            "conditions": [
+                {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"},
+                {
+                    "type": "ReplicaFailure",
+                    "status": "True",
+                    "reason": "FailedCreate",
+                    "message": PSA_REFUSAL,
+                },
+            ],
+        },
+    }
+    assert deployment_state(deployment).failure == PSA_REFUSAL
+    deployment["status"]["conditions"].pop()
+    assert deployment_state(deployment).failure == ""
+
+
+def test_tasks_that_cannot_be_created_degrade_the_service_and_are_said_once() -> None:
+    refused = WorkloadState(2, 0, 0, 0, 0, current=True, failed=False, failure=PSA_REFUSAL)
+    view = service_status("web", 2, "web:1", [refused], {}, 1)
+    conditions = {c["type"]: c for c in view.status["conditions"]}
+    assert conditions["Degraded"]["status"] == "True"
+    assert conditions["Degraded"]["reason"] == "TaskLaunchFailed"
+    assert conditions["Degraded"]["message"] == f"tasks cannot be created: {PSA_REFUSAL}"
+    assert (
+        conditions["Ready"]["message"]
+        == f"0/2 tasks running; tasks cannot be created: {PSA_REFUSAL}"
+    )
+    assert view.events == [f"(service web) failed to launch a task with (error {PSA_REFUSAL})."]
+    again = service_status("web", 2, "web:1", [refused], view.status, 1)
+    assert again.events == []
+
+    allowed = service_status("web", 2, "web:1", [STEADY], again.status, 1)
+    degraded = next(c for c in allowed.status["conditions"] if c["type"] == "Degraded")
+    assert degraded["status"] == "False"

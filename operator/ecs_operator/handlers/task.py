@@ -13,6 +13,7 @@ from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import parse_task, parse_task_definition
+from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import adopt, age
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.metrics import TASKS
@@ -20,7 +21,7 @@ from ecs_operator.render import keys, request
 from ecs_operator.render.names import dns_label, label_value
 from ecs_operator.render.task import render_task
 from ecs_operator.status.conditions import condition, merge
-from ecs_operator.status.task import TaskState, task_state
+from ecs_operator.status.task import TaskState, start_refused, task_state
 
 from . import clusters, identities
 from .common import report_findings, report_invalid, report_unresolved, write_status
@@ -83,7 +84,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         record = records.get(task_id)
         if pod is None and record is None and not stop:
             await identities.ensure(account, namespace)
-            pod = await _start(body, template, task_id)
+            pod, record = await _start(body, template, task_id)
         state = _state(pod, record, essential, stop)
         if (pod is not None and state.stopped) or stop:
             await _stop_pod(pod, state)
@@ -109,7 +110,11 @@ def _state(
     return task_state(pod, essential, stop)
 
 
-async def _start(owner: dict[str, Any], template: dict[str, Any], name: str) -> dict[str, Any]:
+async def _start(
+    owner: dict[str, Any], template: dict[str, Any], name: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Create the task's pod: the pod, or the record of a task that failed to start because the
+    API server refused its pod (Pod Security admission refusing a privileged task...)."""
     rt = runtime()
     metadata = {k: v for k, v in template["metadata"].items() if k != "generateName"}
     metadata["name"] = name
@@ -121,9 +126,15 @@ async def _start(owner: dict[str, Any], template: dict[str, Any], name: str) -> 
     }
     metadata["annotations"] = {**metadata.get("annotations", {}), **simulation}
     pod = adopt({**template, "metadata": metadata}, owner)
-    created = await rt.client.create(POD, pod)
+    try:
+        created = await rt.client.create(POD, pod)
+    except ApiError as error:
+        refused = start_refused(error.status, error.message)
+        if refused is None:
+            raise
+        return None, refused.to_ecs(name)
     rt.store.put(POD, created)
-    return created
+    return created, None
 
 
 async def _stop_pod(pod: dict[str, Any] | None, state: TaskState) -> None:

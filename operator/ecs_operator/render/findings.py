@@ -17,8 +17,10 @@ from typing import Literal
 #: - ``mapped-approx``: rendered, but Kubernetes semantics differ from ECS in a way that matters;
 #: - ``unsupported``: Kubernetes has no equivalent; the value is kept in an annotation at most;
 #: - ``ignored``: deliberately not rendered (no runtime effect here, or superseded);
-#: - ``dropped``: rendered content removed for safety (e.g. privileged on Fargate capacity).
-FindingKind = Literal["mapped-approx", "unsupported", "ignored", "dropped"]
+#: - ``dropped``: rendered content removed for safety (e.g. privileged on Fargate capacity);
+#: - ``privileged``: rendered as is, but only the privileged Pod Security level admits it (a
+#:   namespace that enforces baseline refuses the pod; see pod_security.py).
+FindingKind = Literal["mapped-approx", "unsupported", "ignored", "dropped", "privileged"]
 
 
 @dataclass(frozen=True, slots=True)

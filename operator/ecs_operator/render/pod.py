@@ -2,8 +2,8 @@
 
 Each aspect is rendered by its own module (names, process, resources, health, lifecycle,
 network, storage, security, platform, placement, identity); this module only puts the parts in
-place, in a fixed, readable field order, and runs the whole-pod passes: Fargate hardening and
-the coverage report of members with no exact mapping.
+place, in a fixed, readable field order, and runs the whole-pod passes: Fargate hardening, the
+Pod Security level the pod needs, and the coverage report of members with no exact mapping.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from . import (
     network,
     placement,
     platform,
+    pod_security,
     process,
     resources,
     security,
@@ -231,8 +232,10 @@ class _PodBuilder:
         if self.volumes.volumes:
             parts["volumes"] = self.volumes.volumes
         spec = _ordered(parts, SPEC_ORDER)
+        paths = self._container_paths(), self._volume_paths()
         if ctx.placement.is_fargate:
-            fargate.harden(spec, self._container_paths(), self._volume_paths(), report)
+            fargate.harden(spec, *paths, report)
+        pod_security.report_level(spec, *paths, report)
         return spec, who.service_account
 
     def _placement(self) -> dict[str, Any]:

@@ -243,6 +243,11 @@ def _newly_failed(
     return None if was_failed else current
 
 
+def _launch_failure(workloads: Sequence[WorkloadState]) -> str:
+    """Why tasks cannot be created at all (the first workload's ReplicaFailure), or ""."""
+    return next((w.failure for w in workloads if w.failure), "")
+
+
 def _messages(
     name: str,
     deployments: Sequence[Mapping[str, Any]],
@@ -251,6 +256,7 @@ def _messages(
     steady: bool,
     tasks: TaskSummary,
     previous: Mapping[str, Any],
+    failure: str,
 ) -> list[str]:
     """The ECS service events this change calls for, in the order they happened."""
     messages = []
@@ -276,6 +282,9 @@ def _messages(
         )
         if unplaced not in known:
             messages.append(unplaced)
+    launch = f"(service {name}) failed to launch a task with (error {failure})."
+    if failure and launch not in known:
+        messages.append(launch)
     was_steady = any(
         c.get("type") == "Ready" and c.get("status") == "True"
         for c in previous.get("conditions") or []
@@ -291,11 +300,14 @@ def _conditions(
     state: str,
     marker: Mapping[str, Any] | None,
     tasks: TaskSummary,
+    failure: str,
 ) -> list[dict[str, Any]]:
     steady = state == "COMPLETED" and running == desired
     summary = f"{running}/{desired} tasks running"
     if tasks.unplaced:
         summary += f"; {tasks.unplaced} cannot be placed: {tasks.placement_reason}"
+    if failure:
+        summary += f"; tasks cannot be created: {failure}"
     if marker is not None:
         target = marker.get("taskDefinition")
         back = marker.get("rolledBackTo")
@@ -305,6 +317,12 @@ def _conditions(
             "RolledBack" if back else "DeploymentFailed",
             f"deployment {marker.get('id')} of {target} failed: tasks failed to start"
             + (f"; rolled back to {back}" if back else ""),
+        )
+    elif failure:
+        # e.g. Pod Security admission refusing a privileged task's pods: the ReplicaSet retries
+        # in vain until the namespace allows them
+        degraded = condition(
+            "Degraded", True, "TaskLaunchFailed", f"tasks cannot be created: {failure}"
         )
     else:
         degraded = condition(
@@ -346,7 +364,8 @@ def service_status(
     )
     state = deployments[0]["rolloutState"]
     steady = state == "COMPLETED" and running == desired
-    messages = _messages(name, deployments, marker, total, steady, tasks, previous)
+    failure = _launch_failure(workloads)
+    messages = _messages(name, deployments, marker, total, steady, tasks, previous, failure)
     events = [
         {"id": str(uuid.uuid4()), "createdAt": now(), "message": m} for m in reversed(messages)
     ]
@@ -362,7 +381,7 @@ def service_status(
         "events": (events + list(previous.get("events") or []))[:MAX_EVENTS],
         "conditions": merge(
             previous.get("conditions"),
-            _conditions(running, desired, state, marker, tasks),
+            _conditions(running, desired, state, marker, tasks, failure),
             generation,
         ),
         "observedGeneration": generation,

@@ -49,6 +49,24 @@ class TaskState:
         return out
 
 
+#: How the API server words a refusal of a pod for what it is (Pod Security admission, an
+#: admission webhook's policy) rather than for who asks or when (permissions, quotas).
+POLICY_REFUSALS = ("violates PodSecurity", "denied the request")
+
+
+def start_refused(status: int, message: str) -> TaskState | None:
+    """The task whose pod the API server refused to create (HTTP ``status``, ``message``):
+    STOPPED with TaskFailedToStart and the server's reason, as ECS stops a task that cannot
+    start rather than starting it again, when the refusal is about the pod itself (a policy, or
+    an invalid pod); None when a retry may get through."""
+    if not 400 <= status < 500 or (
+        status != 422 and not any(words in message for words in POLICY_REFUSALS)
+    ):
+        return None
+    reason = f"{STOP_REASONS[FAILED_TO_START]}: {message}"
+    return TaskState("STOPPED", "STOPPED", [], FAILED_TO_START, reason)
+
+
 def _container(status: dict[str, Any]) -> dict[str, Any]:
     state = status.get("state") or {}
     out: dict[str, Any] = {"name": status["name"]}

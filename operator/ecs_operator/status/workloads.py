@@ -20,6 +20,9 @@ class WorkloadState:
     available: int
     current: bool  # the controller has seen the latest spec
     failed: bool  # the rollout exceeded its progress deadline
+    #: why the controller cannot create pods (ReplicaFailure: the API server's refusal, such as
+    #: Pod Security admission or a quota); empty when it can
+    failure: str = ""
 
     @property
     def complete(self) -> bool:
@@ -48,7 +51,16 @@ def deployment_state(obj: dict[str, Any]) -> WorkloadState:
         available=int(status.get("availableReplicas", 0)),
         current=_current(obj),
         failed=progressing.get("reason") == "ProgressDeadlineExceeded",
+        failure=_replica_failure(conditions.get("ReplicaFailure", {})),
     )
+
+
+def _replica_failure(condition: dict[str, Any]) -> str:
+    """The message of a Deployment's ReplicaFailure condition (copied from its ReplicaSet when
+    a pod create fails), while it holds."""
+    if condition.get("status") != "True":
+        return ""
+    return str(condition.get("message") or condition.get("reason") or "pods cannot be created")
 
 
 def daemon_set_state(obj: dict[str, Any]) -> WorkloadState:

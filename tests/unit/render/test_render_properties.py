@@ -4,7 +4,7 @@ or raises the typed validation error — never anything else."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.shapes import RegisterTaskDefinitionRequest
-from ecs_operator.render import Placement, RenderContext, render_pod_template
+from ecs_operator.render import FindingKind, Placement, RenderContext, render_pod_template
 
 from .helpers import validate
 from .strategies import task_definitions
@@ -34,7 +34,7 @@ PLACEMENTS = [
     Placement.fargate("FARGATE_SPOT"),
     Placement.pool("general"),
 ]
-KINDS = {"mapped-approx", "unsupported", "ignored", "dropped"}
+KINDS = set(get_args(FindingKind))
 
 
 def _parse(data: dict[str, Any]) -> RegisterTaskDefinitionRequest:
