@@ -19,6 +19,8 @@ from .runtime import runtime
 FINALIZER = f"{API_GROUP}/in-use"
 #: seconds a new object's unresolved references go unreported (see report_unresolved)
 REFERENCE_GRACE = 10.0
+#: the reasons of references that a `kubectl apply` of several files may still be creating
+APPEARING = frozenset({"TaskDefinitionNotFound", "TaskDefinitionNotReady", "ClusterNotFound"})
 
 
 async def write_status(
@@ -111,7 +113,7 @@ async def report_unresolved(resource: Resource, body: dict[str, Any], problem: U
     ``kubectl apply -f dir/`` creates a Service and its TaskDefinition in no particular order,
     and reporting each such Service as Degraded cost a write and a false alarm (the
     registration enqueues its users, and the retry comes back anyway)."""
-    if problem.retry and age(body) < REFERENCE_GRACE:
+    if problem.reason in APPEARING and age(body) < REFERENCE_GRACE:
         return
     rt = runtime()
     if problem.reason != "TaskDefinitionNotReady":

@@ -19,7 +19,12 @@ from ecs_operator.kube.resources import (
     TASK_DEFINITION,
 )
 from ecs_operator.render.names import dns_label
-from ecs_operator.status.taskdefinition import latest_active
+from ecs_operator.status.taskdefinition import (
+    DEREGISTERED,
+    latest_active,
+    parse_revisions,
+    revision_entries,
+)
 
 from .indexes import FAMILY, SERVICE_NAME, USES_FAMILY
 from .runtime import runtime
@@ -72,7 +77,7 @@ def resolve_task_definition(namespace: str, text: str, running: str | None = Non
             "TaskDefinitionNotFound",
             f"taskDefinition: no TaskDefinition with family {ref.family} in namespace {namespace}",
         )
-    entries = (body.get("status") or {}).get("revisions") or []
+    entries = family_revisions(body)
     conditions = (body.get("status") or {}).get("conditions") or []
     valid: dict[str, Any] = next((c for c in conditions if c["type"] == "Valid"), {})
     if not entries and valid.get("status") == "False":
@@ -110,6 +115,18 @@ def resolve_task_definition(namespace: str, text: str, running: str | None = Non
             f"taskDefinition: revision {ref.family}:{revision} not stored yet",
         )
     return Resolved(body, ref.family, revision, stored["data"]["spec"])
+
+
+def family_revisions(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The revisions of a TaskDefinition (``status.revisions`` entries), from its
+    ControllerRevisions in the store and its deregistration annotation: known as soon as a
+    revision is stored, without waiting for the TaskDefinition's status to be written and
+    come back."""
+    annotations = body["metadata"].get("annotations") or {}
+    return revision_entries(
+        runtime().store.owned(CONTROLLER_REVISION, body["metadata"]["uid"]),
+        parse_revisions(annotations.get(DEREGISTERED)),
+    )
 
 
 def claim_service_name(namespace: str, body: dict[str, Any]) -> None:

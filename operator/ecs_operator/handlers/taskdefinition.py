@@ -9,6 +9,7 @@ a finalizer and an Event names the users.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
@@ -24,7 +25,6 @@ from .queue import OK, Outcome
 from .references import revision_name
 from .runtime import runtime
 
-DEREGISTERED = "ecs-operator.dev/deregistered-revisions"
 SPEC_HASH = "ecs-operator.dev/spec-hash"
 HOLD_RETRY = 5.0
 
@@ -57,10 +57,10 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         return OK
     if body["metadata"].get("deletionTimestamp"):
         return await _release(body)
-    body = await set_finalizer(TASK_DEFINITION, body, True)
     try:
         spec = parse_task_definition(body.get("spec") or {}).to_ecs()
     except EcsValidationError as error:
+        body = await set_finalizer(TASK_DEFINITION, body, True)
         await report_invalid(TASK_DEFINITION, body, error)
         return Outcome("invalid")
     revisions = rt.store.owned(CONTROLLER_REVISION, body["metadata"]["uid"])
@@ -68,26 +68,28 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     latest = max(revisions, key=lambda r: int(r["revision"]), default=None)
     if latest is None or (latest["metadata"].get("annotations") or {}).get(SPEC_HASH) != digest:
         number = int(latest["revision"]) + 1 if latest else 1
-        created = await rt.client.create(
-            CONTROLLER_REVISION, _controller_revision(body, spec, number, digest)
+        # the revision and the finalizer are independent writes: one round trip for both
+        revision = _controller_revision(body, spec, number, digest)
+        finalized, created = await asyncio.gather(
+            set_finalizer(TASK_DEFINITION, body, True),
+            rt.client.create(CONTROLLER_REVISION, revision),
         )
+        body = finalized
         rt.store.put(CONTROLLER_REVISION, created)
-        revisions = [*revisions, created]
         rt.events.record(body, "RevisionRegistered", f"registered {spec['family']}:{number}")
-    deregistered = td_status.parse_revisions(
-        (body["metadata"].get("annotations") or {}).get(DEREGISTERED)
-    )
-    entries = td_status.revision_entries(revisions, deregistered)
+    else:
+        body = await set_finalizer(TASK_DEFINITION, body, True)
+    # users resolve revisions from the store: they can go on before the status is written
+    for user in references.users_of_family(namespace, spec["family"]):
+        rt.queue.add(*user)
     status = td_status.task_definition_status(
         spec["family"],
-        entries,
+        references.family_revisions(body),
         body.get("status") or {},
         body["metadata"].get("generation"),
         account=rt.settings.account_id,
     )
     await write_status(TASK_DEFINITION, body, status)
-    for user in references.users_of_family(namespace, spec["family"]):
-        rt.queue.add(*user)
     return OK
 
 

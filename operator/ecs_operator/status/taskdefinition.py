@@ -15,6 +15,10 @@ def arn(family: str, revision: int, account: str | None = None) -> str:
     return f"arn:aws:ecs:{REGION}:{account or DEFAULT_ACCOUNT}:task-definition/{family}:{revision}"
 
 
+#: the annotation that deregisters revisions: ``"1,3"``
+DEREGISTERED = "ecs-operator.dev/deregistered-revisions"
+
+
 def parse_revisions(text: str | None) -> set[int]:
     """The deregistered revisions annotation (``"1,3"``) as a set; junk is ignored."""
     return {int(part) for part in (text or "").replace(" ", "").split(",") if part.isdigit()}
