@@ -47,7 +47,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="join the KopfPeering NAME for an active/standby pair (default: standalone)",
     )
-    parser.add_argument("--workers", type=int, default=16, help="concurrent reconciles")
+    parser.add_argument("--workers", type=int, default=32, help="concurrent reconciles")
     parser.add_argument(
         "--no-pod-level-resources",
         action="store_true",

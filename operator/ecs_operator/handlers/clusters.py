@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,19 @@ async def resolve(namespace: str, reference: str | None) -> dict[str, Any]:
         raise Unresolved(
             "ClusterNotFound", f"cluster: no Cluster named {name} in namespace {namespace}"
         )
+    # the first services of a namespace arrive together: one creation for all of them
+    creating = _creating.get(namespace)
+    if creating is None:
+        creating = _creating[namespace] = asyncio.ensure_future(_create_default(namespace))
+        creating.add_done_callback(lambda _: _creating.pop(namespace, None))
+    return await asyncio.shield(creating)
+
+
+#: the default Cluster being created, by namespace
+_creating: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+
+async def _create_default(namespace: str) -> dict[str, Any]:
     rt = runtime()
     try:
         created = await rt.client.create(
@@ -43,7 +57,7 @@ async def resolve(namespace: str, reference: str | None) -> dict[str, Any]:
             },
         )
     except ApiError as error:
-        # another worker's service created it first (its watch event is on the way)
+        # made elsewhere meanwhile (another operator replica, a user), not yet in the store
         found = await rt.client.get(ECS_CLUSTER, namespace, DEFAULT_CLUSTER)
         if error.status != 409 or found is None:
             raise

@@ -11,6 +11,7 @@ rendered until the spec changes (status/service.py decides which revision runs).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -125,9 +126,12 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         return Outcome("invalid")
     findings = [f for r in parts for f in (*r.pod.findings, *r.findings)]
     findings += attached_report.findings
-    workloads = await _ensure_workloads(spec, strategy, parts, body)
-    for obj in attached:
-        findings += await _ensure_attached(obj, body)
+    # the workloads and the objects attached to them are independent writes: one round trip
+    workloads, *attached_findings = await asyncio.gather(
+        _ensure_workloads(spec, strategy, parts, body),
+        *(_ensure_attached(obj, body) for obj in attached),
+    )
+    findings += [f for found in attached_findings for f in found]
     await _remove_stale(
         body, {(resource_of(o), o["metadata"]["name"]) for o in workloads + attached}
     )

@@ -76,7 +76,6 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         )
         body = finalized
         rt.store.put(CONTROLLER_REVISION, created)
-        rt.events.record(body, "RevisionRegistered", f"registered {spec['family']}:{number}")
     else:
         body = await set_finalizer(TASK_DEFINITION, body, True)
     # users resolve revisions from the store: they can go on before the status is written

@@ -58,6 +58,10 @@ CHILDREN = (
     HORIZONTAL_POD_AUTOSCALER,
     POD_DISRUPTION_BUDGET,
 )
+#: seconds a pod event waits before it reconciles its Service or Task: a pod changes several
+#: times a second while it starts (scheduled, running, ready), and its Service's other pods
+#: with it; one reconcile per burst instead of one per event
+POD_COALESCING = 0.5
 #: children that run pods under a task-role ServiceAccount: their deletion may free one
 RUN_AS = (DEPLOYMENT, DAEMON_SET, POD)
 #: children watched whatever their labels (the rest carry app.kubernetes.io/managed-by)
@@ -124,8 +128,9 @@ def _child_handler(resource: Resource) -> None:
         if resource == POD and not owners:
             owners = _services_of_pod(body)
         queue = runtime().queue
+        delay = POD_COALESCING if resource == POD else 0.0
         for key in owners:
-            queue.add(*key)
+            queue.add(*key, after=delay)
         if event.get("type") == "DELETED" and resource in RUN_AS:
             queue.add(identities.KIND, body["metadata"]["namespace"], "*", identities.SWEEP_DELAY)
 
