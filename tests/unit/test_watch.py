@@ -39,3 +39,20 @@ def test_a_service_pod_concerns_the_ecs_service_it_is_annotated_with(store: Any)
 def test_the_attached_kinds_are_watched_by_label() -> None:
     for resource in (KUBE_SERVICE, HORIZONTAL_POD_AUTOSCALER, POD_DISRUPTION_BUDGET):
         assert resource in watch.CHILDREN and resource not in watch.UNLABELLED
+
+
+def test_a_status_update_of_an_attached_object_wakes_nobody_but_an_edit_does() -> None:
+    before = {
+        "metadata": {"uid": "u", "generation": 1, "labels": {"a": "b"}},
+        "spec": {"minAvailable": 1},
+        "status": {"currentHealthy": 0},
+    }
+    healthier = {**before, "status": {"currentHealthy": 2}}
+    edited = {**before, "metadata": {**before["metadata"], "generation": 2}}
+    relabelled = {**before, "metadata": {**before["metadata"], "labels": {}}}
+    going = {**before, "metadata": {**before["metadata"], "deletionTimestamp": "now"}}
+    assert watch._only_status_changed(before, healthier)
+    assert not watch._only_status_changed(before, edited)
+    assert not watch._only_status_changed(before, relabelled)
+    assert not watch._only_status_changed(before, going)
+    assert not watch._only_status_changed(None, healthier)

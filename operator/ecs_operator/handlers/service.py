@@ -168,6 +168,10 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     for message in view.events:
         rt.events.record(body, "ServiceEvent", message)
     await write_status(ECS_SERVICE, body, status)
+    if running_task_definition(status, rollout) != resolved.ref:
+        # the circuit breaker just rolled back: render the revision it chose (a status
+        # change of our own wakes nothing by itself)
+        return Outcome("rollback", retry=True, after=0.0)
     return OK
 
 

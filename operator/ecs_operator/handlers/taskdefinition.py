@@ -78,12 +78,16 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         rt.store.put(CONTROLLER_REVISION, created)
     else:
         body = await set_finalizer(TASK_DEFINITION, body, True)
-    # users resolve revisions from the store: they can go on before the status is written
-    for user in references.users_of_family(namespace, spec["family"]):
-        rt.queue.add(*user)
+    # Users resolve revisions from the store, so they can go on before the status is written;
+    # they need waking only when the revisions changed (registered or deregistered), not at
+    # each of the family's own events.
+    entries = references.family_revisions(body)
+    if entries != (body.get("status") or {}).get("revisions"):
+        for user in references.users_of_family(namespace, spec["family"]):
+            rt.queue.add(*user)
     status = td_status.task_definition_status(
         spec["family"],
-        references.family_revisions(body),
+        entries,
         body.get("status") or {},
         body["metadata"].get("generation"),
         account=rt.settings.account_id,

@@ -64,19 +64,37 @@ CHILDREN = (
 POD_COALESCING = 0.5
 #: children that run pods under a task-role ServiceAccount: their deletion may free one
 RUN_AS = (DEPLOYMENT, DAEMON_SET, POD)
+#: children whose status no reconciler reads: a change of status alone (a PDB's healthy count
+#: follows every pod) need not wake their owner. An ECS object's own status change wakes
+#: only its Cluster's counts.
+STATUS_UNREAD = (POD_DISRUPTION_BUDGET, HORIZONTAL_POD_AUTOSCALER)
 #: children watched whatever their labels (the rest carry app.kubernetes.io/managed-by)
 UNLABELLED = (CONTROLLER_REVISION,)
 
 
-def _track(resource: Resource, event: kopf.RawEvent) -> dict[str, Any]:
+def _track(resource: Resource, event: kopf.RawEvent) -> tuple[dict[str, Any], bool]:
+    """Store the event's object; returns it, and whether only its status changed (then
+    nothing needs reconciling: the reconcile that wrote it, or the controller, already knew)."""
     body: dict[str, Any] = dict(event["object"])
+    metadata = body["metadata"]
     rt = runtime()
+    before = rt.store.get(resource, metadata.get("namespace") or "", metadata["name"])
     if event.get("type") == "DELETED":
-        metadata = body["metadata"]
         rt.store.forget(resource, metadata.get("namespace") or "", metadata["name"])
-    else:
-        rt.store.put(resource, body)
-    return body
+        return body, False
+    rt.store.put(resource, body)
+    return body, event.get("type") == "MODIFIED" and _only_status_changed(before, body)
+
+
+def _only_status_changed(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    """Whether ``after`` differs from ``before`` in its status only (same spec generation,
+    labels, annotations, owners and finalizers)."""
+    if before is None or after["metadata"].get("deletionTimestamp"):
+        return False
+    return all(
+        before["metadata"].get(key) == after["metadata"].get(key)
+        for key in ("uid", "generation", "labels", "annotations", "ownerReferences", "finalizers")
+    )
 
 
 def _owners(body: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -103,10 +121,11 @@ def _services_of_pod(body: dict[str, Any]) -> list[tuple[str, str, str]]:
 def _ecs_handler(resource: Resource, kind: str) -> None:
     @kopf.on.event(resource.group, resource.version, resource.plural, id=f"watch-{resource.plural}")
     async def handler(event: kopf.RawEvent, **_: Any) -> None:
-        body = _track(resource, event)
+        body, status_only = _track(resource, event)
         metadata = body["metadata"]
         rt = runtime()
-        rt.queue.add(kind, metadata["namespace"], metadata["name"])
+        if not status_only:
+            rt.queue.add(kind, metadata["namespace"], metadata["name"])
         MANAGED_OBJECTS.labels(kind=kind).set(rt.store.count(resource))
         if kind != "Cluster":
             rt.queue.add("Cluster", metadata["namespace"], "*", after=1.0)
@@ -123,7 +142,9 @@ def _child_handler(resource: Resource) -> None:
         id=f"watch-{resource.plural}",
     )
     async def handler(event: kopf.RawEvent, **_: Any) -> None:
-        body = _track(resource, event)
+        body, status_only = _track(resource, event)
+        if status_only and resource in STATUS_UNREAD:
+            return
         owners = _owners(body)
         if resource == POD and not owners:
             owners = _services_of_pod(body)
