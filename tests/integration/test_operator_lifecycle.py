@@ -188,9 +188,9 @@ def test_a_restarted_operator_writes_nothing_when_everything_has_converged(
     for i in range(10):
         wait_steady(kube, namespace, f"quiet{i}", 1)
 
-    def quiet() -> bool:  # the last status updates (cluster counts refresh after 1 s) landed
+    def quiet() -> bool:  # the last status updates (cluster counts refresh after 3 s) landed
         before = operator.writes()
-        time.sleep(2)
+        time.sleep(4)
         return operator.writes() == before
 
     wait_for(quiet, 30, "the operator to go quiet")

@@ -2,8 +2,8 @@
 
 Registered instances are the nodes its EC2 capacity providers stand for; running and pending
 tasks are the pods of its services and tasks; per provider as well. Cluster status is
-refreshed at most about once a second per namespace (the queue coalesces), so a thousand pod
-updates do not become a thousand status writes.
+refreshed at most about every :data:`REFRESH` seconds per namespace (the queue coalesces), so
+a thousand pod updates do not become a thousand status writes.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from .common import report_invalid, write_status
 from .queue import OK, Outcome
 from .references import cluster_name
 from .runtime import runtime
+
+#: seconds between a change in a namespace and the refresh of its Clusters' counts
+REFRESH = 3.0
 
 
 async def reconcile(namespace: str, name: str) -> Outcome:

@@ -36,7 +36,7 @@ from ecs_operator.kube.resources import (
 from ecs_operator.metrics import MANAGED_OBJECTS
 from ecs_operator.render.keys import ANNOTATION_SERVICE
 
-from . import identities
+from . import cluster, identities
 from .indexes import SERVICE_NAME
 from .runtime import runtime
 
@@ -128,7 +128,7 @@ def _ecs_handler(resource: Resource, kind: str) -> None:
             rt.queue.add(kind, metadata["namespace"], metadata["name"])
         MANAGED_OBJECTS.labels(kind=kind).set(rt.store.count(resource))
         if kind != "Cluster":
-            rt.queue.add("Cluster", metadata["namespace"], "*", after=1.0)
+            rt.queue.add("Cluster", metadata["namespace"], "*", after=cluster.REFRESH)
 
 
 def _child_handler(resource: Resource) -> None:
@@ -161,7 +161,7 @@ def _node_handler() -> None:
     async def handler(event: kopf.RawEvent, **_: Any) -> None:
         _track(NODE, event)
         for namespace in {ns for ns, _ in _cluster_keys()}:
-            runtime().queue.add("Cluster", namespace, "*", after=1.0)
+            runtime().queue.add("Cluster", namespace, "*", after=cluster.REFRESH)
 
 
 def _cluster_keys() -> list[tuple[str, str]]:
