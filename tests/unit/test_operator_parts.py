@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
-from ecs_operator.handlers.indexes import FAMILY, INDEXES, USES_FAMILY
+from ecs_operator.handlers.indexes import FAMILY, INDEXES, PROJECTIONS, USES_FAMILY
 from ecs_operator.kube.apply import HASH_ANNOTATION, contains, in_sync, stamped
-from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE, TASK_DEFINITION
+from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE, POD, TASK_DEFINITION
 from ecs_operator.kube.store import Store
 from ecs_operator.render.strategy import split
 from ecs_operator.status.conditions import condition, merge
@@ -163,6 +163,23 @@ def test_store_keeps_no_managed_fields_and_no_client_side_apply_copy() -> None:
     assert kept["metadata"]["annotations"] == {"keep": "me"}
     assert kept["spec"] == {"replicas": 2}
     assert "managedFields" in body["metadata"]  # the caller's object is untouched
+
+
+def test_the_store_keeps_of_a_pod_what_reconcilers_read() -> None:
+    store = Store(INDEXES, PROJECTIONS)
+    pod = {
+        "metadata": {"name": "p", "namespace": "n", "labels": {"a": "b"}},
+        "spec": {"nodeName": "fargate-0", "serviceAccountName": "sa", "containers": [{}]},
+        "status": {"phase": "Running"},
+    }
+    store.put(POD, pod)
+    kept = store.get(POD, "n", "p")
+    assert kept == {
+        **pod,
+        "spec": {"nodeName": "fargate-0", "serviceAccountName": "sa"},
+        "apiVersion": "v1",
+        "kind": "Pod",
+    }
 
 
 def test_store_indexes_follow_updates_and_deletions() -> None:

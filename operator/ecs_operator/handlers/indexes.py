@@ -1,7 +1,12 @@
-"""The store's indexes: the lookups made on every event or reconcile, answered without a scan.
+"""The store's indexes and projections.
 
-Each was a scan of the namespace before, which made N Services cost N² (every pod event looked
-for its Service among all of them; every reconcile for its task definition among all families).
+Indexes answer the lookups made on every event or reconcile without a scan. Each was a scan of
+the namespace before, which made N Services cost N² (every pod event looked for its Service
+among all of them; every reconcile for its task definition among all families).
+
+Projections keep only what reconcilers read of objects that are many and large: a pod is read
+for its metadata, status, node and ServiceAccount, never for its containers' spec (a third of
+it), and there are two pods or more per Service.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from typing import Any
 
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.resources import ECS_SERVICE, ECS_TASK, POD, TASK_DEFINITION
-from ecs_operator.kube.store import Indexes
+from ecs_operator.kube.store import Indexes, Projections
 from ecs_operator.render import keys
 
 #: TaskDefinitions by ``spec.family``
@@ -51,3 +56,15 @@ INDEXES: Indexes = {
     ECS_TASK: {USES_FAMILY: _used_family},
     POD: {SERVICE_PODS: _service_label},
 }
+
+
+#: the pod spec members reconcilers read (status/task.py, identities.in_use)
+POD_SPEC_READ = ("nodeName", "serviceAccountName")
+
+
+def _pod_view(body: dict[str, Any]) -> dict[str, Any]:
+    spec = body.get("spec") or {}
+    return {**body, "spec": {k: spec[k] for k in POD_SPEC_READ if k in spec}}
+
+
+PROJECTIONS: Projections = {POD: _pod_view}

@@ -13,7 +13,7 @@ from ecs_operator.kube.client import KubeClient
 from ecs_operator.kube.events import EventRecorder
 from ecs_operator.kube.store import Store
 
-from .indexes import INDEXES
+from .indexes import INDEXES, PROJECTIONS
 from .queue import WorkQueue
 
 
@@ -31,7 +31,7 @@ class Runtime:
     client: KubeClient
     queue: WorkQueue
     events: EventRecorder
-    store: Store = field(default_factory=lambda: Store(INDEXES))
+    store: Store = field(default_factory=lambda: Store(INDEXES, PROJECTIONS))
     settings: Settings = field(default_factory=Settings)
 
 

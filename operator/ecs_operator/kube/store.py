@@ -19,10 +19,15 @@ Key = tuple[str, str]  # (namespace, name)
 #: the values an object is found under in one index
 IndexFunction = Callable[[dict[str, Any]], Iterable[str]]
 Indexes = Mapping[Resource, Mapping[str, IndexFunction]]
+#: the part of an object the store keeps, by resource (the whole object by default)
+Projections = Mapping[Resource, Callable[[dict[str, Any]], dict[str, Any]]]
 
 
 class Store:
-    def __init__(self, indexes: Indexes | None = None) -> None:
+    def __init__(
+        self, indexes: Indexes | None = None, projections: Projections | None = None
+    ) -> None:
+        self._projections = {_bucket(r): f for r, f in (projections or {}).items()}
         self._objects: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._owned: dict[str, set[tuple[str, Key]]] = defaultdict(set)
         self._functions = {
@@ -42,6 +47,9 @@ class Store:
         """Keep ``body`` (less what no reconciler reads) unless the cache already holds a newer
         version of it."""
         body = _slim(body)
+        project = self._projections.get(_bucket(resource))
+        if project is not None:
+            body = project(body)
         bucket = self._objects[_bucket(resource)]
         key = self.key(body)
         old = bucket.get(key)
