@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +11,7 @@ from ecs_operator.api.shapes import CapacityProviderStrategyItem
 from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.resources import ECS_CLUSTER
 
+from .flights import SingleFlight
 from .references import DEFAULT_CLUSTER, Unresolved, cluster_name, cluster_named
 from .runtime import runtime
 
@@ -33,15 +33,10 @@ async def resolve(namespace: str, reference: str | None) -> dict[str, Any]:
             "ClusterNotFound", f"cluster: no Cluster named {name} in namespace {namespace}"
         )
     # the first services of a namespace arrive together: one creation for all of them
-    creating = _creating.get(namespace)
-    if creating is None:
-        creating = _creating[namespace] = asyncio.ensure_future(_create_default(namespace))
-        creating.add_done_callback(lambda _: _creating.pop(namespace, None))
-    return await asyncio.shield(creating)
+    return await _creating.run(namespace, lambda: _create_default(namespace))
 
 
-#: the default Cluster being created, by namespace
-_creating: dict[str, asyncio.Future[dict[str, Any]]] = {}
+_creating: SingleFlight[str, dict[str, Any]] = SingleFlight()
 
 
 async def _create_default(namespace: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import DAEMON_SET, DEPLOYMENT, POD, SERVICE_ACCOUNT
 from ecs_operator.render import keys
 
+from .flights import SingleFlight
 from .queue import OK, Outcome
 from .runtime import runtime
 
@@ -41,11 +42,21 @@ async def ensure(account: dict[str, Any], namespace: str) -> dict[str, Any]:
         if k != keys.LABEL_CLUSTER
     }
     metadata = {**account["metadata"], "labels": labels, "namespace": namespace}
+    desired = {**account, "metadata": metadata}
     live = rt.store.get(SERVICE_ACCOUNT, namespace, metadata["name"])
-    result = await apply.ensure(rt.client, {**account, "metadata": metadata}, live)
-    if result is not live:
+    if live is not None and apply.in_sync(desired, live):
+        return live
+
+    async def applied() -> dict[str, Any]:
+        result = await apply.ensure(rt.client, desired, live)
         rt.store.put(SERVICE_ACCOUNT, result)
-    return result
+        return result
+
+    # every Service of the namespace shares it: one apply for those that find it missing
+    return await _applying.run((namespace, metadata["name"]), applied)
+
+
+_applying: SingleFlight[tuple[str, str], dict[str, Any]] = SingleFlight()
 
 
 def in_use(namespace: str) -> set[str]:
