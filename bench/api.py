@@ -163,6 +163,19 @@ _SAMPLE = re.compile(r"^apiserver_request_total\{(.*)\} (\S+)$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
+def _write_key(labels_text: str) -> RequestKey | None:
+    """The key of a sample's labels, None unless it counts writes."""
+    labels = dict(_LABEL.findall(labels_text))
+    if labels.get("verb") not in WRITE_VERBS:
+        return None
+    return RequestKey(
+        labels["verb"],
+        labels.get("group", ""),
+        labels.get("resource", ""),
+        labels.get("subresource", ""),
+    )
+
+
 def parse_request_counts(text: str) -> dict[RequestKey, float]:
     """Write requests by verb, group, resource and subresource (codes summed)."""
     counts: dict[RequestKey, float] = {}
@@ -170,15 +183,9 @@ def parse_request_counts(text: str) -> dict[RequestKey, float]:
         match = _SAMPLE.match(line)
         if not match:
             continue
-        labels = dict(_LABEL.findall(match.group(1)))
-        if labels.get("verb") not in WRITE_VERBS:
+        key = _write_key(match.group(1))
+        if key is None:
             continue
-        key = RequestKey(
-            labels["verb"],
-            labels.get("group", ""),
-            labels.get("resource", ""),
-            labels.get("subresource", ""),
-        )
         counts[key] = counts.get(key, 0.0) + float(match.group(2))
     return counts
 
@@ -193,15 +200,9 @@ def parse_request_seconds(text: str) -> dict[RequestKey, tuple[float, float]]:
         match = _DURATION.match(line)
         if not match:
             continue
-        labels = dict(_LABEL.findall(match.group(2)))
-        if labels.get("verb") not in WRITE_VERBS:
+        key = _write_key(match.group(2))
+        if key is None:
             continue
-        key = RequestKey(
-            labels["verb"],
-            labels.get("group", ""),
-            labels.get("resource", ""),
-            labels.get("subresource", ""),
-        )
         pair = found.setdefault(key, [0.0, 0.0])
         pair[0 if match.group(1) == "sum" else 1] += float(match.group(3))
     return {key: (pair[0], pair[1]) for key, pair in found.items()}

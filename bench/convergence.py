@@ -169,17 +169,19 @@ async def direct(api: Api, workload: Workload, limit: float) -> Run:
     accounts, objects = workload.kubernetes_objects()
     namespace = workload.namespace
     trackers = {
-        "deployments created": (
-            Tracker(api, DEPLOYMENT.path(namespace), exists),
-            workload.services,
-        ),
-        "deployments available": (
-            Tracker(api, DEPLOYMENT.path(namespace), deployment_available),
-            workload.services,
-        ),
+        **_deployment_trackers(api, workload),
         "pods running": (Tracker(api, POD.path(namespace), pod_running), workload.pods),
     }
     return await timed(api, trackers, [accounts, objects], limit, "the direct Deployments")
+
+
+def _deployment_trackers(api: Api, workload: Workload) -> dict[str, tuple[Tracker, int]]:
+    """The milestones both sides share: every Deployment created, every one available."""
+    path = DEPLOYMENT.path(workload.namespace)
+    return {
+        "deployments created": (Tracker(api, path, exists), workload.services),
+        "deployments available": (Tracker(api, path, deployment_available), workload.services),
+    }
 
 
 def operator_trackers(api: Api, workload: Workload) -> dict[str, tuple[Tracker, int]]:
@@ -191,14 +193,7 @@ def operator_trackers(api: Api, workload: Workload) -> dict[str, tuple[Tracker, 
             Tracker(api, TASK_DEFINITION.path(namespace), registered),
             len(workload.task_definition_specs()),
         ),
-        "deployments created": (
-            Tracker(api, DEPLOYMENT.path(namespace), exists),
-            workload.services,
-        ),
-        "deployments available": (
-            Tracker(api, DEPLOYMENT.path(namespace), deployment_available),
-            workload.services,
-        ),
+        **_deployment_trackers(api, workload),
         "services steady": (
             Tracker(api, ECS_SERVICE.path(namespace), service_steady),
             workload.services,

@@ -14,6 +14,7 @@ from ecs_operator import nodes
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import parse_cluster
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, NODE, POD
+from ecs_operator.kube.store import matches
 from ecs_operator.render import keys
 from ecs_operator.render.names import label_value
 from ecs_operator.status.conditions import condition, merge
@@ -41,10 +42,6 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     return OK
 
 
-def _matches(labels: dict[str, str], selector: dict[str, str]) -> bool:
-    return all(labels.get(k) == v for k, v in selector.items())
-
-
 def _provider_selectors(spec: dict[str, Any]) -> dict[str, dict[str, str]]:
     definitions = {d["name"]: d for d in spec.get("capacityProviderDefinitions") or []}
     selectors = {}
@@ -70,7 +67,7 @@ def cluster_status(
         return obj["metadata"].get("labels") or {}
 
     if ec2:
-        instances = [n for n in all_nodes if any(_matches(labels(n), s) for s in ec2.values())]
+        instances = [n for n in all_nodes if any(matches(labels(n), s) for s in ec2.values())]
     else:
         instances = [n for n in all_nodes if labels(n).get(nodes.LABEL_VK_TYPE) != nodes.VK_TYPE]
     running = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
@@ -115,11 +112,9 @@ async def _reconcile_one(body: dict[str, Any]) -> None:
     namespace = body["metadata"]["namespace"]
     name = name_of(body)
     label = label_value(name)
+    ours = {keys.LABEL_CLUSTER: label, keys.LABEL_APP_MANAGED_BY: keys.MANAGED_BY}
     pods = [
-        p
-        for p in rt.store.all(POD, namespace)
-        if (p["metadata"].get("labels") or {}).get(keys.LABEL_CLUSTER) == label
-        and (p["metadata"].get("labels") or {}).get(keys.LABEL_APP_MANAGED_BY) == keys.MANAGED_BY
+        p for p in rt.store.all(POD, namespace) if matches(p["metadata"].get("labels") or {}, ours)
     ]
     services = sum(
         1

@@ -48,7 +48,7 @@ async def ensure(account: dict[str, Any], namespace: str) -> dict[str, Any]:
         return live
 
     async def applied() -> dict[str, Any]:
-        result = await apply.ensure(rt.client, desired, live)
+        result = await rt.client.apply(SERVICE_ACCOUNT, apply.stamped(desired))
         rt.store.put(SERVICE_ACCOUNT, result)
         return result
 

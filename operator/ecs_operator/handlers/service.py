@@ -31,6 +31,7 @@ from ecs_operator.kube.resources import (
     POD_DISRUPTION_BUDGET,
     resource_of,
 )
+from ecs_operator.kube.store import matches
 from ecs_operator.render import keys, request
 from ecs_operator.render.attached import render_attached, service_selector
 from ecs_operator.render.findings import Finding, Report
@@ -320,11 +321,7 @@ def _pods(namespace: str, selector: dict[str, str]) -> list[dict[str, Any]]:
     candidates = runtime().store.indexed(
         POD, SERVICE_PODS, namespace, selector.get(keys.LABEL_SERVICE, "")
     )
-    return [
-        pod
-        for pod in candidates
-        if all((pod["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
-    ]
+    return [pod for pod in candidates if matches(pod["metadata"].get("labels") or {}, selector)]
 
 
 def _selector(workloads: list[dict[str, Any]]) -> str:

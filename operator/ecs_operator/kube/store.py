@@ -119,6 +119,11 @@ class Store:
                 yield body
 
 
+def matches(labels: Mapping[str, str], selector: Mapping[str, str]) -> bool:
+    """Whether ``labels`` carry every label of an equality ``selector`` (matchLabels)."""
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
 #: metadata no reconciler reads, and the largest part of most objects: managedFields is about
 #: 40% of a Deployment or Pod, and kubectl's client-side apply copies a whole object into an
 #: annotation
