@@ -18,6 +18,8 @@ from pathlib import Path
 
 from ecs_operator.devcluster.cluster import DevCluster, free_port
 
+from .workload import ACCOUNT_ID
+
 WRITES = "ecs_operator_api_writes_total"
 RECONCILES = "ecs_operator_reconciles_total"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -57,6 +59,7 @@ class OperatorProcess:
         command = [
             sys.executable, *python_flags, "-m", "ecs_operator.cli", "run",
             "--metrics-port", str(self.metrics_port), "--health-port", str(self.health_port),
+            "--allow-task-role", f"arn:aws:iam::{ACCOUNT_ID}:role/*",
             *OPERATOR_ARGS,
         ]  # fmt: skip
         env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}

@@ -29,6 +29,9 @@ HEALTH_CHECK = {"command": ["CMD-SHELL", "true"]}
 #: The family every Service of the rollout benchmark shares.
 SHARED_FAMILY = "bench-shared"
 
+#: the AWS account of the task roles (the operator under test allows its roles)
+ACCOUNT_ID = "123456789012"
+
 
 def resource(kind: str, name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -141,7 +144,7 @@ class Workload:
             specs[family(i)] = make(family(i))
         if self.task_roles:
             for name, spec in specs.items():
-                spec["taskRoleArn"] = f"arn:aws:iam::123456789012:role/{name}"
+                spec["taskRoleArn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
         return specs
 
     def family_of(self, index: int) -> str:

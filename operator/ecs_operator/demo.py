@@ -21,6 +21,7 @@ from typing import Any
 from .devcluster import binaries, processes
 from .devcluster.cluster import DevCluster, free_port
 from .devcluster.errors import DevclusterError
+from .policy import ANNOTATION_POD_SECURITY_CEILING, PRIVILEGED
 
 NAMESPACE = "ecs-demo"
 KINDS = ("clusters", "taskdefinitions", "services", "tasks")
@@ -155,6 +156,12 @@ def run(args: argparse.Namespace) -> int:
             env=kubectl.env,
             capture_output=True,
         )
+        # The admin's call, made here for the demo's namespace only: its node agent
+        # (examples/daemon-agent.yaml) reads the host's logs, which needs the privileged level.
+        kubectl(
+            "annotate", "--overwrite", "namespace", args.namespace,
+            f"{ANNOTATION_POD_SECURITY_CEILING}={PRIVILEGED}",
+        )  # fmt: skip
         kubectl("apply", "-n", args.namespace, "-f", str(args.examples))
         deadline = time.monotonic() + args.timeout
         while True:

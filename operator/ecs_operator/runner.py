@@ -21,6 +21,7 @@ from ecs_operator.kube.events import EventRecorder
 from .handlers import install_handlers
 from .handlers.runtime import Runtime, Settings, install
 from .metrics import REGISTRY
+from .policy import BASELINE, EXPOSED_SERVICE_TYPES, LEVELS, Policy
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +60,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--account-id", default=None, help="AWS account id used in ARNs and IRSA roles"
+    )
+    tenancy = parser.add_argument_group(
+        "tenancy", "what writing ECS objects allows in every namespace (docs/security.md)"
+    )
+    tenancy.add_argument(
+        "--allow-task-role",
+        metavar="ARN_PATTERN",
+        action="append",
+        default=[],
+        help="an IAM role ARN pattern (* matches anything) tasks may use (repeatable; "
+        "default: none, namespaces allow theirs with an annotation)",
+    )
+    tenancy.add_argument(
+        "--pod-security-ceiling",
+        choices=LEVELS,
+        default=BASELINE,
+        help="the highest Pod Security level tasks are rendered at (default: baseline)",
+    )
+    tenancy.add_argument(
+        "--allow-service-type",
+        choices=EXPOSED_SERVICE_TYPES,
+        action="append",
+        default=[],
+        help="a Service type load balancers may get besides ClusterIP (repeatable)",
     )
 
 
@@ -115,6 +140,11 @@ def _startup(args: argparse.Namespace) -> None:
                 pod_level_resources=not args.no_pod_level_resources,
                 task_retention_seconds=args.task_retention,
                 account_id=args.account_id,
+                policy=Policy(
+                    task_roles=tuple(args.allow_task_role),
+                    pod_security_ceiling=args.pod_security_ceiling,
+                    service_types=frozenset(args.allow_service_type),
+                ),
             ),
         )
         install(runtime)

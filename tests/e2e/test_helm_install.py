@@ -157,7 +157,7 @@ def test_operator_works_with_the_charts_rbac(
     whoami = kubectl("auth", "whoami", "--kubeconfig", str(config), "-o", "jsonpath={.status}")
     assert ACCOUNT in whoami.stdout
     scope = ("--namespace", namespace) if installed else ("--all-namespaces",)
-    process = OperatorProcess.start(tmp_path, *scope, env={"KUBECONFIG": str(config)})
+    process = OperatorProcess.start(tmp_path, *scope, env={"KUBECONFIG": str(config)}, policy=())
     try:
         objects = list(yaml.safe_load_all((REPO / "examples" / "fargate-web.yaml").read_text()))
         apply(namespace, *objects)

@@ -15,6 +15,17 @@ from pathlib import Path
 
 from tests.support.kube import wait_for
 
+#: the admin's policy (``ecs-operator run`` tenancy flags) of the tests' operators: every
+#: namespace may use any task role, the privileged level and exposed Services. The tests of
+#: the policy itself (tests/e2e/test_tenancy.py) and of the chart's RBAC pass the chart's
+#: defaults instead.
+PERMISSIVE = (
+    "--allow-task-role", "arn:aws:iam::*:role/*",
+    "--pod-security-ceiling", "privileged",
+    "--allow-service-type", "NodePort",
+    "--allow-service-type", "LoadBalancer",
+)  # fmt: skip
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -28,23 +39,28 @@ class OperatorProcess:
     log: Path
     metrics_port: int
     args: tuple[str, ...] = ()
+    policy: tuple[str, ...] = PERMISSIVE
 
     @classmethod
     def start(
-        cls, directory: Path, *args: str, env: dict[str, str] | None = None
+        cls,
+        directory: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        policy: tuple[str, ...] = PERMISSIVE,
     ) -> OperatorProcess:
         metrics, health = _free_port(), _free_port()
         log = directory / f"operator-{int(time.time() * 1000)}.log"
         command = [
             sys.executable, "-m", "ecs_operator.cli", "run",
             "--metrics-port", str(metrics), "--health-port", str(health),
-            "--task-retention", "5", *args,
+            "--task-retention", "5", *policy, *args,
         ]  # fmt: skip
         with open(log, "wb") as out:
             process = subprocess.Popen(
                 command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
             )
-        started = cls(process, log, metrics, tuple(args))
+        started = cls(process, log, metrics, tuple(args), policy)
         wait_for(started.ready, 60, "the operator to start")
         return started
 
@@ -89,7 +105,7 @@ class OperatorProcess:
     def restart(self, *args: str) -> None:
         """Stop and start again in place (with other arguments if given)."""
         self.stop()
-        fresh = OperatorProcess.start(self.log.parent, *args)
+        fresh = OperatorProcess.start(self.log.parent, *args, policy=self.policy)
         self.process, self.log, self.metrics_port, self.args = (
             fresh.process,
             fresh.log,

@@ -141,8 +141,8 @@ CLUSTER: set[Permission] = {
     ("", "nodes", "watch"),
     ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
     ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+    *(("", "namespaces", verb) for verb in ("get", "list", "watch")),
 }
-NAMESPACES: set[Permission] = {("", "namespaces", "list"), ("", "namespaces", "watch")}
 PEERING_VERBS = ("get", "list", "watch", "patch")
 
 
@@ -231,8 +231,8 @@ def test_namespaced_rbac_is_a_role_per_namespace() -> None:
             "name": RELEASE,
         }
         assert binding["subjects"][0]["namespace"] == NAMESPACE
-    # Cluster-wide only what is cluster-scoped, plus namespaces for kopf's namespace observer.
-    assert permissions(one(manifests, "ClusterRole")) == CLUSTER | NAMESPACES
+    # Cluster-wide only what is cluster-scoped (namespaces: the admin's tenancy annotations).
+    assert permissions(one(manifests, "ClusterRole")) == CLUSTER
 
 
 @pytest.mark.parametrize(
@@ -241,7 +241,7 @@ def test_namespaced_rbac_is_a_role_per_namespace() -> None:
         ({"peering.enabled": "true"}, NAMESPACED | CLUSTER | peering("clusterkopfpeerings"), None),
         (
             {"peering.enabled": "true", "watchNamespaces": "{team-a}"},
-            CLUSTER | NAMESPACES,
+            CLUSTER,
             NAMESPACED | peering("kopfpeerings"),
         ),
     ],
@@ -259,10 +259,10 @@ def test_peering_adds_only_the_peering_objects(
 def test_rbac_covers_every_resource_the_operator_watches() -> None:
     """A child kind added to the watch handlers without RBAC would fail here, not in a
     cluster."""
-    from ecs_operator.handlers.watch import CHILDREN, ECS_KINDS, NODE
+    from ecs_operator.handlers.watch import CHILDREN, ECS_KINDS, NAMESPACE, NODE
 
     granted = {(group, resource) for group, resource, _ in NAMESPACED | CLUSTER}
-    for resource in (*ECS_KINDS, *CHILDREN, NODE):
+    for resource in (*ECS_KINDS, *CHILDREN, NODE, NAMESPACE):
         for verb in ("list", "watch"):
             assert (resource.group, resource.plural, verb) in NAMESPACED | CLUSTER
         assert (resource.group, resource.plural) in granted

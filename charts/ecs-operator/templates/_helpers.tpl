@@ -161,13 +161,12 @@ namespace, or part of the ClusterRole when it watches all of them).
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
   verbs: ["list", "watch"]
-{{- if .Values.watchNamespaces }}
-# kopf lists and watches namespaces only when it is limited to some (to resolve them; it warns
-# and falls back to the exact names without it); cluster-wide it does not.
+# Namespaces: the admin's tenancy annotations (policy.py), watched and listed at start-up
+# (handlers/watch.py); kopf also resolves the watched namespaces with them.
 - apiGroups: [""]
   resources: ["namespaces"]
-  verbs: ["list", "watch"]
-{{- else if .Values.peering.enabled }}
+  verbs: ["get", "list", "watch"]
+{{- if and (not .Values.watchNamespaces) .Values.peering.enabled }}
 # kopf's cluster-wide peering: keep-alives patched into the ClusterKopfPeering (both groups, as
 # kopf serves the legacy zalando.org one too when its CRD exists).
 - apiGroups: ["kopf.dev", "zalando.org"]

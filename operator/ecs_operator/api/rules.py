@@ -932,6 +932,34 @@ def toleration_exists_without_value(cluster: ClusterSpec) -> list[Violation]:
     ]
 
 
+FARGATE_RULES = (
+    fargate_unsupported_parameters,
+    fargate_namespaces,
+    fargate_requires_awsvpc,
+    fargate_requires_task_size,
+    fargate_task_size,
+)
+
+
+def fargate_incompatibilities(td: TaskDefinitionSpec) -> list[Violation]:
+    """Why ``td`` cannot run on Fargate capacity (none when it can), as ECS decides a task
+    definition's ``compatibilities``: one that requires compatibilities without FARGATE is
+    EC2-only; one that requires none is Fargate-compatible only if it meets Fargate's rules."""
+    if td.requiresCompatibilities:
+        if FARGATE in td.requiresCompatibilities:
+            return []
+        listed = ", ".join(td.requiresCompatibilities)
+        return [
+            Violation(
+                "requiresCompatibilities",
+                f"the task definition requires {listed}: it does not support launch type "
+                "FARGATE (ECS: Task definition does not support launch_type FARGATE)",
+            )
+        ]
+    as_fargate = td.model_copy(update={"requiresCompatibilities": [FARGATE]})
+    return [v for check in FARGATE_RULES for v in check(as_fargate)]
+
+
 # --- registries ----------------------------------------------------------------------------
 
 _EACH_CONTAINER = "containerDefinitions[]"

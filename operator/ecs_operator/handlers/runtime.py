@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ecs_operator.kube.client import KubeClient
 from ecs_operator.kube.events import EventRecorder
 from ecs_operator.kube.store import Store
+from ecs_operator.policy import Policy
 
 from .indexes import INDEXES, PROJECTIONS
 from .queue import WorkQueue
@@ -24,6 +25,8 @@ class Settings:
     pod_level_resources: bool = True
     task_retention_seconds: float = 3600.0
     account_id: str | None = None
+    #: the admin's cluster-wide tenancy policy (namespaces' annotations extend it)
+    policy: Policy = field(default_factory=Policy)
 
 
 @dataclass

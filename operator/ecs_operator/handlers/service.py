@@ -49,7 +49,7 @@ from ecs_operator.status.service import (
 )
 from ecs_operator.status.workloads import task_summary, workload_state
 
-from . import clusters, identities
+from . import clusters, identities, tenancy
 from .common import (
     findings_condition,
     report_findings,
@@ -108,6 +108,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     load_balancer_type = (body["metadata"].get("annotations") or {}).get(
         keys.ANNOTATION_LOAD_BALANCER_TYPE
     )
+    allowed = tenancy.policy_for(namespace)
     attached_report = Report()
     try:
         td = parse_task_definition(resolved.spec)
@@ -120,6 +121,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
             namespace,
             name=name,
             load_balancer_type=load_balancer_type,
+            allowed_types=allowed.allowed_service_types,
             report=attached_report,
         )
     except EcsValidationError as error:  # the service and its task definition do not fit
@@ -127,6 +129,13 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         return Outcome("invalid")
     findings = [f for r in parts for f in (*r.pod.findings, *r.findings)]
     findings += attached_report.findings
+    try:
+        # what runs is left as it is: a refused deployment (or a revoked allowance) starts
+        # nothing new, as ECS keeps the tasks of a deployment it could not replace
+        tenancy.check(allowed, namespace, parts[0].objects[0], findings)
+    except Unresolved as problem:
+        await report_unresolved(ECS_SERVICE, body, problem)
+        return Outcome("refused")
     # the workloads and the objects attached to them are independent writes: one round trip
     workloads, *attached_findings = await asyncio.gather(
         _ensure_workloads(spec, strategy, parts, body),

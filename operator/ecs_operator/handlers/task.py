@@ -23,7 +23,7 @@ from ecs_operator.render.task import render_task
 from ecs_operator.status.conditions import condition, merge
 from ecs_operator.status.task import TaskState, start_refused, task_state
 
-from . import clusters, identities
+from . import clusters, identities, tenancy
 from .common import report_findings, report_invalid, report_unresolved, write_status
 from .queue import OK, Outcome
 from .references import Unresolved, resolve_task_definition
@@ -75,6 +75,18 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         await report_invalid(ECS_TASK, body, error)
         return Outcome("invalid")
     account, template = rendered.objects[0], rendered.objects[1]
+    findings = [*rendered.pod.findings, *rendered.findings]
+    unstarted = [
+        task_id
+        for task_id in (pod_name(name, i) for i in range(spec.count or 1))
+        if task_id not in records and rt.store.get(POD, namespace, task_id) is None
+    ]
+    try:
+        if unstarted and not stop:  # started tasks run on, whatever the policy says now
+            tenancy.check(tenancy.policy_for(namespace), namespace, account, findings)
+    except Unresolved as problem:
+        await report_unresolved(ECS_TASK, body, problem)
+        return Outcome("refused")
     annotations = template["metadata"].get("annotations") or {}
     essential = set(json.loads(annotations.get(keys.ANNOTATION_ESSENTIAL, "[]")))
     states = []
@@ -89,7 +101,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         if (pod is not None and state.stopped) or stop:
             await _stop_pod(pod, state)
         states.append(state.to_ecs(task_id) | _timestamps(record, state))
-    found = await report_findings(body, [*rendered.pod.findings, *rendered.findings])
+    found = await report_findings(body, findings)
     return await _finish(body, states, previous, resolved.ref, found)
 
 

@@ -27,6 +27,7 @@ from ecs_operator.kube.resources import (
     ECS_TASK,
     HORIZONTAL_POD_AUTOSCALER,
     KUBE_SERVICE,
+    NAMESPACE,
     NODE,
     POD,
     POD_DISRUPTION_BUDGET,
@@ -36,7 +37,7 @@ from ecs_operator.kube.resources import (
 from ecs_operator.metrics import MANAGED_OBJECTS
 from ecs_operator.render.keys import ANNOTATION_SERVICE
 
-from . import cluster, identities
+from . import cluster, identities, tenancy
 from .indexes import SERVICE_NAME
 from .runtime import runtime
 
@@ -164,6 +165,23 @@ def _node_handler() -> None:
             runtime().queue.add("Cluster", namespace, "*", after=cluster.REFRESH)
 
 
+def _namespace_handler() -> None:
+    """The admin's tenancy annotations (policy.py) live on Namespaces: when they change, every
+    Service and Task of the namespace is decided again (a role allowed at last starts them)."""
+
+    @kopf.on.event(NAMESPACE.group, NAMESPACE.version, NAMESPACE.plural, id="watch-namespaces")
+    async def handler(event: kopf.RawEvent, **_: Any) -> None:
+        name = event["object"]["metadata"]["name"]
+        before = tenancy.policy_annotations(runtime().store.get(NAMESPACE, "", name))
+        body = _track(NAMESPACE, event)[0]
+        if event.get("type") == "DELETED" or tenancy.policy_annotations(body) == before:
+            return
+        rt = runtime()
+        for resource, kind in ((ECS_SERVICE, "Service"), (ECS_TASK, "Task")):
+            for ecs in rt.store.all(resource, name):
+                rt.queue.add(kind, name, ecs["metadata"]["name"])
+
+
 def _cluster_keys() -> list[tuple[str, str]]:
     return [
         (b["metadata"]["namespace"], b["metadata"]["name"])
@@ -177,6 +195,7 @@ def register() -> None:
     for resource in CHILDREN:
         _child_handler(resource)
     _node_handler()
+    _namespace_handler()
 
 
 async def prewarm(namespaces: list[str]) -> None:
@@ -190,8 +209,9 @@ async def prewarm(namespaces: list[str]) -> None:
         for namespace in scopes:
             for item in await rt.client.list(resource, namespace, selector):
                 rt.store.put(resource, item)
-    for item in await rt.client.list(NODE):
-        rt.store.put(NODE, item)
+    for cluster_scoped in (NODE, NAMESPACE):
+        for item in await rt.client.list(cluster_scoped):
+            rt.store.put(cluster_scoped, item)
     # accounts whose users went while the operator was away
     for account in rt.store.all(SERVICE_ACCOUNT):
         rt.queue.add(identities.KIND, account["metadata"]["namespace"], "*")

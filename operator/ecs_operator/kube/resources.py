@@ -12,6 +12,7 @@ CONTROLLER_REVISION = Resource("apps", "v1", "controllerrevisions", "ControllerR
 POD = Resource("", "v1", "pods", "Pod")
 SERVICE_ACCOUNT = Resource("", "v1", "serviceaccounts", "ServiceAccount")
 NODE = Resource("", "v1", "nodes", "Node", namespaced=False)
+NAMESPACE = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 KUBE_SERVICE = Resource("", "v1", "services", "Service")
 HORIZONTAL_POD_AUTOSCALER = Resource(
     "autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler"
@@ -32,6 +33,7 @@ BY_KIND = {
         POD,
         SERVICE_ACCOUNT,
         NODE,
+        NAMESPACE,
         KUBE_SERVICE,
         HORIZONTAL_POD_AUTOSCALER,
         POD_DISRUPTION_BUDGET,

@@ -8,7 +8,7 @@ select its pods by cluster and service only, and are rendered once from the whol
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ..api.models import ServiceSpec
@@ -42,11 +42,13 @@ def render_attached(
     *,
     name: str | None = None,
     load_balancer_type: str | None = None,
+    allowed_types: Collection[str] = endpoints.SERVICE_TYPES,
     report: Report,
 ) -> list[dict[str, Any]]:
     """Services, HPA and PDB of ``svc``, whose tasks run ``template``. ``name`` is the ECS
     Service object's name (what the HPA scales; default: the service name as a DNS label);
-    ``load_balancer_type`` the annotation choosing the load balancers' Service type."""
+    ``load_balancer_type`` the annotation choosing the load balancers' Service type, if it is
+    one of ``allowed_types``."""
     labels = template["metadata"]["labels"]
     annotations = {
         keys.ANNOTATION_SERVICE: svc.serviceName,
@@ -59,7 +61,9 @@ def render_attached(
         annotations,
     )
     selector = service_selector(template)
-    objects = endpoints.services(svc, template, meta, selector, load_balancer_type, report)
+    objects = endpoints.services(
+        svc, template, meta, selector, load_balancer_type, report, allowed_types
+    )
     if svc.schedulingStrategy == "DAEMON":
         return objects
     auto = svc.autoScaling if isinstance(svc, ServiceSpec) else None

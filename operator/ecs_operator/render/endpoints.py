@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,8 +266,9 @@ def _service_connect(svc: CreateServiceRequest, ports: Sequence[PodPort], out: _
             out.report.ignored(f"{base}.{member}", "no Service Connect proxy runs")
 
 
-def service_type(requested: str | None, report: Report) -> str:
-    """The type of the load balancers' Services: the annotation's, if valid."""
+def service_type(requested: str | None, allowed: Collection[str], report: Report) -> str:
+    """The type of the load balancers' Services: the annotation's, if valid and one the admin
+    ``allowed`` (exposure outside the cluster is the admin's call, not the tenant's)."""
     if requested is None:
         return DEFAULT_SERVICE_TYPE
     if requested not in SERVICE_TYPES:
@@ -275,6 +276,14 @@ def service_type(requested: str | None, report: Report) -> str:
             "loadBalancers",
             f"{keys.ANNOTATION_LOAD_BALANCER_TYPE}: {requested!r} is not one of "
             f"{', '.join(SERVICE_TYPES)}; ClusterIP is used",
+        )
+        return DEFAULT_SERVICE_TYPE
+    if requested not in allowed:
+        report.unsupported(
+            "loadBalancers",
+            f"{keys.ANNOTATION_LOAD_BALANCER_TYPE}: {requested} Services are not allowed in "
+            "this namespace (an admin allows them with the namespace annotation "
+            "ecs-operator.dev/allowed-service-types); ClusterIP is used",
         )
         return DEFAULT_SERVICE_TYPE
     return requested
@@ -324,9 +333,11 @@ def services(
     selector: Mapping[str, str],
     load_balancer_type: str | None,
     report: Report,
+    allowed_types: Collection[str] = SERVICE_TYPES,
 ) -> list[dict[str, Any]]:
     """The Kubernetes Services of ``svc`` whose tasks run ``template``. ``meta`` gives the
-    namespace, labels and annotations every Service carries (its name is each Service's own)."""
+    namespace, labels and annotations every Service carries (its name is each Service's own);
+    ``allowed_types`` the Service types the admin allows (all of them offline, in ``convert``)."""
     ports = pod_ports(template)
     wanted = _Services(report)
     _load_balancers(svc, ports, wanted)
@@ -334,5 +345,9 @@ def services(
     _service_connect(svc, ports, wanted)
     if not wanted.wanted:
         return []
-    kind = service_type(load_balancer_type, report) if svc.loadBalancers else DEFAULT_SERVICE_TYPE
+    kind = (
+        service_type(load_balancer_type, allowed_types, report)
+        if svc.loadBalancers
+        else DEFAULT_SERVICE_TYPE
+    )
     return [_service(w, meta, selector, kind) for w in wanted.wanted.values()]

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.base import EcsShape
+from ..api.errors import EcsValidationError
+from ..api.models import TaskDefinitionSpec
+from ..api.rules import fargate_incompatibilities
 from ..api.shapes import (
     CreateServiceRequest,
     RegisterTaskDefinitionRequest,
@@ -69,6 +72,8 @@ def context(
     base = capacity.placement_for(
         req.launchType, req.capacityProviderStrategy, td.requiresCompatibilities, report
     )
+    if base.is_fargate:
+        _require_fargate_compatible(td)
     placement = dataclasses.replace(
         base,
         constraints=tuple(
@@ -93,6 +98,18 @@ def context(
         account_id=options.account_id,
         launch_volumes=launch_volumes(req.volumeConfigurations, report),
     )
+
+
+def _require_fargate_compatible(td: RegisterTaskDefinitionRequest) -> None:
+    """Refuse, as ECS does, to run a task definition on Fargate capacity that is not
+    Fargate-compatible: its host access, profiles and sizes were never checked for Fargate."""
+    if not isinstance(td, TaskDefinitionSpec):
+        td = TaskDefinitionSpec.model_validate(td.to_ecs())
+    problems = fargate_incompatibilities(td)
+    if problems:
+        raise EcsValidationError(
+            [p.under("taskDefinition") for p in problems], "task definition for Fargate"
+        )
 
 
 def launch_volumes(

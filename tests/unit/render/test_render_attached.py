@@ -135,6 +135,30 @@ def test_the_load_balancer_type_is_the_annotations(
     assert [f.path for f in result.findings] == findings
 
 
+def test_exposure_is_the_admins_call() -> None:
+    """A type the admin did not allow (policy.py) is ClusterIP, with an unsupported finding."""
+    svc = parse_service(
+        {
+            "serviceName": "web",
+            "taskDefinition": "demo",
+            "desiredCount": 1,
+            "loadBalancers": [
+                {"targetGroupArn": "arn:tg", "containerName": "app", "containerPort": 8080}
+            ],
+        }
+    )
+    td = task([container(portMappings=[HTTP])])
+    template = render_service(svc, td, Options()).pod.pod_template
+    report = Report()
+    (lb, *_) = render_attached(
+        svc, template, "team", load_balancer_type="LoadBalancer",
+        allowed_types={"ClusterIP", "NodePort"}, report=report,
+    )  # fmt: skip
+    assert lb["spec"]["type"] == "ClusterIP"
+    assert [(f.path, f.kind) for f in report.findings] == [("loadBalancers", "unsupported")]
+    assert "ecs-operator.dev/allowed-service-types" in report.findings[0].message
+
+
 def test_a_cloud_map_registry_is_a_headless_service_named_after_the_ecs_service() -> None:
     objects, report = rendered(
         serviceRegistries=[

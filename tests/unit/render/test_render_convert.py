@@ -66,6 +66,25 @@ def test_service_needs_its_task_definition_beside_it(tmp_path: Path) -> None:
     assert code == 0 and [d["kind"] for d in docs] == ["ServiceAccount", "Deployment"]
 
 
+def test_an_ec2_only_task_definition_does_not_run_on_fargate(tmp_path: Path) -> None:
+    """ECS refuses launchType FARGATE for a task definition that is not Fargate-compatible:
+    one that requires EC2 only, or one that requires nothing and breaks a Fargate rule."""
+    service = {
+        "serviceName": "web",
+        "taskDefinition": "web",
+        "desiredCount": 1,
+        "launchType": "FARGATE",
+    }
+    ec2_only = {**TD, "requiresCompatibilities": ["EC2"]}
+    code, docs, err = _convert(tmp_path, [ec2_only, service], "--to", "k8s")
+    assert code == 1 and docs == []
+    assert "requiresCompatibilities" in err and "does not support launch type FARGATE" in err
+    bridge = {**TD, "networkMode": "bridge"}
+    bridge.pop("requiresCompatibilities", None)
+    code, _, err = _convert(tmp_path, [bridge, service], "--to", "k8s")
+    assert code == 1 and "networkMode" in err
+
+
 def test_invalid_input_names_the_fields(tmp_path: Path) -> None:
     bad = {
         "family": "web",

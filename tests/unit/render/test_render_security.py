@@ -135,3 +135,23 @@ def test_fargate_pods_never_get_host_access() -> None:
         "containerDefinitions[0].privileged",
         "containerDefinitions[0].linuxParameters.capabilities.add",
     }
+
+
+def test_fargate_pods_never_get_a_weakened_sandbox() -> None:
+    """Fargate's profiles, labels and kernel are its own: what an EC2 task definition asks
+    for never reaches a Fargate pod (render/request.py refuses such definitions before, this is
+    the defence behind it)."""
+    cd = container(
+        dockerSecurityOptions=["seccomp:unconfined", "apparmor:unconfined", "label:type:spc_t"],
+        systemControls=[
+            {"namespace": "kernel.core_pattern", "value": "|/tmp/x"},
+            {"namespace": "net.ipv4.tcp_keepalive_time", "value": "60"},
+        ],
+    )
+    on_ec2 = spec(render(task([cd], networkMode="awsvpc")))
+    assert on_ec2["containers"][0]["securityContext"]["seccompProfile"] == {"type": "Unconfined"}
+    pod = spec(render(task([cd], networkMode="awsvpc"), **fargate()))
+    assert "securityContext" not in pod["containers"][0]
+    assert pod["securityContext"] == {
+        "sysctls": [{"name": "net.ipv4.tcp_keepalive_time", "value": "60"}]
+    }
