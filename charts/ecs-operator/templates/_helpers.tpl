@@ -184,14 +184,12 @@ namespace, or part of the ClusterRole when it watches all of them).
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
   verbs: ["list", "watch"]
-# Namespaces: the tenancy policy admins set as ecs-operator.dev/* annotations on a Namespace
-# (allowed task roles, pod-security ceiling, service types), watched by handlers/watch.py and
-# read by policy.py; kopf also lists and watches them when it is limited to some namespaces (to
-# resolve them). Tenants with edit/admin in a namespace cannot write its Namespace object.
+# Namespaces: the admin's tenancy annotations (policy.py), watched and listed at start-up
+# (handlers/watch.py); kopf also resolves the watched namespaces with them.
 - apiGroups: [""]
   resources: ["namespaces"]
   verbs: ["get", "list", "watch"]
-{{- if and .Values.peering.enabled (not .Values.watchNamespaces) }}
+{{- if and (not .Values.watchNamespaces) .Values.peering.enabled }}
 # kopf's cluster-wide peering: keep-alives patched into the ClusterKopfPeering (both groups, as
 # kopf serves the legacy zalando.org one too when its CRD exists).
 - apiGroups: ["kopf.dev", "zalando.org"]
