@@ -12,15 +12,28 @@ ARG PYTHON_DIGEST=""
 
 FROM python:${PYTHON_VERSION}-slim${PYTHON_DIGEST:+@${PYTHON_DIGEST}} AS builder
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/venv
 WORKDIR /src
+# The image installs exactly what was tested: the locks (`make lock`) pin every package with the
+# sha256 of each of its wheels, and pip refuses anything else. The runtime dependencies go into
+# the image's venv, the build backend into a throwaway one. A layer of its own, rebuilt only
+# when the locks change.
+COPY requirements/image.lock requirements/build.lock ./requirements/
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --require-hashes --no-deps --only-binary :all: \
+      -r requirements/image.lock \
+ && python -m venv /opt/build \
+ && /opt/build/bin/pip install --require-hashes --no-deps --only-binary :all: \
+      -r requirements/build.lock
 # Only what the package build needs (.dockerignore keeps the rest of the tree out).
 COPY pyproject.toml README.md ./
 COPY operator ./operator
-# A regular (not editable) install of the runtime dependencies only: no dev tools in the image.
-RUN /opt/venv/bin/pip install --upgrade pip \
- && /opt/venv/bin/pip install /src \
- && /opt/venv/bin/ecs-operator --help >/dev/null
+# The package itself: built by the locked setuptools (pip's build isolation would fetch an
+# unverified one), installed without dependencies; `pip check` fails the build when the lock
+# misses one. No dev tools in the image.
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels /src \
+ && /opt/venv/bin/pip install --no-deps /wheels/*.whl \
+ && /opt/venv/bin/pip check \
+ && /opt/venv/bin/ecs-operator run --help >/dev/null
 
 FROM python:${PYTHON_VERSION}-slim${PYTHON_DIGEST:+@${PYTHON_DIGEST}}
 # A passwd entry for uid 65532: kopf names its peering identity after the user (getpass), which

@@ -40,6 +40,33 @@ shapes: $(STAMP) ## regenerate api/shapes.py from botocore's ECS model
 crds: $(STAMP) ## regenerate crds/ from the api/ models
 	$(BIN)/ecs-operator crds --output crds
 
+# The image's locks, every distribution's hash pinned (the Dockerfile installs them with
+# --require-hashes --only-binary :all:): requirements/image.lock holds the runtime dependencies
+# of pyproject.toml, requirements/build.lock its build-system requirements (the wheel is built
+# without pip's build isolation, which would fetch them unverified). Resolved for the
+# Dockerfile's Python on x86_64 Linux, then checked to resolve to the same wheels on aarch64.
+# Pins are kept while they satisfy pyproject.toml; `make lock LOCK_ARGS=--upgrade` moves them.
+UV_VERSION := 0.13.9
+IMAGE_PYTHON = $(shell sed -n 's/^ARG PYTHON_VERSION=//p' Dockerfile)
+LOCK_ARGS ?=
+COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --no-build \
+	--python-version $(IMAGE_PYTHON) --custom-compile-command 'make lock' $(LOCK_ARGS)
+BUILD_REQUIRES = $(BIN)/python -c 'import tomllib; \
+	print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
+# $(call locks,PLATFORM,DIRECTORY): both locks for a platform, into DIRECTORY
+locks = $(COMPILE) pyproject.toml --python-platform $(1) -o $(2)/image.lock \
+	&& $(BUILD_REQUIRES) | $(COMPILE) - --python-platform $(1) -o $(2)/build.lock
+
+.PHONY: lock
+lock: $(STAMP) ## pin the image's runtime and build dependencies with hashes (requirements/)
+	$(BIN)/pip install -q 'uv==$(UV_VERSION)'
+	@mkdir -p requirements
+	$(call locks,x86_64-manylinux_2_28,requirements)
+	@tmp=$$(mktemp -d) && cp requirements/*.lock $$tmp/ \
+	  && $(call locks,aarch64-manylinux_2_28,$$tmp) \
+	  && diff -r requirements $$tmp; status=$$?; rm -rf $$tmp; \
+	  [ $$status -eq 0 ] || { echo "requirements/: aarch64 resolves differently"; exit 1; }
+
 .PHONY: binaries
 binaries: $(STAMP) ## build (or reuse from ~/.cache/ecs-operator) etcd, kube-*, kubectl, kwok, helm
 	$(BIN)/ecs-operator devcluster build
@@ -61,6 +88,9 @@ helm-lint: binaries ## helm lint --strict the chart, with the values that change
 	$(HELM) lint --strict $(CHART)
 	$(HELM) lint --strict $(CHART) --set 'watchNamespaces={team-a,team-b}' --set peering.enabled=true
 	$(HELM) lint --strict $(CHART) --set serviceMonitor.enabled=true --set podDisruptionBudget.enabled=true
+	$(HELM) lint --strict $(CHART) --set 'tenancy.allowedTaskRoles={arn:aws:iam::123456789012:role/team-*}' \
+	  --set tenancy.podSecurityCeiling=privileged --set 'tenancy.allowedServiceTypes={LoadBalancer,NodePort}' \
+	  --set rbac.aggregateRoles=false --set metrics.address=127.0.0.1 --set health.address=::
 
 .PHONY: chart-check
 chart-check: helm-lint ## the chart's CRDs equal crds/, its RBAC and image contract hold

@@ -38,6 +38,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--health-port", type=int, default=8081, help="liveness endpoint port (0: off)"
     )
+    parser.add_argument(
+        "--metrics-address",
+        default="0.0.0.0",
+        help="address the metrics endpoint listens on (127.0.0.1: only a sidecar can scrape it)",
+    )
+    parser.add_argument(
+        "--health-address",
+        default="0.0.0.0",
+        help="address the liveness endpoint listens on (:: on IPv6-only clusters)",
+    )
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
     parser.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), default="info"
@@ -165,6 +175,14 @@ def _startup(args: argparse.Namespace) -> None:
         install(None)
 
 
+def liveness_endpoint(address: str, port: int) -> str | None:
+    """kopf's liveness endpoint URL (None: off); an IPv6 address goes in brackets."""
+    if not port:
+        return None
+    host = f"[{address}]" if ":" in address else address
+    return f"http://{host}:{port}/healthz"
+
+
 def run(args: argparse.Namespace) -> int:
     level = getattr(logging, args.log_level.upper())
     kopf.configure(
@@ -175,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(level)
     logging.getLogger("kopf.objects").setLevel(max(level, logging.WARNING))
     if args.metrics_port:
-        start_http_server(args.metrics_port, registry=REGISTRY)
+        start_http_server(args.metrics_port, addr=args.metrics_address, registry=REGISTRY)
     _startup(args)
     install_handlers()
     kopf.run(
@@ -183,8 +201,6 @@ def run(args: argparse.Namespace) -> int:
         peering_name=args.peering,
         clusterwide=not args.namespace,
         namespaces=args.namespace,
-        liveness_endpoint=f"http://0.0.0.0:{args.health_port}/healthz"
-        if args.health_port
-        else None,
+        liveness_endpoint=liveness_endpoint(args.health_address, args.health_port),
     )
     return 0

@@ -3,7 +3,8 @@
 kwok never runs containers, so the chart's Deployment proves only that the API server accepts
 it. The RBAC is proven by running the operator here, as a process, with the chart's
 ServiceAccount's identity (a TokenRequest token in a kubeconfig of its own): it must bring a
-Fargate service to a steady state without a single 403.
+Fargate service to a steady state without a single 403. The aggregated roles are proven by
+ServiceAccounts bound to Kubernetes' own `edit` and `view` in one namespace, impersonated.
 """
 
 from __future__ import annotations
@@ -98,8 +99,8 @@ def service_account_kubeconfig(admin: Path, target: Path) -> Path:
     return target
 
 
-def can_i(verb: str, resource: str, *scope: str) -> bool:
-    result = kubectl("auth", "can-i", f"--as={ACCOUNT}", verb, resource, *scope, check=False)
+def can_i(verb: str, resource: str, *scope: str, account: str = ACCOUNT) -> bool:
+    result = kubectl("auth", "can-i", f"--as={account}", verb, resource, *scope, check=False)
     return result.stdout.strip() == "yes"
 
 
@@ -175,3 +176,86 @@ def test_operator_works_with_the_charts_rbac(
     for needle in ("403", "forbidden", "Forbidden", "Not enough permissions"):
         assert needle not in log, f"{needle!r} in the operator's log:\n{log[-4000:]}"
     assert os.environ["KUBECONFIG"] != str(config), "the tests' own kubectl stays admin"
+
+
+ECS_KINDS = [
+    f"{kind}.ecs-operator.dev" for kind in ("taskdefinitions", "services", "tasks", "clusters")
+]
+WRITES = ("create", "update", "patch", "delete", "deletecollection")
+
+
+def bound_account(namespace: str, name: str, cluster_role: str) -> str:
+    """A ServiceAccount of ``namespace`` bound there (a RoleBinding) to a built-in ClusterRole."""
+    kubectl("create", "serviceaccount", name, "-n", namespace)
+    kubectl(
+        "create", "rolebinding", f"{name}-{cluster_role}", "-n", namespace,
+        f"--clusterrole={cluster_role}", f"--serviceaccount={namespace}:{name}",
+    )  # fmt: skip
+    return f"system:serviceaccount:{namespace}:{name}"
+
+
+def test_edit_and_view_in_a_namespace_give_the_ecs_kinds_there_only(
+    installed: list[str], kube: Kube
+) -> None:
+    """Kubernetes' own edit and view roles, bound in one namespace, get the ECS kinds through
+    the chart's aggregated roles: edit writes specs (a real create and get, impersonated), never
+    status, nowhere else, and cannot touch the Namespace that holds the tenancy annotations;
+    view reads and writes nothing."""
+    team = kube.create_test_namespace("e2e-helm-tenant")
+    other = kube.create_test_namespace("e2e-helm-other")
+    try:
+        editor = bound_account(team, "dev", "edit")
+        viewer = bound_account(team, "auditor", "view")
+        # The controller-manager fills edit's rules from the aggregated roles asynchronously.
+        wait_for(
+            lambda: can_i("create", "services.ecs-operator.dev", "-n", team, account=editor),
+            30,
+            "the chart's edit rules aggregated into edit",
+        )
+        for kind in ECS_KINDS:
+            for verb in ("get", "list", "watch", *WRITES):
+                assert can_i(verb, kind, "-n", team, account=editor), (verb, kind)
+            for verb in ("patch", "update"):
+                assert not can_i(verb, kind, "--subresource=status", "-n", team, account=editor)
+            assert not can_i("get", kind, "-n", other, account=editor)
+            assert not can_i("create", kind, "-n", other, account=editor)
+            assert can_i("list", kind, "-n", team, account=viewer)
+            assert can_i("get", kind, "-n", team, account=viewer)
+            assert not any(can_i(verb, kind, "-n", team, account=viewer) for verb in WRITES)
+        assert can_i("patch", "services.ecs-operator.dev", "--subresource=scale", "-n", team,
+                     account=editor)  # fmt: skip
+        assert not can_i("patch", f"namespace/{team}", account=editor)
+        assert not can_i("get", "secrets", "-n", team, account=viewer)
+
+        service = {
+            "apiVersion": "ecs-operator.dev/v1alpha1",
+            "kind": "Service",
+            "metadata": {"name": "web", "namespace": team},
+            "spec": {"serviceName": "web", "taskDefinition": "web", "desiredCount": 1},
+        }
+        as_editor = (f"--as={editor}", "-n", team)
+        kubectl("create", *as_editor, "-f", "-", input=yaml.safe_dump(service))
+        got = kubectl("get", *as_editor, "services.ecs-operator.dev", "web", "-o", "yaml").stdout
+        assert yaml.safe_load(got)["spec"]["desiredCount"] == 1
+        refused = kubectl(
+            "patch", *as_editor, "services.ecs-operator.dev", "web", "--subresource=status",
+            "--type=merge", "-p", '{"status": {"runningCount": 1}}', check=False,
+        )  # fmt: skip
+        assert refused.returncode != 0 and "forbidden" in refused.stderr, refused.stderr
+        elsewhere = kubectl(
+            "create", f"--as={editor}", "-n", other, "-f", "-",
+            input=yaml.safe_dump({**service, "metadata": {"name": "web", "namespace": other}}),
+            check=False,
+        )  # fmt: skip
+        assert elsewhere.returncode != 0 and "forbidden" in elsewhere.stderr, elsewhere.stderr
+        as_viewer = (f"--as={viewer}", "-n", team)
+        assert "web" in kubectl("get", *as_viewer, "services.ecs-operator.dev").stdout
+        denied = kubectl(
+            "create", *as_viewer, "-f", "-",
+            input=yaml.safe_dump({**service, "metadata": {"name": "api", "namespace": team}}),
+            check=False,
+        )  # fmt: skip
+        assert denied.returncode != 0 and "forbidden" in denied.stderr, denied.stderr
+    finally:
+        kube.delete_namespace(team)
+        kube.delete_namespace(other)

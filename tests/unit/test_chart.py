@@ -1,8 +1,9 @@
 """The Helm chart (charts/ecs-operator), rendered with `helm template` (no cluster).
 
-The RBAC tests pin least privilege: the permissions the chart grants must be exactly the
-code-derived matrix below (no more, no wildcards, never Secrets), for every combination of
-values that changes RBAC.
+The RBAC tests pin least privilege: the permissions the chart grants the operator must be
+exactly the code-derived matrix below (no more, no wildcards, never Secrets), for every
+combination of values that changes RBAC; the aggregated roles give people the ECS kinds and
+never the operator's status; and the chart README's tables list exactly what is rendered.
 
 helm is the devcluster's (~/.cache/ecs-operator/bin). `make test` runs the unit tests before it
 builds the binaries, so on a fresh machine this module builds helm itself (once, cached, as
@@ -12,6 +13,7 @@ available.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tomllib
@@ -94,6 +96,24 @@ def container(manifests: Iterable[Manifest]) -> Manifest:
     return found
 
 
+def operator_role(manifests: Iterable[Manifest]) -> Manifest:
+    """The operator's ClusterRole (the aggregated roles for people are ClusterRoles too)."""
+    roles = [m for m in of_kind(manifests, "ClusterRole") if m["metadata"]["name"] == RELEASE]
+    assert len(roles) == 1, roles
+    return roles[0]
+
+
+def aggregated(manifests: Iterable[Manifest], role: str) -> Manifest:
+    """The ClusterRole that aggregates into Kubernetes' ``role`` (view, edit, admin)."""
+    found = [
+        m
+        for m in of_kind(manifests, "ClusterRole")
+        if m["metadata"]["labels"].get(f"rbac.authorization.k8s.io/aggregate-to-{role}") == "true"
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
 def permissions(role: Manifest) -> set[Permission]:
     return {
         (group, resource, verb)
@@ -135,6 +155,7 @@ NAMESPACED: set[Permission] = {
     ),
     ("", "events", "create"),
 }
+#: Cluster-scoped, in every mode: namespaces for the admins' tenancy annotations.
 CLUSTER: set[Permission] = {
     ("", "nodes", "get"),
     ("", "nodes", "list"),
@@ -150,6 +171,31 @@ def peering(resource: str) -> set[Permission]:
     return {(g, resource, v) for g in ("kopf.dev", "zalando.org") for v in PEERING_VERBS}
 
 
+#: What people get through Kubernetes' view/edit/admin: reads of the four kinds, their status
+#: and a service's scale; edit and admin also write the specs and the scale, never status.
+READ_VERBS = ("get", "list", "watch")
+WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+VIEW: set[Permission] = {
+    (ECS, resource, verb)
+    for kind in KINDS
+    for resource in (kind, f"{kind}/status")
+    for verb in READ_VERBS
+} | {(ECS, "services/scale", verb) for verb in READ_VERBS}
+EDIT: set[Permission] = (
+    VIEW
+    | {(ECS, kind, verb) for kind in KINDS for verb in WRITE_VERBS}
+    | {(ECS, "services/scale", verb) for verb in ("update", "patch")}
+)
+AGGREGATED = {"view": VIEW, "edit": EDIT, "admin": EDIT}
+
+#: The admin's tenancy policy, with every value set.
+TENANCY = {
+    "tenancy.allowedTaskRoles": "{arn:aws:iam::123456789012:role/team-*,arn:aws:iam::*:role/ci}",
+    "tenancy.podSecurityCeiling": "privileged",
+    "tenancy.allowedServiceTypes": "{LoadBalancer,NodePort}",
+}
+
+
 #: Every values combination that changes RBAC or the Deployment's shape.
 VALUE_SETS: dict[str, dict[str, str]] = {
     "default": {},
@@ -157,6 +203,12 @@ VALUE_SETS: dict[str, dict[str, str]] = {
     "service-monitor": {"serviceMonitor.enabled": "true", "podDisruptionBudget.enabled": "true"},
     "peering": {"peering.enabled": "true"},
     "peering-namespaced": {"peering.enabled": "true", "watchNamespaces": "{team-a}"},
+    "tenancy": TENANCY,
+    "addresses-no-aggregated-roles": {
+        "metrics.address": "127.0.0.1",
+        "health.address": "::",
+        "rbac.aggregateRoles": "false",
+    },
 }
 
 
@@ -208,7 +260,7 @@ def test_no_wildcards_no_secrets_anywhere(rendered: list[Manifest]) -> None:
 def test_cluster_wide_rbac_is_exactly_the_matrix() -> None:
     manifests = render()
     assert not of_kind(manifests, "Role")
-    role = one(manifests, "ClusterRole")
+    role = operator_role(manifests)
     assert permissions(role) == NAMESPACED | CLUSTER
     binding = one(manifests, "ClusterRoleBinding")
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
@@ -232,7 +284,7 @@ def test_namespaced_rbac_is_a_role_per_namespace() -> None:
         }
         assert binding["subjects"][0]["namespace"] == NAMESPACE
     # Cluster-wide only what is cluster-scoped (namespaces: the admin's tenancy annotations).
-    assert permissions(one(manifests, "ClusterRole")) == CLUSTER
+    assert permissions(operator_role(manifests)) == CLUSTER
 
 
 @pytest.mark.parametrize(
@@ -251,7 +303,7 @@ def test_peering_adds_only_the_peering_objects(
     values: dict[str, str], cluster_role: set[Permission], role: set[Permission] | None
 ) -> None:
     manifests = render(**values)
-    assert permissions(one(manifests, "ClusterRole")) == cluster_role
+    assert permissions(operator_role(manifests)) == cluster_role
     if role is not None:
         assert permissions(one(manifests, "Role")) == role
 
@@ -283,8 +335,9 @@ def test_deployment_runs_the_operator_hardened() -> None:
     operator = container(manifests)
     assert "command" not in operator, "the image's ENTRYPOINT (ecs-operator) must run"
     assert operator["args"] == [
-        "run", "--all-namespaces", "--metrics-port", "8080", "--health-port", "8081",
-        "--log-format", "json", "--log-level", "info",
+        "run", "--all-namespaces", "--metrics-port", "8080", "--metrics-address", "0.0.0.0",
+        "--health-port", "8081", "--health-address", "0.0.0.0",
+        "--log-format", "json", "--log-level", "info", "--pod-security-ceiling", "baseline",
     ]  # fmt: skip
     security = operator["securityContext"]
     assert security["readOnlyRootFilesystem"] is True
@@ -306,14 +359,22 @@ def test_args_follow_the_values() -> None:
             watchNamespaces="{team-a,team-b}",
             logFormat="text",
             logLevel="debug",
-            **{"metrics.port": "0", "health.port": "9000", "extraArgs": "{--account-id,1234}"},
+            **{
+                "metrics.port": "0",
+                "metrics.address": "127.0.0.1",
+                "health.port": "9000",
+                "health.address": "::",
+                "extraArgs": "{--account-id,1234}",
+            },
         )
     )["args"]
     assert "--all-namespaces" not in args
     assert args[:5] == ["run", "--namespace", "team-a", "--namespace", "team-b"]
     pairs = dict(zip(args[5::2], args[6::2], strict=False))
     assert pairs["--metrics-port"] == "0"
+    assert pairs["--metrics-address"] == "127.0.0.1"
     assert pairs["--health-port"] == "9000"
+    assert pairs["--health-address"] == "::"
     assert pairs["--log-format"] == "text"
     assert pairs["--log-level"] == "debug"
     assert args[-2:] == ["--account-id", "1234"]
@@ -382,6 +443,19 @@ def test_peering_switches_to_rolling_updates_and_ships_its_crds() -> None:
         ({"serviceMonitor.enabled": "true", "metrics.port": "0"}, "metrics.port"),
         ({"logFormat": "xml"}, "logFormat"),
         ({"watchNamespaces": "{Not_A_Namespace}"}, "watchNamespaces"),
+        ({"tenancy.podSecurityCeiling": "restricted"}, "podSecurityCeiling"),
+        ({"tenancy.allowedServiceTypes": "{ClusterIP}"}, "allowedServiceTypes"),
+        ({"tenancy.allowedServiceTypes": "{LoadBalancer,LoadBalancer}"}, "allowedServiceTypes"),
+        ({"tenancy.allowedTaskRoles": "{role/deployer}"}, "allowedTaskRoles"),
+        ({"tenancy.allowedTaskRoles": "{arn:aws:iam::1:role/a b}"}, "allowedTaskRoles"),
+        ({"tenancy.allowsEverything": "true"}, "allowsEverything"),
+        ({"rbac.aggregateRoles": "yes"}, "aggregateRoles"),
+        ({"health.address": "127.0.0.1"}, "health.address"),
+        ({"health.address": "::1"}, "health.address"),
+        ({"health.address": "0.0.0.0:8081"}, "/health/address"),
+        ({"metrics.address": "[::]"}, "/metrics/address"),
+        ({"metrics.address": "127.0.0.1", "serviceMonitor.enabled": "true"}, "metrics.address"),
+        ({"metrics.address": "localhost", "metrics.service.enabled": "true"}, "metrics.address"),
     ],
 )
 def test_broken_values_are_refused(values: dict[str, str], message: str) -> None:
@@ -416,3 +490,121 @@ def test_everything_namespaced_lands_in_the_release_namespace(rendered: list[Man
             assert namespace is None, manifest["metadata"]
         elif manifest["kind"] not in ("Role", "RoleBinding", "KopfPeering"):
             assert namespace == NAMESPACE, manifest["metadata"]
+
+
+def flag_values(args: list[str], flag: str) -> list[str]:
+    """The value after each occurrence of ``flag`` in a container's args."""
+    return [args[i + 1] for i, arg in enumerate(args) if arg == flag]
+
+
+def test_tenancy_values_become_run_flags() -> None:
+    args = container(render(**TENANCY))["args"]
+    assert flag_values(args, "--allow-task-role") == [
+        "arn:aws:iam::123456789012:role/team-*",
+        "arn:aws:iam::*:role/ci",
+    ]
+    assert flag_values(args, "--allow-service-type") == ["LoadBalancer", "NodePort"]
+    assert flag_values(args, "--pod-security-ceiling") == ["privileged"]
+
+
+def test_by_default_no_task_role_and_no_exposure_is_allowed() -> None:
+    """The chart's default policy: the baseline ceiling, spelled out in the Deployment, and no
+    cluster-wide task role or Service type (namespaces' annotations may allow some)."""
+    args = container(render())["args"]
+    assert flag_values(args, "--pod-security-ceiling") == ["baseline"]
+    assert not flag_values(args, "--allow-task-role")
+    assert not flag_values(args, "--allow-service-type")
+
+
+@pytest.mark.parametrize("role", sorted(AGGREGATED))
+def test_aggregated_roles_give_people_the_ecs_kinds(role: str) -> None:
+    manifests = render()
+    found = aggregated(manifests, role)
+    assert found["metadata"]["name"] == f"{RELEASE}-{role}"
+    assert permissions(found) == AGGREGATED[role]
+    # Aggregated ClusterRoles are only read through the built-in roles: never bound here.
+    bound = {b["roleRef"]["name"] for b in of_kind(manifests, "ClusterRoleBinding")}
+    assert found["metadata"]["name"] not in bound
+
+
+def test_no_tenant_writes_status_or_finalizers() -> None:
+    """Status is the operator's report and memory (a rollback target lives there)."""
+    for role in AGGREGATED:
+        for _, resource, verb in permissions(aggregated(render(), role)):
+            if resource.endswith(("/status", "/finalizers")):
+                assert verb in READ_VERBS, (role, resource, verb)
+
+
+def test_view_reads_no_secret_value() -> None:
+    """`view` reaches the four ECS kinds and nothing else, and their status cannot hold a
+    Secret's value: the operator, which alone writes status, has no permission on Secrets in
+    any values set (test_no_wildcards_no_secrets_anywhere), so it never holds a value to copy,
+    and the specs hold references (Secret names, ARNs)."""
+    view = permissions(aggregated(render(), "view"))
+    assert {group for group, _, _ in view} == {ECS}
+    assert {resource.split("/")[0] for _, resource, _ in view} == set(KINDS)
+    assert {verb for _, _, verb in view} == set(READ_VERBS)
+
+
+def test_aggregated_roles_can_be_left_out_and_follow_the_release_name() -> None:
+    without = render(**{"rbac.aggregateRoles": "false"})
+    assert [m["metadata"]["name"] for m in of_kind(without, "ClusterRole")] == [RELEASE]
+    result = helm(
+        "template", "team-a", str(CHART), "--namespace", NAMESPACE, "--kube-version",
+        KUBE_VERSION, "--show-only", "templates/aggregated-roles.yaml",
+    )  # fmt: skip
+    names = [doc["metadata"]["name"] for doc in yaml.safe_load_all(result.stdout) if doc]
+    assert names == [
+        "team-a-ecs-operator-view",
+        "team-a-ecs-operator-edit",
+        "team-a-ecs-operator-admin",
+    ]
+
+
+def readme_table(header: str) -> list[dict[str, str]]:
+    """The rows of the chart README's table whose header row starts with ``header``."""
+    lines = (CHART / "README.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    columns = [c.strip() for c in lines[start].strip("|").split("|")]
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows.append(dict(zip(columns, cells, strict=True)))
+    return rows
+
+
+def table_permissions(row: dict[str, str]) -> set[Permission]:
+    def items(cell: str) -> list[str]:
+        return [item.strip().strip("`") for item in cell.split(",")]
+
+    groups = ["" if g == "core" else g for g in items(row["API group"])]
+    return {
+        (group, resource, verb)
+        for group in groups
+        for resource in items(row["resources"])
+        for verb in items(row["verbs"])
+    }
+
+
+def test_the_readme_lists_every_rule_of_the_operator() -> None:
+    """The README's RBAC table is the rendered rules, every mode together, each row with its
+    code path."""
+    rows = readme_table("| API group | resources | verbs | where | code path |")
+    listed = set().union(*(table_permissions(row) for row in rows))
+    rendered: set[Permission] = set()
+    for values in VALUE_SETS.values():
+        manifests = render(**values)
+        for role in [*of_kind(manifests, "Role"), operator_role(manifests)]:
+            rendered |= permissions(role)
+    assert listed == rendered
+    assert all(re.search(r"`\w+/[\w./]+`|kopf", row["code path"]) for row in rows), rows
+
+
+def test_the_readme_lists_every_rule_of_the_aggregated_roles() -> None:
+    rows = readme_table("| API group | resources | verbs | `<fullname>-view` |")
+    for role, expected in AGGREGATED.items():
+        column = f"`<fullname>-{role}`"
+        granted = set().union(*(table_permissions(r) for r in rows if r[column] == "yes"))
+        assert granted == expected, role

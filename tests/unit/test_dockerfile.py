@@ -1,5 +1,6 @@
 """The operator image's Dockerfile, read statically (no Docker daemon needed): the final stage
-runs `ecs-operator run` as a non-root user, and agrees with what the Helm chart runs."""
+runs `ecs-operator run` as a non-root user, agrees with what the Helm chart runs, and installs
+exactly the hash-locked packages of requirements/ (`make lock`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from tests.unit.test_chart import container, render
 
 REPO = Path(__file__).resolve().parents[2]
+IMAGE_LOCK, BUILD_LOCK = LOCKS = ("requirements/image.lock", "requirements/build.lock")
 
 
 @dataclass
@@ -143,7 +147,107 @@ def test_dockerignore_keeps_what_the_build_copies() -> None:
         for part in value.split()[:-1]
         if not part.startswith("--")
     ]
-    assert sources == ["pyproject.toml", "README.md", "operator"]
+    assert sources == [*LOCKS, "pyproject.toml", "README.md", "operator"]
     assert not any(ignored(source) for source in sources)
     assert ignored(".venv") and ignored("tests") and ignored(".git")
     assert ignored("operator/ecs_operator/__pycache__")
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One requirement of a lock: ``name==version`` and its ``--hash`` options."""
+
+    name: str
+    version: str
+    hashes: tuple[str, ...]
+
+
+def read_lock(path: str) -> dict[str, Pin]:
+    """The pins of a requirements file written by ``uv pip compile --generate-hashes``."""
+    text = re.sub(r"\\\n\s*", " ", (REPO / path).read_text())
+    pins: dict[str, Pin] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        requirement, *options = line.split()
+        name, separator, version = requirement.partition("==")
+        assert separator and version, f"{path}: {requirement!r} is not pinned with =="
+        hashes = tuple(o.removeprefix("--hash=sha256:") for o in options)
+        assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes), f"{path}: {line}"
+        assert len(hashes) == len(options), f"{path}: only --hash options: {line}"
+        pins[canonicalize_name(name)] = Pin(name, version, hashes)
+    return pins
+
+
+def pip_installs(stage: Stage) -> list[str]:
+    """Every ``pip install`` / ``pip wheel`` command of a stage's RUN instructions."""
+    return [
+        command.strip()
+        for run in stage.all("RUN")
+        for command in run.split("&&")
+        if re.search(r"\bpip (install|wheel)\b", command)
+    ]
+
+
+def test_every_pin_has_hashes() -> None:
+    for path in LOCKS:
+        pins = read_lock(path)
+        assert pins, path
+        assert all(pin.hashes for pin in pins.values()), path
+
+
+def test_the_lock_covers_every_runtime_dependency() -> None:
+    """Each dependency of pyproject.toml is pinned, at a version its specifier allows (a
+    dependency added or re-bounded without `make lock` fails here, not in the image build)."""
+    pins = read_lock(IMAGE_LOCK)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    for text in project["project"]["dependencies"]:
+        requirement = Requirement(text)
+        pin = pins.get(canonicalize_name(requirement.name))
+        assert pin is not None, f"{requirement.name} is not in {IMAGE_LOCK}: make lock"
+        assert requirement.specifier.contains(pin.version), f"{pin} vs {text}: make lock"
+    assert "ecs-operator" not in pins, "the package itself is built from the tree"
+    for dev in project["project"]["optional-dependencies"]["dev"]:
+        assert canonicalize_name(Requirement(dev).name) not in pins, f"{dev}: a dev tool"
+
+
+def test_the_build_lock_covers_the_build_system() -> None:
+    pins = read_lock(BUILD_LOCK)
+    requires = tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"]
+    assert {canonicalize_name(Requirement(r).name) for r in requires} == set(pins)
+    for text in requires:
+        requirement = Requirement(text)
+        assert requirement.specifier.contains(pins[canonicalize_name(requirement.name)].version)
+
+
+def test_the_builder_installs_only_what_the_locks_pin() -> None:
+    """Dependencies only from the locks, hash-checked, wheels only; the package itself without
+    dependencies, built without pip's build isolation (which would fetch an unverified
+    setuptools); and `pip check` proves the lock complete at build time."""
+    builder = DOCKERFILE.stages[0]
+    assert builder.all("COPY")[0] == f"{IMAGE_LOCK} {BUILD_LOCK} ./requirements/"
+    installs = pip_installs(builder)
+    from_locks = [c for c in installs if " -r " in c]
+    assert [c.split(" -r ")[1].strip() for c in from_locks] == list(LOCKS)
+    for command in from_locks:
+        assert "--require-hashes" in command and "--no-deps" in command
+        assert "--only-binary :all:" in command
+    others = [c for c in installs if c not in from_locks]
+    assert others, "the package itself"
+    for command in others:
+        assert "--no-deps" in command, command
+    wheel = next(c for c in others if " wheel " in c)
+    assert "--no-build-isolation" in wheel
+    assert not any("--upgrade" in c or " -U " in c for c in installs), "only what the lock pins"
+    runs = " && ".join(builder.all("RUN"))
+    assert "/opt/venv/bin/pip check" in runs
+
+
+def test_the_lock_is_make_locks() -> None:
+    """Written by `make lock` for the Dockerfile's Python (the header names the command)."""
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"^lock:", makefile, re.MULTILINE)
+    assert "sed -n 's/^ARG PYTHON_VERSION=//p' Dockerfile" in makefile
+    for path in LOCKS:
+        assert "#    make lock\n" in (REPO / path).read_text()

@@ -55,8 +55,12 @@ default render starts with the image's CMD.
 {{- end }}
 - --metrics-port
 - {{ .Values.metrics.port | quote }}
+- --metrics-address
+- {{ .Values.metrics.address | quote }}
 - --health-port
 - {{ .Values.health.port | quote }}
+- --health-address
+- {{ .Values.health.address | quote }}
 - --log-format
 - {{ .Values.logFormat | quote }}
 - --log-level
@@ -65,7 +69,26 @@ default render starts with the image's CMD.
 - --peering
 - {{ .Values.peering.name | quote }}
 {{- end }}
+{{ include "ecs-operator.tenancyArgs" . }}
 {{- range .Values.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+The admin's tenancy policy as `ecs-operator run` flags: the cluster-wide part, which each
+namespace's ecs-operator.dev/* annotations extend (task roles, service types) or replace (the
+ceiling). Always the ceiling, so the Deployment shows the level in force.
+*/}}
+{{- define "ecs-operator.tenancyArgs" -}}
+- --pod-security-ceiling
+- {{ .Values.tenancy.podSecurityCeiling | quote }}
+{{- range .Values.tenancy.allowedTaskRoles }}
+- --allow-task-role
+- {{ . | quote }}
+{{- end }}
+{{- range .Values.tenancy.allowedServiceTypes }}
+- --allow-service-type
 - {{ . | quote }}
 {{- end }}
 {{- end }}
@@ -186,4 +209,15 @@ namespace, or part of the ClusterRole when it watches all of them).
 {{- if eq (int .Values.health.port) 0 }}
 {{- fail "health.port: the liveness probe needs kopf's health endpoint; it cannot be 0 in the chart" }}
 {{- end }}
+{{- if include "ecs-operator.loopback" .Values.health.address }}
+{{- fail (printf "health.address: the kubelet probes the pod's IP, so %s (a loopback address) would fail every probe" .Values.health.address) }}
+{{- end }}
+{{- if and (or .Values.metrics.service.enabled .Values.serviceMonitor.enabled) (include "ecs-operator.loopback" .Values.metrics.address) }}
+{{- fail (printf "metrics.address: the metrics Service cannot reach %s (a loopback address); turn metrics.service and serviceMonitor off, or listen on the pod's addresses" .Values.metrics.address) }}
+{{- end }}
+{{- end }}
+
+{{/* Non-empty when the address (a value) is a loopback one: reachable only from the pod. */}}
+{{- define "ecs-operator.loopback" -}}
+{{- if or (hasPrefix "127." .) (eq . "::1") (eq . "localhost") }}true{{ end }}
 {{- end }}
