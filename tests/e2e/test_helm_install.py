@@ -9,44 +9,33 @@ ServiceAccounts bound to Kubernetes' own `edit` and `view` in one namespace, imp
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from tests.support import chart
+from tests.support.chart import (
+    ACCOUNT,
+    CHART,
+    RELEASE,
+    REPO,
+    SYSTEM,
+    helm,
+    service_account_kubeconfig,
+)
 from tests.support.ecs import apply, events, wait_steady
 from tests.support.kube import Kube, kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-CHART = REPO / "charts" / "ecs-operator"
-RELEASE = "ecs-operator"
-SYSTEM = "ecs-operator-system"
-ACCOUNT = f"system:serviceaccount:{SYSTEM}:{RELEASE}"
-
-
-def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """The devcluster's helm (on PATH via the devcluster fixture)."""
-    result = subprocess.run(["helm", *args], capture_output=True, text=True)
-    if check:
-        assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stdout}{result.stderr}"
-    return result
-
 
 def kube_version() -> str:
     server = yaml.safe_load(kubectl("version", "-o", "yaml").stdout)["serverVersion"]
     return str(server["gitVersion"]).lstrip("v")
-
-
-def uninstall() -> None:
-    if helm("status", RELEASE, "--namespace", SYSTEM, check=False).returncode == 0:
-        helm("uninstall", RELEASE, "--namespace", SYSTEM, "--wait")
 
 
 @pytest.fixture
@@ -56,47 +45,15 @@ def installed(devcluster: Path, crds: Path, request: pytest.FixtureRequest) -> I
     them), or all namespaces."""
     suffix = secrets.token_hex(3)
     watched = [f"e2e-helm-{name}-{suffix}" for name in getattr(request, "param", [])]
-    uninstall()  # a reused devcluster may hold a previous run's release
     for name in watched:
         kubectl("create", "namespace", name, check=False)
-    sets = ["--set", f"watchNamespaces={{{','.join(watched)}}}"] if watched else []
-    helm(
-        "install", RELEASE, str(CHART), "--namespace", SYSTEM, "--create-namespace",
-        "--set", "image.tag=test", *sets, "--wait", "--timeout", "90s",
-    )  # fmt: skip
+    chart.install({"watchNamespaces": f"{{{','.join(watched)}}}"} if watched else {})
     try:
         yield watched
     finally:
-        uninstall()
+        chart.uninstall()
         for name in watched:
             kubectl("delete", "namespace", name, "--wait=false", check=False)
-
-
-def service_account_kubeconfig(admin: Path, target: Path) -> Path:
-    """A kubeconfig for the chart's ServiceAccount: the admin's server and CA, a token from
-    the TokenRequest API (what the kubelet mounts into the operator's pod)."""
-    token = kubectl("create", "token", RELEASE, "-n", SYSTEM, "--duration", "1h").stdout.strip()
-    cluster = yaml.safe_load(admin.read_text())["clusters"][0]["cluster"]
-    ca = (
-        cluster.get("certificate-authority-data")
-        or base64.b64encode(Path(cluster["certificate-authority"]).read_bytes()).decode()
-    )
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {
-                "name": "dev",
-                "cluster": {"server": cluster["server"], "certificate-authority-data": ca},
-            }
-        ],
-        "users": [{"name": RELEASE, "user": {"token": token}}],
-        "contexts": [{"name": RELEASE, "context": {"cluster": "dev", "user": RELEASE}}],
-        "current-context": RELEASE,
-    }
-    target.write_text(yaml.safe_dump(config))
-    target.chmod(0o600)
-    return target
 
 
 def can_i(verb: str, resource: str, *scope: str, account: str = ACCOUNT) -> bool:
