@@ -143,7 +143,7 @@ class KubeClient:
     ) -> dict[str, Any]:
         """Server-side apply with our field manager (forcing: we own what we render). Only for
         objects the operator created (kube/apply.py); ``metadata.uid`` in ``body`` makes it a
-        precondition (409 Conflict when the live object is another one)."""
+        precondition (refused when the live object is another one, see kube/apply.py)."""
         metadata = body["metadata"]
         API_WRITES.labels(verb="apply", resource=resource.plural).inc()
         applied: dict[str, Any] = await self._request(
