@@ -13,6 +13,8 @@ from typing import Any, cast
 import pytest
 
 from ecs_operator.handlers import identities, runtime, service
+from ecs_operator.handlers import task as task_handler
+from ecs_operator.handlers.common import report_conflicts
 from ecs_operator.kube.apply import HASH_ANNOTATION, NameConflict, claim_name, ensure, stamped
 from ecs_operator.kube.client import ApiError, Resource
 from ecs_operator.kube.owners import controlled_by
@@ -25,6 +27,7 @@ from ecs_operator.render.identity import (
     service_account_name,
 )
 from ecs_operator.render.names import digest
+from ecs_operator.status.conditions import condition, override
 
 from .render.helpers import DNS_LABEL, render, task
 
@@ -336,3 +339,37 @@ def test_stale_children_are_deleted_only_when_this_object_controls_them(api: Fak
         _store().put(DEPLOYMENT, child)
     asyncio.run(service._remove_stale(OWNER, set()))
     assert api.calls == [("delete", "old", {"uid": "mine"})]
+
+
+def test_a_conflict_outranks_what_the_rest_of_the_status_says() -> None:
+    conflicts = [NameConflict(_deployment()), NameConflict(_deployment())]
+    posted: list[tuple[str, str]] = []
+
+    class Events:
+        def record(self, body: Any, reason: str, message: str, warning: bool = False) -> bool:
+            posted.append((reason, message))
+            return True
+
+    rt = runtime.Runtime(client=cast(Any, None), queue=cast(Any, None), events=cast(Any, Events()))
+    runtime.install(rt)
+    try:
+        reported = report_conflicts({**OWNER, "kind": "Service"}, conflicts)
+    finally:
+        runtime.install(None)
+    message = "Deployment/web already exists and was not created by this Service: left alone"
+    assert posted == [("NameConflict", message)]  # one report for the same object twice
+    ready = condition("Ready", True, "Steady")
+    merged = override([ready, condition("Progressing", False, "Done")], reported)
+    assert [(c["type"], c["status"], c["reason"]) for c in merged] == [
+        ("Progressing", "False", "Done"),
+        ("Ready", "False", "NameConflict"),
+        ("Degraded", "True", "NameConflict"),
+    ]
+
+
+def test_a_task_waiting_for_its_pod_name_is_still_provisioning() -> None:
+    running = [{"lastStatus": "RUNNING", "desiredStatus": "RUNNING"}]
+    assert task_handler._overall(running, stop=False, waiting=True) == ("PROVISIONING", "RUNNING")
+    assert task_handler._overall([], stop=False, waiting=True) == ("PROVISIONING", "RUNNING")
+    assert task_handler._overall(running, stop=False, waiting=False) == ("RUNNING", "RUNNING")
+    assert task_handler._overall([], stop=True, waiting=True) == ("STOPPED", "STOPPED")

@@ -196,7 +196,14 @@ async def _stop_pod(pod: dict[str, Any] | None, state: TaskState) -> None:
             after=rt.settings.task_retention_seconds,
         )
         return
-    await rt.client.delete(POD, pod["metadata"]["namespace"], pod["metadata"]["name"])
+    metadata = pod["metadata"]
+    try:
+        await rt.client.delete(
+            POD, metadata["namespace"], metadata["name"], {"uid": metadata["uid"]}
+        )
+    except ApiError as error:
+        if error.status != 409:  # 409: the name is another pod's by now, not ours to delete
+            raise
     del state
 
 
