@@ -232,14 +232,21 @@ def count_delta(
 
 #: The requests only the operator sends: writes to ECS objects (the bench's own applies are
 #: subtracted), server-side applies (of Deployments, ServiceAccounts, PodDisruptionBudgets...:
-#: the controllers update with PUT and create with POST, they never apply), owners patched
-#: onto shared ServiceAccounts, and ControllerRevision creations (no DaemonSet or StatefulSet
-#: runs in these benchmarks). Events are counted apart: every component posts them.
+#: the controllers update with PUT and create with POST, they never apply), the creations of
+#: the kinds only the operator creates here (it creates new children with POST, and applies
+#: only to its own), owners patched onto shared ServiceAccounts, and ControllerRevision
+#: creations (no DaemonSet or StatefulSet runs in these benchmarks). Events are counted
+#: apart: every component posts them.
 OPERATOR_SERIES: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("ecs-operator.dev", "*", frozenset(WRITE_VERBS)),
     ("*", "*", frozenset({"APPLY"})),
-    ("", "serviceaccounts", frozenset({"PATCH"})),
+    ("", "serviceaccounts", frozenset({"PATCH", "POST"})),
     ("apps", "controllerrevisions", frozenset({"POST", "DELETE"})),
+    ("apps", "deployments", frozenset({"POST"})),
+    ("apps", "daemonsets", frozenset({"POST"})),
+    ("", "services", frozenset({"POST"})),
+    ("autoscaling", "horizontalpodautoscalers", frozenset({"POST"})),
+    ("policy", "poddisruptionbudgets", frozenset({"POST"})),
 )
 
 

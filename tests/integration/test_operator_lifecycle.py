@@ -23,9 +23,12 @@ from tests.support.ecs import (
 from tests.support.kube import Kube, kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
+from ecs_operator.render.identity import service_account_name
+
 pytestmark = pytest.mark.integration
 
 ROLE = "arn:aws:iam::123456789012:role/web-task"
+ACCOUNT = service_account_name(ROLE)
 
 
 def _exists(read: Any, *args: str) -> bool:
@@ -56,13 +59,13 @@ def test_task_roles_become_shared_irsa_service_accounts_deleted_after_their_last
         for a in kube.core.list_namespaced_service_account(namespace).items
         if a.metadata.name != "default"
     ]
-    assert [a.metadata.name for a in accounts] == ["role-web-task"]
+    assert [a.metadata.name for a in accounts] == [ACCOUNT]
     account = accounts[0]
     assert account.metadata.annotations["eks.amazonaws.com/role-arn"] == ROLE
     assert account.automount_service_account_token is False
     assert not account.metadata.owner_references  # shared: no user owns it
     pods = kube.pods(namespace)
-    assert {p.spec.service_account_name for p in pods} == {"role-web-task"}
+    assert {p.spec.service_account_name for p in pods} == {ACCOUNT}
 
     kube.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "services", "front")
     wait_for(
@@ -70,11 +73,11 @@ def test_task_roles_become_shared_irsa_service_accounts_deleted_after_their_last
         60,
         "front's Deployment collected",
     )
-    assert _exists(kube.core.read_namespaced_service_account, "role-web-task", namespace)
+    assert _exists(kube.core.read_namespaced_service_account, ACCOUNT, namespace)
 
     kube.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "services", "back")
     wait_for(
-        lambda: not _exists(kube.core.read_namespaced_service_account, "role-web-task", namespace),
+        lambda: not _exists(kube.core.read_namespaced_service_account, ACCOUNT, namespace),
         90,  # the sweep keeps an account at least identities.GRACE seconds after its creation
         "the ServiceAccount deleted after its last user",
     )

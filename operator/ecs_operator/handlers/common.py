@@ -1,5 +1,5 @@
 """Steps every reconciler shares: write status only when it changed, manage our finalizer,
-report invalid specs the same way everywhere."""
+report invalid specs and name conflicts the same way everywhere."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import Any
 
 from ecs_operator import API_GROUP
 from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.owners import age
 from ecs_operator.metrics import FINDINGS
 from ecs_operator.render.findings import Finding
 from ecs_operator.status.conditions import condition, merge
 
+from .queue import MAX_BACKOFF, Outcome
 from .references import Unresolved
 from .runtime import runtime
 
@@ -21,6 +23,13 @@ FINALIZER = f"{API_GROUP}/in-use"
 REFERENCE_GRACE = 10.0
 #: the reasons of references that a `kubectl apply` of several files may still be creating
 APPEARING = frozenset({"TaskDefinitionNotFound", "TaskDefinitionNotReady", "ClusterNotFound"})
+#: the condition reason and Event reason of a name held by an object the operator did not create
+NAME_CONFLICT = "NameConflict"
+#: what a reconcile that met a name conflict returns: come back at the queue's slowest pace.
+#: Nothing else wakes the ECS object when the other object goes (it is not ours, so usually
+#: not watched); each retry costs one refused create and one read, no write when the report
+#: is unchanged.
+CONFLICT = Outcome("conflict", retry=True, after=MAX_BACKOFF)
 
 
 async def write_status(
@@ -130,3 +139,15 @@ async def report_unresolved(resource: Resource, body: dict[str, Any], problem: U
     )
     status = {**previous, "conditions": conditions, "observedGeneration": generation}
     await write_status(resource, body, status)
+
+
+def report_conflicts(body: dict[str, Any], conflicts: list[NameConflict]) -> list[dict[str, Any]]:
+    """Name conflicts as a Warning Event (once: the same report is not posted again) and the
+    conditions that say so: Ready=False and Degraded=True, reason :data:`NAME_CONFLICT`, naming
+    each object left alone."""
+    message = "; ".join(sorted({c.message(body["kind"]) for c in conflicts}))
+    runtime().events.record(body, NAME_CONFLICT, message, warning=True)
+    return [
+        condition("Ready", False, NAME_CONFLICT, message),
+        condition("Degraded", True, NAME_CONFLICT, message),
+    ]

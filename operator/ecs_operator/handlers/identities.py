@@ -3,12 +3,17 @@ role, and deleted once nothing runs under them any more.
 
 They carry no owner references: with one per user, an account shared by N services took N
 writes to one object (each a conflict-prone rewrite of a growing owner list, each echoed to
-every watcher), which made a burst of N services cost N². Instead the account is applied once
+every watcher), which made a burst of N services cost N². Instead the account is created once
 and the namespace's accounts are swept shortly after a workload or pod of ours goes: an account
 that no Deployment, DaemonSet or pod of ours names is deleted, unless it is younger than
 :data:`GRACE` (a user being reconciled right now may not have applied its workload yet). Shared
 across the namespace's clusters too, so it carries no cluster label (users in two clusters would
 otherwise rewrite it back and forth).
+
+Without owner references, what makes an account ours is its marker (render/identity.py,
+``is_operator_account``): an account of that name without it is a :class:`NameConflict`, never
+applied over, and the sweep deletes only marked accounts, with the uid and resourceVersion it
+decided on as preconditions, so an account changed meanwhile is left to whoever changed it.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from __future__ import annotations
 from typing import Any
 
 from ecs_operator.kube import apply
+from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import DAEMON_SET, DEPLOYMENT, POD, SERVICE_ACCOUNT
 from ecs_operator.render import keys
+from ecs_operator.render.identity import is_operator_account
 
 from .flights import SingleFlight
 from .queue import OK, Outcome
@@ -33,8 +40,9 @@ SWEEP_DELAY = 5.0
 
 
 async def ensure(account: dict[str, Any], namespace: str) -> dict[str, Any]:
-    """The account as rendered (less its cluster label), applied in ``namespace`` when the
-    live one differs."""
+    """The account as rendered (less its cluster label), created in ``namespace``, or applied
+    when ours and the live one differs; :class:`~ecs_operator.kube.apply.NameConflict` when
+    an account of that name is not ours."""
     rt = runtime()
     labels = {
         k: v
@@ -44,16 +52,19 @@ async def ensure(account: dict[str, Any], namespace: str) -> dict[str, Any]:
     metadata = {**account["metadata"], "labels": labels, "namespace": namespace}
     desired = {**account, "metadata": metadata}
     live = rt.store.get(SERVICE_ACCOUNT, namespace, metadata["name"])
+    if live is not None and not is_operator_account(live):
+        raise apply.NameConflict(desired)
     if live is not None and apply.in_sync(desired, live):
         return live
 
-    async def applied() -> dict[str, Any]:
-        result = await rt.client.apply(SERVICE_ACCOUNT, apply.stamped(desired))
-        rt.store.put(SERVICE_ACCOUNT, result)
+    async def ensured() -> dict[str, Any]:
+        result = await apply.ensure(rt.client, desired, live, is_operator_account)
+        if result is not live:
+            rt.store.put(SERVICE_ACCOUNT, result)
         return result
 
-    # every Service of the namespace shares it: one apply for those that find it missing
-    return await _applying.run((namespace, metadata["name"]), applied)
+    # every Service of the namespace shares it: one write for those that find it missing
+    return await _applying.run((namespace, metadata["name"]), ensured)
 
 
 _applying: SingleFlight[tuple[str, str], dict[str, Any]] = SingleFlight()
@@ -80,13 +91,18 @@ async def sweep(namespace: str, _: str) -> Outcome:
     wait: float | None = None
     for account in list(rt.store.all(SERVICE_ACCOUNT, namespace)):
         metadata = account["metadata"]
-        labels = metadata.get("labels") or {}
-        if labels.get(keys.LABEL_APP_MANAGED_BY) != keys.MANAGED_BY or metadata["name"] in used:
+        if not is_operator_account(account) or metadata["name"] in used:
             continue
         elapsed = age(account)
         if elapsed < GRACE:
             wait = min(wait or GRACE, GRACE - elapsed)
             continue
-        await rt.client.delete(SERVICE_ACCOUNT, namespace, metadata["name"])
+        preconditions = {"uid": metadata["uid"], "resourceVersion": metadata["resourceVersion"]}
+        try:
+            await rt.client.delete(SERVICE_ACCOUNT, namespace, metadata["name"], preconditions)
+        except ApiError as error:
+            if error.status != 409:
+                raise
+            continue  # changed since it was read: left as it is, for a later sweep to judge
         rt.store.forget(SERVICE_ACCOUNT, namespace, metadata["name"])
     return Outcome("waiting", retry=True, after=wait) if wait is not None else OK

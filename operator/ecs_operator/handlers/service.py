@@ -7,6 +7,11 @@ service: the GitOps-friendly reading); ``family:N`` pins it. A capacity provider
 splits the tasks as ECS does (base first, then by weight) over one workload per provider.
 After the deployment circuit breaker rolled a deployment back, the last completed revision is
 rendered until the spec changes (status/service.py decides which revision runs).
+
+Every child is the Service's own (a controller reference to it) or left alone: a name already
+taken by an object the operator did not create for this Service (an admin's Deployment, a
+user's core Service, an account not marked as ours) is reported as a ``NameConflict``, and
+what would depend on it does not run (no workload runs under another's ServiceAccount).
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import ServiceSpec, parse_service, parse_task_definition
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
-from ecs_operator.kube.apply import ensure
-from ecs_operator.kube.client import Resource
-from ecs_operator.kube.owners import adopt
+from ecs_operator.kube.apply import NameConflict, ensure
+from ecs_operator.kube.client import ApiError, Resource
+from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import (
     DAEMON_SET,
     DEPLOYMENT,
@@ -34,12 +39,12 @@ from ecs_operator.kube.resources import (
 from ecs_operator.kube.store import matches
 from ecs_operator.render import keys, request
 from ecs_operator.render.attached import render_attached, service_selector
-from ecs_operator.render.findings import Finding, Report
+from ecs_operator.render.findings import Report
 from ecs_operator.render.names import dns_label, label_value
 from ecs_operator.render.request import RenderedWorkload
 from ecs_operator.render.service import render_service
 from ecs_operator.render.strategy import split
-from ecs_operator.status.conditions import merge
+from ecs_operator.status.conditions import merge, override
 from ecs_operator.status.service import (
     CircuitBreaker,
     Rollout,
@@ -51,7 +56,9 @@ from ecs_operator.status.workloads import task_summary, workload_state
 
 from . import clusters, identities, tenancy
 from .common import (
+    CONFLICT,
     findings_condition,
+    report_conflicts,
     report_findings,
     report_invalid,
     report_unresolved,
@@ -137,11 +144,11 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         await report_unresolved(ECS_SERVICE, body, problem)
         return Outcome("refused")
     # the workloads and the objects attached to them are independent writes: one round trip
-    workloads, *attached_findings = await asyncio.gather(
+    (workloads, conflicts), *attached_conflicts = await asyncio.gather(
         _ensure_workloads(spec, strategy, parts, body),
         *(_ensure_attached(obj, body) for obj in attached),
     )
-    findings += [f for found in attached_findings for f in found]
+    conflicts += [c for c in attached_conflicts if c is not None]
     await _remove_stale(
         body, {(resource_of(o), o["metadata"]["name"]) for o in workloads + attached}
     )
@@ -164,20 +171,21 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     reported = await report_findings(body, findings)
     if not reported and "findings" in previous:
         reported = {"findings": None}  # a merge patch removes a member only when told to
+    conditions = [*view.status["conditions"], findings_condition(findings)]
+    if conflicts:
+        conditions = override(conditions, report_conflicts(body, conflicts))
     status = {
         **view.status,
         **reported,
         "selector": _selector(workloads),
         "clusterArn": clusters.name_of(cluster),
-        "conditions": merge(
-            previous.get("conditions"),
-            [*view.status["conditions"], findings_condition(findings)],
-            generation,
-        ),
+        "conditions": merge(previous.get("conditions"), conditions, generation),
     }
     for message in view.events:
         rt.events.record(body, "ServiceEvent", message)
     await write_status(ECS_SERVICE, body, status)
+    if conflicts:
+        return CONFLICT
     if running_task_definition(status, rollout) != resolved.ref:
         # the circuit breaker just rolled back: render the revision it chose (a status
         # change of our own wakes nothing by itself)
@@ -215,16 +223,29 @@ async def _ensure_workloads(
     strategy: list[CapacityProviderStrategyItem] | None,
     parts: list[RenderedWorkload],
     owner: dict[str, Any],
-) -> list[dict[str, Any]]:
-    """The task-role ServiceAccount and the workload of each part, applied; the workloads."""
-    workloads = []
+) -> tuple[list[dict[str, Any]], list[NameConflict]]:
+    """The task-role ServiceAccount (one for every part: one task definition) and the workload
+    of each part, written where needed; the workloads, and the names found taken.
+
+    Nothing runs under an account that is not ours: when the account's name is taken, no
+    workload is written, and those already there stay as they are (they are returned, so
+    that nothing is removed and the status still counts their tasks)."""
+    uid = owner["metadata"]["uid"]
+    try:
+        await identities.ensure(parts[0].objects[0], owner["metadata"]["namespace"])
+    except NameConflict as conflict:
+        stored = [w for r in (DEPLOYMENT, DAEMON_SET) for w in runtime().store.owned(r, uid)]
+        return [w for w in stored if controlled_by(w, uid)], [conflict]
+    workloads, conflicts = [], []
     for part, rendered in zip(_parts(spec, strategy), parts, strict=True):
-        account, workload = rendered.objects[0], rendered.objects[1]
-        await identities.ensure(account, owner["metadata"]["namespace"])
+        workload = rendered.objects[1]
         if strategy and len(strategy) > 1:
             workload = _per_provider(workload, part.capacityProviderStrategy[0].capacityProvider)  # type: ignore[index]
-        workloads.append(await _ensure_owned(workload, owner))
-    return workloads
+        try:
+            workloads.append(await _ensure_owned(workload, owner))
+        except NameConflict as conflict:
+            conflicts.append(conflict)
+    return workloads, conflicts
 
 
 def _parts(
@@ -259,53 +280,40 @@ def _per_provider(workload: dict[str, Any], provider: str) -> dict[str, Any]:
 async def _ensure_owned(
     obj: dict[str, Any], owner: dict[str, Any], live: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Apply ``obj`` as the service's child, when it differs from the stored one. Replicas are
-    always rendered from desiredCount: an autoscaler scales the ECS Service, not its
-    Deployments."""
+    """Create ``obj`` as the service's child, or apply it when the service's own differs from
+    it (:class:`NameConflict` when another object has its name). Replicas are always rendered
+    from desiredCount: an autoscaler scales the ECS Service, not its Deployments."""
     rt = runtime()
-    desired = adopt(obj, owner)
+    desired = child_of(obj, owner)
     resource = resource_of(desired)
     metadata = desired["metadata"]
     if live is None:
         live = rt.store.get(resource, metadata["namespace"], metadata["name"])
-    result = await ensure(rt.client, desired, live)
+    uid = owner["metadata"]["uid"]
+    result = await ensure(rt.client, desired, live, lambda found: controlled_by(found, uid))
     if result is not live:
         rt.store.put(resource, result)
     return result
 
 
-async def _ensure_attached(obj: dict[str, Any], owner: dict[str, Any]) -> list[Finding]:
-    """Apply an attached object unless another owner has its name (two ECS services giving the
-    same alias, or a user's own Service): that is reported, never taken over. A Service that
-    turns headless or back is replaced (its clusterIP cannot change)."""
+async def _ensure_attached(obj: dict[str, Any], owner: dict[str, Any]) -> NameConflict | None:
+    """Write an attached object unless another object has its name (two ECS services giving
+    the same alias, or a user's own Service): that is returned, never taken over. A Service of
+    ours that turns headless or back is replaced (its clusterIP cannot change)."""
     rt = runtime()
     resource = resource_of(obj)
     namespace, name = owner["metadata"]["namespace"], obj["metadata"]["name"]
     live = rt.store.get(resource, namespace, name)
-    if live is None:
-        live = await rt.client.get(resource, namespace, name)  # a user's object is not watched
-    if live is not None and not _controlled_by(live, owner):
-        return [
-            Finding(
-                f"{obj['kind']}/{name}",
-                "unsupported",
-                f"a {obj['kind']} named {name} already exists and is not this service's: "
-                "left alone",
-            )
-        ]
-    if live is not None and _headless(live) != _headless(obj):
-        await rt.client.delete(resource, namespace, name)
+    ours = live is not None and controlled_by(live, owner["metadata"]["uid"])
+    if live is not None and ours and _headless(live) != _headless(obj):
+        await rt.client.delete(resource, namespace, name, {"uid": live["metadata"]["uid"]})
         rt.store.forget(resource, namespace, name)
         live = None
-    await _ensure_owned(obj, owner, live)
-    return []
-
-
-def _controlled_by(obj: dict[str, Any], owner: dict[str, Any]) -> bool:
-    return any(
-        ref.get("controller") and ref.get("uid") == owner["metadata"]["uid"]
-        for ref in obj["metadata"].get("ownerReferences") or []
-    )
+    try:
+        await _ensure_owned(obj, owner, live)
+    except NameConflict as conflict:
+        return conflict
+    return None
 
 
 def _headless(obj: dict[str, Any]) -> bool:
@@ -314,15 +322,24 @@ def _headless(obj: dict[str, Any]) -> bool:
 
 async def _remove_stale(owner: dict[str, Any], keep: set[tuple[Resource, str]]) -> None:
     """Delete what the service no longer renders (a provider dropped from the strategy, REPLICA
-    <-> DAEMON, a load balancer or alias removed, autoScaling turned off...)."""
+    <-> DAEMON, a load balancer or alias removed, autoScaling turned off...): only children it
+    controls, each on condition that it is still the object of that uid."""
     rt = runtime()
+    uid = owner["metadata"]["uid"]
     for resource in OWNED:
-        for child in rt.store.owned(resource, owner["metadata"]["uid"]):
-            if (resource, child["metadata"]["name"]) not in keep:
+        for child in rt.store.owned(resource, uid):
+            metadata = child["metadata"]
+            if not controlled_by(child, uid) or (resource, metadata["name"]) in keep:
+                continue
+            try:
                 await rt.client.delete(
-                    resource, child["metadata"]["namespace"], child["metadata"]["name"]
+                    resource, metadata["namespace"], metadata["name"], {"uid": metadata["uid"]}
                 )
-                rt.store.forget(resource, child["metadata"]["namespace"], child["metadata"]["name"])
+            except ApiError as error:
+                if error.status != 409:
+                    raise
+                continue  # another object has the name by now: not ours to delete
+            rt.store.forget(resource, metadata["namespace"], metadata["name"])
 
 
 def _pods(namespace: str, selector: dict[str, str]) -> list[dict[str, Any]]:

@@ -4,6 +4,10 @@ Pods get fixed names (``<task>-<i>``), so a restart of the operator at any point
 a task twice. ECS semantics on top of Kubernetes': when an essential container exits, the
 whole task stops (the operator ends the pod); ``desiredStatus: STOPPED`` stops it (StopTask).
 A stopped task's record stays in the status; its pod is removed after the retention period.
+
+A pod name taken by a pod the Task did not create (or a task-role account that is not the
+operator's) is a ``NameConflict``: that pod is left alone, never counted, stopped or deleted as
+the task's, and the task starts once the name is free.
 """
 
 from __future__ import annotations
@@ -13,18 +17,26 @@ from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import parse_task, parse_task_definition
+from ecs_operator.kube.apply import NameConflict, claim_name
 from ecs_operator.kube.client import ApiError
-from ecs_operator.kube.owners import adopt, age
+from ecs_operator.kube.owners import age, child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.metrics import TASKS
 from ecs_operator.render import keys, request
 from ecs_operator.render.names import dns_label, label_value
 from ecs_operator.render.task import render_task
-from ecs_operator.status.conditions import condition, merge
+from ecs_operator.status.conditions import condition, merge, override
 from ecs_operator.status.task import TaskState, start_refused, task_state
 
 from . import clusters, identities, tenancy
-from .common import report_findings, report_invalid, report_unresolved, write_status
+from .common import (
+    CONFLICT,
+    report_conflicts,
+    report_findings,
+    report_invalid,
+    report_unresolved,
+    write_status,
+)
 from .queue import OK, Outcome
 from .references import Unresolved, resolve_task_definition
 from .runtime import runtime
@@ -76,33 +88,59 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         return Outcome("invalid")
     account, template = rendered.objects[0], rendered.objects[1]
     findings = [*rendered.pod.findings, *rendered.findings]
-    unstarted = [
-        task_id
-        for task_id in (pod_name(name, i) for i in range(spec.count or 1))
-        if task_id not in records and rt.store.get(POD, namespace, task_id) is None
-    ]
-    try:
-        if unstarted and not stop:  # started tasks run on, whatever the policy says now
-            tenancy.check(tenancy.policy_for(namespace), namespace, account, findings)
-    except Unresolved as problem:
-        await report_unresolved(ECS_TASK, body, problem)
-        return Outcome("refused")
     annotations = template["metadata"].get("annotations") or {}
     essential = set(json.loads(annotations.get(keys.ANNOTATION_ESSENTIAL, "[]")))
-    states = []
-    for index in range(spec.count or 1):
-        task_id = pod_name(name, index)
-        pod = rt.store.get(POD, namespace, task_id)
-        record = records.get(task_id)
-        if pod is None and record is None and not stop:
+    ids = [pod_name(name, index) for index in range(spec.count or 1)]
+    pods, conflicts = _own_pods(body, ids)
+    taken = {conflict.name for conflict in conflicts}
+    starting = (
+        [] if stop else [t for t in ids if pods[t] is None and t not in records and t not in taken]
+    )
+    if starting:  # tasks already started run on, whatever the policy says now
+        try:
+            tenancy.check(tenancy.policy_for(namespace), namespace, account, findings)
+        except Unresolved as problem:
+            await report_unresolved(ECS_TASK, body, problem)
+            return Outcome("refused")
+        try:
             await identities.ensure(account, namespace)
-            pod, record = await _start(body, template, task_id)
+        except NameConflict as conflict:
+            conflicts.append(conflict)
+            starting = []
+    states = []
+    for task_id, pod in pods.items():
+        record = records.get(task_id)
+        if task_id in starting:
+            try:
+                pod, record = await _start(body, template, task_id)
+            except NameConflict as conflict:
+                conflicts.append(conflict)
+        if pod is None and record is None and not stop:
+            continue  # not started: its name or its account is taken
         state = _state(pod, record, essential, stop)
         if (pod is not None and state.stopped) or stop:
             await _stop_pod(pod, state)
         states.append(state.to_ecs(task_id) | _timestamps(record, state))
     found = await report_findings(body, findings)
-    return await _finish(body, states, previous, resolved.ref, found)
+    outcome = await _finish(body, states, previous, resolved.ref, found, conflicts)
+    return CONFLICT if conflicts else outcome
+
+
+def _own_pods(
+    body: dict[str, Any], ids: list[str]
+) -> tuple[dict[str, dict[str, Any] | None], list[NameConflict]]:
+    """The task's stored pods by id (None for those not there), and the ids whose name a pod
+    the task did not create holds: that pod is none of the task's business."""
+    store, uid = runtime().store, body["metadata"]["uid"]
+    pods: dict[str, dict[str, Any] | None] = {}
+    conflicts = []
+    for task_id in ids:
+        pod = store.get(POD, body["metadata"]["namespace"], task_id)
+        if pod is not None and not controlled_by(pod, uid):
+            conflicts.append(NameConflict(pod))
+            pod = None
+        pods[task_id] = pod
+    return pods, conflicts
 
 
 def _state(
@@ -137,9 +175,10 @@ async def _start(
         if k.startswith(SIMULATION_PREFIX)
     }
     metadata["annotations"] = {**metadata.get("annotations", {}), **simulation}
-    pod = adopt({**template, "metadata": metadata}, owner)
+    pod = child_of({**template, "metadata": metadata}, owner)
+    uid = owner["metadata"]["uid"]
     try:
-        created = await rt.client.create(POD, pod)
+        created = await claim_name(rt.client, pod, lambda found: controlled_by(found, uid))
     except ApiError as error:
         refused = start_refused(error.status, error.message)
         if refused is None:
@@ -163,7 +202,14 @@ async def _stop_pod(pod: dict[str, Any] | None, state: TaskState) -> None:
             after=rt.settings.task_retention_seconds,
         )
         return
-    await rt.client.delete(POD, pod["metadata"]["namespace"], pod["metadata"]["name"])
+    metadata = pod["metadata"]
+    try:
+        await rt.client.delete(
+            POD, metadata["namespace"], metadata["name"], {"uid": metadata["uid"]}
+        )
+    except ApiError as error:
+        if error.status != 409:  # 409: the name is another pod's by now, not ours to delete
+            raise
     del state
 
 
@@ -185,7 +231,11 @@ def _timestamps(record: dict[str, Any] | None, state: TaskState) -> dict[str, An
     return stamps
 
 
-def _overall(states: list[dict[str, Any]], stop: bool) -> tuple[str, str]:
+def _overall(states: list[dict[str, Any]], stop: bool, waiting: bool) -> tuple[str, str]:
+    """The whole task's last and desired status; ``waiting``: some pod of it is not started
+    yet (its name is taken), so it is still PROVISIONING."""
+    if waiting and not stop:
+        states = [*states, {"lastStatus": "PROVISIONING", "desiredStatus": "RUNNING"}]
     order = ["PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED"]
     if not states:
         return "STOPPED", "STOPPED"
@@ -202,10 +252,11 @@ async def _finish(
     previous: dict[str, Any],
     ref: str | None = None,
     extra: dict[str, Any] | None = None,
+    conflicts: list[NameConflict] | None = None,
 ) -> Outcome:
     rt = runtime()
     stop = (body.get("spec") or {}).get("desiredStatus") == "STOPPED"
-    last, desired = _overall(states, stop)
+    last, desired = _overall(states, stop, bool(conflicts))
     for state in states:
         before: dict[str, Any] = next(
             (t for t in previous.get("tasks") or [] if t["taskId"] == state["taskId"]), {}
@@ -220,12 +271,15 @@ async def _finish(
                 or any(c.get("exitCode") not in (0, None) for c in state.get("containers", [])),
             )
     generation = body["metadata"].get("generation")
+    conditions = [
+        condition("Ready", last == "RUNNING", last.title()),
+        condition("Stopped", last == "STOPPED", last.title()),
+    ]
+    if conflicts:
+        conditions = override(conditions, report_conflicts(body, conflicts))
     conditions = merge(
         previous.get("conditions"),
-        [
-            condition("Ready", last == "RUNNING", last.title()),
-            condition("Stopped", last == "STOPPED", last.title()),
-        ],
+        conditions,
         generation,
     )
     status = {

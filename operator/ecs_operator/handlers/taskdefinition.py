@@ -4,7 +4,9 @@ Each change of the spec registers a new revision, stored as an ``apps/v1`` Contr
 owned by the TaskDefinition (immutable, like ECS's). The annotation
 ``ecs-operator.dev/deregistered-revisions: "1,3"`` deregisters revisions (INACTIVE: no new use,
 running users unaffected). While a Service or Task still uses the family, deletion is held by
-a finalizer and an Event names the users.
+a finalizer and an Event names the users. A revision's name already held by a
+ControllerRevision the TaskDefinition did not create is a ``NameConflict``: left alone, and the
+revision waits for the name.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import parse_task_definition
-from ecs_operator.kube.apply import desired_hash
-from ecs_operator.kube.owners import adopt
+from ecs_operator.kube.apply import NameConflict, claim_name, desired_hash
+from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
 from ecs_operator.status import taskdefinition as td_status
+from ecs_operator.status.conditions import merge, override
 
 from . import references
-from .common import report_invalid, set_finalizer, write_status
+from .common import CONFLICT, report_conflicts, report_invalid, set_finalizer, write_status
 from .queue import OK, Outcome
 from .references import revision_name
 from .runtime import runtime
@@ -47,7 +50,7 @@ def _controller_revision(
         "revision": number,
         "data": {"spec": spec},
     }
-    return adopt(child, body)
+    return child_of(child, body)
 
 
 async def reconcile(namespace: str, name: str) -> Outcome:
@@ -66,16 +69,19 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     revisions = rt.store.owned(CONTROLLER_REVISION, body["metadata"]["uid"])
     digest = desired_hash(spec)
     latest = max(revisions, key=lambda r: int(r["revision"]), default=None)
+    conflicts: list[NameConflict] = []
     if latest is None or (latest["metadata"].get("annotations") or {}).get(SPEC_HASH) != digest:
         number = int(latest["revision"]) + 1 if latest else 1
         # the revision and the finalizer are independent writes: one round trip for both
         revision = _controller_revision(body, spec, number, digest)
         finalized, created = await asyncio.gather(
-            set_finalizer(TASK_DEFINITION, body, True),
-            rt.client.create(CONTROLLER_REVISION, revision),
+            set_finalizer(TASK_DEFINITION, body, True), _register(revision, body)
         )
         body = finalized
-        rt.store.put(CONTROLLER_REVISION, created)
+        if isinstance(created, NameConflict):
+            conflicts.append(created)
+        else:
+            rt.store.put(CONTROLLER_REVISION, created)
     else:
         body = await set_finalizer(TASK_DEFINITION, body, True)
     # Users resolve revisions from the store, so they can go on before the status is written;
@@ -92,8 +98,24 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         body["metadata"].get("generation"),
         account=rt.settings.account_id,
     )
+    if conflicts:
+        conditions = override(status["conditions"], report_conflicts(body, conflicts))
+        before = (body.get("status") or {}).get("conditions")
+        status["conditions"] = merge(before, conditions, body["metadata"].get("generation"))
     await write_status(TASK_DEFINITION, body, status)
-    return OK
+    return CONFLICT if conflicts else OK
+
+
+async def _register(
+    revision: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any] | NameConflict:
+    """Create the revision's ControllerRevision: the one created, the TaskDefinition's own that
+    already had the name, or the conflict with another one that has it."""
+    uid = body["metadata"]["uid"]
+    try:
+        return await claim_name(runtime().client, revision, lambda found: controlled_by(found, uid))
+    except NameConflict as conflict:
+        return conflict
 
 
 async def _release(body: dict[str, Any]) -> Outcome:

@@ -1,10 +1,27 @@
-"""Apply rendered objects only when something differs: "no write when nothing changed".
+"""Create what is new, apply only what is ours and differs: "no write when nothing changed",
+and never adoption.
 
-An object is left alone when (1) the hash of what we would apply equals the hash annotation we
-stamped on it last time (so a field we stopped rendering still gets removed), and (2) every
-field we render is present in the live object with the same value (so a hand edit or a
-deletion is corrected). Otherwise it is server-side applied. Both checks are reads of data we
-already have; a converged re-list costs no writes at all.
+**Ownership.** A name that is free is taken with a plain create (POST), never with an apply,
+which would take over an object someone else made under that name. When the create is refused
+because the name is taken (409 AlreadyExists), the live object is read: if it is not ours (the
+caller's ``ours`` decides: a controller reference to the ECS object, or a task-role account's
+marker) that is a :class:`NameConflict`, and the other object is left exactly as it was. Only
+an object that is ours is ever server-side applied, with its ``metadata.uid`` in the applied
+body as a precondition: should it have been replaced by another object of the same name since
+it was read, the API server refuses the apply instead of rewriting the newcomer. Measured on
+kube-apiserver 1.36: a uid that differs from the live object's is refused with 422 Invalid
+("metadata.uid: field is immutable", nothing written), and one naming an object that is gone
+with 409 Conflict ("uid mismatch", nothing created); either ends the reconcile with an error,
+and its retry finds the name's new holder. (``metadata.resourceVersion`` would be refused with
+409, but also whenever the object's status moved since the store saw it: a failed write and a
+retry in the normal path, for no gain, since a replaced object's uid always differs.)
+
+**No write when nothing changed.** An object of ours is left alone when (1) the hash of what
+we would apply equals the hash annotation we stamped on it last time (so a field we stopped
+rendering still gets removed), and (2) every field we render is present in the live object
+with the same value (so a hand edit or a deletion is corrected). Otherwise it is server-side
+applied. Both checks are reads of data we already have; a converged re-list costs no writes at
+all, and a new object costs one create, as an apply did.
 """
 
 from __future__ import annotations
@@ -12,15 +29,36 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from ecs_operator import API_GROUP
 
-from .client import KubeClient
+from .client import ApiError, KubeClient
 from .resources import resource_of
 
 HASH_ANNOTATION = f"{API_GROUP}/applied-hash"
+
+#: whether a live object is one the operator created for the caller
+Ours = Callable[[dict[str, Any]], bool]
+
+
+class NameConflict(Exception):
+    """An object the operator did not create has the name it needs: left alone, and reported on
+    the ECS object that needed the name."""
+
+    def __init__(self, wanted: dict[str, Any]) -> None:
+        self.kind: str = wanted["kind"]
+        self.name: str = wanted["metadata"]["name"]
+        super().__init__(f"{self.kind}/{self.name} already exists")
+
+    def message(self, owner_kind: str) -> str:
+        """The report, for the ECS object of kind ``owner_kind`` that needed the name."""
+        return (
+            f"{self.kind}/{self.name} already exists and was not created by this "
+            f"{owner_kind}: left alone"
+        )
 
 
 def desired_hash(desired: dict[str, Any]) -> str:
@@ -88,10 +126,51 @@ def in_sync(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
     return annotations.get(HASH_ANNOTATION) == desired_hash(desired) and contains(live, desired)
 
 
+async def _create_or_get(client: KubeClient, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """``body`` created, or the live object that already has its name; and whether it was
+    created. (Should that object go between the refused create and the read, the create is
+    tried once more.)"""
+    resource = resource_of(body)
+    metadata = body["metadata"]
+    for _ in range(2):
+        try:
+            return await client.create(resource, body), True
+        except ApiError as error:
+            if error.status != 409 or error.reason != "AlreadyExists":
+                raise
+            refused = error
+        live = await client.get(resource, metadata.get("namespace"), metadata["name"])
+        if live is not None:
+            return live, False
+    raise refused
+
+
+async def claim_name(client: KubeClient, body: dict[str, Any], ours: Ours) -> dict[str, Any]:
+    """Create ``body`` (an object that is never changed afterwards: a pod, a revision); when
+    its name is taken, the live object if it is ours, else :class:`NameConflict`. A taken name
+    costs one refused create and one read."""
+    live, created = await _create_or_get(client, body)
+    if not created and not ours(live):
+        raise NameConflict(body)
+    return live
+
+
+def with_uid(body: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the live object's uid: an apply precondition (see the module doc)."""
+    return {**body, "metadata": {**body["metadata"], "uid": live["metadata"]["uid"]}}
+
+
 async def ensure(
-    client: KubeClient, desired: dict[str, Any], live: dict[str, Any] | None
+    client: KubeClient, desired: dict[str, Any], live: dict[str, Any] | None, ours: Ours
 ) -> dict[str, Any]:
-    """Make the live object match ``desired``; returns the live (or newly applied) object."""
-    if live is not None and in_sync(desired, live):
+    """Make the object named like ``desired`` match it, if it is ours (:class:`NameConflict`
+    otherwise); returns the live (or newly written) object. ``live`` is the stored one."""
+    if live is None:
+        live, created = await _create_or_get(client, stamped(desired))
+        if created:
+            return live
+    if not ours(live):
+        raise NameConflict(desired)
+    if in_sync(desired, live):
         return live
-    return await client.apply(resource_of(desired), stamped(desired))
+    return await client.apply(resource_of(desired), with_uid(stamped(desired), live))

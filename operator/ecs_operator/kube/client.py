@@ -141,7 +141,9 @@ class KubeClient:
     async def apply(
         self, resource: Resource, body: dict[str, Any], subresource: str = ""
     ) -> dict[str, Any]:
-        """Server-side apply with our field manager (forcing: we own what we render)."""
+        """Server-side apply with our field manager (forcing: we own what we render). Only for
+        objects the operator created (kube/apply.py); ``metadata.uid`` in ``body`` makes it a
+        precondition (refused when the live object is another one, see kube/apply.py)."""
         metadata = body["metadata"]
         API_WRITES.labels(verb="apply", resource=resource.plural).inc()
         applied: dict[str, Any] = await self._request(
@@ -154,6 +156,7 @@ class KubeClient:
         return applied
 
     async def create(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
+        """POST: 409 AlreadyExists when the name is taken (nothing is changed then)."""
         API_WRITES.labels(verb="create", resource=resource.plural).inc()
         created: dict[str, Any] = await self._request(
             "POST",
@@ -181,13 +184,23 @@ class KubeClient:
         )
         return patched
 
-    async def delete(self, resource: Resource, namespace: str | None, name: str) -> bool:
-        """Delete in the background (owned objects follow); False when it was already gone."""
+    async def delete(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        name: str,
+        preconditions: dict[str, str] | None = None,
+    ) -> bool:
+        """Delete in the background (owned objects follow); False when it was already gone.
+
+        ``preconditions`` (``uid``, ``resourceVersion``) make the API server refuse with 409
+        Conflict when the object is no longer the one the caller decided about."""
         API_WRITES.labels(verb="delete", resource=resource.plural).inc()
+        body: dict[str, Any] = {"propagationPolicy": "Background"}
+        if preconditions:
+            body["preconditions"] = preconditions
         try:
-            await self._request(
-                "DELETE", resource.path(namespace, name), body={"propagationPolicy": "Background"}
-            )
+            await self._request("DELETE", resource.path(namespace, name), body=body)
         except ApiError as error:
             if error.status == 404:
                 return False

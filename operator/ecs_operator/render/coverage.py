@@ -54,8 +54,8 @@ TASK_DEFINITION: Mapping[str, Member] = {
         "metadata",
     ),
     "taskRoleArn": Member(
-        "`serviceAccountName`: ServiceAccount `role-<role name>` with "
-        "`eks.amazonaws.com/role-arn` (IRSA); no role: `ecs-no-task-role`",
+        "`serviceAccountName`: ServiceAccount `role-<role name>-<hash of the role ARN>` "
+        "with `eks.amazonaws.com/role-arn` (IRSA); no role: `ecs-no-task-role`",
         "identity",
     ),
     "executionRoleArn": Member(

@@ -65,3 +65,6 @@ LABEL_SECURITY_GROUP_PREFIX = "sg.ecs-operator.dev/"
 
 # IRSA: the annotation EKS's pod identity webhook reads on a ServiceAccount.
 ANNOTATION_IRSA_ROLE = "eks.amazonaws.com/role-arn"
+#: on a task-role ServiceAccount the operator created: the full ARN of the role it stands for
+#: (empty for the account of tasks without a role); see render/identity.py
+ANNOTATION_TASK_ROLE = PREFIX + "task-role-arn"

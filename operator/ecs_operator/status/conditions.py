@@ -46,6 +46,15 @@ def merge(
     return merged
 
 
+def override(
+    conditions: Sequence[dict[str, Any]], replacements: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``conditions`` with those of the types in ``replacements`` replaced by them (a problem
+    that outranks what the rest of the status says)."""
+    replaced = {c["type"] for c in replacements}
+    return [*(c for c in conditions if c["type"] not in replaced), *replacements]
+
+
 def same_conditions(a: Sequence[dict[str, Any]] | None, b: Sequence[dict[str, Any]] | None) -> bool:
     """Equal apart from transition times."""
 

@@ -16,7 +16,8 @@ def test_task_role_is_an_irsa_service_account() -> None:
     assert account["metadata"]["name"] == spec(rendered)["serviceAccountName"]
     assert account["metadata"]["name"].startswith("role-orders-")
     assert account["metadata"]["annotations"] == {
-        keys.ANNOTATION_IRSA_ROLE: "arn:aws:iam::123456789012:role/team/Orders"
+        keys.ANNOTATION_IRSA_ROLE: "arn:aws:iam::123456789012:role/team/Orders",
+        keys.ANNOTATION_TASK_ROLE: "arn:aws:iam::123456789012:role/team/Orders",
     }
     assert account["automountServiceAccountToken"] is False
     assert spec(rendered)["automountServiceAccountToken"] is False
@@ -35,7 +36,7 @@ def test_no_role_means_no_aws_identity() -> None:
     for td in (task(), task(taskRoleArn="")):
         account = render(td).service_account
         assert account["metadata"]["name"] == NO_ROLE_SERVICE_ACCOUNT
-        assert "annotations" not in account["metadata"]
+        assert keys.ANNOTATION_IRSA_ROLE not in account["metadata"]["annotations"]
 
 
 def test_labels_and_annotations() -> None:

@@ -1,0 +1,375 @@
+"""Ownership, never adoption: the operator changes or deletes only objects it created.
+
+The pure decisions (a task role's ServiceAccount name, "is this object ours") and the create /
+apply / delete flows, against a recording stand-in for the API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any, cast
+
+import pytest
+
+from ecs_operator.handlers import identities, runtime, service
+from ecs_operator.handlers import task as task_handler
+from ecs_operator.handlers.common import report_conflicts
+from ecs_operator.kube.apply import HASH_ANNOTATION, NameConflict, claim_name, ensure, stamped
+from ecs_operator.kube.client import ApiError, Resource
+from ecs_operator.kube.owners import controlled_by
+from ecs_operator.kube.resources import DEPLOYMENT, SERVICE_ACCOUNT, resource_of
+from ecs_operator.kube.store import Store
+from ecs_operator.render import keys
+from ecs_operator.render.identity import (
+    NO_ROLE_SERVICE_ACCOUNT,
+    is_operator_account,
+    service_account_name,
+)
+from ecs_operator.render.names import digest
+from ecs_operator.status.conditions import condition, override
+
+from .render.helpers import DNS_LABEL, render, task
+
+ARN = "arn:aws:iam::111122223333:role/deployer"
+OTHER_ACCOUNT_ARN = "arn:aws:iam::444455556666:role/deployer"
+
+# --- naming ---------------------------------------------------------------------------------
+
+
+def test_a_task_role_account_is_named_after_the_role_and_a_hash_of_its_full_arn() -> None:
+    assert service_account_name(ARN) == f"role-deployer-{digest(ARN)}"
+    assert service_account_name("arn:aws:iam::1:role/team/a/Orders_API").startswith(
+        "role-orders-api-"
+    )
+    assert service_account_name(None) == NO_ROLE_SERVICE_ACCOUNT
+
+
+def test_two_arns_with_one_role_name_never_share_an_account() -> None:
+    assert service_account_name(ARN) != service_account_name(OTHER_ACCOUNT_ARN)
+    assert service_account_name(ARN) != service_account_name(
+        ARN.replace("/deployer", "/x/deployer")
+    )
+
+
+@pytest.mark.parametrize(
+    "role",
+    ["a" * 64, "Web+Service=,.@-_" * 4, "___", "@", "-leading-and-trailing-", "x"],
+)
+def test_account_names_are_dns_labels_at_most_63_characters(role: str) -> None:
+    name = service_account_name(f"arn:aws:iam::111122223333:role/{role}")
+    assert len(name) <= 63 and DNS_LABEL.match(name), name
+    assert name.startswith("role-") and name.endswith(
+        digest(f"arn:aws:iam::111122223333:role/{role}")
+    )
+
+
+def test_a_short_role_name_is_hashed_as_the_full_arn_it_completes_to() -> None:
+    account = render(task(taskRoleArn="deployer"), account_id="111122223333").service_account
+    assert account["metadata"]["name"] == service_account_name(ARN)
+
+
+def test_the_rendered_account_carries_the_marker() -> None:
+    account = render(task(taskRoleArn=ARN)).service_account
+    metadata = account["metadata"]
+    assert metadata["labels"][keys.LABEL_APP_MANAGED_BY] == keys.MANAGED_BY
+    assert metadata["annotations"] == {
+        keys.ANNOTATION_IRSA_ROLE: ARN,
+        keys.ANNOTATION_TASK_ROLE: ARN,
+    }
+    assert is_operator_account(account)
+    no_role = render(task()).service_account
+    assert no_role["metadata"]["annotations"] == {keys.ANNOTATION_TASK_ROLE: ""}
+    assert is_operator_account(no_role)
+
+
+# --- "is it ours" ---------------------------------------------------------------------------
+
+
+def _account(name: str, labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": name,
+            "namespace": "ns",
+            "uid": "admin-uid",
+            "resourceVersion": "7",
+            "labels": labels,
+            "annotations": annotations,
+        },
+    }
+
+
+MANAGED = {keys.LABEL_APP_MANAGED_BY: keys.MANAGED_BY}
+
+
+def test_an_admin_account_with_our_name_label_and_irsa_annotation_is_not_ours() -> None:
+    admin = _account(service_account_name(ARN), MANAGED, {keys.ANNOTATION_IRSA_ROLE: ARN})
+    assert not is_operator_account(admin)
+    assert not is_operator_account(_account(NO_ROLE_SERVICE_ACCOUNT, MANAGED, {}))
+
+
+def test_the_marker_must_name_the_role_the_account_is_named_after() -> None:
+    marker = {keys.ANNOTATION_TASK_ROLE: OTHER_ACCOUNT_ARN}
+    assert not is_operator_account(_account(service_account_name(ARN), MANAGED, marker))
+    # and the marker without our label is not enough either
+    marker = {keys.ANNOTATION_TASK_ROLE: ARN}
+    assert not is_operator_account(_account(service_account_name(ARN), {}, marker))
+    assert is_operator_account(_account(service_account_name(ARN), MANAGED, marker))
+
+
+OWNER = {
+    "apiVersion": "ecs-operator.dev/v1alpha1",
+    "kind": "Service",
+    "metadata": {"name": "web", "namespace": "ns", "uid": "svc-uid"},
+}
+
+
+def _deployment(name: str = "web", *refs: dict[str, Any], uid: str = "dep-uid") -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": "ns",
+            "uid": uid,
+            "resourceVersion": "42",
+            "labels": {"team": "ci"},
+            "ownerReferences": list(refs),
+        },
+        "spec": {"replicas": 1},
+    }
+
+
+def _ref(uid: str, controller: bool = True) -> dict[str, Any]:
+    return {"apiVersion": "x/v1", "kind": "Service", "name": "web", "uid": uid,
+            "controller": controller}  # fmt: skip
+
+
+def test_only_a_controller_reference_to_the_ecs_object_makes_a_child_ours() -> None:
+    assert controlled_by(_deployment("web", _ref("svc-uid")), "svc-uid")
+    assert not controlled_by(_deployment("web", _ref("svc-uid", controller=False)), "svc-uid")
+    assert not controlled_by(_deployment("web", _ref("other")), "svc-uid")
+    assert not controlled_by(_deployment("web"), "svc-uid")
+
+
+def test_a_name_conflict_names_the_other_object() -> None:
+    conflict = NameConflict(_deployment())
+    assert conflict.message("Service") == (
+        "Deployment/web already exists and was not created by this Service: left alone"
+    )
+
+
+# --- the flows, against a recording API server ---------------------------------------------
+
+
+class FakeApi:
+    """Records every request; holds objects by (plural, name); answers as kube-apiserver."""
+
+    def __init__(self, *objects: dict[str, Any]) -> None:
+        self.objects = {(resource_of(o).plural, o["metadata"]["name"]): o for o in objects}
+        self.calls: list[tuple[str, str, dict[str, Any] | None]] = []
+        self.conflict_on_delete = False
+
+    async def create(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append(("create", body["metadata"]["name"], body))
+        key = (resource.plural, body["metadata"]["name"])
+        if key in self.objects:
+            raise ApiError(409, f"{body['metadata']['name']} already exists", "AlreadyExists")
+        created = copy.deepcopy(body)
+        created["metadata"].update(uid="new-uid", resourceVersion="1")
+        self.objects[key] = created
+        return created
+
+    async def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
+        self.calls.append(("get", name, None))
+        found = self.objects.get((resource.plural, name))
+        return copy.deepcopy(found) if found else None
+
+    async def apply(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append(("apply", body["metadata"]["name"], body))
+        return copy.deepcopy(body)
+
+    async def delete(
+        self,
+        resource: Resource,
+        namespace: str,
+        name: str,
+        preconditions: dict[str, str] | None = None,
+    ) -> bool:
+        self.calls.append(("delete", name, preconditions))
+        if self.conflict_on_delete:
+            raise ApiError(409, "Precondition failed: UID in precondition", "Conflict")
+        return self.objects.pop((resource.plural, name), None) is not None
+
+    def verbs(self) -> list[tuple[str, str]]:
+        return [(verb, name) for verb, name, _ in self.calls]
+
+
+def _ours(obj: dict[str, Any]) -> bool:
+    return controlled_by(obj, "svc-uid")
+
+
+def _desired() -> dict[str, Any]:
+    child = _deployment("web", _ref("svc-uid"))
+    del child["metadata"]["uid"], child["metadata"]["resourceVersion"]
+    child["metadata"]["labels"] = {"app": "web"}
+    return child
+
+
+def test_a_new_name_is_created_not_applied() -> None:
+    api = FakeApi()
+    result = asyncio.run(ensure(cast(Any, api), _desired(), None, _ours))
+    assert api.verbs() == [("create", "web")]
+    assert api.calls[0][2] == stamped(_desired())
+    assert result["metadata"]["annotations"][HASH_ANNOTATION]
+
+
+def test_a_taken_name_is_reported_and_the_other_object_left_alone() -> None:
+    foreign = _deployment("web")
+    before = copy.deepcopy(foreign)
+    api = FakeApi(foreign)
+    with pytest.raises(NameConflict) as raised:
+        asyncio.run(ensure(cast(Any, api), _desired(), None, _ours))
+    assert raised.value.kind == "Deployment" and raised.value.name == "web"
+    assert api.verbs() == [("create", "web"), ("get", "web")]  # one refused create, no write
+    assert api.objects["deployments", "web"] == before
+
+
+def test_a_stored_object_that_is_not_ours_costs_no_request_at_all() -> None:
+    api = FakeApi()
+    labelled = _deployment("web", _ref("svc-uid", controller=False))
+    with pytest.raises(NameConflict):
+        asyncio.run(ensure(cast(Any, api), _desired(), labelled, _ours))
+    assert api.calls == []
+
+
+def test_our_object_missing_from_the_store_is_applied_with_its_uid_as_precondition() -> None:
+    ours = _deployment("web", _ref("svc-uid"), uid="our-uid")
+    api = FakeApi(ours)
+    asyncio.run(ensure(cast(Any, api), _desired(), None, _ours))
+    assert api.verbs() == [("create", "web"), ("get", "web"), ("apply", "web")]
+    applied = api.calls[-1][2]
+    assert applied is not None and applied["metadata"]["uid"] == "our-uid"
+
+
+def test_our_stored_object_is_applied_with_its_uid_or_left_when_in_sync() -> None:
+    ours = _deployment("web", _ref("svc-uid"), uid="our-uid")
+    api = FakeApi(ours)
+    asyncio.run(ensure(cast(Any, api), _desired(), ours, _ours))
+    assert api.verbs() == [("apply", "web")]
+    applied = api.calls[0][2]
+    assert applied is not None and applied["metadata"]["uid"] == "our-uid"
+    # the hash excludes the uid: what was applied is in sync
+    synced = {**applied, "metadata": {**applied["metadata"], "resourceVersion": "43"}}
+    api.calls.clear()
+    asyncio.run(ensure(cast(Any, api), _desired(), synced, _ours))
+    assert api.calls == []
+
+
+def test_claiming_a_name_held_by_our_object_returns_it_unchanged() -> None:
+    ours = _deployment("web", _ref("svc-uid"), uid="our-uid")
+    api = FakeApi(ours)
+    assert asyncio.run(claim_name(cast(Any, api), _desired(), _ours)) == ours
+    assert api.verbs() == [("create", "web"), ("get", "web")]
+    with pytest.raises(NameConflict):
+        asyncio.run(claim_name(cast(Any, FakeApi(_deployment("web"))), _desired(), _ours))
+
+
+@pytest.fixture
+def api() -> Any:
+    """A runtime whose client is a :class:`FakeApi`."""
+    fake = FakeApi()
+    rt = runtime.Runtime(client=cast(Any, fake), queue=cast(Any, None), events=cast(Any, None))
+    runtime.install(rt)
+    yield fake
+    runtime.install(None)
+
+
+def _store() -> Store:
+    return runtime.runtime().store
+
+
+def _old(account: dict[str, Any]) -> dict[str, Any]:
+    account = copy.deepcopy(account)
+    account["metadata"].update(
+        namespace="ns", uid=f"uid-{account['metadata']['name']}", resourceVersion="3",
+        creationTimestamp="2020-01-01T00:00:00Z",
+    )  # fmt: skip
+    return account
+
+
+def test_the_sweep_deletes_only_marked_unused_accounts_with_preconditions(api: FakeApi) -> None:
+    ours = _old(render(task(taskRoleArn=ARN)).service_account)
+    admin = _old(_account("role-admin", MANAGED, {keys.ANNOTATION_IRSA_ROLE: ARN}))
+    for account in (ours, admin):
+        _store().put(SERVICE_ACCOUNT, account)
+    asyncio.run(identities.sweep("ns", "*"))
+    assert api.calls == [
+        (
+            "delete",
+            ours["metadata"]["name"],
+            {"uid": ours["metadata"]["uid"], "resourceVersion": "3"},
+        )
+    ]
+    assert _store().get(SERVICE_ACCOUNT, "ns", "role-admin") is not None
+
+
+def test_a_changed_account_is_left_to_whoever_changed_it(api: FakeApi) -> None:
+    ours = _old(render(task(taskRoleArn=ARN)).service_account)
+    _store().put(SERVICE_ACCOUNT, ours)
+    api.conflict_on_delete = True
+    assert asyncio.run(identities.sweep("ns", "*")).retry is False  # not an error
+
+
+def test_an_admin_account_in_the_store_is_a_conflict_not_an_apply(api: FakeApi) -> None:
+    rendered = render(task(taskRoleArn=ARN), namespace="ns").service_account
+    admin = _old(_account(rendered["metadata"]["name"], MANAGED, {keys.ANNOTATION_IRSA_ROLE: ARN}))
+    _store().put(SERVICE_ACCOUNT, admin)
+    with pytest.raises(NameConflict):
+        asyncio.run(identities.ensure(rendered, "ns"))
+    assert api.calls == []
+
+
+def test_stale_children_are_deleted_only_when_this_object_controls_them(api: FakeApi) -> None:
+    mine = _deployment("old", _ref("svc-uid"), uid="mine")
+    shared = _deployment("shared", _ref("svc-uid", controller=False), uid="shared")
+    for child in (mine, shared):
+        _store().put(DEPLOYMENT, child)
+    asyncio.run(service._remove_stale(OWNER, set()))
+    assert api.calls == [("delete", "old", {"uid": "mine"})]
+
+
+def test_a_conflict_outranks_what_the_rest_of_the_status_says() -> None:
+    conflicts = [NameConflict(_deployment()), NameConflict(_deployment())]
+    posted: list[tuple[str, str]] = []
+
+    class Events:
+        def record(self, body: Any, reason: str, message: str, warning: bool = False) -> bool:
+            posted.append((reason, message))
+            return True
+
+    rt = runtime.Runtime(client=cast(Any, None), queue=cast(Any, None), events=cast(Any, Events()))
+    runtime.install(rt)
+    try:
+        reported = report_conflicts({**OWNER, "kind": "Service"}, conflicts)
+    finally:
+        runtime.install(None)
+    message = "Deployment/web already exists and was not created by this Service: left alone"
+    assert posted == [("NameConflict", message)]  # one report for the same object twice
+    ready = condition("Ready", True, "Steady")
+    merged = override([ready, condition("Progressing", False, "Done")], reported)
+    assert [(c["type"], c["status"], c["reason"]) for c in merged] == [
+        ("Progressing", "False", "Done"),
+        ("Ready", "False", "NameConflict"),
+        ("Degraded", "True", "NameConflict"),
+    ]
+
+
+def test_a_task_waiting_for_its_pod_name_is_still_provisioning() -> None:
+    running = [{"lastStatus": "RUNNING", "desiredStatus": "RUNNING"}]
+    assert task_handler._overall(running, stop=False, waiting=True) == ("PROVISIONING", "RUNNING")
+    assert task_handler._overall([], stop=False, waiting=True) == ("PROVISIONING", "RUNNING")
+    assert task_handler._overall(running, stop=False, waiting=False) == ("RUNNING", "RUNNING")
+    assert task_handler._overall([], stop=True, waiting=True) == ("STOPPED", "STOPPED")
