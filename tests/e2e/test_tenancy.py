@@ -38,6 +38,7 @@ from tests.support.operator import OperatorProcess
 
 from ecs_operator import FIELD_MANAGER
 from ecs_operator.handlers import identities
+from ecs_operator.handlers.common import NAME_CONFLICT
 from ecs_operator.policy import (
     ANNOTATION_ALLOWED_SERVICE_TYPES,
     ANNOTATION_ALLOWED_TASK_ROLES,
@@ -45,9 +46,7 @@ from ecs_operator.policy import (
     PRIVILEGE_NOT_ALLOWED,
     TASK_ROLE_NOT_ALLOWED,
 )
-from ecs_operator.render import RenderContext
-from ecs_operator.render.findings import Report
-from ecs_operator.render.identity import identity
+from ecs_operator.render.identity import service_account_name
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +54,6 @@ REPO = Path(__file__).resolve().parents[2]
 #: the chart's aggregated role the tenant holds in its namespace
 EDIT_ROLE = "ecs-operator-edit"
 DEPLOYER = "arn:aws:iam::111122223333:role/deployer"
-NAME_CONFLICT = "NameConflict"
 
 
 @pytest.fixture(scope="module")
@@ -178,11 +176,6 @@ def wait_degraded(kube: Kube, namespace: str, kind: str, name: str, reason: str)
     return message
 
 
-def role_account(arn: str, namespace: str) -> str:
-    """The name of the ServiceAccount the operator would make for a task role."""
-    return identity(arn, RenderContext(namespace=namespace), Report()).name
-
-
 def admin_service_account(namespace: str, name: str, arn: str) -> None:
     """An admin's IRSA ServiceAccount (even labelled as ours, which the old sweep trusted),
     bound to ``edit`` and run by a CI Deployment."""
@@ -264,7 +257,7 @@ def test_an_admins_service_account_is_never_taken_over_or_swept(tenant: Tenant, 
     service runs nothing, and neither its deletion nor the sweep touches the account."""
     namespace = tenant.namespace
     admin_allows(namespace, **{ANNOTATION_ALLOWED_TASK_ROLES: "arn:aws:iam::*:role/deployer"})
-    name = role_account(DEPLOYER, namespace)
+    name = service_account_name(DEPLOYER)
     admin_service_account(namespace, name, DEPLOYER)
     before = snapshot("serviceaccount", namespace, name)
     ci = settled_snapshot("deployment", namespace, "ci")
@@ -277,19 +270,19 @@ def test_an_admins_service_account_is_never_taken_over_or_swept(tenant: Tenant, 
     assert kube.pods(namespace) == []
     # the same role name in another account gets an account of its own, never this one
     other = "arn:aws:iam::444455556666:role/deployer"
-    assert role_account(other, namespace) != name
+    assert service_account_name(other) != name
     tenant.apply(
         fargate_task_definition("other", taskRoleArn=other),
         service("other", "other", desiredCount=1, launchType="FARGATE"),
     )
     wait_for(lambda: kube.pods(namespace), 60, "the other service's task")
     pod = kube.pods(namespace)[0]
-    assert pod.spec.service_account_name == role_account(other, namespace)
+    assert pod.spec.service_account_name == service_account_name(other)
     # everything the tenant made goes: the sweep runs, and leaves the admin's account alone
     for kind, obj in (("services.ecs-operator.dev", "app"), ("services.ecs-operator.dev", "other")):
         tenant.delete(kind, obj)
     wait_for(lambda: not kube.pods(namespace), 60, "the tasks gone")
-    swept = role_account(other, namespace)
+    swept = service_account_name(other)
 
     def other_swept() -> bool:
         accounts = {
@@ -474,5 +467,5 @@ def test_a_legitimate_tenant_runs_the_privileged_daemon(tenant: Tenant, kube: Ku
 
     wait_for(steady, 90, "the log agent on every EC2 instance")
     pods = kube.pods(tenant.namespace)
-    assert {p.spec.service_account_name for p in pods} == {role_account(role, tenant.namespace)}
+    assert {p.spec.service_account_name for p in pods} == {service_account_name(role)}
     assert all(p.spec.host_network for p in pods)
