@@ -418,6 +418,31 @@ def test_an_ec2_only_definition_never_reaches_fargate(tenant: Tenant, kube: Kube
     nothing_runs(kube, tenant.namespace)
 
 
+def test_sizes_are_bounded(tenant: Tenant, kube: Kube) -> None:
+    """ECS's quotas at apply time (5,000 tasks per service; strings bounded, so one object
+    cannot carry a megabyte), and its 64 KiB task definition limit by the operator, so that no
+    namespace can exhaust the operator's memory for every other one."""
+    huge = tenant.apply(
+        fargate_task_definition("web"),
+        service("web", "web", desiredCount=100_000, launchType="FARGATE"),
+        check=False,
+    )
+    assert "desiredCount" in huge and "5000" in huge, huge
+    megabyte = fargate_task_definition("big")
+    megabyte["spec"]["containerDefinitions"][0]["environment"] = [
+        {"name": "PAYLOAD", "value": "x" * 1_000_000}
+    ]
+    refused = tenant.apply(megabyte, check=False)
+    assert "environment[0].value" in refused and "Too long" in refused, refused
+    wide = fargate_task_definition("wide")
+    wide["spec"]["containerDefinitions"][0]["environment"] = [
+        {"name": f"VAR_{i}", "value": "x" * 4000} for i in range(20)
+    ]
+    tenant.apply(wide)
+    message = wait_degraded(kube, tenant.namespace, "TaskDefinition", "wide", "InvalidSpec")
+    assert "64 KiB" in message, message
+
+
 def test_exposure_outside_the_cluster_is_the_admins_call(tenant: Tenant, kube: Kube) -> None:
     """The load-balancer-type annotation asks; only the admin's annotation allows."""
     td = fargate_task_definition("web")
