@@ -57,6 +57,7 @@ ALLOWED_KEYS = {
     "pattern",
     "minItems",
     "maxItems",
+    "maxProperties",
     "x-kubernetes-int-or-string",
     "x-kubernetes-preserve-unknown-fields",
     "x-kubernetes-validations",
@@ -178,6 +179,7 @@ def test_single_field_limits_reach_the_schema(crds: list[dict[str, Any]]) -> Non
     assert spec["properties"]["cpu"] == {
         "description": spec["properties"]["cpu"]["description"],
         "x-kubernetes-int-or-string": True,
+        "maxLength": 32,
     }
 
 
