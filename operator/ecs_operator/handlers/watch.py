@@ -188,10 +188,12 @@ async def prewarm(namespaces: list[str]) -> None:
         labelled = resource in CHILDREN and resource not in UNLABELLED
         selector = "app.kubernetes.io/managed-by=ecs-operator" if labelled else ""
         for namespace in scopes:
-            for item in await rt.client.list(resource, namespace, selector):
-                rt.store.put(resource, item)
-    for item in await rt.client.list(NODE):
-        rt.store.put(NODE, item)
+            async for page in rt.client.list(resource, namespace, selector):
+                for item in page:
+                    rt.store.put(resource, item)
+    async for page in rt.client.list(NODE):
+        for item in page:
+            rt.store.put(NODE, item)
     # accounts whose users went while the operator was away
     for account in rt.store.all(SERVICE_ACCOUNT):
         rt.queue.add(identities.KIND, account["metadata"]["namespace"], "*")
