@@ -36,7 +36,7 @@ from .shapes import (
 NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,255}$"
 #: ECS's integers are 32-bit (tools/gen_shapes.py); so are the extensions', and the Kubernetes
 #: fields they become (an HPA's replicas, utilization and windows).
-INT32_MAX = 2**31 - 1
+INT32_MAX = rules.ECS_INTEGER_MAX
 
 
 def _valid_ref(text: str) -> str:
