@@ -47,6 +47,11 @@ TYPE_OVERRIDES: dict[tuple[str, str], str] = {
 
 #: "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed."
 NAME_255 = {"max_length": 255, "pattern": r"^[a-zA-Z0-9_-]{1,255}$"}
+#: A member that names a container or a volume, which ECS names by NAME_255.
+NAMES_255 = {"max_length": 255}
+#: A port mapping's name: "The name can include up to 64 characters" [model doc
+#: PortMapping.name]; members naming one (portName) take the same bound.
+PORT_NAME = {"max_length": 64}
 #: Lists an API-server CEL rule walks need a bound, or the apiserver's cost estimator refuses
 #: the rule. Where ECS documents no limit, these are the operator's own generous bounds.
 OPERATOR_LIST_BOUND = 100
@@ -58,8 +63,27 @@ DOC_CONSTRAINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("RegisterTaskDefinitionRequest", "family"): NAME_255,
     ("ContainerDefinition", "name"): NAME_255,
     # 7.1: the service requires an image (SERVICE_REQUIRED); an empty one names none.
-    ("ContainerDefinition", "image"): {"min_length": 1},
+    ("ContainerDefinition", "image"): {"min_length": 1, "max_length": 255 + len("@sha256:") + 64},
     ("CreateServiceRequest", "serviceName"): NAME_255,
+    # 7.1: volumes are named like containers; these members name a container or a volume.
+    ("Volume", "name"): NAMES_255,
+    ("MountPoint", "sourceVolume"): NAMES_255,
+    ("VolumeFrom", "sourceContainer"): NAMES_255,
+    ("ProxyConfiguration", "containerName"): NAMES_255,
+    ("LoadBalancer", "containerName"): NAMES_255,
+    ("ServiceRegistry", "containerName"): NAMES_255,
+    ("ContainerOverride", "name"): NAMES_255,
+    ("ServiceVolumeConfiguration", "name"): NAMES_255,
+    ("TaskVolumeConfiguration", "name"): NAMES_255,
+    # links: "Up to 255 letters ... are allowed for each name and alias" (name:alias).
+    ("ContainerDefinition", "links"): {"max_length": 10, "items": {"max_length": 255 + 1 + 255}},
+    ("PortMapping", "name"): PORT_NAME,
+    ("ServiceConnectService", "portName"): PORT_NAME,
+    ("VpcLatticeConfiguration", "portName"): PORT_NAME,
+    ("GatewayConnector", "portName"): PORT_NAME,
+    # "The name can contain up to 64 characters"; "The name can include up to 127 characters".
+    ("ServiceConnectService", "discoveryName"): {"max_length": 64},
+    ("ServiceConnectClientAlias", "dnsName"): {"max_length": 127},
     ("CreateClusterRequest", "clusterName"): NAME_255,
     # dependsOn names a container; capacity provider names are <= 255 (CreateCapacityProvider).
     ("ContainerDependency", "containerName"): {"max_length": 255},
@@ -72,7 +96,6 @@ DOC_CONSTRAINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("RegisterTaskDefinitionRequest", "volumes"): {"max_length": OPERATOR_LIST_BOUND},
     ("ContainerDefinition", "portMappings"): {"max_length": OPERATOR_LIST_BOUND},
     ("ContainerDefinition", "dependsOn"): {"max_length": 10},
-    ("ContainerDefinition", "links"): {"max_length": 10},
     ("ContainerDefinition", "environmentFiles"): {"max_length": 10},
     ("ContainerDefinition", "credentialSpecs"): {"max_length": 1},
     # "don't specify less than 6 MiB of memory for your containers" (Docker >= 20.10).
@@ -109,6 +132,41 @@ DOC_CONSTRAINTS: dict[tuple[str, str], dict[str, Any]] = {
     # Not model traits; ecs-api.md 7.9 marks these bounds [memory].
     ("DeploymentConfiguration", "minimumHealthyPercent"): {"ge": 0, "le": 100},
     ("DeploymentConfiguration", "maximumPercent"): {"ge": 100},
+}
+
+#: Bounds for every member ECS gives none. A task definition is at most 64 KiB of JSON
+#: (RegisterTaskDefinition; api/size.py enforces it), so no single string of it can be longer
+#: than 65536 characters, no list hold more than 65536 / 3 items (the smallest item is three
+#: bytes, ``"",`` or ``{},``) and no map more than 65536 / 6 entries (``"":"",``). The other
+#: requests take the same bounds: a tenant's object stays bounded field by field, and the API
+#: server's CEL cost estimates with it.
+REQUEST_BYTES = 65536
+STRING_MAX = REQUEST_BYTES
+LIST_MAX = REQUEST_BYTES // 3
+MAP_MAX = REQUEST_BYTES // 6
+#: Members that hold an ARN (or a name or ID, which is shorter): the longest ARN IAM accepts
+#: (IAM's ``arnType``, 20-2048 characters). Members named ``*Arn`` are found by name.
+ARN_MAX = 2048
+ARN_MEMBERS = {
+    ("CreateServiceRequest", "cluster"),
+    ("CreateServiceRequest", "role"),
+    ("RunTaskRequest", "cluster"),
+    ("RepositoryCredentials", "credentialsParameter"),
+    ("FSxWindowsFileServerAuthorizationConfig", "credentialsParameter"),
+    ("Secret", "valueFrom"),
+    ("ServiceManagedEBSVolumeConfiguration", "kmsKeyId"),
+    ("TaskManagedEBSVolumeConfiguration", "kmsKeyId"),
+    ("ExecuteCommandConfiguration", "kmsKeyId"),
+    ("ManagedStorageConfiguration", "kmsKeyId"),
+    ("ManagedStorageConfiguration", "fargateEphemeralStorageKmsKeyId"),
+    ("ServiceConnectTlsConfiguration", "kmsKey"),
+    ("AdvancedConfiguration", "productionListenerRule"),
+    ("AdvancedConfiguration", "testListenerRule"),
+    ("VpcLatticeAdvancedConfiguration", "productionListenerRule"),
+    ("VpcLatticeAdvancedConfiguration", "testListenerRule"),
+    # "The namespace name or full Amazon Resource Name (ARN) of the Cloud Map namespace"
+    ("ServiceConnectConfiguration", "namespace"),
+    ("ClusterServiceConnectDefaultsRequest", "namespace"),
 }
 
 #: Members the ECS service requires although the model does not mark them required.
@@ -198,6 +256,25 @@ class Generator:
                 out.append(f"pattern={shape['pattern']!r}")
         return out
 
+    def default_bounds(self, struct: str, member: str, name: str) -> dict[str, Any]:
+        """The bounds of a member for which neither the model nor DOC_CONSTRAINTS give one
+        (the caller keeps those): STRING_MAX or ARN_MAX characters, LIST_MAX items (of
+        STRING_MAX characters when they are strings), MAP_MAX entries."""
+        shape = self.shapes[name]
+        if shape["type"] == "string" and "enum" not in shape:
+            arn = member.endswith("Arn") or (struct, member) in ARN_MEMBERS
+            return {"max_length": ARN_MAX if arn else STRING_MAX}
+        if shape["type"] == "list":
+            bounds: dict[str, Any] = {"max_length": LIST_MAX}
+            item = self.shapes[shape["member"]["shape"]]
+            if item["type"] == "string" and "enum" not in item:
+                bounds["items"] = {"max_length": item.get("max", STRING_MAX)}
+            return bounds
+        if shape["type"] == "map":
+            string = {"max_length": STRING_MAX}
+            return {"max_length": MAP_MAX, "keys": string, "values": string}
+        return {}
+
     def render(self) -> str:
         lines = [
             f'"""ECS input shapes, generated by tools/gen_shapes.py from botocore '
@@ -253,9 +330,20 @@ class Generator:
             if not override:
                 args += self.constraints(spec["shape"])
             documented = dict(DOC_CONSTRAINTS.get((name, member), {}))
+            if not override:
+                given = {a.split("=")[0] for a in args} | set(documented)
+                defaults = self.default_bounds(name, member, spec["shape"])
+                documented |= {k: v for k, v in defaults.items() if k not in given}
             if items := documented.pop("items", None):
                 inner = annotation.removeprefix("list[").removesuffix("]")
                 annotation = f"list[Annotated[{inner}, Field({_arguments(items)})]]"
+            if keys := documented.pop("keys", None):
+                value = annotation.removeprefix("dict[str, ").removesuffix("]")
+                values = documented.pop("values")
+                annotation = (
+                    f"dict[Annotated[str, Field({_arguments(keys)})], "
+                    f"Annotated[{value}, Field({_arguments(values)})]]"
+                )
             if documented:
                 args = [a for a in args if a.split("=")[0] not in documented]
                 args.append(_arguments(documented))

@@ -209,11 +209,21 @@ def _converted(key: str, value: Any, defs: dict[str, Schema]) -> Schema:
         return {}  # int-or-string: x-kubernetes-int-or-string says it all
     if key == "const":
         return {"enum": [value]}
+    if key == "propertyNames":
+        return {"x-kubernetes-validations": [_key_length_rule(value["maxLength"])]}
     if key in ("exclusiveMinimum", "exclusiveMaximum"):
         # JSON Schema 2020's number -> OpenAPI 3.0's bound plus boolean.
         bound = "minimum" if key == "exclusiveMinimum" else "maximum"
         return {bound: value, key: True}
     return {key: value}
+
+
+def _key_length_rule(limit: int) -> dict[str, str]:
+    """The bound on a map's keys as CEL: a structural schema has no ``propertyNames``."""
+    return {
+        "rule": f"self.all(k, size(k) <= {limit})",
+        "message": f"keys are at most {limit} characters",
+    }
 
 
 def _node_at(schema: Schema, at: str) -> Schema:

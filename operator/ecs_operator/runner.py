@@ -15,7 +15,7 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
-from ecs_operator.kube.client import KubeClient
+from ecs_operator.kube.client import LIST_PAGE, KubeClient
 from ecs_operator.kube.events import EventRecorder
 
 from .handlers import install_handlers
@@ -128,6 +128,8 @@ def _startup(args: argparse.Namespace) -> None:
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 120
         settings.watching.client_timeout = 150
+        # kopf's own initial LISTs, a page at a time as ours (tenants choose object sizes)
+        settings.watching.chunk_size = LIST_PAGE
         settings.persistence.finalizer = "ecs-operator.dev/kopf"
         settings.persistence.diffbase_storage = NoDiffBase()
         info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(

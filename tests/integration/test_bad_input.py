@@ -38,13 +38,16 @@ from tests.support.ecs import (
     condition,
     ec2_task_definition,
     fargate_task_definition,
+    get,
     resource,
     service,
     status,
     wait_steady,
 )
-from tests.support.kube import Kube, wait_for
+from tests.support.kube import Kube, kubectl, wait_for
 from tests.support.operator import OperatorProcess
+
+from ecs_operator.api.rules import tasks_per_service
 
 pytestmark = pytest.mark.integration
 
@@ -265,3 +268,15 @@ def test_two_services_sharing_a_service_name_are_told_apart(kube: Kube, barrage:
         and f"Service {first}" in c.get("message", "")
         for c in conditions
     ), conditions
+
+
+def test_scaling_a_service_past_the_ecs_quota_is_refused(kube: Kube, barrage: Barrage) -> None:
+    """The scale subresource (``kubectl scale``, an autoscaler) meets the same quota as an
+    apply: ECS's 5000 tasks per service."""
+    scaled = kubectl(
+        "scale", "-n", barrage.namespace, f"services.{GROUP}/{STEADY}", "--replicas=5001",
+        check=False,
+    )  # fmt: skip
+    assert scaled.returncode != 0
+    assert tasks_per_service("desiredCount") in scaled.stderr
+    assert get(kube, barrage.namespace, "Service", STEADY)["spec"]["desiredCount"] == 2

@@ -57,6 +57,7 @@ ALLOWED_KEYS = {
     "pattern",
     "minItems",
     "maxItems",
+    "maxProperties",
     "x-kubernetes-int-or-string",
     "x-kubernetes-preserve-unknown-fields",
     "x-kubernetes-validations",
@@ -178,6 +179,7 @@ def test_single_field_limits_reach_the_schema(crds: list[dict[str, Any]]) -> Non
     assert spec["properties"]["cpu"] == {
         "description": spec["properties"]["cpu"]["description"],
         "x-kubernetes-int-or-string": True,
+        "maxLength": 32,
     }
 
 
@@ -257,3 +259,55 @@ def test_docs_examples_are_valid(apiserver: OfflineApiServer) -> None:
     for manifest in manifests:
         assert apiserver.errors(manifest) == [], manifest["metadata"]["name"]
         PARSERS[manifest["kind"]](manifest["spec"])
+
+
+#: The one member ECS's model leaves open: arbitrary JSON for a deployment hook.
+OPEN_JSON = {"Service.spec.deploymentConfiguration.lifecycleHooks[].hookDetails"}
+
+
+def test_every_string_list_and_map_is_bounded(crds: list[dict[str, Any]]) -> None:
+    """Issue #12 (Bounds): a tenant can't make one field as large as the API server takes."""
+    for crd in crds:
+        for path, node in _nodes(_spec_schema(crd)["properties"]["spec"], ".spec"):
+            where = f"{crd['spec']['names']['kind']}{path}"
+            if where in OPEN_JSON:
+                continue
+            if node.get("type") == "string" or node.get("x-kubernetes-int-or-string"):
+                assert "maxLength" in node or "enum" in node, f"{where} has no maxLength"
+            if node.get("type") == "array":
+                assert "maxItems" in node, f"{where} has no maxItems"
+            if isinstance(node.get("additionalProperties"), dict):
+                assert "maxProperties" in node, f"{where} has no maxProperties"
+                rules = [v["rule"] for v in node.get("x-kubernetes-validations", [])]
+                assert any(r.startswith("self.all(k, size(k) <=") for r in rules), where
+
+
+def test_bounds_are_ecs_limits_where_ecs_states_them(crds: list[dict[str, Any]]) -> None:
+    by_kind = {
+        crd["spec"]["names"]["kind"]: _spec_schema(crd)["properties"]["spec"] for crd in crds
+    }
+    td, service = by_kind["TaskDefinition"], by_kind["Service"]
+    container = td["properties"]["containerDefinitions"]["items"]["properties"]
+    assert td["properties"]["family"]["maxLength"] == 255
+    assert container["image"]["maxLength"] == 255 + len("@sha256:") + 64
+    assert container["links"]["items"]["maxLength"] == 511
+    assert container["portMappings"]["items"]["properties"]["name"]["maxLength"] == 64
+    assert td["properties"]["volumes"]["items"]["properties"]["name"]["maxLength"] == 255
+    assert td["properties"]["taskRoleArn"]["maxLength"] == 2048
+    assert td["properties"]["tags"]["items"]["properties"]["key"]["maxLength"] == 128
+    assert td["properties"]["tags"]["items"]["properties"]["value"]["maxLength"] == 256
+    # where ECS states none: what a 64 KiB task definition could hold
+    assert container["environment"]["items"]["properties"]["value"]["maxLength"] == 65536
+    assert container["environment"]["maxItems"] == 65536 // 3
+    assert container["dockerLabels"]["maxProperties"] == 65536 // 6
+    assert service["properties"]["cluster"]["maxLength"] == 2048
+    quota = [
+        v["message"]
+        for v in service.get("x-kubernetes-validations", [])
+        + service["properties"]["autoScaling"].get("x-kubernetes-validations", [])
+        if "tasks per service" in v["message"]
+    ]
+    assert quota == [
+        "desiredCount must be at most 5000 (ECS quota: tasks per service)",
+        "autoScaling.maxCapacity must be at most 5000 (ECS quota: tasks per service)",
+    ]

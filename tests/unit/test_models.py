@@ -25,6 +25,7 @@ from ecs_operator.api.models import (
     TaskDefinitionSpec,
     TaskSpec,
 )
+from ecs_operator.api.size import TASK_DEFINITION_MAX_BYTES, json_bytes
 
 PARSERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "RegisterTaskDefinition": parse_task_definition,
@@ -221,3 +222,89 @@ def test_models_are_strict_like_ecs_about_json_types() -> None:
         parse_task_definition, {"family": "a", "containerDefinitions": [container]}
     )
     assert [v.path for v in violations] == ["containerDefinitions[0].essential"]
+
+
+def _task_definition_of(size: int) -> dict[str, Any]:
+    """A valid EC2 task definition of exactly ``size`` bytes of compact JSON (an environment
+    value pads it)."""
+    data: dict[str, Any] = {
+        "family": "app",
+        "containerDefinitions": [
+            {
+                "name": "app",
+                "image": "busybox",
+                "memory": 64,
+                "environment": [{"name": "PAD", "value": ""}],
+            }
+        ],
+    }
+    padding = size - len(json_bytes(data))
+    data["containerDefinitions"][0]["environment"][0]["value"] = "p" * padding
+    assert len(json_bytes(data)) == size
+    return data
+
+
+def test_a_task_definition_of_64_kib_registers() -> None:
+    parse_task_definition(_task_definition_of(TASK_DEFINITION_MAX_BYTES))
+
+
+def test_a_task_definition_over_64_kib_is_refused_naming_the_limit() -> None:
+    violations = _errors(parse_task_definition, _task_definition_of(TASK_DEFINITION_MAX_BYTES + 1))
+    assert violations == [
+        Violation(
+            "",
+            "the task definition is 65537 bytes of JSON; ECS allows at most 65536 (64 KiB) per "
+            "task definition",
+        )
+    ]
+
+
+def test_an_oversize_task_definition_is_refused_before_it_is_parsed() -> None:
+    """Only the size is reported: what else is wrong with 64 KiB of it is not looked for."""
+    data = _task_definition_of(TASK_DEFINITION_MAX_BYTES + 100)
+    data["networkMode"] = "bridged"
+    assert [v.path for v in _errors(parse_task_definition, data)] == [""]
+
+
+def test_the_size_is_measured_in_utf8_bytes() -> None:
+    data = _task_definition_of(TASK_DEFINITION_MAX_BYTES - 100)
+    data["containerDefinitions"][0]["environment"].append({"name": "E", "value": "é" * 60})
+    assert len(json.dumps(data, separators=(",", ":"), ensure_ascii=False)) < 65536
+    assert "64 KiB" in _errors(parse_task_definition, data)[0].rule
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({**EC2_TASK, "taskRoleArn": "a" * 2049}, "taskRoleArn"),
+        ({**EC2_TASK, "family": "f" * 256}, "family"),
+        (
+            {"family": "app", "containerDefinitions": [{"name": "app", "image": "i" * 328}]},
+            "containerDefinitions[0].image",
+        ),
+        ({**EC2_TASK, "cpu": "1" * 33}, "cpu"),
+    ],
+)
+def test_strings_over_their_bound_are_refused(data: dict[str, Any], path: str) -> None:
+    assert [v.path for v in _errors(parse_task_definition, data)] == [path]
+
+
+def test_map_keys_and_values_are_bounded() -> None:
+    logs = {"logDriver": "awslogs", "options": {"k" * 65537: "v"}}
+    service = {
+        "serviceName": "web",
+        "taskDefinition": "web",
+        "desiredCount": 1,
+        "serviceConnectConfiguration": {"enabled": True, "logConfiguration": logs},
+    }
+    assert _errors(parse_service, service)[0].path.startswith(
+        "serviceConnectConfiguration.logConfiguration.options"
+    )
+    cluster = {
+        "clusterName": "c",
+        "capacityProviders": ["general"],
+        "capacityProviderDefinitions": [{"name": "general", "nodeSelector": {"a": "v" * 64}}],
+    }
+    assert _errors(parse_cluster, cluster)[0].path.startswith(
+        "capacityProviderDefinitions[0].nodeSelector"
+    )

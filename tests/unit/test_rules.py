@@ -452,6 +452,20 @@ CASES = [
         "targetGroupArn",
     ),
     Case(
+        "tasks_per_service_quota",
+        "Service",
+        spec(SERVICE, desiredCount=5001),
+        "desiredCount",
+        "at most 5000 (ECS quota: tasks per service)",
+    ),
+    Case(
+        "tasks_per_service_quota",
+        "Service",
+        spec(SERVICE, autoScaling={"minCapacity": 1, "maxCapacity": 5001}),
+        "autoScaling.maxCapacity",
+        "at most 5000 (ECS quota: tasks per service)",
+    ),
+    Case(
         "auto_scaling_bounds",
         "Service",
         spec(SERVICE, autoScaling={"minCapacity": 3, "maxCapacity": 1}),

@@ -22,7 +22,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 from pydantic import AfterValidator, Field, ValidationError, WithJsonSchema, model_validator
 
 from .. import nodes
-from . import rules
+from . import rules, size
 from .base import EcsShape
 from .errors import EcsValidationError
 from .ref import PATTERN, TaskDefinitionRef
@@ -34,6 +34,9 @@ from .shapes import (
 )
 
 NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,255}$"
+#: ECS's integers are 32-bit (tools/gen_shapes.py); so are the extensions', and the Kubernetes
+#: fields they become (an HPA's replicas, utilization and windows).
+INT32_MAX = rules.ECS_INTEGER_MAX
 
 
 def _valid_ref(text: str) -> str:
@@ -90,16 +93,18 @@ class TargetTrackingScalingPolicy(EcsShape):
         "in percent of what its tasks reserve."
     )
     targetValue: float = Field(
-        gt=0, description="The metric value to keep, in percent (for example 75)."
+        gt=0, le=INT32_MAX, description="The metric value to keep, in percent (for example 75)."
     )
     scaleInCooldown: int | None = Field(
         default=None,
         ge=0,
+        le=INT32_MAX,
         description="Seconds after a scale-in before another scale-in may start (default 300).",
     )
     scaleOutCooldown: int | None = Field(
         default=None,
         ge=0,
+        le=INT32_MAX,
         description="Seconds after a scale-out before another scale-out may start (default 300).",
     )
 
@@ -108,8 +113,12 @@ class ServiceAutoScaling(EcsShape):
     """Service Auto Scaling (ecs-operator extension, Application Auto Scaling vocabulary): the
     scalable target's bounds on desiredCount and its target tracking policies."""
 
-    minCapacity: int = Field(ge=0, description="The fewest tasks to scale in to.")
-    maxCapacity: int = Field(ge=0, description="The most tasks to scale out to.")
+    minCapacity: int = Field(ge=0, le=INT32_MAX, description="The fewest tasks to scale in to.")
+    maxCapacity: int = Field(
+        ge=0,
+        le=INT32_MAX,
+        description="The most tasks to scale out to (at most 5000, ECS's tasks per service).",
+    )
     targetTrackingScalingPolicies: list[TargetTrackingScalingPolicy] | None = Field(
         default=None,
         max_length=2,
@@ -161,25 +170,31 @@ class TaskSpec(_Spec, RunTaskRequest):
         return TaskDefinitionRef.parse(self.taskDefinition)
 
 
+#: Kubernetes label keys (an optional DNS-subdomain prefix of 253 and a name of 63) and values.
+LabelKey = Annotated[str, Field(max_length=317)]
+LabelValue = Annotated[str, Field(max_length=63)]
+
+
 class Toleration(EcsShape):
     """A Kubernetes toleration (core/v1 Toleration) for the taints of a node pool."""
 
-    key: str | None = Field(
+    key: LabelKey | None = Field(
         default=None,
-        max_length=317,
         description="The taint key to tolerate; empty with operator Exists tolerates every taint.",
     )
     operator: Literal["Exists", "Equal"] | None = Field(
         default=None, description="Equal (the default) matches value; Exists matches any value."
     )
-    value: str | None = Field(
-        default=None, max_length=63, description="The taint value to match with operator Equal."
+    value: LabelValue | None = Field(
+        default=None, description="The taint value to match with operator Equal."
     )
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
         default=None, description="The taint effect to tolerate; empty tolerates every effect."
     )
     tolerationSeconds: int | None = Field(
         default=None,
+        ge=-(2**63),
+        le=2**63 - 1,
         description="With effect NoExecute: how long a pod stays on the node after the taint "
         "appears (default: forever).",
     )
@@ -195,8 +210,9 @@ class CapacityProviderDefinition(EcsShape):
         pattern=NAME_PATTERN,
         description="The capacity provider's name, as listed in capacityProviders.",
     )
-    nodeSelector: dict[str, str] | None = Field(
+    nodeSelector: dict[LabelKey, LabelValue] | None = Field(
         default=None,
+        max_length=20,
         description=f"The labels of the provider's nodes (default: {nodes.LABEL_NODE_POOL}: "
         "<name>).",
     )
@@ -240,7 +256,11 @@ def _parse(model: type[M], data: Mapping[str, Any], kind: str) -> M:
 
 
 def parse_task_definition(data: Mapping[str, Any]) -> TaskDefinitionSpec:
-    """A TaskDefinition spec from JSON data, or :class:`EcsValidationError`."""
+    """A TaskDefinition spec from JSON data, or :class:`EcsValidationError`. One over ECS's
+    64 KiB (``size.py``) is refused as that alone, without being parsed."""
+    oversize = size.task_definition_size(len(size.json_bytes(data)))
+    if oversize:
+        raise EcsValidationError(oversize, "TaskDefinition")
     return _parse(TaskDefinitionSpec, data, "TaskDefinition")
 
 

@@ -796,6 +796,31 @@ def load_balancer_target(service: ServiceSpec) -> list[Violation]:
     ]
 
 
+#: Amazon ECS service quota "Tasks per service": 5,000 [memory: Amazon ECS service quotas].
+TASKS_PER_SERVICE = 5000
+
+
+def tasks_per_service(member: str) -> str:
+    """The message for a task count over the quota."""
+    return f"{member} must be at most {TASKS_PER_SERVICE} (ECS quota: tasks per service)"
+
+
+def tasks_per_service_quota(service: ServiceSpec) -> list[Violation]:
+    """A service runs at most 5,000 tasks, however it is scaled. [memory] Amazon ECS service
+    quotas, "Tasks per service" (not adjustable); autoScaling.maxCapacity is the most
+    desiredCount may become."""
+    scaling = service.autoScaling
+    counts = {
+        "desiredCount": service.desiredCount,
+        "autoScaling.maxCapacity": None if scaling is None else scaling.maxCapacity,
+    }
+    return [
+        Violation(member, tasks_per_service(member))
+        for member, count in counts.items()
+        if count is not None and count > TASKS_PER_SERVICE
+    ]
+
+
 SCALING_BOUNDS = "autoScaling.minCapacity must not exceed autoScaling.maxCapacity"
 
 
@@ -1193,6 +1218,20 @@ SERVICE_RULES: tuple[Rule[ServiceSpec], ...] = (
                 "has(self.targetGroupArn) != has(self.loadBalancerName)",
                 LOAD_BALANCER,
                 "loadBalancers[]",
+            ),
+        ),
+    ),
+    Rule(
+        tasks_per_service_quota,
+        (
+            Cel(
+                f"!has(self.desiredCount) || self.desiredCount <= {TASKS_PER_SERVICE}",
+                tasks_per_service("desiredCount"),
+            ),
+            Cel(
+                f"self.maxCapacity <= {TASKS_PER_SERVICE}",
+                tasks_per_service("autoScaling.maxCapacity"),
+                "autoScaling",
             ),
         ),
     ),

@@ -233,18 +233,22 @@ class AdvancedConfiguration(EcsShape):
 
     alternateTargetGroupArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) of the alternate target group for Amazon ECS blue/green deployments.",
     )
     productionListenerRule: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) that that identifies the production listener rule (in the case of an Application Load Balancer) or listener (in the case for an Network Load Balancer) for routing production traffic.",
     )
     testListenerRule: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) that identifies ) that identifies the test listener rule (in the case of an Application Load Balancer) or listener (in the case for an Network Load Balancer) for routing test traffic.",
     )
     roleArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) of the IAM role that grants Amazon ECS permission to call the Elastic Load Balancing APIs for you.",
     )
 
@@ -262,7 +266,8 @@ class AutoScalingGroupProvider(EcsShape):
     """The details of the Auto Scaling group for the capacity provider."""
 
     autoScalingGroupArn: str = Field(
-        description="The Amazon Resource Name (ARN) that identifies the Auto Scaling group, or the Auto Scaling group name."
+        max_length=2048,
+        description="The Amazon Resource Name (ARN) that identifies the Auto Scaling group, or the Auto Scaling group name.",
     )
     managedScaling: ManagedScaling | None = Field(
         default=None,
@@ -281,11 +286,11 @@ class AutoScalingGroupProvider(EcsShape):
 class AwsVpcConfiguration(EcsShape):
     """An object representing the networking details for a task or service. For example awsVpcConfiguration={subnets=["subnet-12344321"],securityGroups=["sg-12344321"]}."""
 
-    subnets: list[str] = Field(
+    subnets: list[Annotated[str, Field(max_length=65536)]] = Field(
         max_length=16,
         description="The IDs of the subnets associated with the task or service. There's a limit of 16 subnets that can be specified.",
     )
-    securityGroups: list[str] | None = Field(
+    securityGroups: list[Annotated[str, Field(max_length=65536)]] | None = Field(
         default=None,
         max_length=5,
         description="The IDs of the security groups associated with the task or service. If you don't specify a security group, the default security group for the VPC is used. There's a limit of 5 security groups that can be specified.",
@@ -353,6 +358,7 @@ class CapacityReservationRequest(EcsShape):
 
     reservationGroupArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The ARN of the Capacity Reservation resource group in which to run the instance.",
     )
     reservationPreference: CapacityReservationPreference | None = Field(
@@ -375,7 +381,8 @@ class ClusterServiceConnectDefaultsRequest(EcsShape):
     """Use this parameter to set a default Service Connect namespace. After you set a default Service Connect namespace, any new services with Service Connect turned on that are created in the cluster are added as client services in the namespace. This setting only applies to new services that set the enabled parameter to true in the ServiceConnectConfiguration."""
 
     namespace: str = Field(
-        description="The namespace name or full Amazon Resource Name (ARN) of the Cloud Map namespace that's used when you create a service and don't specify a Service Connect configuration. The namespace name can include up to 1024 characters. The name is case-sensitive. The name can't include greater than (>), less than (<), double quotation marks (\"), or slash (/)."
+        max_length=2048,
+        description="The namespace name or full Amazon Resource Name (ARN) of the Cloud Map namespace that's used when you create a service and don't specify a Service Connect configuration. The namespace name can include up to 1024 characters. The name is case-sensitive. The name can't include greater than (>), less than (<), double quotation marks (\"), or slash (/).",
     )
 
 
@@ -387,6 +394,7 @@ class ClusterSetting(EcsShape):
     )
     value: str | None = Field(
         default=None,
+        max_length=65536,
         description="The value to set for the cluster setting. The supported values are enhanced, enabled, and disabled.",
     )
 
@@ -401,6 +409,7 @@ class ContainerDefinition(EcsShape):
     )
     image: str = Field(
         min_length=1,
+        max_length=327,
         description="The image used to start a container. This string is passed directly to the Docker daemon. By default, images in the Docker Hub registry are available. Other repositories are specified with either repository-url/image:tag or repository-url/image@digest .",
     )
     repositoryCredentials: RepositoryCredentials | None = Field(
@@ -424,7 +433,7 @@ class ContainerDefinition(EcsShape):
         ge=6,
         description="The soft limit (in MiB) of memory to reserve for the container. When system memory is under heavy contention, Docker attempts to keep the container memory to this soft limit.",
     )
-    links: list[str] | None = Field(
+    links: list[Annotated[str, Field(max_length=511)]] | None = Field(
         default=None,
         max_length=10,
         description="The links parameter allows containers to communicate with each other without the need for port mappings. This parameter is only supported if the network mode of a task definition is bridge. The name:internalName construct is analogous to name:alias in Docker links. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed..",
@@ -442,16 +451,19 @@ class ContainerDefinition(EcsShape):
         default=None,
         description="The restart policy for a container. When you set up a restart policy, Amazon ECS can restart the container without needing to replace the task. For more information, see Restart individual containers in Amazon ECS tasks with container restart policies in the Amazon Elastic Container Service Developer Guide.",
     )
-    entryPoint: list[str] | None = Field(
+    entryPoint: list[Annotated[str, Field(max_length=65536)]] | None = Field(
         default=None,
+        max_length=21845,
         description="Early versions of the Amazon ECS container agent don't properly handle entryPoint parameters. If you have problems using entryPoint, update your container agent or enter your commands and arguments as command array items instead.",
     )
-    command: list[str] | None = Field(
+    command: list[Annotated[str, Field(max_length=65536)]] | None = Field(
         default=None,
+        max_length=21845,
         description="The command that's passed to the container. This parameter maps to Cmd in the docker container create command and the COMMAND parameter to docker run. If there are multiple arguments, each argument is a separated string in the array.",
     )
     environment: list[KeyValuePair] | None = Field(
         default=None,
+        max_length=21845,
         description="The environment variables to pass to a container. This parameter maps to Env in the docker container create command and the --env option to docker run.",
     )
     environmentFiles: list[EnvironmentFile] | None = Field(
@@ -460,10 +472,13 @@ class ContainerDefinition(EcsShape):
         description="A list of files containing the environment variables to pass to a container. This parameter maps to the --env-file option to docker run.",
     )
     mountPoints: list[MountPoint] | None = Field(
-        default=None, description="The mount points for data volumes in your container."
+        default=None,
+        max_length=21845,
+        description="The mount points for data volumes in your container.",
     )
     volumesFrom: list[VolumeFrom] | None = Field(
         default=None,
+        max_length=21845,
         description="Data volumes to mount from another container. This parameter maps to VolumesFrom in the docker container create command and the --volumes-from option to docker run.",
     )
     linuxParameters: LinuxParameters | None = Field(
@@ -472,6 +487,7 @@ class ContainerDefinition(EcsShape):
     )
     secrets: list[Secret] | None = Field(
         default=None,
+        max_length=21845,
         description="The secrets to pass to the container. For more information, see Specifying Sensitive Data in the Amazon Elastic Container Service Developer Guide.",
     )
     dependsOn: list[ContainerDependency] | None = Field(
@@ -497,14 +513,17 @@ class ContainerDefinition(EcsShape):
     )
     hostname: str | None = Field(
         default=None,
+        max_length=65536,
         description="The hostname to use for your container. This parameter maps to Hostname in the docker container create command and the --hostname option to docker run.",
     )
     user: str | None = Field(
         default=None,
+        max_length=65536,
         description="The user to use inside the container. This parameter maps to User in the docker container create command and the --user option to docker run.",
     )
     workingDirectory: str | None = Field(
         default=None,
+        max_length=65536,
         description="The working directory to run commands inside the container in. This parameter maps to WorkingDir in the docker container create command and the --workdir option to docker run.",
     )
     disableNetworking: bool | None = Field(
@@ -519,20 +538,24 @@ class ContainerDefinition(EcsShape):
         default=None,
         description="When this parameter is true, the container is given read-only access to its root file system. This parameter maps to ReadonlyRootfs in the docker container create command and the --read-only option to docker run.",
     )
-    dnsServers: list[str] | None = Field(
+    dnsServers: list[Annotated[str, Field(max_length=65536)]] | None = Field(
         default=None,
+        max_length=21845,
         description="A list of DNS servers that are presented to the container. This parameter maps to Dns in the docker container create command and the --dns option to docker run.",
     )
-    dnsSearchDomains: list[str] | None = Field(
+    dnsSearchDomains: list[Annotated[str, Field(max_length=65536)]] | None = Field(
         default=None,
+        max_length=21845,
         description="A list of DNS search domains that are presented to the container. This parameter maps to DnsSearch in the docker container create command and the --dns-search option to docker run.",
     )
     extraHosts: list[HostEntry] | None = Field(
         default=None,
+        max_length=21845,
         description="A list of hostnames and IP address mappings to append to the /etc/hosts file on the container. This parameter maps to ExtraHosts in the docker container create command and the --add-host option to docker run.",
     )
-    dockerSecurityOptions: list[str] | None = Field(
+    dockerSecurityOptions: list[Annotated[str, Field(max_length=65536)]] | None = Field(
         default=None,
+        max_length=21845,
         description="A list of strings to provide custom configuration for multiple security systems. This field isn't valid for containers in tasks using the Fargate launch type.",
     )
     interactive: bool | None = Field(
@@ -543,12 +566,17 @@ class ContainerDefinition(EcsShape):
         default=None,
         description="When this parameter is true, a TTY is allocated. This parameter maps to Tty in the docker container create command and the --tty option to docker run.",
     )
-    dockerLabels: dict[str, str] | None = Field(
+    dockerLabels: (
+        dict[Annotated[str, Field(max_length=65536)], Annotated[str, Field(max_length=65536)]]
+        | None
+    ) = Field(
         default=None,
+        max_length=10922,
         description="A key/value map of labels to add to the container. This parameter maps to Labels in the docker container create command and the --label option to docker run. This parameter requires version 1.18 of the Docker Remote API or greater on your container instance.",
     )
     ulimits: list[Ulimit] | None = Field(
         default=None,
+        max_length=21845,
         description="A list of ulimits to set in the container. If a ulimit value is specified in a task definition, it overrides the default values set by Docker. This parameter maps to Ulimits in the docker container create command and the --ulimit option to docker run. Valid naming values are displayed in the Ulimit data type.",
     )
     logConfiguration: LogConfiguration | None = Field(
@@ -560,17 +588,19 @@ class ContainerDefinition(EcsShape):
     )
     systemControls: list[SystemControl] | None = Field(
         default=None,
+        max_length=21845,
         description="A list of namespaced kernel parameters to set in the container. This parameter maps to Sysctls in the docker container create command and the --sysctl option to docker run. For example, you can configure net.ipv4.tcp_keepalive_time setting to maintain longer lived connections.",
     )
     resourceRequirements: list[ResourceRequirement] | None = Field(
         default=None,
+        max_length=21845,
         description="The type and amount of a resource to assign to a container. The supported resources are GPUs and Neuron devices.",
     )
     firelensConfiguration: FirelensConfiguration | None = Field(
         default=None,
         description="The FireLens configuration for the container. This is used to specify and configure a log router for container logs. For more information, see Custom Log Routing in the Amazon Elastic Container Service Developer Guide.",
     )
-    credentialSpecs: list[str] | None = Field(
+    credentialSpecs: list[Annotated[str, Field(max_length=65536)]] | None = Field(
         default=None,
         max_length=1,
         description="A list of ARNs in SSM or Amazon S3 to a credential spec (CredSpec) file that configures the container for Active Directory authentication. We recommend that you use this parameter instead of the dockerSecurityOptions. The maximum number of ARNs is 1.",
@@ -591,18 +621,22 @@ class ContainerOverride(EcsShape):
 
     name: str | None = Field(
         default=None,
+        max_length=255,
         description="The name of the container that receives the override. This parameter is required if any override is specified.",
     )
-    command: list[str] | None = Field(
+    command: list[Annotated[str, Field(max_length=65536)]] | None = Field(
         default=None,
+        max_length=21845,
         description="The command to send to the container that overrides the default command from the Docker image or the task definition. You must also specify a container name.",
     )
     environment: list[KeyValuePair] | None = Field(
         default=None,
+        max_length=21845,
         description="The environment variables to send to the container. You can add new environment variables, which are added to the container at launch, or you can override the existing environment variables from the Docker image or the task definition. You must also specify a container name.",
     )
     environmentFiles: list[EnvironmentFile] | None = Field(
         default=None,
+        max_length=21845,
         description="A list of files containing the environment variables to pass to a container, instead of the value from the container definition.",
     )
     cpu: int | None = Field(
@@ -625,6 +659,7 @@ class ContainerOverride(EcsShape):
     )
     resourceRequirements: list[ResourceRequirement] | None = Field(
         default=None,
+        max_length=21845,
         description="The type and amount of a resource to assign to a container, instead of the default value from the task definition. The supported resources are GPUs and Neuron devices.",
     )
 
@@ -652,10 +687,12 @@ class CreateCapacityProviderRequest(EcsShape):
     """The ECS CreateCapacityProviderRequest structure."""
 
     name: str = Field(
-        description='The name of the capacity provider. Up to 255 characters are allowed. They include letters (both upper and lowercase letters), numbers, underscores (_), and hyphens (-). The name can\'t be prefixed with "aws", "ecs", or "fargate".'
+        max_length=65536,
+        description='The name of the capacity provider. Up to 255 characters are allowed. They include letters (both upper and lowercase letters), numbers, underscores (_), and hyphens (-). The name can\'t be prefixed with "aws", "ecs", or "fargate".',
     )
     cluster: str | None = Field(
         default=None,
+        max_length=65536,
         description="The name of the cluster to associate with the capacity provider. When you create a capacity provider with Amazon ECS Managed Instances, it becomes available only within the specified cluster.",
     )
     autoScalingGroupProvider: AutoScalingGroupProvider | None = Field(
@@ -714,7 +751,8 @@ class CreateManagedInstancesProviderConfiguration(EcsShape):
     """The configuration for creating a Amazon ECS Managed Instances provider. This specifies how Amazon ECS should manage Amazon EC2 instances, including the infrastructure role, instance launch template, and whether to propagate tags from the capacity provider to the instances."""
 
     infrastructureRoleArn: str = Field(
-        description="The Amazon Resource Name (ARN) of the infrastructure role that Amazon ECS uses to manage instances on your behalf. This role must have permissions to launch, terminate, and manage Amazon EC2 instances, as well as access to other Amazon Web Services services required for Amazon ECS Managed Instances functionality."
+        max_length=2048,
+        description="The Amazon Resource Name (ARN) of the infrastructure role that Amazon ECS uses to manage instances on your behalf. This role must have permissions to launch, terminate, and manage Amazon EC2 instances, as well as access to other Amazon Web Services services required for Amazon ECS Managed Instances functionality.",
     )
     instanceLaunchTemplate: InstanceLaunchTemplate = Field(
         description="The launch template configuration that specifies how Amazon ECS should launch Amazon EC2 instances. This includes the instance profile, network configuration, storage settings, and instance requirements for attribute-based instance type selection."
@@ -738,6 +776,7 @@ class CreateServiceRequest(EcsShape):
 
     cluster: str | None = Field(
         default=None,
+        max_length=2048,
         description="The short name or full Amazon Resource Name (ARN) of the cluster that you run your service on. If you do not specify a cluster, the default cluster is assumed.",
     )
     serviceName: str = Field(
@@ -747,6 +786,7 @@ class CreateServiceRequest(EcsShape):
     )
     taskDefinition: str | None = Field(
         default=None,
+        max_length=65536,
         description="The family and revision (family:revision) or full ARN of the task definition to run in your service. If a revision isn't specified, the latest ACTIVE revision is used.",
     )
     availabilityZoneRebalancing: AvailabilityZoneRebalancing | None = Field(
@@ -755,6 +795,7 @@ class CreateServiceRequest(EcsShape):
     )
     loadBalancers: list[LoadBalancer] | None = Field(
         default=None,
+        max_length=21845,
         description="A load balancer object representing the load balancers to use with your service. For more information, see Service load balancing in the Amazon Elastic Container Service Developer Guide.",
     )
     serviceRegistries: list[ServiceRegistry] | None = Field(
@@ -784,10 +825,12 @@ class CreateServiceRequest(EcsShape):
     )
     platformVersion: str | None = Field(
         default=None,
+        max_length=65536,
         description="The platform version that your tasks in the service are running on. A platform version is specified only for tasks using the Fargate launch type. If one isn't specified, the LATEST platform version is used. For more information, see Fargate platform versions in the Amazon Elastic Container Service Developer Guide.",
     )
     role: str | None = Field(
         default=None,
+        max_length=2048,
         description="The name or full Amazon Resource Name (ARN) of the IAM role that allows Amazon ECS to make calls to your load balancer on your behalf. This parameter is only permitted if you are using a load balancer with your service and your task definition doesn't use the awsvpc network mode. If you specify the role parameter, you must also specify a load balancer object with the loadBalancers parameter.",
     )
     deploymentConfiguration: DeploymentConfiguration | None = Field(
@@ -845,10 +888,13 @@ class CreateServiceRequest(EcsShape):
     )
     volumeConfigurations: list[ServiceVolumeConfiguration] | None = Field(
         default=None,
+        max_length=21845,
         description="The configuration for a volume specified in the task definition as a volume that is configured at launch time. Currently, the only supported volume type is an Amazon EBS volume.",
     )
     vpcLatticeConfigurations: list[VpcLatticeConfiguration] | None = Field(
-        default=None, description="The VPC Lattice configuration for the service being created."
+        default=None,
+        max_length=21845,
+        description="The VPC Lattice configuration for the service being created.",
     )
     gatewayConnectors: list[GatewayConnector] | None = Field(
         default=None,
@@ -864,8 +910,9 @@ class CreateServiceRequest(EcsShape):
 class DeploymentAlarms(EcsShape):
     """One of the methods which provide a way for you to quickly identify when a deployment has failed, and then to optionally roll back the failure to the last working deployment."""
 
-    alarmNames: list[str] = Field(
-        description='One or more CloudWatch alarm names. Use a "," to separate the alarms.'
+    alarmNames: list[Annotated[str, Field(max_length=65536)]] = Field(
+        max_length=21845,
+        description='One or more CloudWatch alarm names. Use a "," to separate the alarms.',
     )
     rollback: bool = Field(
         description="Determines whether to configure Amazon ECS to roll back the service if a service deployment fails. If rollback is used, when a service deployment fails, the service is rolled back to the last deployment that completed successfully."
@@ -928,6 +975,7 @@ class DeploymentConfiguration(EcsShape):
     )
     lifecycleHooks: list[DeploymentLifecycleHook] | None = Field(
         default=None,
+        max_length=21845,
         description="An array of deployment lifecycle hook objects to run custom logic or pause the deployment at specific stages of the deployment lifecycle.",
     )
     linearConfiguration: LinearConfiguration | None = Field(
@@ -977,14 +1025,17 @@ class DeploymentLifecycleHook(EcsShape):
     )
     hookTargetArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) of the hook target. For AWS_LAMBDA hooks, this is the Lambda function ARN. This field is not applicable for PAUSE hooks.",
     )
     roleArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) of the IAM role that grants Amazon ECS permission to call Lambda functions on your behalf.",
     )
     lifecycleStages: list[DeploymentLifecycleHookStage] | None = Field(
         default=None,
+        max_length=21845,
         description="The lifecycle stages at which to run the hook. Choose from these valid values:",
     )
     hookDetails: JsonValue | None = Field(
@@ -1015,13 +1066,17 @@ class DeploymentLifecycleHookTimeoutConfiguration(EcsShape):
 class Device(EcsShape):
     """An object representing a container instance host device."""
 
-    hostPath: str = Field(description="The path for the device on the host container instance.")
+    hostPath: str = Field(
+        max_length=65536, description="The path for the device on the host container instance."
+    )
     containerPath: str | None = Field(
         default=None,
+        max_length=65536,
         description="The path inside the container at which to expose the host device.",
     )
     permissions: list[DeviceCgroupPermission] | None = Field(
         default=None,
+        max_length=21845,
         description="The explicit permissions to provide to the container for the device. By default, the container has permissions for read, write, and mknod for the device.",
     )
 
@@ -1039,14 +1094,23 @@ class DockerVolumeConfiguration(EcsShape):
     )
     driver: str | None = Field(
         default=None,
+        max_length=65536,
         description="The Docker volume driver to use. The driver value must match the driver name provided by Docker because it is used for task placement. If the driver was installed using the Docker plugin CLI, use docker plugin ls to retrieve the driver name from your container instance. If the driver was installed using another method, use Docker plugin discovery to retrieve the driver name.",
     )
-    driverOpts: dict[str, str] | None = Field(
+    driverOpts: (
+        dict[Annotated[str, Field(max_length=65536)], Annotated[str, Field(max_length=65536)]]
+        | None
+    ) = Field(
         default=None,
+        max_length=10922,
         description="A map of Docker driver-specific options passed through. This parameter maps to DriverOpts in the docker create-volume command and the xxopt option to docker volume create.",
     )
-    labels: dict[str, str] | None = Field(
+    labels: (
+        dict[Annotated[str, Field(max_length=65536)], Annotated[str, Field(max_length=65536)]]
+        | None
+    ) = Field(
         default=None,
+        max_length=10922,
         description="Custom metadata to add to your Docker volume. This parameter maps to Labels in the docker container create command and the xxlabel option to docker volume create.",
     )
 
@@ -1071,6 +1135,7 @@ class EFSAuthorizationConfig(EcsShape):
 
     accessPointId: str | None = Field(
         default=None,
+        max_length=65536,
         description="The Amazon EFS access point ID to use. If an access point is specified, the root directory value specified in the EFSVolumeConfiguration must either be omitted or set to / which will enforce the path set on the EFS access point. If an access point is used, transit encryption must be on in the EFSVolumeConfiguration.",
     )
     iam: EFSAuthorizationConfigIAM | None = Field(
@@ -1082,9 +1147,10 @@ class EFSAuthorizationConfig(EcsShape):
 class EFSVolumeConfiguration(EcsShape):
     """This parameter is specified when you're using an Amazon Elastic File System file system for task storage. For more information, see Amazon EFS volumes in the Amazon Elastic Container Service Developer Guide."""
 
-    fileSystemId: str = Field(description="The Amazon EFS file system ID to use.")
+    fileSystemId: str = Field(max_length=65536, description="The Amazon EFS file system ID to use.")
     rootDirectory: str | None = Field(
         default=None,
+        max_length=65536,
         description="The directory within the Amazon EFS file system to mount as the root directory inside the host. If this parameter is omitted, the root of the Amazon EFS volume will be used. Specifying / will have the same effect as omitting this parameter.",
     )
     transitEncryption: EFSTransitEncryption | None = Field(
@@ -1107,7 +1173,8 @@ class EnvironmentFile(EcsShape):
     """A list of files containing the environment variables to pass to a container. You can specify up to ten environment files. The file must have a .env file extension. Each line in an environment file should contain an environment variable in VARIABLE=VALUE format. Lines beginning with # are treated as comments and are ignored."""
 
     value: str = Field(
-        description="The Amazon Resource Name (ARN) of the Amazon S3 object containing the environment variable file."
+        max_length=65536,
+        description="The Amazon Resource Name (ARN) of the Amazon S3 object containing the environment variable file.",
     )
     type: EnvironmentFileType = Field(
         description="The file type to use. Environment files are objects in Amazon S3. The only supported value is s3."
@@ -1129,6 +1196,7 @@ class ExecuteCommandConfiguration(EcsShape):
 
     kmsKeyId: str | None = Field(
         default=None,
+        max_length=2048,
         description="Specify an Key Management Service key ID to encrypt the data between the local client and the container.",
     )
     logging: ExecuteCommandLogging | None = Field(
@@ -1145,21 +1213,25 @@ class ExecuteCommandLogConfiguration(EcsShape):
     """The log configuration for the results of the execute command actions. The logs can be sent to CloudWatch Logs or an Amazon S3 bucket."""
 
     cloudWatchLogGroupName: str | None = Field(
-        default=None, description="The name of the CloudWatch log group to send logs to."
+        default=None,
+        max_length=65536,
+        description="The name of the CloudWatch log group to send logs to.",
     )
     cloudWatchEncryptionEnabled: bool | None = Field(
         default=None,
         description="Determines whether to use encryption on the CloudWatch logs. If not specified, encryption will be off.",
     )
     s3BucketName: str | None = Field(
-        default=None, description="The name of the S3 bucket to send logs to."
+        default=None, max_length=65536, description="The name of the S3 bucket to send logs to."
     )
     s3EncryptionEnabled: bool | None = Field(
         default=None,
         description="Determines whether to use encryption on the S3 logs. If not specified, encryption is not used.",
     )
     s3KeyPrefix: str | None = Field(
-        default=None, description="An optional folder in the S3 bucket to place logs in."
+        default=None,
+        max_length=65536,
+        description="An optional folder in the S3 bucket to place logs in.",
     )
 
 
@@ -1167,10 +1239,12 @@ class FSxWindowsFileServerAuthorizationConfig(EcsShape):
     """The authorization configuration details for Amazon FSx for Windows File Server file system. See FSxWindowsFileServerVolumeConfiguration in the Amazon ECS API Reference."""
 
     credentialsParameter: str = Field(
-        description="The authorization credential option to use. The authorization credential options can be provided using either the Amazon Resource Name (ARN) of an Secrets Manager secret or SSM Parameter Store parameter. The ARN refers to the stored credentials."
+        max_length=2048,
+        description="The authorization credential option to use. The authorization credential options can be provided using either the Amazon Resource Name (ARN) of an Secrets Manager secret or SSM Parameter Store parameter. The ARN refers to the stored credentials.",
     )
     domain: str = Field(
-        description="A fully qualified domain name hosted by an Directory Service Managed Microsoft AD (Active Directory) or self-hosted AD on Amazon EC2."
+        max_length=65536,
+        description="A fully qualified domain name hosted by an Directory Service Managed Microsoft AD (Active Directory) or self-hosted AD on Amazon EC2.",
     )
 
 
@@ -1178,10 +1252,12 @@ class FSxWindowsFileServerVolumeConfiguration(EcsShape):
     """This parameter is specified when you're using Amazon FSx for Windows File Server file system for task storage."""
 
     fileSystemId: str = Field(
-        description="The Amazon FSx for Windows File Server file system ID to use."
+        max_length=65536,
+        description="The Amazon FSx for Windows File Server file system ID to use.",
     )
     rootDirectory: str = Field(
-        description="The directory within the Amazon FSx for Windows File Server file system to mount as the root directory inside the host."
+        max_length=65536,
+        description="The directory within the Amazon FSx for Windows File Server file system to mount as the root directory inside the host.",
     )
     authorizationConfig: FSxWindowsFileServerAuthorizationConfig = Field(
         description="The authorization configuration details for the Amazon FSx for Windows File Server file system."
@@ -1194,8 +1270,12 @@ class FirelensConfiguration(EcsShape):
     type: FirelensConfigurationType = Field(
         description="The log router to use. The valid values are fluentd or fluentbit."
     )
-    options: dict[str, str] | None = Field(
+    options: (
+        dict[Annotated[str, Field(max_length=65536)], Annotated[str, Field(max_length=65536)]]
+        | None
+    ) = Field(
         default=None,
+        max_length=10922,
         description="The options to use when configuring the log router. This field is optional and can be used to specify a custom configuration file or to add additional metadata, such as the task, task definition, cluster, and container instance details to the log event.",
     )
 
@@ -1204,7 +1284,8 @@ class GatewayConnector(EcsShape):
     """A gateway connector that attaches an Amazon ECS service to a gateway ingress path. The connector specifies the service port that receives gateway-managed ingress traffic, along with the health check and traffic filters that the gateway applies. A service can have at most one gateway connector."""
 
     portName: str = Field(
-        description="The name of the service port that the gateway routes ingress traffic to."
+        max_length=64,
+        description="The name of the service port that the gateway routes ingress traffic to.",
     )
     healthCheck: GatewayConnectorHealthCheck | None = Field(
         default=None,
@@ -1254,7 +1335,9 @@ class GatewayConnectorHealthCheck(EcsShape):
         description="The port that the gateway uses to perform health checks on the targets.",
     )
     healthCheckPath: str | None = Field(
-        default=None, description="The destination path for health check requests."
+        default=None,
+        max_length=65536,
+        description="The destination path for health check requests.",
     )
     healthCheckTimeoutSeconds: int | None = Field(
         default=None,
@@ -1291,10 +1374,12 @@ class GatewayConnectorHealthCheckMatcher(EcsShape):
 
     httpCode: str | None = Field(
         default=None,
+        max_length=65536,
         description="The HTTP codes that indicate a successful response from a target.",
     )
     grpcCode: str | None = Field(
         default=None,
+        max_length=65536,
         description="The gRPC codes that indicate a successful response from a target.",
     )
 
@@ -1302,8 +1387,9 @@ class GatewayConnectorHealthCheckMatcher(EcsShape):
 class HealthCheck(EcsShape):
     """An object representing a container health check. Health check parameters that are specified in a container definition override any Docker health checks that exist in the container image (such as those specified in a parent image or from the image's Dockerfile). This configuration maps to the HEALTHCHECK parameter of docker run."""
 
-    command: list[str] = Field(
+    command: list[Annotated[str, Field(max_length=65536)]] = Field(
         min_length=1,
+        max_length=21845,
         description="A string array representing the command that the container runs to determine if it is healthy. The string array must start with CMD to run the command arguments directly, or CMD-SHELL to run the command with the container's default shell.",
     )
     interval: int | None = Field(
@@ -1335,8 +1421,12 @@ class HealthCheck(EcsShape):
 class HostEntry(EcsShape):
     """Hostnames and IP address entries that are added to the /etc/hosts file of a container via the extraHosts parameter of its ContainerDefinition."""
 
-    hostname: str = Field(description="The hostname to use in the /etc/hosts entry.")
-    ipAddress: str = Field(description="The IP address to use in the /etc/hosts entry.")
+    hostname: str = Field(
+        max_length=65536, description="The hostname to use in the /etc/hosts entry."
+    )
+    ipAddress: str = Field(
+        max_length=65536, description="The IP address to use in the /etc/hosts entry."
+    )
 
 
 class HostVolumeProperties(EcsShape):
@@ -1344,6 +1434,7 @@ class HostVolumeProperties(EcsShape):
 
     sourcePath: str | None = Field(
         default=None,
+        max_length=65536,
         description="When the host parameter is used, specify a sourcePath to declare the path on the host container instance that's presented to the container. If this parameter is empty, then the Docker daemon has assigned a host path for you.",
     )
 
@@ -1352,9 +1443,12 @@ class InferenceAccelerator(EcsShape):
     """Details on an Elastic Inference accelerator. For more information, see Working with Amazon Elastic Inference on Amazon ECS in the Amazon Elastic Container Service Developer Guide."""
 
     deviceName: str = Field(
-        description="The Elastic Inference accelerator device name. The deviceName must also be referenced in a container definition as a ResourceRequirement."
+        max_length=65536,
+        description="The Elastic Inference accelerator device name. The deviceName must also be referenced in a container definition as a ResourceRequirement.",
     )
-    deviceType: str = Field(description="The Elastic Inference accelerator type to use.")
+    deviceType: str = Field(
+        max_length=65536, description="The Elastic Inference accelerator type to use."
+    )
 
 
 class InferenceAcceleratorOverride(EcsShape):
@@ -1362,10 +1456,11 @@ class InferenceAcceleratorOverride(EcsShape):
 
     deviceName: str | None = Field(
         default=None,
+        max_length=65536,
         description="The Elastic Inference accelerator device name to override for the task. This parameter must match a deviceName specified in the task definition.",
     )
     deviceType: str | None = Field(
-        default=None, description="The Elastic Inference accelerator type to use."
+        default=None, max_length=65536, description="The Elastic Inference accelerator type to use."
     )
 
 
@@ -1384,7 +1479,8 @@ class InstanceLaunchTemplate(EcsShape):
     """The launch template configuration for Amazon ECS Managed Instances. This defines how Amazon ECS launches Amazon EC2 instances, including the instance profile for your tasks, network and storage configuration, capacity options, and instance requirements for flexible instance type selection."""
 
     ec2InstanceProfileArn: str = Field(
-        description="The Amazon Resource Name (ARN) of the instance profile that Amazon ECS applies to Amazon ECS Managed Instances. This instance profile must include the necessary permissions for your tasks to access Amazon Web Services services and resources."
+        max_length=2048,
+        description="The Amazon Resource Name (ARN) of the instance profile that Amazon ECS applies to Amazon ECS Managed Instances. This instance profile must include the necessary permissions for your tasks to access Amazon Web Services services and resources.",
     )
     networkConfiguration: ManagedInstancesNetworkConfiguration = Field(
         description="The network configuration for Amazon ECS Managed Instances. This specifies the subnets and security groups that instances use for network connectivity."
@@ -1436,19 +1532,21 @@ class InstanceRequirementsRequest(EcsShape):
     )
     cpuManufacturers: list[CpuManufacturer] | None = Field(
         default=None,
+        max_length=21845,
         description="The CPU manufacturers to include or exclude. You can specify intel, amd, or amazon-web-services to control which CPU types are used for your workloads.",
     )
     memoryGiBPerVCpu: MemoryGiBPerVCpuRequest | None = Field(
         default=None,
         description="The minimum and maximum amount of memory per vCPU in gibibytes (GiB). This helps ensure that instance types have the appropriate memory-to-CPU ratio for your workloads.",
     )
-    excludedInstanceTypes: list[str] | None = Field(
+    excludedInstanceTypes: list[Annotated[str, Field(max_length=30)]] | None = Field(
         default=None,
         max_length=400,
         description="The instance types to exclude from selection. Use this to prevent Amazon ECS from selecting specific instance types that may not be suitable for your workloads.",
     )
     instanceGenerations: list[InstanceGeneration] | None = Field(
         default=None,
+        max_length=21845,
         description="The instance generations to include. You can specify current to use the latest generation instances, or previous to include previous generation instances for cost optimization.",
     )
     spotMaxPricePercentageOverLowestPrice: int | None = Field(
@@ -1485,6 +1583,7 @@ class InstanceRequirementsRequest(EcsShape):
     )
     localStorageTypes: list[LocalStorageType] | None = Field(
         default=None,
+        max_length=21845,
         description="The local storage types to include. You can specify hdd for hard disk drives, ssd for solid state drives, or both.",
     )
     totalLocalStorageGB: TotalLocalStorageGBRequest | None = Field(
@@ -1497,6 +1596,7 @@ class InstanceRequirementsRequest(EcsShape):
     )
     acceleratorTypes: list[AcceleratorType] | None = Field(
         default=None,
+        max_length=21845,
         description="The accelerator types to include. You can specify gpu for graphics processing units, fpga for field programmable gate arrays, or inference for machine learning inference accelerators.",
     )
     acceleratorCount: AcceleratorCountRequest | None = Field(
@@ -1505,10 +1605,12 @@ class InstanceRequirementsRequest(EcsShape):
     )
     acceleratorManufacturers: list[AcceleratorManufacturer] | None = Field(
         default=None,
+        max_length=21845,
         description="The accelerator manufacturers to include. You can specify nvidia, amd, amazon-web-services, or xilinx depending on your accelerator requirements.",
     )
     acceleratorNames: list[AcceleratorName] | None = Field(
         default=None,
+        max_length=21845,
         description="The specific accelerator names to include. For example, you can specify a100, v100, k80, or other specific accelerator models.",
     )
     acceleratorTotalMemoryMiB: AcceleratorTotalMemoryMiBRequest | None = Field(
@@ -1519,7 +1621,7 @@ class InstanceRequirementsRequest(EcsShape):
         default=None,
         description="The minimum and maximum network bandwidth in gigabits per second (Gbps). This is crucial for network-intensive workloads that require high throughput.",
     )
-    allowedInstanceTypes: list[str] | None = Field(
+    allowedInstanceTypes: list[Annotated[str, Field(max_length=30)]] | None = Field(
         default=None,
         max_length=400,
         description="The instance types to include in the selection. When specified, Amazon ECS only considers these instance types, subject to the other requirements specified.",
@@ -1535,12 +1637,14 @@ class InstanceRequirementsRequest(EcsShape):
 class KernelCapabilities(EcsShape):
     """The Linux capabilities to add or remove from the default Docker configuration for a container defined in the task definition. For more detailed information about these Linux capabilities, see the capabilities(7) Linux manual page."""
 
-    add: list[str] | None = Field(
+    add: list[Annotated[str, Field(max_length=65536)]] | None = Field(
         default=None,
+        max_length=21845,
         description="The Linux capabilities for the container that have been added to the default configuration provided by Docker. This parameter maps to CapAdd in the docker container create command and the --cap-add option to docker run.",
     )
-    drop: list[str] | None = Field(
+    drop: list[Annotated[str, Field(max_length=65536)]] | None = Field(
         default=None,
+        max_length=21845,
         description="The Linux capabilities for the container that have been removed from the default configuration provided by Docker. This parameter maps to CapDrop in the docker container create command and the --cap-drop option to docker run.",
     )
 
@@ -1550,10 +1654,12 @@ class KeyValuePair(EcsShape):
 
     name: str | None = Field(
         default=None,
+        max_length=65536,
         description="The name of the key-value pair. For environment variables, this is the name of the environment variable.",
     )
     value: str | None = Field(
         default=None,
+        max_length=65536,
         description="The value of the key-value pair. For environment variables, this is the value of the environment variable.",
     )
 
@@ -1582,6 +1688,7 @@ class LinuxParameters(EcsShape):
     )
     devices: list[Device] | None = Field(
         default=None,
+        max_length=21845,
         description="Any host devices to expose to the container. This parameter maps to Devices in the docker container create command and the --device option to docker run.",
     )
     initProcessEnabled: bool | None = Field(
@@ -1596,6 +1703,7 @@ class LinuxParameters(EcsShape):
     )
     tmpfs: list[Tmpfs] | None = Field(
         default=None,
+        max_length=21845,
         description="The container path, mount options, and size (in MiB) of the tmpfs mount. This parameter maps to the --tmpfs option to docker run.",
     )
     maxSwap: int | None = Field(
@@ -1617,14 +1725,17 @@ class LoadBalancer(EcsShape):
 
     targetGroupArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The full Amazon Resource Name (ARN) of the Elastic Load Balancing target group or groups associated with a service or task set.",
     )
     loadBalancerName: str | None = Field(
         default=None,
+        max_length=65536,
         description="The name of the load balancer to associate with the Amazon ECS service or task set.",
     )
     containerName: str | None = Field(
         default=None,
+        max_length=255,
         description="The name of the container (as it appears in a container definition) to associate with the load balancer.",
     )
     containerPort: int | None = Field(
@@ -1643,11 +1754,17 @@ class LogConfiguration(EcsShape):
     """The log configuration for the container. This parameter maps to LogConfig in the docker container create command and the --log-driver option to docker run."""
 
     logDriver: LogDriver = Field(description="The log driver to use for the container.")
-    options: dict[str, str] | None = Field(
-        default=None, description="The configuration options to send to the log driver."
+    options: (
+        dict[Annotated[str, Field(max_length=65536)], Annotated[str, Field(max_length=65536)]]
+        | None
+    ) = Field(
+        default=None,
+        max_length=10922,
+        description="The configuration options to send to the log driver.",
     )
     secretOptions: list[Secret] | None = Field(
         default=None,
+        max_length=21845,
         description="The secrets to pass to the log configuration. For more information, see Specifying sensitive data in the Amazon Elastic Container Service Developer Guide.",
     )
 
@@ -1664,12 +1781,14 @@ class ManagedInstancesLocalStorageConfiguration(EcsShape):
 class ManagedInstancesNetworkConfiguration(EcsShape):
     """The network configuration for Amazon ECS Managed Instances. This specifies the VPC subnets and security groups that instances use for network connectivity."""
 
-    subnets: list[str] | None = Field(
+    subnets: list[Annotated[str, Field(max_length=65536)]] | None = Field(
         default=None,
+        max_length=21845,
         description="The list of subnet IDs where Amazon ECS can launch Amazon ECS Managed Instances. Instances are distributed across the specified subnets for high availability. All subnets must be in the same VPC.",
     )
-    securityGroups: list[str] | None = Field(
+    securityGroups: list[Annotated[str, Field(max_length=65536)]] | None = Field(
         default=None,
+        max_length=21845,
         description="The list of security group IDs to apply to Amazon ECS Managed Instances. These security groups control the network traffic allowed to and from the instances.",
     )
 
@@ -1720,10 +1839,12 @@ class ManagedStorageConfiguration(EcsShape):
 
     kmsKeyId: str | None = Field(
         default=None,
+        max_length=2048,
         description="Specify a Key Management Service key ID to encrypt Amazon ECS managed storage.",
     )
     fargateEphemeralStorageKmsKeyId: str | None = Field(
         default=None,
+        max_length=2048,
         description="Specify the Key Management Service key ID for Fargate ephemeral storage.",
     )
 
@@ -1760,7 +1881,7 @@ class MemoryMiBRequest(EcsShape):
 class MetricConfiguration(EcsShape):
     """The configuration for a specific set of metrics to collect for a service."""
 
-    metricNames: list[str] = Field(
+    metricNames: list[Annotated[str, Field(max_length=255)]] = Field(
         min_length=1,
         max_length=5,
         description="The list of metric names to configure. The supported metric names are CPUUtilization and MemoryUtilization.",
@@ -1787,10 +1908,13 @@ class MountPoint(EcsShape):
 
     sourceVolume: str | None = Field(
         default=None,
+        max_length=255,
         description="The name of the volume to mount. Must be a volume name referenced in the name parameter of task definition volume.",
     )
     containerPath: str | None = Field(
-        default=None, description="The path on the container to mount the host volume at."
+        default=None,
+        max_length=65536,
+        description="The path on the container to mount the host volume at.",
     )
     readOnly: bool | None = Field(
         default=None,
@@ -1876,6 +2000,7 @@ class PlacementStrategy(EcsShape):
     )
     field: str | None = Field(
         default=None,
+        max_length=65536,
         description="The field to apply the placement strategy against. For the spread placement strategy, valid values are instanceId (or host, which has the same effect), or any platform or custom attribute that's applied to a container instance, such as attribute:ecs.availability-zone. For the binpack placement strategy, valid values are cpu and memory. For the random placement strategy, this field is not used.",
     )
 
@@ -1901,6 +2026,7 @@ class PortMapping(EcsShape):
     )
     name: str | None = Field(
         default=None,
+        max_length=64,
         description="The name that's used for the port mapping. This parameter is the name that you use in the serviceConnectConfiguration and the vpcLatticeConfigurations of a service. The name can include up to 64 characters. The characters can include lowercase letters, numbers, underscores (_), and hyphens (-). The name can't start with a hyphen.",
     )
     appProtocol: ApplicationProtocol | None = Field(
@@ -1909,6 +2035,7 @@ class PortMapping(EcsShape):
     )
     containerPortRange: str | None = Field(
         default=None,
+        max_length=65536,
         description="The port number range on the container that's bound to the dynamically mapped host port range.",
     )
 
@@ -1920,10 +2047,12 @@ class ProxyConfiguration(EcsShape):
         default=None, description="The proxy type. The only supported value is APPMESH."
     )
     containerName: str = Field(
-        description="The name of the container that will serve as the App Mesh proxy."
+        max_length=255,
+        description="The name of the container that will serve as the App Mesh proxy.",
     )
     properties: list[KeyValuePair] | None = Field(
         default=None,
+        max_length=21845,
         description="The set of network configuration parameters to provide the Container Network Interface (CNI) plugin, specified as key-value pairs.",
     )
 
@@ -1938,10 +2067,12 @@ class RegisterTaskDefinitionRequest(EcsShape):
     )
     taskRoleArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The short name or full Amazon Resource Name (ARN) of the IAM role that containers in this task can assume. All containers in this task are granted the permissions that are specified in this role. For more information, see IAM Roles for Tasks in the Amazon Elastic Container Service Developer Guide.",
     )
     executionRoleArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) of the task execution role that grants the Amazon ECS container agent permission to make Amazon Web Services API calls on your behalf. For informationabout the required IAM roles for Amazon ECS, see IAM roles for Amazon ECS in the Amazon Elastic Container Service Developer Guide.",
     )
     networkMode: NetworkMode | None = Field(
@@ -1994,6 +2125,7 @@ class RegisterTaskDefinitionRequest(EcsShape):
     )
     inferenceAccelerators: list[InferenceAccelerator] | None = Field(
         default=None,
+        max_length=21845,
         description="The Elastic Inference accelerators to use for the containers in the task.",
     )
     ephemeralStorage: EphemeralStorage | None = Field(
@@ -2017,7 +2149,8 @@ class RepositoryCredentials(EcsShape):
     """The repository credentials for private registry authentication."""
 
     credentialsParameter: str = Field(
-        description="The Amazon Resource Name (ARN) of the secret containing the private repository credentials."
+        max_length=2048,
+        description="The Amazon Resource Name (ARN) of the secret containing the private repository credentials.",
     )
 
 
@@ -2025,7 +2158,7 @@ class ResourceRequirement(EcsShape):
     """The type and amount of a resource to assign to a container. The supported resource types are GPUs, Neuron devices, and Elastic Inference accelerators. For more information, see Working with GPUs on Amazon ECS or Working with Amazon Elastic Inference on Amazon ECS in the Amazon Elastic Container Service Developer Guide"""
 
     value: str | None = Field(
-        default=None, description="The value for the specified resource type."
+        default=None, max_length=65536, description="The value for the specified resource type."
     )
     type: ResourceType = Field(description="The type of resource to assign to a container.")
     sharingStrategy: SharingStrategy | None = Field(
@@ -2044,6 +2177,7 @@ class RunTaskRequest(EcsShape):
     )
     cluster: str | None = Field(
         default=None,
+        max_length=2048,
         description="The short name or full Amazon Resource Name (ARN) of the cluster to run your task on. If you do not specify a cluster, the default cluster is assumed.",
     )
     count: int | None = Field(
@@ -2062,6 +2196,7 @@ class RunTaskRequest(EcsShape):
     )
     group: str | None = Field(
         default=None,
+        max_length=65536,
         description="The name of the task group to associate with the task. The default value is the family name of the task definition (for example, family:my-family-name).",
     )
     launchType: LaunchType | None = Field(
@@ -2088,6 +2223,7 @@ class RunTaskRequest(EcsShape):
     )
     platformVersion: str | None = Field(
         default=None,
+        max_length=65536,
         description="The platform version the task uses. A platform version is only specified for tasks hosted on Fargate. If one isn't specified, the LATEST platform version is used. For more information, see Fargate platform versions in the Amazon Elastic Container Service Developer Guide.",
     )
     propagateTags: PropagateTags | None = Field(
@@ -2096,6 +2232,7 @@ class RunTaskRequest(EcsShape):
     )
     referenceId: str | None = Field(
         default=None,
+        max_length=65536,
         description="This parameter is only used by Amazon ECS. It is not intended for use by customers.",
     )
     startedBy: str | None = Field(
@@ -2110,7 +2247,8 @@ class RunTaskRequest(EcsShape):
         description="The metadata that you apply to the task to help you categorize and organize them. Each tag consists of a key and an optional value, both of which you define.",
     )
     taskDefinition: str = Field(
-        description="The family and revision (family:revision) or full ARN of the task definition to run. If a revision isn't specified, the latest ACTIVE revision is used."
+        max_length=65536,
+        description="The family and revision (family:revision) or full ARN of the task definition to run. If a revision isn't specified, the latest ACTIVE revision is used.",
     )
     clientToken: str | None = Field(
         default=None,
@@ -2119,6 +2257,7 @@ class RunTaskRequest(EcsShape):
     )
     volumeConfigurations: list[TaskVolumeConfiguration] | None = Field(
         default=None,
+        max_length=21845,
         description="The details of the volume that was configuredAtLaunch. You can configure the size, volumeType, IOPS, throughput, snapshot and encryption in TaskManagedEBSVolumeConfiguration. The name of the volume must match the name from the task definition.",
     )
 
@@ -2137,9 +2276,12 @@ class RuntimePlatform(EcsShape):
 class S3FilesVolumeConfiguration(EcsShape):
     """This parameter is specified when you're using an Amazon S3 Files file system for task storage. For more information, see Amazon S3 Files volumes in the Amazon Elastic Container Service Developer Guide."""
 
-    fileSystemArn: str = Field(description="The full ARN of the S3 Files file system to mount.")
+    fileSystemArn: str = Field(
+        max_length=2048, description="The full ARN of the S3 Files file system to mount."
+    )
     rootDirectory: str | None = Field(
         default=None,
+        max_length=65536,
         description="The directory within the Amazon S3 Files file system to mount as the root directory. If this parameter is omitted, the root of the Amazon S3 Files file system will be used. Specifying / will have the same effect as omitting this parameter.",
     )
     transitEncryptionPort: int | None = Field(
@@ -2150,6 +2292,7 @@ class S3FilesVolumeConfiguration(EcsShape):
     )
     accessPointArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The full ARN of the S3 Files access point to use. If an access point is specified, the root directory value specified in the S3FilesVolumeConfiguration must either be omitted or set to / which will enforce the path set on the S3 Files access point. For more information, see Creating S3 Files access points.",
     )
 
@@ -2157,9 +2300,10 @@ class S3FilesVolumeConfiguration(EcsShape):
 class Secret(EcsShape):
     """An object representing the secret to expose to your container. Secrets can be exposed to a container in the following ways:"""
 
-    name: str = Field(description="The name of the secret.")
+    name: str = Field(max_length=65536, description="The name of the secret.")
     valueFrom: str = Field(
-        description="The secret to expose to the container. The supported values are either the full ARN of the Secrets Manager secret or the full ARN of the parameter in the SSM Parameter Store."
+        max_length=2048,
+        description="The secret to expose to the container. The supported values are either the full ARN of the Secrets Manager secret or the full ARN of the parameter in the SSM Parameter Store.",
     )
 
 
@@ -2185,6 +2329,7 @@ class ServiceConnectClientAlias(EcsShape):
     )
     dnsName: str | None = Field(
         default=None,
+        max_length=127,
         description="The dnsName is the name that you use in the applications of client tasks to connect to this service. The name must be a valid DNS name but doesn't need to be fully-qualified. The name can include up to 127 characters. The name can include lowercase letters, numbers, underscores (_), hyphens (-), and periods (.). The name can't start with a hyphen.",
     )
     testTrafficRules: ServiceConnectTestTrafficRules | None = Field(
@@ -2199,10 +2344,12 @@ class ServiceConnectConfiguration(EcsShape):
     enabled: bool = Field(description="Specifies whether to use Service Connect with this service.")
     namespace: str | None = Field(
         default=None,
+        max_length=2048,
         description="The namespace name or full Amazon Resource Name (ARN) of the Cloud Map namespace for use with Service Connect. The namespace must be in the same Amazon Web Services Region as the Amazon ECS service and cluster. The type of namespace doesn't affect Service Connect. For more information about Cloud Map, see Working with Services in the Cloud Map Developer Guide.",
     )
     services: list[ServiceConnectService] | None = Field(
         default=None,
+        max_length=21845,
         description="The list of Service Connect service objects. These are names and aliases (also known as endpoints) that are used by other Amazon ECS services to connect to this service.",
     )
     logConfiguration: LogConfiguration | None = Field(default=None)
@@ -2230,14 +2377,17 @@ class ServiceConnectService(EcsShape):
     """The Service Connect service object configuration. For more information, see Service Connect in the Amazon Elastic Container Service Developer Guide."""
 
     portName: str = Field(
-        description="The portName must match the name of one of the portMappings from all the containers in the task definition of this Amazon ECS service."
+        max_length=64,
+        description="The portName must match the name of one of the portMappings from all the containers in the task definition of this Amazon ECS service.",
     )
     discoveryName: str | None = Field(
         default=None,
+        max_length=64,
         description="The discoveryName is the name of the new Cloud Map service that Amazon ECS creates for this Amazon ECS service. This must be unique within the Cloud Map namespace. The name can contain up to 64 characters. The name can include lowercase letters, numbers, underscores (_), and hyphens (-). The name can't start with a hyphen.",
     )
     clientAliases: list[ServiceConnectClientAlias] | None = Field(
         default=None,
+        max_length=21845,
         description="The list of client aliases for this Service Connect service. You use these to assign names that can be used by client applications. The maximum number of client aliases that you can have in this list is 1.",
     )
     ingressPortOverride: int | None = Field(
@@ -2260,7 +2410,8 @@ class ServiceConnectTestTrafficHeaderMatchRules(EcsShape):
     """The header matching rules for test traffic routing in Amazon ECS blue/green deployments. These rules determine how incoming requests are matched based on HTTP headers to route test traffic to the new service revision."""
 
     exact: str = Field(
-        description="The exact value that the HTTP header must match for the test traffic routing rule to apply. This provides precise control over which requests are routed to the new service revision during blue/green deployments."
+        max_length=65536,
+        description="The exact value that the HTTP header must match for the test traffic routing rule to apply. This provides precise control over which requests are routed to the new service revision during blue/green deployments.",
     )
 
 
@@ -2268,7 +2419,8 @@ class ServiceConnectTestTrafficHeaderRules(EcsShape):
     """The HTTP header rules used to identify and route test traffic during Amazon ECS blue/green deployments. These rules specify which HTTP headers to examine and what values to match for routing decisions."""
 
     name: str = Field(
-        description="The name of the HTTP header to examine for test traffic routing. Common examples include custom headers like X-Test-Version or X-Canary-Request that can be used to identify test traffic."
+        max_length=65536,
+        description="The name of the HTTP header to examine for test traffic routing. Common examples include custom headers like X-Test-Version or X-Canary-Request that can be used to identify test traffic.",
     )
     value: ServiceConnectTestTrafficHeaderMatchRules | None = Field(
         default=None,
@@ -2289,6 +2441,7 @@ class ServiceConnectTlsCertificateAuthority(EcsShape):
 
     awsPcaAuthorityArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The ARN of the Amazon Web Services Private Certificate Authority certificate.",
     )
 
@@ -2300,10 +2453,13 @@ class ServiceConnectTlsConfiguration(EcsShape):
         description="The signer certificate authority."
     )
     kmsKey: str | None = Field(
-        default=None, description="The Amazon Web Services Key Management Service key."
+        default=None,
+        max_length=2048,
+        description="The Amazon Web Services Key Management Service key.",
     )
     roleArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) of the IAM role that's associated with the Service Connect TLS.",
     )
 
@@ -2317,10 +2473,12 @@ class ServiceManagedEBSVolumeConfiguration(EcsShape):
     )
     kmsKeyId: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) identifier of the Amazon Web Services Key Management Service key to use for Amazon EBS encryption. When a key is specified using this parameter, it overrides Amazon EBS default encryption or any KMS key that you specified for cluster-level managed storage encryption.",
     )
     volumeType: str | None = Field(
         default=None,
+        max_length=65536,
         description="The volume type. This parameter maps 1:1 with the VolumeType parameter of the CreateVolume API in the Amazon EC2 API Reference. For more information, see Amazon EBS volume types in the Amazon EC2 User Guide.",
     )
     sizeInGiB: int | None = Field(
@@ -2331,6 +2489,7 @@ class ServiceManagedEBSVolumeConfiguration(EcsShape):
     )
     snapshotId: str | None = Field(
         default=None,
+        max_length=65536,
         description="The snapshot that Amazon ECS uses to create volumes for attachment to tasks maintained by the service. You must specify either snapshotId or sizeInGiB in your volume configuration. This parameter maps 1:1 with the SnapshotId parameter of the CreateVolume API in the Amazon EC2 API Reference.",
     )
     volumeInitializationRate: int | None = Field(
@@ -2353,10 +2512,12 @@ class ServiceManagedEBSVolumeConfiguration(EcsShape):
     )
     tagSpecifications: list[EBSTagSpecification] | None = Field(
         default=None,
+        max_length=21845,
         description="The tags to apply to the volume. Amazon ECS applies service-managed tags by default. This parameter maps 1:1 with the TagSpecifications.N parameter of the CreateVolume API in the Amazon EC2 API Reference.",
     )
     roleArn: str = Field(
-        description="The ARN of the IAM role to associate with this volume. This is the Amazon ECS infrastructure IAM role that is used to manage your Amazon Web Services infrastructure. We recommend using the Amazon ECS-managed AmazonECSInfrastructureRolePolicyForVolumes IAM policy with this role. For more information, see Amazon ECS infrastructure IAM role in the Amazon ECS Developer Guide."
+        max_length=2048,
+        description="The ARN of the IAM role to associate with this volume. This is the Amazon ECS infrastructure IAM role that is used to manage your Amazon Web Services infrastructure. We recommend using the Amazon ECS-managed AmazonECSInfrastructureRolePolicyForVolumes IAM policy with this role. For more information, see Amazon ECS infrastructure IAM role in the Amazon ECS Developer Guide.",
     )
     filesystemType: TaskFilesystemType | None = Field(
         default=None,
@@ -2369,6 +2530,7 @@ class ServiceRegistry(EcsShape):
 
     registryArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) of the service registry. The currently supported service registry is Cloud Map. For more information, see CreateService.",
     )
     port: int | None = Field(
@@ -2379,6 +2541,7 @@ class ServiceRegistry(EcsShape):
     )
     containerName: str | None = Field(
         default=None,
+        max_length=255,
         description="The container name value to be used for your service discovery service. It's already specified in the task definition. If the task definition that your service task specifies uses the bridge or host network mode, you must specify a containerName and containerPort combination from the task definition.",
     )
     containerPort: int | None = Field(
@@ -2393,7 +2556,8 @@ class ServiceVolumeConfiguration(EcsShape):
     """The configuration for a volume specified in the task definition as a volume that is configured at launch time. Currently, the only supported volume type is an Amazon EBS volume."""
 
     name: str = Field(
-        description="The name of the volume. This value must match the volume name from the Volume object in the task definition."
+        max_length=255,
+        description="The name of the volume. This value must match the volume name from the Volume object in the task definition.",
     )
     managedEBSVolume: ServiceManagedEBSVolumeConfiguration | None = Field(
         default=None,
@@ -2414,10 +2578,14 @@ class SystemControl(EcsShape):
     """A list of namespaced kernel parameters to set in the container. This parameter maps to Sysctls in the docker container create command and the --sysctl option to docker run. For example, you can configure net.ipv4.tcp_keepalive_time setting to maintain longer lived connections."""
 
     namespace: str | None = Field(
-        default=None, description="The namespaced kernel parameter to set a value for."
+        default=None,
+        max_length=65536,
+        description="The namespaced kernel parameter to set a value for.",
     )
     value: str | None = Field(
-        default=None, description="The namespaced kernel parameter to set a value for."
+        default=None,
+        max_length=65536,
+        description="The namespaced kernel parameter to set a value for.",
     )
 
 
@@ -2463,10 +2631,12 @@ class TaskManagedEBSVolumeConfiguration(EcsShape):
     )
     kmsKeyId: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) identifier of the Amazon Web Services Key Management Service key to use for Amazon EBS encryption. When a key is specified using this parameter, it overrides Amazon EBS default encryption or any KMS key that you specified for cluster-level managed storage encryption.",
     )
     volumeType: str | None = Field(
         default=None,
+        max_length=65536,
         description="The volume type. This parameter maps 1:1 with the VolumeType parameter of the CreateVolume API in the Amazon EC2 API Reference. For more information, see Amazon EBS volume types in the Amazon EC2 User Guide.",
     )
     sizeInGiB: int | None = Field(
@@ -2477,6 +2647,7 @@ class TaskManagedEBSVolumeConfiguration(EcsShape):
     )
     snapshotId: str | None = Field(
         default=None,
+        max_length=65536,
         description="The snapshot that Amazon ECS uses to create the volume. You must specify either a snapshot ID or a volume size. This parameter maps 1:1 with the SnapshotId parameter of the CreateVolume API in the Amazon EC2 API Reference.",
     )
     volumeInitializationRate: int | None = Field(
@@ -2499,10 +2670,12 @@ class TaskManagedEBSVolumeConfiguration(EcsShape):
     )
     tagSpecifications: list[EBSTagSpecification] | None = Field(
         default=None,
+        max_length=21845,
         description="The tags to apply to the volume. Amazon ECS applies service-managed tags by default. This parameter maps 1:1 with the TagSpecifications.N parameter of the CreateVolume API in the Amazon EC2 API Reference.",
     )
     roleArn: str = Field(
-        description="The ARN of the IAM role to associate with this volume. This is the Amazon ECS infrastructure IAM role that is used to manage your Amazon Web Services infrastructure. We recommend using the Amazon ECS-managed AmazonECSInfrastructureRolePolicyForVolumes IAM policy with this role. For more information, see Amazon ECS infrastructure IAM role in the Amazon ECS Developer Guide."
+        max_length=2048,
+        description="The ARN of the IAM role to associate with this volume. This is the Amazon ECS infrastructure IAM role that is used to manage your Amazon Web Services infrastructure. We recommend using the Amazon ECS-managed AmazonECSInfrastructureRolePolicyForVolumes IAM policy with this role. For more information, see Amazon ECS infrastructure IAM role in the Amazon ECS Developer Guide.",
     )
     terminationPolicy: TaskManagedEBSVolumeTerminationPolicy | None = Field(
         default=None,
@@ -2526,19 +2699,25 @@ class TaskOverride(EcsShape):
     """The overrides that are associated with a task."""
 
     containerOverrides: list[ContainerOverride] | None = Field(
-        default=None, description="One or more container overrides that are sent to a task."
+        default=None,
+        max_length=21845,
+        description="One or more container overrides that are sent to a task.",
     )
     cpu: TaskCpu | None = Field(default=None, description="The CPU override for the task.")
     inferenceAcceleratorOverrides: list[InferenceAcceleratorOverride] | None = Field(
-        default=None, description="The Elastic Inference accelerator override for the task."
+        default=None,
+        max_length=21845,
+        description="The Elastic Inference accelerator override for the task.",
     )
     executionRoleArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) of the task execution role override for the task. For more information, see Amazon ECS task execution IAM role in the Amazon Elastic Container Service Developer Guide.",
     )
     memory: TaskMemory | None = Field(default=None, description="The memory override for the task.")
     taskRoleArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) of the role that containers in this task can assume. All containers in this task are granted the permissions that are specified in this role. For more information, see IAM Role for Tasks in the Amazon Elastic Container Service Developer Guide.",
     )
     ephemeralStorage: EphemeralStorage | None = Field(
@@ -2550,7 +2729,8 @@ class TaskVolumeConfiguration(EcsShape):
     """Configuration settings for the task volume that was configuredAtLaunch that weren't set during RegisterTaskDef."""
 
     name: str = Field(
-        description="The name of the volume. This value must match the volume name from the Volume object in the task definition."
+        max_length=255,
+        description="The name of the volume. This value must match the volume name from the Volume object in the task definition.",
     )
     managedEBSVolume: TaskManagedEBSVolumeConfiguration | None = Field(
         default=None,
@@ -2592,13 +2772,14 @@ class Tmpfs(EcsShape):
     """The container path, mount options, and size of the tmpfs mount."""
 
     containerPath: str = Field(
-        description="The absolute file path where the tmpfs volume is to be mounted."
+        max_length=65536,
+        description="The absolute file path where the tmpfs volume is to be mounted.",
     )
     size: int = Field(
         ge=-2147483648, le=2147483647, description="The maximum size (in MiB) of the tmpfs volume."
     )
-    mountOptions: list[str] | None = Field(
-        default=None, description="The list of tmpfs volume mount options."
+    mountOptions: list[Annotated[str, Field(max_length=65536)]] | None = Field(
+        default=None, max_length=21845, description="The list of tmpfs volume mount options."
     )
 
 
@@ -2623,6 +2804,7 @@ class TrustedExecutionConfiguration(EcsShape):
     )
     attestationPolicy: str | None = Field(
         default=None,
+        max_length=65536,
         description="The base64-encoded attestation policy envelope for the task. The policy specifies which containers are allowed to run and the runtime configuration that is cryptographically attested. This parameter is required when isolationMode is CONFIDENTIAL_SANDBOX.",
     )
 
@@ -2664,6 +2846,7 @@ class Volume(EcsShape):
 
     name: str | None = Field(
         default=None,
+        max_length=255,
         description="The name of the volume. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.",
     )
     host: HostVolumeProperties | None = Field(
@@ -2696,6 +2879,7 @@ class VolumeFrom(EcsShape):
 
     sourceContainer: str | None = Field(
         default=None,
+        max_length=255,
         description="The name of another container within the same task definition to mount volumes from.",
     )
     readOnly: bool | None = Field(
@@ -2709,14 +2893,17 @@ class VpcLatticeAdvancedConfiguration(EcsShape):
 
     alternateTargetGroupArn: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) of the alternate target group associated with the VPC Lattice Configuration for Amazon ECS blue/green deployments.",
     )
     productionListenerRule: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) that identifies the production listener rule or listener for routing production traffic.",
     )
     testListenerRule: str | None = Field(
         default=None,
+        max_length=2048,
         description="The Amazon Resource Name (ARN) that identifies the test listener rule or listener for routing test traffic.",
     )
 
@@ -2725,13 +2912,16 @@ class VpcLatticeConfiguration(EcsShape):
     """The VPC Lattice configuration for your service that holds the information for the target group(s) Amazon ECS tasks will be registered to."""
 
     roleArn: str = Field(
-        description="The ARN of the IAM role to associate with this VPC Lattice configuration. This is the Amazon ECS infrastructure IAM role that is used to manage your VPC Lattice infrastructure."
+        max_length=2048,
+        description="The ARN of the IAM role to associate with this VPC Lattice configuration. This is the Amazon ECS infrastructure IAM role that is used to manage your VPC Lattice infrastructure.",
     )
     targetGroupArn: str = Field(
-        description="The full Amazon Resource Name (ARN) of the target group or groups associated with the VPC Lattice configuration that the Amazon ECS tasks will be registered to."
+        max_length=2048,
+        description="The full Amazon Resource Name (ARN) of the target group or groups associated with the VPC Lattice configuration that the Amazon ECS tasks will be registered to.",
     )
     portName: str = Field(
-        description="The name of the port mapping to register in the VPC Lattice target group. This is the name of the portMapping you defined in your task definition."
+        max_length=64,
+        description="The name of the port mapping to register in the VPC Lattice target group. This is the name of the portMapping you defined in your task definition.",
     )
     advancedConfiguration: VpcLatticeAdvancedConfiguration | None = Field(default=None)
 

@@ -19,6 +19,8 @@ MIB_PER_GB = 1024
 _VCPU = re.compile(r"^\s*(\d*\.?\d+)\s*vcpus?\s*$", re.IGNORECASE)
 _GB = re.compile(r"^\s*(\d*\.?\d+)\s*gb\s*$", re.IGNORECASE)
 _NUMBER = re.compile(r"^\s*(\d+)\s*$")
+#: The longest cpu or memory string taken ("0.25 vCPU" is 9): a bound for the CRD schema too.
+MAX_LENGTH = 32
 
 
 def _whole(amount: Decimal, what: str, raw: object) -> str:
@@ -31,6 +33,8 @@ def _scaled(raw: object, unit: re.Pattern[str], factor: int, what: str, example:
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise ValueError(f"must be a number or a string such as {example}")
     text = str(raw)
+    if len(text) > MAX_LENGTH:
+        raise ValueError(f"must be at most {MAX_LENGTH} characters, such as {example}")
     try:
         if plain := _NUMBER.match(text):
             return _whole(Decimal(plain.group(1)), what, raw)
@@ -54,6 +58,7 @@ def normalise_memory(raw: object) -> str:
 _INT_OR_STRING = {
     "x-kubernetes-int-or-string": True,
     "anyOf": [{"type": "integer"}, {"type": "string"}],
+    "maxLength": MAX_LENGTH,
 }
 
 TaskCpu = Annotated[

@@ -6,7 +6,10 @@ among all of them; every reconcile for its task definition among all families).
 
 Projections keep only what reconcilers read of objects that are many and large: a pod is read
 for its metadata, status, node and ServiceAccount, never for its containers' spec (a third of
-it), and there are two pods or more per Service.
+it), and there are two pods or more per Service. A tenant decides how large a TaskDefinition
+is, and how many there are: its spec, and its ControllerRevisions' data, are kept as compact
+JSON text (``kube.store.Packed``), and a spec over ECS's 64 KiB, which the reconcile refuses
+unread, as its size alone (see ``task_definition_spec``).
 """
 
 from __future__ import annotations
@@ -14,9 +17,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
-from ecs_operator.kube.resources import ECS_SERVICE, ECS_TASK, POD, TASK_DEFINITION
-from ecs_operator.kube.store import Indexes, Projections
+from ecs_operator.api.size import TASK_DEFINITION_MAX_BYTES, json_bytes, task_definition_size
+from ecs_operator.kube.resources import (
+    CONTROLLER_REVISION,
+    ECS_SERVICE,
+    ECS_TASK,
+    POD,
+    TASK_DEFINITION,
+)
+from ecs_operator.kube.store import Indexes, Packed, Projections, unpacked
 from ecs_operator.render import keys
 
 #: TaskDefinitions by ``spec.family``
@@ -29,9 +40,17 @@ USES_FAMILY = "usesFamily"
 SERVICE_PODS = "servicePods"
 
 
+def spec_member(body: dict[str, Any], member: str) -> Any:
+    """A top-level member of a stored object's spec, packed (only kept members) or not."""
+    spec = body.get("spec")
+    if isinstance(spec, Packed):
+        return spec.kept.get(member)
+    return (spec or {}).get(member)
+
+
 def _spec_value(member: str) -> Any:
     def values(body: dict[str, Any]) -> Iterable[str]:
-        value = (body.get("spec") or {}).get(member)
+        value = spec_member(body, member)
         return [value] if isinstance(value, str) and value else []
 
     return values
@@ -67,4 +86,42 @@ def _pod_view(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "spec": {k: spec[k] for k in POD_SPEC_READ if k in spec}}
 
 
-PROJECTIONS: Projections = {POD: _pod_view}
+#: the spec members of a TaskDefinition read without decoding it: indexed, and read when it goes
+TASK_DEFINITION_KEPT = ("family",)
+
+
+def _task_definition_view(body: dict[str, Any]) -> dict[str, Any]:
+    spec = body.get("spec") or {}
+    text = json_bytes(spec)
+    kept = {k: spec[k] for k in TASK_DEFINITION_KEPT if isinstance(spec.get(k), str)}
+    over = len(text) > TASK_DEFINITION_MAX_BYTES
+    return {**body, "spec": Packed(None if over else text, len(text), kept)}
+
+
+def _revision_view(body: dict[str, Any]) -> dict[str, Any]:
+    if "data" not in body:
+        return body
+    text = json_bytes(body["data"])
+    return {**body, "data": Packed(text, len(text))}
+
+
+def task_definition_spec(body: dict[str, Any]) -> Any:
+    """The spec of a stored TaskDefinition, decoded; :class:`EcsValidationError` naming ECS's
+    64 KiB limit when the store kept only its size."""
+    spec = body.get("spec")
+    if isinstance(spec, Packed) and spec.text is None:
+        raise EcsValidationError(task_definition_size(spec.size), "TaskDefinition")
+    return unpacked(spec) or {}
+
+
+def revision_data(body: dict[str, Any]) -> Any:
+    """The ``data`` of a stored ControllerRevision (a task definition revision: ``{"spec":
+    ...}``), decoded."""
+    return unpacked(body.get("data")) or {}
+
+
+PROJECTIONS: Projections = {
+    POD: _pod_view,
+    TASK_DEFINITION: _task_definition_view,
+    CONTROLLER_REVISION: _revision_view,
+}

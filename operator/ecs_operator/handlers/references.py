@@ -26,7 +26,7 @@ from ecs_operator.status.taskdefinition import (
     revision_entries,
 )
 
-from .indexes import FAMILY, SERVICE_NAME, USES_FAMILY
+from .indexes import FAMILY, SERVICE_NAME, USES_FAMILY, revision_data
 from .runtime import runtime
 
 DEFAULT_CLUSTER = "default"
@@ -114,7 +114,7 @@ def resolve_task_definition(namespace: str, text: str, running: str | None = Non
             "TaskDefinitionNotReady",
             f"taskDefinition: revision {ref.family}:{revision} not stored yet",
         )
-    return Resolved(body, ref.family, revision, stored["data"]["spec"])
+    return Resolved(body, ref.family, revision, revision_data(stored)["spec"])
 
 
 def family_revisions(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from ecs_operator.status.conditions import merge, override
 
 from . import references
 from .common import CONFLICT, report_conflicts, report_invalid, set_finalizer, write_status
+from .indexes import spec_member, task_definition_spec
 from .queue import OK, Outcome
 from .references import revision_name
 from .runtime import runtime
@@ -61,7 +62,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     if body["metadata"].get("deletionTimestamp"):
         return await _release(body)
     try:
-        spec = parse_task_definition(body.get("spec") or {}).to_ecs()
+        spec = parse_task_definition(task_definition_spec(body)).to_ecs()
     except EcsValidationError as error:
         body = await set_finalizer(TASK_DEFINITION, body, True)
         await report_invalid(TASK_DEFINITION, body, error)
@@ -121,7 +122,7 @@ async def _register(
 async def _release(body: dict[str, Any]) -> Outcome:
     """Hold deletion while the family is in use; let it go once nobody uses it."""
     rt = runtime()
-    family = (body.get("spec") or {}).get("family", "")
+    family = spec_member(body, "family") or ""
     users = [
         f"{kind} {name}"
         for kind, _, name in references.users_of_family(

@@ -207,11 +207,13 @@ async def prewarm(namespaces: list[str]) -> None:
         labelled = resource in CHILDREN and resource not in UNLABELLED
         selector = "app.kubernetes.io/managed-by=ecs-operator" if labelled else ""
         for namespace in scopes:
-            for item in await rt.client.list(resource, namespace, selector):
-                rt.store.put(resource, item)
+            async for page in rt.client.list(resource, namespace, selector):
+                for item in page:
+                    rt.store.put(resource, item)
     for cluster_scoped in (NODE, NAMESPACE):
-        for item in await rt.client.list(cluster_scoped):
-            rt.store.put(cluster_scoped, item)
+        async for page in rt.client.list(cluster_scoped):
+            for item in page:
+                rt.store.put(cluster_scoped, item)
     # accounts whose users went while the operator was away
     for account in rt.store.all(SERVICE_ACCOUNT):
         rt.queue.add(identities.KIND, account["metadata"]["namespace"], "*")

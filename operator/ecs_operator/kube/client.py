@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -22,6 +23,12 @@ from ecs_operator import FIELD_MANAGER
 from ecs_operator.metrics import API_WRITES
 
 RETRIES = 6
+#: Objects per page of a LIST, the operator's and kopf's (runner.py). A page is decoded at once,
+#: and tenants choose how large their objects are: up to the API server's limit (etcd's 1.5 MiB
+#: by default), some ten times that decoded into Python. Ten keep a page of the largest well
+#: under the operator's memory limit, and a LIST of a thousand ordinary objects to a hundred
+#: quick requests.
+LIST_PAGE = 10
 
 
 @dataclass(frozen=True)
@@ -129,14 +136,23 @@ class KubeClient:
 
     async def list(
         self, resource: Resource, namespace: str | None = None, label_selector: str = ""
-    ) -> list[dict[str, Any]]:
-        params = {"labelSelector": label_selector} if label_selector else None
-        listed = await self._request("GET", resource.path(namespace), params)
-        items: list[dict[str, Any]] = listed.get("items", [])
-        for item in items:
-            item.setdefault("apiVersion", resource.api_version)
-            item.setdefault("kind", resource.kind)
-        return items
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The objects, :data:`LIST_PAGE` at a time: the caller keeps what it needs of a page
+        before the next one is read, so a LIST costs one page of decoded objects at most."""
+        params = {"limit": str(LIST_PAGE)}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        while True:
+            listed = await self._request("GET", resource.path(namespace), params)
+            items: list[dict[str, Any]] = listed.get("items", [])
+            for item in items:
+                item.setdefault("apiVersion", resource.api_version)
+                item.setdefault("kind", resource.kind)
+            yield items
+            token = (listed.get("metadata") or {}).get("continue")
+            if not token:
+                return
+            params = {**params, "continue": token}
 
     async def apply(
         self, resource: Resource, body: dict[str, Any], subresource: str = ""

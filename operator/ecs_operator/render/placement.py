@@ -78,6 +78,8 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _REGEX_CHARS = re.compile(r"[*?+()|\[\]{}^$\\]")
 _INTEGER = re.compile(r"^-?[0-9]+$")
+#: Gt/Lt values are parsed as 64-bit integers by the API server
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 #: ``and``/``or`` only between spaces or parentheses, so ``rock-and-roll`` stays a value
 _CONNECTIVE = re.compile(r"(&&|\|\||(?<![^\s)])(?:and|or)(?![^\s(])|\(|\))")
 
@@ -134,6 +136,8 @@ def _compare(key: str, op: str, argument: str) -> Requirement:
         if not _INTEGER.match(argument):
             raise Untranslatable(f"{op} compares whole numbers only on Kubernetes")
         number = int(argument) + {">": 0, ">=": -1, "<": 0, "<=": 1}[op]
+        if not INT64_MIN <= number <= INT64_MAX:
+            raise Untranslatable(f"{op} {argument}: Kubernetes compares 64-bit integers")
         return {"key": key, "operator": "Gt" if op[0] == ">" else "Lt", "values": [str(number)]}
     if op in ("=~", "!~") and _REGEX_CHARS.search(argument):
         raise Untranslatable(f"regular expression {argument!r}")

@@ -5,7 +5,10 @@ Rolling updates follow ECS's bounds exactly (docs/mapping.md, "Deployments"): wi
 tasks, maximumPercent Mx and minimumHealthyPercent Mn, ECS runs at most floor(N * Mx / 100) and
 keeps at least ceil(N * Mn / 100) healthy, so maxSurge = floor(N * Mx / 100) - N and
 maxUnavailable = N - ceil(N * Mn / 100), as absolute numbers (Kubernetes rounds percentages
-the other way for surge).
+the other way for surge). A surge is never more than N (a Deployment's new ReplicaSet never grows
+past its replicas, so more surge changes nothing), nor, for a DaemonSet, more than 100% (one
+extra pod per node): that keeps both within the 32-bit integers Kubernetes takes, whatever
+maximumPercent is.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def rolling_update(
     """``maxSurge``/``maxUnavailable`` reproducing ECS's deployment bounds for ``desired``."""
     mx = DEFAULT_MAX_PERCENT if max_percent is None else max_percent
     mn = DEFAULT_MIN_HEALTHY_PERCENT if min_healthy is None else min_healthy
-    surge = max(desired * mx // 100 - desired, 0)
+    surge = min(max(desired * mx // 100 - desired, 0), desired)
     unavailable = max(desired - -(-desired * mn // 100), 0)
     if surge == 0 and unavailable == 0:
         if desired:
@@ -67,7 +70,7 @@ def daemon_update(
     """DaemonSet ``rollingUpdate`` from a DAEMON service's percentages (per node)."""
     mx = DAEMON_MAX_PERCENT if max_percent is None else max_percent
     mn = DAEMON_MIN_HEALTHY_PERCENT if min_healthy is None else min_healthy
-    surge, unavailable = max(mx - 100, 0), max(100 - mn, 0)
+    surge, unavailable = min(max(mx - 100, 0), 100), max(100 - mn, 0)
     if surge == 0 and unavailable:
         return {"maxSurge": 0, "maxUnavailable": f"{unavailable}%"}
     if surge == 0:

@@ -115,3 +115,11 @@ def test_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixt
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(TD)))
     assert cli.main(["convert", "-", "--to", "k8s"]) == 0
     assert "kind: PodTemplate" in capsys.readouterr().out
+
+
+def test_a_task_definition_over_64_kib_is_refused(tmp_path: Path) -> None:
+    """As RegisterTaskDefinition refuses it, with ECS's limit in the message."""
+    container = {"name": "web", "image": "nginx", "memory": 128, "command": ["x" * 70000]}
+    code, docs, err = _convert(tmp_path, {"family": "web", "containerDefinitions": [container]})
+    assert code == 1 and docs == []
+    assert "ECS allows at most 65536 (64 KiB) per task definition" in err
