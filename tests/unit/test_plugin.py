@@ -208,7 +208,8 @@ def test_describe_task_definition_uses_the_stored_revision(web_td: Body) -> None
         "ACTIVE",
         "1024",
     )
-    assert definition["compatibilities"] == ["FARGATE"]
+    assert definition["requiresCompatibilities"] == ["FARGATE"]
+    assert definition["compatibilities"] == ["EC2", "FARGATE"]  # as ECS reports it
     first = views.describe_task_definition(
         *views.find_task_definition([web_td], "web:1"), None, ARNS
     )
