@@ -183,7 +183,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
     for message in view.events:
-        rt.events.record(body, "ServiceEvent", message)
+        rt.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
     await write_status(ECS_SERVICE, body, status)
     if conflicts:
         return CONFLICT

@@ -137,6 +137,9 @@ def service_view(body: Body, arns: Arns) -> Body:
         "events": status.get("events") or [],
         "createdAt": body["metadata"].get("creationTimestamp"),
         "schedulingStrategy": spec.get("schedulingStrategy", "REPLICA"),
+        # not ECS's: the Kubernetes conditions (Ready, Degraded...) say what ECS's members
+        # cannot, such as a service that cannot start any task
+        "conditions": status.get("conditions") or [],
     }
     return view | _picked(spec, SERVICE_SPEC_MEMBERS)
 
