@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .devcluster import binaries, processes
-from .devcluster.cluster import DevCluster, free_port
+from .devcluster.cluster import OPERATOR, OPERATOR_PORTS, DevCluster, free_port
 from .devcluster.errors import DevclusterError
 from .policy import ANNOTATION_POD_SECURITY_CEILING, PRIVILEGED
 
@@ -53,15 +53,15 @@ class Kubectl:
 
 
 def _start_operator(cluster: DevCluster, metrics: int, health: int) -> None:
-    if any(p.name == "ecs-operator" and p.alive() for p in processes.tracked(cluster.state_dir)):
+    if any(p.name == OPERATOR and p.alive() for p in processes.tracked(cluster.state_dir)):
         return
     command = [
         sys.executable, "-m", "ecs_operator.cli", "run",
         "--metrics-port", str(metrics), "--health-port", str(health),
     ]  # fmt: skip
     os.environ["KUBECONFIG"] = str(cluster.kubeconfig)
-    processes.start("ecs-operator", command, cluster.state_dir)
-    (cluster.state_dir / "operator-ports.json").write_text(
+    processes.start(OPERATOR, command, cluster.state_dir)
+    (cluster.state_dir / OPERATOR_PORTS).write_text(
         json.dumps({"metrics": metrics, "health": health})
     )
 
@@ -191,8 +191,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _ports(cluster: DevCluster) -> dict[str, int]:
-    saved = cluster.state_dir / "operator-ports.json"
-    if saved.exists():
-        ports: dict[str, int] = json.loads(saved.read_text())
-        return ports
-    return {"metrics": free_port(), "health": free_port()}
+    return cluster.operator_ports() or {"metrics": free_port(), "health": free_port()}
