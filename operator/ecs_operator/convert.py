@@ -77,8 +77,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", help="ECS cluster name when the input names none")
     parser.add_argument(
         "--pod-level-resources",
-        action="store_true",
-        help="task cpu/memory as pod spec.resources (Kubernetes 1.34+)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="task cpu/memory as pod spec.resources (Kubernetes 1.34+), as `ecs-operator run` "
+        "renders it by default; --no-pod-level-resources spreads it over the containers",
     )
     parser.add_argument(
         "--container-restart-rules",
