@@ -65,9 +65,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{name:24} {path}")
         elif args.action == "up":
             cluster.up(log=lambda line: print(line, file=sys.stderr))
-            command = shlex.quote(str(scripts_dir() / "ecs-operator"))
+            command = f"{shlex.quote(str(scripts_dir() / 'ecs-operator'))} devcluster env"
+            if args.state_dir is not None:
+                command += f" --state-dir {shlex.quote(str(cluster.state_dir))}"
             print(
-                f"\nUse it with:\n  eval $({command} devcluster env)\n"
+                f"\nUse it with:\n  eval $({command})\n"
                 "  kubectl get nodes -L topology.kubernetes.io/zone",
                 file=sys.stderr,
             )
