@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from .devcluster import binaries, processes
-from .devcluster.cluster import OPERATOR, OPERATOR_PORTS, DevCluster, free_port
+from .devcluster.cluster import (
+    OPERATOR,
+    OPERATOR_PORTS,
+    DevCluster,
+    default_state_dir,
+    free_port,
+)
 from .devcluster.errors import DevclusterError
 from .policy import ANNOTATION_POD_SECURITY_CEILING, PRIVILEGED
 
@@ -28,10 +34,28 @@ KINDS = ("clusters", "taskdefinitions", "services", "tasks")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--examples", type=Path, default=binaries.repo_root() / "examples")
-    parser.add_argument("--namespace", default=NAMESPACE)
-    parser.add_argument("--timeout", type=float, default=300.0)
-    parser.add_argument("--state-dir", type=Path, default=None)
+    parser.add_argument(
+        "--examples",
+        type=Path,
+        default=binaries.repo_root() / "examples",
+        help="the manifests to apply (a file or a directory; default: the repository's examples/)",
+    )
+    parser.add_argument(
+        "--namespace", default=NAMESPACE, help=f"where they run (default: {NAMESPACE})"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for every service to be steady and every task started (default: 300)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="the devcluster's state directory, as for `ecs-operator devcluster` "
+        f"(default: {default_state_dir()})",
+    )
 
 
 class Kubectl:
