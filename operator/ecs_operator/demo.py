@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .devcluster import binaries, processes
+from .devcluster.cli import env_command
 from .devcluster.cluster import (
     OPERATOR,
     OPERATOR_PORTS,
@@ -205,7 +206,8 @@ def run(args: argparse.Namespace) -> int:
         print(ecs_view(kubectl, args.namespace))
         print(
             f"\nmetrics: curl -s http://127.0.0.1:{ports['metrics']}/metrics | grep ecs_operator_"
-            f"\nlook:    eval $(ecs-operator devcluster env); kubectl get ecs -n {args.namespace}"
+            f"\nlook:    eval $({env_command(cluster, args.state_dir)}); "
+            f"kubectl get ecs -n {args.namespace}"
             "\nstop:    make demo-down"
         )
     except DevclusterError as error:

@@ -33,6 +33,14 @@ def scripts_dir() -> Path:
     return Path(sys.executable).parent
 
 
+def env_command(cluster: DevCluster, state_dir: Path | None) -> str:
+    """The command that prints the exports of ``cluster``, runnable as it is printed."""
+    command = f"{shlex.quote(str(scripts_dir() / 'ecs-operator'))} devcluster env"
+    if state_dir is not None:
+        command += f" --state-dir {shlex.quote(str(cluster.state_dir))}"
+    return command
+
+
 def _env_lines(cluster: DevCluster) -> list[str]:
     path = ":".join(str(d) for d in [*binaries.bin_dirs(), scripts_dir()])
     return [
@@ -65,11 +73,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{name:24} {path}")
         elif args.action == "up":
             cluster.up(log=lambda line: print(line, file=sys.stderr))
-            command = f"{shlex.quote(str(scripts_dir() / 'ecs-operator'))} devcluster env"
-            if args.state_dir is not None:
-                command += f" --state-dir {shlex.quote(str(cluster.state_dir))}"
             print(
-                f"\nUse it with:\n  eval $({command})\n"
+                f"\nUse it with:\n  eval $({env_command(cluster, args.state_dir)})\n"
                 "  kubectl get nodes -L topology.kubernetes.io/zone",
                 file=sys.stderr,
             )
