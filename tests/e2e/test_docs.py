@@ -4,7 +4,9 @@ cannot drift from what the operator does.
 A document's ```sh blocks run in order, as one bash script (``set -euo pipefail``) in a fresh
 directory. A ```yaml block is written to the file its marker names (the line before it is
 ``<!-- docs-test: file NAME -->``: the reader saves it so), else applied as it is. A block whose
-marker is ``<!-- docs-test: illustrative -->`` is not run; plain ``` blocks are output samples.
+marker is ``<!-- docs-test: illustrative (why) -->`` is not run; plain ``` blocks are output
+samples. The commands run against the session's devcluster (``$ECS_OPERATOR_STATE_DIR`` makes
+it the one ``ecs-operator devcluster`` commands mean) and its operator.
 The AWS CLI is a stand-in that prints the describe output of a real Fargate service
 (tests/e2e/docs/), since the user guide starts on AWS.
 """
@@ -22,7 +24,8 @@ from pathlib import Path
 
 import pytest
 from kubernetes.client.exceptions import ApiException
-from tests.support.kube import Kube, wait_for
+from tests.support.ecs import wait_steady
+from tests.support.kube import Kube, kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
 pytestmark = pytest.mark.integration
@@ -30,7 +33,7 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 CANNED = Path(__file__).resolve().parent / "docs"
 _FENCE = re.compile(r"^```(\w*)\s*$")
-_MARKER = re.compile(r"^<!-- docs-test: (illustrative|file (\S+)) -->$")
+_MARKER = re.compile(r"^<!-- docs-test: (illustrative\b.*|file (\S+)) -->$")
 FAKE_AWS = f"""#!/bin/sh
 # aws ecs describe-*: what AWS printed for the user guide's service
 case "$2" in
@@ -66,7 +69,7 @@ def blocks(document: Path) -> list[Block]:
             Block(
                 fence.group(1),
                 "\n".join(lines[k + 1 : end]) + "\n",
-                illustrative=bool(marker and marker.group(1) == "illustrative"),
+                illustrative=bool(marker and marker.group(1).startswith("illustrative")),
                 file=marker.group(2) if marker else None,
             )
         )
@@ -114,8 +117,24 @@ def shop(kube: Kube) -> Iterator[str]:
     kube.delete_namespace("shop")
 
 
+def run(document: Path, cwd: Path, devcluster: Path, bin_dir: Path) -> str:
+    """Run the document's script; its stdout (the test fails with both outputs otherwise)."""
+    path = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ["PATH"]])
+    env = {**os.environ, "PATH": path, "ECS_OPERATOR_STATE_DIR": str(devcluster.parent)}
+    result = subprocess.run(
+        ["bash", "-c", script(document)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+    return result.stdout
+
+
 def test_the_user_guide_runs_as_written(
-    operator: OperatorProcess, shop: str, tmp_path: Path
+    operator: OperatorProcess, devcluster: Path, shop: str, tmp_path: Path
 ) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -123,14 +142,26 @@ def test_the_user_guide_runs_as_written(
     (bin_dir / "aws").chmod(0o755)
     work = tmp_path / "work"
     work.mkdir()
-    path = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ["PATH"]])
-    result = subprocess.run(
-        ["bash", "-c", script(REPO / "docs" / "user-guide.md")],
-        cwd=work,
-        env={**os.environ, "PATH": path},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
-    assert "web" in result.stdout  # kubectl ecs printed the service
+    out = run(REPO / "docs" / "user-guide.md", work, devcluster, bin_dir)
+    assert "web      ACTIVE" in out  # kubectl ecs describe-services' table
+
+
+@pytest.fixture
+def demo(kube: Kube) -> Iterator[str]:
+    """What `make demo` leaves behind before the README's commands: examples/ in ecs-demo."""
+    namespace = "ecs-demo"
+    kube.delete_namespace(namespace)
+    wait_for(lambda: _gone(kube, namespace), 120, "a previous namespace ecs-demo to go")
+    kubectl("create", "namespace", namespace)
+    kubectl("apply", "-n", namespace, "-f", str(REPO / "examples"))
+    wait_steady(kube, namespace, "worker", 3)
+    yield namespace
+    kube.delete_namespace(namespace)
+
+
+def test_the_readme_runs_as_written(
+    operator: OperatorProcess, devcluster: Path, demo: str, tmp_path: Path
+) -> None:
+    out = run(REPO / "README.md", REPO, devcluster, tmp_path)
+    assert "worker     ACTIVE" in out  # kubectl ecs describe-services --cluster production
+    assert "general-0" in out  # kubectl get nodes

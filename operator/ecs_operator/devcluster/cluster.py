@@ -9,6 +9,7 @@ follows owner references; kwok plays the kubelets.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import ssl
@@ -37,7 +38,10 @@ NODE_IP = "10.240.0.1"
 
 
 def default_state_dir() -> Path:
-    return binaries.cache_root() / "devcluster" / "default"
+    """``$ECS_OPERATOR_STATE_DIR``, else ``devcluster/default`` in the cache: the devcluster
+    that commands without ``--state-dir`` mean (a shell, or a test, may point them elsewhere)."""
+    configured = os.environ.get("ECS_OPERATOR_STATE_DIR")
+    return Path(configured) if configured else binaries.cache_root() / "devcluster" / "default"
 
 
 def free_port() -> int:
