@@ -26,8 +26,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
 WITHOUT: dict[str, tuple[str, ...]] = {"run": ("kubernetes",)}
 
 
+DESCRIPTION = """\
+Run Amazon ECS task definitions, services and tasks on Kubernetes: the operator itself, the
+converter of ECS JSON, and a local control plane to try them on.
+
+  ecs-operator demo                      the operator on a local control plane, running examples/
+  ecs-operator convert td.json --to k8s  what the operator would make of ECS JSON
+  ecs-operator run                       the operator (needs the CRDs of crds/ installed)
+
+`ecs-operator COMMAND --help` describes a command. Docs: README.md and docs/ (user-guide.md)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ecs-operator", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="ecs-operator",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)

@@ -2,12 +2,15 @@
 
 Input is what the AWS CLI takes or prints: ``register-task-definition`` input,
 ``describe-task-definition`` output (bare or in its ``{"taskDefinition": ...}`` wrapper; the
-read-only members are stripped and listed on stderr), ``create-service`` input or ``run-task``
-input — one object or a JSON list of them. A service or run-task is rendered with the task
-definition given beside it in the same list.
+read-only members are stripped and listed on stderr), ``create-service`` input,
+``describe-services`` output (each service as its create-service request, likewise) or
+``run-task`` input — one object or a JSON list of them. A service or run-task is rendered with
+the task definition given beside it in the same list. A key that is an ECS member in the wrong
+case (``ContainerDefinitions``) is named with its ECS spelling.
 
 - ``--to crd`` (default): TaskDefinition / Service / Task custom resources whose spec is the ECS
-  JSON, for the operator to reconcile.
+  JSON, for the operator to reconcile (a Task has a ``generateName``: stderr says to create it
+  with ``kubectl create``).
 - ``--to k8s``: the Kubernetes objects the operator would create, rendered here without it: a
   Deployment (REPLICA) or DaemonSet (DAEMON) per service, Pods per run-task (created with
   ``generateName``: use ``kubectl create``), and for a task definition no service or task uses a
@@ -40,6 +43,7 @@ from .api.models import (
     parse_task_definition,
 )
 from .api.ref import TaskDefinitionRef
+from .api.shapes import CreateServiceRequest
 from .render import capacity, workloads
 from .render.context import RenderContext
 from .render.findings import Finding, ObjectRef, Report
@@ -62,6 +66,13 @@ READ_ONLY_MEMBERS = (
     "deleteRequestedAt",
 )
 CRD_API_VERSION = f"{API_GROUP}/{API_VERSION}"
+#: the members that tell an input object's kind, spelled as ECS spells them
+MARKERS = ("containerDefinitions", "serviceName", "taskDefinition")
+#: what stderr says about a run-task's objects, which have a generateName and no name
+GENERATE_NAME_NOTE = (
+    "created with metadata.generateName (each RunTask starts new tasks): use `kubectl create "
+    "-f`, as `kubectl apply` needs a name; `kubectl apply` a TaskDefinition beside it on its own"
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -77,8 +88,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", help="ECS cluster name when the input names none")
     parser.add_argument(
         "--pod-level-resources",
-        action="store_true",
-        help="task cpu/memory as pod spec.resources (Kubernetes 1.34+)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="task cpu/memory as pod spec.resources (Kubernetes 1.34+), as `ecs-operator run` "
+        "renders it by default; --no-pod-level-resources spreads it over the containers",
     )
     parser.add_argument(
         "--container-restart-rules",
@@ -131,19 +144,27 @@ def _task_definition(data: Mapping[str, Any], where: str) -> Document:
 
 
 def read_document(data: Any, where: str) -> Document:
-    """Recognise and validate one input object (EcsValidationError when invalid)."""
+    """Recognise and validate one input object (EcsValidationError when invalid, with paths
+    relative to the object)."""
     if not isinstance(data, dict):
-        raise EcsValidationError([Violation(where, "expected a JSON object")], "input")
+        raise EcsValidationError([Violation("", "expected a JSON object")], "input")
     if "containerDefinitions" in data or isinstance(data.get("taskDefinition"), dict):
         return _task_definition(data, where)
     if "serviceName" in data:
         return Document(where, parse_service(data))
     if "taskDefinition" in data:
-        return Document(where, parse_task(data))
+        return Document(where, parse_task(data), notes=[GENERATE_NAME_NOTE])
+    misspelt = [
+        Violation(key, f"ECS member names are camelCase: {marker}")
+        for key in data
+        for marker in MARKERS
+        if key != marker and key.lower() == marker.lower()
+    ]
     raise EcsValidationError(
-        [
+        misspelt
+        or [
             Violation(
-                where,
+                "",
                 "not a task definition (containerDefinitions), a service (serviceName) or "
                 "a run-task request (taskDefinition)",
             )
@@ -152,17 +173,58 @@ def read_document(data: Any, where: str) -> Document:
     )
 
 
+def _is_describe_services(data: Any) -> bool:
+    """``aws ecs describe-services`` output: ``{"services": [...], "failures": [...]}``."""
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("services"), list)
+        and not any(marker in data for marker in MARKERS)
+    )
+
+
+def _create_service(described: Any) -> tuple[Any, list[str]]:
+    """A service of describe-services output as the create-service request it came from (its
+    request members, ``clusterArn`` as ``cluster``), and the note of what was stripped."""
+    if not isinstance(described, dict):
+        return described, []
+    members = CreateServiceRequest.model_fields
+    request = {k: v for k, v in described.items() if k in members and v not in (None, [], {})}
+    cluster_arn = described.get("clusterArn")
+    if isinstance(cluster_arn, str) and "cluster" not in request:
+        request["cluster"] = cluster_arn.rsplit("/", 1)[-1]
+    stripped = [k for k in described if k not in members]
+    note = f"describe-services members stripped: {', '.join(stripped)}"
+    return request, [note] if stripped else []
+
+
+def _items(data: Any) -> list[tuple[str, Any, list[str]]]:
+    """The input objects with where they are and what convert noted on the way in: a list's
+    items, each service of describe-services output as its create-service request."""
+    items = list(enumerate(data)) if isinstance(data, list) else [(None, data)]
+    found: list[tuple[str, Any, list[str]]] = []
+    for k, item in items:
+        where = "" if k is None else f"[{k}]"
+        if not _is_describe_services(item):
+            found.append((where, item, []))
+            continue
+        for j, described in enumerate(item["services"]):
+            request, notes = _create_service(described)
+            found.append((Violation(f"services[{j}]", "").under(where).path, request, notes))
+    return found
+
+
 def read_documents(data: Any) -> list[Document]:
-    """All input objects; every invalid one is reported, each path prefixed by its index."""
-    items = data if isinstance(data, list) else [data]
+    """All input objects; every invalid one is reported, each path prefixed by where it is."""
     documents: list[Document] = []
     violations: list[Violation] = []
-    for k, item in enumerate(items):
-        where = f"[{k}]" if isinstance(data, list) else ""
+    for where, item, notes in _items(data):
         try:
-            documents.append(read_document(item, where))
+            document = read_document(item, where)
         except EcsValidationError as error:
             violations += [v.under(where) for v in error.violations]
+            continue
+        document.notes[:0] = notes
+        documents.append(document)
     if violations:
         raise EcsValidationError(violations, "input")
     return documents

@@ -101,7 +101,7 @@ KINDS: tuple[Kind, ...] = (
             Column("Family", ".spec.family"),
             Column("Revision", ".status.revision", "integer"),
             STATUS,
-            Column("Compatibilities", ".spec.requiresCompatibilities"),
+            Column("Requires", ".spec.requiresCompatibilities"),
             Column("CPU", ".spec.cpu"),
             Column("Memory", ".spec.memory"),
             AGE,

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from .devcluster import binaries, processes
-from .devcluster.cluster import DevCluster, free_port
+from .devcluster.cli import env_command
+from .devcluster.cluster import (
+    OPERATOR,
+    OPERATOR_PORTS,
+    DevCluster,
+    default_state_dir,
+    free_port,
+)
 from .devcluster.errors import DevclusterError
 from .policy import ANNOTATION_POD_SECURITY_CEILING, PRIVILEGED
 
@@ -28,10 +35,28 @@ KINDS = ("clusters", "taskdefinitions", "services", "tasks")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--examples", type=Path, default=binaries.repo_root() / "examples")
-    parser.add_argument("--namespace", default=NAMESPACE)
-    parser.add_argument("--timeout", type=float, default=300.0)
-    parser.add_argument("--state-dir", type=Path, default=None)
+    parser.add_argument(
+        "--examples",
+        type=Path,
+        default=binaries.repo_root() / "examples",
+        help="the manifests to apply (a file or a directory; default: the repository's examples/)",
+    )
+    parser.add_argument(
+        "--namespace", default=NAMESPACE, help=f"where they run (default: {NAMESPACE})"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for every service to be steady and every task started (default: 300)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="the devcluster's state directory, as for `ecs-operator devcluster` "
+        f"(default: {default_state_dir()})",
+    )
 
 
 class Kubectl:
@@ -53,15 +78,15 @@ class Kubectl:
 
 
 def _start_operator(cluster: DevCluster, metrics: int, health: int) -> None:
-    if any(p.name == "ecs-operator" and p.alive() for p in processes.tracked(cluster.state_dir)):
+    if any(p.name == OPERATOR and p.alive() for p in processes.tracked(cluster.state_dir)):
         return
     command = [
         sys.executable, "-m", "ecs_operator.cli", "run",
         "--metrics-port", str(metrics), "--health-port", str(health),
     ]  # fmt: skip
     os.environ["KUBECONFIG"] = str(cluster.kubeconfig)
-    processes.start("ecs-operator", command, cluster.state_dir)
-    (cluster.state_dir / "operator-ports.json").write_text(
+    processes.start(OPERATOR, command, cluster.state_dir)
+    (cluster.state_dir / OPERATOR_PORTS).write_text(
         json.dumps({"metrics": metrics, "health": health})
     )
 
@@ -181,7 +206,8 @@ def run(args: argparse.Namespace) -> int:
         print(ecs_view(kubectl, args.namespace))
         print(
             f"\nmetrics: curl -s http://127.0.0.1:{ports['metrics']}/metrics | grep ecs_operator_"
-            f"\nlook:    eval $(ecs-operator devcluster env); kubectl get ecs -n {args.namespace}"
+            f"\nlook:    eval $({env_command(cluster, args.state_dir)}); "
+            f"kubectl get ecs -n {args.namespace}"
             "\nstop:    make demo-down"
         )
     except DevclusterError as error:
@@ -191,8 +217,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _ports(cluster: DevCluster) -> dict[str, int]:
-    saved = cluster.state_dir / "operator-ports.json"
-    if saved.exists():
-        ports: dict[str, int] = json.loads(saved.read_text())
-        return ports
-    return {"metrics": free_port(), "health": free_port()}
+    return cluster.operator_ports() or {"metrics": free_port(), "health": free_port()}

@@ -9,11 +9,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from tests.support.ecs import apply, wait_steady
-from tests.support.kube import Kube, wait_for
+from tests.support.ecs import apply, ec2_task_definition, resource, service, wait_steady
+from tests.support.kube import Kube, kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
 from ecs_operator.plugin import cli
@@ -52,6 +53,51 @@ def test_describe_services_shows_the_steady_service(
     assert cli.main(["list-tasks", "--cluster", "default", "-n", namespace, "-o", "json"]) == 0
     tasks = json.loads(capsys.readouterr().out)["taskArns"]
     assert len(tasks) == 2
+
+
+def test_describe_services_shows_a_service_that_cannot_start(
+    operator: OperatorProcess, namespace: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    apply(namespace, service("orphan", "missing-family", desiredCount=1))
+
+    text = wait_for(
+        lambda: (out := describe(namespace, capsys=capsys)) and "DEGRADED" in out and out,
+        40,
+        "kubectl ecs to show the service degraded",
+    )
+    assert text.splitlines()[1].split()[:2] == ["orphan", "DEGRADED"]
+    assert "orphan: Degraded (TaskDefinitionNotFound): taskDefinition:" in text
+    assert "(service orphan) failed to launch a task with (error taskDefinition:" in text
+
+
+def test_a_placement_failure_is_a_warning_naming_the_selector(
+    operator: OperatorProcess, namespace: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cluster = resource(
+        "Cluster", "default", {"clusterName": "default", "capacityProviders": ["nowhere"]}
+    )
+    strategy = [{"capacityProvider": "nowhere", "weight": 1}]
+    apply(
+        namespace,
+        cluster,
+        ec2_task_definition("stuck"),
+        service("stuck", "stuck", desiredCount=1, capacityProviderStrategy=strategy),
+    )
+
+    def warning() -> dict[str, Any] | None:
+        listed = kubectl("get", "events", "-n", namespace, "-o", "json").stdout
+        return next(
+            (
+                e
+                for e in json.loads(listed)["items"]
+                if e["involvedObject"]["name"] == "stuck" and "unable to place" in e["message"]
+            ),
+            None,
+        )
+
+    event = wait_for(warning, 60, "the placement failure event")
+    assert event["type"] == "Warning"
+    assert "The task's nodeSelector: ecs-operator.dev/node-pool=nowhere" in event["message"]
 
 
 def test_kubectl_finds_the_plugin(operator: OperatorProcess, namespace: str, kube: Kube) -> None:

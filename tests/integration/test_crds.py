@@ -111,7 +111,7 @@ def test_category_short_names_and_plurals_list_every_kind(
 
 #: The ``kubectl get`` header of each kind (docs/crds.md's table).
 COLUMNS = {
-    "taskdefinitions": "NAME FAMILY REVISION STATUS COMPATIBILITIES CPU MEMORY AGE",
+    "taskdefinitions": "NAME FAMILY REVISION STATUS REQUIRES CPU MEMORY AGE",
     f"services.{GROUP}": "NAME CLUSTER TASKDEFINITION DESIRED RUNNING PENDING STATUS AGE",
     "tasks": "NAME CLUSTER TASKDEFINITION LASTSTATUS DESIREDSTATUS AGE",
     "clusters": "NAME STATUS SERVICES RUNNING PENDING INSTANCES AGE",

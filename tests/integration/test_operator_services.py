@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from tests.support.ecs import (
     apply,
     condition,
@@ -157,6 +159,46 @@ def test_ec2_strategy_splits_over_node_pools(
     )
     wait_steady(kube, namespace, "worker", 6)
     assert _providers(kube, namespace) == {"general": 4, "compute": 2}
+
+
+def _user_guide_cluster(namespace: str) -> dict[str, Any]:
+    """The Cluster of docs/user-guide.md §3, verbatim but for its namespace."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "user-guide.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", guide, re.DOTALL)
+    cluster: dict[str, Any] = next(
+        b for b in map(yaml.safe_load, blocks) if b and b.get("kind") == "Cluster"
+    )
+    cluster["metadata"]["namespace"] = namespace
+    return cluster
+
+
+def test_the_user_guides_ec2_capacity_provider_places_tasks_on_its_defined_nodes(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    cluster = _user_guide_cluster(namespace)
+    definition = cluster["spec"]["capacityProviderDefinitions"][0]
+    assert definition["nodeSelector"] == {nodes.LABEL_NODE_POOL: "general"}
+    apply(
+        namespace,
+        cluster,
+        ec2_task_definition("orders"),
+        service(
+            "orders",
+            "orders",
+            cluster=cluster["spec"]["clusterName"],
+            desiredCount=3,
+            capacityProviderStrategy=[{"capacityProvider": definition["name"], "weight": 1}],
+        ),
+    )
+
+    wait_steady(kube, namespace, "orders", 3)
+    assert _providers(kube, namespace) == {"general": 3}
+    counted = {"name": "prod-asg", "runningTasksCount": 3, "pendingTasksCount": 0}
+    wait_for(
+        lambda: counted in status(kube, namespace, "Cluster", "prod").get("capacityProviders", []),
+        30,
+        "the cluster to count the tasks under prod-asg",
+    )
 
 
 def test_a_strategy_mixing_ec2_and_fargate_is_refused(

@@ -4,6 +4,7 @@ finish the way kwok's simulation annotations say (see devcluster/stages.yaml): t
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -49,6 +50,31 @@ def test_run_task_with_command_override_runs_count_pods_to_completion(
     assert done["desiredStatus"] == "STOPPED"
     assert [t["lastStatus"] for t in done["tasks"]] == ["STOPPED", "STOPPED"]
     assert all(c["exitCode"] == 0 for t in done["tasks"] for c in t["containers"])
+
+
+def test_a_task_runs_for_the_simulated_run_time_in_milliseconds(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    apply(
+        namespace,
+        ec2_task_definition("timed"),
+        _task(
+            "timed-run",
+            {"taskDefinition": "timed", "launchType": "EC2"},
+            **{"sim.ecs-operator.dev/exit-code": "0", "sim.ecs-operator.dev/run-ms": "8000"},
+        ),
+    )
+    wait_for(
+        lambda: [p for p in kube.pods(namespace) if p.status.phase == "Running"],
+        60,
+        "the task's pod to run",
+    )
+    running_since = time.monotonic()
+
+    time.sleep(4)  # the default run time (1 s) is long over, run-ms (8 s) is not
+    assert status(kube, namespace, "Task", "timed-run")["lastStatus"] == "RUNNING"
+    wait_for(lambda: _stopped(kube, namespace, "timed-run"), 30, "the task to stop")
+    assert time.monotonic() - running_since >= 7
 
 
 def test_an_essential_container_exiting_stops_the_task(

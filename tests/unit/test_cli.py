@@ -23,3 +23,26 @@ def test_the_operator_process_runs_without_the_official_client() -> None:
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def _help(*args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "ecs_operator.cli", *args, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_help_speaks_to_users() -> None:
+    text = _help()
+    assert "ecs-operator demo" in text and "ecs-operator convert" in text
+    assert "configure(parser)" not in text  # the module's docstring is for developers
+
+
+def test_every_demo_flag_has_help() -> None:
+    text = " ".join(_help("demo").split())  # argparse wraps lines
+    assert "--examples EXAMPLES the manifests to apply" in text
+    assert "--namespace NAMESPACE where they run (default: ecs-demo)" in text
+    assert "--timeout TIMEOUT seconds to wait" in text
+    assert "--state-dir STATE_DIR the devcluster's state directory" in text

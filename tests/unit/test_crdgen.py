@@ -126,7 +126,7 @@ def test_service_scales_through_desired_count(crds: list[dict[str, Any]]) -> Non
 @pytest.mark.parametrize(
     ("kind", "columns"),
     [
-        ("TaskDefinition", ["Family", "Revision", "Status", "Compatibilities", "CPU", "Memory"]),
+        ("TaskDefinition", ["Family", "Revision", "Status", "Requires", "CPU", "Memory"]),
         ("Service", ["Cluster", "TaskDefinition", "Desired", "Running", "Pending", "Status"]),
         ("Task", ["Cluster", "TaskDefinition", "LastStatus", "DesiredStatus"]),
         ("Cluster", ["Status", "Services", "Running", "Pending", "Instances"]),

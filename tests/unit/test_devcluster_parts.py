@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ecs_operator.devcluster import binaries, pki, processes
+from ecs_operator.devcluster.cli import status_lines
+from ecs_operator.devcluster.cluster import OPERATOR, OPERATOR_PORTS, DevCluster
 from ecs_operator.devcluster.errors import DevclusterError
 
 
@@ -87,3 +90,19 @@ def test_cli_env_prints_exports() -> None:
     ).stdout
     assert "export KUBECONFIG=/tmp/x/kubeconfig" in out
     assert "export PATH=" in out
+    # `kubectl ecs` and `ecs-operator` work after the eval, as the README uses them
+    assert str(Path(sys.executable).parent) in out
+
+
+def test_status_shows_the_operator_the_demo_started_and_its_metrics(tmp_path: Path) -> None:
+    cluster = DevCluster(tmp_path)
+    assert not [line for line in status_lines(cluster) if line.startswith(OPERATOR)]
+    operator = processes.start(OPERATOR, ["/bin/sleep", "60"], tmp_path)
+    (tmp_path / OPERATOR_PORTS).write_text(json.dumps({"metrics": 8123, "health": 8124}))
+    try:
+        line = status_lines(cluster)[-1]
+        assert line.split()[:2] == [OPERATOR, "running"]
+        assert "metrics http://127.0.0.1:8123/metrics" in line
+    finally:
+        processes.stop(operator)
+    assert status_lines(cluster)[-1].split()[:2] == [OPERATOR, "stopped"]

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from ecs_operator import nodes
 from ecs_operator.api import (
     EcsValidationError,
     TaskDefinitionRef,
@@ -198,9 +197,7 @@ def test_extensions_stay_out_of_the_ecs_request() -> None:
         }
     )
     assert cluster.to_ecs() == {"clusterName": "prod", "capacityProviders": ["general", "gpu"]}
-    definitions = cluster.capacityProviderDefinitions or []
-    assert definitions[0].node_selector() == nodes.pool_node_selector("general")
-    assert definitions[1].node_selector() == {"pool": "gpu"}
+    assert cluster.definitions()["gpu"].nodeSelector == {"pool": "gpu"}
 
 
 def test_task_definition_references_are_checked_where_they_are_read() -> None:

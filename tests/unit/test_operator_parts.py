@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ecs_operator.api.models import parse_task_definition
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
 from ecs_operator.handlers.indexes import FAMILY, INDEXES, PROJECTIONS, USES_FAMILY
 from ecs_operator.kube.apply import HASH_ANNOTATION, contains, in_sync, stamped
@@ -16,7 +17,12 @@ from ecs_operator.kube.store import Store
 from ecs_operator.render.strategy import split
 from ecs_operator.status.conditions import condition, merge
 from ecs_operator.status.task import task_state
-from ecs_operator.status.taskdefinition import latest_active, parse_revisions, revision_entries
+from ecs_operator.status.taskdefinition import (
+    compatibilities,
+    latest_active,
+    parse_revisions,
+    revision_entries,
+)
 
 
 def _item(provider: str, base: int = 0, weight: int = 0) -> CapacityProviderStrategyItem:
@@ -120,6 +126,27 @@ def test_revisions_are_active_until_deregistered() -> None:
         (3, "INACTIVE"),
     ]
     assert latest_active(entries) == 2
+
+
+_CONTAINER = {"name": "app", "image": "busybox", "memory": 128}
+_FARGATE_SIZED = {"networkMode": "awsvpc", "cpu": "256", "memory": "512"}
+
+
+@pytest.mark.parametrize(
+    ("members", "expected"),
+    [
+        ({}, ["EC2"]),  # bridge networking and no task size: not for Fargate
+        (_FARGATE_SIZED, ["EC2", "FARGATE"]),  # requires nothing, satisfies Fargate
+        ({**_FARGATE_SIZED, "requiresCompatibilities": ["FARGATE"]}, ["EC2", "FARGATE"]),
+        ({**_FARGATE_SIZED, "requiresCompatibilities": ["EC2"]}, ["EC2"]),
+        ({"requiresCompatibilities": ["EXTERNAL"]}, ["EC2", "EXTERNAL"]),
+    ],
+)
+def test_compatibilities_are_what_the_task_definition_satisfies(
+    members: dict[str, Any], expected: list[str]
+) -> None:
+    td = parse_task_definition({"family": "web", "containerDefinitions": [_CONTAINER], **members})
+    assert compatibilities(td) == expected
 
 
 def test_store_indexes_children_by_owner_and_keeps_the_newest_version() -> None:

@@ -16,7 +16,8 @@ from ecs_operator.api.models import parse_service, parse_task_definition
 from ecs_operator.plugin import cli, table, views
 from ecs_operator.render import request
 from ecs_operator.render.service import render_service
-from ecs_operator.status.service import service_status
+from ecs_operator.status.conditions import condition
+from ecs_operator.status.service import service_status, with_problem_event
 from ecs_operator.status.workloads import WorkloadState
 
 REPO = Path(__file__).resolve().parents[2]
@@ -152,6 +153,27 @@ def test_services_table_shows_counts_deployments_and_events(web: Body) -> None:
     assert "(service web) has reached a steady state." in text
 
 
+def test_a_degraded_service_shows_its_problem(web: Body) -> None:
+    problem = "taskDefinition: no TaskDefinition registers family web"
+    conditions = [
+        condition("Ready", False, "TaskDefinitionNotFound", problem),
+        condition("Degraded", True, "TaskDefinitionNotFound", problem),
+    ]
+    status = with_problem_event({"conditions": conditions}, "web", problem)
+    broken = {**web, "status": status}
+
+    described = views.describe_services([broken], "default", [], ARNS)
+    view = described["services"][0]
+    assert view["status"] == "ACTIVE", "the ECS status member keeps ECS's values"
+    assert view["conditions"] == conditions
+    text = table.services(described)
+    assert text.splitlines()[1].split()[:2] == ["web", "DEGRADED"]
+    assert f"web: Degraded (TaskDefinitionNotFound): {problem}" in text
+    assert f"failed to launch a task with (error {problem})" in text
+
+    assert "Degraded" not in table.services(views.describe_services([web], "default", [], ARNS))
+
+
 def test_tasks_come_from_pods_and_task_objects(web_pods: list[Body], batch: Body) -> None:
     tasks = views.all_tasks([batch], web_pods, "default", ARNS)
     by_id = {t["taskId"]: t for t in tasks}
@@ -208,7 +230,8 @@ def test_describe_task_definition_uses_the_stored_revision(web_td: Body) -> None
         "ACTIVE",
         "1024",
     )
-    assert definition["compatibilities"] == ["FARGATE"]
+    assert definition["requiresCompatibilities"] == ["FARGATE"]
+    assert definition["compatibilities"] == ["EC2", "FARGATE"]  # as ECS reports it
     first = views.describe_task_definition(
         *views.find_task_definition([web_td], "web:1"), None, ARNS
     )

@@ -16,6 +16,7 @@ from ecs_operator.status.service import (
     running_task_definition,
     service_status,
     spec_hash,
+    with_problem_event,
 )
 from ecs_operator.status.workloads import (
     TaskSummary,
@@ -109,6 +110,32 @@ def test_task_summary_counts_the_revision_and_the_unplaced() -> None:
     summary = task_summary(pods, "web:2")
     assert summary == TaskSummary(5, 3, 1, "0/3 nodes are available")
     assert unschedulable(pod()) is None
+
+
+SELECTOR_MISMATCH = (
+    "0/9 nodes are available: 3 node(s) had untolerated taint {virtual-kubelet.io/provider: "
+    "fargate}, 6 node(s) didn't match Pod's node affinity/selector."
+)
+
+
+def test_a_selector_that_matches_no_node_is_named_in_the_placement_reason() -> None:
+    scheduled = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
+    pending = {
+        "metadata": {},
+        "spec": {
+            "nodeSelector": {"ecs-operator.dev/node-pool": "prod-asg", "kubernetes.io/os": "linux"}
+        },
+        "status": {"conditions": [{**scheduled, "message": SELECTOR_MISMATCH}]},
+    }
+    assert unschedulable(pending) == (
+        f"{SELECTOR_MISMATCH} The task's nodeSelector: "
+        "ecs-operator.dev/node-pool=prod-asg, kubernetes.io/os=linux"
+    )
+    full = {
+        **pending,
+        "status": {"conditions": [{**scheduled, "message": "0/9: Insufficient cpu"}]},
+    }
+    assert unschedulable(full) == "0/9: Insufficient cpu"  # the selector is not the problem
 
 
 def test_spec_hash_ignores_what_scaling_changes() -> None:
@@ -231,6 +258,8 @@ def test_unplaced_tasks_are_said_once() -> None:
         "(service web) was unable to place a task because no container instance met all of its "
         "requirements. Reason: 0/9 nodes are available: anti-affinity"
     ]
+    assert view.warnings == frozenset(placement), "a placement failure is a Warning Event"
+    assert "(service web) has started 5 tasks." not in view.warnings
     again = service_status("web", 5, "web:1", [stuck], view.status, 1, tasks=unplaced)
     assert not [m for m in again.events if "unable to place" in m]
 
@@ -275,9 +304,20 @@ def test_tasks_that_cannot_be_created_degrade_the_service_and_are_said_once() ->
         == f"0/2 tasks running; tasks cannot be created: {PSA_REFUSAL}"
     )
     assert view.events == [f"(service web) failed to launch a task with (error {PSA_REFUSAL})."]
+    assert view.warnings == frozenset(view.events)
     again = service_status("web", 2, "web:1", [refused], view.status, 1)
     assert again.events == []
 
     allowed = service_status("web", 2, "web:1", [STEADY], again.status, 1)
     degraded = next(c for c in allowed.status["conditions"] if c["type"] == "Degraded")
     assert degraded["status"] == "False"
+
+
+def test_a_service_that_cannot_start_says_why_in_its_events_once() -> None:
+    problem = "taskDefinition: no TaskDefinition registers family web"
+    status = with_problem_event({"events": [{"id": "1", "message": "older"}]}, "web", problem)
+    assert [e["message"] for e in status["events"]] == [
+        f"(service web) failed to launch a task with (error {problem}).",
+        "older",
+    ]
+    assert with_problem_event(status, "web", problem) is status  # no second write

@@ -222,12 +222,6 @@ class CapacityProviderDefinition(EcsShape):
         description="Tolerations for the taints of the provider's nodes.",
     )
 
-    def node_selector(self) -> dict[str, str]:
-        """The nodeSelector of the provider's tasks: the given one, else the node pool's."""
-        if self.nodeSelector is None:
-            return nodes.pool_node_selector(self.name)
-        return dict(self.nodeSelector)
-
 
 class ClusterSpec(_Spec, CreateClusterRequest):
     """An ECS cluster (the CreateCluster request): a namespace for services and tasks, with
@@ -243,6 +237,10 @@ class ClusterSpec(_Spec, CreateClusterRequest):
         "capacityProviders stands for. A provider without a definition means the node pool "
         f"of its name ({nodes.LABEL_NODE_POOL}: <name>).",
     )
+
+    def definitions(self) -> dict[str, CapacityProviderDefinition]:
+        """The cluster's capacityProviderDefinitions by provider name."""
+        return {d.name: d for d in self.capacityProviderDefinitions or ()}
 
 
 M = TypeVar("M", bound=_Spec)

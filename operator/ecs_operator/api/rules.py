@@ -293,16 +293,24 @@ FARGATE_TASK_SIZES: dict[int, tuple[int, ...]] = {
     8192: _steps(16384, 61440, 4096),
     16384: _steps(32768, 122880, 8192),
 }
-FARGATE_COMBINATION = (
-    "Fargate task cpu and memory must be a supported combination "
-    "(cpu 256: memory 512, 1024 or 2048; cpu 512: 1024-4096; cpu 1024: 2048-8192; ...)"
-)
 
 
 def _memory_choices(sizes: Sequence[int]) -> str:
     if len(sizes) <= 3:
         return ", ".join(map(str, sizes))
     return f"{sizes[0]} to {sizes[-1]} in steps of {sizes[1] - sizes[0]}"
+
+
+FARGATE_CPU = (
+    f"Fargate task cpu must be one of {', '.join(map(str, FARGATE_TASK_SIZES))} (CPU units)"
+)
+FARGATE_COMBINATION = (
+    "Fargate task cpu and memory (MiB) must be a supported combination ("
+    + "; ".join(
+        f"cpu {cpu}: memory {_memory_choices(sizes)}" for cpu, sizes in FARGATE_TASK_SIZES.items()
+    )
+    + ")"
+)
 
 
 def fargate_task_size(td: TaskDefinitionSpec) -> list[Violation]:
@@ -312,8 +320,7 @@ def fargate_task_size(td: TaskDefinitionSpec) -> list[Violation]:
         return []
     cpu, memory = int(td.cpu), int(td.memory)
     if cpu not in FARGATE_TASK_SIZES:
-        choices = ", ".join(map(str, FARGATE_TASK_SIZES))
-        return [Violation("cpu", f"Fargate task cpu must be one of {choices} (CPU units)")]
+        return [Violation("cpu", FARGATE_CPU)]
     allowed = FARGATE_TASK_SIZES[cpu]
     if memory in allowed:
         return []
@@ -321,14 +328,28 @@ def fargate_task_size(td: TaskDefinitionSpec) -> list[Violation]:
     return [Violation("memory", message)]
 
 
+_CEL_NUMERIC = "string(self.{0}).matches('^[1-9][0-9]*$')"
+
+
+def _cel_fargate_cpu() -> str:
+    """CEL for a Fargate cpu value, checked when it is a plain number (as below)."""
+    cpus = ", ".join(f"'{c}'" for c in FARGATE_TASK_SIZES)
+    return (
+        f"!({_CEL_FARGATE}) || !has(self.cpu) || !{_CEL_NUMERIC.format('cpu')}"
+        f" || string(self.cpu) in [{cpus}]"
+    )
+
+
 def _cel_fargate_combinations() -> str:
     """CEL for the Fargate table, checked when both values are plain numbers ("1 vCPU" and
-    "2GB" forms are left to the operator, which normalises them)."""
+    "2GB" forms are left to the operator, which normalises them) and the cpu is a Fargate one
+    (else the rule above says so)."""
     pairs = ", ".join(f"'{c}:{m}'" for c, ms in FARGATE_TASK_SIZES.items() for m in ms)
-    numeric = "string(self.{0}).matches('^[1-9][0-9]*$')"
+    cpus = ", ".join(f"'{c}'" for c in FARGATE_TASK_SIZES)
     return (
         f"!({_CEL_FARGATE}) || !has(self.cpu) || !has(self.memory)"
-        f" || !{numeric.format('cpu')} || !{numeric.format('memory')}"
+        f" || !{_CEL_NUMERIC.format('cpu')} || !{_CEL_NUMERIC.format('memory')}"
+        f" || !(string(self.cpu) in [{cpus}])"
         f" || (string(self.cpu) + ':' + string(self.memory)) in [{pairs}]"
     )
 
@@ -1061,7 +1082,13 @@ TASK_DEFINITION_RULES: tuple[Rule[TaskDefinitionSpec], ...] = (
         fargate_requires_task_size,
         (Cel(f"!({_CEL_FARGATE}) || (has(self.cpu) && has(self.memory))", FARGATE_SIZE),),
     ),
-    Rule(fargate_task_size, (Cel(_cel_fargate_combinations(), FARGATE_COMBINATION),)),
+    Rule(
+        fargate_task_size,
+        (
+            Cel(_cel_fargate_cpu(), FARGATE_CPU),
+            Cel(_cel_fargate_combinations(), FARGATE_COMBINATION),
+        ),
+    ),
     Rule(task_cpu_range),
     Rule(task_memory_range),
     Rule(

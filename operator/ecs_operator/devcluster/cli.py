@@ -7,8 +7,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import binaries
-from .cluster import DevCluster, default_state_dir
+from . import binaries, processes
+from .cluster import OPERATOR, DevCluster, default_state_dir
 from .errors import DevclusterError
 
 
@@ -27,12 +27,42 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def scripts_dir() -> Path:
+    """Where this installation's commands are (``ecs-operator``, the ``kubectl-ecs`` plugin):
+    the virtualenv's ``bin/`` after ``make venv``."""
+    return Path(sys.executable).parent
+
+
+def env_command(cluster: DevCluster, state_dir: Path | None) -> str:
+    """The command that prints the exports of ``cluster``, runnable as it is printed."""
+    command = f"{shlex.quote(str(scripts_dir() / 'ecs-operator'))} devcluster env"
+    if state_dir is not None:
+        command += f" --state-dir {shlex.quote(str(cluster.state_dir))}"
+    return command
+
+
 def _env_lines(cluster: DevCluster) -> list[str]:
-    path = ":".join(str(d) for d in binaries.bin_dirs())
+    path = ":".join(str(d) for d in [*binaries.bin_dirs(), scripts_dir()])
     return [
         f"export KUBECONFIG={shlex.quote(str(cluster.kubeconfig))}",
         f'export PATH={shlex.quote(path)}:"$PATH"',
     ]
+
+
+def status_lines(cluster: DevCluster) -> list[str]:
+    """Each component, and the operator ``demo`` started if there is one, with its metrics."""
+    lines = [
+        f"{name:24} {'running' if alive else 'stopped'}"
+        for name, alive in cluster.running().items()
+    ]
+    operator = next((p for p in processes.tracked(cluster.state_dir) if p.name == OPERATOR), None)
+    if operator is not None:
+        ports = cluster.operator_ports() or {}
+        line = f"{OPERATOR:24} {'running' if operator.alive() else 'stopped'}"
+        if "metrics" in ports:
+            line += f"  metrics http://127.0.0.1:{ports['metrics']}/metrics"
+        lines.append(f"{line}  log {cluster.state_dir / 'logs' / (OPERATOR + '.log')}")
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "up":
             cluster.up(log=lambda line: print(line, file=sys.stderr))
             print(
-                "\nUse it with:\n  eval $(ecs-operator devcluster env)\n"
+                f"\nUse it with:\n  eval $({env_command(cluster, args.state_dir)})\n"
                 "  kubectl get nodes -L topology.kubernetes.io/zone",
                 file=sys.stderr,
             )
@@ -55,9 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         elif args.action == "status":
-            running = cluster.running()
-            for name, alive in running.items():
-                print(f"{name:24} {'running' if alive else 'stopped'}")
+            print("\n".join(status_lines(cluster)))
             if cluster.is_up():
                 print(
                     f"{'kube-apiserver':24} {cluster.server()}  (KUBECONFIG={cluster.kubeconfig})"

@@ -9,6 +9,7 @@ follows owner references; kwok plays the kubelets.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import ssl
@@ -28,12 +29,19 @@ from . import binaries, pki, processes
 from .errors import DevclusterError
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+#: the operator process ``ecs-operator demo`` starts and tracks beside the components, and the
+#: file in the state directory that records its ports
+OPERATOR = "ecs-operator"
+OPERATOR_PORTS = "operator-ports.json"
 POD_CIDR = "10.244.0.0/16"
 NODE_IP = "10.240.0.1"
 
 
 def default_state_dir() -> Path:
-    return binaries.cache_root() / "devcluster" / "default"
+    """``$ECS_OPERATOR_STATE_DIR``, else ``devcluster/default`` in the cache: the devcluster
+    that commands without ``--state-dir`` mean (a shell, or a test, may point them elsewhere)."""
+    configured = os.environ.get("ECS_OPERATOR_STATE_DIR")
+    return Path(configured) if configured else binaries.cache_root() / "devcluster" / "default"
 
 
 def free_port() -> int:
@@ -90,6 +98,14 @@ class DevCluster:
         """Component -> alive, for the processes this state directory started."""
         alive = {p.name: p.alive() for p in processes.tracked(self.state_dir)}
         return {name: alive.get(name, False) for name in COMPONENTS}
+
+    def operator_ports(self) -> dict[str, int] | None:
+        """The metrics and health ports of the operator ``demo`` started here, if it did."""
+        try:
+            ports: dict[str, int] = json.loads((self.state_dir / OPERATOR_PORTS).read_text())
+        except (OSError, ValueError):
+            return None
+        return ports
 
     def is_up(self) -> bool:
         state = self.state()

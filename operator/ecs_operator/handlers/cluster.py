@@ -16,10 +16,11 @@ from ecs_operator.api.models import parse_cluster
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, NODE, POD
 from ecs_operator.kube.store import matches
 from ecs_operator.render import keys
+from ecs_operator.render.capacity import provider_placement
 from ecs_operator.render.names import label_value
 from ecs_operator.status.conditions import condition, merge
 
-from .clusters import name_of
+from .clusters import capacity_providers, name_of
 from .common import report_invalid, write_status
 from .queue import OK, Outcome
 from .references import cluster_name
@@ -42,25 +43,17 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     return OK
 
 
-def _provider_selectors(spec: dict[str, Any]) -> dict[str, dict[str, str]]:
-    definitions = {d["name"]: d for d in spec.get("capacityProviderDefinitions") or []}
-    selectors = {}
-    for provider in spec.get("capacityProviders") or []:
-        if provider == nodes.FARGATE or provider == nodes.FARGATE_SPOT:
-            selectors[provider] = nodes.fargate_node_selector(provider)
-        else:
-            selectors[provider] = definitions.get(provider, {}).get(
-                "nodeSelector"
-            ) or nodes.pool_node_selector(provider)
-    return selectors
-
-
 def cluster_status(
     body: dict[str, Any], all_nodes: list[dict[str, Any]], pods: list[dict[str, Any]], services: int
 ) -> dict[str, Any]:
-    """The counts ``describe-clusters`` shows, from the store's nodes and pods (pure)."""
+    """The counts ``describe-clusters`` shows, from the store's nodes and pods (pure). A
+    provider's instances are the nodes its tasks are placed on (render/capacity.py)."""
     spec = body.get("spec") or {}
-    selectors = _provider_selectors(spec)
+    definitions = capacity_providers(body)
+    selectors = {
+        provider: provider_placement(provider, definitions).node_selector
+        for provider in spec.get("capacityProviders") or []
+    }
     ec2 = {p: s for p, s in selectors.items() if p not in (nodes.FARGATE, nodes.FARGATE_SPOT)}
 
     def labels(obj: dict[str, Any]) -> dict[str, str]:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ecs_operator import API_GROUP, API_VERSION, nodes
+from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.models import CapacityProviderDefinition, parse_cluster
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
 from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.resources import ECS_CLUSTER
@@ -20,6 +22,15 @@ FARGATE_PROVIDERS = {nodes.FARGATE, nodes.FARGATE_SPOT}
 
 def name_of(cluster: dict[str, Any]) -> str:
     return str((cluster.get("spec") or {}).get("clusterName") or cluster["metadata"]["name"])
+
+
+def capacity_providers(cluster: dict[str, Any]) -> dict[str, CapacityProviderDefinition]:
+    """The nodes each EC2 capacity provider of the cluster stands for (its
+    ``capacityProviderDefinitions``). An invalid Cluster defines none: its own status says why."""
+    try:
+        return parse_cluster(cluster.get("spec") or {}).definitions()
+    except EcsValidationError:
+        return {}
 
 
 async def resolve(namespace: str, reference: str | None) -> dict[str, Any]:

@@ -10,9 +10,11 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.owners import age
+from ecs_operator.kube.resources import ECS_SERVICE
 from ecs_operator.metrics import FINDINGS
 from ecs_operator.render.findings import Finding
 from ecs_operator.status.conditions import condition, merge
+from ecs_operator.status.service import with_problem_event
 
 from .queue import MAX_BACKOFF, Outcome
 from .references import Unresolved
@@ -84,7 +86,18 @@ async def report_invalid(
     resource: Resource, body: dict[str, Any], error: EcsValidationError
 ) -> None:
     runtime().events.record(body, "InvalidSpec", str(error), warning=True)
-    await write_status(resource, body, invalid_status(body, error))
+    status = _with_service_event(resource, body, invalid_status(body, error), str(error))
+    await write_status(resource, body, status)
+
+
+def _with_service_event(
+    resource: Resource, body: dict[str, Any], status: dict[str, Any], problem: str
+) -> dict[str, Any]:
+    """A Service's problem among its ECS service events as well (status/service.py)."""
+    if resource != ECS_SERVICE:
+        return status
+    name = str((body.get("spec") or {}).get("serviceName") or body["metadata"]["name"])
+    return with_problem_event(status, name, problem)
 
 
 #: Finding kinds that mean "this part of your ECS spec does not happen here".
@@ -125,7 +138,8 @@ async def report_unresolved(resource: Resource, body: dict[str, Any], problem: U
     if problem.reason in APPEARING and age(body) < REFERENCE_GRACE:
         return
     rt = runtime()
-    if problem.reason != "TaskDefinitionNotReady":
+    reported = problem.reason != "TaskDefinitionNotReady"
+    if reported:
         rt.events.record(body, problem.reason, str(problem), warning=True)
     previous = body.get("status") or {}
     generation = body["metadata"].get("generation")
@@ -138,6 +152,8 @@ async def report_unresolved(resource: Resource, body: dict[str, Any], problem: U
         generation,
     )
     status = {**previous, "conditions": conditions, "observedGeneration": generation}
+    if reported:
+        status = _with_service_event(resource, body, status, str(problem))
     await write_status(resource, body, status)
 
 

@@ -77,8 +77,9 @@ INDEXES: Indexes = {
 }
 
 
-#: the pod spec members reconcilers read (status/task.py, identities.in_use)
-POD_SPEC_READ = ("nodeName", "serviceAccountName")
+#: the pod spec members reconcilers read (status/task.py, identities.in_use, the nodeSelector
+#: that status/workloads.unschedulable names)
+POD_SPEC_READ = ("nodeName", "serviceAccountName", "nodeSelector")
 
 
 def _pod_view(body: dict[str, Any]) -> dict[str, Any]:

@@ -109,6 +109,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     options = request.Options(
         namespace=namespace,
         cluster=clusters.name_of(cluster),
+        capacity_providers=clusters.capacity_providers(cluster),
         pod_level_resources=rt.settings.pod_level_resources,
         account_id=rt.settings.account_id,
     )
@@ -182,7 +183,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
     for message in view.events:
-        rt.events.record(body, "ServiceEvent", message)
+        rt.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
     await write_status(ECS_SERVICE, body, status)
     if conflicts:
         return CONFLICT

@@ -77,6 +77,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     options = request.Options(
         namespace=namespace,
         cluster=clusters.name_of(cluster),
+        capacity_providers=clusters.capacity_providers(cluster),
         pod_level_resources=rt.settings.pod_level_resources,
         account_id=rt.settings.account_id,
     )

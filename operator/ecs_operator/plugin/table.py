@@ -60,7 +60,7 @@ def services(described: Body) -> str:
             (
                 [
                     s["serviceName"],
-                    s.get("status"),
+                    "DEGRADED" if _degraded(s) else s.get("status"),
                     s.get("desiredCount"),
                     s.get("runningCount"),
                     s.get("pendingCount"),
@@ -76,9 +76,21 @@ def services(described: Body) -> str:
     return "\n".join(parts + _failures(described))
 
 
+def _degraded(service: Body) -> Body | None:
+    """The service's Degraded condition when it is True (not while it is being deleted)."""
+    if service.get("status") == "DRAINING":
+        return None
+    conditions = service.get("conditions") or []
+    return next((c for c in conditions if c["type"] == "Degraded" and c["status"] == "True"), None)
+
+
 def _service_details(service: Body) -> list[str]:
     name = service["serviceName"]
-    parts = ["", f"{name}: deployments"]
+    parts = [""]
+    degraded = _degraded(service)
+    if degraded:
+        parts.append(f"{name}: Degraded ({degraded.get('reason')}): {degraded.get('message')}")
+    parts.append(f"{name}: deployments")
     parts.append(
         grid(
             ["ID", "STATUS", "TASK DEFINITION", "DESIRED", "RUNNING", "PENDING", "ROLLOUT"],

@@ -17,12 +17,20 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.models import parse_task_definition
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.handlers.references import DEFAULT_CLUSTER, cluster_name
 from ecs_operator.nodes import FARGATE, FARGATE_SPOT
 from ecs_operator.render import keys
 from ecs_operator.status.task import task_state
-from ecs_operator.status.taskdefinition import DEFAULT_ACCOUNT, REGION, arn, latest_active
+from ecs_operator.status.taskdefinition import (
+    DEFAULT_ACCOUNT,
+    REGION,
+    arn,
+    compatibilities,
+    latest_active,
+)
 
 Body = dict[str, Any]
 
@@ -129,6 +137,9 @@ def service_view(body: Body, arns: Arns) -> Body:
         "events": status.get("events") or [],
         "createdAt": body["metadata"].get("creationTimestamp"),
         "schedulingStrategy": spec.get("schedulingStrategy", "REPLICA"),
+        # not ECS's: the Kubernetes conditions (Ready, Degraded...) say what ECS's members
+        # cannot, such as a service that cannot start any task
+        "conditions": status.get("conditions") or [],
     }
     return view | _picked(spec, SERVICE_SPEC_MEMBERS)
 
@@ -293,20 +304,28 @@ def revision_object_name(body: Body, revision: int) -> str:
     return f"{body['metadata']['name']}-{revision}"
 
 
+def _compatibilities(spec: Body) -> list[str]:
+    """What the registered spec satisfies (status.taskdefinition.compatibilities); a spec that
+    no longer parses (its revision's record gone, the object since edited) says what it asked."""
+    try:
+        return compatibilities(parse_task_definition(spec))
+    except EcsValidationError:
+        return list(spec.get("requiresCompatibilities") or ["EC2"])
+
+
 def describe_task_definition(body: Body, revision: int, stored: Body | None, arns: Arns) -> Body:
     """``describe-task-definition``: the revision's registered spec (from its ControllerRevision,
     else the object's current spec) with ECS's read-only members."""
     spec = (stored or {}).get("data", {}).get("spec") or _spec(body)
     entry = next(e for e in _status(body).get("revisions") or [] if e["revision"] == revision)
     family = str(spec.get("family") or _spec(body).get("family"))
-    compatibilities = list(spec.get("requiresCompatibilities") or ["EC2"])
     definition: Body = {
         "taskDefinitionArn": arn(family, revision, arns.account),
         **spec,
         "family": family,
         "revision": revision,
         "status": entry["status"],
-        "compatibilities": compatibilities,
+        "compatibilities": _compatibilities(spec),
         "registeredAt": entry.get("registeredAt"),
     }
     return {"taskDefinition": definition, "tags": spec.get("tags") or []}

@@ -1,18 +1,19 @@
 """Launch type and capacity provider strategy to a :class:`Placement`.
 
-FARGATE / FARGATE_SPOT run on the virtual Fargate nodes; an EC2 capacity provider is the node
-pool of the same name; a bare ``EC2`` launch type selects no pool. Kubernetes schedules one
-workload onto one kind of capacity, so a strategy spreading tasks over several providers by
-``base``/``weight`` is rendered onto its leading provider (the one with a base, else the
-heaviest) and reported; the operator may later split such a service into one workload per
-provider.
+FARGATE / FARGATE_SPOT run on the virtual Fargate nodes; an EC2 capacity provider is the nodes
+its Cluster's ``capacityProviderDefinitions`` entry selects (with that entry's tolerations), or
+without one the node pool of the same name; a bare ``EC2`` launch type selects no pool. A
+strategy spreading tasks over several providers by ``base``/``weight`` is rendered onto its
+leading provider (the one with a base, else the heaviest) and reported: the operator splits
+such a service into one workload per provider before rendering each (render/strategy.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .. import nodes
+from ..api.models import CapacityProviderDefinition
 from ..api.shapes import CapacityProviderStrategyItem
 from .context import LaunchType, Placement
 from .findings import Report
@@ -24,13 +25,28 @@ def _leading(strategy: Sequence[CapacityProviderStrategyItem]) -> CapacityProvid
     return based[0] if based else max(strategy, key=lambda item: item.weight or 0)
 
 
-def provider_placement(provider: str) -> Placement:
-    """A capacity provider's placement: Fargate nodes or the provider's node pool."""
+#: the capacity provider definitions of a cluster, by provider name (ClusterSpec.definitions)
+Definitions = Mapping[str, CapacityProviderDefinition]
+
+
+def provider_placement(provider: str, definitions: Definitions | None = None) -> Placement:
+    """A capacity provider's placement: Fargate nodes, or the nodes and tolerations the
+    cluster's definition of the provider gives, else the node pool of the provider's name."""
     if provider == nodes.FARGATE:
         return Placement.fargate(nodes.FARGATE)
     if provider == nodes.FARGATE_SPOT:
         return Placement.fargate(nodes.FARGATE_SPOT)
-    return Placement.pool(label_value(provider), capacity_provider=provider)
+    definition = (definitions or {}).get(provider)
+    tolerations = tuple(t.to_ecs() for t in (definition.tolerations or ())) if definition else ()
+    if definition is not None and definition.nodeSelector is not None:
+        return Placement(
+            capacity_provider=provider,
+            node_selector=dict(definition.nodeSelector),
+            tolerations=tolerations,
+        )
+    return Placement.pool(
+        label_value(provider), capacity_provider=provider, tolerations=tolerations
+    )
 
 
 def placement_for(
@@ -38,9 +54,11 @@ def placement_for(
     strategy: Sequence[CapacityProviderStrategyItem] | None,
     requires: Sequence[str] | None,
     report: Report,
+    definitions: Definitions | None = None,
 ) -> Placement:
     """The placement of a service or RunTask (falling back on the task definition's
-    ``requiresCompatibilities`` when neither a launch type nor a strategy is given)."""
+    ``requiresCompatibilities`` when neither a launch type nor a strategy is given);
+    ``definitions`` are the cluster's capacity provider definitions."""
     if strategy:
         leading = _leading(strategy)
         if len(strategy) > 1:
@@ -49,7 +67,7 @@ def placement_for(
                 f"all tasks run on {leading.capacityProvider}: a base/weight split over "
                 "several capacity providers is not rendered",
             )
-        return provider_placement(leading.capacityProvider)
+        return provider_placement(leading.capacityProvider, definitions)
     if launch_type == "FARGATE" or (
         launch_type is None and requires and "FARGATE" in requires and "EC2" not in requires
     ):

@@ -34,7 +34,7 @@ class Placement:
     launch_type: LaunchType | None = "EC2"
     capacity_provider: str | None = None
     node_selector: Mapping[str, str] = field(default_factory=dict)
-    tolerations: tuple[Mapping[str, str], ...] = ()
+    tolerations: tuple[Mapping[str, Any], ...] = ()
     constraints: tuple[Constraint, ...] = ()
     strategies: tuple[Constraint, ...] = ()
 
@@ -54,7 +54,7 @@ class Placement:
         pool: str,
         *,
         capacity_provider: str | None = None,
-        tolerations: tuple[Mapping[str, str], ...] = (),
+        tolerations: tuple[Mapping[str, Any], ...] = (),
     ) -> Placement:
         """An EC2 capacity provider: the node pool labelled ``ecs-operator.dev/node-pool``."""
         return cls(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..api.base import EcsShape
@@ -38,6 +38,8 @@ class Options:
     pod_level_resources: bool = False
     container_restart_rules: bool = False
     account_id: str | None = None
+    #: the cluster's ``capacityProviderDefinitions``: which nodes an EC2 capacity provider means
+    capacity_providers: capacity.Definitions = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,11 @@ def context(
     ``requiresCompatibilities``), the request's placement constraints and strategies, and its
     configured-at-launch volumes."""
     base = capacity.placement_for(
-        req.launchType, req.capacityProviderStrategy, td.requiresCompatibilities, report
+        req.launchType,
+        req.capacityProviderStrategy,
+        td.requiresCompatibilities,
+        report,
+        options.capacity_providers,
     )
     if base.is_fargate:
         _require_fargate_compatible(td)

@@ -109,8 +109,30 @@ def running_task_definition(previous: Mapping[str, Any], rollout: Rollout) -> st
 
 @dataclass(frozen=True)
 class ServiceView:
+    """The new status, the ECS service events of the change (in the order they happened), and
+    which of them report a failure (posted as Warning Events)."""
+
     status: dict[str, Any]
     events: list[str]
+    warnings: frozenset[str] = frozenset()
+
+
+def with_problem_event(status: dict[str, Any], name: str, problem: str) -> dict[str, Any]:
+    """The status of a service that cannot start tasks at all (a reference that does not
+    resolve, an invalid spec, a refusal) with the problem as a service event, once:
+    describe-services shows a service's events, not its conditions."""
+    message = f"(service {name}) failed to launch a task with (error {problem})."
+    events = status.get("events") or []
+    if events and events[0].get("message") == message:
+        return status
+    return {**status, "events": add_events(events, [message])}
+
+
+def add_events(events: Sequence[Mapping[str, Any]] | None, messages: Sequence[str]) -> list[Any]:
+    """``status.events`` after ``messages`` (oldest first): newest first, at most
+    :data:`MAX_EVENTS`, as describe-services lists them."""
+    new = [{"id": str(uuid.uuid4()), "createdAt": now(), "message": m} for m in reversed(messages)]
+    return (new + list(events or []))[:MAX_EVENTS]
 
 
 def _rollout(workloads: Sequence[WorkloadState]) -> str:
@@ -257,9 +279,11 @@ def _messages(
     tasks: TaskSummary,
     previous: Mapping[str, Any],
     failure: str,
-) -> list[str]:
-    """The ECS service events this change calls for, in the order they happened."""
+) -> tuple[list[str], set[str]]:
+    """The ECS service events this change calls for, in the order they happened, and those of
+    them that report a failure."""
     messages = []
+    warnings = set()
     primary = deployments[0]
     before = (previous.get("deployments") or [{}])[0]
     started = total - int(previous.get("runningCount", 0)) - int(previous.get("pendingCount", 0))
@@ -270,6 +294,7 @@ def _messages(
         messages.append(
             f"(service {name}) deployment {failed['id']} deployment failed: tasks failed to start."
         )
+        warnings.add(messages[-1])
     if marker and marker.get("rolledBackTo") == primary["taskDefinition"] != before.get(
         "taskDefinition"
     ):
@@ -282,16 +307,18 @@ def _messages(
         )
         if unplaced not in known:
             messages.append(unplaced)
+            warnings.add(unplaced)
     launch = f"(service {name}) failed to launch a task with (error {failure})."
     if failure and launch not in known:
         messages.append(launch)
+        warnings.add(launch)
     was_steady = any(
         c.get("type") == "Ready" and c.get("status") == "True"
         for c in previous.get("conditions") or []
     )
     if steady and not was_steady:
         messages.append(f"(service {name}) has reached a steady state.")
-    return messages
+    return messages, warnings
 
 
 def _conditions(
@@ -365,10 +392,9 @@ def service_status(
     state = deployments[0]["rolloutState"]
     steady = state == "COMPLETED" and running == desired
     failure = _launch_failure(workloads)
-    messages = _messages(name, deployments, marker, total, steady, tasks, previous, failure)
-    events = [
-        {"id": str(uuid.uuid4()), "createdAt": now(), "message": m} for m in reversed(messages)
-    ]
+    messages, warnings = _messages(
+        name, deployments, marker, total, steady, tasks, previous, failure
+    )
     owned = ("deployments", "events", "conditions", *CLEARABLE)
     status: dict[str, Any] = {
         **{k: v for k, v in previous.items() if k not in owned},
@@ -378,7 +404,7 @@ def service_status(
         "pendingCount": max(total - running, 0),
         "taskDefinition": task_definition,
         "deployments": deployments,
-        "events": (events + list(previous.get("events") or []))[:MAX_EVENTS],
+        "events": add_events(previous.get("events"), messages),
         "conditions": merge(
             previous.get("conditions"),
             _conditions(running, desired, state, marker, tasks, failure),
@@ -396,4 +422,4 @@ def service_status(
             status[key] = value
         elif key in previous:
             status[key] = None  # a merge patch removes a member only when told to
-    return ServiceView(status, messages)
+    return ServiceView(status, messages, frozenset(warnings))

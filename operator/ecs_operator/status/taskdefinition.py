@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
+from ..api.models import TaskDefinitionSpec
+from ..api.rules import fargate_incompatibilities
 from .conditions import condition, merge
 
 REGION = "local"
@@ -13,6 +15,15 @@ DEFAULT_ACCOUNT = "000000000000"
 
 def arn(family: str, revision: int, account: str | None = None) -> str:
     return f"arn:aws:ecs:{REGION}:{account or DEFAULT_ACCOUNT}:task-definition/{family}:{revision}"
+
+
+def compatibilities(td: TaskDefinitionSpec) -> list[str]:
+    """ECS's ``compatibilities``: what the task definition satisfies, not what it asked for.
+    EC2 always; FARGATE when it meets Fargate's rules (asked for or not, so a definition without
+    ``requiresCompatibilities`` may run on either); EXTERNAL and MANAGED_INSTANCES when
+    required."""
+    found = ["EC2", *(["FARGATE"] if not fargate_incompatibilities(td) else [])]
+    return found + [c for c in td.requiresCompatibilities or () if c not in found]
 
 
 #: the annotation that deregisters revisions: ``"1,3"``

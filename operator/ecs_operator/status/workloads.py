@@ -123,12 +123,23 @@ def pod_ready(pod: dict[str, Any]) -> bool:
     return _conditions(pod).get("Ready", {}).get("status") == "True"
 
 
+#: what the scheduler says when a node's labels or affinity rule out the pod
+SELECTOR_MISMATCH = "didn't match Pod's node affinity/selector"
+
+
 def unschedulable(pod: dict[str, Any]) -> str | None:
-    """The scheduler's message when it cannot place the pod, else None."""
+    """The scheduler's message when it cannot place the pod, else None. When nodes' labels
+    ruled it out, the message names the pod's nodeSelector (the capacity provider's nodes, the
+    task definition's platform): the scheduler counts the nodes, it does not say which labels."""
     scheduled = _conditions(pod).get("PodScheduled", {})
-    if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
-        return str(scheduled.get("message") or "no node fits")
-    return None
+    if scheduled.get("status") != "False" or scheduled.get("reason") != "Unschedulable":
+        return None
+    message = str(scheduled.get("message") or "no node fits")
+    selector = (pod.get("spec") or {}).get("nodeSelector") or {}
+    if selector and SELECTOR_MISMATCH in message:
+        labels = ", ".join(f"{k}={v}" for k, v in selector.items())
+        message = f"{message} The task's nodeSelector: {labels}"
+    return message
 
 
 def task_summary(pods: Sequence[dict[str, Any]], task_definition: str) -> TaskSummary:

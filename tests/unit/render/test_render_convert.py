@@ -102,13 +102,76 @@ def test_unrecognised_objects_and_bad_json(tmp_path: Path) -> None:
     assert cli.main(["convert", str(tmp_path / "broken.json")]) == 1
 
 
-def test_run_task_custom_resource_uses_generate_name(tmp_path: Path) -> None:
-    code, docs, _ = _convert(
+def test_run_task_custom_resource_uses_generate_name_and_says_how_to_create_it(
+    tmp_path: Path,
+) -> None:
+    code, docs, err = _convert(
         tmp_path, {"taskDefinition": "web:3", "count": 2}, "--namespace", "jobs"
     )
     assert code == 0
     assert docs[0]["metadata"] == {"generateName": "web-", "namespace": "jobs"}
     assert docs[0]["kind"] == "Task"
+    assert "kubectl create -f" in err and "kubectl apply" in err
+    code, docs, err = _convert(tmp_path, [TD, {"taskDefinition": "web"}], "--to", "k8s")
+    assert docs[-1]["kind"] == "Pod" and "kubectl create -f" in err
+
+
+@pytest.mark.parametrize(
+    ("data", "hint"),
+    [
+        (
+            {"family": "web", "ContainerDefinitions": []},
+            "ContainerDefinitions: ECS member names are camelCase: containerDefinitions",
+        ),
+        ({"ServiceName": "web"}, "ServiceName: ECS member names are camelCase: serviceName"),
+        ({"TaskDefinition": {}}, "TaskDefinition: ECS member names are camelCase: taskDefinition"),
+    ],
+)
+def test_a_wrongly_cased_key_is_named_with_its_ecs_spelling(
+    tmp_path: Path, data: dict[str, Any], hint: str
+) -> None:
+    code, _, err = _convert(tmp_path, data)
+    assert code == 1 and hint in err
+
+
+def test_describe_services_output_is_unwrapped_to_create_service_requests(tmp_path: Path) -> None:
+    described = {
+        "services": [
+            {
+                "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
+                "serviceName": "web",
+                "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+                "status": "ACTIVE",
+                "desiredCount": 2,
+                "runningCount": 2,
+                "launchType": "FARGATE",
+                "taskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7",
+                "deployments": [{"id": "ecs-svc/1"}],
+                "events": [],
+                "loadBalancers": [],
+                "createdAt": "2026-01-01T00:00:00Z",
+            }
+        ],
+        "failures": [],
+    }
+    code, docs, err = _convert(tmp_path, described)
+    assert code == 0, err
+    assert docs[0]["kind"] == "Service"
+    assert docs[0]["spec"] == {
+        "serviceName": "web",
+        "cluster": "prod",
+        "desiredCount": 2,
+        "launchType": "FARGATE",
+        "taskDefinition": "web",
+    }
+    assert "describe-services members stripped:" in err and "runningCount" in err
+    fargate = {**TD, "networkMode": "awsvpc", "cpu": "256", "memory": "512"}
+    code, docs, err = _convert(tmp_path, [fargate, described], "--to", "k8s")  # jq -s . td sv
+    assert code == 0, err
+    assert [d["kind"] for d in docs][:2] == ["ServiceAccount", "Deployment"]
+    broken = {"services": [{"serviceName": "web", "desiredCount": "2"}]}
+    code, _, err = _convert(tmp_path, [TD, broken])
+    assert code == 1 and "[1].services[0].desiredCount" in err
 
 
 def test_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

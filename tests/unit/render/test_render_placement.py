@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 from ecs_operator import nodes
-from ecs_operator.api.shapes import CapacityProviderStrategyItem
+from ecs_operator.api.models import parse_cluster
+from ecs_operator.api.shapes import CapacityProviderStrategyItem, CreateServiceRequest
 from ecs_operator.render import Constraint, Placement, RenderError
-from ecs_operator.render.capacity import placement_for
+from ecs_operator.render.capacity import placement_for, provider_placement
 from ecs_operator.render.findings import Report
 from ecs_operator.render.placement import Untranslatable, expression_terms
+from ecs_operator.render.request import Options
+from ecs_operator.render.service import render_service
 
 from .helpers import findings_at, render, spec, task
 
@@ -45,6 +48,32 @@ def test_capacity_strategy_picks_the_base_provider() -> None:
     chosen = placement_for(None, strategy, None, report)
     assert chosen.capacity_provider == "FARGATE" and chosen.is_fargate
     assert report.findings[0].path == "capacityProviderStrategy"
+
+
+def test_a_clusters_definition_places_its_capacity_providers_tasks() -> None:
+    cluster = parse_cluster(
+        {
+            "clusterName": "prod",
+            "capacityProviders": ["prod-asg", "gpu"],
+            "capacityProviderDefinitions": [
+                {"name": "prod-asg", "nodeSelector": {nodes.LABEL_NODE_POOL: "general"}},
+                {"name": "gpu", "tolerations": [{"key": "gpu", "operator": "Exists"}]},
+            ],
+        }
+    )
+    strategy = [CapacityProviderStrategyItem(capacityProvider="prod-asg", weight=1)]
+    svc = CreateServiceRequest(serviceName="web", capacityProviderStrategy=strategy)
+    options = Options(capacity_providers=cluster.definitions())
+    pod = render_service(svc, task(), options).pod.pod_template["spec"]
+    assert pod["nodeSelector"][nodes.LABEL_NODE_POOL] == "general"
+    assert "tolerations" not in pod
+
+    gpu = provider_placement("gpu", cluster.definitions())  # tolerations, its own pool
+    assert gpu.node_selector == nodes.pool_node_selector("gpu")
+    assert gpu.tolerations == ({"key": "gpu", "operator": "Exists"},)
+    assert gpu.capacity_provider == "gpu" and not gpu.is_fargate
+    undefined = provider_placement("batch", cluster.definitions())
+    assert undefined.node_selector == nodes.pool_node_selector("batch")
 
 
 @pytest.mark.parametrize(
