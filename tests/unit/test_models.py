@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from ecs_operator.api import (
     EcsValidationError,
@@ -294,9 +295,16 @@ def test_map_keys_and_values_are_bounded() -> None:
         "desiredCount": 1,
         "serviceConnectConfiguration": {"enabled": True, "logConfiguration": logs},
     }
-    assert _errors(parse_service, service)[0].path.startswith(
-        "serviceConnectConfiguration.logConfiguration.options"
+    # a key that long makes the whole spec too large first: the model's own bound, then the
+    # operator's size limit (api/size.py) that parse_service applies before it
+    with pytest.raises(ValidationError) as raised:
+        ServiceSpec.model_validate(service, strict=True)
+    assert (
+        EcsValidationError.from_pydantic(raised.value)
+        .paths[0]
+        .startswith("serviceConnectConfiguration.logConfiguration.options")
     )
+    assert "64 KiB" in str(_errors(parse_service, service)[0])
     cluster = {
         "clusterName": "c",
         "capacityProviders": ["general"],

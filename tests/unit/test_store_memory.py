@@ -15,12 +15,15 @@ from ecs_operator.api.size import TASK_DEFINITION_MAX_BYTES, json_bytes
 from ecs_operator.handlers.indexes import (
     FAMILY,
     INDEXES,
+    OVERSIZE,
     PROJECTIONS,
+    SERVICE_NAME,
+    ecs_spec,
     revision_data,
     spec_member,
     task_definition_spec,
 )
-from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
+from ecs_operator.kube.resources import CONTROLLER_REVISION, ECS_SERVICE, TASK_DEFINITION
 from ecs_operator.kube.store import Packed, Store
 
 
@@ -116,3 +119,27 @@ def test_a_tenants_task_definitions_cost_about_their_json_size(store: Store) -> 
     finally:
         tracemalloc.stop()
     assert kept < count * 2 * TASK_DEFINITION_MAX_BYTES * 1.25
+
+
+def test_a_service_over_64_kib_is_kept_as_its_size_and_refused() -> None:
+    """ECS documents no size for CreateService; without one, a tenant's Services (bounded only
+    field by field) could be a megabyte each. Over 64 KiB the store keeps what indexes read."""
+    registries = [
+        {"registryArn": f"arn:aws:servicediscovery:r:1:service/srv-{i:040d}"} for i in range(1200)
+    ]
+    spec = {"serviceName": "web", "taskDefinition": "web", "desiredCount": 1,
+            "serviceRegistries": registries}  # fmt: skip
+    body = {"metadata": {"namespace": "team", "name": "web", "uid": "u"}, "spec": spec}
+    store = Store(INDEXES, PROJECTIONS)
+    store.put(ECS_SERVICE, body)
+    kept = store.get(ECS_SERVICE, "team", "web")
+    assert kept is not None and kept["spec"] == {"serviceName": "web", "taskDefinition": "web"}
+    assert kept[OVERSIZE] == len(json_bytes(spec))
+    assert [
+        b["metadata"]["name"] for b in store.indexed(ECS_SERVICE, SERVICE_NAME, "team", "web")
+    ] == ["web"]
+    with pytest.raises(EcsValidationError, match="64 KiB"):
+        ecs_spec(kept, "Service")
+    small = {**body, "spec": {**spec, "serviceRegistries": registries[:1]}}
+    store.put(ECS_SERVICE, small)
+    assert ecs_spec(store.get(ECS_SERVICE, "team", "web") or {}, "Service") == small["spec"]

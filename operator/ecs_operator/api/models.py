@@ -247,6 +247,11 @@ M = TypeVar("M", bound=_Spec)
 
 
 def _parse(model: type[M], data: Mapping[str, Any], kind: str) -> M:
+    """The spec, or :class:`EcsValidationError`; one over its size limit (``size.py``) is
+    refused as that alone, without being parsed."""
+    oversize = size.object_size(len(size.json_bytes(data)), kind)
+    if oversize:
+        raise EcsValidationError(oversize, kind)
     try:
         return model.model_validate(data, strict=True)
     except ValidationError as error:
@@ -254,11 +259,8 @@ def _parse(model: type[M], data: Mapping[str, Any], kind: str) -> M:
 
 
 def parse_task_definition(data: Mapping[str, Any]) -> TaskDefinitionSpec:
-    """A TaskDefinition spec from JSON data, or :class:`EcsValidationError`. One over ECS's
-    64 KiB (``size.py``) is refused as that alone, without being parsed."""
-    oversize = size.task_definition_size(len(size.json_bytes(data)))
-    if oversize:
-        raise EcsValidationError(oversize, "TaskDefinition")
+    """A TaskDefinition spec from JSON data, or :class:`EcsValidationError` (one over ECS's
+    64 KiB, as that alone)."""
     return _parse(TaskDefinitionSpec, data, "TaskDefinition")
 
 

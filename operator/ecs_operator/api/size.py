@@ -35,3 +35,25 @@ def too_large(size: int) -> str:
 def task_definition_size(size: int) -> list[Violation]:
     """The violation of a task definition of ``size`` bytes of JSON, if it is one."""
     return [Violation("", too_large(size))] if size > TASK_DEFINITION_MAX_BYTES else []
+
+
+#: the most JSON a Service, Task or Cluster spec may have. ECS documents no size for those
+#: requests (real ones are a few KiB); without a bound, the schema's per-field bounds would let
+#: one tenant's Services take the operator's memory (each held for the life of the process) past
+#: its limit, so the task definition's 64 KiB applies to them too.
+OBJECT_MAX_BYTES = TASK_DEFINITION_MAX_BYTES
+
+
+def object_size(size: int, kind: str) -> list[Violation]:
+    """The violation of a ``kind`` spec of ``size`` bytes of JSON, if it is one."""
+    if kind == "TaskDefinition":
+        return task_definition_size(size)
+    if size <= OBJECT_MAX_BYTES:
+        return []
+    return [
+        Violation(
+            "",
+            f"the {kind} is {size} bytes of JSON; ecs-operator allows at most "
+            f"{OBJECT_MAX_BYTES} (64 KiB, ECS's task definition limit) per ECS object",
+        )
+    ]

@@ -22,6 +22,7 @@ from ecs_operator.status.conditions import condition, merge
 
 from .clusters import capacity_providers, name_of
 from .common import report_invalid, write_status
+from .indexes import ecs_spec
 from .queue import OK, Outcome
 from .references import cluster_name
 from .runtime import runtime
@@ -98,7 +99,7 @@ def cluster_status(
 async def _reconcile_one(body: dict[str, Any]) -> None:
     rt = runtime()
     try:
-        parse_cluster(body.get("spec") or {})
+        parse_cluster(ecs_spec(body, "Cluster"))
     except EcsValidationError as error:
         await report_invalid(ECS_CLUSTER, body, error)
         return

@@ -14,6 +14,7 @@ from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.resources import ECS_CLUSTER
 
 from .flights import SingleFlight
+from .indexes import ecs_spec
 from .references import DEFAULT_CLUSTER, Unresolved, cluster_name, cluster_named
 from .runtime import runtime
 
@@ -28,7 +29,7 @@ def capacity_providers(cluster: dict[str, Any]) -> dict[str, CapacityProviderDef
     """The nodes each EC2 capacity provider of the cluster stands for (its
     ``capacityProviderDefinitions``). An invalid Cluster defines none: its own status says why."""
     try:
-        return parse_cluster(cluster.get("spec") or {}).definitions()
+        return parse_cluster(ecs_spec(cluster, "Cluster")).definitions()
     except EcsValidationError:
         return {}
 

@@ -19,9 +19,16 @@ from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
-from ecs_operator.api.size import TASK_DEFINITION_MAX_BYTES, json_bytes, task_definition_size
+from ecs_operator.api.size import (
+    OBJECT_MAX_BYTES,
+    TASK_DEFINITION_MAX_BYTES,
+    json_bytes,
+    object_size,
+    task_definition_size,
+)
 from ecs_operator.kube.resources import (
     CONTROLLER_REVISION,
+    ECS_CLUSTER,
     ECS_SERVICE,
     ECS_TASK,
     POD,
@@ -121,8 +128,37 @@ def revision_data(body: dict[str, Any]) -> Any:
     return unpacked(body.get("data")) or {}
 
 
+#: the spec members of a Service, Task or Cluster read without parsing it (indexes, names)
+ECS_OBJECT_KEPT = ("serviceName", "taskDefinition", "cluster", "clusterName", "desiredStatus")
+#: where the store notes the size of a spec it did not keep (not a Kubernetes field)
+OVERSIZE = "ecs-operator.dev/oversize"
+
+
+def _ecs_object_view(body: dict[str, Any]) -> dict[str, Any]:
+    """A Service, Task or Cluster as it is, unless its spec is over the size limit: then only
+    the members indexes and names need, and its size (the reconcile reports the limit)."""
+    spec = body.get("spec") or {}
+    size = len(json_bytes(spec))
+    if size <= OBJECT_MAX_BYTES:
+        return body
+    kept = {k: spec[k] for k in ECS_OBJECT_KEPT if isinstance(spec.get(k), str)}
+    return {**body, "spec": kept, OVERSIZE: size}
+
+
+def ecs_spec(body: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The spec of a stored Service, Task or Cluster; :class:`EcsValidationError` naming the
+    size limit when the store kept only its size."""
+    if OVERSIZE in body:
+        raise EcsValidationError(object_size(body[OVERSIZE], kind), kind)
+    spec: dict[str, Any] = body.get("spec") or {}
+    return spec
+
+
 PROJECTIONS: Projections = {
     POD: _pod_view,
     TASK_DEFINITION: _task_definition_view,
     CONTROLLER_REVISION: _revision_view,
+    ECS_SERVICE: _ecs_object_view,
+    ECS_TASK: _ecs_object_view,
+    ECS_CLUSTER: _ecs_object_view,
 }

@@ -64,7 +64,7 @@ from .common import (
     report_unresolved,
     write_status,
 )
-from .indexes import SERVICE_PODS
+from .indexes import SERVICE_PODS, ecs_spec
 from .queue import OK, Outcome
 from .references import Resolved, Unresolved, claim_service_name, resolve_task_definition
 from .runtime import runtime
@@ -81,7 +81,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     if body is None or body["metadata"].get("deletionTimestamp"):
         return OK
     try:
-        spec = parse_service(body.get("spec") or {})
+        spec = parse_service(ecs_spec(body, "Service"))
     except EcsValidationError as error:
         await report_invalid(ECS_SERVICE, body, error)
         return Outcome("invalid")

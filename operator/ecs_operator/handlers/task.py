@@ -37,6 +37,7 @@ from .common import (
     report_unresolved,
     write_status,
 )
+from .indexes import ecs_spec
 from .queue import OK, Outcome
 from .references import Unresolved, resolve_task_definition
 from .runtime import runtime
@@ -55,7 +56,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     if body is None or body["metadata"].get("deletionTimestamp"):
         return OK
     try:
-        spec = parse_task(body.get("spec") or {})
+        spec = parse_task(ecs_spec(body, "Task"))
     except EcsValidationError as error:
         await report_invalid(ECS_TASK, body, error)
         return Outcome("invalid")
