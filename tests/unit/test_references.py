@@ -6,8 +6,13 @@ from typing import Any
 
 import pytest
 
-from ecs_operator.handlers.references import Unresolved, claim_service_name
-from ecs_operator.kube.resources import ECS_SERVICE
+from ecs_operator.handlers.references import (
+    Unresolved,
+    claim_service_name,
+    family_revisions,
+    resolve_task_definition,
+)
+from ecs_operator.kube.resources import CONTROLLER_REVISION, ECS_SERVICE, TASK_DEFINITION
 from ecs_operator.kube.store import Store
 
 
@@ -71,3 +76,36 @@ def test_the_same_service_name_in_another_namespace_is_another_service(store: St
     store.put(ECS_SERVICE, mine)
 
     claim_service_name("shop", mine)
+
+
+def test_only_a_task_definitions_own_revisions_are_read(store: Store) -> None:
+    """A ControllerRevision named like a revision but made by someone else (another owner, or
+    none) is never taken for the task definition's spec: ownership, never adoption."""
+    td = {
+        "metadata": {"name": "web", "namespace": "shop", "uid": "td-uid"},
+        "spec": {"family": "web", "containerDefinitions": []},
+    }
+    store.put(TASK_DEFINITION, td)
+
+    def revision(number: int, owner_uid: str) -> dict[str, Any]:
+        owner = {"apiVersion": "ecs-operator.dev/v1alpha1", "kind": "TaskDefinition",
+                 "name": "web", "uid": owner_uid, "controller": True}  # fmt: skip
+        return {
+            "metadata": {
+                "name": f"web-{number}",
+                "namespace": "shop",
+                "uid": f"cr-{number}",
+                "ownerReferences": [owner],
+            },
+            "revision": number,
+            "data": {"spec": {"family": "web", "number": number}},
+        }
+
+    store.put(CONTROLLER_REVISION, revision(1, "td-uid"))
+    forged = revision(2, "td-uid")
+    forged["metadata"]["ownerReferences"][0]["controller"] = False
+    store.put(CONTROLLER_REVISION, forged)
+    assert [e["revision"] for e in family_revisions(td)] == [1]
+    assert resolve_task_definition("shop", "web").spec == {"family": "web", "number": 1}
+    with pytest.raises(Unresolved):
+        resolve_task_definition("shop", "web:2")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.kube.owners import controlled_by
 from ecs_operator.kube.resources import (
     CONTROLLER_REVISION,
     ECS_CLUSTER,
@@ -109,7 +110,9 @@ def resolve_task_definition(namespace: str, text: str, running: str | None = Non
     stored = runtime().store.get(
         CONTROLLER_REVISION, namespace, revision_name(body["metadata"]["name"], revision)
     )
-    if stored is None:
+    if stored is None or not controlled_by(stored, body["metadata"]["uid"]):
+        # (a revision of that name that is not the TaskDefinition's own is never read: its
+        # registration reports the NameConflict)
         raise Unresolved(
             "TaskDefinitionNotReady",
             f"taskDefinition: revision {ref.family}:{revision} not stored yet",
@@ -123,8 +126,9 @@ def family_revisions(body: dict[str, Any]) -> list[dict[str, Any]]:
     revision is stored, without waiting for the TaskDefinition's status to be written and
     come back."""
     annotations = body["metadata"].get("annotations") or {}
+    uid = body["metadata"]["uid"]
     return revision_entries(
-        runtime().store.owned(CONTROLLER_REVISION, body["metadata"]["uid"]),
+        [r for r in runtime().store.owned(CONTROLLER_REVISION, uid) if controlled_by(r, uid)],
         parse_revisions(annotations.get(DEREGISTERED)),
     )
 
