@@ -33,7 +33,7 @@ from tests.support.ecs import (
     service,
     status,
 )
-from tests.support.kube import Kube, kubectl, wait_for
+from tests.support.kube import Kube, identity_of, kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
 from ecs_operator import FIELD_MANAGER
@@ -128,23 +128,7 @@ def admin_allows(namespace: str, **annotations: str) -> None:
     kubectl("annotate", "--overwrite", "namespace", namespace, *pairs)
 
 
-def snapshot(kind: str, namespace: str, name: str) -> dict[str, Any]:
-    """What must not change of an admin's object: identity, version, metadata, spec, and who
-    ever wrote it."""
-    body = json.loads(kubectl("get", kind, name, "-n", namespace, "-o", "json").stdout)
-    metadata = body["metadata"]
-    return {
-        "uid": metadata["uid"],
-        "resourceVersion": metadata["resourceVersion"],
-        "labels": metadata.get("labels"),
-        "annotations": metadata.get("annotations"),
-        "ownerReferences": metadata.get("ownerReferences"),
-        "spec": body.get("spec"),
-        "writers": sorted({m["manager"] for m in metadata.get("managedFields") or []}),
-    }
-
-
-def settled_snapshot(kind: str, namespace: str, name: str) -> dict[str, Any]:
+def settled_identity(kind: str, namespace: str, name: str) -> dict[str, Any]:
     """A snapshot once the object's controller has written its status (so that a later
     resourceVersion change can only be someone else's write)."""
 
@@ -155,7 +139,7 @@ def settled_snapshot(kind: str, namespace: str, name: str) -> dict[str, Any]:
 
     wait_for(settled, 30, f"{kind} {name} settled")
     time.sleep(1)
-    return snapshot(kind, namespace, name)
+    return identity_of(kind, namespace, name)
 
 
 def reasons(namespace: str, name: str) -> list[str]:
@@ -259,8 +243,8 @@ def test_an_admins_service_account_is_never_taken_over_or_swept(tenant: Tenant, 
     admin_allows(namespace, **{ANNOTATION_ALLOWED_TASK_ROLES: "arn:aws:iam::*:role/deployer"})
     name = service_account_name(DEPLOYER)
     admin_service_account(namespace, name, DEPLOYER)
-    before = snapshot("serviceaccount", namespace, name)
-    ci = settled_snapshot("deployment", namespace, "ci")
+    before = identity_of("serviceaccount", namespace, name)
+    ci = settled_identity("deployment", namespace, "ci")
     tenant.apply(
         fargate_task_definition("app", taskRoleArn=DEPLOYER),
         service("app", "app", desiredCount=1, launchType="FARGATE"),
@@ -291,8 +275,8 @@ def test_an_admins_service_account_is_never_taken_over_or_swept(tenant: Tenant, 
         return swept not in accounts
 
     wait_for(other_swept, identities.GRACE + identities.SWEEP_DELAY + 30, "the sweep")
-    assert snapshot("serviceaccount", namespace, name) == before
-    assert snapshot("deployment", namespace, "ci") == ci
+    assert identity_of("serviceaccount", namespace, name) == before
+    assert identity_of("deployment", namespace, "ci") == ci
     assert FIELD_MANAGER not in before["writers"]
 
 
@@ -300,7 +284,7 @@ def test_a_name_taken_by_an_admins_object_is_left_alone(tenant: Tenant, kube: Ku
     """A Service named like an existing Deployment: reported once, no retry loop."""
     namespace = tenant.namespace
     admin_deployment(namespace, "web")
-    before = settled_snapshot("deployment", namespace, "web")
+    before = settled_identity("deployment", namespace, "web")
     tenant.apply(
         fargate_task_definition("web"),
         service("web", "web", desiredCount=1, launchType="FARGATE"),
@@ -309,7 +293,7 @@ def test_a_name_taken_by_an_admins_object_is_left_alone(tenant: Tenant, kube: Ku
     assert "Deployment/web" in message
     time.sleep(10)  # long enough for a hot retry loop to show
     assert reasons(namespace, "web").count(NAME_CONFLICT) == 1
-    assert snapshot("deployment", namespace, "web") == before
+    assert identity_of("deployment", namespace, "web") == before
     assert FIELD_MANAGER not in before["writers"]
     assert kube.pods(namespace) == []
 

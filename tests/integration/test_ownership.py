@@ -25,7 +25,7 @@ from tests.support.ecs import (
     status,
     wait_steady,
 )
-from tests.support.kube import Kube, kubectl, wait_for
+from tests.support.kube import Kube, identity_of, kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
 from ecs_operator.handlers import identities
@@ -49,20 +49,6 @@ def _read(namespace: str, kind: str, name: str) -> dict[str, Any] | None:
     return json.loads(found.stdout) if found.returncode == 0 else None
 
 
-def _identity(namespace: str, kind: str, name: str) -> dict[str, Any]:
-    """What must not change on an object left alone."""
-    obj = _read(namespace, kind, name)
-    assert obj is not None, f"{kind}/{name} is gone"
-    metadata = obj["metadata"]
-    return {
-        "uid": metadata["uid"],
-        "resourceVersion": metadata["resourceVersion"],
-        "labels": metadata.get("labels"),
-        "annotations": metadata.get("annotations"),
-        "ownerReferences": metadata.get("ownerReferences"),
-    }
-
-
 def _processed(obj: dict[str, Any]) -> bool:
     """Whether the object's own controller has written its status (if it has one)."""
     state = obj.get("status") or {}
@@ -83,7 +69,7 @@ def _settled(namespace: str, kind: str, name: str) -> dict[str, Any]:
 
     def still() -> dict[str, Any] | None:
         time.sleep(0.5)
-        seen.append(_identity(namespace, kind, name))
+        seen.append(identity_of(kind, namespace, name))
         return seen[-1] if len(seen) >= 6 and seen[-6] == seen[-1] else None
 
     return wait_for(still, 60, f"{kind}/{name} to settle")
@@ -163,7 +149,7 @@ def test_an_admin_account_with_our_name_is_never_taken_over_used_or_swept(
         },
     }
     _create(namespace, admin, _ci_deployment("ci", account))
-    before = _identity(namespace, "serviceaccount", account)
+    before = identity_of("serviceaccount", namespace, account)
 
     apply(
         namespace,
@@ -184,7 +170,7 @@ def test_an_admin_account_with_our_name_is_never_taken_over_used_or_swept(
         p.metadata.name for p in kube.pods(namespace) if p.spec.service_account_name == account
     }
     assert runs_as_admin == {p.metadata.name for p in kube.pods(namespace, "app=ci")}
-    assert _identity(namespace, "serviceaccount", account) == before
+    assert identity_of("serviceaccount", namespace, account) == before
 
     kubectl("delete", "services.ecs-operator.dev", "web", "other", "-n", namespace)
     gone = time.monotonic()
@@ -196,7 +182,7 @@ def test_an_admin_account_with_our_name_is_never_taken_over_used_or_swept(
     )
     # ...and, past its grace period, still leaves the admin's alone
     time.sleep(max(0.0, gone + identities.GRACE + identities.SWEEP_DELAY + 2 - time.monotonic()))
-    assert _identity(namespace, "serviceaccount", account) == before
+    assert identity_of("serviceaccount", namespace, account) == before
 
 
 def test_a_deployment_named_like_the_service_is_left_alone_reported_once_then_replaced(
@@ -222,7 +208,7 @@ def test_a_deployment_named_like_the_service_is_left_alone_reported_once_then_re
         "a retry",
     )
     # ...and changes nothing, reports nothing new, and loops on no refused write
-    assert _identity(namespace, "deployment", "web") == before
+    assert identity_of("deployment", namespace, "web") == before
     assert [p for p in kube.pods(namespace) if p.metadata.labels.get("app") != "ci"] == []
     assert len(_conflict_events(kube, namespace, "web")) == 1
     assert _log_mentions(operator, namespace, "422") == []
@@ -317,7 +303,7 @@ def test_an_attached_object_named_like_ours_is_left_alone_and_reported_once(
         90,
         "the service's tasks running",
     )
-    assert _identity(namespace, kubectl_kind, name) == before
+    assert identity_of(kubectl_kind, namespace, name) == before
     assert len(_conflict_events(kube, namespace, "shop")) == 1
 
     kubectl("delete", kubectl_kind, name, "-n", namespace)
@@ -386,7 +372,7 @@ def test_a_task_whose_pod_name_is_taken_reports_it_and_starts_once_it_is_free(
         "Pod/job-0 already exists and was not created by this Task: left alone"
     )
     assert status(kube, namespace, "Task", "job")["lastStatus"] == "PROVISIONING"
-    assert _identity(namespace, "pod", "job-0") == before
+    assert identity_of("pod", namespace, "job-0") == before
     assert len(_conflict_events(kube, namespace, "job")) == 1
 
     kubectl("delete", "pod", "job-0", "-n", namespace, "--grace-period=0", "--force")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 import time
@@ -36,6 +37,25 @@ def kubectl(
     return subprocess.run(
         ["kubectl", *args], input=input, capture_output=True, text=True, check=check
     )
+
+
+def identity_of(kind: str, namespace: str, name: str) -> dict[str, Any]:
+    """What must not change of an object the operator leaves alone: uid, resourceVersion,
+    labels, annotations, owner references and spec, and the field managers that ever wrote it
+    (never the operator's)."""
+    found = kubectl("get", kind, name, "-n", namespace, "-o", "json", check=False)
+    assert found.returncode == 0, f"{kind}/{name} is gone: {found.stderr}"
+    body = json.loads(found.stdout)
+    metadata = body["metadata"]
+    return {
+        "uid": metadata["uid"],
+        "resourceVersion": metadata["resourceVersion"],
+        "labels": metadata.get("labels"),
+        "annotations": metadata.get("annotations"),
+        "ownerReferences": metadata.get("ownerReferences"),
+        "spec": body.get("spec"),
+        "writers": sorted({m["manager"] for m in metadata.get("managedFields") or []}),
+    }
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ecs_operator.api.models import ServiceAutoScaling, parse_service
-from ecs_operator.api.shapes import CreateServiceRequest
+from ecs_operator.api.shapes import CreateServiceRequest, RegisterTaskDefinitionRequest
 from ecs_operator.render import Options, render_service
 from ecs_operator.render.attached import render_attached
 from ecs_operator.render.availability import min_available, pod_disruption_budget
@@ -107,6 +107,13 @@ def test_load_balancers_on_one_port_share_a_service() -> None:
     assert [f.path for f in report.findings] == ["loadBalancers[3]"]  # no port 7000
 
 
+def _load_balanced_web() -> tuple[CreateServiceRequest, RegisterTaskDefinitionRequest]:
+    """A service with one load balancer on port 8080 of its task definition's container."""
+    lb = {"targetGroupArn": "arn:tg", "containerName": "app", "containerPort": 8080}
+    spec = {"serviceName": "web", "taskDefinition": "demo", "desiredCount": 1}
+    return parse_service({**spec, "loadBalancers": [lb]}), task([container(portMappings=[HTTP])])
+
+
 @pytest.mark.parametrize(
     ("requested", "kind", "findings"),
     [
@@ -118,17 +125,7 @@ def test_load_balancers_on_one_port_share_a_service() -> None:
 def test_the_load_balancer_type_is_the_annotations(
     requested: str, kind: str, findings: list[str]
 ) -> None:
-    svc = parse_service(
-        {
-            "serviceName": "web",
-            "taskDefinition": "demo",
-            "desiredCount": 1,
-            "loadBalancers": [
-                {"targetGroupArn": "arn:tg", "containerName": "app", "containerPort": 8080}
-            ],
-        }
-    )
-    td = task([container(portMappings=[HTTP])])
+    svc, td = _load_balanced_web()
     result = render_service(svc, td, Options(), load_balancer_type=requested)
     lb = result.objects[2]
     assert lb["spec"]["type"] == kind
@@ -137,17 +134,7 @@ def test_the_load_balancer_type_is_the_annotations(
 
 def test_exposure_is_the_admins_call() -> None:
     """A type the admin did not allow (policy.py) is ClusterIP, with an unsupported finding."""
-    svc = parse_service(
-        {
-            "serviceName": "web",
-            "taskDefinition": "demo",
-            "desiredCount": 1,
-            "loadBalancers": [
-                {"targetGroupArn": "arn:tg", "containerName": "app", "containerPort": 8080}
-            ],
-        }
-    )
-    td = task([container(portMappings=[HTTP])])
+    svc, td = _load_balanced_web()
     template = render_service(svc, td, Options()).pod.pod_template
     report = Report()
     (lb, *_) = render_attached(
