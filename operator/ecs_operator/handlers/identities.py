@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 from ecs_operator.kube import apply
-from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import DAEMON_SET, DEPLOYMENT, POD, SERVICE_ACCOUNT
 from ecs_operator.render import keys
@@ -97,12 +96,7 @@ async def sweep(namespace: str, _: str) -> Outcome:
         if elapsed < GRACE:
             wait = min(wait or GRACE, GRACE - elapsed)
             continue
-        preconditions = {"uid": metadata["uid"], "resourceVersion": metadata["resourceVersion"]}
-        try:
-            await rt.client.delete(SERVICE_ACCOUNT, namespace, metadata["name"], preconditions)
-        except ApiError as error:
-            if error.status != 409:
-                raise
-            continue  # changed since it was read: left as it is, for a later sweep to judge
-        rt.store.forget(SERVICE_ACCOUNT, namespace, metadata["name"])
+        # an account changed since it was read is left as it is, for a later sweep to judge
+        if await apply.delete_ours(rt.client, SERVICE_ACCOUNT, account, unchanged=True):
+            rt.store.forget(SERVICE_ACCOUNT, namespace, metadata["name"])
     return Outcome("waiting", retry=True, after=wait) if wait is not None else OK

@@ -23,8 +23,8 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import ServiceSpec, parse_service, parse_task_definition
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
-from ecs_operator.kube.apply import NameConflict, ensure
-from ecs_operator.kube.client import ApiError, Resource
+from ecs_operator.kube.apply import NameConflict, delete_ours, ensure
+from ecs_operator.kube.client import Resource
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import (
     DAEMON_SET,
@@ -332,15 +332,8 @@ async def _remove_stale(owner: dict[str, Any], keep: set[tuple[Resource, str]]) 
             metadata = child["metadata"]
             if not controlled_by(child, uid) or (resource, metadata["name"]) in keep:
                 continue
-            try:
-                await rt.client.delete(
-                    resource, metadata["namespace"], metadata["name"], {"uid": metadata["uid"]}
-                )
-            except ApiError as error:
-                if error.status != 409:
-                    raise
-                continue  # another object has the name by now: not ours to delete
-            rt.store.forget(resource, metadata["namespace"], metadata["name"])
+            if await delete_ours(rt.client, resource, child):
+                rt.store.forget(resource, metadata["namespace"], metadata["name"])
 
 
 def _pods(namespace: str, selector: dict[str, str]) -> list[dict[str, Any]]:

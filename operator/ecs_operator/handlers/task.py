@@ -17,7 +17,7 @@ from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import parse_task, parse_task_definition
-from ecs_operator.kube.apply import NameConflict, claim_name
+from ecs_operator.kube.apply import NameConflict, claim_name, delete_ours
 from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import age, child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, POD
@@ -204,14 +204,7 @@ async def _stop_pod(pod: dict[str, Any] | None, state: TaskState) -> None:
             after=rt.settings.task_retention_seconds,
         )
         return
-    metadata = pod["metadata"]
-    try:
-        await rt.client.delete(
-            POD, metadata["namespace"], metadata["name"], {"uid": metadata["uid"]}
-        )
-    except ApiError as error:
-        if error.status != 409:  # 409: the name is another pod's by now, not ours to delete
-            raise
+    await delete_ours(rt.client, POD, pod)  # refused: the name is another pod's by now
     del state
 
 

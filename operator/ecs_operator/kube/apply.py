@@ -35,7 +35,7 @@ from typing import Any
 
 from ecs_operator import API_GROUP
 
-from .client import ApiError, KubeClient
+from .client import ApiError, KubeClient, Resource
 from .resources import resource_of
 
 HASH_ANNOTATION = f"{API_GROUP}/applied-hash"
@@ -174,3 +174,23 @@ async def ensure(
     if in_sync(desired, live):
         return live
     return await client.apply(resource_of(desired), with_uid(stamped(desired), live))
+
+
+async def delete_ours(
+    client: KubeClient, resource: Resource, body: dict[str, Any], *, unchanged: bool = False
+) -> bool:
+    """Delete ``body``, a stored object of ours, on condition that the name still holds that
+    object (its uid; and, with ``unchanged``, its resourceVersion: nobody wrote it since it was
+    judged). False when the API server refused (409): the name is someone else's by now, or
+    the object changed, and it is left as it is; True when deleted or already gone."""
+    metadata = body["metadata"]
+    preconditions = {"uid": metadata["uid"]}
+    if unchanged:
+        preconditions["resourceVersion"] = metadata["resourceVersion"]
+    try:
+        await client.delete(resource, metadata.get("namespace"), metadata["name"], preconditions)
+    except ApiError as error:
+        if error.status != 409:
+            raise
+        return False
+    return True
