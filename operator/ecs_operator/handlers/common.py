@@ -144,12 +144,7 @@ async def report_unresolved(resource: Resource, body: dict[str, Any], problem: U
     previous = body.get("status") or {}
     generation = body["metadata"].get("generation")
     conditions = merge(
-        previous.get("conditions"),
-        [
-            condition("Ready", False, problem.reason, str(problem)),
-            condition("Degraded", True, problem.reason, str(problem)),
-        ],
-        generation,
+        previous.get("conditions"), problem_conditions(problem.reason, str(problem)), generation
     )
     status = {**previous, "conditions": conditions, "observedGeneration": generation}
     if reported:
@@ -163,7 +158,12 @@ def report_conflicts(body: dict[str, Any], conflicts: list[NameConflict]) -> lis
     each object left alone."""
     message = "; ".join(sorted({c.message(body["kind"]) for c in conflicts}))
     runtime().events.record(body, NAME_CONFLICT, message, warning=True)
+    return problem_conditions(NAME_CONFLICT, message)
+
+
+def problem_conditions(reason: str, message: str) -> list[dict[str, Any]]:
+    """Ready=False and Degraded=True for a problem that keeps the object from running."""
     return [
-        condition("Ready", False, NAME_CONFLICT, message),
-        condition("Degraded", True, NAME_CONFLICT, message),
+        condition("Ready", False, reason, message),
+        condition("Degraded", True, reason, message),
     ]
