@@ -121,6 +121,22 @@ async def _create(api: Api, bodies: list[dict[str, Any]], done: Any, what: str) 
     return finished - started
 
 
+async def _phase(
+    api: Api,
+    operator: OperatorProcess,
+    batch: tuple[str, int, int],
+    done: Any,
+    what: str,
+) -> tuple[float, dict[str, float]]:
+    """Create a ``batch`` of task definitions (name prefix, how many, bytes each), wait until
+    ``done`` holds for each and the operator settles: seconds taken, and its memory then. The
+    bodies are dropped before the reading (the bench's own memory is not measured, but the
+    machine is shared)."""
+    seconds = await _create(api, task_definitions(*batch), done, what)
+    await asyncio.sleep(SETTLE_S)
+    return round(seconds, 1), _reading(operator.usage())
+
+
 async def _reconciled_once(operator: OperatorProcess, count: int) -> float:
     started = time.monotonic()
     while time.monotonic() - started < LIMIT_S:
@@ -154,19 +170,15 @@ async def _measure(
         results["empty"] = _reading(operator.usage())
         log(f"  operator started: {results['empty']}")
 
-        valid = task_definitions("hostile", count, VALID_BYTES)
-        results["register_s"] = round(await _create(api, valid, registered, "registered"), 1)
-        del valid
-        await asyncio.sleep(SETTLE_S)
-        results["registered"] = _reading(operator.usage())
+        results["register_s"], results["registered"] = await _phase(
+            api, operator, ("hostile", count, VALID_BYTES), registered, "registered"
+        )
         log(f"  {count} registered in {results['register_s']}s: {results['registered']}")
 
         if oversize:
-            big = task_definitions("over", oversize, oversize_bytes)
-            results["refuse_s"] = round(await _create(api, big, refused, "refused"), 1)
-            del big
-            await asyncio.sleep(SETTLE_S)
-            results["refused"] = _reading(operator.usage())
+            results["refuse_s"], results["refused"] = await _phase(
+                api, operator, ("over", oversize, oversize_bytes), refused, "refused"
+            )
             log(f"  {oversize} refused in {results['refuse_s']}s: {results['refused']}")
     except BaseException:
         log(f"operator log tail:\n{operator.tail()}")
