@@ -5,7 +5,8 @@ Connect names, as Kubernetes Services selecting the service's pods.
   of every task. On Kubernetes that is a Service on that port, named ``<service>-lb-<port>``
   (entries on one container port share it), of type ClusterIP unless the ECS Service object
   asks for another with the annotation ``ecs-operator.dev/load-balancer-type`` (``LoadBalancer``
-  makes the cloud's load balancer; ``NodePort`` suits an external one). The target group ARNs
+  makes the cloud's load balancer; ``NodePort`` suits an external one) and the cluster admin
+  allows that type in the namespace (policy.py). The target group ARNs
   and load balancer names are kept in annotations, for a controller that binds them.
 - ``serviceRegistries[]``: Cloud Map answers DNS queries for a service with the IPs (A) or
   IP:port (SRV) of its tasks: a *headless* Service does exactly that. The Cloud Map service's
