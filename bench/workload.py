@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from ecs_operator import API_GROUP, API_VERSION, nodes
-from ecs_operator.api.models import parse_service, parse_task_definition
+from ecs_operator.api.parse import parse_service, parse_task_definition
 from ecs_operator.render import request
 from ecs_operator.render.service import render_service
 

@@ -3,7 +3,7 @@
 Why generated: the ECS API has ~120 input structures and ~260 shapes reachable from the
 four requests we mirror. Writing them by hand would drift from AWS and lose fields; the
 model is the single source of truth for names, JSON types, enums, bounds and documentation.
-Hand-written ECS rules live in ``api/rules.py`` and a few field types are overridden with the
+Hand-written ECS rules live in ``api/rules/`` and a few field types are overridden with the
 lenient ECS forms (``TYPE_OVERRIDES``). Single-field limits that ECS states only in prose (or
 enforces only server-side) are added from ``DOC_CONSTRAINTS`` / ``SERVICE_REQUIRED``, so that
 pydantic and the generated CRD schema (see ``crdgen.py``) enforce them alike.
@@ -281,7 +281,7 @@ class Generator:
             f"{botocore.__version__}.",
             "",
             "Do not edit: run ``make shapes``. Every class is an ECS structure with its members in",
-            "exact ECS casing; ECS rules that span fields live in rules.py.",
+            "exact ECS casing; ECS rules that span fields live in rules/.",
             '"""',
             "",
             "# ruff: noqa: E501",

@@ -34,14 +34,8 @@ import yaml
 
 from . import API_GROUP, API_VERSION
 from .api.errors import EcsValidationError, Violation
-from .api.models import (
-    ServiceSpec,
-    TaskDefinitionSpec,
-    TaskSpec,
-    parse_service,
-    parse_task,
-    parse_task_definition,
-)
+from .api.models import ServiceSpec, TaskDefinitionSpec, TaskSpec
+from .api.parse import parse_service, parse_task, parse_task_definition
 from .api.ref import TaskDefinitionRef
 from .api.shapes import CreateServiceRequest
 from .render import capacity, workloads

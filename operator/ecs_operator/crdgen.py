@@ -4,7 +4,7 @@ The CRD schema is derived, never written by hand: pydantic's JSON schema of each
 (``api/models.py``) is turned into a *structural* OpenAPI v3 schema ($refs inlined, optional
 members unwrapped, one type per node), so the API server refuses what the operator would refuse
 for every single-field limit (types, enums, ranges, lengths, patterns, required members), and
-``kubectl explain`` shows the ECS documentation. The cross-field rules of ``api/rules.py`` that
+``kubectl explain`` shows the ECS documentation. The cross-field rules of ``api/rules/`` that
 the API server can check become ``x-kubernetes-validations`` (CEL) and list-map keys; the rest
 are the operator's.
 

@@ -17,7 +17,12 @@ selection and the docs (docs/nodes.md) cannot disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from .api.providers import FARGATE as FARGATE
+from .api.providers import FARGATE_SPOT as FARGATE_SPOT
+from .api.providers import LABEL_NODE_POOL as LABEL_NODE_POOL
+from .api.providers import FargateProvider as FargateProvider
 
 PREFIX = "ecs-operator.dev/"
 
@@ -29,8 +34,7 @@ LABEL_ZONE = "topology.kubernetes.io/zone"
 LABEL_REGION = "topology.kubernetes.io/region"
 LABEL_INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 
-# Our labels.
-LABEL_NODE_POOL = PREFIX + "node-pool"
+# Our labels (LABEL_NODE_POOL, which the Cluster spec names, is api/providers.py's).
 LABEL_CAPACITY_TYPE = PREFIX + "capacity-type"
 CAPACITY_ON_DEMAND = "on-demand"
 CAPACITY_SPOT = "spot"
@@ -49,10 +53,6 @@ KWOK_FAKE = "fake"
 
 REGION = "us-east-1"
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
-
-FargateProvider = Literal["FARGATE", "FARGATE_SPOT"]
-FARGATE: FargateProvider = "FARGATE"
-FARGATE_SPOT: FargateProvider = "FARGATE_SPOT"
 
 
 def fargate_node_selector(provider: FargateProvider) -> dict[str, str]:

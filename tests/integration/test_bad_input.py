@@ -47,7 +47,7 @@ from tests.support.ecs import (
 from tests.support.kube import Kube, kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
-from ecs_operator.api.rules import tasks_per_service
+from ecs_operator.api.rules.service import tasks_per_service
 
 pytestmark = pytest.mark.integration
 

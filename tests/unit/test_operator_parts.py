@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ecs_operator.api.models import parse_task_definition
+from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
 from ecs_operator.handlers.indexes import FAMILY, INDEXES, PROJECTIONS, USES_FAMILY
 from ecs_operator.kube.apply import HASH_ANNOTATION, contains, in_sync, stamped

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ecs_operator.api.models import parse_service, parse_task_definition
+from ecs_operator.api.parse import parse_service, parse_task_definition
 from ecs_operator.plugin import cli, table, views
 from ecs_operator.render import request
 from ecs_operator.render.service import render_service

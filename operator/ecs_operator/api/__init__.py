@@ -14,11 +14,8 @@ from .models import (
     TaskDefinitionSpec,
     TaskSpec,
     Toleration,
-    parse_cluster,
-    parse_service,
-    parse_task,
-    parse_task_definition,
 )
+from .parse import parse_cluster, parse_service, parse_task, parse_task_definition
 from .ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 
 __all__ = [

@@ -49,8 +49,8 @@ class EcsValidationError(ValueError):
 
     @classmethod
     def from_pydantic(cls, error: ValidationError, kind: str = "spec") -> EcsValidationError:
-        """Translate pydantic's errors, unwrapping the rule violations a model validator raised."""
-        return cls([v for e in error.errors() for v in _violations(e)], kind)
+        """Translate pydantic's errors (field by field: the ECS rules run after, ``parse.py``)."""
+        return cls([_violation(e) for e in error.errors()], kind)
 
 
 def path_of(location: Sequence[int | str]) -> str:
@@ -72,10 +72,6 @@ _MESSAGES = {
 }
 
 
-def _violations(error: ErrorDetails) -> list[Violation]:
-    path = path_of(error["loc"])
-    cause = error.get("ctx", {}).get("error")
-    if isinstance(cause, EcsValidationError):
-        return [v.under(path) for v in cause.violations]
+def _violation(error: ErrorDetails) -> Violation:
     message = _MESSAGES.get(error["type"], error["msg"]).removeprefix("Value error, ")
-    return [Violation(path, message)]
+    return Violation(path_of(error["loc"]), message)

@@ -10,21 +10,19 @@ other AWS APIs or to AWS itself:
 - ``ClusterSpec.capacityProviderDefinitions``: which Kubernetes nodes an EC2 capacity provider
   stands for (on AWS that is an Auto Scaling group; here it is a node selector).
 
-The cross-field ECS rules (``rules.py``) run as a model validator. Use the ``parse_*``
-functions: they raise only :class:`~ecs_operator.api.errors.EcsValidationError`.
+The models know nothing of the cross-field ECS rules (``rules/``, which read them); parse with
+the ``parse_*`` functions of ``parse.py``, which check both and raise only
+:class:`~ecs_operator.api.errors.EcsValidationError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, ValidationError, WithJsonSchema, model_validator
+from pydantic import AfterValidator, Field, WithJsonSchema
 
-from .. import nodes
-from . import rules, size
 from .base import EcsShape
-from .errors import EcsValidationError
+from .providers import LABEL_NODE_POOL
 from .ref import PATTERN, TaskDefinitionRef
 from .shapes import (
     CreateClusterRequest,
@@ -32,11 +30,12 @@ from .shapes import (
     RegisterTaskDefinitionRequest,
     RunTaskRequest,
 )
+from .types import ECS_INTEGER_MAX
 
 NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,255}$"
 #: ECS's integers are 32-bit (tools/gen_shapes.py); so are the extensions', and the Kubernetes
 #: fields they become (an HPA's replicas, utilization and windows).
-INT32_MAX = rules.ECS_INTEGER_MAX
+INT32_MAX = ECS_INTEGER_MAX
 
 
 def _valid_ref(text: str) -> str:
@@ -52,30 +51,20 @@ TaskDefinitionRefText = Annotated[
 """A task definition reference (see ``ref.py``), checked but kept as the user wrote it."""
 
 
-class _Spec(EcsShape):
-    """A custom resource's spec: runs its kind's ECS rules after the fields validate."""
+class Spec(EcsShape):
+    """A custom resource's spec: an ECS request, maybe with extensions of ours."""
 
-    ecs_rules: ClassVar[tuple[rules.Rule[Any], ...]] = ()
     #: Members that are ours, not ECS's: left out of the ECS request.
     extensions: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="after")
-    def _check_ecs_rules(self) -> Self:
-        found = rules.violations(self.ecs_rules, self)
-        if found:
-            raise EcsValidationError(found)
-        return self
 
     def to_ecs(self) -> dict[str, Any]:
         """The ECS request: ECS field names, absent members and our extensions left out."""
         return self.model_dump(mode="json", exclude_none=True, exclude=set(self.extensions))
 
 
-class TaskDefinitionSpec(_Spec, RegisterTaskDefinitionRequest):
+class TaskDefinitionSpec(Spec, RegisterTaskDefinitionRequest):
     """An ECS task definition (the RegisterTaskDefinition request). Each change of the spec
     registers a new revision of the family, as ECS does."""
-
-    ecs_rules = rules.TASK_DEFINITION_RULES
 
 
 PredefinedMetricType = Literal[
@@ -126,11 +115,10 @@ class ServiceAutoScaling(EcsShape):
     )
 
 
-class ServiceSpec(_Spec, CreateServiceRequest):
+class ServiceSpec(Spec, CreateServiceRequest):
     """An ECS service (the CreateService request): keeps desiredCount tasks of a task
     definition running, or one per container instance with schedulingStrategy DAEMON."""
 
-    ecs_rules = rules.SERVICE_RULES
     extensions = frozenset({"autoScaling"})
 
     taskDefinition: TaskDefinitionRefText | None = Field(
@@ -148,10 +136,9 @@ class ServiceSpec(_Spec, CreateServiceRequest):
         return None if self.taskDefinition is None else TaskDefinitionRef.parse(self.taskDefinition)
 
 
-class TaskSpec(_Spec, RunTaskRequest):
+class TaskSpec(Spec, RunTaskRequest):
     """A standalone ECS task run (the RunTask request): count copies of a task definition."""
 
-    ecs_rules = rules.TASK_RULES
     extensions = frozenset({"desiredStatus"})
 
     desiredStatus: Literal["RUNNING", "STOPPED"] | None = Field(
@@ -213,8 +200,7 @@ class CapacityProviderDefinition(EcsShape):
     nodeSelector: dict[LabelKey, LabelValue] | None = Field(
         default=None,
         max_length=20,
-        description=f"The labels of the provider's nodes (default: {nodes.LABEL_NODE_POOL}: "
-        "<name>).",
+        description=f"The labels of the provider's nodes (default: {LABEL_NODE_POOL}: <name>).",
     )
     tolerations: list[Toleration] | None = Field(
         default=None,
@@ -223,11 +209,10 @@ class CapacityProviderDefinition(EcsShape):
     )
 
 
-class ClusterSpec(_Spec, CreateClusterRequest):
+class ClusterSpec(Spec, CreateClusterRequest):
     """An ECS cluster (the CreateCluster request): a namespace for services and tasks, with
     the capacity providers they may use."""
 
-    ecs_rules = rules.CLUSTER_RULES
     extensions = frozenset({"capacityProviderDefinitions"})
 
     capacityProviderDefinitions: list[CapacityProviderDefinition] | None = Field(
@@ -235,45 +220,9 @@ class ClusterSpec(_Spec, CreateClusterRequest):
         max_length=20,
         description="ecs-operator extension: the nodes each EC2 capacity provider in "
         "capacityProviders stands for. A provider without a definition means the node pool "
-        f"of its name ({nodes.LABEL_NODE_POOL}: <name>).",
+        f"of its name ({LABEL_NODE_POOL}: <name>).",
     )
 
     def definitions(self) -> dict[str, CapacityProviderDefinition]:
         """The cluster's capacityProviderDefinitions by provider name."""
         return {d.name: d for d in self.capacityProviderDefinitions or ()}
-
-
-M = TypeVar("M", bound=_Spec)
-
-
-def _parse(model: type[M], data: Mapping[str, Any], kind: str) -> M:
-    """The spec, or :class:`EcsValidationError`; one over its size limit (``size.py``) is
-    refused as that alone, without being parsed."""
-    oversize = size.object_size(len(size.json_bytes(data)), kind)
-    if oversize:
-        raise EcsValidationError(oversize, kind)
-    try:
-        return model.model_validate(data, strict=True)
-    except ValidationError as error:
-        raise EcsValidationError.from_pydantic(error, kind) from None
-
-
-def parse_task_definition(data: Mapping[str, Any]) -> TaskDefinitionSpec:
-    """A TaskDefinition spec from JSON data, or :class:`EcsValidationError` (one over ECS's
-    64 KiB, as that alone)."""
-    return _parse(TaskDefinitionSpec, data, "TaskDefinition")
-
-
-def parse_service(data: Mapping[str, Any]) -> ServiceSpec:
-    """A Service spec from JSON data, or :class:`EcsValidationError`."""
-    return _parse(ServiceSpec, data, "Service")
-
-
-def parse_task(data: Mapping[str, Any]) -> TaskSpec:
-    """A Task spec from JSON data, or :class:`EcsValidationError`."""
-    return _parse(TaskSpec, data, "Task")
-
-
-def parse_cluster(data: Mapping[str, Any]) -> ClusterSpec:
-    """A Cluster spec from JSON data, or :class:`EcsValidationError`."""
-    return _parse(ClusterSpec, data, "Cluster")

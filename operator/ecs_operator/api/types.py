@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, WithJsonSchema
 
+#: ECS's integers are 32-bit (the model's ``integer`` shapes; tools/gen_shapes.py bounds them).
+ECS_INTEGER_MAX = 2**31 - 1
 CPU_UNITS_PER_VCPU = 1024
 MIB_PER_GB = 1024
 

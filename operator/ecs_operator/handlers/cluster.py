@@ -12,7 +12,7 @@ from typing import Any
 
 from ecs_operator import nodes
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.models import parse_cluster
+from ecs_operator.api.parse import parse_cluster
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, NODE, POD
 from ecs_operator.kube.store import matches
 from ecs_operator.render import keys

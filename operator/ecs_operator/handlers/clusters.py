@@ -8,7 +8,8 @@ from typing import Any
 
 from ecs_operator import API_GROUP, API_VERSION, nodes
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.models import CapacityProviderDefinition, parse_cluster
+from ecs_operator.api.models import CapacityProviderDefinition
+from ecs_operator.api.parse import parse_cluster
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
 from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.resources import ECS_CLUSTER

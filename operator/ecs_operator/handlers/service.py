@@ -21,7 +21,8 @@ import logging
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.models import ServiceSpec, parse_service, parse_task_definition
+from ecs_operator.api.models import ServiceSpec
+from ecs_operator.api.parse import parse_service, parse_task_definition
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
 from ecs_operator.kube.apply import NameConflict, delete_ours, ensure
 from ecs_operator.kube.client import Resource

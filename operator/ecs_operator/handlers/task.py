@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.models import parse_task, parse_task_definition
+from ecs_operator.api.parse import parse_task, parse_task_definition
 from ecs_operator.kube.apply import NameConflict, claim_name, delete_ours
 from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import age, child_of, controlled_by

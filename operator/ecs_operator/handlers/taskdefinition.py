@@ -15,7 +15,7 @@ import asyncio
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.models import parse_task_definition
+from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.kube.apply import NameConflict, claim_name, desired_hash
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION

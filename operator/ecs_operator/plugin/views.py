@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.models import parse_task_definition
+from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.handlers.references import DEFAULT_CLUSTER, cluster_name
 from ecs_operator.nodes import FARGATE, FARGATE_SPOT

@@ -1,7 +1,7 @@
 """Defence in depth for Fargate capacity: what a Fargate task may never have.
 
 ECS rejects privileged containers, host networking, host PID/IPC, host paths, host ports and
-added capabilities other than SYS_PTRACE on Fargate, and rules.py rejects them before rendering
+added capabilities other than SYS_PTRACE on Fargate, and api/rules/ rejects them before rendering
 (render/request.py refuses a task definition that is not Fargate-compatible). This pass runs on
 the finished pod spec anyway, whatever produced it, so a Fargate pod can never reach a (shared,
 virtual) Fargate node with host access or a weakened sandbox: Fargate's seccomp and AppArmor

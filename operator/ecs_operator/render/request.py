@@ -12,7 +12,7 @@ from typing import Any
 from ..api.base import EcsShape
 from ..api.errors import EcsValidationError
 from ..api.models import TaskDefinitionSpec
-from ..api.rules import fargate_incompatibilities
+from ..api.rules.fargate import fargate_incompatibilities
 from ..api.shapes import (
     CreateServiceRequest,
     RegisterTaskDefinitionRequest,

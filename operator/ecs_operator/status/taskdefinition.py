@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from ..api.models import TaskDefinitionSpec
-from ..api.rules import fargate_incompatibilities
+from ..api.rules.fargate import fargate_incompatibilities
 from .conditions import condition, merge
 
 REGION = "local"

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from ecs_operator.api.models import ServiceAutoScaling, parse_service
+from ecs_operator.api.models import ServiceAutoScaling
+from ecs_operator.api.parse import parse_service
 from ecs_operator.api.shapes import CreateServiceRequest, RegisterTaskDefinitionRequest
 from ecs_operator.render import Options, render_service
 from ecs_operator.render.attached import render_attached

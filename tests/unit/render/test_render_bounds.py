@@ -19,7 +19,7 @@ from ecs_operator.api import (
     parse_task,
     parse_task_definition,
 )
-from ecs_operator.api.rules import TASKS_PER_SERVICE
+from ecs_operator.api.rules.service import TASKS_PER_SERVICE
 from ecs_operator.render import Options, RenderError, render_service, render_task
 from ecs_operator.render.findings import Report
 from ecs_operator.render.placement import requirement

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecs_operator import nodes
-from ecs_operator.api.models import parse_cluster
+from ecs_operator.api.parse import parse_cluster
 from ecs_operator.api.shapes import CapacityProviderStrategyItem, CreateServiceRequest
 from ecs_operator.render import Constraint, Placement, RenderError
 from ecs_operator.render.capacity import placement_for, provider_placement
