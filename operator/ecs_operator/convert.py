@@ -34,6 +34,7 @@ import yaml
 
 from . import API_GROUP, API_VERSION
 from .api.errors import EcsValidationError, Violation
+from .api.identifiers import short_name
 from .api.models import ServiceSpec, TaskDefinitionSpec, TaskSpec
 from .api.parse import parse_service, parse_task, parse_task_definition
 from .api.ref import TaskDefinitionRef
@@ -43,7 +44,7 @@ from .render.context import RenderContext
 from .render.findings import Finding, ObjectRef, Report
 from .render.names import dns_label
 from .render.pod import render_pod_template
-from .render.request import Options, RenderedWorkload, cluster_name
+from .render.request import Options, RenderedWorkload, request_cluster
 from .render.service import render_service
 from .render.task import GENERATE_NAME_MAX, render_task
 
@@ -185,7 +186,7 @@ def _create_service(described: Any) -> tuple[Any, list[str]]:
     request = {k: v for k, v in described.items() if k in members and v not in (None, [], {})}
     cluster_arn = described.get("clusterArn")
     if isinstance(cluster_arn, str) and "cluster" not in request:
-        request["cluster"] = cluster_arn.rsplit("/", 1)[-1]
+        request["cluster"] = short_name(cluster_arn)
     stripped = [k for k in described if k not in members]
     note = f"describe-services members stripped: {', '.join(stripped)}"
     return request, [note] if stripped else []
@@ -332,7 +333,7 @@ def _lone_task_definition(
     report = Report()
     placement = capacity.placement_for(None, None, td.requiresCompatibilities, report)
     ctx = RenderContext(
-        cluster=cluster_name(None, options),
+        cluster=request_cluster(None, options),
         namespace=options.namespace,
         revision=doc.revision,
         placement=placement,

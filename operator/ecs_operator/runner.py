@@ -114,14 +114,17 @@ class NoDiffBase(kopf.DiffBaseStorage):
         return None
 
 
+def credentials(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In-cluster service account, else kubeconfig: kopf's watches log in with it, and so does
+    our client (kube/client.py). Without kopf's fallback to the official client, which would
+    import it (most of a kopf operator's memory)."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
 def _startup(args: argparse.Namespace) -> None:
     """Register the startup/cleanup hooks that create and close the runtime."""
 
-    @kopf.on.login()
-    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-        """In-cluster service account, else kubeconfig: without kopf's fallback to the
-        official client, which would import it (most of a kopf operator's memory)."""
-        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+    kopf.on.login()(credentials)
 
     @kopf.on.startup()
     async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) -> None:
@@ -132,9 +135,7 @@ def _startup(args: argparse.Namespace) -> None:
         settings.watching.chunk_size = LIST_PAGE
         settings.persistence.finalizer = "ecs-operator.dev/kopf"
         settings.persistence.diffbase_storage = NoDiffBase()
-        info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
-            settings=settings
-        )
+        info = credentials(settings=settings)
         if info is None:
             raise kopf.PermanentError(
                 "no Kubernetes credentials: neither in-cluster nor kubeconfig"

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from tests.unit.conftest import OfflineApiServer
 
+from ecs_operator.api.identifiers import DEFAULT_CLUSTER, cluster_name
 from ecs_operator.api.parse import parse_cluster, parse_service, parse_task, parse_task_definition
 from ecs_operator.api.ref import TaskDefinitionRef
-from ecs_operator.handlers.references import DEFAULT_CLUSTER, cluster_name
 from ecs_operator.nodes import FARGATE, FARGATE_SPOT
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,9 @@ from typing import Any
 
 from ecs_operator import nodes
 from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.identifiers import cluster_name
 from ecs_operator.api.parse import parse_cluster
+from ecs_operator.api.providers import FARGATE_PROVIDERS
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, NODE, POD
 from ecs_operator.kube.store import matches
 from ecs_operator.render import keys
@@ -24,7 +26,6 @@ from .clusters import capacity_providers, name_of
 from .common import report_invalid, write_status
 from .indexes import ecs_spec
 from .queue import OK, Outcome
-from .references import cluster_name
 from .runtime import runtime
 
 #: seconds between a change in a namespace and the refresh of its Clusters' counts
@@ -55,7 +56,7 @@ def cluster_status(
         provider: provider_placement(provider, definitions).node_selector
         for provider in spec.get("capacityProviders") or []
     }
-    ec2 = {p: s for p, s in selectors.items() if p not in (nodes.FARGATE, nodes.FARGATE_SPOT)}
+    ec2 = {p: s for p, s in selectors.items() if p not in FARGATE_PROVIDERS}
 
     def labels(obj: dict[str, Any]) -> dict[str, str]:
         return obj["metadata"].get("labels") or {}

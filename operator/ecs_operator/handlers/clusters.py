@@ -6,20 +6,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ecs_operator import API_GROUP, API_VERSION, nodes
+from ecs_operator import API_GROUP, API_VERSION
 from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.identifiers import DEFAULT_CLUSTER, cluster_name
 from ecs_operator.api.models import CapacityProviderDefinition
 from ecs_operator.api.parse import parse_cluster
+from ecs_operator.api.providers import FARGATE_PROVIDERS
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
 from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.resources import ECS_CLUSTER
 
 from .flights import SingleFlight
 from .indexes import ecs_spec
-from .references import DEFAULT_CLUSTER, Unresolved, cluster_name, cluster_named
+from .references import Unresolved, cluster_named
 from .runtime import runtime
-
-FARGATE_PROVIDERS = {nodes.FARGATE, nodes.FARGATE_SPOT}
 
 
 def name_of(cluster: dict[str, Any]) -> str:

@@ -30,8 +30,6 @@ from ecs_operator.status.taskdefinition import (
 from .indexes import FAMILY, SERVICE_NAME, USES_FAMILY, revision_data
 from .runtime import runtime
 
-DEFAULT_CLUSTER = "default"
-
 
 class Unresolved(Exception):
     """A reference that does not resolve (yet): the message says which and why."""
@@ -165,13 +163,6 @@ def revision_name(td_name: str, revision: int) -> str:
     """The ControllerRevision of a revision: ``<name>-<revision>``, shortened with a hash
     when that would be too long a name."""
     return dns_label(f"{td_name}-{revision}", 253)
-
-
-def cluster_name(text: str | None) -> str:
-    """``cluster`` as a name: a bare name, or the last part of a cluster ARN."""
-    if not text:
-        return DEFAULT_CLUSTER
-    return text.rsplit("/", 1)[-1] if text.startswith("arn:") else text
 
 
 def cluster_named(namespace: str, name: str) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.kube.apply import NameConflict, claim_name, desired_hash
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
+from ecs_operator.render import keys
 from ecs_operator.status import taskdefinition as td_status
 from ecs_operator.status.conditions import merge, override
 
@@ -43,10 +44,10 @@ def _controller_revision(
         "metadata": {
             "name": revision_name(body["metadata"]["name"], number),
             "labels": {
-                "app.kubernetes.io/managed-by": "ecs-operator",
-                "ecs-operator.dev/revision": str(number),
+                keys.LABEL_APP_MANAGED_BY: keys.MANAGED_BY,
+                keys.LABEL_REVISION: str(number),
             },
-            "annotations": {SPEC_HASH: digest, "ecs-operator.dev/family": family},
+            "annotations": {SPEC_HASH: digest, keys.ANNOTATION_FAMILY: family},
         },
         "revision": number,
         "data": {"spec": spec},

@@ -35,13 +35,13 @@ from ecs_operator.kube.resources import (
     TASK_DEFINITION,
 )
 from ecs_operator.metrics import MANAGED_OBJECTS
-from ecs_operator.render.keys import ANNOTATION_SERVICE
+from ecs_operator.render.keys import ANNOTATION_SERVICE, LABEL_APP_MANAGED_BY, MANAGED_BY
 
 from . import cluster, identities, tenancy
 from .indexes import SERVICE_NAME
 from .runtime import runtime
 
-MANAGED = {"app.kubernetes.io/managed-by": "ecs-operator"}
+MANAGED = {LABEL_APP_MANAGED_BY: MANAGED_BY}
 OWNER_KINDS = {"TaskDefinition", "Service", "Task", "Cluster"}
 ECS_KINDS = {
     TASK_DEFINITION: "TaskDefinition",
@@ -205,7 +205,7 @@ async def prewarm(namespaces: list[str]) -> None:
     scopes: list[str | None] = list(namespaces) or [None]
     for resource in (*ECS_KINDS, *CHILDREN):
         labelled = resource in CHILDREN and resource not in UNLABELLED
-        selector = "app.kubernetes.io/managed-by=ecs-operator" if labelled else ""
+        selector = f"{LABEL_APP_MANAGED_BY}={MANAGED_BY}" if labelled else ""
         for namespace in scopes:
             async for page in rt.client.list(resource, namespace, selector):
                 for item in page:

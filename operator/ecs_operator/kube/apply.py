@@ -28,12 +28,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from ecs_operator import API_GROUP
+from ecs_operator.quantity import parse_quantity
 
 from .client import ApiError, KubeClient, Resource
 from .resources import resource_of
@@ -76,29 +75,13 @@ def stamped(desired: dict[str, Any]) -> dict[str, Any]:
     return {**desired, "metadata": metadata}
 
 
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
-_SUFFIX: dict[str | None, Decimal] = {
-    None: Decimal(1),
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    **{s: Decimal(1000) ** (i + 1) for i, s in enumerate("kMGTPE")},
-    **{s + "i": Decimal(1024) ** (i + 1) for i, s in enumerate("KMGTPE")},
-}
-
-
-def _quantity(text: str) -> Decimal | None:
-    match = _QUANTITY.match(text)
-    return Decimal(match.group(1)) * _SUFFIX[match.group(2)] if match else None
-
-
 def same_value(live: Any, desired: Any) -> bool:
     """Equal, or the same Kubernetes quantity written two ways: the API server stores
     ``1024Mi`` as ``1Gi`` and ``1000m`` as ``1``."""
     if live == desired:
         return True
     if isinstance(live, str) and isinstance(desired, str):
-        a, b = _quantity(live), _quantity(desired)
+        a, b = parse_quantity(live), parse_quantity(desired)
         return a is not None and a == b
     return False
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from ecs_operator.handlers.references import DEFAULT_CLUSTER
+from ecs_operator.api.identifiers import DEFAULT_CLUSTER
 from ecs_operator.status.taskdefinition import DEFAULT_ACCOUNT
 
 from . import table, views

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ecs_operator.api.identifiers import short_name
+
 Body = dict[str, Any]
 
 #: How many of a service's events the table shows (the status keeps the last 10).
@@ -36,7 +38,7 @@ def _cell(value: object) -> str:
 
 def short_task_definition(arn: str | None) -> str | None:
     """``family:revision`` out of a task definition ARN (a short reference stays as it is)."""
-    return arn.rsplit("/", 1)[-1] if arn else arn
+    return short_name(arn) if arn else arn
 
 
 def _launch(item: Body) -> str | None:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.identifiers import DEFAULT_CLUSTER, cluster_name, short_name
 from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
-from ecs_operator.handlers.references import DEFAULT_CLUSTER, cluster_name
 from ecs_operator.nodes import FARGATE, FARGATE_SPOT
 from ecs_operator.render import keys
 from ecs_operator.status.task import task_state
@@ -79,11 +79,6 @@ class Arns:
         except InvalidTaskDefinitionRef:
             return None
         return None if ref.revision is None else arn(ref.family, ref.revision, self.account)
-
-
-def short_name(identifier: str) -> str:
-    """A name or ARN as the aws CLI accepts both: the last path segment of an ARN."""
-    return identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
 
 
 def _spec(body: Body) -> Body:
@@ -271,7 +266,7 @@ def list_tasks(
 
 def _family_of(task: Body) -> str | None:
     arn_text = task.get("taskDefinitionArn") or ""
-    return arn_text.rsplit("/", 1)[-1].split(":")[0] if arn_text else None
+    return short_name(arn_text).split(":")[0] if arn_text else None
 
 
 # Task definitions ---------------------------------------------------------------------------

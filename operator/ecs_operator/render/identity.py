@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..api.identifiers import short_name
 from . import keys
 from .context import RenderContext
 from .findings import Report
@@ -49,11 +50,6 @@ class Identity:
     service_account: dict[str, Any]
 
 
-def role_name(role: str) -> str:
-    """The role name of an IAM role ARN (``arn:aws:iam::1:role/path/NAME``) or short name."""
-    return role.rsplit("/", 1)[-1] if role.startswith("arn:") else role
-
-
 def role_arn(role: str, ctx: RenderContext, report: Report) -> str:
     """The full ARN IRSA needs; a short name is completed with the context's account id."""
     if role.startswith("arn:"):
@@ -70,7 +66,7 @@ def service_account_name(arn: str | None) -> str:
     ``ecs-no-task-role`` without a role."""
     if not arn:
         return NO_ROLE_SERVICE_ACCOUNT
-    part = _NOT_DNS.sub("-", role_name(arn).lower()).strip("-")[:ROLE_PART_MAX].rstrip("-")
+    part = _NOT_DNS.sub("-", short_name(arn).lower()).strip("-")[:ROLE_PART_MAX].rstrip("-")
     return f"{ROLE_PREFIX}{part}-{digest(arn)}" if part else f"{ROLE_PREFIX}{digest(arn)}"
 
 

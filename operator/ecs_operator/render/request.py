@@ -11,6 +11,7 @@ from typing import Any
 
 from ..api.base import EcsShape
 from ..api.errors import EcsValidationError
+from ..api.identifiers import cluster_name
 from ..api.models import TaskDefinitionSpec
 from ..api.rules.fargate import fargate_incompatibilities
 from ..api.shapes import (
@@ -25,8 +26,6 @@ from .context import Constraint, LaunchVolume, RenderContext, Rendered
 from .coverage import is_set, member_value
 from .findings import Finding, FindingKind, ObjectRef, Report
 from .metadata import json_annotation
-
-DEFAULT_CLUSTER = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +52,9 @@ class RenderedWorkload:
     references: tuple[ObjectRef, ...] = ()
 
 
-def cluster_name(cluster: str | None, options: Options) -> str:
-    """The short cluster name of ``cluster`` (a name or ARN), else the option, else default."""
-    if cluster:
-        return cluster.rsplit("/", 1)[-1] if cluster.startswith("arn:") else cluster
-    return options.cluster or DEFAULT_CLUSTER
+def request_cluster(cluster: str | None, options: Options) -> str:
+    """The name of the request's ``cluster`` (a name or ARN), else the option's, else default."""
+    return cluster_name(cluster or options.cluster)
 
 
 def context(
@@ -93,7 +90,7 @@ def context(
     )
     service = req.serviceName if isinstance(req, CreateServiceRequest) else None
     return RenderContext(
-        cluster=cluster_name(req.cluster, options),
+        cluster=request_cluster(req.cluster, options),
         namespace=options.namespace,
         service=service,
         revision=revision,

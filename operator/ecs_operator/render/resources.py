@@ -15,9 +15,12 @@ nearest Fargate size, recorded like EKS's ``CapacityProvisioned`` annotation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from ..api.rules.fargate import FARGATE_TASK_SIZES
 from ..api.shapes import ContainerDefinition, RegisterTaskDefinitionRequest, ResourceRequirement
+from ..quantity import parse_quantity
 from .context import RenderContext
 from .findings import Report
 
@@ -26,17 +29,6 @@ Resources = dict[str, dict[str, str]]
 GPU_RESOURCE = "nvidia.com/gpu"
 NEURON_RESOURCE = "aws.amazon.com/neuron"
 MIB_PER_GIB = 1024
-
-#: Fargate task sizes (Linux): cpu units -> allowed memory MiB, from the ECS model docs.
-FARGATE_SIZES: dict[int, tuple[int, ...]] = {
-    256: (512, 1024, 2048),
-    512: (1024, 2048, 3072, 4096),
-    1024: tuple(range(2048, 8192 + 1, 1024)),
-    2048: tuple(range(4096, 16384 + 1, 1024)),
-    4096: tuple(range(8192, 30720 + 1, 1024)),
-    8192: tuple(range(16384, 61440 + 1, 4096)),
-    16384: tuple(range(32768, 122880 + 1, 8192)),
-}
 
 
 def millicores(units: int) -> int:
@@ -113,7 +105,7 @@ class TaskSize:
 
 def fargate_size(cpu: int, memory: int) -> tuple[int, int] | None:
     """The smallest Fargate size with at least ``cpu`` units and ``memory`` MiB, if any."""
-    for size_cpu, mems in FARGATE_SIZES.items():
+    for size_cpu, mems in FARGATE_TASK_SIZES.items():
         if size_cpu < cpu or mems[-1] < memory:
             continue
         return size_cpu, next(m for m in mems if m >= memory)
@@ -181,18 +173,17 @@ def _proportional(weights: list[int], total: int) -> list[int]:
     return shares
 
 
-_UNITS = {"m": 0.001, "Mi": 2**20, "Gi": 2**30, "": 1}
+def _amount(quantity: str) -> Decimal:
+    """A quantity this module wrote (``250m``, ``512Mi``, ``20Gi``, ``1``), in base units."""
+    amount = parse_quantity(quantity)
+    if amount is None:
+        raise ValueError(f"not a Kubernetes quantity: {quantity!r}")
+    return amount
 
 
-def _quantity_value(quantity: str) -> int:
-    """The number of a quantity this module wrote (``250m``, ``512Mi``, ``20Gi``, ``1``)."""
-    return int(quantity.rstrip("mMGi"))
-
-
-def _amount(quantity: str) -> float:
-    """A quantity this module wrote, in base units, for comparing across suffixes."""
-    number = quantity.rstrip("mMGi")
-    return int(number) * _UNITS[quantity[len(number) :]]
+def _in_units(quantity: str, unit: str) -> int:
+    """A quantity this module wrote, as a whole number of ``unit`` (``m``, ``Mi``)."""
+    return int(_amount(quantity) / _amount(f"1{unit}"))
 
 
 def _distribute(
@@ -202,7 +193,7 @@ def _distribute(
     when all have one and ``proportional``, scale them so they add up to the task. Returns
     what is left unassigned."""
     requests = [res["requests"] for res in resources]
-    given = [_quantity_value(req[kind]) for req in requests if kind in req]
+    given = [_in_units(req[kind], unit) for req in requests if kind in req]
     missing = [req for req in requests if kind not in req]
     surplus = total - sum(given)
     if surplus <= 0 or not resources:
@@ -216,7 +207,7 @@ def _distribute(
         return surplus
     for res, share in zip(resources, _proportional(given, total), strict=True):
         if kind in res["limits"]:
-            share = min(share, _quantity_value(res["limits"][kind]))
+            share = min(share, _in_units(res["limits"][kind], unit))
         res["requests"][kind] = f"{max(share, 1)}{unit}"
     return 0
 

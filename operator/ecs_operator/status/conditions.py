@@ -53,12 +53,3 @@ def override(
     that outranks what the rest of the status says)."""
     replaced = {c["type"] for c in replacements}
     return [*(c for c in conditions if c["type"] not in replaced), *replacements]
-
-
-def same_conditions(a: Sequence[dict[str, Any]] | None, b: Sequence[dict[str, Any]] | None) -> bool:
-    """Equal apart from transition times."""
-
-    def strip(items: Sequence[dict[str, Any]] | None) -> list[dict[str, Any]]:
-        return [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in items or []]
-
-    return strip(a) == strip(b)

@@ -1,0 +1,18 @@
+"""ECS identifiers: where ECS accepts a name or the resource's ARN, the name is the ARN's last
+path segment (``arn:aws:ecs:us-east-1:123456789012:cluster/prod`` is ``prod``, as the aws CLI
+reads it). One reading for the operator, ``convert`` and the plugin."""
+
+from __future__ import annotations
+
+#: The cluster ECS uses when a request names none.
+DEFAULT_CLUSTER = "default"
+
+
+def short_name(identifier: str) -> str:
+    """A name or an ARN as a name: the last path segment of an ARN, a name unchanged."""
+    return identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
+
+
+def cluster_name(cluster: str | None) -> str:
+    """A request's ``cluster`` (a name, an ARN, or none) as the cluster's name."""
+    return short_name(cluster) if cluster else DEFAULT_CLUSTER
