@@ -22,10 +22,11 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create the virtualenv with the package and its dev tools
 
 .PHONY: lint
-lint: $(STAMP) ## ruff (lint + format) and mypy
+lint: $(STAMP) ## ruff (lint + format), mypy, and the layers' import contracts (pyproject.toml)
 	$(BIN)/ruff check operator tests tools bench
 	$(BIN)/ruff format --check operator tests tools bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 .PHONY: format
 format: $(STAMP) ## apply ruff's fixes and formatting
