@@ -20,8 +20,8 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER, cluster_name, short_name
 from ecs_operator.api.parse import parse_task_definition
+from ecs_operator.api.providers import FARGATE, FARGATE_PROVIDERS
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
-from ecs_operator.nodes import FARGATE, FARGATE_SPOT
 from ecs_operator.render import keys
 from ecs_operator.status.task import task_state
 from ecs_operator.status.taskdefinition import (
@@ -335,7 +335,7 @@ def cluster_display_name(body: Body) -> str:
 
 def _on_fargate(task: Body) -> bool:
     provider = task.get("capacityProviderName")
-    return provider in (FARGATE, FARGATE_SPOT) or task.get("launchType") == "FARGATE"
+    return provider in FARGATE_PROVIDERS or task.get("launchType") == FARGATE
 
 
 def _statistics(tasks: Iterable[Body]) -> list[Body]:
