@@ -12,26 +12,28 @@ PYTEST := $(BIN)/pytest
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The operator with its plugin's client and the tests' tools, and the dev tools' distribution
+# (devtools/: devcluster, demo), both editable. The image carries none of the extras.
+$(STAMP): pyproject.toml devtools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,plugin]' -e ./devtools
 	touch $@
 
 .PHONY: venv
-venv: $(STAMP) ## create the virtualenv with the package and its dev tools
+venv: $(STAMP) ## create the virtualenv: the package, its plugin, the dev tools, the test tools
 
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint + format), mypy, and the layers' import contracts (pyproject.toml)
-	$(BIN)/ruff check operator tests tools bench
-	$(BIN)/ruff format --check operator tests tools bench
+	$(BIN)/ruff check operator devtools tests tools bench
+	$(BIN)/ruff format --check operator devtools tests tools bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
 .PHONY: format
 format: $(STAMP) ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix operator tests tools bench
-	$(BIN)/ruff format operator tests tools bench
+	$(BIN)/ruff check --fix operator devtools tests tools bench
+	$(BIN)/ruff format operator devtools tests tools bench
 
 .PHONY: shapes
 shapes: $(STAMP) ## regenerate api/shapes.py from botocore's ECS model
@@ -81,7 +83,7 @@ integration: binaries ## tests against the devcluster (a real control plane)
 	$(PYTEST) tests/integration tests/e2e tests/faults -q -m integration
 
 # helm as `make binaries` builds it (the devcluster's pinned version), found through the package.
-HELM = $(shell $(BIN)/python -c 'from ecs_operator.devcluster import binaries as b; print(next(b.cache_dir(m) for m in b.MODULES if m.directory == "helm") / "helm")')
+HELM = $(shell $(BIN)/python -c 'from ecs_operator_devtools.devcluster import binaries as b; print(next(b.cache_dir(m) for m in b.MODULES if m.directory == "helm") / "helm")')
 CHART := charts/ecs-operator
 
 .PHONY: helm-lint

@@ -22,9 +22,9 @@ from typing import Any
 
 import aiohttp
 
-from ecs_operator.devcluster.cluster import DevCluster
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.resources import resource_of
+from ecs_operator_devtools.devcluster.cluster import DevCluster
 
 FIELD_MANAGER = "ecs-bench"
 NAMESPACE = Resource("", "v1", "namespaces", "Namespace", namespaced=False)

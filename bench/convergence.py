@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecs_operator.devcluster.cluster import DevCluster
 from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE, POD, TASK_DEFINITION
+from ecs_operator_devtools.devcluster.cluster import DevCluster
 
 from .api import (
     Api,

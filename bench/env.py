@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ecs_operator.devcluster import binaries
-from ecs_operator.devcluster.cluster import DevCluster
 from ecs_operator.kube.resources import NODE
+from ecs_operator_devtools.devcluster import binaries
+from ecs_operator_devtools.devcluster.cluster import DevCluster
 
 from .api import Api
 from .workload import bench_nodes

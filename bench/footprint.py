@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ecs_operator.devcluster.cluster import DevCluster
+from ecs_operator_devtools.devcluster.cluster import DevCluster
 
 from .api import Api
 from .convergence import operator_trackers, timed
@@ -151,7 +151,8 @@ async def _measure(
     results["imports"] = {
         "modules": len(modules),
         # -X importtime logs failed attempts too (kopf tries `from kubernetes.client import`,
-        # which `ecs-operator run` makes fail): only a loaded client has submodules
+        # which fails in the image and here, see
+        # operator_process.AS_IN_THE_IMAGE): only a loaded client has submodules
         "kubernetes_client_imported": any(m.startswith("kubernetes.client.") for m in kubernetes),
         "kubernetes_modules": kubernetes[:10],
         "python_rss_mb": import_rss_mb(),

@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from ecs_operator.api.size import TASK_DEFINITION_MAX_BYTES, json_bytes
-from ecs_operator.devcluster import binaries
-from ecs_operator.devcluster.cluster import DevCluster
 from ecs_operator.kube.resources import TASK_DEFINITION
+from ecs_operator_devtools.devcluster import binaries
+from ecs_operator_devtools.devcluster.cluster import DevCluster
 
 from .api import Api, Tracker, Until
 from .env import fresh_devcluster, log

@@ -1,7 +1,10 @@
-"""The operator under test: a separate process started exactly as users (and
-tests/support/operator.py) start it, ``python -m ecs_operator.cli run``, with KUBECONFIG set to
-the benchmark's devcluster, plus what the benchmarks read from it: its own metrics and its
-memory and CPU from /proc.
+"""The operator under test: a separate process started as the image starts it, ``ecs-operator
+run``, with KUBECONFIG set to the benchmark's devcluster, plus what the benchmarks read from
+it: its own metrics and its memory and CPU from /proc.
+
+The virtualenv it runs from has the official ``kubernetes`` client (the plugin's, the dev
+tools' and the tests'); the image does not, and kopf imports that client whenever it is
+installed. So the process starts without it (``AS_IN_THE_IMAGE``), to measure what ships.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecs_operator.devcluster.cluster import DevCluster, free_port
+from ecs_operator_devtools.devcluster.cluster import DevCluster, free_port
 
 from .workload import ACCOUNT_ID
 
@@ -26,6 +29,11 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: Extra ``ecs-operator run`` arguments for every operator the benchmarks start (``python -m
 #: bench --operator-args "--workers 32"``): for experiments; the results record them.
 OPERATOR_ARGS: list[str] = []
+#: ``ecs-operator`` where the official client is not installed, as in the image.
+AS_IN_THE_IMAGE = (
+    "import sys; sys.modules['kubernetes'] = None; "
+    "from ecs_operator.cli import main; sys.exit(main())"
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ class OperatorProcess:
         self.metrics_port, self.health_port = free_port(), free_port()
         self.log = log
         command = [
-            sys.executable, *python_flags, "-m", "ecs_operator.cli", "run",
+            sys.executable, *python_flags, "-c", AS_IN_THE_IMAGE, "run",
             "--metrics-port", str(self.metrics_port), "--health-port", str(self.health_port),
             "--allow-task-role", f"arn:aws:iam::{ACCOUNT_ID}:role/*",
             *OPERATOR_ARGS,

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from ecs_operator.devcluster import binaries
+from ecs_operator_devtools.devcluster import binaries
 
 ROOT = binaries.repo_root()
 DOCS = ROOT / "docs" / "benchmarks.md"

@@ -15,8 +15,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from ecs_operator.devcluster.cluster import DevCluster
 from ecs_operator.kube.resources import ECS_SERVICE
+from ecs_operator_devtools.devcluster.cluster import DevCluster
 
 from .api import Api, RequestKey, Tracker, count_delta, event_writes, operator_writes
 from .convergence import operator_trackers, service_steady, timed

@@ -21,8 +21,8 @@ from tests.support.operator import OperatorProcess
 @pytest.fixture(scope="session")
 def devcluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The kubeconfig of a running devcluster; its binaries (kubectl, helm) are on PATH."""
-    from ecs_operator.devcluster import binaries
-    from ecs_operator.devcluster.cluster import DevCluster
+    from ecs_operator_devtools.devcluster import binaries
+    from ecs_operator_devtools.devcluster.cluster import DevCluster
 
     os.environ["PATH"] = ":".join([*map(str, binaries.bin_dirs()), os.environ["PATH"]])
     reuse = os.environ.get("ECS_OPERATOR_TEST_KUBECONFIG")

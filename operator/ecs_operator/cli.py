@@ -1,5 +1,10 @@
 """`ecs-operator`: the command line. Each subcommand lives in its own module, which exposes
-``configure(parser)`` (its arguments) and ``run(args) -> int``; this file only wires them."""
+``configure(parser)`` (its arguments) and ``run(args) -> int``; this file only wires them.
+
+``run``, ``convert`` and ``crds`` are the product. ``devcluster`` and ``demo`` are developers'
+tools from the sibling distribution in devtools/ (docs/design/2026-12-03-runtime-and-dev-
+tools.md): listed always, imported only when chosen, and named with how to install them when
+they are missing (as in the image)."""
 
 from __future__ import annotations
 
@@ -14,17 +19,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "crds": ("ecs_operator.crdgen", "write the CustomResourceDefinitions generated from api/"),
     "convert": ("ecs_operator.convert", "convert ECS JSON to custom resources or Kubernetes YAML"),
     "devcluster": (
-        "ecs_operator.devcluster.cli",
-        "the local control plane: build|up|down|status|env",
+        "ecs_operator_devtools.devcluster.cli",
+        "the local control plane: build|up|down|status|env (dev tools)",
     ),
-    "demo": ("ecs_operator.demo", "run the examples on the devcluster and show the ECS view"),
+    "demo": (
+        "ecs_operator_devtools.demo",
+        "run the examples on the devcluster and show the ECS view (dev tools)",
+    ),
 }
-#: subcommand -> modules it runs without. kopf imports the official ``kubernetes`` client when
-#: it is installed (only to recognise that client's objects, which the operator never hands
-#: it); the operator talks to the API server through its own client, and the official one
-#: would be a sixth of its memory on an empty cluster.
-WITHOUT: dict[str, tuple[str, ...]] = {"run": ("kubernetes",)}
-
+#: The distribution of the developers' tools: its package, and how to install it.
+DEV_TOOLS = "ecs_operator_devtools"
+DEV_TOOLS_INSTALL = "pip install -e ./devtools from a checkout of the repository (make venv does)"
 
 DESCRIPTION = """\
 Run Amazon ECS task definitions, services and tasks on Kubernetes: the operator itself, the
@@ -50,9 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, (module_name, help_text) in COMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
         if name == chosen:
-            for module in WITHOUT.get(name, ()):
-                sys.modules.setdefault(module, None)  # type: ignore[arg-type]  # import fails
-            modules[name] = importlib.import_module(module_name)
+            try:
+                modules[name] = importlib.import_module(module_name)
+            except ModuleNotFoundError as error:
+                if (error.name or "").partition(".")[0] != DEV_TOOLS:
+                    raise
+                print(
+                    f"ecs-operator {name} is a development tool: {DEV_TOOLS_INSTALL}",
+                    file=sys.stderr,
+                )
+                return 2
             modules[name].configure(sub_parser)
     args = parser.parse_args(argv)
     return int(modules[args.command].run(args))

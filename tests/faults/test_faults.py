@@ -25,7 +25,7 @@ from tests.support.ecs import (
 from tests.support.kube import Kube, kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
-from ecs_operator.devcluster.cluster import DevCluster
+from ecs_operator_devtools.devcluster.cluster import DevCluster
 
 pytestmark = pytest.mark.integration
 

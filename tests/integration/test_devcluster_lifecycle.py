@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ecs_operator.devcluster import processes
-from ecs_operator.devcluster.cluster import COMPONENTS
+from ecs_operator_devtools.devcluster import processes
+from ecs_operator_devtools.devcluster.cluster import COMPONENTS
 
 pytestmark = pytest.mark.integration
 

@@ -26,8 +26,8 @@ import pytest
 import yaml
 
 import ecs_operator
-from ecs_operator.devcluster import binaries
-from ecs_operator.devcluster.errors import DevclusterError
+from ecs_operator_devtools.devcluster import binaries
+from ecs_operator_devtools.devcluster.errors import DevclusterError
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "ecs-operator"

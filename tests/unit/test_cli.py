@@ -1,28 +1,80 @@
-"""The command line: what each subcommand's process loads."""
+"""The command lines: what each subcommand's process loads, and what it says when a tool
+that is not part of the runtime is missing."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-PROBE = """
-import sys
+import pytest
+
+import ecs_operator.plugin
 from ecs_operator import cli
-try:
-    cli.main(["run", "--help"])
-except SystemExit:
-    pass
-import kopf
-print(sorted(m for m in sys.modules if m.startswith("kubernetes.")))
+
+#: What the image and `pip install ecs-operator` do not carry: the dev tools' distribution and
+#: the dependencies of the dev tools and of the plugin.
+NOT_IN_THE_RUNTIME = ("ecs_operator_devtools", "kubernetes", "cryptography")
+
+RUNTIME_PROBE = f"""
+import importlib, pkgutil, sys
+for name in {NOT_IN_THE_RUNTIME!r}:
+    sys.modules[name] = None  # import name now fails, as where it is not installed
+import ecs_operator
+from ecs_operator import cli
+for found in pkgutil.walk_packages(ecs_operator.__path__, "ecs_operator."):
+    if not found.name.startswith("ecs_operator.plugin."):
+        importlib.import_module(found.name)
+for command in ("run", "convert", "crds"):
+    try:
+        cli.main([command, "--help"])
+    except SystemExit as done:
+        assert done.code == 0, command
+print("ok")
 """
 
 
-def test_the_operator_process_runs_without_the_official_client() -> None:
-    """kopf would import it (a sixth of the operator's memory); the operator never uses it."""
+def test_the_runtime_needs_no_dev_tool() -> None:
+    """Every module of the package but the plugin's imports, and run, convert and crds start,
+    without the dev tools, the official client (kopf would import it: a sixth of the
+    operator's memory) or cryptography."""
     out = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True
+        [sys.executable, "-c", RUNTIME_PROBE], capture_output=True, text=True, check=True
     ).stdout
-    assert out.strip().splitlines()[-1] == "[]"
+    assert out.strip().splitlines()[-1] == "ok"
+
+
+def _uninstalled(monkeypatch: pytest.MonkeyPatch, package: str) -> None:
+    """Make ``package`` fail to import for this test, as where it is not installed."""
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, package, None)
+
+
+@pytest.mark.parametrize("argv", [["demo"], ["devcluster", "up"], ["demo", "--help"]])
+def test_a_dev_tool_that_is_not_installed_is_named_with_how_to_install_it(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _uninstalled(monkeypatch, "ecs_operator_devtools")
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"ecs-operator {argv[0]} is a development tool: pip install -e ./devtools from a "
+        "checkout of the repository (make venv does)\n"
+    )
+
+
+def test_the_plugin_without_its_client_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _uninstalled(monkeypatch, "kubernetes")
+    for name in ("ecs_operator.plugin.cli", "ecs_operator.plugin.source"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.delattr(ecs_operator.plugin, "cli", raising=False)
+    monkeypatch.delattr(ecs_operator.plugin, "source", raising=False)
+    assert ecs_operator.plugin.main() == 2
+    assert capsys.readouterr().err == (
+        "kubectl ecs needs the Kubernetes client: pip install 'ecs-operator[plugin]'\n"
+    )
 
 
 def _help(*args: str) -> str:

@@ -12,10 +12,10 @@ import yaml
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ecs_operator.devcluster import binaries, pki, processes
-from ecs_operator.devcluster.cli import status_lines
-from ecs_operator.devcluster.cluster import OPERATOR, OPERATOR_PORTS, DevCluster
-from ecs_operator.devcluster.errors import DevclusterError
+from ecs_operator_devtools.devcluster import binaries, pki, processes
+from ecs_operator_devtools.devcluster.cli import status_lines
+from ecs_operator_devtools.devcluster.cluster import OPERATOR, OPERATOR_PORTS, DevCluster
+from ecs_operator_devtools.devcluster.errors import DevclusterError
 
 
 def test_pki_issues_a_server_cert_for_loopback_and_an_admin_in_system_masters(

@@ -18,6 +18,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from ecs_operator.policy import ANNOTATION_POD_SECURITY_CEILING, PRIVILEGED
+
 from .devcluster import binaries, processes
 from .devcluster.cli import env_command
 from .devcluster.cluster import (
@@ -28,7 +30,6 @@ from .devcluster.cluster import (
     free_port,
 )
 from .devcluster.errors import DevclusterError
-from .policy import ANNOTATION_POD_SECURITY_CEILING, PRIVILEGED
 
 NAMESPACE = "ecs-demo"
 KINDS = ("clusters", "taskdefinitions", "services", "tasks")
