@@ -29,7 +29,8 @@ COPY pyproject.toml README.md ./
 COPY operator ./operator
 # The package itself: built by the locked setuptools (pip's build isolation would fetch an
 # unverified one), installed without dependencies; `pip check` fails the build when the lock
-# misses one. No dev tools in the image.
+# misses one. No dev tools in the image: neither the package's extras ([plugin]: the official
+# kubernetes client; [dev]) nor devtools/ (devcluster, demo), a distribution of its own.
 RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels /src \
  && /opt/venv/bin/pip install --no-deps /wheels/*.whl \
  && /opt/venv/bin/pip check \

@@ -233,6 +233,8 @@ def test_versions_follow_the_package() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert chart["appVersion"] == chart["version"] == project["version"]
     assert ecs_operator.__version__ == project["version"]
+    devtools = tomllib.loads((REPO / "devtools" / "pyproject.toml").read_text())["project"]
+    assert devtools["version"] == project["version"], "the dev tools are released with it"
     assert chart["apiVersion"] == "v2"
     assert chart["kubeVersion"] == ">=1.30.0-0"
 

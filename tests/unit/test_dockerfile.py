@@ -149,7 +149,7 @@ def test_dockerignore_keeps_what_the_build_copies() -> None:
     ]
     assert sources == [*LOCKS, "pyproject.toml", "README.md", "operator"]
     assert not any(ignored(source) for source in sources)
-    assert ignored(".venv") and ignored("tests") and ignored(".git")
+    assert ignored(".venv") and ignored("tests") and ignored(".git") and ignored("devtools")
     assert ignored("operator/ecs_operator/__pycache__")
 
 
@@ -208,8 +208,24 @@ def test_the_lock_covers_every_runtime_dependency() -> None:
         assert pin is not None, f"{requirement.name} is not in {IMAGE_LOCK}: make lock"
         assert requirement.specifier.contains(pin.version), f"{pin} vs {text}: make lock"
     assert "ecs-operator" not in pins, "the package itself is built from the tree"
-    for dev in project["project"]["optional-dependencies"]["dev"]:
-        assert canonicalize_name(Requirement(dev).name) not in pins, f"{dev}: a dev tool"
+
+
+def test_the_image_carries_no_dev_tool() -> None:
+    """Neither the extras (the plugin's client, the tests' tools) nor the dev tools' own
+    dependencies are runtime dependencies or in the image's lock; the dev tools' package is
+    not in the package's tree, nor in the build context."""
+    pins = read_lock(IMAGE_LOCK)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    devtools = tomllib.loads((REPO / "devtools" / "pyproject.toml").read_text())["project"]
+    runtime = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
+    extras = [r for group in project["optional-dependencies"].values() for r in group]
+    for text in [*extras, *devtools["dependencies"]]:
+        name = canonicalize_name(Requirement(text).name)
+        if name not in runtime and name != "ecs-operator":
+            assert name not in pins, f"{text}: not a runtime dependency, yet in {IMAGE_LOCK}"
+    assert {"kubernetes", "cryptography"}.isdisjoint(runtime | set(pins))
+    assert not list((REPO / "operator").rglob("devcluster")), "devtools/ecs_operator_devtools"
+    assert not list((REPO / "operator").rglob("demo.py")), "devtools/ecs_operator_devtools"
 
 
 def test_the_build_lock_covers_the_build_system() -> None:
