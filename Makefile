@@ -35,6 +35,10 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix operator devtools tests tools bench
 	$(BIN)/ruff format operator devtools tests tools bench
 
+.PHONY: hooks
+hooks: $(STAMP) ## install the git pre-commit hooks (.pre-commit-config.yaml: ruff, mypy, crds and mapping drift)
+	$(BIN)/pre-commit install
+
 .PHONY: shapes
 shapes: $(STAMP) ## regenerate api/shapes.py from botocore's ECS model
 	$(BIN)/python tools/gen_shapes.py
