@@ -1,6 +1,6 @@
 """User stories for standalone tasks (RunTask) on the real control plane. Pods on the devcluster
-finish the way kwok's simulation annotations say (see devcluster/stages.yaml): the Task's
-``sim.ecs-operator.dev/*`` annotations reach its pods."""
+finish the way kwok's simulation annotations say (ecs_operator_devtools/devcluster/stages.yaml
+in devtools/): the Task's ``sim.ecs-operator.dev/*`` annotations reach its pods."""
 
 from __future__ import annotations
 
