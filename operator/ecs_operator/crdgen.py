@@ -58,7 +58,8 @@ class Column:
 
 
 AGE = Column("Age", ".metadata.creationTimestamp", "date")
-CLUSTER = Column("Cluster", ".spec.cluster", description="The ECS cluster (default: default).")
+#: (the schema defaults an unset ``cluster`` to ``default``, as ECS assumes: see _defaults)
+CLUSTER = Column("Cluster", ".spec.cluster", description="The ECS cluster.")
 TASK_DEFINITION = Column("TaskDefinition", ".spec.taskDefinition")
 STATUS = Column("Status", ".status.status")
 
@@ -116,7 +117,8 @@ KINDS: tuple[Kind, ...] = (
         (
             CLUSTER,
             TASK_DEFINITION,
-            Column("Desired", ".spec.desiredCount", "integer"),
+            # what the operator runs for: the spec's count, or a DAEMON's number of instances
+            Column("Desired", ".status.desiredCount", "integer"),
             Column("Running", ".status.runningCount", "integer"),
             Column("Pending", ".status.pendingCount", "integer"),
             STATUS,
@@ -275,15 +277,27 @@ def _root_schema(kind: Kind) -> Schema:
             "kind": {"description": f"The REST resource: {kind.kind}.", "type": "string"},
             # The API server allows nothing but the type here (metadata is its own schema).
             "metadata": {"type": "object"},
-            "spec": spec_schema(kind.model, kind.rules),
+            "spec": _defaults(spec_schema(kind.model, kind.rules)),
             "status": {
                 "description": "What ECS would report (the Describe output's fields), written "
                 "by the operator.",
                 "type": "object",
                 "x-kubernetes-preserve-unknown-fields": True,
+                # A new object reads as not yet observed (kstatus, so Flux: InProgress) until the
+                # operator writes its status; without it a fresh object with no status at all
+                # reads as Current before the operator has seen it.
+                "default": {"observedGeneration": 0},
             },
         },
     }
+
+
+def _defaults(spec: Schema) -> Schema:
+    """An unset ``cluster`` is ``default``, as ECS assumes: ``kubectl get`` then shows it."""
+    cluster = spec.get("properties", {}).get("cluster")
+    if cluster is not None:
+        cluster["default"] = "default"
+    return spec
 
 
 def crd(kind: Kind) -> dict[str, Any]:

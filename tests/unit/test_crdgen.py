@@ -63,6 +63,7 @@ ALLOWED_KEYS = {
     "x-kubernetes-validations",
     "x-kubernetes-list-type",
     "x-kubernetes-list-map-keys",
+    "default",  # spec.cluster (ECS assumes "default"), status (not yet observed)
 }
 
 
@@ -311,3 +312,19 @@ def test_bounds_are_ecs_limits_where_ecs_states_them(crds: list[dict[str, Any]])
         "desiredCount must be at most 5000 (ECS quota: tasks per service)",
         "autoScaling.maxCapacity must be at most 5000 (ECS quota: tasks per service)",
     ]
+
+
+def test_kubectl_get_shows_the_default_cluster_and_a_daemons_desired_count() -> None:
+    by_kind = {k.kind: crdgen.crd(k) for k in crdgen.KINDS}
+    for kind in ("Service", "Task"):
+        schema = by_kind[kind]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        assert schema["properties"]["spec"]["properties"]["cluster"]["default"] == "default"
+    columns = by_kind["Service"]["spec"]["versions"][0]["additionalPrinterColumns"]
+    desired = next(c for c in columns if c["name"] == "Desired")
+    assert desired["jsonPath"] == ".status.desiredCount"  # a DAEMON's is its instance count
+
+
+def test_a_new_object_reads_as_not_yet_observed_until_the_operator_writes_status() -> None:
+    for kind in crdgen.KINDS:
+        schema = crdgen.crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        assert schema["properties"]["status"]["default"] == {"observedGeneration": 0}

@@ -25,6 +25,10 @@ KUBE_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 HELM_VERSION = "v3.22.0"
+#: The versions of what Flux and Argo CD judge health with: sigs.k8s.io/cli-utils's kstatus,
+#: and the Lua interpreter Argo CD embeds (github.com/yuin/gopher-lua, as Argo CD pins it).
+KSTATUS_VERSION = "v0.37.2"
+GOPHER_LUA_VERSION = "v1.1.1"
 
 _K8S_VERSION_PKG = "k8s.io/component-base/version"
 _CLIENT_VERSION_PKG = "k8s.io/client-go/pkg/version"
@@ -92,6 +96,13 @@ MODULES = (
         binaries=("helm",),
         ldflags=_helm_ldflags(),
     ),
+)
+
+#: Test tools, built the same way on first use (``tool``) rather than by ``ensure_all``: the
+#: GitOps tests run our objects through the code Flux and Argo CD judge health with.
+TOOLS = (
+    GoModule("kstatus", KSTATUS_VERSION, packages=(".",), binaries=("kstatus",)),
+    GoModule("argolua", GOPHER_LUA_VERSION, packages=(".",), binaries=("argolua",)),
 )
 
 _COMPLETE = ".complete"
@@ -193,6 +204,12 @@ def ensure_all(log: bool = True) -> dict[str, Path]:
         directory = build(module, log=log)
         paths.update({name: directory / name for name in module.binaries})
     return paths
+
+
+def tool(name: str, log: bool = True) -> Path:
+    """The path of a test tool of :data:`TOOLS`, building it if the cache lacks it."""
+    module = next(m for m in TOOLS if name in m.binaries)
+    return build(module, log=log) / name
 
 
 def bin_dirs() -> list[Path]:

@@ -25,8 +25,8 @@ from ecs_operator.metrics import TASKS
 from ecs_operator.render import keys, request
 from ecs_operator.render.names import dns_label, label_value
 from ecs_operator.render.task import render_task
-from ecs_operator.status.conditions import condition, merge, override
-from ecs_operator.status.task import TaskState, start_refused, task_state
+from ecs_operator.status.conditions import merge, override
+from ecs_operator.status.task import TaskState, start_refused, task_conditions, task_state
 
 from . import clusters, identities, tenancy
 from .common import (
@@ -266,10 +266,7 @@ async def _finish(
                 or any(c.get("exitCode") not in (0, None) for c in state.get("containers", [])),
             )
     generation = body["metadata"].get("generation")
-    conditions = [
-        condition("Ready", last == "RUNNING", last.title()),
-        condition("Stopped", last == "STOPPED", last.title()),
-    ]
+    conditions = task_conditions(last, states)
     if conflicts:
         conditions = override(conditions, report_conflicts(body, conflicts))
     conditions = merge(

@@ -7,9 +7,12 @@ running (PENDING), Running (RUNNING), being deleted (DEPROVISIONING), finished (
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from ecs_operator.status.conditions import condition
 
 ESSENTIAL_EXITED = "EssentialContainerExited"
 FAILED_TO_START = "TaskFailedToStart"
@@ -128,7 +131,7 @@ def task_state(
         )
         reason = STOP_REASONS[code]
         if exited and code == ESSENTIAL_EXITED:
-            reason = f"{reason}: {exited['name']} exited with code {exited.get('exitCode')}"
+            reason = f"{reason}: {exited['name']} {_EXITED} {exited.get('exitCode')}"
         return TaskState("STOPPED", "STOPPED", containers, code, reason)
     if pod["metadata"].get("deletionTimestamp"):
         if stop_requested:
@@ -145,3 +148,38 @@ def task_state(
     if pod["spec"].get("nodeName"):
         return TaskState("PENDING", desired, containers)
     return TaskState("PROVISIONING", desired, containers)
+
+
+_EXITED = "exited with code"
+_EXIT_CODE = re.compile(rf"{_EXITED} (-?\d+)$")
+
+
+def failure(states: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The first stopped task that failed: its pod could not start, or the essential container
+    that stopped it exited non-zero (its code is in the stopped reason, the one record of it
+    that outlives the pod: other containers' codes are those of being killed). None when every
+    stopped task succeeded or was stopped by its user."""
+    for state in states:
+        code = state.get("stopCode")
+        exited = _EXIT_CODE.search(str(state.get("stoppedReason") or ""))
+        if code == FAILED_TO_START or (code == ESSENTIAL_EXITED and exited and exited[1] != "0"):
+            return state
+    return None
+
+
+def task_conditions(last_status: str, states: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A Task's ``Ready``, ``Stopped`` and ``Degraded``: Ready while it runs and once it stopped
+    as asked or succeeded (a finished batch task is done, as a Job is Complete: kstatus Current);
+    Degraded, which kstatus reads as Failed, when a task of it failed (:func:`failure`)."""
+    failed = failure(states) if last_status == "STOPPED" else None
+    ready = last_status == "RUNNING" or (last_status == "STOPPED" and failed is None)
+    return [
+        condition("Ready", ready, last_status.title()),
+        condition("Stopped", last_status == "STOPPED", last_status.title()),
+        condition(
+            "Degraded",
+            failed is not None,
+            str(failed["stopCode"]) if failed else "AsExpected",
+            str(failed.get("stoppedReason") or "") if failed else "",
+        ),
+    ]

@@ -1,0 +1,130 @@
+"""Flux and Argo CD judging our objects with their own code (issue 17): every state a user meets,
+set up at once in one namespace, then read in one snapshot by kstatus (sigs.k8s.io/cli-utils,
+what Flux's health checks run) and by our Argo CD health script in gopher-lua (Argo CD's
+interpreter). The mapping they must agree on is docs/gitops.md's table."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+from tests.support.ecs import apply, ec2_task_definition, resource, service
+from tests.support.gitops import argo_health, kstatus, snapshot
+from tests.support.kube import Kube, kubectl, wait_for
+from tests.support.operator import OperatorProcess
+
+pytestmark = pytest.mark.integration
+
+#: more memory than any EC2 node of the devcluster has: its tasks are never placed
+UNPLACEABLE = 65536
+BREAKER = {"deploymentCircuitBreaker": {"enable": True, "rollback": False}}
+
+
+def _task(name: str, task_definition: str, **annotations: str) -> dict[str, Any]:
+    spec = {"taskDefinition": task_definition, "launchType": "EC2"}
+    return resource("Task", name, spec, annotations=annotations)
+
+
+def _objects() -> list[dict[str, Any]]:
+    huge = ec2_task_definition("huge")
+    huge["spec"]["containerDefinitions"][0]["memory"] = UNPLACEABLE
+    fraction = ec2_task_definition("fraction", cpu="0.1 vCPU")
+    mixed = {
+        "capacityProviderStrategy": [
+            {"capacityProvider": c, "weight": 1} for c in ("FARGATE", "general")
+        ]
+    }
+    return [
+        ec2_task_definition("web"),
+        ec2_task_definition("crashing", image="busybox:crashloop"),
+        huge,
+        fraction,
+        service("web", "web", desiredCount=2, launchType="EC2"),
+        service("idle", "web", desiredCount=0, launchType="EC2"),
+        service("stuck", "huge", desiredCount=1, launchType="EC2"),
+        service("orphan", "nowhere", desiredCount=1, launchType="EC2"),
+        service("mixed", "web", desiredCount=1, **mixed),
+        service(
+            "broken", "crashing", desiredCount=2, launchType="EC2", deploymentConfiguration=BREAKER
+        ),
+        _task("running", "web"),
+        _task("done", "web", **{"sim.ecs-operator.dev/exit-code": "0"}),
+        _task("crashed", "web", **{"sim.ecs-operator.dev/exit-code": "3"}),
+        _task("waiting", "huge"),
+    ]
+
+
+#: Kind/name -> (kstatus, Argo CD health)
+EXPECTED = {
+    "Cluster/default": ("Current", "Healthy"),
+    "TaskDefinition/web": ("Current", "Healthy"),
+    "TaskDefinition/crashing": ("Current", "Healthy"),  # registered: its image is not its own
+    "TaskDefinition/huge": ("Current", "Healthy"),
+    "TaskDefinition/fraction": ("Failed", "Degraded"),  # the spec breaks an ECS rule
+    "Service/web": ("Current", "Healthy"),
+    "Service/idle": ("Current", "Suspended"),
+    "Service/stuck": ("InProgress", "Progressing"),  # converging: its task cannot be placed yet
+    "Service/orphan": ("InProgress", "Missing"),  # its task definition may still be applied
+    "Service/mixed": ("Failed", "Degraded"),
+    "Service/broken": ("Failed", "Degraded"),  # the circuit breaker failed the deployment
+    "Task/running": ("Current", "Healthy"),
+    "Task/done": ("Current", "Healthy"),  # STOPPED, exit 0: done, as a Job is Complete
+    "Task/crashed": ("Failed", "Degraded"),  # STOPPED, essential container exited 3
+    "Task/waiting": ("InProgress", "Progressing"),
+}
+
+
+def test_flux_and_argo_cd_read_every_state_of_every_kind(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    objects = _objects()
+    # before the operator has seen them (a server-side dry run: the API server's defaults),
+    # every kind reads as not observed yet, never as done
+    fresh = kubectl(
+        "create",
+        "--dry-run=server",
+        "-n",
+        namespace,
+        "-o",
+        "json",
+        "-f",
+        "-",
+        input=yaml.safe_dump_all(objects),
+    ).stdout
+    fresh_list = json.dumps({"apiVersion": "v1", "kind": "List", "items": _items(fresh)})
+    assert set(kstatus(fresh_list).values()) == {"InProgress"}
+    assert set(argo_health(fresh_list).values()) == {"Progressing"}
+
+    apply(namespace, *objects)
+
+    seen: dict[str, Any] = {}
+
+    def settled() -> bool:
+        objects = snapshot(namespace)  # both judge one snapshot
+        flux, argo = kstatus(objects), argo_health(objects)
+        seen.clear()
+        seen.update({name: (flux[name], argo.get(name)) for name in flux})
+        tasks = {
+            o["metadata"]["name"]: o for o in json.loads(objects)["items"] if o["kind"] == "Task"
+        }
+        done = (tasks["done"].get("status") or {}).get("lastStatus") == "STOPPED"
+        return done and seen == EXPECTED
+
+    try:
+        wait_for(settled, 90, "kstatus's and Argo CD's verdicts, the task 'done' STOPPED")
+    except AssertionError:
+        assert seen == EXPECTED  # (which differ)
+        raise
+
+
+def _items(printed: str) -> list[dict[str, Any]]:
+    """``kubectl create -o json`` of several objects prints them one after another."""
+    decoder, items, at = json.JSONDecoder(), [], 0
+    while at < len(printed.strip()):
+        item, at = decoder.raw_decode(printed, at)
+        items.append(item)
+        while at < len(printed) and printed[at].isspace():
+            at += 1
+    return items
