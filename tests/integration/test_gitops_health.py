@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.support.ecs import apply, ec2_task_definition, resource, service
-from tests.support.gitops import argo_health, kstatus, snapshot
+from tests.support.ecs import apply, ec2_task_definition, resource, service, wait_steady
+from tests.support.gitops import argo_action, argo_health, kstatus, snapshot
 from tests.support.kube import Kube, kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 
 #: more memory than any EC2 node of the devcluster has: its tasks are never placed
 UNPLACEABLE = 65536
+FORCE_NEW_DEPLOYMENT = "ecs-operator.dev/force-new-deployment"
 BREAKER = {"deploymentCircuitBreaker": {"enable": True, "rollback": False}}
 
 
@@ -117,6 +118,34 @@ def test_flux_and_argo_cd_read_every_state_of_every_kind(
     except AssertionError:
         assert seen == EXPECTED  # (which differ)
         raise
+
+    # Argo CD's "restart" action (ECS's --force-new-deployment): Argo CD patches what it returns
+    live = kubectl("get", "services.ecs-operator.dev", "web", "-n", namespace, "-o", "json")
+    restarted: Any = argo_action("restart", live.stdout)
+    token = restarted["metadata"]["annotations"][FORCE_NEW_DEPLOYMENT]
+    patch = {"metadata": {"annotations": {FORCE_NEW_DEPLOYMENT: token}}}
+    kubectl(
+        "patch",
+        "services.ecs-operator.dev",
+        "web",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        json.dumps(patch),
+    )
+
+    def replaced() -> bool:
+        fresh = [
+            p
+            for p in kube.pods(namespace)
+            if (p.metadata.annotations or {}).get(FORCE_NEW_DEPLOYMENT) == token
+            and p.status.phase == "Running"
+        ]
+        return len(fresh) == 2
+
+    wait_for(replaced, 60, "two new tasks of web")
+    wait_steady(kube, namespace, "web", 2)
 
 
 def _items(printed: str) -> list[dict[str, Any]]:

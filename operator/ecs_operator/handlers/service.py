@@ -114,14 +114,17 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         pod_level_resources=rt.settings.pod_level_resources,
         account_id=rt.settings.account_id,
     )
-    load_balancer_type = (body["metadata"].get("annotations") or {}).get(
-        keys.ANNOTATION_LOAD_BALANCER_TYPE
-    )
+    annotations = body["metadata"].get("annotations") or {}
+    load_balancer_type = annotations.get(keys.ANNOTATION_LOAD_BALANCER_TYPE)
+    restart = annotations.get(keys.ANNOTATION_FORCE_NEW_DEPLOYMENT)
     allowed = tenancy.policy_for(namespace)
     attached_report = Report()
     try:
         td = parse_task_definition(resolved.spec)
-        parts = [render_service(p, td, options, resolved.revision) for p in _parts(spec, strategy)]
+        parts = [
+            render_service(p, td, options, resolved.revision, force_new_deployment=restart)
+            for p in _parts(spec, strategy)
+        ]
         # One set of attached objects for the whole service, whatever its split (those
         # render_service adds to each part's objects are for `convert`, and not used here).
         attached = render_attached(

@@ -55,6 +55,10 @@ ANNOTATION_REQUIRES_COMPATIBILITIES = PREFIX + "requires-compatibilities"
 #: on the ECS Service custom resource: the type of its load balancers' Services (ClusterIP,
 #: NodePort or LoadBalancer; default ClusterIP)
 ANNOTATION_LOAD_BALANCER_TYPE = PREFIX + "load-balancer-type"
+#: on the ECS Service custom resource: ECS's ``update-service --force-new-deployment``; a new
+#: value (any, e.g. a timestamp) starts a new deployment of the same task definition (carried
+#: to the pod template, so the tasks are replaced as a rollout replaces them)
+ANNOTATION_FORCE_NEW_DEPLOYMENT = PREFIX + "force-new-deployment"
 ANNOTATION_TARGET_GROUPS = PREFIX + "target-group-arns"
 ANNOTATION_LOAD_BALANCER_NAMES = PREFIX + "load-balancer-names"
 ANNOTATION_REGISTRIES = PREFIX + "registry-arns"

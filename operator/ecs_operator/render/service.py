@@ -77,14 +77,20 @@ def render_service(
     *,
     name: str | None = None,
     load_balancer_type: str | None = None,
+    force_new_deployment: str | None = None,
 ) -> request.RenderedWorkload:
     """The objects of ``svc`` running ``td``: ServiceAccount, workload, then the attached
-    objects. ``name`` is the ECS Service object's name and ``load_balancer_type`` its
-    ``ecs-operator.dev/load-balancer-type`` annotation (see attached.py)."""
+    objects. ``name`` is the ECS Service object's name, ``load_balancer_type`` its
+    ``ecs-operator.dev/load-balancer-type`` annotation (see attached.py) and
+    ``force_new_deployment`` its ``ecs-operator.dev/force-new-deployment`` one."""
     report = Report()
     ctx = request.context(svc, td, options, revision, report)
     rendered = render_pod_template(td, ctx)
     template = rendered.pod_template
+    if force_new_deployment:
+        template["metadata"].setdefault("annotations", {})[
+            keys.ANNOTATION_FORCE_NEW_DEPLOYMENT
+        ] = force_new_deployment
     template["metadata"]["labels"].update(awsvpc.security_group_labels(svc))
     awsvpc.report_awsvpc(svc, report)
     if svc.healthCheckGracePeriodSeconds:

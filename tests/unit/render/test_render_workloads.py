@@ -7,6 +7,7 @@ import pytest
 from ecs_operator.api.shapes import CreateServiceRequest, RunTaskRequest, TaskOverride
 from ecs_operator.render import Options, RenderError, apply_overrides, render_service, render_task
 from ecs_operator.render.findings import Report
+from ecs_operator.render.keys import ANNOTATION_FORCE_NEW_DEPLOYMENT as FORCE_NEW_DEPLOYMENT
 from ecs_operator.render.workloads import daemon_update, rolling_update
 
 from .helpers import container, task, validate
@@ -70,6 +71,17 @@ def test_service_without_health_checks_waits_like_ecs() -> None:
         CreateServiceRequest(serviceName="w", desiredCount=1), task(), Options()
     )
     assert result.objects[1]["spec"]["minReadySeconds"] == 40
+
+
+@pytest.mark.parametrize("scheduling", ["REPLICA", "DAEMON"])
+def test_force_new_deployment_changes_the_pod_template_and_only_it(scheduling: str) -> None:
+    svc = CreateServiceRequest(serviceName="w", schedulingStrategy=scheduling)
+    before = render_service(svc, task(), Options()).objects[1]
+    after = render_service(svc, task(), Options(), force_new_deployment="t1").objects[1]
+    template = after["spec"]["template"]
+    assert template["metadata"]["annotations"][FORCE_NEW_DEPLOYMENT] == "t1"
+    del template["metadata"]["annotations"][FORCE_NEW_DEPLOYMENT]
+    assert after == before
 
 
 def test_daemon_service_is_a_daemon_set_off_fargate_nodes() -> None:

@@ -1,0 +1,38 @@
+"""docs/install.md's Argo CD snippet is exactly the scripts of gitops/argocd/ that
+tests/integration/test_gitops_health.py runs in gopher-lua on live objects."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+ARGOCD = REPO / "gitops" / "argocd"
+GROUP = "ecs-operator.dev"
+
+
+def _argocd_cm() -> dict[str, Any]:
+    install = (REPO / "docs" / "install.md").read_text()
+    blocks = re.findall(r"^```yaml\n(.*?)^```$", install, re.M | re.S)
+    found = [yaml.safe_load(b) for b in blocks if "name: argocd-cm" in b]
+    assert len(found) == 1, "docs/install.md has one argocd-cm snippet"
+    data: dict[str, Any] = found[0]["data"]
+    return data
+
+
+def test_the_health_check_is_the_tested_script_for_all_four_kinds() -> None:
+    data = _argocd_cm()
+    health = (ARGOCD / "health.lua").read_text()
+    for kind in ("Service", "Task", "TaskDefinition", "Cluster"):
+        assert data[f"resource.customizations.health.{GROUP}_{kind}"] == health
+
+
+def test_the_restart_action_is_the_tested_script() -> None:
+    actions = yaml.safe_load(_argocd_cm()[f"resource.customizations.actions.{GROUP}_Service"])
+    assert actions["discovery.lua"] == (ARGOCD / "actions" / "discovery.lua").read_text()
+    assert actions["definitions"] == [
+        {"name": "restart", "action.lua": (ARGOCD / "actions" / "restart.lua").read_text()}
+    ]
