@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ecs_operator.policy import ANNOTATION_POD_SECURITY_CEILING, PRIVILEGED
 
@@ -122,6 +122,35 @@ def _steady(kubectl: Kubectl, namespace: str) -> tuple[int, int, int, int]:
     return ready, len(services), done, len(tasks)
 
 
+class Progress:
+    """The waiting line. On a terminal it is rewritten in place; in a log (stderr not a TTY, as
+    in CI) each change is a line of its own, so the log does not become one line of carriage
+    returns, and ``done`` adds a summary."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last = ""
+        self.started = time.monotonic()
+
+    def show(self, line: str) -> None:
+        if line == self.last:
+            return
+        self.last = line
+        if self.tty:
+            print(f"\r{line}", end="", file=self.stream, flush=True)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def done(self, outcome: str) -> None:
+        """End the line; in a log, say how it ended and how long it took."""
+        if self.tty:
+            print(file=self.stream)
+        else:
+            elapsed = time.monotonic() - self.started
+            print(f"{outcome} after {elapsed:.0f}s: {self.last}", file=self.stream, flush=True)
+
+
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     """Columns as wide as their widest cell, like kubectl's output."""
     cells = [headers, *[[str(c) for c in row] for row in rows]]
@@ -190,20 +219,17 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         kubectl("apply", "-n", args.namespace, "-f", str(args.examples))
         deadline = time.monotonic() + args.timeout
+        progress = Progress(sys.stderr)
         while True:
             ready, services, done, tasks = _steady(kubectl, args.namespace)
-            print(
-                f"\rservices steady {ready}/{services}   tasks started {done}/{tasks}",
-                end="",
-                file=sys.stderr,
-            )
+            progress.show(f"services steady {ready}/{services}   tasks started {done}/{tasks}")
             if ready == services and done == tasks:
                 break
             if time.monotonic() > deadline:
-                print("", file=sys.stderr)
+                progress.done("gave up")
                 raise DevclusterError("the examples did not reach a steady state in time")
             time.sleep(1)
-        print(file=sys.stderr)
+        progress.done("steady")
         print(ecs_view(kubectl, args.namespace))
         print(
             f"\nmetrics: curl -s http://127.0.0.1:{ports['metrics']}/metrics | grep ecs_operator_"

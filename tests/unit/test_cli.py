@@ -3,6 +3,8 @@ that is not part of the runtime is missing."""
 
 from __future__ import annotations
 
+import io
+import re
 import subprocess
 import sys
 
@@ -98,3 +100,24 @@ def test_every_demo_flag_has_help() -> None:
     assert "--namespace NAMESPACE where they run (default: ecs-demo)" in text
     assert "--timeout TIMEOUT seconds to wait" in text
     assert "--state-dir STATE_DIR the devcluster's state directory" in text
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_demo_progress_is_a_line_per_change_in_a_log_and_one_line_on_a_terminal() -> None:
+    from ecs_operator.demo import Progress
+
+    log, terminal = io.StringIO(), _Terminal()
+    for stream in (log, terminal):
+        progress = Progress(stream)
+        for line in ("services steady 0/3", "services steady 0/3", "services steady 3/3"):
+            progress.show(line)
+        progress.done("steady")
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue()
+    assert lines[:2] == ["services steady 0/3", "services steady 3/3"]
+    assert re.fullmatch(r"steady after \d+s: services steady 3/3", lines[2])
+    assert terminal.getvalue() == "\rservices steady 0/3\rservices steady 3/3\n"
