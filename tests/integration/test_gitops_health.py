@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.support.ecs import apply, ec2_task_definition, resource, service, wait_steady
+from tests.support.ecs import apply, ec2_task_definition, resource, service, status
 from tests.support.gitops import argo_action, argo_health, kstatus, snapshot
 from tests.support.kube import Kube, kubectl, wait_for
 from tests.support.operator import OperatorProcess
@@ -44,6 +44,7 @@ def _objects() -> list[dict[str, Any]]:
         fraction,
         service("web", "web", desiredCount=2, launchType="EC2"),
         service("idle", "web", desiredCount=0, launchType="EC2"),
+        service("agent", "web", schedulingStrategy="DAEMON", launchType="EC2"),
         service("stuck", "huge", desiredCount=1, launchType="EC2"),
         service("orphan", "nowhere", desiredCount=1, launchType="EC2"),
         service("mixed", "web", desiredCount=1, **mixed),
@@ -66,6 +67,7 @@ EXPECTED = {
     "TaskDefinition/fraction": ("Failed", "Degraded"),  # the spec breaks an ECS rule
     "Service/web": ("Current", "Healthy"),
     "Service/idle": ("Current", "Suspended"),
+    "Service/agent": ("Current", "Healthy"),  # a DAEMON, one task per EC2 instance
     "Service/stuck": ("InProgress", "Progressing"),  # converging: its task cannot be placed yet
     "Service/orphan": ("InProgress", "Missing"),  # its task definition may still be applied
     "Service/mixed": ("Failed", "Degraded"),
@@ -119,6 +121,12 @@ def test_flux_and_argo_cd_read_every_state_of_every_kind(
         assert seen == EXPECTED  # (which differ)
         raise
 
+    # kubectl get ecs: the cluster a Service names by default, a DAEMON's number of instances
+    printed = kubectl("get", "ecssvc", "agent", "-n", namespace, "--no-headers").stdout.split()
+    instances = status(kube, namespace, "Service", "agent")["desiredCount"]
+    assert instances > 1
+    assert printed[1:4] == ["default", "web", str(instances)]  # CLUSTER TASKDEFINITION DESIRED
+
     # Argo CD's "restart" action (ECS's --force-new-deployment): Argo CD patches what it returns
     live = kubectl("get", "services.ecs-operator.dev", "web", "-n", namespace, "-o", "json")
     restarted: Any = argo_action("restart", live.stdout)
@@ -145,7 +153,9 @@ def test_flux_and_argo_cd_read_every_state_of_every_kind(
         return len(fresh) == 2
 
     wait_for(replaced, 60, "two new tasks of web")
-    wait_steady(kube, namespace, "web", 2)
+    # how a script waits (docs/gitops.md)
+    kubectl("wait", "-n", namespace, "--for=condition=Ready", "ecssvc/web", "--timeout=60s")
+    kubectl("wait", "-n", namespace, "--for=condition=Stopped", "ecstask/done", "--timeout=5s")
 
 
 def _items(printed: str) -> list[dict[str, Any]]:
