@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.support.ecs import apply, ec2_task_definition, resource, service, wait_steady
+from tests.support.ecs import (
+    apply,
+    ec2_task_definition,
+    get,
+    resource,
+    service,
+    wait_steady,
+)
 from tests.support.kube import Kube, kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
@@ -35,6 +42,7 @@ def test_describe_services_shows_the_steady_service(
 ) -> None:
     apply(namespace, *yaml.safe_load_all((REPO / "examples" / "fargate-web.yaml").read_text()))
     wait_steady(kube, namespace, "web", 2)
+    before_spec = get(kube, namespace, "Service", "web")["spec"]
     text = wait_for(
         lambda: (out := describe(namespace, capsys=capsys)) and "steady state" in out and out,
         30,
@@ -53,6 +61,21 @@ def test_describe_services_shows_the_steady_service(
     assert cli.main(["list-tasks", "--cluster", "default", "-n", namespace, "-o", "json"]) == 0
     tasks = json.loads(capsys.readouterr().out)["taskArns"]
     assert len(tasks) == 2
+
+    # aws ecs update-service --force-new-deployment, then aws ecs wait services-stable
+    before = {p.metadata.name for p in kube.pods(namespace)}
+    restart = ["update-service", "--service", "web", "--force-new-deployment", "-n", namespace]
+    assert cli.main(restart) == 0
+    capsys.readouterr()
+
+    def replaced() -> bool:
+        running = [p for p in kube.pods(namespace) if p.status.phase == "Running"]
+        return len(running) == 2 and not before & {p.metadata.name for p in running}
+
+    wait_for(replaced, 60, "two new tasks of web")
+    assert cli.main(["wait", "services-stable", "--services", "web", "-n", namespace]) == 0
+    assert capsys.readouterr().out == ""
+    assert get(kube, namespace, "Service", "web")["spec"] == before_spec
 
 
 def test_describe_services_shows_a_service_that_cannot_start(

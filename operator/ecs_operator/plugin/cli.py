@@ -4,13 +4,16 @@ kubectl runs any ``kubectl-ecs`` on PATH as ``kubectl ecs`` (installed with the 
 console script). The commands and their flags are the aws CLI's (``--cluster``, ``--services``,
 ``--tasks``, ``--task-definition``), plus kubectl's ``-n/--namespace``, ``--context`` and
 ``--kubeconfig``; ``-o json`` prints what ``aws ecs`` prints, ``-o table`` (the default) a
-summary for people.
+summary for people. ``logs`` and ``execute-command`` hand over to ``kubectl logs`` / ``exec``
+on the task's pod (``actions.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
@@ -18,12 +21,14 @@ from typing import Any, TextIO
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER
 from ecs_operator.status.taskdefinition import DEFAULT_ACCOUNT
 
-from . import table, views
+from . import actions, table, views
 from .source import KubeSource, Source, SourceError
 
 Body = dict[str, Any]
 #: (the JSON a command prints, its table) for the parsed arguments and a source.
 Command = Callable[[argparse.Namespace, Source, views.Arns], tuple[Body, str]]
+#: the kubectl command line a command hands over to (``logs``, ``execute-command``)
+Handoff = Callable[[argparse.Namespace, Source], list[str]]
 
 
 def _describe_services(
@@ -80,6 +85,58 @@ def _describe_clusters(
     return described, table.clusters(described)
 
 
+def _wait(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
+    """The aws CLI's waiters: nothing printed, a failure when the deadline passes."""
+    if args.waiter == "services-stable":
+        actions.wait_until(
+            lambda: actions.services_stable(
+                views.describe_services(
+                    source.custom("services"), args.cluster, args.services, arns
+                )
+            ),
+            actions.SERVICES_STABLE_TIMEOUT,
+        )
+    else:
+        actions.wait_until(
+            lambda: actions.tasks_stopped(
+                views.describe_tasks(_tasks(args, source, arns), args.tasks, arns, args.cluster)
+            ),
+            actions.TASKS_STOPPED_TIMEOUT,
+        )
+    return {}, ""
+
+
+def _update_service(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
+    body = actions.service_object(source.custom("services"), args.cluster, args.service)
+    patch: Body = actions.force_new_deployment_patch() if args.force_new_deployment else {}
+    if args.desired_count is not None:
+        patch["spec"] = {"desiredCount": args.desired_count}
+    updated = source.patch("services", body["metadata"]["name"], patch) if patch else body
+    view = views.service_view(updated, arns)
+    return {"service": view}, table.services({"services": [view], "failures": []})
+
+
+def _kubectl(args: argparse.Namespace) -> list[str]:
+    flags = [f"--{f}={getattr(args, f)}" for f in ("context", "kubeconfig") if getattr(args, f)]
+    return ["kubectl", *flags]
+
+
+def _logs(args: argparse.Namespace, source: Source) -> list[str]:
+    return actions.logs_argv(_kubectl(args), source.pods(), args.task, args.container, args.follow)
+
+
+def _execute_command(args: argparse.Namespace, source: Source) -> list[str]:
+    return actions.execute_command_argv(
+        _kubectl(args), source.pods(), args.task, args.container, args.command, args.interactive
+    )
+
+
+def _handed_over(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
+    """What ``logs`` / ``execute-command`` run (``main`` runs it in the plugin's place)."""
+    argv: list[str] = args.handoff(args, source)
+    return {"command": argv}, shlex.join(argv)
+
+
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-n", "--namespace", help="namespace (default: the context's)")
@@ -119,12 +176,38 @@ def parser() -> argparse.ArgumentParser:
     added.add_argument("--task-definition", required=True, help="family, family:revision or ARN")
     added = command("describe-clusters", _describe_clusters, "describe clusters")
     added.add_argument("--clusters", nargs="*", default=[], help="names or ARNs (default: default)")
+    added = command("wait", _wait, "wait as the aws CLI's waiters do (10 minutes at most)")
+    added.add_argument("waiter", choices=("services-stable", "tasks-stopped"))
+    cluster_flag(added)
+    added.add_argument("--services", nargs="*", default=[], help="services-stable: names or ARNs")
+    added.add_argument("--tasks", nargs="*", default=[], help="tasks-stopped: task ids or ARNs")
+    added = command("update-service", _update_service, "force a new deployment, or scale")
+    cluster_flag(added)
+    added.add_argument("--service", required=True, help="name or ARN")
+    added.add_argument(
+        "--force-new-deployment", action="store_true", help="replace the tasks with new ones"
+    )
+    added.add_argument("--desired-count", type=int, help="the new desiredCount")
+    for name, handoff, help_text in (
+        ("logs", _logs, "a task's container logs (kubectl logs)"),
+        ("execute-command", _execute_command, "run a command in a task's container (kubectl exec)"),
+    ):
+        added = command(name, _handed_over, help_text)
+        added.set_defaults(handoff=handoff)
+        cluster_flag(added)
+        added.add_argument("--task", required=True, help="task id or ARN")
+        added.add_argument("--container", help="ECS container name (needed if several)")
+    added.add_argument("--command", required=True, help="the command line to run")
+    added.add_argument("--interactive", action="store_true", help="attach a terminal (-it)")
+    sub.choices["logs"].add_argument("-f", "--follow", action="store_true", help="stream")
     return top
 
 
 def run(args: argparse.Namespace, source: Source, out: TextIO) -> int:
     """Run a parsed command against ``source``, printing to ``out``."""
     described, text = args.run(args, source, views.Arns(args.account_id))
+    if not described and not text:  # a waiter: its exit status says it all
+        return 0
     if args.output == "json":
         out.write(json.dumps(described, indent=4) + "\n")
     else:
@@ -136,8 +219,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         source = KubeSource.connect(args.kubeconfig, args.context, args.namespace)
+        handoff: Handoff | None = getattr(args, "handoff", None)
+        if handoff is not None:
+            argv = handoff(args, source)
+            os.execvp(argv[0], argv)
         return run(args, source, sys.stdout)
-    except (SourceError, views.TaskDefinitionNotFound) as error:
+    except (SourceError, views.TaskDefinitionNotFound, actions.ActionError) as error:
         print(f"kubectl ecs {args.command}: {error}", file=sys.stderr)
         return 1
 

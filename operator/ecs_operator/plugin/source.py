@@ -40,6 +40,9 @@ class Source(Protocol):
     def controller_revision(self, name: str) -> Body | None:
         """A TaskDefinition revision's ControllerRevision, or None."""
 
+    def patch(self, plural: str, name: str, patch: Body) -> Body:
+        """Merge-patch an ECS object (``update-service``); the object as it is now."""
+
 
 @dataclass
 class KubeSource:
@@ -116,3 +119,18 @@ class KubeSource:
             name,
             self.namespace,
         )
+
+    def patch(self, plural: str, name: str, patch: Body) -> Body:
+        patched = self._read(
+            f"{plural}.{API_GROUP}",
+            client.CustomObjectsApi(self.api).patch_namespaced_custom_object,
+            API_GROUP,
+            API_VERSION,
+            self.namespace,
+            plural,
+            name,
+            patch,
+        )
+        if patched is None:
+            raise SourceError(f"{plural}/{name} not found in namespace {self.namespace}")
+        return patched

@@ -1,0 +1,154 @@
+"""`kubectl ecs` verbs that act or wait: ECS task ids and container names translated to kubectl
+logs / exec, the aws CLI's waiters, update-service --force-new-deployment."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from typing import Any
+
+import pytest
+
+from ecs_operator.plugin import actions, cli
+from ecs_operator.render import keys
+
+Body = dict[str, Any]
+KUBECTL = ["kubectl", "--context=dev"]
+
+
+def _pod(name: str, containers: dict[str, str]) -> Body:
+    annotations = {keys.ANNOTATION_CONTAINER_NAMES: json.dumps(containers)}
+    return {"metadata": {"name": name, "namespace": "shop", "annotations": annotations}}
+
+
+PODS = [
+    _pod("web-7d4b9c-abcde", {"app": "App"}),
+    _pod("pair-0", {"app": "App", "log-router": "log_router"}),
+]
+
+
+def test_logs_of_a_task_by_id_or_arn_and_its_ecs_container_name() -> None:
+    assert actions.logs_argv(KUBECTL, PODS, "web-7d4b9c-abcde", None, follow=True) == [
+        *KUBECTL, "logs", "-n", "shop", "-f", "web-7d4b9c-abcde",
+    ]  # fmt: skip
+    arn = "arn:aws:ecs:us-east-1:000000000000:task/default/pair-0"
+    assert actions.logs_argv(KUBECTL, PODS, arn, "log_router", follow=False) == [
+        *KUBECTL, "logs", "-n", "shop", "-c", "log-router", "pair-0",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("task", "container", "message"),
+    [
+        ("gone-0", None, "no running task gone-0"),
+        ("pair-0", None, "several containers: name one with --container (App, log_router)"),
+        ("pair-0", "sidecar", "no container named sidecar"),
+    ],
+)
+def test_logs_say_what_is_wrong_in_ecs_terms(
+    task: str, container: str | None, message: str
+) -> None:
+    with pytest.raises(actions.ActionError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        actions.logs_argv(KUBECTL, PODS, task, container, follow=False)
+
+
+def test_execute_command_runs_the_command_line_in_the_container() -> None:
+    argv = actions.execute_command_argv(KUBECTL, PODS, "pair-0", "App", "/bin/sh -c 'ls /'", True)
+    assert argv == [
+        *KUBECTL, "exec", "-n", "shop", "-c", "app", "-i", "-t", "pair-0",
+        "--", "/bin/sh", "-c", "ls /",
+    ]  # fmt: skip
+
+
+def _service(name: str, running: int, desired: int, deployments: int = 1) -> Body:
+    return {
+        "serviceName": name,
+        "runningCount": running,
+        "desiredCount": desired,
+        "deployments": [{}] * deployments,
+    }
+
+
+def test_services_stable_is_the_aws_waiters_rule() -> None:
+    assert actions.services_stable({"services": [_service("web", 2, 2)], "failures": []}) == (
+        True,
+        "not stable: ",
+    )
+    rolling = {
+        "services": [_service("web", 2, 2, deployments=2), _service("api", 1, 2)],
+        "failures": [],
+    }
+    assert actions.services_stable(rolling) == (False, "not stable: web, api")
+    missing = {"services": [], "failures": [{"arn": "arn:svc/web", "reason": "MISSING"}]}
+    assert actions.services_stable(missing) == (False, "MISSING: arn:svc/web")
+
+
+def test_a_waiter_polls_until_done_or_fails_at_its_deadline() -> None:
+    now = [0.0]
+    answers = iter([(False, "not stopped: a"), (True, "")])
+    actions.wait_until(
+        lambda: next(answers),
+        10,
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+        clock=lambda: now[0],
+    )
+    assert now[0] == actions.POLL_SECONDS
+    with pytest.raises(actions.ActionError, match=r"max attempts exceeded \(not stopped: a\)"):
+        actions.wait_until(
+            lambda: (False, "not stopped: a"),
+            10,
+            sleep=lambda s: now.__setitem__(0, now[0] + s),
+            clock=lambda: now[0],
+        )
+
+
+class _Source:
+    namespace = "shop"
+
+    def __init__(self, services: list[Body]) -> None:
+        self.services = services
+        self.patches: list[tuple[str, str, Body]] = []
+
+    def custom(self, plural: str) -> list[Body]:
+        return self.services if plural == "services" else []
+
+    def pods(self) -> list[Body]:
+        return PODS
+
+    def controller_revision(self, name: str) -> Body | None:
+        return None
+
+    def patch(self, plural: str, name: str, patch: Body) -> Body:
+        self.patches.append((plural, name, patch))
+        return self.services[0]
+
+
+def _run(argv: list[str], source: _Source) -> str:
+    out = io.StringIO()
+    args: argparse.Namespace = cli.parser().parse_args(argv)
+    assert cli.run(args, source, out) == 0
+    return out.getvalue()
+
+
+def test_update_service_force_new_deployment_sets_the_annotation_the_operator_rolls_on() -> None:
+    body = {
+        "metadata": {"name": "web-svc"},
+        "spec": {"serviceName": "web", "taskDefinition": "web"},
+    }
+    source = _Source([body])
+    printed = json.loads(
+        _run(["update-service", "--service", "web", "--force-new-deployment", "-o", "json"], source)
+    )
+    assert printed["service"]["serviceName"] == "web"
+    ((plural, name, patch),) = source.patches
+    assert (plural, name) == ("services", "web-svc")
+    assert keys.ANNOTATION_FORCE_NEW_DEPLOYMENT in patch["metadata"]["annotations"]
+    assert "spec" not in patch  # the user's spec is left alone
+
+
+def test_logs_and_execute_command_print_the_kubectl_command_they_hand_over_to() -> None:
+    printed = _run(
+        ["logs", "--task", "pair-0", "--container", "App", "--context", "dev"], _Source([])
+    )
+    assert printed.strip() == "kubectl --context=dev logs -n shop -c app pair-0"
