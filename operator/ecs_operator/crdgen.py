@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel
 
 from .api import models
+from .api.identifiers import DEFAULT_CLUSTER
 from .api.rules import (
     CLUSTER_RULES,
     SERVICE_RULES,
@@ -296,7 +297,7 @@ def _defaults(spec: Schema) -> Schema:
     """An unset ``cluster`` is ``default``, as ECS assumes: ``kubectl get`` then shows it."""
     cluster = spec.get("properties", {}).get("cluster")
     if cluster is not None:
-        cluster["default"] = "default"
+        cluster["default"] = DEFAULT_CLUSTER
     return spec
 
 

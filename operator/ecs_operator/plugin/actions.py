@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ecs_operator.api.identifiers import short_name
 from ecs_operator.render import keys
 
 from . import views
@@ -36,7 +37,7 @@ class ActionError(Exception):
 
 
 def _pod(pods: Iterable[Body], task: str) -> Body:
-    task_id = views.short_name(task)
+    task_id = short_name(task)
     found = next((p for p in pods if p["metadata"]["name"] == task_id), None)
     if found is None:
         raise ActionError(
@@ -140,7 +141,7 @@ def force_new_deployment_patch(now: datetime | None = None) -> Body:
 
 def service_object(bodies: Iterable[Body], cluster: str, service: str) -> Body:
     """The Service object of an ECS service name or ARN in a cluster."""
-    name = views.short_name(service)
+    name = short_name(service)
     found = next(
         (b for b in views.in_cluster(bodies, cluster) if views.service_name(b) == name), None
     )

@@ -88,9 +88,9 @@ def render_service(
     rendered = render_pod_template(td, ctx)
     template = rendered.pod_template
     if force_new_deployment:
-        template["metadata"].setdefault("annotations", {})[
-            keys.ANNOTATION_FORCE_NEW_DEPLOYMENT
-        ] = force_new_deployment
+        template["metadata"].setdefault("annotations", {})[keys.ANNOTATION_FORCE_NEW_DEPLOYMENT] = (
+            force_new_deployment
+        )
     template["metadata"]["labels"].update(awsvpc.security_group_labels(svc))
     awsvpc.report_awsvpc(svc, report)
     if svc.healthCheckGracePeriodSeconds:
