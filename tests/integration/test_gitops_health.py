@@ -1,11 +1,13 @@
 """Flux and Argo CD judging our objects with their own code (issue 17): every state a user meets,
 set up at once in one namespace, then read in one snapshot by kstatus (sigs.k8s.io/cli-utils,
 what Flux's health checks run) and by our Argo CD health script in gopher-lua (Argo CD's
-interpreter). The mapping they must agree on is docs/gitops.md's table."""
+interpreter). The mapping they must agree on is docs/gitops.md's table. Meanwhile the operator
+writes nothing of what was applied: ``kubectl diff`` stays empty, whatever the state."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -80,7 +82,7 @@ EXPECTED = {
 
 
 def test_flux_and_argo_cd_read_every_state_of_every_kind(
-    operator: OperatorProcess, kube: Kube, namespace: str
+    operator: OperatorProcess, kube: Kube, namespace: str, tmp_path: Path
 ) -> None:
     objects = _objects()
     # before the operator has seen them (a server-side dry run: the API server's defaults),
@@ -120,6 +122,12 @@ def test_flux_and_argo_cd_read_every_state_of_every_kind(
     except AssertionError:
         assert seen == EXPECTED  # (which differ)
         raise
+
+    # the operator wrote no field of what was applied (client-side, as kubectl and Argo CD do)
+    manifest = tmp_path / "applied.yaml"
+    manifest.write_text(yaml.safe_dump_all(objects))
+    shown = kubectl("diff", "-n", namespace, "-f", str(manifest), check=False)
+    assert (shown.returncode, shown.stdout) == (0, ""), shown.stderr
 
     # kubectl get ecs: the cluster a Service names by default, a DAEMON's number of instances
     printed = kubectl("get", "ecssvc", "agent", "-n", namespace, "--no-headers").stdout.split()
