@@ -24,7 +24,7 @@ def snapshot(namespace: str) -> str:
 
 
 def _tool(name: str, *args: str, objects: str) -> list[dict[str, str]]:
-    from ecs_operator.devcluster import binaries
+    from ecs_operator_devtools.devcluster import binaries
 
     done = subprocess.run(
         [str(binaries.tool(name, log=False)), *args],

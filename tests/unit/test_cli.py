@@ -108,7 +108,7 @@ class _Terminal(io.StringIO):
 
 
 def test_demo_progress_is_a_line_per_change_in_a_log_and_one_line_on_a_terminal() -> None:
-    from ecs_operator.demo import Progress
+    from ecs_operator_devtools.demo import Progress
 
     log, terminal = io.StringIO(), _Terminal()
     for stream in (log, terminal):
