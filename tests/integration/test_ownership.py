@@ -384,7 +384,9 @@ def test_a_task_whose_pod_name_is_taken_reports_it_and_starts_once_it_is_free(
 
     wait_for(started, MAX_BACKOFF + 30, "the task's own pod")
     wait_for(
-        lambda: condition(status(kube, namespace, "Task", "job"), "Degraded") == {},
+        lambda: (
+            condition(status(kube, namespace, "Task", "job"), "Degraded").get("status") == "False"
+        ),
         30,
         "the conflict cleared",
     )
