@@ -35,6 +35,28 @@ ROOTS = (
     "CreateClusterRequest",
     "CreateCapacityProviderRequest",
 )
+#: The requests of the operations ``ecs-operator api`` serves (ecsapi/): each request is
+#: validated against its shape, so a member a client sends is honoured or refused by name.
+API_ROOTS = (
+    "DescribeTaskDefinitionRequest",
+    "DeregisterTaskDefinitionRequest",
+    "DeleteTaskDefinitionsRequest",
+    "ListTaskDefinitionsRequest",
+    "ListTaskDefinitionFamiliesRequest",
+    "DescribeClustersRequest",
+    "ListClustersRequest",
+    "DeleteClusterRequest",
+    "DescribeServicesRequest",
+    "ListServicesRequest",
+    "UpdateServiceRequest",
+    "DeleteServiceRequest",
+    "DescribeTasksRequest",
+    "ListTasksRequest",
+    "StopTaskRequest",
+    "TagResourceRequest",
+    "UntagResourceRequest",
+    "ListTagsForResourceRequest",
+)
 
 #: Members whose ECS wire type is looser than the model says (the console and CLI accept
 #: ``"cpu": 256`` as well as ``"256"`` and ``"1 vCPU"``). Values are names in ``api/types.py``.
@@ -200,7 +222,7 @@ class Generator:
     def __init__(self, shapes: dict[str, Any]) -> None:
         self.shapes = shapes
         self.reachable: list[str] = []
-        for root in ROOTS:
+        for root in (*ROOTS, *API_ROOTS):
             self._walk(root)
 
     def _walk(self, name: str) -> None:

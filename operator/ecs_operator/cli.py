@@ -1,7 +1,7 @@
 """`ecs-operator`: the command line. Each subcommand lives in its own module, which exposes
 ``configure(parser)`` (its arguments) and ``run(args) -> int``; this file only wires them.
 
-``run``, ``convert`` and ``crds`` are the product. ``devcluster`` and ``demo`` are developers'
+``run``, ``api``, ``convert`` and ``crds`` are the product. ``devcluster`` and ``demo`` are developers'
 tools from the sibling distribution in devtools/ (docs/design/2026-12-03-runtime-and-dev-
 tools.md): listed always, imported only when chosen, and named with how to install them when
 they are missing (as in the image)."""
@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ecs_operator_devtools.demo",
         "run the examples on the devcluster and show the ECS view (dev tools)",
     ),
+    "api": ("ecs_operator.ecsapi.server", "serve the ECS API (aws ecs, boto3) over the resources"),
 }
 #: The distribution of the developers' tools: its package, and how to install it.
 DEV_TOOLS = "ecs_operator_devtools"

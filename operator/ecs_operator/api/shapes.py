@@ -57,6 +57,8 @@ CapacityReservationPreference = Literal[
     "RESERVATIONS_ONLY", "RESERVATIONS_FIRST", "RESERVATIONS_EXCLUDED"
 ]
 
+ClusterField = Literal["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]
+
 ClusterSettingName = Literal["containerInsights"]
 
 Compatibility = Literal["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"]
@@ -83,6 +85,8 @@ DeploymentLifecycleHookStage = Literal[
 DeploymentLifecycleHookTargetType = Literal["AWS_LAMBDA", "PAUSE"]
 
 DeploymentStrategy = Literal["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"]
+
+DesiredStatus = Literal["RUNNING", "PENDING", "STOPPED"]
 
 DeviceCgroupPermission = Literal["read", "write", "mknod"]
 
@@ -151,6 +155,8 @@ PropagateTags = Literal["TASK_DEFINITION", "SERVICE", "NONE"]
 
 ProxyConfigurationType = Literal["APPMESH"]
 
+ResourceManagementType = Literal["CUSTOMER", "ECS"]
+
 ResourceType = Literal["GPU", "InferenceAccelerator", "NeuronDevice"]
 
 SchedulingStrategy = Literal["REPLICA", "DAEMON"]
@@ -163,9 +169,21 @@ ServiceConnectContainerLogLevel = Literal["debug", "info"]
 
 ServiceConnectIncludeQueryParameters = Literal["DISABLED", "ENABLED"]
 
+ServiceField = Literal["TAGS"]
+
 ServiceRevisionCleanup = Literal["BLOCKING", "DEFERRED"]
 
+SortOrder = Literal["ASC", "DESC"]
+
+TaskDefinitionFamilyStatus = Literal["ACTIVE", "INACTIVE", "ALL"]
+
+TaskDefinitionField = Literal["TAGS"]
+
 TaskDefinitionPlacementConstraintType = Literal["memberOf"]
+
+TaskDefinitionStatus = Literal["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"]
+
+TaskField = Literal["TAGS"]
 
 TaskFilesystemType = Literal["ext3", "ext4", "xfs", "ntfs"]
 
@@ -907,6 +925,39 @@ class CreateServiceRequest(EcsShape):
     )
 
 
+class DeleteClusterRequest(EcsShape):
+    """The ECS DeleteClusterRequest structure."""
+
+    cluster: str = Field(
+        max_length=65536,
+        description="The short name or full Amazon Resource Name (ARN) of the cluster to delete.",
+    )
+
+
+class DeleteServiceRequest(EcsShape):
+    """The ECS DeleteServiceRequest structure."""
+
+    cluster: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The short name or full Amazon Resource Name (ARN) of the cluster that hosts the service to delete. If you do not specify a cluster, the default cluster is assumed.",
+    )
+    service: str = Field(max_length=65536, description="The name of the service to delete.")
+    force: bool | None = Field(
+        default=None,
+        description="If true, allows you to delete a service even if it wasn't scaled down to zero tasks. It's only necessary to use this if the service uses the REPLICA scheduling strategy.",
+    )
+
+
+class DeleteTaskDefinitionsRequest(EcsShape):
+    """The ECS DeleteTaskDefinitionsRequest structure."""
+
+    taskDefinitions: list[Annotated[str, Field(max_length=65536)]] = Field(
+        max_length=21845,
+        description="The family and revision (family:revision) or full Amazon Resource Name (ARN) of the task definition to delete. You must specify a revision.",
+    )
+
+
 class DeploymentAlarms(EcsShape):
     """One of the methods which provide a way for you to quickly identify when a deployment has failed, and then to optionally roll back the failure to the last working deployment."""
 
@@ -1060,6 +1111,81 @@ class DeploymentLifecycleHookTimeoutConfiguration(EcsShape):
     action: DeploymentLifecycleHookAction | None = Field(
         default=None,
         description="The action Amazon ECS takes when the lifecycle hook times out. Valid values are:",
+    )
+
+
+class DeregisterTaskDefinitionRequest(EcsShape):
+    """The ECS DeregisterTaskDefinitionRequest structure."""
+
+    taskDefinition: str = Field(
+        max_length=65536,
+        description="The family and revision (family:revision) or full Amazon Resource Name (ARN) of the task definition to deregister. You must specify a revision.",
+    )
+
+
+class DescribeClustersRequest(EcsShape):
+    """The ECS DescribeClustersRequest structure."""
+
+    clusters: list[Annotated[str, Field(max_length=65536)]] | None = Field(
+        default=None,
+        max_length=21845,
+        description="A list of up to 100 cluster names or full cluster Amazon Resource Name (ARN) entries. If you do not specify a cluster, the default cluster is assumed.",
+    )
+    include: list[ClusterField] | None = Field(
+        default=None,
+        max_length=21845,
+        description="Determines whether to include additional information about the clusters in the response. If this field is omitted, this information isn't included.",
+    )
+
+
+class DescribeServicesRequest(EcsShape):
+    """The ECS DescribeServicesRequest structure."""
+
+    cluster: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The short name or full Amazon Resource Name (ARN)the cluster that hosts the service to describe. If you do not specify a cluster, the default cluster is assumed. This parameter is required if the service or services you are describing were launched in any cluster other than the default cluster.",
+    )
+    services: list[Annotated[str, Field(max_length=65536)]] = Field(
+        max_length=21845,
+        description="A list of services to describe. You may specify up to 10 services to describe in a single operation.",
+    )
+    include: list[ServiceField] | None = Field(
+        default=None,
+        max_length=21845,
+        description="Determines whether you want to see the resource tags for the service. If TAGS is specified, the tags are included in the response. If this field is omitted, tags aren't included in the response.",
+    )
+
+
+class DescribeTaskDefinitionRequest(EcsShape):
+    """The ECS DescribeTaskDefinitionRequest structure."""
+
+    taskDefinition: str = Field(
+        max_length=65536,
+        description="The family for the latest ACTIVE revision, family and revision (family:revision) for a specific revision in the family, or full Amazon Resource Name (ARN) of the task definition to describe.",
+    )
+    include: list[TaskDefinitionField] | None = Field(
+        default=None,
+        max_length=21845,
+        description="Determines whether to see the resource tags for the task definition. If TAGS is specified, the tags are included in the response. If this field is omitted, tags aren't included in the response.",
+    )
+
+
+class DescribeTasksRequest(EcsShape):
+    """The ECS DescribeTasksRequest structure."""
+
+    cluster: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The short name or full Amazon Resource Name (ARN) of the cluster that hosts the task or tasks to describe. If you do not specify a cluster, the default cluster is assumed.",
+    )
+    tasks: list[Annotated[str, Field(max_length=65536)]] = Field(
+        max_length=21845, description="A list of up to 100 task IDs or full ARN entries."
+    )
+    include: list[TaskField] | None = Field(
+        default=None,
+        max_length=21845,
+        description="Specifies whether you want to see the resource tags for the task. If TAGS is specified, the tags are included in the response. If this field is omitted, tags aren't included in the response.",
     )
 
 
@@ -1717,6 +1843,170 @@ class LinuxParameters(EcsShape):
         ge=-2147483648,
         le=2147483647,
         description="This allows you to tune a container's memory swappiness behavior. A swappiness value of 0 will cause swapping to not happen unless absolutely necessary. A swappiness value of 100 will cause pages to be swapped very aggressively. Accepted values are whole numbers between 0 and 100. If the swappiness parameter is not specified, a default value of 60 is used.",
+    )
+
+
+class ListClustersRequest(EcsShape):
+    """The ECS ListClustersRequest structure."""
+
+    nextToken: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The nextToken value returned from a ListClusters request indicating that more results are available to fulfill the request and further calls are needed. If maxResults was provided, it's possible the number of results to be fewer than maxResults.",
+    )
+    maxResults: int | None = Field(
+        default=None,
+        ge=-2147483648,
+        le=2147483647,
+        description="The maximum number of cluster results that ListClusters returned in paginated output. When this parameter is used, ListClusters only returns maxResults results in a single page along with a nextToken response element. The remaining results of the initial request can be seen by sending another ListClusters request with the returned nextToken value. This value can be between 1 and 100.",
+    )
+
+
+class ListServicesRequest(EcsShape):
+    """The ECS ListServicesRequest structure."""
+
+    cluster: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The short name or full Amazon Resource Name (ARN) of the cluster to use when filtering the ListServices results. If you do not specify a cluster, the default cluster is assumed.",
+    )
+    nextToken: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The nextToken value returned from a ListServices request indicating that more results are available to fulfill the request and further calls will be needed. If maxResults was provided, it is possible the number of results to be fewer than maxResults.",
+    )
+    maxResults: int | None = Field(
+        default=None,
+        ge=-2147483648,
+        le=2147483647,
+        description="The maximum number of service results that ListServices returned in paginated output. When this parameter is used, ListServices only returns maxResults results in a single page along with a nextToken response element. The remaining results of the initial request can be seen by sending another ListServices request with the returned nextToken value. This value can be between 1 and 100.",
+    )
+    launchType: LaunchType | None = Field(
+        default=None, description="The launch type to use when filtering the ListServices results."
+    )
+    schedulingStrategy: SchedulingStrategy | None = Field(
+        default=None,
+        description="The scheduling strategy to use when filtering the ListServices results.",
+    )
+    resourceManagementType: ResourceManagementType | None = Field(
+        default=None,
+        description="The resourceManagementType type to use when filtering the ListServices results.",
+    )
+
+
+class ListTagsForResourceRequest(EcsShape):
+    """The ECS ListTagsForResourceRequest structure."""
+
+    resourceArn: str = Field(
+        max_length=2048,
+        description="The Amazon Resource Name (ARN) that identifies the resource to list the tags for. Currently, the supported resources are Amazon ECS tasks, services, task definitions, clusters, and container instances.",
+    )
+
+
+class ListTaskDefinitionFamiliesRequest(EcsShape):
+    """The ECS ListTaskDefinitionFamiliesRequest structure."""
+
+    familyPrefix: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The familyPrefix is a string that's used to filter the results of ListTaskDefinitionFamilies. If you specify a familyPrefix, only task definition family names that begin with the familyPrefix string are returned.",
+    )
+    status: TaskDefinitionFamilyStatus | None = Field(
+        default=None,
+        description="The task definition family status to filter the ListTaskDefinitionFamilies results with. By default, both ACTIVE and INACTIVE task definition families are listed. If this parameter is set to ACTIVE, only task definition families that have an ACTIVE task definition revision are returned.",
+    )
+    nextToken: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The nextToken value returned from a ListTaskDefinitionFamilies request indicating that more results are available to fulfill the request and further calls will be needed. If maxResults was provided, it is possible the number of results to be fewer than maxResults.",
+    )
+    maxResults: int | None = Field(
+        default=None,
+        ge=-2147483648,
+        le=2147483647,
+        description="The maximum number of task definition family results that ListTaskDefinitionFamilies returned in paginated output. When this parameter is used, ListTaskDefinitions only returns maxResults results in a single page along with a nextToken response element. The remaining results of the initial request can be seen by sending another ListTaskDefinitionFamilies request with the returned nextToken value.",
+    )
+
+
+class ListTaskDefinitionsRequest(EcsShape):
+    """The ECS ListTaskDefinitionsRequest structure."""
+
+    familyPrefix: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The full family name to filter the ListTaskDefinitions results with. Specifying a familyPrefix limits the listed task definitions to task definition revisions that belong to that family.",
+    )
+    status: TaskDefinitionStatus | None = Field(
+        default=None,
+        description="The task definition status to filter the ListTaskDefinitions results with. By default, only ACTIVE task definitions are listed. By setting this parameter to INACTIVE, you can view task definitions that are INACTIVE as long as an active task or service still references them. If you paginate the resulting output, be sure to keep the status value constant in each subsequent request.",
+    )
+    sort: SortOrder | None = Field(
+        default=None,
+        description="The order to sort the results in. Valid values are ASC and DESC. By default, (ASC) task definitions are listed lexicographically by family name and in ascending numerical order by revision so that the newest task definitions in a family are listed last. Setting this parameter to DESC reverses the sort order on family name and revision.",
+    )
+    nextToken: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The nextToken value returned from a ListTaskDefinitions request indicating that more results are available to fulfill the request and further calls will be needed. If maxResults was provided, it is possible the number of results to be fewer than maxResults.",
+    )
+    maxResults: int | None = Field(
+        default=None,
+        ge=-2147483648,
+        le=2147483647,
+        description="The maximum number of task definition results that ListTaskDefinitions returned in paginated output. When this parameter is used, ListTaskDefinitions only returns maxResults results in a single page along with a nextToken response element. The remaining results of the initial request can be seen by sending another ListTaskDefinitions request with the returned nextToken value.",
+    )
+
+
+class ListTasksRequest(EcsShape):
+    """The ECS ListTasksRequest structure."""
+
+    cluster: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The short name or full Amazon Resource Name (ARN) of the cluster to use when filtering the ListTasks results. If you do not specify a cluster, the default cluster is assumed.",
+    )
+    containerInstance: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The container instance ID or full ARN of the container instance to use when filtering the ListTasks results. Specifying a containerInstance limits the results to tasks that belong to that container instance.",
+    )
+    family: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The name of the task definition family to use when filtering the ListTasks results. Specifying a family limits the results to tasks that belong to that family.",
+    )
+    nextToken: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The nextToken value returned from a ListTasks request indicating that more results are available to fulfill the request and further calls will be needed. If maxResults was provided, it's possible the number of results to be fewer than maxResults.",
+    )
+    maxResults: int | None = Field(
+        default=None,
+        ge=-2147483648,
+        le=2147483647,
+        description="The maximum number of task results that ListTasks returned in paginated output. When this parameter is used, ListTasks only returns maxResults results in a single page along with a nextToken response element. The remaining results of the initial request can be seen by sending another ListTasks request with the returned nextToken value. This value can be between 1 and 100.",
+    )
+    startedBy: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The startedBy value to filter the task results with. Specifying a startedBy value limits the results to tasks that were started with that value.",
+    )
+    serviceName: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The name of the service to use when filtering the ListTasks results. Specifying a serviceName limits the results to tasks that belong to that service.",
+    )
+    desiredStatus: DesiredStatus | None = Field(
+        default=None,
+        description="The task desired status to use when filtering the ListTasks results. Specifying a desiredStatus of STOPPED limits the results to tasks that Amazon ECS has set the desired status to STOPPED. This can be useful for debugging tasks that aren't starting properly or have died or finished. The default status filter is RUNNING, which shows tasks that Amazon ECS has set the desired status to RUNNING.",
+    )
+    launchType: LaunchType | None = Field(
+        default=None, description="The launch type to use when filtering the ListTasks results."
+    )
+    daemonName: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The name of the daemon to use when filtering the ListTasks results. Specifying a daemonName limits the results to tasks that belong to that daemon.",
     )
 
 
@@ -2574,6 +2864,24 @@ class SharingStrategy(EcsShape):
     )
 
 
+class StopTaskRequest(EcsShape):
+    """The ECS StopTaskRequest structure."""
+
+    cluster: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The short name or full Amazon Resource Name (ARN) of the cluster that hosts the task to stop. If you do not specify a cluster, the default cluster is assumed.",
+    )
+    task: str = Field(
+        max_length=65536, description="Thefull Amazon Resource Name (ARN) of the task."
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="An optional message specified when a task is stopped. For example, if you're using a custom scheduler, you can use this parameter to specify the reason for stopping the task here, and the message appears in subsequent DescribeTasks> API operations on this task.",
+    )
+
+
 class SystemControl(EcsShape):
     """A list of namespaced kernel parameters to set in the container. This parameter maps to Sysctls in the docker container create command and the --sysctl option to docker run. For example, you can configure net.ipv4.tcp_keepalive_time setting to maintain longer lived connections."""
 
@@ -2605,6 +2913,19 @@ class Tag(EcsShape):
         max_length=256,
         pattern="([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)",
         description="The optional part of a key-value pair that make up a tag. A value acts as a descriptor within a tag category (key).",
+    )
+
+
+class TagResourceRequest(EcsShape):
+    """The ECS TagResourceRequest structure."""
+
+    resourceArn: str = Field(
+        max_length=2048,
+        description="The Amazon Resource Name (ARN) of the resource to add tags to. Currently, the supported resources are Amazon ECS capacity providers, tasks, services, task definitions, clusters, and container instances.",
+    )
+    tags: list[Tag] = Field(
+        max_length=50,
+        description="The tags to add to the resource. A tag is an array of key-value pairs.",
     )
 
 
@@ -2825,6 +3146,128 @@ class Ulimit(EcsShape):
     )
 
 
+class UntagResourceRequest(EcsShape):
+    """The ECS UntagResourceRequest structure."""
+
+    resourceArn: str = Field(
+        max_length=2048,
+        description="The Amazon Resource Name (ARN) of the resource to delete tags from. Currently, the supported resources are Amazon ECS capacity providers, tasks, services, task definitions, clusters, and container instances.",
+    )
+    tagKeys: list[Annotated[str, Field(max_length=128)]] = Field(
+        max_length=21845, description="The keys of the tags to be removed."
+    )
+
+
+class UpdateServiceRequest(EcsShape):
+    """The ECS UpdateServiceRequest structure."""
+
+    cluster: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The short name or full Amazon Resource Name (ARN) of the cluster that your service runs on. If you do not specify a cluster, the default cluster is assumed.",
+    )
+    service: str = Field(max_length=65536, description="The name of the service to update.")
+    desiredCount: int | None = Field(
+        default=None,
+        ge=-2147483648,
+        le=2147483647,
+        description="The number of instantiations of the task to place and keep running in your service.",
+    )
+    taskDefinition: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The family and revision (family:revision) or full ARN of the task definition to run in your service. If a revision is not specified, the latest ACTIVE revision is used. If you modify the task definition with UpdateService, Amazon ECS spawns a task with the new version of the task definition and then stops an old task after the new version is running.",
+    )
+    capacityProviderStrategy: list[CapacityProviderStrategyItem] | None = Field(
+        default=None,
+        max_length=21845,
+        description="The details of a capacity provider strategy. You can set a capacity provider when you create a cluster, run a task, or update a service.",
+    )
+    deploymentConfiguration: DeploymentConfiguration | None = Field(
+        default=None,
+        description="Optional deployment parameters that control how many tasks run during the deployment and the ordering of stopping and starting tasks.",
+    )
+    availabilityZoneRebalancing: AvailabilityZoneRebalancing | None = Field(
+        default=None,
+        description="Indicates whether to use Availability Zone rebalancing for the service.",
+    )
+    networkConfiguration: NetworkConfiguration | None = Field(
+        default=None,
+        description="An object representing the network configuration for the service.",
+    )
+    placementConstraints: list[PlacementConstraint] | None = Field(
+        default=None,
+        max_length=21845,
+        description="An array of task placement constraint objects to update the service to use. If no value is specified, the existing placement constraints for the service will remain unchanged. If this value is specified, it will override any existing placement constraints defined for the service. To remove all existing placement constraints, specify an empty array.",
+    )
+    placementStrategy: list[PlacementStrategy] | None = Field(
+        default=None,
+        max_length=21845,
+        description="The task placement strategy objects to update the service to use. If no value is specified, the existing placement strategy for the service will remain unchanged. If this value is specified, it will override the existing placement strategy defined for the service. To remove an existing placement strategy, specify an empty object.",
+    )
+    platformVersion: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The platform version that your tasks in the service run on. A platform version is only specified for tasks using the Fargate launch type. If a platform version is not specified, the LATEST platform version is used. For more information, see Fargate Platform Versions in the Amazon Elastic Container Service Developer Guide.",
+    )
+    forceNewDeployment: bool | None = Field(
+        default=None,
+        description="Determines whether to force a new deployment of the service. By default, deployments aren't forced. You can use this option to start a new deployment with no service definition changes. For example, you can update a service's tasks to use a newer Docker image with the same image/tag combination (my_image:latest) or to roll Fargate tasks onto a newer platform version.",
+    )
+    healthCheckGracePeriodSeconds: int | None = Field(
+        default=None,
+        ge=-2147483648,
+        le=2147483647,
+        description="The period of time, in seconds, that the Amazon ECS service scheduler ignores unhealthy Elastic Load Balancing, VPC Lattice, and container health checks after a task has first started. If you don't specify a health check grace period value, the default value of 0 is used. If you don't use any of the health checks, then healthCheckGracePeriodSeconds is unused.",
+    )
+    deploymentController: DeploymentController | None = Field(default=None)
+    enableExecuteCommand: bool | None = Field(
+        default=None,
+        description="If true, this enables execute command functionality on all task containers.",
+    )
+    enableECSManagedTags: bool | None = Field(
+        default=None,
+        description="Determines whether to turn on Amazon ECS managed tags for the tasks in the service. For more information, see Tagging Your Amazon ECS Resources in the Amazon Elastic Container Service Developer Guide.",
+    )
+    loadBalancers: list[LoadBalancer] | None = Field(
+        default=None,
+        max_length=21845,
+        description="You must have a service-linked role when you update this property",
+    )
+    propagateTags: PropagateTags | None = Field(
+        default=None,
+        description="Determines whether to propagate the tags from the task definition or the service to the task. If no value is specified, the tags aren't propagated.",
+    )
+    serviceRegistries: list[ServiceRegistry] | None = Field(
+        default=None,
+        max_length=21845,
+        description="You must have a service-linked role when you update this property.",
+    )
+    serviceConnectConfiguration: ServiceConnectConfiguration | None = Field(
+        default=None,
+        description="The configuration for this service to discover and connect to services, and be discovered by, and connected from, other services within a namespace.",
+    )
+    volumeConfigurations: list[ServiceVolumeConfiguration] | None = Field(
+        default=None,
+        max_length=21845,
+        description="The details of the volume that was configuredAtLaunch. You can configure the size, volumeType, IOPS, throughput, snapshot and encryption in ServiceManagedEBSVolumeConfiguration. The name of the volume must match the name from the task definition. If set to null, no new deployment is triggered. Otherwise, if this configuration differs from the existing one, it triggers a new deployment.",
+    )
+    vpcLatticeConfigurations: list[VpcLatticeConfiguration] | None = Field(
+        default=None,
+        max_length=21845,
+        description="An object representing the VPC Lattice configuration for the service being updated.",
+    )
+    gatewayConnectors: list[GatewayConnector] | None = Field(
+        default=None,
+        max_length=1,
+        description="The updated set of gateway connectors that connect the service to a gateway ingress path. A service supports no more than one gateway connector.",
+    )
+    monitoring: MonitoringConfiguration | None = Field(
+        default=None,
+        description="The optional monitoring configuration for the service, which defines the resolution for the service-level CPUUtilization and MemoryUtilization Amazon CloudWatch metrics. When not specified, Amazon ECS uses the default resolution of 60 seconds.",
+    )
+
+
 class VCpuCountRangeRequest(EcsShape):
     """The minimum and maximum number of vCPUs for instance type selection. This allows you to specify a range of vCPU counts that meet your workload requirements."""
 
@@ -2948,6 +3391,9 @@ SHAPES: dict[str, type[EcsShape]] = {
     "CreateClusterRequest": CreateClusterRequest,
     "CreateManagedInstancesProviderConfiguration": CreateManagedInstancesProviderConfiguration,
     "CreateServiceRequest": CreateServiceRequest,
+    "DeleteClusterRequest": DeleteClusterRequest,
+    "DeleteServiceRequest": DeleteServiceRequest,
+    "DeleteTaskDefinitionsRequest": DeleteTaskDefinitionsRequest,
     "DeploymentAlarms": DeploymentAlarms,
     "DeploymentCircuitBreaker": DeploymentCircuitBreaker,
     "DeploymentConfiguration": DeploymentConfiguration,
@@ -2955,6 +3401,11 @@ SHAPES: dict[str, type[EcsShape]] = {
     "DeploymentEarlySuccessCriteria": DeploymentEarlySuccessCriteria,
     "DeploymentLifecycleHook": DeploymentLifecycleHook,
     "DeploymentLifecycleHookTimeoutConfiguration": DeploymentLifecycleHookTimeoutConfiguration,
+    "DeregisterTaskDefinitionRequest": DeregisterTaskDefinitionRequest,
+    "DescribeClustersRequest": DescribeClustersRequest,
+    "DescribeServicesRequest": DescribeServicesRequest,
+    "DescribeTaskDefinitionRequest": DescribeTaskDefinitionRequest,
+    "DescribeTasksRequest": DescribeTasksRequest,
     "Device": Device,
     "DockerVolumeConfiguration": DockerVolumeConfiguration,
     "EBSTagSpecification": EBSTagSpecification,
@@ -2984,6 +3435,12 @@ SHAPES: dict[str, type[EcsShape]] = {
     "KeyValuePair": KeyValuePair,
     "LinearConfiguration": LinearConfiguration,
     "LinuxParameters": LinuxParameters,
+    "ListClustersRequest": ListClustersRequest,
+    "ListServicesRequest": ListServicesRequest,
+    "ListTagsForResourceRequest": ListTagsForResourceRequest,
+    "ListTaskDefinitionFamiliesRequest": ListTaskDefinitionFamiliesRequest,
+    "ListTaskDefinitionsRequest": ListTaskDefinitionsRequest,
+    "ListTasksRequest": ListTasksRequest,
     "LoadBalancer": LoadBalancer,
     "LogConfiguration": LogConfiguration,
     "ManagedInstancesLocalStorageConfiguration": ManagedInstancesLocalStorageConfiguration,
@@ -3025,8 +3482,10 @@ SHAPES: dict[str, type[EcsShape]] = {
     "ServiceRegistry": ServiceRegistry,
     "ServiceVolumeConfiguration": ServiceVolumeConfiguration,
     "SharingStrategy": SharingStrategy,
+    "StopTaskRequest": StopTaskRequest,
     "SystemControl": SystemControl,
     "Tag": Tag,
+    "TagResourceRequest": TagResourceRequest,
     "TaskDefinitionPlacementConstraint": TaskDefinitionPlacementConstraint,
     "TaskManagedEBSVolumeConfiguration": TaskManagedEBSVolumeConfiguration,
     "TaskManagedEBSVolumeTerminationPolicy": TaskManagedEBSVolumeTerminationPolicy,
@@ -3038,6 +3497,8 @@ SHAPES: dict[str, type[EcsShape]] = {
     "TotalLocalStorageGBRequest": TotalLocalStorageGBRequest,
     "TrustedExecutionConfiguration": TrustedExecutionConfiguration,
     "Ulimit": Ulimit,
+    "UntagResourceRequest": UntagResourceRequest,
+    "UpdateServiceRequest": UpdateServiceRequest,
     "VCpuCountRangeRequest": VCpuCountRangeRequest,
     "Volume": Volume,
     "VolumeFrom": VolumeFrom,

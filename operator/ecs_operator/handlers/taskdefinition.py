@@ -34,9 +34,12 @@ SPEC_HASH = "ecs-operator.dev/spec-hash"
 HOLD_RETRY = 5.0
 
 
-def _controller_revision(
+def controller_revision(
     body: dict[str, Any], spec: dict[str, Any], number: int, digest: str
 ) -> dict[str, Any]:
+    """Revision ``number`` of the TaskDefinition ``body``, recording ``spec`` (its hash
+    ``digest``). ``ecs-operator api`` registers with it too, so that RegisterTaskDefinition
+    answers with its revision at once."""
     family = spec["family"]
     child = {
         "apiVersion": "apps/v1",
@@ -75,7 +78,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
     if latest is None or (latest["metadata"].get("annotations") or {}).get(SPEC_HASH) != digest:
         number = int(latest["revision"]) + 1 if latest else 1
         # the revision and the finalizer are independent writes: one round trip for both
-        revision = _controller_revision(body, spec, number, digest)
+        revision = controller_revision(body, spec, number, digest)
         finalized, created = await asyncio.gather(
             set_finalizer(TASK_DEFINITION, body, True), _register(revision, body)
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -70,13 +70,19 @@ class ApiError(Exception):
 class KubeClient:
     """One aiohttp session to the API server; every write uses our field manager."""
 
-    def __init__(self, info: kopf.ConnectionInfo, field_manager: str = FIELD_MANAGER) -> None:
+    def __init__(
+        self,
+        info: kopf.ConnectionInfo,
+        field_manager: str = FIELD_MANAGER,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """``headers`` go with every request (``ecs-operator api``: ``Impersonate-User``)."""
         self.server = info.server.rstrip("/")
         self.field_manager = field_manager
         context: ssl.SSLContext | bool = info.as_ssl_context()
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=context, limit=64),
-            headers={**info.as_http_headers(), "User-Agent": "ecs-operator"},
+            headers={**info.as_http_headers(), "User-Agent": "ecs-operator", **(headers or {})},
             timeout=aiohttp.ClientTimeout(total=30, sock_connect=10),
         )
 

@@ -1,0 +1,110 @@
+"""One request's caller: the namespace its key stands for, and a Kubernetes client that
+impersonates the key's ServiceAccount, so that RBAC decides and the audit log names both.
+
+The API server's refusals become ECS errors here, once: 403 ``AccessDeniedException``, 422
+(the CRDs' schema and CEL rules) ``ClientException`` with the server's message, anything else
+unexpected a ``ServerException``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ecs_operator.kube.client import ApiError, KubeClient, Resource
+from ecs_operator.plugin.views import Arns
+
+from . import errors
+from .credentials import Credential
+
+#: the code of a create refused because the name is taken (``Caller.create_or_get`` handles it)
+ALREADY_EXISTS = "ResourceInUseException"
+
+
+@asynccontextmanager
+async def kubernetes_errors(action: str) -> AsyncIterator[None]:
+    """Translate the API server's refusals of ``action`` into ECS errors."""
+    try:
+        yield
+    except ApiError as error:
+        if error.status == 403:
+            raise errors.access_denied(
+                f"{action}: not allowed for this access key ({error.message})"
+            ) from None
+        if error.status in (400, 422):
+            raise errors.client_error(f"{action}: {error.message}") from None
+        if error.status == 409 and error.reason == "AlreadyExists":
+            raise errors.EcsApiError(ALREADY_EXISTS, f"{action}: {error.message}") from None
+        if error.status == 409:
+            raise errors.EcsApiError(
+                "UpdateInProgressException", f"{action}: changed meanwhile, try again"
+            ) from None
+        raise errors.server_error(f"{action}: {error.status} {error.message}") from None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the key's credential, the region it signed for, its client."""
+
+    credential: Credential
+    region: str
+    kube: KubeClient
+
+    @property
+    def namespace(self) -> str:
+        return self.credential.namespace
+
+    @property
+    def arns(self) -> Arns:
+        """ARNs as the views write them; ``wire.to_wire`` puts them in the caller's region."""
+        return Arns(self.credential.account)
+
+    def arn(self, resource: str) -> str:
+        return f"arn:aws:ecs:{self.region}:{self.credential.account}:{resource}"
+
+    async def list(self, resource: Resource, label_selector: str = "") -> list[dict[str, Any]]:
+        """Every object of ``resource`` in the caller's namespace."""
+        found: list[dict[str, Any]] = []
+        async with kubernetes_errors(f"list {resource.plural}"):
+            async for items in self.kube.list(resource, self.namespace, label_selector):
+                found.extend(items)
+        return found
+
+    async def get(self, resource: Resource, name: str) -> dict[str, Any] | None:
+        async with kubernetes_errors(f"get {resource.kind} {name}"):
+            return await self.kube.get(resource, self.namespace, name)
+
+    async def create(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
+        body = {
+            "apiVersion": resource.api_version,
+            "kind": resource.kind,
+            **body,
+            "metadata": {**body["metadata"], "namespace": self.namespace},
+        }
+        async with kubernetes_errors(f"create {resource.kind} {body['metadata']['name']}"):
+            return await self.kube.create(resource, body)
+
+    async def create_or_get(
+        self, resource: Resource, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], bool]:
+        """Create ``body``; when its name is taken, the live object instead (and False)."""
+        try:
+            return await self.create(resource, body), True
+        except errors.EcsApiError as error:
+            if error.code != ALREADY_EXISTS:
+                raise
+        live = await self.get(resource, body["metadata"]["name"])
+        if live is None:
+            raise errors.server_error(f"{resource.kind} {body['metadata']['name']} flickered")
+        return live, False
+
+    async def patch(self, resource: Resource, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """A merge patch; with ``metadata.resourceVersion`` in it, refused if changed meanwhile."""
+        async with kubernetes_errors(f"update {resource.kind} {name}"):
+            return await self.kube.merge_patch(resource, self.namespace, name, patch)
+
+    async def delete(self, resource: Resource, name: str) -> bool:
+        async with kubernetes_errors(f"delete {resource.kind} {name}"):
+            return await self.kube.delete(resource, self.namespace, name)

@@ -1,0 +1,116 @@
+"""Clusters: the Cluster objects of the caller's namespace (the key's ECS account).
+
+Reads never create the ``default`` cluster; the operator creates it when a service or task
+first uses it, as ECS does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.models import parse_cluster
+from ecs_operator.handlers.references import DEFAULT_CLUSTER
+from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK
+from ecs_operator.plugin.views import cluster_display_name, cluster_of, cluster_view
+from ecs_operator.render.names import dns_label
+
+from . import errors, wire
+from .caller import Caller
+from .taskdefinitions import invalid
+
+Body = dict[str, Any]
+#: the annotation a deleted Service carries while it drains (services.py)
+DELETED = "ecs-operator.dev/deleted-at"
+
+
+def _live(bodies: list[Body]) -> list[Body]:
+    return [b for b in bodies if not b["metadata"].get("deletionTimestamp")]
+
+
+def named(bodies: list[Body], name: str) -> Body | None:
+    return next((b for b in _live(bodies) if cluster_display_name(b) == name), None)
+
+
+async def require(caller: Caller, reference: str | None) -> str:
+    """The cluster a request names (``default`` when none), or ClusterNotFoundException. The
+    default cluster need not exist yet: the operator creates it on first use."""
+    name = wire.name_of(reference or DEFAULT_CLUSTER)
+    if name != DEFAULT_CLUSTER and named(await caller.list(ECS_CLUSTER), name) is None:
+        raise errors.cluster_not_found()
+    return name
+
+
+def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
+    """One cluster as ECS shows it: ACTIVE unless being deleted (a Cluster has nothing to
+    provision), statistics and tags only when asked for."""
+    shown = cluster_view(body, [], caller.arns)
+    if not body["metadata"].get("deletionTimestamp"):
+        shown["status"] = "ACTIVE"
+    for member, flag in (("statistics", "STATISTICS"), ("tags", "TAGS")):
+        if flag not in (include or ()):
+            shown.pop(member, None)
+    return shown
+
+
+async def create(caller: Caller, request: Body) -> Body:
+    request = {"clusterName": DEFAULT_CLUSTER, **request}
+    try:
+        spec = parse_cluster(request).to_ecs()
+    except EcsValidationError as error:
+        raise invalid(error) from None
+    existing = named(await caller.list(ECS_CLUSTER), spec["clusterName"])
+    if existing is None:
+        existing, _ = await caller.create_or_get(
+            ECS_CLUSTER, {"metadata": {"name": dns_label(spec["clusterName"])}, "spec": spec}
+        )
+    # ECS: creating a cluster that exists answers with it
+    return {"cluster": view(caller, existing, ["TAGS"])}
+
+
+async def describe(caller: Caller, request: Body) -> Body:
+    bodies = _live(await caller.list(ECS_CLUSTER))
+    wanted = [wire.name_of(c) for c in request.get("clusters") or [DEFAULT_CLUSTER]]
+    include = request.get("include") or []
+    clusters, failures = [], []
+    for name in wanted:
+        body = named(bodies, name)
+        if body is None:
+            failures.append({"arn": caller.arn(f"cluster/{name}"), "reason": "MISSING"})
+        else:
+            clusters.append(view(caller, body, include))
+    return {"clusters": clusters, "failures": failures}
+
+
+async def list_clusters(caller: Caller, request: Body) -> Body:
+    names = [cluster_display_name(b) for b in _live(await caller.list(ECS_CLUSTER))]
+    chosen, token = wire.page(names, request.get("nextToken"), request.get("maxResults"), [])
+    return {
+        "clusterArns": [caller.arn(f"cluster/{n}") for n in chosen],
+        **({"nextToken": token} if token else {}),
+    }
+
+
+async def delete(caller: Caller, request: Body) -> Body:
+    name = wire.name_of(request["cluster"])
+    body = named(await caller.list(ECS_CLUSTER), name)
+    if body is None:
+        raise errors.cluster_not_found()
+    services = [b for b in _live(await caller.list(ECS_SERVICE)) if cluster_of(b) == name]
+    if any(not b["metadata"].get("annotations", {}).get(DELETED) for b in services):
+        raise errors.EcsApiError(
+            "ClusterContainsServicesException",
+            "The Cluster cannot be deleted while Services are active.",
+        )
+    tasks = [
+        b
+        for b in await caller.list(ECS_TASK)
+        if cluster_of(b) == name and (b.get("status") or {}).get("lastStatus") != "STOPPED"
+    ]
+    if tasks:
+        raise errors.EcsApiError(
+            "ClusterContainsTasksException",
+            "The Cluster cannot be deleted while Tasks are active.",
+        )
+    await caller.delete(ECS_CLUSTER, body["metadata"]["name"])
+    return {"cluster": {**view(caller, body, ["TAGS"]), "status": "INACTIVE"}}

@@ -1,0 +1,266 @@
+"""Services: the Service objects of a cluster, by ``serviceName``.
+
+Two answers must not wait for the operator, because clients poll right after them:
+
+- A new deployment (CreateService, UpdateService to another task definition) is PRIMARY and
+  ``IN_PROGRESS`` at once: its id and target are recorded in the annotation
+  ``ecs-operator.dev/api-deployment`` and shown until the operator's own PRIMARY deployment runs
+  that task definition. Without it the ``services-stable`` waiter, which polls before it
+  sleeps, would see the old deployment steady and return at once.
+- DeleteService keeps the object as a tombstone (``ecs-operator.dev/deleted-at``, desiredCount
+  0): DRAINING while tasks run, then INACTIVE, describable for :data:`TOMBSTONE` seconds or
+  until the name is used again. ListServices leaves tombstones out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.models import parse_service
+from ecs_operator.kube.resources import ECS_SERVICE
+from ecs_operator.plugin.views import cluster_of, service_name, service_view
+from ecs_operator.render.names import dns_label
+
+from . import clusters, errors, taskdefinitions, wire
+from .caller import Caller
+from .clusters import DELETED
+
+Body = dict[str, Any]
+DEPLOYMENT = "ecs-operator.dev/api-deployment"
+#: seconds an INACTIVE service stays describable (ECS: "for a period of time", about an hour)
+TOMBSTONE = 3600.0
+#: UpdateService members that are the Service's spec members
+UPDATABLE = frozenset(
+    {
+        "desiredCount",
+        "taskDefinition",
+        "capacityProviderStrategy",
+        "deploymentConfiguration",
+        "availabilityZoneRebalancing",
+        "networkConfiguration",
+        "placementConstraints",
+        "placementStrategy",
+        "platformVersion",
+        "healthCheckGracePeriodSeconds",
+        "deploymentController",
+        "enableExecuteCommand",
+        "enableECSManagedTags",
+        "loadBalancers",
+        "propagateTags",
+        "serviceRegistries",
+        "serviceConnectConfiguration",
+    }
+)
+#: UpdateService members that address the service or ask for a deployment
+ADDRESSING = frozenset({"cluster", "service", "forceNewDeployment"})
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _annotations(body: Body) -> dict[str, str]:
+    return body["metadata"].get("annotations") or {}
+
+
+def deleted(body: Body) -> bool:
+    return DELETED in _annotations(body)
+
+
+def deployment_id(uid: str, target: str, at: str) -> str:
+    """``ecs-svc/`` and 19 digits, derived from the service, its target and the time."""
+    digits = int(hashlib.sha256(f"{uid}/{target}/{at}".encode()).hexdigest(), 16) % 10**19
+    return f"ecs-svc/{digits:019d}"
+
+
+def _pending(uid: str, target: str) -> str:
+    at = _now()
+    return json.dumps({"id": deployment_id(uid, target, at), "taskDefinition": target, "at": at})
+
+
+def _with_pending(caller: Caller, body: Body, shown: Body) -> list[Body]:
+    """The deployments, with the recorded new one as PRIMARY until the operator runs it."""
+    deployments = [
+        {**d, "taskDefinition": caller.arns.task_definition(d.get("taskDefinition"))}
+        for d in shown.get("deployments") or []
+    ]
+    recorded = json.loads(_annotations(body).get(DEPLOYMENT) or "null")
+    running = ((body.get("status") or {}).get("deployments") or [{}])[0].get("taskDefinition")
+    if not recorded or running == recorded["taskDefinition"] or deleted(body):
+        return deployments
+    primary = {
+        "id": recorded["id"],
+        "status": "PRIMARY",
+        "taskDefinition": caller.arns.task_definition(recorded["taskDefinition"]),
+        "desiredCount": (body.get("spec") or {}).get("desiredCount", 0),
+        "pendingCount": 0,
+        "runningCount": 0,
+        "failedTasks": 0,
+        "createdAt": recorded["at"],
+        "updatedAt": recorded["at"],
+        "rolloutState": "IN_PROGRESS",
+        "rolloutStateReason": f"ECS deployment {recorded['id']} in progress.",
+    }
+    return [primary, *({**d, "status": "ACTIVE"} for d in deployments[:1])]
+
+
+def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
+    shown = service_view(body, caller.arns)
+    shown["deployments"] = _with_pending(caller, body, shown)
+    if shown["deployments"]:
+        shown["taskDefinition"] = shown["deployments"][0]["taskDefinition"]
+    if deleted(body):
+        busy = shown["runningCount"] or shown["pendingCount"]
+        shown["status"] = "DRAINING" if busy else "INACTIVE"
+    elif shown["status"] != "DRAINING":
+        shown["status"] = "ACTIVE"
+    if "TAGS" not in (include or ()):
+        shown.pop("tags", None)
+    return shown
+
+
+def _expired(body: Body) -> bool:
+    at = _annotations(body).get(DELETED)
+    if not at:
+        return False
+    return (datetime.now(UTC) - datetime.fromisoformat(at)).total_seconds() > TOMBSTONE
+
+
+async def services_in(caller: Caller, cluster: str) -> dict[str, Body]:
+    """The cluster's services by name (tombstones included; expired ones are removed)."""
+    found = {}
+    for body in await caller.list(ECS_SERVICE):
+        if body["metadata"].get("deletionTimestamp") or cluster_of(body) != cluster:
+            continue
+        if _expired(body):
+            await caller.delete(ECS_SERVICE, body["metadata"]["name"])
+            continue
+        found[service_name(body)] = body
+    return found
+
+
+async def _target(caller: Caller, reference: str) -> str:
+    """``family:revision`` of a task definition reference, or ECS's ClientException."""
+    family, revision = await taskdefinitions.resolve(caller, reference)
+    return f"{family.name}:{revision}"
+
+
+def _validated(spec: Body) -> None:
+    try:
+        parse_service(spec)
+    except EcsValidationError as error:
+        raise taskdefinitions.invalid(error) from None
+
+
+async def create(caller: Caller, request: Body) -> Body:
+    cluster = await clusters.require(caller, request.get("cluster"))
+    spec = {**request, "cluster": cluster} if "cluster" in request else dict(request)
+    _validated(spec)
+    name = request["serviceName"]
+    for body in await caller.list(ECS_SERVICE):
+        if service_name(body) != name or body["metadata"].get("deletionTimestamp"):
+            continue
+        if not deleted(body):  # ECS names are unique per cluster; here per namespace
+            raise errors.invalid_parameter("Creation of service was not idempotent.")
+        await caller.delete(ECS_SERVICE, body["metadata"]["name"])  # the tombstone of a name
+    target = await _target(caller, request["taskDefinition"]) if "taskDefinition" in request else ""
+    metadata: Body = {"name": dns_label(name)}
+    created = await caller.create(ECS_SERVICE, {"metadata": metadata, "spec": spec})
+    if target:
+        annotations = {DEPLOYMENT: _pending(created["metadata"]["uid"], target)}
+        created = await caller.patch(
+            ECS_SERVICE, metadata["name"], {"metadata": {"annotations": annotations}}
+        )
+    return {"service": view(caller, created, ["TAGS"])}
+
+
+async def _active(caller: Caller, request: Body) -> Body:
+    cluster = await clusters.require(caller, request.get("cluster"))
+    body = (await services_in(caller, cluster)).get(wire.name_of(request["service"]))
+    if body is None:
+        raise errors.service_not_found()
+    if deleted(body):
+        raise errors.EcsApiError("ServiceNotActiveException", "Service was not ACTIVE.")
+    return body
+
+
+async def describe(caller: Caller, request: Body) -> Body:
+    cluster = await clusters.require(caller, request.get("cluster"))
+    found = await services_in(caller, cluster)
+    services, failures = [], []
+    for wanted in request["services"]:
+        body = found.get(wire.name_of(wanted))
+        if body is None:
+            arn = wanted if wanted.startswith("arn:") else caller.arn(f"service/{cluster}/{wanted}")
+            failures.append({"arn": arn, "reason": "MISSING"})
+        else:
+            services.append(view(caller, body, request.get("include")))
+    return {"services": services, "failures": failures}
+
+
+async def list_services(caller: Caller, request: Body) -> Body:
+    cluster = await clusters.require(caller, request.get("cluster"))
+    names = [
+        name
+        for name, body in (await services_in(caller, cluster)).items()
+        if not deleted(body)
+        and all(
+            request.get(k) is None or (body.get("spec") or {}).get(k, default) == request[k]
+            for k, default in (("launchType", None), ("schedulingStrategy", "REPLICA"))
+        )
+    ]
+    filters = [cluster, request.get("launchType"), request.get("schedulingStrategy")]
+    chosen, token = wire.page(
+        names, request.get("nextToken"), request.get("maxResults"), filters, default=10
+    )
+    return {
+        "serviceArns": [caller.arn(f"service/{cluster}/{n}") for n in chosen],
+        **({"nextToken": token} if token else {}),
+    }
+
+
+async def update(caller: Caller, request: Body) -> Body:
+    unsupported = sorted(
+        k
+        for k in request
+        if k not in UPDATABLE | ADDRESSING and not (k == "volumeConfigurations" and not request[k])
+    )
+    if unsupported:
+        raise errors.client_error(
+            f"{', '.join(unsupported)}: not supported by this endpoint (docs/ecs-api.md)"
+        )
+    body = await _active(caller, request)
+    spec = body.get("spec") or {}
+    wanted = {**spec, **{k: v for k, v in request.items() if k in UPDATABLE}}
+    _validated(wanted)
+    metadata: Body = {"resourceVersion": body["metadata"]["resourceVersion"]}
+    if "taskDefinition" in request:
+        target = await _target(caller, request["taskDefinition"])
+        recorded = json.loads(_annotations(body).get(DEPLOYMENT) or "null") or {}
+        if recorded.get("taskDefinition") != target:
+            metadata["annotations"] = {DEPLOYMENT: _pending(body["metadata"]["uid"], target)}
+    patch = {"metadata": metadata, "spec": taskdefinitions.replacement(spec, wanted)}
+    updated = await caller.patch(ECS_SERVICE, body["metadata"]["name"], patch)
+    return {"service": view(caller, updated, ["TAGS"])}
+
+
+async def delete(caller: Caller, request: Body) -> Body:
+    body = await _active(caller, request)
+    spec = body.get("spec") or {}
+    daemon = spec.get("schedulingStrategy") == "DAEMON"
+    if not daemon and spec.get("desiredCount", 0) > 0 and not request.get("force"):
+        raise errors.invalid_parameter("The service cannot be stopped while it is scaled above 0.")
+    name = body["metadata"]["name"]
+    if daemon:  # a daemon has no count to drain to: it goes at once
+        await caller.delete(ECS_SERVICE, name)
+        return {"service": {**view(caller, body, ["TAGS"]), "status": "DRAINING"}}
+    patch = {
+        "metadata": {"annotations": {DELETED: _now()}},
+        "spec": {"desiredCount": 0, "autoScaling": None},
+    }
+    updated = await caller.patch(ECS_SERVICE, name, patch)
+    return {"service": {**view(caller, updated, ["TAGS"]), "status": "DRAINING"}}

@@ -1,0 +1,238 @@
+"""Task definitions: a family is a TaskDefinition object, a revision one of its
+ControllerRevisions (``handlers/taskdefinition.py``).
+
+RegisterTaskDefinition writes the family's spec and records revision N+1 itself, with the
+reconciler's own ``controller_revision``, so it answers with the revision at once (the
+operator, finding the latest revision already records the spec, adds none). As in ECS, every
+registration is a new revision, even of an unchanged definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.models import parse_task_definition
+from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.handlers.taskdefinition import controller_revision
+from ecs_operator.kube.apply import desired_hash
+from ecs_operator.kube.owners import controlled_by
+from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
+from ecs_operator.plugin.views import describe_task_definition
+from ecs_operator.render.names import dns_label
+from ecs_operator.status.taskdefinition import DEREGISTERED, parse_revisions, revision_entries
+
+from . import errors, wire
+from .caller import Caller
+
+Body = dict[str, Any]
+#: attempts at recording a revision while other registrations of the family race ours
+ATTEMPTS = 5
+SPEC_HASH = "ecs-operator.dev/spec-hash"
+
+
+def invalid(error: EcsValidationError) -> errors.EcsApiError:
+    """ECS's ClientException for a refused spec, naming every field and rule."""
+    return errors.client_error("; ".join(str(v) for v in error.violations))
+
+
+def replacement(old: Any, new: Any) -> Any:
+    """A merge patch that turns ``old`` into ``new`` (members ``new`` lacks are removed)."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return new
+    patch = {k: None for k in old if k not in new}
+    patch.update({k: replacement(old.get(k), v) for k, v in new.items()})
+    return patch
+
+
+def _live(bodies: list[Body]) -> list[Body]:
+    return [b for b in bodies if not b["metadata"].get("deletionTimestamp")]
+
+
+def family_of(body: Body) -> str:
+    return str((body.get("spec") or {}).get("family") or body["metadata"]["name"])
+
+
+def owner(bodies: list[Body], family: str) -> Body | None:
+    """The TaskDefinition of a family (the oldest, as the operator resolves it)."""
+    matches = [b for b in _live(bodies) if family_of(b) == family]
+    return min(matches, key=lambda b: b["metadata"].get("creationTimestamp", ""), default=None)
+
+
+class Family:
+    """A TaskDefinition with its ControllerRevisions: what every operation here reads."""
+
+    def __init__(self, body: Body, revisions: list[Body]) -> None:
+        uid = body["metadata"]["uid"]
+        self.body = body
+        self.revisions = {int(r["revision"]): r for r in revisions if controlled_by(r, uid)}
+        annotations = body["metadata"].get("annotations") or {}
+        self.entries = revision_entries(
+            self.revisions.values(), parse_revisions(annotations.get(DEREGISTERED))
+        )
+
+    @property
+    def name(self) -> str:
+        return family_of(self.body)
+
+    def entry(self, revision: int) -> Body | None:
+        return next((e for e in self.entries if e["revision"] == revision), None)
+
+    def latest_active(self) -> int | None:
+        active = [e["revision"] for e in self.entries if e["status"] == "ACTIVE"]
+        return max(active, default=None)
+
+    def describe(self, caller: Caller, revision: int) -> Body:
+        """``{"taskDefinition": ..., "tags": ...}`` as DescribeTaskDefinition answers."""
+        body = {**self.body, "status": {"revisions": self.entries}}
+        return describe_task_definition(body, revision, self.revisions.get(revision), caller.arns)
+
+
+async def families(caller: Caller) -> list[Family]:
+    bodies = _live(await caller.list(TASK_DEFINITION))
+    revisions = await caller.list(CONTROLLER_REVISION, "app.kubernetes.io/managed-by=ecs-operator")
+    return [Family(b, revisions) for b in bodies]
+
+
+async def family(caller: Caller, name: str) -> Family | None:
+    body = owner(await caller.list(TASK_DEFINITION), name)
+    if body is None:
+        return None
+    revisions = await caller.list(CONTROLLER_REVISION, "app.kubernetes.io/managed-by=ecs-operator")
+    return Family(body, revisions)
+
+
+async def resolve(caller: Caller, reference: str) -> tuple[Family, int]:
+    """The family and revision a reference means (latest ACTIVE for a bare family), or ECS's
+    ClientException."""
+    try:
+        ref = TaskDefinitionRef.parse(reference)
+    except InvalidTaskDefinitionRef as error:
+        raise errors.client_error(f"Invalid revision number. {error}") from None
+    found = await family(caller, ref.family)
+    revision = ref.revision
+    if found is not None and revision is None:
+        revision = found.latest_active()
+    if found is None or revision is None or found.entry(revision) is None:
+        raise errors.client_error("Unable to describe task definition.")
+    return found, revision
+
+
+async def _record(caller: Caller, body: Body, spec: Body) -> int:
+    """Record ``spec`` as the family's next revision; its number."""
+    digest = desired_hash(spec)
+    uid = body["metadata"]["uid"]
+    for _ in range(ATTEMPTS):
+        existing = await caller.list(
+            CONTROLLER_REVISION, "app.kubernetes.io/managed-by=ecs-operator"
+        )
+        numbers = [int(r["revision"]) for r in existing if controlled_by(r, uid)]
+        number = max(numbers, default=0) + 1
+        live, created = await caller.create_or_get(
+            CONTROLLER_REVISION, controller_revision(body, spec, number, digest)
+        )
+        same = (live["metadata"].get("annotations") or {}).get(SPEC_HASH) == digest
+        if created or (controlled_by(live, uid) and same):
+            return number
+    raise errors.EcsApiError(
+        "UpdateInProgressException", f"{spec['family']}: too many registrations at once"
+    )
+
+
+async def register(caller: Caller, request: Body) -> Body:
+    try:
+        spec = parse_task_definition(request).to_ecs()
+    except EcsValidationError as error:
+        raise invalid(error) from None
+    body = owner(await caller.list(TASK_DEFINITION), spec["family"])
+    if body is None:
+        body, created = await caller.create_or_get(
+            TASK_DEFINITION, {"metadata": {"name": dns_label(spec["family"])}, "spec": spec}
+        )
+        if not created:
+            raise errors.client_error(
+                f"family {spec['family']}: the TaskDefinition name {body['metadata']['name']} "
+                "is taken by another family"
+            )
+    elif body.get("spec") != spec:
+        patch = {
+            "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
+            "spec": replacement(body.get("spec"), spec),
+        }
+        body = await caller.patch(TASK_DEFINITION, body["metadata"]["name"], patch)
+    number = await _record(caller, body, spec)
+    found = await family(caller, spec["family"])
+    assert found is not None
+    return found.describe(caller, number)
+
+
+async def describe(caller: Caller, request: Body) -> Body:
+    found, revision = await resolve(caller, request["taskDefinition"])
+    answer = found.describe(caller, revision)
+    if "TAGS" not in (request.get("include") or ()):
+        answer.pop("tags", None)
+    return answer
+
+
+async def deregister(caller: Caller, request: Body) -> Body:
+    reference = request["taskDefinition"]
+    try:
+        ref = TaskDefinitionRef.parse(reference)
+    except InvalidTaskDefinitionRef as error:
+        raise errors.client_error(str(error)) from None
+    if ref.revision is None:
+        raise errors.client_error("Invalid revision number. Number: " + reference)
+    found, revision = await resolve(caller, reference)
+    annotations = found.body["metadata"].get("annotations") or {}
+    gone = parse_revisions(annotations.get(DEREGISTERED)) | {revision}
+    patch = {
+        "metadata": {
+            "resourceVersion": found.body["metadata"]["resourceVersion"],
+            "annotations": {DEREGISTERED: ",".join(str(n) for n in sorted(gone))},
+        }
+    }
+    body = await caller.patch(TASK_DEFINITION, found.body["metadata"]["name"], patch)
+    after = Family(body, list(found.revisions.values()))
+    return {"taskDefinition": after.describe(caller, revision)["taskDefinition"]}
+
+
+def _status_filter(request: Body) -> str:
+    return str(request.get("status") or "ACTIVE")
+
+
+async def list_definitions(caller: Caller, request: Body) -> Body:
+    prefix, status = request.get("familyPrefix") or "", _status_filter(request)
+    keys: dict[str, str] = {}
+    for found in await families(caller):
+        if prefix and found.name != prefix:  # ECS: "the full family name", despite its name
+            continue
+        for entry in found.entries:
+            if status == "ALL" or entry["status"] == status:
+                keys[f"{found.name}:{entry['revision']:010d}"] = caller.arn(
+                    f"task-definition/{found.name}:{entry['revision']}"
+                )
+    chosen, token = wire.page(
+        list(keys),
+        request.get("nextToken"),
+        request.get("maxResults"),
+        [prefix, status, request.get("sort")],
+    )
+    arns = [keys[k] for k in chosen]
+    if request.get("sort") == "DESC":
+        arns.reverse()
+    return {"taskDefinitionArns": arns, **({"nextToken": token} if token else {})}
+
+
+async def list_families(caller: Caller, request: Body) -> Body:
+    prefix, status = request.get("familyPrefix") or "", _status_filter(request)
+    names = set()
+    for found in await families(caller):
+        states = {e["status"] for e in found.entries}
+        if not found.name.startswith(prefix) or not states:
+            continue
+        if status == "ALL" or (status == "ACTIVE") == ("ACTIVE" in states):
+            names.add(found.name)
+    chosen, token = wire.page(
+        list(names), request.get("nextToken"), request.get("maxResults"), [prefix, status]
+    )
+    return {"families": chosen, **({"nextToken": token} if token else {})}

@@ -1,0 +1,141 @@
+"""Tasks: a RunTask is a Task object (``count`` pods); a service's tasks are its pods.
+
+A task's ECS id is 32 hex digits derived from its namespace and pod name (``task_id``): stable
+across restarts of the operator and of this API, and the same for every replica. A Task object
+this API creates gets a random 32-hex name, so ids are not reused. Stopped tasks stay
+describable while their Task object keeps them in its status (``--task-retention``, an hour by
+default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.models import parse_task
+from ecs_operator.handlers.task import pod_name
+from ecs_operator.kube.resources import ECS_TASK, POD
+from ecs_operator.plugin.views import all_tasks, list_tasks
+
+from . import clusters, errors, taskdefinitions, wire
+from .caller import Caller
+
+Body = dict[str, Any]
+
+
+def task_id(namespace: str, pod: str) -> str:
+    return hashlib.md5(f"{namespace}/{pod}".encode(), usedforsecurity=False).hexdigest()
+
+
+def _provisioning(body: Body) -> Body:
+    """A Task the operator has not started yet: its tasks PROVISIONING."""
+    if (body.get("status") or {}).get("tasks"):
+        return body
+    count = (body.get("spec") or {}).get("count") or 1
+    records = [
+        {
+            "taskId": pod_name(body["metadata"]["name"], i),
+            "lastStatus": "PROVISIONING",
+            "desiredStatus": "RUNNING",
+            "containers": [],
+            "createdAt": body["metadata"].get("creationTimestamp"),
+        }
+        for i in range(count)
+    ]
+    return {**body, "status": {**(body.get("status") or {}), "tasks": records}}
+
+
+class Found:
+    """A task as ECS shows it, and the object that holds it (a Task, or a service's pod)."""
+
+    def __init__(self, caller: Caller, cluster: str, shown: Body, source: Body) -> None:
+        pod = shown.pop("taskId")
+        self.id = task_id(caller.namespace, pod)
+        self.shown = {**shown, "taskArn": caller.arn(f"task/{cluster}/{self.id}")}
+        self.source = source
+
+    @property
+    def standalone(self) -> bool:
+        return self.source.get("kind") == "Task"
+
+
+async def tasks_in(caller: Caller, cluster: str) -> list[Found]:
+    found = []
+    for body in await caller.list(ECS_TASK):
+        body = {**_provisioning(body), "kind": "Task"}
+        for shown in all_tasks([body], [], cluster, caller.arns):
+            found.append(Found(caller, cluster, shown, body))
+    for pod in await caller.list(POD, "app.kubernetes.io/managed-by=ecs-operator"):
+        for shown in all_tasks([], [pod], cluster, caller.arns):
+            found.append(Found(caller, cluster, shown, pod))
+    return found
+
+
+def _with_tags(found: Found, include: list[str] | None) -> Body:
+    if "TAGS" in (include or ()):
+        return found.shown
+    return {k: v for k, v in found.shown.items() if k != "tags"}
+
+
+async def run(caller: Caller, request: Body) -> Body:
+    cluster = await clusters.require(caller, request.get("cluster"))
+    spec = {**request, "cluster": cluster} if "cluster" in request else dict(request)
+    try:
+        parse_task(spec)
+    except EcsValidationError as error:
+        raise taskdefinitions.invalid(error) from None
+    await taskdefinitions.resolve(caller, request["taskDefinition"])
+    body = await caller.create(ECS_TASK, {"metadata": {"name": uuid.uuid4().hex}, "spec": spec})
+    body = {**_provisioning(body), "kind": "Task"}
+    shown = [Found(caller, cluster, s, body) for s in all_tasks([body], [], cluster, caller.arns)]
+    return {"tasks": [_with_tags(f, ["TAGS"]) for f in shown], "failures": []}
+
+
+async def describe(caller: Caller, request: Body) -> Body:
+    cluster = await clusters.require(caller, request.get("cluster"))
+    by_id = {f.id: f for f in await tasks_in(caller, cluster)}
+    tasks, failures = [], []
+    for wanted in request["tasks"]:
+        found = by_id.get(wire.name_of(wanted))
+        if found is None:
+            arn = wanted if wanted.startswith("arn:") else caller.arn(f"task/{cluster}/{wanted}")
+            failures.append({"arn": arn, "reason": "MISSING"})
+        else:
+            tasks.append(_with_tags(found, request.get("include")))
+    return {"tasks": tasks, "failures": failures}
+
+
+async def list_cluster_tasks(caller: Caller, request: Body) -> Body:
+    cluster = await clusters.require(caller, request.get("cluster"))
+    if request.get("containerInstance"):
+        raise errors.invalid_parameter("containerInstance: there are no container instances.")
+    shown = [f.shown for f in await tasks_in(caller, cluster)]
+    if request.get("startedBy"):
+        shown = [t for t in shown if t.get("startedBy") == request["startedBy"]]
+    if request.get("launchType"):
+        shown = [t for t in shown if t.get("launchType") == request["launchType"]]
+    arns = list_tasks(
+        shown,
+        service=request.get("serviceName"),
+        family=request.get("family"),
+        desired_status=request.get("desiredStatus") or "RUNNING",
+    )["taskArns"]
+    filters = [cluster, *(request.get(k) for k in sorted(request) if k not in ("nextToken",))]
+    chosen, token = wire.page(arns, request.get("nextToken"), request.get("maxResults"), filters)
+    return {"taskArns": chosen, **({"nextToken": token} if token else {})}
+
+
+async def stop(caller: Caller, request: Body) -> Body:
+    cluster = await clusters.require(caller, request.get("cluster"))
+    wanted = wire.name_of(request["task"])
+    found = next((f for f in await tasks_in(caller, cluster) if f.id == wanted), None)
+    if found is None:
+        raise errors.invalid_parameter("The referenced task was not found.")
+    name = found.source["metadata"]["name"]
+    if found.standalone:  # ECS StopTask is the Task's desiredStatus (all of its count)
+        await caller.patch(ECS_TASK, name, {"spec": {"desiredStatus": "STOPPED"}})
+    else:  # a service's task: its Deployment starts another, as ECS's scheduler does
+        await caller.delete(POD, name)
+    return {"task": {**_with_tags(found, ["TAGS"]), "desiredStatus": "STOPPED"}}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The aws CLI's deploy and batch workflows, unchanged, against `ecs-operator api` (issue #16).
+# Needs AWS_ENDPOINT_URL_ECS, a key (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), AWS_DEFAULT_REGION,
+# and NAMESPACE: on the devcluster kwok plays the kubelet, so the batch task's pod is told to
+# exit with code 3 (a simulation annotation) where a real container would just end.
+set -euo pipefail
+trace() { echo "+ $*" >&2; }
+expect() {  # expect WHAT ACTUAL WANTED
+  if [[ "$2" != "$3" ]]; then echo "FAIL $1: got [$2], wanted [$3]" >&2; exit 1; fi
+  echo "ok $1: $2" >&2
+}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+arn="arn:aws:ecs:${AWS_DEFAULT_REGION}:123456789012"
+
+# (a) deploy: register from --cli-input-json, create, wait, roll to a new revision, wait
+cat > "$work/web.json" <<'JSON'
+{"family": "web", "networkMode": "bridge",
+ "containerDefinitions": [{"name": "app", "image": "nginx:1.27", "memory": 128,
+                           "portMappings": [{"containerPort": 80}]}]}
+JSON
+first=$(aws ecs register-task-definition --cli-input-json "file://$work/web.json" \
+  --query taskDefinition.taskDefinitionArn --output text)
+expect "first revision" "$first" "$arn:task-definition/web:1"
+aws ecs create-service --service-name web --task-definition web --desired-count 2 >/dev/null
+trace "wait services-stable"
+aws ecs wait services-stable --services web
+sed -i 's/nginx:1.27/nginx:1.28/' "$work/web.json"
+second=$(aws ecs register-task-definition --cli-input-json "file://$work/web.json" \
+  --query taskDefinition.taskDefinitionArn --output text)
+expect "second revision" "$second" "$arn:task-definition/web:2"
+deployment=$(aws ecs update-service --service web --task-definition "$second" \
+  --query 'service.deployments[0].id' --output text)
+state=$(aws ecs describe-services --services web \
+  --query 'services[0].deployments[0].[id,status,rolloutState]' --output text)
+expect "new deployment at once" "$state" "$deployment	PRIMARY	IN_PROGRESS"
+trace "wait services-stable"
+aws ecs wait services-stable --services web
+state=$(aws ecs describe-services --services web \
+  --query 'services[0].[taskDefinition,runningCount,length(deployments),status]' --output text)
+expect "rolled" "$state" "$second	2	1	ACTIVE"
+
+# (b) batch: run a task, wait until it stops, read its exit code
+aws ecs register-task-definition --family job \
+  --container-definitions '[{"name":"main","image":"busybox","memory":64}]' >/dev/null
+task=$(aws ecs run-task --task-definition job --query 'tasks[0].taskArn' --output text)
+[[ "$task" =~ ^$arn:task/default/[0-9a-f]{32}$ ]] || { echo "FAIL task arn $task" >&2; exit 1; }
+listed=$(aws ecs list-tasks --family job --query 'taskArns[0]' --output text)
+expect "listed while running" "$listed" "$task"
+until kubectl get pods -n "$NAMESPACE" -l ecs-operator.dev/task -o name | grep -q .; do sleep 0.5; done
+kubectl annotate pods -n "$NAMESPACE" -l ecs-operator.dev/task \
+  sim.ecs-operator.dev/exit-code=3 sim.ecs-operator.dev/run-ms=100 >/dev/null
+trace "wait tasks-stopped"
+aws ecs wait tasks-stopped --tasks "$task"
+stopped=$(aws ecs describe-tasks --tasks "$task" \
+  --query 'tasks[0].[lastStatus,stopCode,containers[0].exitCode]' --output text)
+expect "exit code" "$stopped" "STOPPED	EssentialContainerExited	3"
+
+# scale to 0, delete: DRAINING, then INACTIVE and still describable
+aws ecs update-service --service web --desired-count 0 >/dev/null
+status=$(aws ecs delete-service --service web --query service.status --output text)
+expect "deleting" "$status" "DRAINING"
+for _ in $(seq 60); do
+  status=$(aws ecs describe-services --services web --query 'services[0].status' --output text)
+  [[ "$status" == INACTIVE ]] && break
+  sleep 0.5
+done
+expect "deleted" "$status" "INACTIVE"
+expect "not listed" "$(aws ecs list-services --query 'length(serviceArns)')" "0"

@@ -1,0 +1,128 @@
+"""``ecs-operator api`` as a process, and access keys for it: a ServiceAccount with a Role, and
+the labelled Secret that binds a key to it (docs/ecs-api.md, "Authentication")."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.kube import kubectl, wait_for
+from tests.support.operator import _free_port
+
+#: what a deploying key's ServiceAccount may do (docs/ecs-api.md lists the same)
+DEPLOYER_RULES = """
+- apiGroups: [ecs-operator.dev]
+  resources: [clusters, taskdefinitions, services, tasks]
+  verbs: [get, list, create, patch, delete]
+- apiGroups: [apps]
+  resources: [controllerrevisions]
+  verbs: [get, list, create]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, delete]
+"""
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    key: str
+    secret: str
+
+    def env(self, endpoint: str) -> dict[str, str]:
+        """The environment an aws CLI or SDK needs to call the API with this key."""
+        return {
+            "AWS_ENDPOINT_URL_ECS": endpoint,
+            "AWS_ACCESS_KEY_ID": self.key,
+            "AWS_SECRET_ACCESS_KEY": self.secret,
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def access_key(namespace: str, account: str, key: str, rules: str = DEPLOYER_RULES) -> AccessKey:
+    """A ServiceAccount ``account`` in ``namespace`` allowed ``rules`` (none when empty), and
+    an access key (Secret in ``namespace``) acting as it."""
+    secret = f"secret-of-{key}"
+    role = f"""
+apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: {account}, namespace: {namespace}}}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: key-{key.lower()}
+  namespace: {namespace}
+  labels: {{ecs-operator.dev/access-key: "true"}}
+data:
+  accessKeyId: {b64(key)}
+  secretAccessKey: {b64(secret)}
+  namespace: {b64(namespace)}
+  serviceAccount: {b64(account)}
+"""
+    if rules:
+        role += f"""---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: {account}, namespace: {namespace}}}
+rules: {rules}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: {account}, namespace: {namespace}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {account}}}
+subjects: [{{kind: ServiceAccount, name: {account}, namespace: {namespace}}}]
+"""
+    kubectl("apply", "-f", "-", input=role)
+    return AccessKey(key, secret)
+
+
+@dataclass
+class ApiProcess:
+    process: subprocess.Popen[bytes]
+    log: Path
+    endpoint: str
+
+    @classmethod
+    def start(cls, directory: Path, namespace: str) -> ApiProcess:
+        """`ecs-operator api` reading its access keys from ``namespace``."""
+        port = _free_port()
+        log = directory / f"api-{int(time.time() * 1000)}.log"
+        command = [
+            sys.executable, "-m", "ecs_operator.cli", "api",
+            "--host", "127.0.0.1", "--port", str(port), "--namespace", namespace,
+        ]  # fmt: skip
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ)
+            )
+        started = cls(process, log, f"http://127.0.0.1:{port}")
+        wait_for(started.ready, 30, "the ECS API to start")
+        return started
+
+    def ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"the API exited:\n{self.log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/healthz", timeout=2) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
