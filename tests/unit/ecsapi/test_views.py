@@ -1,0 +1,81 @@
+"""What the API adds to the views of kubectl ecs: a new deployment shown at once, tombstones,
+access keys read from Secrets."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from ecs_operator.ecsapi.caller import Caller
+from ecs_operator.ecsapi.credentials import Credential, from_secret
+from ecs_operator.ecsapi.services import DEPLOYMENT, view
+
+CALLER = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", None)  # type: ignore[arg-type]
+RECORDED = {"id": "ecs-svc/1234", "taskDefinition": "web:2", "at": "2026-12-03T12:00:00+00:00"}
+
+
+def _service(status: dict[str, Any], **annotations: str) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": "web",
+            "uid": "u1",
+            "annotations": annotations,
+            "creationTimestamp": "2026-12-03T11:00:00Z",
+        },
+        "spec": {"serviceName": "web", "taskDefinition": "web:2", "desiredCount": 2},
+        "status": status,
+    }
+
+
+OLD = {"id": "ecs-svc/1", "status": "PRIMARY", "taskDefinition": "web:1", "runningCount": 2}
+
+
+def test_a_recorded_deployment_is_primary_in_progress_until_the_operator_runs_it() -> None:
+    shown = view(CALLER, _service({"deployments": [OLD]}, **{DEPLOYMENT: json.dumps(RECORDED)}))
+    primary, older = shown["deployments"]
+    assert (primary["id"], primary["status"], primary["rolloutState"]) == (
+        "ecs-svc/1234",
+        "PRIMARY",
+        "IN_PROGRESS",
+    )
+    assert primary["taskDefinition"].endswith(":task-definition/web:2")
+    assert (older["id"], older["status"]) == ("ecs-svc/1", "ACTIVE")
+    assert shown["taskDefinition"] == primary["taskDefinition"]
+
+
+def test_once_the_operator_runs_the_target_its_deployments_are_shown() -> None:
+    running = {**OLD, "id": "ecs-svc/9", "taskDefinition": "web:2", "rolloutState": "COMPLETED"}
+    shown = view(CALLER, _service({"deployments": [running]}, **{DEPLOYMENT: json.dumps(RECORDED)}))
+    assert [d["id"] for d in shown["deployments"]] == ["ecs-svc/9"]
+
+
+@pytest.mark.parametrize(("running", "status"), [(1, "DRAINING"), (0, "INACTIVE")])
+def test_a_deleted_service_drains_then_is_inactive(running: int, status: str) -> None:
+    body = _service({"runningCount": running}, **{"ecs-operator.dev/deleted-at": "x"})
+    assert view(CALLER, body)["status"] == status
+
+
+def _secret(**data: str) -> dict[str, Any]:
+    encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+    return {"metadata": {"name": "k"}, "data": encoded}
+
+
+def test_a_secret_names_the_key_its_namespace_and_account() -> None:
+    found = from_secret(
+        _secret(
+            accessKeyId="AKIA1",
+            secretAccessKey="s",
+            namespace="team",
+            serviceAccount="ci",
+            region="eu-west-1",
+        )
+    )
+    assert found == Credential("AKIA1", "s", "team", "ci", "123456789012", "eu-west-1")
+    assert found.user == "system:serviceaccount:team:ci"
+
+
+def test_a_secret_without_its_service_account_is_no_key() -> None:
+    assert from_secret(_secret(accessKeyId="AKIA1", secretAccessKey="s", namespace="t")) is None
