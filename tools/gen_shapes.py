@@ -46,6 +46,10 @@ API_ROOTS = (
     "DescribeClustersRequest",
     "ListClustersRequest",
     "DeleteClusterRequest",
+    "UpdateClusterRequest",
+    "PutClusterCapacityProvidersRequest",
+    "ListServiceDeploymentsRequest",
+    "DescribeServiceDeploymentsRequest",
     "DescribeServicesRequest",
     "ListServicesRequest",
     "UpdateServiceRequest",
@@ -200,7 +204,15 @@ SERVICE_REQUIRED = {("ContainerDefinition", "name"), ("ContainerDefinition", "im
 #: model or DOC_CONSTRAINTS give take precedence.
 INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
 
-SCALARS = {"string": "str", "integer": "int", "long": "int", "boolean": "bool", "double": "float"}
+SCALARS = {
+    "string": "str",
+    "integer": "int",
+    "long": "int",
+    "boolean": "bool",
+    "double": "float",
+    # awsJson1.1 sends timestamps as epoch seconds
+    "timestamp": "float",
+}
 MAX_DOC = 400
 
 

@@ -169,6 +169,18 @@ ServiceConnectContainerLogLevel = Literal["debug", "info"]
 
 ServiceConnectIncludeQueryParameters = Literal["DISABLED", "ENABLED"]
 
+ServiceDeploymentStatus = Literal[
+    "PENDING",
+    "SUCCESSFUL",
+    "STOPPED",
+    "STOP_REQUESTED",
+    "IN_PROGRESS",
+    "ROLLBACK_REQUESTED",
+    "ROLLBACK_IN_PROGRESS",
+    "ROLLBACK_SUCCESSFUL",
+    "ROLLBACK_FAILED",
+]
+
 ServiceField = Literal["TAGS"]
 
 ServiceRevisionCleanup = Literal["BLOCKING", "DEFERRED"]
@@ -925,6 +937,19 @@ class CreateServiceRequest(EcsShape):
     )
 
 
+class CreatedAt(EcsShape):
+    """The optional filter to narrow the ListServiceDeployment results."""
+
+    before: float | None = Field(
+        default=None,
+        description="Include service deployments in the result that were created before this time. The format is yyyy-MM-dd HH:mm:ss.SSSSSS.",
+    )
+    after: float | None = Field(
+        default=None,
+        description="Include service deployments in the result that were created after this time. The format is yyyy-MM-dd HH:mm:ss.SSSSSS.",
+    )
+
+
 class DeleteClusterRequest(EcsShape):
     """The ECS DeleteClusterRequest structure."""
 
@@ -1135,6 +1160,14 @@ class DescribeClustersRequest(EcsShape):
         default=None,
         max_length=21845,
         description="Determines whether to include additional information about the clusters in the response. If this field is omitted, this information isn't included.",
+    )
+
+
+class DescribeServiceDeploymentsRequest(EcsShape):
+    """The ECS DescribeServiceDeploymentsRequest structure."""
+
+    serviceDeploymentArns: list[Annotated[str, Field(max_length=65536)]] = Field(
+        max_length=21845, description="The ARN of the service deployment."
     )
 
 
@@ -1862,6 +1895,37 @@ class ListClustersRequest(EcsShape):
     )
 
 
+class ListServiceDeploymentsRequest(EcsShape):
+    """The ECS ListServiceDeploymentsRequest structure."""
+
+    service: str = Field(max_length=65536, description="The ARN or name of the service")
+    cluster: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The cluster that hosts the service. This can either be the cluster name or ARN. Starting April 15, 2023, Amazon Web Services will not onboard new customers to Amazon Elastic Inference (EI), and will help current customers migrate their workloads to options that offer better price and performance. If you don't specify a cluster, default is used.",
+    )
+    status: list[ServiceDeploymentStatus] | None = Field(
+        default=None,
+        max_length=21845,
+        description="An optional filter you can use to narrow the results. If you do not specify a status, then all status values are included in the result.",
+    )
+    createdAt: CreatedAt | None = Field(
+        default=None,
+        description="An optional filter you can use to narrow the results by the service creation date. If you do not specify a value, the result includes all services created before the current time. The format is yyyy-MM-dd HH:mm:ss.SSSSSS.",
+    )
+    nextToken: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The nextToken value returned from a ListServiceDeployments request indicating that more results are available to fulfill the request and further calls are needed. If you provided maxResults, it's possible the number of results is fewer than maxResults.",
+    )
+    maxResults: int | None = Field(
+        default=None,
+        ge=-2147483648,
+        le=2147483647,
+        description="The maximum number of service deployment results that ListServiceDeployments returned in paginated output. When this parameter is used, ListServiceDeployments only returns maxResults results in a single page along with a nextToken response element. The remaining results of the initial request can be seen by sending another ListServiceDeployments request with the returned nextToken value.",
+    )
+
+
 class ListServicesRequest(EcsShape):
     """The ECS ListServicesRequest structure."""
 
@@ -2344,6 +2408,23 @@ class ProxyConfiguration(EcsShape):
         default=None,
         max_length=21845,
         description="The set of network configuration parameters to provide the Container Network Interface (CNI) plugin, specified as key-value pairs.",
+    )
+
+
+class PutClusterCapacityProvidersRequest(EcsShape):
+    """The ECS PutClusterCapacityProvidersRequest structure."""
+
+    cluster: str = Field(
+        max_length=65536,
+        description="The short name or full Amazon Resource Name (ARN) of the cluster to modify the capacity provider settings for. If you don't specify a cluster, the default cluster is assumed.",
+    )
+    capacityProviders: list[Annotated[str, Field(max_length=65536)]] = Field(
+        max_length=21845,
+        description="The name of one or more capacity providers to associate with the cluster.",
+    )
+    defaultCapacityProviderStrategy: list[CapacityProviderStrategyItem] = Field(
+        max_length=21845,
+        description="The capacity provider strategy to use by default for the cluster.",
     )
 
 
@@ -3158,6 +3239,24 @@ class UntagResourceRequest(EcsShape):
     )
 
 
+class UpdateClusterRequest(EcsShape):
+    """The ECS UpdateClusterRequest structure."""
+
+    cluster: str = Field(
+        max_length=65536, description="The name of the cluster to modify the settings for."
+    )
+    settings: list[ClusterSetting] | None = Field(
+        default=None, max_length=21845, description="The cluster settings for your cluster."
+    )
+    configuration: ClusterConfiguration | None = Field(
+        default=None, description="The execute command configuration for the cluster."
+    )
+    serviceConnectDefaults: ClusterServiceConnectDefaultsRequest | None = Field(
+        default=None,
+        description="Use this parameter to set a default Service Connect namespace. After you set a default Service Connect namespace, any new services with Service Connect turned on that are created in the cluster are added as client services in the namespace. This setting only applies to new services that set the enabled parameter to true in the ServiceConnectConfiguration.",
+    )
+
+
 class UpdateServiceRequest(EcsShape):
     """The ECS UpdateServiceRequest structure."""
 
@@ -3391,6 +3490,7 @@ SHAPES: dict[str, type[EcsShape]] = {
     "CreateClusterRequest": CreateClusterRequest,
     "CreateManagedInstancesProviderConfiguration": CreateManagedInstancesProviderConfiguration,
     "CreateServiceRequest": CreateServiceRequest,
+    "CreatedAt": CreatedAt,
     "DeleteClusterRequest": DeleteClusterRequest,
     "DeleteServiceRequest": DeleteServiceRequest,
     "DeleteTaskDefinitionsRequest": DeleteTaskDefinitionsRequest,
@@ -3403,6 +3503,7 @@ SHAPES: dict[str, type[EcsShape]] = {
     "DeploymentLifecycleHookTimeoutConfiguration": DeploymentLifecycleHookTimeoutConfiguration,
     "DeregisterTaskDefinitionRequest": DeregisterTaskDefinitionRequest,
     "DescribeClustersRequest": DescribeClustersRequest,
+    "DescribeServiceDeploymentsRequest": DescribeServiceDeploymentsRequest,
     "DescribeServicesRequest": DescribeServicesRequest,
     "DescribeTaskDefinitionRequest": DescribeTaskDefinitionRequest,
     "DescribeTasksRequest": DescribeTasksRequest,
@@ -3436,6 +3537,7 @@ SHAPES: dict[str, type[EcsShape]] = {
     "LinearConfiguration": LinearConfiguration,
     "LinuxParameters": LinuxParameters,
     "ListClustersRequest": ListClustersRequest,
+    "ListServiceDeploymentsRequest": ListServiceDeploymentsRequest,
     "ListServicesRequest": ListServicesRequest,
     "ListTagsForResourceRequest": ListTagsForResourceRequest,
     "ListTaskDefinitionFamiliesRequest": ListTaskDefinitionFamiliesRequest,
@@ -3461,6 +3563,7 @@ SHAPES: dict[str, type[EcsShape]] = {
     "PlacementStrategy": PlacementStrategy,
     "PortMapping": PortMapping,
     "ProxyConfiguration": ProxyConfiguration,
+    "PutClusterCapacityProvidersRequest": PutClusterCapacityProvidersRequest,
     "RegisterTaskDefinitionRequest": RegisterTaskDefinitionRequest,
     "RepositoryCredentials": RepositoryCredentials,
     "ResourceRequirement": ResourceRequirement,
@@ -3498,6 +3601,7 @@ SHAPES: dict[str, type[EcsShape]] = {
     "TrustedExecutionConfiguration": TrustedExecutionConfiguration,
     "Ulimit": Ulimit,
     "UntagResourceRequest": UntagResourceRequest,
+    "UpdateClusterRequest": UpdateClusterRequest,
     "UpdateServiceRequest": UpdateServiceRequest,
     "VCpuCountRangeRequest": VCpuCountRangeRequest,
     "Volume": Volume,

@@ -32,12 +32,16 @@ def named(bodies: list[Body], name: str) -> Body | None:
     return next((b for b in _live(bodies) if cluster_display_name(b) == name), None)
 
 
-async def require(caller: Caller, reference: str | None) -> str:
-    """The cluster a request names (``default`` when none), or ClusterNotFoundException. The
-    default cluster need not exist yet: the operator creates it on first use."""
+async def require(caller: Caller, reference: str | None, first_use: bool = False) -> str:
+    """The cluster a request names (``default`` when none), or ClusterNotFoundException. On
+    ``first_use`` (CreateService, RunTask) a missing ``default`` is created, as the operator
+    and ECS do; reads never create it."""
     name = wire.name_of(reference or DEFAULT_CLUSTER)
-    if name != DEFAULT_CLUSTER and named(await caller.list(ECS_CLUSTER), name) is None:
-        raise errors.cluster_not_found()
+    if named(await caller.list(ECS_CLUSTER), name) is None:
+        if not (first_use and name == DEFAULT_CLUSTER):
+            raise errors.cluster_not_found()
+        spec = {"clusterName": DEFAULT_CLUSTER}
+        await caller.create_or_get(ECS_CLUSTER, {"metadata": {"name": name}, "spec": spec})
     return name
 
 
@@ -47,6 +51,7 @@ def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
     shown = cluster_view(body, [], caller.arns)
     if not body["metadata"].get("deletionTimestamp"):
         shown["status"] = "ACTIVE"
+    shown["tags"] = wire.tags_of(body)
     for member, flag in (("statistics", "STATISTICS"), ("tags", "TAGS")):
         if flag not in (include or ()):
             shown.pop(member, None)
@@ -89,6 +94,30 @@ async def list_clusters(caller: Caller, request: Body) -> Body:
         "clusterArns": [caller.arn(f"cluster/{n}") for n in chosen],
         **({"nextToken": token} if token else {}),
     }
+
+
+async def _updated(caller: Caller, request: Body, members: tuple[str, ...]) -> Body:
+    """UpdateCluster, PutClusterCapacityProviders: the spec's ``members`` as requested."""
+    body = named(await caller.list(ECS_CLUSTER), wire.name_of(request["cluster"]))
+    if body is None:
+        raise errors.cluster_not_found()
+    changes = {m: request[m] for m in members if m in request}
+    try:
+        parse_cluster({**(body.get("spec") or {}), **changes})
+    except EcsValidationError as error:
+        raise invalid(error) from None
+    patch = {"metadata": {"resourceVersion": body["metadata"]["resourceVersion"]}, "spec": changes}
+    updated = await caller.patch(ECS_CLUSTER, body["metadata"]["name"], patch)
+    return {"cluster": view(caller, updated, ["TAGS"])}
+
+
+async def update(caller: Caller, request: Body) -> Body:
+    return await _updated(caller, request, ("settings", "configuration", "serviceConnectDefaults"))
+
+
+async def put_capacity_providers(caller: Caller, request: Body) -> Body:
+    members = ("capacityProviders", "defaultCapacityProviderStrategy")
+    return await _updated(caller, request, members)
 
 
 async def delete(caller: Caller, request: Body) -> Body:

@@ -27,7 +27,17 @@ from ecs_operator.api.base import EcsShape
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.kube.client import KubeClient, Resource
 
-from . import clusters, errors, services, sigv4, taskdefinitions, tasks, wire
+from . import (
+    clusters,
+    deployments,
+    errors,
+    services,
+    sigv4,
+    tags,
+    taskdefinitions,
+    tasks,
+    wire,
+)
 from .caller import Caller
 from .credentials import LABEL, CredentialStore
 
@@ -45,11 +55,20 @@ OPERATIONS: dict[str, tuple[type[EcsShape], Operation]] = {
     "DescribeClusters": (shapes.DescribeClustersRequest, clusters.describe),
     "ListClusters": (shapes.ListClustersRequest, clusters.list_clusters),
     "DeleteCluster": (shapes.DeleteClusterRequest, clusters.delete),
+    "UpdateCluster": (shapes.UpdateClusterRequest, clusters.update),
+    "PutClusterCapacityProviders": (
+        shapes.PutClusterCapacityProvidersRequest,
+        clusters.put_capacity_providers,
+    ),
     "RegisterTaskDefinition": (shapes.RegisterTaskDefinitionRequest, taskdefinitions.register),
     "DescribeTaskDefinition": (shapes.DescribeTaskDefinitionRequest, taskdefinitions.describe),
     "DeregisterTaskDefinition": (
         shapes.DeregisterTaskDefinitionRequest,
         taskdefinitions.deregister,
+    ),
+    "DeleteTaskDefinitions": (
+        shapes.DeleteTaskDefinitionsRequest,
+        taskdefinitions.delete_definitions,
     ),
     "ListTaskDefinitions": (shapes.ListTaskDefinitionsRequest, taskdefinitions.list_definitions),
     "ListTaskDefinitionFamilies": (
@@ -61,10 +80,18 @@ OPERATIONS: dict[str, tuple[type[EcsShape], Operation]] = {
     "ListServices": (shapes.ListServicesRequest, services.list_services),
     "UpdateService": (shapes.UpdateServiceRequest, services.update),
     "DeleteService": (shapes.DeleteServiceRequest, services.delete),
+    "ListServiceDeployments": (shapes.ListServiceDeploymentsRequest, deployments.list_deployments),
+    "DescribeServiceDeployments": (
+        shapes.DescribeServiceDeploymentsRequest,
+        deployments.describe_deployments,
+    ),
     "RunTask": (shapes.RunTaskRequest, tasks.run),
     "DescribeTasks": (shapes.DescribeTasksRequest, tasks.describe),
     "ListTasks": (shapes.ListTasksRequest, tasks.list_cluster_tasks),
     "StopTask": (shapes.StopTaskRequest, tasks.stop),
+    "TagResource": (shapes.TagResourceRequest, tags.tag),
+    "UntagResource": (shapes.UntagResourceRequest, tags.untag),
+    "ListTagsForResource": (shapes.ListTagsForResourceRequest, tags.list_tags),
 }
 
 logger = logging.getLogger("ecs_operator.ecsapi")

@@ -5,8 +5,9 @@ Two answers must not wait for the operator, because clients poll right after the
 - A new deployment (CreateService, UpdateService to another task definition) is PRIMARY and
   ``IN_PROGRESS`` at once: its id and target are recorded in the annotation
   ``ecs-operator.dev/api-deployment`` and shown until the operator's own PRIMARY deployment runs
-  that task definition. Without it the ``services-stable`` waiter, which polls before it
-  sleeps, would see the old deployment steady and return at once.
+  that task definition, which then goes by the recorded id (the deploy Action looks for the id
+  UpdateService gave it after the waiter). Without it the ``services-stable`` waiter, which
+  polls before it sleeps, would see the old deployment steady and return at once.
 - DeleteService keeps the object as a tombstone (``ecs-operator.dev/deleted-at``, desiredCount
   0): DRAINING while tasks run, then INACTIVE, describable for :data:`TOMBSTONE` seconds or
   until the name is used again. ListServices leaves tombstones out.
@@ -90,8 +91,11 @@ def _with_pending(caller: Caller, body: Body, shown: Body) -> list[Body]:
     ]
     recorded = json.loads(_annotations(body).get(DEPLOYMENT) or "null")
     running = ((body.get("status") or {}).get("deployments") or [{}])[0].get("taskDefinition")
-    if not recorded or running == recorded["taskDefinition"] or deleted(body):
+    if not recorded or deleted(body):
         return deployments
+    if running == recorded["taskDefinition"]:
+        # the operator's deployment of the target keeps the id the client was given
+        return [{**deployments[0], "id": recorded["id"]}, *deployments[1:]]
     primary = {
         "id": recorded["id"],
         "status": "PRIMARY",
@@ -118,8 +122,9 @@ def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
         shown["status"] = "DRAINING" if busy else "INACTIVE"
     elif shown["status"] != "DRAINING":
         shown["status"] = "ACTIVE"
+    shown["tags"] = wire.tags_of(body)
     if "TAGS" not in (include or ()):
-        shown.pop("tags", None)
+        shown.pop("tags")
     return shown
 
 
@@ -157,7 +162,7 @@ def _validated(spec: Body) -> None:
 
 
 async def create(caller: Caller, request: Body) -> Body:
-    cluster = await clusters.require(caller, request.get("cluster"))
+    cluster = await clusters.require(caller, request.get("cluster"), first_use=True)
     spec = {**request, "cluster": cluster} if "cluster" in request else dict(request)
     _validated(spec)
     name = request["serviceName"]

@@ -29,6 +29,21 @@ Body = dict[str, Any]
 #: attempts at recording a revision while other registrations of the family race ours
 ATTEMPTS = 5
 SPEC_HASH = "ecs-operator.dev/spec-hash"
+#: revisions DeleteTaskDefinitions deleted ("1,3"): DELETE_IN_PROGRESS here; the operator, which
+#: keeps them as INACTIVE revisions, never reads this annotation
+DELETED_REVISIONS = "ecs-operator.dev/deleted-revisions"
+FAILURE_INVALID = (
+    "The specified task definition identifier is invalid. Specify a valid name or ARN and try "
+    "again."
+)
+FAILURE_MISSING = (
+    "The specified task definition does not exist. Specify a valid account, family, revision "
+    "and try again."
+)
+FAILURE_ACTIVE = (
+    "The specified task definition is still in ACTIVE status. Please deregister the target and "
+    "try again."
+)
 
 
 def invalid(error: EcsValidationError) -> errors.EcsApiError:
@@ -67,9 +82,13 @@ class Family:
         self.body = body
         self.revisions = {int(r["revision"]): r for r in revisions if controlled_by(r, uid)}
         annotations = body["metadata"].get("annotations") or {}
-        self.entries = revision_entries(
-            self.revisions.values(), parse_revisions(annotations.get(DEREGISTERED))
-        )
+        deleted = parse_revisions(annotations.get(DELETED_REVISIONS))
+        self.entries = [
+            {**e, "status": "DELETE_IN_PROGRESS"} if e["revision"] in deleted else e
+            for e in revision_entries(
+                self.revisions.values(), parse_revisions(annotations.get(DEREGISTERED))
+            )
+        ]
 
     @property
     def name(self) -> str:
@@ -85,7 +104,10 @@ class Family:
     def describe(self, caller: Caller, revision: int) -> Body:
         """``{"taskDefinition": ..., "tags": ...}`` as DescribeTaskDefinition answers."""
         body = {**self.body, "status": {"revisions": self.entries}}
-        return describe_task_definition(body, revision, self.revisions.get(revision), caller.arns)
+        stored = self.revisions.get(revision)
+        answer = describe_task_definition(body, revision, stored, caller.arns)
+        answer["taskDefinition"].pop("tags", None)  # a request member, not a definition's
+        return {**answer, "tags": wire.tags_of(self.body)}
 
 
 async def families(caller: Caller) -> list[Family]:
@@ -194,6 +216,40 @@ async def deregister(caller: Caller, request: Body) -> Body:
     body = await caller.patch(TASK_DEFINITION, found.body["metadata"]["name"], patch)
     after = Family(body, list(found.revisions.values()))
     return {"taskDefinition": after.describe(caller, revision)["taskDefinition"]}
+
+
+async def delete_definitions(caller: Caller, request: Body) -> Body:
+    """DeleteTaskDefinitions: INACTIVE revisions become DELETE_IN_PROGRESS (kept as the
+    operator's INACTIVE revisions: a deviation, docs/ecs-api.md)."""
+    deleted, failures = [], []
+    for reference in request["taskDefinitions"]:
+        try:
+            ref = TaskDefinitionRef.parse(reference)
+        except InvalidTaskDefinitionRef:
+            ref = None
+        if ref is None or ref.revision is None:
+            failures.append({"arn": reference, "reason": FAILURE_INVALID})
+            continue
+        found = await family(caller, ref.family)
+        entry = found.entry(ref.revision) if found else None
+        if found is None or entry is None or entry["status"] == "DELETE_IN_PROGRESS":
+            failures.append({"arn": reference, "reason": FAILURE_MISSING})
+            continue
+        if entry["status"] == "ACTIVE":
+            failures.append({"arn": reference, "reason": FAILURE_ACTIVE})
+            continue
+        annotations = found.body["metadata"].get("annotations") or {}
+        gone = parse_revisions(annotations.get(DELETED_REVISIONS)) | {ref.revision}
+        patch = {
+            "metadata": {
+                "resourceVersion": found.body["metadata"]["resourceVersion"],
+                "annotations": {DELETED_REVISIONS: ",".join(str(n) for n in sorted(gone))},
+            }
+        }
+        body = await caller.patch(TASK_DEFINITION, found.body["metadata"]["name"], patch)
+        after = Family(body, list(found.revisions.values()))
+        deleted.append(after.describe(caller, ref.revision)["taskDefinition"])
+    return {"taskDefinitions": deleted, "failures": failures}
 
 
 def _status_filter(request: Body) -> str:

@@ -74,13 +74,14 @@ async def tasks_in(caller: Caller, cluster: str) -> list[Found]:
 
 
 def _with_tags(found: Found, include: list[str] | None) -> Body:
+    shown = {k: v for k, v in found.shown.items() if k != "tags"}
     if "TAGS" in (include or ()):
-        return found.shown
-    return {k: v for k, v in found.shown.items() if k != "tags"}
+        shown["tags"] = wire.tags_of(found.source) if found.standalone else []
+    return shown
 
 
 async def run(caller: Caller, request: Body) -> Body:
-    cluster = await clusters.require(caller, request.get("cluster"))
+    cluster = await clusters.require(caller, request.get("cluster"), first_use=True)
     spec = {**request, "cluster": cluster} if "cluster" in request else dict(request)
     try:
         parse_task(spec)

@@ -49,6 +49,19 @@ def to_wire(value: Any, region: str, account: str) -> Any:
     return value
 
 
+#: a resource's tags once a tag call changed them (tags.py)
+TAGS = "ecs-operator.dev/tags"
+
+
+def tags_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """An object's ECS tags: the annotation a tag call wrote, else its spec's ``tags``."""
+    recorded = (body["metadata"].get("annotations") or {}).get(TAGS)
+    if recorded is not None:
+        found: list[dict[str, Any]] = json.loads(recorded)
+        return found
+    return list((body.get("spec") or {}).get("tags") or [])
+
+
 def name_of(identifier: str) -> str:
     """A name, or the last ``/`` part of a full or partial ARN (cluster, service, task)."""
     return identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier

@@ -39,6 +39,8 @@ aws ecs wait services-stable --services web
 state=$(aws ecs describe-services --services web \
   --query 'services[0].[taskDefinition,runningCount,length(deployments),status]' --output text)
 expect "rolled" "$state" "$second	2	1	ACTIVE"
+expect "same deployment" "$(aws ecs describe-services --services web \
+  --query 'services[0].deployments[0].id' --output text)" "$deployment"
 
 # (b) batch: run a task, wait until it stops, read its exit code
 aws ecs register-task-definition --family job \

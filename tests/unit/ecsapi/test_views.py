@@ -46,10 +46,12 @@ def test_a_recorded_deployment_is_primary_in_progress_until_the_operator_runs_it
     assert shown["taskDefinition"] == primary["taskDefinition"]
 
 
-def test_once_the_operator_runs_the_target_its_deployments_are_shown() -> None:
+def test_once_the_operator_runs_the_target_its_deployment_keeps_the_id_given() -> None:
     running = {**OLD, "id": "ecs-svc/9", "taskDefinition": "web:2", "rolloutState": "COMPLETED"}
     shown = view(CALLER, _service({"deployments": [running]}, **{DEPLOYMENT: json.dumps(RECORDED)}))
-    assert [d["id"] for d in shown["deployments"]] == ["ecs-svc/9"]
+    assert [(d["id"], d["rolloutState"]) for d in shown["deployments"]] == [
+        ("ecs-svc/1234", "COMPLETED")
+    ]
 
 
 @pytest.mark.parametrize(("running", "status"), [(1, "DRAINING"), (0, "INACTIVE")])
