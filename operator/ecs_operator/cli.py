@@ -1,9 +1,9 @@
 """`ecs-operator`: the command line. Each subcommand lives in its own module, which exposes
 ``configure(parser)`` (its arguments) and ``run(args) -> int``; this file only wires them.
 
-``run``, ``api``, ``convert`` and ``crds`` are the product. ``devcluster`` and ``demo`` are developers'
-tools from the sibling distribution in devtools/ (docs/design/2026-12-03-runtime-and-dev-
-tools.md): listed always, imported only when chosen, and named with how to install them when
+``run``, ``api``, ``convert`` and ``crds`` are the product. ``devcluster`` and ``demo`` are
+developers' tools from the sibling distribution in devtools/ (docs/design/2026-12-03-runtime-
+and-dev-tools.md): listed always, imported only when chosen, and named with how to install them when
 they are missing (as in the image)."""
 
 from __future__ import annotations

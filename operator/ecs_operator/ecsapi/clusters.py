@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.models import parse_cluster
-from ecs_operator.handlers.references import DEFAULT_CLUSTER
+from ecs_operator.api.identifiers import DEFAULT_CLUSTER, short_name
+from ecs_operator.api.parse import parse_cluster
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK
 from ecs_operator.plugin.views import cluster_display_name, cluster_of, cluster_view
 from ecs_operator.render.names import dns_label
@@ -36,7 +36,7 @@ async def require(caller: Caller, reference: str | None, first_use: bool = False
     """The cluster a request names (``default`` when none), or ClusterNotFoundException. On
     ``first_use`` (CreateService, RunTask) a missing ``default`` is created, as the operator
     and ECS do; reads never create it."""
-    name = wire.name_of(reference or DEFAULT_CLUSTER)
+    name = short_name(reference or DEFAULT_CLUSTER)
     if named(await caller.list(ECS_CLUSTER), name) is None:
         if not (first_use and name == DEFAULT_CLUSTER):
             raise errors.cluster_not_found()
@@ -74,16 +74,12 @@ async def create(caller: Caller, request: Body) -> Body:
 
 
 async def describe(caller: Caller, request: Body) -> Body:
-    bodies = _live(await caller.list(ECS_CLUSTER))
-    wanted = [wire.name_of(c) for c in request.get("clusters") or [DEFAULT_CLUSTER]]
-    include = request.get("include") or []
-    clusters, failures = [], []
-    for name in wanted:
-        body = named(bodies, name)
-        if body is None:
-            failures.append({"arn": caller.arn(f"cluster/{name}"), "reason": "MISSING"})
-        else:
-            clusters.append(view(caller, body, include))
+    found, failures = wire.described(
+        request.get("clusters") or [DEFAULT_CLUSTER],
+        {cluster_display_name(b): b for b in _live(await caller.list(ECS_CLUSTER))},
+        lambda name: caller.arn(f"cluster/{name}"),
+    )
+    clusters = [view(caller, body, request.get("include")) for body in found]
     return {"clusters": clusters, "failures": failures}
 
 
@@ -98,7 +94,7 @@ async def list_clusters(caller: Caller, request: Body) -> Body:
 
 async def _updated(caller: Caller, request: Body, members: tuple[str, ...]) -> Body:
     """UpdateCluster, PutClusterCapacityProviders: the spec's ``members`` as requested."""
-    body = named(await caller.list(ECS_CLUSTER), wire.name_of(request["cluster"]))
+    body = named(await caller.list(ECS_CLUSTER), short_name(request["cluster"]))
     if body is None:
         raise errors.cluster_not_found()
     changes = {m: request[m] for m in members if m in request}
@@ -121,7 +117,7 @@ async def put_capacity_providers(caller: Caller, request: Body) -> Body:
 
 
 async def delete(caller: Caller, request: Body) -> Body:
-    name = wire.name_of(request["cluster"])
+    name = short_name(request["cluster"])
     body = named(await caller.list(ECS_CLUSTER), name)
     if body is None:
         raise errors.cluster_not_found()

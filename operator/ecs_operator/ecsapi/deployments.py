@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecs_operator.api.identifiers import short_name
+
 from . import clusters, errors, services, wire
 from .caller import Caller
 
@@ -49,7 +51,7 @@ async def _deployments(caller: Caller, cluster: str, name: str) -> list[tuple[Bo
 
 async def list_deployments(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
-    found = await _deployments(caller, cluster, wire.name_of(request["service"]))
+    found = await _deployments(caller, cluster, short_name(request["service"]))
     summaries = [_summary(caller, cluster, s, d) for s, d in found]
     wanted = request.get("status")
     if wanted:

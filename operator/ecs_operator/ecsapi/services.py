@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.models import parse_service
+from ecs_operator.api.identifiers import short_name
+from ecs_operator.api.parse import parse_service
 from ecs_operator.kube.resources import ECS_SERVICE
 from ecs_operator.plugin.views import cluster_of, service_name, service_view
 from ecs_operator.render.names import dns_label
@@ -185,7 +186,7 @@ async def create(caller: Caller, request: Body) -> Body:
 
 async def _active(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
-    body = (await services_in(caller, cluster)).get(wire.name_of(request["service"]))
+    body = (await services_in(caller, cluster)).get(short_name(request["service"]))
     if body is None:
         raise errors.service_not_found()
     if deleted(body):
@@ -195,15 +196,12 @@ async def _active(caller: Caller, request: Body) -> Body:
 
 async def describe(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
-    found = await services_in(caller, cluster)
-    services, failures = [], []
-    for wanted in request["services"]:
-        body = found.get(wire.name_of(wanted))
-        if body is None:
-            arn = wanted if wanted.startswith("arn:") else caller.arn(f"service/{cluster}/{wanted}")
-            failures.append({"arn": arn, "reason": "MISSING"})
-        else:
-            services.append(view(caller, body, request.get("include")))
+    found, failures = wire.described(
+        request["services"],
+        await services_in(caller, cluster),
+        lambda name: caller.arn(f"service/{cluster}/{name}"),
+    )
+    services = [view(caller, body, request.get("include")) for body in found]
     return {"services": services, "failures": failures}
 
 

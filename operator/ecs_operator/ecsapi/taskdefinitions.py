@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.models import parse_task_definition
+from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
-from ecs_operator.handlers.taskdefinition import controller_revision
+from ecs_operator.handlers.taskdefinition import SPEC_HASH, controller_revision
 from ecs_operator.kube.apply import desired_hash
 from ecs_operator.kube.owners import controlled_by
 from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
 from ecs_operator.plugin.views import describe_task_definition
+from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label
 from ecs_operator.status.taskdefinition import DEREGISTERED, parse_revisions, revision_entries
 
@@ -28,7 +29,8 @@ from .caller import Caller
 Body = dict[str, Any]
 #: attempts at recording a revision while other registrations of the family race ours
 ATTEMPTS = 5
-SPEC_HASH = "ecs-operator.dev/spec-hash"
+#: ours: the objects the operator (and this API, for revisions) created
+MANAGED = f"{keys.LABEL_APP_MANAGED_BY}={keys.MANAGED_BY}"
 #: revisions DeleteTaskDefinitions deleted ("1,3"): DELETE_IN_PROGRESS here; the operator, which
 #: keeps them as INACTIVE revisions, never reads this annotation
 DELETED_REVISIONS = "ecs-operator.dev/deleted-revisions"
@@ -112,7 +114,7 @@ class Family:
 
 async def families(caller: Caller) -> list[Family]:
     bodies = _live(await caller.list(TASK_DEFINITION))
-    revisions = await caller.list(CONTROLLER_REVISION, "app.kubernetes.io/managed-by=ecs-operator")
+    revisions = await caller.list(CONTROLLER_REVISION, MANAGED)
     return [Family(b, revisions) for b in bodies]
 
 
@@ -120,8 +122,7 @@ async def family(caller: Caller, name: str) -> Family | None:
     body = owner(await caller.list(TASK_DEFINITION), name)
     if body is None:
         return None
-    revisions = await caller.list(CONTROLLER_REVISION, "app.kubernetes.io/managed-by=ecs-operator")
-    return Family(body, revisions)
+    return Family(body, list((await _revisions(caller, body["metadata"]["uid"])).values()))
 
 
 async def resolve(caller: Caller, reference: str) -> tuple[Family, int]:
@@ -140,21 +141,35 @@ async def resolve(caller: Caller, reference: str) -> tuple[Family, int]:
     return found, revision
 
 
-async def _record(caller: Caller, body: Body, spec: Body) -> int:
-    """Record ``spec`` as the family's next revision; its number."""
+async def _revisions(caller: Caller, uid: str) -> dict[int, Body]:
+    """The ControllerRevisions of the TaskDefinition ``uid``, by number."""
+    found = await caller.list(CONTROLLER_REVISION, MANAGED)
+    return {int(r["revision"]): r for r in found if controlled_by(r, uid)}
+
+
+def _digest_of(revision: Body) -> str | None:
+    return (revision["metadata"].get("annotations") or {}).get(SPEC_HASH)
+
+
+async def _record(caller: Caller, body: Body, spec: Body, after: int | None) -> int:
+    """Record ``spec`` as the family's next revision; its number. ``after``: the latest
+    revision before this call changed the spec (None: it did not), so that a revision the
+    operator recorded for the change meanwhile is the answer, not a reason for one more."""
     digest = desired_hash(spec)
     uid = body["metadata"]["uid"]
     for _ in range(ATTEMPTS):
-        existing = await caller.list(
-            CONTROLLER_REVISION, "app.kubernetes.io/managed-by=ecs-operator"
-        )
-        numbers = [int(r["revision"]) for r in existing if controlled_by(r, uid)]
-        number = max(numbers, default=0) + 1
+        existing = await _revisions(caller, uid)
+        if after is not None:
+            theirs = [n for n, r in existing.items() if n > after and _digest_of(r) == digest]
+            if theirs:
+                return min(theirs)
+        number = max(existing, default=0) + 1
         live, created = await caller.create_or_get(
             CONTROLLER_REVISION, controller_revision(body, spec, number, digest)
         )
-        same = (live["metadata"].get("annotations") or {}).get(SPEC_HASH) == digest
-        if created or (controlled_by(live, uid) and same):
+        if created or (
+            controlled_by(live, uid) and _digest_of(live) == digest and after is not None
+        ):
             return number
     raise errors.EcsApiError(
         "UpdateInProgressException", f"{spec['family']}: too many registrations at once"
@@ -167,6 +182,7 @@ async def register(caller: Caller, request: Body) -> Body:
     except EcsValidationError as error:
         raise invalid(error) from None
     body = owner(await caller.list(TASK_DEFINITION), spec["family"])
+    after: int | None = None
     if body is None:
         body, created = await caller.create_or_get(
             TASK_DEFINITION, {"metadata": {"name": dns_label(spec["family"])}, "spec": spec}
@@ -176,13 +192,15 @@ async def register(caller: Caller, request: Body) -> Body:
                 f"family {spec['family']}: the TaskDefinition name {body['metadata']['name']} "
                 "is taken by another family"
             )
+        after = 0
     elif body.get("spec") != spec:
+        after = max(await _revisions(caller, body["metadata"]["uid"]), default=0)
         patch = {
             "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
             "spec": replacement(body.get("spec"), spec),
         }
         body = await caller.patch(TASK_DEFINITION, body["metadata"]["name"], patch)
-    number = await _record(caller, body, spec)
+    number = await _record(caller, body, spec, after)
     found = await family(caller, spec["family"])
     assert found is not None
     return found.describe(caller, number)
@@ -205,17 +223,22 @@ async def deregister(caller: Caller, request: Body) -> Body:
     if ref.revision is None:
         raise errors.client_error("Invalid revision number. Number: " + reference)
     found, revision = await resolve(caller, reference)
+    after = await _marked(caller, found, DEREGISTERED, revision)
+    return {"taskDefinition": after.describe(caller, revision)["taskDefinition"]}
+
+
+async def _marked(caller: Caller, found: Family, annotation: str, revision: int) -> Family:
+    """The family once ``revision`` is added to the revision list ``annotation``."""
     annotations = found.body["metadata"].get("annotations") or {}
-    gone = parse_revisions(annotations.get(DEREGISTERED)) | {revision}
+    numbers = parse_revisions(annotations.get(annotation)) | {revision}
     patch = {
         "metadata": {
             "resourceVersion": found.body["metadata"]["resourceVersion"],
-            "annotations": {DEREGISTERED: ",".join(str(n) for n in sorted(gone))},
+            "annotations": {annotation: ",".join(str(n) for n in sorted(numbers))},
         }
     }
     body = await caller.patch(TASK_DEFINITION, found.body["metadata"]["name"], patch)
-    after = Family(body, list(found.revisions.values()))
-    return {"taskDefinition": after.describe(caller, revision)["taskDefinition"]}
+    return Family(body, list(found.revisions.values()))
 
 
 async def delete_definitions(caller: Caller, request: Body) -> Body:
@@ -238,16 +261,7 @@ async def delete_definitions(caller: Caller, request: Body) -> Body:
         if entry["status"] == "ACTIVE":
             failures.append({"arn": reference, "reason": FAILURE_ACTIVE})
             continue
-        annotations = found.body["metadata"].get("annotations") or {}
-        gone = parse_revisions(annotations.get(DELETED_REVISIONS)) | {ref.revision}
-        patch = {
-            "metadata": {
-                "resourceVersion": found.body["metadata"]["resourceVersion"],
-                "annotations": {DELETED_REVISIONS: ",".join(str(n) for n in sorted(gone))},
-            }
-        }
-        body = await caller.patch(TASK_DEFINITION, found.body["metadata"]["name"], patch)
-        after = Family(body, list(found.revisions.values()))
+        after = await _marked(caller, found, DELETED_REVISIONS, ref.revision)
         deleted.append(after.describe(caller, ref.revision)["taskDefinition"])
     return {"taskDefinitions": deleted, "failures": failures}
 

@@ -14,13 +14,15 @@ import uuid
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.models import parse_task
+from ecs_operator.api.identifiers import short_name
+from ecs_operator.api.parse import parse_task
 from ecs_operator.handlers.task import pod_name
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plugin.views import all_tasks, list_tasks
 
 from . import clusters, errors, taskdefinitions, wire
 from .caller import Caller
+from .taskdefinitions import MANAGED
 
 Body = dict[str, Any]
 
@@ -67,7 +69,7 @@ async def tasks_in(caller: Caller, cluster: str) -> list[Found]:
         body = {**_provisioning(body), "kind": "Task"}
         for shown in all_tasks([body], [], cluster, caller.arns):
             found.append(Found(caller, cluster, shown, body))
-    for pod in await caller.list(POD, "app.kubernetes.io/managed-by=ecs-operator"):
+    for pod in await caller.list(POD, MANAGED):
         for shown in all_tasks([], [pod], cluster, caller.arns):
             found.append(Found(caller, cluster, shown, pod))
     return found
@@ -96,15 +98,12 @@ async def run(caller: Caller, request: Body) -> Body:
 
 async def describe(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
-    by_id = {f.id: f for f in await tasks_in(caller, cluster)}
-    tasks, failures = [], []
-    for wanted in request["tasks"]:
-        found = by_id.get(wire.name_of(wanted))
-        if found is None:
-            arn = wanted if wanted.startswith("arn:") else caller.arn(f"task/{cluster}/{wanted}")
-            failures.append({"arn": arn, "reason": "MISSING"})
-        else:
-            tasks.append(_with_tags(found, request.get("include")))
+    found, failures = wire.described(
+        request["tasks"],
+        {f.id: f for f in await tasks_in(caller, cluster)},
+        lambda task: caller.arn(f"task/{cluster}/{task}"),
+    )
+    tasks = [_with_tags(f, request.get("include")) for f in found]
     return {"tasks": tasks, "failures": failures}
 
 
@@ -130,7 +129,7 @@ async def list_cluster_tasks(caller: Caller, request: Body) -> Body:
 
 async def stop(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
-    wanted = wire.name_of(request["task"])
+    wanted = short_name(request["task"])
     found = next((f for f in await tasks_in(caller, cluster) if f.id == wanted), None)
     if found is None:
         raise errors.invalid_parameter("The referenced task was not found.")

@@ -12,12 +12,15 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from ecs_operator.api.identifiers import short_name
 
 from . import errors
 
+T = TypeVar("T")
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 _OPERATOR_ARN = re.compile(r"^arn:aws:ecs:[a-z0-9-]+:\d{12}:")
 #: members that describe the views but are not ECS's (the Kubernetes conditions)
@@ -62,9 +65,21 @@ def tags_of(body: dict[str, Any]) -> list[dict[str, Any]]:
     return list((body.get("spec") or {}).get("tags") or [])
 
 
-def name_of(identifier: str) -> str:
-    """A name, or the last ``/`` part of a full or partial ARN (cluster, service, task)."""
-    return identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
+def described(
+    wanted: Sequence[str], found: Mapping[str, T], arn: Callable[[str], str]
+) -> tuple[list[T], list[dict[str, str]]]:
+    """A Describe call's answer: what it found of ``wanted`` (names or ARNs, looked up by name
+    in ``found``), and the ``failures`` (``MISSING``, with the ARN asked for or ``arn(name)``)."""
+    hits, failures = [], []
+    for text in wanted:
+        item = found.get(short_name(text))
+        if item is None:
+            failures.append(
+                {"arn": text if text.startswith("arn:") else arn(text), "reason": "MISSING"}
+            )
+        else:
+            hits.append(item)
+    return hits, failures
 
 
 # Pagination --------------------------------------------------------------------------------
