@@ -51,10 +51,13 @@ def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
     shown = cluster_view(body, [], caller.arns)
     if not body["metadata"].get("deletionTimestamp"):
         shown["status"] = "ACTIVE"
-    shown["tags"] = wire.tags_of(body)
-    for member, flag in (("statistics", "STATISTICS"), ("tags", "TAGS")):
-        if flag not in (include or ()):
-            shown.pop(member, None)
+    shown.pop("tags", None)
+    if "TAGS" in (include or ()):
+        shown.update(wire.tags_member(body))
+    if "STATISTICS" not in (include or ()):
+        shown.pop("statistics", None)
+    spec = body.get("spec") or {}
+    shown.update({m: spec[m] for m in ("configuration", "serviceConnectDefaults") if m in spec})
     return shown
 
 

@@ -123,9 +123,15 @@ def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
         shown["status"] = "DRAINING" if busy else "INACTIVE"
     elif shown["status"] != "DRAINING":
         shown["status"] = "ACTIVE"
-    shown["tags"] = wire.tags_of(body)
-    if "TAGS" not in (include or ()):
-        shown.pop("tags")
+    shown.pop("tags", None)
+    if "TAGS" in (include or ()):
+        shown.update(wire.tags_member(body))
+    role = (body.get("spec") or {}).get("role")
+    if role:
+        account = caller.credential.account
+        shown["roleArn"] = (
+            role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}"
+        )
     return shown
 
 
@@ -199,7 +205,7 @@ async def describe(caller: Caller, request: Body) -> Body:
     found, failures = wire.described(
         request["services"],
         await services_in(caller, cluster),
-        lambda name: caller.arn(f"service/{cluster}/{name}"),
+        lambda name: caller.arn(f"service/{name}"),  # ECS names a missing one so
     )
     services = [view(caller, body, request.get("include")) for body in found]
     return {"services": services, "failures": failures}

@@ -19,7 +19,7 @@ from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK, TASK
 
 from . import clusters, errors, services, taskdefinitions, tasks
 from .caller import Caller
-from .wire import TAGS, tags_of
+from .wire import TAGS, tags_member, tags_of
 
 Body = dict[str, Any]
 _ARN = re.compile(
@@ -82,4 +82,4 @@ async def untag(caller: Caller, request: Body) -> Body:
 
 async def list_tags(caller: Caller, request: Body) -> Body:
     _, body = await _tagged(caller, request["resourceArn"])
-    return {"tags": tags_of(body)}
+    return tags_member(body)

@@ -48,6 +48,37 @@ FAILURE_ACTIVE = (
 )
 
 
+#: members ECS answers with when a registration left them out (a container's, a definition's)
+CONTAINER_DEFAULTS: Body = {
+    "cpu": 0,
+    "essential": True,
+    "portMappings": [],
+    "environment": [],
+    "mountPoints": [],
+    "volumesFrom": [],
+}
+DEFINITION_DEFAULTS: Body = {"networkMode": "bridge", "volumes": [], "placementConstraints": []}
+
+
+def with_ecs_defaults(definition: Body) -> Body:
+    """A registered definition as ECS describes it: the defaults it fills in are present
+    (``networkMode: bridge``, a container's ``cpu: 0`` and empty lists, an EFS volume's
+    ``rootDirectory: /``)."""
+    volumes = [
+        {**v, "efsVolumeConfiguration": {"rootDirectory": "/", **v["efsVolumeConfiguration"]}}
+        if "efsVolumeConfiguration" in v
+        else v
+        for v in definition.get("volumes") or []
+    ]
+    containers = [{**CONTAINER_DEFAULTS, **c} for c in definition["containerDefinitions"]]
+    return {
+        **DEFINITION_DEFAULTS,
+        **definition,
+        "containerDefinitions": containers,
+        "volumes": volumes,
+    }
+
+
 def invalid(error: EcsValidationError) -> errors.EcsApiError:
     """ECS's ClientException for a refused spec, naming every field and rule."""
     return errors.client_error("; ".join(str(v) for v in error.violations))
@@ -109,7 +140,8 @@ class Family:
         stored = self.revisions.get(revision)
         answer = describe_task_definition(body, revision, stored, caller.arns)
         answer["taskDefinition"].pop("tags", None)  # a request member, not a definition's
-        return {**answer, "tags": wire.tags_of(self.body)}
+        definition = with_ecs_defaults(answer["taskDefinition"])
+        return {"taskDefinition": definition, **wire.tags_member(self.body)}
 
 
 async def families(caller: Caller) -> list[Family]:
@@ -125,13 +157,21 @@ async def family(caller: Caller, name: str) -> Family | None:
     return Family(body, list((await _revisions(caller, body["metadata"]["uid"])).values()))
 
 
+def parsed(reference: str) -> TaskDefinitionRef:
+    """A task definition reference, or ECS's ClientException (ECS words a bad revision so)."""
+    try:
+        return TaskDefinitionRef.parse(reference)
+    except InvalidTaskDefinitionRef as error:
+        if ":" in reference and not reference.startswith("arn:"):
+            number = reference.rsplit(":", 1)[1]
+            raise errors.client_error(f"Invalid revision number. Number: {number}") from None
+        raise errors.client_error(str(error)) from None
+
+
 async def resolve(caller: Caller, reference: str) -> tuple[Family, int]:
     """The family and revision a reference means (latest ACTIVE for a bare family), or ECS's
     ClientException."""
-    try:
-        ref = TaskDefinitionRef.parse(reference)
-    except InvalidTaskDefinitionRef as error:
-        raise errors.client_error(f"Invalid revision number. {error}") from None
+    ref = parsed(reference)
     found = await family(caller, ref.family)
     revision = ref.revision
     if found is not None and revision is None:
@@ -216,12 +256,9 @@ async def describe(caller: Caller, request: Body) -> Body:
 
 async def deregister(caller: Caller, request: Body) -> Body:
     reference = request["taskDefinition"]
-    try:
-        ref = TaskDefinitionRef.parse(reference)
-    except InvalidTaskDefinitionRef as error:
-        raise errors.client_error(str(error)) from None
+    ref = parsed(reference)
     if ref.revision is None:
-        raise errors.client_error("Invalid revision number. Number: " + reference)
+        raise errors.client_error("Revision is missing.")
     found, revision = await resolve(caller, reference)
     after = await _marked(caller, found, DEREGISTERED, revision)
     return {"taskDefinition": after.describe(caller, revision)["taskDefinition"]}

@@ -77,8 +77,8 @@ async def tasks_in(caller: Caller, cluster: str) -> list[Found]:
 
 def _with_tags(found: Found, include: list[str] | None) -> Body:
     shown = {k: v for k, v in found.shown.items() if k != "tags"}
-    if "TAGS" in (include or ()):
-        shown["tags"] = wire.tags_of(found.source) if found.standalone else []
+    if "TAGS" in (include or ()) and found.standalone:
+        shown.update(wire.tags_member(found.source))
     return shown
 
 
@@ -98,6 +98,8 @@ async def run(caller: Caller, request: Body) -> Body:
 
 async def describe(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
+    if not request["tasks"]:
+        raise errors.invalid_parameter("Tasks cannot be empty.")
     found, failures = wire.described(
         request["tasks"],
         {f.id: f for f in await tasks_in(caller, cluster)},

@@ -65,6 +65,12 @@ def tags_of(body: dict[str, Any]) -> list[dict[str, Any]]:
     return list((body.get("spec") or {}).get("tags") or [])
 
 
+def tags_member(body: dict[str, Any]) -> dict[str, Any]:
+    """``{"tags": [...]}`` when the object has tags; ECS leaves the member out otherwise."""
+    tags = tags_of(body)
+    return {"tags": tags} if tags else {}
+
+
 def described(
     wanted: Sequence[str], found: Mapping[str, T], arn: Callable[[str], str]
 ) -> tuple[list[T], list[dict[str, str]]]:
