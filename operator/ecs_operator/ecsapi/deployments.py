@@ -20,7 +20,7 @@ Body = dict[str, Any]
 STATUS = {"IN_PROGRESS": "IN_PROGRESS", "COMPLETED": "SUCCESSFUL", "FAILED": "STOPPED"}
 
 
-def _summary(caller: Caller, cluster: str, service: Body, deployment: Body) -> Body:
+def deployment_summary(caller: Caller, cluster: str, service: Body, deployment: Body) -> Body:
     name = service["serviceName"]
     digits = str(deployment["id"]).rsplit("/", 1)[-1]
     state = STATUS.get(deployment.get("rolloutState", ""), "IN_PROGRESS")
@@ -52,7 +52,7 @@ async def _deployments(caller: Caller, cluster: str, name: str) -> list[tuple[Bo
 async def list_deployments(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
     found = await _deployments(caller, cluster, short_name(request["service"]))
-    summaries = [_summary(caller, cluster, s, d) for s, d in found]
+    summaries = [deployment_summary(caller, cluster, s, d) for s, d in found]
     wanted = request.get("status")
     if wanted:
         summaries = [s for s in summaries if s["status"] in wanted]
@@ -84,7 +84,7 @@ async def describe_deployments(caller: Caller, request: Body) -> Body:
             failures.append({"arn": arn, "reason": "MISSING"})
             continue
         service, deployment = match[0]
-        summary = _summary(caller, cluster, service, deployment)
+        summary = deployment_summary(caller, cluster, service, deployment)
         found.append(
             {
                 **{k: v for k, v in summary.items() if k != "targetServiceRevisionArn"},

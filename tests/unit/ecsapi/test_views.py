@@ -1,5 +1,5 @@
 """What the API adds to the views of kubectl ecs: a new deployment shown at once, tombstones,
-access keys read from Secrets."""
+access keys read from Secrets, ECS's defaults, spec replacement, service deployments."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential, from_secret
+from ecs_operator.ecsapi.deployments import deployment_summary
 from ecs_operator.ecsapi.services import DEPLOYMENT, view
+from ecs_operator.ecsapi.taskdefinitions import replacement, with_ecs_defaults
 
 CALLER = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", None)  # type: ignore[arg-type]
 RECORDED = {"id": "ecs-svc/1234", "taskDefinition": "web:2", "at": "2026-12-03T12:00:00+00:00"}
@@ -81,3 +83,55 @@ def test_a_secret_names_the_key_its_namespace_and_account() -> None:
 
 def test_a_secret_without_its_service_account_is_no_key() -> None:
     assert from_secret(_secret(accessKeyId="AKIA1", secretAccessKey="s", namespace="t")) is None
+
+
+def test_a_described_definition_carries_the_defaults_ecs_fills_in() -> None:
+    registered = {
+        "family": "web",
+        "containerDefinitions": [{"name": "app", "image": "nginx", "portMappings": [{"x": 1}]}],
+        "volumes": [{"name": "v", "efsVolumeConfiguration": {"fileSystemId": "fs"}}],
+    }
+    described = with_ecs_defaults(registered)
+    assert described["networkMode"] == "bridge"
+    assert described["placementConstraints"] == []
+    assert described["containerDefinitions"] == [
+        {
+            "name": "app",
+            "image": "nginx",
+            "cpu": 0,
+            "essential": True,
+            "portMappings": [{"x": 1}],
+            "environment": [],
+            "mountPoints": [],
+            "volumesFrom": [],
+        }
+    ]
+    assert described["volumes"][0]["efsVolumeConfiguration"] == {
+        "fileSystemId": "fs",
+        "rootDirectory": "/",
+    }
+
+
+def test_a_replacing_merge_patch_removes_what_the_new_spec_lacks() -> None:
+    old = {"family": "web", "cpu": "256", "runtimePlatform": {"os": "LINUX", "arch": "X86_64"}}
+    new = {"family": "web", "runtimePlatform": {"os": "LINUX"}}
+    assert replacement(old, new) == {
+        "cpu": None,
+        "family": "web",
+        "runtimePlatform": {"arch": None, "os": "LINUX"},
+    }
+
+
+def test_service_deployments_name_their_status_as_ecs_does() -> None:
+    shown = {"serviceName": "web", "serviceArn": "arn:aws:ecs:r:1:service/default/web"}
+    primary = {"id": "ecs-svc/42", "status": "PRIMARY", "rolloutState": "COMPLETED"}
+    summary = deployment_summary(CALLER, "default", shown, primary)
+    assert summary["serviceDeploymentArn"] == (
+        "arn:aws:ecs:eu-west-1:123456789012:service-deployment/default/web/42"
+    )
+    assert summary["status"] == "SUCCESSFUL"
+    in_progress = deployment_summary(
+        CALLER, "default", shown, {**primary, "rolloutState": "IN_PROGRESS"}
+    )
+    assert in_progress["status"] == "IN_PROGRESS"
+    assert "finishedAt" not in in_progress
