@@ -73,15 +73,18 @@ def deleted(body: Body) -> bool:
     return DELETED in _annotations(body)
 
 
-def deployment_id(uid: str, target: str, at: str) -> str:
+def deployment_id(service: str, target: str, at: str) -> str:
     """``ecs-svc/`` and 19 digits, derived from the service, its target and the time."""
-    digits = int(hashlib.sha256(f"{uid}/{target}/{at}".encode()).hexdigest(), 16) % 10**19
+    digits = int(hashlib.sha256(f"{service}/{target}/{at}".encode()).hexdigest(), 16) % 10**19
     return f"ecs-svc/{digits:019d}"
 
 
-def _pending(uid: str, target: str) -> str:
+def _pending(caller: Caller, name: str, target: str) -> dict[str, str]:
+    """The annotation that records a new deployment of ``target`` (``family:revision``)."""
     at = _now()
-    return json.dumps({"id": deployment_id(uid, target, at), "taskDefinition": target, "at": at})
+    deployment = deployment_id(f"{caller.namespace}/{name}", target, at)
+    recorded = {"id": deployment, "taskDefinition": target, "at": at}
+    return {DEPLOYMENT: json.dumps(recorded, separators=(",", ":"))}
 
 
 def _with_pending(caller: Caller, body: Body, shown: Body) -> list[Body]:
@@ -179,14 +182,12 @@ async def create(caller: Caller, request: Body) -> Body:
         if not deleted(body):  # ECS names are unique per cluster; here per namespace
             raise errors.invalid_parameter("Creation of service was not idempotent.")
         await caller.delete(ECS_SERVICE, body["metadata"]["name"])  # the tombstone of a name
-    target = await _target(caller, request["taskDefinition"]) if "taskDefinition" in request else ""
     metadata: Body = {"name": dns_label(name)}
+    if "taskDefinition" in request:
+        # ECS runs the revision a bare family meant at the time, not each new one after it
+        spec["taskDefinition"] = await _target(caller, request["taskDefinition"])
+        metadata["annotations"] = _pending(caller, name, spec["taskDefinition"])
     created = await caller.create(ECS_SERVICE, {"metadata": metadata, "spec": spec})
-    if target:
-        annotations = {DEPLOYMENT: _pending(created["metadata"]["uid"], target)}
-        created = await caller.patch(
-            ECS_SERVICE, metadata["name"], {"metadata": {"annotations": annotations}}
-        )
     return {"service": view(caller, created, ["TAGS"])}
 
 
@@ -248,10 +249,10 @@ async def update(caller: Caller, request: Body) -> Body:
     _validated(wanted)
     metadata: Body = {"resourceVersion": body["metadata"]["resourceVersion"]}
     if "taskDefinition" in request:
-        target = await _target(caller, request["taskDefinition"])
+        wanted["taskDefinition"] = await _target(caller, request["taskDefinition"])
         recorded = json.loads(_annotations(body).get(DEPLOYMENT) or "null") or {}
-        if recorded.get("taskDefinition") != target:
-            metadata["annotations"] = {DEPLOYMENT: _pending(body["metadata"]["uid"], target)}
+        if recorded.get("taskDefinition") != wanted["taskDefinition"]:
+            metadata["annotations"] = _pending(caller, service_name(body), wanted["taskDefinition"])
     patch = {"metadata": metadata, "spec": taskdefinitions.replacement(spec, wanted)}
     updated = await caller.patch(ECS_SERVICE, body["metadata"]["name"], patch)
     return {"service": view(caller, updated, ["TAGS"])}
