@@ -36,11 +36,9 @@ state=$(aws ecs describe-services --services web \
 expect "new deployment at once" "$state" "$deployment	PRIMARY	IN_PROGRESS"
 trace "wait services-stable"
 aws ecs wait services-stable --services web
-state=$(aws ecs describe-services --services web \
-  --query 'services[0].[taskDefinition,runningCount,length(deployments),status]' --output text)
-expect "rolled" "$state" "$second	2	1	ACTIVE"
-expect "same deployment" "$(aws ecs describe-services --services web \
-  --query 'services[0].deployments[0].id' --output text)" "$deployment"
+state=$(aws ecs describe-services --services web --output text \
+  --query 'services[0].[taskDefinition,runningCount,length(deployments),status,deployments[0].id]')
+expect "rolled, the same deployment" "$state" "$second	2	1	ACTIVE	$deployment"
 
 # (b) batch: run a task, wait until it stops, read its exit code
 aws ecs register-task-definition --family job \
