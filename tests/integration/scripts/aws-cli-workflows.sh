@@ -29,7 +29,9 @@ sed -i 's/nginx:1.27/nginx:1.28/' "$work/web.json"
 second=$(aws ecs register-task-definition --cli-input-json "file://$work/web.json" \
   --query taskDefinition.taskDefinitionArn --output text)
 expect "second revision" "$second" "$arn:task-definition/web:2"
+# the deploy Action always sends volumeConfigurations: []
 deployment=$(aws ecs update-service --service web --task-definition "$second" \
+  --volume-configurations '[]' \
   --query 'service.deployments[0].id' --output text)
 state=$(aws ecs describe-services --services web \
   --query 'services[0].deployments[0].[id,status,rolloutState]' --output text)
