@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecs_operator.handlers.context import Timers
 from tests.support.kube import wait_for
 
 #: the admin's policy (``ecs-operator run`` tenancy flags) of the tests' operators: every
@@ -25,6 +26,10 @@ PERMISSIVE = (
     "--allow-service-type", "NodePort",
     "--allow-service-type", "LoadBalancer",
 )  # fmt: skip
+
+
+#: the operator's waits (grace periods, backoff) as the tests' operators run with them
+TIMERS = Timers()
 
 
 def _free_port() -> int:

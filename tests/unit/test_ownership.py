@@ -12,14 +12,17 @@ from typing import Any, cast
 
 import pytest
 
-from ecs_operator.handlers import identities, runtime, service
+from ecs_operator.handlers import identities, service
 from ecs_operator.handlers import task as task_handler
 from ecs_operator.handlers.common import report_conflicts
+from ecs_operator.handlers.context import Context
+from ecs_operator.handlers.indexes import INDEXES, PROJECTIONS
 from ecs_operator.kube.apply import HASH_ANNOTATION, NameConflict, claim_name, ensure, stamped
 from ecs_operator.kube.client import ApiError, Resource
 from ecs_operator.kube.owners import controlled_by
 from ecs_operator.kube.resources import DEPLOYMENT, SERVICE_ACCOUNT, resource_of
 from ecs_operator.kube.store import Store
+from ecs_operator.kube.writer import Writer
 from ecs_operator.render import keys
 from ecs_operator.render.identity import (
     NO_ROLE_SERVICE_ACCOUNT,
@@ -197,11 +200,11 @@ class FakeApi:
         namespace: str,
         name: str,
         preconditions: dict[str, str] | None = None,
-    ) -> bool:
+    ) -> dict[str, Any] | None:
         self.calls.append(("delete", name, preconditions))
         if self.conflict_on_delete:
             raise ApiError(409, "Precondition failed: UID in precondition", "Conflict")
-        return self.objects.pop((resource.plural, name), None) is not None
+        return self.objects.pop((resource.plural, name), None)
 
     def verbs(self) -> list[tuple[str, str]]:
         return [(verb, name) for verb, name, _ in self.calls]
@@ -278,17 +281,15 @@ def test_claiming_a_name_held_by_our_object_returns_it_unchanged() -> None:
 
 
 @pytest.fixture
-def api() -> Any:
-    """A runtime whose client is a :class:`FakeApi`."""
-    fake = FakeApi()
-    rt = runtime.Runtime(client=cast(Any, fake), queue=cast(Any, None), events=cast(Any, None))
-    runtime.install(rt)
-    yield fake
-    runtime.install(None)
+def api() -> FakeApi:
+    return FakeApi()
 
 
-def _store() -> Store:
-    return runtime.runtime().store
+@pytest.fixture
+def ctx(api: FakeApi) -> Context:
+    """A reconcile context whose writer writes to :class:`FakeApi`."""
+    store = Store(INDEXES, PROJECTIONS)
+    return Context(store, Writer(cast(Any, api), store), cast(Any, None), cast(Any, None))
 
 
 def _old(account: dict[str, Any]) -> dict[str, Any]:
@@ -300,12 +301,14 @@ def _old(account: dict[str, Any]) -> dict[str, Any]:
     return account
 
 
-def test_the_sweep_deletes_only_marked_unused_accounts_with_preconditions(api: FakeApi) -> None:
+def test_the_sweep_deletes_only_marked_unused_accounts_with_preconditions(
+    api: FakeApi, ctx: Context
+) -> None:
     ours = _old(render(task(taskRoleArn=ARN)).service_account)
     admin = _old(_account("role-admin", MANAGED, {keys.ANNOTATION_IRSA_ROLE: ARN}))
     for account in (ours, admin):
-        _store().put(SERVICE_ACCOUNT, account)
-    asyncio.run(identities.sweep("ns", "*"))
+        ctx.store.put(SERVICE_ACCOUNT, account)
+    asyncio.run(identities.sweep(ctx, "ns", "*"))
     assert api.calls == [
         (
             "delete",
@@ -313,32 +316,38 @@ def test_the_sweep_deletes_only_marked_unused_accounts_with_preconditions(api: F
             {"uid": ours["metadata"]["uid"], "resourceVersion": "3"},
         )
     ]
-    assert _store().get(SERVICE_ACCOUNT, "ns", "role-admin") is not None
+    assert ctx.store.get(SERVICE_ACCOUNT, "ns", "role-admin") is not None
 
 
-def test_a_changed_account_is_left_to_whoever_changed_it(api: FakeApi) -> None:
+def test_a_changed_account_is_left_to_whoever_changed_it(api: FakeApi, ctx: Context) -> None:
     ours = _old(render(task(taskRoleArn=ARN)).service_account)
-    _store().put(SERVICE_ACCOUNT, ours)
+    ctx.store.put(SERVICE_ACCOUNT, ours)
     api.conflict_on_delete = True
-    assert asyncio.run(identities.sweep("ns", "*")).retry is False  # not an error
+    assert asyncio.run(identities.sweep(ctx, "ns", "*")).retry is False  # not an error
+    assert ctx.store.get(SERVICE_ACCOUNT, "ns", ours["metadata"]["name"]) is not None
 
 
-def test_an_admin_account_in_the_store_is_a_conflict_not_an_apply(api: FakeApi) -> None:
+def test_an_admin_account_in_the_store_is_a_conflict_not_an_apply(
+    api: FakeApi, ctx: Context
+) -> None:
     rendered = render(task(taskRoleArn=ARN), namespace="ns").service_account
     admin = _old(_account(rendered["metadata"]["name"], MANAGED, {keys.ANNOTATION_IRSA_ROLE: ARN}))
-    _store().put(SERVICE_ACCOUNT, admin)
+    ctx.store.put(SERVICE_ACCOUNT, admin)
     with pytest.raises(NameConflict):
-        asyncio.run(identities.ensure(rendered, "ns"))
+        asyncio.run(identities.ensure(ctx, rendered, "ns"))
     assert api.calls == []
 
 
-def test_stale_children_are_deleted_only_when_this_object_controls_them(api: FakeApi) -> None:
+def test_stale_children_are_deleted_only_when_this_object_controls_them(
+    api: FakeApi, ctx: Context
+) -> None:
     mine = _deployment("old", _ref("svc-uid"), uid="mine")
     shared = _deployment("shared", _ref("svc-uid", controller=False), uid="shared")
     for child in (mine, shared):
-        _store().put(DEPLOYMENT, child)
-    asyncio.run(service._remove_stale(OWNER, set()))
+        ctx.store.put(DEPLOYMENT, child)
+    asyncio.run(service._remove_stale(ctx, OWNER, set()))
     assert api.calls == [("delete", "old", {"uid": "mine"})]
+    assert [d["metadata"]["name"] for d in ctx.store.all(DEPLOYMENT)] == ["shared"]
 
 
 def test_a_conflict_outranks_what_the_rest_of_the_status_says() -> None:
@@ -350,12 +359,8 @@ def test_a_conflict_outranks_what_the_rest_of_the_status_says() -> None:
             posted.append((reason, message))
             return True
 
-    rt = runtime.Runtime(client=cast(Any, None), queue=cast(Any, None), events=cast(Any, Events()))
-    runtime.install(rt)
-    try:
-        reported = report_conflicts({**OWNER, "kind": "Service"}, conflicts)
-    finally:
-        runtime.install(None)
+    ctx = Context(Store(), cast(Any, None), Events(), cast(Any, None))
+    reported = report_conflicts(ctx, {**OWNER, "kind": "Service"}, conflicts)
     message = "Deployment/web already exists and was not created by this Service: left alone"
     assert posted == [("NameConflict", message)]  # one report for the same object twice
     ready = condition("Ready", True, "Steady")

@@ -24,7 +24,7 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import ServiceSpec
 from ecs_operator.api.parse import parse_service, parse_task_definition
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
-from ecs_operator.kube.apply import NameConflict, delete_ours, ensure
+from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import (
@@ -57,7 +57,6 @@ from ecs_operator.status.workloads import task_summary, workload_state
 
 from . import clusters, identities, tenancy
 from .common import (
-    CONFLICT,
     findings_condition,
     report_conflicts,
     report_findings,
@@ -65,10 +64,10 @@ from .common import (
     report_unresolved,
     write_status,
 )
+from .context import Context
 from .indexes import SERVICE_PODS, ecs_spec
-from .queue import OK, Outcome
+from .queue import CONFLICT, OK, Outcome, Result
 from .references import Resolved, Unresolved, claim_service_name, resolve_task_definition
-from .runtime import runtime
 
 log = logging.getLogger("ecs_operator.service")
 
@@ -76,16 +75,15 @@ log = logging.getLogger("ecs_operator.service")
 OWNED = (DEPLOYMENT, DAEMON_SET, KUBE_SERVICE, HORIZONTAL_POD_AUTOSCALER, POD_DISRUPTION_BUDGET)
 
 
-async def reconcile(namespace: str, name: str) -> Outcome:
-    rt = runtime()
-    body = rt.store.get(ECS_SERVICE, namespace, name)
+async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
+    body = ctx.store.get(ECS_SERVICE, namespace, name)
     if body is None or body["metadata"].get("deletionTimestamp"):
         return OK
     try:
         spec = parse_service(ecs_spec(body, "Service"))
     except EcsValidationError as error:
-        await report_invalid(ECS_SERVICE, body, error)
-        return Outcome("invalid")
+        await report_invalid(ctx, ECS_SERVICE, body, error)
+        return Outcome(Result.INVALID)
     previous = body.get("status") or {}
     try:
         if spec.taskDefinition is None:
@@ -94,30 +92,30 @@ async def reconcile(namespace: str, name: str) -> Outcome:
                 "taskDefinition: required (the ECS deployment controller)",
                 False,
             )
-        cluster = await clusters.resolve(namespace, spec.cluster)
+        cluster = await clusters.resolve(ctx, namespace, spec.cluster)
         # A strategy the cluster refuses is the user's to fix: say so even while the task
         # definition is still being registered.
         strategy = clusters.strategy_for(cluster, spec.launchType, spec.capacityProviderStrategy)
         target = resolve_task_definition(
-            namespace, spec.taskDefinition, previous.get("taskDefinition")
+            ctx.store, namespace, spec.taskDefinition, previous.get("taskDefinition")
         )
-        claim_service_name(namespace, body)
+        claim_service_name(ctx.store, namespace, body)
     except Unresolved as problem:
-        await report_unresolved(ECS_SERVICE, body, problem)
-        return Outcome("waiting", retry=problem.retry)
+        await report_unresolved(ctx, ECS_SERVICE, body, problem)
+        return Outcome(Result.WAITING, retry=problem.retry)
     rollout = _rollout(spec, body, target)
-    resolved = _running(namespace, previous, rollout, target)
+    resolved = _running(ctx, namespace, previous, rollout, target)
     options = request.Options(
         namespace=namespace,
         cluster=clusters.name_of(cluster),
         capacity_providers=clusters.capacity_providers(cluster),
-        pod_level_resources=rt.settings.pod_level_resources,
-        account_id=rt.settings.account_id,
+        pod_level_resources=ctx.settings.pod_level_resources,
+        account_id=ctx.settings.account_id,
     )
     annotations = body["metadata"].get("annotations") or {}
     load_balancer_type = annotations.get(keys.ANNOTATION_LOAD_BALANCER_TYPE)
     restart = annotations.get(keys.ANNOTATION_FORCE_NEW_DEPLOYMENT)
-    allowed = tenancy.policy_for(namespace)
+    allowed = tenancy.policy_for(ctx, namespace)
     attached_report = Report()
     try:
         td = parse_task_definition(resolved.spec)
@@ -137,8 +135,8 @@ async def reconcile(namespace: str, name: str) -> Outcome:
             report=attached_report,
         )
     except EcsValidationError as error:  # the service and its task definition do not fit
-        await report_invalid(ECS_SERVICE, body, error)
-        return Outcome("invalid")
+        await report_invalid(ctx, ECS_SERVICE, body, error)
+        return Outcome(Result.INVALID)
     findings = [f for r in parts for f in (*r.pod.findings, *r.findings)]
     findings += attached_report.findings
     try:
@@ -146,22 +144,22 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         # nothing new, as ECS keeps the tasks of a deployment it could not replace
         tenancy.check(allowed, namespace, parts[0].objects[0], findings)
     except Unresolved as problem:
-        await report_unresolved(ECS_SERVICE, body, problem)
-        return Outcome("refused")
+        await report_unresolved(ctx, ECS_SERVICE, body, problem)
+        return Outcome(Result.REFUSED)
     # the workloads and the objects attached to them are independent writes: one round trip
     (workloads, conflicts), *attached_conflicts = await asyncio.gather(
-        _ensure_workloads(spec, strategy, parts, body),
-        *(_ensure_attached(obj, body) for obj in attached),
+        _ensure_workloads(ctx, spec, strategy, parts, body),
+        *(_ensure_attached(ctx, obj, body) for obj in attached),
     )
     conflicts += [c for c in attached_conflicts if c is not None]
     await _remove_stale(
-        body, {(resource_of(o), o["metadata"]["name"]) for o in workloads + attached}
+        ctx, body, {(resource_of(o), o["metadata"]["name"]) for o in workloads + attached}
     )
     desired = sum(int(w["spec"].get("replicas", 0)) for w in workloads if w["kind"] == "Deployment")
     if spec.schedulingStrategy == "DAEMON":
         desired = sum(workload_state(w).desired for w in workloads)
     template = parts[0].pod.pod_template
-    pods = _pods(namespace, service_selector(template))
+    pods = _pods(ctx, namespace, service_selector(template))
     view = service_status(
         spec.serviceName,
         desired,
@@ -173,12 +171,12 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         tasks=task_summary(pods, resolved.ref),
     )
     generation = body["metadata"].get("generation")
-    reported = await report_findings(body, findings)
+    reported = await report_findings(ctx, body, findings)
     if not reported and "findings" in previous:
         reported = {"findings": None}  # a merge patch removes a member only when told to
     conditions = [*view.status["conditions"], findings_condition(findings)]
     if conflicts:
-        conditions = override(conditions, report_conflicts(body, conflicts))
+        conditions = override(conditions, report_conflicts(ctx, body, conflicts))
     status = {
         **view.status,
         **reported,
@@ -187,14 +185,14 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
     for message in view.events:
-        rt.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
-    await write_status(ECS_SERVICE, body, status)
+        ctx.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
+    await write_status(ctx, ECS_SERVICE, body, status)
     if conflicts:
         return CONFLICT
     if running_task_definition(status, rollout) != resolved.ref:
         # the circuit breaker just rolled back: render the revision it chose (a status
         # change of our own wakes nothing by itself)
-        return Outcome("rollback", retry=True, after=0.0)
+        return Outcome(Result.ROLLBACK, retry=True, after=0.0)
     return OK
 
 
@@ -209,7 +207,7 @@ def _rollout(spec: ServiceSpec, body: dict[str, Any], target: Resolved) -> Rollo
 
 
 def _running(
-    namespace: str, previous: dict[str, Any], rollout: Rollout, target: Resolved
+    ctx: Context, namespace: str, previous: dict[str, Any], rollout: Rollout, target: Resolved
 ) -> Resolved:
     """The revision to render: the spec's, or the one a circuit breaker rolled back to (while
     it still resolves)."""
@@ -217,13 +215,14 @@ def _running(
     if ref == target.ref:
         return target
     try:
-        return resolve_task_definition(namespace, ref, ref)
+        return resolve_task_definition(ctx.store, namespace, ref, ref)
     except Unresolved:
         log.warning("cannot roll %s/%s back to %s: it does not resolve", namespace, ref, ref)
         return target
 
 
 async def _ensure_workloads(
+    ctx: Context,
     spec: ServiceSpec,
     strategy: list[CapacityProviderStrategyItem] | None,
     parts: list[RenderedWorkload],
@@ -237,9 +236,9 @@ async def _ensure_workloads(
     that nothing is removed and the status still counts their tasks)."""
     uid = owner["metadata"]["uid"]
     try:
-        await identities.ensure(parts[0].objects[0], owner["metadata"]["namespace"])
+        await identities.ensure(ctx, parts[0].objects[0], owner["metadata"]["namespace"])
     except NameConflict as conflict:
-        stored = [w for r in (DEPLOYMENT, DAEMON_SET) for w in runtime().store.owned(r, uid)]
+        stored = [w for r in (DEPLOYMENT, DAEMON_SET) for w in ctx.store.owned(r, uid)]
         return [w for w in stored if controlled_by(w, uid)], [conflict]
     workloads, conflicts = [], []
     for part, rendered in zip(_parts(spec, strategy), parts, strict=True):
@@ -247,7 +246,7 @@ async def _ensure_workloads(
         if strategy and len(strategy) > 1:
             workload = _per_provider(workload, part.capacityProviderStrategy[0].capacityProvider)  # type: ignore[index]
         try:
-            workloads.append(await _ensure_owned(workload, owner))
+            workloads.append(await _ensure_owned(ctx, workload, owner))
         except NameConflict as conflict:
             conflicts.append(conflict)
     return workloads, conflicts
@@ -283,39 +282,34 @@ def _per_provider(workload: dict[str, Any], provider: str) -> dict[str, Any]:
 
 
 async def _ensure_owned(
-    obj: dict[str, Any], owner: dict[str, Any], live: dict[str, Any] | None = None
+    ctx: Context, obj: dict[str, Any], owner: dict[str, Any], live: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Create ``obj`` as the service's child, or apply it when the service's own differs from
     it (:class:`NameConflict` when another object has its name). Replicas are always rendered
     from desiredCount: an autoscaler scales the ECS Service, not its Deployments."""
-    rt = runtime()
     desired = child_of(obj, owner)
-    resource = resource_of(desired)
     metadata = desired["metadata"]
     if live is None:
-        live = rt.store.get(resource, metadata["namespace"], metadata["name"])
+        live = ctx.store.get(resource_of(desired), metadata["namespace"], metadata["name"])
     uid = owner["metadata"]["uid"]
-    result = await ensure(rt.client, desired, live, lambda found: controlled_by(found, uid))
-    if result is not live:
-        rt.store.put(resource, result)
-    return result
+    return await ctx.writer.ensure(desired, live, lambda found: controlled_by(found, uid))
 
 
-async def _ensure_attached(obj: dict[str, Any], owner: dict[str, Any]) -> NameConflict | None:
+async def _ensure_attached(
+    ctx: Context, obj: dict[str, Any], owner: dict[str, Any]
+) -> NameConflict | None:
     """Write an attached object unless another object has its name (two ECS services giving
     the same alias, or a user's own Service): that is returned, never taken over. A Service of
     ours that turns headless or back is replaced (its clusterIP cannot change)."""
-    rt = runtime()
     resource = resource_of(obj)
     namespace, name = owner["metadata"]["namespace"], obj["metadata"]["name"]
-    live = rt.store.get(resource, namespace, name)
+    live = ctx.store.get(resource, namespace, name)
     ours = live is not None and controlled_by(live, owner["metadata"]["uid"])
     if live is not None and ours and _headless(live) != _headless(obj):
-        await rt.client.delete(resource, namespace, name, {"uid": live["metadata"]["uid"]})
-        rt.store.forget(resource, namespace, name)
+        await ctx.writer.delete_ours(resource, live)
         live = None
     try:
-        await _ensure_owned(obj, owner, live)
+        await _ensure_owned(ctx, obj, owner, live)
     except NameConflict as conflict:
         return conflict
     return None
@@ -325,24 +319,22 @@ def _headless(obj: dict[str, Any]) -> bool:
     return obj["kind"] == "Service" and (obj.get("spec") or {}).get("clusterIP") == "None"
 
 
-async def _remove_stale(owner: dict[str, Any], keep: set[tuple[Resource, str]]) -> None:
+async def _remove_stale(
+    ctx: Context, owner: dict[str, Any], keep: set[tuple[Resource, str]]
+) -> None:
     """Delete what the service no longer renders (a provider dropped from the strategy, REPLICA
     <-> DAEMON, a load balancer or alias removed, autoScaling turned off...): only children it
     controls, each on condition that it is still the object of that uid."""
-    rt = runtime()
     uid = owner["metadata"]["uid"]
     for resource in OWNED:
-        for child in rt.store.owned(resource, uid):
-            metadata = child["metadata"]
-            if not controlled_by(child, uid) or (resource, metadata["name"]) in keep:
-                continue
-            if await delete_ours(rt.client, resource, child):
-                rt.store.forget(resource, metadata["namespace"], metadata["name"])
+        for child in ctx.store.owned(resource, uid):
+            if controlled_by(child, uid) and (resource, child["metadata"]["name"]) not in keep:
+                await ctx.writer.delete_ours(resource, child)
 
 
-def _pods(namespace: str, selector: dict[str, str]) -> list[dict[str, Any]]:
+def _pods(ctx: Context, namespace: str, selector: dict[str, str]) -> list[dict[str, Any]]:
     """The service's pods: those its selector's labels all match."""
-    candidates = runtime().store.indexed(
+    candidates = ctx.store.indexed(
         POD, SERVICE_PODS, namespace, selector.get(keys.LABEL_SERVICE, "")
     )
     return [pod for pod in candidates if matches(pod["metadata"].get("labels") or {}, selector)]
