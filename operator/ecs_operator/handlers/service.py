@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
@@ -38,11 +39,11 @@ from ecs_operator.kube.resources import (
     resource_of,
 )
 from ecs_operator.kube.store import matches
-from ecs_operator.render import keys, request
+from ecs_operator.policy import Policy
+from ecs_operator.render import keys
 from ecs_operator.render.attached import render_attached, service_selector
-from ecs_operator.render.findings import Report
+from ecs_operator.render.findings import Finding, Report
 from ecs_operator.render.names import dns_label, label_value
-from ecs_operator.render.request import RenderedWorkload
 from ecs_operator.render.service import render_service
 from ecs_operator.render.strategy import split
 from ecs_operator.status.conditions import merge, override
@@ -55,17 +56,16 @@ from ecs_operator.status.service import (
 )
 from ecs_operator.status.workloads import task_summary, workload_state
 
-from . import clusters, identities, tenancy
+from . import clusters, identities, prepare, tenancy
 from .common import (
     findings_condition,
     report_conflicts,
     report_findings,
-    report_invalid,
-    report_unresolved,
     write_status,
 )
 from .context import Context
-from .indexes import SERVICE_PODS, ecs_spec
+from .indexes import SERVICE_PODS
+from .prepare import Prepared
 from .queue import CONFLICT, OK, Outcome, Result
 from .references import Resolved, Unresolved, claim_service_name, resolve_task_definition
 
@@ -75,125 +75,147 @@ log = logging.getLogger("ecs_operator.service")
 OWNED = (DEPLOYMENT, DAEMON_SET, KUBE_SERVICE, HORIZONTAL_POD_AUTOSCALER, POD_DISRUPTION_BUDGET)
 
 
+@dataclass(frozen=True)
+class Desired:
+    """What the service should have: the task-role ServiceAccount, a workload per capacity
+    provider (or the one DaemonSet), the objects attached to the service, the findings, and the
+    labels that select its pods."""
+
+    account: dict[str, Any]
+    workloads: list[dict[str, Any]]
+    attached: list[dict[str, Any]]
+    findings: list[Finding]
+    selector: dict[str, str]
+
+
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
-    body = ctx.store.get(ECS_SERVICE, namespace, name)
-    if body is None or body["metadata"].get("deletionTimestamp"):
-        return OK
-    try:
-        spec = parse_service(ecs_spec(body, "Service"))
-    except EcsValidationError as error:
-        await report_invalid(ctx, ECS_SERVICE, body, error)
-        return Outcome(Result.INVALID)
-    previous = body.get("status") or {}
-    try:
-        if spec.taskDefinition is None:
-            raise Unresolved(
-                "InvalidReference",
-                "taskDefinition: required (the ECS deployment controller)",
-                False,
-            )
-        cluster = await clusters.resolve(ctx, namespace, spec.cluster)
-        # A strategy the cluster refuses is the user's to fix: say so even while the task
-        # definition is still being registered.
-        strategy = clusters.strategy_for(cluster, spec.launchType, spec.capacityProviderStrategy)
-        target = resolve_task_definition(
-            ctx.store, namespace, spec.taskDefinition, previous.get("taskDefinition")
-        )
-        claim_service_name(ctx.store, namespace, body)
-    except Unresolved as problem:
-        await report_unresolved(ctx, ECS_SERVICE, body, problem)
-        return Outcome(Result.WAITING, retry=problem.retry)
-    rollout = _rollout(spec, body, target)
-    resolved = _running(ctx, namespace, previous, rollout, target)
-    options = request.Options(
-        namespace=namespace,
-        cluster=clusters.name_of(cluster),
-        capacity_providers=clusters.capacity_providers(cluster),
-        pod_level_resources=ctx.settings.pod_level_resources,
-        account_id=ctx.settings.account_id,
-    )
-    annotations = body["metadata"].get("annotations") or {}
-    load_balancer_type = annotations.get(keys.ANNOTATION_LOAD_BALANCER_TYPE)
-    restart = annotations.get(keys.ANNOTATION_FORCE_NEW_DEPLOYMENT)
+    """Read, render, write (what differs), report."""
+    found = await prepare.read(ctx, ECS_SERVICE, namespace, name, parse_service)
+    if isinstance(found, Outcome):
+        return found
+    ready = await prepare.resolve(ctx, ECS_SERVICE, found, claim=claim_service_name)
+    if isinstance(ready, Outcome):
+        return ready
+    rollout = _rollout(found.spec, found.body, ready.task_definition)
+    running = _running(ctx, namespace, found.previous, rollout, ready.task_definition)
     allowed = tenancy.policy_for(ctx, namespace)
-    attached_report = Report()
     try:
-        td = parse_task_definition(resolved.spec)
-        parts = [
-            render_service(p, td, options, resolved.revision, force_new_deployment=restart)
-            for p in _parts(spec, strategy)
-        ]
-        # One set of attached objects for the whole service, whatever its split (those
-        # render_service adds to each part's objects are for `convert`, and not used here).
-        attached = render_attached(
-            spec,
-            parts[0].pod.pod_template,
-            namespace,
-            name=name,
-            load_balancer_type=load_balancer_type,
-            allowed_types=allowed.allowed_service_types,
-            report=attached_report,
-        )
+        desired = _render(ready, running, allowed)
     except EcsValidationError as error:  # the service and its task definition do not fit
-        await report_invalid(ctx, ECS_SERVICE, body, error)
-        return Outcome(Result.INVALID)
-    findings = [f for r in parts for f in (*r.pod.findings, *r.findings)]
-    findings += attached_report.findings
+        return await prepare.invalid(ctx, ECS_SERVICE, found.body, error)
     try:
         # what runs is left as it is: a refused deployment (or a revoked allowance) starts
         # nothing new, as ECS keeps the tasks of a deployment it could not replace
-        tenancy.check(allowed, namespace, parts[0].objects[0], findings)
+        tenancy.check(allowed, namespace, desired.account, desired.findings)
     except Unresolved as problem:
-        await report_unresolved(ctx, ECS_SERVICE, body, problem)
-        return Outcome(Result.REFUSED)
+        return await prepare.unresolved(ctx, ECS_SERVICE, found.body, problem, Result.REFUSED)
+    workloads, conflicts = await _write(ctx, found.body, desired)
+    status = await _report(ctx, ready, rollout, running, desired, workloads, conflicts)
+    if conflicts:
+        return CONFLICT
+    if running_task_definition(status, rollout) != running.ref:
+        # the circuit breaker just rolled back: render the revision it chose (a status
+        # change of our own wakes nothing by itself)
+        return Outcome(Result.ROLLBACK, retry=True, after=0.0)
+    return OK
+
+
+def _render(ready: Prepared[ServiceSpec], running: Resolved, allowed: Policy) -> Desired:
+    """The service's objects, rendered from its spec and the task definition revision it runs
+    (pure; :class:`EcsValidationError` when the two do not fit)."""
+    spec, body = ready.read.spec, ready.read.body
+    annotations = body["metadata"].get("annotations") or {}
+    restart = annotations.get(keys.ANNOTATION_FORCE_NEW_DEPLOYMENT)
+    td = parse_task_definition(running.spec)
+    requests = _parts(spec, ready.strategy)
+    parts = [
+        render_service(p, td, ready.options, running.revision, force_new_deployment=restart)
+        for p in requests
+    ]
+    workloads = [part.objects[1] for part in parts]
+    if ready.strategy and len(ready.strategy) > 1:
+        workloads = [
+            _per_provider(workload, request.capacityProviderStrategy[0].capacityProvider)  # type: ignore[index]
+            for workload, request in zip(workloads, requests, strict=True)
+        ]
+    template = parts[0].pod.pod_template
+    report = Report()
+    # One set of attached objects for the whole service, whatever its split (those
+    # render_service adds to each part's objects are for `convert`, and not used here).
+    attached = render_attached(
+        spec,
+        template,
+        ready.options.namespace,
+        name=body["metadata"]["name"],
+        load_balancer_type=annotations.get(keys.ANNOTATION_LOAD_BALANCER_TYPE),
+        allowed_types=allowed.allowed_service_types,
+        report=report,
+    )
+    findings = [f for r in parts for f in (*r.pod.findings, *r.findings)] + report.findings
+    return Desired(parts[0].objects[0], workloads, attached, findings, service_selector(template))
+
+
+async def _write(
+    ctx: Context, owner: dict[str, Any], desired: Desired
+) -> tuple[list[dict[str, Any]], list[NameConflict]]:
+    """Make the service's children match ``desired`` and remove those it no longer renders;
+    the workloads as they are now, and the names found taken."""
     # the workloads and the objects attached to them are independent writes: one round trip
     (workloads, conflicts), *attached_conflicts = await asyncio.gather(
-        _ensure_workloads(ctx, spec, strategy, parts, body),
-        *(_ensure_attached(ctx, obj, body) for obj in attached),
+        _ensure_workloads(ctx, desired, owner),
+        *(_ensure_attached(ctx, obj, owner) for obj in desired.attached),
     )
     conflicts += [c for c in attached_conflicts if c is not None]
-    await _remove_stale(
-        ctx, body, {(resource_of(o), o["metadata"]["name"]) for o in workloads + attached}
-    )
-    desired = sum(int(w["spec"].get("replicas", 0)) for w in workloads if w["kind"] == "Deployment")
+    keep = {(resource_of(o), o["metadata"]["name"]) for o in workloads + desired.attached}
+    await _remove_stale(ctx, owner, keep)
+    return workloads, conflicts
+
+
+async def _report(
+    ctx: Context,
+    ready: Prepared[ServiceSpec],
+    rollout: Rollout,
+    running: Resolved,
+    desired: Desired,
+    workloads: list[dict[str, Any]],
+    conflicts: list[NameConflict],
+) -> dict[str, Any]:
+    """The service's status from its workloads and pods, written when it changed, with its ECS
+    service events; returns the status."""
+    spec, body, previous = ready.read.spec, ready.read.body, ready.read.previous
     if spec.schedulingStrategy == "DAEMON":
-        desired = sum(workload_state(w).desired for w in workloads)
-    template = parts[0].pod.pod_template
-    pods = _pods(ctx, namespace, service_selector(template))
+        replicas = sum(workload_state(w).desired for w in workloads)
+    else:
+        replicas = sum(int(w["spec"].get("replicas", 0)) for w in workloads)
+    pods = _pods(ctx, ready.options.namespace, desired.selector)
+    generation = body["metadata"].get("generation")
     view = service_status(
         spec.serviceName,
-        desired,
-        resolved.ref,
+        replicas,
+        running.ref,
         [workload_state(w) for w in workloads],
         previous,
-        body["metadata"].get("generation"),
+        generation,
         rollout=rollout,
-        tasks=task_summary(pods, resolved.ref),
+        tasks=task_summary(pods, running.ref),
     )
-    generation = body["metadata"].get("generation")
-    reported = await report_findings(ctx, body, findings)
+    reported = await report_findings(ctx, body, desired.findings)
     if not reported and "findings" in previous:
         reported = {"findings": None}  # a merge patch removes a member only when told to
-    conditions = [*view.status["conditions"], findings_condition(findings)]
+    conditions = [*view.status["conditions"], findings_condition(desired.findings)]
     if conflicts:
         conditions = override(conditions, report_conflicts(ctx, body, conflicts))
     status = {
         **view.status,
         **reported,
         "selector": _selector(workloads),
-        "clusterArn": clusters.name_of(cluster),
+        "clusterArn": clusters.name_of(ready.cluster),
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
     for message in view.events:
         ctx.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
     await write_status(ctx, ECS_SERVICE, body, status)
-    if conflicts:
-        return CONFLICT
-    if running_task_definition(status, rollout) != resolved.ref:
-        # the circuit breaker just rolled back: render the revision it chose (a status
-        # change of our own wakes nothing by itself)
-        return Outcome(Result.ROLLBACK, retry=True, after=0.0)
-    return OK
+    return status
 
 
 def _rollout(spec: ServiceSpec, body: dict[str, Any], target: Resolved) -> Rollout:
@@ -222,11 +244,7 @@ def _running(
 
 
 async def _ensure_workloads(
-    ctx: Context,
-    spec: ServiceSpec,
-    strategy: list[CapacityProviderStrategyItem] | None,
-    parts: list[RenderedWorkload],
-    owner: dict[str, Any],
+    ctx: Context, desired: Desired, owner: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], list[NameConflict]]:
     """The task-role ServiceAccount (one for every part: one task definition) and the workload
     of each part, written where needed; the workloads, and the names found taken.
@@ -236,15 +254,12 @@ async def _ensure_workloads(
     that nothing is removed and the status still counts their tasks)."""
     uid = owner["metadata"]["uid"]
     try:
-        await identities.ensure(ctx, parts[0].objects[0], owner["metadata"]["namespace"])
+        await identities.ensure(ctx, desired.account, owner["metadata"]["namespace"])
     except NameConflict as conflict:
         stored = [w for r in (DEPLOYMENT, DAEMON_SET) for w in ctx.store.owned(r, uid)]
         return [w for w in stored if controlled_by(w, uid)], [conflict]
     workloads, conflicts = [], []
-    for part, rendered in zip(_parts(spec, strategy), parts, strict=True):
-        workload = rendered.objects[1]
-        if strategy and len(strategy) > 1:
-            workload = _per_provider(workload, part.capacityProviderStrategy[0].capacityProvider)  # type: ignore[index]
+    for workload in desired.workloads:
         try:
             workloads.append(await _ensure_owned(ctx, workload, owner))
         except NameConflict as conflict:

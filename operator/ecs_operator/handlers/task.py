@@ -16,30 +16,26 @@ import json
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.models import TaskSpec
 from ecs_operator.api.parse import parse_task, parse_task_definition
 from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import age, child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.metrics import TASKS
-from ecs_operator.render import keys, request
+from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
+from ecs_operator.render.request import RenderedWorkload
 from ecs_operator.render.task import render_task
 from ecs_operator.status.conditions import merge, override
 from ecs_operator.status.task import TaskState, start_refused, task_conditions, task_state
 
-from . import clusters, identities, tenancy
-from .common import (
-    report_conflicts,
-    report_findings,
-    report_invalid,
-    report_unresolved,
-    write_status,
-)
+from . import identities, prepare, tenancy
+from .common import report_conflicts, report_findings, write_status
 from .context import Context
-from .indexes import ecs_spec
+from .prepare import Prepared
 from .queue import CONFLICT, OK, Key, Kind, Outcome, Result
-from .references import Unresolved, resolve_task_definition
+from .references import Unresolved
 
 SIMULATION_PREFIX = "sim.ecs-operator.dev/"
 
@@ -50,46 +46,24 @@ def pod_name(task: str, index: int) -> str:
 
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
-    body = ctx.store.get(ECS_TASK, namespace, name)
-    if body is None or body["metadata"].get("deletionTimestamp"):
-        return OK
-    try:
-        spec = parse_task(ecs_spec(body, "Task"))
-    except EcsValidationError as error:
-        await report_invalid(ctx, ECS_TASK, body, error)
-        return Outcome(Result.INVALID)
-    previous = body.get("status") or {}
+    """Read, render, start or stop pods, report."""
+    found = await prepare.read(ctx, ECS_TASK, namespace, name, parse_task)
+    if isinstance(found, Outcome):
+        return found
+    body, spec, previous = found.body, found.spec, found.previous
     stop = spec.desiredStatus == "STOPPED"
     records = {t["taskId"]: t for t in previous.get("tasks") or []}
     if stop and not records:
         return await _finish(ctx, body, [], previous)
+    ready = await prepare.resolve(ctx, ECS_TASK, found)
+    if isinstance(ready, Outcome):
+        return ready
     try:
-        cluster = await clusters.resolve(ctx, namespace, spec.cluster)
-        strategy = clusters.strategy_for(cluster, spec.launchType, spec.capacityProviderStrategy)
-        resolved = resolve_task_definition(
-            ctx.store, namespace, spec.taskDefinition, previous.get("taskDefinition")
-        )
-    except Unresolved as problem:
-        await report_unresolved(ctx, ECS_TASK, body, problem)
-        return Outcome(Result.WAITING, retry=problem.retry)
-    run = spec.model_copy(update={"capacityProviderStrategy": strategy[:1]} if strategy else {})
-    options = request.Options(
-        namespace=namespace,
-        cluster=clusters.name_of(cluster),
-        capacity_providers=clusters.capacity_providers(cluster),
-        pod_level_resources=ctx.settings.pod_level_resources,
-        account_id=ctx.settings.account_id,
-    )
-    try:
-        td = parse_task_definition(resolved.spec)
-        rendered = render_task(run, td, options, revision=resolved.revision)
+        rendered = _render(ready)
     except EcsValidationError as error:  # e.g. an override naming no container
-        await report_invalid(ctx, ECS_TASK, body, error)
-        return Outcome(Result.INVALID)
+        return await prepare.invalid(ctx, ECS_TASK, body, error)
     account, template = rendered.objects[0], rendered.objects[1]
     findings = [*rendered.pod.findings, *rendered.findings]
-    annotations = template["metadata"].get("annotations") or {}
-    essential = set(json.loads(annotations.get(keys.ANNOTATION_ESSENTIAL, "[]")))
     ids = [pod_name(name, index) for index in range(spec.count or 1)]
     pods, conflicts = _own_pods(ctx, body, ids)
     taken = {conflict.name for conflict in conflicts}
@@ -100,13 +74,14 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         try:
             tenancy.check(tenancy.policy_for(ctx, namespace), namespace, account, findings)
         except Unresolved as problem:
-            await report_unresolved(ctx, ECS_TASK, body, problem)
-            return Outcome(Result.REFUSED)
+            return await prepare.unresolved(ctx, ECS_TASK, body, problem, Result.REFUSED)
         try:
             await identities.ensure(ctx, account, namespace)
         except NameConflict as conflict:
             conflicts.append(conflict)
             starting = []
+    annotations = template["metadata"].get("annotations") or {}
+    essential = set(json.loads(annotations.get(keys.ANNOTATION_ESSENTIAL, "[]")))
     states = []
     for task_id, pod in pods.items():
         record = records.get(task_id)
@@ -121,9 +96,20 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         if (pod is not None and state.stopped) or stop:
             await _stop_pod(ctx, pod)
         states.append(state.to_ecs(task_id) | _timestamps(record, state))
-    found = await report_findings(ctx, body, findings)
-    outcome = await _finish(ctx, body, states, previous, resolved.ref, found, conflicts)
+    reported = await report_findings(ctx, body, findings)
+    ref = ready.task_definition.ref
+    outcome = await _finish(ctx, body, states, previous, ref, reported, conflicts)
     return CONFLICT if conflicts else outcome
+
+
+def _render(ready: Prepared[TaskSpec]) -> RenderedWorkload:
+    """The task's ServiceAccount and pod template, rendered from its spec and task definition
+    revision (pure; :class:`EcsValidationError` when the two do not fit). A task runs on the
+    first provider of its strategy."""
+    spec, strategy = ready.read.spec, ready.strategy
+    run = spec.model_copy(update={"capacityProviderStrategy": strategy[:1]} if strategy else {})
+    td = parse_task_definition(ready.task_definition.spec)
+    return render_task(run, td, ready.options, revision=ready.task_definition.revision)
 
 
 def _own_pods(
