@@ -16,13 +16,10 @@ from ecs_operator.handlers import identities, service
 from ecs_operator.handlers import task as task_handler
 from ecs_operator.handlers.common import report_conflicts
 from ecs_operator.handlers.context import Context
-from ecs_operator.handlers.indexes import INDEXES, PROJECTIONS
 from ecs_operator.kube.apply import HASH_ANNOTATION, NameConflict, claim_name, ensure, stamped
-from ecs_operator.kube.client import ApiError, Resource
 from ecs_operator.kube.owners import controlled_by
-from ecs_operator.kube.resources import DEPLOYMENT, SERVICE_ACCOUNT, resource_of
+from ecs_operator.kube.resources import DEPLOYMENT, SERVICE_ACCOUNT
 from ecs_operator.kube.store import Store
-from ecs_operator.kube.writer import Writer
 from ecs_operator.render import keys
 from ecs_operator.render.identity import (
     NO_ROLE_SERVICE_ACCOUNT,
@@ -32,6 +29,7 @@ from ecs_operator.render.identity import (
 from ecs_operator.render.names import digest
 from ecs_operator.status.conditions import condition, override
 
+from .fakes import FakeApi, context
 from .render.helpers import DNS_LABEL, render, task
 
 ARN = "arn:aws:iam::111122223333:role/deployer"
@@ -167,49 +165,6 @@ def test_a_name_conflict_names_the_other_object() -> None:
 # --- the flows, against a recording API server ---------------------------------------------
 
 
-class FakeApi:
-    """Records every request; holds objects by (plural, name); answers as kube-apiserver."""
-
-    def __init__(self, *objects: dict[str, Any]) -> None:
-        self.objects = {(resource_of(o).plural, o["metadata"]["name"]): o for o in objects}
-        self.calls: list[tuple[str, str, dict[str, Any] | None]] = []
-        self.conflict_on_delete = False
-
-    async def create(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append(("create", body["metadata"]["name"], body))
-        key = (resource.plural, body["metadata"]["name"])
-        if key in self.objects:
-            raise ApiError(409, f"{body['metadata']['name']} already exists", "AlreadyExists")
-        created = copy.deepcopy(body)
-        created["metadata"].update(uid="new-uid", resourceVersion="1")
-        self.objects[key] = created
-        return created
-
-    async def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
-        self.calls.append(("get", name, None))
-        found = self.objects.get((resource.plural, name))
-        return copy.deepcopy(found) if found else None
-
-    async def apply(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append(("apply", body["metadata"]["name"], body))
-        return copy.deepcopy(body)
-
-    async def delete(
-        self,
-        resource: Resource,
-        namespace: str,
-        name: str,
-        preconditions: dict[str, str] | None = None,
-    ) -> dict[str, Any] | None:
-        self.calls.append(("delete", name, preconditions))
-        if self.conflict_on_delete:
-            raise ApiError(409, "Precondition failed: UID in precondition", "Conflict")
-        return self.objects.pop((resource.plural, name), None)
-
-    def verbs(self) -> list[tuple[str, str]]:
-        return [(verb, name) for verb, name, _ in self.calls]
-
-
 def _ours(obj: dict[str, Any]) -> bool:
     return controlled_by(obj, "svc-uid")
 
@@ -230,14 +185,13 @@ def test_a_new_name_is_created_not_applied() -> None:
 
 
 def test_a_taken_name_is_reported_and_the_other_object_left_alone() -> None:
-    foreign = _deployment("web")
-    before = copy.deepcopy(foreign)
-    api = FakeApi(foreign)
+    api = FakeApi(_deployment("web"))
+    before = copy.deepcopy(api.objects["deployments", "ns", "web"])
     with pytest.raises(NameConflict) as raised:
         asyncio.run(ensure(cast(Any, api), _desired(), None, _ours))
     assert raised.value.kind == "Deployment" and raised.value.name == "web"
     assert api.verbs() == [("create", "web"), ("get", "web")]  # one refused create, no write
-    assert api.objects["deployments", "web"] == before
+    assert api.objects["deployments", "ns", "web"] == before
 
 
 def test_a_stored_object_that_is_not_ours_costs_no_request_at_all() -> None:
@@ -274,7 +228,8 @@ def test_our_stored_object_is_applied_with_its_uid_or_left_when_in_sync() -> Non
 def test_claiming_a_name_held_by_our_object_returns_it_unchanged() -> None:
     ours = _deployment("web", _ref("svc-uid"), uid="our-uid")
     api = FakeApi(ours)
-    assert asyncio.run(claim_name(cast(Any, api), _desired(), _ours)) == ours
+    live = api.objects["deployments", "ns", "web"]
+    assert asyncio.run(claim_name(cast(Any, api), _desired(), _ours)) == live
     assert api.verbs() == [("create", "web"), ("get", "web")]
     with pytest.raises(NameConflict):
         asyncio.run(claim_name(cast(Any, FakeApi(_deployment("web"))), _desired(), _ours))
@@ -288,8 +243,7 @@ def api() -> FakeApi:
 @pytest.fixture
 def ctx(api: FakeApi) -> Context:
     """A reconcile context whose writer writes to :class:`FakeApi`."""
-    store = Store(INDEXES, PROJECTIONS)
-    return Context(store, Writer(cast(Any, api), store), cast(Any, None), cast(Any, None))
+    return context(api)
 
 
 def _old(account: dict[str, Any]) -> dict[str, Any]:
