@@ -1,4 +1,5 @@
-"""Cluster: ECS-shaped counts of what runs in it (``aws ecs describe-clusters``).
+"""The Cluster kind's reconciler: ECS-shaped counts of what runs in it (``aws ecs
+describe-clusters``).
 
 Registered instances are the nodes its EC2 capacity providers stand for; running and pending
 tasks are the pods of its services and tasks; per provider as well. Cluster status is
@@ -22,11 +23,11 @@ from ecs_operator.render.capacity import provider_placement
 from ecs_operator.render.names import label_value
 from ecs_operator.status.conditions import condition, merge
 
-from .clusters import capacity_providers, name_of
 from .common import report_invalid, write_status
 from .context import Context
 from .indexes import ecs_spec
 from .queue import OK, Outcome
+from .target_cluster import capacity_providers, name_of
 
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:

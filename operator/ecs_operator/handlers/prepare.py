@@ -18,7 +18,7 @@ from ecs_operator.kube.client import Resource
 from ecs_operator.kube.store import Store
 from ecs_operator.render import request
 
-from . import clusters
+from . import target_cluster
 from .common import report_invalid, report_unresolved
 from .context import Context
 from .indexes import ecs_spec
@@ -90,10 +90,12 @@ async def resolve(
                 "taskDefinition: required (the ECS deployment controller)",
                 False,
             )
-        cluster = await clusters.resolve(ctx, namespace, spec.cluster)
+        cluster = await target_cluster.resolve(ctx, namespace, spec.cluster)
         # A strategy the cluster refuses is the user's to fix: say so even while the task
         # definition is still being registered.
-        strategy = clusters.strategy_for(cluster, spec.launchType, spec.capacityProviderStrategy)
+        strategy = target_cluster.strategy_for(
+            cluster, spec.launchType, spec.capacityProviderStrategy
+        )
         task_definition = resolve_task_definition(
             ctx.store, namespace, spec.taskDefinition, found.previous.get("taskDefinition")
         )
@@ -103,8 +105,8 @@ async def resolve(
         return await unresolved(ctx, resource, found.body, problem)
     options = request.Options(
         namespace=namespace,
-        cluster=clusters.name_of(cluster),
-        capacity_providers=clusters.capacity_providers(cluster),
+        cluster=target_cluster.name_of(cluster),
+        capacity_providers=target_cluster.capacity_providers(cluster),
         pod_level_resources=ctx.settings.pod_level_resources,
         account_id=ctx.settings.account_id,
     )

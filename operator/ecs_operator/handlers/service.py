@@ -56,7 +56,7 @@ from ecs_operator.status.service import (
 )
 from ecs_operator.status.workloads import task_summary, workload_state
 
-from . import clusters, identities, prepare, tenancy
+from . import identities, prepare, target_cluster, tenancy
 from .common import (
     findings_condition,
     report_conflicts,
@@ -209,7 +209,7 @@ async def _report(
         **view.status,
         **reported,
         "selector": _selector(workloads),
-        "clusterArn": clusters.name_of(ready.cluster),
+        "clusterArn": target_cluster.name_of(ready.cluster),
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
     for message in view.events:

@@ -1,5 +1,7 @@
-"""Clusters as Services and Tasks see them: which one a reference means (the namespace's
-``default`` Cluster is created on first use, as ECS does), and where its tasks may run."""
+"""The target cluster of a Service or Task: which Cluster its ``cluster`` reference means (the
+namespace's ``default`` Cluster is created on first use, as ECS does), the capacity providers
+that Cluster defines, and the capacity provider strategy in force. (The Cluster kind's own
+reconciler, its counts, is handlers/cluster.py.)"""
 
 from __future__ import annotations
 
