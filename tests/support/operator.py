@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ecs_operator.handlers.context import Timers
@@ -28,8 +28,27 @@ PERMISSIVE = (
 )  # fmt: skip
 
 
-#: the operator's waits (grace periods, backoff) as the tests' operators run with them
-TIMERS = Timers()
+#: the operator's waits as the tests' operators run with them (hidden ``ecs-operator run``
+#: flags): a test that waits out a grace period or a backoff takes seconds, not minutes. The
+#: reference grace stays long enough that a TaskDefinition applied with its Service is
+#: registered within it on a loaded machine (no false alarm); the pod coalescing window and
+#: the Cluster refresh keep their defaults (shorter, they only cost more reconciles).
+TIMERS = Timers(
+    reference_grace=5.0,
+    account_grace=3.0,
+    account_sweep_delay=1.0,
+    max_backoff=5.0,
+    deletion_hold_retry=1.0,
+)
+
+
+def timer_flags(timers: Timers) -> tuple[str, ...]:
+    """``timers`` as ``ecs-operator run`` flags."""
+    return tuple(
+        part
+        for timer in fields(timers)
+        for part in (f"--{timer.name.replace('_', '-')}", str(getattr(timers, timer.name)))
+    )
 
 
 def _free_port() -> int:
@@ -59,7 +78,7 @@ class OperatorProcess:
         command = [
             sys.executable, "-m", "ecs_operator.cli", "run",
             "--metrics-port", str(metrics), "--health-port", str(health),
-            "--task-retention", "5", *policy, *args,
+            "--task-retention", "5", *timer_flags(TIMERS), *policy, *args,
         ]  # fmt: skip
         with open(log, "wb") as out:
             process = subprocess.Popen(
