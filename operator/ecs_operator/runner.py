@@ -179,17 +179,19 @@ def _startup(args: argparse.Namespace) -> None:
         store = Store(INDEXES, PROJECTIONS)
         queue = WorkQueue(RECONCILERS, max_backoff=args.timer_max_backoff)
         events = EventRecorder(client)
+        chosen = reconcile_settings(args)
+        writer = Writer(client, store, settle=chosen.timers.status_settle)
         context = Context(
             store=store,
-            writer=Writer(client, store),
+            writer=writer,
             events=events,
             queue=queue,
-            settings=reconcile_settings(args),
+            settings=chosen,
         )
         # the watch handlers find it in their memo: kopf copies this root memo into each
         # object's, and starts watching only after the startup handlers are done
         memo["context"] = context
-        memo["closing"] = (queue.stop, events.drain, client.close)
+        memo["closing"] = (queue.stop, writer.flush, events.drain, client.close)
         await prewarm(context, args.namespace)
         queue.start(context, args.workers)
         logger.info("ecs-operator started")

@@ -39,6 +39,7 @@ TIMERS = Timers(
     account_sweep_delay=1.0,
     max_backoff=5.0,
     deletion_hold_retry=1.0,
+    status_settle=2.0,
 )
 
 

@@ -10,18 +10,19 @@ recorder, a queue that records what is enqueued, and a clock that stands still.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from ecs_operator.handlers.context import Context, Settings
 from ecs_operator.handlers.indexes import INDEXES, PROJECTIONS
-from ecs_operator.handlers.queue import Key
+from ecs_operator.handlers.queue import Key, Reconcile, Result
 from ecs_operator.kube.client import ApiError, Resource
 from ecs_operator.kube.events import EventRecorder
 from ecs_operator.kube.resources import resource_of
 from ecs_operator.kube.store import Store
-from ecs_operator.kube.writer import Writer
+from ecs_operator.kube.writer import Writer, merge_patch
 
 #: the fake clock's time (seconds since the epoch): 2026-01-01T00:00:00Z
 NOW = 1767225600.0
@@ -31,19 +32,6 @@ Json = dict[str, Any]
 
 def stamp(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 class FakeApi:
@@ -230,3 +218,39 @@ def context(api: FakeApi, settings: Settings | None = None, clock: Clock | None 
         settings=settings or Settings(),
         clock=clock or Clock(api.now),
     )
+
+
+@dataclass
+class World:
+    """A namespace as one reconciler sees it: the fake API server, the reconcile context, and
+    the object under test (``resource`` ``name`` in namespace ``shop``)."""
+
+    api: FakeApi
+    ctx: Context
+    reconciler: Reconcile
+    resource: Resource
+    name: str
+
+    def put(self, body: Json) -> None:
+        """An object created or changed by someone else, as the watch brings it."""
+        self.ctx.store.put(resource_of(body), self.api.replace(body))
+
+    def change(self, plural: str, name: str, edit: Callable[[Json], None]) -> None:
+        """Someone else's edit of a live object."""
+        body = copy.deepcopy(self.api.objects[(plural, "shop", name)])
+        edit(body)
+        self.put(body)
+
+    async def reconcile(self) -> Result:
+        """One pass, and its Events posted."""
+        outcome = await self.reconciler(self.ctx, "shop", self.name)
+        await cast(EventRecorder, self.ctx.events).drain()
+        return outcome.result
+
+    def status(self) -> Json:
+        body = self.ctx.store.get(self.resource, "shop", self.name)
+        assert body is not None
+        return dict(body.get("status") or {})
+
+    def condition(self, kind: str) -> Json:
+        return next((c for c in self.status().get("conditions", []) if c["type"] == kind), {})

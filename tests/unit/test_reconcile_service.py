@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from ecs_operator.handlers import service, taskdefinition
-from ecs_operator.handlers.context import Context, Settings, Timers
+from ecs_operator.handlers.context import Settings, Timers
 from ecs_operator.handlers.queue import Result
-from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE, resource_of
+from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE
 from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT
 
-from .fakes import NOW, FakeApi, context
+from .fakes import NOW, FakeApi, World, context
 
 Json = dict[str, Any]
 API_VERSION = "ecs-operator.dev/v1alpha1"
@@ -54,29 +54,6 @@ def admin_deployment(name: str) -> Json:
     }
 
 
-@dataclass
-class World:
-    api: FakeApi
-    ctx: Context
-
-    def put(self, body: Json) -> None:
-        """An object created or changed by someone else, as the watch brings it."""
-        self.ctx.store.put(resource_of(body), self.api.replace(body))
-
-    async def reconcile(self) -> Result:
-        outcome = await service.reconcile(self.ctx, "shop", "web")
-        await self.ctx.events.drain()  # type: ignore[attr-defined]
-        return outcome.result
-
-    def status(self) -> Json:
-        body = self.ctx.store.get(ECS_SERVICE, "shop", "web")
-        assert body is not None
-        return dict(body.get("status") or {})
-
-    def condition(self, kind: str) -> Json:
-        return next((c for c in self.status().get("conditions", []) if c["type"] == kind), {})
-
-
 async def world(*objects: Json, settings: Settings | None = None) -> World:
     """A namespace with its default Cluster and the task definition ``web`` registered, and
     ``objects``; nothing recorded yet."""
@@ -84,7 +61,7 @@ async def world(*objects: Json, settings: Settings | None = None) -> World:
     ctx = context(api, settings)
     await taskdefinition.reconcile(ctx, "shop", "web")
     api.forget_requests()
-    return World(api, ctx)
+    return World(api, ctx, service.reconcile, ECS_SERVICE, "web")
 
 
 @dataclass(frozen=True)

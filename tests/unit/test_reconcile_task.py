@@ -5,7 +5,6 @@ kept for the retention period, and names taken by others left alone."""
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,12 +12,11 @@ from typing import Any
 import pytest
 
 from ecs_operator.handlers import task, taskdefinition
-from ecs_operator.handlers.context import Context
 from ecs_operator.handlers.queue import Key, Kind, Result
-from ecs_operator.kube.resources import ECS_TASK, resource_of
+from ecs_operator.kube.resources import ECS_TASK
 from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT
 
-from .fakes import NOW, FakeApi, FakeQueue, context
+from .fakes import NOW, FakeApi, FakeQueue, World, context
 from .test_reconcile_service import DEFAULT_CLUSTER, ecs, task_definition
 
 Json = dict[str, Any]
@@ -37,28 +35,6 @@ def foreign_pod(name: str) -> Json:
         "metadata": {"name": name, "namespace": "shop"},
         "spec": {"containers": [{"name": "x", "image": "busybox"}]},
     }
-
-
-@dataclass
-class World:
-    api: FakeApi
-    ctx: Context
-
-    def change(self, plural: str, name: str, edit: Callable[[Json], None]) -> None:
-        """Someone else changes an object; the watch brings it to the store."""
-        body = copy.deepcopy(self.api.objects[(plural, "shop", name)])
-        edit(body)
-        self.ctx.store.put(resource_of(body), self.api.replace(body))
-
-    async def reconcile(self) -> Result:
-        outcome = await task.reconcile(self.ctx, "shop", "job")
-        await self.ctx.events.drain()  # type: ignore[attr-defined]
-        return outcome.result
-
-    def status(self) -> Json:
-        body = self.ctx.store.get(ECS_TASK, "shop", "job")
-        assert body is not None
-        return dict(body.get("status") or {})
 
 
 def _exited(code: int) -> Callable[[Json], None]:
@@ -196,7 +172,7 @@ async def world(*objects: Json) -> World:
         if body["kind"] == "TaskDefinition":
             await taskdefinition.reconcile(ctx, "shop", body["metadata"]["name"])
     api.forget_requests()
-    return World(api, ctx)
+    return World(api, ctx, task.reconcile, ECS_TASK, "job")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -27,12 +27,19 @@ NAME_CONFLICT = "NameConflict"
 
 
 async def write_status(
-    ctx: Context, resource: Resource, body: dict[str, Any], status: dict[str, Any]
+    ctx: Context,
+    resource: Resource,
+    body: dict[str, Any],
+    status: dict[str, Any],
+    *,
+    settling: bool = False,
 ) -> dict[str, Any]:
-    """Merge-patch ``status`` when it differs from the live one; returns the body."""
+    """Merge-patch ``status`` when it differs from the stored one; returns the body.
+    ``settling``: a status on its way somewhere, which may wait out the writer's settle window
+    (kube/writer.py)."""
     if (body.get("status") or {}) == status:
         return body
-    return await ctx.writer.merge_patch(resource, body, {"status": status}, "status")
+    return await ctx.writer.write_status(resource, body, status, settling=settling)
 
 
 async def set_finalizer(

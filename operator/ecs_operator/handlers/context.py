@@ -43,6 +43,9 @@ class Timers:
     pod_coalescing: float = 0.5
     #: between a change in a namespace and the refresh of its Clusters' counts
     cluster_refresh: float = 3.0
+    #: a Service's status on its way to a steady state is written this long after it was
+    #: decided, unless a later one replaces it (kube/writer.py): one write, not two
+    status_settle: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -214,8 +214,15 @@ async def _report(
     }
     for message in view.events:
         ctx.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
-    await write_status(ctx, ECS_SERVICE, body, status)
+    await write_status(ctx, ECS_SERVICE, body, status, settling=_settling(status["conditions"]))
     return status
+
+
+def _settling(conditions: list[dict[str, Any]]) -> bool:
+    """Whether the status is on its way to a steady state with nothing wrong (then its write
+    may wait for the next one: kube/writer.py)."""
+    state = {c["type"]: c["status"] for c in conditions}
+    return state.get("Ready") != "True" and state.get("Degraded") != "True"
 
 
 def _rollout(spec: ServiceSpec, body: dict[str, Any], target: Resolved) -> Rollout:
