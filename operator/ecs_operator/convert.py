@@ -32,13 +32,12 @@ from typing import Any, TextIO
 
 import yaml
 
-from . import API_GROUP, API_VERSION
+from . import API_GROUP, API_VERSION, sources
 from .api.errors import EcsValidationError, Violation
-from .api.identifiers import short_name
-from .api.models import ServiceSpec, TaskDefinitionSpec, TaskSpec
-from .api.parse import parse_service, parse_task, parse_task_definition
+from .api.identifiers import DEFAULT_CLUSTER
+from .api.models import ClusterSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec
+from .api.parse import parse_cluster, parse_service, parse_task, parse_task_definition
 from .api.ref import TaskDefinitionRef
-from .api.shapes import CreateServiceRequest
 from .render import capacity, workloads
 from .render.context import RenderContext
 from .render.findings import Finding, ObjectRef, Report
@@ -62,12 +61,39 @@ READ_ONLY_MEMBERS = (
 )
 CRD_API_VERSION = f"{API_GROUP}/{API_VERSION}"
 #: the members that tell an input object's kind, spelled as ECS spells them
-MARKERS = ("containerDefinitions", "serviceName", "taskDefinition")
+MARKERS = ("containerDefinitions", "serviceName", "taskDefinition", "clusterName")
 #: what stderr says about a run-task's objects, which have a generateName and no name
 GENERATE_NAME_NOTE = (
     "created with metadata.generateName (each RunTask starts new tasks): use `kubectl create "
     "-f`, as `kubectl apply` needs a name; `kubectl apply` a TaskDefinition beside it on its own"
 )
+
+#: what --to k8s says of a Cluster, which has no Kubernetes object of its own
+CLUSTER_K8S_NOTE = (
+    "no Kubernetes object: a cluster is the operator's grouping of services and tasks, and its "
+    "EC2 capacity providers are node pools (docs/nodes.md); convert --to crd to keep it"
+)
+
+
+def missing_clusters(documents: list[Document], options: Options) -> list[str]:
+    """The hint that a service or task names a cluster the input does not define: the
+    operator creates only ``default`` by itself, and waits (ClusterNotFound) for any other."""
+    defined = {
+        doc.spec.clusterName or DEFAULT_CLUSTER
+        for doc in documents
+        if isinstance(doc.spec, ClusterSpec)
+    }
+    named = {
+        request_cluster(doc.spec.cluster, options)
+        for doc in documents
+        if isinstance(doc.spec, ServiceSpec | TaskSpec)
+    }
+    return [
+        f"cluster {name} is not in the input: its services and tasks wait (ClusterNotFound) "
+        f"until a Cluster with clusterName {name} exists (only default is created by itself); "
+        f'convert {{"clusterName": "{name}"}} beside them'
+        for name in sorted(named - defined - {DEFAULT_CLUSTER})
+    ]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +127,7 @@ class Document:
     """One validated input object, where it came from, and what convert noticed about it."""
 
     where: str
-    spec: TaskDefinitionSpec | ServiceSpec | TaskSpec
+    spec: TaskDefinitionSpec | ServiceSpec | TaskSpec | ClusterSpec
     revision: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -114,6 +140,8 @@ class Document:
             return f"TaskDefinition {spec.family}{suffix}"
         if isinstance(spec, ServiceSpec):
             return f"Service {spec.serviceName}"
+        if isinstance(spec, ClusterSpec):
+            return f"Cluster {spec.clusterName or DEFAULT_CLUSTER}"
         return f"Task {spec.taskDefinition}"
 
 
@@ -138,17 +166,22 @@ def _task_definition(data: Mapping[str, Any], where: str) -> Document:
     return Document(where, parse_task_definition(body), revision, notes)
 
 
-def read_document(data: Any, where: str) -> Document:
-    """Recognise and validate one input object (EcsValidationError when invalid, with paths
-    relative to the object)."""
+def read_document(data: Any, where: str, kind: sources.Kind | None = None) -> Document:
+    """Recognise (unless the input's form said its ``kind``) and validate one input object
+    (EcsValidationError when invalid, with paths relative to the object)."""
     if not isinstance(data, dict):
         raise EcsValidationError([Violation("", "expected a JSON object")], "input")
-    if "containerDefinitions" in data or isinstance(data.get("taskDefinition"), dict):
+    if kind == "TaskDefinition" or (
+        kind is None
+        and ("containerDefinitions" in data or isinstance(data.get("taskDefinition"), dict))
+    ):
         return _task_definition(data, where)
-    if "serviceName" in data:
+    if kind == "Service" or (kind is None and "serviceName" in data):
         return Document(where, parse_service(data))
-    if "taskDefinition" in data:
+    if kind == "Task" or (kind is None and "taskDefinition" in data):
         return Document(where, parse_task(data), notes=[GENERATE_NAME_NOTE])
+    if kind == "Cluster" or (kind is None and "clusterName" in data):
+        return Document(where, parse_cluster(data))
     misspelt = [
         Violation(key, f"ECS member names are camelCase: {marker}")
         for key in data
@@ -160,65 +193,25 @@ def read_document(data: Any, where: str) -> Document:
         or [
             Violation(
                 "",
-                "not a task definition (containerDefinitions), a service (serviceName) or "
-                "a run-task request (taskDefinition)",
+                "not a task definition (containerDefinitions), a service (serviceName), "
+                "a run-task request (taskDefinition) or a cluster (clusterName)",
             )
         ],
         "input",
     )
 
 
-def _is_describe_services(data: Any) -> bool:
-    """``aws ecs describe-services`` output: ``{"services": [...], "failures": [...]}``."""
-    return (
-        isinstance(data, dict)
-        and isinstance(data.get("services"), list)
-        and not any(marker in data for marker in MARKERS)
-    )
-
-
-def _create_service(described: Any) -> tuple[Any, list[str]]:
-    """A service of describe-services output as the create-service request it came from (its
-    request members, ``clusterArn`` as ``cluster``), and the note of what was stripped."""
-    if not isinstance(described, dict):
-        return described, []
-    members = CreateServiceRequest.model_fields
-    request = {k: v for k, v in described.items() if k in members and v not in (None, [], {})}
-    cluster_arn = described.get("clusterArn")
-    if isinstance(cluster_arn, str) and "cluster" not in request:
-        request["cluster"] = short_name(cluster_arn)
-    stripped = [k for k in described if k not in members]
-    note = f"describe-services members stripped: {', '.join(stripped)}"
-    return request, [note] if stripped else []
-
-
-def _items(data: Any) -> list[tuple[str, Any, list[str]]]:
-    """The input objects with where they are and what convert noted on the way in: a list's
-    items, each service of describe-services output as its create-service request."""
-    items = list(enumerate(data)) if isinstance(data, list) else [(None, data)]
-    found: list[tuple[str, Any, list[str]]] = []
-    for k, item in items:
-        where = "" if k is None else f"[{k}]"
-        if not _is_describe_services(item):
-            found.append((where, item, []))
-            continue
-        for j, described in enumerate(item["services"]):
-            request, notes = _create_service(described)
-            found.append((Violation(f"services[{j}]", "").under(where).path, request, notes))
-    return found
-
-
 def read_documents(data: Any) -> list[Document]:
     """All input objects; every invalid one is reported, each path prefixed by where it is."""
     documents: list[Document] = []
     violations: list[Violation] = []
-    for where, item, notes in _items(data):
+    for item in sources.items(data):
         try:
-            document = read_document(item, where)
+            document = read_document(item.body, item.where, item.kind)
         except EcsValidationError as error:
-            violations += [v.under(where) for v in error.violations]
+            violations += [v.under(item.where) for v in error.violations]
             continue
-        document.notes[:0] = notes
+        document.notes[:0] = item.notes
         documents.append(document)
     if violations:
         raise EcsValidationError(violations, "input")
@@ -236,13 +229,15 @@ def to_custom_resources(
             kind, metadata = "TaskDefinition", {"name": dns_label(spec.family)}
         elif isinstance(spec, ServiceSpec):
             kind, metadata = "Service", {"name": dns_label(spec.serviceName)}
+        elif isinstance(spec, ClusterSpec):
+            kind, metadata = "Cluster", {"name": dns_label(spec.clusterName or DEFAULT_CLUSTER)}
         else:
             family = spec.task_definition_ref.family
             kind, metadata = "Task", {"generateName": dns_label(family, GENERATE_NAME_MAX) + "-"}
         if namespace:
             metadata["namespace"] = namespace
         body = spec.model_dump(mode="json", exclude_none=True)
-        if not isinstance(spec, TaskDefinitionSpec):
+        if isinstance(spec, ServiceSpec | TaskSpec):
             _follow_family(body, doc.notes)
         resources.append(
             {"apiVersion": CRD_API_VERSION, "kind": kind, "metadata": metadata, "spec": body}
@@ -358,6 +353,9 @@ def to_kubernetes(documents: list[Document], options: Options) -> Conversion:
     conversion = Conversion()
     used: list[Document] = []
     for doc in documents:
+        if isinstance(doc.spec, ClusterSpec):
+            conversion.reports.append((doc.title, [*doc.notes, CLUSTER_K8S_NOTE]))
+            continue
         if isinstance(doc.spec, TaskDefinitionSpec):
             continue
         result, td_doc = _workload(doc, tds, options)
@@ -422,6 +420,9 @@ def run(args: argparse.Namespace) -> int:
         if args.to == "crd":
             out = to_custom_resources(documents, args.namespace)
             reports = [(doc.title, doc.notes) for doc in documents if doc.notes]
+            hints = missing_clusters(documents, options)
+            if hints:
+                reports.append(("Clusters", hints))
         else:
             conversion = to_kubernetes(documents, options)
             out, reports = conversion.documents(), conversion.reports
