@@ -61,7 +61,7 @@ def test_labels_and_annotations() -> None:
     assert annotations[keys.ANNOTATION_TASK_DEFINITION] == "demo:4"
     assert annotations[keys.ANNOTATION_EXECUTION_ROLE] == "arn:aws:iam::1:role/exec"
     names = json.loads(annotations[keys.ANNOTATION_CONTAINER_NAMES])
-    assert list(names.values()) == ["Web_1"] and next(iter(names)).startswith("web-1-")
+    assert names == {"web-1": "Web_1"}
 
 
 def test_kept_annotations_hold_the_ecs_values() -> None:
