@@ -38,7 +38,7 @@ from .api.identifiers import DEFAULT_CLUSTER
 from .api.models import ClusterSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec
 from .api.parse import parse_cluster, parse_service, parse_task, parse_task_definition
 from .api.ref import TaskDefinitionRef
-from .render import capacity, workloads
+from .render import capacity, platform, workloads
 from .render.context import RenderContext
 from .render.findings import Finding, ObjectRef, Report
 from .render.names import dns_label
@@ -67,7 +67,11 @@ GENERATE_NAME_NOTE = (
     "created with metadata.generateName (each RunTask starts new tasks): use `kubectl create "
     "-f`, as `kubectl apply` needs a name; `kubectl apply` a TaskDefinition beside it on its own"
 )
-
+#: what convert says of a task definition that names no OS and uses nothing Windows-only
+LINUX_NOTE = (
+    "runtimePlatform absent: Linux, as ECS assumes (nothing in it is Windows-only); for "
+    "Windows set runtimePlatform.operatingSystemFamily"
+)
 #: what --to k8s says of a Cluster, which has no Kubernetes object of its own
 CLUSTER_K8S_NOTE = (
     "no Kubernetes object: a cluster is the operator's grouping of services and tasks, and its "
@@ -163,7 +167,10 @@ def _task_definition(data: Mapping[str, Any], where: str) -> Document:
         if wrapper.get("tags") and "tags" not in body:
             body["tags"] = wrapper["tags"]
     revision = _strip_read_only(body, notes)
-    return Document(where, parse_task_definition(body), revision, notes)
+    spec = parse_task_definition(body)
+    if platform.operating_system_family(spec) is None and not platform.is_windows(spec):
+        notes.append(LINUX_NOTE)
+    return Document(where, spec, revision, notes)
 
 
 def read_document(data: Any, where: str, kind: sources.Kind | None = None) -> Document:

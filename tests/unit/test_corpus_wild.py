@@ -30,6 +30,16 @@ REFUSALS: dict[str, dict[str, str]] = yaml.safe_load(
     (Path(__file__).with_name("wild_refusals.yaml")).read_text(encoding="utf-8")
 )
 FILES = sorted(p.name for p in CORPUS.glob("*.json")) if CORPUS.is_dir() else []
+#: the Windows task definitions of the corpus that name no runtimePlatform (inferred Windows)
+WINDOWS_INFERRED = {
+    "awsdocs-ecs-anywhere-windows.json",
+    "awsdocs-fluentbit-windows.json",
+    "datadog-agent-windows.json",
+    "ecsagent-awslogs-windows.json",
+    "ecsagent-datavolume-windows.json",
+    "ecsagent-gmsa-ssm-windows.json",
+    "ecsagent-port-80-windows.json",
+}
 #: one problem line of convert's error: ``  - <ECS path>: <rule>``
 PROBLEM = re.compile(r"^  - (\S+): ")
 
@@ -69,3 +79,5 @@ def test_converts_or_is_refused_as_ecs_refuses_it(
             assert apiserver.errors(document) == [], document["metadata"]
         else:
             validate(document)
+    if mode == "k8s":
+        assert ("Windows inferred from" in err) == (name in WINDOWS_INFERRED), err

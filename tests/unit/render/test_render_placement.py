@@ -14,7 +14,7 @@ from ecs_operator.render.placement import Untranslatable, expression_terms
 from ecs_operator.render.request import Options
 from ecs_operator.render.service import render_service
 
-from .helpers import findings_at, render, spec, task
+from .helpers import container, findings_at, render, spec, task
 
 
 def test_linux_by_default_and_architecture() -> None:
@@ -29,6 +29,58 @@ def test_windows_selects_the_build_and_sets_pod_os() -> None:
     assert pod["os"] == {"name": "windows"}
     assert pod["nodeSelector"]["kubernetes.io/os"] == "windows"
     assert pod["nodeSelector"]["node.kubernetes.io/windows-build"] == "10.0.17763"
+
+
+@pytest.mark.parametrize(
+    ("members", "evidence"),
+    [
+        ({"image": "mcr.microsoft.com/windows/servercore/iis"}, "containerDefinitions[0].image"),
+        ({"image": "amazon/aws-for-fluent-bit:windowsservercore-latest"}, ".image"),
+        ({"image": "mcr.microsoft.com/windows/nanoserver:ltsc2022"}, ".image"),
+        ({"mountPoints": [{"sourceVolume": "v", "containerPath": "C:\\data"}]}, "containerPath"),
+        ({"dockerSecurityOptions": ["credentialspec:file://gmsa.json"]}, "dockerSecurityOptions"),
+        ({"entryPoint": ["powershell", "-Command"]}, ".entryPoint (powershell)"),
+        ({"workingDirectory": "C:/app"}, ".workingDirectory"),
+    ],
+)
+def test_windows_is_inferred_without_runtime_platform(
+    members: dict[str, object], evidence: str
+) -> None:
+    td = task([container(**members)], volumes=[{"name": "v"}])
+    rendered = render(td)
+    pod = spec(rendered)
+    assert pod["os"] == {"name": "windows"}
+    assert pod["nodeSelector"] == {"kubernetes.io/os": "windows"}
+    [finding] = findings_at(rendered, "runtimePlatform")
+    assert evidence in finding.message and "pin it with runtimePlatform" in finding.message
+
+
+def test_windows_is_inferred_from_an_fsx_volume_but_never_against_linux_only_members() -> None:
+    fsx = {
+        "name": "share",
+        "fsxWindowsFileServerVolumeConfiguration": {
+            "fileSystemId": "fs-1",
+            "rootDirectory": "share",
+            "authorizationConfig": {"credentialsParameter": "arn:x", "domain": "corp"},
+        },
+    }
+    assert spec(render(task(volumes=[fsx])))["os"] == {"name": "windows"}
+    linux_too = [
+        container(image="mcr.microsoft.com/windows/servercore", linuxParameters={}),
+        container(image="x:nanoserver", dockerSecurityOptions=["credentialspec:x", "label:type:t"]),
+        container(
+            credentialSpecs=["credentialspecdomainless:arn:aws:ssm:x"],  # gMSA runs on Linux too
+            mountPoints=[{"sourceVolume": "share", "containerPath": "/data"}],
+        ),
+    ]
+    for linux in linux_too:
+        rendered = render(task([linux], volumes=[fsx]))
+        assert "os" not in spec(rendered) and not findings_at(rendered, "runtimePlatform")
+    pinned = task(
+        [container(image="mcr.microsoft.com/windows/servercore")],
+        runtimePlatform={"operatingSystemFamily": "LINUX"},
+    )
+    assert spec(render(pinned))["nodeSelector"]["kubernetes.io/os"] == "linux"
 
 
 def test_fargate_and_pool_placement() -> None:
