@@ -307,7 +307,8 @@ CONTAINER: Mapping[str, Member] = {
     "firelensConfiguration": _kept(
         keys.ANNOTATION_FIRELENS,
         "mapped-approx",
-        "the log router runs as a container, but other containers' logs are not routed to it",
+        "the log router runs as a container that containers logging through `awsfirelens` "
+        "wait for (START, as the ECS agent adds), but their logs are not routed to it",
     ),
     "credentialSpecs": _kept(
         keys.ANNOTATION_CREDENTIAL_SPECS,

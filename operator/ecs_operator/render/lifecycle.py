@@ -8,8 +8,9 @@ startup probe (health.py), which the kubelet waits for before starting the next 
 Init containers are ordered by their own dependencies, ties by their ECS order; everything else
 stays a regular container in ECS order. As the ECS agent does, a container logging through
 ``awsfirelens`` waits for the task's log router (the container with ``firelensConfiguration``)
-to START unless it already depends on it, so the router is a sidecar that starts first. Kubernetes has no "essential": the essential containers
-are listed in an annotation for the operator, which stops the task when one of them exits.
+to START unless it already depends on it, so the router is a sidecar that starts first.
+Kubernetes has no "essential": the essential containers are listed in an annotation for the
+operator, which stops the task when one of them exits.
 """
 
 from __future__ import annotations
