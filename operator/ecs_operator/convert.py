@@ -38,6 +38,7 @@ from .api.identifiers import DEFAULT_CLUSTER
 from .api.models import ClusterSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec
 from .api.parse import parse_cluster, parse_service, parse_task, parse_task_definition
 from .api.ref import TaskDefinitionRef
+from .nodes import NodeLabels, label_values
 from .render import capacity, platform, workloads
 from .render.context import RenderContext
 from .render.findings import Finding, ObjectRef, Report
@@ -124,6 +125,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="per-container restartPolicy/restartPolicyRules (ContainerRestartRules, 1.34+)",
     )
     parser.add_argument("--account-id", help="AWS account id completing short role names")
+    parser.add_argument(
+        "--nodes",
+        metavar="FILE",
+        help="the cluster's nodes (kubectl get nodes -o json), to expand a memberOf regular "
+        "expression (attribute:ecs.instance-type =~ t2.*) into the label values they have",
+    )
 
 
 @dataclass(slots=True)
@@ -342,6 +349,7 @@ def _lone_task_definition(
         pod_level_resources=options.pod_level_resources,
         container_restart_rules=options.container_restart_rules,
         account_id=options.account_id,
+        node_labels=options.node_labels,
     )
     rendered = render_pod_template(td, ctx)
     name = dns_label(td.family if doc.revision is None else f"{td.family}-{doc.revision}")
@@ -408,6 +416,17 @@ def _print_reports(reports: list[tuple[str, list[str]]], err: TextIO) -> None:
             print(f"  {line}", file=err)
 
 
+def _node_labels(path: str | None) -> NodeLabels | None:
+    """The label values of ``kubectl get nodes -o json`` output (a List or one Node)."""
+    if path is None:
+        return None
+    data = _read(path)
+    listed = data.get("items", [data]) if isinstance(data, dict) else None
+    if not isinstance(listed, list) or not all(isinstance(n, dict) for n in listed):
+        raise ValueError("not the output of kubectl get nodes -o json")
+    return label_values(listed)
+
+
 def run(args: argparse.Namespace) -> int:
     """Convert ``args.file``; 0 on success, 1 on unreadable or invalid input."""
     try:
@@ -415,12 +434,18 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, json.JSONDecodeError) as error:
         print(f"error: {args.file}: {error}", file=sys.stderr)
         return 1
+    try:
+        node_labels = _node_labels(args.nodes)
+    except (OSError, ValueError) as error:
+        print(f"error: --nodes {args.nodes}: {error}", file=sys.stderr)
+        return 1
     options = Options(
         namespace=args.namespace or "default",
         cluster=args.cluster,
         pod_level_resources=args.pod_level_resources,
         container_restart_rules=args.container_restart_rules,
         account_id=args.account_id,
+        node_labels=node_labels,
     )
     try:
         documents = read_documents(data)

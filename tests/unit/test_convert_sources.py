@@ -91,3 +91,42 @@ def test_a_cluster_the_input_does_not_define_is_named(tmp_path: Path) -> None:
     assert code == 0 and "cluster prod is not in the input" in err
     code, _, err = convert(tmp_path, [TD, service, {"clusterName": "prod"}])
     assert code == 0 and "is not in the input" not in err
+
+
+def test_a_member_of_regular_expression_needs_the_nodes_and_is_expanded_with_them(
+    tmp_path: Path,
+) -> None:
+    service = {
+        "serviceName": "web",
+        "taskDefinition": "web",
+        "desiredCount": 1,
+        "placementConstraints": [
+            {"type": "memberOf", "expression": "attribute:ecs.instance-type =~ c5.*"}
+        ],
+    }
+    code, _, err = convert(tmp_path, [TD, service], "--to", "k8s")
+    assert code == 1 and "placementConstraints[0].expression: regular expression" in err
+    assert "needs the nodes' labels" in err and "--nodes FILE" in err
+    node_list = {
+        "kind": "List",
+        "items": [
+            {"metadata": {"name": f"n{i}", "labels": {"node.kubernetes.io/instance-type": t}}}
+            for i, t in enumerate(["c5.large", "c5.xlarge", "m5.large"])
+        ],
+    }
+    nodes_file = tmp_path / "nodes.json"
+    nodes_file.write_text(json.dumps(node_list))
+    code, docs, err = convert(tmp_path, [TD, service], "--to", "k8s", "--nodes", str(nodes_file))
+    assert code == 0, err
+    affinity = docs[1]["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
+    [term] = affinity["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert term["matchExpressions"] == [
+        {
+            "key": "node.kubernetes.io/instance-type",
+            "operator": "In",
+            "values": ["c5.large", "c5.xlarge"],
+        }
+    ]
+    nodes_file.write_text("[1]")
+    code, _, err = convert(tmp_path, [TD, service], "--to", "k8s", "--nodes", str(nodes_file))
+    assert code == 1 and "not the output of kubectl get nodes -o json" in err

@@ -66,6 +66,7 @@ from .common import (
     write_status,
 )
 from .indexes import SERVICE_PODS, ecs_spec
+from .node_labels import node_labels
 from .queue import OK, Outcome
 from .references import Resolved, Unresolved, claim_service_name, resolve_task_definition
 from .runtime import runtime
@@ -113,6 +114,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         capacity_providers=clusters.capacity_providers(cluster),
         pod_level_resources=rt.settings.pod_level_resources,
         account_id=rt.settings.account_id,
+        node_labels=node_labels(ecs_spec(body, "Service"), resolved.spec),
     )
     annotations = body["metadata"].get("annotations") or {}
     load_balancer_type = annotations.get(keys.ANNOTATION_LOAD_BALANCER_TYPE)

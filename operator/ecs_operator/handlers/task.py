@@ -38,6 +38,7 @@ from .common import (
     write_status,
 )
 from .indexes import ecs_spec
+from .node_labels import node_labels
 from .queue import OK, Outcome
 from .references import Unresolved, resolve_task_definition
 from .runtime import runtime
@@ -81,6 +82,7 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         capacity_providers=clusters.capacity_providers(cluster),
         pod_level_resources=rt.settings.pod_level_resources,
         account_id=rt.settings.account_id,
+        node_labels=node_labels(ecs_spec(body, "Task"), resolved.spec),
     )
     try:
         td = parse_task_definition(resolved.spec)

@@ -37,7 +37,7 @@ from ecs_operator.kube.resources import (
 from ecs_operator.metrics import MANAGED_OBJECTS
 from ecs_operator.render.keys import ANNOTATION_SERVICE, LABEL_APP_MANAGED_BY, MANAGED_BY
 
-from . import cluster, identities, tenancy
+from . import cluster, identities, node_labels, tenancy
 from .indexes import SERVICE_NAME
 from .runtime import runtime
 
@@ -160,9 +160,14 @@ def _child_handler(resource: Resource) -> None:
 def _node_handler() -> None:
     @kopf.on.event(NODE.group, NODE.version, NODE.plural, id="watch-nodes")
     async def handler(event: kopf.RawEvent, **_: Any) -> None:
+        before = runtime().store.get(NODE, "", event["object"]["metadata"]["name"])
+        after = None if event.get("type") == "DELETED" else event["object"]
         _track(NODE, event)
         for namespace in {ns for ns, _ in _cluster_keys()}:
             runtime().queue.add("Cluster", namespace, "*", after=cluster.REFRESH)
+        if node_labels.labels_changed(before, after):
+            for namespace, name in node_labels.regex_services():
+                runtime().queue.add("Service", namespace, name)
 
 
 def _namespace_handler() -> None:

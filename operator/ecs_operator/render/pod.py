@@ -250,7 +250,9 @@ class _PodBuilder:
         constraints = [*own, *self.ctx.placement.constraints]
         selector = metadata.selector_labels(self.td.family, self.ctx)
         strategies = self.ctx.placement.strategies
-        affinity = placement.affinity(constraints, strategies, selector, self.report)
+        affinity = placement.affinity(
+            constraints, strategies, selector, self.report, self.ctx.node_labels
+        )
         spreads = placement.topology_spread(strategies, selector, self.report)
         out: dict[str, Any] = {"affinity": affinity} if affinity else {}
         if spreads:

@@ -21,6 +21,7 @@ from ..api.shapes import (
     ServiceVolumeConfiguration,
     TaskVolumeConfiguration,
 )
+from ..nodes import NodeLabels
 from . import capacity, keys
 from .context import Constraint, LaunchVolume, RenderContext, Rendered
 from .coverage import is_set, member_value
@@ -39,6 +40,8 @@ class Options:
     account_id: str | None = None
     #: the cluster's ``capacityProviderDefinitions``: which nodes an EC2 capacity provider means
     capacity_providers: capacity.Definitions = field(default_factory=dict)
+    #: the label values of the cluster's nodes (``RenderContext.node_labels``); None: unknown
+    node_labels: NodeLabels | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,7 @@ def context(
         standalone=service is None,
         account_id=options.account_id,
         launch_volumes=launch_volumes(req.volumeConfigurations, report),
+        node_labels=options.node_labels,
     )
 
 

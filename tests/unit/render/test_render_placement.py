@@ -10,7 +10,7 @@ from ecs_operator.api.shapes import CapacityProviderStrategyItem, CreateServiceR
 from ecs_operator.render import Constraint, Placement, RenderError
 from ecs_operator.render.capacity import placement_for, provider_placement
 from ecs_operator.render.findings import Report
-from ecs_operator.render.placement import Untranslatable, expression_terms
+from ecs_operator.render.placement import NO_MATCH, Untranslatable, expression_terms
 from ecs_operator.render.request import Options
 from ecs_operator.render.service import render_service
 
@@ -176,6 +176,38 @@ def test_member_of_expressions() -> None:
 def test_untranslatable_expressions(expression: str) -> None:
     with pytest.raises(Untranslatable):
         expression_terms(expression)
+
+
+LIVE = {"node.kubernetes.io/instance-type": frozenset({"t2.micro", "t2.large", "c5.xlarge"})}
+
+
+@pytest.mark.parametrize(
+    ("expression", "operator", "values"),
+    [
+        ("attribute:ecs.instance-type =~ t2.*", "In", ["t2.large", "t2.micro"]),
+        ("attribute:ecs.instance-type matches c5.*|t2.l.*", "In", ["c5.xlarge", "t2.large"]),
+        ("attribute:ecs.instance-type !~ t2.*", "NotIn", ["t2.large", "t2.micro"]),
+        ("attribute:ecs.instance-type =~ t2", "In", ["t2"]),  # a literal: no expansion
+        ("attribute:ecs.instance-type =~ 2.*", "In", [NO_MATCH]),  # a whole value must match
+        ("attribute:ecs.instance-type =~ m5.*", "In", [NO_MATCH]),
+    ],
+)
+def test_a_regular_expression_is_expanded_against_the_nodes_labels(
+    expression: str, operator: str, values: list[str]
+) -> None:
+    key = "node.kubernetes.io/instance-type"
+    assert expression_terms(expression, LIVE) == [
+        [{"key": key, "operator": operator, "values": values}]
+    ]
+
+
+def test_a_regular_expression_that_is_none_or_would_backtrack_forever() -> None:
+    with pytest.raises(Untranslatable, match="not a regular expression"):
+        expression_terms("attribute:ecs.instance-type =~ t2.[*", LIVE)
+    slow = {"node.kubernetes.io/instance-type": frozenset({"a" * 62})}
+    assert expression_terms("attribute:ecs.instance-type =~ a*a*a*a*a*a*a*a*a*b", slow) == [
+        [{"key": "node.kubernetes.io/instance-type", "operator": "In", "values": [NO_MATCH]}]
+    ]  # linear time: Python's re would take hours on this one
 
 
 def test_constraints_and_strategies_from_a_service() -> None:
