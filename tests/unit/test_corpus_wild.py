@@ -56,6 +56,7 @@ def _convert(name: str, mode: str, capsys: pytest.CaptureFixture[str]) -> tuple[
 def test_every_listed_refusal_is_a_corpus_file() -> None:
     assert set(REFUSALS) <= set(FILES)
     assert all(entry["field"] and len(entry["ecs"]) > 20 for entry in REFUSALS.values())
+    assert all(set(entry.get("modes", ["crd"])) <= {"crd", "k8s"} for entry in REFUSALS.values())
 
 
 @needs_corpus
@@ -65,7 +66,7 @@ def test_converts_or_is_refused_as_ecs_refuses_it(
     name: str, mode: str, capsys: pytest.CaptureFixture[str], apiserver: OfflineApiServer
 ) -> None:
     code, out, err = _convert(name, mode, capsys)
-    if name in REFUSALS:
+    if name in REFUSALS and mode in REFUSALS[name].get("modes", ["crd", "k8s"]):
         assert code == 1, f"{name} converts, though ECS refuses it: {REFUSALS[name]['ecs']}"
         problems = [line for line in err.splitlines() if line.startswith("  - ")]
         assert problems and all(PROBLEM.match(line) for line in problems), err
@@ -81,3 +82,14 @@ def test_converts_or_is_refused_as_ecs_refuses_it(
             validate(document)
     if mode == "k8s":
         assert ("Windows inferred from" in err) == (name in WINDOWS_INFERRED), err
+
+
+@needs_corpus
+def test_a_role_name_converts_with_the_account_id_ecs_would_complete_it_with(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    name = "awsdocs-fluentbit-windows.json"
+    code = cli.main(["convert", str(CORPUS / name), "--to", "k8s", "--account-id", "123456789012"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "arn:aws:iam::123456789012:role/task-iam-role" in out

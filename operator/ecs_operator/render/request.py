@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..api.base import EcsShape
-from ..api.errors import EcsValidationError
+from ..api.errors import EcsValidationError, Violation
 from ..api.identifiers import cluster_name
 from ..api.models import TaskDefinitionSpec
 from ..api.rules.fargate import fargate_incompatibilities
@@ -80,6 +80,7 @@ def context(
     )
     if base.is_fargate:
         _require_fargate_compatible(td)
+    _require_awsvpc_for_its_configuration(req, td)
     placement = dataclasses.replace(
         base,
         constraints=tuple(
@@ -105,6 +106,31 @@ def context(
         launch_volumes=launch_volumes(req.volumeConfigurations, report),
         node_labels=options.node_labels,
     )
+
+
+AWSVPC_CONFIGURATION = (
+    "Network Configuration is not valid for the given networkMode of this task definition "
+    "({mode}): awsvpcConfiguration needs networkMode awsvpc"
+)
+
+
+def _require_awsvpc_for_its_configuration(
+    req: CreateServiceRequest | RunTaskRequest, td: RegisterTaskDefinitionRequest
+) -> None:
+    """Refuse, as ECS does, an ``awsvpcConfiguration`` for a task definition whose network
+    mode is not awsvpc (bridge when it names none): its subnets and groups would mean nothing."""
+    network = req.networkConfiguration
+    mode = td.networkMode or "bridge"
+    if network is not None and network.awsvpcConfiguration is not None and mode != "awsvpc":
+        raise EcsValidationError(
+            [
+                Violation(
+                    "networkConfiguration.awsvpcConfiguration",
+                    AWSVPC_CONFIGURATION.format(mode=mode),
+                )
+            ],
+            "network configuration",
+        )
 
 
 def _require_fargate_compatible(td: RegisterTaskDefinitionRequest) -> None:
