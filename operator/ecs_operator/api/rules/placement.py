@@ -63,9 +63,7 @@ def strategy_cel(at: str) -> tuple[Cel, Cel, Cel]:
     return (
         Cel("size(self.filter(i, has(i.base) && i.base > 0)) <= 1", ONE_BASE, at),
         Cel("size(self) == 0 || self.exists(i, has(i.weight) && i.weight > 0)", SOME_WEIGHT, at),
-        Cel(
-            f"self.all(i, {_CEL_FARGATE_ITEM}) || self.all(i, !({_CEL_FARGATE_ITEM}))", NO_MIX, at
-        ),
+        Cel(f"self.all(i, {_CEL_FARGATE_ITEM}) || self.all(i, !({_CEL_FARGATE_ITEM}))", NO_MIX, at),
     )
 
 
