@@ -126,6 +126,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--account-id", help="AWS account id completing short role names")
     parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a CloudFormation template's parameter (or an Fn::ImportValue export) value; "
+        "repeat for more (default: the parameter's Default)",
+    )
+    parser.add_argument(
         "--nodes",
         metavar="FILE",
         help="the cluster's nodes (kubectl get nodes -o json), to expand a memberOf regular "
@@ -215,11 +223,11 @@ def read_document(data: Any, where: str, kind: sources.Kind | None = None) -> Do
     )
 
 
-def read_documents(data: Any) -> list[Document]:
+def read_documents(data: Any, inputs: sources.Inputs | None = None) -> list[Document]:
     """All input objects; every invalid one is reported, each path prefixed by where it is."""
     documents: list[Document] = []
     violations: list[Violation] = []
-    for item in sources.items(data):
+    for item in sources.items(data, inputs):
         try:
             document = read_document(item.body, item.where, item.kind)
         except EcsValidationError as error:
@@ -404,9 +412,9 @@ def dump(documents: list[dict[str, Any]], out: TextIO) -> None:
 
 def _read(path: str) -> Any:
     if path == "-":
-        return json.load(sys.stdin)
+        return sources.parse(sys.stdin.read())
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        return sources.parse(handle.read())
 
 
 def _print_reports(reports: list[tuple[str, list[str]]], err: TextIO) -> None:
@@ -447,8 +455,11 @@ def run(args: argparse.Namespace) -> int:
         account_id=args.account_id,
         node_labels=node_labels,
     )
+    inputs = sources.Inputs(
+        dict(p.partition("=")[::2] for p in args.parameter), account_id=args.account_id
+    )
     try:
-        documents = read_documents(data)
+        documents = read_documents(data, inputs)
         if args.to == "crd":
             out = to_custom_resources(documents, args.namespace)
             reports = [(doc.title, doc.notes) for doc in documents if doc.notes]

@@ -130,3 +130,62 @@ def test_a_member_of_regular_expression_needs_the_nodes_and_is_expanded_with_the
     nodes_file.write_text("[1]")
     code, _, err = convert(tmp_path, [TD, service], "--to", "k8s", "--nodes", str(nodes_file))
     assert code == 1 and "not the output of kubectl get nodes -o json" in err
+
+
+TEMPLATE_YAML = """\
+Parameters:
+  Tag: {Type: String, Default: "1.0"}
+Resources:
+  Web:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Family: web
+      ContainerDefinitions:
+        - Name: web
+          Image: !Sub "nginx:${Tag}"
+          Memory: 128
+          LogConfiguration:
+            LogDriver: awslogs
+            Options: {awslogs-group: !Ref Group, awslogs-region: !Ref "AWS::Region"}
+  Svc:
+    Type: AWS::ECS::Service
+    Properties:
+      ServiceName: web
+      TaskDefinition: !Ref Web
+      DesiredCount: 1
+      PlacementConstraints: !If [Prod, [], []]
+"""
+
+
+def test_a_yaml_template_with_short_forms_names_every_intrinsic_it_cannot_resolve(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "template.yaml"
+    source.write_text(TEMPLATE_YAML)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.stdout", stdout)
+        patch.setattr("sys.stderr", stderr)
+        code = cli.main(["convert", str(source)])
+    err = stderr.getvalue()
+    assert code == 1
+    where = "Resources.Web.Properties.ContainerDefinitions[0].LogConfiguration.Options"
+    assert f"{where}.awslogs-group: Ref Group" in err and "--parameter Group=VALUE" in err
+    assert f"{where}.awslogs-region: Ref AWS::Region" in err
+    assert "Resources.Svc.Properties.PlacementConstraints: Fn::If is not resolved" in err
+    args = ["--parameter", "Group=/ecs/web", "--parameter", "AWS::Region=eu-west-1"]
+    resolvable = TEMPLATE_YAML.replace("      PlacementConstraints: !If [Prod, [], []]\n", "")
+    source.write_text(resolvable)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.stdout", stdout := io.StringIO())
+        patch.setattr("sys.stderr", stderr := io.StringIO())
+        code = cli.main(["convert", str(source), *args, "--parameter", "Tag=1.27"])
+    assert code == 0, stderr.getvalue()
+    td, svc = [d for d in yaml.safe_load_all(stdout.getvalue()) if d]
+    container = td["spec"]["containerDefinitions"][0]
+    assert container["image"] == "nginx:1.27"
+    assert container["logConfiguration"]["options"] == {
+        "awslogs-group": "/ecs/web",
+        "awslogs-region": "eu-west-1",
+    }
+    assert svc["spec"]["taskDefinition"] == "web"
