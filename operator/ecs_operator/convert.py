@@ -3,10 +3,12 @@
 Input is what the AWS CLI takes or prints: ``register-task-definition`` input,
 ``describe-task-definition`` output (bare or in its ``{"taskDefinition": ...}`` wrapper; the
 read-only members are stripped and listed on stderr), ``create-service`` input,
-``describe-services`` output (each service as its create-service request, likewise) or
-``run-task`` input — one object or a JSON list of them. A service or run-task is rendered with
-the task definition given beside it in the same list. A key that is an ECS member in the wrong
-case (``ContainerDefinitions``) is named with its ECS spelling.
+``describe-services`` output (each service as its create-service request, likewise),
+``run-task`` input, ``create-cluster`` input or ``describe-clusters`` output — one object or a
+JSON list of them — or a CloudFormation template or ``terraform show -json`` output, whose ECS
+resources are read (``sources/``). A service or run-task is rendered with the task definition
+given beside it. A key that is an ECS member in the wrong case (``ContainerDefinitions``) is
+named with its ECS spelling.
 
 - ``--to crd`` (default): TaskDefinition / Service / Task custom resources whose spec is the ECS
   JSON, for the operator to reconcile (a Task has a ``generateName``: stderr says to create it
