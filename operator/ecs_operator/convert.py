@@ -30,6 +30,7 @@ import json
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
@@ -105,7 +106,14 @@ def missing_clusters(documents: list[Document], options: Options) -> list[str]:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``ecs-operator convert``."""
-    parser.add_argument("file", metavar="FILE", help="ECS JSON (an object or a list); - for stdin")
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        nargs="+",
+        help="ECS JSON (an object or a list), a CloudFormation template, terraform show -json "
+        "output, or a directory of such files (*.json, *.yaml, *.yml); - for stdin; several "
+        "are read as one input",
+    )
     parser.add_argument(
         "--to",
         choices=("crd", "k8s"),
@@ -437,13 +445,48 @@ def _node_labels(path: str | None) -> NodeLabels | None:
     return label_values(listed)
 
 
+#: the files a directory given to convert contributes
+INPUT_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def input_files(paths: list[str]) -> list[str]:
+    """The files named, a directory standing for its input files (sorted, not recursive)."""
+    files: list[str] = []
+    for path in paths:
+        folder = Path(path)
+        if path != "-" and folder.is_dir():
+            files += sorted(
+                str(p) for p in folder.iterdir() if p.is_file() and p.suffix in INPUT_SUFFIXES
+            )
+        else:
+            files.append(path)
+    return files
+
+
+class Unreadable(Exception):
+    """An input file that cannot be read or parsed (the message names it)."""
+
+
+def _documents(files: list[str], inputs: sources.Inputs) -> list[Document]:
+    """Every file's documents, in order; an error names the file when there are several."""
+    documents: list[Document] = []
+    for path in files:
+        try:
+            data = _read(path)
+        except (OSError, json.JSONDecodeError) as error:
+            raise Unreadable(f"{path}: {error}") from None
+        try:
+            documents += read_documents(data, inputs)
+        except EcsValidationError as error:
+            if len(files) == 1:
+                raise
+            raise EcsValidationError(error.violations, f"input {path}") from None
+    return documents
+
+
 def run(args: argparse.Namespace) -> int:
     """Convert ``args.file``; 0 on success, 1 on unreadable or invalid input."""
-    try:
-        data = _read(args.file)
-    except (OSError, json.JSONDecodeError) as error:
-        print(f"error: {args.file}: {error}", file=sys.stderr)
-        return 1
+    files = input_files(args.file)
     try:
         node_labels = _node_labels(args.nodes)
     except (OSError, ValueError) as error:
@@ -461,7 +504,7 @@ def run(args: argparse.Namespace) -> int:
         dict(p.partition("=")[::2] for p in args.parameter), account_id=args.account_id
     )
     try:
-        documents = read_documents(data, inputs)
+        documents = _documents(files, inputs)
         if args.to == "crd":
             out = to_custom_resources(documents, args.namespace)
             reports = [(doc.title, doc.notes) for doc in documents if doc.notes]
@@ -472,6 +515,9 @@ def run(args: argparse.Namespace) -> int:
             conversion = to_kubernetes(documents, options)
             out, reports = conversion.documents(), conversion.reports
     except EcsValidationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except Unreadable as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     dump(out, sys.stdout)

@@ -7,26 +7,14 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from ecs_operator import cli
 
-TD = {"family": "web", "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 128}]}
-
-
-def convert(tmp_path: Path, data: object, *args: str) -> tuple[int, list[dict[str, Any]], str]:
-    """Run convert on ``data`` written as a JSON file: exit code, YAML documents, stderr."""
-    source = tmp_path / "input.json"
-    source.write_text(json.dumps(data))
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("sys.stdout", stdout)
-        patch.setattr("sys.stderr", stderr)
-        code = cli.main(["convert", str(source), *args])
-    return code, [d for d in yaml.safe_load_all(stdout.getvalue()) if d], stderr.getvalue()
+from .render.test_render_convert import TD
+from .render.test_render_convert import _convert as convert
 
 
 def test_a_bare_service_in_describe_form_is_stripped_but_a_typo_is_not(tmp_path: Path) -> None:
@@ -189,3 +177,24 @@ def test_a_yaml_template_with_short_forms_names_every_intrinsic_it_cannot_resolv
         "awslogs-region": "eu-west-1",
     }
     assert svc["spec"]["taskDefinition"] == "web"
+
+
+def test_a_directory_or_several_files_are_one_input(tmp_path: Path) -> None:
+    """A task definition in one file, its service in another: rendered together."""
+    folder = tmp_path / "ecs"
+    folder.mkdir()
+    (folder / "td.json").write_text(json.dumps(TD))
+    service = {"serviceName": "web", "taskDefinition": "web", "desiredCount": 1}
+    (folder / "service.yaml").write_text(yaml.safe_dump(service))
+    (folder / "notes.txt").write_text("not read")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.stdout", stdout)
+        patch.setattr("sys.stderr", stderr)
+        code = cli.main(["convert", str(folder), "--to", "k8s"])
+        assert code == 0, stderr.getvalue()
+        kinds = [d["kind"] for d in yaml.safe_load_all(stdout.getvalue()) if d]
+        assert kinds == ["ServiceAccount", "Deployment"]
+        (folder / "broken.json").write_text(json.dumps({**service, "desiredCount": "1"}))
+        assert cli.main(["convert", str(folder / "td.json"), str(folder / "broken.json")]) == 1
+    assert f"invalid input {folder / 'broken.json'}" in stderr.getvalue()
