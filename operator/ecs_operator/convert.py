@@ -193,6 +193,13 @@ def _task_definition(data: Mapping[str, Any], where: str) -> Document:
             body["tags"] = wrapper["tags"]
     revision = _strip_read_only(body, notes)
     spec = parse_task_definition(body)
+    for member, units in (("cpu", "CPU units"), ("memory", "MiB")):
+        written, stored = body.get(member), getattr(spec, member)
+        if written is not None and str(written) != stored:
+            notes.append(
+                f"{member} {written!r} -> {stored!r}: in {units}, as ECS registers it "
+                "(describe-task-definition shows the same)"
+            )
     if platform.operating_system_family(spec) is None and not platform.is_windows(spec):
         notes.append(LINUX_NOTE)
     return Document(where, spec, revision, notes)

@@ -198,3 +198,12 @@ def test_a_directory_or_several_files_are_one_input(tmp_path: Path) -> None:
         (folder / "broken.json").write_text(json.dumps({**service, "desiredCount": "1"}))
         assert cli.main(["convert", str(folder / "td.json"), str(folder / "broken.json")]) == 1
     assert f"invalid input {folder / 'broken.json'}" in stderr.getvalue()
+
+
+def test_normalised_cpu_and_memory_are_noted(tmp_path: Path) -> None:
+    td = {**TD, "cpu": ".25 vcpu", "memory": "0.5GB"}
+    code, docs, err = convert(tmp_path, td)
+    assert code == 0 and (docs[0]["spec"]["cpu"], docs[0]["spec"]["memory"]) == ("256", "512")
+    assert "cpu '.25 vcpu' -> '256': in CPU units" in err and "memory '0.5GB' -> '512'" in err
+    _, _, err = convert(tmp_path, {**TD, "cpu": 256, "memory": "512"})
+    assert "->" not in err
