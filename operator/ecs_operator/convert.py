@@ -44,7 +44,7 @@ from .api.ref import TaskDefinitionRef
 from .nodes import NodeLabels, label_values
 from .render import capacity, platform, workloads
 from .render.context import RenderContext
-from .render.findings import Finding, ObjectRef, Report
+from .render.findings import Report, grouped_lines
 from .render.names import dns_label
 from .render.pod import render_pod_template
 from .render.request import Options, RenderedWorkload, request_cluster
@@ -322,10 +322,6 @@ class Conversion:
         return [*self._accounts.values(), *self.objects]
 
 
-def _lines(findings: Iterable[Finding], references: Iterable[ObjectRef]) -> list[str]:
-    return [str(f) for f in findings] + [f"requires {ref}" for ref in references]
-
-
 def _resolve(ref_text: str | None, where: str, tds: list[Document]) -> Document:
     if ref_text is None:
         raise EcsValidationError([Violation(where + "taskDefinition", "is required")], "input")
@@ -382,7 +378,7 @@ def _lone_task_definition(
     template = workloads.pod_template(
         workloads.Meta(name, options.namespace, labels, {}), rendered.pod_template
     )
-    notes = _lines([*report.findings, *rendered.findings], rendered.references)
+    notes = grouped_lines([*report.findings, *rendered.findings], rendered.references)
     return [rendered.service_account, template], notes
 
 
@@ -400,9 +396,9 @@ def to_kubernetes(documents: list[Document], options: Options) -> Conversion:
             continue
         result, td_doc = _workload(doc, tds, options)
         used.append(td_doc)
-        notes = _lines(result.findings, result.references)
+        notes = grouped_lines(result.findings, result.references)
         conversion.add(doc.title, result.objects, doc.notes + notes)
-        td_notes = _lines(result.pod.findings, result.pod.references)
+        td_notes = grouped_lines(result.pod.findings, result.pod.references)
         if td_notes:
             conversion.reports.append((f"{doc.title}: {td_doc.title}", td_notes))
     for doc in tds:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from ecs_operator import cli
+from ecs_operator.render.findings import Finding, ObjectRef, grouped_lines
 
 from .render.test_render_convert import TD
 from .render.test_render_convert import _convert as convert
@@ -207,3 +208,22 @@ def test_normalised_cpu_and_memory_are_noted(tmp_path: Path) -> None:
     assert "cpu '.25 vcpu' -> '256': in CPU units" in err and "memory '0.5GB' -> '512'" in err
     _, _, err = convert(tmp_path, {**TD, "cpu": 256, "memory": "512"})
     assert "->" not in err
+
+
+def test_the_report_groups_findings_per_kind_with_counts_and_merges_repeats() -> None:
+    findings = [
+        Finding("containerDefinitions[0].logConfiguration", "mapped-approx", "logs go"),
+        Finding("containerDefinitions[3].logConfiguration", "mapped-approx", "logs go"),
+        Finding("volumes[0].efsVolumeConfiguration", "unsupported", "no EFS"),
+        Finding("ulimits", "mapped-approx", "pod-wide"),
+    ]
+    refs = [ObjectRef("Secret", "sm-db", "arn:db", "containerDefinitions[0].secrets[0]")]
+    assert grouped_lines(findings, refs) == [
+        "mapped-approx (3):",
+        "  containerDefinitions[0,3].logConfiguration: logs go",
+        "  ulimits: pod-wide",
+        "unsupported (1):",
+        "  volumes[0].efsVolumeConfiguration: no EFS",
+        "requires (1):",
+        "  Secret sm-db (for containerDefinitions[0].secrets[0]: arn:db)",
+    ]
