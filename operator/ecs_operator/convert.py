@@ -44,11 +44,12 @@ from .api.ref import TaskDefinitionRef
 from .nodes import NodeLabels, label_values
 from .render import capacity, platform, workloads
 from .render.context import RenderContext
-from .render.findings import Report, grouped_lines
+from .render.findings import ObjectRef, Report, grouped_lines
 from .render.names import dns_label
 from .render.pod import render_pod_template
 from .render.request import Options, RenderedWorkload, request_cluster
 from .render.service import render_service
+from .render.storage import volume_objects
 from .render.task import GENERATE_NAME_MAX, render_task
 
 #: members of describe-task-definition output that RegisterTaskDefinition does not accept
@@ -135,6 +136,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="per-container restartPolicy/restartPolicyRules (ContainerRestartRules, 1.34+)",
     )
     parser.add_argument("--account-id", help="AWS account id completing short role names")
+    parser.add_argument(
+        "--emit-volumes",
+        action="store_true",
+        help="with --to k8s: also the PersistentVolume (EFS CSI driver, its volume handle and "
+        "mount options) and claim of each EFS volume, and the claim of each shared Docker volume",
+    )
     parser.add_argument(
         "--parameter",
         action="append",
@@ -305,7 +312,17 @@ class Conversion:
 
     objects: list[dict[str, Any]] = field(default_factory=list)
     reports: list[tuple[str, list[str]]] = field(default_factory=list)
+    #: what the pods reference, for --emit-volumes
+    volumes: list[ObjectRef] = field(default_factory=list)
     _accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def emit_volumes(self, namespace: str) -> None:
+        """Append the PersistentVolumes and claims of the referenced volumes, once each."""
+        emitted: set[str] = set()
+        for ref in self.volumes:
+            if ref.name not in emitted:
+                emitted.add(ref.name)
+                self.objects += volume_objects(ref, namespace)
 
     def add(self, title: str, objects: Iterable[dict[str, Any]], notes: list[str]) -> None:
         """Keep ``objects`` (ServiceAccounts once each) and the notes about ``title``."""
@@ -357,7 +374,7 @@ def _workload(
 
 def _lone_task_definition(
     doc: Document, options: Options
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[dict[str, Any]], list[str], tuple[ObjectRef, ...]]:
     td = doc.spec
     assert isinstance(td, TaskDefinitionSpec)
     report = Report()
@@ -379,12 +396,15 @@ def _lone_task_definition(
         workloads.Meta(name, options.namespace, labels, {}), rendered.pod_template
     )
     notes = grouped_lines([*report.findings, *rendered.findings], rendered.references)
-    return [rendered.service_account, template], notes
+    return [rendered.service_account, template], notes, rendered.references
 
 
-def to_kubernetes(documents: list[Document], options: Options) -> Conversion:
+def to_kubernetes(
+    documents: list[Document], options: Options, emit_volumes: bool = False
+) -> Conversion:
     """Render every service and task with its task definition, then the task definitions
-    no service or task uses as PodTemplates."""
+    no service or task uses as PodTemplates; with ``emit_volumes``, the PersistentVolumes and
+    claims the pods' volumes need, after them."""
     tds = [doc for doc in documents if isinstance(doc.spec, TaskDefinitionSpec)]
     conversion = Conversion()
     used: list[Document] = []
@@ -399,6 +419,7 @@ def to_kubernetes(documents: list[Document], options: Options) -> Conversion:
         notes = grouped_lines(result.findings, result.references)
         conversion.add(doc.title, result.objects, doc.notes + notes)
         td_notes = grouped_lines(result.pod.findings, result.pod.references)
+        conversion.volumes += result.pod.references
         if td_notes:
             conversion.reports.append((f"{doc.title}: {td_doc.title}", td_notes))
     for doc in tds:
@@ -406,8 +427,11 @@ def to_kubernetes(documents: list[Document], options: Options) -> Conversion:
             if doc.notes:
                 conversion.reports.append((doc.title, doc.notes))
             continue
-        objects, notes = _lone_task_definition(doc, options)
+        objects, notes, references = _lone_task_definition(doc, options)
         conversion.add(doc.title, objects, doc.notes + notes)
+        conversion.volumes += references
+    if emit_volumes:
+        conversion.emit_volumes(options.namespace)
     return conversion
 
 
@@ -515,7 +539,7 @@ def run(args: argparse.Namespace) -> int:
             if hints:
                 reports.append(("Clusters", hints))
         else:
-            conversion = to_kubernetes(documents, options)
+            conversion = to_kubernetes(documents, options, args.emit_volumes)
             out, reports = conversion.documents(), conversion.reports
     except EcsValidationError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -13,6 +13,7 @@ import yaml
 
 from ecs_operator import cli
 from ecs_operator.render.findings import Finding, ObjectRef, grouped_lines
+from ecs_operator.render.storage import volume_objects
 
 from .render.test_render_convert import TD
 from .render.test_render_convert import _convert as convert
@@ -227,3 +228,16 @@ def test_the_report_groups_findings_per_kind_with_counts_and_merges_repeats() ->
         "requires (1):",
         "  Secret sm-db (for containerDefinitions[0].secrets[0]: arn:db)",
     ]
+
+
+def test_emitted_volumes_are_a_docker_claim_or_an_efs_volume_and_claim() -> None:
+    docker = ObjectRef("PersistentVolumeClaim", "docker-cache", "cache", "volumes[0]", None, {})
+    [claim] = volume_objects(docker, "shop")
+    assert claim["kind"] == "PersistentVolumeClaim" and "storageClassName" not in claim["spec"]
+    details = {"driver": "efs.csi.aws.com", "volumeHandle": "fs-1::fsap-2", "mountOptions": "tls"}
+    efs = ObjectRef("PersistentVolumeClaim", "efs-fs-1", "fs-1", "volumes[1]", None, details)
+    volume, claim = volume_objects(efs, "shop")
+    assert volume["spec"]["csi"] == {"driver": "efs.csi.aws.com", "volumeHandle": "fs-1::fsap-2"}
+    assert volume["spec"]["mountOptions"] == ["tls"]
+    assert claim["spec"]["volumeName"] == volume["metadata"]["name"] == "shop-efs-fs-1"
+    assert volume_objects(ObjectRef("Secret", "s", "arn", "secrets[0]"), "shop") == []

@@ -110,6 +110,16 @@ def _merged_paths(paths: list[str]) -> str:
     return ", ".join(dict.fromkeys(paths))
 
 
+def _details(ref: ObjectRef) -> str:
+    """What creating ``ref`` takes (an EFS claim's CSI driver, volume handle and mount
+    options), and where convert prints it whole."""
+    if not ref.details:
+        return ""
+    listed = ", ".join(f"{key} {value}" for key, value in ref.details.items())
+    hint = "; convert --emit-volumes prints it" if ref.kind == "PersistentVolumeClaim" else ""
+    return f": {listed}{hint}"
+
+
 def grouped_lines(findings: Iterable[Finding], references: Iterable[ObjectRef]) -> list[str]:
     """A report as people read it: the findings grouped per kind with their count, one line
     per message (the paths that share it merged: ``containerDefinitions[0,1].logConfiguration``),
@@ -125,5 +135,5 @@ def grouped_lines(findings: Iterable[Finding], references: Iterable[ObjectRef]) 
     needed = list(references)
     if needed:
         lines.append(f"requires ({len(needed)}):")
-        lines += [f"  {ref}" for ref in needed]
+        lines += [f"  {ref}{_details(ref)}" for ref in needed]
     return lines
