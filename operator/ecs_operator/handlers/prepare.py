@@ -22,6 +22,7 @@ from . import target_cluster
 from .common import report_invalid, report_unresolved
 from .context import Context
 from .indexes import ecs_spec
+from .node_labels import node_labels
 from .queue import Outcome, Result
 from .references import Resolved, Unresolved, resolve_task_definition
 
@@ -109,6 +110,9 @@ async def resolve(
         capacity_providers=target_cluster.capacity_providers(cluster),
         pod_level_resources=ctx.settings.pod_level_resources,
         account_id=ctx.settings.account_id,
+        node_labels=node_labels(
+            ctx.store, ecs_spec(found.body, resource.kind), task_definition.spec
+        ),
     )
     return Prepared(found, cluster, strategy, task_definition, options)
 

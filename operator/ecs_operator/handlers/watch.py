@@ -41,7 +41,7 @@ from ecs_operator.kube.store import Store
 from ecs_operator.metrics import MANAGED_OBJECTS
 from ecs_operator.render.keys import ANNOTATION_SERVICE, LABEL_APP_MANAGED_BY, MANAGED_BY
 
-from . import tenancy
+from . import node_labels, tenancy
 from .context import Context
 from .indexes import SERVICE_NAME
 from .queue import Key, Kind
@@ -170,10 +170,15 @@ def _node_handler() -> None:
     @kopf.on.event(NODE.group, NODE.version, NODE.plural, id="watch-nodes")
     async def handler(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
         ctx = context(memo)
+        before = ctx.store.get(NODE, "", event["object"]["metadata"]["name"])
+        after = None if event.get("type") == "DELETED" else event["object"]
         _track(ctx, NODE, event)
         namespaces = {b["metadata"]["namespace"] for b in ctx.store.all(ECS_CLUSTER)}
         for namespace in namespaces:
             ctx.queue.add(Key(Kind.CLUSTER, namespace, "*"), after=ctx.timers.cluster_refresh)
+        if node_labels.labels_changed(before, after):
+            for namespace, name in node_labels.regex_services(ctx.store):
+                ctx.queue.add(Key(Kind.SERVICE, namespace, name))
 
 
 def _namespace_handler() -> None:
