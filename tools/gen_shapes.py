@@ -144,6 +144,8 @@ DOC_CONSTRAINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("CreateServiceRequest", "capacityProviderStrategy"): {"max_length": 20},
     ("CreateServiceRequest", "serviceRegistries"): {"max_length": 1},
     ("CreateServiceRequest", "clientToken"): {"max_length": 36},
+    # CreateService: "desiredCount ... must be >= 0" (InvalidParameterException below zero).
+    ("CreateServiceRequest", "desiredCount"): {"ge": 0},
     ("RunTaskRequest", "count"): {"ge": 1, "le": 10},
     ("RunTaskRequest", "placementConstraints"): {"max_length": 10},
     ("RunTaskRequest", "placementStrategy"): {"max_length": 5},

@@ -3,10 +3,12 @@
 Input is what the AWS CLI takes or prints: ``register-task-definition`` input,
 ``describe-task-definition`` output (bare or in its ``{"taskDefinition": ...}`` wrapper; the
 read-only members are stripped and listed on stderr), ``create-service`` input,
-``describe-services`` output (each service as its create-service request, likewise) or
-``run-task`` input — one object or a JSON list of them. A service or run-task is rendered with
-the task definition given beside it in the same list. A key that is an ECS member in the wrong
-case (``ContainerDefinitions``) is named with its ECS spelling.
+``describe-services`` output (each service as its create-service request, likewise),
+``run-task`` input, ``create-cluster`` input or ``describe-clusters`` output — one object or a
+JSON list of them — or a CloudFormation template or ``terraform show -json`` output, whose ECS
+resources are read (``sources/``). A service or run-task is rendered with the task definition
+given beside it. A key that is an ECS member in the wrong case (``ContainerDefinitions``) is
+named with its ECS spelling.
 
 - ``--to crd`` (default): TaskDefinition / Service / Task custom resources whose spec is the ECS
   JSON, for the operator to reconcile (a Task has a ``generateName``: stderr says to create it
@@ -28,24 +30,26 @@ import json
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
 
-from . import API_GROUP, API_VERSION
+from . import API_GROUP, API_VERSION, sources
 from .api.errors import EcsValidationError, Violation
-from .api.identifiers import short_name
-from .api.models import ServiceSpec, TaskDefinitionSpec, TaskSpec
-from .api.parse import parse_service, parse_task, parse_task_definition
+from .api.identifiers import DEFAULT_CLUSTER
+from .api.models import ClusterSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec
+from .api.parse import parse_cluster, parse_service, parse_task, parse_task_definition
 from .api.ref import TaskDefinitionRef
-from .api.shapes import CreateServiceRequest
-from .render import capacity, workloads
+from .nodes import NodeLabels, label_values
+from .render import capacity, platform, workloads
 from .render.context import RenderContext
-from .render.findings import Finding, ObjectRef, Report
+from .render.findings import ObjectRef, Report, grouped_lines
 from .render.names import dns_label
 from .render.pod import render_pod_template
 from .render.request import Options, RenderedWorkload, request_cluster
 from .render.service import render_service
+from .render.storage import volume_objects
 from .render.task import GENERATE_NAME_MAX, render_task
 
 #: members of describe-task-definition output that RegisterTaskDefinition does not accept
@@ -62,17 +66,55 @@ READ_ONLY_MEMBERS = (
 )
 CRD_API_VERSION = f"{API_GROUP}/{API_VERSION}"
 #: the members that tell an input object's kind, spelled as ECS spells them
-MARKERS = ("containerDefinitions", "serviceName", "taskDefinition")
+MARKERS = ("containerDefinitions", "serviceName", "taskDefinition", "clusterName")
 #: what stderr says about a run-task's objects, which have a generateName and no name
 GENERATE_NAME_NOTE = (
     "created with metadata.generateName (each RunTask starts new tasks): use `kubectl create "
     "-f`, as `kubectl apply` needs a name; `kubectl apply` a TaskDefinition beside it on its own"
 )
+#: what convert says of a task definition that names no OS and uses nothing Windows-only
+LINUX_NOTE = (
+    "runtimePlatform absent: Linux, as ECS assumes (nothing in it is Windows-only); for "
+    "Windows set runtimePlatform.operatingSystemFamily"
+)
+#: what --to k8s says of a Cluster, which has no Kubernetes object of its own
+CLUSTER_K8S_NOTE = (
+    "no Kubernetes object: a cluster is the operator's grouping of services and tasks, and its "
+    "EC2 capacity providers are node pools (docs/nodes.md); convert --to crd to keep it"
+)
+
+
+def missing_clusters(documents: list[Document], options: Options) -> list[str]:
+    """The hint that a service or task names a cluster the input does not define: the
+    operator creates only ``default`` by itself, and waits (ClusterNotFound) for any other."""
+    defined = {
+        doc.spec.clusterName or DEFAULT_CLUSTER
+        for doc in documents
+        if isinstance(doc.spec, ClusterSpec)
+    }
+    named = {
+        request_cluster(doc.spec.cluster, options)
+        for doc in documents
+        if isinstance(doc.spec, ServiceSpec | TaskSpec)
+    }
+    return [
+        f"cluster {name} is not in the input: its services and tasks wait (ClusterNotFound) "
+        f"until a Cluster with clusterName {name} exists (only default is created by itself); "
+        f'convert {{"clusterName": "{name}"}} beside them'
+        for name in sorted(named - defined - {DEFAULT_CLUSTER})
+    ]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``ecs-operator convert``."""
-    parser.add_argument("file", metavar="FILE", help="ECS JSON (an object or a list); - for stdin")
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        nargs="+",
+        help="ECS JSON (an object or a list), a CloudFormation template, terraform show -json "
+        "output, or a directory of such files (*.json, *.yaml, *.yml); - for stdin; several "
+        "are read as one input",
+    )
     parser.add_argument(
         "--to",
         choices=("crd", "k8s"),
@@ -94,6 +136,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="per-container restartPolicy/restartPolicyRules (ContainerRestartRules, 1.34+)",
     )
     parser.add_argument("--account-id", help="AWS account id completing short role names")
+    parser.add_argument(
+        "--emit-volumes",
+        action="store_true",
+        help="with --to k8s: also the PersistentVolume (EFS CSI driver, its volume handle and "
+        "mount options) and claim of each EFS volume, and the claim of each shared Docker volume",
+    )
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a CloudFormation template's parameter (or an Fn::ImportValue export) value; "
+        "repeat for more (default: the parameter's Default)",
+    )
+    parser.add_argument(
+        "--nodes",
+        metavar="FILE",
+        help="the cluster's nodes (kubectl get nodes -o json), to expand a memberOf regular "
+        "expression (attribute:ecs.instance-type =~ t2.*) into the label values they have",
+    )
 
 
 @dataclass(slots=True)
@@ -101,7 +163,7 @@ class Document:
     """One validated input object, where it came from, and what convert noticed about it."""
 
     where: str
-    spec: TaskDefinitionSpec | ServiceSpec | TaskSpec
+    spec: TaskDefinitionSpec | ServiceSpec | TaskSpec | ClusterSpec
     revision: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -114,6 +176,8 @@ class Document:
             return f"TaskDefinition {spec.family}{suffix}"
         if isinstance(spec, ServiceSpec):
             return f"Service {spec.serviceName}"
+        if isinstance(spec, ClusterSpec):
+            return f"Cluster {spec.clusterName or DEFAULT_CLUSTER}"
         return f"Task {spec.taskDefinition}"
 
 
@@ -135,20 +199,35 @@ def _task_definition(data: Mapping[str, Any], where: str) -> Document:
         if wrapper.get("tags") and "tags" not in body:
             body["tags"] = wrapper["tags"]
     revision = _strip_read_only(body, notes)
-    return Document(where, parse_task_definition(body), revision, notes)
+    spec = parse_task_definition(body)
+    for member, units in (("cpu", "CPU units"), ("memory", "MiB")):
+        written, stored = body.get(member), getattr(spec, member)
+        if written is not None and str(written) != stored:
+            notes.append(
+                f"{member} {written!r} -> {stored!r}: in {units}, as ECS registers it "
+                "(describe-task-definition shows the same)"
+            )
+    if platform.operating_system_family(spec) is None and not platform.is_windows(spec):
+        notes.append(LINUX_NOTE)
+    return Document(where, spec, revision, notes)
 
 
-def read_document(data: Any, where: str) -> Document:
-    """Recognise and validate one input object (EcsValidationError when invalid, with paths
-    relative to the object)."""
+def read_document(data: Any, where: str, kind: sources.Kind | None = None) -> Document:
+    """Recognise (unless the input's form said its ``kind``) and validate one input object
+    (EcsValidationError when invalid, with paths relative to the object)."""
     if not isinstance(data, dict):
         raise EcsValidationError([Violation("", "expected a JSON object")], "input")
-    if "containerDefinitions" in data or isinstance(data.get("taskDefinition"), dict):
+    if kind == "TaskDefinition" or (
+        kind is None
+        and ("containerDefinitions" in data or isinstance(data.get("taskDefinition"), dict))
+    ):
         return _task_definition(data, where)
-    if "serviceName" in data:
+    if kind == "Service" or (kind is None and "serviceName" in data):
         return Document(where, parse_service(data))
-    if "taskDefinition" in data:
+    if kind == "Task" or (kind is None and "taskDefinition" in data):
         return Document(where, parse_task(data), notes=[GENERATE_NAME_NOTE])
+    if kind == "Cluster" or (kind is None and "clusterName" in data):
+        return Document(where, parse_cluster(data))
     misspelt = [
         Violation(key, f"ECS member names are camelCase: {marker}")
         for key in data
@@ -160,65 +239,25 @@ def read_document(data: Any, where: str) -> Document:
         or [
             Violation(
                 "",
-                "not a task definition (containerDefinitions), a service (serviceName) or "
-                "a run-task request (taskDefinition)",
+                "not a task definition (containerDefinitions), a service (serviceName), "
+                "a run-task request (taskDefinition) or a cluster (clusterName)",
             )
         ],
         "input",
     )
 
 
-def _is_describe_services(data: Any) -> bool:
-    """``aws ecs describe-services`` output: ``{"services": [...], "failures": [...]}``."""
-    return (
-        isinstance(data, dict)
-        and isinstance(data.get("services"), list)
-        and not any(marker in data for marker in MARKERS)
-    )
-
-
-def _create_service(described: Any) -> tuple[Any, list[str]]:
-    """A service of describe-services output as the create-service request it came from (its
-    request members, ``clusterArn`` as ``cluster``), and the note of what was stripped."""
-    if not isinstance(described, dict):
-        return described, []
-    members = CreateServiceRequest.model_fields
-    request = {k: v for k, v in described.items() if k in members and v not in (None, [], {})}
-    cluster_arn = described.get("clusterArn")
-    if isinstance(cluster_arn, str) and "cluster" not in request:
-        request["cluster"] = short_name(cluster_arn)
-    stripped = [k for k in described if k not in members]
-    note = f"describe-services members stripped: {', '.join(stripped)}"
-    return request, [note] if stripped else []
-
-
-def _items(data: Any) -> list[tuple[str, Any, list[str]]]:
-    """The input objects with where they are and what convert noted on the way in: a list's
-    items, each service of describe-services output as its create-service request."""
-    items = list(enumerate(data)) if isinstance(data, list) else [(None, data)]
-    found: list[tuple[str, Any, list[str]]] = []
-    for k, item in items:
-        where = "" if k is None else f"[{k}]"
-        if not _is_describe_services(item):
-            found.append((where, item, []))
-            continue
-        for j, described in enumerate(item["services"]):
-            request, notes = _create_service(described)
-            found.append((Violation(f"services[{j}]", "").under(where).path, request, notes))
-    return found
-
-
-def read_documents(data: Any) -> list[Document]:
+def read_documents(data: Any, inputs: sources.Inputs | None = None) -> list[Document]:
     """All input objects; every invalid one is reported, each path prefixed by where it is."""
     documents: list[Document] = []
     violations: list[Violation] = []
-    for where, item, notes in _items(data):
+    for item in sources.items(data, inputs):
         try:
-            document = read_document(item, where)
+            document = read_document(item.body, item.where, item.kind)
         except EcsValidationError as error:
-            violations += [v.under(where) for v in error.violations]
+            violations += [v.under(item.where) for v in error.violations]
             continue
-        document.notes[:0] = notes
+        document.notes[:0] = item.notes
         documents.append(document)
     if violations:
         raise EcsValidationError(violations, "input")
@@ -236,13 +275,15 @@ def to_custom_resources(
             kind, metadata = "TaskDefinition", {"name": dns_label(spec.family)}
         elif isinstance(spec, ServiceSpec):
             kind, metadata = "Service", {"name": dns_label(spec.serviceName)}
+        elif isinstance(spec, ClusterSpec):
+            kind, metadata = "Cluster", {"name": dns_label(spec.clusterName or DEFAULT_CLUSTER)}
         else:
             family = spec.task_definition_ref.family
             kind, metadata = "Task", {"generateName": dns_label(family, GENERATE_NAME_MAX) + "-"}
         if namespace:
             metadata["namespace"] = namespace
         body = spec.model_dump(mode="json", exclude_none=True)
-        if not isinstance(spec, TaskDefinitionSpec):
+        if isinstance(spec, ServiceSpec | TaskSpec):
             _follow_family(body, doc.notes)
         resources.append(
             {"apiVersion": CRD_API_VERSION, "kind": kind, "metadata": metadata, "spec": body}
@@ -271,7 +312,17 @@ class Conversion:
 
     objects: list[dict[str, Any]] = field(default_factory=list)
     reports: list[tuple[str, list[str]]] = field(default_factory=list)
+    #: what the pods reference, for --emit-volumes
+    volumes: list[ObjectRef] = field(default_factory=list)
     _accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def emit_volumes(self, namespace: str) -> None:
+        """Append the PersistentVolumes and claims of the referenced volumes, once each."""
+        emitted: set[str] = set()
+        for ref in self.volumes:
+            if ref.name not in emitted:
+                emitted.add(ref.name)
+                self.objects += volume_objects(ref, namespace)
 
     def add(self, title: str, objects: Iterable[dict[str, Any]], notes: list[str]) -> None:
         """Keep ``objects`` (ServiceAccounts once each) and the notes about ``title``."""
@@ -286,10 +337,6 @@ class Conversion:
     def documents(self) -> list[dict[str, Any]]:
         """ServiceAccounts first, so that applying the stream in order works."""
         return [*self._accounts.values(), *self.objects]
-
-
-def _lines(findings: Iterable[Finding], references: Iterable[ObjectRef]) -> list[str]:
-    return [str(f) for f in findings] + [f"requires {ref}" for ref in references]
 
 
 def _resolve(ref_text: str | None, where: str, tds: list[Document]) -> Document:
@@ -327,7 +374,7 @@ def _workload(
 
 def _lone_task_definition(
     doc: Document, options: Options
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[dict[str, Any]], list[str], tuple[ObjectRef, ...]]:
     td = doc.spec
     assert isinstance(td, TaskDefinitionSpec)
     report = Report()
@@ -340,6 +387,7 @@ def _lone_task_definition(
         pod_level_resources=options.pod_level_resources,
         container_restart_rules=options.container_restart_rules,
         account_id=options.account_id,
+        node_labels=options.node_labels,
     )
     rendered = render_pod_template(td, ctx)
     name = dns_label(td.family if doc.revision is None else f"{td.family}-{doc.revision}")
@@ -347,24 +395,31 @@ def _lone_task_definition(
     template = workloads.pod_template(
         workloads.Meta(name, options.namespace, labels, {}), rendered.pod_template
     )
-    notes = _lines([*report.findings, *rendered.findings], rendered.references)
-    return [rendered.service_account, template], notes
+    notes = grouped_lines([*report.findings, *rendered.findings], rendered.references)
+    return [rendered.service_account, template], notes, rendered.references
 
 
-def to_kubernetes(documents: list[Document], options: Options) -> Conversion:
+def to_kubernetes(
+    documents: list[Document], options: Options, emit_volumes: bool = False
+) -> Conversion:
     """Render every service and task with its task definition, then the task definitions
-    no service or task uses as PodTemplates."""
+    no service or task uses as PodTemplates; with ``emit_volumes``, the PersistentVolumes and
+    claims the pods' volumes need, after them."""
     tds = [doc for doc in documents if isinstance(doc.spec, TaskDefinitionSpec)]
     conversion = Conversion()
     used: list[Document] = []
     for doc in documents:
+        if isinstance(doc.spec, ClusterSpec):
+            conversion.reports.append((doc.title, [*doc.notes, CLUSTER_K8S_NOTE]))
+            continue
         if isinstance(doc.spec, TaskDefinitionSpec):
             continue
         result, td_doc = _workload(doc, tds, options)
         used.append(td_doc)
-        notes = _lines(result.findings, result.references)
+        notes = grouped_lines(result.findings, result.references)
         conversion.add(doc.title, result.objects, doc.notes + notes)
-        td_notes = _lines(result.pod.findings, result.pod.references)
+        td_notes = grouped_lines(result.pod.findings, result.pod.references)
+        conversion.volumes += result.pod.references
         if td_notes:
             conversion.reports.append((f"{doc.title}: {td_doc.title}", td_notes))
     for doc in tds:
@@ -372,8 +427,11 @@ def to_kubernetes(documents: list[Document], options: Options) -> Conversion:
             if doc.notes:
                 conversion.reports.append((doc.title, doc.notes))
             continue
-        objects, notes = _lone_task_definition(doc, options)
+        objects, notes, references = _lone_task_definition(doc, options)
         conversion.add(doc.title, objects, doc.notes + notes)
+        conversion.volumes += references
+    if emit_volumes:
+        conversion.emit_volumes(options.namespace)
     return conversion
 
 
@@ -391,9 +449,9 @@ def dump(documents: list[dict[str, Any]], out: TextIO) -> None:
 
 def _read(path: str) -> Any:
     if path == "-":
-        return json.load(sys.stdin)
+        return sources.parse(sys.stdin.read())
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        return sources.parse(handle.read())
 
 
 def _print_reports(reports: list[tuple[str, list[str]]], err: TextIO) -> None:
@@ -403,12 +461,63 @@ def _print_reports(reports: list[tuple[str, list[str]]], err: TextIO) -> None:
             print(f"  {line}", file=err)
 
 
+def _node_labels(path: str | None) -> NodeLabels | None:
+    """The label values of ``kubectl get nodes -o json`` output (a List or one Node)."""
+    if path is None:
+        return None
+    data = _read(path)
+    listed = data.get("items", [data]) if isinstance(data, dict) else None
+    if not isinstance(listed, list) or not all(isinstance(n, dict) for n in listed):
+        raise ValueError("not the output of kubectl get nodes -o json")
+    return label_values(listed)
+
+
+#: the files a directory given to convert contributes
+INPUT_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def input_files(paths: list[str]) -> list[str]:
+    """The files named, a directory standing for its input files (sorted, not recursive)."""
+    files: list[str] = []
+    for path in paths:
+        folder = Path(path)
+        if path != "-" and folder.is_dir():
+            files += sorted(
+                str(p) for p in folder.iterdir() if p.is_file() and p.suffix in INPUT_SUFFIXES
+            )
+        else:
+            files.append(path)
+    return files
+
+
+class Unreadable(Exception):
+    """An input file that cannot be read or parsed (the message names it)."""
+
+
+def _documents(files: list[str], inputs: sources.Inputs) -> list[Document]:
+    """Every file's documents, in order; an error names the file when there are several."""
+    documents: list[Document] = []
+    for path in files:
+        try:
+            data = _read(path)
+        except (OSError, json.JSONDecodeError) as error:
+            raise Unreadable(f"{path}: {error}") from None
+        try:
+            documents += read_documents(data, inputs)
+        except EcsValidationError as error:
+            if len(files) == 1:
+                raise
+            raise EcsValidationError(error.violations, f"input {path}") from None
+    return documents
+
+
 def run(args: argparse.Namespace) -> int:
     """Convert ``args.file``; 0 on success, 1 on unreadable or invalid input."""
+    files = input_files(args.file)
     try:
-        data = _read(args.file)
-    except (OSError, json.JSONDecodeError) as error:
-        print(f"error: {args.file}: {error}", file=sys.stderr)
+        node_labels = _node_labels(args.nodes)
+    except (OSError, ValueError) as error:
+        print(f"error: --nodes {args.nodes}: {error}", file=sys.stderr)
         return 1
     options = Options(
         namespace=args.namespace or "default",
@@ -416,16 +525,26 @@ def run(args: argparse.Namespace) -> int:
         pod_level_resources=args.pod_level_resources,
         container_restart_rules=args.container_restart_rules,
         account_id=args.account_id,
+        node_labels=node_labels,
+    )
+    inputs = sources.Inputs(
+        dict(p.partition("=")[::2] for p in args.parameter), account_id=args.account_id
     )
     try:
-        documents = read_documents(data)
+        documents = _documents(files, inputs)
         if args.to == "crd":
             out = to_custom_resources(documents, args.namespace)
             reports = [(doc.title, doc.notes) for doc in documents if doc.notes]
+            hints = missing_clusters(documents, options)
+            if hints:
+                reports.append(("Clusters", hints))
         else:
-            conversion = to_kubernetes(documents, options)
+            conversion = to_kubernetes(documents, options, args.emit_volumes)
             out, reports = conversion.documents(), conversion.reports
     except EcsValidationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except Unreadable as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     dump(out, sys.stdout)

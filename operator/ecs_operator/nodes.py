@@ -16,6 +16,7 @@ selection and the docs (docs/nodes.md) cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,20 @@ KWOK_FAKE = "fake"
 
 REGION = "us-east-1"
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+NodeLabels = Mapping[str, frozenset[str]]
+"""Each node label key with the values it has on the cluster's nodes."""
+
+
+def label_values(node_list: Iterable[Mapping[str, Any]]) -> dict[str, frozenset[str]]:
+    """The label values of Node objects (the store's, or ``kubectl get nodes -o json``'s
+    ``items``), per key: what a ``memberOf`` regular expression is matched against."""
+    found: dict[str, set[str]] = {}
+    for node in node_list:
+        for key, value in ((node.get("metadata") or {}).get("labels") or {}).items():
+            found.setdefault(key, set()).add(value)
+    return {key: frozenset(values) for key, values in found.items()}
 
 
 def fargate_node_selector(provider: FargateProvider) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Iterable
+from dataclasses import fields
 from typing import Any
 
 import kopf
@@ -17,9 +18,11 @@ from prometheus_client import start_http_server
 
 from ecs_operator.kube.client import LIST_PAGE, KubeClient
 from ecs_operator.kube.events import EventRecorder
+from ecs_operator.kube.store import Store
+from ecs_operator.kube.writer import Writer
 
 from .handlers import install_handlers
-from .handlers.runtime import Runtime, Settings, install
+from .handlers.context import Context, Settings, Timers
 from .metrics import REGISTRY
 from .policy import BASELINE, EXPOSED_SERVICE_TYPES, LEVELS, Policy
 
@@ -95,6 +98,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="a Service type load balancers may get besides ClusterIP (repeatable)",
     )
+    # The operator's waits (handlers/context.py, Timers), in seconds: hidden, since the
+    # defaults are the tuned values; the tests' operator shortens them (tests/support).
+    for timer in fields(Timers):
+        parser.add_argument(
+            f"--{timer.name.replace('_', '-')}",
+            type=float,
+            default=timer.default,
+            dest=f"timer_{timer.name}",
+            help=argparse.SUPPRESS,
+        )
+
+
+def reconcile_settings(args: argparse.Namespace) -> Settings:
+    """The reconcilers' settings from ``ecs-operator run``'s arguments."""
+    return Settings(
+        pod_level_resources=not args.no_pod_level_resources,
+        task_retention_seconds=args.task_retention,
+        account_id=args.account_id,
+        policy=Policy(
+            task_roles=tuple(args.allow_task_role),
+            pod_security_ceiling=args.pod_security_ceiling,
+            service_types=frozenset(args.allow_service_type),
+        ),
+        timers=Timers(**{t.name: getattr(args, f"timer_{t.name}") for t in fields(Timers)}),
+    )
 
 
 class NoDiffBase(kopf.DiffBaseStorage):
@@ -122,12 +150,14 @@ def credentials(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 
 def _startup(args: argparse.Namespace) -> None:
-    """Register the startup/cleanup hooks that create and close the runtime."""
+    """Register the startup/cleanup hooks that create and close the reconcile context."""
 
     kopf.on.login()(credentials)
 
     @kopf.on.startup()
-    async def start(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) -> None:
+    async def start(
+        settings: kopf.OperatorSettings, logger: kopf.Logger, memo: kopf.Memo, **_: Any
+    ) -> None:
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 120
         settings.watching.client_timeout = 150
@@ -140,42 +170,36 @@ def _startup(args: argparse.Namespace) -> None:
             raise kopf.PermanentError(
                 "no Kubernetes credentials: neither in-cluster nor kubeconfig"
             )
+        from .handlers.indexes import INDEXES, PROJECTIONS
         from .handlers.queue import WorkQueue
         from .handlers.reconcilers import RECONCILERS
-
-        client = KubeClient(info)
-        queue = WorkQueue(RECONCILERS)
-        runtime = Runtime(
-            client=client,
-            queue=queue,
-            events=EventRecorder(client),
-            settings=Settings(
-                pod_level_resources=not args.no_pod_level_resources,
-                task_retention_seconds=args.task_retention,
-                account_id=args.account_id,
-                policy=Policy(
-                    task_roles=tuple(args.allow_task_role),
-                    pod_security_ceiling=args.pod_security_ceiling,
-                    service_types=frozenset(args.allow_service_type),
-                ),
-            ),
-        )
-        install(runtime)
         from .handlers.watch import prewarm
 
-        await prewarm(args.namespace)
-        queue.start(args.workers)
+        client = KubeClient(info)
+        store = Store(INDEXES, PROJECTIONS)
+        queue = WorkQueue(RECONCILERS, max_backoff=args.timer_max_backoff)
+        events = EventRecorder(client)
+        chosen = reconcile_settings(args)
+        writer = Writer(client, store, settle=chosen.timers.status_settle)
+        context = Context(
+            store=store,
+            writer=writer,
+            events=events,
+            queue=queue,
+            settings=chosen,
+        )
+        # the watch handlers find it in their memo: kopf copies this root memo into each
+        # object's, and starts watching only after the startup handlers are done
+        memo["context"] = context
+        memo["closing"] = (queue.stop, writer.flush, events.drain, client.close)
+        await prewarm(context, args.namespace)
+        queue.start(context, args.workers)
         logger.info("ecs-operator started")
 
     @kopf.on.cleanup()
-    async def stop(**_: Any) -> None:
-        from .handlers.runtime import runtime
-
-        current = runtime()
-        await current.queue.stop()
-        await current.events.drain()
-        await current.client.close()
-        install(None)
+    async def stop(memo: kopf.Memo, **_: Any) -> None:
+        for close in memo.get("closing", ()):  # in order: no reconcile posts or writes after
+            await close()
 
 
 def liveness_endpoint(address: str, port: int) -> str | None:

@@ -34,10 +34,9 @@ from tests.support.ecs import (
     status,
 )
 from tests.support.kube import Kube, identity_of, kubectl, wait_for
-from tests.support.operator import OperatorProcess
+from tests.support.operator import TIMERS, OperatorProcess
 
 from ecs_operator import FIELD_MANAGER
-from ecs_operator.handlers import identities
 from ecs_operator.handlers.common import NAME_CONFLICT
 from ecs_operator.policy import (
     ANNOTATION_ALLOWED_SERVICE_TYPES,
@@ -274,7 +273,7 @@ def test_an_admins_service_account_is_never_taken_over_or_swept(tenant: Tenant, 
         }
         return swept not in accounts
 
-    wait_for(other_swept, identities.GRACE + identities.SWEEP_DELAY + 30, "the sweep")
+    wait_for(other_swept, TIMERS.account_grace + TIMERS.account_sweep_delay + 30, "the sweep")
     assert identity_of("serviceaccount", namespace, name) == before
     assert identity_of("deployment", namespace, "ci") == ci
     assert FIELD_MANAGER not in before["writers"]

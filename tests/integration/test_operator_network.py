@@ -244,35 +244,46 @@ def test_distinct_instance_leaves_the_surplus_pending_and_says_why(
     )
 
 
-def test_member_of_instance_type_places_only_on_compute_nodes(
+def _instance_types_allowed(kube: Kube, namespace: str, name: str) -> list[str]:
+    affinity = kube.apps.read_namespaced_deployment(name, namespace).spec.template.spec.affinity
+    [term] = (
+        affinity.node_affinity.required_during_scheduling_ignored_during_execution.node_selector_terms
+    )
+    return list(term.match_expressions[0].values)
+
+
+def _relabel(kube: Kube, node: str, instance_type: str) -> None:
+    labels = {nodes.LABEL_INSTANCE_TYPE: instance_type}
+    kube.core.patch_node(node, {"metadata": {"labels": labels}})
+
+
+def test_member_of_regular_expression_places_only_on_matching_nodes_and_follows_them(
     operator: OperatorProcess, kube: Kube, namespace: str
 ) -> None:
-    constraint = {"type": "memberOf", "expression": "attribute:ecs.instance-type == c5.2xlarge"}
-    apply(
-        namespace,
-        ec2_task_definition("crunch"),
-        service(
-            "crunch", "crunch", desiredCount=4, launchType="EC2", placementConstraints=[constraint]
-        ),
-    )
-    wait_steady(kube, namespace, "crunch", 4)
-
-    placed = {p.spec.node_name for p in _running(kube, namespace)}
-    assert placed and all(name.startswith("compute-") for name in placed)
-
+    """``attribute:ecs.instance-type =~ c5.*`` (the ECS docs' own kind of example) becomes
+    the instance types the nodes have that match, and follows a node relabelled to match."""
     regex = {"type": "memberOf", "expression": "attribute:ecs.instance-type =~ c5.*"}
     apply(
         namespace,
+        ec2_task_definition("crunch"),
         service("crunch", "crunch", desiredCount=4, launchType="EC2", placementConstraints=[regex]),
     )
+    wait_steady(kube, namespace, "crunch", 4)
+    placed = {p.spec.node_name for p in _running(kube, namespace)}
+    assert placed and all(name.startswith("compute-") for name in placed)
+    assert _instance_types_allowed(kube, namespace, "crunch") == ["c5.2xlarge"]
 
-    def refused() -> dict[str, Any] | None:
-        valid = condition(status(kube, namespace, "Service", "crunch"), "Valid")
-        return valid if valid.get("status") == "False" else None
-
-    valid = wait_for(refused, 30, "the untranslatable expression refused")
-    assert "placementConstraints[0].expression" in valid["message"]
-    assert "'attribute:ecs.instance-type =~ c5.*'" in valid["message"]
+    _relabel(kube, "general-2", "c5.large")
+    try:
+        wait_for(
+            lambda: (
+                _instance_types_allowed(kube, namespace, "crunch") == ["c5.2xlarge", "c5.large"]
+            ),
+            30,
+            "the relabelled node's instance type in the service's node affinity",
+        )
+    finally:
+        _relabel(kube, "general-2", "m5.xlarge")
 
 
 def _replicas(kube: Kube, namespace: str, name: str) -> int:

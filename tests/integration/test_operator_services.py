@@ -201,35 +201,6 @@ def test_the_user_guides_ec2_capacity_provider_places_tasks_on_its_defined_nodes
     )
 
 
-def test_a_strategy_mixing_ec2_and_fargate_is_refused(
-    operator: OperatorProcess, kube: Kube, namespace: str
-) -> None:
-    cluster = resource(
-        "Cluster",
-        "default",
-        {"clusterName": "default", "capacityProviders": ["general", "FARGATE"]},
-    )
-    strategy = [
-        {"capacityProvider": "general", "weight": 1},
-        {"capacityProvider": "FARGATE", "weight": 1},
-    ]
-    apply(
-        namespace,
-        cluster,
-        fargate_task_definition("mixed"),
-        service("mixed", "mixed", desiredCount=2, capacityProviderStrategy=strategy),
-    )
-
-    def refused() -> dict[str, Any] | None:
-        degraded = condition(status(kube, namespace, "Service", "mixed"), "Degraded")
-        return degraded if degraded.get("status") == "True" else None
-
-    degraded = wait_for(refused, 30, "the strategy to be refused")
-    assert degraded["reason"] == "InvalidCapacityProviderStrategy"
-    assert "cannot mix" in degraded["message"]
-    assert kube.apps.list_namespaced_deployment(namespace).items == []
-
-
 def test_daemon_service_runs_one_task_per_matching_ec2_node(
     operator: OperatorProcess, kube: Kube, namespace: str
 ) -> None:

@@ -26,10 +26,8 @@ from tests.support.ecs import (
     wait_steady,
 )
 from tests.support.kube import Kube, identity_of, kubectl, wait_for
-from tests.support.operator import OperatorProcess
+from tests.support.operator import TIMERS, OperatorProcess
 
-from ecs_operator.handlers import identities
-from ecs_operator.handlers.queue import MAX_BACKOFF
 from ecs_operator.render import keys
 from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT, service_account_name
 
@@ -181,7 +179,9 @@ def test_an_admin_account_with_our_name_is_never_taken_over_used_or_swept(
         "the operator's own unused account swept",
     )
     # ...and, past its grace period, still leaves the admin's alone
-    time.sleep(max(0.0, gone + identities.GRACE + identities.SWEEP_DELAY + 2 - time.monotonic()))
+    time.sleep(
+        max(0.0, gone + TIMERS.account_grace + TIMERS.account_sweep_delay + 2 - time.monotonic())
+    )
     assert identity_of("serviceaccount", namespace, account) == before
 
 
@@ -204,7 +204,7 @@ def test_a_deployment_named_like_the_service_is_left_alone_reported_once_then_re
     # a whole backoff period: at least one more reconcile meets the conflict...
     wait_for(
         lambda: _reconciles(operator, "Service", "conflict") > retried,
-        MAX_BACKOFF + 15,
+        TIMERS.max_backoff + 15,
         "a retry",
     )
     # ...and changes nothing, reports nothing new, and loops on no refused write
@@ -214,7 +214,7 @@ def test_a_deployment_named_like_the_service_is_left_alone_reported_once_then_re
     assert _log_mentions(operator, namespace, "422") == []
 
     kube.apps.delete_namespaced_deployment("web", namespace)
-    wait_steady(kube, namespace, "web", 2, timeout=MAX_BACKOFF + 60)
+    wait_steady(kube, namespace, "web", 2, timeout=TIMERS.max_backoff + 60)
     assert _owned_by(kube, namespace, "web") == ["web"]
     assert condition(status(kube, namespace, "Service", "web"), "Degraded")["status"] == "False"
     assert len(_conflict_events(kube, namespace, "web")) == 1
@@ -307,7 +307,7 @@ def test_an_attached_object_named_like_ours_is_left_alone_and_reported_once(
     assert len(_conflict_events(kube, namespace, "shop")) == 1
 
     kubectl("delete", kubectl_kind, name, "-n", namespace)
-    wait_steady(kube, namespace, "shop", replicas, timeout=MAX_BACKOFF + 60)
+    wait_steady(kube, namespace, "shop", replicas, timeout=TIMERS.max_backoff + 60)
     ours = wait_for(lambda: _read(namespace, kubectl_kind, name), 30, f"our {kind}")
     assert [r["name"] for r in ours["metadata"]["ownerReferences"]] == ["shop"]
     assert len(_conflict_events(kube, namespace, "shop")) == 1
@@ -382,7 +382,7 @@ def test_a_task_whose_pod_name_is_taken_reports_it_and_starts_once_it_is_free(
         owners = (pod or {"metadata": {}})["metadata"].get("ownerReferences") or []
         return [r["name"] for r in owners] == ["job"]
 
-    wait_for(started, MAX_BACKOFF + 30, "the task's own pod")
+    wait_for(started, TIMERS.max_backoff + 30, "the task's own pod")
     wait_for(
         lambda: (
             condition(status(kube, namespace, "Task", "job"), "Degraded").get("status") == "False"

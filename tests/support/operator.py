@@ -10,9 +10,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
+from ecs_operator.handlers.context import Timers
 from tests.support.kube import wait_for
 
 #: the admin's policy (``ecs-operator run`` tenancy flags) of the tests' operators: every
@@ -25,6 +26,30 @@ PERMISSIVE = (
     "--allow-service-type", "NodePort",
     "--allow-service-type", "LoadBalancer",
 )  # fmt: skip
+
+
+#: the operator's waits as the tests' operators run with them (hidden ``ecs-operator run``
+#: flags): a test that waits out a grace period or a backoff takes seconds, not minutes. The
+#: reference grace stays long enough that a TaskDefinition applied with its Service is
+#: registered within it on a loaded machine (no false alarm); the pod coalescing window and
+#: the Cluster refresh keep their defaults (shorter, they only cost more reconciles).
+TIMERS = Timers(
+    reference_grace=5.0,
+    account_grace=3.0,
+    account_sweep_delay=1.0,
+    max_backoff=5.0,
+    deletion_hold_retry=1.0,
+    status_settle=2.0,
+)
+
+
+def timer_flags(timers: Timers) -> tuple[str, ...]:
+    """``timers`` as ``ecs-operator run`` flags."""
+    return tuple(
+        part
+        for timer in fields(timers)
+        for part in (f"--{timer.name.replace('_', '-')}", str(getattr(timers, timer.name)))
+    )
 
 
 def _free_port() -> int:
@@ -54,7 +79,7 @@ class OperatorProcess:
         command = [
             sys.executable, "-m", "ecs_operator.cli", "run",
             "--metrics-port", str(metrics), "--health-port", str(health),
-            "--task-retention", "5", *policy, *args,
+            "--task-retention", "5", *timer_flags(TIMERS), *policy, *args,
         ]  # fmt: skip
         with open(log, "wb") as out:
             process = subprocess.Popen(

@@ -15,10 +15,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import botocore
 import celpy
@@ -27,7 +26,7 @@ import re2
 import yaml
 
 from ecs_operator.crdgen import all_crds
-from ecs_operator.handlers import runtime
+from ecs_operator.handlers.indexes import INDEXES, PROJECTIONS
 from ecs_operator.kube.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -279,9 +278,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    """A runtime with a store only (the handler helpers under test touch nothing else)."""
-    rt = runtime.Runtime(client=cast(Any, None), queue=cast(Any, None), events=cast(Any, None))
-    runtime.install(rt)
-    yield rt.store
-    runtime.install(None)
+def store() -> Store:
+    """The operator's store, with its indexes (for the handler helpers that read it)."""
+    return Store(INDEXES, PROJECTIONS)

@@ -12,13 +12,13 @@ from typing import Any, cast
 
 import pytest
 
-from ecs_operator.handlers import identities, runtime, service
+from ecs_operator.handlers import identities, service
 from ecs_operator.handlers import task as task_handler
 from ecs_operator.handlers.common import report_conflicts
+from ecs_operator.handlers.context import Context
 from ecs_operator.kube.apply import HASH_ANNOTATION, NameConflict, claim_name, ensure, stamped
-from ecs_operator.kube.client import ApiError, Resource
 from ecs_operator.kube.owners import controlled_by
-from ecs_operator.kube.resources import DEPLOYMENT, SERVICE_ACCOUNT, resource_of
+from ecs_operator.kube.resources import DEPLOYMENT, SERVICE_ACCOUNT
 from ecs_operator.kube.store import Store
 from ecs_operator.render import keys
 from ecs_operator.render.identity import (
@@ -29,6 +29,7 @@ from ecs_operator.render.identity import (
 from ecs_operator.render.names import digest
 from ecs_operator.status.conditions import condition, override
 
+from .fakes import FakeApi, context
 from .render.helpers import DNS_LABEL, render, task
 
 ARN = "arn:aws:iam::111122223333:role/deployer"
@@ -164,49 +165,6 @@ def test_a_name_conflict_names_the_other_object() -> None:
 # --- the flows, against a recording API server ---------------------------------------------
 
 
-class FakeApi:
-    """Records every request; holds objects by (plural, name); answers as kube-apiserver."""
-
-    def __init__(self, *objects: dict[str, Any]) -> None:
-        self.objects = {(resource_of(o).plural, o["metadata"]["name"]): o for o in objects}
-        self.calls: list[tuple[str, str, dict[str, Any] | None]] = []
-        self.conflict_on_delete = False
-
-    async def create(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append(("create", body["metadata"]["name"], body))
-        key = (resource.plural, body["metadata"]["name"])
-        if key in self.objects:
-            raise ApiError(409, f"{body['metadata']['name']} already exists", "AlreadyExists")
-        created = copy.deepcopy(body)
-        created["metadata"].update(uid="new-uid", resourceVersion="1")
-        self.objects[key] = created
-        return created
-
-    async def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
-        self.calls.append(("get", name, None))
-        found = self.objects.get((resource.plural, name))
-        return copy.deepcopy(found) if found else None
-
-    async def apply(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append(("apply", body["metadata"]["name"], body))
-        return copy.deepcopy(body)
-
-    async def delete(
-        self,
-        resource: Resource,
-        namespace: str,
-        name: str,
-        preconditions: dict[str, str] | None = None,
-    ) -> bool:
-        self.calls.append(("delete", name, preconditions))
-        if self.conflict_on_delete:
-            raise ApiError(409, "Precondition failed: UID in precondition", "Conflict")
-        return self.objects.pop((resource.plural, name), None) is not None
-
-    def verbs(self) -> list[tuple[str, str]]:
-        return [(verb, name) for verb, name, _ in self.calls]
-
-
 def _ours(obj: dict[str, Any]) -> bool:
     return controlled_by(obj, "svc-uid")
 
@@ -227,14 +185,13 @@ def test_a_new_name_is_created_not_applied() -> None:
 
 
 def test_a_taken_name_is_reported_and_the_other_object_left_alone() -> None:
-    foreign = _deployment("web")
-    before = copy.deepcopy(foreign)
-    api = FakeApi(foreign)
+    api = FakeApi(_deployment("web"))
+    before = copy.deepcopy(api.objects["deployments", "ns", "web"])
     with pytest.raises(NameConflict) as raised:
         asyncio.run(ensure(cast(Any, api), _desired(), None, _ours))
     assert raised.value.kind == "Deployment" and raised.value.name == "web"
     assert api.verbs() == [("create", "web"), ("get", "web")]  # one refused create, no write
-    assert api.objects["deployments", "web"] == before
+    assert api.objects["deployments", "ns", "web"] == before
 
 
 def test_a_stored_object_that_is_not_ours_costs_no_request_at_all() -> None:
@@ -271,24 +228,22 @@ def test_our_stored_object_is_applied_with_its_uid_or_left_when_in_sync() -> Non
 def test_claiming_a_name_held_by_our_object_returns_it_unchanged() -> None:
     ours = _deployment("web", _ref("svc-uid"), uid="our-uid")
     api = FakeApi(ours)
-    assert asyncio.run(claim_name(cast(Any, api), _desired(), _ours)) == ours
+    live = api.objects["deployments", "ns", "web"]
+    assert asyncio.run(claim_name(cast(Any, api), _desired(), _ours)) == live
     assert api.verbs() == [("create", "web"), ("get", "web")]
     with pytest.raises(NameConflict):
         asyncio.run(claim_name(cast(Any, FakeApi(_deployment("web"))), _desired(), _ours))
 
 
 @pytest.fixture
-def api() -> Any:
-    """A runtime whose client is a :class:`FakeApi`."""
-    fake = FakeApi()
-    rt = runtime.Runtime(client=cast(Any, fake), queue=cast(Any, None), events=cast(Any, None))
-    runtime.install(rt)
-    yield fake
-    runtime.install(None)
+def api() -> FakeApi:
+    return FakeApi()
 
 
-def _store() -> Store:
-    return runtime.runtime().store
+@pytest.fixture
+def ctx(api: FakeApi) -> Context:
+    """A reconcile context whose writer writes to :class:`FakeApi`."""
+    return context(api)
 
 
 def _old(account: dict[str, Any]) -> dict[str, Any]:
@@ -300,12 +255,14 @@ def _old(account: dict[str, Any]) -> dict[str, Any]:
     return account
 
 
-def test_the_sweep_deletes_only_marked_unused_accounts_with_preconditions(api: FakeApi) -> None:
+def test_the_sweep_deletes_only_marked_unused_accounts_with_preconditions(
+    api: FakeApi, ctx: Context
+) -> None:
     ours = _old(render(task(taskRoleArn=ARN)).service_account)
     admin = _old(_account("role-admin", MANAGED, {keys.ANNOTATION_IRSA_ROLE: ARN}))
     for account in (ours, admin):
-        _store().put(SERVICE_ACCOUNT, account)
-    asyncio.run(identities.sweep("ns", "*"))
+        ctx.store.put(SERVICE_ACCOUNT, account)
+    asyncio.run(identities.sweep(ctx, "ns", "*"))
     assert api.calls == [
         (
             "delete",
@@ -313,32 +270,38 @@ def test_the_sweep_deletes_only_marked_unused_accounts_with_preconditions(api: F
             {"uid": ours["metadata"]["uid"], "resourceVersion": "3"},
         )
     ]
-    assert _store().get(SERVICE_ACCOUNT, "ns", "role-admin") is not None
+    assert ctx.store.get(SERVICE_ACCOUNT, "ns", "role-admin") is not None
 
 
-def test_a_changed_account_is_left_to_whoever_changed_it(api: FakeApi) -> None:
+def test_a_changed_account_is_left_to_whoever_changed_it(api: FakeApi, ctx: Context) -> None:
     ours = _old(render(task(taskRoleArn=ARN)).service_account)
-    _store().put(SERVICE_ACCOUNT, ours)
+    ctx.store.put(SERVICE_ACCOUNT, ours)
     api.conflict_on_delete = True
-    assert asyncio.run(identities.sweep("ns", "*")).retry is False  # not an error
+    assert asyncio.run(identities.sweep(ctx, "ns", "*")).retry is False  # not an error
+    assert ctx.store.get(SERVICE_ACCOUNT, "ns", ours["metadata"]["name"]) is not None
 
 
-def test_an_admin_account_in_the_store_is_a_conflict_not_an_apply(api: FakeApi) -> None:
+def test_an_admin_account_in_the_store_is_a_conflict_not_an_apply(
+    api: FakeApi, ctx: Context
+) -> None:
     rendered = render(task(taskRoleArn=ARN), namespace="ns").service_account
     admin = _old(_account(rendered["metadata"]["name"], MANAGED, {keys.ANNOTATION_IRSA_ROLE: ARN}))
-    _store().put(SERVICE_ACCOUNT, admin)
+    ctx.store.put(SERVICE_ACCOUNT, admin)
     with pytest.raises(NameConflict):
-        asyncio.run(identities.ensure(rendered, "ns"))
+        asyncio.run(identities.ensure(ctx, rendered, "ns"))
     assert api.calls == []
 
 
-def test_stale_children_are_deleted_only_when_this_object_controls_them(api: FakeApi) -> None:
+def test_stale_children_are_deleted_only_when_this_object_controls_them(
+    api: FakeApi, ctx: Context
+) -> None:
     mine = _deployment("old", _ref("svc-uid"), uid="mine")
     shared = _deployment("shared", _ref("svc-uid", controller=False), uid="shared")
     for child in (mine, shared):
-        _store().put(DEPLOYMENT, child)
-    asyncio.run(service._remove_stale(OWNER, set()))
+        ctx.store.put(DEPLOYMENT, child)
+    asyncio.run(service._remove_stale(ctx, OWNER, set()))
     assert api.calls == [("delete", "old", {"uid": "mine"})]
+    assert [d["metadata"]["name"] for d in ctx.store.all(DEPLOYMENT)] == ["shared"]
 
 
 def test_a_conflict_outranks_what_the_rest_of_the_status_says() -> None:
@@ -350,12 +313,8 @@ def test_a_conflict_outranks_what_the_rest_of_the_status_says() -> None:
             posted.append((reason, message))
             return True
 
-    rt = runtime.Runtime(client=cast(Any, None), queue=cast(Any, None), events=cast(Any, Events()))
-    runtime.install(rt)
-    try:
-        reported = report_conflicts({**OWNER, "kind": "Service"}, conflicts)
-    finally:
-        runtime.install(None)
+    ctx = Context(Store(), cast(Any, None), Events(), cast(Any, None))
+    reported = report_conflicts(ctx, {**OWNER, "kind": "Service"}, conflicts)
     message = "Deployment/web already exists and was not created by this Service: left alone"
     assert posted == [("NameConflict", message)]  # one report for the same object twice
     ready = condition("Ready", True, "Steady")

@@ -35,10 +35,10 @@ def test_the_oldest_service_holds_its_service_name(store: Store) -> None:
     for body in (older, newer, other):
         store.put(ECS_SERVICE, body)
 
-    claim_service_name("shop", older)
-    claim_service_name("shop", other)
+    claim_service_name(store, "shop", older)
+    claim_service_name(store, "shop", other)
     with pytest.raises(Unresolved) as refused:
-        claim_service_name("shop", newer)
+        claim_service_name(store, "shop", newer)
 
     assert refused.value.reason == "ServiceNameInUse"
     assert refused.value.retry  # nothing else enqueues it when web-b goes
@@ -50,9 +50,9 @@ def test_services_created_in_the_same_second_go_by_name(store: Store) -> None:
     store.put(ECS_SERVICE, second)
     store.put(ECS_SERVICE, first)
 
-    claim_service_name("shop", first)
+    claim_service_name(store, "shop", first)
     with pytest.raises(Unresolved, match="Service twin-a"):
-        claim_service_name("shop", second)
+        claim_service_name(store, "shop", second)
 
 
 def test_the_name_passes_on_when_its_holder_is_gone(store: Store) -> None:
@@ -61,11 +61,11 @@ def test_the_name_passes_on_when_its_holder_is_gone(store: Store) -> None:
     store.put(ECS_SERVICE, holder)
     store.put(ECS_SERVICE, waiting)
     with pytest.raises(Unresolved):
-        claim_service_name("shop", waiting)
+        claim_service_name(store, "shop", waiting)
 
     store.forget(ECS_SERVICE, "shop", "web-a")
 
-    claim_service_name("shop", waiting)
+    claim_service_name(store, "shop", waiting)
 
 
 def test_the_same_service_name_in_another_namespace_is_another_service(store: Store) -> None:
@@ -75,7 +75,7 @@ def test_the_same_service_name_in_another_namespace_is_another_service(store: St
     mine = ecs_service("web-b", "web", "2025-01-01T10:00:00Z")
     store.put(ECS_SERVICE, mine)
 
-    claim_service_name("shop", mine)
+    claim_service_name(store, "shop", mine)
 
 
 def test_only_a_task_definitions_own_revisions_are_read(store: Store) -> None:
@@ -105,7 +105,7 @@ def test_only_a_task_definitions_own_revisions_are_read(store: Store) -> None:
     forged = revision(2, "td-uid")
     forged["metadata"]["ownerReferences"][0]["controller"] = False
     store.put(CONTROLLER_REVISION, forged)
-    assert [e["revision"] for e in family_revisions(td)] == [1]
-    assert resolve_task_definition("shop", "web").spec == {"family": "web", "number": 1}
+    assert [e["revision"] for e in family_revisions(store, td)] == [1]
+    assert resolve_task_definition(store, "shop", "web").spec == {"family": "web", "number": 1}
     with pytest.raises(Unresolved):
-        resolve_task_definition("shop", "web:2")
+        resolve_task_definition(store, "shop", "web:2")

@@ -356,6 +356,16 @@ CASES = [
                 "weight greater than 0",
             ),
             Case(
+                "capacity_provider_strategy",
+                kind,
+                spec(
+                    base,
+                    capacityProviderStrategy=strategy(("FARGATE_SPOT", 0, 1), ("general", 0, 1)),
+                ),
+                "capacityProviderStrategy",
+                "can't mix FARGATE/FARGATE_SPOT with EC2",
+            ),
+            Case(
                 "distinct_instance_without_expression",
                 kind,
                 spec(base, placementConstraints=[{"type": "distinctInstance", "expression": "x"}]),
@@ -506,10 +516,21 @@ CASES = [
         "default_capacity_provider_strategy",
         "Cluster",
         spec(
-            CLUSTER, defaultCapacityProviderStrategy=strategy(("FARGATE", 1, 1), ("general", 1, 1))
+            CLUSTER,
+            capacityProviders=["FARGATE", "FARGATE_SPOT"],
+            defaultCapacityProviderStrategy=strategy(("FARGATE", 1, 1), ("FARGATE_SPOT", 1, 1)),
         ),
         "defaultCapacityProviderStrategy[1].base",
         "at most one",
+    ),
+    Case(
+        "default_capacity_provider_strategy",
+        "Cluster",
+        spec(
+            CLUSTER, defaultCapacityProviderStrategy=strategy(("FARGATE", 0, 1), ("general", 0, 1))
+        ),
+        "defaultCapacityProviderStrategy",
+        "can't mix FARGATE/FARGATE_SPOT with EC2",
     ),
     Case(
         "default_strategy_uses_cluster_providers",

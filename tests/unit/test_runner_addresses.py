@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ecs_operator import runner
+from ecs_operator.handlers.context import Timers
 
 
 @pytest.fixture
@@ -70,3 +71,14 @@ def test_port_zero_turns_an_endpoint_off_whatever_its_address(started: dict[str,
     run("--metrics-port", "0", "--health-port", "0", "--health-address", "127.0.0.1")
     assert "metrics" not in started
     assert started["kopf"]["liveness_endpoint"] is None
+
+
+def test_the_timers_keep_their_tuned_defaults_and_can_be_shortened() -> None:
+    """The hidden timer flags (the tests' operator shortens its waits with them)."""
+    parser = argparse.ArgumentParser()
+    runner.configure(parser)
+    assert runner.reconcile_settings(parser.parse_args([])).timers == Timers()
+    assert Timers().max_backoff == 60.0 and Timers().account_grace == 30.0
+    short = parser.parse_args(["--max-backoff", "2", "--reference-grace", "0.5"])
+    assert runner.reconcile_settings(short).timers == Timers(max_backoff=2.0, reference_grace=0.5)
+    assert "--max-backoff" not in parser.format_help()

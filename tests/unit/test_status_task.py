@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecs_operator.status.task import FAILED_TO_START, start_refused
+from ecs_operator.status.task import FAILED_TO_START, start_refused, task_state
 
 PSA = (
     'pods "report-0" is forbidden: violates PodSecurity "baseline:latest": non-default '
@@ -47,3 +47,28 @@ def test_refusals_a_retry_may_get_past_leave_the_task_to_be_tried_again(
     status: int, message: str
 ) -> None:
     assert start_refused(status, message) is None
+
+
+def test_containers_are_reported_by_their_ecs_names() -> None:
+    """``log_router`` runs as container ``log-router``; describe-tasks says ``log_router``."""
+    pod = {
+        "metadata": {
+            "name": "t-0",
+            "annotations": {
+                "ecs-operator.dev/container-names": '{"log-router":"log_router","app":"app"}'
+            },
+        },
+        "spec": {"nodeName": "n"},
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [
+                {"name": "log-router", "state": {"terminated": {"exitCode": 1}}},
+                {"name": "app", "state": {"running": {}}},
+            ],
+        },
+    }
+    state = task_state(pod, {"log-router"}, False)
+    assert [c["name"] for c in state.containers] == ["log_router", "app"]
+    assert (
+        state.stopped_reason == "Essential container in task exited: log_router exited with code 1"
+    )

@@ -32,8 +32,8 @@ def test_a_service_pod_concerns_the_ecs_service_it_is_annotated_with(store: Any)
         }
     }
     assert watch._owners(pod) == []
-    assert watch._services_of_pod(pod) == [("Service", "shop", "web-object")]
-    assert watch._services_of_pod({"metadata": {"name": "p", "namespace": "shop"}}) == []
+    assert watch._services_of_pod(store, pod) == [("Service", "shop", "web-object")]
+    assert watch._services_of_pod(store, {"metadata": {"name": "p", "namespace": "shop"}}) == []
 
 
 def test_the_attached_kinds_are_watched_by_label() -> None:

@@ -835,8 +835,8 @@ class CreateServiceRequest(EcsShape):
     )
     desiredCount: int | None = Field(
         default=None,
-        ge=-2147483648,
         le=2147483647,
+        ge=0,
         description="The number of instantiations of the specified task definition to place and keep running in your service.",
     )
     clientToken: str | None = Field(

@@ -1,9 +1,10 @@
-"""Cluster: ECS-shaped counts of what runs in it (``aws ecs describe-clusters``).
+"""The Cluster kind's reconciler: ECS-shaped counts of what runs in it (``aws ecs
+describe-clusters``).
 
 Registered instances are the nodes its EC2 capacity providers stand for; running and pending
 tasks are the pods of its services and tasks; per provider as well. Cluster status is
-refreshed at most about every :data:`REFRESH` seconds per namespace (the queue coalesces), so
-a thousand pod updates do not become a thousand status writes.
+refreshed at most about every ``Timers.cluster_refresh`` seconds (3 s) per namespace (the
+queue coalesces), so a thousand pod updates do not become a thousand status writes.
 """
 
 from __future__ import annotations
@@ -22,26 +23,22 @@ from ecs_operator.render.capacity import provider_placement
 from ecs_operator.render.names import label_value
 from ecs_operator.status.conditions import condition, merge
 
-from .clusters import capacity_providers, name_of
 from .common import report_invalid, write_status
+from .context import Context
 from .indexes import ecs_spec
 from .queue import OK, Outcome
-from .runtime import runtime
-
-#: seconds between a change in a namespace and the refresh of its Clusters' counts
-REFRESH = 3.0
+from .target_cluster import capacity_providers, name_of
 
 
-async def reconcile(namespace: str, name: str) -> Outcome:
-    rt = runtime()
+async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     targets = (
-        list(rt.store.all(ECS_CLUSTER, namespace))
+        list(ctx.store.all(ECS_CLUSTER, namespace))
         if name == "*"
-        else [rt.store.get(ECS_CLUSTER, namespace, name)]
+        else [ctx.store.get(ECS_CLUSTER, namespace, name)]
     )
     for body in targets:
         if body is not None and not body["metadata"].get("deletionTimestamp"):
-            await _reconcile_one(body)
+            await _reconcile_one(ctx, body)
     return OK
 
 
@@ -97,25 +94,24 @@ def cluster_status(
     }
 
 
-async def _reconcile_one(body: dict[str, Any]) -> None:
-    rt = runtime()
+async def _reconcile_one(ctx: Context, body: dict[str, Any]) -> None:
     try:
         parse_cluster(ecs_spec(body, "Cluster"))
     except EcsValidationError as error:
-        await report_invalid(ECS_CLUSTER, body, error)
+        await report_invalid(ctx, ECS_CLUSTER, body, error)
         return
     namespace = body["metadata"]["namespace"]
     name = name_of(body)
     label = label_value(name)
     ours = {keys.LABEL_CLUSTER: label, keys.LABEL_APP_MANAGED_BY: keys.MANAGED_BY}
     pods = [
-        p for p in rt.store.all(POD, namespace) if matches(p["metadata"].get("labels") or {}, ours)
+        p for p in ctx.store.all(POD, namespace) if matches(p["metadata"].get("labels") or {}, ours)
     ]
     services = sum(
         1
-        for s in rt.store.all(ECS_SERVICE, namespace)
+        for s in ctx.store.all(ECS_SERVICE, namespace)
         if cluster_name((s.get("spec") or {}).get("cluster")) == name
         and not s["metadata"].get("deletionTimestamp")
     )
-    status = cluster_status(body, list(rt.store.all(NODE)), pods, services)
-    await write_status(ECS_CLUSTER, body, status)
+    status = cluster_status(body, list(ctx.store.all(NODE)), pods, services)
+    await write_status(ctx, ECS_CLUSTER, body, status)

@@ -16,54 +16,42 @@ from ecs_operator.render.findings import Finding
 from ecs_operator.status.conditions import condition, merge
 from ecs_operator.status.service import with_problem_event
 
-from .queue import MAX_BACKOFF, Outcome
+from .context import Context
 from .references import Unresolved
-from .runtime import runtime
 
 FINALIZER = f"{API_GROUP}/in-use"
-#: seconds a new object's unresolved references go unreported (see report_unresolved)
-REFERENCE_GRACE = 10.0
 #: the reasons of references that a `kubectl apply` of several files may still be creating
 APPEARING = frozenset({"TaskDefinitionNotFound", "TaskDefinitionNotReady", "ClusterNotFound"})
 #: the condition reason and Event reason of a name held by an object the operator did not create
 NAME_CONFLICT = "NameConflict"
-#: what a reconcile that met a name conflict returns: come back at the queue's slowest pace.
-#: Nothing else wakes the ECS object when the other object goes (it is not ours, so usually
-#: not watched); each retry costs one refused create and one read, no write when the report
-#: is unchanged.
-CONFLICT = Outcome("conflict", retry=True, after=MAX_BACKOFF)
 
 
 async def write_status(
-    resource: Resource, body: dict[str, Any], status: dict[str, Any]
+    ctx: Context,
+    resource: Resource,
+    body: dict[str, Any],
+    status: dict[str, Any],
+    *,
+    settling: bool = False,
 ) -> dict[str, Any]:
-    """Merge-patch ``status`` when it differs from the live one; returns the body."""
+    """Merge-patch ``status`` when it differs from the stored one; returns the body.
+    ``settling``: a status on its way somewhere, which may wait out the writer's settle window
+    (kube/writer.py)."""
     if (body.get("status") or {}) == status:
         return body
-    rt = runtime()
-    metadata = body["metadata"]
-    updated = await rt.client.merge_patch(
-        resource, metadata.get("namespace"), metadata["name"], {"status": status}, "status"
-    )
-    rt.store.put(resource, updated)
-    return updated
+    return await ctx.writer.write_status(resource, body, status, settling=settling)
 
 
-async def set_finalizer(resource: Resource, body: dict[str, Any], present: bool) -> dict[str, Any]:
+async def set_finalizer(
+    ctx: Context, resource: Resource, body: dict[str, Any], present: bool
+) -> dict[str, Any]:
     finalizers = list(body["metadata"].get("finalizers") or [])
     if (FINALIZER in finalizers) == present:
         return body
     finalizers = [*finalizers, FINALIZER] if present else [f for f in finalizers if f != FINALIZER]
-    metadata = body["metadata"]
-    rt = runtime()
-    updated = await rt.client.merge_patch(
-        resource,
-        metadata.get("namespace"),
-        metadata["name"],
-        {"metadata": {"finalizers": finalizers, "resourceVersion": metadata["resourceVersion"]}},
-    )
-    rt.store.put(resource, updated)
-    return updated
+    version = body["metadata"]["resourceVersion"]
+    patch = {"metadata": {"finalizers": finalizers, "resourceVersion": version}}
+    return await ctx.writer.merge_patch(resource, body, patch)
 
 
 def invalid_status(body: dict[str, Any], error: EcsValidationError) -> dict[str, Any]:
@@ -83,11 +71,11 @@ def invalid_status(body: dict[str, Any], error: EcsValidationError) -> dict[str,
 
 
 async def report_invalid(
-    resource: Resource, body: dict[str, Any], error: EcsValidationError
+    ctx: Context, resource: Resource, body: dict[str, Any], error: EcsValidationError
 ) -> None:
-    runtime().events.record(body, "InvalidSpec", str(error), warning=True)
+    ctx.events.record(body, "InvalidSpec", str(error), warning=True)
     status = _with_service_event(resource, body, invalid_status(body, error), str(error))
-    await write_status(resource, body, status)
+    await write_status(ctx, resource, body, status)
 
 
 def _with_service_event(
@@ -104,7 +92,9 @@ def _with_service_event(
 NOT_HONOURED = ("unsupported", "dropped")
 
 
-async def report_findings(body: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
+async def report_findings(
+    ctx: Context, body: dict[str, Any], findings: list[Finding]
+) -> dict[str, Any]:
     """Renderer findings as the status shows them, with a Warning Event (and the findings
     metric) when the set of fields that are not honoured changes."""
     unique = {(f.path, f.kind): f for f in findings}
@@ -112,7 +102,7 @@ async def report_findings(body: dict[str, Any], findings: list[Finding]) -> dict
     missing = sorted({f.path for f in unique.values() if f.kind in NOT_HONOURED})
     if missing:
         message = f"not honoured on Kubernetes: {', '.join(missing)} (see status.findings)"
-        if runtime().events.record(body, "UnsupportedFields", message, warning=True):
+        if ctx.events.record(body, "UnsupportedFields", message, warning=True):
             for finding in unique.values():
                 FINDINGS.labels(field=finding.path, kind=finding.kind).inc()
     return {"findings": listed} if listed else {}
@@ -128,19 +118,20 @@ def findings_condition(findings: list[Finding]) -> dict[str, Any]:
     )
 
 
-async def report_unresolved(resource: Resource, body: dict[str, Any], problem: Unresolved) -> None:
+async def report_unresolved(
+    ctx: Context, resource: Resource, body: dict[str, Any], problem: Unresolved
+) -> None:
     """A reference that does not resolve: Ready=False/Degraded=True naming it, and a Warning
     Event, except while a task definition is still being registered (not a problem). A new
-    object's references that may still appear are given :data:`REFERENCE_GRACE` seconds first:
+    object's references that may still appear are given ``reference_grace`` seconds first:
     ``kubectl apply -f dir/`` creates a Service and its TaskDefinition in no particular order,
     and reporting each such Service as Degraded cost a write and a false alarm (the
     registration enqueues its users, and the retry comes back anyway)."""
-    if problem.reason in APPEARING and age(body) < REFERENCE_GRACE:
+    if problem.reason in APPEARING and age(body, ctx.clock()) < ctx.timers.reference_grace:
         return
-    rt = runtime()
     reported = problem.reason != "TaskDefinitionNotReady"
     if reported:
-        rt.events.record(body, problem.reason, str(problem), warning=True)
+        ctx.events.record(body, problem.reason, str(problem), warning=True)
     previous = body.get("status") or {}
     generation = body["metadata"].get("generation")
     conditions = merge(
@@ -149,15 +140,17 @@ async def report_unresolved(resource: Resource, body: dict[str, Any], problem: U
     status = {**previous, "conditions": conditions, "observedGeneration": generation}
     if reported:
         status = _with_service_event(resource, body, status, str(problem))
-    await write_status(resource, body, status)
+    await write_status(ctx, resource, body, status)
 
 
-def report_conflicts(body: dict[str, Any], conflicts: list[NameConflict]) -> list[dict[str, Any]]:
+def report_conflicts(
+    ctx: Context, body: dict[str, Any], conflicts: list[NameConflict]
+) -> list[dict[str, Any]]:
     """Name conflicts as a Warning Event (once: the same report is not posted again) and the
     conditions that say so: Ready=False and Degraded=True, reason :data:`NAME_CONFLICT`, naming
     each object left alone."""
     message = "; ".join(sorted({c.message(body["kind"]) for c in conflicts}))
-    runtime().events.record(body, NAME_CONFLICT, message, warning=True)
+    ctx.events.record(body, NAME_CONFLICT, message, warning=True)
     return problem_conditions(NAME_CONFLICT, message)
 
 

@@ -5,10 +5,10 @@ They carry no owner references: with one per user, an account shared by N servic
 writes to one object (each a conflict-prone rewrite of a growing owner list, each echoed to
 every watcher), which made a burst of N services cost N². Instead the account is created once
 and the namespace's accounts are swept shortly after a workload or pod of ours goes: an account
-that no Deployment, DaemonSet or pod of ours names is deleted, unless it is younger than
-:data:`GRACE` (a user being reconciled right now may not have applied its workload yet). Shared
-across the namespace's clusters too, so it carries no cluster label (users in two clusters would
-otherwise rewrite it back and forth).
+that no Deployment, DaemonSet or pod of ours names is deleted, unless it is younger than its
+grace period (``Timers.account_grace``, 30 s: a user being reconciled right now may not have
+applied its workload yet). Shared across the namespace's clusters too, so it carries no
+cluster label (users in two clusters would otherwise rewrite it back and forth).
 
 Without owner references, what makes an account ours is its marker (render/identity.py,
 ``is_operator_account``): an account of that name without it is a :class:`NameConflict`, never
@@ -23,26 +23,19 @@ from typing import Any
 from ecs_operator.kube import apply
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import DAEMON_SET, DEPLOYMENT, POD, SERVICE_ACCOUNT
+from ecs_operator.kube.store import Store
 from ecs_operator.render import keys
 from ecs_operator.render.identity import is_operator_account
 
+from .context import Context
 from .flights import SingleFlight
-from .queue import OK, Outcome
-from .runtime import runtime
-
-#: the queue's name for the sweep of a namespace's accounts
-KIND = "ServiceAccounts"
-#: seconds an unused account is kept after its creation
-GRACE = 30.0
-#: seconds between a workload's or pod's deletion and the sweep (the queue coalesces them)
-SWEEP_DELAY = 5.0
+from .queue import OK, Outcome, Result
 
 
-async def ensure(account: dict[str, Any], namespace: str) -> dict[str, Any]:
+async def ensure(ctx: Context, account: dict[str, Any], namespace: str) -> dict[str, Any]:
     """The account as rendered (less its cluster label), created in ``namespace``, or applied
     when ours and the live one differs; :class:`~ecs_operator.kube.apply.NameConflict` when
     an account of that name is not ours."""
-    rt = runtime()
     labels = {
         k: v
         for k, v in (account["metadata"].get("labels") or {}).items()
@@ -50,17 +43,14 @@ async def ensure(account: dict[str, Any], namespace: str) -> dict[str, Any]:
     }
     metadata = {**account["metadata"], "labels": labels, "namespace": namespace}
     desired = {**account, "metadata": metadata}
-    live = rt.store.get(SERVICE_ACCOUNT, namespace, metadata["name"])
+    live = ctx.store.get(SERVICE_ACCOUNT, namespace, metadata["name"])
     if live is not None and not is_operator_account(live):
         raise apply.NameConflict(desired)
     if live is not None and apply.in_sync(desired, live):
         return live
 
     async def ensured() -> dict[str, Any]:
-        result = await apply.ensure(rt.client, desired, live, is_operator_account)
-        if result is not live:
-            rt.store.put(SERVICE_ACCOUNT, result)
-        return result
+        return await ctx.writer.ensure(desired, live, is_operator_account)
 
     # every Service of the namespace shares it: one write for those that find it missing
     return await _applying.run((namespace, metadata["name"]), ensured)
@@ -69,9 +59,8 @@ async def ensure(account: dict[str, Any], namespace: str) -> dict[str, Any]:
 _applying: SingleFlight[tuple[str, str], dict[str, Any]] = SingleFlight()
 
 
-def in_use(namespace: str) -> set[str]:
+def in_use(store: Store, namespace: str) -> set[str]:
     """The accounts our workloads' pod templates and our pods name."""
-    store = runtime().store
     templates = [
         workload["spec"]["template"]
         for resource in (DEPLOYMENT, DAEMON_SET)
@@ -82,21 +71,19 @@ def in_use(namespace: str) -> set[str]:
     return {spec.get("serviceAccountName") or "default" for spec in specs}
 
 
-async def sweep(namespace: str, _: str) -> Outcome:
+async def sweep(ctx: Context, namespace: str, _: str) -> Outcome:
     """Delete the namespace's accounts nothing uses; come back for those still in their grace
     period."""
-    rt = runtime()
-    used = in_use(namespace)
+    used = in_use(ctx.store, namespace)
+    grace = ctx.timers.account_grace
     wait: float | None = None
-    for account in list(rt.store.all(SERVICE_ACCOUNT, namespace)):
-        metadata = account["metadata"]
-        if not is_operator_account(account) or metadata["name"] in used:
+    for account in list(ctx.store.all(SERVICE_ACCOUNT, namespace)):
+        if not is_operator_account(account) or account["metadata"]["name"] in used:
             continue
-        elapsed = age(account)
-        if elapsed < GRACE:
-            wait = min(wait or GRACE, GRACE - elapsed)
+        elapsed = age(account, ctx.clock())
+        if elapsed < grace:
+            wait = min(wait or grace, grace - elapsed)
             continue
         # an account changed since it was read is left as it is, for a later sweep to judge
-        if await apply.delete_ours(rt.client, SERVICE_ACCOUNT, account, unchanged=True):
-            rt.store.forget(SERVICE_ACCOUNT, namespace, metadata["name"])
-    return Outcome("waiting", retry=True, after=wait) if wait is not None else OK
+        await ctx.writer.delete_ours(SERVICE_ACCOUNT, account, unchanged=True)
+    return Outcome(Result.WAITING, retry=True, after=wait) if wait is not None else OK

@@ -3,42 +3,89 @@
 Watch events only enqueue a key; a worker reconciles it from the store. Ten events for one
 object while it is being reconciled cause one more reconcile, not ten; a reconcile that asks
 to be retried (a missing reference, an API error) comes back after a growing delay (1 s,
-2 s, ... 60 s) instead of a hot loop, and resolves by itself once the cause is gone.
+2 s, ... up to the maximum backoff, 60 s by default) instead of a hot loop, and resolves by
+itself once the cause is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, NamedTuple
 
 from ecs_operator.metrics import RECONCILE_SECONDS, RECONCILES
 
+if TYPE_CHECKING:
+    from .context import Context
+
 log = logging.getLogger("ecs_operator.queue")
 
-Key = tuple[str, str, str]  # (kind, namespace, name)
-Reconcile = Callable[[str, str], Awaitable["Outcome"]]
 
-MAX_BACKOFF = 60.0
+class Kind(StrEnum):
+    """What a queue key names: an ECS kind, or the sweep of a namespace's task-role accounts."""
+
+    TASK_DEFINITION = "TaskDefinition"
+    SERVICE = "Service"
+    TASK = "Task"
+    CLUSTER = "Cluster"
+    ACCOUNTS = "ServiceAccounts"
+
+
+class Key(NamedTuple):
+    kind: Kind
+    namespace: str
+    #: ``*``: every object of the kind in the namespace (Cluster counts, the account sweep)
+    name: str
+
+
+class Result(StrEnum):
+    """How a reconcile ended (the ``outcome`` label of ``ecs_operator_reconciles_total``)."""
+
+    OK = "ok"
+    #: the spec breaks ECS rules (reported; the user's edit wakes it)
+    INVALID = "invalid"
+    #: a reference does not resolve yet, or something is in its grace period
+    WAITING = "waiting"
+    #: the namespace's tenancy policy refuses it
+    REFUSED = "refused"
+    #: a name it needs is held by an object the operator did not create
+    CONFLICT = "conflict"
+    #: the deployment circuit breaker rolled back: render the revision it chose
+    ROLLBACK = "rollback"
+    #: the reconcile raised
+    ERROR = "error"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a reconcile achieved; ``retry`` asks for another pass later."""
+    """What a reconcile achieved; ``retry`` asks for another pass ``after`` seconds (capped at
+    the maximum backoff; ``math.inf``: at the queue's slowest pace), by default after the
+    backoff."""
 
-    name: str = "ok"
+    result: Result = Result.OK
     retry: bool = False
     after: float | None = None
 
 
 OK = Outcome()
+#: what a reconcile that met a name conflict returns: come back at the queue's slowest pace.
+#: Nothing else wakes the ECS object when the other object goes (it is not ours, so usually
+#: not watched); each retry costs one refused create and one read, no write when the report
+#: is unchanged.
+CONFLICT = Outcome(Result.CONFLICT, retry=True, after=math.inf)
+
+Reconcile = Callable[["Context", str, str], Awaitable[Outcome]]
 
 
 class WorkQueue:
-    def __init__(self, reconcilers: dict[str, Reconcile]) -> None:
+    def __init__(self, reconcilers: Mapping[Kind, Reconcile], max_backoff: float = 60.0) -> None:
         self._reconcilers = reconcilers
+        self._max_backoff = max_backoff
         self._pending: set[Key] = set()
         self._running: set[Key] = set()
         self._timers: dict[Key, asyncio.TimerHandle] = {}
@@ -46,8 +93,8 @@ class WorkQueue:
         self._queue: asyncio.Queue[Key] = asyncio.Queue()
         self._workers: list[asyncio.Task[None]] = []
 
-    def start(self, workers: int = 8) -> None:
-        self._workers = [asyncio.create_task(self._work()) for _ in range(workers)]
+    def start(self, context: Context, workers: int = 8) -> None:
+        self._workers = [asyncio.create_task(self._work(context)) for _ in range(workers)]
 
     async def stop(self) -> None:
         for worker in self._workers:
@@ -56,8 +103,7 @@ class WorkQueue:
         for timer in self._timers.values():
             timer.cancel()
 
-    def add(self, kind: str, namespace: str, name: str, after: float = 0.0) -> None:
-        key = (kind, namespace, name)
+    def add(self, key: Key, after: float = 0.0) -> None:
         if after > 0:
             if key in self._timers:
                 return
@@ -72,7 +118,7 @@ class WorkQueue:
 
     def _fire(self, key: Key) -> None:
         self._timers.pop(key, None)
-        self.add(*key)
+        self.add(key)
 
     async def idle(self, timeout: float = 30.0) -> bool:
         """Wait until nothing is queued or running (used by tests and the demo)."""
@@ -83,38 +129,39 @@ class WorkQueue:
             await asyncio.sleep(0.05)
         return False
 
-    async def _work(self) -> None:
+    async def _work(self, context: Context) -> None:
         while True:
             key = await self._queue.get()
             self._pending.discard(key)
             self._running.add(key)
             try:
-                await self._run(key)
+                await self.process(context, key)
             finally:
                 self._running.discard(key)
                 if key in self._pending:
                     self._queue.put_nowait(key)
 
-    async def _run(self, key: Key) -> None:
-        kind, namespace, name = key
+    async def process(self, context: Context, key: Key) -> Outcome:
+        """Reconcile ``key`` once and schedule its retry, if it asks for one."""
         started = time.monotonic()
         try:
-            outcome = await self._reconcilers[kind](namespace, name)
+            outcome = await self._reconcilers[key.kind](context, key.namespace, key.name)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("reconcile of %s %s/%s failed; will retry", kind, namespace, name)
-            outcome = Outcome("error", retry=True)
-        RECONCILE_SECONDS.labels(kind=kind).observe(time.monotonic() - started)
-        RECONCILES.labels(kind=kind, outcome=outcome.name).inc()
+            log.exception("reconcile of %s %s/%s failed; will retry", *key)
+            outcome = Outcome(Result.ERROR, retry=True)
+        RECONCILE_SECONDS.labels(kind=key.kind.value).observe(time.monotonic() - started)
+        RECONCILES.labels(kind=key.kind.value, outcome=outcome.result.value).inc()
         if outcome.retry:
-            failures = self._failures.get(key, 0) + 1
-            self._failures[key] = failures
-            delay = (
-                outcome.after
-                if outcome.after is not None
-                else min(2.0 ** (failures - 1), MAX_BACKOFF)
-            )
-            self.add(kind, namespace, name, after=delay)
+            self.add(key, after=self.delay(key, outcome))
         else:
             self._failures.pop(key, None)
+        return outcome
+
+    def delay(self, key: Key, outcome: Outcome) -> float:
+        """Seconds before a retry: the outcome's own wait, else the backoff (doubling with
+        each failure in a row, capped at the maximum)."""
+        failures = self._failures[key] = self._failures.get(key, 0) + 1
+        wanted = 2.0 ** min(failures - 1, 30) if outcome.after is None else outcome.after
+        return min(wanted, self._max_backoff)

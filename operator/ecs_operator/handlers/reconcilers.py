@@ -1,14 +1,14 @@
-"""The reconciler of each ECS kind, by the name the work queue uses."""
+"""The reconciler of each queue key's kind."""
 
 from __future__ import annotations
 
 from . import cluster, identities, service, task, taskdefinition
-from .queue import Reconcile
+from .queue import Kind, Reconcile
 
-RECONCILERS: dict[str, Reconcile] = {
-    "TaskDefinition": taskdefinition.reconcile,
-    "Service": service.reconcile,
-    "Task": task.reconcile,
-    "Cluster": cluster.reconcile,
-    identities.KIND: identities.sweep,
+RECONCILERS: dict[Kind, Reconcile] = {
+    Kind.TASK_DEFINITION: taskdefinition.reconcile,
+    Kind.SERVICE: service.reconcile,
+    Kind.TASK: task.reconcile,
+    Kind.CLUSTER: cluster.reconcile,
+    Kind.ACCOUNTS: identities.sweep,
 }

@@ -19,6 +19,7 @@ from ecs_operator.kube.resources import (
     ECS_TASK,
     TASK_DEFINITION,
 )
+from ecs_operator.kube.store import Store
 from ecs_operator.render.names import dns_label
 from ecs_operator.status.taskdefinition import (
     DEREGISTERED,
@@ -28,7 +29,7 @@ from ecs_operator.status.taskdefinition import (
 )
 
 from .indexes import FAMILY, SERVICE_NAME, USES_FAMILY, revision_data
-from .runtime import runtime
+from .queue import Key, Kind
 
 
 class Unresolved(Exception):
@@ -52,31 +53,32 @@ class Resolved:
         return f"{self.family}:{self.revision}"
 
 
-def task_definition_named(namespace: str, family: str) -> dict[str, Any] | None:
+def task_definition_named(store: Store, namespace: str, family: str) -> dict[str, Any] | None:
     """The TaskDefinition object of a family (the oldest, if several claim it)."""
-    rt = runtime()
     matches = [
         body
-        for body in rt.store.indexed(TASK_DEFINITION, FAMILY, namespace, family)
+        for body in store.indexed(TASK_DEFINITION, FAMILY, namespace, family)
         if not body["metadata"].get("deletionTimestamp")
     ]
     return min(matches, key=lambda b: b["metadata"].get("creationTimestamp", ""), default=None)
 
 
-def resolve_task_definition(namespace: str, text: str, running: str | None = None) -> Resolved:
+def resolve_task_definition(
+    store: Store, namespace: str, text: str, running: str | None = None
+) -> Resolved:
     """The revision a reference means; ``running`` is what the user already runs (an INACTIVE
     revision stays usable for it, as in ECS)."""
     try:
         ref = TaskDefinitionRef.parse(text)
     except InvalidTaskDefinitionRef as error:
         raise Unresolved("InvalidReference", f"taskDefinition: {error}", retry=False) from None
-    body = task_definition_named(namespace, ref.family)
+    body = task_definition_named(store, namespace, ref.family)
     if body is None:
         raise Unresolved(
             "TaskDefinitionNotFound",
             f"taskDefinition: no TaskDefinition with family {ref.family} in namespace {namespace}",
         )
-    entries = family_revisions(body)
+    entries = family_revisions(store, body)
     conditions = (body.get("status") or {}).get("conditions") or []
     valid: dict[str, Any] = next((c for c in conditions if c["type"] == "Valid"), {})
     if not entries and valid.get("status") == "False":
@@ -105,7 +107,7 @@ def resolve_task_definition(namespace: str, text: str, running: str | None = Non
                 f"taskDefinition: {ref.family}:{revision} is INACTIVE (deregistered): no new use",
                 retry=False,
             )
-    stored = runtime().store.get(
+    stored = store.get(
         CONTROLLER_REVISION, namespace, revision_name(body["metadata"]["name"], revision)
     )
     if stored is None or not controlled_by(stored, body["metadata"]["uid"]):
@@ -118,7 +120,7 @@ def resolve_task_definition(namespace: str, text: str, running: str | None = Non
     return Resolved(body, ref.family, revision, revision_data(stored)["spec"])
 
 
-def family_revisions(body: dict[str, Any]) -> list[dict[str, Any]]:
+def family_revisions(store: Store, body: dict[str, Any]) -> list[dict[str, Any]]:
     """The revisions of a TaskDefinition (``status.revisions`` entries), from its
     ControllerRevisions in the store and its deregistration annotation: known as soon as a
     revision is stored, without waiting for the TaskDefinition's status to be written and
@@ -126,12 +128,12 @@ def family_revisions(body: dict[str, Any]) -> list[dict[str, Any]]:
     annotations = body["metadata"].get("annotations") or {}
     uid = body["metadata"]["uid"]
     return revision_entries(
-        [r for r in runtime().store.owned(CONTROLLER_REVISION, uid) if controlled_by(r, uid)],
+        [r for r in store.owned(CONTROLLER_REVISION, uid) if controlled_by(r, uid)],
         parse_revisions(annotations.get(DEREGISTERED)),
     )
 
 
-def claim_service_name(namespace: str, body: dict[str, Any]) -> None:
+def claim_service_name(store: Store, namespace: str, body: dict[str, Any]) -> None:
     """Raise :class:`Unresolved` unless the Service ``body`` holds its ``serviceName``.
 
     ECS service names are unique within a cluster [model doc CreateServiceRequest.serviceName],
@@ -144,7 +146,7 @@ def claim_service_name(namespace: str, body: dict[str, Any]) -> None:
     over by itself.
     """
     wanted = (body.get("spec") or {}).get("serviceName")
-    claims = runtime().store.indexed(ECS_SERVICE, SERVICE_NAME, namespace, wanted or "")
+    claims = store.indexed(ECS_SERVICE, SERVICE_NAME, namespace, wanted or "")
     holder = min([*claims, body], key=_seniority)
     name = holder["metadata"]["name"]
     if name != body["metadata"]["name"]:
@@ -165,8 +167,8 @@ def revision_name(td_name: str, revision: int) -> str:
     return dns_label(f"{td_name}-{revision}", 253)
 
 
-def cluster_named(namespace: str, name: str) -> dict[str, Any] | None:
-    for body in runtime().store.all(ECS_CLUSTER, namespace):
+def cluster_named(store: Store, namespace: str, name: str) -> dict[str, Any] | None:
+    for body in store.all(ECS_CLUSTER, namespace):
         declared = (body.get("spec") or {}).get("clusterName") or body["metadata"]["name"]
         if declared == name and not body["metadata"].get("deletionTimestamp"):
             return body
@@ -174,16 +176,15 @@ def cluster_named(namespace: str, name: str) -> dict[str, Any] | None:
 
 
 def users_of_family(
-    namespace: str, family: str, live_only: bool = False
-) -> list[tuple[str, str, str]]:
+    store: Store, namespace: str, family: str, live_only: bool = False
+) -> list[Key]:
     """Queue keys of the Services and Tasks whose taskDefinition names ``family``."""
-    rt = runtime()
     users = []
-    for kind, resource in (("Service", ECS_SERVICE), ("Task", ECS_TASK)):
-        for body in rt.store.indexed(resource, USES_FAMILY, namespace, family):
+    for kind, resource in ((Kind.SERVICE, ECS_SERVICE), (Kind.TASK, ECS_TASK)):
+        for body in store.indexed(resource, USES_FAMILY, namespace, family):
             if live_only and (body["metadata"].get("deletionTimestamp") or _finished(body)):
                 continue
-            users.append((kind, namespace, body["metadata"]["name"]))
+            users.append(Key(kind, namespace, body["metadata"]["name"]))
     return users
 
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import ServiceSpec
 from ecs_operator.api.parse import parse_service, parse_task_definition
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
-from ecs_operator.kube.apply import NameConflict, delete_ours, ensure
+from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import (
@@ -38,11 +39,11 @@ from ecs_operator.kube.resources import (
     resource_of,
 )
 from ecs_operator.kube.store import matches
-from ecs_operator.render import keys, request
+from ecs_operator.policy import Policy
+from ecs_operator.render import keys
 from ecs_operator.render.attached import render_attached, service_selector
-from ecs_operator.render.findings import Report
+from ecs_operator.render.findings import Finding, Report
 from ecs_operator.render.names import dns_label, label_value
-from ecs_operator.render.request import RenderedWorkload
 from ecs_operator.render.service import render_service
 from ecs_operator.render.strategy import split
 from ecs_operator.status.conditions import merge, override
@@ -55,20 +56,18 @@ from ecs_operator.status.service import (
 )
 from ecs_operator.status.workloads import task_summary, workload_state
 
-from . import clusters, identities, tenancy
+from . import identities, prepare, target_cluster, tenancy
 from .common import (
-    CONFLICT,
     findings_condition,
     report_conflicts,
     report_findings,
-    report_invalid,
-    report_unresolved,
     write_status,
 )
-from .indexes import SERVICE_PODS, ecs_spec
-from .queue import OK, Outcome
+from .context import Context
+from .indexes import SERVICE_PODS
+from .prepare import Prepared
+from .queue import CONFLICT, OK, Outcome, Result
 from .references import Resolved, Unresolved, claim_service_name, resolve_task_definition
-from .runtime import runtime
 
 log = logging.getLogger("ecs_operator.service")
 
@@ -76,126 +75,154 @@ log = logging.getLogger("ecs_operator.service")
 OWNED = (DEPLOYMENT, DAEMON_SET, KUBE_SERVICE, HORIZONTAL_POD_AUTOSCALER, POD_DISRUPTION_BUDGET)
 
 
-async def reconcile(namespace: str, name: str) -> Outcome:
-    rt = runtime()
-    body = rt.store.get(ECS_SERVICE, namespace, name)
-    if body is None or body["metadata"].get("deletionTimestamp"):
-        return OK
+@dataclass(frozen=True)
+class Desired:
+    """What the service should have: the task-role ServiceAccount, a workload per capacity
+    provider (or the one DaemonSet), the objects attached to the service, the findings, and the
+    labels that select its pods."""
+
+    account: dict[str, Any]
+    workloads: list[dict[str, Any]]
+    attached: list[dict[str, Any]]
+    findings: list[Finding]
+    selector: dict[str, str]
+
+
+async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
+    """Read, render, write (what differs), report."""
+    found = await prepare.read(ctx, ECS_SERVICE, namespace, name, parse_service)
+    if isinstance(found, Outcome):
+        return found
+    ready = await prepare.resolve(ctx, ECS_SERVICE, found, claim=claim_service_name)
+    if isinstance(ready, Outcome):
+        return ready
+    rollout = _rollout(found.spec, found.body, ready.task_definition)
+    running = _running(ctx, namespace, found.previous, rollout, ready.task_definition)
+    allowed = tenancy.policy_for(ctx, namespace)
     try:
-        spec = parse_service(ecs_spec(body, "Service"))
-    except EcsValidationError as error:
-        await report_invalid(ECS_SERVICE, body, error)
-        return Outcome("invalid")
-    previous = body.get("status") or {}
-    try:
-        if spec.taskDefinition is None:
-            raise Unresolved(
-                "InvalidReference",
-                "taskDefinition: required (the ECS deployment controller)",
-                False,
-            )
-        cluster = await clusters.resolve(namespace, spec.cluster)
-        # A strategy the cluster refuses is the user's to fix: say so even while the task
-        # definition is still being registered.
-        strategy = clusters.strategy_for(cluster, spec.launchType, spec.capacityProviderStrategy)
-        target = resolve_task_definition(
-            namespace, spec.taskDefinition, previous.get("taskDefinition")
-        )
-        claim_service_name(namespace, body)
-    except Unresolved as problem:
-        await report_unresolved(ECS_SERVICE, body, problem)
-        return Outcome("waiting", retry=problem.retry)
-    rollout = _rollout(spec, body, target)
-    resolved = _running(namespace, previous, rollout, target)
-    options = request.Options(
-        namespace=namespace,
-        cluster=clusters.name_of(cluster),
-        capacity_providers=clusters.capacity_providers(cluster),
-        pod_level_resources=rt.settings.pod_level_resources,
-        account_id=rt.settings.account_id,
-    )
-    annotations = body["metadata"].get("annotations") or {}
-    load_balancer_type = annotations.get(keys.ANNOTATION_LOAD_BALANCER_TYPE)
-    restart = annotations.get(keys.ANNOTATION_FORCE_NEW_DEPLOYMENT)
-    allowed = tenancy.policy_for(namespace)
-    attached_report = Report()
-    try:
-        td = parse_task_definition(resolved.spec)
-        parts = [
-            render_service(p, td, options, resolved.revision, force_new_deployment=restart)
-            for p in _parts(spec, strategy)
-        ]
-        # One set of attached objects for the whole service, whatever its split (those
-        # render_service adds to each part's objects are for `convert`, and not used here).
-        attached = render_attached(
-            spec,
-            parts[0].pod.pod_template,
-            namespace,
-            name=name,
-            load_balancer_type=load_balancer_type,
-            allowed_types=allowed.allowed_service_types,
-            report=attached_report,
-        )
+        desired = _render(ready, running, allowed)
     except EcsValidationError as error:  # the service and its task definition do not fit
-        await report_invalid(ECS_SERVICE, body, error)
-        return Outcome("invalid")
-    findings = [f for r in parts for f in (*r.pod.findings, *r.findings)]
-    findings += attached_report.findings
+        return await prepare.invalid(ctx, ECS_SERVICE, found.body, error)
     try:
         # what runs is left as it is: a refused deployment (or a revoked allowance) starts
         # nothing new, as ECS keeps the tasks of a deployment it could not replace
-        tenancy.check(allowed, namespace, parts[0].objects[0], findings)
+        tenancy.check(allowed, namespace, desired.account, desired.findings)
     except Unresolved as problem:
-        await report_unresolved(ECS_SERVICE, body, problem)
-        return Outcome("refused")
+        return await prepare.unresolved(ctx, ECS_SERVICE, found.body, problem, Result.REFUSED)
+    workloads, conflicts = await _write(ctx, found.body, desired)
+    status = await _report(ctx, ready, rollout, running, desired, workloads, conflicts)
+    if conflicts:
+        return CONFLICT
+    if running_task_definition(status, rollout) != running.ref:
+        # the circuit breaker just rolled back: render the revision it chose (a status
+        # change of our own wakes nothing by itself)
+        return Outcome(Result.ROLLBACK, retry=True, after=0.0)
+    return OK
+
+
+def _render(ready: Prepared[ServiceSpec], running: Resolved, allowed: Policy) -> Desired:
+    """The service's objects, rendered from its spec and the task definition revision it runs
+    (pure; :class:`EcsValidationError` when the two do not fit)."""
+    spec, body = ready.read.spec, ready.read.body
+    annotations = body["metadata"].get("annotations") or {}
+    restart = annotations.get(keys.ANNOTATION_FORCE_NEW_DEPLOYMENT)
+    td = parse_task_definition(running.spec)
+    requests = _parts(spec, ready.strategy)
+    parts = [
+        render_service(p, td, ready.options, running.revision, force_new_deployment=restart)
+        for p in requests
+    ]
+    workloads = [part.objects[1] for part in parts]
+    if ready.strategy and len(ready.strategy) > 1:
+        workloads = [
+            _per_provider(workload, request.capacityProviderStrategy[0].capacityProvider)  # type: ignore[index]
+            for workload, request in zip(workloads, requests, strict=True)
+        ]
+    template = parts[0].pod.pod_template
+    report = Report()
+    # One set of attached objects for the whole service, whatever its split (those
+    # render_service adds to each part's objects are for `convert`, and not used here).
+    attached = render_attached(
+        spec,
+        template,
+        ready.options.namespace,
+        name=body["metadata"]["name"],
+        load_balancer_type=annotations.get(keys.ANNOTATION_LOAD_BALANCER_TYPE),
+        allowed_types=allowed.allowed_service_types,
+        report=report,
+    )
+    findings = [f for r in parts for f in (*r.pod.findings, *r.findings)] + report.findings
+    return Desired(parts[0].objects[0], workloads, attached, findings, service_selector(template))
+
+
+async def _write(
+    ctx: Context, owner: dict[str, Any], desired: Desired
+) -> tuple[list[dict[str, Any]], list[NameConflict]]:
+    """Make the service's children match ``desired`` and remove those it no longer renders;
+    the workloads as they are now, and the names found taken."""
     # the workloads and the objects attached to them are independent writes: one round trip
     (workloads, conflicts), *attached_conflicts = await asyncio.gather(
-        _ensure_workloads(spec, strategy, parts, body),
-        *(_ensure_attached(obj, body) for obj in attached),
+        _ensure_workloads(ctx, desired, owner),
+        *(_ensure_attached(ctx, obj, owner) for obj in desired.attached),
     )
     conflicts += [c for c in attached_conflicts if c is not None]
-    await _remove_stale(
-        body, {(resource_of(o), o["metadata"]["name"]) for o in workloads + attached}
-    )
-    desired = sum(int(w["spec"].get("replicas", 0)) for w in workloads if w["kind"] == "Deployment")
+    keep = {(resource_of(o), o["metadata"]["name"]) for o in workloads + desired.attached}
+    await _remove_stale(ctx, owner, keep)
+    return workloads, conflicts
+
+
+async def _report(
+    ctx: Context,
+    ready: Prepared[ServiceSpec],
+    rollout: Rollout,
+    running: Resolved,
+    desired: Desired,
+    workloads: list[dict[str, Any]],
+    conflicts: list[NameConflict],
+) -> dict[str, Any]:
+    """The service's status from its workloads and pods, written when it changed, with its ECS
+    service events; returns the status."""
+    spec, body, previous = ready.read.spec, ready.read.body, ready.read.previous
     if spec.schedulingStrategy == "DAEMON":
-        desired = sum(workload_state(w).desired for w in workloads)
-    template = parts[0].pod.pod_template
-    pods = _pods(namespace, service_selector(template))
+        replicas = sum(workload_state(w).desired for w in workloads)
+    else:
+        replicas = sum(int(w["spec"].get("replicas", 0)) for w in workloads)
+    pods = _pods(ctx, ready.options.namespace, desired.selector)
+    generation = body["metadata"].get("generation")
     view = service_status(
         spec.serviceName,
-        desired,
-        resolved.ref,
+        replicas,
+        running.ref,
         [workload_state(w) for w in workloads],
         previous,
-        body["metadata"].get("generation"),
+        generation,
         rollout=rollout,
-        tasks=task_summary(pods, resolved.ref),
+        tasks=task_summary(pods, running.ref),
     )
-    generation = body["metadata"].get("generation")
-    reported = await report_findings(body, findings)
+    reported = await report_findings(ctx, body, desired.findings)
     if not reported and "findings" in previous:
         reported = {"findings": None}  # a merge patch removes a member only when told to
-    conditions = [*view.status["conditions"], findings_condition(findings)]
+    conditions = [*view.status["conditions"], findings_condition(desired.findings)]
     if conflicts:
-        conditions = override(conditions, report_conflicts(body, conflicts))
+        conditions = override(conditions, report_conflicts(ctx, body, conflicts))
     status = {
         **view.status,
         **reported,
         "selector": _selector(workloads),
-        "clusterArn": clusters.name_of(cluster),
+        "clusterArn": target_cluster.name_of(ready.cluster),
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
     for message in view.events:
-        rt.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
-    await write_status(ECS_SERVICE, body, status)
-    if conflicts:
-        return CONFLICT
-    if running_task_definition(status, rollout) != resolved.ref:
-        # the circuit breaker just rolled back: render the revision it chose (a status
-        # change of our own wakes nothing by itself)
-        return Outcome("rollback", retry=True, after=0.0)
-    return OK
+        ctx.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
+    await write_status(ctx, ECS_SERVICE, body, status, settling=_settling(status["conditions"]))
+    return status
+
+
+def _settling(conditions: list[dict[str, Any]]) -> bool:
+    """Whether the status is on its way to a steady state with nothing wrong (then its write
+    may wait for the next one: kube/writer.py)."""
+    state = {c["type"]: c["status"] for c in conditions}
+    return state.get("Ready") != "True" and state.get("Degraded") != "True"
 
 
 def _rollout(spec: ServiceSpec, body: dict[str, Any], target: Resolved) -> Rollout:
@@ -209,7 +236,7 @@ def _rollout(spec: ServiceSpec, body: dict[str, Any], target: Resolved) -> Rollo
 
 
 def _running(
-    namespace: str, previous: dict[str, Any], rollout: Rollout, target: Resolved
+    ctx: Context, namespace: str, previous: dict[str, Any], rollout: Rollout, target: Resolved
 ) -> Resolved:
     """The revision to render: the spec's, or the one a circuit breaker rolled back to (while
     it still resolves)."""
@@ -217,17 +244,14 @@ def _running(
     if ref == target.ref:
         return target
     try:
-        return resolve_task_definition(namespace, ref, ref)
+        return resolve_task_definition(ctx.store, namespace, ref, ref)
     except Unresolved:
         log.warning("cannot roll %s/%s back to %s: it does not resolve", namespace, ref, ref)
         return target
 
 
 async def _ensure_workloads(
-    spec: ServiceSpec,
-    strategy: list[CapacityProviderStrategyItem] | None,
-    parts: list[RenderedWorkload],
-    owner: dict[str, Any],
+    ctx: Context, desired: Desired, owner: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], list[NameConflict]]:
     """The task-role ServiceAccount (one for every part: one task definition) and the workload
     of each part, written where needed; the workloads, and the names found taken.
@@ -237,17 +261,14 @@ async def _ensure_workloads(
     that nothing is removed and the status still counts their tasks)."""
     uid = owner["metadata"]["uid"]
     try:
-        await identities.ensure(parts[0].objects[0], owner["metadata"]["namespace"])
+        await identities.ensure(ctx, desired.account, owner["metadata"]["namespace"])
     except NameConflict as conflict:
-        stored = [w for r in (DEPLOYMENT, DAEMON_SET) for w in runtime().store.owned(r, uid)]
+        stored = [w for r in (DEPLOYMENT, DAEMON_SET) for w in ctx.store.owned(r, uid)]
         return [w for w in stored if controlled_by(w, uid)], [conflict]
     workloads, conflicts = [], []
-    for part, rendered in zip(_parts(spec, strategy), parts, strict=True):
-        workload = rendered.objects[1]
-        if strategy and len(strategy) > 1:
-            workload = _per_provider(workload, part.capacityProviderStrategy[0].capacityProvider)  # type: ignore[index]
+    for workload in desired.workloads:
         try:
-            workloads.append(await _ensure_owned(workload, owner))
+            workloads.append(await _ensure_owned(ctx, workload, owner))
         except NameConflict as conflict:
             conflicts.append(conflict)
     return workloads, conflicts
@@ -283,39 +304,34 @@ def _per_provider(workload: dict[str, Any], provider: str) -> dict[str, Any]:
 
 
 async def _ensure_owned(
-    obj: dict[str, Any], owner: dict[str, Any], live: dict[str, Any] | None = None
+    ctx: Context, obj: dict[str, Any], owner: dict[str, Any], live: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Create ``obj`` as the service's child, or apply it when the service's own differs from
     it (:class:`NameConflict` when another object has its name). Replicas are always rendered
     from desiredCount: an autoscaler scales the ECS Service, not its Deployments."""
-    rt = runtime()
     desired = child_of(obj, owner)
-    resource = resource_of(desired)
     metadata = desired["metadata"]
     if live is None:
-        live = rt.store.get(resource, metadata["namespace"], metadata["name"])
+        live = ctx.store.get(resource_of(desired), metadata["namespace"], metadata["name"])
     uid = owner["metadata"]["uid"]
-    result = await ensure(rt.client, desired, live, lambda found: controlled_by(found, uid))
-    if result is not live:
-        rt.store.put(resource, result)
-    return result
+    return await ctx.writer.ensure(desired, live, lambda found: controlled_by(found, uid))
 
 
-async def _ensure_attached(obj: dict[str, Any], owner: dict[str, Any]) -> NameConflict | None:
+async def _ensure_attached(
+    ctx: Context, obj: dict[str, Any], owner: dict[str, Any]
+) -> NameConflict | None:
     """Write an attached object unless another object has its name (two ECS services giving
     the same alias, or a user's own Service): that is returned, never taken over. A Service of
     ours that turns headless or back is replaced (its clusterIP cannot change)."""
-    rt = runtime()
     resource = resource_of(obj)
     namespace, name = owner["metadata"]["namespace"], obj["metadata"]["name"]
-    live = rt.store.get(resource, namespace, name)
+    live = ctx.store.get(resource, namespace, name)
     ours = live is not None and controlled_by(live, owner["metadata"]["uid"])
     if live is not None and ours and _headless(live) != _headless(obj):
-        await rt.client.delete(resource, namespace, name, {"uid": live["metadata"]["uid"]})
-        rt.store.forget(resource, namespace, name)
+        await ctx.writer.delete_ours(resource, live)
         live = None
     try:
-        await _ensure_owned(obj, owner, live)
+        await _ensure_owned(ctx, obj, owner, live)
     except NameConflict as conflict:
         return conflict
     return None
@@ -325,24 +341,22 @@ def _headless(obj: dict[str, Any]) -> bool:
     return obj["kind"] == "Service" and (obj.get("spec") or {}).get("clusterIP") == "None"
 
 
-async def _remove_stale(owner: dict[str, Any], keep: set[tuple[Resource, str]]) -> None:
+async def _remove_stale(
+    ctx: Context, owner: dict[str, Any], keep: set[tuple[Resource, str]]
+) -> None:
     """Delete what the service no longer renders (a provider dropped from the strategy, REPLICA
     <-> DAEMON, a load balancer or alias removed, autoScaling turned off...): only children it
     controls, each on condition that it is still the object of that uid."""
-    rt = runtime()
     uid = owner["metadata"]["uid"]
     for resource in OWNED:
-        for child in rt.store.owned(resource, uid):
-            metadata = child["metadata"]
-            if not controlled_by(child, uid) or (resource, metadata["name"]) in keep:
-                continue
-            if await delete_ours(rt.client, resource, child):
-                rt.store.forget(resource, metadata["namespace"], metadata["name"])
+        for child in ctx.store.owned(resource, uid):
+            if controlled_by(child, uid) and (resource, child["metadata"]["name"]) not in keep:
+                await ctx.writer.delete_ours(resource, child)
 
 
-def _pods(namespace: str, selector: dict[str, str]) -> list[dict[str, Any]]:
+def _pods(ctx: Context, namespace: str, selector: dict[str, str]) -> list[dict[str, Any]]:
     """The service's pods: those its selector's labels all match."""
-    candidates = runtime().store.indexed(
+    candidates = ctx.store.indexed(
         POD, SERVICE_PODS, namespace, selector.get(keys.LABEL_SERVICE, "")
     )
     return [pod for pod in candidates if matches(pod["metadata"].get("labels") or {}, selector)]

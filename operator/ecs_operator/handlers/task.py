@@ -16,31 +16,26 @@ import json
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.models import TaskSpec
 from ecs_operator.api.parse import parse_task, parse_task_definition
-from ecs_operator.kube.apply import NameConflict, claim_name, delete_ours
+from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import age, child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.metrics import TASKS
-from ecs_operator.render import keys, request
+from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
+from ecs_operator.render.request import RenderedWorkload
 from ecs_operator.render.task import render_task
 from ecs_operator.status.conditions import merge, override
 from ecs_operator.status.task import TaskState, start_refused, task_conditions, task_state
 
-from . import clusters, identities, tenancy
-from .common import (
-    CONFLICT,
-    report_conflicts,
-    report_findings,
-    report_invalid,
-    report_unresolved,
-    write_status,
-)
-from .indexes import ecs_spec
-from .queue import OK, Outcome
-from .references import Unresolved, resolve_task_definition
-from .runtime import runtime
+from . import identities, prepare, tenancy
+from .common import report_conflicts, report_findings, write_status
+from .context import Context
+from .prepare import Prepared
+from .queue import CONFLICT, OK, Key, Kind, Outcome, Result
+from .references import Unresolved
 
 SIMULATION_PREFIX = "sim.ecs-operator.dev/"
 
@@ -50,90 +45,79 @@ def pod_name(task: str, index: int) -> str:
     return dns_label(f"{task}-{index}", 253)
 
 
-async def reconcile(namespace: str, name: str) -> Outcome:
-    rt = runtime()
-    body = rt.store.get(ECS_TASK, namespace, name)
-    if body is None or body["metadata"].get("deletionTimestamp"):
-        return OK
-    try:
-        spec = parse_task(ecs_spec(body, "Task"))
-    except EcsValidationError as error:
-        await report_invalid(ECS_TASK, body, error)
-        return Outcome("invalid")
-    previous = body.get("status") or {}
+async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
+    """Read, render, start or stop pods, report."""
+    found = await prepare.read(ctx, ECS_TASK, namespace, name, parse_task)
+    if isinstance(found, Outcome):
+        return found
+    body, spec, previous = found.body, found.spec, found.previous
     stop = spec.desiredStatus == "STOPPED"
     records = {t["taskId"]: t for t in previous.get("tasks") or []}
     if stop and not records:
-        return await _finish(body, [], previous)
+        return await _finish(ctx, body, [], previous)
+    ready = await prepare.resolve(ctx, ECS_TASK, found)
+    if isinstance(ready, Outcome):
+        return ready
     try:
-        cluster = await clusters.resolve(namespace, spec.cluster)
-        strategy = clusters.strategy_for(cluster, spec.launchType, spec.capacityProviderStrategy)
-        resolved = resolve_task_definition(
-            namespace, spec.taskDefinition, previous.get("taskDefinition")
-        )
-    except Unresolved as problem:
-        await report_unresolved(ECS_TASK, body, problem)
-        return Outcome("waiting", retry=problem.retry)
-    run = spec.model_copy(update={"capacityProviderStrategy": strategy[:1]} if strategy else {})
-    options = request.Options(
-        namespace=namespace,
-        cluster=clusters.name_of(cluster),
-        capacity_providers=clusters.capacity_providers(cluster),
-        pod_level_resources=rt.settings.pod_level_resources,
-        account_id=rt.settings.account_id,
-    )
-    try:
-        td = parse_task_definition(resolved.spec)
-        rendered = render_task(run, td, options, revision=resolved.revision)
+        rendered = _render(ready)
     except EcsValidationError as error:  # e.g. an override naming no container
-        await report_invalid(ECS_TASK, body, error)
-        return Outcome("invalid")
+        return await prepare.invalid(ctx, ECS_TASK, body, error)
     account, template = rendered.objects[0], rendered.objects[1]
     findings = [*rendered.pod.findings, *rendered.findings]
-    annotations = template["metadata"].get("annotations") or {}
-    essential = set(json.loads(annotations.get(keys.ANNOTATION_ESSENTIAL, "[]")))
     ids = [pod_name(name, index) for index in range(spec.count or 1)]
-    pods, conflicts = _own_pods(body, ids)
+    pods, conflicts = _own_pods(ctx, body, ids)
     taken = {conflict.name for conflict in conflicts}
     starting = (
         [] if stop else [t for t in ids if pods[t] is None and t not in records and t not in taken]
     )
     if starting:  # tasks already started run on, whatever the policy says now
         try:
-            tenancy.check(tenancy.policy_for(namespace), namespace, account, findings)
+            tenancy.check(tenancy.policy_for(ctx, namespace), namespace, account, findings)
         except Unresolved as problem:
-            await report_unresolved(ECS_TASK, body, problem)
-            return Outcome("refused")
+            return await prepare.unresolved(ctx, ECS_TASK, body, problem, Result.REFUSED)
         try:
-            await identities.ensure(account, namespace)
+            await identities.ensure(ctx, account, namespace)
         except NameConflict as conflict:
             conflicts.append(conflict)
             starting = []
+    annotations = template["metadata"].get("annotations") or {}
+    essential = set(json.loads(annotations.get(keys.ANNOTATION_ESSENTIAL, "[]")))
     states = []
     for task_id, pod in pods.items():
         record = records.get(task_id)
         if task_id in starting:
             try:
-                pod, record = await _start(body, template, task_id)
+                pod, record = await _start(ctx, body, template, task_id)
             except NameConflict as conflict:
                 conflicts.append(conflict)
         if pod is None and record is None and not stop:
             continue  # not started: its name or its account is taken
         state = _state(pod, record, essential, stop)
         if (pod is not None and state.stopped) or stop:
-            await _stop_pod(pod, state)
+            await _stop_pod(ctx, pod)
         states.append(state.to_ecs(task_id) | _timestamps(record, state))
-    found = await report_findings(body, findings)
-    outcome = await _finish(body, states, previous, resolved.ref, found, conflicts)
+    reported = await report_findings(ctx, body, findings)
+    ref = ready.task_definition.ref
+    outcome = await _finish(ctx, body, states, previous, ref, reported, conflicts)
     return CONFLICT if conflicts else outcome
 
 
+def _render(ready: Prepared[TaskSpec]) -> RenderedWorkload:
+    """The task's ServiceAccount and pod template, rendered from its spec and task definition
+    revision (pure; :class:`EcsValidationError` when the two do not fit). A task runs on the
+    first provider of its strategy."""
+    spec, strategy = ready.read.spec, ready.strategy
+    run = spec.model_copy(update={"capacityProviderStrategy": strategy[:1]} if strategy else {})
+    td = parse_task_definition(ready.task_definition.spec)
+    return render_task(run, td, ready.options, revision=ready.task_definition.revision)
+
+
 def _own_pods(
-    body: dict[str, Any], ids: list[str]
+    ctx: Context, body: dict[str, Any], ids: list[str]
 ) -> tuple[dict[str, dict[str, Any] | None], list[NameConflict]]:
     """The task's stored pods by id (None for those not there), and the ids whose name a pod
     the task did not create holds: that pod is none of the task's business."""
-    store, uid = runtime().store, body["metadata"]["uid"]
+    store, uid = ctx.store, body["metadata"]["uid"]
     pods: dict[str, dict[str, Any] | None] = {}
     conflicts = []
     for task_id in ids:
@@ -163,11 +147,10 @@ def _state(
 
 
 async def _start(
-    owner: dict[str, Any], template: dict[str, Any], name: str
+    ctx: Context, owner: dict[str, Any], template: dict[str, Any], name: str
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Create the task's pod: the pod, or the record of a task that failed to start because the
     API server refused its pod (Pod Security admission refusing a privileged task...)."""
-    rt = runtime()
     metadata = {k: v for k, v in template["metadata"].items() if k != "generateName"}
     metadata["name"] = name
     metadata["labels"] = {**metadata.get("labels", {}), keys.LABEL_TASK: label_value(name)}
@@ -180,32 +163,26 @@ async def _start(
     pod = child_of({**template, "metadata": metadata}, owner)
     uid = owner["metadata"]["uid"]
     try:
-        created = await claim_name(rt.client, pod, lambda found: controlled_by(found, uid))
+        created = await ctx.writer.claim_name(pod, lambda found: controlled_by(found, uid))
     except ApiError as error:
         refused = start_refused(error.status, error.message)
         if refused is None:
             raise
         return None, refused.to_ecs(name)
-    rt.store.put(POD, created)
     return created, None
 
 
-async def _stop_pod(pod: dict[str, Any] | None, state: TaskState) -> None:
+async def _stop_pod(ctx: Context, pod: dict[str, Any] | None) -> None:
     """End a pod whose task stopped (essential exit, StopTask), or that outlived retention."""
     if pod is None or pod["metadata"].get("deletionTimestamp"):
         return
-    rt = runtime()
+    retention = ctx.settings.task_retention_seconds
     finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-    if finished and age(pod) < rt.settings.task_retention_seconds:
-        rt.queue.add(
-            "Task",
-            pod["metadata"]["namespace"],
-            _owner_name(pod),
-            after=rt.settings.task_retention_seconds,
-        )
+    if finished and age(pod, ctx.clock()) < retention:
+        key = Key(Kind.TASK, pod["metadata"]["namespace"], _owner_name(pod))
+        ctx.queue.add(key, after=retention)
         return
-    await delete_ours(rt.client, POD, pod)  # refused: the name is another pod's by now
-    del state
+    await ctx.writer.delete_ours(POD, pod)  # refused: the name is another pod's by now
 
 
 def _owner_name(pod: dict[str, Any]) -> str:
@@ -242,6 +219,7 @@ def _overall(states: list[dict[str, Any]], stop: bool, waiting: bool) -> tuple[s
 
 
 async def _finish(
+    ctx: Context,
     body: dict[str, Any],
     states: list[dict[str, Any]],
     previous: dict[str, Any],
@@ -249,7 +227,6 @@ async def _finish(
     extra: dict[str, Any] | None = None,
     conflicts: list[NameConflict] | None = None,
 ) -> Outcome:
-    rt = runtime()
     stop = (body.get("spec") or {}).get("desiredStatus") == "STOPPED"
     last, desired = _overall(states, stop, bool(conflicts))
     for state in states:
@@ -257,7 +234,7 @@ async def _finish(
             (t for t in previous.get("tasks") or [] if t["taskId"] == state["taskId"]), {}
         )
         if state["lastStatus"] == "STOPPED" and before.get("lastStatus") != "STOPPED":
-            rt.events.record(
+            ctx.events.record(
                 body,
                 "TaskStopped",
                 f"task {state['taskId']} stopped: "
@@ -268,7 +245,7 @@ async def _finish(
     generation = body["metadata"].get("generation")
     conditions = task_conditions(last, states)
     if conflicts:
-        conditions = override(conditions, report_conflicts(body, conflicts))
+        conditions = override(conditions, report_conflicts(ctx, body, conflicts))
     conditions = merge(
         previous.get("conditions"),
         conditions,
@@ -285,14 +262,14 @@ async def _finish(
     if ref:
         status["taskDefinition"] = ref
     status.update(extra or {})
-    await write_status(ECS_TASK, body, status)
-    _count_tasks()
+    await write_status(ctx, ECS_TASK, body, status)
+    _count_tasks(ctx)
     return OK
 
 
-def _count_tasks() -> None:
+def _count_tasks(ctx: Context) -> None:
     counts: dict[str, int] = {}
-    for task in runtime().store.all(ECS_TASK):
+    for task in ctx.store.all(ECS_TASK):
         for state in (task.get("status") or {}).get("tasks") or []:
             counts[state["lastStatus"]] = counts.get(state["lastStatus"], 0) + 1
     for status in ("PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED"):

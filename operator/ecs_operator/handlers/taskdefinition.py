@@ -16,7 +16,7 @@ from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.parse import parse_task_definition
-from ecs_operator.kube.apply import NameConflict, claim_name, desired_hash
+from ecs_operator.kube.apply import NameConflict, desired_hash
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
 from ecs_operator.render import keys
@@ -24,14 +24,13 @@ from ecs_operator.status import taskdefinition as td_status
 from ecs_operator.status.conditions import merge, override
 
 from . import references
-from .common import CONFLICT, report_conflicts, report_invalid, set_finalizer, write_status
+from .common import report_conflicts, report_invalid, set_finalizer, write_status
+from .context import Context
 from .indexes import spec_member, task_definition_spec
-from .queue import OK, Outcome
+from .queue import CONFLICT, OK, Outcome, Result
 from .references import revision_name
-from .runtime import runtime
 
 SPEC_HASH = "ecs-operator.dev/spec-hash"
-HOLD_RETRY = 5.0
 
 
 def controller_revision(
@@ -58,20 +57,19 @@ def controller_revision(
     return child_of(child, body)
 
 
-async def reconcile(namespace: str, name: str) -> Outcome:
-    rt = runtime()
-    body = rt.store.get(TASK_DEFINITION, namespace, name)
+async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
+    body = ctx.store.get(TASK_DEFINITION, namespace, name)
     if body is None:
         return OK
     if body["metadata"].get("deletionTimestamp"):
-        return await _release(body)
+        return await _release(ctx, body)
     try:
         spec = parse_task_definition(task_definition_spec(body)).to_ecs()
     except EcsValidationError as error:
-        body = await set_finalizer(TASK_DEFINITION, body, True)
-        await report_invalid(TASK_DEFINITION, body, error)
-        return Outcome("invalid")
-    revisions = rt.store.owned(CONTROLLER_REVISION, body["metadata"]["uid"])
+        body = await set_finalizer(ctx, TASK_DEFINITION, body, True)
+        await report_invalid(ctx, TASK_DEFINITION, body, error)
+        return Outcome(Result.INVALID)
+    revisions = ctx.store.owned(CONTROLLER_REVISION, body["metadata"]["uid"])
     digest = desired_hash(spec)
     latest = max(revisions, key=lambda r: int(r["revision"]), default=None)
     conflicts: list[NameConflict] = []
@@ -80,67 +78,64 @@ async def reconcile(namespace: str, name: str) -> Outcome:
         # the revision and the finalizer are independent writes: one round trip for both
         revision = controller_revision(body, spec, number, digest)
         finalized, created = await asyncio.gather(
-            set_finalizer(TASK_DEFINITION, body, True), _register(revision, body)
+            set_finalizer(ctx, TASK_DEFINITION, body, True), _register(ctx, revision, body)
         )
         body = finalized
         if isinstance(created, NameConflict):
             conflicts.append(created)
-        else:
-            rt.store.put(CONTROLLER_REVISION, created)
     else:
-        body = await set_finalizer(TASK_DEFINITION, body, True)
+        body = await set_finalizer(ctx, TASK_DEFINITION, body, True)
     # Users resolve revisions from the store, so they can go on before the status is written;
     # they need waking only when the revisions changed (registered or deregistered), not at
     # each of the family's own events.
-    entries = references.family_revisions(body)
+    entries = references.family_revisions(ctx.store, body)
     if entries != (body.get("status") or {}).get("revisions"):
-        for user in references.users_of_family(namespace, spec["family"]):
-            rt.queue.add(*user)
+        for user in references.users_of_family(ctx.store, namespace, spec["family"]):
+            ctx.queue.add(user)
     status = td_status.task_definition_status(
         spec["family"],
         entries,
         body.get("status") or {},
         body["metadata"].get("generation"),
-        account=rt.settings.account_id,
+        account=ctx.settings.account_id,
     )
     if conflicts:
-        conditions = override(status["conditions"], report_conflicts(body, conflicts))
+        conditions = override(status["conditions"], report_conflicts(ctx, body, conflicts))
         before = (body.get("status") or {}).get("conditions")
         status["conditions"] = merge(before, conditions, body["metadata"].get("generation"))
-    await write_status(TASK_DEFINITION, body, status)
+    await write_status(ctx, TASK_DEFINITION, body, status)
     return CONFLICT if conflicts else OK
 
 
 async def _register(
-    revision: dict[str, Any], body: dict[str, Any]
+    ctx: Context, revision: dict[str, Any], body: dict[str, Any]
 ) -> dict[str, Any] | NameConflict:
     """Create the revision's ControllerRevision: the one created, the TaskDefinition's own that
     already had the name, or the conflict with another one that has it."""
     uid = body["metadata"]["uid"]
     try:
-        return await claim_name(runtime().client, revision, lambda found: controlled_by(found, uid))
+        return await ctx.writer.claim_name(revision, lambda found: controlled_by(found, uid))
     except NameConflict as conflict:
         return conflict
 
 
-async def _release(body: dict[str, Any]) -> Outcome:
+async def _release(ctx: Context, body: dict[str, Any]) -> Outcome:
     """Hold deletion while the family is in use; let it go once nobody uses it."""
-    rt = runtime()
     family = spec_member(body, "family") or ""
     users = [
         f"{kind} {name}"
         for kind, _, name in references.users_of_family(
-            body["metadata"]["namespace"], family, live_only=True
+            ctx.store, body["metadata"]["namespace"], family, live_only=True
         )
     ]
     if users:
-        rt.events.record(
+        ctx.events.record(
             body,
             "DeletionBlocked",
             f"task definition family {family} is still used by {', '.join(sorted(users))}; "
             "deletion waits until they are gone",
             warning=True,
         )
-        return Outcome("waiting", retry=True, after=HOLD_RETRY)
-    await set_finalizer(TASK_DEFINITION, body, False)
+        return Outcome(Result.WAITING, retry=True, after=ctx.timers.deletion_hold_retry)
+    await set_finalizer(ctx, TASK_DEFINITION, body, False)
     return OK

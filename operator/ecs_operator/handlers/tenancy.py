@@ -16,8 +16,8 @@ from ecs_operator.policy import Policy
 from ecs_operator.render import keys
 from ecs_operator.render.findings import Finding
 
+from .context import Context
 from .references import Unresolved
-from .runtime import runtime
 
 log = logging.getLogger("ecs_operator.tenancy")
 
@@ -28,12 +28,11 @@ def policy_annotations(namespace: Mapping[str, Any] | None) -> dict[str, str]:
     return {key: value for key, value in found.items() if key in policy.ANNOTATIONS}
 
 
-def policy_for(namespace: str) -> Policy:
+def policy_for(ctx: Context, namespace: str) -> Policy:
     """The cluster-wide policy as the namespace's annotations extend or replace it (an
     annotation the operator cannot read is the admin's to fix: logged, never the tenant's)."""
-    rt = runtime()
-    found = rt.settings.policy.for_namespace(
-        policy_annotations(rt.store.get(NAMESPACE, "", namespace))
+    found = ctx.settings.policy.for_namespace(
+        policy_annotations(ctx.store.get(NAMESPACE, "", namespace))
     )
     for problem in found.problems:
         log.warning("namespace %s: %s", namespace, problem)

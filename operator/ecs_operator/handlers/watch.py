@@ -8,11 +8,14 @@ ECS owner, so a deleted or hand-edited child is restored and status follows the 
 service's pods belong to ReplicaSets, not to the ECS Service: they enqueue the ECS Service
 named in their annotations (the circuit breaker counts their restarts, placement failures
 come from them).
+
+The reconcile context reaches these handlers through kopf's ``memo`` (runner.py puts it there
+at startup, before any watch starts).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -34,21 +37,23 @@ from ecs_operator.kube.resources import (
     SERVICE_ACCOUNT,
     TASK_DEFINITION,
 )
+from ecs_operator.kube.store import Store
 from ecs_operator.metrics import MANAGED_OBJECTS
 from ecs_operator.render.keys import ANNOTATION_SERVICE, LABEL_APP_MANAGED_BY, MANAGED_BY
 
-from . import cluster, identities, tenancy
+from . import node_labels, tenancy
+from .context import Context
 from .indexes import SERVICE_NAME
-from .runtime import runtime
+from .queue import Key, Kind
 
 MANAGED = {LABEL_APP_MANAGED_BY: MANAGED_BY}
-OWNER_KINDS = {"TaskDefinition", "Service", "Task", "Cluster"}
 ECS_KINDS = {
-    TASK_DEFINITION: "TaskDefinition",
-    ECS_SERVICE: "Service",
-    ECS_TASK: "Task",
-    ECS_CLUSTER: "Cluster",
+    TASK_DEFINITION: Kind.TASK_DEFINITION,
+    ECS_SERVICE: Kind.SERVICE,
+    ECS_TASK: Kind.TASK,
+    ECS_CLUSTER: Kind.CLUSTER,
 }
+OWNER_KINDS = {kind.value: kind for kind in ECS_KINDS.values()}
 CHILDREN = (
     DEPLOYMENT,
     DAEMON_SET,
@@ -59,10 +64,6 @@ CHILDREN = (
     HORIZONTAL_POD_AUTOSCALER,
     POD_DISRUPTION_BUDGET,
 )
-#: seconds a pod event waits before it reconciles its Service or Task: a pod changes several
-#: times a second while it starts (scheduled, running, ready), and its Service's other pods
-#: with it; one reconcile per burst instead of one per event
-POD_COALESCING = 0.5
 #: children that run pods under a task-role ServiceAccount: their deletion may free one
 RUN_AS = (DEPLOYMENT, DAEMON_SET, POD)
 #: children whose status no reconciler reads: a change of status alone (a PDB's healthy count
@@ -73,17 +74,21 @@ STATUS_UNREAD = (POD_DISRUPTION_BUDGET, HORIZONTAL_POD_AUTOSCALER)
 UNLABELLED = (CONTROLLER_REVISION,)
 
 
-def _track(resource: Resource, event: kopf.RawEvent) -> tuple[dict[str, Any], bool]:
+def context(memo: kopf.Memo) -> Context:
+    """The reconcile context runner.py put in kopf's memo at startup."""
+    return cast(Context, memo["context"])
+
+
+def _track(ctx: Context, resource: Resource, event: kopf.RawEvent) -> tuple[dict[str, Any], bool]:
     """Store the event's object; returns it, and whether only its status changed (then
     nothing needs reconciling: the reconcile that wrote it, or the controller, already knew)."""
     body: dict[str, Any] = dict(event["object"])
     metadata = body["metadata"]
-    rt = runtime()
-    before = rt.store.get(resource, metadata.get("namespace") or "", metadata["name"])
+    before = ctx.store.get(resource, metadata.get("namespace") or "", metadata["name"])
     if event.get("type") == "DELETED":
-        rt.store.forget(resource, metadata.get("namespace") or "", metadata["name"])
+        ctx.store.forget(resource, metadata.get("namespace") or "", metadata["name"])
         return body, False
-    rt.store.put(resource, body)
+    ctx.store.put(resource, body)
     return body, event.get("type") == "MODIFIED" and _only_status_changed(before, body)
 
 
@@ -98,38 +103,39 @@ def _only_status_changed(before: dict[str, Any] | None, after: dict[str, Any]) -
     )
 
 
-def _owners(body: dict[str, Any]) -> list[tuple[str, str, str]]:
+def _owners(body: dict[str, Any]) -> list[Key]:
     namespace = body["metadata"].get("namespace") or ""
     return [
-        (ref["kind"], namespace, ref["name"])
+        Key(OWNER_KINDS[ref["kind"]], namespace, ref["name"])
         for ref in body["metadata"].get("ownerReferences") or []
         if ref.get("apiVersion") == f"{API_GROUP}/{API_VERSION}" and ref["kind"] in OWNER_KINDS
     ]
 
 
-def _services_of_pod(body: dict[str, Any]) -> list[tuple[str, str, str]]:
+def _services_of_pod(store: Store, body: dict[str, Any]) -> list[Key]:
     """The ECS Services whose serviceName a service pod's annotation names."""
     service = (body["metadata"].get("annotations") or {}).get(ANNOTATION_SERVICE)
     if not service:
         return []
     namespace = body["metadata"].get("namespace") or ""
     return [
-        ("Service", namespace, ecs["metadata"]["name"])
-        for ecs in runtime().store.indexed(ECS_SERVICE, SERVICE_NAME, namespace, service)
+        Key(Kind.SERVICE, namespace, ecs["metadata"]["name"])
+        for ecs in store.indexed(ECS_SERVICE, SERVICE_NAME, namespace, service)
     ]
 
 
-def _ecs_handler(resource: Resource, kind: str) -> None:
+def _ecs_handler(resource: Resource, kind: Kind) -> None:
     @kopf.on.event(resource.group, resource.version, resource.plural, id=f"watch-{resource.plural}")
-    async def handler(event: kopf.RawEvent, **_: Any) -> None:
-        body, status_only = _track(resource, event)
+    async def handler(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+        ctx = context(memo)
+        body, status_only = _track(ctx, resource, event)
         metadata = body["metadata"]
-        rt = runtime()
         if not status_only:
-            rt.queue.add(kind, metadata["namespace"], metadata["name"])
-        MANAGED_OBJECTS.labels(kind=kind).set(rt.store.count(resource))
-        if kind != "Cluster":
-            rt.queue.add("Cluster", metadata["namespace"], "*", after=cluster.REFRESH)
+            ctx.queue.add(Key(kind, metadata["namespace"], metadata["name"]))
+        MANAGED_OBJECTS.labels(kind=kind.value).set(ctx.store.count(resource))
+        if kind != Kind.CLUSTER:
+            refresh = Key(Kind.CLUSTER, metadata["namespace"], "*")
+            ctx.queue.add(refresh, after=ctx.timers.cluster_refresh)
 
 
 def _child_handler(resource: Resource) -> None:
@@ -142,27 +148,37 @@ def _child_handler(resource: Resource) -> None:
         labels=labels,
         id=f"watch-{resource.plural}",
     )
-    async def handler(event: kopf.RawEvent, **_: Any) -> None:
-        body, status_only = _track(resource, event)
+    async def handler(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+        ctx = context(memo)
+        body, status_only = _track(ctx, resource, event)
         if status_only and resource in STATUS_UNREAD:
             return
         owners = _owners(body)
         if resource == POD and not owners:
-            owners = _services_of_pod(body)
-        queue = runtime().queue
-        delay = POD_COALESCING if resource == POD else 0.0
+            owners = _services_of_pod(ctx.store, body)
+        # a pod changes several times a second while it starts (scheduled, running, ready),
+        # and its Service's other pods with it: one reconcile per burst, not one per event
+        delay = ctx.timers.pod_coalescing if resource == POD else 0.0
         for key in owners:
-            queue.add(*key, after=delay)
+            ctx.queue.add(key, after=delay)
         if event.get("type") == "DELETED" and resource in RUN_AS:
-            queue.add(identities.KIND, body["metadata"]["namespace"], "*", identities.SWEEP_DELAY)
+            sweep = Key(Kind.ACCOUNTS, body["metadata"]["namespace"], "*")
+            ctx.queue.add(sweep, after=ctx.timers.account_sweep_delay)
 
 
 def _node_handler() -> None:
     @kopf.on.event(NODE.group, NODE.version, NODE.plural, id="watch-nodes")
-    async def handler(event: kopf.RawEvent, **_: Any) -> None:
-        _track(NODE, event)
-        for namespace in {ns for ns, _ in _cluster_keys()}:
-            runtime().queue.add("Cluster", namespace, "*", after=cluster.REFRESH)
+    async def handler(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+        ctx = context(memo)
+        before = ctx.store.get(NODE, "", event["object"]["metadata"]["name"])
+        after = None if event.get("type") == "DELETED" else event["object"]
+        _track(ctx, NODE, event)
+        namespaces = {b["metadata"]["namespace"] for b in ctx.store.all(ECS_CLUSTER)}
+        for namespace in namespaces:
+            ctx.queue.add(Key(Kind.CLUSTER, namespace, "*"), after=ctx.timers.cluster_refresh)
+        if node_labels.labels_changed(before, after):
+            for namespace, name in node_labels.regex_services(ctx.store):
+                ctx.queue.add(Key(Kind.SERVICE, namespace, name))
 
 
 def _namespace_handler() -> None:
@@ -170,23 +186,16 @@ def _namespace_handler() -> None:
     Service and Task of the namespace is decided again (a role allowed at last starts them)."""
 
     @kopf.on.event(NAMESPACE.group, NAMESPACE.version, NAMESPACE.plural, id="watch-namespaces")
-    async def handler(event: kopf.RawEvent, **_: Any) -> None:
+    async def handler(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+        ctx = context(memo)
         name = event["object"]["metadata"]["name"]
-        before = tenancy.policy_annotations(runtime().store.get(NAMESPACE, "", name))
-        body = _track(NAMESPACE, event)[0]
+        before = tenancy.policy_annotations(ctx.store.get(NAMESPACE, "", name))
+        body = _track(ctx, NAMESPACE, event)[0]
         if event.get("type") == "DELETED" or tenancy.policy_annotations(body) == before:
             return
-        rt = runtime()
-        for resource, kind in ((ECS_SERVICE, "Service"), (ECS_TASK, "Task")):
-            for ecs in rt.store.all(resource, name):
-                rt.queue.add(kind, name, ecs["metadata"]["name"])
-
-
-def _cluster_keys() -> list[tuple[str, str]]:
-    return [
-        (b["metadata"]["namespace"], b["metadata"]["name"])
-        for b in runtime().store.all(ECS_CLUSTER)
-    ]
+        for resource, kind in ((ECS_SERVICE, Kind.SERVICE), (ECS_TASK, Kind.TASK)):
+            for ecs in ctx.store.all(resource, name):
+                ctx.queue.add(Key(kind, name, ecs["metadata"]["name"]))
 
 
 def register() -> None:
@@ -198,22 +207,22 @@ def register() -> None:
     _namespace_handler()
 
 
-async def prewarm(namespaces: list[str]) -> None:
+async def prewarm(ctx: Context, namespaces: list[str]) -> None:
     """Fill the store with a LIST of everything before the first reconcile, so that a restart
     of a converged operator finds every child where it is and writes nothing."""
-    rt = runtime()
+    client, store = ctx.writer.client, ctx.store
     scopes: list[str | None] = list(namespaces) or [None]
     for resource in (*ECS_KINDS, *CHILDREN):
         labelled = resource in CHILDREN and resource not in UNLABELLED
         selector = f"{LABEL_APP_MANAGED_BY}={MANAGED_BY}" if labelled else ""
         for namespace in scopes:
-            async for page in rt.client.list(resource, namespace, selector):
+            async for page in client.list(resource, namespace, selector):
                 for item in page:
-                    rt.store.put(resource, item)
+                    store.put(resource, item)
     for cluster_scoped in (NODE, NAMESPACE):
-        async for page in rt.client.list(cluster_scoped):
+        async for page in client.list(cluster_scoped):
             for item in page:
-                rt.store.put(cluster_scoped, item)
+                store.put(cluster_scoped, item)
     # accounts whose users went while the operator was away
-    for account in rt.store.all(SERVICE_ACCOUNT):
-        rt.queue.add(identities.KIND, account["metadata"]["namespace"], "*")
+    for account in store.all(SERVICE_ACCOUNT):
+        ctx.queue.add(Key(Kind.ACCOUNTS, account["metadata"]["namespace"], "*"))

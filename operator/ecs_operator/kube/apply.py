@@ -161,19 +161,22 @@ async def ensure(
 
 async def delete_ours(
     client: KubeClient, resource: Resource, body: dict[str, Any], *, unchanged: bool = False
-) -> bool:
+) -> dict[str, Any] | None:
     """Delete ``body``, a stored object of ours, on condition that the name still holds that
     object (its uid; and, with ``unchanged``, its resourceVersion: nobody wrote it since it was
-    judged). False when the API server refused (409): the name is someone else's by now, or
-    the object changed, and it is left as it is; True when deleted or already gone."""
+    judged). None when the API server refused (409): the name is someone else's by now, or
+    the object changed, and it is left as it is; else the API server's answer (``{}`` when
+    the object was already gone)."""
     metadata = body["metadata"]
     preconditions = {"uid": metadata["uid"]}
     if unchanged:
         preconditions["resourceVersion"] = metadata["resourceVersion"]
     try:
-        await client.delete(resource, metadata.get("namespace"), metadata["name"], preconditions)
+        answer = await client.delete(
+            resource, metadata.get("namespace"), metadata["name"], preconditions
+        )
     except ApiError as error:
         if error.status != 409:
             raise
-        return False
-    return True
+        return None
+    return answer or {}

@@ -212,8 +212,9 @@ class KubeClient:
         namespace: str | None,
         name: str,
         preconditions: dict[str, str] | None = None,
-    ) -> bool:
-        """Delete in the background (owned objects follow); False when it was already gone.
+    ) -> dict[str, Any] | None:
+        """Delete in the background (owned objects follow); the API server's answer (the
+        object, still terminating or as it was, or a Status), None when it was already gone.
 
         ``preconditions`` (``uid``, ``resourceVersion``) make the API server refuse with 409
         Conflict when the object is no longer the one the caller decided about."""
@@ -222,9 +223,11 @@ class KubeClient:
         if preconditions:
             body["preconditions"] = preconditions
         try:
-            await self._request("DELETE", resource.path(namespace, name), body=body)
+            answer: dict[str, Any] | None = await self._request(
+                "DELETE", resource.path(namespace, name), body=body
+            )
         except ApiError as error:
             if error.status == 404:
-                return False
+                return None
             raise
-        return True
+        return answer or {}

@@ -42,9 +42,11 @@ def controlled_by(obj: dict[str, Any], owner_uid: str) -> bool:
     )
 
 
-def age(body: dict[str, Any]) -> float:
-    """Seconds since the object was created (0 for one not created yet)."""
+def age(body: dict[str, Any], now: float | None = None) -> float:
+    """Seconds since the object was created, at ``now`` (seconds since the epoch; the current
+    time by default); 0 for one not created yet."""
     stamp = body["metadata"].get("creationTimestamp")
     if not stamp:
         return 0.0
-    return time.time() - datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    created = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    return (time.time() if now is None else now) - created

@@ -87,7 +87,10 @@ class RenderContext:
       (PodLevelResources, beta in Kubernetes 1.34) instead of distributing it to containers;
     - ``container_restart_rules``: the cluster has ContainerRestartRules (KEP-5307, alpha in
       1.34), so per-container ``restartPolicy``/``restartPolicyRules`` may be rendered;
-    - ``account_id``: completes a task role given by short name into an ARN for IRSA.
+    - ``account_id``: completes a task role given by short name into an ARN for IRSA;
+    - ``node_labels``: the values each node label has on the cluster's nodes, against which a
+      ``memberOf`` regular expression (``=~``) is expanded into a list (None: not known, as in
+      ``convert`` without ``--nodes``).
     """
 
     cluster: str = "default"
@@ -101,6 +104,7 @@ class RenderContext:
     standalone: bool = False
     account_id: str | None = None
     launch_volumes: Mapping[str, LaunchVolume] = field(default_factory=dict)
+    node_labels: nodes.NodeLabels | None = None
 
 
 @dataclass(frozen=True, slots=True)

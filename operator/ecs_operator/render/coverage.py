@@ -81,10 +81,10 @@ TASK_DEFINITION: Mapping[str, Member] = {
     ),
     "placementConstraints": Member(
         "`affinity.nodeAffinity` (memberOf expressions: every attribute comparison, and/or, "
-        "parentheses)",
+        "parentheses; a regular expression as the nodes' label values it matches)",
         "placement",
-        note="an expression that does not translate (a regular expression, `task:group`, "
-        "other non-attribute subjects) is an error, never a rule left out",
+        note="an expression that does not translate (`task:group`, other non-attribute "
+        "subjects) is an error, never a rule left out",
     ),
     "requiresCompatibilities": Member(
         f"annotation `{keys.ANNOTATION_REQUIRES_COMPATIBILITIES}`; validation, and the "
@@ -307,7 +307,8 @@ CONTAINER: Mapping[str, Member] = {
     "firelensConfiguration": _kept(
         keys.ANNOTATION_FIRELENS,
         "mapped-approx",
-        "the log router runs as a container, but other containers' logs are not routed to it",
+        "the log router runs as a container that containers logging through `awsfirelens` "
+        "wait for (START, as the ECS agent adds), but their logs are not routed to it",
     ),
     "credentialSpecs": _kept(
         keys.ANNOTATION_CREDENTIAL_SPECS,

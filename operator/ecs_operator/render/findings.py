@@ -10,7 +10,8 @@ operator can sync them and a user can see what to create.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -93,3 +94,46 @@ class Report:
         """Record an object the pod refers to (once per kind/name/key)."""
         if all((r.kind, r.name, r.key) != (ref.kind, ref.name, ref.key) for r in self.references):
             self.references.append(ref)
+
+
+_INDEXED = re.compile(r"^(?P<head>[A-Za-z.]*)\[(?P<index>\d+)\](?P<tail>.*)$")
+
+
+def _merged_paths(paths: list[str]) -> str:
+    """``a[0].b``, ``a[3].b`` as ``a[0,3].b``; paths that differ otherwise, comma-separated."""
+    parts = [_INDEXED.match(p) for p in paths]
+    if len(paths) > 1 and all(parts):
+        heads = {(m["head"], m["tail"]) for m in parts if m}
+        if len(heads) == 1:
+            (head, tail), indexes = heads.pop(), [m["index"] for m in parts if m]
+            return f"{head}[{','.join(dict.fromkeys(indexes))}]{tail}"
+    return ", ".join(dict.fromkeys(paths))
+
+
+def _details(ref: ObjectRef) -> str:
+    """What creating ``ref`` takes (an EFS claim's CSI driver, volume handle and mount
+    options), and where convert prints it whole."""
+    if not ref.details:
+        return ""
+    listed = ", ".join(f"{key} {value}" for key, value in ref.details.items())
+    hint = "; convert --emit-volumes prints it" if ref.kind == "PersistentVolumeClaim" else ""
+    return f": {listed}{hint}"
+
+
+def grouped_lines(findings: Iterable[Finding], references: Iterable[ObjectRef]) -> list[str]:
+    """A report as people read it: the findings grouped per kind with their count, one line
+    per message (the paths that share it merged: ``containerDefinitions[0,1].logConfiguration``),
+    then the objects the pods need."""
+    by_kind: dict[str, dict[str, list[str]]] = {}
+    for finding in findings:
+        by_kind.setdefault(finding.kind, {}).setdefault(finding.message, []).append(finding.path)
+    lines: list[str] = []
+    for kind, messages in by_kind.items():
+        count = sum(len(paths) for paths in messages.values())
+        lines.append(f"{kind} ({count}):")
+        lines += [f"  {_merged_paths(paths)}: {message}" for message, paths in messages.items()]
+    needed = list(references)
+    if needed:
+        lines.append(f"requires ({len(needed)}):")
+        lines += [f"  {ref}{_details(ref)}" for ref in needed]
+    return lines

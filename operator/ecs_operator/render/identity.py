@@ -31,6 +31,7 @@ from typing import Any
 from ..api.identifiers import short_name
 from . import keys
 from .context import RenderContext
+from .errors import fail
 from .findings import Report
 from .names import DIGEST_LEN, DNS_LABEL_MAX, digest, label_value
 
@@ -50,14 +51,20 @@ class Identity:
     service_account: dict[str, Any]
 
 
-def role_arn(role: str, ctx: RenderContext, report: Report) -> str:
-    """The full ARN IRSA needs; a short name is completed with the context's account id."""
+def role_arn(role: str, ctx: RenderContext) -> str:
+    """The full ARN IRSA needs; a short name is completed with the context's account id, as
+    ECS completes it with the caller's account. Without one there is no ARN to give: refused,
+    rather than an IRSA annotation that names no role."""
     if role.startswith("arn:"):
         return role
     if ctx.account_id:
         return f"arn:aws:iam::{ctx.account_id}:role/{role}"
-    report.approx("taskRoleArn", "a role name without an account id: IRSA needs the full ARN")
-    return role
+    raise fail(
+        "taskRoleArn",
+        f"role name {role!r} is not an ARN, and IRSA needs the role's ARN: write "
+        f"arn:aws:iam::<account>:role/{role}, or give the account id that ECS would complete "
+        "it with (ecs-operator run --account-id, convert --account-id)",
+    )
 
 
 def service_account_name(arn: str | None) -> str:
@@ -86,7 +93,7 @@ def is_operator_account(account: dict[str, Any]) -> bool:
 
 def identity(task_role: str | None, ctx: RenderContext, report: Report) -> Identity:
     """The ServiceAccount standing for the task role (or for no role), with its marker."""
-    arn = role_arn(task_role, ctx, report) if task_role else ""
+    arn = role_arn(task_role, ctx) if task_role else ""
     annotations = {keys.ANNOTATION_IRSA_ROLE: arn} if arn else {}
     name = service_account_name(arn)
     metadata: dict[str, Any] = {

@@ -6,8 +6,11 @@ plain init container. One they wait for with ``START``/``HEALTHY`` keeps running
 native sidecar (an init container with ``restartPolicy: Always``); ``HEALTHY`` gives it a
 startup probe (health.py), which the kubelet waits for before starting the next container.
 Init containers are ordered by their own dependencies, ties by their ECS order; everything else
-stays a regular container in ECS order. Kubernetes has no "essential": the essential containers
-are listed in an annotation for the operator, which stops the task when one of them exits.
+stays a regular container in ECS order. As the ECS agent does, a container logging through
+``awsfirelens`` waits for the task's log router (the container with ``firelensConfiguration``)
+to START unless it already depends on it, so the router is a sidecar that starts first.
+Kubernetes has no "essential": the essential containers are listed in an annotation for the
+operator, which stops the task when one of them exits.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..api.shapes import ContainerDefinition
+from ..api.shapes import ContainerDefinition, ContainerDependency
 from .context import RenderContext
 from .errors import RenderError, Violation
 from .findings import Report
@@ -27,6 +30,7 @@ Role = Literal["init", "sidecar", "main"]
 #: ECS's stop timeout when a container sets none (EC2 agent default and Fargate default)
 DEFAULT_STOP_TIMEOUT = 30
 RUN_TO_COMPLETION = frozenset({"COMPLETE", "SUCCESS"})
+FIRELENS_DRIVER = "awsfirelens"
 
 
 def is_essential(cd: ContainerDefinition) -> bool:
@@ -44,14 +48,31 @@ class Plan:
     healthy_targets: frozenset[int]
 
 
+def _dependencies(defs: Sequence[ContainerDefinition], i: int) -> list[ContainerDependency]:
+    """Container ``i``'s ``dependsOn``, with the START on the log router that the ECS agent
+    adds for a container logging through ``awsfirelens`` (agent: addFirelensContainerDependency)."""
+    cd = defs[i]
+    declared = list(cd.dependsOn or ())
+    router = next((d for d in defs if d.firelensConfiguration is not None), None)
+    if (
+        router is None
+        or router is cd
+        or cd.logConfiguration is None
+        or cd.logConfiguration.logDriver != FIRELENS_DRIVER
+        or any(dep.containerName == router.name for dep in declared)
+    ):
+        return declared
+    return [*declared, ContainerDependency(containerName=router.name, condition="START")]
+
+
 def plan(defs: Sequence[ContainerDefinition], report: Report) -> Plan:
     """Decide roles and order from ``dependsOn``; raise on what ECS itself rejects."""
     index = {cd.name: i for i, cd in enumerate(defs)}
     conditions: list[set[str]] = [set() for _ in defs]
     edges: list[tuple[int, int]] = []
     violations: list[Violation] = []
-    for i, cd in enumerate(defs):
-        for j, dep in enumerate(cd.dependsOn or ()):
+    for i in range(len(defs)):
+        for j, dep in enumerate(_dependencies(defs, i)):
             path = f"containerDefinitions[{i}].dependsOn[{j}]"
             target = index.get(dep.containerName)
             if target is None or target == i:

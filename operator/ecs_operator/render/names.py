@@ -6,12 +6,16 @@ lower-case, replace every run of other characters with ``-``, and when that chan
 the result is too long, cut it and append ``-`` and the first 8 hex digits of the SHA-256 of the
 *original* name. A name that is already valid is kept as is, so ``web`` stays ``web`` while
 ``Web`` and ``web_1`` become ``web-<hash>`` and ``web-1-<hash>`` and can never meet ``web``.
+A pod's container names are the exception (:func:`guessable_names`): users type them
+(``kubectl logs -c``), and they are unique within one pod, so the hash is kept for collisions.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
 
 DNS_LABEL_MAX = 63
@@ -46,6 +50,25 @@ def dns_label(name: str, max_len: int = DNS_LABEL_MAX) -> str:
     if len(name) <= max_len and _DNS_LABEL.match(name):
         return name
     return _suffixed(_NOT_DNS.sub("-", name.lower()).strip("-"), name, max_len)
+
+
+def guessable_names(names: Sequence[str], max_len: int = DNS_LABEL_MAX) -> list[str]:
+    """DNS-1123 labels a user can guess for distinct ECS names (a pod's containers): lower
+    case, each ``_`` a ``-``, no leading or trailing ``-``, so ``log_router`` is ``log-router``
+    and ``kubectl logs -c log-router`` works. The hashed :func:`dns_label` is kept for a name
+    that is too long, and for changed names that would meet another container's name
+    (``Web`` and ``web``: ``web`` stays, ``Web`` is hashed; ``a_b`` and ``A_b``: both hashed).
+    """
+    simple = [name.lower().replace("_", "-").strip("-") for name in names]
+    counts = Counter(simple)
+    return [
+        name
+        if _DNS_LABEL.match(name)
+        and len(name) <= max_len
+        and (name == original or counts[name] == 1)
+        else dns_label(original, max_len)
+        for name, original in zip(simple, names, strict=True)
+    ]
 
 
 @lru_cache(maxsize=4096)

@@ -10,12 +10,16 @@ label ``attribute.ecs-operator.dev/NAME``.
 
 The whole language of attribute comparisons translates: every operator in both spellings
 (``==``/``equals``, ``!=``, ``in``, ``!in``/``not_in``, ``exists``, ``!exists``/``not_exists``,
-``>``/``>=``/``<``/``<=`` on whole numbers, ``=~``/``!~`` on a literal), ``and``/``&&``,
-``or``/``||`` and parentheses (brought to the ``or`` of ``and`` terms that node affinity is).
-What does not translate (a real regular expression, ``task:group``, ``ec2InstanceId`` and the
-other non-attribute subjects) is an error naming the term: a placement constraint is a hard rule
-in ECS, and running tasks where the user said they must not run would be worse than not running
-them.
+``>``/``>=``/``<``/``<=`` on whole numbers, ``=~``/``!~``), ``and``/``&&``, ``or``/``||`` and
+parentheses (brought to the ``or`` of ``and`` terms that node affinity is). Node affinity has no
+regular expressions: ``=~ t2.*`` is expanded against the label values the cluster's nodes have
+(``RenderContext.node_labels``) into ``In [t2.micro, t2.large]`` (``!~``: ``NotIn``); the
+operator renders it again when those values change, and ``convert`` needs ``--nodes``. The
+expression must match a whole value, as ECS's does; it runs on the linear-time engine of
+pydantic-core, so no expression can stall the operator. What does not translate
+(``task:group``, ``ec2InstanceId`` and the other non-attribute subjects) is an error naming the
+term: a placement constraint is a hard rule in ECS, and running tasks where the user said they
+must not run would be worse than not running them.
 
 Strategies are soft, as in ECS: ``spread`` is a topology spread constraint that schedules
 anyway; ``binpack`` a preferred pod affinity to the service's own tasks on the same node;
@@ -27,10 +31,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import StringConstraints, TypeAdapter, ValidationError
+from pydantic_core import SchemaError
 
 from ..api.errors import Violation
-from ..nodes import LABEL_ARCH, LABEL_HOSTNAME, LABEL_INSTANCE_TYPE, LABEL_OS, LABEL_ZONE
+from ..nodes import (
+    LABEL_ARCH,
+    LABEL_HOSTNAME,
+    LABEL_INSTANCE_TYPE,
+    LABEL_OS,
+    LABEL_ZONE,
+    NodeLabels,
+)
 from .context import Constraint
 from .errors import RenderError
 from .findings import Report
@@ -77,6 +92,11 @@ _SUBJECT = re.compile(r"^(?P<subject>[A-Za-z][A-Za-z0-9]*(?::[A-Za-z0-9_.-]+)?)\
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _REGEX_CHARS = re.compile(r"[*?+()|\[\]{}^$\\]")
+#: a regular-expression comparison somewhere in an expression (``=~``, ``!~``, ``matches``)
+_REGEX_TERM = re.compile(r"=~|!~|\bmatches\b|\bnot_matches\b")
+#: the value of an ``In`` list whose regular expression matches no node's label: the list
+#: cannot be empty, and no node carries this value, so the tasks wait for a matching node
+NO_MATCH = "no-node-matches.ecs-operator.dev"
 _INTEGER = re.compile(r"^-?[0-9]+$")
 #: Gt/Lt values are parsed as 64-bit integers by the API server
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -120,7 +140,7 @@ def _split_operator(rest: str) -> tuple[str, str]:
     raise Untranslatable("no comparison operator")
 
 
-def _compare(key: str, op: str, argument: str) -> Requirement:
+def _compare(key: str, op: str, argument: str, node_labels: NodeLabels | None) -> Requirement:
     if op in ("in", "!in"):
         if not (argument.startswith("[") and argument.endswith("]")):
             raise Untranslatable(f"{op} needs a list [a, b, ...]")
@@ -139,13 +159,49 @@ def _compare(key: str, op: str, argument: str) -> Requirement:
         if not INT64_MIN <= number <= INT64_MAX:
             raise Untranslatable(f"{op} {argument}: Kubernetes compares 64-bit integers")
         return {"key": key, "operator": "Gt" if op[0] == ">" else "Lt", "values": [str(number)]}
-    if op in ("=~", "!~") and _REGEX_CHARS.search(argument):
-        raise Untranslatable(f"regular expression {argument!r}")
     operator = "NotIn" if op in ("!=", "!~") else "In"
+    if op in ("=~", "!~") and _REGEX_CHARS.search(argument):
+        return {"key": key, "operator": operator, "values": _expand(key, argument, node_labels)}
     return {"key": key, "operator": operator, "values": _values(key, [argument])}
 
 
-def requirement(text: str) -> Requirement:
+@lru_cache(maxsize=256)
+def _matcher(expression: str) -> TypeAdapter[str]:
+    """A whole-value match of ``expression`` on pydantic-core's regex engine (Rust's
+    ``regex``: linear time, no backtracking), for expressions tenants write."""
+    try:
+        return TypeAdapter(Annotated[str, StringConstraints(pattern=f"^(?:{expression})$")])
+    except (SchemaError, ValueError):
+        raise Untranslatable(f"{expression!r} is not a regular expression") from None
+
+
+def _matches(matcher: TypeAdapter[str], value: str) -> bool:
+    try:
+        matcher.validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def _expand(key: str, expression: str, node_labels: NodeLabels | None) -> list[str]:
+    """The values of label ``key`` on the cluster's nodes that ``expression`` matches (the
+    placeholder NO_MATCH when none does, since a node selector's list cannot be empty)."""
+    if node_labels is None:
+        raise Untranslatable(
+            f"regular expression {expression!r} needs the nodes' labels (the operator reads "
+            "them; convert needs --nodes FILE, the output of kubectl get nodes -o json)"
+        )
+    matcher = _matcher(expression.strip("'\""))
+    values = sorted(v for v in node_labels.get(key, ()) if _matches(matcher, v))
+    return values or [NO_MATCH]
+
+
+def uses_regex(expression: str | None) -> bool:
+    """Whether a memberOf expression holds a regular expression (rendering needs the nodes)."""
+    return bool(expression) and bool(_REGEX_TERM.search(expression or ""))
+
+
+def requirement(text: str, node_labels: NodeLabels | None = None) -> Requirement:
     """One ``attribute:NAME OPERATOR [ARGUMENT]`` comparison as a node selector requirement."""
     text = text.strip()
     match = _SUBJECT.match(text)
@@ -159,7 +215,7 @@ def requirement(text: str) -> Requirement:
         if argument:
             raise Untranslatable(f"{op} takes no value")
         return {"key": key, "operator": "Exists" if op == "exists" else "DoesNotExist"}
-    return _compare(key, op, argument)
+    return _compare(key, op, argument, node_labels)
 
 
 @dataclass
@@ -168,6 +224,7 @@ class _Parser:
     every node its disjunctive form (``or`` of ``and`` terms)."""
 
     tokens: list[str]
+    node_labels: NodeLabels | None = None
     at: int = 0
 
     def peek(self) -> str | None:
@@ -200,7 +257,7 @@ class _Parser:
             raise Untranslatable("a comparison is missing")
         self.take()
         if token != "(":
-            return [[requirement(token)]]
+            return [[requirement(token, self.node_labels)]]
         terms = self.disjunction()
         if self.peek() != ")":
             raise Untranslatable("unbalanced parentheses")
@@ -215,9 +272,9 @@ def _tokens(expression: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def expression_terms(expression: str) -> list[Term]:
+def expression_terms(expression: str, node_labels: NodeLabels | None = None) -> list[Term]:
     """A ``memberOf`` expression as the ``or`` of ``and`` terms (``and`` binds tighter)."""
-    parser = _Parser(_tokens(expression))
+    parser = _Parser(_tokens(expression), node_labels)
     terms = parser.disjunction()
     if parser.peek() is not None:
         raise Untranslatable(f"unexpected {parser.peek()!r}")
@@ -244,7 +301,9 @@ def _untranslatable(constraint: Constraint, why: Untranslatable) -> RenderError:
     )
 
 
-def node_affinity(constraints: Sequence[Constraint]) -> dict[str, Any] | None:
+def node_affinity(
+    constraints: Sequence[Constraint], node_labels: NodeLabels | None = None
+) -> dict[str, Any] | None:
     """``memberOf`` constraints (all must hold) as required node affinity; raises
     :class:`RenderError` at the first one that does not translate."""
     terms: list[Term] = [[]]
@@ -252,7 +311,7 @@ def node_affinity(constraints: Sequence[Constraint]) -> dict[str, Any] | None:
         if constraint.type != "memberOf" or not constraint.argument:
             continue
         try:
-            terms = _and(terms, expression_terms(constraint.argument))
+            terms = _and(terms, expression_terms(constraint.argument, node_labels))
         except Untranslatable as why:
             raise _untranslatable(constraint, why) from None
     if terms == [[]]:
@@ -298,10 +357,11 @@ def affinity(
     strategies: Sequence[Constraint],
     selector: dict[str, str],
     report: Report,
+    node_labels: NodeLabels | None = None,
 ) -> dict[str, Any]:
     """The pod's ``affinity``: memberOf, distinctInstance and binpack (empty when none)."""
     parts = {
-        "nodeAffinity": node_affinity(constraints),
+        "nodeAffinity": node_affinity(constraints, node_labels),
         "podAffinity": pod_affinity(strategies, selector, report),
         "podAntiAffinity": pod_anti_affinity(constraints, selector),
     }

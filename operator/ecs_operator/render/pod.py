@@ -32,7 +32,7 @@ from .context import Constraint, RenderContext, Rendered
 from .errors import RenderError, Violation
 from .findings import Report
 from .identity import identity
-from .names import NameAllocator, dns_label
+from .names import NameAllocator, guessable_names
 
 CONTAINER_ORDER = (
     "name",
@@ -108,7 +108,10 @@ def container_names(defs: Sequence[ContainerDefinition]) -> list[str]:
     if violations:
         raise RenderError(violations)
     allocator = NameAllocator()
-    return [allocator.claim(dns_label(cd.name), cd.name) for cd in defs]
+    return [
+        allocator.claim(name, cd.name)
+        for name, cd in zip(guessable_names([cd.name for cd in defs]), defs, strict=True)
+    ]
 
 
 class _PodBuilder:
@@ -247,7 +250,9 @@ class _PodBuilder:
         constraints = [*own, *self.ctx.placement.constraints]
         selector = metadata.selector_labels(self.td.family, self.ctx)
         strategies = self.ctx.placement.strategies
-        affinity = placement.affinity(constraints, strategies, selector, self.report)
+        affinity = placement.affinity(
+            constraints, strategies, selector, self.report, self.ctx.node_labels
+        )
         spreads = placement.topology_spread(strategies, selector, self.report)
         out: dict[str, Any] = {"affinity": affinity} if affinity else {}
         if spreads:

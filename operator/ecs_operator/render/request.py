@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..api.base import EcsShape
-from ..api.errors import EcsValidationError
+from ..api.errors import EcsValidationError, Violation
 from ..api.identifiers import cluster_name
 from ..api.models import TaskDefinitionSpec
 from ..api.rules.fargate import fargate_incompatibilities
@@ -21,6 +21,7 @@ from ..api.shapes import (
     ServiceVolumeConfiguration,
     TaskVolumeConfiguration,
 )
+from ..nodes import NodeLabels
 from . import capacity, keys
 from .context import Constraint, LaunchVolume, RenderContext, Rendered
 from .coverage import is_set, member_value
@@ -39,6 +40,8 @@ class Options:
     account_id: str | None = None
     #: the cluster's ``capacityProviderDefinitions``: which nodes an EC2 capacity provider means
     capacity_providers: capacity.Definitions = field(default_factory=dict)
+    #: the label values of the cluster's nodes (``RenderContext.node_labels``); None: unknown
+    node_labels: NodeLabels | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ def context(
     )
     if base.is_fargate:
         _require_fargate_compatible(td)
+    _require_awsvpc_for_its_configuration(req, td)
     placement = dataclasses.replace(
         base,
         constraints=tuple(
@@ -100,7 +104,33 @@ def context(
         standalone=service is None,
         account_id=options.account_id,
         launch_volumes=launch_volumes(req.volumeConfigurations, report),
+        node_labels=options.node_labels,
     )
+
+
+AWSVPC_CONFIGURATION = (
+    "Network Configuration is not valid for the given networkMode of this task definition "
+    "({mode}): awsvpcConfiguration needs networkMode awsvpc"
+)
+
+
+def _require_awsvpc_for_its_configuration(
+    req: CreateServiceRequest | RunTaskRequest, td: RegisterTaskDefinitionRequest
+) -> None:
+    """Refuse, as ECS does, an ``awsvpcConfiguration`` for a task definition whose network
+    mode is not awsvpc (bridge when it names none): its subnets and groups would mean nothing."""
+    network = req.networkConfiguration
+    mode = td.networkMode or "bridge"
+    if network is not None and network.awsvpcConfiguration is not None and mode != "awsvpc":
+        raise EcsValidationError(
+            [
+                Violation(
+                    "networkConfiguration.awsvpcConfiguration",
+                    AWSVPC_CONFIGURATION.format(mode=mode),
+                )
+            ],
+            "network configuration",
+        )
 
 
 def _require_fargate_compatible(td: RegisterTaskDefinitionRequest) -> None:

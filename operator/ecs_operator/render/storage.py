@@ -231,3 +231,51 @@ def _unique_paths(mounts: list[dict[str, Any]], path: str, report: Report) -> li
                 f"{mount['mountPath']} is mounted twice; the first mount ({taken['name']}) is kept",
             )
     return list(unique.values())
+
+
+#: EFS is elastic: the CSI driver ignores a volume's capacity, which Kubernetes still requires
+EFS_NOMINAL_CAPACITY = "5Gi"
+#: a shared Docker volume has no size in ECS: the claim asks for this much of the default class
+DOCKER_NOMINAL_CAPACITY = "1Gi"
+
+
+def volume_objects(ref: ObjectRef, namespace: str) -> list[dict[str, Any]]:
+    """What a user applies for a volume claim the pods name (``convert --emit-volumes``): for
+    EFS, a statically provisioned PersistentVolume of the EFS CSI driver (the volume handle and
+    mount options the task definition asked for) and its claim; for a shared Docker volume, a
+    claim on the cluster's default StorageClass; nothing for other references."""
+    if ref.kind != "PersistentVolumeClaim":
+        return []
+    details = ref.details
+    claim: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": ref.name, "namespace": namespace},
+        "spec": {"accessModes": ["ReadWriteOnce"]},
+    }
+    if details.get("driver") != EFS_CSI_DRIVER:
+        claim["spec"]["resources"] = {"requests": {"storage": DOCKER_NOMINAL_CAPACITY}}
+        return [claim]
+    csi: dict[str, Any] = {"driver": EFS_CSI_DRIVER, "volumeHandle": details["volumeHandle"]}
+    volume: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": f"{namespace}-{ref.name}"[:253]},
+        "spec": {
+            "capacity": {"storage": EFS_NOMINAL_CAPACITY},
+            "accessModes": ["ReadWriteMany"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": "",
+            "csi": csi,
+            "claimRef": {"namespace": namespace, "name": ref.name},
+        },
+    }
+    if details.get("mountOptions"):
+        volume["spec"]["mountOptions"] = details["mountOptions"].split(",")
+    claim["spec"] = {
+        "accessModes": ["ReadWriteMany"],
+        "storageClassName": "",
+        "volumeName": volume["metadata"]["name"],
+        "resources": {"requests": {"storage": EFS_NOMINAL_CAPACITY}},
+    }
+    return [volume, claim]

@@ -7,11 +7,13 @@ running (PENDING), Running (RUNNING), being deleted (DEPROVISIONING), finished (
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ecs_operator.render.keys import ANNOTATION_CONTAINER_NAMES
 from ecs_operator.status.conditions import condition
 
 ESSENTIAL_EXITED = "EssentialContainerExited"
@@ -70,9 +72,21 @@ def start_refused(status: int, message: str) -> TaskState | None:
     return TaskState("STOPPED", "STOPPED", [], FAILED_TO_START, reason)
 
 
-def _container(status: dict[str, Any]) -> dict[str, Any]:
+def ecs_names(pod: dict[str, Any]) -> dict[str, str]:
+    """Container name -> ECS container name, from the annotation the renderer writes (a
+    name it had to change, ``log_router`` as ``log-router``, is reported as ECS's)."""
+    metadata = pod.get("metadata") or {}
+    text = (metadata.get("annotations") or {}).get(ANNOTATION_CONTAINER_NAMES, "{}")
+    try:
+        names = json.loads(text)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in names.items()} if isinstance(names, dict) else {}
+
+
+def _container(status: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     state = status.get("state") or {}
-    out: dict[str, Any] = {"name": status["name"]}
+    out: dict[str, Any] = {"name": names.get(status["name"], status["name"])}
     if "terminated" in state:
         terminated = state["terminated"]
         out["lastStatus"] = "STOPPED"
@@ -100,7 +114,7 @@ def essential_exit(pod: dict[str, Any], essential: Collection[str]) -> dict[str,
     """The first essential container that has terminated, if any (ECS then stops the task)."""
     for status in _statuses(pod):
         if status["name"] in essential and "terminated" in (status.get("state") or {}):
-            return _container(status)
+            return _container(status, ecs_names(pod))
     return None
 
 
@@ -114,7 +128,8 @@ def task_state(
             return TaskState("STOPPED", "STOPPED", [], USER_INITIATED, STOP_REASONS[USER_INITIATED])
         return TaskState("PROVISIONING", desired, [])
     status = pod.get("status") or {}
-    containers = [_container(s) for s in _statuses(pod)]
+    names = ecs_names(pod)
+    containers = [_container(s, names) for s in _statuses(pod)]
     phase = status.get("phase", "Pending")
     exited = essential_exit(pod, essential)
     if phase in ("Succeeded", "Failed") or exited:

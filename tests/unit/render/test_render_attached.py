@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import ServiceAutoScaling
 from ecs_operator.api.parse import parse_service
 from ecs_operator.api.shapes import CreateServiceRequest, RegisterTaskDefinitionRequest
@@ -262,6 +263,20 @@ def test_two_targets_on_one_service_port_are_reported() -> None:
     assert [f.kind for f in report.findings] == ["mapped-approx", "unsupported"]
 
 
+def test_an_awsvpc_configuration_needs_an_awsvpc_task_definition_as_in_ecs() -> None:
+    svc = CreateServiceRequest.model_validate(
+        {
+            "serviceName": "web",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
+        }
+    )
+    for td in (task(), task(networkMode="bridge"), task(networkMode="host")):
+        with pytest.raises(EcsValidationError) as refused:
+            render_service(svc, td, Options())
+        assert refused.value.paths == ["networkConfiguration.awsvpcConfiguration"]
+        assert "not valid for the given networkMode" in str(refused.value)
+
+
 def test_security_groups_are_pod_labels() -> None:
     svc = CreateServiceRequest.model_validate(
         {
@@ -286,7 +301,7 @@ def test_security_groups_are_pod_labels() -> None:
         ("securityGroups", "mapped-approx"),
         ("assignPublicIp", "unsupported"),
     ]
-    result = render_service(svc, task(), Options())
+    result = render_service(svc, task(networkMode="awsvpc"), Options())
     labels = result.objects[1]["spec"]["template"]["metadata"]["labels"]
     assert labels["sg.ecs-operator.dev/sg-0123"] == "true"
 

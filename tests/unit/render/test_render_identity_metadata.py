@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ecs_operator.render import Placement, keys
+import pytest
+
+from ecs_operator.render import Placement, RenderError, keys
 from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT
 
 from .helpers import container, findings_at, render, spec, task
@@ -29,7 +31,9 @@ def test_short_role_names_need_an_account() -> None:
         completed["metadata"]["annotations"][keys.ANNOTATION_IRSA_ROLE]
         == "arn:aws:iam::111122223333:role/orders"
     )
-    assert findings_at(render(task(taskRoleArn="orders")), "taskRoleArn")
+    with pytest.raises(RenderError) as refused:  # no IRSA annotation that names no role
+        render(task(taskRoleArn="orders"))
+    assert refused.value.paths == ["taskRoleArn"] and "--account-id" in str(refused.value)
 
 
 def test_no_role_means_no_aws_identity() -> None:
@@ -61,7 +65,7 @@ def test_labels_and_annotations() -> None:
     assert annotations[keys.ANNOTATION_TASK_DEFINITION] == "demo:4"
     assert annotations[keys.ANNOTATION_EXECUTION_ROLE] == "arn:aws:iam::1:role/exec"
     names = json.loads(annotations[keys.ANNOTATION_CONTAINER_NAMES])
-    assert list(names.values()) == ["Web_1"] and next(iter(names)).startswith("web-1-")
+    assert names == {"web-1": "Web_1"}
 
 
 def test_kept_annotations_hold_the_ecs_values() -> None:

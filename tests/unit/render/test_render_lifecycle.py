@@ -137,3 +137,23 @@ def test_restart_policy_of_a_task_needs_restart_rules() -> None:
     assert [f.kind for f in findings_at(rendered, "containerDefinitions[0].restartPolicy")] == [
         "unsupported"
     ]
+
+
+def test_containers_logging_through_firelens_wait_for_the_log_router_as_the_agent_makes_them() -> (
+    None
+):
+    firelens = {"logDriver": "awsfirelens", "options": {"Name": "stdout"}}
+    router = container(
+        "log_router", firelensConfiguration={"type": "fluentbit"}, healthCheck=HEALTH
+    )
+    td = task([container("app", logConfiguration=firelens), container("other"), router])
+    pod = spec(render(td))
+    assert [c["name"] for c in pod["initContainers"]] == ["log-router"]
+    assert pod["initContainers"][0]["restartPolicy"] == "Always"
+    assert [c["name"] for c in pod["containers"]] == ["app", "other"]
+    assert "startupProbe" not in pod["initContainers"][0]  # START, not HEALTHY
+    healthy = container("app", logConfiguration=firelens, dependsOn=[_dep("log_router", "HEALTHY")])
+    pod = spec(render(task([healthy, router])))
+    assert "startupProbe" in pod["initContainers"][0]  # the user's own dependency is kept
+    pod = spec(render(task([container("app"), router])))
+    assert "initContainers" not in pod  # nobody logs through it: nothing waits

@@ -6,6 +6,7 @@ from ecs_operator.render.names import (
     NameAllocator,
     digest,
     dns_label,
+    guessable_names,
     label_value,
     port_name,
     prefixed,
@@ -24,6 +25,13 @@ def test_valid_names_are_kept() -> None:
 def test_changed_names_carry_a_hash_of_the_original() -> None:
     assert dns_label("Web_App") == f"web-app-{digest('Web_App')}"
     assert dns_label("web_app") != dns_label("Web_App") != dns_label("web-app")
+
+
+def test_container_names_are_guessable_and_hashed_only_on_collision_or_length() -> None:
+    assert guessable_names(["log_router", "App", "_x_"]) == ["log-router", "app", "x"]
+    assert guessable_names(["web", "Web"]) == ["web", dns_label("Web")]
+    assert guessable_names(["a_b", "A_b"]) == [dns_label("a_b"), dns_label("A_b")]
+    assert guessable_names(["c" * 64, "___"]) == [dns_label("c" * 64), dns_label("___")]
 
 
 def test_long_names_are_shortened_stably() -> None:

@@ -10,11 +10,11 @@ from ecs_operator.api.shapes import CapacityProviderStrategyItem, CreateServiceR
 from ecs_operator.render import Constraint, Placement, RenderError
 from ecs_operator.render.capacity import placement_for, provider_placement
 from ecs_operator.render.findings import Report
-from ecs_operator.render.placement import Untranslatable, expression_terms
+from ecs_operator.render.placement import NO_MATCH, Untranslatable, expression_terms
 from ecs_operator.render.request import Options
 from ecs_operator.render.service import render_service
 
-from .helpers import findings_at, render, spec, task
+from .helpers import container, findings_at, render, spec, task
 
 
 def test_linux_by_default_and_architecture() -> None:
@@ -29,6 +29,58 @@ def test_windows_selects_the_build_and_sets_pod_os() -> None:
     assert pod["os"] == {"name": "windows"}
     assert pod["nodeSelector"]["kubernetes.io/os"] == "windows"
     assert pod["nodeSelector"]["node.kubernetes.io/windows-build"] == "10.0.17763"
+
+
+@pytest.mark.parametrize(
+    ("members", "evidence"),
+    [
+        ({"image": "mcr.microsoft.com/windows/servercore/iis"}, "containerDefinitions[0].image"),
+        ({"image": "amazon/aws-for-fluent-bit:windowsservercore-latest"}, ".image"),
+        ({"image": "mcr.microsoft.com/windows/nanoserver:ltsc2022"}, ".image"),
+        ({"mountPoints": [{"sourceVolume": "v", "containerPath": "C:\\data"}]}, "containerPath"),
+        ({"dockerSecurityOptions": ["credentialspec:file://gmsa.json"]}, "dockerSecurityOptions"),
+        ({"entryPoint": ["powershell", "-Command"]}, ".entryPoint (powershell)"),
+        ({"workingDirectory": "C:/app"}, ".workingDirectory"),
+    ],
+)
+def test_windows_is_inferred_without_runtime_platform(
+    members: dict[str, object], evidence: str
+) -> None:
+    td = task([container(**members)], volumes=[{"name": "v"}])
+    rendered = render(td)
+    pod = spec(rendered)
+    assert pod["os"] == {"name": "windows"}
+    assert pod["nodeSelector"] == {"kubernetes.io/os": "windows"}
+    [finding] = findings_at(rendered, "runtimePlatform")
+    assert evidence in finding.message and "pin it with runtimePlatform" in finding.message
+
+
+def test_windows_is_inferred_from_an_fsx_volume_but_never_against_linux_only_members() -> None:
+    fsx = {
+        "name": "share",
+        "fsxWindowsFileServerVolumeConfiguration": {
+            "fileSystemId": "fs-1",
+            "rootDirectory": "share",
+            "authorizationConfig": {"credentialsParameter": "arn:x", "domain": "corp"},
+        },
+    }
+    assert spec(render(task(volumes=[fsx])))["os"] == {"name": "windows"}
+    linux_too = [
+        container(image="mcr.microsoft.com/windows/servercore", linuxParameters={}),
+        container(image="x:nanoserver", dockerSecurityOptions=["credentialspec:x", "label:type:t"]),
+        container(
+            credentialSpecs=["credentialspecdomainless:arn:aws:ssm:x"],  # gMSA runs on Linux too
+            mountPoints=[{"sourceVolume": "share", "containerPath": "/data"}],
+        ),
+    ]
+    for linux in linux_too:
+        rendered = render(task([linux], volumes=[fsx]))
+        assert "os" not in spec(rendered) and not findings_at(rendered, "runtimePlatform")
+    pinned = task(
+        [container(image="mcr.microsoft.com/windows/servercore")],
+        runtimePlatform={"operatingSystemFamily": "LINUX"},
+    )
+    assert spec(render(pinned))["nodeSelector"]["kubernetes.io/os"] == "linux"
 
 
 def test_fargate_and_pool_placement() -> None:
@@ -124,6 +176,38 @@ def test_member_of_expressions() -> None:
 def test_untranslatable_expressions(expression: str) -> None:
     with pytest.raises(Untranslatable):
         expression_terms(expression)
+
+
+LIVE = {"node.kubernetes.io/instance-type": frozenset({"t2.micro", "t2.large", "c5.xlarge"})}
+
+
+@pytest.mark.parametrize(
+    ("expression", "operator", "values"),
+    [
+        ("attribute:ecs.instance-type =~ t2.*", "In", ["t2.large", "t2.micro"]),
+        ("attribute:ecs.instance-type matches c5.*|t2.l.*", "In", ["c5.xlarge", "t2.large"]),
+        ("attribute:ecs.instance-type !~ t2.*", "NotIn", ["t2.large", "t2.micro"]),
+        ("attribute:ecs.instance-type =~ t2", "In", ["t2"]),  # a literal: no expansion
+        ("attribute:ecs.instance-type =~ 2.*", "In", [NO_MATCH]),  # a whole value must match
+        ("attribute:ecs.instance-type =~ m5.*", "In", [NO_MATCH]),
+    ],
+)
+def test_a_regular_expression_is_expanded_against_the_nodes_labels(
+    expression: str, operator: str, values: list[str]
+) -> None:
+    key = "node.kubernetes.io/instance-type"
+    assert expression_terms(expression, LIVE) == [
+        [{"key": key, "operator": operator, "values": values}]
+    ]
+
+
+def test_a_regular_expression_that_is_none_or_would_backtrack_forever() -> None:
+    with pytest.raises(Untranslatable, match="not a regular expression"):
+        expression_terms("attribute:ecs.instance-type =~ t2.[*", LIVE)
+    slow = {"node.kubernetes.io/instance-type": frozenset({"a" * 62})}
+    assert expression_terms("attribute:ecs.instance-type =~ a*a*a*a*a*a*a*a*a*b", slow) == [
+        [{"key": "node.kubernetes.io/instance-type", "operator": "In", "values": [NO_MATCH]}]
+    ]  # linear time: Python's re would take hours on this one
 
 
 def test_constraints_and_strategies_from_a_service() -> None:

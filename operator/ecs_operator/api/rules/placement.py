@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from ..errors import Violation
 from ..models import ServiceSpec, TaskSpec
+from ..providers import FARGATE_PROVIDERS
 from ..shapes import CapacityProviderStrategyItem
 from .common import Cel, Registry
 
@@ -33,25 +34,36 @@ def launch_type_xor_strategy(spec: ServiceSpec | TaskSpec) -> list[Violation]:
 
 ONE_BASE = "at most one capacity provider in a strategy can have a base greater than 0"
 SOME_WEIGHT = "at least one capacity provider in a strategy must have a weight greater than 0"
+NO_MIX = (
+    "a capacity provider strategy can't mix FARGATE/FARGATE_SPOT with EC2 (Auto Scaling group) "
+    "capacity providers: use one kind"
+)
+_CEL_FARGATE_ITEM = "i.capacityProvider in ['FARGATE', 'FARGATE_SPOT']"
 
 
 def strategy_violations(
     items: Sequence[CapacityProviderStrategyItem] | None, path: str
 ) -> list[Violation]:
-    """A capacity provider strategy's violations: one base at most, some weight at least."""
+    """A capacity provider strategy's violations: one base at most, some weight at least,
+    Fargate or EC2 providers but not both (ECS refuses the mix in CreateService, RunTask and a
+    cluster's default strategy)."""
     items = items or []
     based = [i for i, item in enumerate(items) if (item.base or 0) > 0]
     found = [Violation(f"{path}[{i}].base", ONE_BASE) for i in based[1:]]
     if items and not any((item.weight or 0) > 0 for item in items):
         found.append(Violation(path, SOME_WEIGHT))
+    fargate = {item.capacityProvider in FARGATE_PROVIDERS for item in items}
+    if len(fargate) > 1:
+        found.append(Violation(path, NO_MIX))
     return found
 
 
-def strategy_cel(at: str) -> tuple[Cel, Cel]:
+def strategy_cel(at: str) -> tuple[Cel, Cel, Cel]:
     """The API server's side of ``strategy_violations``, for the strategy at ``at``."""
     return (
         Cel("size(self.filter(i, has(i.base) && i.base > 0)) <= 1", ONE_BASE, at),
         Cel("size(self) == 0 || self.exists(i, has(i.weight) && i.weight > 0)", SOME_WEIGHT, at),
+        Cel(f"self.all(i, {_CEL_FARGATE_ITEM}) || self.all(i, !({_CEL_FARGATE_ITEM}))", NO_MIX, at),
     )
 
 

@@ -1,5 +1,7 @@
-"""Clusters as Services and Tasks see them: which one a reference means (the namespace's
-``default`` Cluster is created on first use, as ECS does), and where its tasks may run."""
+"""The target cluster of a Service or Task: which Cluster its ``cluster`` reference means (the
+namespace's ``default`` Cluster is created on first use, as ECS does), the capacity providers
+that Cluster defines, and the capacity provider strategy in force. (The Cluster kind's own
+reconciler, its counts, is handlers/cluster.py.)"""
 
 from __future__ import annotations
 
@@ -13,13 +15,11 @@ from ecs_operator.api.models import CapacityProviderDefinition
 from ecs_operator.api.parse import parse_cluster
 from ecs_operator.api.providers import FARGATE_PROVIDERS
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
-from ecs_operator.kube.client import ApiError
-from ecs_operator.kube.resources import ECS_CLUSTER
 
+from .context import Context
 from .flights import SingleFlight
 from .indexes import ecs_spec
 from .references import Unresolved, cluster_named
-from .runtime import runtime
 
 
 def name_of(cluster: dict[str, Any]) -> str:
@@ -35,10 +35,10 @@ def capacity_providers(cluster: dict[str, Any]) -> dict[str, CapacityProviderDef
         return {}
 
 
-async def resolve(namespace: str, reference: str | None) -> dict[str, Any]:
+async def resolve(ctx: Context, namespace: str, reference: str | None) -> dict[str, Any]:
     """The Cluster a service or task names; creates the default one on first use."""
     name = cluster_name(reference)
-    found = cluster_named(namespace, name)
+    found = cluster_named(ctx.store, namespace, name)
     if found is not None:
         return found
     if name != DEFAULT_CLUSTER:
@@ -46,32 +46,22 @@ async def resolve(namespace: str, reference: str | None) -> dict[str, Any]:
             "ClusterNotFound", f"cluster: no Cluster named {name} in namespace {namespace}"
         )
     # the first services of a namespace arrive together: one creation for all of them
-    return await _creating.run(namespace, lambda: _create_default(namespace))
+    return await _creating.run(namespace, lambda: _create_default(ctx, namespace))
 
 
 _creating: SingleFlight[str, dict[str, Any]] = SingleFlight()
 
 
-async def _create_default(namespace: str) -> dict[str, Any]:
-    rt = runtime()
-    try:
-        created = await rt.client.create(
-            ECS_CLUSTER,
-            {
-                "apiVersion": f"{API_GROUP}/{API_VERSION}",
-                "kind": "Cluster",
-                "metadata": {"name": DEFAULT_CLUSTER, "namespace": namespace},
-                "spec": {"clusterName": DEFAULT_CLUSTER},
-            },
-        )
-    except ApiError as error:
-        # made elsewhere meanwhile (another operator replica, a user), not yet in the store
-        found = await rt.client.get(ECS_CLUSTER, namespace, DEFAULT_CLUSTER)
-        if error.status != 409 or found is None:
-            raise
-        created = found
-    rt.store.put(ECS_CLUSTER, created)
-    return created
+async def _create_default(ctx: Context, namespace: str) -> dict[str, Any]:
+    """The namespace's ``default`` Cluster, created; or the one made meanwhile elsewhere
+    (another operator replica, a user), not yet in the store: any Cluster of that name will do."""
+    default = {
+        "apiVersion": f"{API_GROUP}/{API_VERSION}",
+        "kind": "Cluster",
+        "metadata": {"name": DEFAULT_CLUSTER, "namespace": namespace},
+        "spec": {"clusterName": DEFAULT_CLUSTER},
+    }
+    return await ctx.writer.claim_name(default, lambda _: True)
 
 
 def strategy_for(

@@ -1,0 +1,256 @@
+"""Stand-ins for what a reconciler talks to, for table-driven tests of the reconcilers and the
+queue without a cluster (cert-manager's TestProcessItem is the model).
+
+:class:`FakeApi` answers as kube-apiserver does for the requests the operator makes (create,
+get, server-side apply, merge patch, delete with preconditions) and records each one;
+:func:`context` builds the reconcile context around it: the real store, writer and event
+recorder, a queue that records what is enqueued, and a clock that stands still.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from ecs_operator.handlers.context import Context, Settings
+from ecs_operator.handlers.indexes import INDEXES, PROJECTIONS
+from ecs_operator.handlers.queue import Key, Reconcile, Result
+from ecs_operator.kube.client import ApiError, Resource
+from ecs_operator.kube.events import EventRecorder
+from ecs_operator.kube.resources import resource_of
+from ecs_operator.kube.store import Store
+from ecs_operator.kube.writer import Writer, merge_patch
+
+#: the fake clock's time (seconds since the epoch): 2026-01-01T00:00:00Z
+NOW = 1767225600.0
+
+Json = dict[str, Any]
+
+
+def stamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class FakeApi:
+    """Objects by (plural, namespace, name); every request recorded as (verb, name, body)."""
+
+    def __init__(self, *objects: Json, now: float = NOW) -> None:
+        self.now = now
+        self.objects: dict[tuple[str, str, str], Json] = {}
+        self.calls: list[tuple[str, str, Json | None]] = []
+        #: the writes, Events aside: (verb, plural, name)
+        self.written: list[tuple[str, str, str]] = []
+        #: the Events posted: (reason, message)
+        self.posted: list[tuple[str, str]] = []
+        self.conflict_on_delete = False
+        self._version = 0
+        for body in objects:
+            self.add(body)
+
+    def add(self, body: Json) -> Json:
+        """Store ``body`` as if someone created it (no request recorded)."""
+        created = self._created(body)
+        self.objects[self._key(resource_of(created), created)] = created
+        return created
+
+    def replace(self, body: Json) -> Json:
+        """Someone else's write of ``body`` (created if new; no request recorded): the object
+        as the API server now has it."""
+        key = self._key(resource_of(body), body)
+        if key not in self.objects:
+            return copy.deepcopy(self.add(body))
+        written = copy.deepcopy(body)
+        written["metadata"]["resourceVersion"] = self._next_version()
+        self.objects[key] = written
+        return copy.deepcopy(written)
+
+    def _next_version(self) -> str:
+        self._version += 1
+        return str(self._version)
+
+    def _created(self, body: Json) -> Json:
+        created = copy.deepcopy(body)
+        metadata = created["metadata"]
+        if resource_of(created).namespaced:
+            metadata.setdefault("namespace", "shop")
+        metadata.setdefault("uid", f"uid-{metadata['name']}")
+        metadata.setdefault("creationTimestamp", stamp(self.now))
+        metadata.setdefault("generation", 1)
+        metadata.setdefault("resourceVersion", self._next_version())
+        return created
+
+    @staticmethod
+    def _key(resource: Resource, body: Json) -> tuple[str, str, str]:
+        metadata = body["metadata"]
+        return resource.plural, metadata.get("namespace") or "", metadata["name"]
+
+    def _live(self, resource: Resource, namespace: str | None, name: str) -> Json:
+        found = self.objects.get((resource.plural, namespace or "", name))
+        if found is None:
+            raise ApiError(404, f"{resource.plural} {name} not found", "NotFound")
+        return found
+
+    def _changed(self, key: tuple[str, str, str], before: Json, after: Json) -> Json:
+        after["metadata"]["resourceVersion"] = self._next_version()
+        if {k: v for k, v in after.items() if k not in ("metadata", "status")} != {
+            k: v for k, v in before.items() if k not in ("metadata", "status")
+        }:
+            after["metadata"]["generation"] = int(before["metadata"].get("generation", 1)) + 1
+        self.objects[key] = after
+        return copy.deepcopy(after)
+
+    async def create(self, resource: Resource, body: Json) -> Json:
+        if resource.plural == "events":
+            self.posted.append((body["reason"], body["message"]))
+            return copy.deepcopy(body)
+        self.calls.append(("create", body["metadata"]["name"], body))
+        self.written.append(("create", resource.plural, body["metadata"]["name"]))
+        key = self._key(resource, body)
+        if key in self.objects:
+            raise ApiError(409, f"{body['metadata']['name']} already exists", "AlreadyExists")
+        body = {**body, "metadata": {**body["metadata"], "resourceVersion": self._next_version()}}
+        self.objects[key] = self._created(body)
+        return copy.deepcopy(self.objects[key])
+
+    async def get(self, resource: Resource, namespace: str | None, name: str) -> Json | None:
+        self.calls.append(("get", name, None))
+        found = self.objects.get((resource.plural, namespace or "", name))
+        return copy.deepcopy(found) if found else None
+
+    async def apply(self, resource: Resource, body: Json, subresource: str = "") -> Json:
+        self.calls.append(("apply", body["metadata"]["name"], body))
+        self.written.append(("apply", resource.plural, body["metadata"]["name"]))
+        metadata = body["metadata"]
+        key = self._key(resource, body)
+        live = self.objects.get(key)
+        if live is None:
+            raise ApiError(409, "uid mismatch", "Conflict")
+        if metadata.get("uid") not in (None, live["metadata"]["uid"]):
+            raise ApiError(422, "metadata.uid: field is immutable", "Invalid")
+        applied = merge_patch(live, {k: v for k, v in body.items() if k != "status"})
+        return self._changed(key, live, applied)
+
+    async def merge_patch(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        name: str,
+        patch: Json,
+        subresource: str = "",
+    ) -> Json:
+        verb = f"patch/{subresource}" if subresource else "patch"
+        self.calls.append((verb, name, patch))
+        self.written.append((verb, resource.plural, name))
+        live = self._live(resource, namespace, name)
+        wanted = (patch.get("metadata") or {}).get("resourceVersion")
+        if wanted is not None and wanted != live["metadata"]["resourceVersion"]:
+            raise ApiError(409, "the object has been modified", "Conflict")
+        if subresource == "status":
+            patch = {"status": patch.get("status")}
+        else:
+            patch = {k: v for k, v in patch.items() if k != "status"}
+        patched = merge_patch(live, patch)
+        patched["metadata"].pop("resourceVersion", None)
+        return self._changed(self._key(resource, live), live, patched)
+
+    async def delete(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        name: str,
+        preconditions: dict[str, str] | None = None,
+    ) -> Json | None:
+        self.calls.append(("delete", name, preconditions))
+        self.written.append(("delete", resource.plural, name))
+        if self.conflict_on_delete:
+            raise ApiError(409, "Precondition failed: UID in precondition", "Conflict")
+        key = (resource.plural, namespace or "", name)
+        live = self.objects.get(key)
+        if live is None:
+            return None
+        for member, value in (preconditions or {}).items():
+            if live["metadata"].get(member) != value:
+                raise ApiError(409, f"Precondition failed: {member} in precondition", "Conflict")
+        return self.objects.pop(key)
+
+    def forget_requests(self) -> None:
+        """Start recording afresh."""
+        self.calls.clear()
+        self.written.clear()
+        self.posted.clear()
+
+    def verbs(self) -> list[tuple[str, str]]:
+        return [(verb, name) for verb, name, _ in self.calls]
+
+
+@dataclass
+class FakeQueue:
+    """Records what reconcilers enqueue: (key, after)."""
+
+    added: list[tuple[Key, float]] = field(default_factory=list)
+
+    def add(self, key: Key, after: float = 0.0) -> None:
+        self.added.append((key, after))
+
+
+@dataclass
+class Clock:
+    now: float = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def context(api: FakeApi, settings: Settings | None = None, clock: Clock | None = None) -> Context:
+    """A reconcile context around ``api``, its store filled with ``api``'s objects."""
+    store = Store(INDEXES, PROJECTIONS)
+    for body in api.objects.values():
+        store.put(resource_of(body), copy.deepcopy(body))
+    client = cast(Any, api)
+    return Context(
+        store=store,
+        writer=Writer(client, store),
+        events=EventRecorder(client),
+        queue=FakeQueue(),
+        settings=settings or Settings(),
+        clock=clock or Clock(api.now),
+    )
+
+
+@dataclass
+class World:
+    """A namespace as one reconciler sees it: the fake API server, the reconcile context, and
+    the object under test (``resource`` ``name`` in namespace ``shop``)."""
+
+    api: FakeApi
+    ctx: Context
+    reconciler: Reconcile
+    resource: Resource
+    name: str
+
+    def put(self, body: Json) -> None:
+        """An object created or changed by someone else, as the watch brings it."""
+        self.ctx.store.put(resource_of(body), self.api.replace(body))
+
+    def change(self, plural: str, name: str, edit: Callable[[Json], None]) -> None:
+        """Someone else's edit of a live object."""
+        body = copy.deepcopy(self.api.objects[(plural, "shop", name)])
+        edit(body)
+        self.put(body)
+
+    async def reconcile(self) -> Result:
+        """One pass, and its Events posted."""
+        outcome = await self.reconciler(self.ctx, "shop", self.name)
+        await cast(EventRecorder, self.ctx.events).drain()
+        return outcome.result
+
+    def status(self) -> Json:
+        body = self.ctx.store.get(self.resource, "shop", self.name)
+        assert body is not None
+        return dict(body.get("status") or {})
+
+    def condition(self, kind: str) -> Json:
+        return next((c for c in self.status().get("conditions", []) if c["type"] == kind), {})

@@ -1,0 +1,117 @@
+"""The work queue: one reconcile at a time per key, events meanwhile coalesced into one more
+pass, retries after a backoff that doubles up to the maximum and resets on success."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any, cast
+
+import pytest
+
+from ecs_operator.handlers.context import Context
+from ecs_operator.handlers.queue import OK, Key, Kind, Outcome, Result, WorkQueue
+
+KEY = Key(Kind.SERVICE, "shop", "web")
+CTX = cast(Context, None)  # the reconcilers here read nothing from it
+RETRY = Outcome(Result.WAITING, retry=True)
+
+
+class Recording(WorkQueue):
+    """A queue that records its retries instead of arming timers."""
+
+    def __init__(self, outcomes: list[Outcome | Exception], max_backoff: float = 60.0) -> None:
+        async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
+            outcome = outcomes.pop(0)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+        super().__init__(dict.fromkeys(Kind, reconcile), max_backoff=max_backoff)
+        self.retries: list[float] = []
+
+    def add(self, key: Key, after: float = 0.0) -> None:
+        self.retries.append(after)
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "max_backoff", "retries"),
+    [
+        ([OK], 60.0, []),
+        ([RETRY] * 4, 60.0, [1.0, 2.0, 4.0, 8.0]),
+        ([RETRY] * 9, 60.0, [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]),
+        ([RETRY] * 4, 5.0, [1.0, 2.0, 4.0, 5.0]),  # the maximum is a setting
+        ([RETRY, RETRY, OK, RETRY], 60.0, [1.0, 2.0, 1.0]),  # success resets the backoff
+        ([RuntimeError("boom"), RuntimeError("boom")], 60.0, [1.0, 2.0]),  # errors back off too
+        ([Outcome(Result.WAITING, retry=True, after=5.0)], 60.0, [5.0]),  # its own wait
+        ([Outcome(Result.ROLLBACK, retry=True, after=0.0)], 60.0, [0.0]),  # at once
+        ([Outcome(Result.CONFLICT, retry=True, after=math.inf)], 7.0, [7.0]),  # slowest pace
+    ],
+)
+def test_retries_back_off(
+    outcomes: list[Outcome | Exception], max_backoff: float, retries: list[float]
+) -> None:
+    queue = Recording(list(outcomes), max_backoff)
+    for _ in range(len(outcomes)):
+        asyncio.run(queue.process(CTX, KEY))
+    assert queue.retries == retries
+
+
+def test_an_error_is_an_outcome_of_its_own() -> None:
+    queue = Recording([RuntimeError("boom")])
+    assert asyncio.run(queue.process(CTX, KEY)).result == Result.ERROR
+
+
+def test_events_during_a_reconcile_cause_one_more_pass_and_keys_run_one_at_a_time() -> None:
+    runs: list[str] = []
+    running: set[str] = set()
+    overlapped: list[str] = []
+
+    async def scenario() -> None:
+        gate = asyncio.Event()
+
+        async def reconcile(ctx: Any, namespace: str, name: str) -> Outcome:
+            if name in running:
+                overlapped.append(name)
+            running.add(name)
+            runs.append(name)
+            if len(runs) == 1:
+                await gate.wait()  # the first pass is slow: events arrive meanwhile
+            running.discard(name)
+            return OK
+
+        queue = WorkQueue(dict.fromkeys(Kind, reconcile))
+        queue.start(CTX, workers=4)
+        queue.add(KEY)
+        await asyncio.sleep(0.05)
+        for _ in range(10):
+            queue.add(KEY)
+        queue.add(Key(Kind.SERVICE, "shop", "api"))
+        await asyncio.sleep(0.05)
+        gate.set()
+        assert await queue.idle(5)
+        await queue.stop()
+
+    asyncio.run(scenario())
+    assert sorted(runs) == ["api", "web", "web"]  # ten events, one more pass
+    assert overlapped == []
+
+
+def test_a_delayed_key_is_armed_once() -> None:
+    runs: list[str] = []
+
+    async def scenario() -> None:
+        async def reconcile(ctx: Any, namespace: str, name: str) -> Outcome:
+            runs.append(name)
+            return OK
+
+        queue = WorkQueue(dict.fromkeys(Kind, reconcile))
+        queue.start(CTX, workers=2)
+        for _ in range(5):  # a burst of pod events, each asking for a pass 0.1 s later
+            queue.add(KEY, after=0.1)
+        await asyncio.sleep(0.3)
+        assert await queue.idle(5)
+        await queue.stop()
+
+    asyncio.run(scenario())
+    assert runs == ["web"]

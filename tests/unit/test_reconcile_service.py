@@ -1,0 +1,227 @@
+"""The Service reconciler, one pass at a time, against a fake API server: what it writes, what
+it reports and what it asks of the queue, case by case (cert-manager's TestProcessItem)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ecs_operator.handlers import service, taskdefinition
+from ecs_operator.handlers.context import Settings, Timers
+from ecs_operator.handlers.queue import Result
+from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE
+from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT
+
+from .fakes import NOW, FakeApi, World, context
+
+Json = dict[str, Any]
+API_VERSION = "ecs-operator.dev/v1alpha1"
+
+
+def ecs(kind: str, name: str, spec: Json, **metadata: Any) -> Json:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "shop", **metadata},
+        "spec": spec,
+    }
+
+
+def task_definition(family: str = "web", image: str = "nginx:1.27") -> Json:
+    container = {"name": "app", "image": image, "memory": 512}
+    return ecs("TaskDefinition", family, {"family": family, "containerDefinitions": [container]})
+
+
+def web(**spec: Any) -> Json:
+    members = {"serviceName": "web", "taskDefinition": "web", "desiredCount": 2}
+    return ecs("Service", "web", {**members, "launchType": "EC2", **spec})
+
+
+DEFAULT_CLUSTER = ecs("Cluster", "default", {"clusterName": "default"})
+
+
+def admin_deployment(name: str) -> Json:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"replicas": 1},
+    }
+
+
+async def world(*objects: Json, settings: Settings | None = None) -> World:
+    """A namespace with its default Cluster and the task definition ``web`` registered, and
+    ``objects``; nothing recorded yet."""
+    api = FakeApi(DEFAULT_CLUSTER, task_definition(), *objects)
+    ctx = context(api, settings)
+    await taskdefinition.reconcile(ctx, "shop", "web")
+    api.forget_requests()
+    return World(api, ctx, service.reconcile, ECS_SERVICE, "web")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    objects: tuple[Json, ...] = (web(),)
+    #: what happens between a first reconcile (None: none) and the one under test
+    then: Callable[[World], None] | None = None
+    result: Result = Result.OK
+    #: (verb, plural, name) of the writes, in any order (some go out together)
+    writes: list[tuple[str, str, str]] = field(default_factory=list)
+    #: (type, status, reason) of conditions the status must have
+    conditions: tuple[tuple[str, str, str], ...] = ()
+    #: reasons of the Events the reconcile must post
+    events: tuple[str, ...] = ()
+    settings: Settings | None = None
+    first: bool = False
+
+
+def _scaled(w: World) -> None:
+    body = copy.deepcopy(w.api.objects[("services", "shop", "web")])
+    body["spec"]["desiredCount"] = 5
+    w.put(body)
+
+
+def _edited_by_hand(w: World) -> None:
+    body = copy.deepcopy(w.api.objects[("deployments", "shop", "web")])
+    body["spec"]["template"]["spec"]["containers"][0]["image"] = "evil:latest"
+    w.put(body)
+
+
+def _deleting(w: World) -> None:
+    body = copy.deepcopy(w.api.objects[("services", "shop", "web")])
+    body["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    w.put(body)
+
+
+def _redundant_workload(w: World) -> None:
+    owner = w.api.objects[("services", "shop", "web")]
+    ref = {"apiVersion": API_VERSION, "kind": "Service", "name": "web",
+           "uid": owner["metadata"]["uid"], "controller": True}  # fmt: skip
+    stale = admin_deployment("web-old")
+    stale["metadata"]["ownerReferences"] = [ref]
+    w.put(stale)
+
+
+def _later(seconds: float) -> Callable[[World], None]:
+    def move(w: World) -> None:
+        w.ctx.clock.now = NOW + seconds  # type: ignore[attr-defined]
+
+    return move
+
+
+SA, DEPLOY, PDB, SERVICES = "serviceaccounts", "deployments", "poddisruptionbudgets", "services"
+CREATED = [
+    ("create", SA, NO_ROLE_SERVICE_ACCOUNT),
+    ("create", DEPLOY, "web"),
+    ("create", PDB, "web"),
+    ("patch/status", SERVICES, "web"),
+]
+CASES = [
+    Case(
+        "a new service creates its account, Deployment and budget, then reports",
+        writes=CREATED,
+        conditions=(("Ready", "False", "NotSteady"), ("FullyMapped", "True", "AllFieldsMapped")),
+        first=True,
+    ),
+    Case("a converged service writes nothing", then=lambda w: None),
+    Case(
+        "a new desired count is applied",
+        then=_scaled,
+        writes=[("apply", DEPLOY, "web"), ("apply", PDB, "web"), ("patch/status", SERVICES, "web")],
+    ),
+    Case(
+        "drift: a hand edit of the Deployment is undone",
+        then=_edited_by_hand,
+        writes=[("apply", DEPLOY, "web")],
+    ),
+    Case("a service being deleted is left to the garbage collector", then=_deleting),
+    Case(
+        "a workload the service no longer renders is deleted",
+        then=_redundant_workload,
+        writes=[("delete", DEPLOY, "web-old")],
+    ),
+    Case(
+        "a missing task definition goes unreported during the reference grace",
+        objects=(web(taskDefinition="absent"),),
+        result=Result.WAITING,
+        first=True,
+    ),
+    Case(
+        "a missing task definition is reported once the grace is over",
+        objects=(web(taskDefinition="absent"),),
+        then=_later(Timers().reference_grace + 1),
+        result=Result.WAITING,
+        writes=[("patch/status", SERVICES, "web")],
+        conditions=(("Ready", "False", "TaskDefinitionNotFound"),),
+        events=("TaskDefinitionNotFound",),
+    ),
+    Case(
+        "the grace is a setting",
+        objects=(web(taskDefinition="absent"),),
+        settings=Settings(timers=Timers(reference_grace=0.0)),
+        result=Result.WAITING,
+        writes=[("patch/status", SERVICES, "web")],
+        events=("TaskDefinitionNotFound",),
+        first=True,
+    ),
+    Case(
+        "a Deployment of the service's name that is not ours is left alone and reported",
+        objects=(admin_deployment("web"), web()),
+        result=Result.CONFLICT,
+        writes=[CREATED[0], CREATED[2], ("patch/status", SERVICES, "web")],
+        conditions=(("Ready", "False", "NameConflict"), ("Degraded", "True", "NameConflict")),
+        events=("NameConflict",),
+        first=True,
+    ),
+    Case(
+        "a spec that breaks ECS rules is reported, not retried",
+        objects=(web(schedulingStrategy="DAEMON"),),
+        result=Result.INVALID,
+        writes=[("patch/status", SERVICES, "web")],
+        conditions=(("Valid", "False", "InvalidSpec"),),
+        events=("InvalidSpec",),
+        first=True,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_service_reconcile(case: Case) -> None:
+    async def run() -> World:
+        w = await world(*case.objects, settings=case.settings)
+        if not case.first:
+            await w.reconcile()
+            w.api.forget_requests()
+            if case.then is not None:
+                case.then(w)
+        assert await w.reconcile() == case.result
+        return w
+
+    w = asyncio.run(run())
+    assert sorted(w.api.written) == sorted(case.writes)
+    for kind, status, reason in case.conditions:
+        found = w.condition(kind)
+        assert (found.get("status"), found.get("reason")) == (status, reason), found
+    assert [reason for reason, _ in w.api.posted if reason != "ServiceEvent"] == list(case.events)
+
+
+def test_the_store_holds_what_the_api_server_answered() -> None:
+    """Write-through: the next pass sees the reconcile's own writes without the watch."""
+
+    async def run() -> World:
+        w = await world(web())
+        await w.reconcile()
+        return w
+
+    w = asyncio.run(run())
+    for plural, resource in (("deployments", DEPLOYMENT), ("services", ECS_SERVICE)):
+        live = w.api.objects[(plural, "shop", "web")]
+        stored = w.ctx.store.get(resource, "shop", "web")
+        assert stored is not None
+        assert stored["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]

@@ -1,0 +1,198 @@
+"""The Task reconciler, one pass at a time, against a fake API server (as
+test_reconcile_service.py): pods started once under fixed names, stopped as ECS stops tasks,
+kept for the retention period, and names taken by others left alone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ecs_operator.handlers import task, taskdefinition
+from ecs_operator.handlers.queue import Key, Kind, Result
+from ecs_operator.kube.resources import ECS_TASK
+from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT
+
+from .fakes import NOW, FakeApi, FakeQueue, World, context
+from .test_reconcile_service import DEFAULT_CLUSTER, ecs, task_definition
+
+Json = dict[str, Any]
+SA, PODS, TASKS = "serviceaccounts", "pods", "tasks"
+RETENTION = 3600.0
+
+
+def job(**spec: Any) -> Json:
+    return ecs("Task", "job", {"taskDefinition": "web", "launchType": "EC2", "count": 2, **spec})
+
+
+def foreign_pod(name: str) -> Json:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"containers": [{"name": "x", "image": "busybox"}]},
+    }
+
+
+def _exited(code: int) -> Callable[[Json], None]:
+    def edit(pod: Json) -> None:
+        terminated = {"exitCode": code, "reason": "Error" if code else "Completed"}
+        pod["status"] = {
+            "phase": "Failed" if code else "Succeeded",
+            "containerStatuses": [{"name": "app", "state": {"terminated": terminated}}],
+        }
+
+    return edit
+
+
+def _stop(body: Json) -> None:
+    body["spec"]["desiredStatus"] = "STOPPED"
+
+
+def _both_exited(w: World) -> None:
+    for name in ("job-0", "job-1"):
+        w.change(PODS, name, _exited(1))
+
+
+def _retained_then_expired(w: World) -> None:
+    _both_exited(w)
+    w.ctx.clock.now = NOW + RETENTION + 1  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    objects: tuple[Json, ...] = (job(),)
+    then: Callable[[World], None] | None = None
+    result: Result = Result.OK
+    writes: list[tuple[str, str, str]] = field(default_factory=list)
+    last_status: str | None = None
+    events: tuple[str, ...] = ()
+    #: what the reconcile enqueued: (key, after)
+    queued: tuple[tuple[Key, float], ...] = ()
+    first: bool = False
+    #: reconciles under test (the next one sees the store as the first left it)
+    passes: int = 1
+
+
+CASES = [
+    Case(
+        "a new task creates its account and one pod per count, then reports",
+        writes=[
+            ("create", SA, NO_ROLE_SERVICE_ACCOUNT),
+            ("create", PODS, "job-0"),
+            ("create", PODS, "job-1"),
+            ("patch/status", TASKS, "job"),
+        ],
+        last_status="PROVISIONING",
+        first=True,
+    ),
+    Case("a started task writes nothing more", then=lambda w: None, last_status="PROVISIONING"),
+    Case(
+        "a pod name taken by a pod the task did not create is left alone",
+        objects=(foreign_pod("job-0"), job()),
+        result=Result.CONFLICT,
+        writes=[
+            ("create", SA, NO_ROLE_SERVICE_ACCOUNT),
+            ("create", PODS, "job-1"),
+            ("patch/status", TASKS, "job"),
+        ],
+        last_status="PROVISIONING",
+        events=("NameConflict",),
+        first=True,
+    ),
+    Case(
+        "StopTask deletes the pods, then the records say STOPPED",
+        then=lambda w: w.change(TASKS, "job", _stop),
+        writes=[
+            ("delete", PODS, "job-0"),
+            ("delete", PODS, "job-1"),
+            ("patch/status", TASKS, "job"),
+            ("patch/status", TASKS, "job"),
+        ],
+        passes=2,
+        last_status="STOPPED",
+        events=("TaskStopped", "TaskStopped"),
+    ),
+    Case(
+        "an essential container's exit stops the task; its pods stay for the retention",
+        then=_both_exited,
+        writes=[("patch/status", TASKS, "job")],
+        last_status="STOPPED",
+        events=("TaskStopped", "TaskStopped"),
+        queued=((Key(Kind.TASK, "shop", "job"), RETENTION),) * 2,  # the queue keeps one
+    ),
+    Case(
+        "after the retention, a stopped task's pods go",
+        then=_retained_then_expired,
+        writes=[
+            ("delete", PODS, "job-0"),
+            ("delete", PODS, "job-1"),
+            ("patch/status", TASKS, "job"),
+        ],
+        last_status="STOPPED",
+        events=("TaskStopped", "TaskStopped"),
+    ),
+    Case(
+        "a task stopped before it started writes its status only",
+        objects=(job(desiredStatus="STOPPED"),),
+        writes=[("patch/status", TASKS, "job")],
+        last_status="STOPPED",
+        first=True,
+    ),
+    Case(
+        "a task role the namespace may not use starts nothing",
+        objects=(
+            ecs(
+                "TaskDefinition",
+                "roled",
+                {
+                    "family": "roled",
+                    "taskRoleArn": "arn:aws:iam::111122223333:role/app",
+                    "containerDefinitions": [{"name": "app", "image": "nginx:1.27", "memory": 512}],
+                },
+            ),
+            job(taskDefinition="roled"),
+        ),
+        result=Result.REFUSED,
+        writes=[("patch/status", TASKS, "job")],
+        events=("TaskRoleNotAllowed",),
+        first=True,
+    ),
+]
+
+
+async def world(*objects: Json) -> World:
+    api = FakeApi(DEFAULT_CLUSTER, task_definition(), *objects)
+    ctx = context(api)
+    for body in list(api.objects.values()):
+        if body["kind"] == "TaskDefinition":
+            await taskdefinition.reconcile(ctx, "shop", body["metadata"]["name"])
+    api.forget_requests()
+    return World(api, ctx, task.reconcile, ECS_TASK, "job")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_task_reconcile(case: Case) -> None:
+    async def run() -> World:
+        w = await world(*case.objects)
+        if not case.first:
+            await w.reconcile()
+            w.api.forget_requests()
+            if case.then is not None:
+                case.then(w)
+        queue = w.ctx.queue
+        assert isinstance(queue, FakeQueue)
+        queue.added.clear()
+        for _ in range(case.passes):
+            assert await w.reconcile() == case.result
+        assert tuple(queue.added) == case.queued
+        return w
+
+    w = asyncio.run(run())
+    assert sorted(w.api.written) == sorted(case.writes)
+    assert w.status().get("lastStatus") == case.last_status
+    assert [reason for reason, _ in w.api.posted] == list(case.events)
