@@ -107,4 +107,4 @@ class Caller:
 
     async def delete(self, resource: Resource, name: str) -> bool:
         async with kubernetes_errors(f"delete {resource.kind} {name}"):
-            return await self.kube.delete(resource, self.namespace, name)
+            return await self.kube.delete(resource, self.namespace, name) is not None
