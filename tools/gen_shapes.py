@@ -124,6 +124,9 @@ DOC_CONSTRAINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("ContainerDefinition", "dependsOn"): {"max_length": 10},
     ("ContainerDefinition", "environmentFiles"): {"max_length": 10},
     ("ContainerDefinition", "credentialSpecs"): {"max_length": 1},
+    # cpu units, 0 (no reservation) and up: no share or millicore is negative.
+    ("ContainerDefinition", "cpu"): {"ge": 0},
+    ("ContainerOverride", "cpu"): {"ge": 0},
     # "don't specify less than 6 MiB of memory for your containers" (Docker >= 20.10).
     ("ContainerDefinition", "memory"): {"ge": 6},
     ("ContainerDefinition", "memoryReservation"): {"ge": 6},

@@ -447,8 +447,8 @@ class ContainerDefinition(EcsShape):
     )
     cpu: int | None = Field(
         default=None,
-        ge=-2147483648,
         le=2147483647,
+        ge=0,
         description="The number of cpu units reserved for the container. This parameter maps to CpuShares in the docker container create command and the --cpu-shares option to docker run.",
     )
     memory: int | None = Field(
@@ -671,8 +671,8 @@ class ContainerOverride(EcsShape):
     )
     cpu: int | None = Field(
         default=None,
-        ge=-2147483648,
         le=2147483647,
+        ge=0,
         description="The number of cpu units reserved for the container, instead of the default value from the task definition. You must also specify a container name.",
     )
     memory: int | None = Field(
