@@ -34,11 +34,9 @@ def _objects() -> list[dict[str, Any]]:
     huge = ec2_task_definition("huge")
     huge["spec"]["containerDefinitions"][0]["memory"] = UNPLACEABLE
     fraction = ec2_task_definition("fraction", cpu="0.1 vCPU")
-    mixed = {
-        "capacityProviderStrategy": [
-            {"capacityProvider": c, "weight": 1} for c in ("FARGATE", "general")
-        ]
-    }
+    # accepted at apply, refused by the operator (ECS: "Network Configuration is not valid for
+    # the given networkMode"): the web task definition uses bridge networking
+    misfit = {"networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d"]}}}
     return [
         ec2_task_definition("web"),
         ec2_task_definition("crashing", image="busybox:crashloop"),
@@ -49,7 +47,7 @@ def _objects() -> list[dict[str, Any]]:
         service("agent", "web", schedulingStrategy="DAEMON", launchType="EC2"),
         service("stuck", "huge", desiredCount=1, launchType="EC2"),
         service("orphan", "nowhere", desiredCount=1, launchType="EC2"),
-        service("mixed", "web", desiredCount=1, **mixed),
+        service("misfit", "web", desiredCount=1, launchType="EC2", **misfit),
         service(
             "broken", "crashing", desiredCount=2, launchType="EC2", deploymentConfiguration=BREAKER
         ),
@@ -72,7 +70,7 @@ EXPECTED = {
     "Service/agent": ("Current", "Healthy"),  # a DAEMON, one task per EC2 instance
     "Service/stuck": ("InProgress", "Progressing"),  # converging: its task cannot be placed yet
     "Service/orphan": ("InProgress", "Missing"),  # its task definition may still be applied
-    "Service/mixed": ("Failed", "Degraded"),
+    "Service/misfit": ("Failed", "Degraded"),  # the operator refuses its spec
     "Service/broken": ("Failed", "Degraded"),  # the circuit breaker failed the deployment
     "Task/running": ("Current", "Healthy"),
     "Task/done": ("Current", "Healthy"),  # STOPPED, exit 0: done, as a Job is Complete

@@ -33,10 +33,12 @@ def wait_for(check: Callable[[], T], timeout: float = 60, what: str = "condition
 def kubectl(
     *args: str, input: str | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """Run the devcluster's kubectl (on PATH, KUBECONFIG set by the devcluster fixture)."""
-    return subprocess.run(
-        ["kubectl", *args], input=input, capture_output=True, text=True, check=check
-    )
+    """Run the devcluster's kubectl (on PATH, KUBECONFIG set by the devcluster fixture); with
+    ``check``, a failure raises with what kubectl said, so the test's report names the cause."""
+    done = subprocess.run(["kubectl", *args], input=input, capture_output=True, text=True)
+    if check and done.returncode:
+        raise AssertionError(f"kubectl {' '.join(args)} exited {done.returncode}: {done.stderr}")
+    return done
 
 
 def identity_of(kind: str, namespace: str, name: str) -> dict[str, Any]:
