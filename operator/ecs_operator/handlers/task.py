@@ -25,8 +25,7 @@ from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.metrics import TASKS
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
-from ecs_operator.render.request import RenderedWorkload
-from ecs_operator.render.task import render_task
+from ecs_operator.render.task import RenderedTask, render_task
 from ecs_operator.status.conditions import merge, override
 from ecs_operator.status.task import TaskState, start_refused, task_conditions, task_state
 
@@ -62,7 +61,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         rendered = _render(ready)
     except EcsValidationError as error:  # e.g. an override naming no container
         return await prepare.invalid(ctx, ECS_TASK, body, error)
-    account, template = rendered.objects[0], rendered.objects[1]
+    account, template = rendered.pod.service_account, rendered.pods[0]
     findings = [*rendered.pod.findings, *rendered.findings]
     ids = [pod_name(name, index) for index in range(spec.count or 1)]
     pods, conflicts = _own_pods(ctx, body, ids)
@@ -102,7 +101,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     return CONFLICT if conflicts else outcome
 
 
-def _render(ready: Prepared[TaskSpec]) -> RenderedWorkload:
+def _render(ready: Prepared[TaskSpec]) -> RenderedTask:
     """The task's ServiceAccount and pod template, rendered from its spec and task definition
     revision (pure; :class:`EcsValidationError` when the two do not fit). A task runs on the
     first provider of its strategy."""
