@@ -9,7 +9,7 @@ the same functions and get the same objects. Layering: api -> render -> status -
 handlers; nothing here reads or writes the cluster.
 """
 
-from .context import PlanContext, Refusal, Reported, offline_context
+from .context import PlanContext, Refusal, Reported, WorkloadPlan, offline_context
 from .service import ServicePlan, ServiceStatusInputs, plan_service
 from .task import TaskPlan, TaskStatusInputs, plan_task
 from .taskdefinition import (
@@ -32,6 +32,7 @@ __all__ = [
     "TaskDefinitionStatusInputs",
     "TaskPlan",
     "TaskStatusInputs",
+    "WorkloadPlan",
     "offline_context",
     "plan_service",
     "plan_task",

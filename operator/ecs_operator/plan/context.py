@@ -101,6 +101,25 @@ class Refusal:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class WorkloadPlan:
+    """What the plans of a Service and of a Task share: the task-role ServiceAccounts, what
+    they report, and the policy's refusal."""
+
+    accounts: tuple[dict[str, Any], ...]
+    #: about the request (CreateService, RunTask)
+    request: Reported
+    #: about the task definition as the request runs it
+    task_definition: Reported
+    #: the admin's policy refusing to start the tasks (None: allowed)
+    refusal: Refusal | None
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """Every finding, the request's first (what the status lists)."""
+        return (*self.request.findings, *self.task_definition.findings)
+
+
 def refusal(
     context: PlanContext, account: Mapping[str, Any], findings: Iterable[Finding]
 ) -> Refusal | None:

@@ -19,11 +19,11 @@ from ..api.models import ServiceSpec
 from ..api.shapes import CreateServiceRequest
 from ..render import endpoints, keys
 from ..render.attached import render_attached, service_selector
-from ..render.findings import Finding, Report
+from ..render.findings import Report
 from ..render.names import dns_label, label_value
 from ..render.service import RenderedService, render_service, report_unrendered
 from ..status.service import CircuitBreaker, Rollout, spec_hash
-from .context import PlanContext, Refusal, Reported, provider_counts, refusal
+from .context import PlanContext, Reported, WorkloadPlan, provider_counts, refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,31 +45,20 @@ class ServiceStatusInputs:
 
 
 @dataclass(frozen=True, slots=True)
-class ServicePlan:
-    """What should exist for a Service, and what to report about it."""
+class ServicePlan(WorkloadPlan):
+    """What should exist for a Service (its accounts, workloads and attached objects), and
+    what to report about it."""
 
-    accounts: tuple[dict[str, Any], ...]
     #: a Deployment per capacity provider, or the DaemonSet
     workloads: tuple[dict[str, Any], ...]
     #: Services, HorizontalPodAutoscaler, PodDisruptionBudget of the service as a whole
     attached: tuple[dict[str, Any], ...]
-    #: about the CreateService request (and its attached objects)
-    request: Reported
-    #: about the task definition as the service runs it
-    task_definition: Reported
-    #: the admin's policy refusing to run the tasks (None: allowed)
-    refusal: Refusal | None
     status_inputs: ServiceStatusInputs
 
     @property
     def objects(self) -> tuple[dict[str, Any], ...]:
         """Everything to write, accounts first (what ``convert --to k8s`` prints)."""
         return (*self.accounts, *self.workloads, *self.attached)
-
-    @property
-    def findings(self) -> tuple[Finding, ...]:
-        """Every finding, the request's first (what the status lists)."""
-        return (*self.request.findings, *self.task_definition.findings)
 
 
 def plan_service(spec: CreateServiceRequest, context: PlanContext) -> ServicePlan:

@@ -16,10 +16,9 @@ from typing import Any
 
 from ..api.shapes import RunTaskRequest
 from ..render import keys
-from ..render.findings import Finding
 from ..render.names import dns_label, label_value
 from ..render.task import RenderedTask, render_task
-from .context import PlanContext, Refusal, Reported, provider_counts, refusal
+from .context import PlanContext, Reported, WorkloadPlan, provider_counts, refusal
 
 #: annotations of a Task that its pods carry too (kwok's simulated exits, in tests and demos)
 SIMULATION_PREFIX = "sim.ecs-operator.dev/"
@@ -36,29 +35,17 @@ class TaskStatusInputs:
 
 
 @dataclass(frozen=True, slots=True)
-class TaskPlan:
-    """What should exist for a Task, and what to report about it."""
+class TaskPlan(WorkloadPlan):
+    """What should exist for a Task (its accounts and pods), and what to report about it."""
 
-    accounts: tuple[dict[str, Any], ...]
     #: one per task, in task order (named ``<task>-<i>`` for the operator)
     pods: tuple[dict[str, Any], ...]
-    #: about the RunTask request
-    request: Reported
-    #: about the task definition as the task runs it (overrides applied)
-    task_definition: Reported
-    #: the admin's policy refusing to start the tasks (None: allowed)
-    refusal: Refusal | None
     status_inputs: TaskStatusInputs
 
     @property
     def objects(self) -> tuple[dict[str, Any], ...]:
         """Everything to write, accounts first (what ``convert --to k8s`` prints)."""
         return (*self.accounts, *self.pods)
-
-    @property
-    def findings(self) -> tuple[Finding, ...]:
-        """Every finding, the request's first (what the status lists)."""
-        return (*self.request.findings, *self.task_definition.findings)
 
 
 def pod_name(task: str, index: int) -> str:
