@@ -79,8 +79,9 @@ def test_service_without_health_checks_waits_like_ecs() -> None:
 @pytest.mark.parametrize("scheduling", ["REPLICA", "DAEMON"])
 def test_force_new_deployment_changes_the_pod_template_and_only_it(scheduling: str) -> None:
     svc = CreateServiceRequest(serviceName="w", schedulingStrategy=scheduling)
-    before = render_service(svc, task(), Options()).objects[1]
-    after = render_service(svc, task(), Options(), force_new_deployment="t1").objects[1]
+    [before] = plan_service(svc, PlanContext(task())).workloads
+    forced = PlanContext(task(), annotations={FORCE_NEW_DEPLOYMENT: "t1"})
+    [after] = plan_service(svc, forced).workloads
     template = after["spec"]["template"]
     assert template["metadata"]["annotations"][FORCE_NEW_DEPLOYMENT] == "t1"
     del template["metadata"]["annotations"][FORCE_NEW_DEPLOYMENT]
