@@ -69,6 +69,31 @@ def revision_name(td_name: str, revision: int) -> str:
     return dns_label(f"{td_name}-{revision}", 253)
 
 
+def controller_revision(
+    td_name: str, spec: dict[str, Any], number: int, digest: str
+) -> dict[str, Any]:
+    """Revision ``number`` of the TaskDefinition named ``td_name``, recording ``spec`` (ECS
+    JSON; its hash ``digest``), without its owner reference. ``ecs-operator api`` registers
+    with it too, so that RegisterTaskDefinition answers with its revision at once."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ControllerRevision",
+        "metadata": {
+            "name": revision_name(td_name, number),
+            "labels": {
+                keys.LABEL_APP_MANAGED_BY: keys.MANAGED_BY,
+                keys.LABEL_REVISION: str(number),
+            },
+            "annotations": {
+                keys.ANNOTATION_SPEC_HASH: digest,
+                keys.ANNOTATION_FAMILY: spec["family"],
+            },
+        },
+        "revision": number,
+        "data": {"spec": spec},
+    }
+
+
 def plan_taskdefinition(
     spec: TaskDefinitionSpec, context: TaskDefinitionContext
 ) -> TaskDefinitionPlan:
@@ -79,23 +104,7 @@ def plan_taskdefinition(
     revision = None
     if latest is None or latest.digest != digest:
         number = latest.number + 1 if latest else 1
-        revision = {
-            "apiVersion": "apps/v1",
-            "kind": "ControllerRevision",
-            "metadata": {
-                "name": revision_name(context.name, number),
-                "labels": {
-                    keys.LABEL_APP_MANAGED_BY: keys.MANAGED_BY,
-                    keys.LABEL_REVISION: str(number),
-                },
-                "annotations": {
-                    keys.ANNOTATION_SPEC_HASH: digest,
-                    keys.ANNOTATION_FAMILY: spec.family,
-                },
-            },
-            "revision": number,
-            "data": {"spec": recorded},
-        }
+        revision = controller_revision(context.name, recorded, number, digest)
     return TaskDefinitionPlan(
         revision=revision,
         status_inputs=TaskDefinitionStatusInputs(spec.family, context.account_id),
