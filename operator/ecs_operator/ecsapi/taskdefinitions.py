@@ -3,8 +3,8 @@ ControllerRevisions (``handlers/taskdefinition.py``).
 
 RegisterTaskDefinition writes the family's spec and records revision N+1 itself, with the
 plan's own ``controller_revision`` (plan/taskdefinition.py), so it answers with the revision
-at once (the operator, finding the latest revision already records the spec, adds none). As in ECS, every
-registration is a new revision, even of an unchanged definition.
+at once (the operator, finding the latest revision already records the spec, adds none). As in
+ECS, every registration is a new revision, even of an unchanged definition.
 """
 
 from __future__ import annotations
