@@ -6,9 +6,9 @@ every task definition with a container health check: with one, ECS (and so the o
 counts a task healthy once the check passes, which kwok's pods do at once; without one the
 renderer adds ECS's 40 s grace (``minReadySeconds``), and both sides would only measure that.
 
-The baseline objects come from ``render_service`` on the very specs the custom resources
-carry, parsed the way the operator parses them, so both sides run identical pods: the
-difference measured is the operator, not the workload.
+The baseline objects come from ``plan_service`` (the operator's own plan) on the very specs
+the custom resources carry, parsed the way the operator parses them, so both sides run
+identical pods: the difference measured is the operator, not the workload.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 
 from ecs_operator import API_GROUP, API_VERSION, nodes
 from ecs_operator.api.parse import parse_service, parse_task_definition
+from ecs_operator.plan import PlanContext, plan_service
 from ecs_operator.render import request
-from ecs_operator.render.service import render_service
 
 TASKS_PER_SERVICE = 2
 #: Passes at once on the devcluster (kwok reports containers ready as soon as they start).
@@ -184,10 +184,10 @@ class Workload:
             # the operator renders from the spec it stored in the revision: to_ecs() of the parse
             td = parse_task_definition(parse_task_definition(specs[self.family_of(i)]).to_ecs())
             svc = parse_service(service_spec(i, self.family_of(i), self.tasks))
-            rendered = render_service(svc, td, options, revision=1, name=service_name(i))
-            account, *others = (copy.deepcopy(o) for o in rendered.objects)
-            accounts[account["metadata"]["name"]] = account
-            objects += others
+            plan = plan_service(svc, PlanContext(td, 1, options, name=service_name(i)))
+            for account in plan.accounts:
+                accounts[account["metadata"]["name"]] = copy.deepcopy(account)
+            objects += [copy.deepcopy(o) for o in (*plan.workloads, *plan.attached)]
         return list(accounts.values()), objects
 
 

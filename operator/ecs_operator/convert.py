@@ -42,15 +42,15 @@ from .api.models import ClusterSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec
 from .api.parse import parse_cluster, parse_service, parse_task, parse_task_definition
 from .api.ref import TaskDefinitionRef
 from .nodes import NodeLabels, label_values
+from .plan import ServicePlan, TaskPlan, offline_context, plan_service, plan_task
 from .render import capacity, platform, workloads
 from .render.context import RenderContext
 from .render.findings import ObjectRef, Report, grouped_lines
 from .render.names import dns_label
 from .render.pod import render_pod_template
-from .render.request import Options, RenderedWorkload, request_cluster
-from .render.service import render_service
+from .render.request import Options, request_cluster
 from .render.storage import volume_objects
-from .render.task import GENERATE_NAME_MAX, render_task
+from .render.task import GENERATE_NAME_MAX
 
 #: members of describe-task-definition output that RegisterTaskDefinition does not accept
 READ_ONLY_MEMBERS = (
@@ -359,17 +359,20 @@ def _resolve(ref_text: str | None, where: str, tds: list[Document]) -> Document:
     return max(matches, key=lambda doc: doc.revision or 0)
 
 
-def _workload(
+def plan_document(
     doc: Document, tds: list[Document], options: Options
-) -> tuple[RenderedWorkload, Document]:
+) -> tuple[ServicePlan | TaskPlan, Document]:
+    """The operator's plan of a service or run-task, with the task definition beside it in
+    the input and the offline context; and that task definition's document."""
     spec = doc.spec
     assert isinstance(spec, ServiceSpec | TaskSpec)
     td_doc = _resolve(spec.taskDefinition, f"{doc.where}." if doc.where else "", tds)
     td = td_doc.spec
     assert isinstance(td, TaskDefinitionSpec)
+    context = offline_context(spec, td, td_doc.revision, options)
     if isinstance(spec, ServiceSpec):
-        return render_service(spec, td, options, td_doc.revision), td_doc
-    return render_task(spec, td, options, td_doc.revision), td_doc
+        return plan_service(spec, context), td_doc
+    return plan_task(spec, context), td_doc
 
 
 def _lone_task_definition(
@@ -414,12 +417,12 @@ def to_kubernetes(
             continue
         if isinstance(doc.spec, TaskDefinitionSpec):
             continue
-        result, td_doc = _workload(doc, tds, options)
+        plan, td_doc = plan_document(doc, tds, options)
         used.append(td_doc)
-        notes = grouped_lines(result.findings, result.references)
-        conversion.add(doc.title, result.objects, doc.notes + notes)
-        td_notes = grouped_lines(result.pod.findings, result.pod.references)
-        conversion.volumes += result.pod.references
+        notes = grouped_lines(plan.request.findings, plan.request.references)
+        conversion.add(doc.title, plan.objects, doc.notes + notes)
+        td_notes = grouped_lines(plan.task_definition.findings, plan.task_definition.references)
+        conversion.volumes += plan.task_definition.references
         if td_notes:
             conversion.reports.append((f"{doc.title}: {td_doc.title}", td_notes))
     for doc in tds:
@@ -511,6 +514,26 @@ def _documents(files: list[str], inputs: sources.Inputs) -> list[Document]:
     return documents
 
 
+def options_of(args: argparse.Namespace, node_labels: NodeLabels | None = None) -> Options:
+    """The rendering options ``convert``'s arguments give (the operator's come from its
+    flags and the Cluster)."""
+    return Options(
+        namespace=args.namespace or "default",
+        cluster=args.cluster,
+        pod_level_resources=args.pod_level_resources,
+        container_restart_rules=args.container_restart_rules,
+        account_id=args.account_id,
+        node_labels=node_labels,
+    )
+
+
+def inputs_of(args: argparse.Namespace) -> sources.Inputs:
+    """What ``--parameter`` and ``--account-id`` give the input's templates."""
+    return sources.Inputs(
+        dict(p.partition("=")[::2] for p in args.parameter), account_id=args.account_id
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Convert ``args.file``; 0 on success, 1 on unreadable or invalid input."""
     files = input_files(args.file)
@@ -519,17 +542,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         print(f"error: --nodes {args.nodes}: {error}", file=sys.stderr)
         return 1
-    options = Options(
-        namespace=args.namespace or "default",
-        cluster=args.cluster,
-        pod_level_resources=args.pod_level_resources,
-        container_restart_rules=args.container_restart_rules,
-        account_id=args.account_id,
-        node_labels=node_labels,
-    )
-    inputs = sources.Inputs(
-        dict(p.partition("=")[::2] for p in args.parameter), account_id=args.account_id
-    )
+    options = options_of(args, node_labels)
+    inputs = inputs_of(args)
     try:
         documents = _documents(files, inputs)
         if args.to == "crd":

@@ -13,7 +13,6 @@ from typing import Any, cast
 import pytest
 
 from ecs_operator.handlers import identities, service
-from ecs_operator.handlers import task as task_handler
 from ecs_operator.handlers.common import report_conflicts
 from ecs_operator.handlers.context import Context
 from ecs_operator.kube.apply import HASH_ANNOTATION, NameConflict, claim_name, ensure, stamped
@@ -324,11 +323,3 @@ def test_a_conflict_outranks_what_the_rest_of_the_status_says() -> None:
         ("Ready", "False", "NameConflict"),
         ("Degraded", "True", "NameConflict"),
     ]
-
-
-def test_a_task_waiting_for_its_pod_name_is_still_provisioning() -> None:
-    running = [{"lastStatus": "RUNNING", "desiredStatus": "RUNNING"}]
-    assert task_handler._overall(running, stop=False, waiting=True) == ("PROVISIONING", "RUNNING")
-    assert task_handler._overall([], stop=False, waiting=True) == ("PROVISIONING", "RUNNING")
-    assert task_handler._overall(running, stop=False, waiting=False) == ("RUNNING", "RUNNING")
-    assert task_handler._overall([], stop=True, waiting=True) == ("STOPPED", "STOPPED")

@@ -55,7 +55,7 @@ def web_pods() -> list[Body]:
         request.Options(namespace="shop", cluster="default"),
         revision=1,
     )
-    template = rendered.objects[1]["spec"]["template"]
+    template = rendered.workload["spec"]["template"]
     containers = template["spec"]["containers"]
     return [
         {

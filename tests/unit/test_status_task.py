@@ -1,11 +1,27 @@
 """A task whose pod the API server refuses: stopped as ECS stops a task that cannot start, or
-left to be tried again, depending on why it was refused."""
+left to be tried again, depending on why it was refused; and a Task object's status put
+together from its tasks (status/task.py, pure)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from ecs_operator.status.task import FAILED_TO_START, start_refused, task_state
+from ecs_operator.status.conditions import condition
+from ecs_operator.status.task import (
+    ESSENTIAL_EXITED,
+    FAILED_TO_START,
+    USER_INITIATED,
+    TaskState,
+    current_state,
+    overall_status,
+    start_refused,
+    stopped_events,
+    task_state,
+    task_status,
+    timestamps,
+)
 
 PSA = (
     'pods "report-0" is forbidden: violates PodSecurity "baseline:latest": non-default '
@@ -72,3 +88,98 @@ def test_containers_are_reported_by_their_ecs_names() -> None:
     assert (
         state.stopped_reason == "Essential container in task exited: log_router exited with code 1"
     )
+
+
+# --- a Task object's status from its tasks ----------------------------------------------------
+
+AT = "2026-01-01T00:00:00Z"
+LATER = "2026-01-01T00:01:00Z"
+
+
+def _task(task_id: str, last: str, desired: str = "RUNNING", **members: Any) -> dict[str, Any]:
+    return {"taskId": task_id, "lastStatus": last, "desiredStatus": desired, **members}
+
+
+@pytest.mark.parametrize(
+    ("lasts", "stop", "waiting", "expected"),
+    [
+        (["RUNNING", "PENDING"], False, False, ("PENDING", "RUNNING")),
+        (["RUNNING", "STOPPED"], False, False, ("RUNNING", "RUNNING")),
+        (["RUNNING"], False, True, ("PROVISIONING", "RUNNING")),  # a pod name is taken
+        ([], False, True, ("PROVISIONING", "RUNNING")),
+        (["RUNNING"], False, False, ("RUNNING", "RUNNING")),
+        ([], True, True, ("STOPPED", "STOPPED")),  # stopped: nothing waits any more
+        ([], False, False, ("STOPPED", "STOPPED")),
+        (["DEPROVISIONING"], True, False, ("DEPROVISIONING", "STOPPED")),
+    ],
+)
+def test_a_task_is_as_far_as_its_least_advanced_task(
+    lasts: list[str], stop: bool, waiting: bool, expected: tuple[str, str]
+) -> None:
+    tasks = [_task(str(k), last) for k, last in enumerate(lasts)]
+    assert overall_status(tasks, stop, waiting) == expected
+
+
+def test_all_tasks_desired_stopped_is_a_stopped_task() -> None:
+    tasks = [_task("a", "STOPPED", "STOPPED"), _task("b", "DEPROVISIONING", "STOPPED")]
+    assert overall_status(tasks, False, False) == ("DEPROVISIONING", "STOPPED")
+
+
+def test_timestamps_are_set_once_when_reached() -> None:
+    running = TaskState("RUNNING", "RUNNING", [])
+    stopped = TaskState("STOPPED", "STOPPED", [], ESSENTIAL_EXITED, "done")
+    assert timestamps(None, TaskState("PENDING", "RUNNING", []), AT) == {"createdAt": AT}
+    first = timestamps(None, running, AT)
+    assert first == {"createdAt": AT, "startedAt": AT}
+    assert timestamps({**first, "other": 1}, stopped, LATER) == {**first, "stoppedAt": LATER}
+
+
+def test_a_gone_pod_leaves_its_record_as_the_truth() -> None:
+    record = _task("a", "STOPPED", "STOPPED", stopCode=ESSENTIAL_EXITED, stoppedReason="done")
+    state = current_state(None, record, {"app"}, False)
+    assert (state.last_status, state.stop_code, state.stopped_reason) == (
+        "STOPPED",
+        ESSENTIAL_EXITED,
+        "done",
+    )
+    # a running task whose pod went away (deleted) stopped at the user's hand
+    gone = current_state(None, _task("a", "RUNNING"), {"app"}, False)
+    assert (gone.last_status, gone.stop_code) == ("STOPPED", USER_INITIATED)
+    assert current_state(None, None, {"app"}, False).last_status == "PROVISIONING"
+
+
+def test_a_stop_is_reported_once_and_a_failure_as_a_warning() -> None:
+    clean = _task("a", "STOPPED", "STOPPED", stopCode=ESSENTIAL_EXITED, stoppedReason="done")
+    clean["containers"] = [{"name": "app", "exitCode": 0}]
+    failed = {**clean, "taskId": "b", "containers": [{"name": "app", "exitCode": 1}]}
+    user = _task("c", "STOPPED", "STOPPED", stopCode=USER_INITIATED, stoppedReason="by user")
+    events = stopped_events([clean, failed, user, _task("d", "RUNNING")], {})
+    assert [(e.message, e.warning) for e in events] == [
+        (f"task a stopped: {ESSENTIAL_EXITED} done", False),
+        (f"task b stopped: {ESSENTIAL_EXITED} done", True),
+        (f"task c stopped: {USER_INITIATED} by user", True),
+    ]
+    assert stopped_events([clean], {"tasks": [clean]}) == []
+
+
+def test_the_status_puts_the_tasks_and_conditions_together() -> None:
+    previous = {"findings": [{"path": "x"}], "conditions": []}
+    tasks = [_task("a", "RUNNING")]
+    status = task_status(previous, tasks, 3, stop_requested=False, task_definition="demo:2")
+    assert (status["lastStatus"], status["desiredStatus"]) == ("RUNNING", "RUNNING")
+    assert status["taskDefinition"] == "demo:2" and status["observedGeneration"] == 3
+    assert status["findings"] == [{"path": "x"}]  # what it does not set is kept
+    conditions = {c["type"]: (c["status"], c["reason"]) for c in status["conditions"]}
+    assert conditions["Ready"] == ("True", "Running")
+    assert conditions["Stopped"] == ("False", "Running")
+    assert conditions["Degraded"] == ("False", "AsExpected")
+    conflict = [condition("Ready", False, "NameConflict"), condition("Degraded", True, "X")]
+    waiting = task_status(status, tasks, 3, stop_requested=False, problem=conflict)
+    assert waiting["lastStatus"] == "PROVISIONING"
+    conditions = {c["type"]: (c["status"], c["reason"]) for c in waiting["conditions"]}
+    assert conditions["Stopped"] == ("False", "Provisioning")
+    assert conditions["Ready"] == ("False", "NameConflict")  # the problem outranks the rest
+    assert conditions["Degraded"] == ("True", "X")
+    stopped = task_status(status, [], 4, stop_requested=True, extra={"findings": None})
+    assert (stopped["lastStatus"], stopped["findings"]) == ("STOPPED", None)
+    assert stopped["taskDefinition"] == "demo:2"  # kept from before

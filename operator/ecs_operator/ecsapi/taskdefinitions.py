@@ -2,9 +2,9 @@
 ControllerRevisions (``handlers/taskdefinition.py``).
 
 RegisterTaskDefinition writes the family's spec and records revision N+1 itself, with the
-reconciler's own ``controller_revision``, so it answers with the revision at once (the
-operator, finding the latest revision already records the spec, adds none). As in ECS, every
-registration is a new revision, even of an unchanged definition.
+plan's own ``controller_revision`` (plan/taskdefinition.py), so it answers with the revision
+at once (the operator, finding the latest revision already records the spec, adds none). As in
+ECS, every registration is a new revision, even of an unchanged definition.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
-from ecs_operator.handlers.taskdefinition import SPEC_HASH, controller_revision
 from ecs_operator.kube.apply import desired_hash
-from ecs_operator.kube.owners import controlled_by
+from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
+from ecs_operator.plan.taskdefinition import controller_revision
 from ecs_operator.plugin.views import describe_task_definition
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label
@@ -188,7 +188,7 @@ async def _revisions(caller: Caller, uid: str) -> dict[int, Body]:
 
 
 def _digest_of(revision: Body) -> str | None:
-    return (revision["metadata"].get("annotations") or {}).get(SPEC_HASH)
+    return (revision["metadata"].get("annotations") or {}).get(keys.ANNOTATION_SPEC_HASH)
 
 
 async def _record(caller: Caller, body: Body, spec: Body, after: int | None) -> int:
@@ -205,7 +205,8 @@ async def _record(caller: Caller, body: Body, spec: Body, after: int | None) -> 
                 return min(theirs)
         number = max(existing, default=0) + 1
         live, created = await caller.create_or_get(
-            CONTROLLER_REVISION, controller_revision(body, spec, number, digest)
+            CONTROLLER_REVISION,
+            child_of(controller_revision(body["metadata"]["name"], spec, number, digest), body),
         )
         if created or (
             controlled_by(live, uid) and _digest_of(live) == digest and after is not None

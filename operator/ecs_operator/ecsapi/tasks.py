@@ -16,8 +16,8 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import short_name
 from ecs_operator.api.parse import parse_task
-from ecs_operator.handlers.task import pod_name
 from ecs_operator.kube.resources import ECS_TASK, POD
+from ecs_operator.plan.task import pod_name
 from ecs_operator.plugin.views import all_tasks, list_tasks
 
 from . import clusters, errors, taskdefinitions, wire

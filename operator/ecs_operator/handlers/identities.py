@@ -24,7 +24,6 @@ from ecs_operator.kube import apply
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import DAEMON_SET, DEPLOYMENT, POD, SERVICE_ACCOUNT
 from ecs_operator.kube.store import Store
-from ecs_operator.render import keys
 from ecs_operator.render.identity import is_operator_account
 
 from .context import Context
@@ -33,15 +32,10 @@ from .queue import OK, Outcome, Result
 
 
 async def ensure(ctx: Context, account: dict[str, Any], namespace: str) -> dict[str, Any]:
-    """The account as rendered (less its cluster label), created in ``namespace``, or applied
-    when ours and the live one differs; :class:`~ecs_operator.kube.apply.NameConflict` when
-    an account of that name is not ours."""
-    labels = {
-        k: v
-        for k, v in (account["metadata"].get("labels") or {}).items()
-        if k != keys.LABEL_CLUSTER
-    }
-    metadata = {**account["metadata"], "labels": labels, "namespace": namespace}
+    """The account as planned, created in ``namespace``, or applied when ours and the live one
+    differs; :class:`~ecs_operator.kube.apply.NameConflict` when an account of that name is
+    not ours."""
+    metadata = {**account["metadata"], "namespace": namespace}
     desired = {**account, "metadata": metadata}
     live = ctx.store.get(SERVICE_ACCOUNT, namespace, metadata["name"])
     if live is not None and not is_operator_account(live):

@@ -13,12 +13,14 @@ from typing import Any, Generic, TypeVar
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import ServiceSpec, TaskSpec
+from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.store import Store
+from ecs_operator.plan import PlanContext
 from ecs_operator.render import request
 
-from . import target_cluster
+from . import target_cluster, tenancy
 from .common import report_invalid, report_unresolved
 from .context import Context
 from .indexes import ecs_spec
@@ -115,6 +117,26 @@ async def resolve(
         ),
     )
     return Prepared(found, cluster, strategy, task_definition, options)
+
+
+def plan_context(
+    ctx: Context, ready: Prepared[Any], running: Resolved | None = None
+) -> PlanContext:
+    """What the object's plan needs besides its spec, as resolved here: the task definition
+    revision it runs (``running``: a Service's after a circuit breaker's rollback, else the
+    resolved one), the options, the strategy in force, the object's name and annotations, and
+    the namespace's policy. :class:`EcsValidationError` when the revision's spec is invalid."""
+    body = ready.read.body
+    resolved = running or ready.task_definition
+    return PlanContext(
+        task_definition=parse_task_definition(resolved.spec),
+        revision=resolved.revision,
+        options=ready.options,
+        strategy=tuple(ready.strategy) if ready.strategy else None,
+        name=body["metadata"]["name"],
+        annotations=body["metadata"].get("annotations") or {},
+        policy=tenancy.policy_for(ctx, ready.read.namespace),
+    )
 
 
 async def invalid(

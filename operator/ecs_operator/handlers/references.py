@@ -20,7 +20,7 @@ from ecs_operator.kube.resources import (
     TASK_DEFINITION,
 )
 from ecs_operator.kube.store import Store
-from ecs_operator.render.names import dns_label
+from ecs_operator.plan.taskdefinition import revision_name
 from ecs_operator.status.taskdefinition import (
     DEREGISTERED,
     latest_active,
@@ -159,12 +159,6 @@ def claim_service_name(store: Store, namespace: str, body: dict[str, Any]) -> No
 
 def _seniority(body: dict[str, Any]) -> tuple[str, str]:
     return body["metadata"].get("creationTimestamp", ""), body["metadata"]["name"]
-
-
-def revision_name(td_name: str, revision: int) -> str:
-    """The ControllerRevision of a revision: ``<name>-<revision>``, shortened with a hash
-    when that would be too long a name."""
-    return dns_label(f"{td_name}-{revision}", 253)
 
 
 def cluster_named(store: Store, namespace: str, name: str) -> dict[str, Any] | None:

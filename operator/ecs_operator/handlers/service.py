@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import ServiceSpec
-from ecs_operator.api.parse import parse_service, parse_task_definition
-from ecs_operator.api.shapes import CapacityProviderStrategyItem
+from ecs_operator.api.parse import parse_service
 from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.owners import child_of, controlled_by
@@ -39,24 +38,13 @@ from ecs_operator.kube.resources import (
     resource_of,
 )
 from ecs_operator.kube.store import matches
-from ecs_operator.policy import Policy
+from ecs_operator.plan.service import ServicePlan, plan_service, requested_rollout, scale_selector
 from ecs_operator.render import keys
-from ecs_operator.render.attached import render_attached, service_selector
-from ecs_operator.render.findings import Finding, Report
-from ecs_operator.render.names import dns_label, label_value
-from ecs_operator.render.service import render_service
-from ecs_operator.render.strategy import split
 from ecs_operator.status.conditions import merge, override
-from ecs_operator.status.service import (
-    CircuitBreaker,
-    Rollout,
-    running_task_definition,
-    service_status,
-    spec_hash,
-)
+from ecs_operator.status.service import Rollout, running_task_definition, service_status
 from ecs_operator.status.workloads import task_summary, workload_state
 
-from . import identities, prepare, target_cluster, tenancy
+from . import identities, prepare, target_cluster
 from .common import (
     findings_condition,
     report_conflicts,
@@ -75,19 +63,6 @@ log = logging.getLogger("ecs_operator.service")
 OWNED = (DEPLOYMENT, DAEMON_SET, KUBE_SERVICE, HORIZONTAL_POD_AUTOSCALER, POD_DISRUPTION_BUDGET)
 
 
-@dataclass(frozen=True)
-class Desired:
-    """What the service should have: the task-role ServiceAccount, a workload per capacity
-    provider (or the one DaemonSet), the objects attached to the service, the findings, and the
-    labels that select its pods."""
-
-    account: dict[str, Any]
-    workloads: list[dict[str, Any]]
-    attached: list[dict[str, Any]]
-    findings: list[Finding]
-    selector: dict[str, str]
-
-
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     """Read, render, write (what differs), report."""
     found = await prepare.read(ctx, ECS_SERVICE, namespace, name, parse_service)
@@ -96,18 +71,17 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     ready = await prepare.resolve(ctx, ECS_SERVICE, found, claim=claim_service_name)
     if isinstance(ready, Outcome):
         return ready
-    rollout = _rollout(found.spec, found.body, ready.task_definition)
+    raw_spec = found.body.get("spec") or {}
+    rollout = requested_rollout(found.spec, raw_spec, ready.task_definition.ref)
     running = _running(ctx, namespace, found.previous, rollout, ready.task_definition)
-    allowed = tenancy.policy_for(ctx, namespace)
     try:
-        desired = _render(ready, running, allowed)
+        desired = plan_service(found.spec, prepare.plan_context(ctx, ready, running))
     except EcsValidationError as error:  # the service and its task definition do not fit
         return await prepare.invalid(ctx, ECS_SERVICE, found.body, error)
-    try:
+    if desired.refusal is not None:
         # what runs is left as it is: a refused deployment (or a revoked allowance) starts
         # nothing new, as ECS keeps the tasks of a deployment it could not replace
-        tenancy.check(allowed, namespace, desired.account, desired.findings)
-    except Unresolved as problem:
+        problem = Unresolved(desired.refusal.reason, desired.refusal.message, retry=False)
         return await prepare.unresolved(ctx, ECS_SERVICE, found.body, problem, Result.REFUSED)
     workloads, conflicts = await _write(ctx, found.body, desired)
     status = await _report(ctx, ready, rollout, running, desired, workloads, conflicts)
@@ -120,43 +94,8 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     return OK
 
 
-def _render(ready: Prepared[ServiceSpec], running: Resolved, allowed: Policy) -> Desired:
-    """The service's objects, rendered from its spec and the task definition revision it runs
-    (pure; :class:`EcsValidationError` when the two do not fit)."""
-    spec, body = ready.read.spec, ready.read.body
-    annotations = body["metadata"].get("annotations") or {}
-    restart = annotations.get(keys.ANNOTATION_FORCE_NEW_DEPLOYMENT)
-    td = parse_task_definition(running.spec)
-    requests = _parts(spec, ready.strategy)
-    parts = [
-        render_service(p, td, ready.options, running.revision, force_new_deployment=restart)
-        for p in requests
-    ]
-    workloads = [part.objects[1] for part in parts]
-    if ready.strategy and len(ready.strategy) > 1:
-        workloads = [
-            _per_provider(workload, request.capacityProviderStrategy[0].capacityProvider)  # type: ignore[index]
-            for workload, request in zip(workloads, requests, strict=True)
-        ]
-    template = parts[0].pod.pod_template
-    report = Report()
-    # One set of attached objects for the whole service, whatever its split (those
-    # render_service adds to each part's objects are for `convert`, and not used here).
-    attached = render_attached(
-        spec,
-        template,
-        ready.options.namespace,
-        name=body["metadata"]["name"],
-        load_balancer_type=annotations.get(keys.ANNOTATION_LOAD_BALANCER_TYPE),
-        allowed_types=allowed.allowed_service_types,
-        report=report,
-    )
-    findings = [f for r in parts for f in (*r.pod.findings, *r.findings)] + report.findings
-    return Desired(parts[0].objects[0], workloads, attached, findings, service_selector(template))
-
-
 async def _write(
-    ctx: Context, owner: dict[str, Any], desired: Desired
+    ctx: Context, owner: dict[str, Any], desired: ServicePlan
 ) -> tuple[list[dict[str, Any]], list[NameConflict]]:
     """Make the service's children match ``desired`` and remove those it no longer renders;
     the workloads as they are now, and the names found taken."""
@@ -166,7 +105,7 @@ async def _write(
         *(_ensure_attached(ctx, obj, owner) for obj in desired.attached),
     )
     conflicts += [c for c in attached_conflicts if c is not None]
-    keep = {(resource_of(o), o["metadata"]["name"]) for o in workloads + desired.attached}
+    keep = {(resource_of(o), o["metadata"]["name"]) for o in [*workloads, *desired.attached]}
     await _remove_stale(ctx, owner, keep)
     return workloads, conflicts
 
@@ -176,7 +115,7 @@ async def _report(
     ready: Prepared[ServiceSpec],
     rollout: Rollout,
     running: Resolved,
-    desired: Desired,
+    desired: ServicePlan,
     workloads: list[dict[str, Any]],
     conflicts: list[NameConflict],
 ) -> dict[str, Any]:
@@ -187,7 +126,7 @@ async def _report(
         replicas = sum(workload_state(w).desired for w in workloads)
     else:
         replicas = sum(int(w["spec"].get("replicas", 0)) for w in workloads)
-    pods = _pods(ctx, ready.options.namespace, desired.selector)
+    pods = _pods(ctx, ready.options.namespace, desired.status_inputs.pod_selector)
     generation = body["metadata"].get("generation")
     view = service_status(
         spec.serviceName,
@@ -199,16 +138,16 @@ async def _report(
         rollout=rollout,
         tasks=task_summary(pods, running.ref),
     )
-    reported = await report_findings(ctx, body, desired.findings)
+    reported = await report_findings(ctx, body, list(desired.findings))
     if not reported and "findings" in previous:
         reported = {"findings": None}  # a merge patch removes a member only when told to
-    conditions = [*view.status["conditions"], findings_condition(desired.findings)]
+    conditions = [*view.status["conditions"], findings_condition(list(desired.findings))]
     if conflicts:
         conditions = override(conditions, report_conflicts(ctx, body, conflicts))
     status = {
         **view.status,
         **reported,
-        "selector": _selector(workloads),
+        "selector": scale_selector(workloads),
         "clusterArn": target_cluster.name_of(ready.cluster),
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
@@ -223,16 +162,6 @@ def _settling(conditions: list[dict[str, Any]]) -> bool:
     may wait for the next one: kube/writer.py)."""
     state = {c["type"]: c["status"] for c in conditions}
     return state.get("Ready") != "True" and state.get("Degraded") != "True"
-
-
-def _rollout(spec: ServiceSpec, body: dict[str, Any], target: Resolved) -> Rollout:
-    """What the spec asks for, with its circuit breaker sized for its desired count."""
-    config = spec.deploymentConfiguration
-    breaker = CircuitBreaker.of(
-        config.deploymentCircuitBreaker if config else None,
-        1 if spec.desiredCount is None else spec.desiredCount,
-    )
-    return Rollout(target.ref, spec_hash(body.get("spec") or {}), breaker)
 
 
 def _running(
@@ -251,7 +180,7 @@ def _running(
 
 
 async def _ensure_workloads(
-    ctx: Context, desired: Desired, owner: dict[str, Any]
+    ctx: Context, desired: ServicePlan, owner: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], list[NameConflict]]:
     """The task-role ServiceAccount (one for every part: one task definition) and the workload
     of each part, written where needed; the workloads, and the names found taken.
@@ -261,7 +190,8 @@ async def _ensure_workloads(
     that nothing is removed and the status still counts their tasks)."""
     uid = owner["metadata"]["uid"]
     try:
-        await identities.ensure(ctx, desired.account, owner["metadata"]["namespace"])
+        [account] = desired.accounts
+        await identities.ensure(ctx, account, owner["metadata"]["namespace"])
     except NameConflict as conflict:
         stored = [w for r in (DEPLOYMENT, DAEMON_SET) for w in ctx.store.owned(r, uid)]
         return [w for w in stored if controlled_by(w, uid)], [conflict]
@@ -272,35 +202,6 @@ async def _ensure_workloads(
         except NameConflict as conflict:
             conflicts.append(conflict)
     return workloads, conflicts
-
-
-def _parts(
-    spec: ServiceSpec, strategy: list[CapacityProviderStrategyItem] | None
-) -> list[ServiceSpec]:
-    """The service as one request per capacity provider (just itself without a split)."""
-    if spec.schedulingStrategy == "DAEMON" or not strategy or len(strategy) == 1:
-        update: dict[str, Any] = {"capacityProviderStrategy": strategy} if strategy else {}
-        return [spec.model_copy(update=update)]
-    counts = split(strategy, 1 if spec.desiredCount is None else spec.desiredCount)
-    return [
-        spec.model_copy(update={"capacityProviderStrategy": [item], "desiredCount": count})
-        for item, (_, count) in zip(strategy, counts, strict=True)
-    ]
-
-
-def _per_provider(workload: dict[str, Any], provider: str) -> dict[str, Any]:
-    """A provider's own Deployment: its name and selector include the provider, so the
-    per-provider Deployments never fight over pods."""
-    name = dns_label(f"{workload['metadata']['name']}-{provider}".lower())
-    metadata = {**workload["metadata"], "name": name}
-    spec = dict(workload["spec"])
-    spec["selector"] = {
-        "matchLabels": {
-            **spec["selector"]["matchLabels"],
-            keys.LABEL_CAPACITY_PROVIDER: label_value(provider),
-        }
-    }
-    return {**workload, "metadata": metadata, "spec": spec}
 
 
 async def _ensure_owned(
@@ -354,19 +255,9 @@ async def _remove_stale(
                 await ctx.writer.delete_ours(resource, child)
 
 
-def _pods(ctx: Context, namespace: str, selector: dict[str, str]) -> list[dict[str, Any]]:
+def _pods(ctx: Context, namespace: str, selector: Mapping[str, str]) -> list[dict[str, Any]]:
     """The service's pods: those its selector's labels all match."""
     candidates = ctx.store.indexed(
         POD, SERVICE_PODS, namespace, selector.get(keys.LABEL_SERVICE, "")
     )
     return [pod for pod in candidates if matches(pod["metadata"].get("labels") or {}, selector)]
-
-
-def _selector(workloads: list[dict[str, Any]]) -> str:
-    """The label selector of all the service's pods (the scale subresource's selector, so an
-    HPA can find them)."""
-    if not workloads:
-        return ""
-    common = dict(workloads[0]["spec"]["selector"]["matchLabels"])
-    common.pop(keys.LABEL_CAPACITY_PROVIDER, None)
-    return ",".join(f"{k}={v}" for k, v in sorted(common.items()))

@@ -12,41 +12,35 @@ the task's, and the task starts once the name is free.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.models import TaskSpec
-from ecs_operator.api.parse import parse_task, parse_task_definition
+from ecs_operator.api.parse import parse_task
 from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import age, child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.metrics import TASKS
-from ecs_operator.render import keys
-from ecs_operator.render.names import dns_label, label_value
-from ecs_operator.render.request import RenderedWorkload
-from ecs_operator.render.task import render_task
-from ecs_operator.status.conditions import merge, override
-from ecs_operator.status.task import TaskState, start_refused, task_conditions, task_state
+from ecs_operator.plan.task import plan_task
+from ecs_operator.status.conditions import now
+from ecs_operator.status.task import (
+    LIFECYCLE,
+    current_state,
+    start_refused,
+    stopped_events,
+    task_status,
+    timestamps,
+)
 
-from . import identities, prepare, tenancy
+from . import identities, prepare
 from .common import report_conflicts, report_findings, write_status
 from .context import Context
-from .prepare import Prepared
 from .queue import CONFLICT, OK, Key, Kind, Outcome, Result
 from .references import Unresolved
 
-SIMULATION_PREFIX = "sim.ecs-operator.dev/"
-
-
-def pod_name(task: str, index: int) -> str:
-    """The fixed name of a task's ``index``-th pod (a hash keeps long names valid)."""
-    return dns_label(f"{task}-{index}", 253)
-
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
-    """Read, render, start or stop pods, report."""
+    """Read, plan, start or stop pods, report."""
     found = await prepare.read(ctx, ECS_TASK, namespace, name, parse_task)
     if isinstance(found, Outcome):
         return found
@@ -59,57 +53,46 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     if isinstance(ready, Outcome):
         return ready
     try:
-        rendered = _render(ready)
+        plan = plan_task(spec, prepare.plan_context(ctx, ready))
     except EcsValidationError as error:  # e.g. an override naming no container
         return await prepare.invalid(ctx, ECS_TASK, body, error)
-    account, template = rendered.objects[0], rendered.objects[1]
-    findings = [*rendered.pod.findings, *rendered.findings]
-    ids = [pod_name(name, index) for index in range(spec.count or 1)]
-    pods, conflicts = _own_pods(ctx, body, ids)
+    planned = {pod["metadata"]["name"]: pod for pod in plan.pods}
+    pods, conflicts = _own_pods(ctx, body, list(planned))
     taken = {conflict.name for conflict in conflicts}
     starting = (
-        [] if stop else [t for t in ids if pods[t] is None and t not in records and t not in taken]
+        []
+        if stop
+        else [t for t in planned if pods[t] is None and t not in records and t not in taken]
     )
     if starting:  # tasks already started run on, whatever the policy says now
-        try:
-            tenancy.check(tenancy.policy_for(ctx, namespace), namespace, account, findings)
-        except Unresolved as problem:
+        if plan.refusal is not None:
+            problem = Unresolved(plan.refusal.reason, plan.refusal.message, retry=False)
             return await prepare.unresolved(ctx, ECS_TASK, body, problem, Result.REFUSED)
+        [account] = plan.accounts
         try:
             await identities.ensure(ctx, account, namespace)
         except NameConflict as conflict:
             conflicts.append(conflict)
             starting = []
-    annotations = template["metadata"].get("annotations") or {}
-    essential = set(json.loads(annotations.get(keys.ANNOTATION_ESSENTIAL, "[]")))
+    essential, at = plan.status_inputs.essential, now()
     states = []
     for task_id, pod in pods.items():
         record = records.get(task_id)
         if task_id in starting:
             try:
-                pod, record = await _start(ctx, body, template, task_id)
+                pod, record = await _start(ctx, body, planned[task_id])
             except NameConflict as conflict:
                 conflicts.append(conflict)
         if pod is None and record is None and not stop:
             continue  # not started: its name or its account is taken
-        state = _state(pod, record, essential, stop)
+        state = current_state(pod, record, essential, stop)
         if (pod is not None and state.stopped) or stop:
             await _stop_pod(ctx, pod)
-        states.append(state.to_ecs(task_id) | _timestamps(record, state))
-    reported = await report_findings(ctx, body, findings)
-    ref = ready.task_definition.ref
+        states.append(state.to_ecs(task_id) | timestamps(record, state, at))
+    reported = await report_findings(ctx, body, list(plan.findings))
+    ref = plan.status_inputs.task_definition
     outcome = await _finish(ctx, body, states, previous, ref, reported, conflicts)
     return CONFLICT if conflicts else outcome
-
-
-def _render(ready: Prepared[TaskSpec]) -> RenderedWorkload:
-    """The task's ServiceAccount and pod template, rendered from its spec and task definition
-    revision (pure; :class:`EcsValidationError` when the two do not fit). A task runs on the
-    first provider of its strategy."""
-    spec, strategy = ready.read.spec, ready.strategy
-    run = spec.model_copy(update={"capacityProviderStrategy": strategy[:1]} if strategy else {})
-    td = parse_task_definition(ready.task_definition.spec)
-    return render_task(run, td, ready.options, revision=ready.task_definition.revision)
 
 
 def _own_pods(
@@ -129,38 +112,13 @@ def _own_pods(
     return pods, conflicts
 
 
-def _state(
-    pod: dict[str, Any] | None, record: dict[str, Any] | None, essential: set[str], stop: bool
-) -> TaskState:
-    if pod is None and record is not None:
-        # The pod is gone (stopped and cleaned up, or deleted): the record is the truth.
-        if record["lastStatus"] == "STOPPED":
-            return TaskState(
-                "STOPPED",
-                "STOPPED",
-                record.get("containers", []),
-                record.get("stopCode"),
-                record.get("stoppedReason"),
-            )
-        return task_state(None, essential, True)
-    return task_state(pod, essential, stop)
-
-
 async def _start(
-    ctx: Context, owner: dict[str, Any], template: dict[str, Any], name: str
+    ctx: Context, owner: dict[str, Any], planned: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """Create the task's pod: the pod, or the record of a task that failed to start because the
-    API server refused its pod (Pod Security admission refusing a privileged task...)."""
-    metadata = {k: v for k, v in template["metadata"].items() if k != "generateName"}
-    metadata["name"] = name
-    metadata["labels"] = {**metadata.get("labels", {}), keys.LABEL_TASK: label_value(name)}
-    simulation = {
-        k: v
-        for k, v in (owner["metadata"].get("annotations") or {}).items()
-        if k.startswith(SIMULATION_PREFIX)
-    }
-    metadata["annotations"] = {**metadata.get("annotations", {}), **simulation}
-    pod = child_of({**template, "metadata": metadata}, owner)
+    """Create the task's pod as planned: the pod, or the record of a task that failed to start
+    because the API server refused its pod (Pod Security admission refusing a privileged
+    task...)."""
+    pod = child_of(planned, owner)
     uid = owner["metadata"]["uid"]
     try:
         created = await ctx.writer.claim_name(pod, lambda found: controlled_by(found, uid))
@@ -168,7 +126,7 @@ async def _start(
         refused = start_refused(error.status, error.message)
         if refused is None:
             raise
-        return None, refused.to_ecs(name)
+        return None, refused.to_ecs(pod["metadata"]["name"])
     return created, None
 
 
@@ -189,35 +147,6 @@ def _owner_name(pod: dict[str, Any]) -> str:
     return str(pod["metadata"]["ownerReferences"][0]["name"])
 
 
-def _timestamps(record: dict[str, Any] | None, state: TaskState) -> dict[str, Any]:
-    from ecs_operator.status.conditions import now
-
-    stamps = {
-        k: v for k, v in (record or {}).items() if k in ("createdAt", "startedAt", "stoppedAt")
-    }
-    stamps.setdefault("createdAt", now())
-    if state.last_status == "RUNNING":
-        stamps.setdefault("startedAt", now())
-    if state.stopped:
-        stamps.setdefault("stoppedAt", now())
-    return stamps
-
-
-def _overall(states: list[dict[str, Any]], stop: bool, waiting: bool) -> tuple[str, str]:
-    """The whole task's last and desired status; ``waiting``: some pod of it is not started
-    yet (its name is taken), so it is still PROVISIONING."""
-    if waiting and not stop:
-        states = [*states, {"lastStatus": "PROVISIONING", "desiredStatus": "RUNNING"}]
-    order = ["PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED"]
-    if not states:
-        return "STOPPED", "STOPPED"
-    last = min((s["lastStatus"] for s in states), key=order.index)
-    desired = (
-        "STOPPED" if stop or all(s["desiredStatus"] == "STOPPED" for s in states) else "RUNNING"
-    )
-    return last, desired
-
-
 async def _finish(
     ctx: Context,
     body: dict[str, Any],
@@ -228,40 +157,17 @@ async def _finish(
     conflicts: list[NameConflict] | None = None,
 ) -> Outcome:
     stop = (body.get("spec") or {}).get("desiredStatus") == "STOPPED"
-    last, desired = _overall(states, stop, bool(conflicts))
-    for state in states:
-        before: dict[str, Any] = next(
-            (t for t in previous.get("tasks") or [] if t["taskId"] == state["taskId"]), {}
-        )
-        if state["lastStatus"] == "STOPPED" and before.get("lastStatus") != "STOPPED":
-            ctx.events.record(
-                body,
-                "TaskStopped",
-                f"task {state['taskId']} stopped: "
-                f"{state.get('stopCode', '')} {state.get('stoppedReason', '')}".strip(),
-                warning=state.get("stopCode") != "EssentialContainerExited"
-                or any(c.get("exitCode") not in (0, None) for c in state.get("containers", [])),
-            )
-    generation = body["metadata"].get("generation")
-    conditions = task_conditions(last, states)
-    if conflicts:
-        conditions = override(conditions, report_conflicts(ctx, body, conflicts))
-    conditions = merge(
-        previous.get("conditions"),
-        conditions,
-        generation,
+    for event in stopped_events(states, previous):
+        ctx.events.record(body, "TaskStopped", event.message, warning=event.warning)
+    status = task_status(
+        previous,
+        states,
+        body["metadata"].get("generation"),
+        stop_requested=stop,
+        task_definition=ref,
+        problem=report_conflicts(ctx, body, conflicts) if conflicts else (),
+        extra=extra,
     )
-    status = {
-        **previous,
-        "lastStatus": last,
-        "desiredStatus": desired,
-        "tasks": states,
-        "conditions": conditions,
-        "observedGeneration": generation,
-    }
-    if ref:
-        status["taskDefinition"] = ref
-    status.update(extra or {})
     await write_status(ctx, ECS_TASK, body, status)
     _count_tasks(ctx)
     return OK
@@ -272,5 +178,5 @@ def _count_tasks(ctx: Context) -> None:
     for task in ctx.store.all(ECS_TASK):
         for state in (task.get("status") or {}).get("tasks") or []:
             counts[state["lastStatus"]] = counts.get(state["lastStatus"], 0) + 1
-    for status in ("PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED"):
+    for status in LIFECYCLE:
         TASKS.labels(last_status=status).set(counts.get(status, 0))

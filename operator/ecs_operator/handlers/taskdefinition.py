@@ -16,10 +16,14 @@ from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.parse import parse_task_definition
-from ecs_operator.kube.apply import NameConflict, desired_hash
+from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
-from ecs_operator.render import keys
+from ecs_operator.plan.taskdefinition import (
+    RecordedRevision,
+    TaskDefinitionContext,
+    plan_taskdefinition,
+)
 from ecs_operator.status import taskdefinition as td_status
 from ecs_operator.status.conditions import merge, override
 
@@ -28,33 +32,6 @@ from .common import report_conflicts, report_invalid, set_finalizer, write_statu
 from .context import Context
 from .indexes import spec_member, task_definition_spec
 from .queue import CONFLICT, OK, Outcome, Result
-from .references import revision_name
-
-SPEC_HASH = "ecs-operator.dev/spec-hash"
-
-
-def controller_revision(
-    body: dict[str, Any], spec: dict[str, Any], number: int, digest: str
-) -> dict[str, Any]:
-    """Revision ``number`` of the TaskDefinition ``body``, recording ``spec`` (its hash
-    ``digest``). ``ecs-operator api`` registers with it too, so that RegisterTaskDefinition
-    answers with its revision at once."""
-    family = spec["family"]
-    child = {
-        "apiVersion": "apps/v1",
-        "kind": "ControllerRevision",
-        "metadata": {
-            "name": revision_name(body["metadata"]["name"], number),
-            "labels": {
-                keys.LABEL_APP_MANAGED_BY: keys.MANAGED_BY,
-                keys.LABEL_REVISION: str(number),
-            },
-            "annotations": {SPEC_HASH: digest, keys.ANNOTATION_FAMILY: family},
-        },
-        "revision": number,
-        "data": {"spec": spec},
-    }
-    return child_of(child, body)
 
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
@@ -64,40 +41,42 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     if body["metadata"].get("deletionTimestamp"):
         return await _release(ctx, body)
     try:
-        spec = parse_task_definition(task_definition_spec(body)).to_ecs()
+        spec = parse_task_definition(task_definition_spec(body))
     except EcsValidationError as error:
         body = await set_finalizer(ctx, TASK_DEFINITION, body, True)
         await report_invalid(ctx, TASK_DEFINITION, body, error)
         return Outcome(Result.INVALID)
     revisions = ctx.store.owned(CONTROLLER_REVISION, body["metadata"]["uid"])
-    digest = desired_hash(spec)
-    latest = max(revisions, key=lambda r: int(r["revision"]), default=None)
+    context = TaskDefinitionContext(
+        name, RecordedRevision.latest(revisions), account_id=ctx.settings.account_id
+    )
+    plan = plan_taskdefinition(spec, context)
     conflicts: list[NameConflict] = []
-    if latest is None or (latest["metadata"].get("annotations") or {}).get(SPEC_HASH) != digest:
-        number = int(latest["revision"]) + 1 if latest else 1
+    if plan.revision is not None:
         # the revision and the finalizer are independent writes: one round trip for both
-        revision = controller_revision(body, spec, number, digest)
         finalized, created = await asyncio.gather(
-            set_finalizer(ctx, TASK_DEFINITION, body, True), _register(ctx, revision, body)
+            set_finalizer(ctx, TASK_DEFINITION, body, True),
+            _register(ctx, child_of(plan.revision, body), body),
         )
         body = finalized
         if isinstance(created, NameConflict):
             conflicts.append(created)
     else:
         body = await set_finalizer(ctx, TASK_DEFINITION, body, True)
+    family = plan.status_inputs.family
     # Users resolve revisions from the store, so they can go on before the status is written;
     # they need waking only when the revisions changed (registered or deregistered), not at
     # each of the family's own events.
     entries = references.family_revisions(ctx.store, body)
     if entries != (body.get("status") or {}).get("revisions"):
-        for user in references.users_of_family(ctx.store, namespace, spec["family"]):
+        for user in references.users_of_family(ctx.store, namespace, family):
             ctx.queue.add(user)
     status = td_status.task_definition_status(
-        spec["family"],
+        family,
         entries,
         body.get("status") or {},
         body["metadata"].get("generation"),
-        account=ctx.settings.account_id,
+        account=plan.status_inputs.account_id,
     )
     if conflicts:
         conditions = override(status["conditions"], report_conflicts(ctx, body, conflicts))

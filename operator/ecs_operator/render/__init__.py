@@ -11,9 +11,9 @@ from .context import Constraint, LaunchVolume, Placement, RenderContext, Rendere
 from .errors import RenderError
 from .findings import Finding, FindingKind, ObjectRef
 from .pod import render_pod_template
-from .request import Options, RenderedWorkload
-from .service import render_service
-from .task import apply_overrides, render_task
+from .request import Options
+from .service import RenderedService, render_service
+from .task import RenderedTask, apply_overrides, render_task
 
 __all__ = [
     "Constraint",
@@ -26,7 +26,8 @@ __all__ = [
     "RenderContext",
     "RenderError",
     "Rendered",
-    "RenderedWorkload",
+    "RenderedService",
+    "RenderedTask",
     "apply_overrides",
     "render_pod_template",
     "render_service",

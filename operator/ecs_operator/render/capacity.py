@@ -3,9 +3,11 @@
 FARGATE / FARGATE_SPOT run on the virtual Fargate nodes; an EC2 capacity provider is the nodes
 its Cluster's ``capacityProviderDefinitions`` entry selects (with that entry's tolerations), or
 without one the node pool of the same name; a bare ``EC2`` launch type selects no pool. A
-strategy spreading tasks over several providers by ``base``/``weight`` is rendered onto its
-leading provider (the one with a base, else the heaviest) and reported: the operator splits
-such a service into one workload per provider before rendering each (render/strategy.py).
+strategy spreading tasks over several providers by ``base``/``weight`` reaches this module one
+provider at a time: the plan (plan/service.py, plan/task.py) splits a service's or RunTask's
+tasks into one workload per provider first, for the operator and ``convert`` alike
+(render/strategy.py). Only a DAEMON service, which is never split, arrives with several; it is
+rendered onto its leading provider (the one with a base, else the heaviest) and reported.
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ def placement_for(
         if len(strategy) > 1:
             report.approx(
                 "capacityProviderStrategy",
-                f"all tasks run on {leading.capacityProvider}: a base/weight split over "
-                "several capacity providers is not rendered",
+                f"all tasks run on {leading.capacityProvider}: a daemon is not split over "
+                "several capacity providers",
             )
         return provider_placement(leading.capacityProvider, definitions)
     if launch_type == "FARGATE" or (

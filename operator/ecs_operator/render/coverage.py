@@ -371,7 +371,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def apply(
+def report_and_annotate(
     td: RegisterTaskDefinitionRequest, container_names: Sequence[str], report: Report
 ) -> dict[str, str]:
     """One walk over the set members the table cares about: a finding for each one it marks

@@ -33,7 +33,7 @@ from . import keys
 from .context import RenderContext
 from .errors import fail
 from .findings import Report
-from .names import DIGEST_LEN, DNS_LABEL_MAX, digest, label_value
+from .names import DIGEST_LEN, DNS_LABEL_MAX, digest
 
 NO_ROLE_SERVICE_ACCOUNT = "ecs-no-task-role"
 ROLE_PREFIX = "role-"
@@ -92,17 +92,16 @@ def is_operator_account(account: dict[str, Any]) -> bool:
 
 
 def identity(task_role: str | None, ctx: RenderContext, report: Report) -> Identity:
-    """The ServiceAccount standing for the task role (or for no role), with its marker."""
+    """The ServiceAccount standing for the task role (or for no role), with its marker. It is
+    shared by every Service and Task of the namespace that runs as that role, whatever their
+    cluster, so it carries no cluster label."""
     arn = role_arn(task_role, ctx) if task_role else ""
     annotations = {keys.ANNOTATION_IRSA_ROLE: arn} if arn else {}
     name = service_account_name(arn)
     metadata: dict[str, Any] = {
         "name": name,
         "namespace": ctx.namespace,
-        "labels": {
-            keys.LABEL_APP_MANAGED_BY: keys.MANAGED_BY,
-            keys.LABEL_CLUSTER: label_value(ctx.cluster),
-        },
+        "labels": {keys.LABEL_APP_MANAGED_BY: keys.MANAGED_BY},
         "annotations": {**annotations, keys.ANNOTATION_TASK_ROLE: arn},
     }
     account = {

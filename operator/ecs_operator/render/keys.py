@@ -21,6 +21,8 @@ MANAGED_BY = "ecs-operator"
 
 # Annotations holding the exact ECS names (labels may be shortened).
 ANNOTATION_FAMILY = PREFIX + "family"
+#: on a task definition's ControllerRevision: the hash of the spec it records
+ANNOTATION_SPEC_HASH = PREFIX + "spec-hash"
 ANNOTATION_CLUSTER = PREFIX + "cluster"
 ANNOTATION_SERVICE = PREFIX + "service"
 ANNOTATION_TASK = PREFIX + "task"

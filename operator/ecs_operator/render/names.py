@@ -13,10 +13,12 @@ A pod's container names are the exception (:func:`guessable_names`): users type 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 DNS_LABEL_MAX = 63
 LABEL_VALUE_MAX = 63
@@ -34,6 +36,12 @@ _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 def digest(text: str, length: int = DIGEST_LEN) -> str:
     """A short stable hash of ``text`` (hex), the suffix that keeps changed names unique."""
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def json_digest(value: Any) -> str:
+    """A stable hash of a JSON value (keys sorted, no spaces; 16 hex digits): what tells that
+    an object, a spec or a rendering changed."""
+    return digest(json.dumps(value, sort_keys=True, separators=(",", ":")), 16)
 
 
 def _suffixed(

@@ -281,7 +281,7 @@ class _PodBuilder:
             out[keys.ANNOTATION_DOCKER_SECURITY_OPTIONS] = metadata.json_annotation(
                 self.kept_options
             )
-        out.update(coverage.apply(td, self.names, self.report))
+        out.update(coverage.report_and_annotate(td, self.names, self.report))
         return out
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..api.base import EcsShape
 from ..api.errors import EcsValidationError, Violation
@@ -23,9 +22,9 @@ from ..api.shapes import (
 )
 from ..nodes import NodeLabels
 from . import capacity, keys
-from .context import Constraint, LaunchVolume, RenderContext, Rendered
+from .context import Constraint, LaunchVolume, RenderContext
 from .coverage import is_set, member_value
-from .findings import Finding, FindingKind, ObjectRef, Report
+from .findings import FindingKind, Report
 from .metadata import json_annotation
 
 
@@ -42,17 +41,6 @@ class Options:
     capacity_providers: capacity.Definitions = field(default_factory=dict)
     #: the label values of the cluster's nodes (``RenderContext.node_labels``); None: unknown
     node_labels: NodeLabels | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedWorkload:
-    """A service or RunTask rendered: its objects (ServiceAccount first), the task
-    definition's rendering (findings about the task definition) and the request's own report."""
-
-    objects: tuple[dict[str, Any], ...]
-    pod: Rendered
-    findings: tuple[Finding, ...]
-    references: tuple[ObjectRef, ...] = ()
 
 
 def request_cluster(cluster: str | None, options: Options) -> str:

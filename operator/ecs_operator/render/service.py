@@ -1,20 +1,21 @@
-"""A CreateService request and its task definition to a Deployment (REPLICA) or DaemonSet
-(DAEMON), with the ServiceAccount of the task role and the objects attached to the service
-(attached.py: Services for load balancers, Cloud Map and Service Connect, a
-HorizontalPodAutoscaler, a PodDisruptionBudget).
+"""A CreateService request for one capacity provider (or none) and its task definition to a
+Deployment (REPLICA) or DaemonSet (DAEMON), with the ServiceAccount of the task role.
 
-Members of the request that Kubernetes cannot carry (VPC Lattice, alarms, blue/green...) are
-reported, never dropped silently.
+The service as a whole (its split over several capacity providers, the objects attached to it
+once: attached.py) is planned in plan/service.py, which also reports, once for the request, the
+members that Kubernetes cannot carry (VPC Lattice, alarms, blue/green...:
+:func:`report_unrendered`), never dropped silently.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..api.shapes import CreateServiceRequest, RegisterTaskDefinitionRequest
 from . import awsvpc, keys, lifecycle, metadata, request, workloads
-from .attached import render_attached
-from .findings import FindingKind, Report
+from .context import Rendered
+from .findings import Finding, FindingKind, ObjectRef, Report
 from .names import dns_label
 from .pod import render_pod_template
 
@@ -44,6 +45,18 @@ REPORTED: dict[str, tuple[FindingKind, str]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedService:
+    """A service's workload for one capacity provider (or none): the Deployment or DaemonSet,
+    the task definition's rendering (pod template, task-role ServiceAccount, findings about
+    the task definition) and the report about the request."""
+
+    workload: dict[str, Any]
+    pod: Rendered
+    findings: tuple[Finding, ...]
+    references: tuple[ObjectRef, ...] = ()
+
+
 def _delay_liveness(template: dict[str, Any], seconds: int, report: Report) -> None:
     """``healthCheckGracePeriodSeconds``: container health is not acted on for that long."""
     spec = template["spec"]
@@ -60,13 +73,16 @@ def _no_health_checks(td: RegisterTaskDefinitionRequest) -> bool:
     return not any(cd.healthCheck for cd in td.containerDefinitions if lifecycle.is_essential(cd))
 
 
-def _special_cases(svc: CreateServiceRequest, report: Report) -> None:
+def report_unrendered(svc: CreateServiceRequest, report: Report) -> None:
+    """The members of the request as a whole that no object carries (reported once per
+    service, however many workloads it is split into)."""
     controller = svc.deploymentController
     if controller is not None and controller.type != "ECS":
         report.unsupported("deploymentController", f"{controller.type} deployments")
     config = svc.deploymentConfiguration
     if config is not None and config.strategy not in (None, "ROLLING"):
         report.unsupported("deploymentConfiguration.strategy", "only rolling updates")
+    request.report_members(svc, REPORTED, report)
 
 
 def render_service(
@@ -75,14 +91,11 @@ def render_service(
     options: request.Options,
     revision: int | None = None,
     *,
-    name: str | None = None,
-    load_balancer_type: str | None = None,
     force_new_deployment: str | None = None,
-) -> request.RenderedWorkload:
-    """The objects of ``svc`` running ``td``: ServiceAccount, workload, then the attached
-    objects. ``name`` is the ECS Service object's name, ``load_balancer_type`` its
-    ``ecs-operator.dev/load-balancer-type`` annotation (see attached.py) and
-    ``force_new_deployment`` its ``ecs-operator.dev/force-new-deployment`` one."""
+) -> RenderedService:
+    """The workload of ``svc`` running ``td`` (``svc`` names one capacity provider at most:
+    plan/service.py splits a strategy of several); ``force_new_deployment`` is the ECS
+    Service's ``ecs-operator.dev/force-new-deployment`` annotation."""
     report = Report()
     ctx = request.context(svc, td, options, revision, report)
     rendered = render_pod_template(td, ctx)
@@ -121,18 +134,8 @@ def render_service(
         strategy = workloads.rolling_update(replicas, max_percent, min_healthy, report)
         ready = NO_HEALTH_CHECK_READY_SECONDS if _no_health_checks(td) else 0
         workload = workloads.deployment(meta, template, selector, replicas, strategy, ready)
-    attached = render_attached(
-        svc,
-        template,
-        options.namespace,
-        name=name,
-        load_balancer_type=load_balancer_type,
-        report=report,
-    )
-    _special_cases(svc, report)
-    request.report_members(svc, REPORTED, report)
-    return request.RenderedWorkload(
-        objects=(rendered.service_account, workload, *attached),
+    return RenderedService(
+        workload=workload,
         pod=rendered,
         findings=tuple(report.findings),
         references=tuple(report.references),

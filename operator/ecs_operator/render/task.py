@@ -8,6 +8,7 @@ applied to the task definition first, with ECS's semantics: ``command`` replaces
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..api.shapes import (
@@ -19,8 +20,9 @@ from ..api.shapes import (
     TaskOverride,
 )
 from . import keys, request, workloads
+from .context import Rendered
 from .errors import RenderError, Violation
-from .findings import FindingKind, Report
+from .findings import Finding, FindingKind, ObjectRef, Report
 from .names import dns_label
 from .pod import render_pod_template
 
@@ -33,6 +35,19 @@ REPORTED: dict[str, tuple[FindingKind, str]] = {
     "referenceId": ("ignored", "used by ECS only"),
     "clientToken": ("ignored", "generateName makes each creation new"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedTask:
+    """A RunTask's pods (``generateName``d) for one capacity provider (or none), the task
+    definition's rendering (pod template, task-role ServiceAccount, findings about the task
+    definition) and the report about the request."""
+
+    pods: tuple[dict[str, Any], ...]
+    pod: Rendered
+    findings: tuple[Finding, ...]
+    references: tuple[ObjectRef, ...] = ()
+
 
 _CONTAINER_FIELDS = (
     "command",
@@ -102,7 +117,7 @@ def render_task(
     td: RegisterTaskDefinitionRequest,
     options: request.Options,
     revision: int | None = None,
-) -> request.RenderedWorkload:
+) -> RenderedTask:
     """The pods of ``run`` (one per ``count``) running ``td`` with the overrides applied."""
     report = Report()
     ctx = request.context(run, td, options, revision, report)
@@ -115,8 +130,8 @@ def render_task(
     )
     pods = [workloads.pod(meta, rendered.pod_template) for _ in range(max(run.count or 1, 1))]
     request.report_members(run, REPORTED, report)
-    return request.RenderedWorkload(
-        objects=(rendered.service_account, *pods),
+    return RenderedTask(
+        pods=tuple(pods),
         pod=rendered,
         findings=tuple(report.findings),
         references=tuple(report.references),

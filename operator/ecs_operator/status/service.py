@@ -16,8 +16,6 @@ changes (a new deployment). ``status.lastCompletedTaskDefinition`` is the rollba
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence
@@ -25,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.shapes import DeploymentCircuitBreaker
+from ..render.names import json_digest
 from .conditions import condition, merge, now
 from .workloads import TaskSummary, WorkloadState
 
@@ -83,9 +82,7 @@ class Rollout:
 def spec_hash(spec: Mapping[str, Any]) -> str:
     """The spec without what scaling changes (``desiredCount``, ``autoScaling``): scaling is not
     a new deployment, any other change is."""
-    kept = {k: v for k, v in spec.items() if k not in ("desiredCount", "autoScaling")}
-    text = json.dumps(kept, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return json_digest({k: v for k, v in spec.items() if k not in ("desiredCount", "autoScaling")})
 
 
 def failed_deployment(previous: Mapping[str, Any], rollout: Rollout) -> dict[str, Any] | None:
@@ -135,7 +132,7 @@ def add_events(events: Sequence[Mapping[str, Any]] | None, messages: Sequence[st
     return (new + list(events or []))[:MAX_EVENTS]
 
 
-def _rollout(workloads: Sequence[WorkloadState]) -> str:
+def _rollout_state(workloads: Sequence[WorkloadState]) -> str:
     if any(w.failed for w in workloads):
         return "FAILED"
     if workloads and all(w.complete for w in workloads):
@@ -202,7 +199,7 @@ def _deployments(
     else:
         assert primary is not None
         older = [d for d in history if d.get("status") == "ACTIVE"]
-    state = _rollout(workloads)
+    state = _rollout_state(workloads)
     failures = _failures(primary, tasks, rollout)
     tripped = marker is None and _trips(state, failures, rollout, running)
     if tripped:

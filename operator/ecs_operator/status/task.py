@@ -1,4 +1,5 @@
-"""A task's ECS lifecycle (what ``aws ecs describe-tasks`` shows) read off its Pod.
+"""A task's ECS lifecycle (what ``aws ecs describe-tasks`` shows) read off its Pod, and a
+Task object's status put together from its tasks.
 
 ECS: PROVISIONING -> PENDING -> ACTIVATING -> RUNNING -> DEACTIVATING -> STOPPING ->
 DEPROVISIONING -> STOPPED. Kubernetes gives us: no node yet (PROVISIONING), bound but not
@@ -14,7 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecs_operator.render.keys import ANNOTATION_CONTAINER_NAMES
-from ecs_operator.status.conditions import condition
+
+from .conditions import condition, merge, override
+
+#: ECS's task lifecycle, earliest first: a Task of several tasks is as far as its least advanced
+LIFECYCLE = ("PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED")
+#: the task timestamps a status keeps once set
+TIMESTAMPS = ("createdAt", "startedAt", "stoppedAt")
 
 ESSENTIAL_EXITED = "EssentialContainerExited"
 FAILED_TO_START = "TaskFailedToStart"
@@ -198,3 +205,114 @@ def task_conditions(last_status: str, states: Sequence[Mapping[str, Any]]) -> li
             str(failed.get("stoppedReason") or "") if failed else "",
         ),
     ]
+
+
+def current_state(
+    pod: dict[str, Any] | None,
+    record: Mapping[str, Any] | None,
+    essential: Collection[str],
+    stop_requested: bool,
+) -> TaskState:
+    """A task's state from its pod, or from its record in the status when the pod is gone
+    (stopped and cleaned up, or deleted: the record is then the truth)."""
+    if pod is None and record is not None:
+        if record["lastStatus"] == "STOPPED":
+            return TaskState(
+                "STOPPED",
+                "STOPPED",
+                record.get("containers", []),
+                record.get("stopCode"),
+                record.get("stoppedReason"),
+            )
+        return task_state(None, essential, True)
+    return task_state(pod, essential, stop_requested)
+
+
+def timestamps(record: Mapping[str, Any] | None, state: TaskState, at: str) -> dict[str, Any]:
+    """``createdAt``, ``startedAt``, ``stoppedAt`` of a task: those of its record, and ``at``
+    for each one it reaches now."""
+    stamps = {k: v for k, v in (record or {}).items() if k in TIMESTAMPS}
+    stamps.setdefault("createdAt", at)
+    if state.last_status == "RUNNING":
+        stamps.setdefault("startedAt", at)
+    if state.stopped:
+        stamps.setdefault("stoppedAt", at)
+    return stamps
+
+
+def overall_status(
+    tasks: Sequence[Mapping[str, Any]], stop_requested: bool, waiting: bool
+) -> tuple[str, str]:
+    """The whole Task's last and desired status from its tasks' (ECS JSON); ``waiting``: some
+    task of it has not started yet (its pod name is taken), so it is still PROVISIONING."""
+    if waiting and not stop_requested:
+        tasks = [*tasks, {"lastStatus": "PROVISIONING", "desiredStatus": "RUNNING"}]
+    if not tasks:
+        return "STOPPED", "STOPPED"
+    last = min((t["lastStatus"] for t in tasks), key=LIFECYCLE.index)
+    stopped = stop_requested or all(t["desiredStatus"] == "STOPPED" for t in tasks)
+    return last, "STOPPED" if stopped else "RUNNING"
+
+
+@dataclass(frozen=True)
+class StoppedEvent:
+    """A task that stopped since the last status: the Event's message, and whether it is a
+    Warning (anything but every essential container exiting 0)."""
+
+    message: str
+    warning: bool
+
+
+def stopped_events(
+    tasks: Sequence[Mapping[str, Any]], previous: Mapping[str, Any]
+) -> list[StoppedEvent]:
+    """The tasks that are STOPPED now and were not in ``previous`` (the status before)."""
+    before = {t["taskId"]: t for t in previous.get("tasks") or []}
+    events = []
+    for task in tasks:
+        if (
+            task["lastStatus"] != "STOPPED"
+            or before.get(task["taskId"], {}).get("lastStatus") == "STOPPED"
+        ):
+            continue
+        code, reason = task.get("stopCode", ""), task.get("stoppedReason", "")
+        failed = any(c.get("exitCode") not in (0, None) for c in task.get("containers", []))
+        events.append(
+            StoppedEvent(
+                f"task {task['taskId']} stopped: {code} {reason}".strip(),
+                code != ESSENTIAL_EXITED or failed,
+            )
+        )
+    return events
+
+
+def task_status(
+    previous: Mapping[str, Any],
+    tasks: list[dict[str, Any]],
+    generation: int | None,
+    *,
+    stop_requested: bool,
+    task_definition: str | None = None,
+    problem: Sequence[dict[str, Any]] = (),
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Task object's status: its tasks (ECS JSON), the whole Task's last and desired status,
+    its conditions (:func:`task_conditions`; ``problem``'s conditions, a name conflict, outranking
+    them; a conflict also means a task still waits to start), and ``extra`` members (the
+    findings)."""
+    last, desired = overall_status(tasks, stop_requested, bool(problem))
+    conditions = task_conditions(last, tasks)
+    if problem:
+        conditions = override(conditions, problem)
+    status = {
+        **previous,
+        "lastStatus": last,
+        "desiredStatus": desired,
+        "tasks": tasks,
+        "conditions": merge(previous.get("conditions"), conditions, generation),
+        "observedGeneration": generation,
+    }
+    if task_definition:
+        status["taskDefinition"] = task_definition
+    status.update(extra or {})
+    return status

@@ -13,7 +13,8 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import ServiceAutoScaling
 from ecs_operator.api.parse import parse_service
 from ecs_operator.api.shapes import CreateServiceRequest, RegisterTaskDefinitionRequest
-from ecs_operator.render import Options, render_service
+from ecs_operator.plan import PlanContext, plan_service
+from ecs_operator.render import Options, keys, render_service
 from ecs_operator.render.attached import render_attached
 from ecs_operator.render.availability import min_available, pod_disruption_budget
 from ecs_operator.render.awsvpc import report_awsvpc, security_group_labels
@@ -42,7 +43,7 @@ def rendered(**members: Any) -> tuple[list[dict[str, Any]], Report]:
         ]
     )
     report = Report()
-    template = render_service(svc, td, Options(namespace="shop")).objects[1]["spec"]["template"]
+    template = render_service(svc, td, Options(namespace="shop")).workload["spec"]["template"]
     objects = render_attached(svc, template, "shop", name="web-svc", report=report)
     for obj in objects:
         validate(obj)
@@ -62,7 +63,7 @@ def test_pod_ports_know_their_ecs_names() -> None:
         CreateServiceRequest(serviceName="web", desiredCount=1),
         task([container("App_1", portMappings=[HTTP])]),
         Options(),
-    ).objects[1]["spec"]["template"]
+    ).workload["spec"]["template"]
     [port] = pod_ports(template)
     assert (port.container, port.number, port.mapping, port.target) == (
         "App_1",
@@ -128,10 +129,11 @@ def test_the_load_balancer_type_is_the_annotations(
     requested: str, kind: str, findings: list[str]
 ) -> None:
     svc, td = _load_balanced_web()
-    result = render_service(svc, td, Options(), load_balancer_type=requested)
-    lb = result.objects[2]
+    annotations = {keys.ANNOTATION_LOAD_BALANCER_TYPE: requested}
+    result = plan_service(svc, PlanContext(td, annotations=annotations))
+    [lb] = result.attached
     assert lb["spec"]["type"] == kind
-    assert [f.path for f in result.findings] == findings
+    assert [f.path for f in result.request.findings] == findings
 
 
 def test_exposure_is_the_admins_call() -> None:
@@ -302,7 +304,7 @@ def test_security_groups_are_pod_labels() -> None:
         ("assignPublicIp", "unsupported"),
     ]
     result = render_service(svc, task(networkMode="awsvpc"), Options())
-    labels = result.objects[1]["spec"]["template"]["metadata"]["labels"]
+    labels = result.workload["spec"]["template"]["metadata"]["labels"]
     assert labels["sg.ecs-operator.dev/sg-0123"] == "true"
 
 
@@ -430,7 +432,7 @@ def test_a_daemon_gets_services_but_no_hpa_nor_budget() -> None:
             ],
         }
     )
-    result = render_service(svc, task([container(portMappings=[HTTP])]), Options())
+    result = plan_service(svc, PlanContext(task([container(portMappings=[HTTP])])))
     assert [o["kind"] for o in result.objects] == ["ServiceAccount", "DaemonSet", "Service"]
 
 

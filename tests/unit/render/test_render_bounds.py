@@ -20,7 +20,8 @@ from ecs_operator.api import (
     parse_task_definition,
 )
 from ecs_operator.api.rules.service import TASKS_PER_SERVICE
-from ecs_operator.render import Options, RenderError, render_service, render_task
+from ecs_operator.plan import offline_context, plan_service, plan_task
+from ecs_operator.render import Options, RenderError
 from ecs_operator.render.findings import Report
 from ecs_operator.render.placement import requirement
 from ecs_operator.render.strategy import split
@@ -255,10 +256,10 @@ def test_a_service_at_the_extremes_renders_within_kubernetes_integers(
     service = {key: value for key, value in service.items() if value is not None}
     svc, definition = _parsed(parse_service, service), _parsed(parse_task_definition, td)
     try:
-        rendered = render_service(svc, definition, Options(namespace="edge"), revision=1)
+        plan = plan_service(svc, offline_context(svc, definition, 1, Options(namespace="edge")))
     except RenderError:
         return  # refused with a message naming the field: not an overflow
-    _check(rendered.objects)
+    _check(plan.objects)
 
 
 @settings(settings.get_profile("bounds"))
@@ -269,10 +270,10 @@ def test_a_task_at_the_extremes_renders_within_kubernetes_integers(
     run = _parsed(parse_task, {"taskDefinition": "edge", "count": count})
     definition = _parsed(parse_task_definition, td)
     try:
-        rendered = render_task(run, definition, Options(namespace="edge"), revision=1)
+        plan = plan_task(run, offline_context(run, definition, 1, Options(namespace="edge")))
     except RenderError:
         return
-    _check(rendered.objects)
+    _check(plan.objects)
 
 
 @given(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecs_operator.api.shapes import CreateServiceRequest, RunTaskRequest, TaskOverride
+from ecs_operator.plan import PlanContext, plan_service
 from ecs_operator.render import Options, RenderError, apply_overrides, render_service, render_task
 from ecs_operator.render.findings import Report
 from ecs_operator.render.keys import ANNOTATION_FORCE_NEW_DEPLOYMENT as FORCE_NEW_DEPLOYMENT
@@ -52,8 +53,8 @@ def test_service_is_a_valid_deployment() -> None:
     td = task(
         [container(healthCheck={"command": ["CMD", "true"]}, portMappings=[{"containerPort": 80}])]
     )
-    result = render_service(svc, td, Options(namespace="shop"), revision=3)
-    _, deployment, lb, budget = result.objects
+    result = plan_service(svc, PlanContext(td, 3, Options(namespace="shop")))
+    ([deployment], [lb, budget]) = result.workloads, result.attached
     for obj in result.objects:
         validate(obj)
     assert lb["kind"] == "Service" and lb["spec"]["ports"][0]["targetPort"] == 80
@@ -63,21 +64,24 @@ def test_service_is_a_valid_deployment() -> None:
     assert "minReadySeconds" not in deployment["spec"]
     probe = deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
     assert probe["initialDelaySeconds"] == 20
-    assert {f.path for f in result.findings} == {"deploymentConfiguration.minimumHealthyPercent"}
+    assert {f.path for f in result.request.findings} == {
+        "deploymentConfiguration.minimumHealthyPercent"
+    }
 
 
 def test_service_without_health_checks_waits_like_ecs() -> None:
     result = render_service(
         CreateServiceRequest(serviceName="w", desiredCount=1), task(), Options()
     )
-    assert result.objects[1]["spec"]["minReadySeconds"] == 40
+    assert result.workload["spec"]["minReadySeconds"] == 40
 
 
 @pytest.mark.parametrize("scheduling", ["REPLICA", "DAEMON"])
 def test_force_new_deployment_changes_the_pod_template_and_only_it(scheduling: str) -> None:
     svc = CreateServiceRequest(serviceName="w", schedulingStrategy=scheduling)
-    before = render_service(svc, task(), Options()).objects[1]
-    after = render_service(svc, task(), Options(), force_new_deployment="t1").objects[1]
+    [before] = plan_service(svc, PlanContext(task())).workloads
+    forced = PlanContext(task(), annotations={FORCE_NEW_DEPLOYMENT: "t1"})
+    [after] = plan_service(svc, forced).workloads
     template = after["spec"]["template"]
     assert template["metadata"]["annotations"][FORCE_NEW_DEPLOYMENT] == "t1"
     del template["metadata"]["annotations"][FORCE_NEW_DEPLOYMENT]
@@ -87,7 +91,7 @@ def test_force_new_deployment_changes_the_pod_template_and_only_it(scheduling: s
 def test_daemon_service_is_a_daemon_set_off_fargate_nodes() -> None:
     svc = CreateServiceRequest(serviceName="agent", schedulingStrategy="DAEMON", desiredCount=3)
     result = render_service(svc, task(), Options())
-    daemon = result.objects[1]
+    daemon = result.workload
     validate(daemon)
     assert daemon["kind"] == "DaemonSet"
     terms = daemon["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
@@ -138,7 +142,7 @@ def test_run_task_gives_count_pods() -> None:
     run = RunTaskRequest(taskDefinition="demo", count=3, startedBy="me", launchType="FARGATE")
     td = task(cpu="256", memory="512", networkMode="awsvpc")
     result = render_task(run, td, Options())
-    pods = result.objects[1:]
+    pods = result.pods
     assert len(pods) == 3 and all(p["kind"] == "Pod" for p in pods)
     assert pods[0]["metadata"]["generateName"] == "demo-"
     assert pods[0]["spec"]["restartPolicy"] == "Never"

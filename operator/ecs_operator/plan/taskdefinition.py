@@ -1,0 +1,111 @@
+"""A TaskDefinition's plan: the revision to record for its spec, if any, and the inputs of its
+status.
+
+Each change of the spec is a new revision, stored as an ``apps/v1`` ControllerRevision named
+``<name>-<N>`` (immutable, like ECS's), whose annotation holds a hash of the spec it records:
+a spec equal to the latest revision's records nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..api.models import TaskDefinitionSpec
+from ..render import keys
+from ..render.names import dns_label, json_digest
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRevision:
+    """A revision already stored: its number and the hash of its spec."""
+
+    number: int
+    digest: str | None
+
+    @classmethod
+    def latest(cls, revisions: Iterable[dict[str, Any]]) -> RecordedRevision | None:
+        """The newest of a TaskDefinition's ControllerRevisions (None when it has none)."""
+        newest = max(revisions, key=lambda r: int(r["revision"]), default=None)
+        if newest is None:
+            return None
+        annotations = newest["metadata"].get("annotations") or {}
+        return cls(int(newest["revision"]), annotations.get(keys.ANNOTATION_SPEC_HASH))
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDefinitionContext:
+    """What a TaskDefinition's plan needs besides its spec."""
+
+    #: the TaskDefinition object's name (its revisions are named after it)
+    name: str
+    #: the newest revision stored (None: none yet)
+    latest: RecordedRevision | None = None
+    #: the AWS account of the ARNs the status shows
+    account_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDefinitionStatusInputs:
+    """What the TaskDefinition's status takes from its plan (the revisions come from the
+    stored ControllerRevisions)."""
+
+    family: str
+    account_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDefinitionPlan:
+    """The revision to record (None: the latest records this spec) and the status inputs."""
+
+    revision: dict[str, Any] | None
+    status_inputs: TaskDefinitionStatusInputs
+
+
+def revision_name(td_name: str, revision: int) -> str:
+    """The ControllerRevision of a revision: ``<name>-<revision>``, shortened with a hash
+    when that would be too long a name."""
+    return dns_label(f"{td_name}-{revision}", 253)
+
+
+def controller_revision(
+    td_name: str, spec: dict[str, Any], number: int, digest: str
+) -> dict[str, Any]:
+    """Revision ``number`` of the TaskDefinition named ``td_name``, recording ``spec`` (ECS
+    JSON; its hash ``digest``), without its owner reference. ``ecs-operator api`` registers
+    with it too, so that RegisterTaskDefinition answers with its revision at once."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ControllerRevision",
+        "metadata": {
+            "name": revision_name(td_name, number),
+            "labels": {
+                keys.LABEL_APP_MANAGED_BY: keys.MANAGED_BY,
+                keys.LABEL_REVISION: str(number),
+            },
+            "annotations": {
+                keys.ANNOTATION_SPEC_HASH: digest,
+                keys.ANNOTATION_FAMILY: spec["family"],
+            },
+        },
+        "revision": number,
+        "data": {"spec": spec},
+    }
+
+
+def plan_taskdefinition(
+    spec: TaskDefinitionSpec, context: TaskDefinitionContext
+) -> TaskDefinitionPlan:
+    """The plan of a TaskDefinition whose spec parsed as ``spec``."""
+    recorded = spec.to_ecs()
+    digest = json_digest(recorded)
+    latest = context.latest
+    revision = None
+    if latest is None or latest.digest != digest:
+        number = latest.number + 1 if latest else 1
+        revision = controller_revision(context.name, recorded, number, digest)
+    return TaskDefinitionPlan(
+        revision=revision,
+        status_inputs=TaskDefinitionStatusInputs(spec.family, context.account_id),
+    )

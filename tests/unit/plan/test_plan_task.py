@@ -1,0 +1,94 @@
+"""plan_task and plan_taskdefinition: a RunTask's pods spread over the strategy, named for the
+operator; a TaskDefinition's next revision, recorded only when the spec changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecs_operator.api.parse import parse_task, parse_task_definition
+from ecs_operator.api.shapes import CapacityProviderStrategyItem
+from ecs_operator.plan import (
+    PlanContext,
+    RecordedRevision,
+    TaskDefinitionContext,
+    plan_task,
+    plan_taskdefinition,
+)
+from ecs_operator.plan.task import pod_name
+from ecs_operator.policy import PRIVILEGE_NOT_ALLOWED, Policy
+from ecs_operator.render import keys
+
+from ..render.helpers import container, task, validate
+
+SIMULATED = "sim.ecs-operator.dev/exit-after"
+
+
+def run(**members: Any) -> Any:
+    return parse_task({"taskDefinition": "demo", **members})
+
+
+def test_a_tasks_pods_are_spread_over_its_strategy() -> None:
+    ec2 = tuple(
+        CapacityProviderStrategyItem.model_validate(i)
+        for i in ({"capacityProvider": "a", "base": 1}, {"capacityProvider": "b", "weight": 1})
+    )
+    plan = plan_task(run(count=3), PlanContext(task(), 1, strategy=ec2))
+    providers = [p["metadata"]["labels"][keys.LABEL_CAPACITY_PROVIDER] for p in plan.pods]
+    assert providers == ["a", "b", "b"]
+    assert all(p["metadata"]["generateName"] == "demo-" for p in plan.pods)  # convert: no name
+    assert [f.path for f in plan.findings if f.path == "capacityProviderStrategy"] == []
+
+
+def test_the_operators_pods_have_fixed_names_and_the_tasks_hints() -> None:
+    context = PlanContext(task(), 2, name="nightly", annotations={SIMULATED: "5s", "a": "b"})
+    plan = plan_task(run(count=2), context)
+    assert [p["metadata"]["name"] for p in plan.pods] == ["nightly-0", "nightly-1"]
+    for index, pod in enumerate(plan.pods):
+        assert "generateName" not in pod["metadata"]
+        assert pod["metadata"]["labels"][keys.LABEL_TASK] == pod_name("nightly", index)
+        assert pod["metadata"]["annotations"][SIMULATED] == "5s"
+        assert "a" not in pod["metadata"]["annotations"]
+        validate(pod)
+    assert plan.status_inputs.task_definition == "demo:2"
+    assert [o["kind"] for o in plan.objects] == ["ServiceAccount", "Pod", "Pod"]
+
+
+def test_the_essential_containers_and_the_refusal_are_planned() -> None:
+    td = task([container(), container("log", essential=False)], pidMode="host")
+    plan = plan_task(run(), PlanContext(td, 1, policy=Policy()))
+    assert plan.status_inputs.essential == {"app"}
+    assert plan.refusal is not None and plan.refusal.reason == PRIVILEGE_NOT_ALLOWED
+    assert plan_task(run(), PlanContext(td, 1)).refusal is None  # convert: no policy
+
+
+TD = {"family": "web", "containerDefinitions": [container()]}
+
+
+def revision_of(spec: dict[str, Any], latest: RecordedRevision | None) -> Any:
+    context = TaskDefinitionContext("web-td", latest, account_id="123456789012")
+    return plan_taskdefinition(parse_task_definition(spec), context)
+
+
+def test_a_task_definitions_first_revision_is_1() -> None:
+    plan = revision_of(TD, None)
+    revision = plan.revision
+    assert revision["metadata"]["name"] == "web-td-1" and revision["revision"] == 1
+    assert revision["data"]["spec"] == parse_task_definition(TD).to_ecs()
+    assert revision["metadata"]["labels"][keys.LABEL_REVISION] == "1"
+    assert revision["metadata"]["annotations"][keys.ANNOTATION_FAMILY] == "web"
+    assert (plan.status_inputs.family, plan.status_inputs.account_id) == ("web", "123456789012")
+
+
+def test_only_a_changed_spec_records_a_revision() -> None:
+    first = revision_of(TD, None).revision
+    recorded = RecordedRevision.latest([first])
+    assert recorded == RecordedRevision(
+        1, first["metadata"]["annotations"][keys.ANNOTATION_SPEC_HASH]
+    )
+    assert revision_of(TD, recorded).revision is None
+    changed = revision_of({**TD, "cpu": "256"}, recorded).revision
+    assert changed["revision"] == 2 and changed["metadata"]["name"] == "web-td-2"
+    assert RecordedRevision.latest([changed, first]) == RecordedRevision(
+        2, changed["metadata"]["annotations"][keys.ANNOTATION_SPEC_HASH]
+    )
+    assert RecordedRevision.latest([]) is None
