@@ -12,21 +12,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecs_operator_devtools.demo_api import DEPLOYER_RULES
 from tests.support.kube import kubectl, wait_for
 from tests.support.operator import _free_port
-
-#: what a deploying key's ServiceAccount may do (docs/ecs-api.md lists the same)
-DEPLOYER_RULES = """
-- apiGroups: [ecs-operator.dev]
-  resources: [clusters, taskdefinitions, services, tasks]
-  verbs: [get, list, create, patch, delete]
-- apiGroups: [apps]
-  resources: [controllerrevisions]
-  verbs: [get, list, create]
-- apiGroups: [""]
-  resources: [pods]
-  verbs: [get, list, delete]
-"""
 
 
 @dataclass(frozen=True)
