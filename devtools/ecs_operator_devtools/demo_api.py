@@ -79,52 +79,63 @@ def _existing_secret(kubectl: Kubectl, name: str) -> str | None:
     return base64.b64decode(value).decode() if value else None
 
 
+def key_manifest(
+    keys_namespace: str, namespace: str, account: str, key: tuple[str, str], rules: str
+) -> str:
+    """An access key ``key`` (id, secret: its Secret in ``keys_namespace``) acting as the
+    ServiceAccount ``account`` of ``namespace``, which ``rules`` allow what they list (no Role
+    when empty). The tests' keys are made by the same."""
+    key_id, secret = key
+    manifest = f"""
+apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: {account}, namespace: {namespace}}}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: key-{key_id.lower()}
+  namespace: {keys_namespace}
+  labels: {{ecs-operator.dev/access-key: "true"}}
+stringData:
+  accessKeyId: {json.dumps(key_id)}
+  secretAccessKey: {json.dumps(secret)}
+  namespace: {json.dumps(namespace)}
+  serviceAccount: {json.dumps(account)}
+"""
+    if rules:
+        manifest += f"""---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: {account}, namespace: {namespace}}}
+rules: {rules}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: {account}, namespace: {namespace}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {account}}}
+subjects: [{{kind: ServiceAccount, name: {account}, namespace: {namespace}}}]
+"""
+    return manifest
+
+
 def access_key(kubectl: Kubectl, namespace: str) -> tuple[str, str]:
     """The demo's key (id, secret), acting as :data:`ACCOUNT` in ``namespace``."""
-    name = f"key-{namespace}"
-    secret = _existing_secret(kubectl, name) or secrets.token_urlsafe(30)
+    key = (KEY_ID, _existing_secret(kubectl, f"key-{KEY_ID.lower()}") or secrets.token_urlsafe(30))
     subprocess.run(
         [kubectl.binary, "create", "namespace", KEYS_NAMESPACE],
         env=kubectl.env,
         capture_output=True,
     )
-    manifest = f"""
-apiVersion: v1
-kind: ServiceAccount
-metadata: {{name: {ACCOUNT}, namespace: {namespace}}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {{name: {ACCOUNT}, namespace: {namespace}}}
-rules: {DEPLOYER_RULES}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: {ACCOUNT}, namespace: {namespace}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {ACCOUNT}}}
-subjects: [{{kind: ServiceAccount, name: {ACCOUNT}, namespace: {namespace}}}]
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: {name}
-  namespace: {KEYS_NAMESPACE}
-  labels: {{ecs-operator.dev/access-key: "true"}}
-stringData:
-  accessKeyId: {KEY_ID}
-  secretAccessKey: {secret}
-  namespace: {namespace}
-  serviceAccount: {ACCOUNT}
-"""
     subprocess.run(
         [kubectl.binary, "apply", "-f", "-"],
-        input=manifest,
+        input=key_manifest(KEYS_NAMESPACE, namespace, ACCOUNT, key, DEPLOYER_RULES),
         env=kubectl.env,
         capture_output=True,
         text=True,
         check=True,
     )
-    return KEY_ID, secret
+    return key
 
 
 def usage(port: int, key: tuple[str, str], services: list[dict[str, Any]]) -> str:
