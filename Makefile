@@ -98,6 +98,8 @@ helm-lint: binaries ## helm lint --strict the chart, with the values that change
 	$(HELM) lint --strict $(CHART) --set 'tenancy.allowedTaskRoles={arn:aws:iam::123456789012:role/team-*}' \
 	  --set tenancy.podSecurityCeiling=privileged --set 'tenancy.allowedServiceTypes={LoadBalancer,NodePort}' \
 	  --set rbac.aggregateRoles=false --set metrics.address=127.0.0.1 --set health.address=::
+	$(HELM) lint --strict $(CHART) --set api.enabled=true \
+	  --set 'api.impersonate[0].namespace=team-a' --set 'api.impersonate[0].name=deployer'
 
 .PHONY: chart-check
 chart-check: helm-lint ## the chart's CRDs equal crds/, its RBAC and image contract hold

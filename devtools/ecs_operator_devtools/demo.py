@@ -1,9 +1,9 @@
 """`ecs-operator demo` (`make demo`): the operator on the devcluster, running examples/.
 
-Starts the devcluster (building it on first use), installs the CRDs, starts the operator as a
-process tracked in the devcluster's state directory (so `make demo-down` / `devcluster down`
-stops it too), applies examples/, waits for steady state with a progress line, and prints the
-ECS-style view.
+Starts the devcluster (building it on first use), installs the CRDs, starts the operator and
+the ECS API as processes tracked in the devcluster's state directory (so `make demo-down` /
+`devcluster down` stops them too), applies examples/, waits for steady state with a progress
+line, and prints the ECS-style view and how to call the ECS API (demo_api.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from ecs_operator.policy import ANNOTATION_POD_SECURITY_CEILING, PRIVILEGED
 
+from . import demo_api
 from .devcluster import binaries, processes
 from .devcluster.cli import env_command
 from .devcluster.cluster import (
@@ -92,7 +93,7 @@ def _start_operator(cluster: DevCluster, metrics: int, health: int) -> None:
     )
 
 
-def _wait_healthy(port: int, timeout: float) -> None:
+def _wait_healthy(port: int, timeout: float, what: str = "the operator") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -100,9 +101,7 @@ def _wait_healthy(port: int, timeout: float) -> None:
                 return
         except OSError:
             time.sleep(0.5)
-    raise DevclusterError(
-        "the operator did not become healthy; see its log in the devcluster state dir"
-    )
+    raise DevclusterError(f"{what} did not become healthy; see its log in the devcluster state dir")
 
 
 def _steady(kubectl: Kubectl, namespace: str) -> tuple[int, int, int, int]:
@@ -218,6 +217,9 @@ def run(args: argparse.Namespace) -> int:
             f"{ANNOTATION_POD_SECURITY_CEILING}={PRIVILEGED}",
         )  # fmt: skip
         kubectl("apply", "-n", args.namespace, "-f", str(args.examples))
+        api_port = demo_api.start_api(cluster.state_dir)
+        key = demo_api.access_key(kubectl, args.namespace)
+        _wait_healthy(api_port, 60, "the ECS API")
         deadline = time.monotonic() + args.timeout
         progress = Progress(sys.stderr)
         while True:
@@ -231,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(1)
         progress.done("steady")
         print(ecs_view(kubectl, args.namespace))
+        described = kubectl.items("services.ecs-operator.dev", args.namespace)
+        print("\n" + demo_api.usage(api_port, key, described))
         print(
             f"\nmetrics: curl -s http://127.0.0.1:{ports['metrics']}/metrics | grep ecs_operator_"
             f"\nlook:    eval $({env_command(cluster, args.state_dir)}); "

@@ -3,7 +3,6 @@ the labelled Secret that binds a key to it (docs/ecs-api.md, "Authentication")."
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 import sys
@@ -12,21 +11,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecs_operator_devtools.demo_api import DEPLOYER_RULES, key_manifest
 from tests.support.kube import kubectl, wait_for
 from tests.support.operator import _free_port
-
-#: what a deploying key's ServiceAccount may do (docs/ecs-api.md lists the same)
-DEPLOYER_RULES = """
-- apiGroups: [ecs-operator.dev]
-  resources: [clusters, taskdefinitions, services, tasks]
-  verbs: [get, list, create, patch, delete]
-- apiGroups: [apps]
-  resources: [controllerrevisions]
-  verbs: [get, list, create]
-- apiGroups: [""]
-  resources: [pods]
-  verbs: [get, list, delete]
-"""
 
 
 @dataclass(frozen=True)
@@ -46,45 +33,12 @@ class AccessKey:
         }
 
 
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
 def access_key(namespace: str, account: str, key: str, rules: str = DEPLOYER_RULES) -> AccessKey:
     """A ServiceAccount ``account`` in ``namespace`` allowed ``rules`` (none when empty), and
     an access key (Secret in ``namespace``) acting as it."""
     secret = f"secret-of-{key}"
-    role = f"""
-apiVersion: v1
-kind: ServiceAccount
-metadata: {{name: {account}, namespace: {namespace}}}
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: key-{key.lower()}
-  namespace: {namespace}
-  labels: {{ecs-operator.dev/access-key: "true"}}
-data:
-  accessKeyId: {b64(key)}
-  secretAccessKey: {b64(secret)}
-  namespace: {b64(namespace)}
-  serviceAccount: {b64(account)}
-"""
-    if rules:
-        role += f"""---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {{name: {account}, namespace: {namespace}}}
-rules: {rules}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: {account}, namespace: {namespace}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {account}}}
-subjects: [{{kind: ServiceAccount, name: {account}, namespace: {namespace}}}]
-"""
-    kubectl("apply", "-f", "-", input=role)
+    manifest = key_manifest(namespace, namespace, account, (key, secret), rules)
+    kubectl("apply", "-f", "-", input=manifest)
     return AccessKey(key, secret)
 
 

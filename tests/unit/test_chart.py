@@ -13,6 +13,8 @@ available.
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -26,6 +28,7 @@ import pytest
 import yaml
 
 import ecs_operator
+from ecs_operator.ecsapi import server
 from ecs_operator_devtools.devcluster import binaries
 from ecs_operator_devtools.devcluster.errors import DevclusterError
 
@@ -90,7 +93,9 @@ def one(manifests: Iterable[Manifest], kind: str) -> Manifest:
 
 
 def container(manifests: Iterable[Manifest]) -> Manifest:
-    containers = one(manifests, "Deployment")["spec"]["template"]["spec"]["containers"]
+    """The operator's container (not the API's, with api.enabled)."""
+    operators = [m for m in manifests if not is_api(m)]
+    containers = one(operators, "Deployment")["spec"]["template"]["spec"]["containers"]
     assert len(containers) == 1
     found: Manifest = containers[0]
     return found
@@ -209,6 +214,15 @@ VALUE_SETS: dict[str, dict[str, str]] = {
         "health.address": "::",
         "rbac.aggregateRoles": "false",
     },
+    "api": {
+        "api.enabled": "true",
+        "api.impersonate[0].namespace": "team-a",
+        "api.impersonate[0].name": "deployer",
+        "api.impersonate[1].namespace": "team-b",
+        "api.impersonate[1].name": "ci",
+        "api.impersonate[2].namespace": "team-a",
+        "api.impersonate[2].name": "reader",
+    },
 }
 
 
@@ -246,10 +260,17 @@ def test_helm_lint_is_clean(name: str) -> None:
     assert "[WARNING]" not in result.stdout and "[ERROR]" not in result.stdout
 
 
+def is_api(manifest: Manifest) -> bool:
+    """Whether ``manifest`` is ``ecs-operator api``'s (api.enabled), not the operator's."""
+    return manifest["metadata"]["labels"].get("app.kubernetes.io/component") == "api"
+
+
 def test_no_wildcards_no_secrets_anywhere(rendered: list[Manifest]) -> None:
+    """The operator never reads Secrets nor impersonates; the API's roles (its one allowance,
+    pinned by test_the_api_reads_its_keys_and_impersonates_only_the_listed_accounts) aside."""
     roles = of_kind(rendered, "ClusterRole") + of_kind(rendered, "Role")
     assert roles
-    for role in roles:
+    for role in (r for r in roles if not is_api(r)):
         for rule in role["rules"]:
             assert set(rule) <= {"apiGroups", "resources", "verbs"}, rule  # no nonResourceURLs
             for field in ("apiGroups", "resources", "verbs"):
@@ -494,6 +515,67 @@ def test_everything_namespaced_lands_in_the_release_namespace(rendered: list[Man
             assert namespace == NAMESPACE, manifest["metadata"]
 
 
+def test_the_api_is_off_by_default() -> None:
+    assert not [m for m in render() if is_api(m)]
+
+
+def test_the_api_reads_its_keys_and_impersonates_only_the_listed_accounts() -> None:
+    """api.enabled: get/list/watch on the release namespace's Secrets (the access keys), and
+    `impersonate` on exactly the ServiceAccounts of api.impersonate, in their namespaces."""
+    api = [m for m in render(**VALUE_SETS["api"]) if is_api(m)]
+    assert not [m for m in api if m["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    rules = {
+        (m["metadata"]["namespace"], json.dumps(m["rules"], sort_keys=True))
+        for m in of_kind(api, "Role")
+    }
+
+    def rule(resource: str, verbs: list[str], names: list[str] | None = None) -> str:
+        found: Manifest = {"apiGroups": [""], "resources": [resource], "verbs": verbs}
+        return json.dumps([{**found, "resourceNames": names} if names else found], sort_keys=True)
+
+    assert rules == {
+        (NAMESPACE, rule("secrets", ["get", "list", "watch"])),
+        ("team-a", rule("serviceaccounts", ["impersonate"], ["deployer", "reader"])),
+        ("team-b", rule("serviceaccounts", ["impersonate"], ["ci"])),
+    }
+    account = one(api, "ServiceAccount")["metadata"]["name"]
+    for binding in of_kind(api, "RoleBinding"):
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": account, "namespace": NAMESPACE}
+        ]
+        assert binding["roleRef"]["name"] == binding["metadata"]["name"]
+        assert binding["roleRef"]["kind"] == "Role"
+    assert len(of_kind(api, "RoleBinding")) == 3
+
+
+def test_the_api_runs_beside_the_operator_with_probes_and_a_service() -> None:
+    manifests = render(**VALUE_SETS["api"])
+    deployments = {m["metadata"]["name"]: m for m in of_kind(manifests, "Deployment")}
+    assert len(deployments) == 2
+    api = next(d for d in deployments.values() if is_api(d))
+    operator = next(d for d in deployments.values() if not is_api(d))
+    spec = api["spec"]
+    assert spec["replicas"] >= 2
+    pod = spec["template"]["spec"]
+    assert pod["serviceAccountName"] == api["metadata"]["name"]
+    assert pod["serviceAccountName"] != operator["spec"]["template"]["spec"]["serviceAccountName"]
+    (main,) = pod["containers"]
+    assert main["image"] == operator["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert main["args"][:1] == ["api"]
+    parser = argparse.ArgumentParser()
+    server.configure(parser)
+    assert parser.parse_args(main["args"][1:]).namespace == NAMESPACE
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert main[probe]["httpGet"] == {"path": "/healthz", "port": "ecs"}
+    assert main["securityContext"]["readOnlyRootFilesystem"] is True
+    selector = spec["selector"]["matchLabels"]
+    operator_selector = operator["spec"]["selector"]["matchLabels"]
+    assert not operator_selector.items() <= spec["template"]["metadata"]["labels"].items()
+    service = next(s for s in of_kind(manifests, "Service") if is_api(s))
+    assert service["spec"]["selector"] == selector
+    assert service["spec"]["ports"][0]["targetPort"] == "ecs"
+
+
 def flag_values(args: list[str], flag: str) -> list[str]:
     """The value after each occurrence of ``flag`` in a container's args."""
     return [args[i + 1] for i, arg in enumerate(args) if arg == flag]
@@ -598,7 +680,8 @@ def test_the_readme_lists_every_rule_of_the_operator() -> None:
     rendered: set[Permission] = set()
     for values in VALUE_SETS.values():
         manifests = render(**values)
-        for role in [*of_kind(manifests, "Role"), operator_role(manifests)]:
+        roles = [r for r in of_kind(manifests, "Role") if not is_api(r)]
+        for role in [*roles, operator_role(manifests)]:
             rendered |= permissions(role)
     assert listed == rendered
     assert all(re.search(r"`\w+/[\w./]+`|kopf", row["code path"]) for row in rows), rows

@@ -221,3 +221,21 @@ namespace, or part of the ClusterRole when it watches all of them).
 {{- define "ecs-operator.loopback" -}}
 {{- if or (hasPrefix "127." .) (eq . "::1") (eq . "localhost") }}true{{ end }}
 {{- end }}
+
+{{/* `ecs-operator api` (api.yaml): its own name, so its pods match none of the operator's selectors. */}}
+{{- define "ecs-operator.api.fullname" -}}
+{{- printf "%s-api" (include "ecs-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "ecs-operator.api.selectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-api" (include "ecs-operator.name" .) }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "ecs-operator.api.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "ecs-operator.api.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: api
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}

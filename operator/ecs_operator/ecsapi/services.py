@@ -8,6 +8,9 @@ Two answers must not wait for the operator, because clients poll right after the
   that task definition, which then goes by the recorded id (the deploy Action looks for the id
   UpdateService gave it after the waiter). Without it the ``services-stable`` waiter, which
   polls before it sleeps, would see the old deployment steady and return at once.
+  ``forceNewDeployment`` also sets ``ecs-operator.dev/force-new-deployment`` (a fresh value,
+  which makes the operator replace the tasks) and records it as the deployment's ``restart``:
+  the deployment stays the API's own until no pod of the service runs another value.
 - DeleteService keeps the object as a tombstone (``ecs-operator.dev/deleted-at``, desiredCount
   0): DRAINING while tasks run, then INACTIVE, describable for :data:`TOMBSTONE` seconds or
   until the name is used again. ListServices leaves tombstones out.
@@ -23,9 +26,11 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import short_name
 from ecs_operator.api.parse import parse_service
-from ecs_operator.kube.resources import ECS_SERVICE
+from ecs_operator.kube.resources import ECS_SERVICE, POD
+from ecs_operator.plugin.actions import force_new_deployment_patch
 from ecs_operator.plugin.views import cluster_of, service_name, service_view
-from ecs_operator.render.names import dns_label
+from ecs_operator.render import keys
+from ecs_operator.render.names import dns_label, label_value
 
 from . import clusters, errors, taskdefinitions, wire
 from .caller import Caller
@@ -79,12 +84,44 @@ def deployment_id(service: str, target: str, at: str) -> str:
     return f"ecs-svc/{digits:019d}"
 
 
-def _pending(caller: Caller, name: str, target: str) -> dict[str, str]:
-    """The annotation that records a new deployment of ``target`` (``family:revision``)."""
+def _recorded(body: Body) -> Body | None:
+    recorded: Body | None = json.loads(_annotations(body).get(DEPLOYMENT) or "null")
+    return recorded
+
+
+def _pending(caller: Caller, name: str, target: str, restart: bool = False) -> dict[str, str]:
+    """The annotations that record a new deployment of ``target`` (``family:revision``); with
+    ``restart``, the fresh force-new-deployment value too, which replaces the tasks."""
     at = _now()
     deployment = deployment_id(f"{caller.namespace}/{name}", target, at)
     recorded = {"id": deployment, "taskDefinition": target, "at": at}
-    return {DEPLOYMENT: json.dumps(recorded, separators=(",", ":"))}
+    annotations = {}
+    if restart:
+        annotations = force_new_deployment_patch()["metadata"]["annotations"]
+        recorded["restart"] = annotations[keys.ANNOTATION_FORCE_NEW_DEPLOYMENT]
+    return {**annotations, DEPLOYMENT: json.dumps(recorded, separators=(",", ":"))}
+
+
+def restarted(body: Body, pods: list[Body]) -> Body:
+    """``body`` as the API shows it once the operator has replaced its tasks for a recorded
+    ``restart``: no pod of the service (terminating ones included) runs another value. Then the
+    record's restart is dropped (in this copy only) and the operator's deployment goes by the
+    recorded id, as after a new task definition."""
+    recorded = _recorded(body)
+    if not recorded or "restart" not in recorded:
+        return body
+    label = keys.LABEL_SERVICE
+    name = label_value(service_name(body))
+    mine = [p for p in pods if (p["metadata"].get("labels") or {}).get(label) == name]
+    stamps = {
+        (p["metadata"].get("annotations") or {}).get(keys.ANNOTATION_FORCE_NEW_DEPLOYMENT)
+        for p in mine
+    }
+    if stamps - {recorded["restart"]}:
+        return body
+    done = {k: v for k, v in recorded.items() if k != "restart"}
+    annotations = {**_annotations(body), DEPLOYMENT: json.dumps(done, separators=(",", ":"))}
+    return {**body, "metadata": {**body["metadata"], "annotations": annotations}}
 
 
 def _with_pending(caller: Caller, body: Body, shown: Body) -> list[Body]:
@@ -93,11 +130,11 @@ def _with_pending(caller: Caller, body: Body, shown: Body) -> list[Body]:
         {**d, "taskDefinition": caller.arns.task_definition(d.get("taskDefinition"))}
         for d in shown.get("deployments") or []
     ]
-    recorded = json.loads(_annotations(body).get(DEPLOYMENT) or "null")
+    recorded = _recorded(body)
     running = ((body.get("status") or {}).get("deployments") or [{}])[0].get("taskDefinition")
     if not recorded or deleted(body):
         return deployments
-    if running == recorded["taskDefinition"]:
+    if running == recorded["taskDefinition"] and "restart" not in recorded:
         # the operator's deployment of the target keeps the id the client was given
         return [{**deployments[0], "id": recorded["id"]}, *deployments[1:]]
     primary = {
@@ -155,6 +192,9 @@ async def services_in(caller: Caller, cluster: str) -> dict[str, Body]:
             await caller.delete(ECS_SERVICE, body["metadata"]["name"])
             continue
         found[service_name(body)] = body
+    if any("restart" in (_recorded(b) or {}) for b in found.values()):
+        pods = await caller.list(POD, f"{keys.LABEL_CLUSTER}={label_value(cluster)}")
+        found = {name: restarted(body, pods) for name, body in found.items()}
     return found
 
 
@@ -248,11 +288,16 @@ async def update(caller: Caller, request: Body) -> Body:
     wanted = {**spec, **{k: v for k, v in request.items() if k in UPDATABLE}}
     _validated(wanted)
     metadata: Body = {"resourceVersion": body["metadata"]["resourceVersion"]}
-    if "taskDefinition" in request:
-        wanted["taskDefinition"] = await _target(caller, request["taskDefinition"])
-        recorded = json.loads(_annotations(body).get(DEPLOYMENT) or "null") or {}
-        if recorded.get("taskDefinition") != wanted["taskDefinition"]:
-            metadata["annotations"] = _pending(caller, service_name(body), wanted["taskDefinition"])
+    force = bool(request.get("forceNewDeployment"))
+    if "taskDefinition" in request or (force and wanted.get("taskDefinition")):
+        # a forced deployment of a bare family (a kubectl Service's, which follows new
+        # revisions) is one of the revision it runs now
+        target = await _target(caller, wanted["taskDefinition"])
+        if "taskDefinition" in request:
+            wanted["taskDefinition"] = target
+        recorded = _recorded(body) or {}
+        if force or recorded.get("taskDefinition") != target:
+            metadata["annotations"] = _pending(caller, service_name(body), target, restart=force)
     patch = {"metadata": metadata, "spec": taskdefinitions.replacement(spec, wanted)}
     updated = await caller.patch(ECS_SERVICE, body["metadata"]["name"], patch)
     return {"service": view(caller, updated, ["TAGS"])}

@@ -12,7 +12,7 @@ import pytest
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential, from_secret
 from ecs_operator.ecsapi.deployments import deployment_summary
-from ecs_operator.ecsapi.services import DEPLOYMENT, view
+from ecs_operator.ecsapi.services import DEPLOYMENT, restarted, view
 from ecs_operator.ecsapi.taskdefinitions import replacement, with_ecs_defaults
 
 CALLER = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", None)  # type: ignore[arg-type]
@@ -54,6 +54,33 @@ def test_once_the_operator_runs_the_target_its_deployment_keeps_the_id_given() -
     assert [(d["id"], d["rolloutState"]) for d in shown["deployments"]] == [
         ("ecs-svc/1234", "COMPLETED")
     ]
+
+
+RESTART = {**RECORDED, "restart": "t2"}
+ROLLED = {**OLD, "id": "ecs-svc/9", "taskDefinition": "web:2", "rolloutState": "COMPLETED"}
+
+
+def _pod(stamp: str, service: str = "web") -> dict[str, Any]:
+    labels = {"ecs-operator.dev/service": service}
+    annotations = {"ecs-operator.dev/force-new-deployment": stamp}
+    return {"metadata": {"labels": labels, "annotations": annotations}}
+
+
+@pytest.mark.parametrize(
+    ("pods", "shown"),
+    [
+        # forceNewDeployment of the revision already running: new deployment until replaced
+        ([_pod("t1"), _pod("t2")], [("ecs-svc/1234", "IN_PROGRESS"), ("ecs-svc/9", "COMPLETED")]),
+        # every pod of the service runs the new value: the operator's deployment, the id given
+        ([_pod("t2"), _pod("t1", service="api")], [("ecs-svc/1234", "COMPLETED")]),
+    ],
+)
+def test_a_forced_deployment_is_in_progress_until_the_tasks_are_replaced(
+    pods: list[dict[str, Any]], shown: list[tuple[str, str]]
+) -> None:
+    body = _service({"deployments": [ROLLED]}, **{DEPLOYMENT: json.dumps(RESTART)})
+    deployments = view(CALLER, restarted(body, pods))["deployments"]
+    assert [(d["id"], d["rolloutState"]) for d in deployments] == shown
 
 
 @pytest.mark.parametrize(("running", "status"), [(1, "DRAINING"), (0, "INACTIVE")])
