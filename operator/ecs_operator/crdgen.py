@@ -27,6 +27,7 @@ from .api import models
 from .api.identifiers import DEFAULT_CLUSTER
 from .api.rules import (
     CLUSTER_RULES,
+    SCHEDULED_TASK_RULES,
     SERVICE_RULES,
     TASK_DEFINITION_RULES,
     TASK_RULES,
@@ -138,6 +139,20 @@ KINDS: tuple[Kind, ...] = (
             TASK_DEFINITION,
             Column("LastStatus", ".status.lastStatus"),
             Column("DesiredStatus", ".status.desiredStatus"),
+            AGE,
+        ),
+    ),
+    Kind(
+        "ScheduledTask",
+        "scheduledtasks",
+        models.ScheduledTaskSpec,
+        SCHEDULED_TASK_RULES,
+        ("ecssched", "ecsschedule"),
+        (
+            Column("Schedule", ".spec.scheduleExpression"),
+            Column("State", ".status.state"),
+            Column("LastFiring", ".status.lastFiringTime"),
+            Column("NextFiring", ".status.nextFiringTime"),
             AGE,
         ),
     ),
@@ -336,7 +351,7 @@ def crd(kind: Kind) -> dict[str, Any]:
 
 
 def all_crds() -> list[dict[str, Any]]:
-    """The four CRDs: TaskDefinition, Service, Task, Cluster."""
+    """The CRDs: TaskDefinition, Service, Task, ScheduledTask, Cluster."""
     return [crd(kind) for kind in KINDS]
 
 

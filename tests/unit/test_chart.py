@@ -131,13 +131,18 @@ def permissions(role: Manifest) -> set[Permission]:
 
 # The matrix, from the code (see the chart README's RBAC table for the why of each row).
 ECS = "ecs-operator.dev"
-KINDS = ("taskdefinitions", "services", "tasks", "clusters")
+KINDS = ("taskdefinitions", "services", "tasks", "clusters", "scheduledtasks")
 NAMESPACED: set[Permission] = {
     *((ECS, kind, verb) for kind in KINDS for verb in ("get", "list", "watch")),
     (ECS, "taskdefinitions", "patch"),
     (ECS, "clusters", "create"),
+    (ECS, "tasks", "create"),
+    (ECS, "tasks", "delete"),
     *((ECS, f"{kind}/status", "patch") for kind in KINDS),
-    *((ECS, f"{kind}/finalizers", "update") for kind in ("taskdefinitions", "services", "tasks")),
+    *(
+        (ECS, f"{kind}/finalizers", "update")
+        for kind in ("taskdefinitions", "services", "tasks", "scheduledtasks")
+    ),
     *(
         ("apps", kind, verb)
         for kind in ("deployments", "daemonsets")
@@ -176,7 +181,7 @@ def peering(resource: str) -> set[Permission]:
     return {(g, resource, v) for g in ("kopf.dev", "zalando.org") for v in PEERING_VERBS}
 
 
-#: What people get through Kubernetes' view/edit/admin: reads of the four kinds, their status
+#: What people get through Kubernetes' view/edit/admin: reads of the five kinds, their status
 #: and a service's scale; edit and admin also write the specs and the scale, never status.
 READ_VERBS = ("get", "list", "watch")
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")

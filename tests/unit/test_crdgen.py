@@ -20,11 +20,18 @@ from ecs_operator import crdgen
 from ecs_operator.api import (
     EcsValidationError,
     parse_cluster,
+    parse_scheduled_task,
     parse_service,
     parse_task,
     parse_task_definition,
 )
-from ecs_operator.api.rules import CLUSTER_RULES, SERVICE_RULES, TASK_DEFINITION_RULES, TASK_RULES
+from ecs_operator.api.rules import (
+    CLUSTER_RULES,
+    SCHEDULED_TASK_RULES,
+    SERVICE_RULES,
+    TASK_DEFINITION_RULES,
+    TASK_RULES,
+)
 
 if TYPE_CHECKING:
     from tests.unit.conftest import Manifest, OfflineApiServer
@@ -38,6 +45,7 @@ PARSERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "Service": parse_service,
     "Task": parse_task,
     "Cluster": parse_cluster,
+    "ScheduledTask": parse_scheduled_task,
 }
 #: Keys a structural schema node may carry (apiextensions.k8s.io/v1 JSONSchemaProps we use).
 ALLOWED_KEYS = {
@@ -96,14 +104,15 @@ def test_checked_in_crds_are_what_the_generator_writes(crds: list[dict[str, Any]
         assert found[name] == text, f"crds/{name} is stale: run `make crds`"
 
 
-def test_the_four_kinds(crds: list[dict[str, Any]]) -> None:
+def test_the_five_kinds(crds: list[dict[str, Any]]) -> None:
     names = {crd["spec"]["names"]["kind"]: crd["spec"]["names"] for crd in crds}
-    assert sorted(names) == ["Cluster", "Service", "Task", "TaskDefinition"]
+    assert sorted(names) == ["Cluster", "ScheduledTask", "Service", "Task", "TaskDefinition"]
     assert names["TaskDefinition"]["plural"] == "taskdefinitions"
     assert names["TaskDefinition"]["shortNames"] == ["ecstd", "taskdef"]
     assert names["Service"]["shortNames"] == ["ecssvc"]
     assert names["Task"]["shortNames"] == ["ecstask"]
     assert names["Cluster"]["shortNames"] == ["ecscluster"]
+    assert names["ScheduledTask"]["shortNames"] == ["ecssched", "ecsschedule"]
     for crd in crds:
         assert crd["metadata"]["name"] == f"{crd['spec']['names']['plural']}.ecs-operator.dev"
         assert crd["spec"]["scope"] == "Namespaced"
@@ -131,6 +140,7 @@ def test_service_scales_through_desired_count(crds: list[dict[str, Any]]) -> Non
         ("Service", ["Cluster", "TaskDefinition", "Desired", "Running", "Pending", "Status"]),
         ("Task", ["Cluster", "TaskDefinition", "LastStatus", "DesiredStatus"]),
         ("Cluster", ["Status", "Services", "Running", "Pending", "Instances"]),
+        ("ScheduledTask", ["Schedule", "State", "LastFiring", "NextFiring"]),
     ],
 )
 def test_printer_columns(crds: list[dict[str, Any]], kind: str, columns: list[str]) -> None:
@@ -187,7 +197,13 @@ def test_single_field_limits_reach_the_schema(crds: list[dict[str, Any]]) -> Non
 def test_cel_rules_compile(apiserver: OfflineApiServer) -> None:
     rules = [
         check
-        for registry in (TASK_DEFINITION_RULES, SERVICE_RULES, TASK_RULES, CLUSTER_RULES)
+        for registry in (
+            TASK_DEFINITION_RULES,
+            SERVICE_RULES,
+            TASK_RULES,
+            CLUSTER_RULES,
+            SCHEDULED_TASK_RULES,
+        )
         for rule in registry
         for check in rule.server
         if hasattr(check, "rule")
@@ -235,7 +251,13 @@ def test_there_are_enough_invalid_manifests(invalid_manifests: list[Manifest]) -
 
 def test_docs_name_every_rule() -> None:
     text = DOCS.read_text()
-    for registry in (TASK_DEFINITION_RULES, SERVICE_RULES, TASK_RULES, CLUSTER_RULES):
+    for registry in (
+        TASK_DEFINITION_RULES,
+        SERVICE_RULES,
+        TASK_RULES,
+        CLUSTER_RULES,
+        SCHEDULED_TASK_RULES,
+    ):
         for rule in registry:
             assert f"`{rule.name}`" in text, f"docs/crds.md does not mention {rule.name}"
 

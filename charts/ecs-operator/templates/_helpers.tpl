@@ -106,7 +106,7 @@ namespace, or part of the ClusterRole when it watches all of them).
 # The ECS custom resources: kopf's on.event watches and the store's start-up LIST
 # (handlers/watch.py).
 - apiGroups: ["ecs-operator.dev"]
-  resources: ["taskdefinitions", "services", "tasks", "clusters"]
+  resources: ["taskdefinitions", "services", "tasks", "clusters", "scheduledtasks"]
   verbs: ["get", "list", "watch"]
 # The ecs-operator.dev/in-use finalizer on TaskDefinitions (handlers/common.set_finalizer).
 - apiGroups: ["ecs-operator.dev"]
@@ -116,15 +116,29 @@ namespace, or part of the ClusterRole when it watches all of them).
 - apiGroups: ["ecs-operator.dev"]
   resources: ["clusters"]
   verbs: ["create"]
+# A ScheduledTask's firings: one Task each, created with a fixed name, the oldest stopped ones
+# deleted past the history limit (handlers/scheduledtask.py).
+- apiGroups: ["ecs-operator.dev"]
+  resources: ["tasks"]
+  verbs: ["create", "delete"]
 # ECS-shaped status, merge-patched through the status subresource (handlers/common.write_status).
 - apiGroups: ["ecs-operator.dev"]
-  resources: ["taskdefinitions/status", "services/status", "tasks/status", "clusters/status"]
+  resources:
+    - taskdefinitions/status
+    - services/status
+    - tasks/status
+    - clusters/status
+    - scheduledtasks/status
   verbs: ["patch"]
 # Children carry owner references with blockOwnerDeletion to their TaskDefinition, Service or
-# Task (kube/owners.py); clusters with the OwnerReferencesPermissionEnforcement admission
+# Task, and Tasks to their ScheduledTask (kube/owners.py); clusters with the OwnerReferencesPermissionEnforcement admission
 # plugin (OpenShift, hardened clusters) require `update` on the owner's finalizers for that.
 - apiGroups: ["ecs-operator.dev"]
-  resources: ["taskdefinitions/finalizers", "services/finalizers", "tasks/finalizers"]
+  resources:
+    - taskdefinitions/finalizers
+    - services/finalizers
+    - tasks/finalizers
+    - scheduledtasks/finalizers
   verbs: ["update"]
 # Deployments (REPLICA) and DaemonSets (DAEMON): server-side applied (PATCH, and `create` for
 # an apply that creates), deleted when a capacity provider leaves the strategy

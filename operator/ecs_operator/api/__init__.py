@@ -1,13 +1,14 @@
 """The ECS API as custom resources: spec models, their rules, and the one error they raise.
 
 Callers parse with ``parse_task_definition`` / ``parse_service`` / ``parse_task`` /
-``parse_cluster`` and catch :class:`EcsValidationError` only.
+``parse_cluster`` / ``parse_scheduled_task`` and catch :class:`EcsValidationError` only.
 """
 
 from .errors import EcsValidationError, Violation
 from .models import (
     CapacityProviderDefinition,
     ClusterSpec,
+    ScheduledTaskSpec,
     ServiceAutoScaling,
     ServiceSpec,
     TargetTrackingScalingPolicy,
@@ -15,7 +16,13 @@ from .models import (
     TaskSpec,
     Toleration,
 )
-from .parse import parse_cluster, parse_service, parse_task, parse_task_definition
+from .parse import (
+    parse_cluster,
+    parse_scheduled_task,
+    parse_service,
+    parse_task,
+    parse_task_definition,
+)
 from .ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 
 __all__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "ClusterSpec",
     "EcsValidationError",
     "InvalidTaskDefinitionRef",
+    "ScheduledTaskSpec",
     "ServiceAutoScaling",
     "ServiceSpec",
     "TargetTrackingScalingPolicy",
@@ -32,6 +40,7 @@ __all__ = [
     "Toleration",
     "Violation",
     "parse_cluster",
+    "parse_scheduled_task",
     "parse_service",
     "parse_task",
     "parse_task_definition",

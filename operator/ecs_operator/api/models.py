@@ -17,6 +17,8 @@ the ``parse_*`` functions of ``parse.py``, which check both and raise only
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, WithJsonSchema
@@ -25,10 +27,17 @@ from .base import EcsShape
 from .providers import LABEL_NODE_POOL
 from .ref import PATTERN, TaskDefinitionRef
 from .shapes import (
+    CapacityProviderStrategyItem,
     CreateClusterRequest,
     CreateServiceRequest,
+    LaunchType,
+    NetworkConfiguration,
+    PlacementConstraint,
+    PlacementStrategy,
+    PropagateTags,
     RegisterTaskDefinitionRequest,
     RunTaskRequest,
+    Tag,
 )
 from .types import ECS_INTEGER_MAX
 
@@ -226,3 +235,150 @@ class ClusterSpec(Spec, CreateClusterRequest):
     def definitions(self) -> dict[str, CapacityProviderDefinition]:
         """The cluster's capacityProviderDefinitions by provider name."""
         return {d.name: d for d in self.capacityProviderDefinitions or ()}
+
+
+def _valid_timestamp(text: str) -> str:
+    timestamp(text)
+    return text
+
+
+def timestamp(text: str) -> datetime:
+    """An RFC 3339 time (a ``Z`` or an offset; UTC when it has neither)."""
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+Timestamp = Annotated[
+    str,
+    AfterValidator(_valid_timestamp),
+    WithJsonSchema({"type": "string", "maxLength": 64}),
+]
+"""A time as the user wrote it (RFC 3339), checked."""
+
+
+def _as_in_run_task(member: str) -> Any:
+    """RunTask's field ``member`` (its constraints and documentation), for a member of the
+    same name elsewhere."""
+    return RunTaskRequest.model_fields[member]
+
+
+class EcsParameters(EcsShape):
+    """The ECS target of a schedule (EventBridge Scheduler's EcsParameters): the RunTask each
+    firing makes."""
+
+    taskDefinitionArn: TaskDefinitionRefText = Field(
+        description="The task definition to run: family, family:revision or its ARN "
+        "(RunTask's taskDefinition)."
+    )
+    taskCount: int | None = Field(
+        default=None, ge=1, le=10, description="How many tasks each firing runs (default 1)."
+    )
+    launchType: LaunchType | None = _as_in_run_task("launchType")
+    capacityProviderStrategy: list[CapacityProviderStrategyItem] | None = _as_in_run_task(
+        "capacityProviderStrategy"
+    )
+    networkConfiguration: NetworkConfiguration | None = _as_in_run_task("networkConfiguration")
+    group: str | None = _as_in_run_task("group")
+    platformVersion: str | None = _as_in_run_task("platformVersion")
+    placementConstraints: list[PlacementConstraint] | None = _as_in_run_task("placementConstraints")
+    placementStrategy: list[PlacementStrategy] | None = _as_in_run_task("placementStrategy")
+    enableECSManagedTags: bool | None = _as_in_run_task("enableECSManagedTags")
+    enableExecuteCommand: bool | None = _as_in_run_task("enableExecuteCommand")
+    propagateTags: PropagateTags | None = _as_in_run_task("propagateTags")
+    referenceId: str | None = _as_in_run_task("referenceId")
+    tags: list[Tag] | None = _as_in_run_task("tags")
+
+
+class ScheduleTarget(EcsShape):
+    """What a schedule invokes (EventBridge Scheduler's Target), here always ECS RunTask."""
+
+    arn: str | None = Field(
+        default=None,
+        max_length=1600,
+        description="The ECS cluster to run in: its name or ARN (default: the cluster named "
+        "default).",
+    )
+    roleArn: str | None = Field(
+        default=None,
+        max_length=1600,
+        description="The role EventBridge Scheduler assumes to call RunTask: accepted and "
+        "unused (the operator runs the task itself).",
+    )
+    ecsParameters: EcsParameters = Field(description="The RunTask each firing makes.")
+    input: str | None = Field(
+        default=None,
+        max_length=8192,
+        description="RunTask overrides as a JSON string (a TaskOverride: containerOverrides, "
+        "cpu, memory, taskRoleArn...), as EventBridge passes them.",
+    )
+
+
+class FlexibleTimeWindow(EcsShape):
+    """How long after its time a firing may start (EventBridge Scheduler's FlexibleTimeWindow).
+    The operator fires at the start of the window."""
+
+    mode: Literal["OFF", "FLEXIBLE"] = Field(description="OFF, or FLEXIBLE within the window.")
+    maximumWindowInMinutes: int | None = Field(
+        default=None, ge=1, le=1440, description="The window's length with mode FLEXIBLE."
+    )
+
+
+class ScheduledTaskSpec(Spec):
+    """A schedule that runs an ECS task (EventBridge Scheduler's CreateSchedule with an ECS
+    target): each firing creates a Task."""
+
+    extensions = frozenset({"taskHistoryLimit"})
+
+    scheduleExpression: str = Field(
+        max_length=256,
+        description="cron(minutes hours day-of-month month day-of-week year), "
+        "rate(value minute|minutes|hour|hours|day|days) or at(yyyy-mm-ddThh:mm:ss).",
+    )
+    scheduleExpressionTimezone: str | None = Field(
+        default=None,
+        max_length=50,
+        description="The IANA time zone of cron() and at() expressions (default UTC).",
+    )
+    state: Literal["ENABLED", "DISABLED"] | None = Field(
+        default=None, description="DISABLED stops the firings (default ENABLED)."
+    )
+    flexibleTimeWindow: FlexibleTimeWindow = Field(
+        description="EventBridge's delivery window; the operator fires at its start."
+    )
+    startDate: Timestamp | None = Field(
+        default=None, description="No firing before this time (RFC 3339)."
+    )
+    endDate: Timestamp | None = Field(
+        default=None, description="No firing after this time (RFC 3339)."
+    )
+    description: str | None = Field(
+        default=None, max_length=512, description="What the schedule is for (informational)."
+    )
+    target: ScheduleTarget = Field(description="The ECS task each firing runs.")
+    taskHistoryLimit: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="ecs-operator extension: how many of the schedule's stopped Tasks to keep "
+        "(default 10); older stopped ones are deleted at the next firing.",
+    )
+
+    def run_task(self, name: str) -> dict[str, Any]:
+        """The RunTask request each firing makes (a Task's spec): the target's ECS parameters
+        in RunTask's names, ``input`` as its overrides, ``startedBy`` as ECS sets it for
+        EventBridge Scheduler. ``ValueError`` when ``input`` is not a JSON object."""
+        ecs = self.target.ecsParameters.to_ecs()
+        request: dict[str, Any] = {
+            "taskDefinition": ecs.pop("taskDefinitionArn"),
+            "count": ecs.pop("taskCount", 1),
+            **ecs,
+            "startedBy": f"chronos-schedule/{name}"[:128],
+        }
+        if self.target.arn:
+            request["cluster"] = self.target.arn
+        if self.target.input:
+            overrides = json.loads(self.target.input)
+            if not isinstance(overrides, dict):
+                raise ValueError("input must be a JSON object (a TaskOverride)")
+            request["overrides"] = overrides
+        return request

@@ -14,9 +14,16 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from . import size
-from .errors import EcsValidationError
-from .models import ClusterSpec, ServiceSpec, Spec, TaskDefinitionSpec, TaskSpec
-from .rules import CLUSTER_RULES, SERVICE_RULES, TASK_DEFINITION_RULES, TASK_RULES, Rule
+from .errors import EcsValidationError, Violation
+from .models import ClusterSpec, ScheduledTaskSpec, ServiceSpec, Spec, TaskDefinitionSpec, TaskSpec
+from .rules import (
+    CLUSTER_RULES,
+    SCHEDULED_TASK_RULES,
+    SERVICE_RULES,
+    TASK_DEFINITION_RULES,
+    TASK_RULES,
+    Rule,
+)
 from .rules.common import violations
 
 M = TypeVar("M", bound=Spec)
@@ -56,3 +63,38 @@ def parse_task(data: Mapping[str, Any]) -> TaskSpec:
 def parse_cluster(data: Mapping[str, Any]) -> ClusterSpec:
     """A Cluster spec from JSON data, or :class:`EcsValidationError`."""
     return _parse(ClusterSpec, CLUSTER_RULES, data, "Cluster")
+
+
+#: where a ScheduledTask's RunTask members come from, for errors the Task's checks find
+_TARGET_PATHS = {
+    "taskDefinition": "target.ecsParameters.taskDefinitionArn",
+    "count": "target.ecsParameters.taskCount",
+    "overrides": "target.input",
+    "cluster": "target.arn",
+}
+
+
+def parse_scheduled_task(data: Mapping[str, Any], name: str = "schedule") -> ScheduledTaskSpec:
+    """A ScheduledTask spec from JSON data, or :class:`EcsValidationError`; the RunTask each
+    firing makes is checked as a Task's spec, its violations named by the schedule's fields."""
+    spec = _parse(ScheduledTaskSpec, SCHEDULED_TASK_RULES, data, "ScheduledTask")
+    try:
+        parse_task(spec.run_task(name))
+    except ValueError as error:
+        if not isinstance(error, EcsValidationError):
+            violation = Violation("target.input", str(error))
+            raise EcsValidationError([violation], "ScheduledTask") from None
+        raise EcsValidationError(
+            [_target_violation(v) for v in error.violations], "ScheduledTask"
+        ) from None
+    return spec
+
+
+def _target_violation(violation: Violation) -> Violation:
+    head, dot, rest = violation.path.partition(".")
+    member, bracket, index = head.partition("[")
+    if member in _TARGET_PATHS:
+        path = _TARGET_PATHS[member] + bracket + index + dot + rest
+    else:
+        path = f"target.ecsParameters.{violation.path}" if violation.path else "target"
+    return Violation(path, violation.rule)

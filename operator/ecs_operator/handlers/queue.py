@@ -33,6 +33,7 @@ class Kind(StrEnum):
     SERVICE = "Service"
     TASK = "Task"
     CLUSTER = "Cluster"
+    SCHEDULED_TASK = "ScheduledTask"
     ACCOUNTS = "ServiceAccounts"
 
 

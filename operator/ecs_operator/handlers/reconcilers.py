@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cluster, identities, service, task, taskdefinition
+from . import cluster, identities, scheduledtask, service, task, taskdefinition
 from .queue import Kind, Reconcile
 
 RECONCILERS: dict[Kind, Reconcile] = {
@@ -10,5 +10,6 @@ RECONCILERS: dict[Kind, Reconcile] = {
     Kind.SERVICE: service.reconcile,
     Kind.TASK: task.reconcile,
     Kind.CLUSTER: cluster.reconcile,
+    Kind.SCHEDULED_TASK: scheduledtask.reconcile,
     Kind.ACCOUNTS: identities.sweep,
 }

@@ -34,6 +34,7 @@ from ecs_operator.kube.resources import (
     NODE,
     POD,
     POD_DISRUPTION_BUDGET,
+    SCHEDULED_TASK,
     SERVICE_ACCOUNT,
     TASK_DEFINITION,
 )
@@ -52,6 +53,7 @@ ECS_KINDS = {
     ECS_SERVICE: Kind.SERVICE,
     ECS_TASK: Kind.TASK,
     ECS_CLUSTER: Kind.CLUSTER,
+    SCHEDULED_TASK: Kind.SCHEDULED_TASK,
 }
 OWNER_KINDS = {kind.value: kind for kind in ECS_KINDS.values()}
 CHILDREN = (
@@ -133,7 +135,7 @@ def _ecs_handler(resource: Resource, kind: Kind) -> None:
         if not status_only:
             ctx.queue.add(Key(kind, metadata["namespace"], metadata["name"]))
         MANAGED_OBJECTS.labels(kind=kind.value).set(ctx.store.count(resource))
-        if kind != Kind.CLUSTER:
+        if kind in (Kind.SERVICE, Kind.TASK):
             refresh = Key(Kind.CLUSTER, metadata["namespace"], "*")
             ctx.queue.add(refresh, after=ctx.timers.cluster_refresh)
 

@@ -23,6 +23,7 @@ TASK_DEFINITION = Resource(API_GROUP, API_VERSION, "taskdefinitions", "TaskDefin
 ECS_SERVICE = Resource(API_GROUP, API_VERSION, "services", "Service")
 ECS_TASK = Resource(API_GROUP, API_VERSION, "tasks", "Task")
 ECS_CLUSTER = Resource(API_GROUP, API_VERSION, "clusters", "Cluster")
+SCHEDULED_TASK = Resource(API_GROUP, API_VERSION, "scheduledtasks", "ScheduledTask")
 
 BY_KIND = {
     (r.api_version, r.kind): r
@@ -41,6 +42,7 @@ BY_KIND = {
         ECS_SERVICE,
         ECS_TASK,
         ECS_CLUSTER,
+        SCHEDULED_TASK,
     )
 }
 

@@ -11,6 +11,8 @@ LABEL_REVISION = PREFIX + "revision"
 LABEL_CLUSTER = PREFIX + "cluster"
 LABEL_SERVICE = PREFIX + "service"
 LABEL_TASK = PREFIX + "task"
+#: a ScheduledTask's Tasks: the schedule's name
+LABEL_SCHEDULED_TASK = PREFIX + "scheduled-task"
 LABEL_LAUNCH_TYPE = PREFIX + "launch-type"
 LABEL_CAPACITY_PROVIDER = PREFIX + "capacity-provider"
 LABEL_APP_NAME = "app.kubernetes.io/name"
@@ -26,6 +28,8 @@ ANNOTATION_SPEC_HASH = PREFIX + "spec-hash"
 ANNOTATION_CLUSTER = PREFIX + "cluster"
 ANNOTATION_SERVICE = PREFIX + "service"
 ANNOTATION_TASK = PREFIX + "task"
+#: the firing a ScheduledTask's Task is for (RFC 3339, UTC)
+ANNOTATION_FIRING_TIME = PREFIX + "firing-time"
 ANNOTATION_TASK_DEFINITION = PREFIX + "task-definition"
 ANNOTATION_CONTAINER_NAMES = PREFIX + "container-names"
 

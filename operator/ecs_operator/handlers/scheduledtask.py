@@ -1,0 +1,137 @@
+"""ScheduledTask (EventBridge Scheduler's CreateSchedule with an ECS target): each firing
+creates a Task, so every run has ECS status, ``startedBy`` and a place in ``list-tasks``.
+
+The reconcile decides from the clock (``ctx.clock``) and the status's last firing
+(render/scheduled.py), creates the owed firing's Task under a name fixed by the firing's time
+(a restart before the status write finds it there, never a second one), trims the oldest
+stopped Tasks past the history limit, reports the last and next firing, and comes back at the
+next firing (or at the queue's slowest pace, whichever is sooner). Tasks are owned by their
+schedule: deleting it deletes them (garbage collector).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.models import ScheduledTaskSpec, timestamp
+from ecs_operator.api.parse import parse_scheduled_task
+from ecs_operator.kube.apply import NameConflict
+from ecs_operator.kube.owners import child_of, controlled_by
+from ecs_operator.kube.resources import ECS_TASK, SCHEDULED_TASK
+from ecs_operator.render.scheduled import (
+    DEFAULT_HISTORY_LIMIT,
+    plan,
+    rfc3339,
+    task_manifest,
+    to_trim,
+)
+from ecs_operator.status.conditions import condition, merge, override
+
+from . import prepare
+from .common import report_conflicts, write_status
+from .context import Context
+from .indexes import ecs_spec
+from .queue import CONFLICT, OK, Outcome
+
+#: a reconcile wakes this long after a firing's instant, so that it finds it due
+WAKE_MARGIN = 0.5
+
+
+async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
+    """Fire what is owed, trim the history, report, and wake at the next firing."""
+    body = ctx.store.get(SCHEDULED_TASK, namespace, name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return OK
+    try:
+        spec = parse_scheduled_task(ecs_spec(body, SCHEDULED_TASK.kind), name)
+    except EcsValidationError as error:
+        return await prepare.invalid(ctx, SCHEDULED_TASK, body, error)
+    previous = body.get("status") or {}
+    now = datetime.fromtimestamp(ctx.clock(), UTC)
+    enabled_since = _enabled_since(spec, previous, now)
+    decided = plan(
+        spec,
+        timestamp(body["metadata"]["creationTimestamp"]),
+        now,
+        _time(previous.get("lastFiringTime")),
+        _time(enabled_since),
+    )
+    status = {k: v for k, v in previous.items() if k not in ("nextFiringTime", "enabledSince")}
+    conflicts: list[NameConflict] = []
+    if decided.due is not None:
+        try:
+            task = await _fire(ctx, body, spec, decided.due)
+            status.update(lastFiringTime=rfc3339(decided.due), lastTaskName=task)
+        except NameConflict as conflict:
+            conflicts.append(conflict)
+    await _trim(ctx, body, spec)
+    if decided.following is not None:
+        status["nextFiringTime"] = rfc3339(decided.following)
+    if enabled_since is not None:
+        status["enabledSince"] = enabled_since
+    generation = body["metadata"].get("generation")
+    conditions = _conditions(spec, decided.following is not None)
+    if conflicts:
+        conditions = override(conditions, report_conflicts(ctx, body, conflicts))
+    status.update(
+        state=spec.state or "ENABLED",
+        conditions=merge(previous.get("conditions"), conditions, generation),
+        observedGeneration=generation,
+    )
+    await write_status(ctx, SCHEDULED_TASK, body, status)
+    if conflicts:
+        return CONFLICT
+    if decided.following is None:
+        return OK
+    wait = (decided.following - now).total_seconds() + WAKE_MARGIN
+    return Outcome(retry=True, after=max(wait, WAKE_MARGIN))
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else timestamp(text)
+
+
+def _enabled_since(spec: ScheduledTaskSpec, previous: dict[str, Any], now: datetime) -> str | None:
+    """When the schedule was enabled again after it was seen disabled: firings missed while
+    it was disabled are not owed."""
+    if spec.state == "DISABLED":
+        return None
+    if previous.get("state") == "DISABLED":
+        return rfc3339(now)
+    since = previous.get("enabledSince")
+    return str(since) if since else None
+
+
+async def _fire(
+    ctx: Context, body: dict[str, Any], spec: ScheduledTaskSpec, firing: datetime
+) -> str:
+    """Create the firing's Task (or find it, created before a restart); its name."""
+    task = child_of(task_manifest(body["metadata"]["name"], spec, firing), body)
+    uid = body["metadata"]["uid"]
+    created = await ctx.writer.claim_name(task, lambda found: controlled_by(found, uid))
+    task_name = str(created["metadata"]["name"])
+    ctx.events.record(body, "Fired", f"firing at {rfc3339(firing)}: Task {task_name}")
+    return task_name
+
+
+async def _trim(ctx: Context, body: dict[str, Any], spec: ScheduledTaskSpec) -> None:
+    """Delete the stopped Tasks past the history limit (running ones finish first)."""
+    uid = body["metadata"]["uid"]
+    ours = [
+        t for t in ctx.store.all(ECS_TASK, body["metadata"]["namespace"]) if controlled_by(t, uid)
+    ]
+    limit = DEFAULT_HISTORY_LIMIT if spec.taskHistoryLimit is None else spec.taskHistoryLimit
+    for task in to_trim(ours, limit):
+        await ctx.writer.delete_ours(ECS_TASK, task)
+
+
+def _conditions(spec: ScheduledTaskSpec, scheduled: bool) -> list[dict[str, Any]]:
+    if spec.state == "DISABLED":
+        ready = condition("Ready", True, "Disabled", "state is DISABLED: no firings")
+    elif scheduled:
+        ready = condition("Ready", True, "Scheduled", "the next firing is in nextFiringTime")
+    else:
+        ready = condition("Ready", True, "Completed", "the schedule has no firing left")
+    return [condition("Valid", True, "Valid"), ready]
