@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-MONTHS = {name: i for i, name in enumerate(calendar.month_abbr) if name}
+#: English names, whatever the locale (calendar.month_abbr follows it)
+MONTHS = {
+    name: i + 1
+    for i, name in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+    )
+}
 #: EventBridge's day-of-week numbers: 1 is Sunday
 WEEKDAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}

@@ -58,7 +58,11 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         _time(previous.get("lastFiringTime")),
         _time(enabled_since),
     )
-    status = {k: v for k, v in previous.items() if k not in ("nextFiringTime", "enabledSince")}
+    # members that may go: a merge patch removes one only when told to (None)
+    status: dict[str, Any] = {
+        **previous,
+        **{k: None for k in ("nextFiringTime", "enabledSince") if k in previous},
+    }
     conflicts: list[NameConflict] = []
     if decided.due is not None:
         try:
