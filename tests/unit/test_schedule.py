@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-
 from ecs_operator.api.schedule import ScheduleError, last_at_or_before, next_after, parse, zone
 
 ANCHOR = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)

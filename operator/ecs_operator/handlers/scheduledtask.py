@@ -34,6 +34,7 @@ from .common import report_conflicts, write_status
 from .context import Context
 from .indexes import ecs_spec
 from .queue import CONFLICT, OK, Outcome
+from .task import SIMULATION_PREFIX
 
 #: a reconcile wakes this long after a firing's instant, so that it finds it due
 WAKE_MARGIN = 0.5
@@ -113,6 +114,12 @@ async def _fire(
 ) -> str:
     """Create the firing's Task (or find it, created before a restart); its name."""
     task = child_of(task_manifest(body["metadata"]["name"], spec, firing), body)
+    simulation = {
+        k: v
+        for k, v in (body["metadata"].get("annotations") or {}).items()
+        if k.startswith(SIMULATION_PREFIX)
+    }
+    task["metadata"]["annotations"] = {**task["metadata"]["annotations"], **simulation}
     uid = body["metadata"]["uid"]
     created = await ctx.writer.claim_name(task, lambda found: controlled_by(found, uid))
     task_name = str(created["metadata"]["name"])
