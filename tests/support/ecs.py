@@ -18,6 +18,7 @@ PLURALS = {
     "Service": "services",
     "Task": "tasks",
     "Cluster": "clusters",
+    "ScheduledTask": "scheduledtasks",
 }
 
 
