@@ -73,7 +73,7 @@ def test_crds_install_established_with_their_names(crds: Path) -> None:
     listed = kubectl("get", "crd", *wanted, "-o", "json").stdout
     installed = {crd["metadata"]["name"]: crd for crd in json.loads(listed)["items"]}
 
-    assert len(installed) == len(wanted) == 4
+    assert len(installed) == len(wanted) == 5
     for name, crd in installed.items():
         conditions = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
         assert conditions["Established"] == conditions["NamesAccepted"] == "True", name
@@ -97,14 +97,14 @@ def test_invalid_manifest_is_refused_at_apply(manifest: Manifest, refused: Resul
     "resources",
     [
         "ecs",
-        "ecstd,ecssvc,ecstask,ecscluster",
-        f"taskdef,services.{GROUP},tasks.{GROUP},clusters.{GROUP}",
+        "ecstd,ecssvc,ecstask,ecscluster,ecssched",
+        f"taskdef,services.{GROUP},tasks.{GROUP},clusters.{GROUP},scheduledtasks",
     ],
 )
 def test_category_short_names_and_plurals_list_every_kind(
     resources: str, crd_namespace: str, accepted: Results
 ) -> None:
-    """All four kinds are in the ``ecs`` category; each has its short names. ``services``
+    """All five kinds are in the ``ecs`` category; each has its short names. ``services``
     alone would be the core Service, hence the group-qualified plural."""
     assert _valid_objects() <= _names(crd_namespace, resources)
 
@@ -115,6 +115,7 @@ COLUMNS = {
     f"services.{GROUP}": "NAME CLUSTER TASKDEFINITION DESIRED RUNNING PENDING STATUS AGE",
     "tasks": "NAME CLUSTER TASKDEFINITION LASTSTATUS DESIREDSTATUS AGE",
     "clusters": "NAME STATUS SERVICES RUNNING PENDING INSTANCES AGE",
+    "scheduledtasks": "NAME SCHEDULE STATE LASTFIRING NEXTFIRING AGE",
 }
 
 
