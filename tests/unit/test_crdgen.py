@@ -47,6 +47,14 @@ PARSERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "Cluster": parse_cluster,
     "ScheduledTask": parse_scheduled_task,
 }
+#: Every kind's rules.
+REGISTRIES = (
+    TASK_DEFINITION_RULES,
+    SERVICE_RULES,
+    TASK_RULES,
+    CLUSTER_RULES,
+    SCHEDULED_TASK_RULES,
+)
 #: Keys a structural schema node may carry (apiextensions.k8s.io/v1 JSONSchemaProps we use).
 ALLOWED_KEYS = {
     "description",
@@ -197,13 +205,7 @@ def test_single_field_limits_reach_the_schema(crds: list[dict[str, Any]]) -> Non
 def test_cel_rules_compile(apiserver: OfflineApiServer) -> None:
     rules = [
         check
-        for registry in (
-            TASK_DEFINITION_RULES,
-            SERVICE_RULES,
-            TASK_RULES,
-            CLUSTER_RULES,
-            SCHEDULED_TASK_RULES,
-        )
+        for registry in REGISTRIES
         for rule in registry
         for check in rule.server
         if hasattr(check, "rule")
@@ -251,13 +253,7 @@ def test_there_are_enough_invalid_manifests(invalid_manifests: list[Manifest]) -
 
 def test_docs_name_every_rule() -> None:
     text = DOCS.read_text()
-    for registry in (
-        TASK_DEFINITION_RULES,
-        SERVICE_RULES,
-        TASK_RULES,
-        CLUSTER_RULES,
-        SCHEDULED_TASK_RULES,
-    ):
+    for registry in REGISTRIES:
         for rule in registry:
             assert f"`{rule.name}`" in text, f"docs/crds.md does not mention {rule.name}"
 
