@@ -38,8 +38,14 @@ import yaml
 from . import API_GROUP, API_VERSION, sources
 from .api.errors import EcsValidationError, Violation
 from .api.identifiers import DEFAULT_CLUSTER
-from .api.models import ClusterSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec
-from .api.parse import parse_cluster, parse_service, parse_task, parse_task_definition
+from .api.models import ClusterSpec, ScheduledTaskSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec
+from .api.parse import (
+    parse_cluster,
+    parse_scheduled_task,
+    parse_service,
+    parse_task,
+    parse_task_definition,
+)
 from .api.ref import TaskDefinitionRef
 from .nodes import NodeLabels, label_values
 from .plan import ServicePlan, TaskPlan, offline_context, plan_service, plan_task
@@ -76,6 +82,11 @@ GENERATE_NAME_NOTE = (
 LINUX_NOTE = (
     "runtimePlatform absent: Linux, as ECS assumes (nothing in it is Windows-only); for "
     "Windows set runtimePlatform.operatingSystemFamily"
+)
+#: what --to k8s says of a ScheduledTask, whose runs the operator creates as it fires
+SCHEDULE_K8S_NOTE = (
+    "no Kubernetes object: the operator creates a Task at each firing (docs/mapping.md, "
+    "Scheduled tasks); convert --to crd to keep it"
 )
 #: what --to k8s says of a Cluster, which has no Kubernetes object of its own
 CLUSTER_K8S_NOTE = (
@@ -163,9 +174,11 @@ class Document:
     """One validated input object, where it came from, and what convert noticed about it."""
 
     where: str
-    spec: TaskDefinitionSpec | ServiceSpec | TaskSpec | ClusterSpec
+    spec: TaskDefinitionSpec | ServiceSpec | TaskSpec | ClusterSpec | ScheduledTaskSpec
     revision: int | None = None
     notes: list[str] = field(default_factory=list)
+    #: a ScheduledTask's name (its spec, CreateSchedule's input, has none of its own)
+    name: str | None = None
 
     @property
     def title(self) -> str:
@@ -178,6 +191,8 @@ class Document:
             return f"Service {spec.serviceName}"
         if isinstance(spec, ClusterSpec):
             return f"Cluster {spec.clusterName or DEFAULT_CLUSTER}"
+        if isinstance(spec, ScheduledTaskSpec):
+            return f"ScheduledTask {self.name}"
         return f"Task {spec.taskDefinition}"
 
 
@@ -217,6 +232,10 @@ def read_document(data: Any, where: str, kind: sources.Kind | None = None) -> Do
     (EcsValidationError when invalid, with paths relative to the object)."""
     if not isinstance(data, dict):
         raise EcsValidationError([Violation("", "expected a JSON object")], "input")
+    if kind == "ScheduledTask":
+        body = {k: v for k, v in data.items() if k != "name"}
+        name = str(data.get("name") or "schedule")
+        return Document(where, parse_scheduled_task(body, name), name=name)
     if kind == "TaskDefinition" or (
         kind is None
         and ("containerDefinitions" in data or isinstance(data.get("taskDefinition"), dict))
@@ -277,6 +296,8 @@ def to_custom_resources(
             kind, metadata = "Service", {"name": dns_label(spec.serviceName)}
         elif isinstance(spec, ClusterSpec):
             kind, metadata = "Cluster", {"name": dns_label(spec.clusterName or DEFAULT_CLUSTER)}
+        elif isinstance(spec, ScheduledTaskSpec):
+            kind, metadata = "ScheduledTask", {"name": dns_label(doc.name or "schedule")}
         else:
             family = spec.task_definition_ref.family
             kind, metadata = "Task", {"generateName": dns_label(family, GENERATE_NAME_MAX) + "-"}
@@ -285,23 +306,25 @@ def to_custom_resources(
         body = spec.model_dump(mode="json", exclude_none=True)
         if isinstance(spec, ServiceSpec | TaskSpec):
             _follow_family(body, doc.notes)
+        if isinstance(spec, ScheduledTaskSpec):
+            _follow_family(body["target"]["ecsParameters"], doc.notes, "taskDefinitionArn")
         resources.append(
             {"apiVersion": CRD_API_VERSION, "kind": kind, "metadata": metadata, "spec": body}
         )
     return resources
 
 
-def _follow_family(body: dict[str, Any], notes: list[str]) -> None:
+def _follow_family(body: dict[str, Any], notes: list[str], member: str = "taskDefinition") -> None:
     """``taskDefinition: web:7`` (or an ARN) becomes ``web``: the cluster numbers a family's
     revisions anew from 1, so AWS's revision numbers mean nothing there."""
-    text = body.get("taskDefinition")
+    text = body.get(member)
     if not text:
         return
     family = TaskDefinitionRef.parse(text).family
     if family != text:
-        body["taskDefinition"] = family
+        body[member] = family
         notes.append(
-            f"taskDefinition {text} -> {family}: revisions are numbered anew from 1 in the "
+            f"{member} {text} -> {family}: revisions are numbered anew from 1 in the "
             f"cluster; pin {family}:N once it is registered there"
         )
 
@@ -414,6 +437,9 @@ def to_kubernetes(
     for doc in documents:
         if isinstance(doc.spec, ClusterSpec):
             conversion.reports.append((doc.title, [*doc.notes, CLUSTER_K8S_NOTE]))
+            continue
+        if isinstance(doc.spec, ScheduledTaskSpec):
+            conversion.reports.append((doc.title, [*doc.notes, SCHEDULE_K8S_NOTE]))
             continue
         if isinstance(doc.spec, TaskDefinitionSpec):
             continue

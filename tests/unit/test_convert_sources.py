@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecs_operator import cli
+from ecs_operator import cli, sources
 from ecs_operator.render.findings import Finding, ObjectRef, grouped_lines
 from ecs_operator.render.storage import volume_objects
 
@@ -241,3 +241,42 @@ def test_emitted_volumes_are_a_docker_claim_or_an_efs_volume_and_claim() -> None
     assert volume["spec"]["mountOptions"] == ["tls"]
     assert claim["spec"]["volumeName"] == volume["metadata"]["name"] == "shop-efs-fs-1"
     assert volume_objects(ObjectRef("Secret", "s", "arn", "secrets[0]"), "shop") == []
+
+
+def test_an_eventbridge_rule_gives_one_schedule_per_ecs_target_and_leaves_the_rest_out() -> None:
+    ecs = {"TaskDefinitionArn": "report", "LaunchType": "EC2"}
+    template = {
+        "Resources": {
+            "Rule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "Name": "sweep",
+                    "ScheduleExpression": "cron(0 3 * * ? *)",
+                    "Targets": [
+                        {
+                            "Id": "a",
+                            "Arn": "arn:aws:ecs:us-east-1:1:cluster/x",
+                            "EcsParameters": ecs,
+                        },
+                        {"Id": "fn", "Arn": "arn:aws:lambda:us-east-1:1:function:f"},
+                        {
+                            "Id": "b",
+                            "Arn": "arn:aws:ecs:us-east-1:1:cluster/x",
+                            "EcsParameters": ecs,
+                        },
+                    ],
+                },
+            },
+            "OnEvent": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {"EventPattern": {"source": ["aws.s3"]}, "Targets": []},
+            },
+        }
+    }
+    found = sources.items(template)
+    assert [(i.where, i.kind, i.body["name"]) for i in found] == [
+        ("Resources.Rule.Properties.Targets[0]", "ScheduledTask", "sweep-a"),
+        ("Resources.Rule.Properties.Targets[2]", "ScheduledTask", "sweep-b"),
+    ]
+    assert found[0].notes[-1].startswith("template resources that are not ECS objects, left out")
+    assert "AWS::Events::Rule (1)" in found[0].notes[-1]

@@ -22,7 +22,7 @@ import yaml
 from ..api.errors import Violation
 from . import cloudformation, described, terraform
 
-Kind = Literal["TaskDefinition", "Service", "Task", "Cluster"]
+Kind = Literal["TaskDefinition", "Service", "Task", "Cluster", "ScheduledTask"]
 
 
 @dataclass(slots=True)

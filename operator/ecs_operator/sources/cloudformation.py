@@ -1,5 +1,6 @@
 """AWS CloudFormation templates: the ``AWS::ECS::TaskDefinition``, ``AWS::ECS::Service`` and
-``AWS::ECS::Cluster`` resources as ECS requests.
+``AWS::ECS::Cluster`` resources as ECS requests, and scheduled ECS tasks
+(``AWS::Scheduler::Schedule``, ``AWS::Events::Rule``: ``schedules.py``) as ScheduledTasks.
 
 CloudFormation spells ECS's members in PascalCase (``ContainerDefinitions``); the API's
 camelCase is the same name with a lower-case head, but for the few names below
@@ -23,12 +24,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..api.errors import EcsValidationError, Violation
+from . import schedules
 
 #: resource type -> the kind it is
 KINDS = {
     "AWS::ECS::TaskDefinition": "TaskDefinition",
     "AWS::ECS::Service": "Service",
     "AWS::ECS::Cluster": "Cluster",
+}
+#: scheduled ECS tasks: resource type -> its ScheduledTask specs (where, spec, notes)
+SCHEDULES = {
+    "AWS::Scheduler::Schedule": lambda name, body: [("", *schedules.from_schedule(name, body))],
+    "AWS::Events::Rule": schedules.from_rule,
 }
 #: the member naming each kind's object (CloudFormation generates one when it is absent)
 NAME_MEMBERS = {"TaskDefinition": "family", "Service": "serviceName", "Cluster": "clusterName"}
@@ -211,6 +218,15 @@ def requests(
     others: dict[str, int] = {}
     for logical_id, resource in template["Resources"].items():
         kind = KINDS.get(resource["Type"])
+        scheduled = SCHEDULES.get(resource["Type"])
+        if scheduled is not None:
+            where = f"Resources.{logical_id}.Properties"
+            body = _to_api(resolver.resolve(resource.get("Properties") or {}, where))
+            produced = scheduled(logical_id, body)
+            for inner, spec, notes in produced:
+                found.append((f"{where}.{inner}" if inner else where, spec, "ScheduledTask", notes))
+            if produced:
+                continue
         if kind is None:
             others[resource["Type"]] = others.get(resource["Type"], 0) + 1
             continue
