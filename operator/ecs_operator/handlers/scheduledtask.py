@@ -20,6 +20,7 @@ from ecs_operator.api.parse import parse_scheduled_task
 from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, SCHEDULED_TASK
+from ecs_operator.plan.task import SIMULATION_PREFIX
 from ecs_operator.render.scheduled import (
     DEFAULT_HISTORY_LIMIT,
     plan,
@@ -34,7 +35,6 @@ from .common import report_conflicts, write_status
 from .context import Context
 from .indexes import ecs_spec
 from .queue import CONFLICT, OK, Outcome
-from .task import SIMULATION_PREFIX
 
 #: a reconcile wakes this long after a firing's instant, so that it finds it due
 WAKE_MARGIN = 0.5
