@@ -135,7 +135,7 @@ def _ecs_handler(resource: Resource, kind: Kind) -> None:
         if not status_only:
             ctx.queue.add(Key(kind, metadata["namespace"], metadata["name"]))
         MANAGED_OBJECTS.labels(kind=kind.value).set(ctx.store.count(resource))
-        if kind in (Kind.SERVICE, Kind.TASK):
+        if kind not in (Kind.CLUSTER, Kind.SCHEDULED_TASK):
             refresh = Key(Kind.CLUSTER, metadata["namespace"], "*")
             ctx.queue.add(refresh, after=ctx.timers.cluster_refresh)
 
