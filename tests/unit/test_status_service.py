@@ -8,16 +8,14 @@ from typing import Any
 import pytest
 
 from ecs_operator.api.shapes import DeploymentCircuitBreaker
-from ecs_operator.status.service import (
-    BREAKER_REASON,
+from ecs_operator.status.rollout import (
     CircuitBreaker,
     Rollout,
     failure_threshold,
     running_task_definition,
-    service_status,
     spec_hash,
-    with_problem_event,
 )
+from ecs_operator.status.service import BREAKER_REASON, service_status, with_problem_event
 from ecs_operator.status.workloads import (
     TaskSummary,
     WorkloadState,

@@ -14,13 +14,12 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
-from ecs_operator.kube.apply import desired_hash
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
 from ecs_operator.plan.taskdefinition import controller_revision
 from ecs_operator.plugin.views import describe_task_definition
 from ecs_operator.render import keys
-from ecs_operator.render.names import dns_label
+from ecs_operator.render.names import dns_label, json_digest
 from ecs_operator.status.taskdefinition import DEREGISTERED, parse_revisions, revision_entries
 
 from . import errors, wire
@@ -195,7 +194,7 @@ async def _record(caller: Caller, body: Body, spec: Body, after: int | None) -> 
     """Record ``spec`` as the family's next revision; its number. ``after``: the latest
     revision before this call changed the spec (None: it did not), so that a revision the
     operator recorded for the change meanwhile is the answer, not a reason for one more."""
-    digest = desired_hash(spec)
+    digest = json_digest(spec)
     uid = body["metadata"]["uid"]
     for _ in range(ATTEMPTS):
         existing = await _revisions(caller, uid)

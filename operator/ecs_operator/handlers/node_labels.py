@@ -1,6 +1,6 @@
 """The nodes' labels for ``memberOf`` regular expressions (``attribute:ecs.instance-type =~
 t2.*``): node affinity has no regular expressions, so rendering expands one into the label
-values the cluster's nodes have (render/placement.py). Those values are read only for an
+values the cluster's nodes have (render/memberof.py). Those values are read only for an
 object that needs them, and a change of them (a node added, removed or relabelled) renders
 again the Services whose placement, or whose task definitions' placement, holds one."""
 
@@ -12,7 +12,7 @@ from typing import Any
 from ecs_operator.kube.resources import ECS_SERVICE, NODE, TASK_DEFINITION
 from ecs_operator.kube.store import Packed, Store
 from ecs_operator.nodes import NodeLabels, label_values
-from ecs_operator.render.placement import uses_regex
+from ecs_operator.render.memberof import uses_regex
 
 
 def _expressions(constraints: Any) -> Iterator[str]:

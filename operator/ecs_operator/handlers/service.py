@@ -6,7 +6,7 @@ state the ECS service describes, and report back in ECS terms.
 service: the GitOps-friendly reading); ``family:N`` pins it. A capacity provider strategy
 splits the tasks as ECS does (base first, then by weight) over one workload per provider.
 After the deployment circuit breaker rolled a deployment back, the last completed revision is
-rendered until the spec changes (status/service.py decides which revision runs).
+rendered until the spec changes (status/rollout.py decides which revision runs).
 
 Every child is the Service's own (a controller reference to it) or left alone: a name already
 taken by an object the operator did not create for this Service (an admin's Deployment, a
@@ -41,7 +41,8 @@ from ecs_operator.kube.store import matches
 from ecs_operator.plan.service import ServicePlan, plan_service, requested_rollout, scale_selector
 from ecs_operator.render import keys
 from ecs_operator.status.conditions import merge, override
-from ecs_operator.status.service import Rollout, running_task_definition, service_status
+from ecs_operator.status.rollout import Rollout, running_task_definition
+from ecs_operator.status.service import service_status
 from ecs_operator.status.workloads import task_summary, workload_state
 
 from . import identities, prepare, target_cluster

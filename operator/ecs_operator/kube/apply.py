@@ -26,13 +26,12 @@ all, and a new object costs one create, as an apply did.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
 
 from ecs_operator import API_GROUP
 from ecs_operator.quantity import parse_quantity
+from ecs_operator.render.names import json_digest
 
 from .client import ApiError, KubeClient, Resource
 from .resources import resource_of
@@ -60,17 +59,12 @@ class NameConflict(Exception):
         )
 
 
-def desired_hash(desired: dict[str, Any]) -> str:
-    canonical = json.dumps(desired, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
 def stamped(desired: dict[str, Any]) -> dict[str, Any]:
     """The object with its hash annotation added (the hash excludes the annotation itself)."""
     metadata = dict(desired["metadata"])
     metadata["annotations"] = {
         **metadata.get("annotations", {}),
-        HASH_ANNOTATION: desired_hash(desired),
+        HASH_ANNOTATION: json_digest(desired),
     }
     return {**desired, "metadata": metadata}
 
@@ -106,7 +100,7 @@ def in_sync(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
     if live is None or live.get("metadata", {}).get("deletionTimestamp"):
         return False
     annotations = live.get("metadata", {}).get("annotations") or {}
-    return annotations.get(HASH_ANNOTATION) == desired_hash(desired) and contains(live, desired)
+    return annotations.get(HASH_ANNOTATION) == json_digest(desired) and contains(live, desired)
 
 
 async def _create_or_get(client: KubeClient, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:

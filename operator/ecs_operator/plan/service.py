@@ -22,7 +22,7 @@ from ..render.attached import render_attached, service_selector
 from ..render.findings import Report
 from ..render.names import dns_label, label_value
 from ..render.service import RenderedService, render_service, report_unrendered
-from ..status.service import CircuitBreaker, Rollout, spec_hash
+from ..status.rollout import CircuitBreaker, Rollout, spec_hash
 from .context import PlanContext, Reported, WorkloadPlan, provider_counts, refusal
 
 

@@ -5,103 +5,31 @@ ECS speaks of deployments: the PRIMARY one runs the current task definition; ACT
 older deployments still draining. We keep that history in the status itself, so a restart of
 the operator loses nothing.
 
-The deployment circuit breaker is ECS's, computed here: a deployment whose new tasks keep
-failing (ceil(50 % of desiredCount) failures, at least 3 and at most 200, or the
-``thresholdConfiguration``), or whose Deployment exceeds its progress deadline, is FAILED.
-``status.failedDeployment`` records it together with what the spec said (the task definition and
-a hash of the rest), and with ``rollback`` the last COMPLETED task definition it rolls back to:
-the operator then renders that one while the spec still names the failed one, until the spec
-changes (a new deployment). ``status.lastCompletedTaskDefinition`` is the rollback target.
+The deployment circuit breaker is ECS's (its threshold and the Rollout: status/rollout.py): a
+deployment whose new tasks keep failing (ceil(50 % of desiredCount) failures, at least 3 and at
+most 200, or the ``thresholdConfiguration``), or whose Deployment exceeds its progress deadline,
+is FAILED. ``status.failedDeployment`` records it together with what the spec said (the task
+definition and a hash of the rest), and with ``rollback`` the last COMPLETED task definition it
+rolls back to: the operator then renders that one while the spec still names the failed one,
+until the spec changes (a new deployment). ``status.lastCompletedTaskDefinition`` is the
+rollback target.
 """
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..api.shapes import DeploymentCircuitBreaker
-from ..render.names import json_digest
 from .conditions import condition, merge, now
+from .rollout import Rollout, failed_deployment
 from .workloads import TaskSummary, WorkloadState
 
 MAX_EVENTS = 10
-#: ECS's failure threshold: 50 % of the desired count, at least 3 and at most 200
-DEFAULT_THRESHOLD_PERCENT = 50
-MIN_THRESHOLD = 3
-MAX_THRESHOLD = 200
 BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
 #: status members this module owns and may clear (merge patches keep what they do not name)
 CLEARABLE = ("failedDeployment", "lastCompletedTaskDefinition")
-
-
-def failure_threshold(desired: int, kind: str | None = None, value: int | None = None) -> int:
-    """How many failed tasks fail a deployment of ``desired`` tasks (ECS's thresholdConfiguration:
-    BOUNDED_PERCENT by default, UNBOUNDED_PERCENT, or a COUNT)."""
-    amount = DEFAULT_THRESHOLD_PERCENT if value is None else value
-    if kind == "COUNT":
-        return max(amount, 1)
-    failures = math.ceil(desired * amount / 100)
-    if kind == "UNBOUNDED_PERCENT":
-        return max(failures, 1)
-    return min(max(failures, MIN_THRESHOLD), MAX_THRESHOLD)
-
-
-@dataclass(frozen=True)
-class CircuitBreaker:
-    """An enabled deployment circuit breaker."""
-
-    rollback: bool
-    threshold: int
-    reset_on_healthy: bool = True
-
-    @classmethod
-    def of(cls, config: DeploymentCircuitBreaker | None, desired: int) -> CircuitBreaker | None:
-        """The breaker of ``deploymentConfiguration.deploymentCircuitBreaker`` (None if off)."""
-        if config is None or not config.enable:
-            return None
-        limits = config.thresholdConfiguration
-        threshold = failure_threshold(
-            desired, limits.type if limits else None, limits.value if limits else None
-        )
-        return cls(config.rollback, threshold, config.resetOnHealthyTask is not False)
-
-
-@dataclass(frozen=True)
-class Rollout:
-    """What the spec asks for: its task definition (``target``), the rest of the spec as a
-    hash (a change is a new deployment), and the circuit breaker."""
-
-    target: str
-    spec_hash: str = ""
-    breaker: CircuitBreaker | None = None
-
-
-def spec_hash(spec: Mapping[str, Any]) -> str:
-    """The spec without what scaling changes (``desiredCount``, ``autoScaling``): scaling is not
-    a new deployment, any other change is."""
-    return json_digest({k: v for k, v in spec.items() if k not in ("desiredCount", "autoScaling")})
-
-
-def failed_deployment(previous: Mapping[str, Any], rollout: Rollout) -> dict[str, Any] | None:
-    """The recorded failure, while the spec still asks for what failed."""
-    marker = previous.get("failedDeployment")
-    if (
-        isinstance(marker, dict)
-        and marker.get("taskDefinition") == rollout.target
-        and marker.get("specHash") == rollout.spec_hash
-    ):
-        return marker
-    return None
-
-
-def running_task_definition(previous: Mapping[str, Any], rollout: Rollout) -> str:
-    """The task definition to render: the last completed one after a rollback, else the
-    spec's."""
-    marker = failed_deployment(previous, rollout) or {}
-    return str(marker.get("rolledBackTo") or rollout.target)
 
 
 @dataclass(frozen=True)

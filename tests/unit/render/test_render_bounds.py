@@ -23,7 +23,7 @@ from ecs_operator.api.rules.service import TASKS_PER_SERVICE
 from ecs_operator.plan import offline_context, plan_service, plan_task
 from ecs_operator.render import Options, RenderError
 from ecs_operator.render.findings import Report
-from ecs_operator.render.placement import requirement
+from ecs_operator.render.memberof import requirement
 from ecs_operator.render.strategy import split
 from ecs_operator.render.workloads import daemon_update, rolling_update
 

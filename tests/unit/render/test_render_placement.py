@@ -10,7 +10,7 @@ from ecs_operator.api.shapes import CapacityProviderStrategyItem, CreateServiceR
 from ecs_operator.render import Constraint, Placement, RenderError
 from ecs_operator.render.capacity import placement_for, provider_placement
 from ecs_operator.render.findings import Report
-from ecs_operator.render.placement import NO_MATCH, Untranslatable, expression_terms
+from ecs_operator.render.memberof import NO_MATCH, Untranslatable, expression_terms
 from ecs_operator.render.request import Options
 from ecs_operator.render.service import render_service
 
