@@ -96,7 +96,9 @@ def script(document: Path) -> str:
 
 def test_the_markers_and_blocks_are_read() -> None:
     guide = blocks(REPO / "docs" / "user-guide.md")
-    assert [b.file for b in guide if b.language == "yaml"] == ["cluster.yaml"]
+    assert [b.file for b in guide if b.language == "yaml" and not b.illustrative] == [
+        "cluster.yaml"
+    ]
     assert "kubectl apply -f cluster.yaml -f web.yaml" in script(REPO / "docs" / "user-guide.md")
 
 
