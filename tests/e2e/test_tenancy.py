@@ -439,11 +439,17 @@ def test_exposure_outside_the_cluster_is_the_admins_call(tenant: Tenant, kube: K
         return found[0].spec.type if found else None
 
     assert wait_for(lb_type, 60, "the load balancer's Service") == "ClusterIP"
-    findings = status(kube, tenant.namespace, "Service", "web").get("findings") or []
-    assert any(
-        f["path"] == "loadBalancers" and ANNOTATION_ALLOWED_SERVICE_TYPES in f["message"]
-        for f in findings
-    )
+
+    def refusal_reported() -> bool:
+        # the status of a Service still on its way to steady state may settle for a few
+        # seconds (the chart's --status-settle) after its objects are written
+        findings = status(kube, tenant.namespace, "Service", "web").get("findings") or []
+        return any(
+            f["path"] == "loadBalancers" and ANNOTATION_ALLOWED_SERVICE_TYPES in f["message"]
+            for f in findings
+        )
+
+    wait_for(refusal_reported, 60, "the finding that the LoadBalancer needs the admin's leave")
     admin_allows(tenant.namespace, **{ANNOTATION_ALLOWED_SERVICE_TYPES: "LoadBalancer"})
     wait_for(lambda: lb_type() == "LoadBalancer", 60, "the LoadBalancer the admin allowed")
 
