@@ -124,3 +124,26 @@ def test_a_settled_status_not_written_is_forgotten_so_the_next_pass_writes_it() 
 
     stored = asyncio.run(run()).get(ECS_SERVICE, "shop", "web")
     assert stored is not None and stored["status"]["runningCount"] == 0
+
+
+def test_a_status_the_server_holds_for_an_older_spec_settles_longer() -> None:
+    """While the server's status is for an older generation (a new Service has none), tools
+    read the object as in progress already: its next status on the way waits the longer
+    window; once the server's status speaks for the spec, the short one again."""
+
+    async def run(observed: int) -> list[tuple[str, str, str]]:
+        api = FakeApi(SERVICE)
+        live = api.objects["services", "shop", "web"]
+        live["metadata"]["generation"] = 2
+        live["status"] = {"observedGeneration": observed}
+        store = Store()
+        store.put(ECS_SERVICE, live)
+        writer = Writer(cast(Any, api), store, settle=0.1, settle_unobserved=30.0)
+        await writer.write_status(ECS_SERVICE, live, {"runningCount": 1}, settling=True)
+        await asyncio.sleep(0.3)
+        written = list(api.written)
+        await writer.flush()
+        return written
+
+    assert asyncio.run(run(observed=1)) == []  # still waiting after the short window
+    assert asyncio.run(run(observed=2)) == [("patch/status", "services", "web")]

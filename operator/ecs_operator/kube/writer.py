@@ -13,6 +13,14 @@ replaces it: a Service that reaches its steady state within the window costs one
 instead of two. The store holds the new status at once, so the next reconcile reports on top
 of it; a status that is not settling (a steady state, a problem) goes out at once, with
 whatever was waiting.
+
+**A status the API server holds for an older spec settles longer.** While the status on the
+server is for an older generation than the spec's (a new object has none: the CRD defaults
+``observedGeneration`` to 0), every tool already reads the object as in progress (kstatus:
+InProgress, Argo CD: Progressing, ``kubectl wait``: not yet), so a status on its way that
+would say so again may wait ``settle_unobserved`` instead of ``settle``: a new Service that
+reaches its steady state within that window costs one status write. What comes out of the
+window is bounded all the same: the status shows the progress at the latest then.
 """
 
 from __future__ import annotations
@@ -73,11 +81,20 @@ class _Settling:
 
 
 class Writer:
-    def __init__(self, client: KubeClient, store: Store, settle: float = 0.0) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        store: Store,
+        settle: float = 0.0,
+        settle_unobserved: float | None = None,
+    ) -> None:
         self.client = client
         self.store = store
         #: seconds a settling status write waits (0: none waits)
         self.settle = settle
+        #: seconds it waits while the server's status is for an older generation (default:
+        #: ``settle``; see the module doc)
+        self.settle_unobserved = settle if settle_unobserved is None else settle_unobserved
         self._settling: dict[StatusKey, _Settling] = {}
         self._flushing: set[asyncio.Task[None]] = set()
 
@@ -115,13 +132,14 @@ class Writer:
         key = (resource.plural, metadata.get("namespace") or "", metadata["name"])
         waiting = self._settling.get(key)
         patch = then(waiting.patch, {"status": status}) if waiting else {"status": status}
-        if settling and self.settle > 0:
+        window = self.settle_unobserved if unobserved(body) else self.settle
+        if settling and (waiting is not None or window > 0):
             local = {**body, "status": merge_patch(body.get("status") or {}, status)}
             if waiting is not None:
                 waiting.patch = patch
             else:
                 loop = asyncio.get_running_loop()
-                timer = loop.call_later(self.settle, self._due, key)
+                timer = loop.call_later(window, self._due, key)
                 self._settling[key] = _Settling(
                     resource, metadata.get("namespace"), metadata["name"], patch, body, timer
                 )
@@ -190,6 +208,16 @@ class Writer:
         else:
             self.store.forget(resource, metadata.get("namespace") or "", metadata["name"])
         return True
+
+
+def unobserved(body: dict[str, Any]) -> bool:
+    """Whether the object's status (as the API server holds it, when nothing of ours waits) is
+    for an older generation than its spec's, or missing: every tool reads it as in progress."""
+    generation = body["metadata"].get("generation")
+    if generation is None:
+        return False
+    observed = (body.get("status") or {}).get("observedGeneration") or 0
+    return int(observed) < int(generation)
 
 
 def _terminating(answer: dict[str, Any], uid: str) -> bool:
