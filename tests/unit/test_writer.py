@@ -147,3 +147,32 @@ def test_a_status_the_server_holds_for_an_older_spec_settles_longer() -> None:
 
     assert asyncio.run(run(observed=1)) == []  # still waiting after the short window
     assert asyncio.run(run(observed=2)) == [("patch/status", "services", "web")]
+
+
+def test_a_status_decided_while_a_settled_one_is_on_its_way_lands_after_it() -> None:
+    """The settled write goes out in the background; a status decided meanwhile (the steady
+    state) must not be overtaken by it, or the stale one stays: our own status writes wake no
+    reconcile that would mend it."""
+
+    class Slow(FakeApi):
+        delays = [0.3]
+
+        async def merge_patch(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            if self.delays:
+                await asyncio.sleep(self.delays.pop())
+            return await super().merge_patch(*args, **kwargs)
+
+    async def run() -> FakeApi:
+        api = Slow(SERVICE)
+        store = Store()
+        body = api.objects["services", "shop", "web"]
+        store.put(ECS_SERVICE, body)
+        writer = Writer(cast(Any, api), store, settle=0.05)
+        held = await writer.write_status(ECS_SERVICE, body, {"runningCount": 1}, settling=True)
+        await asyncio.sleep(0.1)  # the settled write is in flight (slowly)
+        await writer.write_status(ECS_SERVICE, held, {"runningCount": 2, "steady": True})
+        await writer.flush()
+        return api
+
+    status = asyncio.run(run()).objects["services", "shop", "web"]["status"]
+    assert (status["runningCount"], status.get("steady")) == (2, True)

@@ -96,7 +96,8 @@ class Writer:
         #: ``settle``; see the module doc)
         self.settle_unobserved = settle if settle_unobserved is None else settle_unobserved
         self._settling: dict[StatusKey, _Settling] = {}
-        self._flushing: set[asyncio.Task[None]] = set()
+        #: settled status writes on their way to the API server, by object
+        self._flushing: dict[StatusKey, asyncio.Task[None]] = {}
 
     def _keep(self, body: dict[str, Any]) -> dict[str, Any]:
         self.store.put(resource_of(body), body)
@@ -148,12 +149,21 @@ class Writer:
         if waiting is not None:
             waiting.timer.cancel()
             del self._settling[key]
+        flushing = self._flushing.get(key)
+        if flushing is not None:
+            # a settled status of this object is on its way: this newer one goes after it, or
+            # the older could land last and stay (our own status writes wake no reconcile)
+            await asyncio.wait({flushing})
         return await self.merge_patch(resource, body, patch, "status")
 
     def _due(self, key: StatusKey) -> None:
         task = asyncio.get_running_loop().create_task(self._write_settled(key))
-        self._flushing.add(task)
-        task.add_done_callback(self._flushing.discard)
+        self._flushing[key] = task
+        task.add_done_callback(lambda _: self._flushed(key, task))
+
+    def _flushed(self, key: StatusKey, task: asyncio.Task[None]) -> None:
+        if self._flushing.get(key) is task:
+            del self._flushing[key]
 
     async def _write_settled(self, key: StatusKey) -> None:
         waiting = self._settling.pop(key, None)
@@ -179,7 +189,7 @@ class Writer:
         for key, waiting in list(self._settling.items()):
             waiting.timer.cancel()
             await self._write_settled(key)
-        await asyncio.gather(*self._flushing, return_exceptions=True)
+        await asyncio.gather(*self._flushing.values(), return_exceptions=True)
 
     async def ensure(
         self, desired: dict[str, Any], live: dict[str, Any] | None, ours: apply.Ours
