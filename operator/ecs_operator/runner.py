@@ -184,7 +184,7 @@ def _startup(args: argparse.Namespace) -> None:
             client,
             store,
             settle=chosen.timers.status_settle,
-            settle_unobserved=chosen.timers.status_settle_unobserved,
+            settle_in_progress=chosen.timers.status_settle_in_progress,
         )
         context = Context(
             store=store,

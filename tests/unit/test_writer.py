@@ -126,27 +126,36 @@ def test_a_settled_status_not_written_is_forgotten_so_the_next_pass_writes_it() 
     assert stored is not None and stored["status"]["runningCount"] == 0
 
 
-def test_a_status_the_server_holds_for_an_older_spec_settles_longer() -> None:
-    """While the server's status is for an older generation (a new Service has none), tools
-    read the object as in progress already: its next status on the way waits the longer
-    window; once the server's status speaks for the spec, the short one again."""
+def test_a_status_on_its_way_waits_longer_while_the_server_reads_in_progress_already() -> None:
+    """While the server's status reads "in progress" to every tool (kstatus: for an older
+    generation, a new Service's none included, or Reconciling=True), the next status on the
+    way waits the longer window; one that would change the reading (a steady Service starting
+    a rollout) only the short one."""
 
-    async def run(observed: int) -> list[tuple[str, str, str]]:
+    async def run(status: dict[str, Any]) -> list[tuple[str, str, str]]:
         api = FakeApi(SERVICE)
         live = api.objects["services", "shop", "web"]
         live["metadata"]["generation"] = 2
-        live["status"] = {"observedGeneration": observed}
+        live["status"] = status
         store = Store()
         store.put(ECS_SERVICE, live)
-        writer = Writer(cast(Any, api), store, settle=0.1, settle_unobserved=30.0)
+        writer = Writer(cast(Any, api), store, settle=0.1, settle_in_progress=30.0)
         await writer.write_status(ECS_SERVICE, live, {"runningCount": 1}, settling=True)
         await asyncio.sleep(0.3)
         written = list(api.written)
         await writer.flush()
         return written
 
-    assert asyncio.run(run(observed=1)) == []  # still waiting after the short window
-    assert asyncio.run(run(observed=2)) == [("patch/status", "services", "web")]
+    def reconciling(state: str) -> dict[str, Any]:
+        return {
+            "observedGeneration": 2,
+            "conditions": [{"type": "Reconciling", "status": state}],
+        }
+
+    for waits in ({}, {"observedGeneration": 1}, reconciling("True")):
+        assert asyncio.run(run(waits)) == [], waits  # still waiting after the short window
+    for goes in ({"observedGeneration": 2}, reconciling("False")):
+        assert asyncio.run(run(goes)) == [("patch/status", "services", "web")], goes
 
 
 def test_a_status_decided_while_a_settled_one_is_on_its_way_lands_after_it() -> None:

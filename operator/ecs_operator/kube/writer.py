@@ -14,13 +14,16 @@ instead of two. The store holds the new status at once, so the next reconcile re
 of it; a status that is not settling (a steady state, a problem) goes out at once, with
 whatever was waiting.
 
-**A status the API server holds for an older spec settles longer.** While the status on the
-server is for an older generation than the spec's (a new object has none: the CRD defaults
-``observedGeneration`` to 0), every tool already reads the object as in progress (kstatus:
-InProgress, Argo CD: Progressing, ``kubectl wait``: not yet), so a status on its way that
-would say so again may wait ``settle_unobserved`` instead of ``settle``: a new Service that
-reaches its steady state within that window costs one status write. What comes out of the
-window is bounded all the same: the status shows the progress at the latest then.
+**A status that already reads "in progress" settles longer.** While the status on the server
+already reads as in progress to every tool (kstatus: InProgress, Argo CD: Progressing,
+``kubectl wait``: not yet), because it is for an older generation than the spec's (a new
+object has none: the CRD defaults ``observedGeneration`` to 0) or carries kstatus's
+``Reconciling=True``, a status on its way that would say so again may wait
+``settle_in_progress`` instead of ``settle``: a new Service that reaches its steady state
+within that window costs one status write, and a rollout shows its progress every
+``settle_in_progress`` rather than every ``settle``. The short window stays for what changes
+the reading (a steady Service starting a rollout); either is a bound on how late progress
+shows.
 """
 
 from __future__ import annotations
@@ -86,15 +89,15 @@ class Writer:
         client: KubeClient,
         store: Store,
         settle: float = 0.0,
-        settle_unobserved: float | None = None,
+        settle_in_progress: float | None = None,
     ) -> None:
         self.client = client
         self.store = store
         #: seconds a settling status write waits (0: none waits)
         self.settle = settle
-        #: seconds it waits while the server's status is for an older generation (default:
+        #: seconds it waits while the server's status reads "in progress" already (default:
         #: ``settle``; see the module doc)
-        self.settle_unobserved = settle if settle_unobserved is None else settle_unobserved
+        self.settle_in_progress = settle if settle_in_progress is None else settle_in_progress
         self._settling: dict[StatusKey, _Settling] = {}
         #: settled status writes on their way to the API server, by object
         self._flushing: dict[StatusKey, asyncio.Task[None]] = {}
@@ -133,7 +136,7 @@ class Writer:
         key = (resource.plural, metadata.get("namespace") or "", metadata["name"])
         waiting = self._settling.get(key)
         patch = then(waiting.patch, {"status": status}) if waiting else {"status": status}
-        window = self.settle_unobserved if unobserved(body) else self.settle
+        window = self.settle_in_progress if reads_in_progress(body) else self.settle
         if settling and (waiting is not None or window > 0):
             local = {**body, "status": merge_patch(body.get("status") or {}, status)}
             if waiting is not None:
@@ -220,14 +223,18 @@ class Writer:
         return True
 
 
-def unobserved(body: dict[str, Any]) -> bool:
-    """Whether the object's status (as the API server holds it, when nothing of ours waits) is
-    for an older generation than its spec's, or missing: every tool reads it as in progress."""
+def reads_in_progress(body: dict[str, Any]) -> bool:
+    """Whether the object's status (as the API server holds it, when nothing of ours waits)
+    reads "in progress" to kstatus, and so to every tool: for an older generation than the
+    spec's (or missing), or with kstatus's own ``Reconciling`` condition True."""
+    status = body.get("status") or {}
     generation = body["metadata"].get("generation")
-    if generation is None:
-        return False
-    observed = (body.get("status") or {}).get("observedGeneration") or 0
-    return int(observed) < int(generation)
+    if generation is not None and int(status.get("observedGeneration") or 0) < int(generation):
+        return True
+    return any(
+        c.get("type") == "Reconciling" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
 
 
 def _terminating(answer: dict[str, Any], uid: str) -> bool:
