@@ -35,6 +35,7 @@ from ecs_operator.render.names import dns_label, label_value
 from . import clusters, errors, taskdefinitions, wire
 from .caller import Caller
 from .clusters import DELETED
+from .wording import refusal
 
 Body = dict[str, Any]
 DEPLOYMENT = "ecs-operator.dev/api-deployment"
@@ -208,7 +209,7 @@ def _validated(spec: Body) -> None:
     try:
         parse_service(spec)
     except EcsValidationError as error:
-        raise taskdefinitions.invalid(error) from None
+        raise refusal(error, spec) from None
 
 
 async def create(caller: Caller, request: Body) -> Body:

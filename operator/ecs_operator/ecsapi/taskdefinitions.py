@@ -24,6 +24,7 @@ from ecs_operator.status.taskdefinition import DEREGISTERED, parse_revisions, re
 
 from . import errors, wire
 from .caller import Caller
+from .wording import refusal
 
 Body = dict[str, Any]
 #: attempts at recording a revision while other registrations of the family race ours
@@ -76,11 +77,6 @@ def with_ecs_defaults(definition: Body) -> Body:
         "containerDefinitions": containers,
         "volumes": volumes,
     }
-
-
-def invalid(error: EcsValidationError) -> errors.EcsApiError:
-    """ECS's ClientException for a refused spec, naming every field and rule."""
-    return errors.client_error("; ".join(str(v) for v in error.violations))
 
 
 def replacement(old: Any, new: Any) -> Any:
@@ -220,7 +216,7 @@ async def register(caller: Caller, request: Body) -> Body:
     try:
         spec = parse_task_definition(request).to_ecs()
     except EcsValidationError as error:
-        raise invalid(error) from None
+        raise refusal(error, request) from None
     body = owner(await caller.list(TASK_DEFINITION), spec["family"])
     after: int | None = None
     if body is None:

@@ -23,6 +23,7 @@ from ecs_operator.plugin.views import all_tasks, list_tasks
 from . import clusters, errors, taskdefinitions, wire
 from .caller import Caller
 from .taskdefinitions import MANAGED
+from .wording import refusal
 
 Body = dict[str, Any]
 
@@ -88,7 +89,7 @@ async def run(caller: Caller, request: Body) -> Body:
     try:
         parse_task(spec)
     except EcsValidationError as error:
-        raise taskdefinitions.invalid(error) from None
+        raise refusal(error, spec) from None
     await taskdefinitions.resolve(caller, request["taskDefinition"])
     body = await caller.create(ECS_TASK, {"metadata": {"name": uuid.uuid4().hex}, "spec": spec})
     body = {**_provisioning(body), "kind": "Task"}
