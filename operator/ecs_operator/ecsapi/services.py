@@ -31,6 +31,7 @@ from ecs_operator.plugin.actions import force_new_deployment_patch
 from ecs_operator.plugin.views import cluster_of, service_name, service_view
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
+from ecs_operator.status.rollout import deployment_id
 
 from . import clusters, errors, taskdefinitions, wire
 from .caller import Caller
@@ -79,10 +80,28 @@ def deleted(body: Body) -> bool:
     return DELETED in _annotations(body)
 
 
-def deployment_id(service: str, target: str, at: str) -> str:
-    """``ecs-svc/`` and 19 digits, derived from the service, its target and the time."""
+def restart_id(service: str, target: str, at: str) -> str:
+    """A forced deployment's id, ``ecs-svc/`` and 19 digits from the service, its target and
+    the time: the operator keeps its deployment through a forced restart, so only the API
+    names this one."""
     digits = int(hashlib.sha256(f"{service}/{target}/{at}".encode()).hexdigest(), 16) % 10**19
     return f"ecs-svc/{digits:019d}"
+
+
+def recorded_id(body: Body, recorded: Body) -> str:
+    """The recorded deployment's id: a forced one's own, else the id the operator gives the
+    deployment of that task definition (``rollout.deployment_id``: the Service's uid, the task
+    definition, the id of the deployment it replaces), so both name it alike."""
+    if "id" in recorded:
+        return str(recorded["id"])
+    uid = body["metadata"]["uid"]
+    return deployment_id(uid, recorded["taskDefinition"], recorded.get("replaces", ""))
+
+
+def _primary_id(body: Body) -> str:
+    """The id of the operator's PRIMARY deployment, which a new one replaces ("" for none)."""
+    deployments = (body.get("status") or {}).get("deployments") or [{}]
+    return str(deployments[0].get("id", ""))
 
 
 def _recorded(body: Body) -> Body | None:
@@ -90,16 +109,18 @@ def _recorded(body: Body) -> Body | None:
     return recorded
 
 
-def _pending(caller: Caller, name: str, target: str, restart: bool = False) -> dict[str, str]:
+def _pending(
+    caller: Caller, name: str, target: str, replaces: str, restart: bool = False
+) -> dict[str, str]:
     """The annotations that record a new deployment of ``target`` (``family:revision``); with
     ``restart``, the fresh force-new-deployment value too, which replaces the tasks."""
     at = _now()
-    deployment = deployment_id(f"{caller.namespace}/{name}", target, at)
-    recorded = {"id": deployment, "taskDefinition": target, "at": at}
+    recorded = {"taskDefinition": target, "at": at, "replaces": replaces}
     annotations = {}
     if restart:
         annotations = force_new_deployment_patch()["metadata"]["annotations"]
         recorded["restart"] = annotations[keys.ANNOTATION_FORCE_NEW_DEPLOYMENT]
+        recorded["id"] = restart_id(f"{caller.namespace}/{name}", target, at)
     return {**annotations, DEPLOYMENT: json.dumps(recorded, separators=(",", ":"))}
 
 
@@ -135,11 +156,13 @@ def _with_pending(caller: Caller, body: Body, shown: Body) -> list[Body]:
     running = ((body.get("status") or {}).get("deployments") or [{}])[0].get("taskDefinition")
     if not recorded or deleted(body):
         return deployments
+    deployment = recorded_id(body, recorded)
     if running == recorded["taskDefinition"] and "restart" not in recorded:
-        # the operator's deployment of the target keeps the id the client was given
-        return [{**deployments[0], "id": recorded["id"]}, *deployments[1:]]
+        # the operator's deployment of the target keeps the id the client was given (the
+        # operator's own id for it, unless updates raced it: then the recorded one wins)
+        return [{**deployments[0], "id": deployment}, *deployments[1:]]
     primary = {
-        "id": recorded["id"],
+        "id": deployment,
         "status": "PRIMARY",
         "taskDefinition": caller.arns.task_definition(recorded["taskDefinition"]),
         "desiredCount": (body.get("spec") or {}).get("desiredCount", 0),
@@ -149,7 +172,7 @@ def _with_pending(caller: Caller, body: Body, shown: Body) -> list[Body]:
         "createdAt": recorded["at"],
         "updatedAt": recorded["at"],
         "rolloutState": "IN_PROGRESS",
-        "rolloutStateReason": f"ECS deployment {recorded['id']} in progress.",
+        "rolloutStateReason": f"ECS deployment {deployment} in progress.",
     }
     return [primary, *({**d, "status": "ACTIVE"} for d in deployments[:1])]
 
@@ -227,7 +250,7 @@ async def create(caller: Caller, request: Body) -> Body:
     if "taskDefinition" in request:
         # ECS runs the revision a bare family meant at the time, not each new one after it
         spec["taskDefinition"] = await _target(caller, request["taskDefinition"])
-        metadata["annotations"] = _pending(caller, name, spec["taskDefinition"])
+        metadata["annotations"] = _pending(caller, name, spec["taskDefinition"], "")
     created = await caller.create(ECS_SERVICE, {"metadata": metadata, "spec": spec})
     return {"service": view(caller, created, ["TAGS"])}
 
@@ -298,7 +321,9 @@ async def update(caller: Caller, request: Body) -> Body:
             wanted["taskDefinition"] = target
         recorded = _recorded(body) or {}
         if force or recorded.get("taskDefinition") != target:
-            metadata["annotations"] = _pending(caller, service_name(body), target, restart=force)
+            metadata["annotations"] = _pending(
+                caller, service_name(body), target, _primary_id(body), restart=force
+            )
     patch = {"metadata": metadata, "spec": taskdefinitions.replacement(spec, wanted)}
     updated = await caller.patch(ECS_SERVICE, body["metadata"]["name"], patch)
     return {"service": view(caller, updated, ["TAGS"])}
