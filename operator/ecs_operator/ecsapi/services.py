@@ -64,6 +64,13 @@ UPDATABLE = frozenset(
         "serviceConnectConfiguration",
     }
 )
+#: members ECS answers with, empty, when a service has none (awscli's describe-services examples)
+SERVICE_DEFAULTS: Body = {
+    "loadBalancers": [],
+    "serviceRegistries": [],
+    "placementConstraints": [],
+    "placementStrategy": [],
+}
 #: UpdateService members that address the service or ask for a deployment
 ADDRESSING = frozenset({"cluster", "service", "forceNewDeployment"})
 
@@ -178,7 +185,7 @@ def _with_pending(caller: Caller, body: Body, shown: Body) -> list[Body]:
 
 
 def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
-    shown = service_view(body, caller.arns)
+    shown = {**SERVICE_DEFAULTS, **service_view(body, caller.arns)}
     shown["deployments"] = _with_pending(caller, body, shown)
     if shown["deployments"]:
         shown["taskDefinition"] = shown["deployments"][0]["taskDefinition"]

@@ -33,8 +33,10 @@ def task_id(namespace: str, pod: str) -> str:
 
 
 def _provisioning(body: Body) -> Body:
-    """A Task the operator has not started yet: its tasks PROVISIONING."""
-    if (body.get("status") or {}).get("tasks"):
+    """A Task the operator has not started yet: its tasks PROVISIONING, of the revision its
+    spec names (RunTask resolved it)."""
+    status = body.get("status") or {}
+    if status.get("tasks"):
         return body
     count = (body.get("spec") or {}).get("count") or 1
     records = [
@@ -47,7 +49,8 @@ def _provisioning(body: Body) -> Body:
         }
         for i in range(count)
     ]
-    return {**body, "status": {**(body.get("status") or {}), "tasks": records}}
+    reference = status.get("taskDefinition") or (body.get("spec") or {}).get("taskDefinition")
+    return {**body, "status": {**status, "taskDefinition": reference, "tasks": records}}
 
 
 class Found:
@@ -90,7 +93,9 @@ async def run(caller: Caller, request: Body) -> Body:
         parse_task(spec)
     except EcsValidationError as error:
         raise refusal(error, spec) from None
-    await taskdefinitions.resolve(caller, request["taskDefinition"])
+    # ECS runs the latest ACTIVE revision of a bare family as of the call, and answers with it
+    family, revision = await taskdefinitions.resolve(caller, request["taskDefinition"])
+    spec["taskDefinition"] = f"{family.name}:{revision}"
     body = await caller.create(ECS_TASK, {"metadata": {"name": uuid.uuid4().hex}, "spec": spec})
     body = {**_provisioning(body), "kind": "Task"}
     shown = [Found(caller, cluster, s, body) for s in all_tasks([body], [], cluster, caller.arns)]
