@@ -8,7 +8,8 @@ other refusal keeps the rules' text, every violation named. Sources of the words
 tests (copied from ECS), the ECS API reference, and ECS answers quoted in public issues
 (``Fargate only supports network mode 'awsvpc'.``: aws/amazon-ecs-cli#1145, ECS's quotes
 curly; ``Invalid setting 'value'`` for a containerInsights value: terraform-aws-modules/
-terraform-aws-ecs#264, an ``InvalidParameterException``).
+terraform-aws-ecs#264, an ``InvalidParameterException``; a DAEMON service's desiredCount:
+kayac/ecspresso#20, fabfuel/ecs-deploy#59).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError, Violation
 from ecs_operator.api.rules.cluster import CONTAINER_INSIGHTS
 from ecs_operator.api.rules.fargate import FARGATE_AWSVPC, FARGATE_NAMESPACES, FARGATE_SIZE
+from ecs_operator.api.rules.service import DAEMON_COUNT
 from ecs_operator.api.rules.taskdefinition import CONTAINER_MEMORY
 
 from . import errors
@@ -77,6 +79,14 @@ KNOWN: list[tuple[str, str | None, Words]] = [
         "(cpu|memory)",
         FARGATE_SIZE,
         lambda m, _: _client(f"Fargate requires that '{m[1]}' be defined at the task level."),
+    ),
+    (
+        "desiredCount",
+        DAEMON_COUNT,
+        lambda _, __: errors.invalid_parameter(
+            "The daemon scheduling strategy does not support a desired count for services. "
+            "Remove the desired count value and try again"
+        ),
     ),
     (
         r"settings\[\d+\]\.value",
