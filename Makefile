@@ -78,6 +78,10 @@ lock: $(STAMP) ## pin the image's runtime and build dependencies with hashes (re
 binaries: $(STAMP) ## build (or reuse from ~/.cache/ecs-operator) etcd, kube-*, kubectl, kwok, helm
 	$(BIN)/ecs-operator devcluster build
 
+.PHONY: image
+image: $(STAMP) ## the operator image from the Dockerfile, without Docker (buildah; cached by content)
+	$(BIN)/ecs-operator devcluster image
+
 .PHONY: unit
 unit: $(STAMP) ## fast tests: no cluster
 	$(PYTEST) tests/unit -q

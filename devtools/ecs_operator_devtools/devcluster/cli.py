@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import binaries, processes, realnode
+from . import binaries, operator_image, processes, realnode
 from .cluster import OPERATOR, DevCluster, default_state_dir
 from .errors import DevclusterError
 
@@ -15,8 +15,9 @@ from .errors import DevclusterError
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action",
-        choices=("build", "up", "down", "status", "env"),
-        help="build the binaries; start, stop or inspect the devcluster; print shell exports",
+        choices=("build", "image", "up", "down", "status", "env"),
+        help="build the binaries or the operator image; start, stop or inspect the "
+        "devcluster; print shell exports",
     )
     parser.add_argument(
         "--state-dir",
@@ -83,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
                 built |= node_binaries | {image.name: image for image in task_images}
             for name, path in built.items():
                 print(f"{name:24} {path}")
+        elif args.action == "image":
+            image = operator_image.ensure_image()
+            print(f"{'image':24} {image.reference}\n{'archive':24} {image.archive}")
         elif args.action == "up":
             cluster.up(log=lambda line: print(line, file=sys.stderr))
             print(
