@@ -140,3 +140,22 @@ def test_the_build_never_pulls_and_selects_the_local_base_through_the_dockerfile
     # the Dockerfile's FROM line, with that build argument, names the base we import
     dockerfile = (REPO / "Dockerfile").read_text()
     assert "FROM python:${PYTHON_VERSION}-slim${PYTHON_DIGEST:+@${PYTHON_DIGEST}}" in dockerfile
+
+
+def test_the_storage_keeps_the_base_and_the_last_builds_layers_only() -> None:
+    """base <- locks <- deps <- old-src (an earlier build), deps <- new-src (the last build
+    used deps from its cache and made new-src), base <- old-final (an earlier build)."""
+    images = [
+        {"Id": "base0", "ParentId": "", "Names": ["docker.io/library/python:x-slim"]},
+        {"Id": "locks0", "ParentId": "base0"},
+        {"Id": "deps00", "ParentId": "locks0"},
+        {"Id": "oldsrc", "ParentId": "deps00"},
+        {"Id": "newsrc", "ParentId": "deps00"},
+        {"Id": "oldfin", "ParentId": "base0", "Names": ["localhost/ecs-operator:old"]},
+        {"Id": "oldtop", "ParentId": "oldfin"},
+    ]
+    stale = operator_image.stale_images(
+        images, ["newsrc", "deps00"], "docker.io/library/python:x-slim"
+    )
+    assert set(stale) == {"oldtop", "oldsrc", "oldfin"}
+    assert stale.index("oldtop") < stale.index("oldfin"), "children first"

@@ -18,6 +18,7 @@ the locked dependencies' layer across source changes.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import binaries
 from .errors import DevclusterError
@@ -307,7 +309,7 @@ def ensure_image(context: Path | None = None, log: Log | None = None) -> Operato
         _run([*podman, "import", *changes, str(rootfs), base], "podman import")
     started = time.monotonic()
     say(f"building {image.reference} from {context / 'Dockerfile'} (buildah bud)")
-    _run(bud_command(context, image.reference), "buildah bud")
+    build_output = _run(bud_command(context, image.reference), "buildah bud")
     with tempfile.TemporaryDirectory(dir=images_dir(), prefix=".image-") as work:
         staging = Path(work) / image.archive.name
         destination = f"docker-archive:{staging}:{image.reference}"
@@ -315,28 +317,61 @@ def ensure_image(context: Path | None = None, log: Log | None = None) -> Operato
         _run(push, "buildah push")
         staging.rename(image.archive)
     say(f"built {image.reference} in {time.monotonic() - started:.0f}s: {image.archive}")
-    _forget_old_builds(image)
+    _tidy(image, build_output, base)
     return image
 
 
-def _forget_old_builds(current: OperatorImage) -> None:
-    """Keep the newest few archives (other checkouts may use theirs) and drop the images of
-    the others from the storage; layers the kept ones share stay."""
+#: buildah's line after each step: the step's image, new or from the layer cache
+_STEP_IMAGE = re.compile(r"^--> (?:Using cache )?([0-9a-f]{8,64})$", re.MULTILINE)
+
+
+def stale_images(images: list[dict[str, Any]], used: Iterable[str], base: str) -> list[str]:
+    """The storage's images that are neither the base nor in the ancestry of an image the
+    last build used (its layer cache), children before their parents. The archives are the
+    product; the storage only has to make the next build fast."""
+    parents = {image["Id"]: image.get("ParentId") or "" for image in images}
+    prefixes = tuple(used)
+    roots = [
+        image["Id"]
+        for image in images
+        if image["Id"].startswith(prefixes) or base in (image.get("Names") or [])
+    ]
+    keep: set[str] = set()
+    for image_id in roots:
+        while image_id and image_id not in keep:
+            keep.add(image_id)
+            image_id = parents.get(image_id, "")
+
+    def depth(image_id: str) -> int:
+        return 0 if not image_id else 1 + depth(parents.get(image_id, ""))
+
+    return sorted((i for i in parents if i not in keep), key=depth, reverse=True)
+
+
+def _tidy(current: OperatorImage, build_output: str, base: str) -> None:
+    """Keep the newest few archives (other checkouts may use theirs) and, in the storage, the
+    base and the last build's layer cache only."""
     archives = sorted(
         images_dir().glob("ecs-operator-*.tar"), key=lambda p: p.stat().st_mtime, reverse=True
     )
     for old in archives[_KEEP_ARCHIVES:]:
         if old != current.archive:
             old.unlink(missing_ok=True)
-            tag = old.stem.removeprefix("ecs-operator-")
-            subprocess.run(
-                ["buildah", *storage_options(), "rmi", f"{REPOSITORY}:{tag}"],
-                capture_output=True,
-            )
+    podman = ["podman", *storage_options()]
+    listed = subprocess.run(
+        [*podman, "images", "--all", "--format=json"], capture_output=True, text=True
+    )
+    if listed.returncode == 0:
+        used = _STEP_IMAGE.findall(build_output)
+        stale = stale_images(json.loads(listed.stdout or "[]"), used, base)
+        if stale:  # an image another build is using right now stays (no --force)
+            subprocess.run([*podman, "rmi", "--ignore", *stale], capture_output=True)
 
 
-def _run(command: list[str], what: str) -> None:
+def _run(command: list[str], what: str) -> str:
+    """Run a tool; its output, or an error with the end of it."""
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         output = (result.stdout + result.stderr)[-4000:]
         raise DevclusterError(f"{what} failed (exit {result.returncode}):\n{output}")
+    return result.stdout
