@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import binaries
+from . import binaries, images
 from .errors import DevclusterError
 
 #: Debian's suite whose python3 matches the Dockerfile's Python minor version (the locks are
@@ -60,10 +60,6 @@ class OperatorImage:
     @property
     def reference(self) -> str:
         return f"{self.repository}:{self.tag}"
-
-
-def images_dir() -> Path:
-    return binaries.cache_root() / "images"
 
 
 def storage_options() -> list[str]:
@@ -244,7 +240,7 @@ def base_key(suite: str = SUITE, packages: Iterable[str] = BASE_PACKAGES) -> str
 
 def ensure_base_rootfs(log: Log) -> Path:
     """The base rootfs tarball, made by mmdebstrap once per suite and package list."""
-    target = images_dir() / "base" / f"debian-{SUITE}-{base_key()}.tar"
+    target = images.cache_dir() / "base" / f"debian-{SUITE}-{base_key()}.tar"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -296,7 +292,7 @@ def ensure_image(context: Path | None = None, log: Log | None = None) -> Operato
     context = context or binaries.repo_root()
     reason = unavailable_reason()
     key = image_key(context)
-    image = OperatorImage(REPOSITORY, key[:12], images_dir() / f"ecs-operator-{key[:12]}.tar")
+    image = OperatorImage(REPOSITORY, key[:12], images.cache_dir() / f"ecs-operator-{key[:12]}.tar")
     if image.archive.exists():
         return image
     if reason is not None:
@@ -310,7 +306,7 @@ def ensure_image(context: Path | None = None, log: Log | None = None) -> Operato
     started = time.monotonic()
     say(f"building {image.reference} from {context / 'Dockerfile'} (buildah bud)")
     build_output = _run(bud_command(context, image.reference), "buildah bud")
-    with tempfile.TemporaryDirectory(dir=images_dir(), prefix=".image-") as work:
+    with tempfile.TemporaryDirectory(dir=images.cache_dir(), prefix=".image-") as work:
         staging = Path(work) / image.archive.name
         destination = f"docker-archive:{staging}:{image.reference}"
         push = ["buildah", *storage_options(), "push", "--quiet", image.reference, destination]
@@ -325,15 +321,15 @@ def ensure_image(context: Path | None = None, log: Log | None = None) -> Operato
 _STEP_IMAGE = re.compile(r"^--> (?:Using cache )?([0-9a-f]{8,64})$", re.MULTILINE)
 
 
-def stale_images(images: list[dict[str, Any]], used: Iterable[str], base: str) -> list[str]:
+def stale_images(stored: list[dict[str, Any]], used: Iterable[str], base: str) -> list[str]:
     """The storage's images that are neither the base nor in the ancestry of an image the
     last build used (its layer cache), children before their parents. The archives are the
     product; the storage only has to make the next build fast."""
-    parents = {image["Id"]: image.get("ParentId") or "" for image in images}
+    parents = {image["Id"]: image.get("ParentId") or "" for image in stored}
     prefixes = tuple(used)
     roots = [
         image["Id"]
-        for image in images
+        for image in stored
         if image["Id"].startswith(prefixes) or base in (image.get("Names") or [])
     ]
     keep: set[str] = set()
@@ -352,7 +348,7 @@ def _tidy(current: OperatorImage, build_output: str, base: str) -> None:
     """Keep the newest few archives (other checkouts may use theirs) and, in the storage, the
     base and the last build's layer cache only."""
     archives = sorted(
-        images_dir().glob("ecs-operator-*.tar"), key=lambda p: p.stat().st_mtime, reverse=True
+        images.cache_dir().glob("ecs-operator-*.tar"), key=lambda p: p.stat().st_mtime, reverse=True
     )
     for old in archives[_KEEP_ARCHIVES:]:
         if old != current.archive:
