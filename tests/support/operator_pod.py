@@ -62,14 +62,24 @@ def install(repository: str, tag: str, timeout: int = 180) -> OperatorPod:
         "logFormat": "text",
     }
     started = time.monotonic()
-    helm(
+    result = helm(
         "install", RELEASE, str(CHART), "--namespace", SYSTEM, "--create-namespace",
-        *set_flags(values), "--wait", "--timeout", f"{timeout}s",
+        *set_flags(values), "--wait", "--timeout", f"{timeout}s", check=False,
     )  # fmt: skip
+    assert result.returncode == 0, f"helm install: {result.stderr}\n{diagnosis()}"
     kubectl(
         "wait", "-n", SYSTEM, f"deployment/{RELEASE}", "--for=condition=Available", "--timeout=10s"
     )
     return OperatorPod(f"{repository}:{tag}", time.monotonic() - started)
+
+
+def diagnosis() -> str:
+    """What the operator's pod went through, for a failed install: its state, events, log."""
+    pods = kubectl("get", "pods", "-n", SYSTEM, "-l", SELECTOR, "-o", "wide", check=False)
+    events = kubectl(
+        "get", "events", "-n", SYSTEM, "--sort-by=.lastTimestamp", check=False
+    ).stdout.splitlines()[-15:]
+    return "\n".join([pods.stdout + pods.stderr, *events, "log:", OperatorPod.logs()])
 
 
 def uninstall() -> None:
