@@ -18,11 +18,12 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.parse import parse_task
 from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.client import ApiError
-from ecs_operator.kube.owners import age, child_of, controlled_by
+from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.metrics import TASKS
 from ecs_operator.plan.task import plan_task
 from ecs_operator.status.conditions import now
+from ecs_operator.status.containers import seconds_finished
 from ecs_operator.status.task import (
     LIFECYCLE,
     current_state,
@@ -136,9 +137,10 @@ async def _stop_pod(ctx: Context, pod: dict[str, Any] | None) -> None:
         return
     retention = ctx.settings.task_retention_seconds
     finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-    if finished and age(pod, ctx.clock()) < retention:
+    kept = retention - seconds_finished(pod, ctx.clock()) if finished else 0.0
+    if kept > 0:  # counted from the task's stop, so its logs stay readable that long
         key = Key(Kind.TASK, pod["metadata"]["namespace"], _owner_name(pod))
-        ctx.queue.add(key, after=retention)
+        ctx.queue.add(key, after=kept)
         return
     await ctx.writer.delete_ours(POD, pod)  # refused: the name is another pod's by now
 

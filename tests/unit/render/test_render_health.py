@@ -69,3 +69,26 @@ def test_malformed_commands_are_a_render_error(command: list[str]) -> None:
     with pytest.raises(RenderError) as error:
         _app(command=command)
     assert error.value.paths == ["containerDefinitions[0].healthCheck.command"]
+
+
+def test_a_run_task_reports_health_but_is_never_stopped_for_it() -> None:
+    """ECS: "a task run outside a service continues its lifecycle regardless of its health
+    status". A liveness probe would have the kubelet kill the container of a RunTask pod
+    (``restartPolicy: Never``), and the operator would then stop the task: on a real node a
+    failing check ended the task. Readiness only: the health is reported, never acted on."""
+    check = {"command": ["CMD-SHELL", "test -f /tmp/ok"], "startPeriod": 10}
+    td = task(
+        [
+            container("main", healthCheck=check),
+            container("side", essential=False, healthCheck=check),
+            container("gated", dependsOn=[{"containerName": "side", "condition": "HEALTHY"}]),
+        ]
+    )
+    rendered = containers(render(td, standalone=True))
+    for name in ("main", "side"):
+        assert "livenessProbe" not in rendered[name]
+        assert rendered[name]["readinessProbe"]["exec"]["command"][-1] == "test -f /tmp/ok"
+    # a failing startup probe kills too: kept only where another container waits on it
+    assert "startupProbe" not in rendered["main"] and "startupProbe" in rendered["side"]
+    in_service = containers(render(td))["main"]
+    assert "livenessProbe" in in_service and "startupProbe" in in_service
