@@ -70,6 +70,10 @@ def probes(
         # a fresh dict each time: the probes must not share objects (YAML aliases, mutation)
         return {
             "exec": {"command": list(command)},
+            # Docker runs a container's first check `interval` after it starts, not at once:
+            # an immediate probe failed every container still starting (with retries 1, the
+            # kubelet killed it before it could pass)
+            "initialDelaySeconds": interval,
             "periodSeconds": interval,
             "timeoutSeconds": timeout,
             "failureThreshold": failures,

@@ -19,6 +19,7 @@ def test_cmd_is_execed_directly_with_ecs_defaults() -> None:
     probe = _app(command=["CMD", "curl", "-f", "http://localhost"])["livenessProbe"]
     assert probe == {
         "exec": {"command": ["curl", "-f", "http://localhost"]},
+        "initialDelaySeconds": 30,
         "periodSeconds": 30,
         "timeoutSeconds": 5,
         "failureThreshold": 3,
@@ -92,3 +93,20 @@ def test_a_run_task_reports_health_but_is_never_stopped_for_it() -> None:
     assert "startupProbe" not in rendered["main"] and "startupProbe" in rendered["side"]
     in_service = containers(render(td))["main"]
     assert "livenessProbe" in in_service and "startupProbe" in in_service
+
+
+def test_the_first_check_runs_one_interval_after_the_container_starts() -> None:
+    """Docker's (so ECS's) first health check runs `interval` seconds after the container
+    starts. On a real kubelet an immediate probe failed every container still starting; with
+    ``retries: 1`` the startup probe of a HEALTHY dependency killed it before it could pass."""
+    check = {"command": ["CMD-SHELL", "test -f /tmp/ready"], "interval": 5, "retries": 1}
+    td = task(
+        [
+            container("db", essential=False, healthCheck=check),
+            container("app", dependsOn=[{"containerName": "db", "condition": "HEALTHY"}]),
+        ]
+    )
+    for standalone in (False, True):
+        db = containers(render(td, standalone=standalone))["db"]
+        probes = [db[k] for k in ("livenessProbe", "readinessProbe", "startupProbe") if k in db]
+        assert probes and all(p["initialDelaySeconds"] == 5 for p in probes)
