@@ -39,6 +39,9 @@ from .context import Context
 from .queue import CONFLICT, OK, Key, Kind, Outcome, Result
 from .references import Unresolved
 
+#: a running task's pod is stopped by cutting its active deadline to this (the least allowed)
+STOP_DEADLINE_SECONDS = 1
+
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     """Read, plan, start or stop pods, report."""
@@ -132,11 +135,25 @@ async def _start(
 
 
 async def _stop_pod(ctx: Context, pod: dict[str, Any] | None) -> None:
-    """End a pod whose task stopped (essential exit, StopTask), or that outlived retention."""
+    """End a pod whose task stopped (essential exit, StopTask), or that outlived retention.
+
+    A pod the kubelet runs is stopped, not deleted: its active deadline is cut to the least
+    there is, so the kubelet stops its containers as the ECS agent does (SIGTERM, then SIGKILL
+    after the pod's grace period, ECS's stopTimeout) and keeps the pod with their exit codes and
+    logs, the task's record, until the retention ends. Deleting it lost both on a real node."""
     if pod is None or pod["metadata"].get("deletionTimestamp"):
         return
+    status = pod.get("status") or {}
+    finished = status.get("phase") in ("Succeeded", "Failed")
+    if not finished and status.get("startTime"):
+        if (pod.get("spec") or {}).get("activeDeadlineSeconds") != STOP_DEADLINE_SECONDS:
+            patch = {
+                "metadata": {"uid": pod["metadata"]["uid"]},  # a precondition: this very pod
+                "spec": {"activeDeadlineSeconds": STOP_DEADLINE_SECONDS},
+            }
+            await ctx.writer.merge_patch(POD, pod, patch)
+        return
     retention = ctx.settings.task_retention_seconds
-    finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
     kept = retention - seconds_finished(pod, ctx.clock()) if finished else 0.0
     if kept > 0:  # counted from the task's stop, so its logs stay readable that long
         key = Key(Kind.TASK, pod["metadata"]["namespace"], _owner_name(pod))

@@ -133,8 +133,8 @@ def task_state(
         if exited and code == ESSENTIAL_EXITED:
             reason = f"{reason}: {exited['name']} {_EXITED} {exited.get('exitCode')}"
         return TaskState("STOPPED", "STOPPED", containers, code, reason)
-    if pod["metadata"].get("deletionTimestamp"):
-        if stop_requested:
+    if pod["metadata"].get("deletionTimestamp") or stop_requested:
+        if stop_requested:  # the operator stops its pod (handlers/task.py): it is on its way
             return TaskState(
                 "DEPROVISIONING",
                 "STOPPED",
