@@ -216,7 +216,12 @@ def stop(state_dir: Path) -> list[str]:
     host; returns the processes that were running."""
     nodes = _nodes(state_dir)
     tracked = {p.name: p for p in processes.tracked(state_dir)}
-    stopped = []
+    stopped: list[str] = []
+    owner = hostclaim.holder()
+    if owner is not None and owner["state_dir"] != str(state_dir) and not hostclaim.is_stale(owner):
+        # another devcluster took the host over (ours was dead, and swept): the cgroups,
+        # sockets and links of the names real-<i> are its own now
+        nodes = []
     for node in nodes:  # kubelets first: nothing restarts what the sweep stops
         kubelet = tracked.get(f"kubelet-{node.name}")
         if kubelet is not None and kubelet.alive():
@@ -229,7 +234,8 @@ def stop(state_dir: Path) -> list[str]:
         if containerd is not None and containerd.alive():
             processes.stop(containerd)
             stopped.append(containerd.name)
-    sweep(nodes)
+    if nodes:
+        sweep(nodes)
     for name in tracked:
         if name.startswith(("kubelet-real-", "containerd-real-")):
             for suffix in (".pid", ".cmd"):
