@@ -11,6 +11,7 @@ another program's objects.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import shutil
@@ -23,6 +24,7 @@ from . import binaries
 from .nodeconfig import BRIDGE_PREFIX, CGROUP_PARENT, NETWORK_PREFIX, NODES_DIR, RUN_ROOT
 
 CGROUP_FS = Path("/sys/fs/cgroup")
+PROC_SYS = Path("/proc/sys")
 #: kubelet's iptables chains (its canaries, the firewall against route_localnet traffic).
 KUBELET_CHAINS = ("KUBE-FIREWALL", "KUBE-KUBELET-CANARY", "KUBE-IPTABLES-HINT")
 #: Paths kubelet writes whatever its --root-dir (device plugins), the log symlinks it makes
@@ -224,7 +226,7 @@ def our_iptables() -> list[str]:
 def our_paths() -> list[Path]:
     """Files of ours outside the state directory: kubelet's device-plugin directory, log
     symlinks into a node's pod logs, libcni's cached results of our networks, /run's sockets."""
-    found = [p for p in (DEVICE_PLUGINS, RUN_ROOT) if p.exists()]
+    found = [p for p in (DEVICE_PLUGINS, RUN_ROOT, SAVED_SYSCTLS) if p.exists()]
     if CONTAINER_LOGS.is_dir():
         found += [
             link
@@ -263,6 +265,38 @@ def remove_paths() -> None:
     # the parents, if nothing but ours was in them
     for parent in (DEVICE_PLUGINS.parent, CONTAINER_LOGS, CNI_CACHE / "results", CNI_CACHE):
         _rmdir(parent)
+
+
+#: Kernel settings kubelet sets for its nodes (its protectKernelDefaults, off) and the bridge
+#: plugin for its gateway: saved before the first node starts, restored after the last.
+SYSCTLS = (
+    "vm/overcommit_memory",
+    "vm/panic_on_oom",
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+    "net/ipv4/ip_forward",
+)
+SAVED_SYSCTLS = Path("/run/ecs-operator-real.sysctl.json")
+
+
+def save_sysctls() -> None:
+    """Save the settings nodes change, unless saved already (by a devcluster that died)."""
+    if not SAVED_SYSCTLS.exists():
+        values = {key: (PROC_SYS / key).read_text().strip() for key in SYSCTLS}
+        SAVED_SYSCTLS.write_text(json.dumps(values, indent=2))
+
+
+def restore_sysctls() -> None:
+    try:
+        values = json.loads(SAVED_SYSCTLS.read_text())
+    except (OSError, ValueError):
+        return
+    for key, value in values.items():
+        with contextlib.suppress(OSError):
+            (PROC_SYS / key).write_text(value)
+    SAVED_SYSCTLS.unlink()
 
 
 def our_cgroups() -> list[Path]:

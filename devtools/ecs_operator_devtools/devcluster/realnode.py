@@ -115,6 +115,7 @@ def start(cluster: DevCluster, count: int, timeout: float, log: Callable[[str], 
     node_ip = host_ip() or "127.0.0.1"
     started = time.monotonic()
     nodes = [NodePaths(cluster.state_dir, i) for i in range(count)]
+    hostclean.save_sysctls()
     for node in nodes:
         _start_node(cluster, node, bins, archives, node_ip, timeout)
     api_client, client = cluster.api()
@@ -258,4 +259,5 @@ def sweep(nodes: list[NodePaths]) -> None:
     for node in nodes:
         for sub in ("containerd", "kubelet"):
             hostclean.remove_tree(node.path(sub))
+    hostclean.restore_sysctls()
     hostclean.remove_paths()
