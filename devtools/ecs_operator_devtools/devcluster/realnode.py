@@ -155,7 +155,7 @@ def _start_node(
         certs, f"node-{node.name}", f"system:node:{node.name}", "system:nodes"
     )
     pki.write_kubeconfig(certs, cluster.server(), node.path("kubelet.kubeconfig"), client=client)
-    ports = [cluster_free_port() for _ in range(2)]
+    ports = [processes.free_port() for _ in range(2)]
     kubelet = nodeconfig.kubelet_config(node, node_ip, ports[0], ports[1], certs.ca_cert)
     node.path("kubelet-config.yaml").write_text(yaml.safe_dump(kubelet, sort_keys=False))
     hostclean.make_cgroups(node.cgroup_root)
@@ -169,12 +169,6 @@ def _start_node(
     labels = nodeconfig.node_labels(node.name, _arch(), node.index)
     command = nodeconfig.kubelet_command(bins["kubelet"], node, node_ip, labels)
     processes.start(f"kubelet-{node.name}", command, cluster.state_dir)
-
-
-def cluster_free_port() -> int:
-    from .cluster import free_port
-
-    return free_port()
 
 
 def import_image(node: NodePaths, ctr: Path, archive: Path) -> bool:
