@@ -29,6 +29,8 @@ HELM_VERSION = "v3.22.0"
 #: and the Lua interpreter Argo CD embeds (github.com/yuin/gopher-lua, as Argo CD pins it).
 KSTATUS_VERSION = "v0.37.2"
 GOPHER_LUA_VERSION = "v1.1.1"
+#: The cluster DNS of devclusters with real nodes (network.py).
+COREDNS_VERSION = "v1.15.0"
 
 _K8S_VERSION_PKG = "k8s.io/component-base/version"
 _CLIENT_VERSION_PKG = "k8s.io/client-go/pkg/version"
@@ -104,6 +106,11 @@ TOOLS = (
     GoModule("kstatus", KSTATUS_VERSION, packages=(".",), binaries=("kstatus",)),
     GoModule("argolua", GOPHER_LUA_VERSION, packages=(".",), binaries=("argolua",)),
 )
+
+#: The cluster network of real nodes (network.py), built on first use of real nodes rather than
+#: by ``ensure_all``: CoreDNS with the few plugins cluster DNS needs (kube-proxy comes from the
+#: kube module with the kubelet).
+NETWORK_MODULES = (GoModule("coredns", COREDNS_VERSION, packages=(".",), binaries=("coredns",)),)
 
 _COMPLETE = ".complete"
 
@@ -201,6 +208,15 @@ def ensure_all(log: bool = True) -> dict[str, Path]:
     """Every binary the devcluster needs, building what the cache lacks: name -> path."""
     paths: dict[str, Path] = {}
     for module in MODULES:
+        directory = build(module, log=log)
+        paths.update({name: directory / name for name in module.binaries})
+    return paths
+
+
+def ensure_network(log: bool = True) -> dict[str, Path]:
+    """The binaries of :data:`NETWORK_MODULES`, building what the cache lacks: name -> path."""
+    paths: dict[str, Path] = {}
+    for module in NETWORK_MODULES:
         directory = build(module, log=log)
         paths.update({name: directory / name for name in module.binaries})
     return paths

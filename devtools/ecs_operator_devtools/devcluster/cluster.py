@@ -25,7 +25,7 @@ from typing import Any
 
 from ecs_operator import nodes
 
-from . import binaries, pki, processes
+from . import binaries, network, pki, processes
 from .errors import DevclusterError
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
@@ -70,8 +70,9 @@ class Ports:
 class DevCluster:
     """One devcluster, living in a state directory (PKI, data, logs, pid files, kubeconfig)."""
 
-    def __init__(self, state_dir: Path | None = None) -> None:
+    def __init__(self, state_dir: Path | None = None, real_nodes: int = 0) -> None:
         self.state_dir = (state_dir or default_state_dir()).resolve()
+        self.real_nodes = real_nodes
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -112,7 +113,12 @@ class DevCluster:
         return bool(state) and all(self.running().values()) and self._apiserver_ready(state)
 
     def server(self) -> str:
-        return f"https://127.0.0.1:{self.state()['ports']['apiserver']}"
+        state = self.state()
+        return f"https://{state.get('apiserver_host', '127.0.0.1')}:{state['ports']['apiserver']}"
+
+    def _apiserver_host(self) -> str:
+        """Loopback; with real nodes, the host address pods reach it at (network.HOST_IP)."""
+        return network.HOST_IP if self.real_nodes else "127.0.0.1"
 
     # -- lifecycle ---------------------------------------------------------------------
     def up(self, timeout: float = 180.0, log: Callable[[str], None] = print) -> None:
@@ -121,44 +127,60 @@ class DevCluster:
             log(f"devcluster already running in {self.state_dir}")
             return
         if self.state_dir.exists():
-            stale = processes.stop_all(self.state_dir)
+            stale = self.down()
             log(
                 f"cleaning a stale devcluster state in {self.state_dir}"
                 + (f" (stopped {', '.join(stale)})" if stale else "")
             )
-            shutil.rmtree(self.state_dir)
         bins = binaries.ensure_all()
         started = time.monotonic()
         self.state_dir.mkdir(parents=True)
         ports = Ports.allocate()
-        certs = pki.generate(self.state_dir / "pki")
-        server = f"https://127.0.0.1:{ports.apiserver}"
+        host = self._apiserver_host()
+        certs = pki.generate(self.state_dir / "pki", server_ips=(host,) if self.real_nodes else ())
+        server = f"https://{host}:{ports.apiserver}"
         pki.write_kubeconfig(certs, server, self.kubeconfig)
         stages = self.state_dir / "kwok-stages.yaml"
         stages.write_text(resources.files(__package__).joinpath("stages.yaml").read_text())
         self.state_file.write_text(
             json.dumps(
-                {"ports": ports.__dict__, "binaries": {k: str(v) for k, v in bins.items()}},
+                {
+                    "ports": ports.__dict__,
+                    "apiserver_host": host,
+                    "real_nodes": self.real_nodes,
+                    "binaries": {k: str(v) for k, v in bins.items()},
+                },
                 indent=2,
             )
         )
         try:
+            if self.real_nodes:
+                network.add_host_address()
             self._start_etcd(bins, ports, timeout)
-            self._start_apiserver(bins, ports, certs, timeout)
+            extra = network.apiserver_flags() if self.real_nodes else []
+            self._start_apiserver(bins, ports, certs, timeout, extra)
             self._start_controllers(bins, ports, timeout)
             processes.start("kwok", self._kwok_command(bins, ports, stages), self.state_dir)
             self._register_fleet()
             self._wait(
                 lambda: self._fleet_ready(), timeout, "the node fleet to become Ready", "kwok"
             )
+            if self.real_nodes:
+                network.start(self, node_name="real-0", timeout=timeout)
+                network.wait_ready(self, timeout)
         except BaseException:
             processes.stop_all(self.state_dir)
+            if self.real_nodes:
+                network.stop(self.state_dir)
             raise
         log(f"devcluster up in {time.monotonic() - started:.1f}s: {server}")
 
     def down(self, purge: bool = True) -> list[str]:
         """Stop exactly the processes this devcluster started; remove its state."""
+        real_nodes = self.state().get("real_nodes", 0)
         stopped = processes.stop_all(self.state_dir)
+        if real_nodes:
+            network.stop(self.state_dir)
         if purge and self.state_dir.exists():
             shutil.rmtree(self.state_dir)
         return stopped
@@ -197,7 +219,12 @@ class DevCluster:
         self._wait(lambda: _http_ok(f"{client}/health"), timeout, "etcd", "etcd")
 
     def _start_apiserver(
-        self, bins: dict[str, Path], ports: Ports, certs: pki.Pki, timeout: float
+        self,
+        bins: dict[str, Path],
+        ports: Ports,
+        certs: pki.Pki,
+        timeout: float,
+        extra: list[str] | None = None,
     ) -> None:
         command = [
             str(bins["kube-apiserver"]),
@@ -218,6 +245,7 @@ class DevCluster:
             "--endpoint-reconciler-type=none",
             "--enable-priority-and-fairness=false",
             "--event-ttl=1h",
+            *(extra or []),
         ]
         processes.start("kube-apiserver", command, self.state_dir)
         self._wait(
@@ -313,7 +341,7 @@ class DevCluster:
         if not state:
             return False
         return _http_ok(
-            f"https://127.0.0.1:{state['ports']['apiserver']}/readyz",
+            f"{self.server()}/readyz",
             cafile=self.certs.ca_cert,
             cert=(self.certs.admin_cert, self.certs.admin_key),
         )
