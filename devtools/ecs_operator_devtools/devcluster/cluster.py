@@ -25,8 +25,9 @@ from typing import Any
 
 from ecs_operator import nodes
 
-from . import binaries, network, pki, processes
+from . import binaries, network, pki, processes, realnode
 from .errors import DevclusterError
+from .nodeconfig import NodePaths
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 #: the operator process ``ecs-operator demo`` starts and tracks beside the components, and the
@@ -72,6 +73,7 @@ class DevCluster:
 
     def __init__(self, state_dir: Path | None = None, real_nodes: int = 0) -> None:
         self.state_dir = (state_dir or default_state_dir()).resolve()
+        #: how many real nodes (realnode.py) ``up`` starts beside the kwok fleet
         self.real_nodes = real_nodes
 
     # -- paths -------------------------------------------------------------------------
@@ -96,9 +98,13 @@ class DevCluster:
 
     # -- status ------------------------------------------------------------------------
     def running(self) -> dict[str, bool]:
-        """Component -> alive, for the processes this state directory started."""
+        """Component -> alive, for the processes this state directory started (the real
+        nodes' containerd and kubelet among them)."""
         alive = {p.name: p.alive() for p in processes.tracked(self.state_dir)}
-        return {name: alive.get(name, False) for name in COMPONENTS}
+        names = [*COMPONENTS]
+        for node in realnode.node_names(self.state_dir):
+            names += [f"containerd-{node}", f"kubelet-{node}"]
+        return {name: alive.get(name, False) for name in names}
 
     def operator_ports(self) -> dict[str, int] | None:
         """The metrics and health ports of the operator ``demo`` started here, if it did."""
@@ -113,12 +119,10 @@ class DevCluster:
         return bool(state) and all(self.running().values()) and self._apiserver_ready(state)
 
     def server(self) -> str:
+        """The API server's URL: on loopback, or with real nodes on the host address pods
+        reach it at (network.HOST_IP), where it then listens instead."""
         state = self.state()
         return f"https://{state.get('apiserver_host', '127.0.0.1')}:{state['ports']['apiserver']}"
-
-    def _apiserver_host(self) -> str:
-        """Loopback; with real nodes, the host address pods reach it at (network.HOST_IP)."""
-        return network.HOST_IP if self.real_nodes else "127.0.0.1"
 
     # -- lifecycle ---------------------------------------------------------------------
     def up(self, timeout: float = 180.0, log: Callable[[str], None] = print) -> None:
@@ -127,17 +131,21 @@ class DevCluster:
             log(f"devcluster already running in {self.state_dir}")
             return
         if self.state_dir.exists():
-            stale = self.down()
+            stale = self._stop_all()
             log(
                 f"cleaning a stale devcluster state in {self.state_dir}"
                 + (f" (stopped {', '.join(stale)})" if stale else "")
             )
+            shutil.rmtree(self.state_dir)
+        real = self.real_nodes > 0 and self._real_nodes_available(log)
+        if real:
+            realnode.claim_host(self, timeout, log)
         bins = binaries.ensure_all()
         started = time.monotonic()
         self.state_dir.mkdir(parents=True)
         ports = Ports.allocate()
-        host = self._apiserver_host()
-        certs = pki.generate(self.state_dir / "pki", server_ips=(host,) if self.real_nodes else ())
+        host = network.HOST_IP if real else "127.0.0.1"
+        certs = pki.generate(self.state_dir / "pki", server_ips=(host,) if real else ())
         server = f"https://{host}:{ports.apiserver}"
         pki.write_kubeconfig(certs, server, self.kubeconfig)
         stages = self.state_dir / "kwok-stages.yaml"
@@ -147,17 +155,17 @@ class DevCluster:
                 {
                     "ports": ports.__dict__,
                     "apiserver_host": host,
-                    "real_nodes": self.real_nodes,
                     "binaries": {k: str(v) for k, v in bins.items()},
+                    "real_nodes": self.real_nodes if real else 0,
                 },
                 indent=2,
             )
         )
         try:
-            if self.real_nodes:
+            if real:
                 network.add_host_address()
             self._start_etcd(bins, ports, timeout)
-            extra = network.apiserver_flags() if self.real_nodes else []
+            extra = [*realnode.apiserver_flags(self), *network.apiserver_flags()] if real else []
             self._start_apiserver(bins, ports, certs, timeout, extra)
             self._start_controllers(bins, ports, timeout)
             processes.start("kwok", self._kwok_command(bins, ports, stages), self.state_dir)
@@ -165,25 +173,42 @@ class DevCluster:
             self._wait(
                 lambda: self._fleet_ready(), timeout, "the node fleet to become Ready", "kwok"
             )
-            if self.real_nodes:
-                network.start(self, node_name="real-0", timeout=timeout)
+            if real:
+                network.start(self, NodePaths(self.state_dir, 0).name, timeout)
+                realnode.start(self, self.real_nodes, timeout, log)
                 network.wait_ready(self, timeout)
         except BaseException:
-            processes.stop_all(self.state_dir)
-            if self.real_nodes:
-                network.stop(self.state_dir)
+            self._stop_all()
             raise
         log(f"devcluster up in {time.monotonic() - started:.1f}s: {server}")
 
     def down(self, purge: bool = True) -> list[str]:
-        """Stop exactly the processes this devcluster started; remove its state."""
-        real_nodes = self.state().get("real_nodes", 0)
-        stopped = processes.stop_all(self.state_dir)
-        if real_nodes:
-            network.stop(self.state_dir)
+        """Stop exactly the processes this devcluster started, and remove what its real
+        nodes put on the host; remove its state."""
+        stopped = self._stop_all()
         if purge and self.state_dir.exists():
             shutil.rmtree(self.state_dir)
         return stopped
+
+    def _stop_all(self) -> list[str]:
+        # the network before the nodes: realnode.stop releases the host to the next devcluster
+        network_stopped = network.stop(self.state_dir) if self.state().get("real_nodes") else []
+        return [
+            *network_stopped,
+            *realnode.stop(self.state_dir),
+            *processes.stop_all(self.state_dir),
+        ]
+
+    def _real_nodes_available(self, log: Callable[[str], None]) -> bool:
+        reason = realnode.unavailable_reason()
+        if reason is not None:
+            log(f"{reason}; starting the kwok fleet only")
+        return reason is None
+
+    def import_image(self, archive: Path) -> None:
+        """Import a docker-archive into every real node's containerd (a no-op where the
+        image is there already): pods then run it without pulling."""
+        realnode.import_everywhere(self.state_dir, archive)
 
     def restart(self, component: str, timeout: float = 60.0) -> None:
         """Restart one component in place and wait until it serves again (fault tests)."""
@@ -341,7 +366,7 @@ class DevCluster:
         if not state:
             return False
         return _http_ok(
-            f"{self.server()}/readyz",
+            f"https://127.0.0.1:{state['ports']['apiserver']}/readyz",
             cafile=self.certs.ca_cert,
             cert=(self.certs.admin_cert, self.certs.admin_key),
         )

@@ -152,21 +152,28 @@ def wait_ready(cluster: DevCluster, timeout: float = 60.0) -> None:
     cluster._wait(lambda: _http_ok(healthz), timeout, "kube-proxy /healthz", KUBE_PROXY)
 
 
-def stop(state_dir: Path) -> list[str]:
-    """Stop CoreDNS and kube-proxy, remove kube-proxy's chains and the host address.
+def stop(state_dir: Path | None) -> list[str]:
+    """Stop CoreDNS and kube-proxy, remove kube-proxy's chains and the host address; without
+    a state directory (a crashed devcluster's is gone), only the chains and the address.
     Returns the names of the processes that were running."""
-    state = _state(state_dir)
     stopped = []
-    for process in processes.tracked(state_dir):
+    for process in processes.tracked(state_dir) if state_dir else []:
         if process.name in (KUBE_PROXY, COREDNS):
             if process.alive():
                 stopped.append(process.name)
             processes.stop(process)
-    kube_proxy = state.get("binaries", {}).get(KUBE_PROXY)
-    if kube_proxy and Path(kube_proxy).exists():
-        _run(kube_proxy, "--cleanup")
+    recorded = _state(state_dir).get("binaries", {}).get(KUBE_PROXY) if state_dir else None
+    kube_proxy = Path(recorded) if recorded else _cached_kube_proxy()
+    if kube_proxy.exists():
+        _run(str(kube_proxy), "--cleanup")
     _remove_host_address()
     return stopped
+
+
+def _cached_kube_proxy() -> Path:
+    """Where ``ensure_node`` keeps kube-proxy (built or not)."""
+    module = next(m for m in binaries.NODE_MODULES if KUBE_PROXY in m.binaries)
+    return binaries.cache_dir(module) / KUBE_PROXY
 
 
 def leftovers() -> list[str]:
