@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from . import binaries, hostclaim, hostclean, images, nodeconfig, pki, processes
+from . import binaries, hostclaim, hostclean, images, network, nodeconfig, pki, processes
 from .errors import DevclusterError
 from .nodeconfig import NodePaths
 
@@ -47,7 +47,11 @@ _NEEDED = {
 KUBELET_CLIENT = "apiserver-kubelet-client"
 IMPORTED = "images.json"
 
-leftovers = hostclean.leftovers
+
+def leftovers() -> list[str]:
+    """Everything of real nodes and their cluster network still on the host (empty after
+    ``down``)."""
+    return [*hostclean.leftovers(), *network.leftovers()]
 
 
 def unavailable_reason() -> str | None:
@@ -91,9 +95,10 @@ def _nodes(state_dir: Path) -> list[NodePaths]:
 def claim_host(cluster: DevCluster, timeout: float, log: Callable[[str], None]) -> None:
     """Claim the host for ``cluster`` (hostclaim.py) and sweep what a dead one left."""
     taken = hostclaim.claim(cluster.state_dir, timeout, log)
-    left = hostclean.leftovers()
+    left = leftovers()
     if taken is not None or left:
         log(f"real nodes: removing {len(left)} leftovers of an earlier devcluster")
+        network.stop(Path(taken["state_dir"]) if taken else None)
         sweep(_nodes(Path(taken["state_dir"])) if taken else [])
 
 
