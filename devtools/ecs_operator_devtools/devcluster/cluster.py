@@ -359,8 +359,9 @@ class DevCluster:
     def _apiserver_ready(self, state: dict[str, Any]) -> bool:
         if not state:
             return False
+        host = state.get("apiserver_host", "127.0.0.1")  # with real nodes it listens there only
         return _http_ok(
-            f"https://127.0.0.1:{state['ports']['apiserver']}/readyz",
+            f"https://{host}:{state['ports']['apiserver']}/readyz",
             cafile=self.certs.ca_cert,
             cert=(self.certs.admin_cert, self.certs.admin_key),
         )
