@@ -198,7 +198,11 @@ def test_depends_on_start_complete_success_and_healthy_order_the_containers(
     """Each container stamps the shared volume when it starts (and the run-to-completion ones
     when they end); the essential app prints the stamps once it runs: every dependency's
     condition held before it started."""
-    shared = {"mountPoints": [{"sourceVolume": "shared", "containerPath": "/shared"}]}
+    # every container: the pod's grace period is the longest stopTimeout (ECS's default 30)
+    shared = {
+        "mountPoints": [{"sourceVolume": "shared", "containerPath": "/shared"}],
+        "stopTimeout": 2,
+    }
     forever = "while true; do sleep 1; done"
     ready = "touch /tmp/ready"
     apply(
@@ -221,14 +225,12 @@ def test_depends_on_start_complete_success_and_healthy_order_the_containers(
                 "proxy",
                 f"{_stamp('proxy', 'start')}; {forever}",
                 essential=False,
-                stopTimeout=2,
                 **shared,
             ),
             container(
                 "db",
                 f"sleep 2; {ready}; {_stamp('db', 'ready')}; {forever}",
                 essential=False,
-                stopTimeout=2,
                 **shared,
                 healthCheck={"command": ["CMD-SHELL", "test -f /tmp/ready"], **FAST_CHECK},
             ),
