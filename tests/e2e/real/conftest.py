@@ -60,7 +60,13 @@ def devcluster(real_cluster: DevCluster | None) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ecs_operator(operator: OperatorProcess) -> OperatorProcess:
-    """The operator under test is running and watching every namespace: for now the root
-    ``operator`` fixture (a host process); with the image, the chart installed on real-0."""
-    return operator
+def ecs_operator(crds: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    """The operator under test is running and watching every namespace: for now a host
+    process as the root ``operator`` fixture starts it; with the image, the chart installed on
+    real-0. Stopped tasks' pods stay a minute (the chart's default is an hour): the root
+    fixture's 5 s ended a real task's pod, and its logs, before a story could read them."""
+    process = OperatorProcess.start(tmp_path_factory.mktemp("operator"), "--task-retention", "60")
+    try:
+        yield process
+    finally:
+        process.stop()
