@@ -147,12 +147,16 @@ def test_a_revision_failing_its_check_trips_the_circuit_breaker_and_rolls_back(
     apply(ns, revision("exit 1", "revision two"))  # registers api:2; the service follows it
 
     def rolled_back() -> dict[str, Any] | None:
+        """The status once revision one runs again (the pass that trips the breaker records
+        the failure; the next one renders what it rolls back to)."""
         current = status(kube, ns, "Service", "api")
-        return current if (current.get("failedDeployment") or {}).get("rolledBackTo") else None
+        marker = current.get("failedDeployment") or {}
+        back = marker.get("rolledBackTo") and current["taskDefinition"].endswith("api:1")
+        return current if back else None
 
     current = wait_for(rolled_back, 150, "the circuit breaker to roll the service back")
     assert current["failedDeployment"]["taskDefinition"].endswith("api:2")
-    assert current["taskDefinition"].endswith("api:1")
+    assert current["failedDeployment"]["rolledBackTo"].endswith("api:1")
     messages = events(ns, "api")
     assert any("deployment failed: tasks failed to start." in m for m in messages)
     assert any("rolling back to deployment" in m for m in messages)
