@@ -70,9 +70,12 @@ def test_a_client_reaches_a_service_by_its_service_connect_alias(ns: str, kube: 
             "caller",
             container(
                 "call",
-                # a few tries: the endpoint may lag the server's readiness by a moment
-                "for i in $(seq 20); do wget -q -T 2 -O - http://hello/ && exit 0; sleep 1; done;"
-                " exit 1",
+                # a few tries: the endpoint may lag the server's readiness by a moment. nc, not
+                # wget: the image's static wget crashes resolving a name (glibc's NSS)
+                "for i in $(seq 20); do"
+                " page=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 hello 80);"
+                f" case $page in *'{PAGE}'*) echo \"$page\"; exit 0;; esac; sleep 1;"
+                " done; exit 1",
             ),
         ),
     )
