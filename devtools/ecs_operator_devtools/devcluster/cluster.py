@@ -99,9 +99,11 @@ class DevCluster:
     # -- status ------------------------------------------------------------------------
     def running(self) -> dict[str, bool]:
         """Component -> alive, for the processes this state directory started (the real
-        nodes' containerd and kubelet among them)."""
+        nodes' containerd and kubelet among them, and their network's kube-proxy and CoreDNS)."""
         alive = {p.name: p.alive() for p in processes.tracked(self.state_dir)}
         names = [*COMPONENTS]
+        if self.state().get("real_nodes"):
+            names += [network.KUBE_PROXY, network.COREDNS]
         for node in realnode.node_names(self.state_dir):
             names += [f"containerd-{node}", f"kubelet-{node}"]
         return {name: alive.get(name, False) for name in names}
