@@ -368,7 +368,7 @@ class DevCluster:
         if not state:
             return False
         return _http_ok(
-            f"https://127.0.0.1:{state['ports']['apiserver']}/readyz",
+            f"{self.server()}/readyz",
             cafile=self.certs.ca_cert,
             cert=(self.certs.admin_cert, self.certs.admin_key),
         )
