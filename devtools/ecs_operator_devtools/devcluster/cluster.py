@@ -129,7 +129,7 @@ class DevCluster:
             shutil.rmtree(self.state_dir)
         real = self.real_nodes > 0 and self._real_nodes_available(log)
         if real:
-            realnode.claim_host(self, timeout, log)
+            realnode.claim_host(self, log)
         bins = binaries.ensure_all()
         started = time.monotonic()
         self.state_dir.mkdir(parents=True)

@@ -46,6 +46,8 @@ _NEEDED = {
 #: the API server's client certificate towards the kubelets (logs, exec, port-forward)
 KUBELET_CLIENT = "apiserver-kubelet-client"
 IMPORTED = "images.json"
+#: How long ``up`` waits for another real-node devcluster to go down (a test session's run)
+CLAIM_WAIT = 300.0
 
 leftovers = hostclean.leftovers
 
@@ -88,9 +90,9 @@ def _nodes(state_dir: Path) -> list[NodePaths]:
     return [NodePaths(state_dir, int(name.split("-")[1])) for name in node_names(state_dir)]
 
 
-def claim_host(cluster: DevCluster, timeout: float, log: Callable[[str], None]) -> None:
+def claim_host(cluster: DevCluster, log: Callable[[str], None]) -> None:
     """Claim the host for ``cluster`` (hostclaim.py) and sweep what a dead one left."""
-    taken = hostclaim.claim(cluster.state_dir, timeout, log)
+    taken = hostclaim.claim(cluster.state_dir, CLAIM_WAIT, log)
     left = hostclean.leftovers()
     if taken is not None or left:
         log(f"real nodes: removing {len(left)} leftovers of an earlier devcluster")
