@@ -242,11 +242,11 @@ def stop(state_dir: Path) -> list[str]:
 
 
 def sweep(nodes: list[NodePaths]) -> None:
-    """Remove the host state of real nodes whose processes are gone: mounts, links, iptables
-    rules and chains, cgroups, fixed paths, and the nodes' sockets and big directories."""
-    for node in nodes:
-        hostclean.kill_cgroup(node.cgroup_root)
-        hostclean.kill_shims(node.socket)
+    """Remove all real nodes' state from the host (the caller holds it: see hostclaim): their
+    pods and shims, mounts, links, iptables rules and chains, cgroups, fixed paths, kernel
+    settings, and the big directories of ``nodes``."""
+    hostclean.kill_cgroup()
+    hostclean.kill_shims()
     hostclean.unmount_all()
     for name in hostclean.our_links():
         hostclean.delete_link(name)
