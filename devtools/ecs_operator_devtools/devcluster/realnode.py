@@ -210,12 +210,15 @@ def import_everywhere(state_dir: Path, archive: Path) -> None:
 
 def stop(state_dir: Path) -> list[str]:
     """Stop the real nodes of the devcluster in ``state_dir`` and remove all they left on the
-    host; returns the processes that were running."""
+    host; returns the processes that were running (their pid files are processes.stop_all's)."""
     nodes = _nodes(state_dir)
+    owner = hostclaim.holder()
+    ours = owner is not None and owner["state_dir"] == str(state_dir)
+    if not nodes and not ours:
+        return []  # a kwok-only devcluster (any user may stop it)
     tracked = {p.name: p for p in processes.tracked(state_dir)}
     stopped: list[str] = []
-    owner = hostclaim.holder()
-    if owner is not None and owner["state_dir"] != str(state_dir) and not hostclaim.is_stale(owner):
+    if owner is not None and not ours and not hostclaim.is_stale(owner):
         # another devcluster took the host over (ours was dead, and swept): the cgroups,
         # sockets and links of the names real-<i> are its own now
         nodes = []
@@ -233,11 +236,8 @@ def stop(state_dir: Path) -> list[str]:
             stopped.append(containerd.name)
     if nodes:
         sweep(nodes)
-    for name in tracked:
-        if name.startswith(("kubelet-real-", "containerd-real-")):
-            for suffix in (".pid", ".cmd"):
-                (state_dir / "pids" / f"{name}{suffix}").unlink(missing_ok=True)
-    hostclaim.release(state_dir)
+    if ours:
+        hostclaim.release(state_dir)
     return stopped
 
 
