@@ -113,9 +113,18 @@ def remove_cgroups(root: str = f"/{CGROUP_PARENT}") -> None:
 
 
 def make_cgroups(root: str) -> None:
-    """Create cgroup ``root`` in every hierarchy: kubelet refuses a cgroupRoot that is missing."""
+    """Create cgroup ``root`` in every hierarchy: kubelet refuses a cgroupRoot that is missing.
+    On cgroup v2 alone, each new level also delegates its controllers to the next."""
     for directory in _cgroup_dirs(root):
         directory.mkdir(parents=True, exist_ok=True)
+        if (CGROUP_FS / "cgroup.controllers").exists():
+            for level in reversed(directory.relative_to(CGROUP_FS).parents):
+                parent = CGROUP_FS / level
+                wanted = " ".join(
+                    f"+{c}" for c in (parent / "cgroup.controllers").read_text().split()
+                )
+                with contextlib.suppress(OSError):
+                    (parent / "cgroup.subtree_control").write_text(wanted)
 
 
 def _rmdir(path: Path) -> None:

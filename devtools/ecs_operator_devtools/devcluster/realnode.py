@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -34,8 +33,7 @@ from .nodeconfig import NodePaths
 if TYPE_CHECKING:
     from .cluster import DevCluster
 
-#: Debian packages real nodes need (the Makefile's `packages` installs them).
-PACKAGES = ("runc", "containernetworking-plugins", "iptables", "busybox-static", "gcc", "libc6-dev")
+#: What real nodes need from Debian packages (the Makefile's `packages` installs them).
 _NEEDED = {
     nodeconfig.RUNC: "runc",
     f"{nodeconfig.CNI_BIN_DIR}/bridge": "containernetworking-plugins",
@@ -74,11 +72,6 @@ def host_ip() -> str | None:
     )
     words = result.stdout.split()
     return words[words.index("src") + 1] if "src" in words else None
-
-
-def _arch() -> str:
-    machine = platform.machine()
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
 def node_names(state_dir: Path) -> list[str]:
@@ -168,7 +161,7 @@ def _start_node(
     cluster._wait(node.socket.exists, timeout, f"{containerd}'s socket", containerd)
     for archive in archives:
         import_image(node, bins["ctr"], archive)
-    labels = nodeconfig.node_labels(node.name, _arch(), node.index)
+    labels = nodeconfig.node_labels(node.name, images.host_arch(), node.index)
     command = nodeconfig.kubelet_command(bins["kubelet"], node, node_ip, labels)
     processes.start(f"kubelet-{node.name}", command, cluster.state_dir)
 

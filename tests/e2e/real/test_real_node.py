@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,7 @@ def _ready(node: Any) -> bool:
 def test_real_node_is_ready_in_pool_real(kube: Kube) -> None:
     node = kube.node("real-0")
     assert _ready(node)
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
-    expected = nodeconfig.node_labels("real-0", arch, 0)
+    expected = nodeconfig.node_labels("real-0", images.host_arch(), 0)
     assert expected[nodes.LABEL_NODE_POOL] == "real"
     assert {k: node.metadata.labels.get(k) for k in expected} == expected
     assert node.status.node_info.container_runtime_version.startswith("containerd://2.")
