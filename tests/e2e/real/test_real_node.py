@@ -73,7 +73,7 @@ def test_exec_reaches_the_container_through_the_kubelet(kube: Kube, namespace: s
         "pod sleeper to run",
     )
     done = kubectl("exec", "-n", namespace, "sleeper", "--", "cat", "/proc/1/cmdline")
-    assert done.stdout.split("\0")[:2] == ["sh", "-c"]
+    assert done.stdout.split("\0")[:2] == ["sleep", "60"]  # sh -c execs a lone command
 
 
 @pytest.mark.takes_cluster_down
