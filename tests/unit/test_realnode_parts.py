@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from ecs_operator import nodes
-from ecs_operator_devtools.devcluster import hostclaim, hostclean, images, network, nodeconfig
+from ecs_operator_devtools.devcluster import (
+    hostclaim,
+    hostclean,
+    images,
+    network,
+    nodeconfig,
+    realnode,
+)
 from ecs_operator_devtools.devcluster.errors import DevclusterError
 from ecs_operator_devtools.devcluster.nodeconfig import NodePaths
 
@@ -178,3 +185,22 @@ def test_a_claim_whose_owner_is_gone_is_taken_over(tmp_path: Path) -> None:
     assert hostclaim.is_stale(gone)
     assert _claim(path, tmp_path / "mine") == gone
     assert hostclaim.holder(path)["pid"] == os.getpid()  # type: ignore[index]
+
+
+def test_without_root_real_nodes_say_why_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(realnode.os, "geteuid", lambda: 1000)
+    reason = realnode.unavailable_reason()
+    assert reason is not None and "root" in reason and "\n" not in reason
+    monkeypatch.setattr(realnode.sys, "platform", "darwin")
+    assert realnode.unavailable_reason() == "real nodes need Linux (this is darwin)"
+
+
+def test_cni_results_of_our_networks_and_their_sandboxes_loopback() -> None:
+    names = [
+        "cni-loopback-aaa-lo",
+        "cni-loopback-bbb-lo",
+        "ecs-real-0-aaa-eth0",
+        "podman-bbb-eth0",
+    ]
+    found = hostclean.cni_results(names, Path("/var/lib/cni/results"))
+    assert [p.name for p in found] == ["ecs-real-0-aaa-eth0", "cni-loopback-aaa-lo"]

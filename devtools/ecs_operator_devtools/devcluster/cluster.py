@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import ssl
 import time
 import urllib.error
@@ -28,6 +27,7 @@ from ecs_operator import nodes
 from . import binaries, network, pki, processes, realnode
 from .errors import DevclusterError
 from .nodeconfig import NodePaths
+from .processes import free_port as free_port
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 #: the operator process ``ecs-operator demo`` starts and tracks beside the components, and the
@@ -43,12 +43,6 @@ def default_state_dir() -> Path:
     that commands without ``--state-dir`` mean (a shell, or a test, may point them elsewhere)."""
     configured = os.environ.get("ECS_OPERATOR_STATE_DIR")
     return Path(configured) if configured else binaries.cache_root() / "devcluster" / "default"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -141,7 +135,7 @@ class DevCluster:
             shutil.rmtree(self.state_dir)
         real = self.real_nodes > 0 and self._real_nodes_available(log)
         if real:
-            realnode.claim_host(self, timeout, log)
+            realnode.claim_host(self, log)
         bins = binaries.ensure_all()
         started = time.monotonic()
         self.state_dir.mkdir(parents=True)

@@ -11,6 +11,7 @@ another program's objects.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import shutil
@@ -23,6 +24,7 @@ from . import binaries
 from .nodeconfig import BRIDGE_PREFIX, CGROUP_PARENT, NETWORK_PREFIX, NODES_DIR, RUN_ROOT
 
 CGROUP_FS = Path("/sys/fs/cgroup")
+PROC_SYS = Path("/proc/sys")
 #: kubelet's iptables chains (its canaries, the firewall against route_localnet traffic).
 KUBELET_CHAINS = ("KUBE-FIREWALL", "KUBE-KUBELET-CANARY", "KUBE-IPTABLES-HINT")
 #: Paths kubelet writes whatever its --root-dir (device plugins), the log symlinks it makes
@@ -83,8 +85,9 @@ def _pids_in(directory: Path) -> set[int]:
     return pids
 
 
-def kill_cgroup(root: str, timeout: float = 10.0) -> None:
-    """SIGKILL every process in cgroup ``root`` (a node's pods) until none is left."""
+def kill_cgroup(root: str = f"/{CGROUP_PARENT}", timeout: float = 10.0) -> None:
+    """SIGKILL every process in cgroup ``root`` (a node's pods; by default, every node's)
+    until none is left."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pids = set().union(*(_pids_in(d) for d in _cgroup_dirs(root)))
@@ -110,9 +113,18 @@ def remove_cgroups(root: str = f"/{CGROUP_PARENT}") -> None:
 
 
 def make_cgroups(root: str) -> None:
-    """Create cgroup ``root`` in every hierarchy: kubelet refuses a cgroupRoot that is missing."""
+    """Create cgroup ``root`` in every hierarchy: kubelet refuses a cgroupRoot that is missing.
+    On cgroup v2 alone, each new level also delegates its controllers to the next."""
     for directory in _cgroup_dirs(root):
         directory.mkdir(parents=True, exist_ok=True)
+        if (CGROUP_FS / "cgroup.controllers").exists():
+            for level in reversed(directory.relative_to(CGROUP_FS).parents):
+                parent = CGROUP_FS / level
+                wanted = " ".join(
+                    f"+{c}" for c in (parent / "cgroup.controllers").read_text().split()
+                )
+                with contextlib.suppress(OSError):
+                    (parent / "cgroup.subtree_control").write_text(wanted)
 
 
 def _rmdir(path: Path) -> None:
@@ -137,14 +149,14 @@ def our_processes() -> list[tuple[int, str]]:
     return found
 
 
-def kill_shims(socket: Path) -> None:
-    """SIGKILL the runc shims of the containerd listening on ``socket``."""
+def kill_shims(socket: Path | None = None) -> None:
+    """SIGKILL the runc shims of the containerd listening on ``socket`` (or of every node)."""
     for pid, exe in our_processes():
         if Path(exe).name != "containerd-shim-runc-v2":
             continue
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            if str(socket).encode() in command:
+            if socket is None or str(socket).encode() in command:
                 os.kill(pid, signal.SIGKILL)
         except (OSError, ProcessLookupError):
             continue
@@ -224,7 +236,7 @@ def our_iptables() -> list[str]:
 def our_paths() -> list[Path]:
     """Files of ours outside the state directory: kubelet's device-plugin directory, log
     symlinks into a node's pod logs, libcni's cached results of our networks, /run's sockets."""
-    found = [p for p in (DEVICE_PLUGINS, RUN_ROOT) if p.exists()]
+    found = [p for p in (DEVICE_PLUGINS, RUN_ROOT, SAVED_SYSCTLS) if p.exists()]
     if CONTAINER_LOGS.is_dir():
         found += [
             link
@@ -263,6 +275,38 @@ def remove_paths() -> None:
     # the parents, if nothing but ours was in them
     for parent in (DEVICE_PLUGINS.parent, CONTAINER_LOGS, CNI_CACHE / "results", CNI_CACHE):
         _rmdir(parent)
+
+
+#: Kernel settings kubelet sets for its nodes (its protectKernelDefaults, off) and the bridge
+#: plugin for its gateway: saved before the first node starts, restored after the last.
+SYSCTLS = (
+    "vm/overcommit_memory",
+    "vm/panic_on_oom",
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+    "net/ipv4/ip_forward",
+)
+SAVED_SYSCTLS = Path("/run/ecs-operator-real.sysctl.json")
+
+
+def save_sysctls() -> None:
+    """Save the settings nodes change, unless saved already (by a devcluster that died)."""
+    if not SAVED_SYSCTLS.exists():
+        values = {key: (PROC_SYS / key).read_text().strip() for key in SYSCTLS}
+        SAVED_SYSCTLS.write_text(json.dumps(values, indent=2))
+
+
+def restore_sysctls() -> None:
+    try:
+        values = json.loads(SAVED_SYSCTLS.read_text())
+    except (OSError, ValueError):
+        return
+    for key, value in values.items():
+        with contextlib.suppress(OSError):
+            (PROC_SYS / key).write_text(value)
+    SAVED_SYSCTLS.unlink()
 
 
 def our_cgroups() -> list[Path]:
