@@ -93,9 +93,11 @@ class DevCluster:
     # -- status ------------------------------------------------------------------------
     def running(self) -> dict[str, bool]:
         """Component -> alive, for the processes this state directory started (the real
-        nodes' containerd and kubelet among them)."""
+        nodes' containerd and kubelet among them, and their network's kube-proxy and CoreDNS)."""
         alive = {p.name: p.alive() for p in processes.tracked(self.state_dir)}
         names = [*COMPONENTS]
+        if self.state().get("real_nodes"):
+            names += [network.KUBE_PROXY, network.COREDNS]
         for node in realnode.node_names(self.state_dir):
             names += [f"containerd-{node}", f"kubelet-{node}"]
         return {name: alive.get(name, False) for name in names}
@@ -133,7 +135,7 @@ class DevCluster:
             shutil.rmtree(self.state_dir)
         real = self.real_nodes > 0 and self._real_nodes_available(log)
         if real:
-            realnode.claim_host(self, timeout, log)
+            realnode.claim_host(self, log)
         bins = binaries.ensure_all()
         started = time.monotonic()
         self.state_dir.mkdir(parents=True)
@@ -359,9 +361,8 @@ class DevCluster:
     def _apiserver_ready(self, state: dict[str, Any]) -> bool:
         if not state:
             return False
-        host = state.get("apiserver_host", "127.0.0.1")  # with real nodes it listens there only
         return _http_ok(
-            f"https://{host}:{state['ports']['apiserver']}/readyz",
+            f"{self.server()}/readyz",
             cafile=self.certs.ca_cert,
             cert=(self.certs.admin_cert, self.certs.admin_key),
         )

@@ -85,8 +85,9 @@ def _pids_in(directory: Path) -> set[int]:
     return pids
 
 
-def kill_cgroup(root: str, timeout: float = 10.0) -> None:
-    """SIGKILL every process in cgroup ``root`` (a node's pods) until none is left."""
+def kill_cgroup(root: str = f"/{CGROUP_PARENT}", timeout: float = 10.0) -> None:
+    """SIGKILL every process in cgroup ``root`` (a node's pods; by default, every node's)
+    until none is left."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pids = set().union(*(_pids_in(d) for d in _cgroup_dirs(root)))
@@ -112,9 +113,18 @@ def remove_cgroups(root: str = f"/{CGROUP_PARENT}") -> None:
 
 
 def make_cgroups(root: str) -> None:
-    """Create cgroup ``root`` in every hierarchy: kubelet refuses a cgroupRoot that is missing."""
+    """Create cgroup ``root`` in every hierarchy: kubelet refuses a cgroupRoot that is missing.
+    On cgroup v2 alone, each new level also delegates its controllers to the next."""
     for directory in _cgroup_dirs(root):
         directory.mkdir(parents=True, exist_ok=True)
+        if (CGROUP_FS / "cgroup.controllers").exists():
+            for level in reversed(directory.relative_to(CGROUP_FS).parents):
+                parent = CGROUP_FS / level
+                wanted = " ".join(
+                    f"+{c}" for c in (parent / "cgroup.controllers").read_text().split()
+                )
+                with contextlib.suppress(OSError):
+                    (parent / "cgroup.subtree_control").write_text(wanted)
 
 
 def _rmdir(path: Path) -> None:
@@ -139,14 +149,14 @@ def our_processes() -> list[tuple[int, str]]:
     return found
 
 
-def kill_shims(socket: Path) -> None:
-    """SIGKILL the runc shims of the containerd listening on ``socket``."""
+def kill_shims(socket: Path | None = None) -> None:
+    """SIGKILL the runc shims of the containerd listening on ``socket`` (or of every node)."""
     for pid, exe in our_processes():
         if Path(exe).name != "containerd-shim-runc-v2":
             continue
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            if str(socket).encode() in command:
+            if socket is None or str(socket).encode() in command:
                 os.kill(pid, signal.SIGKILL)
         except (OSError, ProcessLookupError):
             continue

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import platform
 import shutil
 import subprocess
 import tarfile
@@ -74,7 +75,7 @@ def docker_archive(name: str, layer: Layer, config: dict[str, Any]) -> bytes:
     diff_id = "sha256:" + hashlib.sha256(layer_tar).hexdigest()
     image_config = json.dumps(
         {
-            "architecture": _go_arch(),
+            "architecture": host_arch(),
             "os": "linux",
             "created": _CREATED,
             "config": config,
@@ -110,8 +111,9 @@ def archive_identity(archive: Path) -> tuple[list[str], str]:
     return list(entry.get("RepoTags") or []), str(entry["Config"])
 
 
-def _go_arch() -> str:
-    machine = subprocess.run(["uname", "-m"], capture_output=True, text=True).stdout.strip()
+def host_arch() -> str:
+    """This machine's architecture as Go and Kubernetes name it (amd64, arm64)."""
+    machine = platform.machine()
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 

@@ -112,10 +112,9 @@ def start(cluster: DevCluster, node_name: str, timeout: float = 120.0) -> None:
     kube-proxy waits (up to 30 s) for its Node, ``node_name``, the first real node that the
     caller starts next: :func:`wait_ready` after the nodes waits for its first sync.
     """
-    from .cluster import free_port
-
     bins = {**binaries.ensure_network(), KUBE_PROXY: binaries.ensure_node()[KUBE_PROXY]}
-    ports = {name: free_port() for name in ("dns", "dns_ready", "proxy_healthz", "proxy_metrics")}
+    names = ("dns", "dns_ready", "proxy_healthz", "proxy_metrics")
+    ports = {name: processes.free_port() for name in names}
     directory = cluster.state_dir / "network"
     directory.mkdir(exist_ok=True)
     (cluster.state_dir / STATE).write_text(

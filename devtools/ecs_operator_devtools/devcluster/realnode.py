@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -34,8 +33,7 @@ from .nodeconfig import NodePaths
 if TYPE_CHECKING:
     from .cluster import DevCluster
 
-#: Debian packages real nodes need (the Makefile's `packages` installs them).
-PACKAGES = ("runc", "containernetworking-plugins", "iptables", "busybox-static", "gcc", "libc6-dev")
+#: What real nodes need from Debian packages (the Makefile's `packages` installs them).
 _NEEDED = {
     nodeconfig.RUNC: "runc",
     f"{nodeconfig.CNI_BIN_DIR}/bridge": "containernetworking-plugins",
@@ -46,6 +44,8 @@ _NEEDED = {
 #: the API server's client certificate towards the kubelets (logs, exec, port-forward)
 KUBELET_CLIENT = "apiserver-kubelet-client"
 IMPORTED = "images.json"
+#: How long ``up`` waits for another real-node devcluster to go down (a test session's run)
+CLAIM_WAIT = 300.0
 
 
 def leftovers() -> list[str]:
@@ -78,11 +78,6 @@ def host_ip() -> str | None:
     return words[words.index("src") + 1] if "src" in words else None
 
 
-def _arch() -> str:
-    machine = platform.machine()
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
-
-
 def node_names(state_dir: Path) -> list[str]:
     directory = state_dir / nodeconfig.NODES_DIR
     return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
@@ -92,9 +87,9 @@ def _nodes(state_dir: Path) -> list[NodePaths]:
     return [NodePaths(state_dir, int(name.split("-")[1])) for name in node_names(state_dir)]
 
 
-def claim_host(cluster: DevCluster, timeout: float, log: Callable[[str], None]) -> None:
+def claim_host(cluster: DevCluster, log: Callable[[str], None]) -> None:
     """Claim the host for ``cluster`` (hostclaim.py) and sweep what a dead one left."""
-    taken = hostclaim.claim(cluster.state_dir, timeout, log)
+    taken = hostclaim.claim(cluster.state_dir, CLAIM_WAIT, log)
     left = leftovers()
     if taken is not None or left:
         log(f"real nodes: removing {len(left)} leftovers of an earlier devcluster")
@@ -171,7 +166,7 @@ def _start_node(
     cluster._wait(node.socket.exists, timeout, f"{containerd}'s socket", containerd)
     for archive in archives:
         import_image(node, bins["ctr"], archive)
-    labels = nodeconfig.node_labels(node.name, _arch(), node.index)
+    labels = nodeconfig.node_labels(node.name, images.host_arch(), node.index)
     command = nodeconfig.kubelet_command(bins["kubelet"], node, node_ip, labels)
     processes.start(f"kubelet-{node.name}", command, cluster.state_dir)
 
@@ -213,12 +208,15 @@ def import_everywhere(state_dir: Path, archive: Path) -> None:
 
 def stop(state_dir: Path) -> list[str]:
     """Stop the real nodes of the devcluster in ``state_dir`` and remove all they left on the
-    host; returns the processes that were running."""
+    host; returns the processes that were running (their pid files are processes.stop_all's)."""
     nodes = _nodes(state_dir)
+    owner = hostclaim.holder()
+    ours = owner is not None and owner["state_dir"] == str(state_dir)
+    if not nodes and not ours:
+        return []  # a kwok-only devcluster (any user may stop it)
     tracked = {p.name: p for p in processes.tracked(state_dir)}
     stopped: list[str] = []
-    owner = hostclaim.holder()
-    if owner is not None and owner["state_dir"] != str(state_dir) and not hostclaim.is_stale(owner):
+    if owner is not None and not ours and not hostclaim.is_stale(owner):
         # another devcluster took the host over (ours was dead, and swept): the cgroups,
         # sockets and links of the names real-<i> are its own now
         nodes = []
@@ -236,20 +234,17 @@ def stop(state_dir: Path) -> list[str]:
             stopped.append(containerd.name)
     if nodes:
         sweep(nodes)
-    for name in tracked:
-        if name.startswith(("kubelet-real-", "containerd-real-")):
-            for suffix in (".pid", ".cmd"):
-                (state_dir / "pids" / f"{name}{suffix}").unlink(missing_ok=True)
-    hostclaim.release(state_dir)
+    if ours:
+        hostclaim.release(state_dir)
     return stopped
 
 
 def sweep(nodes: list[NodePaths]) -> None:
-    """Remove the host state of real nodes whose processes are gone: mounts, links, iptables
-    rules and chains, cgroups, fixed paths, and the nodes' sockets and big directories."""
-    for node in nodes:
-        hostclean.kill_cgroup(node.cgroup_root)
-        hostclean.kill_shims(node.socket)
+    """Remove all real nodes' state from the host (the caller holds it: see hostclaim): their
+    pods and shims, mounts, links, iptables rules and chains, cgroups, fixed paths, kernel
+    settings, and the big directories of ``nodes``."""
+    hostclean.kill_cgroup()
+    hostclean.kill_shims()
     hostclean.unmount_all()
     for name in hostclean.our_links():
         hostclean.delete_link(name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +22,18 @@ def _ready(node: Any) -> bool:
 def test_real_node_is_ready_in_pool_real(kube: Kube) -> None:
     node = kube.node("real-0")
     assert _ready(node)
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
-    expected = nodeconfig.node_labels("real-0", arch, 0)
+    expected = nodeconfig.node_labels("real-0", images.host_arch(), 0)
     assert expected[nodes.LABEL_NODE_POOL] == "real"
     assert {k: node.metadata.labels.get(k) for k in expected} == expected
     assert node.status.node_info.container_runtime_version.startswith("containerd://2.")
 
 
-def test_container_exit_code_and_logs_are_real(kube: Kube, namespace: str) -> None:
-    pod = {
+def _busybox_pod(name: str, script: str) -> dict[str, Any]:
+    """A pod of pool ``real`` running ``sh -c script`` in the local busybox image."""
+    return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "exit3"},
+        "metadata": {"name": name},
         "spec": {
             "restartPolicy": "Never",
             "nodeSelector": nodes.pool_node_selector(nodeconfig.POOL),
@@ -43,12 +42,15 @@ def test_container_exit_code_and_logs_are_real(kube: Kube, namespace: str) -> No
                     "name": "main",
                     "image": images.BUSYBOX,
                     "imagePullPolicy": "Never",
-                    "command": ["sh", "-c", "echo hi; exit 3"],
+                    "command": ["sh", "-c", script],
                 }
             ],
         },
     }
-    kube.core.create_namespaced_pod(namespace, pod)
+
+
+def test_container_exit_code_and_logs_are_real(kube: Kube, namespace: str) -> None:
+    kube.core.create_namespaced_pod(namespace, _busybox_pod("exit3", "echo hi; exit 3"))
     done = wait_for(
         lambda: (
             (p := kube.core.read_namespaced_pod("exit3", namespace)).status.phase == "Failed" and p
@@ -60,6 +62,18 @@ def test_container_exit_code_and_logs_are_real(kube: Kube, namespace: str) -> No
     assert done.spec.node_name == "real-0"
     assert status.state.terminated.exit_code == 3
     assert kubectl("logs", "-n", namespace, "exit3").stdout == "hi\n"
+
+
+def test_exec_reaches_the_container_through_the_kubelet(kube: Kube, namespace: str) -> None:
+    """The API server reaches the kubelet by its InternalIP with its client certificate."""
+    kube.core.create_namespaced_pod(namespace, _busybox_pod("sleeper", "sleep 60"))
+    wait_for(
+        lambda: kube.core.read_namespaced_pod("sleeper", namespace).status.phase == "Running",
+        60,
+        "pod sleeper to run",
+    )
+    done = kubectl("exec", "-n", namespace, "sleeper", "--", "cat", "/proc/1/cmdline")
+    assert done.stdout.split("\0")[:2] == ["sleep", "60"]  # sh -c execs a lone command
 
 
 @pytest.mark.takes_cluster_down
