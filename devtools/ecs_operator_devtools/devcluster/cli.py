@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import binaries, images, processes
+from . import binaries, processes, realnode
 from .cluster import OPERATOR, DevCluster, default_state_dir
 from .errors import DevclusterError
 
@@ -31,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=0,
         metavar="N",
         help="with `up`: also start N real nodes (containerd + kubelet; root, Linux) named "
-        "real-0 .. real-<N-1>, in the EC2 node pool `real`",
+        "real-0 .. real-<N-1>, in the EC2 node pool `real`; with `build`: build what they need",
     )
 
 
@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "build":
             built = binaries.ensure_all()
             if args.real_nodes > 0:
-                built |= binaries.ensure_node()
-                built |= {image.name: image for image in images.task_images()}
+                node_binaries, task_images = realnode.build()
+                built |= node_binaries | {image.name: image for image in task_images}
             for name, path in built.items():
                 print(f"{name:24} {path}")
         elif args.action == "up":

@@ -137,6 +137,8 @@ class DevCluster:
         if real:
             realnode.claim_host(self, log)
         bins = binaries.ensure_all()
+        if real:
+            realnode.build()
         started = time.monotonic()
         self.state_dir.mkdir(parents=True)
         ports = Ports.allocate()

@@ -108,10 +108,15 @@ def apiserver_flags(cluster: DevCluster) -> list[str]:
     ]
 
 
+def build() -> tuple[dict[str, Path], list[Path]]:
+    """The nodes' binaries and task images, built on first use (before ``up`` starts
+    anything, so that a first build's minutes are not spent with a control plane waiting)."""
+    return binaries.ensure_node(), images.task_images()
+
+
 def start(cluster: DevCluster, count: int, timeout: float, log: Callable[[str], None]) -> None:
     """Start nodes real-0 .. real-<count-1> and wait until they are Ready."""
-    bins = binaries.ensure_node()
-    archives = images.task_images()
+    bins, archives = build()
     node_ip = host_ip() or "127.0.0.1"
     started = time.monotonic()
     nodes = [NodePaths(cluster.state_dir, i) for i in range(count)]
