@@ -27,6 +27,10 @@ from .api import Api
 from .workload import bench_nodes
 
 CRDS = binaries.repo_root() / "crds"
+CHART = binaries.repo_root() / "charts" / "ecs-operator"
+#: what the chart installs besides the operator and acts on every write: the policy that sets
+#: a TaskDefinition's in-use finalizer as it is created (Kubernetes 1.36+)
+ADMISSION = "templates/in-use-finalizer.yaml"
 
 
 def log(message: str) -> None:
@@ -43,13 +47,19 @@ def fresh_devcluster(ec2_pods: int, keep: bool = False) -> Iterator[DevCluster]:
     started = time.monotonic()
     try:
         cluster.up(log=log)
-        kubectl = str(binaries.ensure_all(log=False)["kubectl"])
+        tools = binaries.ensure_all(log=False)
+        kubectl = str(tools["kubectl"])
         env = {"KUBECONFIG": str(cluster.kubeconfig), "PATH": "/usr/bin:/bin"}
         for args in (
             ["apply", "--server-side", "-f", str(CRDS)],
             ["wait", "--for=condition=Established", "--timeout=60s", "-f", str(CRDS)],
         ):
             subprocess.run([kubectl, *args], env=env, check=True, capture_output=True)
+        policy = _chart_template(str(tools["helm"]), ADMISSION)
+        subprocess.run(
+            [kubectl, "apply", "--server-side", "-f", "-"],
+            input=policy, env=env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
         asyncio.run(_add_nodes(cluster, bench_nodes(ec2_pods)))
         log(f"devcluster ready in {time.monotonic() - started:.0f}s ({cluster.state_dir})")
         yield cluster
@@ -59,6 +69,16 @@ def fresh_devcluster(ec2_pods: int, keep: bool = False) -> Iterator[DevCluster]:
             log(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _chart_template(helm: str, template: str) -> str:
+    """One template of the chart as the devcluster's Kubernetes version renders it."""
+    rendered = subprocess.run(
+        [helm, "template", "ecs-operator", str(CHART), "--show-only", template,
+         "--kube-version", binaries.KUBE_VERSION.lstrip("v")],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return rendered.stdout
 
 
 async def _add_nodes(cluster: DevCluster, manifests: list[dict[str, Any]]) -> None:

@@ -180,7 +180,12 @@ def _startup(args: argparse.Namespace) -> None:
         queue = WorkQueue(RECONCILERS, max_backoff=args.timer_max_backoff)
         events = EventRecorder(client)
         chosen = reconcile_settings(args)
-        writer = Writer(client, store, settle=chosen.timers.status_settle)
+        writer = Writer(
+            client,
+            store,
+            settle=chosen.timers.status_settle,
+            settle_in_progress=chosen.timers.status_settle_in_progress,
+        )
         context = Context(
             store=store,
             writer=writer,

@@ -10,8 +10,11 @@ tests read the results."""
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -29,6 +32,7 @@ from tests.support.ecs import get
 from tests.support.kube import Kube, kubectl
 
 from ecs_operator.crdgen import GROUP
+from ecs_operator.handlers.common import FINALIZER
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +165,58 @@ def test_kubectl_scale_sets_desired_count(
     )  # fmt: skip
     assert service["spec"]["desiredCount"] == 3
     assert scale.stdout == "3"
+
+
+def test_task_definitions_are_created_with_the_in_use_finalizer_of_the_charts_policy(
+    crds: Path, namespace: str
+) -> None:
+    """Kubernetes 1.36+: the chart's MutatingAdmissionPolicy (bound, as ``watchNamespaces``
+    binds it, to this test's namespace only: it is cluster-scoped) makes the API server add
+    the operator's in-use finalizer to a TaskDefinition as it is created, next to the user's
+    own finalizers; so the operator need not patch it in. An update (the operator releasing
+    the family) does not add it back."""
+    policy = subprocess.run(
+        ["helm", "template", "ecs-operator", str(CHART), "--show-only", IN_USE_POLICY,
+         "--set", f"watchNamespaces={{{namespace}}}"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    kubectl("apply", "--server-side", "-f", "-", input=policy)
+    names: list[str] = []
+    try:
+        finalizers: list[str] = []
+        deadline = time.monotonic() + 30  # a new policy takes effect within seconds
+        while FINALIZER not in finalizers and time.monotonic() < deadline:
+            names.append(f"web-{len(names)}")
+            manifest = json.dumps(_task_definition(names[-1], ["example.com/mine"]))
+            created = kubectl("create", "-n", namespace, "-o", "json", "-f", "-", input=manifest)
+            finalizers = json.loads(created.stdout)["metadata"].get("finalizers") or []
+        assert finalizers == ["example.com/mine", FINALIZER]
+        _set_finalizers(namespace, names[-1], [])  # the operator's release: an update
+        after = kubectl("get", TASK_DEFINITIONS, names[-1], "-n", namespace, "-o", "json")
+        assert not json.loads(after.stdout)["metadata"].get("finalizers")
+    finally:
+        kubectl("delete", "--ignore-not-found", "-f", "-", input=policy)
+        for name in names:
+            _set_finalizers(namespace, name, [])
+
+
+CHART = Path(__file__).resolve().parents[2] / "charts" / "ecs-operator"
+IN_USE_POLICY = "templates/in-use-finalizer.yaml"
+TASK_DEFINITIONS = f"taskdefinitions.{GROUP}"
+
+
+def _task_definition(name: str, finalizers: list[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "TaskDefinition",
+        "metadata": {"name": name, "finalizers": finalizers},
+        "spec": {
+            "family": name,
+            "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 128}],
+        },
+    }
+
+
+def _set_finalizers(namespace: str, name: str, finalizers: list[str]) -> None:
+    patch = json.dumps({"metadata": {"finalizers": finalizers or None}})
+    kubectl("patch", TASK_DEFINITIONS, name, "-n", namespace, "--type=merge", "-p", patch)

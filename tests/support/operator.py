@@ -40,6 +40,7 @@ TIMERS = Timers(
     max_backoff=5.0,
     deletion_hold_retry=1.0,
     status_settle=2.0,
+    status_settle_in_progress=2.0,
 )
 
 

@@ -29,6 +29,7 @@ import yaml
 
 import ecs_operator
 from ecs_operator.ecsapi import server
+from ecs_operator.handlers.common import FINALIZER
 from ecs_operator_devtools.devcluster import binaries
 from ecs_operator_devtools.devcluster.errors import DevclusterError
 
@@ -509,9 +510,47 @@ def test_pod_disruption_budget_never_blocks_on_an_unhealthy_pod() -> None:
     }
 
 
+IN_USE_POLICY_KINDS = ("MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding")
+
+
+def _in_use_policy(kube_version: str, *flags: str) -> list[Manifest]:
+    result = helm(
+        "template", RELEASE, str(CHART), "--kube-version", kube_version,
+        "--show-only", "templates/in-use-finalizer.yaml", *flags, check=False,
+    )  # fmt: skip
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def test_the_api_server_sets_the_in_use_finalizer_on_create_only_where_the_operator_watches() -> (
+    None
+):
+    """Kubernetes 1.36+: a TaskDefinition is created with the operator's in-use finalizer (the
+    operator's own name for it), never re-added by an update (the operator removes it), and
+    only in the watched namespaces; before 1.36 nothing is rendered (the operator adds it)."""
+    policy, binding = _in_use_policy(KUBE_VERSION)
+    assert [policy["kind"], binding["kind"]] == list(IN_USE_POLICY_KINDS)
+    [rule] = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert (rule["apiGroups"], rule["operations"], rule["resources"]) == (
+        [ecs_operator.API_GROUP],
+        ["CREATE"],
+        ["taskdefinitions"],
+    )
+    [mutation] = policy["spec"]["mutations"]
+    assert f'finalizers: ["{FINALIZER}"]' in mutation["applyConfiguration"]["expression"]
+    assert policy["spec"]["failurePolicy"] == "Ignore"  # then the operator adds it
+    assert binding["spec"]["policyName"] == policy["metadata"]["name"]
+    assert "matchResources" not in binding["spec"]
+    _, scoped = _in_use_policy(KUBE_VERSION, "--set", "watchNamespaces={shop,web}")
+    [term] = scoped["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"]
+    assert term == {
+        "key": "kubernetes.io/metadata.name", "operator": "In", "values": ["shop", "web"]
+    }  # fmt: skip
+    assert _in_use_policy("1.35.2") == []
+
+
 def test_everything_namespaced_lands_in_the_release_namespace(rendered: list[Manifest]) -> None:
     cluster_scoped = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
-    cluster_scoped.add("ClusterKopfPeering")
+    cluster_scoped |= {"ClusterKopfPeering", *IN_USE_POLICY_KINDS}
     for manifest in rendered:
         namespace = manifest["metadata"].get("namespace")
         if manifest["kind"] in cluster_scoped:

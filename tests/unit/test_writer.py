@@ -124,3 +124,64 @@ def test_a_settled_status_not_written_is_forgotten_so_the_next_pass_writes_it() 
 
     stored = asyncio.run(run()).get(ECS_SERVICE, "shop", "web")
     assert stored is not None and stored["status"]["runningCount"] == 0
+
+
+def test_a_status_on_its_way_waits_longer_while_the_server_reads_in_progress_already() -> None:
+    """While the server's status reads "in progress" to every tool (kstatus: for an older
+    generation, a new Service's none included, or Reconciling=True), the next status on the
+    way waits the longer window; one that would change the reading (a steady Service starting
+    a rollout) only the short one."""
+
+    async def run(status: dict[str, Any]) -> list[tuple[str, str, str]]:
+        api = FakeApi(SERVICE)
+        live = api.objects["services", "shop", "web"]
+        live["metadata"]["generation"] = 2
+        live["status"] = status
+        store = Store()
+        store.put(ECS_SERVICE, live)
+        writer = Writer(cast(Any, api), store, settle=0.1, settle_in_progress=30.0)
+        await writer.write_status(ECS_SERVICE, live, {"runningCount": 1}, settling=True)
+        await asyncio.sleep(0.3)
+        written = list(api.written)
+        await writer.flush()
+        return written
+
+    def reconciling(state: str) -> dict[str, Any]:
+        return {
+            "observedGeneration": 2,
+            "conditions": [{"type": "Reconciling", "status": state}],
+        }
+
+    for waits in ({}, {"observedGeneration": 1}, reconciling("True")):
+        assert asyncio.run(run(waits)) == [], waits  # still waiting after the short window
+    for goes in ({"observedGeneration": 2}, reconciling("False")):
+        assert asyncio.run(run(goes)) == [("patch/status", "services", "web")], goes
+
+
+def test_a_status_decided_while_a_settled_one_is_on_its_way_lands_after_it() -> None:
+    """The settled write goes out in the background; a status decided meanwhile (the steady
+    state) must not be overtaken by it, or the stale one stays: our own status writes wake no
+    reconcile that would mend it."""
+
+    class Slow(FakeApi):
+        delays = [0.3]
+
+        async def merge_patch(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            if self.delays:
+                await asyncio.sleep(self.delays.pop())
+            return await super().merge_patch(*args, **kwargs)
+
+    async def run() -> FakeApi:
+        api = Slow(SERVICE)
+        store = Store()
+        body = api.objects["services", "shop", "web"]
+        store.put(ECS_SERVICE, body)
+        writer = Writer(cast(Any, api), store, settle=0.05)
+        held = await writer.write_status(ECS_SERVICE, body, {"runningCount": 1}, settling=True)
+        await asyncio.sleep(0.1)  # the settled write is in flight (slowly)
+        await writer.write_status(ECS_SERVICE, held, {"runningCount": 2, "steady": True})
+        await writer.flush()
+        return api
+
+    status = asyncio.run(run()).objects["services", "shop", "web"]["status"]
+    assert (status["runningCount"], status.get("steady")) == (2, True)

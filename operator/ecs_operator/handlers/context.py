@@ -46,6 +46,9 @@ class Timers:
     #: a Service's status on its way to a steady state is written this long after it was
     #: decided, unless a later one replaces it (kube/writer.py): one write, not two
     status_settle: float = 10.0
+    #: the same while the API server's status reads "in progress" already (a new Service's
+    #: none, an older generation's, Reconciling=True): every tool reads it so (kube/writer.py)
+    status_settle_in_progress: float = 30.0
 
 
 @dataclass(frozen=True)

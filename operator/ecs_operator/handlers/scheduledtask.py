@@ -2,7 +2,7 @@
 creates a Task, so every run has ECS status, ``startedBy`` and a place in ``list-tasks``.
 
 The reconcile decides from the clock (``ctx.clock``) and the status's last firing
-(render/scheduled.py), creates the owed firing's Task under a name fixed by the firing's time
+(plan/scheduledtask.py), creates the owed firing's Task under a name fixed by the firing's time
 (a restart before the status write finds it there, never a second one), trims the oldest
 stopped Tasks past the history limit, reports the last and next firing, and comes back at the
 next firing (or at the queue's slowest pace, whichever is sooner). Tasks are owned by their
@@ -20,14 +20,14 @@ from ecs_operator.api.parse import parse_scheduled_task
 from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, SCHEDULED_TASK
-from ecs_operator.plan.task import SIMULATION_PREFIX
-from ecs_operator.render.scheduled import (
+from ecs_operator.plan.scheduledtask import (
     DEFAULT_HISTORY_LIMIT,
     plan,
     rfc3339,
     task_manifest,
     to_trim,
 )
+from ecs_operator.plan.task import SIMULATION_PREFIX
 from ecs_operator.status.conditions import condition, merge, override
 
 from . import prepare

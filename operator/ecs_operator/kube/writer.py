@@ -13,6 +13,17 @@ replaces it: a Service that reaches its steady state within the window costs one
 instead of two. The store holds the new status at once, so the next reconcile reports on top
 of it; a status that is not settling (a steady state, a problem) goes out at once, with
 whatever was waiting.
+
+**A status that already reads "in progress" settles longer.** While the status on the server
+already reads as in progress to every tool (kstatus: InProgress, Argo CD: Progressing,
+``kubectl wait``: not yet), because it is for an older generation than the spec's (a new
+object has none: the CRD defaults ``observedGeneration`` to 0) or carries kstatus's
+``Reconciling=True``, a status on its way that would say so again may wait
+``settle_in_progress`` instead of ``settle``: a new Service that reaches its steady state
+within that window costs one status write, and a rollout shows its progress every
+``settle_in_progress`` rather than every ``settle``. The short window stays for what changes
+the reading (a steady Service starting a rollout); either is a bound on how late progress
+shows.
 """
 
 from __future__ import annotations
@@ -73,13 +84,23 @@ class _Settling:
 
 
 class Writer:
-    def __init__(self, client: KubeClient, store: Store, settle: float = 0.0) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        store: Store,
+        settle: float = 0.0,
+        settle_in_progress: float | None = None,
+    ) -> None:
         self.client = client
         self.store = store
         #: seconds a settling status write waits (0: none waits)
         self.settle = settle
+        #: seconds it waits while the server's status reads "in progress" already (default:
+        #: ``settle``; see the module doc)
+        self.settle_in_progress = settle if settle_in_progress is None else settle_in_progress
         self._settling: dict[StatusKey, _Settling] = {}
-        self._flushing: set[asyncio.Task[None]] = set()
+        #: settled status writes on their way to the API server, by object
+        self._flushing: dict[StatusKey, asyncio.Task[None]] = {}
 
     def _keep(self, body: dict[str, Any]) -> dict[str, Any]:
         self.store.put(resource_of(body), body)
@@ -115,13 +136,14 @@ class Writer:
         key = (resource.plural, metadata.get("namespace") or "", metadata["name"])
         waiting = self._settling.get(key)
         patch = then(waiting.patch, {"status": status}) if waiting else {"status": status}
-        if settling and self.settle > 0:
+        window = self.settle_in_progress if reads_in_progress(body) else self.settle
+        if settling and (waiting is not None or window > 0):
             local = {**body, "status": merge_patch(body.get("status") or {}, status)}
             if waiting is not None:
                 waiting.patch = patch
             else:
                 loop = asyncio.get_running_loop()
-                timer = loop.call_later(self.settle, self._due, key)
+                timer = loop.call_later(window, self._due, key)
                 self._settling[key] = _Settling(
                     resource, metadata.get("namespace"), metadata["name"], patch, body, timer
                 )
@@ -130,12 +152,21 @@ class Writer:
         if waiting is not None:
             waiting.timer.cancel()
             del self._settling[key]
+        flushing = self._flushing.get(key)
+        if flushing is not None:
+            # a settled status of this object is on its way: this newer one goes after it, or
+            # the older could land last and stay (our own status writes wake no reconcile)
+            await asyncio.wait({flushing})
         return await self.merge_patch(resource, body, patch, "status")
 
     def _due(self, key: StatusKey) -> None:
         task = asyncio.get_running_loop().create_task(self._write_settled(key))
-        self._flushing.add(task)
-        task.add_done_callback(self._flushing.discard)
+        self._flushing[key] = task
+        task.add_done_callback(lambda _: self._flushed(key, task))
+
+    def _flushed(self, key: StatusKey, task: asyncio.Task[None]) -> None:
+        if self._flushing.get(key) is task:
+            del self._flushing[key]
 
     async def _write_settled(self, key: StatusKey) -> None:
         waiting = self._settling.pop(key, None)
@@ -161,7 +192,7 @@ class Writer:
         for key, waiting in list(self._settling.items()):
             waiting.timer.cancel()
             await self._write_settled(key)
-        await asyncio.gather(*self._flushing, return_exceptions=True)
+        await asyncio.gather(*self._flushing.values(), return_exceptions=True)
 
     async def ensure(
         self, desired: dict[str, Any], live: dict[str, Any] | None, ours: apply.Ours
@@ -190,6 +221,20 @@ class Writer:
         else:
             self.store.forget(resource, metadata.get("namespace") or "", metadata["name"])
         return True
+
+
+def reads_in_progress(body: dict[str, Any]) -> bool:
+    """Whether the object's status (as the API server holds it, when nothing of ours waits)
+    reads "in progress" to kstatus, and so to every tool: for an older generation than the
+    spec's (or missing), or with kstatus's own ``Reconciling`` condition True."""
+    status = body.get("status") or {}
+    generation = body["metadata"].get("generation")
+    if generation is not None and int(status.get("observedGeneration") or 0) < int(generation):
+        return True
+    return any(
+        c.get("type") == "Reconciling" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
 
 
 def _terminating(answer: dict[str, Any], uid: str) -> bool:

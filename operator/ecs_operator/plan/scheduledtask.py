@@ -20,8 +20,8 @@ from ecs_operator import API_GROUP, API_VERSION
 from ecs_operator.api.models import ScheduledTaskSpec, timestamp
 from ecs_operator.api.schedule import last_at_or_before, next_after, parse, zone
 
-from . import keys
-from .names import dns_label, label_value
+from ..render import keys
+from ..render.names import dns_label, label_value
 
 #: stopped Tasks a schedule keeps by default (taskHistoryLimit)
 DEFAULT_HISTORY_LIMIT = 10
