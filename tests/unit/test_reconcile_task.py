@@ -66,6 +66,20 @@ def _stop_running(w: World) -> None:
     w.change(TASKS, "job", _stop)
 
 
+def _stop_ignored(w: World) -> None:
+    """StopTask on a node that never acts on the deadline: the clock moves past the grace
+    period and margin after the first pass."""
+    _stop_running(w)
+    reconcile = w.reconciler
+
+    async def then_later(ctx: Any, namespace: str, name: str) -> Any:
+        outcome = await reconcile(ctx, namespace, name)
+        ctx.clock.now = NOW + 30 + task.STOP_MARGIN_SECONDS + 1
+        return outcome
+
+    w.reconciler = then_later
+
+
 def _stopped_by_kubelet(w: World) -> None:
     """What the kubelet does with a stopped pod: its containers end, the pod stays, Failed."""
     _stop_running(w)
@@ -150,6 +164,24 @@ CASES = [
         ],
         passes=2,  # the second pass finds the deadline cut and writes nothing more
         last_status="DEPROVISIONING",
+        # back once the grace period (30 s, none set) and the margin are over, to make sure
+        queued=((Key(Kind.TASK, "shop", "job"), 30 + task.STOP_MARGIN_SECONDS),) * 4,
+    ),
+    Case(
+        "a node that ignores the deadline past the grace period gets the pods deleted",
+        then=_stop_ignored,
+        writes=[
+            ("patch", PODS, "job-0"),
+            ("patch", PODS, "job-1"),
+            ("delete", PODS, "job-0"),
+            ("delete", PODS, "job-1"),
+            ("patch/status", TASKS, "job"),
+            ("patch/status", TASKS, "job"),
+        ],
+        passes=3,  # patched; deleted; the records say STOPPED
+        last_status="STOPPED",
+        events=("TaskStopped", "TaskStopped"),
+        queued=((Key(Kind.TASK, "shop", "job"), 30 + task.STOP_MARGIN_SECONDS),) * 2,
     ),
     Case(
         "once the kubelet stopped them, the stopped tasks keep their pods for the retention",

@@ -85,9 +85,15 @@ INDEXES: Indexes = {
 
 
 #: the pod spec members reconcilers read (status/task.py, identities.in_use, the nodeSelector
-#: that status/workloads.unschedulable names, the deadline with which handlers/task.py stops a
-#: task's pod)
-POD_SPEC_READ = ("nodeName", "serviceAccountName", "nodeSelector", "activeDeadlineSeconds")
+#: that status/workloads.unschedulable names, the deadline and grace period with which
+#: handlers/task.py stops a task's pod)
+POD_SPEC_READ = (
+    "nodeName",
+    "serviceAccountName",
+    "nodeSelector",
+    "activeDeadlineSeconds",
+    "terminationGracePeriodSeconds",
+)
 #: of each container, what status/containers.py reads: whether it has a health check
 CONTAINER_READ = ("name", "readinessProbe")
 
