@@ -125,6 +125,12 @@ chart-check: helm-lint ## the chart's CRDs equal crds/, its RBAC and image contr
 	@diff -rq crds $(CHART)/crds || { echo "$(CHART)/crds is stale: cp crds/*.yaml $(CHART)/crds/"; exit 1; }
 	$(PYTEST) tests/unit/test_chart.py tests/unit/test_dockerfile.py tests/unit/test_kind_config.py -q
 
+# moto's ECS tests (pinned sdist, cached in ~/.cache/ecs-operator/moto) in server mode against
+# `ecs-operator api` on a devcluster, the operator running (issue #16). Not part of `make test`.
+.PHONY: conformance
+conformance: binaries ## moto's ECS test suite against the ECS API: tier A must pass, tier B counted
+	$(PYTEST) tests/conformance/moto_conformance.py -m integration -q -s
+
 # Not part of `make test`: about 40 minutes on 2 cores, each benchmark on its own fresh devcluster.
 # BENCH_ARGS=--quick is a 5-minute smoke test of the pipeline (results go with the logs, in /tmp).
 BENCH_ARGS ?=

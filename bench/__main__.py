@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import bench_render, convergence, footprint, operator_process, report, writes
+from . import bench_render, convergence, ecsapi, footprint, operator_process, report, writes
 from .env import log
 
-BENCHMARKS = ("convergence", "writes", "footprint", "render")
+BENCHMARKS = ("convergence", "writes", "footprint", "render", "ecsapi")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -51,6 +51,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rollout-services", type=int, default=None)
     parser.add_argument("--footprint-services", type=int, default=None)
     parser.add_argument("--idle", type=float, default=None, help="idle window, seconds")
+    parser.add_argument(
+        "--api-calls", type=int, default=None, help="ECS API calls per client and operation"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--keep", action="store_true", help="keep the devclusters' state dirs")
     parser.add_argument(
@@ -74,6 +77,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "rollout_services": 20 if quick else 100,
         "footprint_services": 100 if quick else 1000,
         "idle": 10.0 if quick else 60.0,
+        "api_calls": 5 if quick else 25,
     }
     for key, value in defaults.items():
         if getattr(args, key) is None:
@@ -155,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             results["footprint"] = found
             results["rss_mb"] = found["converged"]["rss_mb"]
+        if "ecsapi" in args.only:
+            found = ecsapi.run(args.api_calls, logs, args.keep)
+            results["ecsapi"] = found
+            log(f"ecsapi: {found}")
     finally:
         results["duration_s"] = round(time.monotonic() - started)
         # only a full, unmodified run replaces bench/results/latest.*; the others go with the

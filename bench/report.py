@@ -132,10 +132,28 @@ def table(results: dict[str, Any]) -> str:
     for name, value, target in rows:
         shown = "-" if value is None else f"{value:g}"
         lines.append(f"  {name:<40} {shown:>10}   target {target}")
+    lines.extend(_ecsapi_lines(results.get("ecsapi")))
     lines.append("")
     for name, ok in verdicts(results).items():
         lines.append(f"  {_mark(ok):<13} {name}")
     return "\n".join(lines)
+
+
+def _ecsapi_lines(found: dict[str, Any] | None) -> list[str]:
+    """The ECS API lane: p50/p99 per call at its concurrency, and the load it ran under."""
+    if not found:
+        return []
+    lines = ["", f"ECS API, {found['clients']} concurrent clients (p50 / p99 ms)"]
+    for key, name in (
+        ("describe_services", f"DescribeServices ({found['services']} services)"),
+        ("kubernetes_list_services", "the same read, Kubernetes LIST"),
+        ("register_task_definition", "RegisterTaskDefinition"),
+    ):
+        point = found[key]
+        lines.append(f"  {name:<40} {point['p50_ms']:>8.1f} / {point['p99_ms']:<8.1f}")
+    before, after = found["load_average"]
+    lines.append(f"  load average {before} -> {after} on {found['cpus']} CPUs")
+    return lines
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

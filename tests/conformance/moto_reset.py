@@ -1,14 +1,18 @@
 """A pytest plugin for running moto's ECS tests (server mode) against ``ecs-operator api``
 (``run-moto.sh`` loads it as ``-p moto_reset``): moto resets its backend before each test,
 here that is emptying the key's namespace (``ECS_API_NAMESPACE``) of ECS objects; the tests of
-tier B (``moto-tiers.txt``: they assert moto's instant simulation) are non-strict xfails."""
+tier B (``moto-tiers.txt``: they assert moto's instant simulation) are non-strict xfails, the
+tier A tests that assert what ECS does not (tier D, each with its reason) strict ones; the
+summary counts each tier."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,9 +49,44 @@ def _reset() -> Iterator[None]:
     yield
 
 
+def _tiers() -> dict[str, tuple[str, str]]:
+    """Test id -> (tier, reason) from ``moto-tiers.txt`` (``T id  # reason``)."""
+    found = {}
+    for line in TIERS.read_text().splitlines():
+        if line[:2] in ("A ", "B ", "D "):
+            test, _, reason = line[2:].partition("#")
+            found[test.strip()] = (line[0], reason.strip())
+    return found
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    lines = TIERS.read_text().splitlines()
-    tier_b = {line[2:] for line in lines if line.startswith("B ")}
+    tiers = _tiers()
     for item in items:
-        if item.nodeid.split("[")[0] in tier_b:
+        tier, reason = tiers.get(item.nodeid.split("[")[0], ("A", ""))
+        if tier == "B":
             item.add_marker(pytest.mark.xfail(reason="asserts moto's simulation", strict=False))
+        elif tier == "D":
+            item.add_marker(pytest.mark.xfail(reason=f"ECS differs: {reason}", strict=True))
+
+
+OUTCOMES: dict[str, Counter[str]] = {"A": Counter(), "B": Counter(), "D": Counter()}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        tier, _ = _tiers().get(report.nodeid.split("[")[0], ("A", ""))
+        outcome = "xfailed" if hasattr(report, "wasxfail") and report.skipped else report.outcome
+        if hasattr(report, "wasxfail") and report.passed:
+            outcome = "xpassed"
+        OUTCOMES[tier][outcome] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per tier: what run-moto.sh's callers quote."""
+    a, b, d = OUTCOMES["A"], OUTCOMES["B"], OUTCOMES["D"]
+    tier_a = sum(a.values()) + sum(d.values())
+    terminalreporter.write_line(
+        f"moto tiers: A {a['passed']} of {tier_a} pass, {a['failed']} fail, "
+        f"{d['xfailed']} ECS deviations (D, strict xfail; {d['xpassed'] + d['failed']} now "
+        f"pass); B {b['xpassed']} of {sum(b.values())} pass (xfail, non-strict)"
+    )

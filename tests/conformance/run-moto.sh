@@ -18,7 +18,7 @@ if [[ ! -d "$dir/moto-$version/tests/test_ecs" ]]; then
   tar xzf "$dir/moto-$version.tar.gz" -C "$dir" "moto-$version/tests/__init__.py" \
     "moto-$version/tests/conftest.py" "moto-$version/tests/test_ecs"
 fi
-mapfile -t tests < <(grep -E '^(A|B) ' "$here/moto-tiers.txt" | cut -c3-)
+mapfile -t tests < <(grep -E '^(A|B|D) ' "$here/moto-tiers.txt" | cut -c3- | sed -E 's/ *#.*//')
 cd "$dir/moto-$version"
 PYTHONPATH="$here" ECS_API_NAMESPACE="$namespace" MOTO_CALL_RESET_API=false \
   TEST_SERVER_MODE=true TEST_SERVER_MODE_ENDPOINT="$endpoint" \

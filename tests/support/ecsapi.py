@@ -33,10 +33,17 @@ class AccessKey:
         }
 
 
-def access_key(namespace: str, account: str, key: str, rules: str = DEPLOYER_RULES) -> AccessKey:
+def access_key(
+    namespace: str,
+    account: str,
+    key: str,
+    rules: str = DEPLOYER_RULES,
+    secret: str | None = None,
+) -> AccessKey:
     """A ServiceAccount ``account`` in ``namespace`` allowed ``rules`` (none when empty), and
-    an access key (Secret in ``namespace``) acting as it."""
-    secret = f"secret-of-{key}"
+    an access key (Secret in ``namespace``) acting as it; its secret ``secret-of-<key>``
+    unless given."""
+    secret = secret or f"secret-of-{key}"
     manifest = key_manifest(namespace, namespace, account, (key, secret), rules)
     kubectl("apply", "-f", "-", input=manifest)
     return AccessKey(key, secret)

@@ -11,6 +11,7 @@ from ecs_operator.api.shapes import DeploymentCircuitBreaker
 from ecs_operator.status.rollout import (
     CircuitBreaker,
     Rollout,
+    deployment_id,
     failure_threshold,
     running_task_definition,
     spec_hash,
@@ -319,3 +320,18 @@ def test_a_service_that_cannot_start_says_why_in_its_events_once() -> None:
         "older",
     ]
     assert with_problem_event(status, "web", problem) is status  # no second write
+
+
+def test_deployment_ids_derive_from_the_service_the_task_definition_and_the_one_replaced() -> None:
+    """The operator names a new deployment as the ECS API does when it answers UpdateService
+    (``rollout.deployment_id``): stable across reconciles, new for a return to an earlier
+    task definition."""
+    first = service_status("web", 2, "web:1", [STEADY], {}, 1, service_uid="u1").status
+    first_id = first["deployments"][0]["id"]
+    assert first_id == deployment_id("u1", "web:1", "")
+    again = service_status("web", 2, "web:1", [STEADY], first, 1, service_uid="u1").status
+    assert again["deployments"][0]["id"] == first_id
+    second = service_status("web", 2, "web:2", [ROLLING], first, 2, service_uid="u1").status
+    assert second["deployments"][0]["id"] == deployment_id("u1", "web:2", first_id)
+    back = service_status("web", 2, "web:1", [ROLLING], second, 3, service_uid="u1").status
+    assert back["deployments"][0]["id"] not in (first_id, second["deployments"][0]["id"])

@@ -23,6 +23,15 @@ from .credentials import Credential
 ALREADY_EXISTS = "ResourceInUseException"
 
 
+class Conflict(errors.EcsApiError):
+    """A write refused because the object changed since it was read (409 Conflict): the
+    server runs the operation again (``server._retried``); a client sees it only when every
+    attempt lost, as ECS's ``UpdateInProgressException``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("UpdateInProgressException", message)
+
+
 @asynccontextmanager
 async def kubernetes_errors(action: str) -> AsyncIterator[None]:
     """Translate the API server's refusals of ``action`` into ECS errors."""
@@ -38,9 +47,7 @@ async def kubernetes_errors(action: str) -> AsyncIterator[None]:
         if error.status == 409 and error.reason == "AlreadyExists":
             raise errors.EcsApiError(ALREADY_EXISTS, f"{action}: {error.message}") from None
         if error.status == 409:
-            raise errors.EcsApiError(
-                "UpdateInProgressException", f"{action}: changed meanwhile, try again"
-            ) from None
+            raise Conflict(f"{action}: changed meanwhile, try again") from None
         raise errors.server_error(f"{action}: {error.status} {error.message}") from None
 
 

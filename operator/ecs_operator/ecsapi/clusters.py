@@ -17,7 +17,7 @@ from ecs_operator.render.names import dns_label
 
 from . import errors, wire
 from .caller import Caller
-from .taskdefinitions import invalid
+from .wording import refusal
 
 Body = dict[str, Any]
 #: the annotation a deleted Service carries while it drains (services.py)
@@ -66,7 +66,7 @@ async def create(caller: Caller, request: Body) -> Body:
     try:
         spec = parse_cluster(request).to_ecs()
     except EcsValidationError as error:
-        raise invalid(error) from None
+        raise refusal(error, request) from None
     existing = named(await caller.list(ECS_CLUSTER), spec["clusterName"])
     if existing is None:
         existing, _ = await caller.create_or_get(
@@ -104,7 +104,7 @@ async def _updated(caller: Caller, request: Body, members: tuple[str, ...]) -> B
     try:
         parse_cluster({**(body.get("spec") or {}), **changes})
     except EcsValidationError as error:
-        raise invalid(error) from None
+        raise refusal(error, changes) from None
     patch = {"metadata": {"resourceVersion": body["metadata"]["resourceVersion"]}, "spec": changes}
     updated = await caller.patch(ECS_CLUSTER, body["metadata"]["name"], patch)
     return {"cluster": view(caller, updated, ["TAGS"])}

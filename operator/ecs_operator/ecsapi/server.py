@@ -38,8 +38,9 @@ from . import (
     tasks,
     wire,
 )
-from .caller import Caller
+from .caller import Caller, Conflict
 from .credentials import LABEL, CredentialStore
+from .wording import refusal
 
 TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -47,6 +48,8 @@ SECRET = Resource("", "v1", "secrets", "Secret")
 IN_CLUSTER_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 Body = dict[str, Any]
+#: times an operation is run when its writes keep losing races (``_retried``)
+ATTEMPTS = 4
 Operation = Callable[[Caller, Body], Awaitable[Body]]
 
 #: operation -> (its request shape, what answers it)
@@ -97,15 +100,16 @@ OPERATIONS: dict[str, tuple[type[EcsShape], Operation]] = {
 logger = logging.getLogger("ecs_operator.ecsapi")
 
 
-def validated(shape: type[EcsShape], data: Any) -> Body:
-    """The request as sent, once it matches the operation's shape; else a ClientException
-    naming each member and rule (an unknown member included)."""
+def validated(operation: str, shape: type[EcsShape], data: Any) -> Body:
+    """The request as sent, once it matches the operation's shape; else ECS's error for it
+    (``wording``): a ClientException naming each member and rule (an unknown member
+    included), unless ECS words that refusal its own way."""
     if not isinstance(data, dict):
         raise errors.EcsApiError("SerializationException", "The request body must be an object.")
     try:
         shape.model_validate(data, strict=True)
     except ValidationError as error:
-        raise taskdefinitions.invalid(EcsValidationError.from_pydantic(error)) from None
+        raise refusal(EcsValidationError.from_pydantic(error), data, operation) from None
     return data
 
 
@@ -170,7 +174,8 @@ class Endpoint:
         body = await request.read()
         caller = await self.authenticate(request, body)
         target = request.headers.get("X-Amz-Target", "")
-        operation = OPERATIONS.get(target.removeprefix(TARGET_PREFIX))
+        name = target.removeprefix(TARGET_PREFIX)
+        operation = OPERATIONS.get(name)
         if operation is None or not target.startswith(TARGET_PREFIX):
             raise errors.EcsApiError(
                 "UnknownOperationException", f"{target or 'X-Amz-Target'}: unknown operation"
@@ -180,9 +185,22 @@ class Endpoint:
         except ValueError:
             raise errors.EcsApiError("SerializationException", "Malformed JSON body.") from None
         shape, run = operation
-        answer = await run(caller, validated(shape, data))
+        answer = await _retried(run, caller, validated(name, shape, data))
         result: Body = wire.to_wire(answer, caller.region, caller.credential.account)
         return result
+
+
+async def _retried(run: Operation, caller: Caller, data: Body) -> Body:
+    """``run``'s answer, the operation run again when one of its writes lost a race (another
+    writer, the operator's status among them, changed the object between its read and its
+    write): each operation writes once per object and re-reads before it writes, so a rerun is
+    the same request against the newer object."""
+    for _ in range(ATTEMPTS - 1):
+        try:
+            return await run(caller, data)
+        except Conflict:
+            continue
+    return await run(caller, data)
 
 
 async def healthz(_: web.Request) -> web.Response:

@@ -31,10 +31,12 @@ from ecs_operator.plugin.actions import force_new_deployment_patch
 from ecs_operator.plugin.views import cluster_of, service_name, service_view
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
+from ecs_operator.status.rollout import deployment_id
 
 from . import clusters, errors, taskdefinitions, wire
 from .caller import Caller
 from .clusters import DELETED
+from .wording import refusal
 
 Body = dict[str, Any]
 DEPLOYMENT = "ecs-operator.dev/api-deployment"
@@ -62,6 +64,13 @@ UPDATABLE = frozenset(
         "serviceConnectConfiguration",
     }
 )
+#: members ECS answers with, empty, when a service has none (awscli's describe-services examples)
+SERVICE_DEFAULTS: Body = {
+    "loadBalancers": [],
+    "serviceRegistries": [],
+    "placementConstraints": [],
+    "placementStrategy": [],
+}
 #: UpdateService members that address the service or ask for a deployment
 ADDRESSING = frozenset({"cluster", "service", "forceNewDeployment"})
 
@@ -78,10 +87,28 @@ def deleted(body: Body) -> bool:
     return DELETED in _annotations(body)
 
 
-def deployment_id(service: str, target: str, at: str) -> str:
-    """``ecs-svc/`` and 19 digits, derived from the service, its target and the time."""
+def restart_id(service: str, target: str, at: str) -> str:
+    """A forced deployment's id, ``ecs-svc/`` and 19 digits from the service, its target and
+    the time: the operator keeps its deployment through a forced restart, so only the API
+    names this one."""
     digits = int(hashlib.sha256(f"{service}/{target}/{at}".encode()).hexdigest(), 16) % 10**19
     return f"ecs-svc/{digits:019d}"
+
+
+def recorded_id(body: Body, recorded: Body) -> str:
+    """The recorded deployment's id: a forced one's own, else the id the operator gives the
+    deployment of that task definition (``rollout.deployment_id``: the Service's uid, the task
+    definition, the id of the deployment it replaces), so both name it alike."""
+    if "id" in recorded:
+        return str(recorded["id"])
+    uid = body["metadata"]["uid"]
+    return deployment_id(uid, recorded["taskDefinition"], recorded.get("replaces", ""))
+
+
+def _primary_id(body: Body) -> str:
+    """The id of the operator's PRIMARY deployment, which a new one replaces ("" for none)."""
+    deployments = (body.get("status") or {}).get("deployments") or [{}]
+    return str(deployments[0].get("id", ""))
 
 
 def _recorded(body: Body) -> Body | None:
@@ -89,16 +116,18 @@ def _recorded(body: Body) -> Body | None:
     return recorded
 
 
-def _pending(caller: Caller, name: str, target: str, restart: bool = False) -> dict[str, str]:
+def _pending(
+    caller: Caller, name: str, target: str, replaces: str, restart: bool = False
+) -> dict[str, str]:
     """The annotations that record a new deployment of ``target`` (``family:revision``); with
     ``restart``, the fresh force-new-deployment value too, which replaces the tasks."""
     at = _now()
-    deployment = deployment_id(f"{caller.namespace}/{name}", target, at)
-    recorded = {"id": deployment, "taskDefinition": target, "at": at}
+    recorded = {"taskDefinition": target, "at": at, "replaces": replaces}
     annotations = {}
     if restart:
         annotations = force_new_deployment_patch()["metadata"]["annotations"]
         recorded["restart"] = annotations[keys.ANNOTATION_FORCE_NEW_DEPLOYMENT]
+        recorded["id"] = restart_id(f"{caller.namespace}/{name}", target, at)
     return {**annotations, DEPLOYMENT: json.dumps(recorded, separators=(",", ":"))}
 
 
@@ -134,11 +163,13 @@ def _with_pending(caller: Caller, body: Body, shown: Body) -> list[Body]:
     running = ((body.get("status") or {}).get("deployments") or [{}])[0].get("taskDefinition")
     if not recorded or deleted(body):
         return deployments
+    deployment = recorded_id(body, recorded)
     if running == recorded["taskDefinition"] and "restart" not in recorded:
-        # the operator's deployment of the target keeps the id the client was given
-        return [{**deployments[0], "id": recorded["id"]}, *deployments[1:]]
+        # the operator's deployment of the target keeps the id the client was given (the
+        # operator's own id for it, unless updates raced it: then the recorded one wins)
+        return [{**deployments[0], "id": deployment}, *deployments[1:]]
     primary = {
-        "id": recorded["id"],
+        "id": deployment,
         "status": "PRIMARY",
         "taskDefinition": caller.arns.task_definition(recorded["taskDefinition"]),
         "desiredCount": (body.get("spec") or {}).get("desiredCount", 0),
@@ -148,13 +179,13 @@ def _with_pending(caller: Caller, body: Body, shown: Body) -> list[Body]:
         "createdAt": recorded["at"],
         "updatedAt": recorded["at"],
         "rolloutState": "IN_PROGRESS",
-        "rolloutStateReason": f"ECS deployment {recorded['id']} in progress.",
+        "rolloutStateReason": f"ECS deployment {deployment} in progress.",
     }
     return [primary, *({**d, "status": "ACTIVE"} for d in deployments[:1])]
 
 
 def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
-    shown = service_view(body, caller.arns)
+    shown = {**SERVICE_DEFAULTS, **service_view(body, caller.arns)}
     shown["deployments"] = _with_pending(caller, body, shown)
     if shown["deployments"]:
         shown["taskDefinition"] = shown["deployments"][0]["taskDefinition"]
@@ -208,7 +239,7 @@ def _validated(spec: Body) -> None:
     try:
         parse_service(spec)
     except EcsValidationError as error:
-        raise taskdefinitions.invalid(error) from None
+        raise refusal(error, spec) from None
 
 
 async def create(caller: Caller, request: Body) -> Body:
@@ -226,7 +257,7 @@ async def create(caller: Caller, request: Body) -> Body:
     if "taskDefinition" in request:
         # ECS runs the revision a bare family meant at the time, not each new one after it
         spec["taskDefinition"] = await _target(caller, request["taskDefinition"])
-        metadata["annotations"] = _pending(caller, name, spec["taskDefinition"])
+        metadata["annotations"] = _pending(caller, name, spec["taskDefinition"], "")
     created = await caller.create(ECS_SERVICE, {"metadata": metadata, "spec": spec})
     return {"service": view(caller, created, ["TAGS"])}
 
@@ -297,7 +328,9 @@ async def update(caller: Caller, request: Body) -> Body:
             wanted["taskDefinition"] = target
         recorded = _recorded(body) or {}
         if force or recorded.get("taskDefinition") != target:
-            metadata["annotations"] = _pending(caller, service_name(body), target, restart=force)
+            metadata["annotations"] = _pending(
+                caller, service_name(body), target, _primary_id(body), restart=force
+            )
     patch = {"metadata": metadata, "spec": taskdefinitions.replacement(spec, wanted)}
     updated = await caller.patch(ECS_SERVICE, body["metadata"]["name"], patch)
     return {"service": view(caller, updated, ["TAGS"])}

@@ -4,8 +4,9 @@ The canonical request is rebuilt the way botocore builds it when it signs (``aut
 from the headers the client says it signed, then signed again with the stored secret and
 compared in constant time. Pure: the caller supplies the secret and the clock, so the unit
 tests sign with botocore itself. Only what ECS's clients send is accepted: the
-``Authorization`` header (no presigned query), the payload hashed whole (no
-``x-amz-content-sha256`` streaming), ``host`` and ``x-amz-date`` among the signed headers.
+``Authorization`` header (no presigned query), the payload hashed whole (an
+``x-amz-content-sha256``, which the JS SDK v3 sends, must be that hash: no unsigned or streaming
+payloads), ``host`` and ``x-amz-date`` among the signed headers.
 """
 
 from __future__ import annotations
@@ -104,8 +105,12 @@ def verify(request: Request, auth: Authorization, secret: str, now: datetime) ->
         )
     if not stamp.startswith(auth.date):
         raise errors.invalid_signature("Credential date does not match X-Amz-Date.")
-    if request.header("x-amz-content-sha256"):
-        raise errors.invalid_signature("x-amz-content-sha256 is not accepted by this service.")
+    claimed = request.header("x-amz-content-sha256")
+    if claimed and claimed != [hashlib.sha256(request.body).hexdigest()]:
+        raise errors.invalid_signature(
+            "The provided 'x-amz-content-sha256' header does not match what was computed "
+            "(only the payload's SHA-256 is accepted: no unsigned or streaming payloads)."
+        )
     expected = signature(request, auth, stamp, secret)
     if not hmac.compare_digest(expected, auth.signature):
         raise errors.invalid_signature(

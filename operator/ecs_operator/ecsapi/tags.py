@@ -81,5 +81,9 @@ async def untag(caller: Caller, request: Body) -> Body:
 
 
 async def list_tags(caller: Caller, request: Body) -> Body:
+    """A resource never tagged has no ``tags`` member; once a tag call changed its tags, the
+    list is there even when empty (as moto records ECS: after UntagResource of the last tag)."""
     _, body = await _tagged(caller, request["resourceArn"])
+    if TAGS in (body["metadata"].get("annotations") or {}):
+        return {"tags": tags_of(body)}
     return tags_member(body)

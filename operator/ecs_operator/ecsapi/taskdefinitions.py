@@ -24,6 +24,7 @@ from ecs_operator.status.taskdefinition import DEREGISTERED, parse_revisions, re
 
 from . import errors, wire
 from .caller import Caller
+from .wording import refusal
 
 Body = dict[str, Any]
 #: attempts at recording a revision while other registrations of the family race ours
@@ -76,11 +77,6 @@ def with_ecs_defaults(definition: Body) -> Body:
         "containerDefinitions": containers,
         "volumes": volumes,
     }
-
-
-def invalid(error: EcsValidationError) -> errors.EcsApiError:
-    """ECS's ClientException for a refused spec, naming every field and rule."""
-    return errors.client_error("; ".join(str(v) for v in error.violations))
 
 
 def replacement(old: Any, new: Any) -> Any:
@@ -190,10 +186,13 @@ def _digest_of(revision: Body) -> str | None:
     return (revision["metadata"].get("annotations") or {}).get(keys.ANNOTATION_SPEC_HASH)
 
 
-async def _record(caller: Caller, body: Body, spec: Body, after: int | None) -> int:
-    """Record ``spec`` as the family's next revision; its number. ``after``: the latest
-    revision before this call changed the spec (None: it did not), so that a revision the
-    operator recorded for the change meanwhile is the answer, not a reason for one more."""
+async def _record(
+    caller: Caller, body: Body, spec: Body, after: int | None
+) -> tuple[int, list[Body]]:
+    """Record ``spec`` as the family's next revision; its number, and the family's revisions
+    (the answer's, without listing them again). ``after``: the latest revision before this
+    call changed the spec (None: it did not), so that a revision the operator recorded for the
+    change meanwhile is the answer, not a reason for one more."""
     digest = json_digest(spec)
     uid = body["metadata"]["uid"]
     for _ in range(ATTEMPTS):
@@ -201,7 +200,7 @@ async def _record(caller: Caller, body: Body, spec: Body, after: int | None) -> 
         if after is not None:
             theirs = [n for n, r in existing.items() if n > after and _digest_of(r) == digest]
             if theirs:
-                return min(theirs)
+                return min(theirs), list(existing.values())
         number = max(existing, default=0) + 1
         live, created = await caller.create_or_get(
             CONTROLLER_REVISION,
@@ -210,7 +209,7 @@ async def _record(caller: Caller, body: Body, spec: Body, after: int | None) -> 
         if created or (
             controlled_by(live, uid) and _digest_of(live) == digest and after is not None
         ):
-            return number
+            return number, [*existing.values(), live]
     raise errors.EcsApiError(
         "UpdateInProgressException", f"{spec['family']}: too many registrations at once"
     )
@@ -220,7 +219,7 @@ async def register(caller: Caller, request: Body) -> Body:
     try:
         spec = parse_task_definition(request).to_ecs()
     except EcsValidationError as error:
-        raise invalid(error) from None
+        raise refusal(error, request) from None
     body = owner(await caller.list(TASK_DEFINITION), spec["family"])
     after: int | None = None
     if body is None:
@@ -240,10 +239,8 @@ async def register(caller: Caller, request: Body) -> Body:
             "spec": replacement(body.get("spec"), spec),
         }
         body = await caller.patch(TASK_DEFINITION, body["metadata"]["name"], patch)
-    number = await _record(caller, body, spec, after)
-    found = await family(caller, spec["family"])
-    assert found is not None
-    return found.describe(caller, number)
+    number, revisions = await _record(caller, body, spec, after)
+    return Family(body, revisions).describe(caller, number)
 
 
 async def describe(caller: Caller, request: Body) -> Body:

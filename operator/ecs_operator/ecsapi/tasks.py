@@ -23,6 +23,7 @@ from ecs_operator.plugin.views import all_tasks, list_tasks
 from . import clusters, errors, taskdefinitions, wire
 from .caller import Caller
 from .taskdefinitions import MANAGED
+from .wording import refusal
 
 Body = dict[str, Any]
 
@@ -32,8 +33,10 @@ def task_id(namespace: str, pod: str) -> str:
 
 
 def _provisioning(body: Body) -> Body:
-    """A Task the operator has not started yet: its tasks PROVISIONING."""
-    if (body.get("status") or {}).get("tasks"):
+    """A Task the operator has not started yet: its tasks PROVISIONING, of the revision its
+    spec names (RunTask resolved it)."""
+    status = body.get("status") or {}
+    if status.get("tasks"):
         return body
     count = (body.get("spec") or {}).get("count") or 1
     records = [
@@ -46,7 +49,8 @@ def _provisioning(body: Body) -> Body:
         }
         for i in range(count)
     ]
-    return {**body, "status": {**(body.get("status") or {}), "tasks": records}}
+    reference = status.get("taskDefinition") or (body.get("spec") or {}).get("taskDefinition")
+    return {**body, "status": {**status, "taskDefinition": reference, "tasks": records}}
 
 
 class Found:
@@ -88,8 +92,10 @@ async def run(caller: Caller, request: Body) -> Body:
     try:
         parse_task(spec)
     except EcsValidationError as error:
-        raise taskdefinitions.invalid(error) from None
-    await taskdefinitions.resolve(caller, request["taskDefinition"])
+        raise refusal(error, spec) from None
+    # ECS runs the latest ACTIVE revision of a bare family as of the call, and answers with it
+    family, revision = await taskdefinitions.resolve(caller, request["taskDefinition"])
+    spec["taskDefinition"] = f"{family.name}:{revision}"
     body = await caller.create(ECS_TASK, {"metadata": {"name": uuid.uuid4().hex}, "spec": spec})
     body = {**_provisioning(body), "kind": "Task"}
     shown = [Found(caller, cluster, s, body) for s in all_tasks([body], [], cluster, caller.arns)]

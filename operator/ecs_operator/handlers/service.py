@@ -138,6 +138,7 @@ async def _report(
         generation,
         rollout=rollout,
         tasks=task_summary(pods, running.ref),
+        service_uid=body["metadata"]["uid"],
     )
     reported = await report_findings(ctx, body, list(desired.findings))
     if not reported and "findings" in previous:

@@ -10,6 +10,7 @@ failure recorded in ``status.failedDeployment`` holds while both are what failed
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,17 @@ def failure_threshold(desired: int, kind: str | None = None, value: int | None =
     if kind == "UNBOUNDED_PERCENT":
         return max(failures, 1)
     return min(max(failures, MIN_THRESHOLD), MAX_THRESHOLD)
+
+
+def deployment_id(service_uid: str, task_definition: str, replaces: str) -> str:
+    """A deployment's ECS id, ``ecs-svc/`` and 19 digits, derived from the Service's uid, the
+    task definition (``family:revision``) it deploys and the id of the deployment it replaces
+    (``""`` for the first). The operator, which starts deployments, and the ECS API, which
+    answers UpdateService before the operator has started it, so name the same deployment
+    alike (``kubectl ecs describe-services`` and ``aws ecs describe-services`` agree), and a
+    return to an earlier task definition is a new deployment with a new id."""
+    seed = f"{service_uid}/{task_definition}/{replaces}".encode()
+    return f"ecs-svc/{int(hashlib.sha256(seed).hexdigest(), 16) % 10**19:019d}"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conditions import condition, merge, now
-from .rollout import Rollout, failed_deployment
+from .rollout import Rollout, deployment_id, failed_deployment
 from .workloads import TaskSummary, WorkloadState
 
 MAX_EVENTS = 10
@@ -115,15 +115,23 @@ def _deployments(
     workloads: Sequence[WorkloadState],
     tasks: TaskSummary,
     rollout: Rollout,
+    service_uid: str = "",
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """The deployments (PRIMARY first) and the failure record after this change."""
+    """The deployments (PRIMARY first) and the failure record after this change; a new
+    deployment's id is :func:`deployment_id` of the Service's uid (random without one)."""
     history: list[dict[str, Any]] = list(previous.get("deployments") or [])
     marker = failed_deployment(previous, rollout)
     primary = next((d for d in history if d.get("status") == "PRIMARY"), None)
     stamp = now()
     if _is_new(primary, running, previous, marker):
         older = [] if primary is None else [{**primary, "status": "ACTIVE", "updatedAt": stamp}]
-        primary = {"id": f"ecs-svc/{uuid.uuid4().int % 10**19:019d}", "createdAt": stamp}
+        replaces = "" if primary is None else str(primary.get("id", ""))
+        new_id = (
+            deployment_id(service_uid, running, replaces)
+            if service_uid
+            else f"ecs-svc/{uuid.uuid4().int % 10**19:019d}"
+        )
+        primary = {"id": new_id, "createdAt": stamp}
     else:
         assert primary is not None
         older = [d for d in history if d.get("status") == "ACTIVE"]
@@ -301,18 +309,20 @@ def service_status(
     *,
     rollout: Rollout | None = None,
     tasks: TaskSummary | None = None,
+    service_uid: str = "",
 ) -> ServiceView:
     """The new status and the ECS events (messages) that the change calls for.
 
     ``task_definition`` is what runs (rendered); ``rollout`` what the spec asks for (default:
-    the same, without a circuit breaker); ``tasks`` what the pods say (failures, placement).
+    the same, without a circuit breaker); ``tasks`` what the pods say (failures, placement);
+    ``service_uid`` seeds the ids of new deployments (``rollout.deployment_id``).
     """
     rollout = rollout or Rollout(task_definition)
     tasks = tasks or TaskSummary()
     running = sum(w.ready for w in workloads)
     total = sum(w.replicas for w in workloads)
     deployments, marker = _deployments(
-        previous, task_definition, desired, workloads, tasks, rollout
+        previous, task_definition, desired, workloads, tasks, rollout, service_uid
     )
     state = deployments[0]["rolloutState"]
     steady = state == "COMPLETED" and running == desired

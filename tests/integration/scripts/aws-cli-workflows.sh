@@ -13,11 +13,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 arn="arn:aws:ecs:${AWS_DEFAULT_REGION}:123456789012"
 
-# (a) deploy: register from --cli-input-json, create, wait, roll to a new revision, wait
+# (a) deploy: register from --cli-input-json, create, wait, roll to a new revision, wait (a
+# health check makes a task count once healthy, not 40 s after it starts as ECS counts without)
 cat > "$work/web.json" <<'JSON'
 {"family": "web", "networkMode": "bridge",
  "containerDefinitions": [{"name": "app", "image": "nginx:1.27", "memory": 128,
-                           "portMappings": [{"containerPort": 80}]}]}
+                           "portMappings": [{"containerPort": 80}],
+                           "healthCheck": {"command": ["CMD-SHELL", "true"], "retries": 1}}]}
 JSON
 first=$(aws ecs register-task-definition --cli-input-json "file://$work/web.json" \
   --query taskDefinition.taskDefinitionArn --output text)
@@ -30,27 +32,28 @@ second=$(aws ecs register-task-definition --cli-input-json "file://$work/web.jso
   --query taskDefinition.taskDefinitionArn --output text)
 expect "second revision" "$second" "$arn:task-definition/web:2"
 # the deploy Action always sends volumeConfigurations: []
-deployment=$(aws ecs update-service --service web --task-definition "$second" \
+# (the answer shows the new deployment IN_PROGRESS: the waiter, which polls before it sleeps,
+# must not find the service steady on the old one; with a health check the rollout itself may
+# be over before a second CLI call could look)
+state=$(aws ecs update-service --service web --task-definition "$second" \
   --volume-configurations '[]' \
-  --query 'service.deployments[0].id' --output text)
-state=$(aws ecs describe-services --services web \
-  --query 'services[0].deployments[0].[id,status,rolloutState]' --output text)
-expect "new deployment at once" "$state" "$deployment	PRIMARY	IN_PROGRESS"
+  --query 'service.deployments[0].[id,status,rolloutState]' --output text)
+[[ "$state" == *"	PRIMARY	IN_PROGRESS" ]] || { echo "FAIL new deployment: got [$state]" >&2; exit 1; }
+deployment=${state%%	*}
 trace "wait services-stable"
 aws ecs wait services-stable --services web
-state=$(aws ecs describe-services --services web --output text \
-  --query 'services[0].[taskDefinition,runningCount,length(deployments),status,deployments[0].id]')
-expect "rolled, the same deployment" "$state" "$second	2	1	ACTIVE	$deployment"
 # --force-new-deployment: a new deployment of the same revision, its tasks replaced
+# (the rolled deployment keeps its id through the waiter: here it is the one replaced; the JS
+# SDK test reads it after the waiter as the deploy Action does)
 forced=$(aws ecs update-service --service web --force-new-deployment \
-  --query 'service.deployments[0].[id,status,rolloutState]' --output text)
-[[ "$forced" == *"	PRIMARY	IN_PROGRESS" && "$forced" != "$deployment"* ]] \
+  --query 'service.deployments[*].[id,status,rolloutState]' --output text | tr '\n' ' ')
+[[ "$forced" == *"	PRIMARY	IN_PROGRESS $deployment	ACTIVE	"* ]] \
   || { echo "FAIL forced deployment: got [$forced]" >&2; exit 1; }
 trace "wait services-stable"
 aws ecs wait services-stable --services web
 state=$(aws ecs describe-services --services web --output text \
-  --query 'services[0].[taskDefinition,runningCount,length(deployments),deployments[0].id]')
-expect "forced, the same revision" "$state" "$second	2	1	${forced%%	*}"
+  --query 'services[0].[taskDefinition,runningCount,length(deployments),status,deployments[0].id]')
+expect "forced, the same revision" "$state" "$second	2	1	ACTIVE	${forced%%	*}"
 
 # (b) batch: run a task, wait until it stops, read its exit code
 aws ecs register-task-definition --family job \

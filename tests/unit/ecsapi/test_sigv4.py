@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from unittest import mock
@@ -18,16 +19,20 @@ KEY, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 URL = "http://ecs.example:8443/"
 
 
-def signed(body: bytes, when: datetime, secret: str = SECRET, region: str = "eu-west-1"):
-    request = AWSRequest(
-        method="POST",
-        url=URL,
-        data=body,
-        headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.ListClusters",
-        },
-    )
+def signed(
+    body: bytes,
+    when: datetime,
+    secret: str = SECRET,
+    region: str = "eu-west-1",
+    payload_hash: str | None = None,
+):
+    headers = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.ListClusters",
+    }
+    if payload_hash is not None:  # botocore signs this value as the payload's hash
+        headers["X-Amz-Content-SHA256"] = payload_hash
+    request = AWSRequest(method="POST", url=URL, data=body, headers=headers)
     auth = SigV4Auth(Credentials(KEY, secret), "ecs", region)
     with mock.patch("botocore.auth.get_current_datetime", return_value=when):
         auth.add_auth(request)
@@ -75,6 +80,13 @@ def test_a_tampered_body_fails() -> None:
     tampered = sigv4.Request(good.method, good.path, good.query, good.headers, b'{"maxResults":9}')
     with pytest.raises(EcsApiError, match="does not match"):
         check(tampered)
+
+
+def test_a_content_sha256_header_is_accepted_only_as_the_bodys_hash() -> None:
+    """The JS SDK v3 sends and signs x-amz-content-sha256; unsigned payloads are refused."""
+    check(signed(BODY, NOW, payload_hash=hashlib.sha256(BODY).hexdigest()))
+    with pytest.raises(EcsApiError, match="x-amz-content-sha256"):
+        check(signed(BODY, NOW, payload_hash="UNSIGNED-PAYLOAD"))
 
 
 def test_a_changed_signed_header_fails() -> None:

@@ -14,6 +14,7 @@ from ecs_operator.ecsapi.credentials import Credential, from_secret
 from ecs_operator.ecsapi.deployments import deployment_summary
 from ecs_operator.ecsapi.services import DEPLOYMENT, restarted, view
 from ecs_operator.ecsapi.taskdefinitions import replacement, with_ecs_defaults
+from ecs_operator.status.rollout import deployment_id
 
 CALLER = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", None)  # type: ignore[arg-type]
 RECORDED = {"id": "ecs-svc/1234", "taskDefinition": "web:2", "at": "2026-12-03T12:00:00+00:00"}
@@ -162,3 +163,16 @@ def test_service_deployments_name_their_status_as_ecs_does() -> None:
     )
     assert in_progress["status"] == "IN_PROGRESS"
     assert "finishedAt" not in in_progress
+
+
+def test_an_update_shows_the_id_the_operator_will_give_its_deployment() -> None:
+    """Recorded without an id, the pending deployment is named from the Service's uid, its
+    task definition and the deployment it replaces: the operator's id for it, so kubectl ecs
+    and the API agree before and after the operator starts it."""
+    recorded = {"taskDefinition": "web:2", "at": RECORDED["at"], "replaces": "ecs-svc/1"}
+    body = _service({"deployments": [OLD]}, **{DEPLOYMENT: json.dumps(recorded)})
+    pending = view(CALLER, body)["deployments"][0]
+    assert pending["id"] == deployment_id("u1", "web:2", "ecs-svc/1")
+    started = {**OLD, "id": pending["id"], "taskDefinition": "web:2", "rolloutState": "COMPLETED"}
+    body = _service({"deployments": [started]}, **{DEPLOYMENT: json.dumps(recorded)})
+    assert view(CALLER, body)["deployments"][0]["id"] == pending["id"]

@@ -33,7 +33,8 @@ REPLICA_COUNT = "desiredCount is required unless schedulingStrategy is DAEMON"
 )
 def desired_count_by_scheduling_strategy(service: ServiceSpec) -> list[Violation]:
     """REPLICA services need desiredCount; DAEMON services have none. [model doc]
-    CreateServiceRequest.desiredCount (7.9, 7.10; rejecting it for DAEMON is our reading)."""
+    CreateServiceRequest.desiredCount (7.9, 7.10); ECS refuses it for DAEMON ("The daemon
+    scheduling strategy does not support a desired count for services", kayac/ecspresso#20)."""
     if _is_daemon(service) and service.desiredCount is not None:
         return [Violation("desiredCount", DAEMON_COUNT)]
     if not _is_daemon(service) and service.desiredCount is None:

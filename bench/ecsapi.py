@@ -1,0 +1,196 @@
+"""Benchmark 5, the ECS API (`ecs-operator api`, issue #16): what an ECS client waits for.
+
+Twenty clients at once, each with its own botocore client and access key signature, call
+DescribeServices of ten running services, then RegisterTaskDefinition (each client its own
+family, as parallel CI pipelines do); every call's latency is kept and p50/p99 reported. Beside
+them, the same read through the Kubernetes API: twenty clients at once LIST the namespace's
+Service objects (what DescribeServices reads, and what `kubectl get services.ecs-operator.dev`
+reads), over one aiohttp session with the admin certificate. The difference is the API's own
+cost: SigV4, impersonation, the ECS view and the extra reads a view needs (its Cluster).
+
+The machine's load average is recorded with the numbers: the 2 cores may be shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from botocore.config import Config
+from botocore.session import get_session
+
+from ecs_operator.kube.resources import ECS_SERVICE
+from ecs_operator_devtools.demo_api import DEPLOYER_RULES, key_manifest
+from ecs_operator_devtools.devcluster import binaries
+from ecs_operator_devtools.devcluster.cluster import DevCluster, free_port
+
+from .api import Api
+from .env import fresh_devcluster, log
+from .operator_process import OperatorProcess
+
+NAMESPACE = "ecs-bench-api"
+KEY, SECRET = "AKIABENCH", "bench-secret"
+CLIENTS = 20
+SERVICES = 10
+#: a container with a health check, so that the services are steady in seconds
+CONTAINER = {
+    "name": "app",
+    "image": "nginx:1.28",
+    "memory": 32,
+    "healthCheck": {"command": ["CMD-SHELL", "true"], "retries": 1},
+}
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    """p50 and p99 in milliseconds (nearest rank), and the count."""
+    ordered = sorted(seconds)
+    rank = max(0, min(len(ordered) - 1, round(0.99 * len(ordered)) - 1))
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p99_ms": round(ordered[rank] * 1000, 1),
+        "calls": len(ordered),
+    }
+
+
+def _timed_calls(call: Callable[[int, int], Any], calls: int) -> list[float]:
+    """``CLIENTS`` threads, each making ``calls`` calls ``call(client, i)``: every latency."""
+
+    def client(number: int) -> list[float]:
+        spent = []
+        for i in range(calls):
+            started = time.perf_counter()
+            call(number, i)
+            spent.append(time.perf_counter() - started)
+        return spent
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        return [s for found in pool.map(client, range(CLIENTS)) for s in found]
+
+
+async def _kubernetes_lists(cluster: DevCluster, calls: int) -> list[float]:
+    api = Api(cluster, concurrency=CLIENTS)
+    path = ECS_SERVICE.path(NAMESPACE)
+
+    async def client() -> list[float]:
+        spent = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            await api.get(path)
+            spent.append(time.perf_counter() - started)
+        return spent
+
+    try:
+        found = await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    finally:
+        await api.close()
+    return [s for spent in found for s in spent]
+
+
+def _start_api(cluster: DevCluster, log_file: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    command = [
+        sys.executable, "-m", "ecs_operator.cli", "api",
+        "--host", "127.0.0.1", "--port", str(port), "--namespace", NAMESPACE,
+        "--log-level", "warning",
+    ]  # fmt: skip
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
+    with open(log_file, "wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{endpoint}/healthz", timeout=2):
+                return process, endpoint
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise TimeoutError(f"the ECS API did not start:\n{log_file.read_text()[-2000:]}")
+
+
+def _client(endpoint: str) -> Any:
+    return get_session().create_client(
+        "ecs",
+        region_name="eu-west-1",
+        endpoint_url=endpoint,
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
+
+
+def _kubectl(cluster: DevCluster, *args: str, stdin: str | None = None) -> None:
+    kubectl = str(binaries.ensure_all(log=False)["kubectl"])
+    env = {"KUBECONFIG": str(cluster.kubeconfig), "PATH": "/usr/bin:/bin"}
+    subprocess.run(
+        [kubectl, *args], input=stdin, env=env, check=True, capture_output=True, text=True
+    )
+
+
+def _steady(ecs: Any, names: list[str]) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        found = ecs.describe_services(services=names)["services"]
+        if all(s["runningCount"] == 1 and len(s["deployments"]) == 1 for s in found):
+            return
+        time.sleep(1)
+    raise TimeoutError("the bench's services did not become steady in 300 s")
+
+
+def run(calls: int, logs: Path, keep: bool) -> dict[str, Any]:
+    """The lane's numbers: p50/p99 of each call at ``CLIENTS`` concurrent clients, each making
+    ``calls`` calls, and the load average around them."""
+    with fresh_devcluster(SERVICES, keep) as cluster:
+        operator = OperatorProcess(cluster, logs / "operator-ecsapi.log")
+        api_process = None
+        try:
+            operator.wait_started()
+            _kubectl(cluster, "create", "namespace", NAMESPACE)
+            manifest = key_manifest(NAMESPACE, NAMESPACE, "bench", (KEY, SECRET), DEPLOYER_RULES)
+            _kubectl(cluster, "apply", "-f", "-", stdin=manifest)
+            api_process, endpoint = _start_api(cluster, logs / "ecs-api.log")
+            ecs = _client(endpoint)
+            time.sleep(1)  # the API's key cache
+            ecs.register_task_definition(family="web", containerDefinitions=[CONTAINER])
+            names = [f"web-{i}" for i in range(SERVICES)]
+            for name in names:
+                ecs.create_service(serviceName=name, taskDefinition="web", desiredCount=1)
+            _steady(ecs, names)
+            clients = [_client(endpoint) for _ in range(CLIENTS)]
+            load_before = os.getloadavg()[0]
+            log(f"ecsapi: DescribeServices ({SERVICES} services), {CLIENTS} clients")
+            describe = _timed_calls(
+                lambda c, _: clients[c].describe_services(services=names), calls
+            )
+            log("ecsapi: the same read through the Kubernetes API (LIST)")
+            kubernetes = asyncio.run(_kubernetes_lists(cluster, calls))
+            log(f"ecsapi: RegisterTaskDefinition, {CLIENTS} clients")
+            register = _timed_calls(
+                lambda c, _: clients[c].register_task_definition(
+                    family=f"bench-{c}", containerDefinitions=[CONTAINER]
+                ),
+                max(1, calls // 2),
+            )
+            return {
+                "clients": CLIENTS,
+                "services": SERVICES,
+                "describe_services": percentiles(describe),
+                "kubernetes_list_services": percentiles(kubernetes),
+                "register_task_definition": percentiles(register),
+                "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                "cpus": os.cpu_count(),
+            }
+        finally:
+            if api_process is not None:
+                api_process.terminate()
+                api_process.wait(10)
+            operator.stop()
