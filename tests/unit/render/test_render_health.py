@@ -74,9 +74,9 @@ def test_malformed_commands_are_a_render_error(command: list[str]) -> None:
 
 def test_a_run_task_reports_health_but_is_never_stopped_for_it() -> None:
     """ECS: "a task run outside a service continues its lifecycle regardless of its health
-    status". A liveness probe would have the kubelet kill the container of a RunTask pod
-    (``restartPolicy: Never``), and the operator would then stop the task: on a real node a
-    failing check ended the task. Readiness only: the health is reported, never acted on."""
+    status". A liveness probe has the kubelet kill the container of a RunTask pod
+    (``restartPolicy: Never``), and the operator then stops the task. Readiness only: the
+    health is reported, never acted on (tests/e2e/real: the task stays RUNNING, UNHEALTHY)."""
     check = {"command": ["CMD-SHELL", "test -f /tmp/ok"], "startPeriod": 10}
     td = task(
         [
