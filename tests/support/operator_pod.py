@@ -10,12 +10,14 @@ chart's RBAC, reaching the API server through the ``kubernetes`` Service.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
 from ecs_operator_devtools.devcluster.nodeconfig import POOL as REAL_POOL
 from tests.support.chart import CHART, RELEASE, SYSTEM, helm, set_flags
 from tests.support.kube import kubectl
+from tests.support.operator import TIMERS, timer_flags
 
 SELECTOR = "app.kubernetes.io/component=operator"
 
@@ -61,10 +63,14 @@ def install(repository: str, tag: str, timeout: int = 180) -> OperatorPod:
         "nodeSelector.ecs-operator\\.dev/node-pool": REAL_POOL,
         "logFormat": "text",
     }
+    # The tests' short timers, as the host-process operator runs with them; stopped tasks' pods
+    # stay a minute so a story can read their logs and exit codes.
+    extra_args = ["--task-retention", "60", *timer_flags(TIMERS)]
     started = time.monotonic()
     result = helm(
         "install", RELEASE, str(CHART), "--namespace", SYSTEM, "--create-namespace",
-        *set_flags(values), "--wait", "--timeout", f"{timeout}s", check=False,
+        *set_flags(values), "--set-json", f"extraArgs={json.dumps(extra_args)}",
+        "--wait", "--timeout", f"{timeout}s", check=False,
     )  # fmt: skip
     assert result.returncode == 0, f"helm install: {result.stderr}\n{diagnosis()}"
     kubectl(

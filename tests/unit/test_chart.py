@@ -150,7 +150,7 @@ NAMESPACED: set[Permission] = {
         for verb in ("get", "list", "watch", "create", "patch", "delete")
     ),
     *(("apps", "controllerrevisions", verb) for verb in ("get", "list", "watch", "create")),
-    *(("", "pods", verb) for verb in ("get", "list", "watch", "create", "delete")),
+    *(("", "pods", verb) for verb in ("get", "list", "watch", "create", "patch", "delete")),
     *(
         ("", "serviceaccounts", verb)
         for verb in ("get", "list", "watch", "create", "patch", "delete")

@@ -196,14 +196,23 @@ def test_the_store_keeps_of_a_pod_what_reconcilers_read() -> None:
     store = Store(INDEXES, PROJECTIONS)
     pod = {
         "metadata": {"name": "p", "namespace": "n", "labels": {"a": "b"}},
-        "spec": {"nodeName": "fargate-0", "serviceAccountName": "sa", "containers": [{}]},
+        "spec": {
+            "nodeName": "fargate-0",
+            "serviceAccountName": "sa",
+            "containers": [{"name": "app", "image": "x", "readinessProbe": {"exec": {}}}],
+        },
         "status": {"phase": "Running"},
     }
     store.put(POD, pod)
     kept = store.get(POD, "n", "p")
     assert kept == {
         **pod,
-        "spec": {"nodeName": "fargate-0", "serviceAccountName": "sa"},
+        "spec": {
+            "nodeName": "fargate-0",
+            "serviceAccountName": "sa",
+            # of a container, whether it has a health check (the task's healthStatus)
+            "containers": [{"name": "app", "readinessProbe": {"exec": {}}}],
+        },
         "apiVersion": "v1",
         "kind": "Pod",
     }

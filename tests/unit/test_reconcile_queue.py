@@ -115,3 +115,29 @@ def test_a_delayed_key_is_armed_once() -> None:
 
     asyncio.run(scenario())
     assert runs == ["web"]
+
+
+def test_a_sooner_wake_up_replaces_a_later_one() -> None:
+    """A task stopping waits out its pod's grace period (a later wake-up); once the pod has
+    stopped, its retention asks for a sooner one, which must not be lost behind the first."""
+    runs: list[float] = []
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+
+        async def reconcile(ctx: Any, namespace: str, name: str) -> Outcome:
+            runs.append(loop.time() - start)
+            return OK
+
+        queue = WorkQueue(dict.fromkeys(Kind, reconcile))
+        queue.start(CTX, workers=1)
+        queue.add(KEY, after=30)
+        queue.add(KEY, after=0.1)  # sooner: replaces the 30 s one
+        queue.add(KEY, after=20)  # later than the one armed: dropped
+        await asyncio.sleep(0.4)
+        assert await queue.idle(5)
+        await queue.stop()
+
+    asyncio.run(scenario())
+    assert len(runs) == 1 and runs[0] < 5

@@ -52,6 +52,42 @@ def _stop(body: Json) -> None:
     body["spec"]["desiredStatus"] = "STOPPED"
 
 
+def _running(pod: Json) -> None:
+    pod["status"] = {
+        "phase": "Running",
+        "startTime": "2026-11-29T12:00:01Z",
+        "containerStatuses": [{"name": "app", "state": {"running": {}}}],
+    }
+
+
+def _stop_running(w: World) -> None:
+    for name in ("job-0", "job-1"):
+        w.change(PODS, name, _running)
+    w.change(TASKS, "job", _stop)
+
+
+def _stop_ignored(w: World) -> None:
+    """StopTask on a node that never acts on the deadline: the clock moves past the grace
+    period and margin after the first pass."""
+    _stop_running(w)
+    reconcile = w.reconciler
+
+    async def then_later(ctx: Any, namespace: str, name: str) -> Any:
+        outcome = await reconcile(ctx, namespace, name)
+        ctx.clock.now = NOW + 30 + task.STOP_MARGIN_SECONDS + 1
+        return outcome
+
+    w.reconciler = then_later
+
+
+def _stopped_by_kubelet(w: World) -> None:
+    """What the kubelet does with a stopped pod: its containers end, the pod stays, Failed."""
+    _stop_running(w)
+    for name in ("job-0", "job-1"):
+        w.change(PODS, name, lambda pod: pod["spec"].update(activeDeadlineSeconds=1))
+        w.change(PODS, name, _exited(143))
+
+
 def _both_exited(w: World) -> None:
     for name in ("job-0", "job-1"):
         w.change(PODS, name, _exited(1))
@@ -116,6 +152,44 @@ CASES = [
         passes=2,
         last_status="STOPPED",
         events=("TaskStopped", "TaskStopped"),
+    ),
+    Case(
+        "StopTask of running tasks cuts their pods' active deadline: the kubelet stops the "
+        "containers with SIGTERM and the grace period, and keeps the pods (exit codes, logs)",
+        then=_stop_running,
+        writes=[
+            ("patch", PODS, "job-0"),
+            ("patch", PODS, "job-1"),
+            ("patch/status", TASKS, "job"),
+        ],
+        passes=2,  # the second pass finds the deadline cut and writes nothing more
+        last_status="DEPROVISIONING",
+        # back once the grace period (30 s, none set) and the margin are over, to make sure
+        queued=((Key(Kind.TASK, "shop", "job"), 30 + task.STOP_MARGIN_SECONDS),) * 4,
+    ),
+    Case(
+        "a node that ignores the deadline past the grace period gets the pods deleted",
+        then=_stop_ignored,
+        writes=[
+            ("patch", PODS, "job-0"),
+            ("patch", PODS, "job-1"),
+            ("delete", PODS, "job-0"),
+            ("delete", PODS, "job-1"),
+            ("patch/status", TASKS, "job"),
+            ("patch/status", TASKS, "job"),
+        ],
+        passes=3,  # patched; deleted; the records say STOPPED
+        last_status="STOPPED",
+        events=("TaskStopped", "TaskStopped"),
+        queued=((Key(Kind.TASK, "shop", "job"), 30 + task.STOP_MARGIN_SECONDS),) * 2,
+    ),
+    Case(
+        "once the kubelet stopped them, the stopped tasks keep their pods for the retention",
+        then=_stopped_by_kubelet,
+        writes=[("patch/status", TASKS, "job")],
+        last_status="STOPPED",
+        events=("TaskStopped", "TaskStopped"),
+        queued=((Key(Kind.TASK, "shop", "job"), RETENTION),) * 2,
     ),
     Case(
         "an essential container's exit stops the task; its pods stay for the retention",
@@ -196,3 +270,39 @@ def test_task_reconcile(case: Case) -> None:
     assert sorted(w.api.written) == sorted(case.writes)
     assert w.status().get("lastStatus") == case.last_status
     assert [reason for reason, _ in w.api.posted] == list(case.events)
+
+
+def test_a_running_tasks_health_reaches_its_record_through_the_store() -> None:
+    """The store keeps of a pod's containers only whether they have a health check (their
+    readiness probe), which is what the task's ``healthStatus`` is read from."""
+    checked = ecs(
+        "TaskDefinition",
+        "checked",
+        {
+            "family": "checked",
+            "containerDefinitions": [
+                {
+                    "name": "app",
+                    "image": "busybox:1.36",
+                    "memory": 64,
+                    "healthCheck": {"command": ["CMD-SHELL", "true"]},
+                }
+            ],
+        },
+    )
+
+    def healthy(pod: Json) -> None:
+        _running(pod)
+        pod["status"]["containerStatuses"][0]["ready"] = True
+
+    async def run() -> World:
+        w = await world(checked, job(taskDefinition="checked", count=1))
+        await w.reconcile()
+        w.change(PODS, "job-0", healthy)
+        await w.reconcile()
+        return w
+
+    w = asyncio.run(run())
+    [record] = w.status()["tasks"]
+    assert record["healthStatus"] == "HEALTHY"
+    assert record["containers"][0]["healthStatus"] == "HEALTHY"

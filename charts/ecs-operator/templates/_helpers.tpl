@@ -151,11 +151,12 @@ namespace, or part of the ClusterRole when it watches all of them).
 - apiGroups: ["apps"]
   resources: ["controllerrevisions"]
   verbs: ["get", "list", "watch", "create"]
-# Standalone tasks' pods: created with fixed names, deleted when the task stops
-# (handlers/task.py); service pods are watched for status.
+# Standalone tasks' pods: created with fixed names, stopped (patch: activeDeadlineSeconds) when
+# the task stops, deleted after the retention (handlers/task.py); service pods are watched for
+# status.
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch", "create", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # Task-role ServiceAccounts, server-side applied, deleted when no workload uses them
 # (handlers/identities.py). No serviceaccounts/token: the operator never mints tokens.
 - apiGroups: [""]

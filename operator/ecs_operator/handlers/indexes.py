@@ -85,13 +85,26 @@ INDEXES: Indexes = {
 
 
 #: the pod spec members reconcilers read (status/task.py, identities.in_use, the nodeSelector
-#: that status/workloads.unschedulable names)
-POD_SPEC_READ = ("nodeName", "serviceAccountName", "nodeSelector")
+#: that status/workloads.unschedulable names, the deadline and grace period with which
+#: handlers/task.py stops a task's pod)
+POD_SPEC_READ = (
+    "nodeName",
+    "serviceAccountName",
+    "nodeSelector",
+    "activeDeadlineSeconds",
+    "terminationGracePeriodSeconds",
+)
+#: of each container, what status/containers.py reads: whether it has a health check
+CONTAINER_READ = ("name", "readinessProbe")
 
 
 def _pod_view(body: dict[str, Any]) -> dict[str, Any]:
     spec = body.get("spec") or {}
-    return {**body, "spec": {k: spec[k] for k in POD_SPEC_READ if k in spec}}
+    kept = {k: spec[k] for k in POD_SPEC_READ if k in spec}
+    for member in ("initContainers", "containers"):
+        if member in spec:
+            kept[member] = [{k: c[k] for k in CONTAINER_READ if k in c} for c in spec[member]]
+    return {**body, "spec": kept}
 
 
 #: the spec members of a TaskDefinition read without decoding it: indexed, and read when it goes

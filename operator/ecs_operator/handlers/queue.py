@@ -106,9 +106,12 @@ class WorkQueue:
 
     def add(self, key: Key, after: float = 0.0) -> None:
         if after > 0:
-            if key in self._timers:
-                return
             loop = asyncio.get_running_loop()
+            timer = self._timers.get(key)
+            if timer is not None:
+                if timer.when() <= loop.time() + after:
+                    return  # the earliest wake-up wins: it comes sooner already
+                timer.cancel()  # a task stopping by its deadline waits longer than retention
             self._timers[key] = loop.call_later(after, self._fire, key)
             return
         if key in self._pending:

@@ -18,11 +18,13 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.parse import parse_task
 from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.client import ApiError
-from ecs_operator.kube.owners import age, child_of, controlled_by
+from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.metrics import TASKS
 from ecs_operator.plan.task import plan_task
+from ecs_operator.render.keys import ANNOTATION_STOPPING_SINCE
 from ecs_operator.status.conditions import now
+from ecs_operator.status.containers import seconds_finished
 from ecs_operator.status.task import (
     LIFECYCLE,
     current_state,
@@ -37,6 +39,13 @@ from .common import report_conflicts, report_findings, write_status
 from .context import Context
 from .queue import CONFLICT, OK, Key, Kind, Outcome, Result
 from .references import Unresolved
+
+#: a running task's pod is stopped by cutting its active deadline to this (the least allowed)
+STOP_DEADLINE_SECONDS = 1
+#: how long past its grace period a node may take to stop the pod before it is deleted
+STOP_MARGIN_SECONDS = 15.0
+#: Kubernetes' grace period when a pod sets none
+DEFAULT_GRACE_SECONDS = 30
 
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
@@ -131,16 +140,56 @@ async def _start(
 
 
 async def _stop_pod(ctx: Context, pod: dict[str, Any] | None) -> None:
-    """End a pod whose task stopped (essential exit, StopTask), or that outlived retention."""
+    """End a pod whose task stopped (essential exit, StopTask), or that outlived retention.
+
+    A pod the kubelet runs is stopped, not deleted: its active deadline is cut to the least
+    there is, so the kubelet stops its containers as the ECS agent does (SIGTERM, then SIGKILL
+    after the pod's grace period, ECS's stopTimeout) and keeps the pod with their exit codes and
+    logs, the task's record, until the retention ends. Deleting it lost both on a real node."""
     if pod is None or pod["metadata"].get("deletionTimestamp"):
         return
+    status = pod.get("status") or {}
+    finished = status.get("phase") in ("Succeeded", "Failed")
+    if not finished and status.get("startTime"):
+        left = await _stop_by_deadline(ctx, pod)
+        if left > 0:
+            ctx.queue.add(
+                Key(Kind.TASK, pod["metadata"]["namespace"], _owner_name(pod)), after=left
+            )
+            return
+        # the node did not stop it within its grace period (a virtual kubelet may ignore the
+        # deadline): deleted, as a last resort
     retention = ctx.settings.task_retention_seconds
-    finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-    if finished and age(pod, ctx.clock()) < retention:
+    kept = retention - seconds_finished(pod, ctx.clock()) if finished else 0.0
+    if kept > 0:  # counted from the task's stop, so its logs stay readable that long
         key = Key(Kind.TASK, pod["metadata"]["namespace"], _owner_name(pod))
-        ctx.queue.add(key, after=retention)
+        ctx.queue.add(key, after=kept)
         return
     await ctx.writer.delete_ours(POD, pod)  # refused: the name is another pod's by now
+
+
+async def _stop_by_deadline(ctx: Context, pod: dict[str, Any]) -> float:
+    """Cut the pod's active deadline (once, noting when); the seconds its node has left to stop
+    it: the pod's grace period and a margin (the kubelet syncs the pod first)."""
+    annotations = pod["metadata"].get("annotations") or {}
+    since = annotations.get(ANNOTATION_STOPPING_SINCE)
+    now = ctx.clock()
+    if since is None or (pod.get("spec") or {}).get("activeDeadlineSeconds") is None:
+        patch = {
+            "metadata": {
+                "uid": pod["metadata"]["uid"],  # a precondition: this very pod
+                "annotations": {ANNOTATION_STOPPING_SINCE: str(int(now))},
+            },
+            "spec": {"activeDeadlineSeconds": STOP_DEADLINE_SECONDS},
+        }
+        await ctx.writer.merge_patch(POD, pod, patch)
+        since = str(int(now))
+    grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", DEFAULT_GRACE_SECONDS)
+    try:
+        started = float(since)
+    except ValueError:
+        started = now
+    return started + float(grace) + STOP_MARGIN_SECONDS - now
 
 
 def _owner_name(pod: dict[str, Any]) -> str:

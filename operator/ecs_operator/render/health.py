@@ -2,12 +2,16 @@
 
 ``CMD`` execs its arguments directly; ``CMD-SHELL`` runs one string through the container's
 shell (``/bin/sh -c``, or ``cmd /S /C`` on Windows) — never the string as a single argv word.
-The health check becomes the liveness probe (ECS replaces unhealthy tasks); on essential
-containers also the readiness probe (task health is the health of its essential containers,
-which gates deployments). ``startPeriod`` becomes a startup probe that allows
-ceil(startPeriod / interval) + retries attempts: failures inside the start period do not count
-and an early success ends it, as in ECS. A container others wait on with ``HEALTHY`` always gets
-the startup probe, so the kubelet holds the containers after it until it is healthy.
+In a service's task the health check becomes the liveness probe (ECS replaces unhealthy
+tasks) and, on essential containers, also the readiness probe (task health is the health of its
+essential containers, which gates deployments). A RunTask task is never stopped for its health
+("a task run outside a service continues its lifecycle regardless of its health status"), so
+its containers get only the readiness probe, which reports the health without acting on it
+(and the startup probe only where another container waits for them to be HEALTHY).
+``startPeriod`` becomes a startup probe that allows ceil(startPeriod / interval) + retries
+attempts: failures inside the start period do not count and an early success ends it, as in
+ECS. A container others wait on with ``HEALTHY`` always gets the startup probe, so the kubelet
+holds the containers after it until it is healthy.
 """
 
 from __future__ import annotations
@@ -52,9 +56,11 @@ def probes(
     readiness: bool,
     gate: bool,
     report: Report,
+    liveness: bool = True,
 ) -> dict[str, Any]:
-    """``livenessProbe`` (+ ``readinessProbe`` when ``readiness``, + ``startupProbe`` when the
-    check has a start period or ``gate`` says others wait for this container to be healthy)."""
+    """``livenessProbe`` when ``liveness`` (+ ``readinessProbe`` when ``readiness``, +
+    ``startupProbe`` when the check has a start period or ``gate`` says others wait for this
+    container to be healthy)."""
     interval = _positive(check.interval, DEFAULT_INTERVAL, path + ".interval", report)
     retries = _positive(check.retries, DEFAULT_RETRIES, path + ".retries", report)
     command = probe_command(check, path, windows)
@@ -64,15 +70,21 @@ def probes(
         # a fresh dict each time: the probes must not share objects (YAML aliases, mutation)
         return {
             "exec": {"command": list(command)},
+            # Docker runs a container's first check `interval` after it starts, not at once:
+            # an immediate probe failed every container still starting (with retries 1, the
+            # kubelet killed it before it could pass)
+            "initialDelaySeconds": interval,
             "periodSeconds": interval,
             "timeoutSeconds": timeout,
             "failureThreshold": failures,
         }
 
-    out: dict[str, Any] = {"livenessProbe": probe(retries)}
+    out: dict[str, Any] = {"livenessProbe": probe(retries)} if liveness else {}
     if readiness:
         out["readinessProbe"] = probe(retries)
     start_period = max(check.startPeriod or 0, 0)
-    if start_period or gate:
+    # a startup probe that fails kills the container: only where the check may act on it, or
+    # where containers wait for this one to be HEALTHY
+    if (start_period and liveness) or gate:
         out["startupProbe"] = probe(-(-start_period // interval) + retries)
     return out

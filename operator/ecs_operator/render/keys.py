@@ -70,6 +70,10 @@ ANNOTATION_LOAD_BALANCER_NAMES = PREFIX + "load-balancer-names"
 ANNOTATION_REGISTRIES = PREFIX + "registry-arns"
 #: the ECS names (Service Connect discovery names and client aliases) a Service answers for
 ANNOTATION_ECS_DNS_NAMES = PREFIX + "ecs-dns-names"
+#: on a standalone task's pod the operator is stopping: when it cut the active deadline (epoch
+#: seconds), so a node that does not honour the deadline (a virtual kubelet) gets the pod
+#: deleted once the grace period is over
+ANNOTATION_STOPPING_SINCE = PREFIX + "stopping-since"
 #: pod label prefix of the security groups (``sg.ecs-operator.dev/sg-0123: "true"``)
 LABEL_SECURITY_GROUP_PREFIX = "sg.ecs-operator.dev/"
 

@@ -168,9 +168,10 @@ class _PodBuilder:
             cd.healthCheck,
             path + ".healthCheck",
             windows=self.windows,
-            readiness=lifecycle.is_essential(cd),
+            readiness=self.ctx.standalone or lifecycle.is_essential(cd),
             gate=i in self.plan.healthy_targets,
             report=self.report,
+            liveness=not self.ctx.standalone,
         )
 
     def resources(self) -> tuple[list[resources.Resources], resources.Resources | None]:

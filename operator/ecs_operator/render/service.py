@@ -64,7 +64,8 @@ def _delay_liveness(template: dict[str, Any], seconds: int, report: Report) -> N
         c for c in [*spec.get("initContainers", ()), *spec["containers"]] if "livenessProbe" in c
     ]
     for container in probed:
-        container["livenessProbe"]["initialDelaySeconds"] = seconds
+        probe = container["livenessProbe"]
+        probe["initialDelaySeconds"] = max(seconds, probe.get("initialDelaySeconds", 0))
     if not probed:
         report.ignored("healthCheckGracePeriodSeconds", "no container has a health check")
 

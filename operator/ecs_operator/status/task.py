@@ -17,6 +17,8 @@ from typing import Any
 from ecs_operator.render.keys import ANNOTATION_CONTAINER_NAMES
 
 from .conditions import condition, merge, override
+from .containers import UNKNOWN, container_view, statuses, task_health
+from .containers import containers as container_views
 
 #: ECS's task lifecycle, earliest first: a Task of several tasks is as far as its least advanced
 LIFECYCLE = ("PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED")
@@ -43,6 +45,7 @@ class TaskState:
     containers: list[dict[str, Any]]
     stop_code: str | None = None
     stopped_reason: str | None = None
+    health_status: str = UNKNOWN
 
     @property
     def stopped(self) -> bool:
@@ -53,6 +56,7 @@ class TaskState:
             "taskId": task_id,
             "lastStatus": self.last_status,
             "desiredStatus": self.desired_status,
+            "healthStatus": self.health_status,
             "containers": self.containers,
         }
         if self.stop_code:
@@ -91,37 +95,11 @@ def ecs_names(pod: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in names.items()} if isinstance(names, dict) else {}
 
 
-def _container(status: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    state = status.get("state") or {}
-    out: dict[str, Any] = {"name": names.get(status["name"], status["name"])}
-    if "terminated" in state:
-        terminated = state["terminated"]
-        out["lastStatus"] = "STOPPED"
-        out["exitCode"] = terminated.get("exitCode")
-        if terminated.get("reason"):
-            out["reason"] = terminated["reason"]
-    elif "running" in state:
-        out["lastStatus"] = "RUNNING"
-    else:
-        out["lastStatus"] = "PENDING"
-        waiting = state.get("waiting") or {}
-        if waiting.get("reason"):
-            out["reason"] = waiting["reason"]
-    return out
-
-
-def _statuses(pod: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every container's status: native sidecars (essential or not) report among the init
-    containers."""
-    status = pod.get("status") or {}
-    return [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
-
-
 def essential_exit(pod: dict[str, Any], essential: Collection[str]) -> dict[str, Any] | None:
     """The first essential container that has terminated, if any (ECS then stops the task)."""
-    for status in _statuses(pod):
+    for status in statuses(pod):
         if status["name"] in essential and "terminated" in (status.get("state") or {}):
-            return _container(status, ecs_names(pod))
+            return container_view(pod, status, ecs_names(pod), False)
     return None
 
 
@@ -135,8 +113,8 @@ def task_state(
             return TaskState("STOPPED", "STOPPED", [], USER_INITIATED, STOP_REASONS[USER_INITIATED])
         return TaskState("PROVISIONING", desired, [])
     status = pod.get("status") or {}
-    names = ecs_names(pod)
-    containers = [_container(s, names) for s in _statuses(pod)]
+    containers = container_views(pod, ecs_names(pod))
+    health = task_health(pod, containers, essential)
     phase = status.get("phase", "Pending")
     exited = essential_exit(pod, essential)
     if phase in ("Succeeded", "Failed") or exited:
@@ -155,8 +133,8 @@ def task_state(
         if exited and code == ESSENTIAL_EXITED:
             reason = f"{reason}: {exited['name']} {_EXITED} {exited.get('exitCode')}"
         return TaskState("STOPPED", "STOPPED", containers, code, reason)
-    if pod["metadata"].get("deletionTimestamp"):
-        if stop_requested:
+    if pod["metadata"].get("deletionTimestamp") or stop_requested:
+        if stop_requested:  # the operator stops its pod (handlers/task.py): it is on its way
             return TaskState(
                 "DEPROVISIONING",
                 "STOPPED",
@@ -166,7 +144,7 @@ def task_state(
             )
         return TaskState("DEPROVISIONING", "STOPPED", containers)
     if phase == "Running":
-        return TaskState("RUNNING", desired, containers)
+        return TaskState("RUNNING", desired, containers, health_status=health)
     if pod["spec"].get("nodeName"):
         return TaskState("PENDING", desired, containers)
     return TaskState("PROVISIONING", desired, containers)

@@ -19,6 +19,7 @@ def test_cmd_is_execed_directly_with_ecs_defaults() -> None:
     probe = _app(command=["CMD", "curl", "-f", "http://localhost"])["livenessProbe"]
     assert probe == {
         "exec": {"command": ["curl", "-f", "http://localhost"]},
+        "initialDelaySeconds": 30,
         "periodSeconds": 30,
         "timeoutSeconds": 5,
         "failureThreshold": 3,
@@ -69,3 +70,43 @@ def test_malformed_commands_are_a_render_error(command: list[str]) -> None:
     with pytest.raises(RenderError) as error:
         _app(command=command)
     assert error.value.paths == ["containerDefinitions[0].healthCheck.command"]
+
+
+def test_a_run_task_reports_health_but_is_never_stopped_for_it() -> None:
+    """ECS: "a task run outside a service continues its lifecycle regardless of its health
+    status". A liveness probe has the kubelet kill the container of a RunTask pod
+    (``restartPolicy: Never``), and the operator then stops the task. Readiness only: the
+    health is reported, never acted on (tests/e2e/real: the task stays RUNNING, UNHEALTHY)."""
+    check = {"command": ["CMD-SHELL", "test -f /tmp/ok"], "startPeriod": 10}
+    td = task(
+        [
+            container("main", healthCheck=check),
+            container("side", essential=False, healthCheck=check),
+            container("gated", dependsOn=[{"containerName": "side", "condition": "HEALTHY"}]),
+        ]
+    )
+    rendered = containers(render(td, standalone=True))
+    for name in ("main", "side"):
+        assert "livenessProbe" not in rendered[name]
+        assert rendered[name]["readinessProbe"]["exec"]["command"][-1] == "test -f /tmp/ok"
+    # a failing startup probe kills too: kept only where another container waits on it
+    assert "startupProbe" not in rendered["main"] and "startupProbe" in rendered["side"]
+    in_service = containers(render(td))["main"]
+    assert "livenessProbe" in in_service and "startupProbe" in in_service
+
+
+def test_the_first_check_runs_one_interval_after_the_container_starts() -> None:
+    """Docker's (so ECS's) first health check runs `interval` seconds after the container
+    starts. On a real kubelet an immediate probe failed every container still starting; with
+    ``retries: 1`` the startup probe of a HEALTHY dependency killed it before it could pass."""
+    check = {"command": ["CMD-SHELL", "test -f /tmp/ready"], "interval": 5, "retries": 1}
+    td = task(
+        [
+            container("db", essential=False, healthCheck=check),
+            container("app", dependsOn=[{"containerName": "db", "condition": "HEALTHY"}]),
+        ]
+    )
+    for standalone in (False, True):
+        db = containers(render(td, standalone=standalone))["db"]
+        probes = [db[k] for k in ("livenessProbe", "readinessProbe", "startupProbe") if k in db]
+        assert probes and all(p["initialDelaySeconds"] == 5 for p in probes)

@@ -47,7 +47,7 @@ def test_service_is_a_valid_deployment() -> None:
     svc = CreateServiceRequest(
         serviceName="Web_Svc",
         desiredCount=2,
-        healthCheckGracePeriodSeconds=20,
+        healthCheckGracePeriodSeconds=60,
         loadBalancers=[{"containerName": "app", "containerPort": 80}],
     )
     td = task(
@@ -63,7 +63,7 @@ def test_service_is_a_valid_deployment() -> None:
     assert deployment["metadata"]["namespace"] == "shop"
     assert "minReadySeconds" not in deployment["spec"]
     probe = deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
-    assert probe["initialDelaySeconds"] == 20
+    assert probe["initialDelaySeconds"] == 60  # the grace, longer than the first interval
     assert {f.path for f in result.request.findings} == {
         "deploymentConfiguration.minimumHealthyPercent"
     }

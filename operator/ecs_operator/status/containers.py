@@ -1,0 +1,119 @@
+"""A task's containers as ECS describes them, read off the Pod the kubelet runs them in:
+``lastStatus``, ``exitCode``, ``reason`` in ECS's words, and ``healthStatus``.
+
+Health: a container with an ECS ``healthCheck`` has a readiness probe (render/health.py), so the
+kubelet's ``ready`` is the check's verdict. ECS says ``UNKNOWN`` until a check has a result, so a
+container that is not ready is ``UNHEALTHY`` only once the check has failed after passing or the
+kubelet restarted it (liveness); before that it is still starting. A task's health is that of
+its essential containers with a health check: ``UNHEALTHY`` if one is, ``HEALTHY`` if all are,
+else ``UNKNOWN`` (as the ECS agent derives it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+HEALTHY, UNHEALTHY, UNKNOWN = "HEALTHY", "UNHEALTHY", "UNKNOWN"
+
+#: the kubelet's reason for a container the kernel's OOM killer ended, in ECS's words
+OUT_OF_MEMORY = "OutOfMemoryError: Container killed due to memory usage"
+TERMINATED_REASONS = {"OOMKilled": OUT_OF_MEMORY}
+
+
+def statuses(pod: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every container's status: native sidecars (essential or not) report among the init
+    containers."""
+    status = pod.get("status") or {}
+    return [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
+
+
+def checked(pod: Mapping[str, Any]) -> frozenset[str]:
+    """The containers with an ECS health check: those the renderer gave a readiness probe."""
+    spec = pod.get("spec") or {}
+    every = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    return frozenset(c["name"] for c in every if c.get("readinessProbe"))
+
+
+def _became_unready_after(pod: Mapping[str, Any], started: str | None) -> bool:
+    """Whether the pod stopped being Ready after ``started`` (it was ready, then a check
+    failed): the Ready condition turned False later than the container started."""
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    ready: Mapping[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
+    turned = ready.get("lastTransitionTime")
+    # RFC 3339 timestamps of one clock in UTC ("Z") compare as text
+    return ready.get("status") == "False" and bool(started and turned and turned > started)
+
+
+def health_status(pod: Mapping[str, Any], status: Mapping[str, Any], has_check: bool) -> str:
+    """One container's ECS ``healthStatus``."""
+    running = (status.get("state") or {}).get("running")
+    if not has_check or running is None:
+        return UNKNOWN
+    if status.get("ready"):
+        return HEALTHY
+    failed = int(status.get("restartCount", 0)) > 0 or _became_unready_after(
+        pod, running.get("startedAt")
+    )
+    return UNHEALTHY if failed else UNKNOWN
+
+
+def container_view(
+    pod: Mapping[str, Any], status: Mapping[str, Any], names: Mapping[str, str], has_check: bool
+) -> dict[str, Any]:
+    """One container of the task (``names``: Kubernetes name -> ECS name)."""
+    state = status.get("state") or {}
+    out: dict[str, Any] = {"name": names.get(status["name"], status["name"])}
+    if "terminated" in state:
+        terminated = state["terminated"]
+        out["lastStatus"] = "STOPPED"
+        out["exitCode"] = terminated.get("exitCode")
+        reason = terminated.get("reason")
+        if reason:
+            out["reason"] = TERMINATED_REASONS.get(reason, reason)
+    elif "running" in state:
+        out["lastStatus"] = "RUNNING"
+    else:
+        out["lastStatus"] = "PENDING"
+        waiting = state.get("waiting") or {}
+        if waiting.get("reason"):
+            out["reason"] = waiting["reason"]
+    out["healthStatus"] = health_status(pod, status, has_check)
+    return out
+
+
+def containers(pod: Mapping[str, Any], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Every container of the task's pod, as ECS describes it."""
+    with_check = checked(pod)
+    return [container_view(pod, s, names, s["name"] in with_check) for s in statuses(pod)]
+
+
+def task_health(
+    pod: Mapping[str, Any], views: Sequence[Mapping[str, Any]], essential: Collection[str]
+) -> str:
+    """The task's ``healthStatus`` from its essential containers with a health check (``views``
+    in the order of :func:`statuses`)."""
+    with_check = checked(pod)
+    verdicts = [
+        view.get("healthStatus", UNKNOWN)
+        for status, view in zip(statuses(pod), views, strict=True)
+        if status["name"] in essential and status["name"] in with_check
+    ]
+    if UNHEALTHY in verdicts:
+        return UNHEALTHY
+    return HEALTHY if verdicts and all(v == HEALTHY for v in verdicts) else UNKNOWN
+
+
+def seconds_finished(pod: Mapping[str, Any], now: float) -> float:
+    """Seconds since the pod's last container ended (``now``: seconds since the epoch), what a
+    stopped task's retention counts from; since its creation when no container reports an end
+    (a pod that never started)."""
+    ends = [
+        str(((s.get("state") or {}).get("terminated") or {}).get("finishedAt") or "")
+        for s in statuses(pod)
+    ]
+    stamp = max(ends, default="") or str((pod.get("metadata") or {}).get("creationTimestamp") or "")
+    if not stamp:
+        return 0.0
+    return now - datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

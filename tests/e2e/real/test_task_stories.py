@@ -1,0 +1,320 @@
+"""RunTask on a real kubelet: what ECS users see when containers really run, exit, ignore
+signals, run out of memory and wait for each other. Every task runs on the real node pool of
+the module's Cluster; what is asserted is what `aws ecs describe-tasks` would show (the Task's
+status, `kubectl ecs describe-tasks`) and what the containers themselves printed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from tests.support.ecs import apply, events, status
+from tests.support.kube import Kube, kubectl, wait_for
+from tests.support.stories import (
+    FAST_CHECK,
+    container,
+    containers_of,
+    describe_task,
+    kubectl_ecs,
+    run_task,
+    story_namespace,
+    task_definition,
+    task_record,
+    wait_task,
+)
+
+from ecs_operator.render.secrets import parse_value_from
+
+pytestmark = pytest.mark.real
+
+
+def _stamp(name: str, event: str) -> str:
+    """A shell line appending ``name event uptime`` to the task's shared volume: the node's
+    uptime (1/100 s) is one clock for every container of the task."""
+    return f"echo \"{name} {event} $(cut -d' ' -f1 /proc/uptime)\" >> /shared/order"
+
+
+@pytest.fixture(scope="module")
+def ns(ecs_operator: object, kube: Kube) -> Iterator[str]:
+    yield from story_namespace(kube, "real-tasks")
+
+
+def test_an_essential_exit_stops_the_task_a_non_essential_one_does_not(ns: str, kube: Kube) -> None:
+    apply(
+        ns,
+        task_definition(
+            "exit-three",
+            # the essential container waits for the test's go, then fails with 3
+            container(
+                "main",
+                "echo report started; until [ -f /tmp/go ]; do sleep 0.2; done; "
+                "echo failing with 3 >&2; exit 3",
+            ),
+            container("helper", "echo helper done", essential=False),
+        ),
+        run_task("exit-three", "exit-three"),
+    )
+
+    def helper_done() -> dict[str, object] | None:
+        record = task_record(kube, ns, "exit-three")
+        helper = containers_of(record).get("helper", {})
+        return record if helper.get("lastStatus") == "STOPPED" else None
+
+    record = wait_for(helper_done, 90, "the non-essential helper to exit")
+    # the helper's exit did not stop the task: it runs on, its main container too
+    assert record["lastStatus"] == "RUNNING"
+    assert containers_of(record)["helper"]["exitCode"] == 0
+    assert containers_of(record)["main"]["lastStatus"] == "RUNNING"
+    assert describe_task(ns, "exit-three-0")["lastStatus"] == "RUNNING"
+
+    kubectl_ecs(
+        ns, "execute-command", "--cluster", "real", "--task", "exit-three-0",
+        "--container", "main", "--command", "touch /tmp/go",
+    )  # fmt: skip
+    stopped = wait_task(kube, ns, "exit-three", "STOPPED")
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    assert stopped["stoppedReason"] == "Essential container in task exited: main exited with code 3"
+    assert containers_of(stopped)["main"]["exitCode"] == 3
+    assert status(kube, ns, "Task", "exit-three")["lastStatus"] == "STOPPED"
+    # the logs outlive the task for the operator's retention: both streams, in order
+    logs = kubectl_ecs(
+        ns, "logs", "--cluster", "real", "--task", "exit-three-0", "--container", "main"
+    )
+    assert logs.splitlines() == ["report started", "failing with 3"]
+    assert any("exited with code 3" in m for m in events(ns, "exit-three"))
+
+
+def test_stop_task_sends_sigterm_and_kills_what_ignores_it_after_stop_timeout(
+    ns: str, kube: Kube
+) -> None:
+    """StopTask (desiredStatus STOPPED): each container gets SIGTERM; one that traps it exits
+    cleanly, one that ignores it is killed (137) once stopTimeout has passed."""
+    loop = "while true; do sleep 0.2; done"
+    apply(
+        ns,
+        task_definition(
+            "stoppable",
+            container(
+                "polite",
+                f"trap 'echo got SIGTERM; exit 0' TERM; echo polite up; {loop}",
+                stopTimeout=3,
+            ),
+            container("stubborn", f"trap '' TERM; echo stubborn up; {loop}", stopTimeout=3),
+        ),
+        run_task("stoppable", "stoppable"),
+    )
+    wait_task(kube, ns, "stoppable", "RUNNING")
+    kubectl("patch", "task", "stoppable", "-n", ns, "--type=merge",
+            "-p", '{"spec": {"desiredStatus": "STOPPED"}}')  # fmt: skip
+
+    stopped = wait_task(kube, ns, "stoppable", "STOPPED")
+    assert stopped["stopCode"] == "UserInitiated"
+    assert stopped["stoppedReason"] == "Task stopped by user"
+    exits = {name: c.get("exitCode") for name, c in containers_of(stopped).items()}
+    assert exits == {"polite": 0, "stubborn": 137}
+    logs = kubectl_ecs(
+        ns, "logs", "--cluster", "real", "--task", "stoppable-0", "--container", "polite"
+    )
+    assert logs.splitlines() == ["polite up", "got SIGTERM"]
+
+
+def test_a_container_over_its_memory_limit_is_reported_as_ecs_reports_an_oom_kill(
+    ns: str, kube: Kube
+) -> None:
+    apply(
+        ns,
+        # dd's 64 MiB block is one buffer in memory: far over the 24 MiB hard limit
+        task_definition(
+            "hungry",
+            container("hog", "dd if=/dev/zero of=/dev/null bs=64M count=1", memory=24),
+        ),
+        run_task("hungry", "hungry"),
+    )
+    stopped = wait_task(kube, ns, "hungry", "STOPPED")
+    hog = containers_of(stopped)["hog"]
+    assert hog["exitCode"] == 137
+    assert hog["reason"] == "OutOfMemoryError: Container killed due to memory usage"
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    assert describe_task(ns, "hungry-0")["containers"][0]["reason"] == hog["reason"]
+
+
+def test_secrets_environment_and_the_process_settings_reach_the_process(
+    ns: str, kube: Kube
+) -> None:
+    """``secrets`` from a Kubernetes Secret (named as docs/mapping.md says), ``environment`` and
+    a RunTask override of it, ``entryPoint`` + ``command`` as Docker's ENTRYPOINT + CMD,
+    ``workingDirectory`` and ``user`` uid:gid, as the process sees them."""
+    arn = "arn:aws:ssm:us-east-1:123456789012:parameter/stories/api-token"
+    source = parse_value_from(arn)
+    kubectl("create", "secret", "generic", source.k8s_name, "-n", ns,
+            f"--from-literal={source.k8s_key}=s3cr3t")  # fmt: skip
+    script = (
+        'echo "user=$(id -u):$(id -g) dir=$(pwd) args=$0,$1 '
+        'greeting=$GREETING place=$PLACE token=$API_TOKEN"'
+    )
+    apply(
+        ns,
+        task_definition(
+            "settings",
+            {
+                **container("show", script),
+                "command": [script, "zero", "one"],
+                "workingDirectory": "/tmp",
+                "user": "1234:2345",
+                "environment": [
+                    {"name": "GREETING", "value": "hello"},
+                    {"name": "PLACE", "value": "task definition"},
+                ],
+                "secrets": [{"name": "API_TOKEN", "valueFrom": arn}],
+            },
+        ),
+        run_task(
+            "settings",
+            "settings",
+            overrides={
+                "containerOverrides": [
+                    {"name": "show", "environment": [{"name": "PLACE", "value": "override"}]}
+                ]
+            },
+        ),
+    )
+    stopped = wait_task(kube, ns, "settings", "STOPPED")
+    assert containers_of(stopped)["show"]["exitCode"] == 0
+    logs = kubectl_ecs(ns, "logs", "--cluster", "real", "--task", "settings-0")
+    assert logs.strip() == (
+        "user=1234:2345 dir=/tmp args=zero,one greeting=hello place=override token=s3cr3t"
+    )
+
+
+def _order(logs: str) -> dict[str, float]:
+    """``{"name event": uptime}`` of the stamps the app printed."""
+    return {m[1]: float(m[2]) for m in re.finditer(r"^(\S+ \S+) ([\d.]+)$", logs, re.M)}
+
+
+def test_depends_on_start_complete_success_and_healthy_order_the_containers(
+    ns: str, kube: Kube
+) -> None:
+    """Each container stamps the shared volume when it starts (and the run-to-completion ones
+    when they end); the essential app prints the stamps once it runs: every dependency's
+    condition held before it started."""
+    # every container: the pod's grace period is the longest stopTimeout (ECS's default 30)
+    shared = {
+        "mountPoints": [{"sourceVolume": "shared", "containerPath": "/shared"}],
+        "stopTimeout": 2,
+    }
+    forever = "while true; do sleep 1; done"
+    ready = "touch /tmp/ready"
+    apply(
+        ns,
+        task_definition(
+            "ordered",
+            container(
+                "setup",
+                f"{_stamp('setup', 'start')}; sleep 1; {_stamp('setup', 'end')}",
+                essential=False,
+                **shared,
+            ),
+            container(
+                "migrate",
+                f"{_stamp('migrate', 'start')}; sleep 1; {_stamp('migrate', 'end')}",
+                essential=False,
+                **shared,
+            ),
+            container(
+                "proxy",
+                f"{_stamp('proxy', 'start')}; {forever}",
+                essential=False,
+                **shared,
+            ),
+            container(
+                "db",
+                f"sleep 2; {ready}; {_stamp('db', 'ready')}; {forever}",
+                essential=False,
+                **shared,
+                healthCheck={"command": ["CMD-SHELL", "test -f /tmp/ready"], **FAST_CHECK},
+            ),
+            container(
+                "app",
+                f"{_stamp('app', 'start')}; cat /shared/order",
+                **shared,
+                dependsOn=[
+                    {"containerName": "setup", "condition": "COMPLETE"},
+                    {"containerName": "migrate", "condition": "SUCCESS"},
+                    {"containerName": "proxy", "condition": "START"},
+                    {"containerName": "db", "condition": "HEALTHY"},
+                ],
+            ),
+            volumes=[{"name": "shared"}],
+        ),
+        run_task("ordered", "ordered"),
+    )
+    stopped = wait_task(kube, ns, "ordered", "STOPPED", timeout=120)
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    assert containers_of(stopped)["app"]["exitCode"] == 0
+    logs = kubectl_ecs(ns, "logs", "--cluster", "real", "--task", "ordered-0", "--container", "app")
+    at = _order(logs)
+    started = at["app start"]
+    assert at["setup end"] <= started  # COMPLETE: it ran to its end first
+    assert at["migrate end"] <= started  # SUCCESS: it ended (with 0) first
+    assert at["proxy start"] <= started  # START: it was started first
+    assert at["db ready"] <= started  # HEALTHY: its check passed first (it is only ready then)
+    assert at["setup end"] <= at["migrate start"]  # the run-to-completion ones in ECS order
+
+
+def test_a_success_dependency_that_fails_stops_the_task_before_its_dependent_starts(
+    ns: str, kube: Kube
+) -> None:
+    apply(
+        ns,
+        task_definition(
+            "bad-migration",
+            container("migrate", "echo migration failed >&2; exit 1", essential=False),
+            {
+                **container("app", "echo app ran"),
+                "dependsOn": [{"containerName": "migrate", "condition": "SUCCESS"}],
+            },
+        ),
+        run_task("bad-migration", "bad-migration"),
+    )
+    stopped = wait_task(kube, ns, "bad-migration", "STOPPED")
+    by_name = containers_of(stopped)
+    assert by_name["migrate"]["exitCode"] == 1
+    assert "exitCode" not in by_name["app"]  # the app never ran
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    degraded = next(c for c in status(kube, ns, "Task", "bad-migration")["conditions"]
+                    if c["type"] == "Degraded")  # fmt: skip
+    assert degraded["status"] == "True"
+
+
+def test_a_run_task_whose_health_check_fails_keeps_running_unhealthy(ns: str, kube: Kube) -> None:
+    """ECS: a task run outside a service continues regardless of its health; its health is
+    reported (task and container ``healthStatus``)."""
+    apply(
+        ns,
+        task_definition(
+            "unwell",
+            {
+                **container("app", "touch /tmp/ok; while true; do sleep 0.2; done"),
+                "healthCheck": {"command": ["CMD-SHELL", "test -f /tmp/ok"], **FAST_CHECK},
+                "stopTimeout": 2,
+            },
+        ),
+        run_task("unwell", "unwell"),
+    )
+    wait_for(
+        lambda: task_record(kube, ns, "unwell").get("healthStatus") == "HEALTHY",
+        60,
+        "the task's check to pass",
+    )
+    kubectl_ecs(ns, "execute-command", "--cluster", "real", "--task", "unwell-0",
+                "--command", "rm /tmp/ok")  # fmt: skip
+    record = wait_for(
+        lambda: (r := task_record(kube, ns, "unwell")).get("healthStatus") == "UNHEALTHY" and r,
+        60,
+        "the task to turn UNHEALTHY",
+    )
+    assert record["lastStatus"] == "RUNNING"
+    assert containers_of(record)["app"]["healthStatus"] == "UNHEALTHY"
+    pod = kube.core.read_namespaced_pod("unwell-0", ns)
+    assert pod.status.container_statuses[0].restart_count == 0  # never killed for it
