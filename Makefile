@@ -82,9 +82,17 @@ binaries: $(STAMP) ## build (or reuse from ~/.cache/ecs-operator) etcd, kube-*, 
 unit: $(STAMP) ## fast tests: no cluster
 	$(PYTEST) tests/unit -q
 
+# The suite mostly waits (on the control plane, kwok, the operator's reconciles): it used about
+# half a core on 2 cores. pytest-xdist runs it on INTEGRATION_WORKERS processes, each a pytest
+# session with its own devcluster and operator, a whole file at a time (tests/support/order.py
+# says which files go out first); failures are reported as one session's. INTEGRATION_WORKERS=0
+# runs it in this process, as before.
+INTEGRATION_WORKERS ?= 2
+
 .PHONY: integration
-integration: binaries ## tests against the devcluster (a real control plane)
-	$(PYTEST) tests/integration tests/e2e tests/faults -q -m integration
+integration: binaries ## tests against the devcluster (a real control plane), on 2 workers
+	$(PYTEST) tests/integration tests/e2e tests/faults -q -m integration \
+	  -n $(INTEGRATION_WORKERS) --dist loadfile
 
 # helm as `make binaries` builds it (the devcluster's pinned version), found through the package.
 HELM = $(shell $(BIN)/python -c 'from ecs_operator_devtools.devcluster import binaries as b; print(next(b.cache_dir(m) for m in b.MODULES if m.directory == "helm") / "helm")')
@@ -120,8 +128,18 @@ BENCH_ARGS ?=
 bench: binaries ## benchmarks vs plain Deployments, API writes, footprint, render -> bench/results/
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# The two lanes each wait far more than they compute, on devclusters of their own: they run side
+# by side (LANES_JOBS=1: one after the other). --output-sync prints each lane's output whole
+# when it ends, so the two never interleave; make fails if either fails.
+LANES_JOBS ?= 2
+
+.PHONY: lanes
+lanes: integration real ## the kwok lane (integration) and the real-node lane (real), side by side
+
 .PHONY: test
-test: lint unit chart-check integration ## the whole suite: lint, unit, helm lint, then integration on the devcluster
+test: lint unit chart-check ## the whole suite: lint, unit, helm lint, then the integration and real-node lanes
+	@echo "running the lanes integration and real side by side: each one's output shows when it ends"
+	@$(MAKE) --no-print-directory -j$(LANES_JOBS) --output-sync=target lanes
 
 .PHONY: up
 up: binaries ## start the devcluster (prints how to use it)
