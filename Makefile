@@ -91,8 +91,27 @@ INTEGRATION_WORKERS ?= 2
 
 .PHONY: integration
 integration: binaries ## tests against the devcluster (a real control plane), on 2 workers
-	$(PYTEST) tests/integration tests/e2e tests/faults -q -m integration \
+	$(PYTEST) tests/integration tests/e2e tests/faults -q -m integration --ignore=tests/e2e/real \
 	  -n $(INTEGRATION_WORKERS) --dist loadfile
+
+# Debian packages of real nodes (devcluster --real-nodes: runc, the CNI plugins, iptables, the
+# task images' busybox and gcc) and of the operator's image build. A no-op when all are there.
+PACKAGES := runc containernetworking-plugins iptables conntrack busybox-static gcc libc6-dev
+
+.PHONY: packages
+packages: ## install the Debian packages real nodes and image builds need (apt-get, as root)
+	@missing=$$(for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+.PHONY: real
+real: binaries packages ## tests on real nodes (containerd + kubelet; root, Linux): tests/e2e/real
+	$(BIN)/ecs-operator devcluster build --real-nodes 1
+	$(PYTEST) tests/e2e/real -q -m real
 
 # helm as `make binaries` builds it (the devcluster's pinned version), found through the package.
 HELM = $(shell $(BIN)/python -c 'from ecs_operator_devtools.devcluster import binaries as b; print(next(b.cache_dir(m) for m in b.MODULES if m.directory == "helm") / "helm")')

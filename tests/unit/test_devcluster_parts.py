@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -72,6 +74,27 @@ def test_cache_entry_is_keyed_by_version_and_pins(
     assert entry.parent == tmp_path / "bin"
     assert entry.name.startswith(f"kube-{binaries.KUBE_VERSION}-")
     assert len({binaries.cache_dir(m) for m in binaries.MODULES}) == len(binaries.MODULES)
+    # the real nodes' entries: one module may build several (other packages, flags or tags)
+    every = (*binaries.MODULES, *binaries.NODE_MODULES)
+    assert len({binaries.cache_dir(m) for m in every}) == len(every)
+
+
+def test_a_superseded_entry_is_pruned_only_after_a_week_unused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worktrees on older pins share the cache: their entries stay while they are used."""
+    monkeypatch.setenv("ECS_OPERATOR_CACHE", str(tmp_path))
+    etcd = next(m for m in binaries.MODULES if m.directory == "etcd")
+    current = binaries.cache_dir(etcd)
+    recent, old = (tmp_path / "bin" / f"etcd-v0.0.{n}-000000000000" for n in (1, 2))
+    for entry in (current, recent, old):
+        entry.mkdir(parents=True)
+        (entry / ".complete").write_text("built\n")
+    week = 7 * 24 * 3600
+    os.utime(old / ".complete", (time.time() - week - 60,) * 2)
+    os.utime(recent / ".complete", (time.time() - week + 3600,) * 2)
+    binaries._prune_superseded(etcd, current)
+    assert current.exists() and recent.exists() and not old.exists()
 
 
 def test_missing_go_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:

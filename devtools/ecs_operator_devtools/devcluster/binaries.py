@@ -29,6 +29,8 @@ HELM_VERSION = "v3.22.0"
 #: and the Lua interpreter Argo CD embeds (github.com/yuin/gopher-lua, as Argo CD pins it).
 KSTATUS_VERSION = "v0.37.2"
 GOPHER_LUA_VERSION = "v1.1.1"
+#: The container runtime of the real nodes (realnode.py); runc and the CNI plugins are Debian's.
+CONTAINERD_VERSION = "v2.4.2"
 
 _K8S_VERSION_PKG = "k8s.io/component-base/version"
 _CLIENT_VERSION_PKG = "k8s.io/client-go/pkg/version"
@@ -73,6 +75,12 @@ class GoModule:
     binaries: tuple[str, ...]
     ldflags: str = "-s -w"
     extra_flags: tuple[str, ...] = ()
+    #: the cache entry's name when one module builds several entries (other flags or tags)
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.directory
 
 
 MODULES = (
@@ -105,7 +113,47 @@ TOOLS = (
     GoModule("argolua", GOPHER_LUA_VERSION, packages=(".",), binaries=("argolua",)),
 )
 
+#: What a real node runs (realnode.py), built on first use of ``--real-nodes``: kubelet and
+#: kube-proxy from the control plane's module (same pins, flags and version stamps), containerd
+#: with ctr, and the runc shim (``no_grpc``: it speaks ttrpc only, a third of the size).
+_CONTAINERD_LDFLAGS = (
+    f"-s -w -X github.com/containerd/containerd/v2/version.Version={CONTAINERD_VERSION}"
+)
+NODE_MODULES = (
+    GoModule(
+        "kube",
+        KUBE_VERSION,
+        packages=("k8s.io/kubernetes/cmd/kubelet", "k8s.io/kubernetes/cmd/kube-proxy"),
+        binaries=("kubelet", "kube-proxy"),
+        ldflags=_kube_ldflags(),
+        extra_flags=("-pgo=off", "-tags", "selinux,notest"),
+        name="kube-node",
+    ),
+    GoModule(
+        "containerd",
+        CONTAINERD_VERSION,
+        packages=tuple(
+            f"github.com/containerd/containerd/v2/cmd/{name}" for name in ("containerd", "ctr")
+        ),
+        binaries=("containerd", "ctr"),
+        ldflags=_CONTAINERD_LDFLAGS,
+        extra_flags=("-tags", "urfave_cli_no_docs no_btrfs no_devmapper"),
+    ),
+    GoModule(
+        "containerd",
+        CONTAINERD_VERSION,
+        packages=("github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2",),
+        binaries=("containerd-shim-runc-v2",),
+        ldflags=_CONTAINERD_LDFLAGS,
+        extra_flags=("-tags", "urfave_cli_no_docs no_grpc"),
+        name="containerd-shim",
+    ),
+)
+
 _COMPLETE = ".complete"
+#: A superseded cache entry is removed once no build has used it for this long: other
+#: checkouts (worktrees on older pins) keep using theirs meanwhile.
+_KEEP_SUPERSEDED = 7 * 24 * 3600
 
 
 def repo_root() -> Path:
@@ -131,7 +179,7 @@ def cache_dir(module: GoModule) -> Path:
         if path.name in ("go.mod", "go.sum") or path.suffix == ".go":
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(module.ldflags.encode() + " ".join(module.extra_flags).encode())
-    return cache_root() / "bin" / f"{module.directory}-{module.version}-{digest.hexdigest()[:12]}"
+    return cache_root() / "bin" / f"{module.label}-{module.version}-{digest.hexdigest()[:12]}"
 
 
 def is_built(module: GoModule) -> bool:
@@ -157,10 +205,11 @@ def build(module: GoModule, log: bool = True) -> Path:
     """Build a module's binaries into its cache entry (atomically) and return the entry."""
     target = cache_dir(module)
     if is_built(module):
+        os.utime(target / _COMPLETE)  # in use: not to be pruned as superseded
         return target
     go = find_go()
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{module.directory}-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{module.label}-", dir=target.parent))
     command = [
         go,
         "build",
@@ -174,36 +223,54 @@ def build(module: GoModule, log: bool = True) -> Path:
     ]
     started = time.monotonic()
     if log:
-        print(
-            f"building {module.directory} {module.version} (first time only) ...", file=sys.stderr
-        )
+        print(f"building {module.label} {module.version} (first time only) ...", file=sys.stderr)
     env = {**os.environ, "CGO_ENABLED": "0"}
     result = subprocess.run(
         command, cwd=module_dir(module), env=env, capture_output=True, text=True
     )
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
-        raise DevclusterError(f"building {module.directory} failed:\n{result.stderr[-4000:]}")
+        raise DevclusterError(f"building {module.label} failed:\n{result.stderr[-4000:]}")
     (staging / _COMPLETE).write_text(
         f"{module.version} built in {time.monotonic() - started:.0f}s\n"
     )
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
-    for stale in target.parent.glob(f"{module.directory}-*"):
-        if stale != target and (stale / _COMPLETE).exists():  # superseded pins: free the disk
-            shutil.rmtree(stale, ignore_errors=True)
+    _prune_superseded(module, target)
     if log:
-        print(f"built {module.directory} in {time.monotonic() - started:.0f}s", file=sys.stderr)
+        print(f"built {module.label} in {time.monotonic() - started:.0f}s", file=sys.stderr)
     return target
+
+
+def _prune_superseded(module: GoModule, target: Path) -> None:
+    """Free the disk of this module's entries for older pins that nothing used for a week."""
+    now = time.time()
+    for stale in target.parent.glob(f"{module.label}-v*"):
+        complete = stale / _COMPLETE
+        try:
+            unused_for = now - complete.stat().st_mtime
+        except OSError:
+            continue
+        if stale != target and unused_for > _KEEP_SUPERSEDED:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _ensure(modules: tuple[GoModule, ...], log: bool) -> dict[str, Path]:
+    paths: dict[str, Path] = {}
+    for module in modules:
+        directory = build(module, log=log)
+        paths.update({name: directory / name for name in module.binaries})
+    return paths
 
 
 def ensure_all(log: bool = True) -> dict[str, Path]:
     """Every binary the devcluster needs, building what the cache lacks: name -> path."""
-    paths: dict[str, Path] = {}
-    for module in MODULES:
-        directory = build(module, log=log)
-        paths.update({name: directory / name for name in module.binaries})
-    return paths
+    return _ensure(MODULES, log)
+
+
+def ensure_node(log: bool = True) -> dict[str, Path]:
+    """Every binary a real node needs (:data:`NODE_MODULES`), building what the cache lacks."""
+    return _ensure(NODE_MODULES, log)
 
 
 def tool(name: str, log: bool = True) -> Path:

@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import binaries, processes
+from . import binaries, processes, realnode
 from .cluster import OPERATOR, DevCluster, default_state_dir
 from .errors import DevclusterError
 
@@ -24,6 +24,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="where the devcluster keeps PKI, data, logs and pid files "
         f"(default {default_state_dir()})",
+    )
+    parser.add_argument(
+        "--real-nodes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with `up`: also start N real nodes (containerd + kubelet; root, Linux) named "
+        "real-0 .. real-<N-1>, in the EC2 node pool `real`; with `build`: build what they need",
     )
 
 
@@ -66,10 +74,14 @@ def status_lines(cluster: DevCluster) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    cluster = DevCluster(args.state_dir)
+    cluster = DevCluster(args.state_dir, real_nodes=args.real_nodes)
     try:
         if args.action == "build":
-            for name, path in binaries.ensure_all().items():
+            built = binaries.ensure_all()
+            if args.real_nodes > 0:
+                node_binaries, task_images = realnode.build()
+                built |= node_binaries | {image.name: image for image in task_images}
+            for name, path in built.items():
                 print(f"{name:24} {path}")
         elif args.action == "up":
             cluster.up(log=lambda line: print(line, file=sys.stderr))

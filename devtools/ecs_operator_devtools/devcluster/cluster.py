@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import ssl
 import time
 import urllib.error
@@ -25,8 +24,9 @@ from typing import Any
 
 from ecs_operator import nodes
 
-from . import binaries, pki, processes
+from . import binaries, pki, processes, realnode
 from .errors import DevclusterError
+from .processes import free_port as free_port
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 #: the operator process ``ecs-operator demo`` starts and tracks beside the components, and the
@@ -42,12 +42,6 @@ def default_state_dir() -> Path:
     that commands without ``--state-dir`` mean (a shell, or a test, may point them elsewhere)."""
     configured = os.environ.get("ECS_OPERATOR_STATE_DIR")
     return Path(configured) if configured else binaries.cache_root() / "devcluster" / "default"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -70,8 +64,10 @@ class Ports:
 class DevCluster:
     """One devcluster, living in a state directory (PKI, data, logs, pid files, kubeconfig)."""
 
-    def __init__(self, state_dir: Path | None = None) -> None:
+    def __init__(self, state_dir: Path | None = None, real_nodes: int = 0) -> None:
         self.state_dir = (state_dir or default_state_dir()).resolve()
+        #: how many real nodes (realnode.py) ``up`` starts beside the kwok fleet
+        self.real_nodes = real_nodes
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -95,9 +91,13 @@ class DevCluster:
 
     # -- status ------------------------------------------------------------------------
     def running(self) -> dict[str, bool]:
-        """Component -> alive, for the processes this state directory started."""
+        """Component -> alive, for the processes this state directory started (the real
+        nodes' containerd and kubelet among them)."""
         alive = {p.name: p.alive() for p in processes.tracked(self.state_dir)}
-        return {name: alive.get(name, False) for name in COMPONENTS}
+        names = [*COMPONENTS]
+        for node in realnode.node_names(self.state_dir):
+            names += [f"containerd-{node}", f"kubelet-{node}"]
+        return {name: alive.get(name, False) for name in names}
 
     def operator_ports(self) -> dict[str, int] | None:
         """The metrics and health ports of the operator ``demo`` started here, if it did."""
@@ -121,13 +121,18 @@ class DevCluster:
             log(f"devcluster already running in {self.state_dir}")
             return
         if self.state_dir.exists():
-            stale = processes.stop_all(self.state_dir)
+            stale = self._stop_all()
             log(
                 f"cleaning a stale devcluster state in {self.state_dir}"
                 + (f" (stopped {', '.join(stale)})" if stale else "")
             )
             shutil.rmtree(self.state_dir)
+        real = self.real_nodes > 0 and self._real_nodes_available(log)
+        if real:
+            realnode.claim_host(self, log)
         bins = binaries.ensure_all()
+        if real:
+            realnode.build()
         started = time.monotonic()
         self.state_dir.mkdir(parents=True)
         ports = Ports.allocate()
@@ -138,30 +143,52 @@ class DevCluster:
         stages.write_text(resources.files(__package__).joinpath("stages.yaml").read_text())
         self.state_file.write_text(
             json.dumps(
-                {"ports": ports.__dict__, "binaries": {k: str(v) for k, v in bins.items()}},
+                {
+                    "ports": ports.__dict__,
+                    "binaries": {k: str(v) for k, v in bins.items()},
+                    "real_nodes": self.real_nodes if real else 0,
+                },
                 indent=2,
             )
         )
         try:
             self._start_etcd(bins, ports, timeout)
-            self._start_apiserver(bins, ports, certs, timeout)
+            extra = realnode.apiserver_flags(self) if real else []
+            self._start_apiserver(bins, ports, certs, timeout, extra)
             self._start_controllers(bins, ports, timeout)
             processes.start("kwok", self._kwok_command(bins, ports, stages), self.state_dir)
             self._register_fleet()
             self._wait(
                 lambda: self._fleet_ready(), timeout, "the node fleet to become Ready", "kwok"
             )
+            if real:
+                realnode.start(self, self.real_nodes, timeout, log)
         except BaseException:
-            processes.stop_all(self.state_dir)
+            self._stop_all()
             raise
         log(f"devcluster up in {time.monotonic() - started:.1f}s: {server}")
 
     def down(self, purge: bool = True) -> list[str]:
-        """Stop exactly the processes this devcluster started; remove its state."""
-        stopped = processes.stop_all(self.state_dir)
+        """Stop exactly the processes this devcluster started, and remove what its real
+        nodes put on the host; remove its state."""
+        stopped = self._stop_all()
         if purge and self.state_dir.exists():
             shutil.rmtree(self.state_dir)
         return stopped
+
+    def _stop_all(self) -> list[str]:
+        return [*realnode.stop(self.state_dir), *processes.stop_all(self.state_dir)]
+
+    def _real_nodes_available(self, log: Callable[[str], None]) -> bool:
+        reason = realnode.unavailable_reason()
+        if reason is not None:
+            log(f"{reason}; starting the kwok fleet only")
+        return reason is None
+
+    def import_image(self, archive: Path) -> None:
+        """Import a docker-archive into every real node's containerd (a no-op where the
+        image is there already): pods then run it without pulling."""
+        realnode.import_everywhere(self.state_dir, archive)
 
     def restart(self, component: str, timeout: float = 60.0) -> None:
         """Restart one component in place and wait until it serves again (fault tests)."""
@@ -197,7 +224,12 @@ class DevCluster:
         self._wait(lambda: _http_ok(f"{client}/health"), timeout, "etcd", "etcd")
 
     def _start_apiserver(
-        self, bins: dict[str, Path], ports: Ports, certs: pki.Pki, timeout: float
+        self,
+        bins: dict[str, Path],
+        ports: Ports,
+        certs: pki.Pki,
+        timeout: float,
+        extra: list[str] | None = None,
     ) -> None:
         command = [
             str(bins["kube-apiserver"]),
@@ -218,6 +250,7 @@ class DevCluster:
             "--endpoint-reconciler-type=none",
             "--enable-priority-and-fairness=false",
             "--event-ttl=1h",
+            *(extra or []),
         ]
         processes.start("kube-apiserver", command, self.state_dir)
         self._wait(

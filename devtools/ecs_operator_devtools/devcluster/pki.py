@@ -112,8 +112,10 @@ def _write_cert(path: Path, cert: x509.Certificate) -> None:
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
-def generate(directory: Path) -> Pki:
-    """Write a fresh PKI into ``directory`` and return its paths."""
+def generate(directory: Path, server_ips: tuple[str, ...] = ()) -> Pki:
+    """Write a fresh PKI into ``directory`` and return its paths; ``server_ips`` are more
+    addresses the API server is reached at (the host address pods reach it by, with real
+    nodes), beside loopback and the ``kubernetes`` Service's."""
     directory.mkdir(parents=True, exist_ok=True)
     pki = Pki(directory)
 
@@ -154,17 +156,13 @@ def generate(directory: Path) -> Pki:
 
     sans = x509.SubjectAlternativeName(
         [x509.DNSName(name) for name in _SERVER_NAMES]
-        + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in _SERVER_IPS]
+        + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in (*_SERVER_IPS, *server_ips)]
     )
     server_key, server_cert = leaf(_name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, sans)
     _write_key(pki.server_key, server_key)
     _write_cert(pki.server_cert, server_cert)
 
-    admin_key, admin_cert = leaf(
-        _name("admin", "system:masters"), ExtendedKeyUsageOID.CLIENT_AUTH, None
-    )
-    _write_key(pki.admin_key, admin_key)
-    _write_cert(pki.admin_cert, admin_cert)
+    issue_client(pki, "admin", "admin", "system:masters")
 
     sa_key = _key()
     _write_key(pki.sa_key, sa_key)
@@ -176,12 +174,42 @@ def generate(directory: Path) -> Pki:
     return pki
 
 
+def issue_client(
+    pki: Pki, name: str, common_name: str, organization: str | None = None
+) -> tuple[Path, Path]:
+    """A client certificate signed by the devcluster's CA, ``<name>.crt`` and ``<name>.key``
+    in the PKI directory: the user ``common_name`` in the group ``organization`` to the API
+    server (what RBAC binds, e.g. ``system:kube-proxy``)."""
+    ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
+    ca_cert = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{pki.ca_key} is not the EC key this module writes")
+    key = _key()
+    cert = (
+        _builder(_name(common_name, organization), ca_cert.subject, key.public_key())
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert_path, key_path = pki.directory / f"{name}.crt", pki.directory / f"{name}.key"
+    _write_key(key_path, key)
+    _write_cert(cert_path, cert)
+    return cert_path, key_path
+
+
 def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode()
 
 
-def write_kubeconfig(pki: Pki, server: str, path: Path, name: str = "ecs-devcluster") -> Path:
-    """An admin kubeconfig with the certificates embedded (it works from any directory)."""
+def write_kubeconfig(
+    pki: Pki,
+    server: str,
+    path: Path,
+    name: str = "ecs-devcluster",
+    client: tuple[Path, Path] | None = None,
+) -> Path:
+    """A kubeconfig with the certificates embedded (it works from any directory): the admin's,
+    or the ``client`` certificate and key :func:`issue_client` wrote."""
+    cert, key = client or (pki.admin_cert, pki.admin_key)
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -195,8 +223,8 @@ def write_kubeconfig(pki: Pki, server: str, path: Path, name: str = "ecs-devclus
             {
                 "name": "admin",
                 "user": {
-                    "client-certificate-data": _b64(pki.admin_cert),
-                    "client-key-data": _b64(pki.admin_key),
+                    "client-certificate-data": _b64(cert),
+                    "client-key-data": _b64(key),
                 },
             }
         ],
