@@ -84,15 +84,16 @@ unit: $(STAMP) ## fast tests: no cluster
 
 # The suite mostly waits (on the control plane, kwok, the operator's reconciles): it used about
 # half a core on 2 cores. pytest-xdist runs it on INTEGRATION_WORKERS processes, each a pytest
-# session with its own devcluster and operator, a whole file at a time (tests/support/order.py
-# says which files go out first); failures are reported as one session's. INTEGRATION_WORKERS=0
-# runs it in this process, as before.
+# session with its own devcluster and operator, a whole file at a time in the session's order
+# (--no-loadscope-reorder: not by number of tests; tests/support/order.py says which files go out
+# first and why); failures are reported as one session's. INTEGRATION_WORKERS=0 runs it in this
+# process, as before.
 INTEGRATION_WORKERS ?= 2
 
 .PHONY: integration
 integration: binaries ## tests against the devcluster (a real control plane), on 2 workers
 	$(PYTEST) tests/integration tests/e2e tests/faults -q -m integration --ignore=tests/e2e/real \
-	  -n $(INTEGRATION_WORKERS) --dist loadfile
+	  -n $(INTEGRATION_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Debian packages of real nodes (devcluster --real-nodes: runc, the CNI plugins, iptables, the
 # task images' busybox and gcc) and of the operator's image build. A no-op when all are there.

@@ -15,5 +15,6 @@ def alone_on_the_devcluster(request: pytest.FixtureRequest) -> None:
     if request.node.path.name in ALONE and request.config.stash.get(SHARED_OPERATOR_STARTED, False):
         pytest.fail(
             "the session's shared operator already runs on this devcluster: this test must run "
-            "before it (tests/support/order.py, ALONE)"
+            "before it (tests/support/order.py, ALONE; with pytest-xdist: --dist loadfile "
+            "--no-loadscope-reorder)"
         )

@@ -8,8 +8,10 @@ operator would have nothing left to be forbidden from (tests/e2e/conftest.py fai
 already runs).
 
 ``LONGEST`` next: `make integration` runs pytest-xdist workers, each with its own devcluster,
-and ``--dist loadfile`` hands each a whole file in this order; the longest files go out early
-so that no worker is left alone with one at the end while the other idles.
+and ``--dist loadfile --no-loadscope-reorder`` hands each a whole file in this order (without
+the flag, xdist hands out the files with the most tests first, and an ALONE file may reach a
+worker after the shared operator started there); the longest files go out early so that no
+worker is left alone with one at the end while the other idles.
 """
 
 from __future__ import annotations
