@@ -78,6 +78,10 @@ lock: $(STAMP) ## pin the image's runtime and build dependencies with hashes (re
 binaries: $(STAMP) ## build (or reuse from ~/.cache/ecs-operator) etcd, kube-*, kubectl, kwok, helm
 	$(BIN)/ecs-operator devcluster build
 
+.PHONY: image
+image: $(STAMP) packages ## the operator image from the Dockerfile, without Docker (buildah; cached by content)
+	$(BIN)/ecs-operator devcluster image
+
 .PHONY: unit
 unit: $(STAMP) ## fast tests: no cluster
 	$(PYTEST) tests/unit -q
@@ -97,7 +101,8 @@ integration: binaries ## tests against the devcluster (a real control plane), on
 
 # Debian packages of real nodes (devcluster --real-nodes: runc, the CNI plugins, iptables, the
 # task images' busybox and gcc) and of the operator's image build. A no-op when all are there.
-PACKAGES := runc containernetworking-plugins iptables conntrack busybox-static gcc libc6-dev
+PACKAGES := runc containernetworking-plugins iptables conntrack busybox-static gcc libc6-dev \
+	mmdebstrap buildah podman
 
 .PHONY: packages
 packages: ## install the Debian packages real nodes and image builds need (apt-get, as root)
@@ -110,7 +115,7 @@ packages: ## install the Debian packages real nodes and image builds need (apt-g
 	fi
 
 .PHONY: real
-real: binaries packages ## tests on real nodes (containerd + kubelet; root, Linux): tests/e2e/real
+real: binaries packages image ## tests on real nodes (containerd + kubelet; root, Linux): tests/e2e/real
 	$(BIN)/ecs-operator devcluster build --real-nodes 1
 	$(PYTEST) tests/e2e/real -q -m real
 

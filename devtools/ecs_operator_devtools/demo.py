@@ -4,6 +4,11 @@ Starts the devcluster (building it on first use), installs the CRDs, starts the 
 the ECS API as processes tracked in the devcluster's state directory (so `make demo-down` /
 `devcluster down` stops them too), applies examples/, waits for steady state with a progress
 line, and prints the ECS-style view and how to call the ECS API (demo_api.py).
+
+Where real nodes can run (realnode.unavailable_reason() is None: Linux, root, the packages),
+the devcluster gets one, ``real-0``, and examples/real/ runs on it: a task whose container
+really runs, so the printout ends with its ``kubectl logs`` and exit code. Elsewhere the demo
+is kwok's simulation only, and its first line says why.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, TextIO
 from ecs_operator.policy import ANNOTATION_POD_SECURITY_CEILING, PRIVILEGED
 
 from . import demo_api
-from .devcluster import binaries, processes
+from .devcluster import binaries, images, processes, realnode
 from .devcluster.cli import env_command
 from .devcluster.cluster import (
     OPERATOR,
@@ -31,9 +36,18 @@ from .devcluster.cluster import (
     free_port,
 )
 from .devcluster.errors import DevclusterError
+from .devcluster.nodeconfig import NodePaths
 
 NAMESPACE = "ecs-demo"
 KINDS = ("clusters", "taskdefinitions", "services", "tasks")
+#: what runs on the real node when there is one (examples/real/hello-real.yaml): a service
+#: whose output the printout shows, and a task whose container's exit code it shows
+REAL_EXAMPLES = binaries.repo_root() / "examples" / "real"
+REAL_SERVICE = "hello-real"
+REAL_TASK = "exit-real"
+#: examples/ name busybox from a registry; on a real node that name is the locally built busybox
+#: (examples/daemon-agent.yaml's DAEMON service runs on every EC2 node, real-0 among them)
+EXAMPLES_BUSYBOX = "public.ecr.aws/docker/library/busybox:1.36"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -193,10 +207,66 @@ def ecs_view(kubectl: Kubectl, namespace: str) -> str:
     )
 
 
+def containers_line(unavailable: str | None, real: bool) -> str:
+    """The printout's first word on where the containers run."""
+    if real:
+        return (
+            "containers: real ones on node real-0 for examples/real/ and the DAEMON example's"
+            " pod there (busybox is the locally built localhost/busybox:stable); the rest on"
+            " kwok's simulated nodes"
+        )
+    if unavailable is None:
+        unavailable = "this devcluster was started without them (`make demo-down` first)"
+    return f"containers: simulated by kwok (no real node: {unavailable})"
+
+
+def real_view(kubectl: Kubectl, namespace: str) -> str:
+    """The real service's output (``kubectl logs``) and the real task's exit code."""
+    task = next(
+        t for t in kubectl.items("tasks.ecs-operator.dev", namespace)
+        if t["metadata"]["name"] == REAL_TASK
+    )  # fmt: skip
+    selector = f"ecs-operator.dev/service={REAL_SERVICE}"
+    try:
+        logs = kubectl("logs", "-n", namespace, "-l", selector)
+    except DevclusterError as error:
+        logs = f"(no logs: {error})"
+    lines = [f"real containers on real-0: kubectl logs -n {namespace} -l {selector}"]
+    lines += [f"    {line}" for line in logs.splitlines()]
+    lines.append(f"  task {REAL_TASK}:")
+    for entry in (task.get("status") or {}).get("tasks") or []:
+        stop = f", {entry['stopCode']}" if entry.get("stopCode") else ""
+        lines.append(f"    {entry['taskId']}: {entry['lastStatus']}{stop}")
+        lines += [
+            f"      container {c['name']}: exit code {c.get('exitCode', '-')}"
+            for c in entry.get("containers") or []
+        ]
+    return "\n".join(lines)
+
+
+def _alias_examples_busybox(cluster: DevCluster) -> None:
+    """Tag the local busybox with the examples' busybox name in every real node's containerd:
+    their pods there run it without a pull (a registry is not reachable, nor wanted)."""
+    ctr = str(binaries.ensure_node(log=False)["ctr"])
+    for name in realnode.node_names(cluster.state_dir):
+        node = NodePaths(cluster.state_dir, int(name.rsplit("-", 1)[1]))
+        tag = [ctr, f"--address={node.socket}", "--namespace=k8s.io", "images", "tag"]
+        done = subprocess.run(
+            [*tag, "--force", images.BUSYBOX, EXAMPLES_BUSYBOX], capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise DevclusterError(f"tagging busybox on {name}: {done.stderr.strip()}")
+
+
 def run(args: argparse.Namespace) -> int:
-    cluster = DevCluster(args.state_dir)
+    unavailable = realnode.unavailable_reason()
+    cluster = DevCluster(args.state_dir, real_nodes=0 if unavailable else 1)
     try:
         cluster.up(log=lambda line: print(line, file=sys.stderr))
+        real = bool(cluster.state().get("real_nodes"))
+        print(containers_line(unavailable, real), file=sys.stderr)
+        if real:
+            _alias_examples_busybox(cluster)
         bins = binaries.ensure_all(log=False)
         kubectl = Kubectl(cluster.kubeconfig, bins["kubectl"])
         crds = binaries.repo_root() / "crds"
@@ -217,6 +287,8 @@ def run(args: argparse.Namespace) -> int:
             f"{ANNOTATION_POD_SECURITY_CEILING}={PRIVILEGED}",
         )  # fmt: skip
         kubectl("apply", "-n", args.namespace, "-f", str(args.examples))
+        if real:
+            kubectl("apply", "-n", args.namespace, "-f", str(REAL_EXAMPLES))
         api_port = demo_api.start_api(cluster.state_dir)
         key = demo_api.access_key(kubectl, args.namespace)
         _wait_healthy(api_port, 60, "the ECS API")
@@ -233,6 +305,8 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(1)
         progress.done("steady")
         print(ecs_view(kubectl, args.namespace))
+        if real:
+            print("\n" + real_view(kubectl, args.namespace))
         described = kubectl.items("services.ecs-operator.dev", args.namespace)
         print("\n" + demo_api.usage(api_port, key, described))
         print(

@@ -374,12 +374,22 @@ def test_deployment_runs_the_operator_hardened() -> None:
     assert security["runAsNonRoot"] is True
     assert security["capabilities"] == {"drop": ["ALL"]}
     assert security["seccompProfile"] == {"type": "RuntimeDefault"}
-    probe = operator["livenessProbe"]["httpGet"]
-    assert probe == {"path": "/healthz", "port": "health"}
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert operator[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
     ports = {p["name"]: p["containerPort"] for p in operator["ports"]}
     assert ports == {"metrics": 8080, "health": 8081}
     assert operator["resources"]["requests"] and operator["resources"]["limits"]
     assert operator["image"] == f"ecs-operator:{ecs_operator.__version__}"
+
+
+def test_node_selector_values_place_the_operator_on_a_node_pool() -> None:
+    """How the real-node suite (tests/e2e/real/) puts the operator on node pool `real`: a key
+    added to nodeSelector joins the default one."""
+    pod = one(render(**{"nodeSelector.ecs-operator\\.dev/node-pool": "real"}), "Deployment")
+    assert pod["spec"]["template"]["spec"]["nodeSelector"] == {
+        "kubernetes.io/os": "linux",
+        "ecs-operator.dev/node-pool": "real",
+    }
 
 
 def test_args_follow_the_values() -> None:

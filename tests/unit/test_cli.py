@@ -121,3 +121,14 @@ def test_demo_progress_is_a_line_per_change_in_a_log_and_one_line_on_a_terminal(
     assert lines[:2] == ["services steady 0/3", "services steady 3/3"]
     assert re.fullmatch(r"steady after \d+s: services steady 3/3", lines[2])
     assert terminal.getvalue() == "\rservices steady 0/3\rservices steady 3/3\n"
+
+
+def test_the_demo_says_in_one_line_where_its_containers_run_and_why_not_on_a_real_node() -> None:
+    from ecs_operator_devtools.demo import containers_line
+
+    assert "real ones on node real-0" in containers_line(None, real=True)
+    line = containers_line("real nodes need root (kubelet ...)", real=False)
+    assert (
+        line == "containers: simulated by kwok (no real node: real nodes need root (kubelet ...))"
+    )
+    assert "started without them" in containers_line(None, real=False)

@@ -25,6 +25,12 @@ PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "Cluster": parse_cluster,
 }
 OBJECTS = [(path.name, doc) for path in FILES for doc in yaml.safe_load_all(path.read_text())]
+#: what `make demo` adds on a real node (examples/real/): checked as valid, like the others
+REAL = [
+    (f"real/{path.name}", doc)
+    for path in sorted((REPO / "examples" / "real").glob("*.yaml"))
+    for doc in yaml.safe_load_all(path.read_text())
+]
 
 
 def test_the_promised_examples_exist() -> None:
@@ -39,7 +45,9 @@ def test_the_promised_examples_exist() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "body"), OBJECTS, ids=[f"{n}:{b['kind']}/{b['metadata']['name']}" for n, b in OBJECTS]
+    ("name", "body"),
+    OBJECTS + REAL,
+    ids=[f"{n}:{b['kind']}/{b['metadata']['name']}" for n, b in OBJECTS + REAL],
 )
 def test_valid_for_the_operator_and_the_api_server(
     name: str, body: dict[str, Any], apiserver: OfflineApiServer

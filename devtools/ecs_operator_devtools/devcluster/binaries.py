@@ -29,6 +29,8 @@ HELM_VERSION = "v3.22.0"
 #: and the Lua interpreter Argo CD embeds (github.com/yuin/gopher-lua, as Argo CD pins it).
 KSTATUS_VERSION = "v0.37.2"
 GOPHER_LUA_VERSION = "v1.1.1"
+#: The cluster DNS of devclusters with real nodes (network.py).
+COREDNS_VERSION = "v1.15.0"
 #: The container runtime of the real nodes (realnode.py); runc and the CNI plugins are Debian's.
 CONTAINERD_VERSION = "v2.4.2"
 
@@ -113,6 +115,10 @@ TOOLS = (
     GoModule("argolua", GOPHER_LUA_VERSION, packages=(".",), binaries=("argolua",)),
 )
 
+#: The cluster network of real nodes (network.py), built on first use of real nodes rather than
+#: by ``ensure_all``: CoreDNS with the few plugins cluster DNS needs (kube-proxy comes from the
+#: kube module with the kubelet).
+NETWORK_MODULES = (GoModule("coredns", COREDNS_VERSION, packages=(".",), binaries=("coredns",)),)
 #: What a real node runs (realnode.py), built on first use of ``--real-nodes``: kubelet and
 #: kube-proxy from the control plane's module (same pins, flags and version stamps), containerd
 #: with ctr, and the runc shim (``no_grpc``: it speaks ttrpc only, a third of the size).
@@ -271,6 +277,11 @@ def ensure_all(log: bool = True) -> dict[str, Path]:
 def ensure_node(log: bool = True) -> dict[str, Path]:
     """Every binary a real node needs (:data:`NODE_MODULES`), building what the cache lacks."""
     return _ensure(NODE_MODULES, log)
+
+
+def ensure_network(log: bool = True) -> dict[str, Path]:
+    """The binaries of :data:`NETWORK_MODULES`, building what the cache lacks: name -> path."""
+    return _ensure(NETWORK_MODULES, log)
 
 
 def tool(name: str, log: bool = True) -> Path:

@@ -1,4 +1,4 @@
-"""`ecs-operator devcluster build | up | down | status | env`."""
+"""`ecs-operator devcluster build | image | up | down | status | env`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import binaries, processes, realnode
+from . import binaries, operator_image, processes, realnode
 from .cluster import OPERATOR, DevCluster, default_state_dir
 from .errors import DevclusterError
 
@@ -15,8 +15,9 @@ from .errors import DevclusterError
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action",
-        choices=("build", "up", "down", "status", "env"),
-        help="build the binaries; start, stop or inspect the devcluster; print shell exports",
+        choices=("build", "image", "up", "down", "status", "env"),
+        help="build the binaries or the operator image; start, stop or inspect the "
+        "devcluster; print shell exports",
     )
     parser.add_argument(
         "--state-dir",
@@ -32,6 +33,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="with `up`: also start N real nodes (containerd + kubelet; root, Linux) named "
         "real-0 .. real-<N-1>, in the EC2 node pool `real`; with `build`: build what they need",
+    )
+    parser.add_argument(
+        "--import",
+        dest="import_image",
+        action="store_true",
+        help="with `image`: also import it into the running devcluster's real nodes",
     )
 
 
@@ -73,6 +80,20 @@ def status_lines(cluster: DevCluster) -> list[str]:
     return lines
 
 
+def _image(cluster: DevCluster, import_it: bool) -> None:
+    """Build (or find) the operator image; its reference alone on stdout, for scripts
+    (``IMAGE=$(ecs-operator devcluster image)``)."""
+    image = operator_image.ensure_image()
+    print(f"archive: {image.archive}", file=sys.stderr)
+    if import_it:
+        nodes = realnode.node_names(cluster.state_dir)
+        if not nodes:
+            raise DevclusterError(f"no real nodes in {cluster.state_dir} to import it into")
+        cluster.import_image(image.archive)
+        print(f"imported into {', '.join(nodes)}", file=sys.stderr)
+    print(image.reference)
+
+
 def run(args: argparse.Namespace) -> int:
     cluster = DevCluster(args.state_dir, real_nodes=args.real_nodes)
     try:
@@ -83,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
                 built |= node_binaries | {image.name: image for image in task_images}
             for name, path in built.items():
                 print(f"{name:24} {path}")
+        elif args.action == "image":
+            _image(cluster, args.import_image)
         elif args.action == "up":
             cluster.up(log=lambda line: print(line, file=sys.stderr))
             print(

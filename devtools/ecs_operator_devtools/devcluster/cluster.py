@@ -24,8 +24,9 @@ from typing import Any
 
 from ecs_operator import nodes
 
-from . import binaries, pki, processes, realnode
+from . import binaries, network, pki, processes, realnode
 from .errors import DevclusterError
+from .nodeconfig import NodePaths
 from .processes import free_port as free_port
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
@@ -96,9 +97,11 @@ class DevCluster:
     # -- status ------------------------------------------------------------------------
     def running(self) -> dict[str, bool]:
         """Component -> alive, for the processes this state directory started (the real
-        nodes' containerd and kubelet among them)."""
+        nodes' containerd and kubelet among them, and their network's kube-proxy and CoreDNS)."""
         alive = {p.name: p.alive() for p in processes.tracked(self.state_dir)}
         names = [*COMPONENTS]
+        if self.state().get("real_nodes"):
+            names += [network.KUBE_PROXY, network.COREDNS]
         for node in realnode.node_names(self.state_dir):
             names += [f"containerd-{node}", f"kubelet-{node}"]
         return {name: alive.get(name, False) for name in names}
@@ -116,7 +119,10 @@ class DevCluster:
         return bool(state) and all(self.running().values()) and self._apiserver_ready(state)
 
     def server(self) -> str:
-        return f"https://127.0.0.1:{self.state()['ports']['apiserver']}"
+        """The API server's URL: on loopback, or with real nodes on the host address pods
+        reach it at (network.HOST_IP), where it then listens instead."""
+        state = self.state()
+        return f"https://{state.get('apiserver_host', '127.0.0.1')}:{state['ports']['apiserver']}"
 
     # -- lifecycle ---------------------------------------------------------------------
     def up(self, timeout: float = 180.0, log: Callable[[str], None] = print) -> None:
@@ -140,8 +146,9 @@ class DevCluster:
         started = time.monotonic()
         self.state_dir.mkdir(parents=True)
         ports = Ports.allocate()
-        certs = pki.generate(self.state_dir / "pki")
-        server = f"https://127.0.0.1:{ports.apiserver}"
+        host = network.HOST_IP if real else "127.0.0.1"
+        certs = pki.generate(self.state_dir / "pki", server_ips=(host,) if real else ())
+        server = f"https://{host}:{ports.apiserver}"
         pki.write_kubeconfig(certs, server, self.kubeconfig)
         stages = self.state_dir / "kwok-stages.yaml"
         stages.write_text(resources.files(__package__).joinpath("stages.yaml").read_text())
@@ -149,6 +156,7 @@ class DevCluster:
             json.dumps(
                 {
                     "ports": ports.__dict__,
+                    "apiserver_host": host,
                     "binaries": {k: str(v) for k, v in bins.items()},
                     "real_nodes": self.real_nodes if real else 0,
                 },
@@ -156,8 +164,10 @@ class DevCluster:
             )
         )
         try:
+            if real:
+                network.add_host_address()
             self._start_etcd(bins, ports, timeout)
-            extra = realnode.apiserver_flags(self) if real else []
+            extra = [*realnode.apiserver_flags(self), *network.apiserver_flags()] if real else []
             self._start_apiserver(bins, ports, certs, timeout, extra)
             self._start_controllers(bins, ports, timeout)
             processes.start("kwok", self._kwok_command(bins, ports, stages), self.state_dir)
@@ -166,7 +176,9 @@ class DevCluster:
                 lambda: self._fleet_ready(), timeout, "the node fleet to become Ready", "kwok"
             )
             if real:
+                network.start(self, NodePaths(self.state_dir, 0).name, timeout)
                 realnode.start(self, self.real_nodes, timeout, log)
+                network.wait_ready(self, timeout)
         except BaseException:
             self._stop_all()
             raise
@@ -181,7 +193,13 @@ class DevCluster:
         return stopped
 
     def _stop_all(self) -> list[str]:
-        return [*realnode.stop(self.state_dir), *processes.stop_all(self.state_dir)]
+        # the network before the nodes: realnode.stop releases the host to the next devcluster
+        network_stopped = network.stop(self.state_dir) if self.state().get("real_nodes") else []
+        return [
+            *network_stopped,
+            *realnode.stop(self.state_dir),
+            *processes.stop_all(self.state_dir),
+        ]
 
     def _real_nodes_available(self, log: Callable[[str], None]) -> bool:
         reason = realnode.unavailable_reason()
@@ -351,7 +369,7 @@ class DevCluster:
         if not state:
             return False
         return _http_ok(
-            f"https://127.0.0.1:{state['ports']['apiserver']}/readyz",
+            f"{self.server()}/readyz",
             cafile=self.certs.ca_cert,
             cert=(self.certs.admin_cert, self.certs.admin_key),
         )

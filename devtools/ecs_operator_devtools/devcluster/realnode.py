@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from . import binaries, hostclaim, hostclean, images, nodeconfig, pki, processes
+from . import binaries, hostclaim, hostclean, images, network, nodeconfig, pki, processes
 from .errors import DevclusterError
 from .nodeconfig import NodePaths
 
@@ -47,7 +47,11 @@ IMPORTED = "images.json"
 #: How long ``up`` waits for another real-node devcluster to go down (a test session's run)
 CLAIM_WAIT = 300.0
 
-leftovers = hostclean.leftovers
+
+def leftovers() -> list[str]:
+    """Everything of real nodes and their cluster network still on the host (empty after
+    ``down``)."""
+    return [*hostclean.leftovers(), *network.leftovers()]
 
 
 def unavailable_reason() -> str | None:
@@ -86,9 +90,12 @@ def _nodes(state_dir: Path) -> list[NodePaths]:
 def claim_host(cluster: DevCluster, log: Callable[[str], None]) -> None:
     """Claim the host for ``cluster`` (hostclaim.py) and sweep what a dead one left."""
     taken = hostclaim.claim(cluster.state_dir, CLAIM_WAIT, log)
-    left = hostclean.leftovers()
+    left = leftovers()
     if taken is not None or left:
         log(f"real nodes: removing {len(left)} leftovers of an earlier devcluster")
+        if taken is not None:
+            network.stop(Path(taken["state_dir"]))
+        network.sweep()
         sweep(_nodes(Path(taken["state_dir"])) if taken else [])
 
 
@@ -104,8 +111,10 @@ def apiserver_flags(cluster: DevCluster) -> list[str]:
 
 
 def build() -> tuple[dict[str, Path], list[Path]]:
-    """The nodes' binaries and task images, built on first use (before ``up`` starts
-    anything, so that a first build's minutes are not spent with a control plane waiting)."""
+    """The nodes' binaries and task images, and the cluster network's CoreDNS, built on first
+    use (before ``up`` starts anything, so that a first build's minutes are not spent with a
+    control plane waiting)."""
+    binaries.ensure_network()
     return binaries.ensure_node(), images.task_images()
 
 

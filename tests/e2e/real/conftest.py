@@ -12,13 +12,15 @@ and watching every namespace, however it runs.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.operator import OperatorProcess
+from tests.support import operator_pod
+from tests.support.operator_pod import OperatorPod
 
-from ecs_operator_devtools.devcluster import binaries, realnode
+from ecs_operator_devtools.devcluster import binaries, operator_image, realnode
 from ecs_operator_devtools.devcluster.cluster import DevCluster
 
 HERE = Path(__file__).resolve().parent
@@ -60,7 +62,29 @@ def devcluster(real_cluster: DevCluster | None) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ecs_operator(operator: OperatorProcess) -> OperatorProcess:
-    """The operator under test is running and watching every namespace: for now the root
-    ``operator`` fixture (a host process); with the image, the chart installed on real-0."""
-    return operator
+def ecs_operator(
+    crds: Path, devcluster: Path, request: pytest.FixtureRequest
+) -> Iterator[OperatorPod]:
+    """The operator under test is running and watching every namespace: the chart installed by
+    Helm onto real-0 with the image `make image` builds (built here when the tree changed),
+    Available through its probes. When a test failed, its log ends the session's output."""
+    started = time.monotonic()
+    image = operator_image.ensure_image(log=print)
+    built = time.monotonic()
+    DevCluster(devcluster.parent).import_image(image.archive)
+    imported = time.monotonic()
+    installed = operator_pod.install(image.repository, image.tag)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    summary = (
+        f"operator pod {image.reference}: image {built - started:.0f}s, import "
+        f"{imported - built:.0f}s, helm install -> Available {installed.install_seconds:.0f}s"
+    )
+    try:
+        yield installed
+    finally:
+        if reporter is not None:
+            reporter.write_line(summary)
+            if request.session.testsfailed:
+                reporter.write_sep("-", "the operator pod's log (a test failed)")
+                reporter.write_line(installed.logs())
+        operator_pod.uninstall()
