@@ -86,9 +86,18 @@ image: $(STAMP) packages ## the operator image from the Dockerfile, without Dock
 unit: $(STAMP) ## fast tests: no cluster
 	$(PYTEST) tests/unit -q
 
+# The suite mostly waits (on the control plane, kwok, the operator's reconciles): it used about
+# half a core on 2 cores. pytest-xdist runs it on INTEGRATION_WORKERS processes, each a pytest
+# session with its own devcluster and operator, a whole file at a time in the session's order
+# (--no-loadscope-reorder: not by number of tests; tests/support/order.py says which files go out
+# first and why); failures are reported as one session's. INTEGRATION_WORKERS=0 runs it in this
+# process, as before.
+INTEGRATION_WORKERS ?= 2
+
 .PHONY: integration
-integration: binaries ## tests against the devcluster (a real control plane)
-	$(PYTEST) tests/integration tests/e2e tests/faults -q -m integration --ignore=tests/e2e/real
+integration: binaries ## tests against the devcluster (a real control plane), on 2 workers
+	$(PYTEST) tests/integration tests/e2e tests/faults -q -m integration --ignore=tests/e2e/real \
+	  -n $(INTEGRATION_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Debian packages of real nodes (devcluster --real-nodes: runc, the CNI plugins, iptables, the
 # task images' busybox and gcc) and of the operator's image build. A no-op when all are there.
@@ -144,8 +153,18 @@ BENCH_ARGS ?=
 bench: binaries ## benchmarks vs plain Deployments, API writes, footprint, render -> bench/results/
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# The two lanes each wait far more than they compute, on devclusters of their own: they run side
+# by side (LANES_JOBS=1: one after the other). --output-sync prints each lane's output whole
+# when it ends, so the two never interleave; make fails if either fails.
+LANES_JOBS ?= 2
+
+.PHONY: lanes
+lanes: integration real ## the kwok lane (integration) and the real-node lane (real), side by side
+
 .PHONY: test
-test: lint unit chart-check integration ## the whole suite: lint, unit, helm lint, then integration on the devcluster
+test: lint unit chart-check ## the whole suite: lint, unit, helm lint, then the integration and real-node lanes
+	@echo "running the lanes integration and real side by side: each one's output shows when it ends"
+	@$(MAKE) --no-print-directory -j$(LANES_JOBS) --output-sync=target lanes
 
 .PHONY: up
 up: binaries ## start the devcluster (prints how to use it)

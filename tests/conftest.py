@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.kube import Kube
-from tests.support.operator import OperatorProcess
+from tests.support.operator import SHARED_OPERATOR_STARTED, OperatorProcess
+from tests.support.order import rank
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The session's order of files (tests/support/order.py); within a file, as written."""
+    items.sort(key=lambda item: rank(item.path))
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +71,11 @@ def crds(devcluster: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def operator(crds: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+def operator(
+    crds: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[OperatorProcess]:
     """The operator, running as a process (`ecs-operator run`) against the devcluster."""
+    request.config.stash[SHARED_OPERATOR_STARTED] = True
     process = OperatorProcess.start(tmp_path_factory.mktemp("operator"))
     try:
         yield process

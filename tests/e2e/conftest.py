@@ -1,19 +1,20 @@
-"""Order of the end-to-end tests in a session.
-
-The helm-install and tenancy tests run the operator under the chart's ServiceAccount and must
-be the only operator reconciling their objects: the session's ``operator`` fixture (started by
-the first test that asks for it, and kept until the end) watches every namespace with a
-permissive policy and would do the work first, so the restricted operator would have nothing
-left to be forbidden from. Running them first, before anything starts the shared operator,
-keeps their verdict meaningful.
-"""
+"""The helm-install and tenancy tests run before the session's shared operator starts
+(tests/support/order.py, ALONE, says why; tests/conftest.py orders the session); should an
+order ever put them after it, they fail saying so instead of passing for nothing."""
 
 from __future__ import annotations
 
 import pytest
+from tests.support.operator import SHARED_OPERATOR_STARTED
+from tests.support.order import ALONE
 
-FIRST = ("test_helm_install.py", "test_tenancy.py")
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: FIRST.index(item.path.name) if item.path.name in FIRST else 2)
+@pytest.fixture(autouse=True)
+def alone_on_the_devcluster(request: pytest.FixtureRequest) -> None:
+    """The tests of ALONE run before the shared operator, or fail."""
+    if request.node.path.name in ALONE and request.config.stash.get(SHARED_OPERATOR_STARTED, False):
+        pytest.fail(
+            "the session's shared operator already runs on this devcluster: this test must run "
+            "before it (tests/support/order.py, ALONE; with pytest-xdist: --dist loadfile "
+            "--no-loadscope-reorder)"
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,13 +14,12 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 from botocore.session import get_session
-from tests.support.ecsapi import AccessKey, ApiProcess, access_key
+from tests.support.ecsapi import AccessKey, ApiProcess, AwsCli, access_key
 from tests.support.jssdk import node_modules
 from tests.support.kube import kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
 pytestmark = pytest.mark.integration
-SCRIPT = Path(__file__).parent / "scripts" / "aws-cli-workflows.sh"
 
 
 @pytest.fixture
@@ -47,17 +47,128 @@ def quick_waiters(directory: Path) -> Path:
     return directory
 
 
-def test_the_aws_cli_deploys_rolls_runs_and_deletes(
-    operator: OperatorProcess, api: ApiProcess, namespace: str, tmp_path: Path
-) -> None:
+@pytest.fixture
+def aws(api: ApiProcess, namespace: str, tmp_path: Path) -> Iterator[AwsCli]:
+    """The aws CLI with a deploying key of the test's namespace, pointed at the API."""
     key = access_key(namespace, "deployer", "AKIADEPLOYER")
     path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
-    env = {**os.environ, **key.env(api.endpoint), "NAMESPACE": namespace, "PATH": path}
+    env = {**key.env(api.endpoint), "PATH": path}
     env["AWS_DATA_PATH"] = str(quick_waiters(tmp_path / "models"))
-    result = subprocess.run(
-        ["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=300
+    cli = AwsCli({**os.environ, **env})
+    try:
+        yield cli
+    finally:
+        cli.close()
+
+
+ARN = "arn:aws:ecs:eu-west-1:123456789012"
+#: a health check makes a task count once healthy, not 40 s after it starts as ECS counts
+#: without one (render/workloads.py's minReadySeconds, unit-tested)
+WEB = {
+    "family": "web",
+    "networkMode": "bridge",
+    "containerDefinitions": [
+        {
+            "name": "app",
+            "image": "nginx:1.27",
+            "memory": 128,
+            "portMappings": [{"containerPort": 80}],
+            "healthCheck": {"command": ["CMD-SHELL", "true"], "retries": 1},
+        }
+    ],
+}
+
+
+def test_the_aws_cli_deploys_rolls_runs_and_deletes(
+    operator: OperatorProcess, aws: AwsCli, namespace: str, tmp_path: Path
+) -> None:
+    """The aws CLI's deploy and batch workflows, unchanged (issue #16)."""
+    # (a) deploy: register from --cli-input-json, create, wait, roll to a new revision, wait
+    web = tmp_path / "web.json"
+    web.write_text(json.dumps(WEB))
+    first = aws(
+        "register-task-definition", "--cli-input-json", f"file://{web}",
+        "--query", "taskDefinition.taskDefinitionArn", "--output", "text",
+    )  # fmt: skip
+    assert first == f"{ARN}:task-definition/web:1"
+    aws(
+        "create-service", "--service-name", "web", "--task-definition", "web",
+        "--desired-count", "2",
+    )  # fmt: skip
+    aws("wait", "services-stable", "--services", "web")
+    web.write_text(web.read_text().replace("nginx:1.27", "nginx:1.28"))
+    second = aws(
+        "register-task-definition", "--cli-input-json", f"file://{web}",
+        "--query", "taskDefinition.taskDefinitionArn", "--output", "text",
+    )  # fmt: skip
+    assert second == f"{ARN}:task-definition/web:2"
+    # the deploy Action always sends volumeConfigurations: [] (the answer shows the new
+    # deployment IN_PROGRESS: the waiter, which polls before it sleeps, must not find the
+    # service steady on the old one; with a health check the rollout itself may be over
+    # before a second CLI call could look)
+    deployment, *rollout = aws(
+        "update-service", "--service", "web", "--task-definition", second,
+        "--volume-configurations", "[]", "--output", "text",
+        "--query", "service.deployments[0].[id,status,rolloutState]",
+    ).split("\t")  # fmt: skip
+    assert rollout == ["PRIMARY", "IN_PROGRESS"]
+    aws("wait", "services-stable", "--services", "web")
+    # --force-new-deployment: a new deployment of the same revision, its tasks replaced (the
+    # rolled deployment keeps its id through the waiter: here it is the one replaced)
+    forced = aws(
+        "update-service", "--service", "web", "--force-new-deployment", "--output", "text",
+        "--query", "service.deployments[*].[id,status,rolloutState]",
+    ).splitlines()  # fmt: skip
+    new, old = (row.split("\t") for row in forced)
+    assert new[1:] == ["PRIMARY", "IN_PROGRESS"] and old[:2] == [deployment, "ACTIVE"], forced
+    aws("wait", "services-stable", "--services", "web")
+    state = aws(
+        "describe-services", "--services", "web", "--output", "text",
+        "--query",
+        "services[0].[taskDefinition,runningCount,length(deployments),status,deployments[0].id]",
+    )  # fmt: skip
+    assert state == f"{second}\t2\t1\tACTIVE\t{new[0]}"  # forced, the same revision
+
+    # (b) batch: run a task, wait until it stops, read its exit code. kwok plays the kubelet, so
+    # the task's pod is told to exit with code 3 (a simulation annotation) where a real
+    # container would just end.
+    aws(
+        "register-task-definition", "--family", "job",
+        "--container-definitions", '[{"name":"main","image":"busybox","memory":64}]',
+    )  # fmt: skip
+    task = aws(
+        "run-task", "--task-definition", "job", "--query", "tasks[0].taskArn", "--output", "text"
     )
-    assert result.returncode == 0, f"{result.stderr}\n--- api log ---\n{api.log.read_text()}"
+    assert re.fullmatch(rf"{ARN}:task/default/[0-9a-f]{{32}}", task), task
+    listed = aws("list-tasks", "--family", "job", "--query", "taskArns[0]", "--output", "text")
+    assert listed == task  # listed while running
+    selector = ("-n", namespace, "-l", "ecs-operator.dev/task")
+    wait_for(lambda: kubectl("get", "pods", *selector, "-o", "name").stdout, 60, "the task's pod")
+    kubectl(
+        "annotate", "pods", *selector,
+        "sim.ecs-operator.dev/exit-code=3", "sim.ecs-operator.dev/run-ms=100",
+    )  # fmt: skip
+    aws("wait", "tasks-stopped", "--tasks", task)
+    stopped = aws(
+        "describe-tasks", "--tasks", task, "--output", "text",
+        "--query", "tasks[0].[lastStatus,stopCode,containers[0].exitCode]",
+    )  # fmt: skip
+    assert stopped == "STOPPED\tEssentialContainerExited\t3"
+
+    # scale to 0, delete: DRAINING, then INACTIVE and still describable
+    aws("update-service", "--service", "web", "--desired-count", "0")
+    assert aws(
+        "delete-service", "--service", "web", "--query", "service.status", "--output", "text"
+    ) == "DRAINING"  # fmt: skip
+    wait_for(
+        lambda: aws(
+            "describe-services", "--services", "web",
+            "--query", "services[0].status", "--output", "text",
+        ) == "INACTIVE",
+        30,
+        "the deleted service INACTIVE",
+    )  # fmt: skip
+    assert aws("list-services", "--query", "length(serviceArns)") == "0"
 
 
 def _client(api: ApiProcess, key: AccessKey, secret: str | None = None):  # type: ignore[no-untyped-def]

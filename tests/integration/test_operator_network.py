@@ -28,6 +28,7 @@ from tests.support.kube import Kube, kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
 from ecs_operator import nodes
+from ecs_operator_devtools.devcluster.cluster import HPA_SYNC_SECONDS
 
 pytestmark = pytest.mark.integration
 
@@ -331,7 +332,7 @@ def test_autoscaling_scales_the_ecs_service_and_kubectl_scale_agrees(
 
     kubectl("scale", "-n", namespace, "ecssvc/api", "--replicas=3")
     wait_steady(kube, namespace, "api", 3)
-    time.sleep(20)  # longer than the HPA's 15 s sync: it leaves a count within bounds alone
+    time.sleep(2 * HPA_SYNC_SECONDS + 1)  # two HPA syncs: it leaves a count within bounds alone
     assert (_desired(kube, namespace, "api"), _replicas(kube, namespace, "api")) == (3, 3)
 
     kubectl("scale", "-n", namespace, "ecssvc/api", "--replicas=7")

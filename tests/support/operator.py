@@ -13,8 +13,14 @@ import urllib.request
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import pytest
+
 from ecs_operator.handlers.context import Timers
 from tests.support.kube import wait_for
+
+#: set once the session's shared ``operator`` fixture (tests/conftest.py) has started: from then
+#: on it reconciles every namespace of the session's devcluster (tests/e2e/conftest.py)
+SHARED_OPERATOR_STARTED = pytest.StashKey[bool]()
 
 #: the admin's policy (``ecs-operator run`` tenancy flags) of the tests' operators: every
 #: namespace may use any task role, the privileged level and exposed Services. The tests of

@@ -36,6 +36,10 @@ OPERATOR = "ecs-operator"
 OPERATOR_PORTS = "operator-ports.json"
 POD_CIDR = "10.244.0.0/16"
 NODE_IP = "10.240.0.1"
+#: how often the HorizontalPodAutoscaler controller syncs (Kubernetes' default: 15 s): an
+#: autoscaled Service reaches its minimum or maximum within seconds, and a test that checks
+#: the HPA leaves a count alone waits two syncs of this, not of 15 s
+HPA_SYNC_SECONDS = 5
 
 
 def default_state_dir() -> Path:
@@ -300,6 +304,7 @@ class DevCluster:
             f"--cluster-signing-cert-file={certs.ca_cert}",
             f"--cluster-signing-key-file={certs.ca_key}",
             f"--service-cluster-ip-range={pki.SERVICE_CIDR}",
+            f"--horizontal-pod-autoscaler-sync-period={HPA_SYNC_SECONDS}s",
             "--concurrent-deployment-syncs=10",
             "--concurrent-replicaset-syncs=10",
             "--kube-api-qps=200",
