@@ -83,10 +83,11 @@ def _containers() -> st.SearchStrategy[list[dict[str, Any]]]:
         }
     )
     app = st.fixed_dictionaries(
-        {"name": st.just("app"), "image": st.just("nginx:1.27")},
+        # every container sizes its memory, as an EC2 task definition without task-level
+        # memory must (ECS refuses it otherwise, and a refused input tests nothing here)
+        {"name": st.just("app"), "image": st.just("nginx:1.27"), "memory": _edges(6, INT32_MAX)},
         optional={
             "cpu": _edges(0, INT32_MAX),
-            "memory": _edges(6, INT32_MAX),
             "stopTimeout": _edges(0, INT32_MAX),
             "startTimeout": _edges(0, INT32_MAX),
             "healthCheck": health,
@@ -110,8 +111,13 @@ def _containers() -> st.SearchStrategy[list[dict[str, Any]]]:
         },
     )
     sidecar = st.fixed_dictionaries(
-        {"name": st.just("sidecar"), "image": st.just("busybox"), "essential": st.just(False)},
-        optional={"memoryReservation": _edges(6, INT32_MAX), "cpu": _edges(0, INT32_MAX)},
+        {
+            "name": st.just("sidecar"),
+            "image": st.just("busybox"),
+            "essential": st.just(False),
+            "memoryReservation": _edges(6, INT32_MAX),
+        },
+        optional={"cpu": _edges(0, INT32_MAX)},
     )
     return st.tuples(app, sidecar).map(list)
 
