@@ -9,14 +9,19 @@ reuse it instead of starting one: iterating on a test then takes seconds.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.kube import Kube
 from tests.support.operator import SHARED_OPERATOR_STARTED, OperatorProcess
 from tests.support.order import rank
+
+if TYPE_CHECKING:
+    from ecs_operator_devtools.devcluster.cluster import DevCluster
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -28,7 +33,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def devcluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The kubeconfig of a running devcluster; its binaries (kubectl, helm) are on PATH."""
     from ecs_operator_devtools.devcluster import binaries
-    from ecs_operator_devtools.devcluster.cluster import DevCluster
 
     os.environ["PATH"] = ":".join([*map(str, binaries.bin_dirs()), os.environ["PATH"]])
     reuse = os.environ.get("ECS_OPERATOR_TEST_KUBECONFIG")
@@ -36,13 +40,30 @@ def devcluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ["KUBECONFIG"] = reuse
         yield Path(reuse)
         return
-    cluster = DevCluster(tmp_path_factory.mktemp("devcluster"))
-    cluster.up(log=print)
+    cluster = _start_devcluster(tmp_path_factory)
     os.environ["KUBECONFIG"] = str(cluster.kubeconfig)
     try:
         yield cluster.kubeconfig
     finally:
         cluster.down(purge=False)
+
+
+def _start_devcluster(tmp_path_factory: pytest.TempPathFactory) -> DevCluster:
+    """Start a devcluster; when it cannot start, once more in a fresh directory, with a
+    warning that says why. The control plane is not under test here: one failed start (a
+    component losing the loopback port it was given to another process, say) would otherwise
+    turn every test of the session into an error."""
+    from ecs_operator_devtools.devcluster.cluster import DevCluster
+    from ecs_operator_devtools.devcluster.errors import DevclusterError
+
+    cluster = DevCluster(tmp_path_factory.mktemp("devcluster"))
+    try:
+        cluster.up(log=print)
+    except DevclusterError as error:
+        warnings.warn(f"the devcluster did not start, starting another: {error}", stacklevel=1)
+        cluster = DevCluster(tmp_path_factory.mktemp("devcluster"))
+        cluster.up(log=print)
+    return cluster
 
 
 @pytest.fixture(scope="session")

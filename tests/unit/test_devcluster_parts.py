@@ -129,3 +129,38 @@ def test_status_shows_the_operator_the_demo_started_and_its_metrics(tmp_path: Pa
     finally:
         processes.stop(operator)
     assert status_lines(cluster)[-1].split()[:2] == [OPERATOR, "stopped"]
+
+
+def test_a_wait_fails_at_once_naming_any_component_that_exited(tmp_path: Path) -> None:
+    """A component that dies during ``up`` (here: its port taken) is named with its log,
+    whichever component's readiness was being waited for."""
+    waited_for = processes.start("kwok", ["/bin/sleep", "60"], tmp_path)
+    processes.start(
+        "kube-controller-manager",
+        ["/bin/sh", "-c", "echo 'failed to listen: bind: address already in use'; exit 1"],
+        tmp_path,
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(DevclusterError) as raised:
+            DevCluster(tmp_path)._wait(lambda: False, 60, "the node fleet to become Ready", "kwok")
+    finally:
+        processes.stop(waited_for)
+    assert time.monotonic() - started < 10
+    assert str(raised.value).startswith(
+        "kube-controller-manager exited while waiting for the node fleet to become Ready"
+    )
+    assert "address already in use" in str(raised.value)
+
+
+def test_a_wait_that_times_out_says_what_is_still_missing(tmp_path: Path) -> None:
+    with pytest.raises(
+        DevclusterError, match=r"Ready \(general-0: tainted node.kubernetes.io/not-ready"
+    ):
+        DevCluster(tmp_path)._wait(
+            lambda: False,
+            0.3,
+            "the node fleet to become Ready",
+            "kwok",
+            explain=lambda: "general-0: tainted node.kubernetes.io/not-ready:NoSchedule",
+        )

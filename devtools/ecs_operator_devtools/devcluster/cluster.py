@@ -173,7 +173,11 @@ class DevCluster:
             processes.start("kwok", self._kwok_command(bins, ports, stages), self.state_dir)
             self._register_fleet()
             self._wait(
-                lambda: self._fleet_ready(), timeout, "the node fleet to become Ready", "kwok"
+                self._fleet_ready,
+                timeout,
+                "the node fleet to become Ready",
+                "kwok",
+                explain=self._explain_fleet,
             )
             if real:
                 network.start(self, NodePaths(self.state_dir, 0).name, timeout)
@@ -353,16 +357,37 @@ class DevCluster:
             core.create_node(node.manifest())
 
     def _fleet_ready(self) -> bool:
+        return not self._fleet_problems()
+
+    def _fleet_problems(self) -> list[str]:
+        """Why each node of the fleet is not Ready yet: missing, its Ready condition, or a
+        ``node.kubernetes.io/`` taint the node lifecycle controller has not lifted."""
         api_client, client = self.api()
-        listed = client.CoreV1Api(api_client).list_node().items
-        wanted = {node.name for node in nodes.default_fleet()}
-        ready = {
-            node.metadata.name
-            for node in listed
-            if any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
-            and not any(t.key.startswith("node.kubernetes.io/") for t in node.spec.taints or [])
-        }
-        return wanted <= ready
+        listed = {n.metadata.name: n for n in client.CoreV1Api(api_client).list_node().items}
+        problems = []
+        for wanted in nodes.default_fleet():
+            node = listed.get(wanted.name)
+            if node is None:
+                problems.append(f"{wanted.name}: not registered")
+                continue
+            ready = next((c for c in node.status.conditions or [] if c.type == "Ready"), None)
+            taints = [
+                f"{t.key}:{t.effect}"
+                for t in node.spec.taints or []
+                if t.key.startswith("node.kubernetes.io/")
+            ]
+            if ready is None or ready.status != "True":
+                state = f"Ready={ready.status} ({ready.reason})" if ready else "no Ready condition"
+                problems.append(f"{wanted.name}: {state}")
+            elif taints:
+                problems.append(f"{wanted.name}: tainted {', '.join(taints)}")
+        return problems
+
+    def _explain_fleet(self) -> str:
+        try:
+            return "; ".join(self._fleet_problems()) or "every node Ready"
+        except Exception as error:  # the API server itself may be what is wrong
+            return f"the nodes could not be listed ({error})"
 
     # -- waiting -----------------------------------------------------------------------
     def _apiserver_ready(self, state: dict[str, Any]) -> bool:
@@ -374,15 +399,25 @@ class DevCluster:
             cert=(self.certs.admin_cert, self.certs.admin_key),
         )
 
-    def _wait(self, check: Callable[[], bool], timeout: float, what: str, component: str) -> None:
+    def _wait(
+        self,
+        check: Callable[[], bool],
+        timeout: float,
+        what: str,
+        component: str,
+        explain: Callable[[], str] | None = None,
+    ) -> None:
+        """Wait for ``check``; fail at once, naming it, when any component started so far
+        exits (a clash on its port, a crash), else after ``timeout`` with ``component``'s log
+        and ``explain()``: what is still missing."""
         deadline = time.monotonic() + timeout
-        process = next((p for p in processes.tracked(self.state_dir) if p.name == component), None)
         while time.monotonic() < deadline:
-            if process is not None and not process.alive():
+            dead = next((p for p in processes.tracked(self.state_dir) if not p.alive()), None)
+            if dead is not None:
                 raise DevclusterError(
-                    f"{component} exited while waiting for {what}; its log "
-                    f"({self.state_dir / 'logs' / (component + '.log')}) ends with:\n"
-                    + processes.log_tail(self.state_dir, component)
+                    f"{dead.name} exited while waiting for {what}; its log "
+                    f"({self.state_dir / 'logs' / (dead.name + '.log')}) ends with:\n"
+                    + processes.log_tail(self.state_dir, dead.name)
                 )
             try:
                 if check():
@@ -390,9 +425,10 @@ class DevCluster:
             except Exception:  # anything short of ready means "not yet"
                 pass
             time.sleep(0.2)
+        missing = f" ({explain()})" if explain else ""
         raise DevclusterError(
-            f"timed out after {timeout:.0f}s waiting for {what}; {component}'s log ends with:\n"
-            + processes.log_tail(self.state_dir, component)
+            f"timed out after {timeout:.0f}s waiting for {what}{missing}; "
+            f"{component}'s log ends with:\n" + processes.log_tail(self.state_dir, component)
         )
 
 
