@@ -13,22 +13,32 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shlex
 import time
 from pathlib import Path
 
 from ecs_operator.api.shapes import RegisterTaskDefinitionRequest
 from ecs_operator.convert import read_documents
+from ecs_operator.convert.command import configure, inputs_of
 from ecs_operator.render import Placement, RenderContext, render_pod_template
 
 GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "golden"
 TARGET = 2000
+#: completes a task role given by name (as ``run --account-id`` does), as some inputs need
+ACCOUNT_ID = "123456789012"
 
 
 def task_definitions() -> list[RegisterTaskDefinitionRequest]:
-    """Every task definition in the golden inputs."""
+    """Every task definition in the golden inputs, read with their case's ``convert`` flags
+    (a template's ``--parameter`` values)."""
+    parser = argparse.ArgumentParser()
+    configure(parser)
     found: list[RegisterTaskDefinitionRequest] = []
     for path in sorted(GOLDEN.glob("*/input.json")):
-        for doc in read_documents(json.loads(path.read_text())):
+        flags = path.with_name("args")
+        argv = shlex.split(flags.read_text()) if flags.exists() else []
+        inputs = inputs_of(parser.parse_args([*argv, str(path)]))
+        for doc in read_documents(json.loads(path.read_text()), inputs):
             if isinstance(doc.spec, RegisterTaskDefinitionRequest):
                 found.append(doc.spec)
     return found
@@ -49,10 +59,10 @@ def measure_both(seconds: float) -> tuple[float, float, int]:
     ``seconds`` of CPU time."""
     tds = task_definitions()
     contexts = [
-        RenderContext(cluster="prod", service="web", revision=7, placement=Placement.fargate()),
         RenderContext(
-            cluster="prod", service="web", revision=7, placement=Placement.pool("general")
-        ),
+            cluster="prod", service="web", revision=7, account_id=ACCOUNT_ID, placement=placement
+        )
+        for placement in (Placement.fargate(), Placement.pool("general"))
     ]
     work = itertools.cycle([(td, ctx) for td in tds for ctx in contexts])
     done = 0
