@@ -27,6 +27,8 @@ from ecs_operator.kube.resources import resource_of
 from ecs_operator_devtools.devcluster.cluster import DevCluster
 
 FIELD_MANAGER = "ecs-bench"
+#: how long an apply answered 503 (a kind not available yet) is tried again
+UNAVAILABLE_S = 30.0
 NAMESPACE = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 WRITE_VERBS = ("POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY")
 
@@ -85,19 +87,31 @@ class Api:
         return await self.request("GET", path)
 
     async def apply(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Server-side apply one object (forced, with the bench's field manager)."""
+        """Server-side apply one object (forced, with the bench's field manager). A 503 is
+        tried again for up to :data:`UNAVAILABLE_S`: right after the CRDs and the chart's
+        admission policy are installed, the policy's dispatcher may not know a kind's schema
+        yet ("There can be a delay between when CustomResourceDefinitions are created and
+        when they are available"), as kubectl users and GitOps tools retry it too. Every try
+        is counted: the API server counts it as a write."""
         resource = resource_of(body)
         metadata = body["metadata"]
         key = ("APPLY", resource.plural)
-        self.writes[key] = self.writes.get(key, 0) + 1
-        applied: dict[str, Any] = await self.request(
-            "PATCH",
-            resource.path(metadata.get("namespace"), metadata["name"]),
-            body,
-            {"fieldManager": FIELD_MANAGER, "force": "true"},
-            "application/apply-patch+yaml",
-        )
-        return applied
+        deadline = time.monotonic() + UNAVAILABLE_S
+        while True:
+            self.writes[key] = self.writes.get(key, 0) + 1
+            try:
+                applied: dict[str, Any] = await self.request(
+                    "PATCH",
+                    resource.path(metadata.get("namespace"), metadata["name"]),
+                    body,
+                    {"fieldManager": FIELD_MANAGER, "force": "true"},
+                    "application/apply-patch+yaml",
+                )
+                return applied
+            except ApiError as error:
+                if error.status != 503 or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.5)
 
     async def apply_all(self, bodies: Iterable[dict[str, Any]]) -> None:
         """Apply every object at once (``concurrency`` requests in flight)."""

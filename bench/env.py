@@ -55,7 +55,6 @@ def fresh_devcluster(ec2_pods: int, keep: bool = False) -> Iterator[DevCluster]:
             ["wait", "--for=condition=Established", "--timeout=60s", "-f", str(CRDS)],
         ):
             subprocess.run([kubectl, *args], env=env, check=True, capture_output=True)
-        _wait_served(kubectl, env)
         policy = _chart_template(str(tools["helm"]), ADMISSION)
         subprocess.run(
             [kubectl, "apply", "--server-side", "-f", "-"],
@@ -70,23 +69,6 @@ def fresh_devcluster(ec2_pods: int, keep: bool = False) -> Iterator[DevCluster]:
             log(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-
-
-def _wait_served(kubectl: str, env: dict[str, str], timeout: float = 60.0) -> None:
-    """Wait until the API server serves every kind of crds/: an Established CRD's kind may
-    still answer 503 ("There can be a delay between when CustomResourceDefinitions are created
-    and when they are available") for a moment, which failed a benchmark's first apply."""
-    kinds = ",".join(path.name.removesuffix(".yaml") for path in sorted(CRDS.glob("*.yaml")))
-    deadline = time.monotonic() + timeout
-    while True:
-        listed = subprocess.run(
-            [kubectl, "get", kinds, "--all-namespaces", "-o", "name"], env=env, capture_output=True
-        )
-        if listed.returncode == 0:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the CRDs' kinds are not served: {listed.stderr.decode()}")
-        time.sleep(0.2)
 
 
 def _chart_template(helm: str, template: str) -> str:
