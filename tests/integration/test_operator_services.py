@@ -218,3 +218,25 @@ def test_daemon_service_runs_one_task_per_matching_ec2_node(
     wait_steady(kube, namespace, "agent", len(linux_ec2))
     placed = {p.spec.node_name for p in _running_pods(kube, namespace)}
     assert placed == linux_ec2  # not the Windows node, not the Fargate nodes
+
+
+def test_a_daemon_runs_on_its_own_clusters_ec2_capacity_only(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    """ECS places a DAEMON service's tasks on its cluster's container instances: a cluster
+    whose EC2 capacity is the pool `compute` puts none on `general`, another cluster's pool."""
+    cluster = resource(
+        "Cluster", "team-a", {"clusterName": "team-a", "capacityProviders": ["compute", "FARGATE"]}
+    )
+    apply(
+        namespace,
+        cluster,
+        ec2_task_definition("agent"),
+        service("agent", "agent", cluster="team-a", schedulingStrategy="DAEMON", launchType="EC2"),
+    )
+
+    compute = {
+        f.name for f in nodes.default_fleet() if f.labels.get(nodes.LABEL_NODE_POOL) == "compute"
+    }
+    wait_steady(kube, namespace, "agent", len(compute))
+    assert {p.spec.node_name for p in _running_pods(kube, namespace)} == compute

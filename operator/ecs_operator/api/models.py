@@ -24,7 +24,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field, WithJsonSchema
 
 from .base import EcsShape
-from .providers import LABEL_NODE_POOL
+from .providers import FARGATE_PROVIDERS, LABEL_NODE_POOL
 from .ref import PATTERN, TaskDefinitionRef
 from .shapes import (
     CapacityProviderStrategyItem,
@@ -233,8 +233,15 @@ class ClusterSpec(Spec, CreateClusterRequest):
     )
 
     def definitions(self) -> dict[str, CapacityProviderDefinition]:
-        """The cluster's capacityProviderDefinitions by provider name."""
-        return {d.name: d for d in self.capacityProviderDefinitions or ()}
+        """The cluster's EC2 capacity providers by name (those of capacityProviders that are
+        not FARGATE or FARGATE_SPOT), each with its definition (a bare one where
+        capacityProviderDefinitions has none: the node pool of its name)."""
+        defined = {d.name: d for d in self.capacityProviderDefinitions or ()}
+        return {
+            name: defined.get(name) or CapacityProviderDefinition(name=name)
+            for name in self.capacityProviders or ()
+            if name not in FARGATE_PROVIDERS
+        }
 
 
 def _valid_timestamp(text: str) -> str:

@@ -27,8 +27,9 @@ def name_of(cluster: dict[str, Any]) -> str:
 
 
 def capacity_providers(cluster: dict[str, Any]) -> dict[str, CapacityProviderDefinition]:
-    """The nodes each EC2 capacity provider of the cluster stands for (its
-    ``capacityProviderDefinitions``). An invalid Cluster defines none: its own status says why."""
+    """The cluster's EC2 capacity providers and the nodes each stands for (its
+    ``capacityProviderDefinitions``, else the node pool of its name). An invalid Cluster has
+    none: its own status says why."""
     try:
         return parse_cluster(ecs_spec(cluster, "Cluster")).definitions()
     except EcsValidationError:

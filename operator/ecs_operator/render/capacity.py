@@ -27,7 +27,8 @@ def _leading(strategy: Sequence[CapacityProviderStrategyItem]) -> CapacityProvid
     return based[0] if based else max(strategy, key=lambda item: item.weight or 0)
 
 
-#: the capacity provider definitions of a cluster, by provider name (ClusterSpec.definitions)
+#: the EC2 capacity providers of a cluster by name, each with its definition (which nodes it
+#: stands for; without one, the node pool of its name)
 Definitions = Mapping[str, CapacityProviderDefinition]
 
 
@@ -77,4 +78,15 @@ def placement_for(
     if launch_type in ("EXTERNAL", "MANAGED_INSTANCES"):
         report.approx("launchType", f"{launch_type} capacity is any node of the cluster")
         return Placement(launch_type=launch_type)
-    return Placement()
+    return ec2_placement(definitions or {})
+
+
+def ec2_placement(definitions: Definitions) -> Placement:
+    """A bare EC2 launch type: the nodes of the cluster's EC2 capacity providers, whichever
+    has room (ECS places an EC2 task on its own cluster's container instances, never on
+    another cluster's); any node where the cluster names no EC2 capacity provider."""
+    providers = [provider_placement(name, definitions) for name in definitions]
+    tolerations = tuple({repr(t): t for p in providers for t in p.tolerations}.values())
+    if len(providers) == 1:
+        return Placement(node_selector=providers[0].node_selector, tolerations=tolerations)
+    return Placement(node_pools=tuple(p.node_selector for p in providers), tolerations=tolerations)

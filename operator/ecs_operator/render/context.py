@@ -34,6 +34,10 @@ class Placement:
     launch_type: LaunchType | None = "EC2"
     capacity_provider: str | None = None
     node_selector: Mapping[str, str] = field(default_factory=dict)
+    #: the nodes of any one of these selections (a bare EC2 launch type on a cluster with
+    #: several EC2 capacity providers: its tasks run on their nodes, no other cluster's);
+    #: empty: no such choice
+    node_pools: tuple[Mapping[str, str], ...] = ()
     tolerations: tuple[Mapping[str, Any], ...] = ()
     constraints: tuple[Constraint, ...] = ()
     strategies: tuple[Constraint, ...] = ()

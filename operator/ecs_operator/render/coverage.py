@@ -292,7 +292,9 @@ CONTAINER: Mapping[str, Member] = {
     "healthCheck": Member(
         "`livenessProbe`, `readinessProbe` (essential containers), `startupProbe`",
         "health",
-        note="a run-to-completion init container gets no probes (ignored)",
+        note="mapped-approx: an unhealthy essential container is restarted in place, not its "
+        "task replaced; a non-essential container's health is not reported; a "
+        "run-to-completion init container gets no probes (ignored)",
     ),
     "systemControls": Member(
         "pod `securityContext.sysctls`",

@@ -2,9 +2,12 @@
 
 ``CMD`` execs its arguments directly; ``CMD-SHELL`` runs one string through the container's
 shell (``/bin/sh -c``, or ``cmd /S /C`` on Windows) — never the string as a single argv word.
-In a service's task the health check becomes the liveness probe (ECS replaces unhealthy
-tasks) and, on essential containers, also the readiness probe (task health is the health of its
-essential containers, which gates deployments). A RunTask task is never stopped for its health
+In a service's task an essential container's health check becomes its liveness probe (ECS
+replaces a task whose essential container is unhealthy; the kubelet restarts the container in
+place, the one approximation) and its readiness probe (task health is the health of its
+essential containers, which gates deployments). Nothing acts on a non-essential container's
+health, in ECS or here: it gets no probe but the startup probe that holds the containers waiting
+for it to be HEALTHY. A RunTask task is never stopped for its health
 ("a task run outside a service continues its lifecycle regardless of its health status"), so
 its containers get only the readiness probe, which reports the health without acting on it
 (and the startup probe only where another container waits for them to be HEALTHY).

@@ -11,7 +11,7 @@ anyway; ``binpack`` a preferred pod affinity to the service's own tasks on the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..api.errors import Violation
@@ -39,11 +39,17 @@ def _untranslatable(constraint: Constraint, why: Untranslatable) -> RenderError:
 
 
 def node_affinity(
-    constraints: Sequence[Constraint], node_labels: NodeLabels | None = None
+    constraints: Sequence[Constraint],
+    node_labels: NodeLabels | None = None,
+    pools: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any] | None:
-    """``memberOf`` constraints (all must hold) as required node affinity; raises
-    :class:`RenderError` at the first one that does not translate."""
-    terms: list[Term] = [[]]
+    """The nodes of one of ``pools`` (if any are given) where ``memberOf`` constraints (all
+    must hold) hold, as required node affinity; raises :class:`RenderError` at the first
+    constraint that does not translate."""
+    terms: list[Term] = [
+        [{"key": key, "operator": "In", "values": [value]} for key, value in sorted(pool.items())]
+        for pool in pools
+    ] or [[]]
     for constraint in constraints:
         if constraint.type != "memberOf" or not constraint.argument:
             continue
@@ -95,10 +101,12 @@ def affinity(
     selector: dict[str, str],
     report: Report,
     node_labels: NodeLabels | None = None,
+    pools: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
-    """The pod's ``affinity``: memberOf, distinctInstance and binpack (empty when none)."""
+    """The pod's ``affinity``: the node pools to choose from, memberOf, distinctInstance and
+    binpack (empty when none)."""
     parts = {
-        "nodeAffinity": node_affinity(constraints, node_labels),
+        "nodeAffinity": node_affinity(constraints, node_labels, pools),
         "podAffinity": pod_affinity(strategies, selector, report),
         "podAntiAffinity": pod_anti_affinity(constraints, selector),
     }

@@ -164,14 +164,21 @@ class _PodBuilder:
                 path + ".healthCheck", "a run-to-completion init container cannot have probes"
             )
             return {}
+        essential = lifecycle.is_essential(cd)
+        if not (self.ctx.standalone or essential):
+            self.report.approx(
+                path + ".healthCheck",
+                "nothing acts on a non-essential container's health, as in ECS (a probe would "
+                "restart it or take the task out of service), so its healthStatus is UNKNOWN",
+            )
         return health.probes(
             cd.healthCheck,
             path + ".healthCheck",
             windows=self.windows,
-            readiness=self.ctx.standalone or lifecycle.is_essential(cd),
+            readiness=self.ctx.standalone or essential,
             gate=i in self.plan.healthy_targets,
             report=self.report,
-            liveness=not self.ctx.standalone,
+            liveness=essential and not self.ctx.standalone,
         )
 
     def resources(self) -> tuple[list[resources.Resources], resources.Resources | None]:
@@ -252,7 +259,12 @@ class _PodBuilder:
         selector = metadata.selector_labels(self.td.family, self.ctx)
         strategies = self.ctx.placement.strategies
         affinity = placement.affinity(
-            constraints, strategies, selector, self.report, self.ctx.node_labels
+            constraints,
+            strategies,
+            selector,
+            self.report,
+            self.ctx.node_labels,
+            self.ctx.placement.node_pools,
         )
         spreads = placement.topology_spread(strategies, selector, self.report)
         out: dict[str, Any] = {"affinity": affinity} if affinity else {}

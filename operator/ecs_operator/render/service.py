@@ -67,7 +67,7 @@ def _delay_liveness(template: dict[str, Any], seconds: int, report: Report) -> N
         probe = container["livenessProbe"]
         probe["initialDelaySeconds"] = max(seconds, probe.get("initialDelaySeconds", 0))
     if not probed:
-        report.ignored("healthCheckGracePeriodSeconds", "no container has a health check")
+        report.ignored("healthCheckGracePeriodSeconds", "no essential container has a health check")
 
 
 def _no_health_checks(td: RegisterTaskDefinitionRequest) -> bool:

@@ -8,7 +8,7 @@ import pytest
 
 from ecs_operator.render import RenderError
 
-from .helpers import container, containers, render, task
+from .helpers import container, containers, findings_at, render, task
 
 
 def _app(**check: object) -> dict[str, Any]:
@@ -47,7 +47,10 @@ def test_start_period_becomes_a_startup_probe() -> None:
     assert "startupProbe" not in _app(command=["CMD", "true"])
 
 
-def test_essential_containers_get_a_readiness_probe_others_do_not() -> None:
+def test_only_essential_containers_health_is_acted_on_in_a_service() -> None:
+    """ECS replaces a service's task when an essential container is unhealthy and does nothing
+    about a non-essential one: a liveness probe on the sidecar would have the kubelet restart
+    it, a readiness probe would take the task out of its load balancer."""
     check = {"command": ["CMD", "true"]}
     td = task(
         [
@@ -55,8 +58,13 @@ def test_essential_containers_get_a_readiness_probe_others_do_not() -> None:
             container("side", essential=False, healthCheck=check),
         ]
     )
-    rendered = containers(render(td))
-    assert "readinessProbe" in rendered["main"] and "readinessProbe" not in rendered["side"]
+    rendered = render(td)
+    pods = containers(rendered)
+    assert {"livenessProbe", "readinessProbe"} <= pods["main"].keys()
+    assert not {"livenessProbe", "readinessProbe", "startupProbe"} & pods["side"].keys()
+    assert [f.kind for f in findings_at(rendered, "containerDefinitions[1].healthCheck")] == [
+        "mapped-approx"
+    ]
 
 
 def test_probes_do_not_share_objects() -> None:

@@ -128,6 +128,49 @@ def test_a_clusters_definition_places_its_capacity_providers_tasks() -> None:
     assert undefined.node_selector == nodes.pool_node_selector("batch")
 
 
+def _cluster_definitions(*providers: str) -> dict[str, object]:
+    cluster = parse_cluster(
+        {
+            "clusterName": "team-a",
+            "capacityProviders": ["FARGATE", *providers],
+            "capacityProviderDefinitions": [
+                {"name": "gpu", "tolerations": [{"key": "gpu", "operator": "Exists"}]}
+            ]
+            if "gpu" in providers
+            else None,
+        }
+    )
+    return cluster.definitions()  # type: ignore[return-value]
+
+
+def test_a_daemon_runs_on_every_node_of_its_own_clusters_ec2_capacity_and_no_other() -> None:
+    """ECS places a DAEMON service's tasks on its cluster's container instances: here the
+    nodes of the cluster's two EC2 capacity providers, never another cluster's pool."""
+    svc = CreateServiceRequest(serviceName="agent", launchType="EC2", schedulingStrategy="DAEMON")
+    options = Options(capacity_providers=_cluster_definitions("general", "gpu"))  # type: ignore[arg-type]
+    daemon_set = render_service(svc, task(), options).workload
+    pod = daemon_set["spec"]["template"]["spec"]
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ]
+    pool = nodes.LABEL_NODE_POOL
+    away_from_fargate = {"key": nodes.LABEL_VK_TYPE, "operator": "NotIn", "values": [nodes.VK_TYPE]}
+    assert terms == [
+        {"matchExpressions": [{"key": pool, "operator": "In", "values": [name]}, away_from_fargate]}
+        for name in ("general", "gpu")
+    ]
+    assert pod["tolerations"] == [{"key": "gpu", "operator": "Exists"}]
+
+
+def test_a_bare_ec2_launch_type_runs_on_its_clusters_ec2_capacity() -> None:
+    one = placement_for("EC2", None, None, Report(), _cluster_definitions("general"))  # type: ignore[arg-type]
+    assert one.node_selector == nodes.pool_node_selector("general")
+    assert one.capacity_provider is None and one.launch_type == "EC2"
+    # a cluster that names no EC2 capacity provider (the namespace's default Cluster): any node
+    anywhere = placement_for("EC2", None, None, Report(), _cluster_definitions())  # type: ignore[arg-type]
+    assert anywhere == Placement()
+
+
 @pytest.mark.parametrize(
     ("launch_type", "requires", "fargate"),
     [
