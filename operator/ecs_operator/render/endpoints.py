@@ -232,6 +232,12 @@ def _connect_service(
                 "Service answers for it",
             )
             continue
+        if alias.dnsName and "." in alias.dnsName:
+            out.report.approx(
+                alias_path + ".dnsName",
+                f"clients reach {alias_name} (or {alias_name}.<namespace>.svc); {dns!r} itself "
+                "resolves only with a DNS rewrite in the cluster (docs/mapping.md)",
+            )
         if alias.testTrafficRules is not None:
             out.report.unsupported(alias_path + ".testTrafficRules", "no test traffic routing")
         notes = {keys.ANNOTATION_ECS_DNS_NAMES: dns}

@@ -206,6 +206,8 @@ def test_service_connect_names_become_services() -> None:
     assert names == ["web-api.corp.internal", "web-api"]
     assert "clusterIP" not in services["web"]["spec"]
     assert {(f.path, f.kind) for f in report.findings} == {
+        # a dotted name resolves only by its Service's name, or through a DNS rewrite
+        ("serviceConnectConfiguration.services[0].clientAliases[0].dnsName", "mapped-approx"),
         ("serviceConnectConfiguration.services[0].clientAliases[2].dnsName", "unsupported"),
         ("serviceConnectConfiguration.services[0].tls", "unsupported"),
         ("serviceConnectConfiguration.namespace", "mapped-approx"),
