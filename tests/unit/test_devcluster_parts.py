@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ecs_operator_devtools.devcluster import binaries, pki, processes
 from ecs_operator_devtools.devcluster.cli import status_lines
-from ecs_operator_devtools.devcluster.cluster import OPERATOR, OPERATOR_PORTS, DevCluster
+from ecs_operator_devtools.devcluster.cluster import OPERATOR, OPERATOR_PORTS, DevCluster, Ports
 from ecs_operator_devtools.devcluster.errors import DevclusterError
 
 
@@ -164,3 +166,15 @@ def test_a_wait_that_times_out_says_what_is_still_missing(tmp_path: Path) -> Non
             "kwok",
             explain=lambda: "general-0: tainted node.kubernetes.io/not-ready:NoSchedule",
         )
+
+
+def test_a_port_taken_since_it_was_chosen_is_chosen_again() -> None:
+    """An outgoing connection may take a port chosen for a component that starts later."""
+    ports = Ports.allocate()
+    with socket.socket() as taker:
+        taker.bind(("127.0.0.1", ports.kwok))
+        taker.listen()
+        rechecked = ports.rechecked("controller_manager", "scheduler", "kwok")
+    assert rechecked.kwok != ports.kwok
+    assert rechecked.kwok not in {ports.etcd_client, ports.etcd_peer, ports.apiserver}
+    assert dataclasses.replace(rechecked, kwok=ports.kwok) == ports

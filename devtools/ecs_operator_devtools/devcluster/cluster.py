@@ -8,6 +8,7 @@ follows owner references; kwok plays the kubelets.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -64,6 +65,23 @@ class Ports:
         while len(chosen) < 6:
             chosen.add(free_port())
         return cls(*sorted(chosen))
+
+    def rechecked(self, *names: str) -> Ports:
+        """These ports, with each of ``names`` that can no longer be bound replaced by a free
+        one. A port is chosen free seconds before the component that listens on it starts
+        (the controllers and kwok start after etcd and the API server), and meanwhile any
+        process's outgoing connection may take it as its local port: the component would
+        then exit with "address already in use"."""
+        taken = {name for name in names if not processes.port_free(getattr(self, name))}
+        in_use = set(self.__dict__.values())
+        fresh: dict[str, int] = {}
+        for name in sorted(taken):
+            port = free_port()
+            while port in in_use:
+                port = free_port()
+            in_use.add(port)
+            fresh[name] = port
+        return dataclasses.replace(self, **fresh)
 
 
 class DevCluster:
@@ -169,6 +187,8 @@ class DevCluster:
             self._start_etcd(bins, ports, timeout)
             extra = [*realnode.apiserver_flags(self), *network.apiserver_flags()] if real else []
             self._start_apiserver(bins, ports, certs, timeout, extra)
+            ports = ports.rechecked("controller_manager", "scheduler", "kwok")
+            self._record_ports(ports)
             self._start_controllers(bins, ports, timeout)
             processes.start("kwok", self._kwok_command(bins, ports, stages), self.state_dir)
             self._register_fleet()
@@ -187,6 +207,11 @@ class DevCluster:
             self._stop_all()
             raise
         log(f"devcluster up in {time.monotonic() - started:.1f}s: {server}")
+
+    def _record_ports(self, ports: Ports) -> None:
+        state = self.state()
+        state["ports"] = ports.__dict__
+        self.state_file.write_text(json.dumps(state, indent=2))
 
     def down(self, purge: bool = True) -> list[str]:
         """Stop exactly the processes this devcluster started, and remove what its real
