@@ -6,12 +6,17 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ecs_operator.plugin import actions, cli
 from ecs_operator.render import keys
+from ecs_operator_devtools.devcluster import pki
 
 Body = dict[str, Any]
 KUBECTL = ["kubectl", "--context=dev"]
@@ -152,3 +157,27 @@ def test_logs_and_execute_command_print_the_kubectl_command_they_hand_over_to() 
         ["logs", "--task", "pair-0", "--container", "App", "--context", "dev"], _Source([])
     )
     assert printed.strip() == "kubectl --context=dev logs -n shop -c app pair-0"
+
+
+def test_a_handoff_to_kubectl_leaves_no_copy_of_the_users_key_behind(tmp_path: Path) -> None:
+    """The kubernetes client copies a kubeconfig's embedded client key and certificates into
+    the temporary directory and removes them at exit, which an exec skips: each `kubectl ecs
+    logs` left the user's private key in /tmp."""
+    certs = pki.generate(tmp_path / "pki")
+    kubeconfig = pki.write_kubeconfig(certs, "https://127.0.0.1:1", tmp_path / "kubeconfig")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    handoff_to_true = (
+        "import sys; from ecs_operator.plugin import cli; "
+        "cli._logs = lambda args, source: ['true']; "
+        "sys.exit(cli.main(sys.argv[1:]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", handoff_to_true, "logs", "--cluster", "c", "--task", "t",
+         "--kubeconfig", str(kubeconfig)],
+        env={**os.environ, "TMPDIR": str(scratch)},
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert not list(scratch.iterdir())

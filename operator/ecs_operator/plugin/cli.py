@@ -11,6 +11,7 @@ on the task's pod (``actions.py``).
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import shlex
@@ -222,6 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         handoff: Handoff | None = getattr(args, "handoff", None)
         if handoff is not None:
             argv = handoff(args, source)
+            # exec ends this program without its exit handlers: run them first, for the
+            # kubernetes client's removes the copies of the kubeconfig's client key and
+            # certificates it wrote to the temporary directory
+            atexit._run_exitfuncs()
             os.execvp(argv[0], argv)
         return run(args, source, sys.stdout)
     except (SourceError, views.TaskDefinitionNotFound, actions.ActionError) as error:
