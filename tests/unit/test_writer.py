@@ -114,6 +114,34 @@ def test_a_settled_status_of_an_object_gone_meanwhile_leaves_no_ghost() -> None:
     assert asyncio.run(run()).get(ECS_SERVICE, "shop", "web") is None
 
 
+def test_a_status_decided_after_the_object_went_leaves_no_ghost() -> None:
+    """A reconcile that read the object before the watch reported its deletion writes its
+    status after it: neither that status nor its failed write puts the object back in the
+    store (a ghost is reconciled for good: no event ever removes it)."""
+
+    async def run() -> Store:
+        api, store, writer, body = _world(settle=0.1)
+        del api.objects["services", "shop", "web"]
+        store.forget(ECS_SERVICE, "shop", "web", body["metadata"]["uid"])  # the watch's DELETED
+        await writer.write_status(ECS_SERVICE, body, {"runningCount": 1}, settling=True)
+        await asyncio.sleep(0.3)
+        return store
+
+    assert asyncio.run(run()).get(ECS_SERVICE, "shop", "web") is None
+
+
+def test_a_write_answered_after_the_deletion_does_not_bring_the_object_back() -> None:
+    store = Store()
+    before = {**SERVICE, "metadata": {**SERVICE["metadata"], "uid": "u1", "resourceVersion": "5"}}
+    store.put(ECS_SERVICE, before)
+    store.forget(ECS_SERVICE, "shop", "web")
+    store.put(ECS_SERVICE, before)  # a patch's answer, sent before the deletion
+    assert store.get(ECS_SERVICE, "shop", "web") is None
+    again = {**SERVICE, "metadata": {**SERVICE["metadata"], "uid": "u2", "resourceVersion": "9"}}
+    store.put(ECS_SERVICE, again)  # created anew under the same name
+    assert store.get(ECS_SERVICE, "shop", "web") is not None
+
+
 def test_a_settled_status_not_written_is_forgotten_so_the_next_pass_writes_it() -> None:
     async def run() -> Store:
         api, store, writer, body = _world(settle=0.1)

@@ -88,7 +88,9 @@ def _track(ctx: Context, resource: Resource, event: kopf.RawEvent) -> tuple[dict
     metadata = body["metadata"]
     before = ctx.store.get(resource, metadata.get("namespace") or "", metadata["name"])
     if event.get("type") == "DELETED":
-        ctx.store.forget(resource, metadata.get("namespace") or "", metadata["name"])
+        ctx.store.forget(
+            resource, metadata.get("namespace") or "", metadata["name"], metadata.get("uid")
+        )
         return body, False
     ctx.store.put(resource, body)
     return body, event.get("type") == "MODIFIED" and _only_status_changed(before, body)

@@ -10,7 +10,7 @@ thousands, the users of one task definition family).
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,8 @@ from typing import Any
 from .client import Resource
 
 Key = tuple[str, str]  # (namespace, name)
+#: how many deleted objects' uids the store remembers (about 100 bytes each)
+TOMBSTONES = 10_000
 #: the values an object is found under in one index
 IndexFunction = Callable[[dict[str, Any]], Iterable[str]]
 Indexes = Mapping[Resource, Mapping[str, IndexFunction]]
@@ -67,6 +69,11 @@ class Store:
         self._indexed: dict[tuple[str, str], dict[Key, set[Key]]] = defaultdict(
             lambda: defaultdict(set)
         )
+        #: the uids of objects deleted (oldest first): a write's answer, or a status about
+        #: to be written, that arrives after the watch reported the deletion must not put the
+        #: object back, or it would be reconciled for good with no event ever to remove it
+        #: (seen: a Service of a deleted namespace retried every 5 s until the operator quit)
+        self._deleted: OrderedDict[str, None] = OrderedDict()
 
     @staticmethod
     def key(body: dict[str, Any]) -> Key:
@@ -76,6 +83,8 @@ class Store:
     def put(self, resource: Resource, body: dict[str, Any]) -> None:
         """Keep ``body`` (less what no reconciler reads) unless the cache already holds a newer
         version of it."""
+        if body["metadata"].get("uid") in self._deleted:
+            return
         body = _slim(body)
         project = self._projections.get(_bucket(resource))
         if project is not None:
@@ -98,11 +107,17 @@ class Store:
             for value in function(body):
                 entries[key[0], value].add(key)
 
-    def forget(self, resource: Resource, namespace: str, name: str) -> None:
+    def forget(self, resource: Resource, namespace: str, name: str, uid: str | None = None) -> None:
+        """Drop a deleted object (``uid``: the deleted one's, when known) for good."""
         key = (namespace or "", name)
         old = self._objects[_bucket(resource)].pop(key, None)
         if old is not None:
             self._unindex(resource, key, old)
+        for deleted in (uid, old["metadata"].get("uid") if old is not None else None):
+            if deleted:
+                self._deleted[deleted] = None
+        while len(self._deleted) > TOMBSTONES:
+            self._deleted.popitem(last=False)
 
     def _unindex(self, resource: Resource, key: Key, body: dict[str, Any]) -> None:
         for ref in body["metadata"].get("ownerReferences") or []:

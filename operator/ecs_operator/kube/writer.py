@@ -219,7 +219,9 @@ class Writer:
         if _terminating(answer, metadata["uid"]):
             self.store.put(resource, answer)
         else:
-            self.store.forget(resource, metadata.get("namespace") or "", metadata["name"])
+            self.store.forget(
+                resource, metadata.get("namespace") or "", metadata["name"], metadata["uid"]
+            )
         return True
 
 
