@@ -33,8 +33,13 @@ def _kubectl(*args: str) -> str:
 
 
 def empty_namespace() -> None:
-    """Delete every ECS object of the namespace, finalizers and all, and wait until gone."""
+    """Delete every ECS object of the namespace, finalizers and all, and the task definitions'
+    revisions, and wait until gone. The revisions would go with the garbage collector, but it
+    learns of a kind installed after it started only some 30 s later: a test registering the
+    previous test's family meanwhile would find its revision names taken."""
+    revisions = ["controllerrevisions", "-l", "app.kubernetes.io/managed-by=ecs-operator"]
     names = _kubectl("get", KINDS, "-o", "name").split()
+    names += _kubectl("get", *revisions, "-o", "name").split()
     if not names:
         return
     _kubectl("delete", *names, "--wait=false")

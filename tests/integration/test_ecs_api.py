@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -359,3 +360,44 @@ def test_terraforms_call_sequences_create_read_update_delete(
     assert ecs.delete_cluster(cluster=cluster)["cluster"]["status"] == "INACTIVE"
     left = ecs.describe_clusters(clusters=[cluster])
     assert [c["status"] for c in left["clusters"]] in ([], ["INACTIVE"])
+
+
+def test_a_family_deleted_and_registered_again_at_once_gets_its_revision_1(
+    crds: Path, api: ApiProcess, namespace: str
+) -> None:
+    """A deleted TaskDefinition's revisions go a moment later (the garbage collector's);
+    a registration under the same name meanwhile waits for the name of its revision 1 to be
+    free rather than failing (moto's suite registers the previous test's family at once)."""
+    ecs = _client(api, access_key(namespace, "deployer", "AKIADEPLOYER"))
+    going = {
+        "apiVersion": "apps/v1",
+        "kind": "ControllerRevision",
+        "metadata": {
+            "name": "web-1",
+            "labels": {"app.kubernetes.io/managed-by": "ecs-operator"},
+            "finalizers": ["ecs-operator.dev/test-hold"],  # on its way out until released
+            "ownerReferences": [
+                {
+                    "apiVersion": "ecs-operator.dev/v1alpha1",
+                    "kind": "TaskDefinition",
+                    "name": "web",
+                    "uid": "00000000-0000-0000-0000-00000000dead",  # deleted
+                    "controller": True,
+                }
+            ],
+        },
+        "revision": 1,
+        "data": {"spec": {}},
+    }
+    kubectl("create", "-n", namespace, "-f", "-", input=json.dumps(going))
+    kubectl("delete", "controllerrevision", "web-1", "-n", namespace, "--wait=false")
+    release = ["patch", "controllerrevision", "web-1", "-n", namespace, "--type=merge", "-p"]
+    releasing = threading.Timer(2.0, kubectl, [*release, '{"metadata":{"finalizers":null}}'])
+    releasing.start()
+    try:
+        registered = ecs.register_task_definition(
+            family="web", containerDefinitions=[{"name": "a", "image": "x", "memory": 8}]
+        )["taskDefinition"]
+    finally:
+        releasing.join()
+    assert registered["revision"] == 1

@@ -9,6 +9,8 @@ ECS, every registration is a new revision, even of an unchanged definition.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
@@ -29,6 +31,9 @@ from .wording import refusal
 Body = dict[str, Any]
 #: attempts at recording a revision while other registrations of the family race ours
 ATTEMPTS = 5
+#: how long a registration waits for the garbage collector to remove the revisions of a
+#: TaskDefinition deleted under the same name (they hold the names of the new one's)
+STALE_REVISIONS_S = 15.0
 #: ours: the objects the operator (and this API, for revisions) created
 MANAGED = f"{keys.LABEL_APP_MANAGED_BY}={keys.MANAGED_BY}"
 #: revisions DeleteTaskDefinitions deleted ("1,3"): DELETE_IN_PROGRESS here; the operator, which
@@ -195,7 +200,8 @@ async def _record(
     change meanwhile is the answer, not a reason for one more."""
     digest = json_digest(spec)
     uid = body["metadata"]["uid"]
-    for _ in range(ATTEMPTS):
+    attempts, deadline = 0, time.monotonic() + STALE_REVISIONS_S
+    while attempts < ATTEMPTS:
         existing = await _revisions(caller, uid)
         if after is not None:
             theirs = [n for n, r in existing.items() if n > after and _digest_of(r) == digest]
@@ -210,6 +216,17 @@ async def _record(
             controlled_by(live, uid) and _digest_of(live) == digest and after is not None
         ):
             return number, [*existing.values(), live]
+        if controlled_by(live, uid):
+            attempts += 1  # another registration of this family took the number: the next
+        elif time.monotonic() < deadline:
+            # the revision of a TaskDefinition deleted under the same name, which the garbage
+            # collector removes soon (a family deleted and registered again at once)
+            await asyncio.sleep(0.5)
+        else:
+            raise errors.client_error(
+                f"{spec['family']}: the ControllerRevision {live['metadata']['name']} that "
+                f"would record revision {number} belongs to another object"
+            )
     raise errors.EcsApiError(
         "UpdateInProgressException", f"{spec['family']}: too many registrations at once"
     )
