@@ -62,18 +62,24 @@ def cluster_status(
         instances = [n for n in all_nodes if any(matches(labels(n), s) for s in ec2.values())]
     else:
         instances = [n for n in all_nodes if labels(n).get(nodes.LABEL_VK_TYPE) != nodes.VK_TYPE]
-    running = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
-    pending = [p for p in pods if (p.get("status") or {}).get("phase", "Pending") == "Pending"]
+
+    def phase(pod: dict[str, Any]) -> Any:
+        return (pod.get("status") or {}).get("phase", "Pending")
+
+    running = [p for p in pods if phase(p) == "Running"]
+    pending = [p for p in pods if phase(p) == "Pending"]
     providers = []
     for provider in selectors:
+        # (counted by phase, not by membership in the lists above: a scan of the list per pod
+        # made a cluster of N pods cost N² dict comparisons at every refresh)
         mine = [
             p for p in pods if labels(p).get(keys.LABEL_CAPACITY_PROVIDER) == label_value(provider)
         ]
         providers.append(
             {
                 "name": provider,
-                "runningTasksCount": sum(1 for p in mine if p in running),
-                "pendingTasksCount": sum(1 for p in mine if p in pending),
+                "runningTasksCount": sum(1 for p in mine if phase(p) == "Running"),
+                "pendingTasksCount": sum(1 for p in mine if phase(p) == "Pending"),
             }
         )
     generation = body["metadata"].get("generation")
