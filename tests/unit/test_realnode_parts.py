@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -204,3 +206,23 @@ def test_cni_results_of_our_networks_and_their_sandboxes_loopback() -> None:
     ]
     found = hostclean.cni_results(names, Path("/var/lib/cni/results"))
     assert [p.name for p in found] == ["ecs-real-0-aaa-eth0", "cni-loopback-aaa-lo"]
+
+
+def test_reading_a_cgroup_tree_that_loses_a_directory_meanwhile_does_not_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runtime removes a stopping container's cgroup while the teardown reads the tree
+    (CI: FileNotFoundError from Path.rglob in the middle of `down`)."""
+    pod = tmp_path / "kubepods" / "pod1"
+    for name, pids in (("gone", "7\n"), ("kept", "8\n")):
+        (pod / name).mkdir(parents=True)
+        (pod / name / "cgroup.procs").write_text(pids)
+    real_scandir = os.scandir
+
+    def vanishing(path: Any) -> Any:
+        if str(path).endswith("gone"):
+            shutil.rmtree(path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", vanishing)
+    assert hostclean._pids_in(tmp_path) == {8}

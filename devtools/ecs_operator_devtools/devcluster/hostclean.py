@@ -76,12 +76,16 @@ def _cgroup_dirs(root: str) -> list[Path]:
 
 
 def _pids_in(directory: Path) -> set[int]:
+    """The processes of cgroup ``directory`` and below. The tree changes while it is read (the
+    kubelet and the runtime remove a container's cgroup as it stops): os.walk skips a
+    directory gone meanwhile, where Path.rglob raised FileNotFoundError."""
     pids: set[int] = set()
-    for procs in directory.rglob("cgroup.procs") if directory.is_dir() else ():
-        try:
-            pids.update(int(line) for line in procs.read_text().split())
-        except OSError:
-            continue
+    for root, _, files in os.walk(directory):
+        if "cgroup.procs" in files:
+            try:
+                pids.update(int(line) for line in Path(root, "cgroup.procs").read_text().split())
+            except OSError:
+                continue
     return pids
 
 
@@ -103,11 +107,10 @@ def remove_cgroups(root: str = f"/{CGROUP_PARENT}") -> None:
     """rmdir the cgroup tree ``root`` deepest first in every hierarchy (by default, every
     node's), then its parent if that is left empty."""
     for directory in _cgroup_dirs(root):
-        if directory.is_dir():
-            for sub in sorted(directory.rglob("*"), key=lambda p: -len(p.parts)):
-                if sub.is_dir():
-                    _rmdir(sub)
-            _rmdir(directory)
+        for parent, subdirectories, _ in os.walk(directory, topdown=False):  # deepest first
+            for sub in subdirectories:
+                _rmdir(Path(parent, sub))
+        _rmdir(directory)
         if directory.parent.name == CGROUP_PARENT:
             _rmdir(directory.parent)
 
