@@ -2,7 +2,8 @@
 
 FARGATE / FARGATE_SPOT run on the virtual Fargate nodes; an EC2 capacity provider is the nodes
 its Cluster's ``capacityProviderDefinitions`` entry selects (with that entry's tolerations), or
-without one the node pool of the same name; a bare ``EC2`` launch type selects no pool. A
+without one the node pool of the same name; a bare ``EC2`` launch type is the nodes of any
+of its Cluster's EC2 capacity providers (any node where the Cluster names none). A
 strategy spreading tasks over several providers by ``base``/``weight`` reaches this module one
 provider at a time: the plan (plan/service.py, plan/task.py) splits a service's or RunTask's
 tasks into one workload per provider first, for the operator and ``convert`` alike

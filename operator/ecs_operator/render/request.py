@@ -37,7 +37,8 @@ class Options:
     pod_level_resources: bool = False
     container_restart_rules: bool = False
     account_id: str | None = None
-    #: the cluster's ``capacityProviderDefinitions``: which nodes an EC2 capacity provider means
+    #: the cluster's EC2 capacity providers and the nodes each means (its
+    #: ``capacityProviderDefinitions`` entry, else the node pool of its name)
     capacity_providers: capacity.Definitions = field(default_factory=dict)
     #: the label values of the cluster's nodes (``RenderContext.node_labels``); None: unknown
     node_labels: NodeLabels | None = None
