@@ -341,11 +341,13 @@ def test_terraforms_call_sequences_create_read_update_delete(
     updated = ecs.update_service(
         cluster=cluster, service=service, taskDefinition=second, desiredCount=2
     )["service"]
+    assert (updated["desiredCount"], updated["deployments"][0]["desiredCount"]) == (2, 2)
     _stable_deployment(ecs, cluster, service, updated["deployments"][0]["id"])
     svc = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
     assert (svc["taskDefinition"], svc["runningCount"]) == (second, 2)
     # destroy: the service scaled to 0, deleted and polled until INACTIVE (never MISSING)
-    ecs.update_service(cluster=cluster, service=service, desiredCount=0)
+    scaled = ecs.update_service(cluster=cluster, service=service, desiredCount=0)
+    assert scaled["service"]["desiredCount"] == 0  # Terraform reads it back at once
     ecs.delete_service(cluster=cluster, service=service)
 
     def inactive() -> bool:

@@ -137,6 +137,26 @@ def test_services_belong_to_their_cluster(web: Body) -> None:
     assert len(by_arn["services"]) == 1
 
 
+def test_a_count_changed_since_the_status_is_answered_at_once(web: Body) -> None:
+    """ECS answers UpdateService, and the DescribeServices after it, with the new desiredCount
+    at once (Terraform reads it back straight after an update); the status catches up later."""
+    scaled = with_metadata({**web, "spec": {**web["spec"], "desiredCount": 5}}, generation=2)
+    service = views.service_view(scaled, ARNS)
+    assert (service["desiredCount"], service["runningCount"]) == (5, 2)
+    assert service["deployments"][0]["desiredCount"] == 5
+    caught_up = with_metadata(scaled, generation=1)
+    assert views.service_view(caught_up, ARNS)["desiredCount"] == 2
+
+
+def test_an_autoscaled_count_stands_through_a_change_of_the_spec(web: Body) -> None:
+    """With autoScaling the autoscaler's count is ECS's desiredCount, also while the operator
+    has not yet read a spec changed for another reason."""
+    scaling = {"minCapacity": 1, "maxCapacity": 6}
+    spec = {**web["spec"], "autoScaling": scaling, "desiredCount": 1}
+    scaled = {**web, "spec": spec, "status": {**web["status"], "desiredCount": 4}}
+    assert views.service_view(with_metadata(scaled, generation=2), ARNS)["desiredCount"] == 4
+
+
 def test_a_service_being_deleted_is_draining(web: Body) -> None:
     deleting = with_metadata(web, deletionTimestamp="2026-01-01T01:00:00Z")
     assert views.service_view(deleting, ARNS)["status"] == "DRAINING"

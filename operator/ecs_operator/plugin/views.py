@@ -31,6 +31,7 @@ from ecs_operator.status.taskdefinition import (
     compatibilities,
     latest_active,
 )
+from ecs_operator.status.workloads import status_current
 
 Body = dict[str, Any]
 
@@ -113,22 +114,38 @@ def service_name(body: Body) -> str:
     return str(_spec(body).get("serviceName") or body["metadata"]["name"])
 
 
+def desired_count(body: Body) -> int:
+    """ECS's ``desiredCount`` of a service. The status holds what the operator runs, an
+    autoscaler's choice included, but it lags a spec changed since: then the spec's count is
+    the answer, as ECS answers UpdateService and the next DescribeServices at once (Terraform
+    reads it back straight after an update). With ``autoScaling`` the autoscaler's count
+    stands, as ECS keeps it through an UpdateService that names no count."""
+    spec, status = _spec(body), _status(body)
+    if "desiredCount" in status and (status_current(body) or spec.get("autoScaling")):
+        return int(status["desiredCount"])
+    return int(spec.get("desiredCount", status.get("desiredCount")) or 0)
+
+
 def service_view(body: Body, arns: Arns) -> Body:
     """One service as describe-services shows it."""
     spec, status = _spec(body), _status(body)
     cluster = cluster_of(body)
     name = service_name(body)
+    desired = desired_count(body)
+    deployments = status.get("deployments") or []
+    if deployments and deployments[0].get("desiredCount") != desired:
+        deployments = [{**deployments[0], "desiredCount": desired}, *deployments[1:]]
     view: Body = {
         "serviceArn": arns.service(cluster, name),
         "serviceName": name,
         "clusterArn": arns.cluster(short_name(status.get("clusterArn") or cluster)),
         "status": "DRAINING" if _deleting(body) else status.get("status", "ACTIVE"),
-        "desiredCount": status.get("desiredCount", spec.get("desiredCount", 0)),
+        "desiredCount": desired,
         "runningCount": status.get("runningCount", 0),
         "pendingCount": status.get("pendingCount", 0),
         "taskDefinition": arns.task_definition(status.get("taskDefinition"))
         or spec.get("taskDefinition"),
-        "deployments": status.get("deployments") or [],
+        "deployments": deployments,
         "events": status.get("events") or [],
         "createdAt": body["metadata"].get("creationTimestamp"),
         "schedulingStrategy": spec.get("schedulingStrategy", "REPLICA"),

@@ -34,7 +34,9 @@ class WorkloadState:
         )
 
 
-def _current(obj: dict[str, Any]) -> bool:
+def status_current(obj: dict[str, Any]) -> bool:
+    """Whether the object's status was written for its spec as it is now (its
+    ``observedGeneration`` has caught up with ``metadata.generation``)."""
     status = obj.get("status") or {}
     return int(status.get("observedGeneration", 0)) >= int(obj["metadata"].get("generation", 0))
 
@@ -49,7 +51,7 @@ def deployment_state(obj: dict[str, Any]) -> WorkloadState:
         updated=int(status.get("updatedReplicas", 0)),
         ready=int(status.get("readyReplicas", 0)),
         available=int(status.get("availableReplicas", 0)),
-        current=_current(obj),
+        current=status_current(obj),
         failed=progressing.get("reason") == "ProgressDeadlineExceeded",
         failure=_replica_failure(conditions.get("ReplicaFailure", {})),
     )
@@ -72,7 +74,7 @@ def daemon_set_state(obj: dict[str, Any]) -> WorkloadState:
         updated=int(status.get("updatedNumberScheduled", 0)),
         ready=int(status.get("numberReady", 0)),
         available=int(status.get("numberAvailable", 0)),
-        current=_current(obj),
+        current=status_current(obj),
         failed=False,
     )
 
