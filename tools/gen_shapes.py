@@ -60,6 +60,9 @@ API_ROOTS = (
     "TagResourceRequest",
     "UntagResourceRequest",
     "ListTagsForResourceRequest",
+    "PutAccountSettingRequest",
+    "PutAccountSettingDefaultRequest",
+    "ListAccountSettingsRequest",
 )
 
 #: Members whose ECS wire type is looser than the model says (the console and CLI accept

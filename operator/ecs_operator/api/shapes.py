@@ -185,6 +185,20 @@ ServiceField = Literal["TAGS"]
 
 ServiceRevisionCleanup = Literal["BLOCKING", "DEFERRED"]
 
+SettingName = Literal[
+    "serviceLongArnFormat",
+    "taskLongArnFormat",
+    "containerInstanceLongArnFormat",
+    "awsvpcTrunking",
+    "containerInsights",
+    "fargateFIPSMode",
+    "tagResourceAuthorization",
+    "fargateTaskRetirementWaitPeriod",
+    "guardDutyActivate",
+    "defaultLogDriverMode",
+    "fargateEventWindows",
+]
+
 SortOrder = Literal["ASC", "DESC"]
 
 TaskDefinitionFamilyStatus = Literal["ACTIVE", "INACTIVE", "ALL"]
@@ -1879,6 +1893,40 @@ class LinuxParameters(EcsShape):
     )
 
 
+class ListAccountSettingsRequest(EcsShape):
+    """The ECS ListAccountSettingsRequest structure."""
+
+    name: SettingName | None = Field(
+        default=None,
+        description="The name of the account setting you want to list the settings for.",
+    )
+    value: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The value of the account settings to filter results with. You must also specify an account setting name to use this parameter.",
+    )
+    principalArn: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="The ARN of the principal, which can be a user, role, or the root user. If this field is omitted, the account settings are listed only for the authenticated user.",
+    )
+    effectiveSettings: bool | None = Field(
+        default=None,
+        description="Determines whether to return the effective settings. If true, the account settings for the root user or the default setting for the principalArn are returned. If false, the account settings for the principalArn are returned if they're set. Otherwise, no account settings are returned.",
+    )
+    nextToken: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="The nextToken value returned from a ListAccountSettings request indicating that more results are available to fulfill the request and further calls will be needed. If maxResults was provided, it's possible the number of results to be fewer than maxResults.",
+    )
+    maxResults: int | None = Field(
+        default=None,
+        ge=-2147483648,
+        le=2147483647,
+        description="The maximum number of account setting results returned by ListAccountSettings in paginated output. When this parameter is used, ListAccountSettings only returns maxResults results in a single page along with a nextToken response element. The remaining results of the initial request can be seen by sending another ListAccountSettings request with the returned nextToken value.",
+    )
+
+
 class ListClustersRequest(EcsShape):
     """The ECS ListClustersRequest structure."""
 
@@ -2408,6 +2456,33 @@ class ProxyConfiguration(EcsShape):
         default=None,
         max_length=21845,
         description="The set of network configuration parameters to provide the Container Network Interface (CNI) plugin, specified as key-value pairs.",
+    )
+
+
+class PutAccountSettingDefaultRequest(EcsShape):
+    """The ECS PutAccountSettingDefaultRequest structure."""
+
+    name: SettingName = Field(
+        description="The resource name for which to modify the account setting."
+    )
+    value: str = Field(
+        max_length=65536,
+        description="The account setting value for the specified principal ARN. Accepted values are enabled, disabled, on, enhanced, and off.",
+    )
+
+
+class PutAccountSettingRequest(EcsShape):
+    """The ECS PutAccountSettingRequest structure."""
+
+    name: SettingName = Field(description="The Amazon ECS account setting name to modify.")
+    value: str = Field(
+        max_length=65536,
+        description="The account setting value for the specified principal ARN. Accepted values are enabled, disabled, enhanced, on, and off.",
+    )
+    principalArn: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="The ARN of the principal, which can be a user, role, or the root user. If you specify the root user, it modifies the account setting for all users, roles, and the root user of the account unless a user or role explicitly overrides these settings. If this field is omitted, the setting is changed only for the authenticated user.",
     )
 
 
@@ -3536,6 +3611,7 @@ SHAPES: dict[str, type[EcsShape]] = {
     "KeyValuePair": KeyValuePair,
     "LinearConfiguration": LinearConfiguration,
     "LinuxParameters": LinuxParameters,
+    "ListAccountSettingsRequest": ListAccountSettingsRequest,
     "ListClustersRequest": ListClustersRequest,
     "ListServiceDeploymentsRequest": ListServiceDeploymentsRequest,
     "ListServicesRequest": ListServicesRequest,
@@ -3563,6 +3639,8 @@ SHAPES: dict[str, type[EcsShape]] = {
     "PlacementStrategy": PlacementStrategy,
     "PortMapping": PortMapping,
     "ProxyConfiguration": ProxyConfiguration,
+    "PutAccountSettingDefaultRequest": PutAccountSettingDefaultRequest,
+    "PutAccountSettingRequest": PutAccountSettingRequest,
     "PutClusterCapacityProvidersRequest": PutClusterCapacityProvidersRequest,
     "RegisterTaskDefinitionRequest": RegisterTaskDefinitionRequest,
     "RepositoryCredentials": RepositoryCredentials,

@@ -28,6 +28,7 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.kube.client import KubeClient, Resource
 
 from . import (
+    accounts,
     clusters,
     deployments,
     errors,
@@ -95,6 +96,9 @@ OPERATIONS: dict[str, tuple[type[EcsShape], Operation]] = {
     "TagResource": (shapes.TagResourceRequest, tags.tag),
     "UntagResource": (shapes.UntagResourceRequest, tags.untag),
     "ListTagsForResource": (shapes.ListTagsForResourceRequest, tags.list_tags),
+    "PutAccountSetting": (shapes.PutAccountSettingRequest, accounts.put),
+    "PutAccountSettingDefault": (shapes.PutAccountSettingDefaultRequest, accounts.put_default),
+    "ListAccountSettings": (shapes.ListAccountSettingsRequest, accounts.list_settings),
 }
 
 logger = logging.getLogger("ecs_operator.ecsapi")

@@ -126,12 +126,12 @@ def test_a_body_that_is_not_json_is_a_serialization_error(endpoint: str) -> None
 
 def test_an_unknown_operation_is_a_4xx(endpoint: str) -> None:
     client = _client(endpoint)
-    code, status, _ = _error(lambda: client.list_account_settings())
+    code, status, _ = _error(lambda: client.list_container_instances())
     assert (code, status) == ("UnknownOperationException", 400)
 
 
 def test_a_wrong_secret_is_refused_before_the_operation(endpoint: str) -> None:
-    code, status, _ = _error(lambda: _client(endpoint, "nope").list_account_settings())
+    code, status, _ = _error(lambda: _client(endpoint, "nope").list_container_instances())
     assert (code, status) == ("InvalidSignatureException", 403)
 
 
@@ -186,3 +186,34 @@ def test_a_token_is_refused_with_other_filters_or_when_forged() -> None:
 def test_max_results_out_of_range_is_invalid() -> None:
     with pytest.raises(errors.EcsApiError, match="maxResults"):
         wire.page(["a"], None, 101, [])
+
+
+def test_the_long_arn_formats_are_enabled_and_cannot_be_disabled(endpoint: str) -> None:
+    """Terraform's aws_ecs_account_setting_default and old scripts enable them: that succeeds;
+    disabling one is ECS's own refusal; another setting is refused by name."""
+    client = _client(endpoint)
+    put = client.put_account_setting_default(name="taskLongArnFormat", value="enabled")
+    assert put["setting"] == {
+        "name": "taskLongArnFormat",
+        "value": "enabled",
+        "principalArn": "arn:aws:iam::123456789012:root",
+        "type": "aws_managed",
+    }
+    code, _, message = _error(
+        lambda: client.put_account_setting(name="serviceLongArnFormat", value="disabled")
+    )
+    assert (code, message) == (
+        "InvalidParameterException",
+        "You can no longer disable Long Arn settings.",
+    )
+    code, _, message = _error(
+        lambda: client.put_account_setting(name="containerInsights", value="enabled")
+    )
+    assert (code, message.split(":")[0]) == ("ClientException", "containerInsights")
+    listed = client.list_account_settings(name="serviceLongArnFormat", effectiveSettings=True)
+    assert [(s["name"], s["value"]) for s in listed["settings"]] == [
+        ("serviceLongArnFormat", "enabled")
+    ]
+    every = client.list_account_settings(maxResults=2)
+    rest = client.list_account_settings(maxResults=2, nextToken=every["nextToken"])
+    assert len(every["settings"]) + len(rest["settings"]) == 3
