@@ -158,6 +158,10 @@ class Api:
         """The API server's ``apiserver_request_total`` write counters."""
         return parse_request_counts(str(await self.get("/metrics")))
 
+    async def request_time(self) -> dict[str, float]:
+        """``parse_request_time`` of the API server's metrics now."""
+        return parse_request_time(str(await self.get("/metrics")))
+
     async def request_seconds(self) -> dict[RequestKey, tuple[float, float]]:
         """The API server's ``apiserver_request_duration_seconds`` (sum, count) of writes."""
         return parse_request_seconds(str(await self.get("/metrics")))
@@ -205,6 +209,26 @@ def parse_request_counts(text: str) -> dict[RequestKey, float]:
 
 
 _DURATION = re.compile(r"^apiserver_request_duration_seconds_(sum|count)\{(.*)\} (\S+)$")
+
+
+def parse_request_time(text: str) -> dict[str, float]:
+    """Seconds the API server spent answering requests, by ``"VERB resource[/subresource]"``:
+    on a machine the API server saturates, which requests its time went to. Not WATCH nor
+    CONNECT: a watch's duration is how long a client kept it open."""
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        match = _DURATION.match(line)
+        if not match or match.group(1) != "sum":
+            continue
+        labels = dict(_LABEL.findall(match.group(2)))
+        if labels.get("verb") in ("WATCH", "CONNECT"):
+            continue
+        resource = labels.get("resource", "")
+        if labels.get("subresource"):
+            resource += f"/{labels['subresource']}"
+        key = f"{labels.get('verb', '')} {resource}"
+        found[key] = found.get(key, 0.0) + float(match.group(3))
+    return found
 
 
 def parse_request_seconds(text: str) -> dict[RequestKey, tuple[float, float]]:

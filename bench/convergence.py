@@ -16,11 +16,13 @@ import asyncio
 import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE, POD, TASK_DEFINITION
+from ecs_operator_devtools.devcluster import processes
 from ecs_operator_devtools.devcluster.cluster import DevCluster
 
 from .api import (
@@ -32,7 +34,7 @@ from .api import (
     operator_writes,
 )
 from .env import fresh_devcluster, log
-from .operator_process import OperatorProcess, delta, events_only, without_events
+from .operator_process import OperatorProcess, delta, events_only, proc_usage, without_events
 from .workload import Workload
 
 
@@ -76,6 +78,53 @@ class Run:
     #: the 1-minute load average at the end: the machine is shared, and a direct run on a
     #: busier machine than its operator run (or the other way round) skews their ratio
     load: float = 0.0
+    #: CPU seconds each process used during the run (``cpu_seconds``)
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    #: the API server's request seconds during the run, the most costly requests first
+    #: (``request_time_used``)
+    request_s: dict[str, float] = field(default_factory=dict)
+
+
+Sampler = Callable[[], dict[str, float]]
+
+
+def cpu_seconds(cluster: DevCluster, operator: OperatorProcess | None = None) -> Sampler:
+    """A sampler of the CPU seconds used so far by each devcluster component, the bench
+    itself (its applies and watches) and the operator, if any.
+
+    On 2 cores a run is CPU-bound: its time follows the CPU every process takes, so the two
+    sides' totals say where an operator run's extra time goes and what its floor is."""
+
+    def sample() -> dict[str, float]:
+        used = {
+            p.name: proc_usage(p.pid).cpu_s
+            for p in processes.tracked(cluster.state_dir)
+            if p.alive()
+        }
+        used["bench"] = proc_usage(os.getpid()).cpu_s
+        if operator is not None:
+            used["operator"] = operator.usage().cpu_s
+        return used
+
+    return sample
+
+
+def request_time_used(
+    before: dict[str, float], after: dict[str, float], top: int = 10
+) -> dict[str, float]:
+    """The ``top`` requests by the API server's seconds between two readings, and ``total``."""
+    used = {k: v - before.get(k, 0.0) for k, v in after.items()}
+    ranked = sorted(((v, k) for k, v in used.items() if v > 0), reverse=True)
+    return {
+        **{k: round(v, 1) for v, k in ranked[:top]},
+        "total": round(sum(v for v, _ in ranked), 1),
+    }
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Per process, and in ``total``, the CPU seconds between two samples."""
+    used = {k: round(v - before.get(k, 0.0), 1) for k, v in sorted(after.items())}
+    return {**used, "total": round(sum(used.values()), 1)}
 
 
 def exists(_: dict[str, Any]) -> bool:
@@ -114,6 +163,13 @@ class Point:
     reconciles: dict[str, float]
     operator_cpu_s: float
     operator_peak_rss_mb: float
+    #: CPU seconds per process during the last run of each side, and their totals' ratio
+    operator_side_cpu_s: dict[str, float]
+    direct_cpu_s: dict[str, float]
+    cpu_ratio: float
+    #: the API server's request seconds during the last run of each side (``Run.request_s``)
+    operator_side_request_s: dict[str, float]
+    direct_request_s: dict[str, float]
 
 
 #: The operator side gets this many times the direct side's time (at least MIN_LIMIT_S)
@@ -134,10 +190,13 @@ async def timed(
     objects: list[list[dict[str, Any]]],
     limit: float,
     what: str,
+    cpu: Sampler | None = None,
 ) -> Run:
     """Apply each batch of objects in turn (each batch all at once), then wait for every
     tracker to reach its target, at most ``limit`` seconds from the first request."""
     async with Until(trackers) as until:
+        cpu_before = cpu() if cpu else {}
+        requests_before = await api.request_time()
         started = time.monotonic()
         for batch in objects:
             await api.apply_all(batch)
@@ -147,6 +206,8 @@ async def timed(
             converged = True
         except TimeoutError:
             finished, converged = time.monotonic(), False
+        used = cpu_used(cpu_before, cpu()) if cpu else {}
+        requests = request_time_used(requests_before, await api.request_time())
         return Run(
             seconds=finished - started,
             apply_s=applied - started,
@@ -157,10 +218,12 @@ async def timed(
             converged=converged,
             progress={} if converged else until.counts(),
             load=round(os.getloadavg()[0], 2),
+            cpu_s=used,
+            request_s=requests,
         )
 
 
-async def direct(api: Api, workload: Workload, limit: float) -> Run:
+async def direct(api: Api, workload: Workload, limit: float, cpu: Sampler) -> Run:
     """Apply the rendered ServiceAccounts, then all Deployments (and the objects rendered
     with them) at once; wait for them.
 
@@ -172,7 +235,7 @@ async def direct(api: Api, workload: Workload, limit: float) -> Run:
         **_deployment_trackers(api, workload),
         "pods running": (Tracker(api, POD.path(namespace), pod_running), workload.pods),
     }
-    return await timed(api, trackers, [accounts, objects], limit, "the direct Deployments")
+    return await timed(api, trackers, [accounts, objects], limit, "the direct Deployments", cpu)
 
 
 def _deployment_trackers(api: Api, workload: Workload) -> dict[str, tuple[Tracker, int]]:
@@ -202,10 +265,10 @@ def operator_trackers(api: Api, workload: Workload) -> dict[str, tuple[Tracker, 
     }
 
 
-async def through_operator(api: Api, workload: Workload, limit: float) -> Run:
+async def through_operator(api: Api, workload: Workload, limit: float, cpu: Sampler) -> Run:
     """Apply the TaskDefinitions and Services at once; wait for steady state and tasks."""
     trackers = operator_trackers(api, workload)
-    return await timed(api, trackers, [workload.ecs_objects()], limit, "the ECS Services")
+    return await timed(api, trackers, [workload.ecs_objects()], limit, "the ECS Services", cpu)
 
 
 async def _measure(
@@ -224,7 +287,8 @@ async def _measure(
         for attempt in range(repeats):
             namespace = f"direct-{n}-{attempt}"
             await api.create_namespace(namespace)
-            run = await direct(api, Workload(namespace, n, task_roles=roles), timeout_for(n))
+            workload = Workload(namespace, n, task_roles=roles)
+            run = await direct(api, workload, timeout_for(n), cpu_seconds(cluster))
             direct_runs.append(run)
             log(f"  N={n} direct: {_describe(run)}")
             gone = await api.delete_namespace(namespace, timeout_for(n))
@@ -248,7 +312,9 @@ async def _measure(
                     dict(api.writes),
                 )
                 limit = max(MIN_LIMIT_S, LIMIT_FACTOR * run.seconds)
-                run = await through_operator(api, Workload(namespace, n, task_roles=roles), limit)
+                workload = Workload(namespace, n, task_roles=roles)
+                sampler = cpu_seconds(cluster, operator)
+                run = await through_operator(api, workload, limit, sampler)
                 await asyncio.sleep(3)  # trailing status writes belong to the run
                 used = operator.usage()
                 operator_runs.append(run)
@@ -297,6 +363,13 @@ async def _measure(
         reconciles=reconciles,
         operator_cpu_s=round(cpu, 1),
         operator_peak_rss_mb=round(peak, 1),
+        operator_side_cpu_s=last_operator.cpu_s,
+        direct_cpu_s=last_direct.cpu_s,
+        operator_side_request_s=last_operator.request_s,
+        direct_request_s=last_direct.request_s,
+        cpu_ratio=round(
+            last_operator.cpu_s.get("total", 0) / max(last_direct.cpu_s.get("total", 0), 0.1), 3
+        ),
     )
 
 
@@ -306,7 +379,10 @@ def _describe(run: Run) -> str:
         if run.converged
         else f"NOT converged after {run.seconds:.0f}s ({run.progress})"
     )
-    return f"{outcome}, applied in {run.apply_s:.1f}s, load {run.load}, milestones {run.milestones}"
+    return (
+        f"{outcome}, applied in {run.apply_s:.1f}s, load {run.load}, milestones "
+        f"{run.milestones}, CPU s {run.cpu_s}, API server request s {run.request_s}"
+    )
 
 
 def run(

@@ -115,6 +115,12 @@ def table(results: dict[str, Any]) -> str:
             f"  {p['n']:>5} {p['operator_s']:>9.1f} {p['direct_s']:>8.1f} {p['ratio']:>6.2f}"
             f"  {p['writes_per_service']:.2f}"
         )
+    for p in results.get("convergence") or []:
+        if p.get("direct_cpu_s"):
+            lines.append(
+                f"  N={p['n']}: CPU seconds, operator side {p['operator_side_cpu_s']['total']:.0f}"
+                f" against direct {p['direct_cpu_s']['total']:.0f} (x{p['cpu_ratio']:.2f})"
+            )
     growth = results.get("growth_exponents")
     if growth:
         lines.append(

@@ -32,6 +32,8 @@ def test_examples_converge_and_then_the_operator_writes_nothing(
 ) -> None:
     kubectl("apply", "-n", namespace, "-f", str(EXAMPLES))
     wait_for(lambda: _steady(kube, namespace), 120, "the example services steady")
+    # the operator is shared: the deletion of an earlier test's namespace is its work too
+    wait_for(lambda: not kube.terminating_test_namespaces(), 120, "earlier namespaces gone")
     time.sleep(3)  # let the last status updates land
     before = operator.writes()
     time.sleep(10)

@@ -105,6 +105,11 @@ class Kube:
             if error.status != 404:
                 raise
 
+    def terminating_test_namespaces(self) -> list[str]:
+        """Earlier tests' namespaces still being deleted (their deletion is not waited for)."""
+        found = self.core.list_namespace(label_selector="ecs-operator.dev/test=true").items
+        return [n.metadata.name for n in found if n.status.phase == "Terminating"]
+
     def pods(self, namespace: str, selector: str = "") -> list[Any]:
         return list(self.core.list_namespaced_pod(namespace, label_selector=selector).items)
 
