@@ -231,13 +231,20 @@ def markdown(results: dict[str, Any]) -> str:
         f"Kubernetes {m['kubernetes']} devcluster; load average at start "
         f"{m['load_average_at_start']} (the machine is shared).",
         "",
-        "| Services | operator (s) | direct (s) | ratio (target ≤ 1.25) | writes/Service |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| Services | operator (s) | direct (s) | ratio (target ≤ 1.25) "
+        "| CPU s, operator side / direct (ratio) | writes/Service |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for p in results.get("convergence") or []:
+        cpu = "-"
+        if p.get("direct_cpu_s"):
+            cpu = (
+                f"{p['operator_side_cpu_s']['total']:.1f} / {p['direct_cpu_s']['total']:.1f} "
+                f"({p['cpu_ratio']:.2f})"
+            )
         out.append(
             f"| {p['n']} | {p['operator_s']:.1f} | {p['direct_s']:.1f} | {p['ratio']:.2f} | "
-            f"{p['writes_per_service']:.2f} |"
+            f"{cpu} | {p['writes_per_service']:.2f} |"
         )
     growth = results.get("growth_exponents") or {}
     footprint = results.get("footprint") or {}
