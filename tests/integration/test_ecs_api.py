@@ -318,6 +318,7 @@ def test_terraforms_call_sequences_create_read_update_delete(
     svc = ecs.describe_services(cluster=cluster, services=[service], include=["TAGS"])
     svc = svc["services"][0]
     assert svc["taskDefinition"].split("/")[1] == "tf-web:1"
+    assert svc["launchType"] == "EC2"  # ECS's default: the request named no capacity
     assert (svc["clusterArn"].split("/")[1], svc["status"], svc["tags"]) == ("tf", "ACTIVE", tags)
     # updates: cluster settings and tags, task definition tags, then a new revision rolled
     ecs.update_cluster(

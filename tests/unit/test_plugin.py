@@ -157,6 +157,20 @@ def test_an_autoscaled_count_stands_through_a_change_of_the_spec(web: Body) -> N
     assert views.service_view(with_metadata(scaled, generation=2), ARNS)["desiredCount"] == 4
 
 
+def test_the_capacity_in_force_is_shown_where_the_spec_names_none(web: Body) -> None:
+    """ECS shows a service's launchType (EC2 by default) or the cluster's default strategy it
+    took; the operator reports which in its status."""
+    spec = {k: v for k, v in web["spec"].items() if k != "launchType"}
+    status = {**web["status"], "launchType": "EC2"}
+    bare = views.service_view({**web, "spec": spec, "status": status}, ARNS)
+    assert (bare["launchType"], "capacityProviderStrategy" in bare) == ("EC2", False)
+    assert views.service_view({**web, "status": status}, ARNS)["launchType"] == "FARGATE"
+    strategy = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    own = {**web, "spec": {**spec, "capacityProviderStrategy": strategy}, "status": status}
+    shown = views.service_view(own, ARNS)
+    assert (shown["capacityProviderStrategy"], "launchType" in shown) == (strategy, False)
+
+
 def test_a_service_being_deleted_is_draining(web: Body) -> None:
     deleting = with_metadata(web, deletionTimestamp="2026-01-01T01:00:00Z")
     assert views.service_view(deleting, ARNS)["status"] == "DRAINING"

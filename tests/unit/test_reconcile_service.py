@@ -225,3 +225,30 @@ def test_the_store_holds_what_the_api_server_answered() -> None:
         stored = w.ctx.store.get(resource, "shop", "web")
         assert stored is not None
         assert stored["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
+
+
+GENERAL = {"capacityProvider": "general", "weight": 1}
+POOLS = ecs("Cluster", "pools", {"clusterName": "pools", "capacityProviders": ["general"]})
+
+
+def test_the_status_names_the_capacity_in_force_and_only_that() -> None:
+    """describe-services shows a service's launchType or capacityProviderStrategy from the
+    status where the spec names neither; a change of kind leaves no stale member behind."""
+
+    async def run() -> tuple[Json, Json]:
+        bare = web(cluster="pools")
+        del bare["spec"]["launchType"]
+        w = await world(POOLS, bare)
+        await w.reconcile()
+        first = copy.deepcopy(w.api.objects[("services", "shop", "web")]["status"])
+        body = copy.deepcopy(w.api.objects[("services", "shop", "web")])
+        body["spec"]["capacityProviderStrategy"] = [GENERAL]
+        body["metadata"]["generation"] = 2
+        w.put(body)
+        await w.reconcile()
+        return first, w.api.objects[("services", "shop", "web")]["status"]
+
+    first, then = asyncio.run(run())
+    assert first["launchType"] == "EC2"
+    assert then["capacityProviderStrategy"] == [GENERAL]
+    assert "launchType" not in then

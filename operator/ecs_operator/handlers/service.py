@@ -151,12 +151,20 @@ async def _report(
         **reported,
         "selector": scale_selector(workloads),
         "clusterArn": target_cluster.name_of(ready.cluster),
+        **_capacity(previous, desired.status_inputs.capacity),
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
     for message in view.events:
         ctx.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
     await write_status(ctx, ECS_SERVICE, body, status, settling=_settling(status["conditions"]))
     return status
+
+
+def _capacity(previous: dict[str, Any], capacity: Mapping[str, Any]) -> dict[str, Any]:
+    """The capacity in force, and the member of the other kind removed (a merge patch removes
+    a member only when told to)."""
+    others = ("launchType", "capacityProviderStrategy")
+    return {**{k: None for k in others if k in previous and k not in capacity}, **capacity}
 
 
 def _settling(conditions: list[dict[str, Any]]) -> bool:

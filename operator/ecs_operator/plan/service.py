@@ -42,6 +42,10 @@ class ServiceStatusInputs:
     pod_selector: Mapping[str, str]
     #: the same as a label selector string: the scale subresource's, for an HPA
     scale_selector: str
+    #: the capacity in force, as ECS's Service members: ``capacityProviderStrategy`` (the
+    #: spec's or the cluster's default), else the ``launchType`` the tasks run with (EC2 for a
+    #: spec that names neither, as in ECS): what describe-services shows for either
+    capacity: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +172,16 @@ def _status_inputs(
         desired_count=desired,
         pod_selector=service_selector(template),
         scale_selector=scale_selector(workloads),
+        capacity=_capacity(context, template),
     )
+
+
+def _capacity(context: PlanContext, template: Mapping[str, Any]) -> dict[str, Any]:
+    if context.strategy:
+        items = [item.model_dump(exclude_none=True) for item in context.strategy]
+        return {"capacityProviderStrategy": items}
+    labels = template["metadata"]["labels"]
+    return {"launchType": labels.get(keys.LABEL_LAUNCH_TYPE, "EC2")}
 
 
 def scale_selector(workloads: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> str:

@@ -51,6 +51,8 @@ SERVICE_SPEC_MEMBERS = (
     "propagateTags",
     "tags",
 )
+#: A service's capacity: the one it names, else the one the operator reports in force.
+CAPACITY_MEMBERS = ("launchType", "capacityProviderStrategy")
 #: Members of a Task's spec that describe-tasks repeats.
 TASK_SPEC_MEMBERS = ("launchType", "platformVersion", "startedBy", "overrides", "tags")
 
@@ -153,7 +155,10 @@ def service_view(body: Body, arns: Arns) -> Body:
         # cannot, such as a service that cannot start any task
         "conditions": status.get("conditions") or [],
     }
-    return view | _picked(spec, SERVICE_SPEC_MEMBERS)
+    # the capacity in force (the cluster's default strategy, EC2 for a spec naming neither)
+    # unless the spec names its own
+    capacity = {} if _picked(spec, CAPACITY_MEMBERS) else _picked(status, CAPACITY_MEMBERS)
+    return view | capacity | _picked(spec, SERVICE_SPEC_MEMBERS)
 
 
 def describe_services(

@@ -160,6 +160,30 @@ def test_status_inputs_name_the_revision_and_the_cluster() -> None:
     assert (inputs.task_definition, inputs.cluster) == ("demo", "edge")
 
 
+@pytest.mark.parametrize(
+    ("members", "in_force", "capacity"),
+    [
+        ({}, None, {"launchType": "EC2"}),  # ECS's default where the cluster has no strategy
+        ({"launchType": "FARGATE"}, None, {"launchType": "FARGATE"}),
+        (
+            {},
+            SPLIT[:1],  # the cluster's default strategy (or the spec's own)
+            {"capacityProviderStrategy": [{"capacityProvider": "FARGATE", "base": 2, "weight": 1}]},
+        ),
+    ],
+)
+def test_status_inputs_name_the_capacity_in_force(
+    members: dict[str, Any],
+    in_force: tuple[CapacityProviderStrategyItem, ...] | None,
+    capacity: dict[str, Any],
+) -> None:
+    """What describe-services shows as the service's launchType or capacityProviderStrategy
+    when its spec names neither."""
+    spec = service(**members)
+    inputs = plan_service(spec, PlanContext(web_task(), 1, strategy=in_force)).status_inputs
+    assert inputs.capacity == capacity
+
+
 def test_the_requested_rollout_sizes_its_breaker_for_the_desired_count() -> None:
     breaker = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
     spec = service(desiredCount=20, deploymentConfiguration=breaker)
