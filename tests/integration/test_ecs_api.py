@@ -365,6 +365,29 @@ def test_terraforms_call_sequences_create_read_update_delete(
     assert [c["status"] for c in left["clusters"]] in ([], ["INACTIVE"])
 
 
+def test_a_service_keeps_the_default_strategy_its_cluster_had_at_its_creation(
+    operator: OperatorProcess, api: ApiProcess, namespace: str
+) -> None:
+    """CreateService without a launch type or strategy takes the cluster's default strategy,
+    shows it at once, and keeps it when the cluster's default changes, as in ECS."""
+    ecs = _client(api, access_key(namespace, "deployer", "AKIADEPLOYER"))
+    pools = ["general", "compute"]
+    first, then = ({"capacityProvider": p, "weight": 1, "base": 0} for p in pools)
+    ecs.create_cluster(
+        clusterName="pools", capacityProviders=pools, defaultCapacityProviderStrategy=[first]
+    )
+    ecs.register_task_definition(**WEB)
+    created = ecs.create_service(
+        cluster="pools", serviceName="web", taskDefinition="web", desiredCount=0
+    )
+    assert created["service"]["capacityProviderStrategy"] == [first]
+    ecs.put_cluster_capacity_providers(
+        cluster="pools", capacityProviders=pools, defaultCapacityProviderStrategy=[then]
+    )
+    described = ecs.describe_services(cluster="pools", services=["web"])["services"][0]
+    assert described["capacityProviderStrategy"] == [first]
+
+
 def test_a_family_deleted_and_registered_again_at_once_gets_its_revision_1(
     crds: Path, api: ApiProcess, namespace: str
 ) -> None:
