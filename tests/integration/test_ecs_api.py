@@ -381,6 +381,7 @@ def test_a_service_keeps_the_default_strategy_its_cluster_had_at_its_creation(
         cluster="pools", serviceName="web", taskDefinition="web", desiredCount=0
     )
     assert created["service"]["capacityProviderStrategy"] == [first]
+    assert created["service"]["deployments"][0]["capacityProviderStrategy"] == [first]
     ecs.put_cluster_capacity_providers(
         cluster="pools", capacityProviders=pools, defaultCapacityProviderStrategy=[then]
     )

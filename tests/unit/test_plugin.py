@@ -164,6 +164,7 @@ def test_the_capacity_in_force_is_shown_where_the_spec_names_none(web: Body) -> 
     status = {**web["status"], "launchType": "EC2"}
     bare = views.service_view({**web, "spec": spec, "status": status}, ARNS)
     assert (bare["launchType"], "capacityProviderStrategy" in bare) == ("EC2", False)
+    assert bare["deployments"][0]["launchType"] == "EC2"  # the PRIMARY runs with it
     assert views.service_view({**web, "status": status}, ARNS)["launchType"] == "FARGATE"
     strategy = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
     own = {**web, "spec": {**spec, "capacityProviderStrategy": strategy}, "status": status}

@@ -134,9 +134,13 @@ def service_view(body: Body, arns: Arns) -> Body:
     cluster = cluster_of(body)
     name = service_name(body)
     desired = desired_count(body)
+    # the capacity in force: the spec's own, else the operator's report (the cluster's default
+    # strategy, EC2 for a spec naming neither); the PRIMARY deployment runs with it too
+    capacity = _picked(spec, CAPACITY_MEMBERS) or _picked(status, CAPACITY_MEMBERS)
     deployments = status.get("deployments") or []
-    if deployments and deployments[0].get("desiredCount") != desired:
-        deployments = [{**deployments[0], "desiredCount": desired}, *deployments[1:]]
+    if deployments:
+        primary = {**capacity, **deployments[0], "desiredCount": desired}
+        deployments = [primary, *deployments[1:]]
     view: Body = {
         "serviceArn": arns.service(cluster, name),
         "serviceName": name,
@@ -155,9 +159,6 @@ def service_view(body: Body, arns: Arns) -> Body:
         # cannot, such as a service that cannot start any task
         "conditions": status.get("conditions") or [],
     }
-    # the capacity in force (the cluster's default strategy, EC2 for a spec naming neither)
-    # unless the spec names its own
-    capacity = {} if _picked(spec, CAPACITY_MEMBERS) else _picked(status, CAPACITY_MEMBERS)
     return view | capacity | _picked(spec, SERVICE_SPEC_MEMBERS)
 
 
