@@ -32,16 +32,27 @@ def named(bodies: list[Body], name: str) -> Body | None:
     return next((b for b in _live(bodies) if cluster_display_name(b) == name), None)
 
 
-async def require(caller: Caller, reference: str | None, first_use: bool = False) -> str:
-    """The cluster a request names (``default`` when none), or ClusterNotFoundException. On
-    ``first_use`` (CreateService, RunTask) a missing ``default`` is created, as the operator
-    and ECS do; reads never create it."""
+async def required(
+    caller: Caller, reference: str | None, first_use: bool = False
+) -> tuple[str, Body]:
+    """The name and Cluster a request names (``default`` when none), or
+    ClusterNotFoundException. On ``first_use`` (CreateService, RunTask) a missing ``default``
+    is created, as the operator and ECS do; reads never create it."""
     name = short_name(reference or DEFAULT_CLUSTER)
-    if named(await caller.list(ECS_CLUSTER), name) is None:
+    body = named(await caller.list(ECS_CLUSTER), name)
+    if body is None:
         if not (first_use and name == DEFAULT_CLUSTER):
             raise errors.cluster_not_found()
         spec = {"clusterName": DEFAULT_CLUSTER}
-        await caller.create_or_get(ECS_CLUSTER, {"metadata": {"name": name}, "spec": spec})
+        body, _ = await caller.create_or_get(
+            ECS_CLUSTER, {"metadata": {"name": name}, "spec": spec}
+        )
+    return name, body
+
+
+async def require(caller: Caller, reference: str | None, first_use: bool = False) -> str:
+    """The name of the cluster a request names (``required``)."""
+    name, _ = await required(caller, reference, first_use)
     return name
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import short_name
 from ecs_operator.api.parse import parse_service
-from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, POD
+from ecs_operator.kube.resources import ECS_SERVICE, POD
 from ecs_operator.plugin.actions import force_new_deployment_patch
 from ecs_operator.plugin.views import CAPACITY_MEMBERS, cluster_of, service_name, service_view
 from ecs_operator.render import keys
@@ -243,21 +243,20 @@ def _validated(spec: Body) -> None:
         raise refusal(error, spec) from None
 
 
-async def _capacity_at_creation(caller: Caller, cluster: str, request: Body) -> Body:
+def _capacity_at_creation(cluster: Body, request: Body) -> Body:
     """ECS gives a service that names neither a launch type nor a strategy its cluster's
     default strategy at creation, and the service keeps it when that default changes later (a
     Service written with kubectl follows the cluster's default instead: docs/ecs-api.md)."""
     if "launchType" in request or "capacityProviderStrategy" in request:
         return {}
-    body = clusters.named(await caller.list(ECS_CLUSTER), cluster) or {}
-    default = (body.get("spec") or {}).get("defaultCapacityProviderStrategy")
+    default = (cluster.get("spec") or {}).get("defaultCapacityProviderStrategy")
     return {"capacityProviderStrategy": default} if default else {}
 
 
 async def create(caller: Caller, request: Body) -> Body:
-    cluster = await clusters.require(caller, request.get("cluster"), first_use=True)
+    cluster, found = await clusters.required(caller, request.get("cluster"), first_use=True)
     spec = {**request, "cluster": cluster} if "cluster" in request else dict(request)
-    spec.update(await _capacity_at_creation(caller, cluster, request))
+    spec.update(_capacity_at_creation(found, request))
     _validated(spec)
     name = request["serviceName"]
     for body in await caller.list(ECS_SERVICE):
