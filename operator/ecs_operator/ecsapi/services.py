@@ -27,8 +27,9 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import short_name
 from ecs_operator.api.parse import parse_service
 from ecs_operator.kube.resources import ECS_SERVICE, POD
+from ecs_operator.plan.service import CAPACITY_MEMBERS
 from ecs_operator.plugin.actions import force_new_deployment_patch
-from ecs_operator.plugin.views import CAPACITY_MEMBERS, cluster_of, service_name, service_view
+from ecs_operator.plugin.views import cluster_of, service_name, service_view
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
 from ecs_operator.status.rollout import deployment_id

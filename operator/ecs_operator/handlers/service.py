@@ -38,7 +38,13 @@ from ecs_operator.kube.resources import (
     resource_of,
 )
 from ecs_operator.kube.store import matches
-from ecs_operator.plan.service import ServicePlan, plan_service, requested_rollout, scale_selector
+from ecs_operator.plan.service import (
+    CAPACITY_MEMBERS,
+    ServicePlan,
+    plan_service,
+    requested_rollout,
+    scale_selector,
+)
 from ecs_operator.render import keys
 from ecs_operator.status.conditions import merge, override
 from ecs_operator.status.rollout import Rollout, running_task_definition
@@ -140,18 +146,20 @@ async def _report(
         tasks=task_summary(pods, running.ref),
         service_uid=body["metadata"]["uid"],
     )
-    reported = await report_findings(ctx, body, list(desired.findings))
-    if not reported and "findings" in previous:
-        reported = {"findings": None}  # a merge patch removes a member only when told to
+    reported = {
+        **await report_findings(ctx, body, list(desired.findings)),
+        **desired.status_inputs.capacity,
+    }
+    removed = _removed(previous, ("findings", *CAPACITY_MEMBERS), reported)
     conditions = [*view.status["conditions"], findings_condition(list(desired.findings))]
     if conflicts:
         conditions = override(conditions, report_conflicts(ctx, body, conflicts))
     status = {
         **view.status,
+        **removed,
         **reported,
         "selector": scale_selector(workloads),
         "clusterArn": target_cluster.name_of(ready.cluster),
-        **_capacity(previous, desired.status_inputs.capacity),
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
     for message in view.events:
@@ -160,11 +168,13 @@ async def _report(
     return status
 
 
-def _capacity(previous: dict[str, Any], capacity: Mapping[str, Any]) -> dict[str, Any]:
-    """The capacity in force, and the member of the other kind removed (a merge patch removes
-    a member only when told to)."""
-    others = ("launchType", "capacityProviderStrategy")
-    return {**{k: None for k in others if k in previous and k not in capacity}, **capacity}
+def _removed(
+    previous: Mapping[str, Any], members: tuple[str, ...], now: Mapping[str, Any]
+) -> dict[str, None]:
+    """``None`` for each of ``members`` the previous status has and the new one lacks (the
+    findings once all are mapped, the capacity member of the kind no longer in force): a merge
+    patch removes a member only when told to."""
+    return {k: None for k in members if k in previous and k not in now}
 
 
 def _settling(conditions: list[dict[str, Any]]) -> bool:

@@ -25,6 +25,9 @@ from ..render.service import RenderedService, render_service, report_unrendered
 from ..status.rollout import CircuitBreaker, Rollout, spec_hash
 from .context import PlanContext, Reported, WorkloadPlan, provider_counts, refusal
 
+#: ECS's Service members for its capacity: a status reports exactly one of them
+CAPACITY_MEMBERS = ("launchType", "capacityProviderStrategy")
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceStatusInputs:

@@ -22,6 +22,7 @@ from ecs_operator.api.identifiers import DEFAULT_CLUSTER, cluster_name, short_na
 from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.api.providers import FARGATE, FARGATE_PROVIDERS
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.plan.service import CAPACITY_MEMBERS
 from ecs_operator.render import keys
 from ecs_operator.status.task import task_state
 from ecs_operator.status.taskdefinition import (
@@ -51,8 +52,6 @@ SERVICE_SPEC_MEMBERS = (
     "propagateTags",
     "tags",
 )
-#: A service's capacity: the one it names, else the one the operator reports in force.
-CAPACITY_MEMBERS = ("launchType", "capacityProviderStrategy")
 #: Members of a Task's spec that describe-tasks repeats.
 TASK_SPEC_MEMBERS = ("launchType", "platformVersion", "startedBy", "overrides", "tags")
 
