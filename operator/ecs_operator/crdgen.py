@@ -77,6 +77,11 @@ class Kind:
     short_names: tuple[str, ...]
     columns: tuple[Column, ...]
     scale: dict[str, str] | None = None
+    #: spec members a LIST can select on (``--field-selector``), so that ``ecs-operator api``
+    #: reads the objects an ECS name means, not the namespace's (Kubernetes 1.31+; older API
+    #: servers drop them, and the API lists and filters itself). Only members a name is
+    #: compared with as written (``cluster`` is not: an ARN there means its short name).
+    selectable: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -109,6 +114,7 @@ KINDS: tuple[Kind, ...] = (
             Column("Memory", ".spec.memory"),
             AGE,
         ),
+        selectable=(".spec.family",),
     ),
     Kind(
         "Service",
@@ -127,6 +133,7 @@ KINDS: tuple[Kind, ...] = (
             AGE,
         ),
         SERVICE_SCALE,
+        selectable=(".spec.serviceName",),
     ),
     Kind(
         "Task",
@@ -316,6 +323,12 @@ def _defaults(spec: Schema) -> Schema:
     return spec
 
 
+def _selectable_fields(kind: Kind) -> dict[str, Any]:
+    if not kind.selectable:
+        return {}
+    return {"selectableFields": [{"jsonPath": path} for path in kind.selectable]}
+
+
 def crd(kind: Kind) -> dict[str, Any]:
     """The CustomResourceDefinition of one kind."""
     subresources: dict[str, Any] = {"status": {}}
@@ -343,6 +356,7 @@ def crd(kind: Kind) -> dict[str, Any]:
                     "storage": True,
                     "subresources": subresources,
                     "additionalPrinterColumns": [c.manifest() for c in kind.columns],
+                    **_selectable_fields(kind),
                     "schema": {"openAPIV3Schema": _root_schema(kind)},
                 }
             ],

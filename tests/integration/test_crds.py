@@ -137,6 +137,29 @@ def test_printer_columns_show_the_spec_in_ecs_terms(crd_namespace: str, accepted
     assert {'["FARGATE"]', "256", "0.5GB"} <= set(row.split())
 
 
+@pytest.mark.parametrize(
+    ("resource", "selector", "found"),
+    [
+        ("taskdefinitions", "spec.family=web", f"taskdefinition.{GROUP}/web"),
+        (
+            f"services.{GROUP}",
+            "spec.serviceName=ecs-simple-service",
+            f"service.{GROUP}/ecs-simple-service",
+        ),
+    ],
+)
+def test_a_family_and_a_service_name_select_their_objects(
+    resource: str, selector: str, found: str, crd_namespace: str, accepted: Results
+) -> None:
+    """The API server selects on the members ``ecs-operator api`` looks ECS names up by
+    (crdgen's ``selectable``), so it reads one family's TaskDefinition, not the namespace's
+    (``ecs-simple-service-elb`` and the other task definitions stay out)."""
+    listed = kubectl(
+        "get", resource, "-n", crd_namespace, "--field-selector", selector, "-o", "name"
+    )  # fmt: skip
+    assert listed.stdout.split() == [found]
+
+
 def test_explain_shows_the_ecs_documentation(crds: Path) -> None:
     """The description kubectl prints is botocore's, as generated into the CRD (compared
     with white space folded: kubectl wraps lines)."""

@@ -8,12 +8,12 @@ unexpected a ``ServerException``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ecs_operator.kube.client import ApiError, KubeClient, Resource
+from ecs_operator.kube.client import ApiError, KubeClient, Resource, field_selector
 from ecs_operator.plugin.views import Arns
 
 from . import errors
@@ -71,13 +71,29 @@ class Caller:
     def arn(self, resource: str) -> str:
         return f"arn:aws:ecs:{self.region}:{self.credential.account}:{resource}"
 
-    async def list(self, resource: Resource, label_selector: str = "") -> list[dict[str, Any]]:
-        """Every object of ``resource`` in the caller's namespace."""
+    async def _listed(
+        self, resource: Resource, label_selector: str, fields: str
+    ) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        async with kubernetes_errors(f"list {resource.plural}"):
-            async for items in self.kube.list(resource, self.namespace, label_selector):
-                found.extend(items)
+        async for items in self.kube.list(resource, self.namespace, label_selector, fields):
+            found.extend(items)
         return found
+
+    async def list(
+        self, resource: Resource, label_selector: str = "", fields: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every object of ``resource`` in the caller's namespace; with ``fields`` (spec members
+        its CRD declares selectable, crdgen.py), those the server selects by their values. An
+        API server before Kubernetes 1.31 cannot select on them and answers 400: then every
+        object is listed, so a caller filters by the same members itself."""
+        async with kubernetes_errors(f"list {resource.plural}"):
+            if fields:
+                try:
+                    return await self._listed(resource, label_selector, field_selector(fields))
+                except ApiError as error:
+                    if error.status != 400:
+                        raise
+            return await self._listed(resource, label_selector, "")
 
     async def get(self, resource: Resource, name: str) -> dict[str, Any] | None:
         async with kubernetes_errors(f"get {resource.kind} {name}"):

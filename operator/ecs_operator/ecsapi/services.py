@@ -260,7 +260,7 @@ async def create(caller: Caller, request: Body) -> Body:
     spec.update(_capacity_at_creation(found, request))
     _validated(spec)
     name = request["serviceName"]
-    for body in await caller.list(ECS_SERVICE):
+    for body in await caller.list(ECS_SERVICE, fields={"spec.serviceName": name}):
         if service_name(body) != name or body["metadata"].get("deletionTimestamp"):
             continue
         if not deleted(body):  # ECS names are unique per cluster; here per namespace

@@ -150,8 +150,13 @@ async def families(caller: Caller) -> list[Family]:
     return [Family(b, revisions) for b in bodies]
 
 
+async def _owner(caller: Caller, family: str) -> Body | None:
+    """The TaskDefinition of ``family``, read by its selectable ``spec.family``."""
+    return owner(await caller.list(TASK_DEFINITION, fields={"spec.family": family}), family)
+
+
 async def family(caller: Caller, name: str) -> Family | None:
-    body = owner(await caller.list(TASK_DEFINITION), name)
+    body = await _owner(caller, name)
     if body is None:
         return None
     return Family(body, list((await _revisions(caller, body["metadata"]["uid"])).values()))
@@ -183,7 +188,7 @@ async def resolve(caller: Caller, reference: str) -> tuple[Family, int]:
 
 async def _revisions(caller: Caller, uid: str) -> dict[int, Body]:
     """The ControllerRevisions of the TaskDefinition ``uid``, by number."""
-    found = await caller.list(CONTROLLER_REVISION, MANAGED)
+    found = await caller.list(CONTROLLER_REVISION, f"{MANAGED},{keys.LABEL_CONTROLLER_UID}={uid}")
     return {int(r["revision"]): r for r in found if controlled_by(r, uid)}
 
 
@@ -208,10 +213,8 @@ async def _record(
             if theirs:
                 return min(theirs), list(existing.values())
         number = max(existing, default=0) + 1
-        live, created = await caller.create_or_get(
-            CONTROLLER_REVISION,
-            child_of(controller_revision(body["metadata"]["name"], spec, number, digest), body),
-        )
+        revision = controller_revision(body["metadata"]["name"], uid, spec, number, digest)
+        live, created = await caller.create_or_get(CONTROLLER_REVISION, child_of(revision, body))
         if created or (
             controlled_by(live, uid) and _digest_of(live) == digest and after is not None
         ):
@@ -237,7 +240,7 @@ async def register(caller: Caller, request: Body) -> Body:
         spec = parse_task_definition(request).to_ecs()
     except EcsValidationError as error:
         raise refusal(error, request) from None
-    body = owner(await caller.list(TASK_DEFINITION), spec["family"])
+    body = await _owner(caller, spec["family"])
     after: int | None = None
     if body is None:
         body, created = await caller.create_or_get(

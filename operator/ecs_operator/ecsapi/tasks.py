@@ -19,6 +19,8 @@ from ecs_operator.api.parse import parse_task
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
 from ecs_operator.plugin.views import all_tasks, list_tasks
+from ecs_operator.render import keys
+from ecs_operator.render.names import label_value
 
 from . import clusters, errors, taskdefinitions, wire
 from .caller import Caller
@@ -73,7 +75,9 @@ async def tasks_in(caller: Caller, cluster: str) -> list[Found]:
         body = {**_provisioning(body), "kind": "Task"}
         for shown in all_tasks([body], [], cluster, caller.arns):
             found.append(Found(caller, cluster, shown, body))
-    for pod in await caller.list(POD, MANAGED):
+    # the cluster's services' pods (a Task's pods are in its status)
+    service_pods = f"{MANAGED},{keys.LABEL_CLUSTER}={label_value(cluster)},{keys.LABEL_SERVICE}"
+    for pod in await caller.list(POD, service_pods):
         for shown in all_tasks([], [pod], cluster, caller.arns):
             found.append(Found(caller, cluster, shown, pod))
     return found

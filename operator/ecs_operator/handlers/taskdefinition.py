@@ -46,9 +46,10 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         body = await set_finalizer(ctx, TASK_DEFINITION, body, True)
         await report_invalid(ctx, TASK_DEFINITION, body, error)
         return Outcome(Result.INVALID)
-    revisions = ctx.store.owned(CONTROLLER_REVISION, body["metadata"]["uid"])
+    uid = body["metadata"]["uid"]
+    revisions = ctx.store.owned(CONTROLLER_REVISION, uid)
     context = TaskDefinitionContext(
-        name, RecordedRevision.latest(revisions), account_id=ctx.settings.account_id
+        name, uid, RecordedRevision.latest(revisions), account_id=ctx.settings.account_id
     )
     plan = plan_taskdefinition(spec, context)
     conflicts: list[NameConflict] = []

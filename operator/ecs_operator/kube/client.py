@@ -67,6 +67,16 @@ class ApiError(Exception):
         self.message = message
 
 
+def field_selector(fields: Mapping[str, str]) -> str:
+    """A ``fieldSelector`` matching every ``path: value`` of ``fields`` (``spec.family``), each
+    value escaped as the API server's selector parser reads it (``\\``, ``,`` and ``=``)."""
+
+    def escaped(value: str) -> str:
+        return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
+
+    return ",".join(f"{path}={escaped(value)}" for path, value in fields.items())
+
+
 class KubeClient:
     """One aiohttp session to the API server; every write uses our field manager."""
 
@@ -141,13 +151,19 @@ class KubeClient:
         return found
 
     async def list(
-        self, resource: Resource, namespace: str | None = None, label_selector: str = ""
+        self,
+        resource: Resource,
+        namespace: str | None = None,
+        label_selector: str = "",
+        field_selector: str = "",
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """The objects, :data:`LIST_PAGE` at a time: the caller keeps what it needs of a page
         before the next one is read, so a LIST costs one page of decoded objects at most."""
         params = {"limit": str(LIST_PAGE)}
         if label_selector:
             params["labelSelector"] = label_selector
+        if field_selector:
+            params["fieldSelector"] = field_selector
         while True:
             listed = await self._request("GET", resource.path(namespace), params)
             items: list[dict[str, Any]] = listed.get("items", [])

@@ -40,6 +40,8 @@ class TaskDefinitionContext:
 
     #: the TaskDefinition object's name (its revisions are named after it)
     name: str
+    #: the TaskDefinition object's uid (its revisions are labelled with it)
+    uid: str
     #: the newest revision stored (None: none yet)
     latest: RecordedRevision | None = None
     #: the AWS account of the ARNs the status shows
@@ -70,11 +72,11 @@ def revision_name(td_name: str, revision: int) -> str:
 
 
 def controller_revision(
-    td_name: str, spec: dict[str, Any], number: int, digest: str
+    td_name: str, td_uid: str, spec: dict[str, Any], number: int, digest: str
 ) -> dict[str, Any]:
-    """Revision ``number`` of the TaskDefinition named ``td_name``, recording ``spec`` (ECS
-    JSON; its hash ``digest``), without its owner reference. ``ecs-operator api`` registers
-    with it too, so that RegisterTaskDefinition answers with its revision at once."""
+    """Revision ``number`` of the TaskDefinition named ``td_name`` (uid ``td_uid``), recording
+    ``spec`` (ECS JSON; its hash ``digest``), without its owner reference. ``ecs-operator api``
+    registers with it too, so that RegisterTaskDefinition answers with its revision at once."""
     return {
         "apiVersion": "apps/v1",
         "kind": "ControllerRevision",
@@ -83,6 +85,7 @@ def controller_revision(
             "labels": {
                 keys.LABEL_APP_MANAGED_BY: keys.MANAGED_BY,
                 keys.LABEL_REVISION: str(number),
+                keys.LABEL_CONTROLLER_UID: td_uid,
             },
             "annotations": {
                 keys.ANNOTATION_SPEC_HASH: digest,
@@ -104,7 +107,7 @@ def plan_taskdefinition(
     revision = None
     if latest is None or latest.digest != digest:
         number = latest.number + 1 if latest else 1
-        revision = controller_revision(context.name, recorded, number, digest)
+        revision = controller_revision(context.name, context.uid, recorded, number, digest)
     return TaskDefinitionPlan(
         revision=revision,
         status_inputs=TaskDefinitionStatusInputs(spec.family, context.account_id),

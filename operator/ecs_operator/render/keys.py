@@ -8,6 +8,10 @@ from ..nodes import PREFIX
 # Labels (values are shortened to 63 characters with a hash suffix when needed).
 LABEL_FAMILY = PREFIX + "family"
 LABEL_REVISION = PREFIX + "revision"
+#: on a task definition's ControllerRevision: its TaskDefinition's uid, so that one family's
+#: revisions are listed by a selector rather than picked from the namespace's (as Kubernetes
+#: labels a Job's pods with ``batch.kubernetes.io/controller-uid``)
+LABEL_CONTROLLER_UID = PREFIX + "controller-uid"
 LABEL_CLUSTER = PREFIX + "cluster"
 LABEL_SERVICE = PREFIX + "service"
 LABEL_TASK = PREFIX + "task"

@@ -65,7 +65,7 @@ TD = {"family": "web", "containerDefinitions": [container()]}
 
 
 def revision_of(spec: dict[str, Any], latest: RecordedRevision | None) -> Any:
-    context = TaskDefinitionContext("web-td", latest, account_id="123456789012")
+    context = TaskDefinitionContext("web-td", "uid-web-td", latest, account_id="123456789012")
     return plan_taskdefinition(parse_task_definition(spec), context)
 
 
@@ -75,6 +75,7 @@ def test_a_task_definitions_first_revision_is_1() -> None:
     assert revision["metadata"]["name"] == "web-td-1" and revision["revision"] == 1
     assert revision["data"]["spec"] == parse_task_definition(TD).to_ecs()
     assert revision["metadata"]["labels"][keys.LABEL_REVISION] == "1"
+    assert revision["metadata"]["labels"][keys.LABEL_CONTROLLER_UID] == "uid-web-td"
     assert revision["metadata"]["annotations"][keys.ANNOTATION_FAMILY] == "web"
     assert (plan.status_inputs.family, plan.status_inputs.account_id) == ("web", "123456789012")
 

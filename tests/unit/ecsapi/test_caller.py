@@ -1,0 +1,70 @@
+"""The caller's LIST by ECS name: a field selector where the API server can select, the whole
+namespace (filtered by the operation) where it cannot, and refusals still refusals."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from ecs_operator.ecsapi.caller import Caller
+from ecs_operator.ecsapi.credentials import Credential
+from ecs_operator.ecsapi.errors import EcsApiError
+from ecs_operator.kube.client import ApiError, Resource, field_selector
+from ecs_operator.kube.resources import TASK_DEFINITION
+
+Body = dict[str, Any]
+OBJECTS = [{"metadata": {"name": "web"}}, {"metadata": {"name": "worker"}}]
+
+
+class OldApiServer:
+    """A KubeClient's LIST as an API server answers it that cannot select on a custom
+    resource's fields (before Kubernetes 1.31), or that refuses the caller altogether."""
+
+    def __init__(self, refusal: int = 400) -> None:
+        self.refusal = refusal
+        self.asked: list[str] = []
+
+    async def list(
+        self, resource: Resource, namespace: str, label_selector: str, fields: str
+    ) -> AsyncIterator[list[Body]]:
+        self.asked.append(fields)
+        if fields or self.refusal != 400:
+            raise ApiError(self.refusal, f'field label not supported: "{fields}"', "BadRequest")
+        yield OBJECTS
+
+
+def _caller(kube: OldApiServer) -> Caller:
+    credential = Credential("AKIA", "s", "team", "deployer")
+    return Caller(credential, "eu-west-1", kube)  # type: ignore[arg-type]
+
+
+def test_a_server_that_cannot_select_on_a_field_is_asked_for_the_whole_namespace() -> None:
+    kube = OldApiServer()
+
+    found = asyncio.run(_caller(kube).list(TASK_DEFINITION, fields={"spec.family": "web"}))
+
+    assert found == OBJECTS
+    assert kube.asked == ["spec.family=web", ""]
+
+
+def test_a_refused_caller_is_refused_whether_or_not_it_selects() -> None:
+    with pytest.raises(EcsApiError) as refused:
+        asyncio.run(_caller(OldApiServer(403)).list(TASK_DEFINITION, fields={"spec.family": "x"}))
+    assert refused.value.code == "AccessDeniedException"
+
+
+@pytest.mark.parametrize(
+    ("fields", "selector"),
+    [
+        ({"spec.family": "web"}, "spec.family=web"),
+        ({"spec.family": "a,b=c\\d"}, "spec.family=a\\,b\\=c\\\\d"),
+        ({"spec.family": "web", "spec.cpu": "256"}, "spec.family=web,spec.cpu=256"),
+    ],
+)
+def test_field_selector_values_are_escaped_as_the_api_server_parses_them(
+    fields: dict[str, str], selector: str
+) -> None:
+    assert field_selector(fields) == selector
