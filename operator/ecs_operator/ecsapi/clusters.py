@@ -51,9 +51,14 @@ async def required(
 
 
 async def require(caller: Caller, reference: str | None, first_use: bool = False) -> str:
-    """The name of the cluster a request names (``required``)."""
-    name, _ = await required(caller, reference, first_use)
-    return name
+    """The name of the cluster a request names (``required``). Most Clusters' objects bear
+    their cluster's name (CreateCluster's, the default), so one GET answers where a LIST of the
+    namespace's Clusters is needed only for the others."""
+    name = short_name(reference or DEFAULT_CLUSTER)
+    found = await caller.get(ECS_CLUSTER, dns_label(name))
+    if found is not None and named([found], name) is not None:
+        return name
+    return (await required(caller, reference, first_use))[0]
 
 
 def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
