@@ -100,6 +100,7 @@ def _start_api(cluster: DevCluster, log_file: Path) -> tuple[subprocess.Popen[by
     command = [
         sys.executable, "-m", "ecs_operator.cli", "api",
         "--host", "127.0.0.1", "--port", str(port), "--namespace", NAMESPACE,
+        "--metrics-port", "0",
         "--log-level", "warning",
     ]  # fmt: skip
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}

@@ -59,6 +59,7 @@ def start_api(state_dir: Path) -> int:
     command = [
         sys.executable, "-m", "ecs_operator.cli", "api",
         "--host", "127.0.0.1", "--port", str(port), "--namespace", KEYS_NAMESPACE,
+        "--metrics-port", "0",
     ]  # fmt: skip
     processes.start(API, command, state_dir)
     recorded.write_text(json.dumps({"port": port}))

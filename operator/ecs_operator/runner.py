@@ -14,16 +14,15 @@ from dataclasses import fields
 from typing import Any
 
 import kopf
-from prometheus_client import start_http_server
 
 from ecs_operator.kube.client import LIST_PAGE, KubeClient
 from ecs_operator.kube.events import EventRecorder
 from ecs_operator.kube.store import Store
 from ecs_operator.kube.writer import Writer
 
+from . import metrics
 from .handlers import install_handlers
 from .handlers.context import Context, Settings, Timers
-from .metrics import REGISTRY
 from .policy import BASELINE, EXPOSED_SERVICE_TYPES, LEVELS, Policy
 
 
@@ -35,16 +34,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     scope.add_argument(
         "--all-namespaces", "-A", action="store_true", help="watch every namespace (default)"
     )
-    parser.add_argument(
-        "--metrics-port", type=int, default=8080, help="Prometheus metrics port (0: off)"
-    )
+    metrics.add_endpoint_arguments(parser, default_port=8080)
     parser.add_argument(
         "--health-port", type=int, default=8081, help="liveness endpoint port (0: off)"
-    )
-    parser.add_argument(
-        "--metrics-address",
-        default="0.0.0.0",
-        help="address the metrics endpoint listens on (127.0.0.1: only a sidecar can scrape it)",
     )
     parser.add_argument(
         "--health-address",
@@ -224,8 +216,7 @@ def run(args: argparse.Namespace) -> int:
     )
     logging.getLogger().setLevel(level)
     logging.getLogger("kopf.objects").setLevel(max(level, logging.WARNING))
-    if args.metrics_port:
-        start_http_server(args.metrics_port, addr=args.metrics_address, registry=REGISTRY)
+    metrics.serve(args, metrics.REGISTRY)
     _startup(args)
     install_handlers()
     kopf.run(

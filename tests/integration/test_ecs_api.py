@@ -196,6 +196,7 @@ def test_refused_keys_get_4xx_and_change_nothing(
     nobody = access_key(namespace, "nobody", "AKIANOBODY", rules="")
     stranger = AccessKey("AKIASTRANGER", "whatever")
     family = {"family": "web", "containerDefinitions": [{"name": "a", "image": "x", "memory": 8}]}
+    counted = api.requests()
 
     def register(client) -> None:  # type: ignore[no-untyped-def]
         client.register_task_definition(**family)
@@ -217,6 +218,14 @@ def test_refused_keys_get_4xx_and_change_nothing(
         "ClusterNotFoundException",
         400,
     )
+    # the API's metrics count each refusal by operation and code (docs/metrics.md)
+    assert api.requests() - counted == {
+        ("RegisterTaskDefinition", "InvalidSignatureException"): 1,
+        ("RegisterTaskDefinition", "UnrecognizedClientException"): 1,
+        ("RegisterTaskDefinition", "AccessDeniedException"): 1,
+        ("DescribeTaskDefinition", "ClientException"): 1,
+        ("DeleteCluster", "ClusterNotFoundException"): 1,
+    }
 
 
 JS_SCRIPT = Path(__file__).parent / "js" / "deploy-action.js"

@@ -9,8 +9,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from ecs_operator_devtools.demo_api import DEPLOYER_RULES, key_manifest
 from tests.support.kube import kubectl, wait_for
@@ -55,21 +58,25 @@ class ApiProcess:
     process: subprocess.Popen[bytes]
     log: Path
     endpoint: str
+    metrics_endpoint: str
 
     @classmethod
     def start(cls, directory: Path, namespace: str) -> ApiProcess:
         """`ecs-operator api` reading its access keys from ``namespace``."""
-        port = _free_port()
+        port, metrics_port = _free_port(), _free_port()
         log = directory / f"api-{int(time.time() * 1000)}.log"
         command = [
             sys.executable, "-m", "ecs_operator.cli", "api",
             "--host", "127.0.0.1", "--port", str(port), "--namespace", namespace,
+            "--metrics-port", str(metrics_port), "--metrics-address", "127.0.0.1",
         ]  # fmt: skip
         with open(log, "wb") as out:
             process = subprocess.Popen(
                 command, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ)
             )
-        started = cls(process, log, f"http://127.0.0.1:{port}")
+        started = cls(
+            process, log, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics"
+        )
         wait_for(started.ready, 30, "the ECS API to start")
         return started
 
@@ -81,6 +88,17 @@ class ApiProcess:
                 return bool(answer.status == 200)
         except OSError:
             return False
+
+    def requests(self) -> Counter[tuple[str, str]]:
+        """``ecs_operator_ecsapi_requests_total`` as scraped: (operation, code) -> count."""
+        with urllib.request.urlopen(self.metrics_endpoint, timeout=5) as answer:
+            text = answer.read().decode()
+        counts: Counter[tuple[str, str]] = Counter()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "ecs_operator_ecsapi_requests_total":
+                    counts[sample.labels["operation"], sample.labels["code"]] += int(sample.value)
+        return counts
 
     def stop(self) -> None:
         self.process.terminate()

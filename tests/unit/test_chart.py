@@ -495,6 +495,7 @@ def test_peering_switches_to_rolling_updates_and_ships_its_crds() -> None:
         ({"metrics.address": "[::]"}, "/metrics/address"),
         ({"metrics.address": "127.0.0.1", "serviceMonitor.enabled": "true"}, "metrics.address"),
         ({"metrics.address": "localhost", "metrics.service.enabled": "true"}, "metrics.address"),
+        ({"api.enabled": "true", "api.port": "8080", "metrics.port": "8080"}, "metrics.port"),
     ],
 )
 def test_broken_values_are_refused(values: dict[str, str], message: str) -> None:
@@ -628,6 +629,31 @@ def test_the_api_runs_beside_the_operator_with_probes_and_a_service() -> None:
     service = next(s for s in of_kind(manifests, "Service") if is_api(s))
     assert service["spec"]["selector"] == selector
     assert service["spec"]["ports"][0]["targetPort"] == "ecs"
+
+
+def test_the_apis_metrics_have_a_port_a_service_and_a_service_monitor_of_their_own() -> None:
+    """Each process serves its own registry (docs/metrics.md): Prometheus scrapes the API's
+    pods apart from the operator's, on a port apart from the ECS endpoint."""
+    values = {**VALUE_SETS["api"], "serviceMonitor.enabled": "true", "metrics.port": "9090"}
+    manifests = render(**values)
+    api = next(d for d in of_kind(manifests, "Deployment") if is_api(d))
+    (main,) = api["spec"]["template"]["spec"]["containers"]
+    parser = argparse.ArgumentParser()
+    server.configure(parser)
+    parsed = parser.parse_args(main["args"][1:])
+    ports = {p["name"]: p["containerPort"] for p in main["ports"]}
+    assert parsed.metrics_port == ports["metrics"] == 9090 != ports["ecs"]
+    pod_labels = api["spec"]["template"]["metadata"]["labels"]
+    monitors = {is_api(m): m for m in of_kind(manifests, "ServiceMonitor")}
+    services = [s for s in of_kind(manifests, "Service") if is_api(s)]
+    selected = monitors[True]["spec"]["selector"]["matchLabels"]
+    scraped = [s for s in services if selected.items() <= s["metadata"]["labels"].items()]
+    endpoint = monitors[True]["spec"]["endpoints"][0]["port"]
+    (metrics,) = [s for s in scraped if endpoint in {p["name"] for p in s["spec"]["ports"]}]
+    assert metrics["spec"]["selector"].items() <= pod_labels.items()
+    assert metrics["spec"]["ports"][0]["targetPort"] == "metrics"
+    operator_selected = monitors[False]["spec"]["selector"]["matchLabels"]
+    assert not any(operator_selected.items() <= s["metadata"]["labels"].items() for s in services)
 
 
 def flag_values(args: list[str], flag: str) -> list[str]:

@@ -26,7 +26,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     def kopf_run(**kwargs: Any) -> None:
         calls["kopf"] = kwargs
 
-    monkeypatch.setattr(runner, "start_http_server", start_http_server)
+    monkeypatch.setattr(runner.metrics, "start_http_server", start_http_server)
     monkeypatch.setattr(runner.kopf, "run", kopf_run)
     monkeypatch.setattr(runner.kopf, "configure", lambda **_: None)
     monkeypatch.setattr(runner, "_startup", lambda args: None)
@@ -51,7 +51,7 @@ def test_the_addresses_reach_both_servers(started: dict[str, Any]) -> None:
     )  # fmt: skip
     assert started["metrics"]["port"] == 9090
     assert started["metrics"]["addr"] == "127.0.0.1"
-    assert started["metrics"]["registry"] is runner.REGISTRY
+    assert started["metrics"]["registry"] is runner.metrics.REGISTRY
     assert started["kopf"]["liveness_endpoint"] == "http://10.1.2.3:9091/healthz"
 
 

@@ -227,6 +227,9 @@ namespace, or part of the ClusterRole when it watches all of them).
 {{- if include "ecs-operator.loopback" .Values.health.address }}
 {{- fail (printf "health.address: the kubelet probes the pod's IP, so %s (a loopback address) would fail every probe" .Values.health.address) }}
 {{- end }}
+{{- if and .Values.api.enabled .Values.metrics.port (eq (int .Values.metrics.port) (int .Values.api.port)) }}
+{{- fail (printf "metrics.port: the ECS API listens on %v (api.port) already; its metrics need a port of their own" .Values.api.port) }}
+{{- end }}
 {{- if and (or .Values.metrics.service.enabled .Values.serviceMonitor.enabled) (include "ecs-operator.loopback" .Values.metrics.address) }}
 {{- fail (printf "metrics.address: the metrics Service cannot reach %s (a loopback address); turn metrics.service and serviceMonitor off, or listen on the pod's addresses" .Values.metrics.address) }}
 {{- end }}

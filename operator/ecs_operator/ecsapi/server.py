@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ import kopf
 from aiohttp import web
 from pydantic import ValidationError
 
+from ecs_operator import metrics
 from ecs_operator.api import shapes
 from ecs_operator.api.base import EcsShape
 from ecs_operator.api.errors import EcsValidationError
@@ -158,15 +160,17 @@ class Endpoint:
 
     async def handle(self, request: web.Request) -> web.Response:
         request_id = str(uuid.uuid4())
-        status = 200
+        started = time.perf_counter()
+        status, code = 200, "OK"
         try:
             answer = await self._answer(request)
         except errors.EcsApiError as error:
-            answer, status = error.body(), error.status
+            answer, status, code = error.body(), error.status, error.code
         except Exception:  # a bug of ours: ECS's one 5xx, and the traceback in our log
             logger.exception("request %s failed", request_id)
             fault = errors.server_error(f"Internal error (request id {request_id}).")
-            answer, status = fault.body(), fault.status
+            answer, status, code = fault.body(), fault.status, fault.code
+        _observe(request, code, time.perf_counter() - started)
         return web.Response(
             text=json.dumps(answer, separators=(",", ":")),
             status=status,
@@ -192,6 +196,15 @@ class Endpoint:
         answer = await _retried(run, caller, validated(name, shape, data))
         result: Body = wire.to_wire(answer, caller.region, caller.credential.account)
         return result
+
+
+def _observe(request: web.Request, code: str, seconds: float) -> None:
+    """Count the request by operation (one we serve, else ``unknown``: the label's values stay
+    few whatever clients send) and by its answer's code."""
+    target = request.headers.get("X-Amz-Target", "").removeprefix(TARGET_PREFIX)
+    operation = target if target in OPERATIONS else "unknown"
+    metrics.ECSAPI_REQUESTS.labels(operation=operation, code=code).inc()
+    metrics.ECSAPI_REQUEST_SECONDS.labels(operation=operation).observe(seconds)
 
 
 async def _retried(run: Operation, caller: Caller, data: Body) -> Body:
@@ -242,6 +255,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), default="info"
     )
+    # not run's 8080: both run on one machine (make demo)
+    metrics.add_endpoint_arguments(parser, default_port=8082)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -253,6 +268,8 @@ def run(args: argparse.Namespace) -> int:
     if info is None:
         logger.error("no Kubernetes credentials: neither in-cluster nor kubeconfig")
         return 1
+
+    metrics.serve(args, metrics.ECSAPI_REGISTRY)
 
     async def app() -> web.Application:
         return application(Endpoint(info, args.namespace or default_namespace()))
