@@ -42,7 +42,7 @@ def deployment_summary(caller: Caller, cluster: str, service: Body, deployment: 
 
 
 async def _deployments(caller: Caller, cluster: str, name: str) -> list[tuple[Body, Body]]:
-    body = (await services.services_in(caller, cluster)).get(name)
+    body = (await services.services_in(caller, cluster, name)).get(name)
     if body is None:
         raise errors.service_not_found()
     shown = services.view(caller, body)

@@ -215,10 +215,14 @@ def _expired(body: Body) -> bool:
     return (datetime.now(UTC) - datetime.fromisoformat(at)).total_seconds() > TOMBSTONE
 
 
-async def services_in(caller: Caller, cluster: str) -> dict[str, Body]:
-    """The cluster's services by name (tombstones included; expired ones are removed)."""
+async def services_in(caller: Caller, cluster: str, name: str | None = None) -> dict[str, Body]:
+    """The cluster's services by name (tombstones included; expired ones are removed). With
+    ``name``, a call about one service reads that one by its selectable ``spec.serviceName``
+    rather than the namespace's Services (the others may be there too, on an API server that
+    cannot select: ``Caller.list``)."""
     found = {}
-    for body in await caller.list(ECS_SERVICE):
+    fields = None if name is None else {"spec.serviceName": name}
+    for body in await caller.list(ECS_SERVICE, fields=fields):
         if body["metadata"].get("deletionTimestamp") or cluster_of(body) != cluster:
             continue
         if _expired(body):
@@ -277,7 +281,8 @@ async def create(caller: Caller, request: Body) -> Body:
 
 async def _active(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
-    body = (await services_in(caller, cluster)).get(short_name(request["service"]))
+    name = short_name(request["service"])
+    body = (await services_in(caller, cluster, name)).get(name)
     if body is None:
         raise errors.service_not_found()
     if deleted(body):
@@ -287,9 +292,11 @@ async def _active(caller: Caller, request: Body) -> Body:
 
 async def describe(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
+    wanted = request["services"]
+    one = short_name(wanted[0]) if len(wanted) == 1 else None  # a waiter's poll, a deploy's
     found, failures = wire.described(
-        request["services"],
-        await services_in(caller, cluster),
+        wanted,
+        await services_in(caller, cluster, one),
         lambda name: caller.arn(f"service/{name}"),  # ECS names a missing one so
     )
     services = [view(caller, body, request.get("include")) for body in found]

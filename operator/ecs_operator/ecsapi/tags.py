@@ -40,8 +40,8 @@ async def _tagged(caller: Caller, arn: str) -> tuple[Resource, Body]:
             raise errors.cluster_not_found()
         return ECS_CLUSTER, body
     if kind == "service":
-        found = await services.services_in(caller, path[0] if len(path) > 1 else "default")
-        service = found.get(path[-1])
+        cluster, name = path[0] if len(path) > 1 else "default", path[-1]
+        service = (await services.services_in(caller, cluster, name)).get(name)
         if service is None or services.deleted(service):
             raise errors.service_not_found()
         return ECS_SERVICE, service
