@@ -103,6 +103,12 @@ def test_the_aws_cli_deploys_rolls_runs_and_deletes(
         "--query", "taskDefinition.taskDefinitionArn", "--output", "text",
     )  # fmt: skip
     assert second == f"{ARN}:task-definition/web:2"
+    # a deploy script's "latest revision": DESC sorts the whole list, then pages
+    latest = aws(
+        "list-task-definitions", "--family-prefix", "web", "--sort", "DESC",
+        "--max-results", "1", "--no-paginate", "--query", "taskDefinitionArns", "--output", "text",
+    )  # fmt: skip
+    assert latest == second
     # the deploy Action always sends volumeConfigurations: [] (the answer shows the new
     # deployment IN_PROGRESS: the waiter, which polls before it sleeps, must not find the
     # service steady on the old one; with a health check the rollout itself may be over

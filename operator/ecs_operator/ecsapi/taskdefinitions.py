@@ -335,15 +335,16 @@ async def list_definitions(caller: Caller, request: Body) -> Body:
                 keys[f"{found.name}:{entry['revision']:010d}"] = caller.arn(
                     f"task-definition/{found.name}:{entry['revision']}"
                 )
+    # DESC reverses the whole order (family, then revision) before paging: its first page is
+    # the newest revisions, which deploy scripts read with --sort DESC --max-results 1
     chosen, token = wire.page(
         list(keys),
         request.get("nextToken"),
         request.get("maxResults"),
         [prefix, status, request.get("sort")],
+        descending=request.get("sort") == "DESC",
     )
     arns = [keys[k] for k in chosen]
-    if request.get("sort") == "DESC":
-        arns.reverse()
     return {"taskDefinitionArns": arns, **({"nextToken": token} if token else {})}
 
 

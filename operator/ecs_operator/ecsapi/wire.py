@@ -101,8 +101,10 @@ def page(
     max_results: int | None,
     filters: Any,
     default: int = 100,
+    descending: bool = False,
 ) -> tuple[list[str], str | None]:
-    """One page of sorted ``keys`` after ``token``, and the next token (None: the last page).
+    """One page of sorted ``keys`` (``descending``: last first) after ``token``, and the next
+    token (None: the last page).
 
     A token is the last key returned and a hash of the request's filters: opaque to clients,
     stable while objects come and go (no offsets), and refused when reused with other filters.
@@ -110,7 +112,7 @@ def page(
     if max_results is not None and not 1 <= max_results <= 100:
         raise errors.invalid_parameter("maxResults must be between 1 and 100.")
     size = max_results or default
-    ordered = sorted(keys)
+    ordered = sorted(keys, reverse=descending)
     start = 0
     if token:
         try:
@@ -120,7 +122,10 @@ def page(
             raise errors.invalid_parameter("Invalid nextToken.") from None
         if fingerprint != _fingerprint(filters):
             raise errors.invalid_parameter("nextToken does not belong to these parameters.")
-        start = next((i for i, key in enumerate(ordered) if key > after), len(ordered))
+        start = next(
+            (i for i, key in enumerate(ordered) if (key < after if descending else key > after)),
+            len(ordered),
+        )
     chosen = list(ordered[start : start + size])
     if start + size >= len(ordered):
         return chosen, None

@@ -163,6 +163,19 @@ def test_times_become_epoch_seconds_and_arns_the_callers_region() -> None:
     }
 
 
+def test_descending_pages_start_from_the_last_key() -> None:
+    """ListTaskDefinitions' sort DESC reverses the whole list before it is paged: its first
+    page of one is the newest revision, as deploy scripts read it."""
+    keys = [f"web:{n:010d}" for n in range(1, 6)]
+    pages, token = [], None
+    while True:
+        chosen, token = wire.page(keys, token, 2, ["web", "DESC"], descending=True)
+        pages.append([int(k.split(":")[1]) for k in chosen])
+        if token is None:
+            break
+    assert pages == [[5, 4], [3, 2], [1]]
+
+
 def test_pages_follow_the_token_to_the_end() -> None:
     keys = [f"k{i:02d}" for i in range(25)]
     seen, token = [], None
