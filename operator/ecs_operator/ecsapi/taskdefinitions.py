@@ -327,9 +327,12 @@ def _status_filter(request: Body) -> str:
 async def list_definitions(caller: Caller, request: Body) -> Body:
     prefix, status = request.get("familyPrefix") or "", _status_filter(request)
     keys: dict[str, str] = {}
-    for found in await families(caller):
-        if prefix and found.name != prefix:  # ECS: "the full family name", despite its name
-            continue
+    if prefix:  # ECS: "the full family name", despite its name: one family's revisions
+        named = await family(caller, prefix)
+        listed = [named] if named is not None else []
+    else:
+        listed = await families(caller)
+    for found in listed:
         for entry in found.entries:
             if status == "ALL" or entry["status"] == status:
                 keys[f"{found.name}:{entry['revision']:010d}"] = caller.arn(
