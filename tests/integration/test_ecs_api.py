@@ -135,6 +135,12 @@ def test_the_aws_cli_deploys_rolls_runs_and_deletes(
         "services[0].[taskDefinition,runningCount,length(deployments),status,deployments[0].id]",
     )  # fmt: skip
     assert state == f"{second}\t2\t1\tACTIVE\t{new[0]}"  # forced, the same revision
+    tasks = aws("list-tasks", "--service-name", "web", "--query", "taskArns", "--output", "text")
+    described = aws(
+        "describe-tasks", "--tasks", *tasks.split(), "--output", "text",
+        "--query", "tasks[*].[group,lastStatus,taskDefinitionArn]",
+    )  # fmt: skip
+    assert described.splitlines() == [f"service:web\tRUNNING\t{second}"] * 2
 
     # (b) batch: run a task, wait until it stops, read its exit code. kwok plays the kubelet, so
     # the task's pod is told to exit with code 3 (a simulation annotation) where a real
