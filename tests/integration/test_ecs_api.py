@@ -138,15 +138,16 @@ def test_the_aws_cli_deploys_rolls_runs_and_deletes(
     tasks = aws("list-tasks", "--service-name", "web", "--query", "taskArns", "--output", "text")
     described = aws(
         "describe-tasks", "--tasks", *tasks.split(), "--output", "text",
-        "--query", "tasks[*].[group,lastStatus,taskDefinitionArn]",
+        "--query", "tasks[*].[group,lastStatus,taskDefinitionArn,cpu]",
     )  # fmt: skip
-    assert described.splitlines() == [f"service:web\tRUNNING\t{second}"] * 2
+    # WEB registers no task-level size (ECS then shows none)
+    assert described.splitlines() == [f"service:web\tRUNNING\t{second}\tNone"] * 2
 
     # (b) batch: run a task, wait until it stops, read its exit code. kwok plays the kubelet, so
     # the task's pod is told to exit with code 3 (a simulation annotation) where a real
     # container would just end.
     aws(
-        "register-task-definition", "--family", "job",
+        "register-task-definition", "--family", "job", "--cpu", "256", "--memory", "512",
         "--container-definitions", '[{"name":"main","image":"busybox","memory":64}]',
     )  # fmt: skip
     task = aws(
@@ -164,9 +165,9 @@ def test_the_aws_cli_deploys_rolls_runs_and_deletes(
     aws("wait", "tasks-stopped", "--tasks", task)
     stopped = aws(
         "describe-tasks", "--tasks", task, "--output", "text",
-        "--query", "tasks[0].[lastStatus,stopCode,containers[0].exitCode]",
+        "--query", "tasks[0].[lastStatus,stopCode,containers[0].exitCode,cpu,memory]",
     )  # fmt: skip
-    assert stopped == "STOPPED\tEssentialContainerExited\t3"
+    assert stopped == "STOPPED\tEssentialContainerExited\t3\t256\t512"
 
     # scale to 0, delete: DRAINING, then INACTIVE and still describable
     aws("update-service", "--service", "web", "--desired-count", "0")

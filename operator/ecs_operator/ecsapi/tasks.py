@@ -9,6 +9,7 @@ default).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import short_name
 from ecs_operator.api.parse import parse_task
+from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
 from ecs_operator.plugin.views import all_tasks, list_tasks
@@ -103,7 +105,37 @@ async def run(caller: Caller, request: Body) -> Body:
     body = await caller.create(ECS_TASK, {"metadata": {"name": uuid.uuid4().hex}, "spec": spec})
     body = {**_provisioning(body), "kind": "Task"}
     shown = [Found(caller, cluster, s, body) for s in all_tasks([body], [], cluster, caller.arns)]
-    return {"tasks": [_with_tags(f, ["TAGS"]) for f in shown], "failures": []}
+    tasks = [{**_with_tags(f, ["TAGS"]), **_sizes(family, revision)} for f in shown]
+    return {"tasks": tasks, "failures": []}
+
+
+def _sizes(family: taskdefinitions.Family | None, revision: int) -> Body:
+    """ECS's task-level ``cpu`` and ``memory`` of a task: as the revision it runs registered
+    them, where it has them (a Fargate revision always does)."""
+    stored = family.revisions.get(revision) if family is not None else None
+    spec = ((stored or {}).get("data") or {}).get("spec") or {}
+    return {k: str(spec[k]) for k in ("cpu", "memory") if spec.get(k) is not None}
+
+
+def _reference(arn: str) -> TaskDefinitionRef | None:
+    try:
+        return TaskDefinitionRef.parse(arn)
+    except InvalidTaskDefinitionRef:  # a task shown before its revision was resolved
+        return None
+
+
+async def _sized(caller: Caller, tasks: list[Body]) -> list[Body]:
+    """``tasks`` with their ``cpu`` and ``memory``, one read of each family they run."""
+    parsed = {
+        arn: ref
+        for arn in {t.get("taskDefinitionArn") or "" for t in tasks}
+        if (ref := _reference(arn)) is not None
+    }
+    names = sorted({ref.family for ref in parsed.values()})
+    read = await asyncio.gather(*(taskdefinitions.family(caller, name) for name in names))
+    families = dict(zip(names, read, strict=True))
+    sizes = {arn: _sizes(families[ref.family], ref.revision or 0) for arn, ref in parsed.items()}
+    return [{**t, **sizes.get(t.get("taskDefinitionArn") or "", {})} for t in tasks]
 
 
 async def describe(caller: Caller, request: Body) -> Body:
@@ -116,7 +148,7 @@ async def describe(caller: Caller, request: Body) -> Body:
         lambda task: caller.arn(f"task/{cluster}/{task}"),
     )
     tasks = [_with_tags(f, request.get("include")) for f in found]
-    return {"tasks": tasks, "failures": failures}
+    return {"tasks": await _sized(caller, tasks), "failures": failures}
 
 
 async def list_cluster_tasks(caller: Caller, request: Body) -> Body:
