@@ -29,7 +29,7 @@ from ecs_operator.api.parse import parse_service
 from ecs_operator.kube.resources import ECS_SERVICE, POD
 from ecs_operator.plan.service import CAPACITY_MEMBERS
 from ecs_operator.plugin.actions import force_new_deployment_patch
-from ecs_operator.plugin.views import cluster_of, service_name, service_view
+from ecs_operator.plugin.views import cluster_of, picked, service_name, service_view
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
 from ecs_operator.status.rollout import deployment_id
@@ -170,7 +170,7 @@ def _with_pending(caller: Caller, body: Body, shown: Body) -> list[Body]:
         # operator's own id for it, unless updates raced it: then the recorded one wins)
         return [{**deployments[0], "id": deployment}, *deployments[1:]]
     primary = {
-        **{k: shown[k] for k in CAPACITY_MEMBERS if k in shown},
+        **picked(shown, CAPACITY_MEMBERS),
         "id": deployment,
         "status": "PRIMARY",
         "taskDefinition": caller.arns.task_definition(recorded["taskDefinition"]),

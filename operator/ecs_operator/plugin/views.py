@@ -104,7 +104,8 @@ def in_cluster(bodies: Iterable[Body], cluster: str) -> list[Body]:
     return [b for b in bodies if cluster_of(b) == cluster]
 
 
-def _picked(source: Body, members: Sequence[str]) -> Body:
+def picked(source: Body, members: Sequence[str]) -> Body:
+    """The ``members`` ``source`` has, as they are there."""
     return {m: source[m] for m in members if m in source}
 
 
@@ -135,7 +136,7 @@ def service_view(body: Body, arns: Arns) -> Body:
     desired = desired_count(body)
     # the capacity in force: the spec's own, else the operator's report (the cluster's default
     # strategy, EC2 for a spec naming neither); the PRIMARY deployment runs with it too
-    capacity = _picked(spec, CAPACITY_MEMBERS) or _picked(status, CAPACITY_MEMBERS)
+    capacity = picked(spec, CAPACITY_MEMBERS) or picked(status, CAPACITY_MEMBERS)
     deployments = status.get("deployments") or []
     if deployments:
         primary = {**capacity, **deployments[0], "desiredCount": desired}
@@ -158,7 +159,7 @@ def service_view(body: Body, arns: Arns) -> Body:
         # cannot, such as a service that cannot start any task
         "conditions": status.get("conditions") or [],
     }
-    return view | capacity | _picked(spec, SERVICE_SPEC_MEMBERS)
+    return view | capacity | picked(spec, SERVICE_SPEC_MEMBERS)
 
 
 def describe_services(
@@ -232,7 +233,7 @@ def _standalone_tasks(body: Body, arns: Arns) -> list[Body]:
         "clusterArn": arns.cluster(cluster),
         "taskDefinitionArn": arns.task_definition(status.get("taskDefinition")),
         "group": spec.get("group") or f"family:{family}",
-        **_picked(spec, TASK_SPEC_MEMBERS),
+        **picked(spec, TASK_SPEC_MEMBERS),
     }
     strategy = spec.get("capacityProviderStrategy") or []
     if strategy:
