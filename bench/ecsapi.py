@@ -8,12 +8,19 @@ Service objects (what DescribeServices reads, and what `kubectl get services.ecs
 reads), over one aiohttp session with the admin certificate. The difference is the API's own
 cost: SigV4, impersonation, the ECS view and the extra reads a view needs (its Cluster).
 
+Then a family's size: one client registers a new image of a family that has 1,000 revisions
+(recorded beforehand as its ControllerRevisions, as years of deploys would leave them), and of
+a family that has one, in turn, so that both see the same load; and the TaskDefinition's
+status size with 1,000 revisions (every watcher of TaskDefinitions decodes it on each
+registration).
+
 The machine's load average is recorded with the numbers: the 2 cores may be shared.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -28,7 +35,10 @@ from typing import Any
 from botocore.config import Config
 from botocore.session import get_session
 
-from ecs_operator.kube.resources import ECS_SERVICE
+from ecs_operator.kube.owners import child_of
+from ecs_operator.kube.resources import CONTROLLER_REVISION, ECS_SERVICE, TASK_DEFINITION
+from ecs_operator.plan.taskdefinition import controller_revision
+from ecs_operator.render.names import json_digest
 from ecs_operator_devtools.demo_api import DEPLOYER_RULES, key_manifest
 from ecs_operator_devtools.devcluster import binaries
 from ecs_operator_devtools.devcluster.cluster import DevCluster, free_port
@@ -47,6 +57,17 @@ CONTAINER = {
     "image": "nginx:1.28",
     "memory": 32,
     "healthCheck": {"command": ["CMD-SHELL", "true"], "retries": 1},
+}
+
+#: the large family's revisions, and the registrations timed into each family
+LARGE_FAMILY = 1000
+REGISTRATIONS = 20
+#: a task definition of a realistic size (about 2 KB recorded): its revision objects are
+#: what a family's size is made of
+SIZED_CONTAINER = {
+    **CONTAINER,
+    "environment": [{"name": f"SETTING_{i}", "value": "x" * 40} for i in range(25)],
+    "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/bench"}},
 }
 
 
@@ -147,6 +168,59 @@ def _steady(ecs: Any, names: list[str]) -> None:
     raise TimeoutError("the bench's services did not become steady in 300 s")
 
 
+async def _record_revisions(cluster: DevCluster, family: str, numbers: range) -> int:
+    """Record revisions ``numbers`` of ``family`` as its ControllerRevisions; the bytes of the
+    TaskDefinition's status once the operator has taken the last one in."""
+    api = Api(cluster, concurrency=CLIENTS)
+    try:
+        path = TASK_DEFINITION.path(NAMESPACE, family)
+        body = await api.get(path)
+        spec, name, uid = body["spec"], body["metadata"]["name"], body["metadata"]["uid"]
+        digest = json_digest(spec)
+        await asyncio.gather(
+            *(
+                api.request(
+                    "POST",
+                    CONTROLLER_REVISION.path(NAMESPACE),
+                    child_of(controller_revision(name, uid, spec, n, digest), body),
+                )
+                for n in numbers
+            )
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            status = (await api.get(path)).get("status") or {}
+            if status.get("revision") == numbers[-1]:
+                return len(json.dumps(status, separators=(",", ":")))
+            await asyncio.sleep(0.5)
+        raise TimeoutError(f"the operator did not take in {family}'s {numbers[-1]} revisions")
+    finally:
+        await api.close()
+
+
+def _family_sizes(cluster: DevCluster, ecs: Any) -> dict[str, Any]:
+    """RegisterTaskDefinition of a new image into a family of :data:`LARGE_FAMILY` revisions
+    and into one of a single revision, in turn (one client): p50/p99 of each, and the large
+    family's status size."""
+    for family in ("large", "small"):
+        ecs.register_task_definition(family=family, containerDefinitions=[SIZED_CONTAINER])
+    log(f"ecsapi: recording {LARGE_FAMILY} revisions of one family")
+    status_bytes = asyncio.run(_record_revisions(cluster, "large", range(2, LARGE_FAMILY + 1)))
+    spent: dict[str, list[float]] = {"large": [], "small": []}
+    for i in range(REGISTRATIONS):
+        for family, found in spent.items():
+            container = {**SIZED_CONTAINER, "image": f"nginx:1.28.{i}"}
+            started = time.perf_counter()
+            ecs.register_task_definition(family=family, containerDefinitions=[container])
+            found.append(time.perf_counter() - started)
+    return {
+        "revisions": LARGE_FAMILY,
+        "register_into_large_family": percentiles(spent["large"]),
+        "register_into_small_family": percentiles(spent["small"]),
+        "large_family_status_bytes": status_bytes,
+    }
+
+
 def run(calls: int, logs: Path, keep: bool) -> dict[str, Any]:
     """The lane's numbers: p50/p99 of each call at ``CLIENTS`` concurrent clients, each making
     ``calls`` calls, and the load average around them."""
@@ -181,7 +255,9 @@ def run(calls: int, logs: Path, keep: bool) -> dict[str, Any]:
                 ),
                 max(1, calls // 2),
             )
+            sizes = _family_sizes(cluster, ecs)
             return {
+                **sizes,
                 "clients": CLIENTS,
                 "services": SERVICES,
                 "describe_services": percentiles(describe),

@@ -146,20 +146,31 @@ def table(results: dict[str, Any]) -> str:
 
 
 def _ecsapi_lines(found: dict[str, Any] | None) -> list[str]:
-    """The ECS API lane: p50/p99 per call at its concurrency, and the load it ran under."""
+    """The ECS API lane: p50/p99 per call at its concurrency, a registration's cost against its
+    family's size, and the load it ran under."""
     if not found:
         return []
-    lines = ["", f"ECS API, {found['clients']} concurrent clients (p50 / p99 ms)"]
-    for key, name in (
+    rows = [
         ("describe_services", f"DescribeServices ({found['services']} services)"),
         ("kubernetes_list_services", "the same read, Kubernetes LIST"),
         ("register_task_definition", "RegisterTaskDefinition"),
-    ):
-        point = found[key]
-        lines.append(f"  {name:<40} {point['p50_ms']:>8.1f} / {point['p99_ms']:<8.1f}")
+    ]
+    lines = ["", f"ECS API, {found['clients']} concurrent clients (p50 / p99 ms)"]
+    lines.extend(_latency_line(found[key], name) for key, name in rows)
+    if "revisions" in found:  # results before the lane timed a family's size have none
+        large = found["revisions"]
+        lines.append("ECS API, one client, a new image into a family of N revisions")
+        lines.append(_latency_line(found["register_into_small_family"], "N = 1"))
+        lines.append(_latency_line(found["register_into_large_family"], f"N = {large}"))
+        size = found["large_family_status_bytes"]
+        lines.append(f"  the TaskDefinition's status at N = {large}: {size:,} bytes")
     before, after = found["load_average"]
     lines.append(f"  load average {before} -> {after} on {found['cpus']} CPUs")
     return lines
+
+
+def _latency_line(point: dict[str, Any], name: str) -> str:
+    return f"  {name:<40} {point['p50_ms']:>8.1f} / {point['p99_ms']:<8.1f}"
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
