@@ -20,8 +20,10 @@ from ecs_operator.status.task import task_state
 from ecs_operator.status.taskdefinition import (
     compatibilities,
     latest_active,
+    latest_unmarked,
     parse_revisions,
     revision_entries,
+    task_definition_status,
 )
 
 
@@ -126,6 +128,19 @@ def test_revisions_are_active_until_deregistered() -> None:
         (3, "INACTIVE"),
     ]
     assert latest_active(entries) == 2
+
+
+def test_the_status_lists_the_newest_revisions_only() -> None:
+    """A family registered on every deploy has thousands of revisions; its status, which every
+    watcher decodes at each registration, stays the size of ten."""
+    revisions = [{"revision": n, "metadata": {}} for n in range(1, 1001)]
+    entries = revision_entries(revisions, parse_revisions("1000"))
+
+    status = task_definition_status("web", entries, {}, 1)
+
+    assert [e["revision"] for e in status["revisions"]] == list(range(991, 1001))
+    assert (status["revision"], status["status"]) == (1000, "INACTIVE")
+    assert latest_unmarked(1000, parse_revisions("1000,999")) == 998
 
 
 _CONTAINER = {"name": "app", "image": "busybox", "memory": 128}

@@ -13,11 +13,14 @@ import pytest
 import yaml
 
 from ecs_operator.api.parse import parse_service, parse_task_definition
+from ecs_operator.kube.owners import child_of
+from ecs_operator.plan.taskdefinition import controller_revision
 from ecs_operator.plugin import cli, table, views
 from ecs_operator.render import request
 from ecs_operator.render.service import render_service
 from ecs_operator.status.conditions import condition
 from ecs_operator.status.service import service_status, with_problem_event
+from ecs_operator.status.taskdefinition import DEREGISTERED
 from ecs_operator.status.workloads import WorkloadState
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,11 +102,20 @@ def batch() -> Body:
 def web_td() -> Body:
     """The web TaskDefinition with revision 1 (deregistered) and 2 (ACTIVE)."""
     td = with_metadata(example("fargate-web.yaml")["TaskDefinition"])
-    revisions = [
-        {"revision": 1, "status": "INACTIVE", "registeredAt": "2026-01-01T00:00:00Z"},
-        {"revision": 2, "status": "ACTIVE", "registeredAt": "2026-01-02T00:00:00Z"},
-    ]
-    return {**td, "status": {"family": "web", "revision": 2, "revisions": revisions}}
+    td["metadata"]["annotations"] = {DEREGISTERED: "1"}
+    return {**td, "status": {"family": "web", "revision": 2}}
+
+
+def revision_of(td: Body, number: int, **spec: Any) -> Body:
+    """Revision ``number`` of ``td`` as its ControllerRevision records it, registered on the
+    ``number``th of January."""
+    recorded = {**td["spec"], **spec}
+    revision = child_of(
+        controller_revision(td["metadata"]["name"], td["metadata"]["uid"], recorded, number, ""),
+        {**td, "apiVersion": "ecs-operator.dev/v1alpha1", "kind": "TaskDefinition"},
+    )
+    revision["metadata"]["creationTimestamp"] = f"2026-01-0{number}T00:00:00Z"
+    return revision
 
 
 def test_describe_services_is_the_aws_cli_shape(web: Body) -> None:
@@ -254,7 +266,7 @@ def test_describe_tasks_table(web_pods: list[Body], batch: Body) -> None:
 def test_describe_task_definition_uses_the_stored_revision(web_td: Body) -> None:
     body, revision = views.find_task_definition([web_td], "web")
     assert revision == 2, "a bare family means the latest ACTIVE revision"
-    stored = {"data": {"spec": {**web_td["spec"], "cpu": "1024", "memory": "2048"}}}
+    stored = revision_of(web_td, 2, cpu="1024", memory="2048")
     described = views.describe_task_definition(body, 2, stored, ARNS)
     definition = described["taskDefinition"]
     assert definition["taskDefinitionArn"] == (
@@ -265,20 +277,38 @@ def test_describe_task_definition_uses_the_stored_revision(web_td: Body) -> None
         "ACTIVE",
         "1024",
     )
+    assert definition["registeredAt"] == "2026-01-02T00:00:00Z"
     assert definition["requiresCompatibilities"] == ["FARGATE"]
     assert definition["compatibilities"] == ["EC2", "FARGATE"]  # as ECS reports it
-    first = views.describe_task_definition(
-        *views.find_task_definition([web_td], "web:1"), None, ARNS
-    )
+    body, revision = views.find_task_definition([web_td], "web:1")
+    first = views.describe_task_definition(body, revision, revision_of(web_td, 1), ARNS)
     assert first["taskDefinition"]["status"] == "INACTIVE"
     text = table.task_definition(described)
     assert "web" in text and "log-tailer" in text and "awsvpc" in text
 
 
-@pytest.mark.parametrize("reference", ["web:3", "nope", "not a ref"])
+def test_a_bare_family_skips_its_deregistered_revisions(web_td: Body) -> None:
+    web_td["metadata"]["annotations"][DEREGISTERED] = "1,2"
+    with pytest.raises(views.TaskDefinitionNotFound, match="no ACTIVE revision"):
+        views.find_task_definition([web_td], "web")
+    web_td["status"]["revision"] = 3  # registered since
+    assert views.find_task_definition([web_td], "web")[1] == 3
+
+
+@pytest.mark.parametrize("reference", ["nope", "not a ref"])
 def test_unknown_task_definitions_are_reported(web_td: Body, reference: str) -> None:
     with pytest.raises(views.TaskDefinitionNotFound):
         views.find_task_definition([web_td], reference)
+
+
+def test_a_revision_without_its_record_is_not_registered(web_td: Body) -> None:
+    body, revision = views.find_task_definition([web_td], "web:3")
+    with pytest.raises(views.TaskDefinitionNotFound, match="web:3 is not registered"):
+        views.describe_task_definition(body, revision, None, ARNS)
+    stranger = revision_of(web_td, 3)
+    stranger["metadata"]["ownerReferences"][0]["uid"] = "uid-of-a-deleted-web"
+    with pytest.raises(views.TaskDefinitionNotFound):
+        views.describe_task_definition(body, revision, stranger, ARNS)
 
 
 def test_describe_clusters_counts_ec2_and_fargate(web_pods: list[Body], batch: Body) -> None:
@@ -326,9 +356,12 @@ class FakeSource:
 
     namespace = "shop"
 
-    def __init__(self, objects: dict[str, list[Body]], pods: list[Body]) -> None:
+    def __init__(
+        self, objects: dict[str, list[Body]], pods: list[Body], revisions: tuple[Body, ...] = ()
+    ) -> None:
         self.objects = objects
         self._pods = pods
+        self.revisions = {r["metadata"]["name"]: r for r in revisions}
 
     def custom(self, plural: str) -> list[Body]:
         return self.objects.get(plural, [])
@@ -337,7 +370,7 @@ class FakeSource:
         return self._pods
 
     def controller_revision(self, name: str) -> Body | None:
-        return None
+        return self.revisions.get(name)
 
 
 @pytest.mark.parametrize(
@@ -356,7 +389,9 @@ def test_commands_print_json_and_tables(
     argv: list[str], web: Body, web_pods: list[Body], batch: Body, web_td: Body
 ) -> None:
     source = FakeSource(
-        {"services": [web], "tasks": [batch], "taskdefinitions": [web_td]}, web_pods
+        {"services": [web], "tasks": [batch], "taskdefinitions": [web_td]},
+        web_pods,
+        (revision_of(web_td, 2),),
     )
     out = io.StringIO()
     assert cli.run(cli.parser().parse_args([*argv, "-o", "json"]), source, out) == 0

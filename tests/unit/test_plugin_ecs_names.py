@@ -22,6 +22,6 @@ def test_services_clusters_and_families_are_found_by_their_ecs_names() -> None:
     described = views.describe_clusters([cluster], ["Prod_EU"], arns, lambda _: [])
     assert [c["clusterName"] for c in described["clusters"]] == ["Prod_EU"]
     family = _object({"family": "Billing_Job"}, "Billing_Job")
-    family["status"] = {"revisions": [{"revision": 1, "status": "ACTIVE"}]}
+    family["status"] = {"revision": 1}
     body, revision = views.find_task_definition([family], "Billing_Job")
     assert body is family and revision == 1

@@ -17,6 +17,7 @@ from ecs_operator.handlers.common import FINALIZER
 from ecs_operator.handlers.context import Context, Settings, Timers
 from ecs_operator.handlers.queue import OK, Key, Kind, Outcome, Result
 from ecs_operator.kube.resources import TASK_DEFINITION, resource_of
+from ecs_operator.status.taskdefinition import DEREGISTERED
 
 from .fakes import FakeApi, FakeQueue, context
 from .test_reconcile_service import ecs, task_definition, web
@@ -46,6 +47,10 @@ def _new_image(api: FakeApi, ctx: Context) -> None:
         body["spec"]["containerDefinitions"][0]["image"] = "nginx:1.28"
 
     _edit(api, ctx, TDS, "web", edit)
+
+
+def _deregistered(api: FakeApi, ctx: Context) -> None:
+    _edit(api, ctx, TDS, "web", lambda b: b["metadata"].update(annotations={DEREGISTERED: "1"}))
 
 
 def _deleted(api: FakeApi, ctx: Context) -> None:
@@ -99,6 +104,13 @@ CASES = [
         objects=(web(),),
         then=_new_image,
         writes=[("create", REVISIONS, "web-2"), ("patch/status", TDS, "web")],
+        woken=(SERVICE,),
+    ),
+    Case(
+        "deregistering a revision wakes the family's users",
+        objects=(web(),),
+        then=_deregistered,
+        writes=[("patch/status", TDS, "web")],
         woken=(SERVICE,),
     ),
     Case(

@@ -15,12 +15,15 @@ from typing import Any
 
 from ecs_operator.kube.client import ApiError, KubeClient, Resource, field_selector
 from ecs_operator.plugin.views import Arns
+from ecs_operator.render import keys
 
 from . import errors
 from .credentials import Credential
 
 #: the code of a create refused because the name is taken (``Caller.create_or_get`` handles it)
 ALREADY_EXISTS = "ResourceInUseException"
+#: ours: the objects the operator (and this API, for revisions) created
+MANAGED = f"{keys.LABEL_APP_MANAGED_BY}={keys.MANAGED_BY}"
 
 
 class Conflict(errors.EcsApiError):

@@ -19,12 +19,11 @@ from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
 from ecs_operator.plan.taskdefinition import controller_revision
-from ecs_operator.plugin.views import describe_task_definition
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, json_digest
-from ecs_operator.status.taskdefinition import DEREGISTERED, parse_revisions, revision_entries
+from ecs_operator.status.taskdefinition import DEREGISTERED
 
-from . import errors, wire
+from . import errors, families, wire
 from .caller import Caller
 from .wording import refusal
 
@@ -34,11 +33,6 @@ ATTEMPTS = 5
 #: how long a registration waits for the garbage collector to remove the revisions of a
 #: TaskDefinition deleted under the same name (they hold the names of the new one's)
 STALE_REVISIONS_S = 15.0
-#: ours: the objects the operator (and this API, for revisions) created
-MANAGED = f"{keys.LABEL_APP_MANAGED_BY}={keys.MANAGED_BY}"
-#: revisions DeleteTaskDefinitions deleted ("1,3"): DELETE_IN_PROGRESS here; the operator, which
-#: keeps them as INACTIVE revisions, never reads this annotation
-DELETED_REVISIONS = "ecs-operator.dev/deleted-revisions"
 FAILURE_INVALID = (
     "The specified task definition identifier is invalid. Specify a valid name or ARN and try "
     "again."
@@ -53,37 +47,6 @@ FAILURE_ACTIVE = (
 )
 
 
-#: members ECS answers with when a registration left them out (a container's, a definition's)
-CONTAINER_DEFAULTS: Body = {
-    "cpu": 0,
-    "essential": True,
-    "portMappings": [],
-    "environment": [],
-    "mountPoints": [],
-    "volumesFrom": [],
-}
-DEFINITION_DEFAULTS: Body = {"networkMode": "bridge", "volumes": [], "placementConstraints": []}
-
-
-def with_ecs_defaults(definition: Body) -> Body:
-    """A registered definition as ECS describes it: the defaults it fills in are present
-    (``networkMode: bridge``, a container's ``cpu: 0`` and empty lists, an EFS volume's
-    ``rootDirectory: /``)."""
-    volumes = [
-        {**v, "efsVolumeConfiguration": {"rootDirectory": "/", **v["efsVolumeConfiguration"]}}
-        if "efsVolumeConfiguration" in v
-        else v
-        for v in definition.get("volumes") or []
-    ]
-    containers = [{**CONTAINER_DEFAULTS, **c} for c in definition["containerDefinitions"]]
-    return {
-        **DEFINITION_DEFAULTS,
-        **definition,
-        "containerDefinitions": containers,
-        "volumes": volumes,
-    }
-
-
 def replacement(old: Any, new: Any) -> Any:
     """A merge patch that turns ``old`` into ``new`` (members ``new`` lacks are removed)."""
     if not (isinstance(old, dict) and isinstance(new, dict)):
@@ -91,75 +54,6 @@ def replacement(old: Any, new: Any) -> Any:
     patch = {k: None for k in old if k not in new}
     patch.update({k: replacement(old.get(k), v) for k, v in new.items()})
     return patch
-
-
-def _live(bodies: list[Body]) -> list[Body]:
-    return [b for b in bodies if not b["metadata"].get("deletionTimestamp")]
-
-
-def family_of(body: Body) -> str:
-    return str((body.get("spec") or {}).get("family") or body["metadata"]["name"])
-
-
-def owner(bodies: list[Body], family: str) -> Body | None:
-    """The TaskDefinition of a family (the oldest, as the operator resolves it)."""
-    matches = [b for b in _live(bodies) if family_of(b) == family]
-    return min(matches, key=lambda b: b["metadata"].get("creationTimestamp", ""), default=None)
-
-
-class Family:
-    """A TaskDefinition with its ControllerRevisions: what every operation here reads."""
-
-    def __init__(self, body: Body, revisions: list[Body]) -> None:
-        uid = body["metadata"]["uid"]
-        self.body = body
-        self.revisions = {int(r["revision"]): r for r in revisions if controlled_by(r, uid)}
-        annotations = body["metadata"].get("annotations") or {}
-        deleted = parse_revisions(annotations.get(DELETED_REVISIONS))
-        self.entries = [
-            {**e, "status": "DELETE_IN_PROGRESS"} if e["revision"] in deleted else e
-            for e in revision_entries(
-                self.revisions.values(), parse_revisions(annotations.get(DEREGISTERED))
-            )
-        ]
-
-    @property
-    def name(self) -> str:
-        return family_of(self.body)
-
-    def entry(self, revision: int) -> Body | None:
-        return next((e for e in self.entries if e["revision"] == revision), None)
-
-    def latest_active(self) -> int | None:
-        active = [e["revision"] for e in self.entries if e["status"] == "ACTIVE"]
-        return max(active, default=None)
-
-    def describe(self, caller: Caller, revision: int) -> Body:
-        """``{"taskDefinition": ..., "tags": ...}`` as DescribeTaskDefinition answers."""
-        body = {**self.body, "status": {"revisions": self.entries}}
-        stored = self.revisions.get(revision)
-        answer = describe_task_definition(body, revision, stored, caller.arns)
-        answer["taskDefinition"].pop("tags", None)  # a request member, not a definition's
-        definition = with_ecs_defaults(answer["taskDefinition"])
-        return {"taskDefinition": definition, **wire.tags_member(self.body)}
-
-
-async def families(caller: Caller) -> list[Family]:
-    bodies = _live(await caller.list(TASK_DEFINITION))
-    revisions = await caller.list(CONTROLLER_REVISION, MANAGED)
-    return [Family(b, revisions) for b in bodies]
-
-
-async def _owner(caller: Caller, family: str) -> Body | None:
-    """The TaskDefinition of ``family``, read by its selectable ``spec.family``."""
-    return owner(await caller.list(TASK_DEFINITION, fields={"spec.family": family}), family)
-
-
-async def family(caller: Caller, name: str) -> Family | None:
-    body = await _owner(caller, name)
-    if body is None:
-        return None
-    return Family(body, list((await _revisions(caller, body["metadata"]["uid"])).values()))
 
 
 def parsed(reference: str) -> TaskDefinitionRef:
@@ -173,54 +67,44 @@ def parsed(reference: str) -> TaskDefinitionRef:
         raise errors.client_error(str(error)) from None
 
 
-async def resolve(caller: Caller, reference: str) -> tuple[Family, int]:
+async def resolve(caller: Caller, reference: str) -> tuple[families.Family, int]:
     """The family and revision a reference means (latest ACTIVE for a bare family), or ECS's
     ClientException."""
     ref = parsed(reference)
-    found = await family(caller, ref.family)
+    found = await families.family(caller, ref.family)
     revision = ref.revision
     if found is not None and revision is None:
-        revision = found.latest_active()
-    if found is None or revision is None or found.entry(revision) is None:
+        revision = await found.latest_active()
+    if found is None or revision is None or await found.stored(revision) is None:
         raise errors.client_error("Unable to describe task definition.")
     return found, revision
-
-
-async def _revisions(caller: Caller, uid: str) -> dict[int, Body]:
-    """The ControllerRevisions of the TaskDefinition ``uid``, by number."""
-    found = await caller.list(CONTROLLER_REVISION, f"{MANAGED},{keys.LABEL_CONTROLLER_UID}={uid}")
-    return {int(r["revision"]): r for r in found if controlled_by(r, uid)}
 
 
 def _digest_of(revision: Body) -> str | None:
     return (revision["metadata"].get("annotations") or {}).get(keys.ANNOTATION_SPEC_HASH)
 
 
-async def _record(
-    caller: Caller, body: Body, spec: Body, after: int | None
-) -> tuple[int, list[Body]]:
-    """Record ``spec`` as the family's next revision; its number, and the family's revisions
-    (the answer's, without listing them again). ``after``: the latest revision before this
-    call changed the spec (None: it did not), so that a revision the operator recorded for the
-    change meanwhile is the answer, not a reason for one more."""
+async def _record(family: families.Family, spec: Body, after: int | None) -> int:
+    """Record ``spec`` as the family's next revision; its number. ``after``: the latest
+    revision before this call changed the spec (None: it did not), so that a revision the
+    operator recorded for the change meanwhile is the answer, not a reason for one more."""
     digest = json_digest(spec)
-    uid = body["metadata"]["uid"]
+    body, uid = family.body, family.uid
+    number = (after if after is not None else await family.latest()) + 1
     attempts, deadline = 0, time.monotonic() + STALE_REVISIONS_S
     while attempts < ATTEMPTS:
-        existing = await _revisions(caller, uid)
-        if after is not None:
-            theirs = [n for n, r in existing.items() if n > after and _digest_of(r) == digest]
-            if theirs:
-                return min(theirs), list(existing.values())
-        number = max(existing, default=0) + 1
         revision = controller_revision(body["metadata"]["name"], uid, spec, number, digest)
-        live, created = await caller.create_or_get(CONTROLLER_REVISION, child_of(revision, body))
+        live, created = await family.caller.create_or_get(
+            CONTROLLER_REVISION, child_of(revision, body)
+        )
         if created or (
             controlled_by(live, uid) and _digest_of(live) == digest and after is not None
         ):
-            return number, [*existing.values(), live]
+            family.remember(live)
+            return number
         if controlled_by(live, uid):
             attempts += 1  # another registration of this family took the number: the next
+            number += 1
         elif time.monotonic() < deadline:
             # the revision of a TaskDefinition deleted under the same name, which the garbage
             # collector removes soon (a family deleted and registered again at once)
@@ -240,7 +124,7 @@ async def register(caller: Caller, request: Body) -> Body:
         spec = parse_task_definition(request).to_ecs()
     except EcsValidationError as error:
         raise refusal(error, request) from None
-    body = await _owner(caller, spec["family"])
+    body = await families.owner_of(caller, spec["family"])
     after: int | None = None
     if body is None:
         body, created = await caller.create_or_get(
@@ -251,21 +135,25 @@ async def register(caller: Caller, request: Body) -> Body:
                 f"family {spec['family']}: the TaskDefinition name {body['metadata']['name']} "
                 "is taken by another family"
             )
-        after = 0
-    elif body.get("spec") != spec:
-        after = max(await _revisions(caller, body["metadata"]["uid"]), default=0)
-        patch = {
-            "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
-            "spec": replacement(body.get("spec"), spec),
-        }
-        body = await caller.patch(TASK_DEFINITION, body["metadata"]["name"], patch)
-    number, revisions = await _record(caller, body, spec, after)
-    return Family(body, revisions).describe(caller, number)
+        found, after = families.Family(caller, body), 0
+    else:
+        found = families.Family(caller, body)
+        if body.get("spec") != spec:
+            after = await found.latest()
+            patch = {
+                "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
+                "spec": replacement(body.get("spec"), spec),
+            }
+            found = found.with_body(
+                await caller.patch(TASK_DEFINITION, found.body["metadata"]["name"], patch)
+            )
+    number = await _record(found, spec, after)
+    return await found.describe(number)
 
 
 async def describe(caller: Caller, request: Body) -> Body:
     found, revision = await resolve(caller, request["taskDefinition"])
-    answer = found.describe(caller, revision)
+    answer = await found.describe(revision)
     if "TAGS" not in (request.get("include") or ()):
         answer.pop("tags", None)
     return answer
@@ -277,22 +165,21 @@ async def deregister(caller: Caller, request: Body) -> Body:
     if ref.revision is None:
         raise errors.client_error("Revision is missing.")
     found, revision = await resolve(caller, reference)
-    after = await _marked(caller, found, DEREGISTERED, revision)
-    return {"taskDefinition": after.describe(caller, revision)["taskDefinition"]}
+    after = await _mark(found, DEREGISTERED, revision)
+    return {"taskDefinition": (await after.describe(revision))["taskDefinition"]}
 
 
-async def _marked(caller: Caller, found: Family, annotation: str, revision: int) -> Family:
+async def _mark(found: families.Family, annotation: str, revision: int) -> families.Family:
     """The family once ``revision`` is added to the revision list ``annotation``."""
-    annotations = found.body["metadata"].get("annotations") or {}
-    numbers = parse_revisions(annotations.get(annotation)) | {revision}
+    numbers = found.marked(annotation) | {revision}
     patch = {
         "metadata": {
             "resourceVersion": found.body["metadata"]["resourceVersion"],
             "annotations": {annotation: ",".join(str(n) for n in sorted(numbers))},
         }
     }
-    body = await caller.patch(TASK_DEFINITION, found.body["metadata"]["name"], patch)
-    return Family(body, list(found.revisions.values()))
+    body = await found.caller.patch(TASK_DEFINITION, found.body["metadata"]["name"], patch)
+    return found.with_body(body)
 
 
 async def delete_definitions(caller: Caller, request: Body) -> Body:
@@ -307,16 +194,16 @@ async def delete_definitions(caller: Caller, request: Body) -> Body:
         if ref is None or ref.revision is None:
             failures.append({"arn": reference, "reason": FAILURE_INVALID})
             continue
-        found = await family(caller, ref.family)
-        entry = found.entry(ref.revision) if found else None
+        found = await families.family(caller, ref.family)
+        entry = await found.entry(ref.revision) if found else None
         if found is None or entry is None or entry["status"] == "DELETE_IN_PROGRESS":
             failures.append({"arn": reference, "reason": FAILURE_MISSING})
             continue
         if entry["status"] == "ACTIVE":
             failures.append({"arn": reference, "reason": FAILURE_ACTIVE})
             continue
-        after = await _marked(caller, found, DELETED_REVISIONS, ref.revision)
-        deleted.append(after.describe(caller, ref.revision)["taskDefinition"])
+        after = await _mark(found, families.DELETED_REVISIONS, ref.revision)
+        deleted.append((await after.describe(ref.revision))["taskDefinition"])
     return {"taskDefinitions": deleted, "failures": failures}
 
 
@@ -328,12 +215,12 @@ async def list_definitions(caller: Caller, request: Body) -> Body:
     prefix, status = request.get("familyPrefix") or "", _status_filter(request)
     keys: dict[str, str] = {}
     if prefix:  # ECS: "the full family name", despite its name: one family's revisions
-        named = await family(caller, prefix)
+        named = await families.family(caller, prefix)
         listed = [named] if named is not None else []
     else:
-        listed = await families(caller)
+        listed = await families.every_family(caller)
     for found in listed:
-        for entry in found.entries:
+        for entry in await found.entries():
             if status == "ALL" or entry["status"] == status:
                 keys[f"{found.name}:{entry['revision']:010d}"] = caller.arn(
                     f"task-definition/{found.name}:{entry['revision']}"
@@ -354,8 +241,8 @@ async def list_definitions(caller: Caller, request: Body) -> Body:
 async def list_families(caller: Caller, request: Body) -> Body:
     prefix, status = request.get("familyPrefix") or "", _status_filter(request)
     names = set()
-    for found in await families(caller):
-        states = {e["status"] for e in found.entries}
+    for found in await families.every_family(caller):
+        states = {e["status"] for e in await found.entries()}
         if not found.name.startswith(prefix) or not states:
             continue
         if status == "ALL" or (status == "ACTIVE") == ("ACTIVE" in states):

@@ -24,9 +24,8 @@ from ecs_operator.plugin.views import all_tasks, list_tasks
 from ecs_operator.render import keys
 from ecs_operator.render.names import label_value
 
-from . import clusters, errors, taskdefinitions, wire
-from .caller import Caller
-from .taskdefinitions import MANAGED
+from . import clusters, errors, families, taskdefinitions, wire
+from .caller import MANAGED, Caller
 from .wording import refusal
 
 Body = dict[str, Any]
@@ -105,14 +104,15 @@ async def run(caller: Caller, request: Body) -> Body:
     body = await caller.create(ECS_TASK, {"metadata": {"name": uuid.uuid4().hex}, "spec": spec})
     body = {**_provisioning(body), "kind": "Task"}
     shown = [Found(caller, cluster, s, body) for s in all_tasks([body], [], cluster, caller.arns)]
-    tasks = [{**_with_tags(f, ["TAGS"]), **_sizes(family, revision)} for f in shown]
+    sizes = _sizes(await family.stored(revision))
+    tasks = [{**_with_tags(f, ["TAGS"]), **sizes} for f in shown]
     return {"tasks": tasks, "failures": []}
 
 
-def _sizes(family: taskdefinitions.Family | None, revision: int) -> Body:
-    """ECS's task-level ``cpu`` and ``memory`` of a task: as the revision it runs registered
-    them, where it has them (a Fargate revision always does)."""
-    stored = family.revisions.get(revision) if family is not None else None
+def _sizes(stored: Body | None) -> Body:
+    """ECS's task-level ``cpu`` and ``memory`` of a task: as the revision it runs (its
+    ControllerRevision ``stored``) registered them, where it has them (a Fargate revision
+    always does)."""
     spec = ((stored or {}).get("data") or {}).get("spec") or {}
     return {k: str(spec[k]) for k in ("cpu", "memory") if spec.get(k) is not None}
 
@@ -125,16 +125,23 @@ def _reference(arn: str) -> TaskDefinitionRef | None:
 
 
 async def _sized(caller: Caller, tasks: list[Body]) -> list[Body]:
-    """``tasks`` with their ``cpu`` and ``memory``, one read of each family they run."""
+    """``tasks`` with their ``cpu`` and ``memory``: one read of each family they run, and of
+    each revision."""
     parsed = {
         arn: ref
         for arn in {t.get("taskDefinitionArn") or "" for t in tasks}
         if (ref := _reference(arn)) is not None
     }
     names = sorted({ref.family for ref in parsed.values()})
-    read = await asyncio.gather(*(taskdefinitions.family(caller, name) for name in names))
-    families = dict(zip(names, read, strict=True))
-    sizes = {arn: _sizes(families[ref.family], ref.revision or 0) for arn, ref in parsed.items()}
+    read = await asyncio.gather(*(families.family(caller, name) for name in names))
+    by_name = dict(zip(names, read, strict=True))
+
+    async def stored(ref: TaskDefinitionRef) -> Body | None:
+        found = by_name[ref.family]
+        return await found.stored(ref.revision or 0) if found is not None else None
+
+    revisions = await asyncio.gather(*(stored(ref) for ref in parsed.values()))
+    sizes = {arn: _sizes(r) for arn, r in zip(parsed, revisions, strict=True)}
     return [{**t, **sizes.get(t.get("taskDefinitionArn") or "", {})} for t in tasks]
 
 

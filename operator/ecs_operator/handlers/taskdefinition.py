@@ -65,20 +65,21 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     else:
         body = await set_finalizer(ctx, TASK_DEFINITION, body, True)
     family = plan.status_inputs.family
-    # Users resolve revisions from the store, so they can go on before the status is written;
-    # they need waking only when the revisions changed (registered or deregistered), not at
-    # each of the family's own events.
-    entries = references.family_revisions(ctx.store, body)
-    if entries != (body.get("status") or {}).get("revisions"):
-        for user in references.users_of_family(ctx.store, namespace, family):
-            ctx.queue.add(user)
+    previous = body.get("status") or {}
     status = td_status.task_definition_status(
         family,
-        entries,
-        body.get("status") or {},
+        references.family_revisions(ctx.store, body),
+        previous,
         body["metadata"].get("generation"),
         account=plan.status_inputs.account_id,
     )
+    # Users resolve revisions from the store, so they can go on before the status is written;
+    # they need waking only when the revisions changed (registered or deregistered), not at
+    # each of the family's own events. The status lists the newest revisions: a change to an
+    # older one concerns only the users pinned to it, which run it on (ECS's INACTIVE rule).
+    if status.get("revisions") != previous.get("revisions"):
+        for user in references.users_of_family(ctx.store, namespace, family):
+            ctx.queue.add(user)
     if conflicts:
         conditions = override(status["conditions"], report_conflicts(ctx, body, conflicts))
         before = (body.get("status") or {}).get("conditions")

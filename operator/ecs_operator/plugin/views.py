@@ -22,15 +22,20 @@ from ecs_operator.api.identifiers import DEFAULT_CLUSTER, cluster_name, short_na
 from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.api.providers import FARGATE, FARGATE_PROVIDERS
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.kube.owners import controlled_by
 from ecs_operator.plan.service import CAPACITY_MEMBERS
+from ecs_operator.plan.taskdefinition import revision_name
 from ecs_operator.render import keys
 from ecs_operator.status.task import task_state
 from ecs_operator.status.taskdefinition import (
     DEFAULT_ACCOUNT,
+    DEREGISTERED,
     REGION,
     arn,
     compatibilities,
-    latest_active,
+    latest_unmarked,
+    parse_revisions,
+    revision_entry,
 )
 from ecs_operator.status.workloads import status_current
 
@@ -301,7 +306,9 @@ class TaskDefinitionNotFound(LookupError):
 
 def find_task_definition(bodies: Iterable[Body], reference: str) -> tuple[Body, int]:
     """The TaskDefinition object of a reference and the revision it means (latest ACTIVE for a
-    bare family, as ECS resolves it)."""
+    bare family, as ECS resolves it: the newest revision its status reports, less those its
+    annotation deregistered). Whether that revision is registered, its ControllerRevision
+    says (:func:`describe_task_definition`)."""
     try:
         ref = TaskDefinitionRef.parse(reference)
     except InvalidTaskDefinitionRef as error:
@@ -310,21 +317,27 @@ def find_task_definition(bodies: Iterable[Body], reference: str) -> tuple[Body, 
     if not owners:
         raise TaskDefinitionNotFound(f"no TaskDefinition registers family {ref.family}")
     body = min(owners, key=lambda b: b["metadata"].get("creationTimestamp", ""))
-    entries = _status(body).get("revisions") or []
-    revision = ref.revision if ref.revision is not None else latest_active(entries)
-    if revision is None or not any(e["revision"] == revision for e in entries):
-        raise TaskDefinitionNotFound(f"{ref} is not registered (yet)")
+    revision = ref.revision
+    if revision is None:
+        revision = latest_unmarked(int(_status(body).get("revision") or 0), deregistered(body))
+    if revision is None:
+        raise TaskDefinitionNotFound(f"{ref} has no ACTIVE revision (yet)")
     return body, revision
 
 
+def deregistered(body: Body) -> set[int]:
+    """The revisions a TaskDefinition's annotation deregistered."""
+    return parse_revisions((body["metadata"].get("annotations") or {}).get(DEREGISTERED))
+
+
 def revision_object_name(body: Body, revision: int) -> str:
-    """The ControllerRevision holding a revision's spec (handlers/taskdefinition.py)."""
-    return f"{body['metadata']['name']}-{revision}"
+    """The ControllerRevision holding a revision's spec (plan/taskdefinition.py)."""
+    return revision_name(body["metadata"]["name"], revision)
 
 
 def _compatibilities(spec: Body) -> list[str]:
     """What the registered spec satisfies (status.taskdefinition.compatibilities); a spec that
-    no longer parses (its revision's record gone, the object since edited) says what it asked."""
+    no longer parses (one registered by an older version) says what it asked."""
     try:
         return compatibilities(parse_task_definition(spec))
     except EcsValidationError:
@@ -332,11 +345,13 @@ def _compatibilities(spec: Body) -> list[str]:
 
 
 def describe_task_definition(body: Body, revision: int, stored: Body | None, arns: Arns) -> Body:
-    """``describe-task-definition``: the revision's registered spec (from its ControllerRevision,
-    else the object's current spec) with ECS's read-only members."""
-    spec = (stored or {}).get("data", {}).get("spec") or _spec(body)
-    entry = next(e for e in _status(body).get("revisions") or [] if e["revision"] == revision)
-    family = str(spec.get("family") or _spec(body).get("family"))
+    """``describe-task-definition``: the spec revision ``revision`` registered (its
+    ControllerRevision ``stored``; None: it is not registered) with ECS's read-only members."""
+    family = str(_spec(body).get("family"))
+    if stored is None or not controlled_by(stored, body["metadata"]["uid"]):
+        raise TaskDefinitionNotFound(f"{family}:{revision} is not registered (yet)")
+    spec = stored["data"]["spec"]
+    entry = revision_entry(stored, deregistered(body))
     definition: Body = {
         "taskDefinitionArn": arn(family, revision, arns.account),
         **spec,
@@ -344,7 +359,7 @@ def describe_task_definition(body: Body, revision: int, stored: Body | None, arn
         "revision": revision,
         "status": entry["status"],
         "compatibilities": _compatibilities(spec),
-        "registeredAt": entry.get("registeredAt"),
+        "registeredAt": entry["registeredAt"],
     }
     return {"taskDefinition": definition, "tags": spec.get("tags") or []}
 

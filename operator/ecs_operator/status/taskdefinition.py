@@ -7,6 +7,7 @@ from typing import Any
 
 from ..api.models import TaskDefinitionSpec
 from ..api.rules.fargate import fargate_incompatibilities
+from ..render import keys
 from .conditions import condition, merge
 
 REGION = "local"
@@ -26,6 +27,11 @@ def compatibilities(td: TaskDefinitionSpec) -> list[str]:
     return found + [c for c in td.requiresCompatibilities or () if c not in found]
 
 
+#: how many revisions ``status.revisions`` lists, the newest: a family may have thousands, each
+#: an entry every watcher of TaskDefinitions would decode at each registration (and etcd's
+#: object limit would end at about 15,000); every revision is its ControllerRevision
+STATUS_REVISIONS = 10
+
 #: the annotation that deregisters revisions: ``"1,3"``
 DEREGISTERED = "ecs-operator.dev/deregistered-revisions"
 
@@ -35,29 +41,36 @@ def parse_revisions(text: str | None) -> set[int]:
     return {int(part) for part in (text or "").replace(" ", "").split(",") if part.isdigit()}
 
 
+def revision_entry(body: dict[str, Any], deregistered: Collection[int]) -> dict[str, Any]:
+    """A ``status.revisions`` entry: the revision a ControllerRevision records, ACTIVE unless
+    ``deregistered``."""
+    number = int(body["revision"])
+    return {
+        "revision": number,
+        "status": "INACTIVE" if number in deregistered else "ACTIVE",
+        "hash": (body["metadata"].get("annotations") or {}).get(keys.ANNOTATION_SPEC_HASH, ""),
+        "registeredAt": body["metadata"].get("creationTimestamp"),
+    }
+
+
 def revision_entries(
     revisions: Iterable[dict[str, Any]], deregistered: Collection[int]
 ) -> list[dict[str, Any]]:
-    """``status.revisions`` from the family's ControllerRevision objects."""
-    entries = []
-    for body in sorted(revisions, key=lambda r: int(r["revision"])):
-        number = int(body["revision"])
-        entries.append(
-            {
-                "revision": number,
-                "status": "INACTIVE" if number in deregistered else "ACTIVE",
-                "hash": (body["metadata"].get("annotations") or {}).get(
-                    "ecs-operator.dev/spec-hash", ""
-                ),
-                "registeredAt": body["metadata"].get("creationTimestamp"),
-            }
-        )
-    return entries
+    """The entries of the family's ControllerRevision objects, oldest first."""
+    ordered = sorted(revisions, key=lambda r: int(r["revision"]))
+    return [revision_entry(body, deregistered) for body in ordered]
 
 
 def latest_active(entries: Iterable[dict[str, Any]]) -> int | None:
     active = [e["revision"] for e in entries if e["status"] == "ACTIVE"]
     return max(active) if active else None
+
+
+def latest_unmarked(latest: int, marked: Collection[int]) -> int | None:
+    """The newest of revisions 1..``latest`` not ``marked`` (deregistered or deleted): the
+    latest ACTIVE revision without reading every revision, since a family's revisions are
+    numbered without gaps."""
+    return next((n for n in range(latest, 0, -1) if n not in marked), None)
 
 
 def task_definition_status(
@@ -87,7 +100,7 @@ def task_definition_status(
     if latest is not None:
         status.update(
             revision=latest,
-            revisions=entries,
+            revisions=entries[-STATUS_REVISIONS:],
             status=entries[-1]["status"],
             taskDefinitionArn=arn(family, latest, account),
         )

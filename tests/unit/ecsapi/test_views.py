@@ -12,8 +12,9 @@ import pytest
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential, from_secret
 from ecs_operator.ecsapi.deployments import deployment_summary
+from ecs_operator.ecsapi.families import with_ecs_defaults
 from ecs_operator.ecsapi.services import DEPLOYMENT, restarted, view
-from ecs_operator.ecsapi.taskdefinitions import replacement, with_ecs_defaults
+from ecs_operator.ecsapi.taskdefinitions import replacement
 from ecs_operator.status.rollout import deployment_id
 
 CALLER = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", None)  # type: ignore[arg-type]

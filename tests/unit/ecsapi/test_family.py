@@ -1,0 +1,118 @@
+"""A family's revisions as the ECS API reads them: by name, the ones a call is about, so that a
+registration into a family of thousands costs what one into a new family costs; the newest
+found from the status's number even when that number is behind, ahead of a deleted record, or
+missing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from ecs_operator.ecsapi.caller import Caller
+from ecs_operator.ecsapi.credentials import Credential
+from ecs_operator.ecsapi.families import Family
+from ecs_operator.kube.client import Resource
+from ecs_operator.kube.owners import child_of
+from ecs_operator.plan.taskdefinition import controller_revision
+from ecs_operator.status.taskdefinition import DEREGISTERED
+
+Body = dict[str, Any]
+SPEC = {"family": "web", "containerDefinitions": [{"name": "app", "image": "nginx"}]}
+
+
+def _family_object(status_revision: int | None, annotations: Body | None = None) -> Body:
+    return {
+        "apiVersion": "ecs-operator.dev/v1alpha1",
+        "kind": "TaskDefinition",
+        "metadata": {
+            "name": "web",
+            "namespace": "team",
+            "uid": "uid-web",
+            "annotations": annotations or {},
+        },
+        "spec": SPEC,
+        "status": {} if status_revision is None else {"revision": status_revision},
+    }
+
+
+class Revisions:
+    """A KubeClient that holds a family's ControllerRevisions and counts what is read."""
+
+    def __init__(self, family: Body, numbers: range) -> None:
+        self.objects = {}
+        for n in numbers:
+            revision = child_of(controller_revision("web", "uid-web", SPEC, n, "d"), family)
+            self.objects[revision["metadata"]["name"]] = revision
+        self.gets = 0
+        self.lists = 0
+
+    async def get(self, resource: Resource, namespace: str, name: str) -> Body | None:
+        self.gets += 1
+        return self.objects.get(name)
+
+    async def list(
+        self, resource: Resource, namespace: str, label_selector: str, fields: str
+    ) -> AsyncIterator[list[Body]]:
+        self.lists += 1
+        yield list(self.objects.values())
+
+
+def _family(body: Body, kube: Revisions) -> Family:
+    caller = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", kube)  # type: ignore[arg-type]
+    return Family(caller, body)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "status_revision", "most_reads"),
+    [
+        (1000, 1000, 1),  # the status is current: one read, of the number after it
+        (1000, 997, 5),  # registrations the operator has not reported yet
+        (1000, None, 20),  # no status yet: doubling, then halving, never every revision
+        (0, None, 1),  # a new family
+    ],
+)
+def test_the_newest_revision_is_found_without_reading_every_revision(
+    recorded: int, status_revision: int | None, most_reads: int
+) -> None:
+    body = _family_object(status_revision)
+    kube = Revisions(body, range(1, recorded + 1))
+
+    assert asyncio.run(_family(body, kube).latest()) == recorded
+
+    assert kube.lists == 0 and kube.gets <= most_reads
+
+
+def test_the_latest_active_revision_skips_the_deregistered_and_the_deleted() -> None:
+    annotations = {DEREGISTERED: "5,4", "ecs-operator.dev/deleted-revisions": "4"}
+    body = _family_object(5, annotations)
+    family = _family(body, Revisions(body, range(1, 6)))
+
+    assert asyncio.run(family.latest_active()) == 3
+    assert [family.status_of(n) for n in (3, 4, 5)] == ["ACTIVE", "DELETE_IN_PROGRESS", "INACTIVE"]
+
+
+def test_a_revision_recorded_for_another_object_of_the_same_name_is_not_the_familys() -> None:
+    """The revisions of a TaskDefinition deleted under the same name linger until the garbage
+    collector removes them: they are not the new family's."""
+    body = _family_object(None)
+    kube = Revisions({**body, "metadata": {**body["metadata"], "uid": "uid-old"}}, range(1, 3))
+
+    family = _family(body, kube)
+
+    assert asyncio.run(family.latest()) == 0
+    assert asyncio.run(family.entry(1)) is None
+
+
+def test_the_list_calls_read_every_revision_once() -> None:
+    body = _family_object(3)
+    kube = Revisions(body, range(1, 4))
+    family = _family(body, kube)
+
+    entries = asyncio.run(family.entries())
+
+    assert [e["revision"] for e in entries] == [1, 2, 3]
+    assert (kube.lists, kube.gets) == (1, 0)
+    assert asyncio.run(family.latest()) == 3 and kube.gets == 0
