@@ -22,6 +22,8 @@ from .credentials import Credential
 
 #: the code of a create refused because the name is taken (``Caller.create_or_get`` handles it)
 ALREADY_EXISTS = "ResourceInUseException"
+#: creates of a name whose holder went between the create and the read of it
+CREATE_ATTEMPTS = 3
 #: ours: the objects the operator (and this API, for revisions) created
 MANAGED = f"{keys.LABEL_APP_MANAGED_BY}={keys.MANAGED_BY}"
 
@@ -115,16 +117,20 @@ class Caller:
     async def create_or_get(
         self, resource: Resource, body: dict[str, Any]
     ) -> tuple[dict[str, Any], bool]:
-        """Create ``body``; when its name is taken, the live object instead (and False)."""
-        try:
-            return await self.create(resource, body), True
-        except errors.EcsApiError as error:
-            if error.code != ALREADY_EXISTS:
-                raise
-        live = await self.get(resource, body["metadata"]["name"])
-        if live is None:
-            raise errors.server_error(f"{resource.kind} {body['metadata']['name']} flickered")
-        return live, False
+        """Create ``body``; when its name is taken, the live object instead (and False). An
+        object that holds the name while it is being deleted may be gone by the time it is
+        read: then the name is free, and the create is tried again."""
+        name = body["metadata"]["name"]
+        for _ in range(CREATE_ATTEMPTS):
+            try:
+                return await self.create(resource, body), True
+            except errors.EcsApiError as error:
+                if error.code != ALREADY_EXISTS:
+                    raise
+            live = await self.get(resource, name)
+            if live is not None:
+                return live, False
+        raise errors.server_error(f"{resource.kind} {name} keeps appearing and going")
 
     async def patch(self, resource: Resource, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         """A merge patch; with ``metadata.resourceVersion`` in it, refused if changed meanwhile."""

@@ -68,3 +68,31 @@ def test_field_selector_values_are_escaped_as_the_api_server_parses_them(
     fields: dict[str, str], selector: str
 ) -> None:
     assert field_selector(fields) == selector
+
+
+class NameHeldWhileDeleted:
+    """An API server where a name is held by an object being deleted, which goes between the
+    refused create and the read of it (a finalizer released at that moment)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def create(self, resource: Resource, body: Body) -> Body:
+        self.calls.append("create")
+        if self.calls.count("create") == 1:
+            raise ApiError(409, "object is being deleted: web-1 already exists", "AlreadyExists")
+        return body
+
+    async def get(self, resource: Resource, namespace: str, name: str) -> Body | None:
+        self.calls.append("get")
+        return None  # gone by now
+
+
+def test_a_name_freed_between_the_create_and_the_read_is_created_again() -> None:
+    kube = NameHeldWhileDeleted()
+    body = {"metadata": {"name": "web-1"}}
+
+    created, new = asyncio.run(_caller(kube).create_or_get(TASK_DEFINITION, body))  # type: ignore[arg-type]
+
+    assert new and created["metadata"]["name"] == "web-1"
+    assert kube.calls == ["create", "get", "create"]
