@@ -382,6 +382,10 @@ def test_terraforms_call_sequences_create_read_update_delete(
     ecs.deregister_task_definition(taskDefinition=second)
     read = ecs.describe_task_definition(taskDefinition=second)["taskDefinition"]
     assert read["status"] == "INACTIVE"
+    # the deregistered revisions as Terraform leaves them, written as a range
+    annotations = "jsonpath={.metadata.annotations}"
+    written = kubectl("get", "taskdefinition", "tf-web", "-n", namespace, "-o", annotations)
+    assert json.loads(written.stdout)["ecs-operator.dev/deregistered-revisions"] == "1-2"
     assert ecs.delete_cluster(cluster=cluster)["cluster"]["status"] == "INACTIVE"
     left = ecs.describe_clusters(clusters=[cluster])
     assert [c["status"] for c in left["clusters"]] in ([], ["INACTIVE"])

@@ -13,10 +13,9 @@ from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
 from ecs_operator.plan.taskdefinition import revision_name
 from ecs_operator.plugin.views import describe_task_definition
 from ecs_operator.render import keys
+from ecs_operator.status.revision_set import RevisionSet
 from ecs_operator.status.taskdefinition import (
     DEREGISTERED,
-    latest_unmarked,
-    parse_revisions,
     revision_entry,
 )
 
@@ -97,9 +96,9 @@ class Family:
     def uid(self) -> str:
         return str(self.body["metadata"]["uid"])
 
-    def marked(self, annotation: str) -> set[int]:
+    def marked(self, annotation: str) -> RevisionSet:
         """The revisions the revision list ``annotation`` names."""
-        return parse_revisions((self.body["metadata"].get("annotations") or {}).get(annotation))
+        return RevisionSet.parse((self.body["metadata"].get("annotations") or {}).get(annotation))
 
     def status_of(self, revision: int) -> str:
         if revision in self.marked(DELETED_REVISIONS):
@@ -146,7 +145,7 @@ class Family:
 
     async def latest_active(self) -> int | None:
         marked = self.marked(DEREGISTERED) | self.marked(DELETED_REVISIONS)
-        return latest_unmarked(await self.latest(), marked)
+        return marked.newest_outside(await self.latest())
 
     async def entry(self, revision: int) -> Body | None:
         """The revision's number, status and registration time; None: not registered."""

@@ -21,6 +21,7 @@ from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
 from ecs_operator.plan.taskdefinition import controller_revision
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, json_digest
+from ecs_operator.status.revision_set import RevisionSet
 from ecs_operator.status.taskdefinition import DEREGISTERED
 
 from . import errors, families, wire
@@ -171,11 +172,11 @@ async def deregister(caller: Caller, request: Body) -> Body:
 
 async def _mark(found: families.Family, annotation: str, revision: int) -> families.Family:
     """The family once ``revision`` is added to the revision list ``annotation``."""
-    numbers = found.marked(annotation) | {revision}
+    numbers = found.marked(annotation) | RevisionSet.of([revision])
     patch = {
         "metadata": {
             "resourceVersion": found.body["metadata"]["resourceVersion"],
-            "annotations": {annotation: ",".join(str(n) for n in sorted(numbers))},
+            "annotations": {annotation: str(numbers)},
         }
     }
     body = await found.caller.patch(TASK_DEFINITION, found.body["metadata"]["name"], patch)

@@ -21,10 +21,10 @@ from ecs_operator.kube.resources import (
 )
 from ecs_operator.kube.store import Store
 from ecs_operator.plan.taskdefinition import revision_name
+from ecs_operator.status.revision_set import RevisionSet
 from ecs_operator.status.taskdefinition import (
     DEREGISTERED,
     latest_active,
-    parse_revisions,
     revision_entries,
 )
 
@@ -129,7 +129,7 @@ def family_revisions(store: Store, body: dict[str, Any]) -> list[dict[str, Any]]
     uid = body["metadata"]["uid"]
     return revision_entries(
         [r for r in store.owned(CONTROLLER_REVISION, uid) if controlled_by(r, uid)],
-        parse_revisions(annotations.get(DEREGISTERED)),
+        RevisionSet.parse(annotations.get(DEREGISTERED)),
     )
 
 

@@ -26,6 +26,7 @@ from ecs_operator.kube.owners import controlled_by
 from ecs_operator.plan.service import CAPACITY_MEMBERS
 from ecs_operator.plan.taskdefinition import revision_name
 from ecs_operator.render import keys
+from ecs_operator.status.revision_set import RevisionSet
 from ecs_operator.status.task import task_state
 from ecs_operator.status.taskdefinition import (
     DEFAULT_ACCOUNT,
@@ -33,8 +34,6 @@ from ecs_operator.status.taskdefinition import (
     REGION,
     arn,
     compatibilities,
-    latest_unmarked,
-    parse_revisions,
     revision_entry,
 )
 from ecs_operator.status.workloads import status_current
@@ -319,15 +318,15 @@ def find_task_definition(bodies: Iterable[Body], reference: str) -> tuple[Body, 
     body = min(owners, key=lambda b: b["metadata"].get("creationTimestamp", ""))
     revision = ref.revision
     if revision is None:
-        revision = latest_unmarked(int(_status(body).get("revision") or 0), deregistered(body))
+        revision = deregistered(body).newest_outside(int(_status(body).get("revision") or 0))
     if revision is None:
         raise TaskDefinitionNotFound(f"{ref} has no ACTIVE revision (yet)")
     return body, revision
 
 
-def deregistered(body: Body) -> set[int]:
+def deregistered(body: Body) -> RevisionSet:
     """The revisions a TaskDefinition's annotation deregistered."""
-    return parse_revisions((body["metadata"].get("annotations") or {}).get(DEREGISTERED))
+    return RevisionSet.parse((body["metadata"].get("annotations") or {}).get(DEREGISTERED))
 
 
 def revision_object_name(body: Body, revision: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Container, Iterable
 from typing import Any
 
 from ..api.models import TaskDefinitionSpec
@@ -32,16 +32,11 @@ def compatibilities(td: TaskDefinitionSpec) -> list[str]:
 #: object limit would end at about 15,000); every revision is its ControllerRevision
 STATUS_REVISIONS = 10
 
-#: the annotation that deregisters revisions: ``"1,3"``
+#: the annotation that deregisters revisions: ``"1,3"``, ``"1-41,43"`` (``revision_set.py``)
 DEREGISTERED = "ecs-operator.dev/deregistered-revisions"
 
 
-def parse_revisions(text: str | None) -> set[int]:
-    """The deregistered revisions annotation (``"1,3"``) as a set; junk is ignored."""
-    return {int(part) for part in (text or "").replace(" ", "").split(",") if part.isdigit()}
-
-
-def revision_entry(body: dict[str, Any], deregistered: Collection[int]) -> dict[str, Any]:
+def revision_entry(body: dict[str, Any], deregistered: Container[int]) -> dict[str, Any]:
     """A ``status.revisions`` entry: the revision a ControllerRevision records, ACTIVE unless
     ``deregistered``."""
     number = int(body["revision"])
@@ -54,7 +49,7 @@ def revision_entry(body: dict[str, Any], deregistered: Collection[int]) -> dict[
 
 
 def revision_entries(
-    revisions: Iterable[dict[str, Any]], deregistered: Collection[int]
+    revisions: Iterable[dict[str, Any]], deregistered: Container[int]
 ) -> list[dict[str, Any]]:
     """The entries of the family's ControllerRevision objects, oldest first."""
     ordered = sorted(revisions, key=lambda r: int(r["revision"]))
@@ -64,13 +59,6 @@ def revision_entries(
 def latest_active(entries: Iterable[dict[str, Any]]) -> int | None:
     active = [e["revision"] for e in entries if e["status"] == "ACTIVE"]
     return max(active) if active else None
-
-
-def latest_unmarked(latest: int, marked: Collection[int]) -> int | None:
-    """The newest of revisions 1..``latest`` not ``marked`` (deregistered or deleted): the
-    latest ACTIVE revision without reading every revision, since a family's revisions are
-    numbered without gaps."""
-    return next((n for n in range(latest, 0, -1) if n not in marked), None)
 
 
 def task_definition_status(
