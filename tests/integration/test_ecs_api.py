@@ -168,6 +168,17 @@ def test_the_aws_cli_deploys_rolls_runs_and_deletes(
         "--query", "tasks[0].[lastStatus,stopCode,containers[0].exitCode,cpu,memory]",
     )  # fmt: skip
     assert stopped == "STOPPED\tEssentialContainerExited\t3\t256\t512"
+    # a running task stopped with a reason shows it once stopped, as ECS does
+    task = aws(
+        "run-task", "--task-definition", "job", "--query", "tasks[0].taskArn", "--output", "text"
+    )
+    aws("stop-task", "--task", task, "--reason", "cancelled by the pipeline")
+    aws("wait", "tasks-stopped", "--tasks", task)
+    stopped = aws(
+        "describe-tasks", "--tasks", task, "--output", "text",
+        "--query", "tasks[0].[lastStatus,stopCode,stoppedReason]",
+    )  # fmt: skip
+    assert stopped == "STOPPED\tUserInitiated\tcancelled by the pipeline"
 
     # scale to 0, delete: DRAINING, then INACTIVE and still describable
     aws("update-service", "--service", "web", "--desired-count", "0")

@@ -17,7 +17,7 @@ from ecs_operator.kube.store import Store
 from ecs_operator.render.strategy import split
 from ecs_operator.status.conditions import condition, merge
 from ecs_operator.status.revision_set import RevisionSet
-from ecs_operator.status.task import task_state
+from ecs_operator.status.task import current_state, task_state
 from ecs_operator.status.taskdefinition import (
     compatibilities,
     latest_active,
@@ -113,6 +113,20 @@ def test_an_essential_exit_stops_the_task_and_says_which_container() -> None:
 def test_stop_task_is_user_initiated() -> None:
     state = task_state(None, {"app"}, True)
     assert (state.last_status, state.stop_code) == ("STOPPED", "UserInitiated")
+
+
+def test_a_task_stopped_with_a_reason_shows_it_and_a_stopped_record_keeps_its_own() -> None:
+    """StopTask's ``reason`` is the stopped task's ``stoppedReason`` (ECS's default without
+    one); a task already STOPPED for another cause keeps the record it has."""
+    reason = "cancelled by the pipeline"
+    stopping = current_state(None, {"lastStatus": "RUNNING"}, {"app"}, True, reason)
+    default = current_state(None, None, {"app"}, True)
+    record = {"lastStatus": "STOPPED", "stopCode": "EssentialContainerExited", "stoppedReason": "x"}
+    exited = current_state(None, record, {"app"}, True, reason)
+
+    assert (stopping.stop_code, stopping.stopped_reason) == ("UserInitiated", reason)
+    assert default.stopped_reason == "Task stopped by user"
+    assert (exited.stop_code, exited.stopped_reason) == ("EssentialContainerExited", "x")
 
 
 def test_revisions_are_active_until_deregistered() -> None:

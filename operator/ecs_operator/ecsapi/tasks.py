@@ -22,7 +22,9 @@ from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
 from ecs_operator.plugin.views import all_tasks, list_tasks
 from ecs_operator.render import keys
+from ecs_operator.render.keys import ANNOTATION_STOP_REASON
 from ecs_operator.render.names import label_value
+from ecs_operator.status.task import STOP_REASONS, USER_INITIATED
 
 from . import clusters, errors, families, taskdefinitions, wire
 from .caller import MANAGED, Caller
@@ -185,8 +187,13 @@ async def stop(caller: Caller, request: Body) -> Body:
     if found is None:
         raise errors.invalid_parameter("The referenced task was not found.")
     name = found.source["metadata"]["name"]
+    reason = request.get("reason") or STOP_REASONS[USER_INITIATED]
     if found.standalone:  # ECS StopTask is the Task's desiredStatus (all of its count)
-        await caller.patch(ECS_TASK, name, {"spec": {"desiredStatus": "STOPPED"}})
+        patch: Body = {"spec": {"desiredStatus": "STOPPED"}}
+        if request.get("reason"):
+            patch["metadata"] = {"annotations": {ANNOTATION_STOP_REASON: request["reason"]}}
+        await caller.patch(ECS_TASK, name, patch)
     else:  # a service's task: its Deployment starts another, as ECS's scheduler does
         await caller.delete(POD, name)
-    return {"task": {**_with_tags(found, ["TAGS"]), "desiredStatus": "STOPPED"}}
+    stopping = {"desiredStatus": "STOPPED", "stopCode": USER_INITIATED, "stoppedReason": reason}
+    return {"task": {**_with_tags(found, ["TAGS"]), **stopping}}

@@ -22,7 +22,7 @@ from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.metrics import TASKS
 from ecs_operator.plan.task import plan_task
-from ecs_operator.render.keys import ANNOTATION_STOPPING_SINCE
+from ecs_operator.render.keys import ANNOTATION_STOP_REASON, ANNOTATION_STOPPING_SINCE
 from ecs_operator.status.conditions import now
 from ecs_operator.status.containers import seconds_finished
 from ecs_operator.status.task import (
@@ -84,6 +84,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
             conflicts.append(conflict)
             starting = []
     essential, at = plan.status_inputs.essential, now()
+    reason = (body["metadata"].get("annotations") or {}).get(ANNOTATION_STOP_REASON)
     states = []
     for task_id, pod in pods.items():
         record = records.get(task_id)
@@ -94,7 +95,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
                 conflicts.append(conflict)
         if pod is None and record is None and not stop:
             continue  # not started: its name or its account is taken
-        state = current_state(pod, record, essential, stop)
+        state = current_state(pod, record, essential, stop, reason)
         if (pod is not None and state.stopped) or stop:
             await _stop_pod(ctx, pod)
         states.append(state.to_ecs(task_id) | timestamps(record, state, at))

@@ -48,6 +48,8 @@ ANNOTATION_DOCKER_SECURITY_OPTIONS = PREFIX + "docker-security-options"
 ANNOTATION_AWSVPC = PREFIX + "awsvpc-configuration"
 ANNOTATION_STARTED_BY = PREFIX + "started-by"
 ANNOTATION_GROUP = PREFIX + "group"
+#: on a Task: StopTask's ``reason``, its tasks' ``stoppedReason`` once stopped
+ANNOTATION_STOP_REASON = PREFIX + "stop-reason"
 
 # Annotations keeping ECS values that have no Kubernetes field (see coverage.py).
 ANNOTATION_LOG_CONFIGURATION = PREFIX + "log-configuration"

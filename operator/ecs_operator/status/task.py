@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ecs_operator.render.keys import ANNOTATION_CONTAINER_NAMES
@@ -190,20 +190,26 @@ def current_state(
     record: Mapping[str, Any] | None,
     essential: Collection[str],
     stop_requested: bool,
+    stop_reason: str | None = None,
 ) -> TaskState:
     """A task's state from its pod, or from its record in the status when the pod is gone
-    (stopped and cleaned up, or deleted: the record is then the truth)."""
+    (stopped and cleaned up, or deleted: the record is then the truth). A task stopped by
+    StopTask shows the ``reason`` its caller gave (``stop_reason``), as ECS shows it."""
+    if pod is None and record is not None and record["lastStatus"] == "STOPPED":
+        return TaskState(
+            "STOPPED",
+            "STOPPED",
+            record.get("containers", []),
+            record.get("stopCode"),
+            record.get("stoppedReason"),
+        )
     if pod is None and record is not None:
-        if record["lastStatus"] == "STOPPED":
-            return TaskState(
-                "STOPPED",
-                "STOPPED",
-                record.get("containers", []),
-                record.get("stopCode"),
-                record.get("stoppedReason"),
-            )
-        return task_state(None, essential, True)
-    return task_state(pod, essential, stop_requested)
+        state = task_state(None, essential, True)
+    else:
+        state = task_state(pod, essential, stop_requested)
+    if stop_reason and state.stop_code == USER_INITIATED:
+        return replace(state, stopped_reason=stop_reason)
+    return state
 
 
 def timestamps(record: Mapping[str, Any] | None, state: TaskState, at: str) -> dict[str, Any]:
