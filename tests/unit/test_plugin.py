@@ -424,3 +424,22 @@ def test_grid_aligns_columns() -> None:
         "x     -",
         "yyyy  1,2",
     ]
+
+
+def test_describe_tasks_shows_the_size_the_revision_registered(
+    web: Body, web_pods: list[Body], web_td: Body
+) -> None:
+    """As ECS shows a Fargate task's task-level cpu and memory: the revision's, read once."""
+    source = FakeSource(
+        {"services": [web], "taskdefinitions": [web_td]}, web_pods, (revision_of(web_td, 1),)
+    )
+    out = io.StringIO()
+    args = ["describe-tasks", "--tasks", *(p["metadata"]["name"] for p in web_pods), "-o", "json"]
+
+    assert cli.run(cli.parser().parse_args(args), source, out) == 0
+
+    sizes = [(t["cpu"], t["memory"]) for t in json.loads(out.getvalue())["tasks"]]
+    assert sizes == [("512", "1024")] * len(web_pods)
+    text = io.StringIO()
+    cli.run(cli.parser().parse_args(args[:-2]), source, text)
+    assert "CPU" in text.getvalue() and "1024" in text.getvalue()

@@ -20,7 +20,7 @@ from ecs_operator.api.parse import parse_task
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
-from ecs_operator.plugin.views import all_tasks, list_tasks
+from ecs_operator.plugin.views import all_tasks, list_tasks, task_size
 from ecs_operator.render import keys
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON
 from ecs_operator.render.names import label_value
@@ -106,17 +106,9 @@ async def run(caller: Caller, request: Body) -> Body:
     body = await caller.create(ECS_TASK, {"metadata": {"name": uuid.uuid4().hex}, "spec": spec})
     body = {**_provisioning(body), "kind": "Task"}
     shown = [Found(caller, cluster, s, body) for s in all_tasks([body], [], cluster, caller.arns)]
-    sizes = _sizes(await family.stored(revision))
+    sizes = task_size(await family.stored(revision))
     tasks = [{**_with_tags(f, ["TAGS"]), **sizes} for f in shown]
     return {"tasks": tasks, "failures": []}
-
-
-def _sizes(stored: Body | None) -> Body:
-    """ECS's task-level ``cpu`` and ``memory`` of a task: as the revision it runs (its
-    ControllerRevision ``stored``) registered them, where it has them (a Fargate revision
-    always does)."""
-    spec = ((stored or {}).get("data") or {}).get("spec") or {}
-    return {k: str(spec[k]) for k in ("cpu", "memory") if spec.get(k) is not None}
 
 
 def _reference(arn: str) -> TaskDefinitionRef | None:
@@ -143,7 +135,7 @@ async def _sized(caller: Caller, tasks: list[Body]) -> list[Body]:
         return await found.stored(ref.revision or 0) if found is not None else None
 
     revisions = await asyncio.gather(*(stored(ref) for ref in parsed.values()))
-    sizes = {arn: _sizes(r) for arn, r in zip(parsed, revisions, strict=True)}
+    sizes = {arn: task_size(r) for arn, r in zip(parsed, revisions, strict=True)}
     return [{**t, **sizes.get(t.get("taskDefinitionArn") or "", {})} for t in tasks]
 
 

@@ -52,7 +52,23 @@ def _tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> list[B
 
 def _describe_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
     described = views.describe_tasks(_tasks(args, source, arns), args.tasks, arns, args.cluster)
+    described["tasks"] = _sized(source, described["tasks"])
     return described, table.tasks(described)
+
+
+def _sized(source: Source, tasks: list[Body]) -> list[Body]:
+    """``tasks`` with their task-level ``cpu`` and ``memory``: one read of each revision."""
+    definitions = source.custom("taskdefinitions") if tasks else []
+    sizes = {}
+    for arn in {t["taskDefinitionArn"] for t in tasks if t.get("taskDefinitionArn")}:
+        try:
+            body, revision = views.find_task_definition(definitions, arn)
+        except views.TaskDefinitionNotFound:
+            continue
+        stored = source.controller_revision(views.revision_object_name(body, revision))
+        if views.is_revision_of(stored, body):
+            sizes[arn] = views.task_size(stored)
+    return [{**t, **sizes.get(t.get("taskDefinitionArn"), {})} for t in tasks]
 
 
 def _list_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:

@@ -128,13 +128,15 @@ def tasks(described: Body) -> str:
             t.get("desiredStatus"),
             short_task_definition(t.get("taskDefinitionArn")),
             t.get("capacityProviderName") or t.get("launchType"),
+            t.get("cpu"),
+            t.get("memory"),
             t.get("startedAt"),
             t.get("stopCode"),
         ]
         for t in described.get("tasks") or []
     )
     headers = ["TASK", "GROUP", "LAST STATUS", "DESIRED", "TASK DEFINITION", "CAPACITY"]
-    table = grid([*headers, "STARTED", "STOP CODE"], rows)
+    table = grid([*headers, "CPU", "MEMORY", "STARTED", "STOP CODE"], rows)
     return "\n".join([table, *_failures(described)])
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER, cluster_name, short_name
@@ -329,6 +329,12 @@ def deregistered(body: Body) -> RevisionSet:
     return RevisionSet.parse((body["metadata"].get("annotations") or {}).get(DEREGISTERED))
 
 
+def is_revision_of(stored: Body | None, body: Body) -> TypeGuard[Body]:
+    """Whether the ControllerRevision ``stored`` records a revision of the TaskDefinition
+    ``body`` (not one of an object deleted under the same name, which lingers a moment)."""
+    return stored is not None and controlled_by(stored, body["metadata"]["uid"])
+
+
 def revision_object_name(body: Body, revision: int) -> str:
     """The ControllerRevision holding a revision's spec (plan/taskdefinition.py)."""
     return revision_name(body["metadata"]["name"], revision)
@@ -347,7 +353,7 @@ def describe_task_definition(body: Body, revision: int, stored: Body | None, arn
     """``describe-task-definition``: the spec revision ``revision`` registered (its
     ControllerRevision ``stored``; None: it is not registered) with ECS's read-only members."""
     family = str(_spec(body).get("family"))
-    if stored is None or not controlled_by(stored, body["metadata"]["uid"]):
+    if not is_revision_of(stored, body):
         raise TaskDefinitionNotFound(f"{family}:{revision} is not registered (yet)")
     spec = stored["data"]["spec"]
     entry = revision_entry(stored, deregistered(body))
@@ -361,6 +367,14 @@ def describe_task_definition(body: Body, revision: int, stored: Body | None, arn
         "registeredAt": entry["registeredAt"],
     }
     return {"taskDefinition": definition, "tags": spec.get("tags") or []}
+
+
+def task_size(stored: Body | None) -> Body:
+    """ECS's task-level ``cpu`` and ``memory`` of a task: as the revision it runs (its
+    ControllerRevision ``stored``) registered them, where it has them (a Fargate revision
+    always does)."""
+    spec = ((stored or {}).get("data") or {}).get("spec") or {}
+    return {k: str(spec[k]) for k in ("cpu", "memory") if spec.get(k) is not None}
 
 
 # Clusters -----------------------------------------------------------------------------------
