@@ -20,7 +20,6 @@ from ecs_operator.status.revision_set import RevisionSet
 from ecs_operator.status.task import current_state, task_state
 from ecs_operator.status.taskdefinition import (
     compatibilities,
-    latest_active,
     revision_entries,
     task_definition_status,
 )
@@ -140,7 +139,6 @@ def test_revisions_are_active_until_deregistered() -> None:
         (2, "ACTIVE"),
         (3, "INACTIVE"),
     ]
-    assert latest_active(entries) == 2
 
 
 def test_the_status_lists_the_newest_revisions_only() -> None:

@@ -9,11 +9,14 @@ import pytest
 from ecs_operator.handlers.references import (
     Unresolved,
     claim_service_name,
-    family_revisions,
+    newest_revisions,
     resolve_task_definition,
 )
+from ecs_operator.kube.owners import child_of
 from ecs_operator.kube.resources import CONTROLLER_REVISION, ECS_SERVICE, TASK_DEFINITION
 from ecs_operator.kube.store import Store
+from ecs_operator.plan.taskdefinition import controller_revision
+from ecs_operator.status.taskdefinition import DEREGISTERED
 
 
 def ecs_service(name: str, service_name: str, created: str) -> dict[str, Any]:
@@ -105,7 +108,51 @@ def test_only_a_task_definitions_own_revisions_are_read(store: Store) -> None:
     forged = revision(2, "td-uid")
     forged["metadata"]["ownerReferences"][0]["controller"] = False
     store.put(CONTROLLER_REVISION, forged)
-    assert [e["revision"] for e in family_revisions(store, td)] == [1]
+    assert [e["revision"] for e in newest_revisions(store, td, 10)] == [1]
     assert resolve_task_definition(store, "shop", "web").spec == {"family": "web", "number": 1}
     with pytest.raises(Unresolved):
         resolve_task_definition(store, "shop", "web:2")
+
+
+def _family(store: Store, recorded: int, status_revision: int | None, deregistered: str) -> None:
+    td = {
+        "apiVersion": "ecs-operator.dev/v1alpha1",
+        "kind": "TaskDefinition",
+        "metadata": {
+            "name": "web",
+            "namespace": "shop",
+            "uid": "td-uid",
+            "annotations": {DEREGISTERED: deregistered},
+        },
+        "spec": {"family": "web", "containerDefinitions": []},
+        "status": {} if status_revision is None else {"revision": status_revision},
+    }
+    store.put(TASK_DEFINITION, td)
+    for n in range(1, recorded + 1):
+        spec = {"family": "web", "number": n}
+        store.put(
+            CONTROLLER_REVISION, child_of(controller_revision("web", "td-uid", spec, n, ""), td)
+        )
+
+
+@pytest.mark.parametrize(
+    ("status_revision", "deregistered", "latest_active"),
+    [
+        (7, "", 7),  # the status is current
+        (3, "", 7),  # revisions stored since the status was written
+        (None, "", 7),  # no status yet
+        (9, "", 7),  # a status ahead of the store (revisions deleted by hand): read them all
+        (7, "6-7,2", 5),  # the newest ACTIVE one
+    ],
+)
+def test_a_bare_family_resolves_to_its_newest_active_revision_in_the_store(
+    store: Store, status_revision: int | None, deregistered: str, latest_active: int
+) -> None:
+    _family(store, 7, status_revision, deregistered)
+
+    resolved = resolve_task_definition(store, "shop", "web")
+
+    assert (resolved.revision, resolved.spec["number"]) == (latest_active, latest_active)
+    assert resolve_task_definition(store, "shop", "web:7", running="web:7").revision == 7
+    with pytest.raises(Unresolved, match="web:8 is not registered"):
+        resolve_task_definition(store, "shop", "web:8")

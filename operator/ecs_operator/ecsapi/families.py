@@ -13,7 +13,7 @@ from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
 from ecs_operator.plan.taskdefinition import revision_name
 from ecs_operator.plugin.views import describe_task_definition
 from ecs_operator.render import keys
-from ecs_operator.status.revision_set import RevisionSet
+from ecs_operator.status.revision_set import RevisionSet, newest_probes
 from ecs_operator.status.taskdefinition import (
     DEREGISTERED,
     revision_entry,
@@ -124,24 +124,17 @@ class Family:
         return self._stored.get(revision)
 
     async def latest(self) -> int:
-        """The newest revision (0: none). Revisions are numbered without gaps, so from the one
-        the status reports (the operator's, a moment behind at most) this reads forward in
-        doubling steps, then halves the step between the last found and the first missing: one
-        read when the status is current."""
+        """The newest revision (0: none), searched from the one the status reports (the
+        operator's, a moment behind at most): one read when the status is current."""
         if self.complete:
             return max((n for n, r in self._stored.items() if r is not None), default=0)
-        found = int((self.body.get("status") or {}).get("revision") or 0)
-        step = 1
-        while await self.stored(found + step) is not None:
-            found, step = found + step, step * 2
-        missing = found + step
-        while missing - found > 1:
-            middle = (found + missing) // 2
-            if await self.stored(middle) is not None:
-                found = middle
-            else:
-                missing = middle
-        return found
+        probes = newest_probes(int((self.body.get("status") or {}).get("revision") or 0))
+        number = next(probes)
+        try:
+            while True:
+                number = probes.send(await self.stored(number) is not None)
+        except StopIteration as done:
+            return int(done.value)
 
     async def latest_active(self) -> int | None:
         marked = self.marked(DEREGISTERED) | self.marked(DELETED_REVISIONS)

@@ -7,6 +7,7 @@ reference to another namespace's objects is refused, not followed.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +22,9 @@ from ecs_operator.kube.resources import (
 )
 from ecs_operator.kube.store import Store
 from ecs_operator.plan.taskdefinition import revision_name
-from ecs_operator.status.revision_set import RevisionSet
+from ecs_operator.status.revision_set import RevisionSet, newest_probes
 from ecs_operator.status.taskdefinition import (
     DEREGISTERED,
-    latest_active,
     revision_entries,
 )
 
@@ -78,39 +78,37 @@ def resolve_task_definition(
             "TaskDefinitionNotFound",
             f"taskDefinition: no TaskDefinition with family {ref.family} in namespace {namespace}",
         )
-    entries = family_revisions(store, body)
+    latest = newest_recorded(store, body)
     conditions = (body.get("status") or {}).get("conditions") or []
     valid: dict[str, Any] = next((c for c in conditions if c["type"] == "Valid"), {})
-    if not entries and valid.get("status") == "False":
+    if not latest and valid.get("status") == "False":
         raise Unresolved(
             "TaskDefinitionInvalid",
             f"taskDefinition: {ref.family} was refused: {valid.get('message', '')}",
             retry=False,
         )
+    deregistered = deregistered_revisions(body)
     if ref.revision is None:
-        revision = latest_active(entries)
+        revision = deregistered.newest_outside(latest)
         if revision is None:
             raise Unresolved(
                 "TaskDefinitionNotReady", f"taskDefinition: {ref.family} has no ACTIVE revision"
             )
     else:
         revision = ref.revision
-        entry = next((e for e in entries if e["revision"] == revision), None)
-        if entry is None:
+        if recorded(store, body, revision) is None:
             raise Unresolved(
                 "TaskDefinitionNotFound",
                 f"taskDefinition: {ref.family}:{revision} is not registered",
             )
-        if entry["status"] == "INACTIVE" and running != f"{ref.family}:{revision}":
+        if revision in deregistered and running != f"{ref.family}:{revision}":
             raise Unresolved(
                 "TaskDefinitionInactive",
                 f"taskDefinition: {ref.family}:{revision} is INACTIVE (deregistered): no new use",
                 retry=False,
             )
-    stored = store.get(
-        CONTROLLER_REVISION, namespace, revision_name(body["metadata"]["name"], revision)
-    )
-    if stored is None or not controlled_by(stored, body["metadata"]["uid"]):
+    stored = recorded(store, body, revision)
+    if stored is None:
         # (a revision of that name that is not the TaskDefinition's own is never read: its
         # registration reports the NameConflict)
         raise Unresolved(
@@ -120,17 +118,47 @@ def resolve_task_definition(
     return Resolved(body, ref.family, revision, revision_data(stored)["spec"])
 
 
-def family_revisions(store: Store, body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The revisions of a TaskDefinition (``status.revisions`` entries), from its
-    ControllerRevisions in the store and its deregistration annotation: known as soon as a
-    revision is stored, without waiting for the TaskDefinition's status to be written and
-    come back."""
-    annotations = body["metadata"].get("annotations") or {}
+def _recorded(store: Store, body: dict[str, Any]) -> list[dict[str, Any]]:
     uid = body["metadata"]["uid"]
-    return revision_entries(
-        [r for r in store.owned(CONTROLLER_REVISION, uid) if controlled_by(r, uid)],
-        RevisionSet.parse(annotations.get(DEREGISTERED)),
-    )
+    return [r for r in store.owned(CONTROLLER_REVISION, uid) if controlled_by(r, uid)]
+
+
+def recorded(store: Store, body: dict[str, Any], revision: int) -> dict[str, Any] | None:
+    """Revision ``revision`` of a TaskDefinition, as its ControllerRevision in the store (None:
+    not recorded, or the name is another object's)."""
+    name = revision_name(body["metadata"]["name"], revision)
+    stored = store.get(CONTROLLER_REVISION, body["metadata"]["namespace"], name)
+    return stored if stored is not None and controlled_by(stored, body["metadata"]["uid"]) else None
+
+
+def newest_recorded(store: Store, body: dict[str, Any]) -> int:
+    """A TaskDefinition's newest revision in the store (0: none): known as soon as it is
+    stored, without waiting for the TaskDefinition's status to be written and come back, yet
+    searched from the number that status reports, so that resolving a reference costs the
+    same whether the family has one revision or thousands (every user of a family resolves
+    it at each of its reconciles). A status whose revision is not stored (one deleted by
+    hand) is no place to start: then every revision is read."""
+    start = int((body.get("status") or {}).get("revision") or 0)
+    if start and recorded(store, body, start) is None:
+        return max((int(r["revision"]) for r in _recorded(store, body)), default=0)
+    probes = newest_probes(start)
+    number = next(probes)
+    try:
+        while True:
+            number = probes.send(recorded(store, body, number) is not None)
+    except StopIteration as done:
+        return int(done.value)
+
+
+def deregistered_revisions(body: dict[str, Any]) -> RevisionSet:
+    annotations = body["metadata"].get("annotations") or {}
+    return RevisionSet.parse(annotations.get(DEREGISTERED))
+
+
+def newest_revisions(store: Store, body: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """The ``status.revisions`` entries of a TaskDefinition's newest ``count`` revisions."""
+    newest = heapq.nlargest(count, _recorded(store, body), key=lambda r: int(r["revision"]))
+    return revision_entries(newest, deregistered_revisions(body))
 
 
 def claim_service_name(store: Store, namespace: str, body: dict[str, Any]) -> None:

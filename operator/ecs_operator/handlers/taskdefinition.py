@@ -68,7 +68,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     previous = body.get("status") or {}
     status = td_status.task_definition_status(
         family,
-        references.family_revisions(ctx.store, body),
+        references.newest_revisions(ctx.store, body, td_status.STATUS_REVISIONS),
         previous,
         body["metadata"].get("generation"),
         account=plan.status_inputs.account_id,

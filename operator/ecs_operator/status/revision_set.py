@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 
 #: ECS's limit: a family has at most a million revisions; a number beyond it is junk
@@ -75,3 +75,23 @@ class RevisionSet:
             if low <= number <= high:
                 number = low - 1
         return number if number >= 1 else None
+
+
+def newest_probes(start: int) -> Generator[int, bool, int]:
+    """The search for a family's newest revision, from ``start`` (one known to be recorded, or
+    0): it yields a number, is sent whether that revision is recorded, and returns the newest.
+    Revisions are numbered without gaps, so it reads forward in doubling steps, then halves
+    the step between the last found and the first missing: one probe when ``start`` is the
+    newest, about 2·log2 of the distance otherwise. The operator probes its store, the ECS
+    API the API server."""
+    found, step = start, 1
+    while (yield found + step):
+        found, step = found + step, step * 2
+    missing = found + step
+    while missing - found > 1:
+        middle = (found + missing) // 2
+        if (yield middle):
+            found = middle
+        else:
+            missing = middle
+    return found

@@ -56,11 +56,6 @@ def revision_entries(
     return [revision_entry(body, deregistered) for body in ordered]
 
 
-def latest_active(entries: Iterable[dict[str, Any]]) -> int | None:
-    active = [e["revision"] for e in entries if e["status"] == "ACTIVE"]
-    return max(active) if active else None
-
-
 def task_definition_status(
     family: str,
     entries: list[dict[str, Any]],
