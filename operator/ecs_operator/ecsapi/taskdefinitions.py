@@ -85,7 +85,7 @@ def _digest_of(revision: Body) -> str | None:
     return (revision["metadata"].get("annotations") or {}).get(keys.ANNOTATION_SPEC_HASH)
 
 
-async def _record(family: families.Family, spec: Body, after: int | None) -> int:
+async def record_revision(family: families.Family, spec: Body, after: int | None) -> int:
     """Record ``spec`` as the family's next revision; its number. ``after``: the latest
     revision before this call changed the spec (None: it did not), so that a revision the
     operator recorded for the change meanwhile is the answer, not a reason for one more."""
@@ -148,7 +148,7 @@ async def register(caller: Caller, request: Body) -> Body:
             found = found.with_body(
                 await caller.patch(TASK_DEFINITION, found.body["metadata"]["name"], patch)
             )
-    number = await _record(found, spec, after)
+    number = await record_revision(found, spec, after)
     return await found.describe(number)
 
 

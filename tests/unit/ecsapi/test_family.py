@@ -1,7 +1,7 @@
-"""A family's revisions as the ECS API reads them: by name, the ones a call is about, so that a
+"""A family's revisions as the ECS API reads it: by name, the ones a call is about, so that a
 registration into a family of thousands costs what one into a new family costs; the newest
 found from the status's number even when that number is behind, ahead of a deleted record, or
-missing."""
+missing; and a registration racing another one, or the operator, for a revision's number."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ import pytest
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.ecsapi.families import Family
-from ecs_operator.kube.client import Resource
+from ecs_operator.ecsapi.taskdefinitions import record_revision
+from ecs_operator.kube.client import ApiError, Resource
 from ecs_operator.kube.owners import child_of
 from ecs_operator.plan.taskdefinition import controller_revision
+from ecs_operator.render.names import json_digest
 from ecs_operator.status.taskdefinition import DEREGISTERED
 
 Body = dict[str, Any]
@@ -52,6 +54,19 @@ class Revisions:
     async def get(self, resource: Resource, namespace: str, name: str) -> Body | None:
         self.gets += 1
         return self.objects.get(name)
+
+    async def create(self, resource: Resource, body: Body) -> Body:
+        name = body["metadata"]["name"]
+        if name in self.objects:
+            raise ApiError(409, f"{name} already exists", "AlreadyExists")
+        self.objects[name] = body
+        return body
+
+    def record_meanwhile(self, family: Body, number: int, spec: Body) -> None:
+        """Revision ``number`` recorded by someone else (a racing registration, the
+        operator) after the registration under test read the family."""
+        revision = controller_revision("web", "uid-web", spec, number, json_digest(spec))
+        self.objects[revision["metadata"]["name"]] = child_of(revision, family)
 
     async def list(
         self, resource: Resource, namespace: str, label_selector: str, fields: str
@@ -116,3 +131,30 @@ def test_the_list_calls_read_every_revision_once() -> None:
     assert [e["revision"] for e in entries] == [1, 2, 3]
     assert (kube.lists, kube.gets) == (1, 0)
     assert asyncio.run(family.latest()) == 3 and kube.gets == 0
+
+
+NEW_SPEC = {**SPEC, "containerDefinitions": [{"name": "app", "image": "nginx:2"}]}
+
+
+def test_a_number_a_racing_registration_took_is_followed_by_the_next() -> None:
+    """Two pipelines register the same family at once: the one that lost revision 4 to the
+    other records 5, as ECS numbers them, without reading the family again."""
+    body = _family_object(3)
+    kube = Revisions(body, range(1, 4))
+    family = _family(body, kube)
+    asyncio.run(family.latest())  # read before the other registration lands
+    kube.record_meanwhile(body, 4, {**SPEC, "memory": 64})
+
+    assert asyncio.run(record_revision(family, NEW_SPEC, None)) == 5
+    assert kube.objects["web-5"]["data"]["spec"] == NEW_SPEC
+
+
+def test_a_revision_the_operator_recorded_for_the_change_meanwhile_is_the_answer() -> None:
+    """RegisterTaskDefinition changed the spec; the operator, seeing the change first,
+    recorded it as revision 4: that is the registration's revision, not a reason for a 5th."""
+    body = _family_object(3)
+    kube = Revisions(body, range(1, 4))
+    kube.record_meanwhile(body, 4, NEW_SPEC)
+
+    assert asyncio.run(record_revision(_family(body, kube), NEW_SPEC, 3)) == 4
+    assert "web-5" not in kube.objects
