@@ -31,6 +31,10 @@ from .wording import refusal
 Body = dict[str, Any]
 #: attempts at recording a revision while other registrations of the family race ours
 ATTEMPTS = 5
+#: ECS's refusal when they keep winning (clients such as Terraform retry it)
+TOO_MANY_REGISTRATIONS = (
+    "Too many concurrent attempts to create a new revision of the specified family."
+)
 #: how long a registration waits for the garbage collector to remove the revisions of a
 #: TaskDefinition deleted under the same name (they hold the names of the new one's)
 STALE_REVISIONS_S = 15.0
@@ -115,9 +119,7 @@ async def record_revision(family: families.Family, spec: Body, after: int | None
                 f"{spec['family']}: the ControllerRevision {live['metadata']['name']} that "
                 f"would record revision {number} belongs to another object"
             )
-    raise errors.EcsApiError(
-        "UpdateInProgressException", f"{spec['family']}: too many registrations at once"
-    )
+    raise errors.client_error(TOO_MANY_REGISTRATIONS)
 
 
 async def register(caller: Caller, request: Body) -> Body:

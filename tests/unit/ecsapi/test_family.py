@@ -13,8 +13,9 @@ import pytest
 
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential
+from ecs_operator.ecsapi.errors import EcsApiError
 from ecs_operator.ecsapi.families import Family
-from ecs_operator.ecsapi.taskdefinitions import record_revision
+from ecs_operator.ecsapi.taskdefinitions import ATTEMPTS, record_revision
 from ecs_operator.kube.client import ApiError, Resource
 from ecs_operator.kube.owners import child_of
 from ecs_operator.plan.taskdefinition import controller_revision
@@ -158,3 +159,20 @@ def test_a_revision_the_operator_recorded_for_the_change_meanwhile_is_the_answer
 
     assert asyncio.run(record_revision(_family(body, kube), NEW_SPEC, 3)) == 4
     assert "web-5" not in kube.objects
+
+
+def test_a_registration_that_keeps_losing_gets_ecss_refusal() -> None:
+    body = _family_object(3)
+    kube = Revisions(body, range(1, 4))
+    family = _family(body, kube)
+    asyncio.run(family.latest())
+    for number in range(4, 4 + ATTEMPTS):
+        kube.record_meanwhile(body, number, {**SPEC, "memory": number})
+
+    with pytest.raises(EcsApiError) as refused:
+        asyncio.run(record_revision(family, NEW_SPEC, None))
+
+    assert (refused.value.code, refused.value.message) == (
+        "ClientException",
+        "Too many concurrent attempts to create a new revision of the specified family.",
+    )
