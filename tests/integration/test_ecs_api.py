@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -465,3 +466,35 @@ def test_a_family_deleted_and_registered_again_at_once_gets_its_revision_1(
     finally:
         releasing.join()
     assert registered["revision"] == 1
+
+
+def test_parallel_pipelines_registering_one_family_each_get_a_revision(
+    crds: Path, api: ApiProcess, namespace: str
+) -> None:
+    """Eight pipelines register a new image of the same family at once, the family's first
+    registration among them: each gets a revision of its own, as ECS numbers them, or ECS's
+    own refusal of concurrent registrations (which the API answers only when every retry of
+    the request lost), never another error."""
+    key = access_key(namespace, "deployer", "AKIADEPLOYER")
+    clients = [_client(api, key) for _ in range(8)]
+
+    def register(i: int) -> int | tuple[str, str]:
+        container = {"name": "a", "image": f"nginx:1.{i}", "memory": 8}
+        try:
+            found = clients[i].register_task_definition(
+                family="shared", containerDefinitions=[container]
+            )
+        except ClientError as error:
+            return error.response["Error"]["Code"], error.response["Error"]["Message"]
+        return int(found["taskDefinition"]["revision"])
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        answers = list(pool.map(register, range(len(clients))))
+
+    revisions = sorted(a for a in answers if isinstance(a, int))
+    refused = [a for a in answers if not isinstance(a, int)]
+    assert revisions == list(range(1, len(revisions) + 1)) and revisions, answers
+    too_many = "Too many concurrent attempts to create a new revision of the specified family."
+    assert all(r == ("ClientException", too_many) for r in refused), refused
+    listed = clients[0].list_task_definitions(familyPrefix="shared")["taskDefinitionArns"]
+    assert len(listed) == len(revisions)

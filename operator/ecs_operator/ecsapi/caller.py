@@ -31,10 +31,11 @@ MANAGED = f"{keys.LABEL_APP_MANAGED_BY}={keys.MANAGED_BY}"
 class Conflict(errors.EcsApiError):
     """A write refused because the object changed since it was read (409 Conflict): the
     server runs the operation again (``server._retried``); a client sees it only when every
-    attempt lost, as ECS's ``UpdateInProgressException``."""
+    attempt lost, as ECS's ``UpdateInProgressException`` (or the ``code`` ECS answers that
+    operation's races with)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__("UpdateInProgressException", message)
+    def __init__(self, message: str, code: str = "UpdateInProgressException") -> None:
+        super().__init__(code, message)
 
 
 @asynccontextmanager

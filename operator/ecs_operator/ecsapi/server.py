@@ -9,9 +9,11 @@ answered in ECS's JSON, with ``x-amzn-RequestId``. ``GET /healthz`` answers prob
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -53,6 +55,8 @@ IN_CLUSTER_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/names
 Body = dict[str, Any]
 #: times an operation is run when its writes keep losing races (``_retried``)
 ATTEMPTS = 4
+#: the longest pause before an operation's second run (doubling for each one after)
+RETRY_PAUSE_S = 0.05
 Operation = Callable[[Caller, Body], Awaitable[Body]]
 
 #: operation -> (its request shape, what answers it)
@@ -212,11 +216,13 @@ async def _retried(run: Operation, caller: Caller, data: Body) -> Body:
     writer, the operator's status among them, changed the object between its read and its
     write): each operation writes once per object and re-reads before it writes, so a rerun is
     the same request against the newer object."""
-    for _ in range(ATTEMPTS - 1):
+    for attempt in range(ATTEMPTS - 1):
         try:
             return await run(caller, data)
         except Conflict:
-            continue
+            # a random pause, longer at each attempt, so that racing requests do not race
+            # again in step
+            await asyncio.sleep(random.uniform(0, RETRY_PAUSE_S * 2**attempt))
     return await run(caller, data)
 
 

@@ -25,7 +25,7 @@ from ecs_operator.status.revision_set import RevisionSet
 from ecs_operator.status.taskdefinition import DEREGISTERED
 
 from . import errors, families, wire
-from .caller import Caller
+from .caller import Caller, Conflict
 from .wording import refusal
 
 Body = dict[str, Any]
@@ -35,6 +35,14 @@ ATTEMPTS = 5
 TOO_MANY_REGISTRATIONS = (
     "Too many concurrent attempts to create a new revision of the specified family."
 )
+
+
+def family_race() -> Conflict:
+    """Registrations of one family racing this one: the server runs it again, and a client
+    whose every attempt lost gets ECS's own refusal."""
+    return Conflict(TOO_MANY_REGISTRATIONS, "ClientException")
+
+
 #: how long a registration waits for the garbage collector to remove the revisions of a
 #: TaskDefinition deleted under the same name (they hold the names of the new one's)
 STALE_REVISIONS_S = 15.0
@@ -119,7 +127,7 @@ async def record_revision(family: families.Family, spec: Body, after: int | None
                 f"{spec['family']}: the ControllerRevision {live['metadata']['name']} that "
                 f"would record revision {number} belongs to another object"
             )
-    raise errors.client_error(TOO_MANY_REGISTRATIONS)
+    raise family_race()
 
 
 async def register(caller: Caller, request: Body) -> Body:
@@ -133,6 +141,8 @@ async def register(caller: Caller, request: Body) -> Body:
         body, created = await caller.create_or_get(
             TASK_DEFINITION, {"metadata": {"name": dns_label(spec["family"])}, "spec": spec}
         )
+        if not created and families.family_of(body) == spec["family"]:
+            raise family_race()  # its first registration, racing this one: run it again
         if not created:
             raise errors.client_error(
                 f"family {spec['family']}: the TaskDefinition name {body['metadata']['name']} "
@@ -147,9 +157,11 @@ async def register(caller: Caller, request: Body) -> Body:
                 "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
                 "spec": replacement(body.get("spec"), spec),
             }
-            found = found.with_body(
-                await caller.patch(TASK_DEFINITION, found.body["metadata"]["name"], patch)
-            )
+            try:
+                patched = await caller.patch(TASK_DEFINITION, found.body["metadata"]["name"], patch)
+            except Conflict:  # another registration (or the operator) wrote it first
+                raise family_race() from None
+            found = found.with_body(patched)
     number = await record_revision(found, spec, after)
     return await found.describe(number)
 
