@@ -166,9 +166,14 @@ class Family:
 
 
 async def every_family(caller: Caller) -> list[Family]:
+    """Every family with every revision (the List calls), the revisions sorted to their
+    TaskDefinitions once rather than each family looking through all of them."""
     bodies = _live(await caller.list(TASK_DEFINITION))
-    revisions = await caller.list(CONTROLLER_REVISION, MANAGED)
-    return [Family(caller, b, revisions) for b in bodies]
+    by_owner: dict[str, list[Body]] = {}
+    for revision in await caller.list(CONTROLLER_REVISION, MANAGED):
+        for reference in revision["metadata"].get("ownerReferences") or []:
+            by_owner.setdefault(reference.get("uid", ""), []).append(revision)
+    return [Family(caller, b, by_owner.get(b["metadata"]["uid"], [])) for b in bodies]
 
 
 async def owner_of(caller: Caller, family: str) -> Body | None:

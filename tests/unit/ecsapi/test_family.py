@@ -14,10 +14,11 @@ import pytest
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.ecsapi.errors import EcsApiError
-from ecs_operator.ecsapi.families import Family
+from ecs_operator.ecsapi.families import Family, every_family
 from ecs_operator.ecsapi.taskdefinitions import ATTEMPTS, record_revision
 from ecs_operator.kube.client import ApiError, Resource
 from ecs_operator.kube.owners import child_of
+from ecs_operator.kube.resources import CONTROLLER_REVISION
 from ecs_operator.plan.taskdefinition import controller_revision
 from ecs_operator.render.names import json_digest
 from ecs_operator.status.taskdefinition import DEREGISTERED
@@ -176,3 +177,32 @@ def test_a_registration_that_keeps_losing_gets_ecss_refusal() -> None:
         "ClientException",
         "Too many concurrent attempts to create a new revision of the specified family.",
     )
+
+
+class Namespace:
+    """A KubeClient's LISTs of a namespace with two families and their revisions."""
+
+    def __init__(self, families: list[Body], revisions: list[Body]) -> None:
+        self.families, self.revisions = families, revisions
+
+    async def list(
+        self, resource: Resource, namespace: str, label_selector: str, fields: str
+    ) -> AsyncIterator[list[Body]]:
+        yield self.revisions if resource == CONTROLLER_REVISION else self.families
+
+
+def test_the_list_calls_give_each_family_its_own_revisions() -> None:
+    web, api = _family_object(2), _family_object(1)
+    api["metadata"] = {**api["metadata"], "name": "api", "uid": "uid-api"}
+    api["spec"] = {**SPEC, "family": "api"}
+    revisions = [
+        child_of(controller_revision("web", "uid-web", SPEC, n, "d"), web) for n in (1, 2)
+    ] + [child_of(controller_revision("api", "uid-api", api["spec"], 1, "d"), api)]
+    caller = Caller(
+        Credential("AKIA", "s", "team", "deployer"), "eu-west-1", Namespace([web, api], revisions)
+    )  # type: ignore[arg-type]
+
+    found = {f.name: f for f in asyncio.run(every_family(caller))}
+
+    assert [e["revision"] for e in asyncio.run(found["web"].entries())] == [1, 2]
+    assert [e["revision"] for e in asyncio.run(found["api"].entries())] == [1]
