@@ -13,11 +13,8 @@ from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
 from ecs_operator.plan.taskdefinition import revision_name
 from ecs_operator.plugin.views import describe_task_definition
 from ecs_operator.render import keys
-from ecs_operator.status.revision_set import RevisionSet, newest_probes
-from ecs_operator.status.taskdefinition import (
-    DEREGISTERED,
-    revision_entry,
-)
+from ecs_operator.status.revision_set import newest_probes
+from ecs_operator.status.taskdefinition import marked_revisions, revision_entry
 
 from . import wire
 from .caller import MANAGED, Caller
@@ -87,6 +84,8 @@ class Family:
         self._stored: dict[int, Body | None] = {
             int(r["revision"]): r for r in revisions or () if controlled_by(r, uid)
         }
+        self.deregistered = marked_revisions(body)
+        self.deleted = marked_revisions(body, DELETED_REVISIONS)
 
     @property
     def name(self) -> str:
@@ -96,14 +95,10 @@ class Family:
     def uid(self) -> str:
         return str(self.body["metadata"]["uid"])
 
-    def marked(self, annotation: str) -> RevisionSet:
-        """The revisions the revision list ``annotation`` names."""
-        return RevisionSet.parse((self.body["metadata"].get("annotations") or {}).get(annotation))
-
     def status_of(self, revision: int) -> str:
-        if revision in self.marked(DELETED_REVISIONS):
+        if revision in self.deleted:
             return "DELETE_IN_PROGRESS"
-        return "INACTIVE" if revision in self.marked(DEREGISTERED) else "ACTIVE"
+        return "INACTIVE" if revision in self.deregistered else "ACTIVE"
 
     def with_body(self, body: Body) -> Family:
         """The family as ``body`` (the same object, written since), keeping what was read."""
@@ -137,8 +132,7 @@ class Family:
             return int(done.value)
 
     async def latest_active(self) -> int | None:
-        marked = self.marked(DEREGISTERED) | self.marked(DELETED_REVISIONS)
-        return marked.newest_outside(await self.latest())
+        return (self.deregistered | self.deleted).newest_outside(await self.latest())
 
     async def entry(self, revision: int) -> Body | None:
         """The revision's number, status and registration time; None: not registered."""

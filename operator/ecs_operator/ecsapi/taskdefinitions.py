@@ -22,7 +22,7 @@ from ecs_operator.plan.taskdefinition import controller_revision
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, json_digest
 from ecs_operator.status.revision_set import RevisionSet
-from ecs_operator.status.taskdefinition import DEREGISTERED
+from ecs_operator.status.taskdefinition import DEREGISTERED, marked_revisions
 
 from . import errors, families, wire
 from .caller import Caller, Conflict
@@ -186,7 +186,7 @@ async def deregister(caller: Caller, request: Body) -> Body:
 
 async def _mark(found: families.Family, annotation: str, revision: int) -> families.Family:
     """The family once ``revision`` is added to the revision list ``annotation``."""
-    numbers = found.marked(annotation) | RevisionSet.of([revision])
+    numbers = marked_revisions(found.body, annotation) | RevisionSet.of([revision])
     patch = {
         "metadata": {
             "resourceVersion": found.body["metadata"]["resourceVersion"],

@@ -22,11 +22,8 @@ from ecs_operator.kube.resources import (
 )
 from ecs_operator.kube.store import Store
 from ecs_operator.plan.taskdefinition import revision_name
-from ecs_operator.status.revision_set import RevisionSet, newest_probes
-from ecs_operator.status.taskdefinition import (
-    DEREGISTERED,
-    revision_entries,
-)
+from ecs_operator.status.revision_set import newest_probes
+from ecs_operator.status.taskdefinition import marked_revisions, revision_entries
 
 from .indexes import FAMILY, SERVICE_NAME, USES_FAMILY, revision_data
 from .queue import Key, Kind
@@ -87,7 +84,7 @@ def resolve_task_definition(
             f"taskDefinition: {ref.family} was refused: {valid.get('message', '')}",
             retry=False,
         )
-    deregistered = deregistered_revisions(body)
+    deregistered = marked_revisions(body)
     if ref.revision is None:
         revision = deregistered.newest_outside(latest)
         if revision is None:
@@ -150,15 +147,10 @@ def newest_recorded(store: Store, body: dict[str, Any]) -> int:
         return int(done.value)
 
 
-def deregistered_revisions(body: dict[str, Any]) -> RevisionSet:
-    annotations = body["metadata"].get("annotations") or {}
-    return RevisionSet.parse(annotations.get(DEREGISTERED))
-
-
 def newest_revisions(store: Store, body: dict[str, Any], count: int) -> list[dict[str, Any]]:
     """The ``status.revisions`` entries of a TaskDefinition's newest ``count`` revisions."""
     newest = heapq.nlargest(count, _recorded(store, body), key=lambda r: int(r["revision"]))
-    return revision_entries(newest, deregistered_revisions(body))
+    return revision_entries(newest, marked_revisions(body))
 
 
 def claim_service_name(store: Store, namespace: str, body: dict[str, Any]) -> None:

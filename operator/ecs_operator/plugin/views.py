@@ -26,14 +26,13 @@ from ecs_operator.kube.owners import controlled_by
 from ecs_operator.plan.service import CAPACITY_MEMBERS
 from ecs_operator.plan.taskdefinition import revision_name
 from ecs_operator.render import keys
-from ecs_operator.status.revision_set import RevisionSet
 from ecs_operator.status.task import task_state
 from ecs_operator.status.taskdefinition import (
     DEFAULT_ACCOUNT,
-    DEREGISTERED,
     REGION,
     arn,
     compatibilities,
+    marked_revisions,
     revision_entry,
 )
 from ecs_operator.status.workloads import status_current
@@ -318,15 +317,10 @@ def find_task_definition(bodies: Iterable[Body], reference: str) -> tuple[Body, 
     body = min(owners, key=lambda b: b["metadata"].get("creationTimestamp", ""))
     revision = ref.revision
     if revision is None:
-        revision = deregistered(body).newest_outside(int(_status(body).get("revision") or 0))
+        revision = marked_revisions(body).newest_outside(int(_status(body).get("revision") or 0))
     if revision is None:
         raise TaskDefinitionNotFound(f"{ref} has no ACTIVE revision (yet)")
     return body, revision
-
-
-def deregistered(body: Body) -> RevisionSet:
-    """The revisions a TaskDefinition's annotation deregistered."""
-    return RevisionSet.parse((body["metadata"].get("annotations") or {}).get(DEREGISTERED))
 
 
 def is_revision_of(stored: Body | None, body: Body) -> TypeGuard[Body]:
@@ -356,7 +350,7 @@ def describe_task_definition(body: Body, revision: int, stored: Body | None, arn
     if not is_revision_of(stored, body):
         raise TaskDefinitionNotFound(f"{family}:{revision} is not registered (yet)")
     spec = stored["data"]["spec"]
-    entry = revision_entry(stored, deregistered(body))
+    entry = revision_entry(stored, marked_revisions(body))
     definition: Body = {
         "taskDefinitionArn": arn(family, revision, arns.account),
         **spec,

@@ -9,6 +9,7 @@ from ..api.models import TaskDefinitionSpec
 from ..api.rules.fargate import fargate_incompatibilities
 from ..render import keys
 from .conditions import condition, merge
+from .revision_set import RevisionSet
 
 REGION = "local"
 DEFAULT_ACCOUNT = "000000000000"
@@ -34,6 +35,12 @@ STATUS_REVISIONS = 10
 
 #: the annotation that deregisters revisions: ``"1,3"``, ``"1-41,43"`` (``revision_set.py``)
 DEREGISTERED = "ecs-operator.dev/deregistered-revisions"
+
+
+def marked_revisions(body: dict[str, Any], annotation: str = DEREGISTERED) -> RevisionSet:
+    """The revisions a TaskDefinition's revision-list ``annotation`` names (the deregistered
+    ones unless another)."""
+    return RevisionSet.parse((body["metadata"].get("annotations") or {}).get(annotation))
 
 
 def revision_entry(body: dict[str, Any], deregistered: Container[int]) -> dict[str, Any]:
