@@ -9,13 +9,16 @@ import pytest
 from ecs_operator.handlers.references import (
     Unresolved,
     claim_service_name,
+    newest_recorded,
     newest_revisions,
+    recorded,
     resolve_task_definition,
+    task_definition_named,
 )
 from ecs_operator.kube.owners import child_of
 from ecs_operator.kube.resources import CONTROLLER_REVISION, ECS_SERVICE, TASK_DEFINITION
 from ecs_operator.kube.store import Store
-from ecs_operator.plan.taskdefinition import controller_revision
+from ecs_operator.plan.taskdefinition import RecordedRevision, controller_revision
 from ecs_operator.status.taskdefinition import DEREGISTERED
 
 
@@ -156,3 +159,17 @@ def test_a_bare_family_resolves_to_its_newest_active_revision_in_the_store(
     assert resolve_task_definition(store, "shop", "web:7", running="web:7").revision == 7
     with pytest.raises(Unresolved, match="web:8 is not registered"):
         resolve_task_definition(store, "shop", "web:8")
+
+
+def test_the_newest_recorded_revision_is_the_highest_number_or_none(store: Store) -> None:
+    """What a TaskDefinition's plan is told it last recorded: the highest revision stored,
+    with its spec's hash; none for a new family."""
+    _family(store, 0, None, "")
+    td = task_definition_named(store, "shop", "web")
+    assert td is not None and newest_recorded(store, td) == 0
+    _family(store, 2, None, "")
+
+    newest = recorded(store, td, newest_recorded(store, td))
+
+    assert newest is not None and RecordedRevision.of(newest) == RecordedRevision(2, "")
+    assert [e["revision"] for e in newest_revisions(store, td, 10)] == [1, 2]

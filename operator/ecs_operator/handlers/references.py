@@ -7,7 +7,6 @@ reference to another namespace's objects is refused, not followed.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,9 +147,11 @@ def newest_recorded(store: Store, body: dict[str, Any]) -> int:
 
 
 def newest_revisions(store: Store, body: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    """The ``status.revisions`` entries of a TaskDefinition's newest ``count`` revisions."""
-    newest = heapq.nlargest(count, _recorded(store, body), key=lambda r: int(r["revision"]))
-    return revision_entries(newest, marked_revisions(body))
+    """The ``status.revisions`` entries of a TaskDefinition's newest ``count`` revisions, read
+    by their names down from the newest (revisions are numbered without gaps)."""
+    latest = newest_recorded(store, body)
+    newest = [recorded(store, body, n) for n in range(latest, max(latest - count, 0), -1)]
+    return revision_entries([r for r in newest if r is not None], marked_revisions(body))
 
 
 def claim_service_name(store: Store, namespace: str, body: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.owners import child_of, controlled_by
-from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
+from ecs_operator.kube.resources import TASK_DEFINITION
 from ecs_operator.plan.taskdefinition import (
     RecordedRevision,
     TaskDefinitionContext,
@@ -47,10 +47,9 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         await report_invalid(ctx, TASK_DEFINITION, body, error)
         return Outcome(Result.INVALID)
     uid = body["metadata"]["uid"]
-    revisions = ctx.store.owned(CONTROLLER_REVISION, uid)
-    context = TaskDefinitionContext(
-        name, uid, RecordedRevision.latest(revisions), account_id=ctx.settings.account_id
-    )
+    newest = references.recorded(ctx.store, body, references.newest_recorded(ctx.store, body))
+    latest = RecordedRevision.of(newest) if newest is not None else None
+    context = TaskDefinitionContext(name, uid, latest, account_id=ctx.settings.account_id)
     plan = plan_taskdefinition(spec, context)
     conflicts: list[NameConflict] = []
     if plan.revision is not None:

@@ -8,7 +8,6 @@ a spec equal to the latest revision's records nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,13 +24,10 @@ class RecordedRevision:
     digest: str | None
 
     @classmethod
-    def latest(cls, revisions: Iterable[dict[str, Any]]) -> RecordedRevision | None:
-        """The newest of a TaskDefinition's ControllerRevisions (None when it has none)."""
-        newest = max(revisions, key=lambda r: int(r["revision"]), default=None)
-        if newest is None:
-            return None
-        annotations = newest["metadata"].get("annotations") or {}
-        return cls(int(newest["revision"]), annotations.get(keys.ANNOTATION_SPEC_HASH))
+    def of(cls, revision: dict[str, Any]) -> RecordedRevision:
+        """The revision a ControllerRevision records."""
+        annotations = revision["metadata"].get("annotations") or {}
+        return cls(int(revision["revision"]), annotations.get(keys.ANNOTATION_SPEC_HASH))
 
 
 @dataclass(frozen=True, slots=True)

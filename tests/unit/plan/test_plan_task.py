@@ -82,14 +82,13 @@ def test_a_task_definitions_first_revision_is_1() -> None:
 
 def test_only_a_changed_spec_records_a_revision() -> None:
     first = revision_of(TD, None).revision
-    recorded = RecordedRevision.latest([first])
+    recorded = RecordedRevision.of(first)
     assert recorded == RecordedRevision(
         1, first["metadata"]["annotations"][keys.ANNOTATION_SPEC_HASH]
     )
     assert revision_of(TD, recorded).revision is None
     changed = revision_of({**TD, "cpu": "256"}, recorded).revision
     assert changed["revision"] == 2 and changed["metadata"]["name"] == "web-td-2"
-    assert RecordedRevision.latest([changed, first]) == RecordedRevision(
+    assert RecordedRevision.of(changed) == RecordedRevision(
         2, changed["metadata"]["annotations"][keys.ANNOTATION_SPEC_HASH]
     )
-    assert RecordedRevision.latest([]) is None
