@@ -189,7 +189,9 @@ def test_store_indexes_children_by_owner_and_keeps_the_newest_version() -> None:
     store.put(DEPLOYMENT, child)
     older = {"metadata": {**child["metadata"], "resourceVersion": "4", "labels": {"old": "yes"}}}
     store.put(DEPLOYMENT, older)
-    assert store.owned(DEPLOYMENT, "u1") == [child]
+    assert store.owned(DEPLOYMENT, "u1") == [
+        {**child, "apiVersion": "apps/v1", "kind": "Deployment"}
+    ]
     store.forget(DEPLOYMENT, "n", "d")
     assert store.owned(DEPLOYMENT, "u1") == []
 

@@ -4,11 +4,15 @@ size alone, which the reconcile reports as ECS's limit."""
 
 from __future__ import annotations
 
+import copy
 import json
 import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.size import TASK_DEFINITION_MAX_BYTES, json_bytes
@@ -23,8 +27,13 @@ from ecs_operator.handlers.indexes import (
     spec_member,
     task_definition_spec,
 )
-from ecs_operator.kube.resources import CONTROLLER_REVISION, ECS_SERVICE, TASK_DEFINITION
-from ecs_operator.kube.store import Packed, Store
+from ecs_operator.kube.resources import (
+    CONTROLLER_REVISION,
+    DEPLOYMENT,
+    ECS_SERVICE,
+    TASK_DEFINITION,
+)
+from ecs_operator.kube.store import Packed, SharedStrings, Store
 
 
 def hostile_spec(family: str, size: int) -> dict[str, Any]:
@@ -143,3 +152,80 @@ def test_a_service_over_64_kib_is_kept_as_its_size_and_refused() -> None:
     small = {**body, "spec": {**spec, "serviceRegistries": registries[:1]}}
     store.put(ECS_SERVICE, small)
     assert ecs_spec(store.get(ECS_SERVICE, "team", "web") or {}, "Service") == small["spec"]
+
+
+def deployments(count: int) -> list[bytes]:
+    """``count`` Deployments as the watch delivers them, each its own JSON document: the
+    fargate-hardening golden case's, with a name, uid, resource version and status of its own."""
+    golden = Path(__file__).parents[1] / "golden" / "fargate-hardening" / "expected.yaml"
+    (template,) = [d for d in yaml.safe_load_all(golden.read_text()) if d["kind"] == "Deployment"]
+    documents = []
+    for i in range(count):
+        body = copy.deepcopy(template)
+        body["metadata"].update(
+            name=f"web-{i}", uid=f"{i:08d}-0000-4000-8000-000000000000",
+            resourceVersion=str(1000 + i), creationTimestamp=f"2026-12-04T10:{i % 60:02d}:00Z",
+        )  # fmt: skip
+        body["status"] = {
+            "observedGeneration": 1, "replicas": 2, "readyReplicas": 2, "updatedReplicas": 2,
+            "availableReplicas": 2, "conditions": [
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                 "lastTransitionTime": f"2026-12-04T10:{i % 60:02d}:05Z"},
+            ],
+        }  # fmt: skip
+        documents.append(json_bytes(body))
+    return documents
+
+
+def traced(keep: Callable[[], object]) -> int:
+    """Bytes still allocated once ``keep`` has run (what it keeps)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = keep()
+        size = tracemalloc.get_traced_memory()[0] - before
+        del kept
+        return size
+    finally:
+        tracemalloc.stop()
+
+
+def test_stored_objects_share_their_member_names_and_recurring_values() -> None:
+    """Each watch event is decoded on its own, so a thousand Deployments held as decoded
+    hold a thousand copies of every member name; the store keeps one (and one of each short
+    value that recurs), which took the operator's memory with 1,000 Services from 205 MB to
+    177 MB (bench footprint)."""
+    documents = deployments(300)
+
+    def decoded() -> object:
+        return [json.loads(d) for d in documents]
+
+    def stored() -> object:
+        store = Store(INDEXES, PROJECTIONS)
+        for document in documents:
+            store.put(DEPLOYMENT, json.loads(document))
+        return store
+
+    assert traced(stored) < 0.7 * traced(decoded)
+    store = Store(INDEXES, PROJECTIONS)
+    first, second = (json.loads(d) for d in documents[:2])
+    store.put(DEPLOYMENT, first)
+    store.put(DEPLOYMENT, second)
+    a, b = (store.get(DEPLOYMENT, first["metadata"]["namespace"], f"web-{i}") for i in (0, 1))
+    assert a is not None and b is not None
+    assert a == {**first, "apiVersion": "apps/v1", "kind": "Deployment"}
+    (key_a,), (key_b,) = ([k for k in o if k == "metadata"] for o in (a, b))
+    assert key_a is key_b
+    assert a["spec"]["strategy"]["type"] is b["spec"]["strategy"]["type"]
+
+
+def test_the_shared_strings_are_bounded_and_leave_an_objects_own_values_alone() -> None:
+    strings = SharedStrings(limit=5)
+    text = '{"metadata": {"uid": "u-1", "name": "web"}}'
+    one, two = strings.share(json.loads(text)), strings.share(json.loads(text))
+    assert one == two
+    assert one["metadata"]["name"] is two["metadata"]["name"]
+    assert one["metadata"]["uid"] is not two["metadata"]["uid"]  # an object's own
+    strings.share({"a": "x", "b": "y"})  # past the limit of five strings
+    three = strings.share(json.loads(text))  # starts the table afresh
+    assert three == one and three["metadata"]["name"] is not one["metadata"]["name"]
