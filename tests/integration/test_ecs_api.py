@@ -139,10 +139,13 @@ def test_the_aws_cli_deploys_rolls_runs_and_deletes(
     tasks = aws("list-tasks", "--service-name", "web", "--query", "taskArns", "--output", "text")
     described = aws(
         "describe-tasks", "--tasks", *tasks.split(), "--output", "text",
-        "--query", "tasks[*].[group,lastStatus,taskDefinitionArn,cpu]",
+        "--query", "tasks[*].[group,lastStatus,taskDefinitionArn,cpu,startedBy]",
     )  # fmt: skip
-    # WEB registers no task-level size (ECS then shows none)
-    assert described.splitlines() == [f"service:web\tRUNNING\t{second}\tNone"] * 2
+    # WEB registers no task-level size (ECS then shows none); each task was started by the
+    # forced deployment, and is listed by its id
+    assert described.splitlines() == [f"service:web\tRUNNING\t{second}\tNone\t{new[0]}"] * 2
+    started = aws("list-tasks", "--started-by", new[0], "--query", "taskArns", "--output", "text")
+    assert sorted(started.split()) == sorted(tasks.split())
 
     # (b) batch: run a task, wait until it stops, read its exit code. kwok plays the kubelet, so
     # the task's pod is told to exit with code 3 (a simulation annotation) where a real

@@ -443,3 +443,28 @@ def test_describe_tasks_shows_the_size_the_revision_registered(
     text = io.StringIO()
     cli.run(cli.parser().parse_args(args[:-2]), source, text)
     assert "CPU" in text.getvalue() and "1024" in text.getvalue()
+
+
+def test_a_service_task_is_started_by_the_deployment_that_runs_it(web_pods: list[Body]) -> None:
+    """ECS's ``startedBy`` of a service's task is its deployment's id: after a forced new
+    deployment (the same revision) the tasks started before it are the ACTIVE deployment's."""
+    old, new = web_pods
+    new = {**new, "metadata": {**new["metadata"], "creationTimestamp": "2026-01-01T00:10:03Z"}}
+    first = {"id": "ecs-svc/1", "status": "ACTIVE", "taskDefinition": "web:1",
+             "createdAt": "2026-01-01T00:00:00Z"}  # fmt: skip
+    forced = {"id": "ecs-svc/2", "status": "PRIMARY",
+              "taskDefinition": "arn:aws:ecs:local:000000000000:task-definition/web:1",
+              "createdAt": "2026-01-01T00:10:00Z"}  # fmt: skip
+
+    def started(deployments: list[Body]) -> dict[str, str | None]:
+        tasks = views.all_tasks([], [old, new], "default", ARNS, {"web": deployments})
+        return {t["taskId"]: t.get("startedBy") for t in tasks}
+
+    assert started([forced, first]) == {
+        "web-7d4b9c-abcde": "ecs-svc/1", "web-7d4b9c-fghij": "ecs-svc/2",
+    }  # fmt: skip
+    # a new revision: the tasks of web:1 are the older deployment's until they are replaced
+    revised = {**forced, "taskDefinition": "web:2"}
+    assert set(started([revised, first]).values()) == {"ecs-svc/1"}
+    # a revision no deployment shown runs any more: ECS would name one we no longer know
+    assert set(started([revised]).values()) == {None}

@@ -26,7 +26,7 @@ from ecs_operator.render.keys import ANNOTATION_STOP_REASON
 from ecs_operator.render.names import label_value
 from ecs_operator.status.task import STOP_REASONS, USER_INITIATED
 
-from . import clusters, errors, families, taskdefinitions, wire
+from . import clusters, errors, families, services, taskdefinitions, wire
 from .caller import MANAGED, Caller
 from .wording import refusal
 
@@ -78,10 +78,16 @@ async def tasks_in(caller: Caller, cluster: str) -> list[Found]:
         body = {**_provisioning(body), "kind": "Task"}
         for shown in all_tasks([body], [], cluster, caller.arns):
             found.append(Found(caller, cluster, shown, body))
-    # the cluster's services' pods (a Task's pods are in its status)
+    # the cluster's services' pods (a Task's pods are in its status), each started by one of
+    # its service's deployments as DescribeServices shows them
     service_pods = f"{MANAGED},{keys.LABEL_CLUSTER}={label_value(cluster)},{keys.LABEL_SERVICE}"
-    for pod in await caller.list(POD, service_pods):
-        for shown in all_tasks([], [pod], cluster, caller.arns):
+    pods = await caller.list(POD, service_pods)
+    deployments = {}
+    if pods:
+        bodies = await services.services_in(caller, cluster)
+        deployments = {n: services.view(caller, b)["deployments"] for n, b in bodies.items()}
+    for pod in pods:
+        for shown in all_tasks([], [pod], cluster, caller.arns, deployments):
             found.append(Found(caller, cluster, shown, pod))
     return found
 

@@ -47,7 +47,8 @@ def _list_services(args: argparse.Namespace, source: Source, arns: views.Arns) -
 
 
 def _tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> list[Body]:
-    return views.all_tasks(source.custom("tasks"), source.pods(), args.cluster, arns)
+    deployments = views.service_deployments(source.custom("services"), args.cluster, arns)
+    return views.all_tasks(source.custom("tasks"), source.pods(), args.cluster, arns, deployments)
 
 
 def _describe_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:

@@ -13,8 +13,9 @@ ARNs use the operator's conventions (region ``local``, account ``000000000000`` 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeGuard
 
 from ecs_operator.api.errors import EcsValidationError
@@ -198,8 +199,9 @@ def _essential(pod: Body) -> list[str]:
     return [str(n) for n in names] if isinstance(names, list) else []
 
 
-def _service_task(pod: Body, cluster: str, arns: Arns) -> Body:
-    """A service's task, read off its pod as the operator reads standalone tasks' pods."""
+def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Body]) -> Body:
+    """A service's task, read off its pod as the operator reads standalone tasks' pods;
+    ``deployments`` are its service's, as describe-services shows them."""
     metadata = pod["metadata"]
     annotations = metadata.get("annotations") or {}
     labels = metadata.get("labels") or {}
@@ -220,7 +222,34 @@ def _service_task(pod: Body, cluster: str, arns: Arns) -> Body:
         view["launchType"] = labels[keys.LABEL_LAUNCH_TYPE]
     if labels.get(keys.LABEL_CAPACITY_PROVIDER):
         view["capacityProviderName"] = labels[keys.LABEL_CAPACITY_PROVIDER]
+    deployment = started_by(pod, deployments)
+    if deployment:
+        view["startedBy"] = deployment
     return view
+
+
+def started_by(pod: Body, deployments: Sequence[Body]) -> str | None:
+    """ECS's ``startedBy`` of a service's task: the id of the deployment that started it. Of
+    the service's deployments (PRIMARY first) that run the pod's task definition, the newest
+    created before the pod (a forced new deployment runs the same one); none when no
+    deployment shown runs it any more."""
+    metadata = pod["metadata"]
+    revision = (metadata.get("annotations") or {}).get(keys.ANNOTATION_TASK_DEFINITION)
+    created = _moment(metadata.get("creationTimestamp"))
+    running = [d for d in deployments if short_name(str(d.get("taskDefinition") or "")) == revision]
+    for deployment in running:
+        began = _moment(deployment.get("createdAt"))
+        if created is None or began is None or began <= created:
+            return str(deployment["id"])
+    return str(running[-1]["id"]) if running else None
+
+
+def _moment(text: Any) -> datetime | None:
+    """An RFC 3339 time of a view (the API server's, or a status's), or None."""
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _standalone_tasks(body: Body, arns: Arns) -> list[Body]:
@@ -248,17 +277,29 @@ def _standalone_tasks(body: Body, arns: Arns) -> list[Body]:
 
 
 def all_tasks(
-    task_bodies: Iterable[Body], pods: Iterable[Body], cluster: str, arns: Arns
+    task_bodies: Iterable[Body],
+    pods: Iterable[Body],
+    cluster: str,
+    arns: Arns,
+    deployments: Mapping[str, Sequence[Body]] | None = None,
 ) -> list[Body]:
-    """Every task of the cluster: standalone tasks (Task objects) and services' tasks (pods)."""
+    """Every task of the cluster: standalone tasks (Task objects) and services' tasks (pods);
+    ``deployments``, by service name, say which deployment started each service task."""
     tasks = [t for body in in_cluster(task_bodies, cluster) for t in _standalone_tasks(body, arns)]
     for pod in pods:
         annotations = pod["metadata"].get("annotations") or {}
-        if annotations.get(keys.ANNOTATION_SERVICE) and (
-            annotations.get(keys.ANNOTATION_CLUSTER, DEFAULT_CLUSTER) == cluster
-        ):
-            tasks.append(_service_task(pod, cluster, arns))
+        service = annotations.get(keys.ANNOTATION_SERVICE)
+        if service and annotations.get(keys.ANNOTATION_CLUSTER, DEFAULT_CLUSTER) == cluster:
+            started = (deployments or {}).get(service, ())
+            tasks.append(_service_task(pod, cluster, arns, started))
     return sorted(tasks, key=lambda t: t["taskArn"])
+
+
+def service_deployments(bodies: Iterable[Body], cluster: str, arns: Arns) -> dict[str, list[Body]]:
+    """The deployments of the cluster's services, by service name (for :func:`all_tasks`)."""
+    return {
+        service_name(b): service_view(b, arns)["deployments"] for b in in_cluster(bodies, cluster)
+    }
 
 
 def describe_tasks(tasks: Sequence[Body], wanted: Sequence[str], arns: Arns, cluster: str) -> Body:
