@@ -220,7 +220,7 @@ def test_stored_objects_share_their_member_names_and_recurring_values() -> None:
 
 
 def test_the_shared_strings_are_bounded_and_leave_an_objects_own_values_alone() -> None:
-    strings = SharedStrings(limit=5)
+    strings = SharedStrings(minimum=5)
     text = '{"metadata": {"uid": "u-1", "name": "web"}}'
     one, two = strings.share(json.loads(text)), strings.share(json.loads(text))
     assert one == two
@@ -229,3 +229,7 @@ def test_the_shared_strings_are_bounded_and_leave_an_objects_own_values_alone() 
     strings.share({"a": "x", "b": "y"})  # past the limit of five strings
     three = strings.share(json.loads(text))  # starts the table afresh
     assert three == one and three["metadata"]["name"] is not one["metadata"]["name"]
+    # a store of many objects shares more: 20 strings for each object it holds
+    strings.share({"a": "x", "b": "y"})
+    four = strings.share(json.loads(text), held=1)
+    assert four["metadata"]["name"] is three["metadata"]["name"]

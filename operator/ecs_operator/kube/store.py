@@ -75,6 +75,8 @@ class Store:
         #: (seen: a Service of a deleted namespace retried every 5 s until the operator quit)
         self._deleted: OrderedDict[str, None] = OrderedDict()
         self._strings = SharedStrings()
+        #: how many objects the store holds (what the shared strings' table is sized for)
+        self._held = 0
 
     @staticmethod
     def key(body: dict[str, Any]) -> Key:
@@ -90,7 +92,7 @@ class Store:
         project = self._projections.get(_bucket(resource))
         if project is not None:
             body = project(body)
-        body = self._strings.share(body)
+        body = self._strings.share(body, self._held)
         bucket = self._objects[_bucket(resource)]
         key = self.key(body)
         old = bucket.get(key)
@@ -101,6 +103,8 @@ class Store:
         body.setdefault("kind", resource.kind)
         if old is not None:
             self._unindex(resource, key, old)
+        else:
+            self._held += 1
         bucket[key] = body
         for ref in body["metadata"].get("ownerReferences") or []:
             self._owned[ref["uid"]].add((_bucket(resource), key))
@@ -115,6 +119,7 @@ class Store:
         old = self._objects[_bucket(resource)].pop(key, None)
         if old is not None:
             self._unindex(resource, key, old)
+            self._held -= 1
         for deleted in (uid, old["metadata"].get("uid") if old is not None else None):
             if deleted:
                 self._deleted[deleted] = None
@@ -166,8 +171,11 @@ class Store:
                 yield body
 
 
-#: how many distinct strings the store shares at most (about 100 bytes each)
+#: how many distinct strings the store shares at most (about 100 bytes each): this many, or
+#: :data:`SHARED_STRINGS_PER_OBJECT` for each object it holds if that is more (1,000 Services
+#: and what they own, 7,000 objects, share about 19,000)
 SHARED_STRINGS = 100_000
+SHARED_STRINGS_PER_OBJECT = 20
 #: the longest value shared (longer ones rarely recur: images, messages, JSON annotations)
 SHARED_VALUE_LENGTH = 64
 #: members whose values are an object's own, or a moment's, and never worth sharing
@@ -183,20 +191,21 @@ class SharedStrings:
     copy of "metadata", "readinessProbe", "IfNotPresent", its service's name in five labels:
     strings were about half of what the store's objects took (the footprint benchmark's
     1,000 Services). Values that are one object's own (uids, resource versions, times,
-    addresses) are left as they are. The table is bounded: once it is full, the next object
-    starts it afresh (objects already stored keep what they share)."""
+    addresses) are left as they are. The table is bounded by the number of objects it serves:
+    once it is full, the next object starts it afresh (objects already stored keep what they
+    share), so strings of objects long gone do not stay for good."""
 
-    def __init__(self, limit: int = SHARED_STRINGS) -> None:
-        self._limit = limit
+    def __init__(self, minimum: int = SHARED_STRINGS) -> None:
+        self._minimum = minimum
         self._table: dict[str, str] = {}
         #: member name -> whether its values are worth sharing (decided once per name)
         self._worth: dict[str, bool] = {}
 
-    def share(self, value: Any) -> Any:
+    def share(self, value: Any, held: int = 0) -> Any:
         """``value`` rebuilt with the table's strings (dicts and lists are new; anything else
-        is kept as it is). Called on every object the store takes, so written for speed: one
-        dict lookup per string."""
-        if len(self._table) >= self._limit:
+        is kept as it is), for a store of ``held`` objects. Called on every object the store
+        takes, so written for speed: one dict lookup per string."""
+        if len(self._table) >= max(self._minimum, SHARED_STRINGS_PER_OBJECT * held):
             self._table.clear()
             self._worth.clear()
         table, worth = self._table, self._worth
