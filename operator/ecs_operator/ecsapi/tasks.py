@@ -72,7 +72,9 @@ class Found:
         return self.source.get("kind") == "Task"
 
 
-async def tasks_in(caller: Caller, cluster: str) -> list[Found]:
+async def tasks_in(caller: Caller, cluster: str, started_by: bool = True) -> list[Found]:
+    """The cluster's tasks; with ``started_by``, a service's task names the deployment that
+    started it (which costs a read of the cluster's services)."""
     found = []
     for body in await caller.list(ECS_TASK):
         body = {**_provisioning(body), "kind": "Task"}
@@ -83,7 +85,7 @@ async def tasks_in(caller: Caller, cluster: str) -> list[Found]:
     service_pods = f"{MANAGED},{keys.LABEL_CLUSTER}={label_value(cluster)},{keys.LABEL_SERVICE}"
     pods = await caller.list(POD, service_pods)
     deployments = {}
-    if pods:
+    if pods and started_by:
         bodies = await services.services_in(caller, cluster)
         deployments = {n: services.view(caller, b)["deployments"] for n, b in bodies.items()}
     for pod in pods:
@@ -162,7 +164,7 @@ async def list_cluster_tasks(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
     if request.get("containerInstance"):
         raise errors.invalid_parameter("containerInstance: there are no container instances.")
-    shown = [f.shown for f in await tasks_in(caller, cluster)]
+    shown = [f.shown for f in await tasks_in(caller, cluster, bool(request.get("startedBy")))]
     if request.get("startedBy"):
         shown = [t for t in shown if t.get("startedBy") == request["startedBy"]]
     if request.get("launchType"):

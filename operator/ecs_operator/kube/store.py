@@ -75,8 +75,6 @@ class Store:
         #: (seen: a Service of a deleted namespace retried every 5 s until the operator quit)
         self._deleted: OrderedDict[str, None] = OrderedDict()
         self._strings = SharedStrings()
-        #: how many objects the store holds (what the shared strings' table is sized for)
-        self._held = 0
 
     @staticmethod
     def key(body: dict[str, Any]) -> Key:
@@ -92,19 +90,17 @@ class Store:
         project = self._projections.get(_bucket(resource))
         if project is not None:
             body = project(body)
-        body = self._strings.share(body, self._held)
         bucket = self._objects[_bucket(resource)]
         key = self.key(body)
         old = bucket.get(key)
         same = old is not None and old["metadata"].get("uid") == body["metadata"].get("uid")
         if same and old is not None and _version(old) > _version(body):
             return
+        body = self._strings.share(body, sum(map(len, self._objects.values())))
         body.setdefault("apiVersion", resource.api_version)
         body.setdefault("kind", resource.kind)
         if old is not None:
             self._unindex(resource, key, old)
-        else:
-            self._held += 1
         bucket[key] = body
         for ref in body["metadata"].get("ownerReferences") or []:
             self._owned[ref["uid"]].add((_bucket(resource), key))
@@ -119,7 +115,6 @@ class Store:
         old = self._objects[_bucket(resource)].pop(key, None)
         if old is not None:
             self._unindex(resource, key, old)
-            self._held -= 1
         for deleted in (uid, old["metadata"].get("uid") if old is not None else None):
             if deleted:
                 self._deleted[deleted] = None
