@@ -15,23 +15,29 @@ pytestmark = pytest.mark.integration
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SERVICES = ("web", "worker", "log-agent")
+TASK = "nightly-report"
 
 
 def _steady(kube: Kube, namespace: str) -> bool:
+    """Every example at rest: the services Ready, and the batch task (which runs 20 s) STOPPED
+    with its pods gone (the tests' operator keeps them 5 s): its stop and their deletion are
+    writes that end, not a loop."""
     for name in SERVICES:
         current = status(kube, namespace, "Service", name)
         if not any(
             c["type"] == "Ready" and c["status"] == "True" for c in current.get("conditions", [])
         ):
             return False
-    return True
+    if status(kube, namespace, "Task", TASK).get("lastStatus") != "STOPPED":
+        return False
+    return not [p for p in kube.pods(namespace) if p.status.phase in ("Succeeded", "Failed")]
 
 
 def test_examples_converge_and_then_the_operator_writes_nothing(
     operator: OperatorProcess, kube: Kube, namespace: str
 ) -> None:
     kubectl("apply", "-n", namespace, "-f", str(EXAMPLES))
-    wait_for(lambda: _steady(kube, namespace), 120, "the example services steady")
+    wait_for(lambda: _steady(kube, namespace), 120, "the examples at rest")
     # the operator is shared: the deletion of an earlier test's namespace is its work too
     wait_for(lambda: not kube.terminating_test_namespaces(), 120, "earlier namespaces gone")
     time.sleep(3)  # let the last status updates land
