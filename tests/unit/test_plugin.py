@@ -15,7 +15,7 @@ import yaml
 from ecs_operator.api.parse import parse_service, parse_task_definition
 from ecs_operator.kube.owners import child_of
 from ecs_operator.plan.taskdefinition import controller_revision
-from ecs_operator.plugin import cli, table, views
+from ecs_operator.plugin import cli, table, task_views, views
 from ecs_operator.render import request
 from ecs_operator.render.service import render_service
 from ecs_operator.status.conditions import condition
@@ -222,7 +222,7 @@ def test_a_degraded_service_shows_its_problem(web: Body) -> None:
 
 
 def test_tasks_come_from_pods_and_task_objects(web_pods: list[Body], batch: Body) -> None:
-    tasks = views.all_tasks([batch], web_pods, "default", ARNS)
+    tasks = task_views.all_tasks([batch], web_pods, "default", ARNS)
     by_id = {t["taskId"]: t for t in tasks}
     assert sorted(by_id) == [
         "nightly-report-0", "nightly-report-1", "web-7d4b9c-abcde", "web-7d4b9c-fghij",
@@ -243,20 +243,20 @@ def test_tasks_come_from_pods_and_task_objects(web_pods: list[Body], batch: Body
 
 
 def test_list_tasks_filters_like_ecs(web_pods: list[Body], batch: Body) -> None:
-    tasks = views.all_tasks([batch], web_pods, "default", ARNS)
-    running = views.list_tasks(tasks)["taskArns"]
+    tasks = task_views.all_tasks([batch], web_pods, "default", ARNS)
+    running = task_views.list_tasks(tasks)["taskArns"]
     assert len(running) == 3, "STOPPED tasks only with --desired-status STOPPED"
-    assert views.list_tasks(tasks, desired_status="STOPPED")["taskArns"] == [
+    assert task_views.list_tasks(tasks, desired_status="STOPPED")["taskArns"] == [
         "arn:aws:ecs:local:000000000000:task/default/nightly-report-1"
     ]
-    assert len(views.list_tasks(tasks, service="web")["taskArns"]) == 2
-    assert len(views.list_tasks(tasks, family="nightly-report")["taskArns"]) == 1
-    assert views.all_tasks([batch], web_pods, "production", ARNS) == []
+    assert len(task_views.list_tasks(tasks, service="web")["taskArns"]) == 2
+    assert len(task_views.list_tasks(tasks, family="nightly-report")["taskArns"]) == 1
+    assert task_views.all_tasks([batch], web_pods, "production", ARNS) == []
 
 
 def test_describe_tasks_table(web_pods: list[Body], batch: Body) -> None:
-    tasks = views.all_tasks([batch], web_pods, "default", ARNS)
-    described = views.describe_tasks(tasks, ["nightly-report-1", "missing"], ARNS, "default")
+    tasks = task_views.all_tasks([batch], web_pods, "default", ARNS)
+    described = task_views.describe_tasks(tasks, ["nightly-report-1", "missing"], ARNS, "default")
     assert [t["taskId"] for t in described["tasks"]] == ["nightly-report-1"]
     text = table.tasks(described)
     assert "nightly-report-1" in text and "EssentialContainerExited" in text
@@ -344,7 +344,7 @@ def test_describe_clusters_counts_ec2_and_fargate(web_pods: list[Body], batch: B
 
 def test_launch_types_of_real_tasks_feed_the_statistics(web_pods: list[Body], batch: Body) -> None:
     """The example's Fargate service and batch task count as Fargate (launchType FARGATE)."""
-    tasks = views.all_tasks([batch], web_pods, "default", ARNS)
+    tasks = task_views.all_tasks([batch], web_pods, "default", ARNS)
     default = with_metadata({"metadata": {"name": "default"}, "spec": {"clusterName": "default"}})
     (shown,) = views.describe_clusters([default], [], ARNS, lambda _: tasks)["clusters"]
     stats = {s["name"]: s["value"] for s in shown["statistics"]}
@@ -457,7 +457,7 @@ def test_a_service_task_is_started_by_the_deployment_that_runs_it(web_pods: list
               "createdAt": "2026-01-01T00:10:00Z"}  # fmt: skip
 
     def started(deployments: list[Body]) -> dict[str, str | None]:
-        tasks = views.all_tasks([], [old, new], "default", ARNS, {"web": deployments})
+        tasks = task_views.all_tasks([], [old, new], "default", ARNS, {"web": deployments})
         return {t["taskId"]: t.get("startedBy") for t in tasks}
 
     assert started([forced, first]) == {

@@ -3,8 +3,9 @@
 The custom resources stay the one source of truth: every operation reads or writes Cluster,
 TaskDefinition, Service and Task objects (and reads ControllerRevisions and pods) as the
 ServiceAccount the caller's access key names, so Kubernetes RBAC decides what a key may do.
-The ECS-shaped views are those of ``kubectl ecs`` (``plugin/views.py``) over the status the
-operator writes; this package adds the wire protocol, authentication and the writes.
+The ECS-shaped views are those of ``kubectl ecs`` (``plugin/views.py``, ``plugin/task_views.py``)
+over the status the operator writes; this package adds the wire protocol, authentication and
+the writes.
 
 - ``errors``: ECS's error codes and HTTP statuses
 - ``sigv4``: Signature Version 4, verified server-side

@@ -20,7 +20,8 @@ from ecs_operator.api.parse import parse_task
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
-from ecs_operator.plugin.views import all_tasks, list_tasks, task_size
+from ecs_operator.plugin.task_views import all_tasks, list_tasks
+from ecs_operator.plugin.views import task_size
 from ecs_operator.render import keys
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON
 from ecs_operator.render.names import label_value

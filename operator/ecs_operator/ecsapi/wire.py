@@ -28,7 +28,7 @@ NOT_ECS = frozenset({"conditions"})
 
 
 def epoch(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(text).timestamp()
 
 
 def to_wire(value: Any, region: str, account: str) -> Any:

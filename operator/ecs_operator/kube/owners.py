@@ -48,5 +48,5 @@ def age(body: dict[str, Any], now: float | None = None) -> float:
     stamp = body["metadata"].get("creationTimestamp")
     if not stamp:
         return 0.0
-    created = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    created = datetime.fromisoformat(stamp).timestamp()
     return (time.time() if now is None else now) - created

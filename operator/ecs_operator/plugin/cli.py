@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER
 from ecs_operator.status.taskdefinition import DEFAULT_ACCOUNT
 
-from . import actions, table, views
+from . import actions, table, task_views, views
 from .source import KubeSource, Source, SourceError
 
 Body = dict[str, Any]
@@ -47,12 +47,16 @@ def _list_services(args: argparse.Namespace, source: Source, arns: views.Arns) -
 
 
 def _tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> list[Body]:
-    deployments = views.service_deployments(source.custom("services"), args.cluster, arns)
-    return views.all_tasks(source.custom("tasks"), source.pods(), args.cluster, arns, deployments)
+    deployments = task_views.service_deployments(source.custom("services"), args.cluster, arns)
+    return task_views.all_tasks(
+        source.custom("tasks"), source.pods(), args.cluster, arns, deployments
+    )
 
 
 def _describe_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
-    described = views.describe_tasks(_tasks(args, source, arns), args.tasks, arns, args.cluster)
+    described = task_views.describe_tasks(
+        _tasks(args, source, arns), args.tasks, arns, args.cluster
+    )
     described["tasks"] = _sized(source, described["tasks"])
     return described, table.tasks(described)
 
@@ -73,7 +77,7 @@ def _sized(source: Source, tasks: list[Body]) -> list[Body]:
 
 
 def _list_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
-    listed = views.list_tasks(
+    listed = task_views.list_tasks(
         _tasks(args, source, arns), args.service_name, args.family, args.desired_status
     )
     return listed, table.arns(listed, "taskArns")
@@ -98,7 +102,7 @@ def _describe_clusters(
         source.custom("clusters"),
         args.clusters,
         arns,
-        lambda cluster: views.all_tasks(task_bodies, pods, cluster, arns),
+        lambda cluster: task_views.all_tasks(task_bodies, pods, cluster, arns),
     )
     return described, table.clusters(described)
 
@@ -117,7 +121,9 @@ def _wait(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[B
     else:
         actions.wait_until(
             lambda: actions.tasks_stopped(
-                views.describe_tasks(_tasks(args, source, arns), args.tasks, arns, args.cluster)
+                task_views.describe_tasks(
+                    _tasks(args, source, arns), args.tasks, arns, args.cluster
+                )
             ),
             actions.TASKS_STOPPED_TIMEOUT,
         )

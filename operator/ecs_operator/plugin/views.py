@@ -3,8 +3,8 @@
 Pure functions over the objects ``source`` fetched: ``describe_services`` returns what
 ``aws ecs describe-services`` would (``{"services": [...], "failures": [...]}``, ECS member
 names), and so on. The operator already writes ECS-shaped status (``status/``); these views add
-what the aws CLI shows beside it (ARNs, the spec's placement and capacity choices) and read a
-service's tasks off its pods with the same mapping the operator uses (``status.task``).
+what the aws CLI shows beside it (ARNs, the spec's placement and capacity choices). Tasks
+have their own module, :mod:`.tasks`.
 
 ARNs use the operator's conventions (region ``local``, account ``000000000000`` unless
 ``--account-id``), so they match the ``taskDefinitionArn`` the operator reports.
@@ -12,10 +12,8 @@ ARNs use the operator's conventions (region ``local``, account ``000000000000`` 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeGuard
 
 from ecs_operator.api.errors import EcsValidationError
@@ -26,8 +24,6 @@ from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import controlled_by
 from ecs_operator.plan.service import CAPACITY_MEMBERS
 from ecs_operator.plan.taskdefinition import revision_name
-from ecs_operator.render import keys
-from ecs_operator.status.task import task_state
 from ecs_operator.status.taskdefinition import (
     DEFAULT_ACCOUNT,
     REGION,
@@ -56,8 +52,6 @@ SERVICE_SPEC_MEMBERS = (
     "propagateTags",
     "tags",
 )
-#: Members of a Task's spec that describe-tasks repeats.
-TASK_SPEC_MEMBERS = ("launchType", "platformVersion", "startedBy", "overrides", "tags")
 
 
 @dataclass(frozen=True)
@@ -87,11 +81,11 @@ class Arns:
         return None if ref.revision is None else arn(ref.family, ref.revision, self.account)
 
 
-def _spec(body: Body) -> Body:
+def spec_of(body: Body) -> Body:
     return body.get("spec") or {}
 
 
-def _status(body: Body) -> Body:
+def status_of(body: Body) -> Body:
     return body.get("status") or {}
 
 
@@ -101,7 +95,7 @@ def _deleting(body: Body) -> bool:
 
 def cluster_of(body: Body) -> str:
     """The ECS cluster a Service or Task names (``default`` when it names none)."""
-    return cluster_name(_spec(body).get("cluster"))
+    return cluster_name(spec_of(body).get("cluster"))
 
 
 def in_cluster(bodies: Iterable[Body], cluster: str) -> list[Body]:
@@ -117,7 +111,7 @@ def picked(source: Body, members: Sequence[str]) -> Body:
 
 
 def service_name(body: Body) -> str:
-    return str(_spec(body).get("serviceName") or body["metadata"]["name"])
+    return str(spec_of(body).get("serviceName") or body["metadata"]["name"])
 
 
 def desired_count(body: Body) -> int:
@@ -126,7 +120,7 @@ def desired_count(body: Body) -> int:
     the answer, as ECS answers UpdateService and the next DescribeServices at once (Terraform
     reads it back straight after an update). With ``autoScaling`` the autoscaler's count
     stands, as ECS keeps it through an UpdateService that names no count."""
-    spec, status = _spec(body), _status(body)
+    spec, status = spec_of(body), status_of(body)
     if "desiredCount" in status and (status_current(body) or spec.get("autoScaling")):
         return int(status["desiredCount"])
     return int(spec.get("desiredCount", status.get("desiredCount")) or 0)
@@ -134,7 +128,7 @@ def desired_count(body: Body) -> int:
 
 def service_view(body: Body, arns: Arns) -> Body:
     """One service as describe-services shows it."""
-    spec, status = _spec(body), _status(body)
+    spec, status = spec_of(body), status_of(body)
     cluster = cluster_of(body)
     name = service_name(body)
     desired = desired_count(body)
@@ -186,156 +180,6 @@ def list_services(bodies: Iterable[Body], cluster: str, arns: Arns) -> Body:
     return {"serviceArns": [arns.service(cluster, n) for n in names]}
 
 
-# Tasks --------------------------------------------------------------------------------------
-
-
-def _essential(pod: Body) -> list[str]:
-    """The essential containers the renderer recorded (a JSON list annotation)."""
-    text = (pod["metadata"].get("annotations") or {}).get(keys.ANNOTATION_ESSENTIAL) or "[]"
-    try:
-        names = json.loads(text)
-    except ValueError:
-        return []
-    return [str(n) for n in names] if isinstance(names, list) else []
-
-
-def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Body]) -> Body:
-    """A service's task, read off its pod as the operator reads standalone tasks' pods;
-    ``deployments`` are its service's, as describe-services shows them."""
-    metadata = pod["metadata"]
-    annotations = metadata.get("annotations") or {}
-    labels = metadata.get("labels") or {}
-    task_id = metadata["name"]
-    state = task_state(pod, _essential(pod), bool(metadata.get("deletionTimestamp")))
-    view: Body = {
-        "taskArn": arns.task(cluster, task_id),
-        "clusterArn": arns.cluster(cluster),
-        "taskDefinitionArn": arns.task_definition(annotations.get(keys.ANNOTATION_TASK_DEFINITION)),
-        "group": f"service:{annotations.get(keys.ANNOTATION_SERVICE, '')}",
-        "createdAt": metadata.get("creationTimestamp"),
-        **state.to_ecs(task_id),
-    }
-    started = (pod.get("status") or {}).get("startTime")
-    if started and state.last_status == "RUNNING":
-        view["startedAt"] = started
-    if labels.get(keys.LABEL_LAUNCH_TYPE):
-        view["launchType"] = labels[keys.LABEL_LAUNCH_TYPE]
-    if labels.get(keys.LABEL_CAPACITY_PROVIDER):
-        view["capacityProviderName"] = labels[keys.LABEL_CAPACITY_PROVIDER]
-    deployment = started_by(pod, deployments)
-    if deployment:
-        view["startedBy"] = deployment
-    return view
-
-
-def started_by(pod: Body, deployments: Sequence[Body]) -> str | None:
-    """ECS's ``startedBy`` of a service's task: the id of the deployment that started it. Of
-    the service's deployments (PRIMARY first) that run the pod's task definition, the newest
-    created before the pod (a forced new deployment runs the same one); none when no
-    deployment shown runs it any more."""
-    metadata = pod["metadata"]
-    revision = (metadata.get("annotations") or {}).get(keys.ANNOTATION_TASK_DEFINITION)
-    created = _moment(metadata.get("creationTimestamp"))
-    running = [d for d in deployments if short_name(str(d.get("taskDefinition") or "")) == revision]
-    for deployment in running:
-        began = _moment(deployment.get("createdAt"))
-        if created is None or began is None or began <= created:
-            return str(deployment["id"])
-    return str(running[-1]["id"]) if running else None
-
-
-def _moment(text: Any) -> datetime | None:
-    """An RFC 3339 time of a view (the API server's, or a status's), or None."""
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _standalone_tasks(body: Body, arns: Arns) -> list[Body]:
-    """A Task object's tasks (RunTask's ``count``), from the records in its status."""
-    spec, status = _spec(body), _status(body)
-    cluster = cluster_of(body)
-    reference = status.get("taskDefinition") or spec.get("taskDefinition")
-    try:
-        family = TaskDefinitionRef.parse(reference or "").family
-    except InvalidTaskDefinitionRef:
-        family = reference or ""
-    common: Body = {
-        "clusterArn": arns.cluster(cluster),
-        "taskDefinitionArn": arns.task_definition(status.get("taskDefinition")),
-        "group": spec.get("group") or f"family:{family}",
-        **picked(spec, TASK_SPEC_MEMBERS),
-    }
-    strategy = spec.get("capacityProviderStrategy") or []
-    if strategy:
-        common["capacityProviderName"] = strategy[0]["capacityProvider"]
-    return [
-        {"taskArn": arns.task(cluster, record["taskId"]), **common, **record}
-        for record in status.get("tasks") or []
-    ]
-
-
-def all_tasks(
-    task_bodies: Iterable[Body],
-    pods: Iterable[Body],
-    cluster: str,
-    arns: Arns,
-    deployments: Mapping[str, Sequence[Body]] | None = None,
-) -> list[Body]:
-    """Every task of the cluster: standalone tasks (Task objects) and services' tasks (pods);
-    ``deployments``, by service name, say which deployment started each service task."""
-    tasks = [t for body in in_cluster(task_bodies, cluster) for t in _standalone_tasks(body, arns)]
-    for pod in pods:
-        annotations = pod["metadata"].get("annotations") or {}
-        service = annotations.get(keys.ANNOTATION_SERVICE)
-        if service and annotations.get(keys.ANNOTATION_CLUSTER, DEFAULT_CLUSTER) == cluster:
-            started = (deployments or {}).get(service, ())
-            tasks.append(_service_task(pod, cluster, arns, started))
-    return sorted(tasks, key=lambda t: t["taskArn"])
-
-
-def service_deployments(bodies: Iterable[Body], cluster: str, arns: Arns) -> dict[str, list[Body]]:
-    """The deployments of the cluster's services, by service name (for :func:`all_tasks`)."""
-    return {
-        service_name(b): service_view(b, arns)["deployments"] for b in in_cluster(bodies, cluster)
-    }
-
-
-def describe_tasks(tasks: Sequence[Body], wanted: Sequence[str], arns: Arns, cluster: str) -> Body:
-    """``describe-tasks``; ``wanted`` (task ids or ARNs) empty means all of them."""
-    by_id = {t["taskId"]: t for t in tasks}
-    ids = [short_name(w) for w in wanted] or list(by_id)
-    return {
-        "tasks": [by_id[i] for i in ids if i in by_id],
-        "failures": [
-            {"arn": arns.task(cluster, i), "reason": "MISSING"} for i in ids if i not in by_id
-        ],
-    }
-
-
-def list_tasks(
-    tasks: Iterable[Body],
-    service: str | None = None,
-    family: str | None = None,
-    desired_status: str = "RUNNING",
-) -> Body:
-    """``list-tasks`` with its filters (``--desired-status`` defaults to RUNNING, as in ECS)."""
-    chosen = [
-        t
-        for t in tasks
-        if t.get("desiredStatus") == desired_status
-        and (service is None or t.get("group") == f"service:{service}")
-        and (family is None or _family_of(t) == family)
-    ]
-    return {"taskArns": [t["taskArn"] for t in chosen]}
-
-
-def _family_of(task: Body) -> str | None:
-    arn_text = task.get("taskDefinitionArn") or ""
-    return short_name(arn_text).split(":")[0] if arn_text else None
-
-
 # Task definitions ---------------------------------------------------------------------------
 
 
@@ -352,13 +196,13 @@ def find_task_definition(bodies: Iterable[Body], reference: str) -> tuple[Body, 
         ref = TaskDefinitionRef.parse(reference)
     except InvalidTaskDefinitionRef as error:
         raise TaskDefinitionNotFound(str(error)) from None
-    owners = [b for b in bodies if _spec(b).get("family") == ref.family and not _deleting(b)]
+    owners = [b for b in bodies if spec_of(b).get("family") == ref.family and not _deleting(b)]
     if not owners:
         raise TaskDefinitionNotFound(f"no TaskDefinition registers family {ref.family}")
     body = min(owners, key=lambda b: b["metadata"].get("creationTimestamp", ""))
     revision = ref.revision
     if revision is None:
-        revision = marked_revisions(body).newest_outside(int(_status(body).get("revision") or 0))
+        revision = marked_revisions(body).newest_outside(int(status_of(body).get("revision") or 0))
     if revision is None:
         raise TaskDefinitionNotFound(f"{ref} has no ACTIVE revision (yet)")
     return body, revision
@@ -387,7 +231,7 @@ def _compatibilities(spec: Body) -> list[str]:
 def describe_task_definition(body: Body, revision: int, stored: Body | None, arns: Arns) -> Body:
     """``describe-task-definition``: the spec revision ``revision`` registered (its
     ControllerRevision ``stored``; None: it is not registered) with ECS's read-only members."""
-    family = str(_spec(body).get("family"))
+    family = str(spec_of(body).get("family"))
     if not is_revision_of(stored, body):
         raise TaskDefinitionNotFound(f"{family}:{revision} is not registered (yet)")
     spec = stored["data"]["spec"]
@@ -416,7 +260,7 @@ def task_size(stored: Body | None) -> Body:
 
 
 def cluster_display_name(body: Body) -> str:
-    return str(_spec(body).get("clusterName") or body["metadata"]["name"])
+    return str(spec_of(body).get("clusterName") or body["metadata"]["name"])
 
 
 def _on_fargate(task: Body) -> bool:
@@ -443,7 +287,7 @@ def _statistics(tasks: Iterable[Body]) -> list[Body]:
 
 def cluster_view(body: Body, tasks: Iterable[Body], arns: Arns) -> Body:
     """One cluster as describe-clusters shows it; ``tasks`` are its tasks (``all_tasks``)."""
-    spec, status = _spec(body), _status(body)
+    spec, status = spec_of(body), status_of(body)
     name = cluster_display_name(body)
     view: Body = {
         "clusterArn": arns.cluster(name),

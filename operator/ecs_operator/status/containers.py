@@ -116,4 +116,4 @@ def seconds_finished(pod: Mapping[str, Any], now: float) -> float:
     stamp = max(ends, default="") or str((pod.get("metadata") or {}).get("creationTimestamp") or "")
     if not stamp:
         return 0.0
-    return now - datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    return now - datetime.fromisoformat(stamp).timestamp()

@@ -1,0 +1,178 @@
+"""Tasks as the aws CLI shows them: standalone tasks read off their Task objects' status,
+services' tasks off their pods with the same mapping the operator uses (``status.task``), and
+``describe-tasks`` / ``list-tasks`` over both. Pure, like :mod:`.views`, whose ARNs and service
+views it uses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from ecs_operator.api.identifiers import DEFAULT_CLUSTER, short_name
+from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.render import keys
+from ecs_operator.status.task import task_state
+
+from .views import (
+    Arns,
+    Body,
+    cluster_of,
+    in_cluster,
+    picked,
+    service_name,
+    service_view,
+    spec_of,
+    status_of,
+)
+
+#: Members of a Task's spec that describe-tasks repeats.
+TASK_SPEC_MEMBERS = ("launchType", "platformVersion", "startedBy", "overrides", "tags")
+
+
+def _essential(pod: Body) -> list[str]:
+    """The essential containers the renderer recorded (a JSON list annotation)."""
+    text = (pod["metadata"].get("annotations") or {}).get(keys.ANNOTATION_ESSENTIAL) or "[]"
+    try:
+        names = json.loads(text)
+    except ValueError:
+        return []
+    return [str(n) for n in names] if isinstance(names, list) else []
+
+
+def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Body]) -> Body:
+    """A service's task, read off its pod as the operator reads standalone tasks' pods;
+    ``deployments`` are its service's, as describe-services shows them."""
+    metadata = pod["metadata"]
+    annotations = metadata.get("annotations") or {}
+    labels = metadata.get("labels") or {}
+    task_id = metadata["name"]
+    state = task_state(pod, _essential(pod), bool(metadata.get("deletionTimestamp")))
+    view: Body = {
+        "taskArn": arns.task(cluster, task_id),
+        "clusterArn": arns.cluster(cluster),
+        "taskDefinitionArn": arns.task_definition(annotations.get(keys.ANNOTATION_TASK_DEFINITION)),
+        "group": f"service:{annotations.get(keys.ANNOTATION_SERVICE, '')}",
+        "createdAt": metadata.get("creationTimestamp"),
+        **state.to_ecs(task_id),
+    }
+    started = (pod.get("status") or {}).get("startTime")
+    if started and state.last_status == "RUNNING":
+        view["startedAt"] = started
+    if labels.get(keys.LABEL_LAUNCH_TYPE):
+        view["launchType"] = labels[keys.LABEL_LAUNCH_TYPE]
+    if labels.get(keys.LABEL_CAPACITY_PROVIDER):
+        view["capacityProviderName"] = labels[keys.LABEL_CAPACITY_PROVIDER]
+    deployment = started_by(pod, deployments)
+    if deployment:
+        view["startedBy"] = deployment
+    return view
+
+
+def started_by(pod: Body, deployments: Sequence[Body]) -> str | None:
+    """ECS's ``startedBy`` of a service's task: the id of the deployment that started it. Of
+    the service's deployments (PRIMARY first) that run the pod's task definition, the newest
+    created before the pod (a forced new deployment runs the same one); none when no
+    deployment shown runs it any more."""
+    metadata = pod["metadata"]
+    revision = (metadata.get("annotations") or {}).get(keys.ANNOTATION_TASK_DEFINITION)
+    created = _moment(metadata.get("creationTimestamp"))
+    running = [d for d in deployments if short_name(str(d.get("taskDefinition") or "")) == revision]
+    for deployment in running:
+        began = _moment(deployment.get("createdAt"))
+        if created is None or began is None or began <= created:
+            return str(deployment["id"])
+    return str(running[-1]["id"]) if running else None
+
+
+def _moment(text: Any) -> datetime | None:
+    """An RFC 3339 time of a view (the API server's, or a status's), or None."""
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+
+
+def _standalone_tasks(body: Body, arns: Arns) -> list[Body]:
+    """A Task object's tasks (RunTask's ``count``), from the records in its status."""
+    spec, status = spec_of(body), status_of(body)
+    cluster = cluster_of(body)
+    reference = status.get("taskDefinition") or spec.get("taskDefinition")
+    try:
+        family = TaskDefinitionRef.parse(reference or "").family
+    except InvalidTaskDefinitionRef:
+        family = reference or ""
+    common: Body = {
+        "clusterArn": arns.cluster(cluster),
+        "taskDefinitionArn": arns.task_definition(status.get("taskDefinition")),
+        "group": spec.get("group") or f"family:{family}",
+        **picked(spec, TASK_SPEC_MEMBERS),
+    }
+    strategy = spec.get("capacityProviderStrategy") or []
+    if strategy:
+        common["capacityProviderName"] = strategy[0]["capacityProvider"]
+    return [
+        {"taskArn": arns.task(cluster, record["taskId"]), **common, **record}
+        for record in status.get("tasks") or []
+    ]
+
+
+def all_tasks(
+    task_bodies: Iterable[Body],
+    pods: Iterable[Body],
+    cluster: str,
+    arns: Arns,
+    deployments: Mapping[str, Sequence[Body]] | None = None,
+) -> list[Body]:
+    """Every task of the cluster: standalone tasks (Task objects) and services' tasks (pods);
+    ``deployments``, by service name, say which deployment started each service task."""
+    tasks = [t for body in in_cluster(task_bodies, cluster) for t in _standalone_tasks(body, arns)]
+    for pod in pods:
+        annotations = pod["metadata"].get("annotations") or {}
+        service = annotations.get(keys.ANNOTATION_SERVICE)
+        if service and annotations.get(keys.ANNOTATION_CLUSTER, DEFAULT_CLUSTER) == cluster:
+            started = (deployments or {}).get(service, ())
+            tasks.append(_service_task(pod, cluster, arns, started))
+    return sorted(tasks, key=lambda t: t["taskArn"])
+
+
+def service_deployments(bodies: Iterable[Body], cluster: str, arns: Arns) -> dict[str, list[Body]]:
+    """The deployments of the cluster's services, by service name (for :func:`all_tasks`)."""
+    return {
+        service_name(b): service_view(b, arns)["deployments"] for b in in_cluster(bodies, cluster)
+    }
+
+
+def describe_tasks(tasks: Sequence[Body], wanted: Sequence[str], arns: Arns, cluster: str) -> Body:
+    """``describe-tasks``; ``wanted`` (task ids or ARNs) empty means all of them."""
+    by_id = {t["taskId"]: t for t in tasks}
+    ids = [short_name(w) for w in wanted] or list(by_id)
+    return {
+        "tasks": [by_id[i] for i in ids if i in by_id],
+        "failures": [
+            {"arn": arns.task(cluster, i), "reason": "MISSING"} for i in ids if i not in by_id
+        ],
+    }
+
+
+def list_tasks(
+    tasks: Iterable[Body],
+    service: str | None = None,
+    family: str | None = None,
+    desired_status: str = "RUNNING",
+) -> Body:
+    """``list-tasks`` with its filters (``--desired-status`` defaults to RUNNING, as in ECS)."""
+    chosen = [
+        t
+        for t in tasks
+        if t.get("desiredStatus") == desired_status
+        and (service is None or t.get("group") == f"service:{service}")
+        and (family is None or _family_of(t) == family)
+    ]
+    return {"taskArns": [t["taskArn"] for t in chosen]}
+
+
+def _family_of(task: Body) -> str | None:
+    arn_text = task.get("taskDefinitionArn") or ""
+    return short_name(arn_text).split(":")[0] if arn_text else None
