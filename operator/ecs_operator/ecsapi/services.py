@@ -35,7 +35,7 @@ from ecs_operator.render.names import dns_label, label_value
 from ecs_operator.status.rollout import deployment_id
 
 from . import clusters, errors, taskdefinitions, wire
-from .caller import Caller
+from .caller import MANAGED, Caller
 from .clusters import DELETED
 from .wording import refusal
 
@@ -132,6 +132,11 @@ def _pending(
     return {**annotations, DEPLOYMENT: json.dumps(recorded, separators=(",", ":"))}
 
 
+def service_pods(cluster: str) -> str:
+    """The label selector of the cluster's services' pods (the operator's own)."""
+    return f"{MANAGED},{keys.LABEL_CLUSTER}={label_value(cluster)},{keys.LABEL_SERVICE}"
+
+
 def restarted(body: Body, pods: list[Body]) -> Body:
     """``body`` as the API shows it once the operator has replaced its tasks for a recorded
     ``restart``: no pod of the service (terminating ones included) runs another value. Then the
@@ -215,11 +220,15 @@ def _expired(body: Body) -> bool:
     return (datetime.now(UTC) - datetime.fromisoformat(at)).total_seconds() > TOMBSTONE
 
 
-async def services_in(caller: Caller, cluster: str, name: str | None = None) -> dict[str, Body]:
+async def services_in(
+    caller: Caller, cluster: str, name: str | None = None, pods: list[Body] | None = None
+) -> dict[str, Body]:
     """The cluster's services by name (tombstones included; expired ones are removed). With
     ``name``, a call about one service reads that one by its selectable ``spec.serviceName``
     rather than the namespace's Services (the others may be there too, on an API server that
-    cannot select: ``Caller.list``)."""
+    cannot select: ``Caller.list``). ``pods``, the cluster's service pods where the caller has
+    read them already, say whether a forced restart is done; else they are read when one is
+    pending."""
     found = {}
     fields = None if name is None else {"spec.serviceName": name}
     for body in await caller.list(ECS_SERVICE, fields=fields):
@@ -230,7 +239,8 @@ async def services_in(caller: Caller, cluster: str, name: str | None = None) -> 
             continue
         found[service_name(body)] = body
     if any("restart" in (_recorded(b) or {}) for b in found.values()):
-        pods = await caller.list(POD, f"{keys.LABEL_CLUSTER}={label_value(cluster)}")
+        if pods is None:
+            pods = await caller.list(POD, service_pods(cluster))
         found = {name: restarted(body, pods) for name, body in found.items()}
     return found
 

@@ -22,13 +22,11 @@ from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
 from ecs_operator.plugin.task_views import all_tasks, list_tasks
 from ecs_operator.plugin.views import task_size
-from ecs_operator.render import keys
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON
-from ecs_operator.render.names import label_value
 from ecs_operator.status.task import STOP_REASONS, USER_INITIATED
 
 from . import clusters, errors, families, services, taskdefinitions, wire
-from .caller import MANAGED, Caller
+from .caller import Caller
 from .wording import refusal
 
 Body = dict[str, Any]
@@ -83,11 +81,10 @@ async def tasks_in(caller: Caller, cluster: str, started_by: bool = True) -> lis
             found.append(Found(caller, cluster, shown, body))
     # the cluster's services' pods (a Task's pods are in its status), each started by one of
     # its service's deployments as DescribeServices shows them
-    service_pods = f"{MANAGED},{keys.LABEL_CLUSTER}={label_value(cluster)},{keys.LABEL_SERVICE}"
-    pods = await caller.list(POD, service_pods)
+    pods = await caller.list(POD, services.service_pods(cluster))
     deployments = {}
     if pods and started_by:
-        bodies = await services.services_in(caller, cluster)
+        bodies = await services.services_in(caller, cluster, pods=pods)
         deployments = {n: services.view(caller, b)["deployments"] for n, b in bodies.items()}
     for pod in pods:
         for shown in all_tasks([], [pod], cluster, caller.arns, deployments):

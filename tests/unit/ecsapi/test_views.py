@@ -3,8 +3,10 @@ access keys read from Secrets, ECS's defaults, spec replacement, service deploym
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,6 +17,9 @@ from ecs_operator.ecsapi.deployments import deployment_summary
 from ecs_operator.ecsapi.families import with_ecs_defaults
 from ecs_operator.ecsapi.services import DEPLOYMENT, restarted, view
 from ecs_operator.ecsapi.taskdefinitions import replacement
+from ecs_operator.ecsapi.tasks import tasks_in
+from ecs_operator.render.keys import ANNOTATION_SERVICE as SERVICE
+from ecs_operator.render.keys import ANNOTATION_TASK_DEFINITION as TASK_DEFINITION
 from ecs_operator.status.rollout import deployment_id
 
 CALLER = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", None)  # type: ignore[arg-type]
@@ -177,3 +182,53 @@ def test_an_update_shows_the_id_the_operator_will_give_its_deployment() -> None:
     started = {**OLD, "id": pending["id"], "taskDefinition": "web:2", "rolloutState": "COMPLETED"}
     body = _service({"deployments": [started]}, **{DEPLOYMENT: json.dumps(recorded)})
     assert view(CALLER, body)["deployments"][0]["id"] == pending["id"]
+
+
+class ServicePods:
+    """A KubeClient holding one service with a forced restart pending and its pods; it counts
+    the reads of pods."""
+
+    def __init__(self, pods: list[dict[str, Any]]) -> None:
+        self.service = _service({"deployments": [ROLLED]}, **{DEPLOYMENT: json.dumps(RESTART)})
+        self.pods = pods
+        self.pod_lists = 0
+
+    async def list(
+        self, resource: Any, namespace: str, label_selector: str, fields: str
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        if resource.plural == "pods":
+            self.pod_lists += 1
+            yield self.pods
+        elif resource.plural == "services":
+            yield [self.service]
+        else:
+            yield []
+
+
+def _service_pod(name: str, stamp: str) -> dict[str, Any]:
+    """A running pod of web:2, created before the restart (at 12:00) or after it."""
+    created = "2026-12-03T11:30:00Z" if stamp == "t1" else "2026-12-03T12:30:00Z"
+    pod = _pod(stamp)
+    pod["metadata"] |= {"name": name, "creationTimestamp": created}
+    pod["metadata"]["annotations"][TASK_DEFINITION] = "web:2"
+    pod["metadata"]["annotations"][SERVICE] = "web"
+    return {**pod, "spec": {"nodeName": "fargate-1"}, "status": {"phase": "Running"}}
+
+
+@pytest.mark.parametrize(
+    ("stamps", "started_by"),
+    [
+        (["t1", "t2"], {"ecs-svc/1234", "ecs-svc/9"}),  # the restart under way
+        (["t2", "t2"], {"ecs-svc/1234"}),  # done: the operator's deployment, the id given
+    ],
+)
+def test_the_tasks_of_a_service_being_restarted_cost_one_read_of_its_pods(
+    stamps: list[str], started_by: set[str]
+) -> None:
+    kube = ServicePods([_service_pod(f"web-{i}", s) for i, s in enumerate(stamps)])
+    caller = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", kube)  # type: ignore[arg-type]
+
+    found = asyncio.run(tasks_in(caller, "default"))
+
+    assert {f.shown["startedBy"] for f in found} == started_by
+    assert kube.pod_lists == 1
