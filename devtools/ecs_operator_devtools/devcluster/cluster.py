@@ -19,13 +19,10 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ecs_operator import nodes
-
-from . import binaries, network, pki, processes, realnode
+from . import binaries, fleet, network, pki, processes, realnode
 from .errors import DevclusterError
 from .nodeconfig import NodePaths
 from .processes import free_port as free_port
@@ -35,8 +32,6 @@ COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-schedul
 #: file in the state directory that records its ports
 OPERATOR = "ecs-operator"
 OPERATOR_PORTS = "operator-ports.json"
-POD_CIDR = "10.244.0.0/16"
-NODE_IP = "10.240.0.1"
 #: how often the HorizontalPodAutoscaler controller syncs (Kubernetes' default: 15 s): an
 #: autoscaled Service reaches its minimum or maximum within seconds, and a test that checks
 #: the HPA leaves a count alone waits two syncs of this, not of 15 s
@@ -168,8 +163,6 @@ class DevCluster:
         certs = pki.generate(self.state_dir / "pki", server_ips=(host,) if real else ())
         server = f"https://{host}:{ports.apiserver}"
         pki.write_kubeconfig(certs, server, self.kubeconfig)
-        stages = self.state_dir / "kwok-stages.yaml"
-        stages.write_text(resources.files(__package__).joinpath("stages.yaml").read_text())
         self.state_file.write_text(
             json.dumps(
                 {
@@ -190,15 +183,7 @@ class DevCluster:
             ports = ports.rechecked("controller_manager", "scheduler", "kwok")
             self._record_ports(ports)
             self._start_controllers(bins, ports, timeout)
-            processes.start("kwok", self._kwok_command(bins, ports, stages), self.state_dir)
-            self._register_fleet()
-            self._wait(
-                self._fleet_ready,
-                timeout,
-                "the node fleet to become Ready",
-                "kwok",
-                explain=self._explain_fleet,
-            )
+            fleet.start(self, bins["kwok"], ports.kwok, timeout)
             if real:
                 network.start(self, NodePaths(self.state_dir, 0).name, timeout)
                 realnode.start(self, self.real_nodes, timeout, log)
@@ -355,64 +340,12 @@ class DevCluster:
             url = f"https://127.0.0.1:{port}/healthz"
             self._wait(partial(_http_ok, url), timeout, f"{name} /healthz", name)
 
-    def _kwok_command(self, bins: dict[str, Path], ports: Ports, stages: Path) -> list[str]:
-        return [
-            str(bins["kwok"]),
-            f"--kubeconfig={self.kubeconfig}",
-            f"--config={stages}",
-            "--manage-all-nodes=false",
-            f"--manage-nodes-with-annotation-selector={nodes.ANNOTATION_KWOK_NODE}={nodes.KWOK_FAKE}",
-            "--node-lease-duration-seconds=40",
-            f"--cidr={POD_CIDR}",
-            f"--node-ip={NODE_IP}",
-            f"--server-address=127.0.0.1:{ports.kwok}",
-        ]
-
-    # -- fleet -------------------------------------------------------------------------
+    # -- clients -----------------------------------------------------------------------
     def api(self) -> Any:
         """A kubernetes client ApiClient for this devcluster (imported lazily: it is slow)."""
         from kubernetes import client, config
 
         return config.new_client_from_config(str(self.kubeconfig)), client  # type: ignore[no-untyped-call]
-
-    def _register_fleet(self) -> None:
-        api_client, client = self.api()
-        core = client.CoreV1Api(api_client)
-        for node in nodes.default_fleet():
-            core.create_node(node.manifest())
-
-    def _fleet_ready(self) -> bool:
-        return not self._fleet_problems()
-
-    def _fleet_problems(self) -> list[str]:
-        """Why each node of the fleet is not Ready yet: missing, its Ready condition, or a
-        ``node.kubernetes.io/`` taint the node lifecycle controller has not lifted."""
-        api_client, client = self.api()
-        listed = {n.metadata.name: n for n in client.CoreV1Api(api_client).list_node().items}
-        problems = []
-        for wanted in nodes.default_fleet():
-            node = listed.get(wanted.name)
-            if node is None:
-                problems.append(f"{wanted.name}: not registered")
-                continue
-            ready = next((c for c in node.status.conditions or [] if c.type == "Ready"), None)
-            taints = [
-                f"{t.key}:{t.effect}"
-                for t in node.spec.taints or []
-                if t.key.startswith("node.kubernetes.io/")
-            ]
-            if ready is None or ready.status != "True":
-                state = f"Ready={ready.status} ({ready.reason})" if ready else "no Ready condition"
-                problems.append(f"{wanted.name}: {state}")
-            elif taints:
-                problems.append(f"{wanted.name}: tainted {', '.join(taints)}")
-        return problems
-
-    def _explain_fleet(self) -> str:
-        try:
-            return "; ".join(self._fleet_problems()) or "every node Ready"
-        except Exception as error:  # the API server itself may be what is wrong
-            return f"the nodes could not be listed ({error})"
 
     # -- waiting -----------------------------------------------------------------------
     def _apiserver_ready(self, state: dict[str, Any]) -> bool:
