@@ -10,10 +10,18 @@ import pytest
 
 from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
-from ecs_operator.handlers.indexes import FAMILY, INDEXES, PROJECTIONS, USES_FAMILY
+from ecs_operator.handlers.indexes import FAMILY, INDEXES, PROJECTIONS, USES_FAMILY, revision_data
 from ecs_operator.kube.apply import HASH_ANNOTATION, contains, in_sync, stamped
-from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE, POD, TASK_DEFINITION
+from ecs_operator.kube.owners import child_of
+from ecs_operator.kube.resources import (
+    CONTROLLER_REVISION,
+    DEPLOYMENT,
+    ECS_SERVICE,
+    POD,
+    TASK_DEFINITION,
+)
 from ecs_operator.kube.store import Store
+from ecs_operator.plan.taskdefinition import controller_revision
 from ecs_operator.render.strategy import split
 from ecs_operator.status.conditions import condition, merge
 from ecs_operator.status.revision_set import RevisionSet
@@ -242,6 +250,42 @@ def test_the_store_keeps_of_a_pod_what_reconcilers_read() -> None:
         },
         "apiVersion": "v1",
         "kind": "Pod",
+    }
+
+
+def test_the_store_keeps_the_data_of_task_definition_revisions_only() -> None:
+    """Every ControllerRevision of the cluster is watched (a name taken by a StatefulSet's is
+    a conflict to report), but only a TaskDefinition's is ever read as a revision."""
+    store = Store(INDEXES, PROJECTIONS)
+    spec = {"family": "web", "containerDefinitions": [{"name": "app", "image": "nginx"}]}
+    ours = child_of(controller_revision("web", "uid-web", spec, 1, "d"), _family_body())
+    theirs = {
+        "metadata": {
+            "name": "db-5d9f",
+            "namespace": "n",
+            "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": "u-db",
+                 "controller": True},
+            ],
+        },
+        "revision": 3,
+        "data": {"spec": {"template": {"spec": {"containers": [{"name": "db"}]}}}},
+    }  # fmt: skip
+    store.put(CONTROLLER_REVISION, ours)
+    store.put(CONTROLLER_REVISION, theirs)
+
+    kept = store.get(CONTROLLER_REVISION, "n", "web-1")
+    assert kept is not None and revision_data(kept) == {"spec": spec}
+    foreign = store.get(CONTROLLER_REVISION, "n", "db-5d9f")
+    assert foreign is not None and "data" not in foreign
+    assert foreign["metadata"]["ownerReferences"] == theirs["metadata"]["ownerReferences"]
+
+
+def _family_body() -> dict[str, Any]:
+    return {
+        "apiVersion": "ecs-operator.dev/v1alpha1",
+        "kind": "TaskDefinition",
+        "metadata": {"name": "web", "namespace": "n", "uid": "uid-web"},
     }
 
 

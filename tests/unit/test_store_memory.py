@@ -57,7 +57,12 @@ def task_definition(name: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def revision(name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    owner = {"uid": name, "apiVersion": "ecs-operator.dev/v1alpha1", "kind": "TaskDefinition"}
+    owner = {
+        "uid": name,
+        "apiVersion": "ecs-operator.dev/v1alpha1",
+        "kind": "TaskDefinition",
+        "controller": True,
+    }
     metadata = {
         "name": f"{name}-1",
         "namespace": "n",

@@ -119,9 +119,25 @@ def _task_definition_view(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "spec": Packed(None if over else text, len(text), kept)}
 
 
+def _of_a_task_definition(body: dict[str, Any]) -> bool:
+    """Whether a ControllerRevision's controller is a TaskDefinition (whose, the reconcile
+    checks by uid)."""
+    return any(
+        ref.get("controller")
+        and ref.get("kind") == TASK_DEFINITION.kind
+        and ref.get("apiVersion") == TASK_DEFINITION.api_version
+        for ref in body["metadata"].get("ownerReferences") or []
+    )
+
+
 def _revision_view(body: dict[str, Any]) -> dict[str, Any]:
+    """A task definition revision with its data packed; any other ControllerRevision (the
+    cluster's StatefulSets' and DaemonSets' histories, watched only so that a name taken by
+    one is reported as a conflict) without its data, which is never read."""
     if "data" not in body:
         return body
+    if not _of_a_task_definition(body):
+        return {k: v for k, v in body.items() if k != "data"}
     text = json_bytes(body["data"])
     return {**body, "data": Packed(text, len(text))}
 
