@@ -184,8 +184,26 @@ def test_the_aws_cli_deploys_rolls_runs_and_deletes(
     )  # fmt: skip
     assert stopped == "STOPPED\tUserInitiated\tcancelled by the pipeline"
 
-    # scale to 0, delete: DRAINING, then INACTIVE and still describable
+    # scale to 0: the service's tasks stop, and stay describable STOPPED (their pods are gone)
     aws("update-service", "--service", "web", "--desired-count", "0")
+    listing = ("list-tasks", "--service-name", "web", "--desired-status", "STOPPED")
+
+    def all_stopped() -> bool:
+        listed = aws(*listing, "--query", "taskArns", "--output", "text").split()
+        return set(tasks.split()) <= set(listed)
+
+    wait_for(all_stopped, 30, "the service's tasks listed STOPPED")
+    gone = aws(
+        "describe-tasks", "--tasks", *tasks.split(), "--output", "text",
+        "--query", "tasks[*].[group,lastStatus,stopCode,stoppedReason,startedBy]",
+    )  # fmt: skip
+    for line in gone.splitlines():
+        group, last, code, reason, by = line.split("\t")
+        assert (group, last, code) == ("service:web", "STOPPED", "ServiceSchedulerInitiated")
+        assert reason.startswith("Scaling activity initiated by (deployment ecs-svc/"), reason
+        assert by.startswith("ecs-svc/"), by  # (the operator's id: a forced one is the API's)
+    assert len(gone.splitlines()) == 2
+    # delete: DRAINING, then INACTIVE and still describable
     assert aws(
         "delete-service", "--service", "web", "--query", "service.status", "--output", "text"
     ) == "DRAINING"  # fmt: skip

@@ -20,6 +20,7 @@ from ecs_operator.render import request
 from ecs_operator.render.service import render_service
 from ecs_operator.status.conditions import condition
 from ecs_operator.status.service import service_status, with_problem_event
+from ecs_operator.status.service_tasks import STOPPED_TASKS, stopped_task
 from ecs_operator.status.taskdefinition import DEREGISTERED
 from ecs_operator.status.workloads import WorkloadState
 
@@ -468,3 +469,23 @@ def test_a_service_task_is_started_by_the_deployment_that_runs_it(web_pods: list
     assert set(started([revised, first]).values()) == {"ecs-svc/1"}
     # a revision no deployment shown runs any more: ECS would name one we no longer know
     assert set(started([revised]).values()) == {None}
+
+
+def test_a_service_task_whose_pod_went_is_listed_stopped(web: Body, web_pods: list[Body]) -> None:
+    """kubectl ecs list-tasks --desired-status STOPPED and describe-tasks show a service's
+    stopped tasks from its status; the running ones from their pods."""
+    gone, still = web_pods
+    deployments = web["status"]["deployments"]
+    record = stopped_task(gone, deployments, 1767225600.0)
+    service = {**web, "status": {**web["status"], STOPPED_TASKS: [record]}}
+
+    tasks = task_views.all_tasks([], [still], "default", ARNS, None, [service])
+
+    stopped = task_views.list_tasks(tasks, service="web", desired_status="STOPPED")["taskArns"]
+    assert stopped == [ARNS.task("default", gone["metadata"]["name"])]
+    assert len(task_views.list_tasks(tasks, service="web")["taskArns"]) == 1
+    described = task_views.describe_tasks(tasks, [gone["metadata"]["name"]], ARNS, "default")
+    (shown,) = described["tasks"]
+    assert shown["stopCode"] == "ServiceSchedulerInitiated"
+    assert shown["taskDefinitionArn"] == ARNS.task_definition(record["taskDefinition"])
+    assert "ServiceSchedulerInitiated" in table.tasks(described)

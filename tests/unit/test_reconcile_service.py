@@ -13,9 +13,10 @@ import pytest
 
 from ecs_operator.handlers import service, taskdefinition
 from ecs_operator.handlers.context import Settings, Timers
-from ecs_operator.handlers.queue import Result
+from ecs_operator.handlers.queue import Key, Kind, Result
 from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE
 from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT
+from ecs_operator.status.service_tasks import STOPPED_TASKS, stopped_task
 
 from .fakes import NOW, FakeApi, World, context
 
@@ -115,6 +116,12 @@ def _later(seconds: float) -> Callable[[World], None]:
     return move
 
 
+def _pod_gone(w: World) -> None:
+    """The watch saw a pod of the service go (handlers/watch.py records it so)."""
+    pod = {"metadata": {"name": "web-abc12", "annotations": {}}, "status": {"phase": "Running"}}
+    w.ctx.stops.add(Key(Kind.SERVICE, "shop", "web"), stopped_task(pod, [], NOW))
+
+
 SA, DEPLOY, PDB, SERVICES = "serviceaccounts", "deployments", "poddisruptionbudgets", "services"
 CREATED = [
     ("create", SA, NO_ROLE_SERVICE_ACCOUNT),
@@ -139,6 +146,11 @@ CASES = [
         "drift: a hand edit of the Deployment is undone",
         then=_edited_by_hand,
         writes=[("apply", DEPLOY, "web")],
+    ),
+    Case(
+        "a task whose pod went is kept in the status as a stopped task",
+        then=_pod_gone,
+        writes=[("patch/status", SERVICES, "web")],
     ),
     Case("a service being deleted is left to the garbage collector", then=_deleting),
     Case(
@@ -252,3 +264,24 @@ def test_the_status_names_the_capacity_in_force_and_only_that() -> None:
     assert first["launchType"] == "EC2"
     assert then["capacityProviderStrategy"] == [GENERAL]
     assert "launchType" not in then
+
+
+def test_a_stopped_task_is_written_once_and_kept() -> None:
+    """The stop goes into the status once; the next pass, with nothing new, writes nothing
+    and keeps it."""
+
+    async def run() -> tuple[World, list[Json]]:
+        w = await world(web())
+        await w.reconcile()
+        _pod_gone(w)
+        await w.reconcile()
+        written = list(w.api.written)
+        w.api.forget_requests()
+        await w.reconcile()
+        assert w.api.written == [], "nothing new: nothing written"
+        return w, written
+
+    w, written = asyncio.run(run())
+    assert written.count(("patch/status", "services", "web")) == 2
+    (stopped,) = w.api.objects[("services", "shop", "web")]["status"][STOPPED_TASKS]
+    assert (stopped["taskId"], stopped["stopCode"]) == ("web-abc12", "ServiceSchedulerInitiated")

@@ -58,22 +58,27 @@ def _provisioning(body: Body) -> Body:
 
 
 class Found:
-    """A task as ECS shows it, and the object that holds it (a Task, or a service's pod)."""
+    """A task as ECS shows it, and the object that holds it: a Task, a service's pod, or for
+    a service's task whose pod is gone (``gone``), the Service whose status records it."""
 
-    def __init__(self, caller: Caller, cluster: str, shown: Body, source: Body) -> None:
+    def __init__(
+        self, caller: Caller, cluster: str, shown: Body, source: Body, gone: bool = False
+    ) -> None:
         pod = shown.pop("taskId")
         self.id = task_id(caller.namespace, pod)
         self.shown = {**shown, "taskArn": caller.arn(f"task/{cluster}/{self.id}")}
         self.source = source
+        self.gone = gone
 
     @property
     def standalone(self) -> bool:
         return self.source.get("kind") == "Task"
 
 
-async def tasks_in(caller: Caller, cluster: str, started_by: bool = True) -> list[Found]:
-    """The cluster's tasks; with ``started_by``, a service's task names the deployment that
-    started it (which costs a read of the cluster's services)."""
+async def tasks_in(caller: Caller, cluster: str, with_services: bool = True) -> list[Found]:
+    """The cluster's tasks. With ``with_services``, what only its Services' status tells as
+    well (one read of the cluster's Services more): the deployment that started each service
+    task, and the services' stopped tasks, whose pods are gone."""
     found = []
     for body in await caller.list(ECS_TASK):
         body = {**_provisioning(body), "kind": "Task"}
@@ -82,13 +87,17 @@ async def tasks_in(caller: Caller, cluster: str, started_by: bool = True) -> lis
     # the cluster's services' pods (a Task's pods are in its status), each started by one of
     # its service's deployments as DescribeServices shows them
     pods = await caller.list(POD, services.service_pods(cluster))
-    deployments = {}
-    if pods and started_by:
-        bodies = await services.services_in(caller, cluster, pods=pods)
-        deployments = {n: services.view(caller, b)["deployments"] for n, b in bodies.items()}
+    bodies = await services.services_in(caller, cluster, pods=pods) if with_services else {}
+    deployments = {n: services.view(caller, b)["deployments"] for n, b in bodies.items()}
     for pod in pods:
         for shown in all_tasks([], [pod], cluster, caller.arns, deployments):
             found.append(Found(caller, cluster, shown, pod))
+    running = {f.id for f in found}
+    for body in bodies.values():
+        for shown in all_tasks([], [], cluster, caller.arns, services=[body]):
+            stopped = Found(caller, cluster, shown, body, gone=True)
+            if stopped.id not in running:
+                found.append(stopped)
     return found
 
 
@@ -162,7 +171,8 @@ async def list_cluster_tasks(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
     if request.get("containerInstance"):
         raise errors.invalid_parameter("containerInstance: there are no container instances.")
-    shown = [f.shown for f in await tasks_in(caller, cluster, bool(request.get("startedBy")))]
+    read_services = request.get("desiredStatus") == "STOPPED" or bool(request.get("startedBy"))
+    shown = [f.shown for f in await tasks_in(caller, cluster, read_services)]
     if request.get("startedBy"):
         shown = [t for t in shown if t.get("startedBy") == request["startedBy"]]
     if request.get("launchType"):
@@ -184,6 +194,8 @@ async def stop(caller: Caller, request: Body) -> Body:
     found = next((f for f in await tasks_in(caller, cluster) if f.id == wanted), None)
     if found is None:
         raise errors.invalid_parameter("The referenced task was not found.")
+    if found.gone:  # stopped already: ECS answers with the task as it is
+        return {"task": _with_tags(found, ["TAGS"])}
     name = found.source["metadata"]["name"]
     reason = request.get("reason") or STOP_REASONS[USER_INITIATED]
     if found.standalone:  # ECS StopTask is the Task's desiredStatus (all of its count)

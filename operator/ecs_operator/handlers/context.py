@@ -19,6 +19,7 @@ from ecs_operator.kube.writer import Writer
 from ecs_operator.policy import Policy
 
 from .queue import Key
+from .stops import Stops
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class Context:
     settings: Settings = field(default_factory=Settings)
     #: seconds since the epoch (time.time); a test's clock stands still
     clock: Callable[[], float] = time.time
+    #: service pods seen to go, not yet in their Service's status
+    stops: Stops = field(default_factory=Stops)
 
     @property
     def timers(self) -> Timers:

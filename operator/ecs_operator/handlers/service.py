@@ -49,6 +49,7 @@ from ecs_operator.render import keys
 from ecs_operator.status.conditions import merge, override
 from ecs_operator.status.rollout import Rollout, running_task_definition
 from ecs_operator.status.service import service_status
+from ecs_operator.status.service_tasks import STOPPED_TASKS, with_stopped
 from ecs_operator.status.workloads import task_summary, workload_state
 
 from . import identities, prepare, target_cluster
@@ -61,7 +62,7 @@ from .common import (
 from .context import Context
 from .indexes import SERVICE_PODS
 from .prepare import Prepared
-from .queue import CONFLICT, OK, Outcome, Result
+from .queue import CONFLICT, OK, Key, Kind, Outcome, Result
 from .references import Resolved, Unresolved, claim_service_name, resolve_task_definition
 
 log = logging.getLogger("ecs_operator.service")
@@ -162,10 +163,23 @@ async def _report(
         "clusterArn": target_cluster.name_of(ready.cluster),
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
+    key = Key(Kind.SERVICE, ready.options.namespace, body["metadata"]["name"])
+    stops = ctx.stops.pending(key)
+    if stops or STOPPED_TASKS in previous:
+        status[STOPPED_TASKS] = with_stopped(previous.get(STOPPED_TASKS), stops)
     for message in view.events:
         ctx.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
-    await write_status(ctx, ECS_SERVICE, body, status, settling=_settling(status["conditions"]))
+    settling = _settling(status["conditions"]) or _stops_only(previous, status)
+    await write_status(ctx, ECS_SERVICE, body, status, settling=settling)
+    ctx.stops.written(key, stops)
     return status
+
+
+def _stops_only(previous: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
+    """Whether the status tells nothing new but stopped tasks (then its write may wait for the
+    next one, and take the stops that come meanwhile along)."""
+    others = {k: v for k, v in status.items() if k != STOPPED_TASKS and v is not None}
+    return others == {k: v for k, v in previous.items() if k != STOPPED_TASKS}
 
 
 def _removed(

@@ -41,6 +41,7 @@ from ecs_operator.kube.resources import (
 from ecs_operator.kube.store import Store
 from ecs_operator.metrics import MANAGED_OBJECTS
 from ecs_operator.render.keys import ANNOTATION_SERVICE, LABEL_APP_MANAGED_BY, MANAGED_BY
+from ecs_operator.status.service_tasks import stopped_task
 
 from . import node_labels, tenancy
 from .context import Context
@@ -128,6 +129,14 @@ def _services_of_pod(store: Store, body: dict[str, Any]) -> list[Key]:
     ]
 
 
+def _record_stop(ctx: Context, pod: dict[str, Any], services: list[Key]) -> None:
+    """A service's pod is gone: its task stopped, for its Service's status to keep."""
+    for key in services:
+        service = ctx.store.get(ECS_SERVICE, key.namespace, key.name) or {}
+        deployments = (service.get("status") or {}).get("deployments") or []
+        ctx.stops.add(key, stopped_task(pod, deployments, ctx.clock()))
+
+
 def _ecs_handler(resource: Resource, kind: Kind) -> None:
     @kopf.on.event(resource.group, resource.version, resource.plural, id=f"watch-{resource.plural}")
     async def handler(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
@@ -160,6 +169,8 @@ def _child_handler(resource: Resource) -> None:
         owners = _owners(body)
         if resource == POD and not owners:
             owners = _services_of_pod(ctx.store, body)
+            if event.get("type") == "DELETED":
+                _record_stop(ctx, body, owners)
         # a pod changes several times a second while it starts (scheduled, running, ready),
         # and its Service's other pods with it: one reconcile per burst, not one per event
         delay = ctx.timers.pod_coalescing if resource == POD else 0.0

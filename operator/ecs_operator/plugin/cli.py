@@ -47,9 +47,10 @@ def _list_services(args: argparse.Namespace, source: Source, arns: views.Arns) -
 
 
 def _tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> list[Body]:
-    deployments = task_views.service_deployments(source.custom("services"), args.cluster, arns)
+    services = source.custom("services")
+    deployments = task_views.service_deployments(services, args.cluster, arns)
     return task_views.all_tasks(
-        source.custom("tasks"), source.pods(), args.cluster, arns, deployments
+        source.custom("tasks"), source.pods(), args.cluster, arns, deployments, services
     )
 
 

@@ -5,14 +5,12 @@ views it uses."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
-from typing import Any
 
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER, short_name
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.render import keys
+from ecs_operator.status.service_tasks import STOPPED_TASKS, essential_containers, started_by
 from ecs_operator.status.task import task_state
 
 from .views import (
@@ -31,16 +29,6 @@ from .views import (
 TASK_SPEC_MEMBERS = ("launchType", "platformVersion", "startedBy", "overrides", "tags")
 
 
-def _essential(pod: Body) -> list[str]:
-    """The essential containers the renderer recorded (a JSON list annotation)."""
-    text = (pod["metadata"].get("annotations") or {}).get(keys.ANNOTATION_ESSENTIAL) or "[]"
-    try:
-        names = json.loads(text)
-    except ValueError:
-        return []
-    return [str(n) for n in names] if isinstance(names, list) else []
-
-
 def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Body]) -> Body:
     """A service's task, read off its pod as the operator reads standalone tasks' pods;
     ``deployments`` are its service's, as describe-services shows them."""
@@ -48,7 +36,7 @@ def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Bod
     annotations = metadata.get("annotations") or {}
     labels = metadata.get("labels") or {}
     task_id = metadata["name"]
-    state = task_state(pod, _essential(pod), bool(metadata.get("deletionTimestamp")))
+    state = task_state(pod, essential_containers(pod), bool(metadata.get("deletionTimestamp")))
     view: Body = {
         "taskArn": arns.task(cluster, task_id),
         "clusterArn": arns.cluster(cluster),
@@ -68,30 +56,6 @@ def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Bod
     if deployment:
         view["startedBy"] = deployment
     return view
-
-
-def started_by(pod: Body, deployments: Sequence[Body]) -> str | None:
-    """ECS's ``startedBy`` of a service's task: the id of the deployment that started it. Of
-    the service's deployments (PRIMARY first) that run the pod's task definition, the newest
-    created before the pod (a forced new deployment runs the same one); none when no
-    deployment shown runs it any more."""
-    metadata = pod["metadata"]
-    revision = (metadata.get("annotations") or {}).get(keys.ANNOTATION_TASK_DEFINITION)
-    created = _moment(metadata.get("creationTimestamp"))
-    running = [d for d in deployments if short_name(str(d.get("taskDefinition") or "")) == revision]
-    for deployment in running:
-        began = _moment(deployment.get("createdAt"))
-        if created is None or began is None or began <= created:
-            return str(deployment["id"])
-    return str(running[-1]["id"]) if running else None
-
-
-def _moment(text: Any) -> datetime | None:
-    """An RFC 3339 time of a view (the API server's, or a status's), or None."""
-    try:
-        return datetime.fromisoformat(str(text))
-    except ValueError:
-        return None
 
 
 def _standalone_tasks(body: Body, arns: Arns) -> list[Body]:
@@ -124,8 +88,10 @@ def all_tasks(
     cluster: str,
     arns: Arns,
     deployments: Mapping[str, Sequence[Body]] | None = None,
+    services: Iterable[Body] = (),
 ) -> list[Body]:
-    """Every task of the cluster: standalone tasks (Task objects) and services' tasks (pods);
+    """Every task of the cluster: standalone tasks (Task objects), services' tasks (pods) and
+    the stopped tasks of ``services`` (Service objects; their status keeps them);
     ``deployments``, by service name, say which deployment started each service task."""
     tasks = [t for body in in_cluster(task_bodies, cluster) for t in _standalone_tasks(body, arns)]
     for pod in pods:
@@ -134,7 +100,26 @@ def all_tasks(
         if service and annotations.get(keys.ANNOTATION_CLUSTER, DEFAULT_CLUSTER) == cluster:
             started = (deployments or {}).get(service, ())
             tasks.append(_service_task(pod, cluster, arns, started))
+    running = {t["taskArn"] for t in tasks}
+    for body in in_cluster(services, cluster):
+        for stopped in _stopped_service_tasks(body, cluster, arns):
+            if stopped["taskArn"] not in running:
+                tasks.append(stopped)
     return sorted(tasks, key=lambda t: t["taskArn"])
+
+
+def _stopped_service_tasks(body: Body, cluster: str, arns: Arns) -> list[Body]:
+    """A service's stopped tasks, from the records its status keeps (their pods are gone)."""
+    return [
+        {
+            "taskArn": arns.task(cluster, record["taskId"]),
+            "clusterArn": arns.cluster(cluster),
+            "taskDefinitionArn": arns.task_definition(record.get("taskDefinition")),
+            "group": f"service:{service_name(body)}",
+            **{k: v for k, v in record.items() if k != "taskDefinition"},
+        }
+        for record in status_of(body).get(STOPPED_TASKS) or []
+    ]
 
 
 def service_deployments(bodies: Iterable[Body], cluster: str, arns: Arns) -> dict[str, list[Body]]:

@@ -17,10 +17,11 @@ from ecs_operator.ecsapi.deployments import deployment_summary
 from ecs_operator.ecsapi.families import with_ecs_defaults
 from ecs_operator.ecsapi.services import DEPLOYMENT, restarted, view
 from ecs_operator.ecsapi.taskdefinitions import replacement
-from ecs_operator.ecsapi.tasks import tasks_in
+from ecs_operator.ecsapi.tasks import task_id, tasks_in
 from ecs_operator.render.keys import ANNOTATION_SERVICE as SERVICE
 from ecs_operator.render.keys import ANNOTATION_TASK_DEFINITION as TASK_DEFINITION
 from ecs_operator.status.rollout import deployment_id
+from ecs_operator.status.service_tasks import STOPPED_TASKS, stopped_task
 
 CALLER = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", None)  # type: ignore[arg-type]
 RECORDED = {"id": "ecs-svc/1234", "taskDefinition": "web:2", "at": "2026-12-03T12:00:00+00:00"}
@@ -232,3 +233,18 @@ def test_the_tasks_of_a_service_being_restarted_cost_one_read_of_its_pods(
 
     assert {f.shown["startedBy"] for f in found} == started_by
     assert kube.pod_lists == 1
+
+
+def test_a_service_task_whose_pod_went_is_described_stopped_from_its_service() -> None:
+    kube = ServicePods([])
+    record = stopped_task(_service_pod("web-0", "t2"), [ROLLED], 1796385600.0)
+    kube.service["status"][STOPPED_TASKS] = [record]
+    caller = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", kube)  # type: ignore[arg-type]
+
+    (found,) = asyncio.run(tasks_in(caller, "default"))
+
+    assert found.gone and found.id == task_id("team", "web-0")
+    assert found.shown["taskArn"].endswith(f":task/default/{found.id}")
+    assert (found.shown["lastStatus"], found.shown["group"]) == ("STOPPED", "service:web")
+    assert found.shown["taskDefinitionArn"].endswith(":task-definition/web:2")
+    assert asyncio.run(tasks_in(caller, "default", with_services=False)) == []

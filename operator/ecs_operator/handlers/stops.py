@@ -1,0 +1,47 @@
+"""Stopped service tasks on their way into their Service's status.
+
+A service pod's deletion is seen once, as a watch event (handlers/watch.py); the Service's
+reconcile that follows finds the pod gone from the store. So the watch handler records the
+stop here, and the reconcile takes it into the status it writes (``status.stoppedTasks``,
+status/service_tasks.py) and then forgets it. What is held is bounded: the newest records of
+each Service, for a bounded number of Services; a record not yet written when the operator
+restarts is lost, as any report of a moment is.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from ecs_operator.status.service_tasks import KEPT
+
+from .queue import Key
+
+#: Services with stops not yet written, at most (the oldest go first)
+SERVICES = 10_000
+
+
+class Stops:
+    def __init__(self, services: int = SERVICES) -> None:
+        self._pending: OrderedDict[Key, list[dict[str, Any]]] = OrderedDict()
+        self._services = services
+
+    def add(self, key: Key, record: dict[str, Any]) -> None:
+        pending = self._pending.setdefault(key, [])
+        self._pending.move_to_end(key)
+        pending.append(record)
+        del pending[:-KEPT]
+        while len(self._pending) > self._services:
+            self._pending.popitem(last=False)
+
+    def pending(self, key: Key) -> list[dict[str, Any]]:
+        """The stops of the Service ``key`` not yet in its status."""
+        return list(self._pending.get(key, ()))
+
+    def written(self, key: Key, records: list[dict[str, Any]]) -> None:
+        """``records`` are in the Service's status now (or it is gone)."""
+        left = [r for r in self._pending.get(key, ()) if r not in records]
+        if left:
+            self._pending[key] = left
+        else:
+            self._pending.pop(key, None)

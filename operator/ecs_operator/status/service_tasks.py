@@ -1,0 +1,160 @@
+"""A service's tasks in ECS terms beyond what their pods show while they run: the deployment
+that started each one, and the record of one that has stopped.
+
+ECS keeps a stopped task describable (``aws ecs describe-tasks``, ``list-tasks
+--desired-status STOPPED``) with its ``stopCode``, ``stoppedReason`` and container exit codes
+for at least an hour: the first thing anyone reads when a service's tasks keep stopping. A
+service's task is a pod that its ReplicaSet deletes (scale-in, a rollout replacing it), that
+StopTask or an eviction deletes, or that stops when its essential container exits; once the
+pod is gone nothing in Kubernetes remembers it. So the operator records each service pod it
+sees go, as the last watch event showed it, in the Service's ``status.stoppedTasks``: the
+newest :data:`KEPT`, each kept until newer ones push it out (a record is never dropped for its
+age alone: that would be a status write of its own, with nothing else to tell).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ecs_operator.api.identifiers import short_name
+from ecs_operator.render import keys
+
+from .containers import containers as container_views
+from .task import STOP_REASONS, USER_INITIATED, ecs_names, essential_exit, task_state
+
+#: the Service status member that holds them
+STOPPED_TASKS = "stoppedTasks"
+#: the stopped tasks a Service's status keeps, newest first
+KEPT = 20
+#: ECS's stop code for a task its service scheduler stopped (scale-in, a deployment, a drain)
+SERVICE_SCHEDULER = "ServiceSchedulerInitiated"
+
+
+def started_by(pod: Mapping[str, Any], deployments: Sequence[Mapping[str, Any]]) -> str | None:
+    """ECS's ``startedBy`` of a service's task: the id of the deployment that started it. Of
+    the service's deployments (PRIMARY first) that run the pod's task definition, the newest
+    created before the pod (a forced new deployment runs the same one); none when no
+    deployment shown runs it any more."""
+    metadata = pod["metadata"]
+    revision = (metadata.get("annotations") or {}).get(keys.ANNOTATION_TASK_DEFINITION)
+    created = _moment(metadata.get("creationTimestamp"))
+    running = [d for d in deployments if short_name(str(d.get("taskDefinition") or "")) == revision]
+    for deployment in running:
+        began = _moment(deployment.get("createdAt"))
+        if created is None or began is None or began <= created:
+            return str(deployment["id"])
+    return str(running[-1]["id"]) if running else None
+
+
+def _moment(text: Any) -> datetime | None:
+    """An RFC 3339 time (the API server's, or a status's), or None."""
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+
+
+def essential_containers(pod: Mapping[str, Any]) -> list[str]:
+    """The essential containers the renderer recorded on a task's pod (a JSON list)."""
+    text = (pod["metadata"].get("annotations") or {}).get(keys.ANNOTATION_ESSENTIAL) or "[]"
+    try:
+        names = json.loads(text)
+    except ValueError:
+        return []
+    return [str(n) for n in names] if isinstance(names, list) else []
+
+
+def stopped_task(
+    pod: dict[str, Any], deployments: Sequence[Mapping[str, Any]], at: float
+) -> dict[str, Any]:
+    """The ECS record of a service's task whose pod is gone (``pod`` as the watch last showed
+    it), stopped at ``at`` (seconds since the epoch); ``deployments`` are its service's, as
+    its status shows them."""
+    metadata = pod["metadata"]
+    annotations = metadata.get("annotations") or {}
+    labels = metadata.get("labels") or {}
+    code, reason = _why(pod, essential_containers(pod), deployments)
+    record: dict[str, Any] = {
+        "taskId": metadata["name"],
+        "lastStatus": "STOPPED",
+        "desiredStatus": "STOPPED",
+        "stopCode": code,
+        "stoppedReason": reason,
+        "taskDefinition": annotations.get(keys.ANNOTATION_TASK_DEFINITION),
+        "containers": [_stopped(c) for c in container_views(pod, ecs_names(pod))],
+        "createdAt": metadata.get("creationTimestamp"),
+        "stoppedAt": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    for member, value in (
+        ("startedAt", (pod.get("status") or {}).get("startTime")),
+        ("stoppingAt", metadata.get("deletionTimestamp")),
+        ("startedBy", started_by(pod, deployments)),
+        ("launchType", labels.get(keys.LABEL_LAUNCH_TYPE)),
+        ("capacityProviderName", labels.get(keys.LABEL_CAPACITY_PROVIDER)),
+    ):
+        if value:
+            record[member] = value
+    return record
+
+
+def _why(
+    pod: dict[str, Any], essential: Collection[str], deployments: Sequence[Mapping[str, Any]]
+) -> tuple[str, str]:
+    """ECS's stop code and reason for a service pod that went."""
+    metadata = pod["metadata"]
+    requested = (metadata.get("annotations") or {}).get(keys.ANNOTATION_STOP_REASON)
+    if requested is not None:  # StopTask (ecs-operator api) notes its reason, then deletes
+        return USER_INITIATED, requested or STOP_REASONS[USER_INITIATED]
+    exited = essential_exit(pod, essential)
+    if exited is not None and not _killed_by_deletion(pod, exited["name"]):
+        state = task_state(pod, essential, stop_requested=False)
+        return str(state.stop_code), str(state.stopped_reason)
+    disruption = next(
+        (
+            c
+            for c in (pod.get("status") or {}).get("conditions") or []
+            if c.get("type") == "DisruptionTarget" and c.get("status") == "True"
+        ),
+        None,
+    )
+    if disruption is not None:  # evicted (a drain), preempted, a tainted or shut-down node
+        why = disruption.get("message") or disruption.get("reason")
+        return SERVICE_SCHEDULER, f"Task stopped by Kubernetes: {why}"
+    primary = deployments[0]["id"] if deployments else "unknown"
+    return SERVICE_SCHEDULER, f"Scaling activity initiated by (deployment {primary})"
+
+
+def _killed_by_deletion(pod: dict[str, Any], container: str) -> bool:
+    """Whether the container ended after its pod's deletion began (stopped for it, as the
+    kubelet stops every container of a pod being deleted), rather than by itself."""
+    deleting = _moment(pod["metadata"].get("deletionTimestamp"))
+    if deleting is None:
+        return False
+    names = ecs_names(pod)
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        if names.get(status["name"], status["name"]) == container:
+            terminated = (status.get("state") or {}).get("terminated") or {}
+            finished = _moment(terminated.get("finishedAt"))
+            return finished is None or finished >= deleting
+    return True
+
+
+def _stopped(container: dict[str, Any]) -> dict[str, Any]:
+    """A container of a stopped task: STOPPED whatever the last event showed of it (a pod
+    deleted while it ran is gone with it)."""
+    return {**container, "lastStatus": "STOPPED"}
+
+
+def with_stopped(
+    previous: Sequence[Mapping[str, Any]] | None, new: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The records a status keeps: ``new`` ones added to ``previous`` (a task recorded twice
+    keeps its first record), newest first, at most :data:`KEPT`."""
+    by_id = {str(r["taskId"]): dict(r) for r in previous or []}
+    for record in new:
+        by_id.setdefault(str(record["taskId"]), dict(record))
+    newest = sorted(by_id.values(), key=lambda r: str(r.get("stoppedAt") or ""), reverse=True)
+    return newest[:KEPT]

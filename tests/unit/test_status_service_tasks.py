@@ -1,0 +1,143 @@
+"""A service's task whose pod went, as ECS keeps it: why it stopped (the scheduler's scaling,
+an essential container's exit, StopTask, an eviction), its containers, the deployment that
+started it; and the newest of them kept in the Service's status."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ecs_operator.render import keys
+from ecs_operator.status.service_tasks import (
+    KEPT,
+    SERVICE_SCHEDULER,
+    stopped_task,
+    with_stopped,
+)
+
+Body = dict[str, Any]
+DEPLOYMENTS = [{"id": "ecs-svc/2", "taskDefinition": "web:2", "createdAt": "2026-12-04T10:00:00Z"}]
+AT = 1796385600.0  # 2026-12-04T12:00:00Z
+
+
+def _pod(
+    *containers: Body, deleting: str | None = "2026-12-04T11:59:50Z", **annotations: str
+) -> Body:
+    metadata: Body = {
+        "name": "web-7d9f-abcde",
+        "creationTimestamp": "2026-12-04T10:05:00Z",
+        "labels": {keys.LABEL_LAUNCH_TYPE: "FARGATE"},
+        "annotations": {
+            keys.ANNOTATION_TASK_DEFINITION: "web:2",
+            keys.ANNOTATION_ESSENTIAL: json.dumps(["app"]),
+            **annotations,
+        },
+    }
+    if deleting:
+        metadata["deletionTimestamp"] = deleting
+    status = {"phase": "Running", "startTime": "2026-12-04T10:05:02Z"}
+    return {"metadata": metadata, "status": {**status, "containerStatuses": list(containers)}}
+
+
+def _running(name: str = "app") -> Body:
+    return {"name": name, "state": {"running": {"startedAt": "2026-12-04T10:05:03Z"}}}
+
+
+def _ended(code: int, finished: str, name: str = "app") -> Body:
+    terminated = {"exitCode": code, "reason": "Error", "finishedAt": finished}
+    return {"name": name, "state": {"terminated": terminated}}
+
+
+def test_a_pod_its_replica_set_deleted_is_stopped_by_the_service_scheduler() -> None:
+    record = stopped_task(_pod(_running()), DEPLOYMENTS, AT)
+
+    assert record == {
+        "taskId": "web-7d9f-abcde",
+        "lastStatus": "STOPPED",
+        "desiredStatus": "STOPPED",
+        "stopCode": SERVICE_SCHEDULER,
+        "stoppedReason": "Scaling activity initiated by (deployment ecs-svc/2)",
+        "taskDefinition": "web:2",
+        "containers": [{"name": "app", "lastStatus": "STOPPED", "healthStatus": "UNKNOWN"}],
+        "createdAt": "2026-12-04T10:05:00Z",
+        "startedAt": "2026-12-04T10:05:02Z",
+        "stoppingAt": "2026-12-04T11:59:50Z",
+        "stoppedAt": "2026-12-04T12:00:00Z",
+        "startedBy": "ecs-svc/2",
+        "launchType": "FARGATE",
+    }
+
+
+@pytest.mark.parametrize(
+    ("pod", "code", "reason", "exit_code"),
+    [
+        # the kubelet stopped it for the deletion: the scheduler's doing, its exit code kept
+        (
+            _pod(_ended(143, "2026-12-04T11:59:51Z")),
+            SERVICE_SCHEDULER,
+            "Scaling activity initiated by (deployment ecs-svc/2)",
+            143,
+        ),
+        # it exited by itself before anyone deleted the pod
+        (
+            _pod(_ended(3, "2026-12-04T11:00:00Z")),
+            "EssentialContainerExited",
+            "Essential container in task exited: app exited with code 3",
+            3,
+        ),
+        (
+            _pod(_ended(1, "2026-12-04T11:00:00Z"), deleting=None),
+            "EssentialContainerExited",
+            "Essential container in task exited: app exited with code 1",
+            1,
+        ),
+        # StopTask through ecs-operator api notes its reason on the pod first
+        (
+            _pod(_running(), **{keys.ANNOTATION_STOP_REASON: "bad canary"}),
+            "UserInitiated",
+            "bad canary",
+            None,
+        ),
+    ],
+)
+def test_why_a_service_task_stopped(
+    pod: Body, code: str, reason: str, exit_code: int | None
+) -> None:
+    record = stopped_task(pod, DEPLOYMENTS, AT)
+
+    assert (record["stopCode"], record["stoppedReason"]) == (code, reason)
+    assert record["containers"][0].get("exitCode") == exit_code
+
+
+def test_an_evicted_task_says_what_kubernetes_said() -> None:
+    pod = _pod(_running())
+    pod["status"]["conditions"] = [
+        {
+            "type": "DisruptionTarget",
+            "status": "True",
+            "reason": "EvictionByEvictionAPI",
+            "message": "Eviction API: evicting",
+        }
+    ]
+
+    record = stopped_task(pod, DEPLOYMENTS, AT)
+
+    assert (record["stopCode"], record["stoppedReason"]) == (
+        SERVICE_SCHEDULER,
+        "Task stopped by Kubernetes: Eviction API: evicting",
+    )
+
+
+def test_the_status_keeps_the_newest_stops_once_each() -> None:
+    def record(i: int) -> Body:
+        return {"taskId": f"web-{i}", "stoppedAt": f"2026-12-04T12:{i:02d}:00Z"}
+
+    kept = with_stopped(None, [record(i) for i in range(KEPT + 5)])
+    assert len(kept) == KEPT
+    assert kept[0]["taskId"] == f"web-{KEPT + 4}" and kept[-1]["taskId"] == "web-5"
+
+    again = with_stopped(kept, [{**record(KEPT + 4), "stoppedReason": "later"}, record(59)])
+    assert [r["taskId"] for r in again[:2]] == ["web-59", f"web-{KEPT + 4}"]
+    assert "stoppedReason" not in again[1], "a task recorded twice keeps its first record"
