@@ -35,8 +35,9 @@ def _pod(
             **annotations,
         },
     }
-    if deleting:
+    if deleting:  # asked for 30 s before: the deletion's grace period ends then
         metadata["deletionTimestamp"] = deleting
+        metadata["deletionGracePeriodSeconds"] = 30
     status = {"phase": "Running", "startTime": "2026-12-04T10:05:02Z"}
     return {"metadata": metadata, "status": {**status, "containerStatuses": list(containers)}}
 
@@ -63,7 +64,7 @@ def test_a_pod_its_replica_set_deleted_is_stopped_by_the_service_scheduler() -> 
         "containers": [{"name": "app", "lastStatus": "STOPPED", "healthStatus": "UNKNOWN"}],
         "createdAt": "2026-12-04T10:05:00Z",
         "startedAt": "2026-12-04T10:05:02Z",
-        "stoppingAt": "2026-12-04T11:59:50Z",
+        "stoppingAt": "2026-12-04T11:59:20Z",
         "stoppedAt": "2026-12-04T12:00:00Z",
         "startedBy": "ecs-svc/2",
         "launchType": "FARGATE",
@@ -71,30 +72,35 @@ def test_a_pod_its_replica_set_deleted_is_stopped_by_the_service_scheduler() -> 
 
 
 @pytest.mark.parametrize(
-    ("pod", "code", "reason", "exit_code"),
+    ("seen", "pod", "code", "reason", "exit_code"),
     [
         # the kubelet stopped it for the deletion: the scheduler's doing, its exit code kept
         (
-            _pod(_ended(143, "2026-12-04T11:59:51Z")),
+            _pod(_running()),
+            _pod(_ended(143, "2026-12-04T11:59:21Z")),
             SERVICE_SCHEDULER,
             "Scaling activity initiated by (deployment ecs-svc/2)",
             143,
         ),
-        # it exited by itself before anyone deleted the pod
+        # it had exited by itself before anyone deleted the pod
         (
+            _pod(_ended(3, "2026-12-04T11:00:00Z"), deleting=None),
             _pod(_ended(3, "2026-12-04T11:00:00Z")),
             "EssentialContainerExited",
             "Essential container in task exited: app exited with code 3",
             3,
         ),
+        # no earlier view of it: nothing says it exited before the deletion
         (
-            _pod(_ended(1, "2026-12-04T11:00:00Z"), deleting=None),
-            "EssentialContainerExited",
-            "Essential container in task exited: app exited with code 1",
+            None,
+            _pod(_ended(1, "2026-12-04T11:00:00Z")),
+            SERVICE_SCHEDULER,
+            "Scaling activity initiated by (deployment ecs-svc/2)",
             1,
         ),
-        # StopTask through ecs-operator api notes its reason on the pod first
+        # annotated with a reason before it was deleted, as a Task's pods are by StopTask
         (
+            None,
             _pod(_running(), **{keys.ANNOTATION_STOP_REASON: "bad canary"}),
             "UserInitiated",
             "bad canary",
@@ -103,9 +109,9 @@ def test_a_pod_its_replica_set_deleted_is_stopped_by_the_service_scheduler() -> 
     ],
 )
 def test_why_a_service_task_stopped(
-    pod: Body, code: str, reason: str, exit_code: int | None
+    seen: Body | None, pod: Body, code: str, reason: str, exit_code: int | None
 ) -> None:
-    record = stopped_task(pod, DEPLOYMENTS, AT)
+    record = stopped_task(pod, DEPLOYMENTS, AT, seen)
 
     assert (record["stopCode"], record["stoppedReason"]) == (code, reason)
     assert record["containers"][0].get("exitCode") == exit_code
@@ -141,3 +147,16 @@ def test_the_status_keeps_the_newest_stops_once_each() -> None:
     again = with_stopped(kept, [{**record(KEPT + 4), "stoppedReason": "later"}, record(59)])
     assert [r["taskId"] for r in again[:2]] == ["web-59", f"web-{KEPT + 4}"]
     assert "stoppedReason" not in again[1], "a task recorded twice keeps its first record"
+
+
+def test_the_deletion_began_when_the_pod_seen_before_says() -> None:
+    """The kubelet's last delete, once the containers stopped, moves the deletion's time to
+    its end (grace 0): the pod seen before still says when it began."""
+    seen = _pod(_running())  # deletion asked for at 11:59:20, 30 s of grace
+    final = _pod(_ended(0, "2026-12-04T11:59:22Z"), deleting="2026-12-04T11:59:23Z")
+    final["metadata"]["deletionGracePeriodSeconds"] = 0
+
+    record = stopped_task(final, DEPLOYMENTS, AT, seen)
+
+    assert (record["stopCode"], record["stoppingAt"]) == (SERVICE_SCHEDULER, "2026-12-04T11:59:20Z")
+    assert stopped_task(final, DEPLOYMENTS, AT)["stoppingAt"] == "2026-12-04T11:59:23Z"

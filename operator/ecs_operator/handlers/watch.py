@@ -129,12 +129,20 @@ def _services_of_pod(store: Store, body: dict[str, Any]) -> list[Key]:
     ]
 
 
-def _record_stop(ctx: Context, pod: dict[str, Any], services: list[Key]) -> None:
-    """A service's pod is gone: its task stopped, for its Service's status to keep."""
+def _stored(ctx: Context, resource: Resource, body: dict[str, Any]) -> dict[str, Any] | None:
+    metadata = body["metadata"]
+    return ctx.store.get(resource, metadata.get("namespace") or "", metadata["name"])
+
+
+def _record_stop(
+    ctx: Context, pod: dict[str, Any], seen: dict[str, Any] | None, services: list[Key]
+) -> None:
+    """A service's pod is gone (``seen``: as the store held it before): its task stopped, for
+    its Service's status to keep."""
     for key in services:
         service = ctx.store.get(ECS_SERVICE, key.namespace, key.name) or {}
         deployments = (service.get("status") or {}).get("deployments") or []
-        ctx.stops.add(key, stopped_task(pod, deployments, ctx.clock()))
+        ctx.stops.add(key, stopped_task(pod, deployments, ctx.clock(), seen))
 
 
 def _ecs_handler(resource: Resource, kind: Kind) -> None:
@@ -163,14 +171,16 @@ def _child_handler(resource: Resource) -> None:
     )
     async def handler(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
         ctx = context(memo)
+        gone = event.get("type") == "DELETED"
+        seen = _stored(ctx, resource, dict(event["object"])) if gone and resource == POD else None
         body, status_only = _track(ctx, resource, event)
         if status_only and resource in STATUS_UNREAD:
             return
         owners = _owners(body)
         if resource == POD and not owners:
             owners = _services_of_pod(ctx.store, body)
-            if event.get("type") == "DELETED":
-                _record_stop(ctx, body, owners)
+            if gone:
+                _record_stop(ctx, body, seen, owners)
         # a pod changes several times a second while it starts (scheduled, running, ready),
         # and its Service's other pods with it: one reconcile per burst, not one per event
         delay = ctx.timers.pod_coalescing if resource == POD else 0.0

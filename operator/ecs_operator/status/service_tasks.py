@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecs_operator.api.identifiers import short_name
@@ -49,6 +49,10 @@ def started_by(pod: Mapping[str, Any], deployments: Sequence[Mapping[str, Any]])
     return str(running[-1]["id"]) if running else None
 
 
+def _rfc3339(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _moment(text: Any) -> datetime | None:
     """An RFC 3339 time (the API server's, or a status's), or None."""
     try:
@@ -68,15 +72,22 @@ def essential_containers(pod: Mapping[str, Any]) -> list[str]:
 
 
 def stopped_task(
-    pod: dict[str, Any], deployments: Sequence[Mapping[str, Any]], at: float
+    pod: dict[str, Any],
+    deployments: Sequence[Mapping[str, Any]],
+    at: float,
+    seen: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ECS record of a service's task whose pod is gone (``pod`` as the watch last showed
-    it), stopped at ``at`` (seconds since the epoch); ``deployments`` are its service's, as
-    its status shows them."""
+    """The ECS record of a service's task whose pod is gone (``pod`` as its deletion event
+    showed it), stopped at ``at`` (seconds since the epoch); ``deployments`` are its
+    service's, as its status shows them. ``seen``: the pod as the event before showed it,
+    which tells whether a container had exited before the deletion, and when the deletion
+    began (the kubelet's last delete, once the containers stopped, moves its time to its
+    end)."""
     metadata = pod["metadata"]
     annotations = metadata.get("annotations") or {}
     labels = metadata.get("labels") or {}
-    code, reason = _why(pod, essential_containers(pod), deployments)
+    began = (_deletion_began(seen) if seen else None) or _deletion_began(pod)
+    code, reason = _why(pod, seen, essential_containers(pod), deployments)
     record: dict[str, Any] = {
         "taskId": metadata["name"],
         "lastStatus": "STOPPED",
@@ -86,11 +97,11 @@ def stopped_task(
         "taskDefinition": annotations.get(keys.ANNOTATION_TASK_DEFINITION),
         "containers": [_stopped(c) for c in container_views(pod, ecs_names(pod))],
         "createdAt": metadata.get("creationTimestamp"),
-        "stoppedAt": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "stoppedAt": _rfc3339(datetime.fromtimestamp(at, UTC)),
     }
     for member, value in (
         ("startedAt", (pod.get("status") or {}).get("startTime")),
-        ("stoppingAt", metadata.get("deletionTimestamp")),
+        ("stoppingAt", _rfc3339(began)),
         ("startedBy", started_by(pod, deployments)),
         ("launchType", labels.get(keys.LABEL_LAUNCH_TYPE)),
         ("capacityProviderName", labels.get(keys.LABEL_CAPACITY_PROVIDER)),
@@ -101,16 +112,21 @@ def stopped_task(
 
 
 def _why(
-    pod: dict[str, Any], essential: Collection[str], deployments: Sequence[Mapping[str, Any]]
+    pod: dict[str, Any],
+    seen: Mapping[str, Any] | None,
+    essential: Collection[str],
+    deployments: Sequence[Mapping[str, Any]],
 ) -> tuple[str, str]:
-    """ECS's stop code and reason for a service pod that went."""
+    """ECS's stop code and reason for a service pod that went. Its essential container's exit
+    stopped it only if the pod showed it exited before anyone deleted it: a pod being deleted
+    has every container stopped by the kubelet, whose end says nothing of why."""
     metadata = pod["metadata"]
     requested = (metadata.get("annotations") or {}).get(keys.ANNOTATION_STOP_REASON)
-    if requested is not None:  # StopTask (ecs-operator api) notes its reason, then deletes
+    if requested is not None:  # annotated before its deletion, as a Task's pods are
         return USER_INITIATED, requested or STOP_REASONS[USER_INITIATED]
-    exited = essential_exit(pod, essential)
-    if exited is not None and not _killed_by_deletion(pod, exited["name"]):
-        state = task_state(pod, essential, stop_requested=False)
+    before = dict(seen) if seen and not seen["metadata"].get("deletionTimestamp") else None
+    if before is not None and essential_exit(before, essential) is not None:
+        state = task_state(before, essential, stop_requested=False)
         return str(state.stop_code), str(state.stopped_reason)
     disruption = next(
         (
@@ -127,19 +143,14 @@ def _why(
     return SERVICE_SCHEDULER, f"Scaling activity initiated by (deployment {primary})"
 
 
-def _killed_by_deletion(pod: dict[str, Any], container: str) -> bool:
-    """Whether the container ended after its pod's deletion began (stopped for it, as the
-    kubelet stops every container of a pod being deleted), rather than by itself."""
-    deleting = _moment(pod["metadata"].get("deletionTimestamp"))
-    if deleting is None:
-        return False
-    names = ecs_names(pod)
-    for status in (pod.get("status") or {}).get("containerStatuses") or []:
-        if names.get(status["name"], status["name"]) == container:
-            terminated = (status.get("state") or {}).get("terminated") or {}
-            finished = _moment(terminated.get("finishedAt"))
-            return finished is None or finished >= deleting
-    return True
+def _deletion_began(pod: Mapping[str, Any]) -> datetime | None:
+    """When the pod's deletion was asked for: its ``deletionTimestamp`` is when the grace
+    period the deletion gave ends."""
+    metadata = pod["metadata"]
+    deadline = _moment(metadata.get("deletionTimestamp"))
+    if deadline is None:
+        return None
+    return deadline - timedelta(seconds=int(metadata.get("deletionGracePeriodSeconds") or 0))
 
 
 def _stopped(container: dict[str, Any]) -> dict[str, Any]:

@@ -33,9 +33,9 @@ def ns(ecs_operator: object, kube: Kube) -> Iterator[str]:
     yield from story_namespace(kube, "real-services")
 
 
-def _task_ids(namespace: str, service: str) -> list[str]:
+def _task_ids(namespace: str, service: str, *flags: str) -> list[str]:
     listed = kubectl_ecs(namespace, "list-tasks", "--cluster", CLUSTER, "--service-name", service,
-                         "-o", "json")  # fmt: skip
+                         *flags, "-o", "json")  # fmt: skip
     return [arn.rsplit("/", 1)[-1] for arn in json.loads(listed)["taskArns"]]
 
 
@@ -166,6 +166,17 @@ def test_a_revision_failing_its_check_trips_the_circuit_breaker_and_rolls_back(
     # the task of revision one served throughout (minimumHealthyPercent 100)
     assert _task_ids(ns, "api") == [healthy_task]
     assert describe_task(ns, healthy_task)["healthStatus"] == "HEALTHY"
+    # the failed revision's tasks are gone from the node, and describable STOPPED, as ECS
+    # keeps them: their container ended on SIGTERM (exit 0, the trap) when its pod was deleted
+    stopped = wait_for(
+        lambda: _task_ids(ns, "api", "--desired-status", "STOPPED"), 60, "api:2's tasks STOPPED"
+    )
+    for task_id in stopped:
+        described = describe_task(ns, task_id)
+        assert described["taskDefinitionArn"].endswith("api:2")
+        assert described["stopCode"] == "ServiceSchedulerInitiated", json.dumps(described)
+        assert described["containers"][0]["lastStatus"] == "STOPPED"
+        assert described["containers"][0]["exitCode"] == 0
 
 
 def test_a_daemon_service_runs_one_task_on_the_real_node(ns: str, kube: Kube) -> None:
