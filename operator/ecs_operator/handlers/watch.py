@@ -15,7 +15,7 @@ at startup, before any watch starts).
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import kopf
 
@@ -82,9 +82,18 @@ def context(memo: kopf.Memo) -> Context:
     return cast(Context, memo["context"])
 
 
-def _track(ctx: Context, resource: Resource, event: kopf.RawEvent) -> tuple[dict[str, Any], bool]:
-    """Store the event's object; returns it, and whether only its status changed (then
-    nothing needs reconciling: the reconcile that wrote it, or the controller, already knew)."""
+class Tracked(NamedTuple):
+    """An event's object, as the store held it before the event, and whether only its status
+    changed (then nothing needs reconciling: the reconcile that wrote it, or the controller,
+    already knew)."""
+
+    body: dict[str, Any]
+    before: dict[str, Any] | None
+    status_only: bool
+
+
+def _track(ctx: Context, resource: Resource, event: kopf.RawEvent) -> Tracked:
+    """Store the event's object (forget it, if it was deleted)."""
     body: dict[str, Any] = dict(event["object"])
     metadata = body["metadata"]
     before = ctx.store.get(resource, metadata.get("namespace") or "", metadata["name"])
@@ -92,9 +101,10 @@ def _track(ctx: Context, resource: Resource, event: kopf.RawEvent) -> tuple[dict
         ctx.store.forget(
             resource, metadata.get("namespace") or "", metadata["name"], metadata.get("uid")
         )
-        return body, False
+        return Tracked(body, before, False)
     ctx.store.put(resource, body)
-    return body, event.get("type") == "MODIFIED" and _only_status_changed(before, body)
+    status_only = event.get("type") == "MODIFIED" and _only_status_changed(before, body)
+    return Tracked(body, before, status_only)
 
 
 def _only_status_changed(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
@@ -129,11 +139,6 @@ def _services_of_pod(store: Store, body: dict[str, Any]) -> list[Key]:
     ]
 
 
-def _stored(ctx: Context, resource: Resource, body: dict[str, Any]) -> dict[str, Any] | None:
-    metadata = body["metadata"]
-    return ctx.store.get(resource, metadata.get("namespace") or "", metadata["name"])
-
-
 def _record_stop(
     ctx: Context, pod: dict[str, Any], seen: dict[str, Any] | None, services: list[Key]
 ) -> None:
@@ -149,9 +154,9 @@ def _ecs_handler(resource: Resource, kind: Kind) -> None:
     @kopf.on.event(resource.group, resource.version, resource.plural, id=f"watch-{resource.plural}")
     async def handler(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
         ctx = context(memo)
-        body, status_only = _track(ctx, resource, event)
-        metadata = body["metadata"]
-        if not status_only:
+        tracked = _track(ctx, resource, event)
+        metadata = tracked.body["metadata"]
+        if not tracked.status_only:
             ctx.queue.add(Key(kind, metadata["namespace"], metadata["name"]))
         MANAGED_OBJECTS.labels(kind=kind.value).set(ctx.store.count(resource))
         if kind not in (Kind.CLUSTER, Kind.SCHEDULED_TASK):
@@ -171,16 +176,14 @@ def _child_handler(resource: Resource) -> None:
     )
     async def handler(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
         ctx = context(memo)
-        gone = event.get("type") == "DELETED"
-        seen = _stored(ctx, resource, dict(event["object"])) if gone and resource == POD else None
-        body, status_only = _track(ctx, resource, event)
+        body, before, status_only = _track(ctx, resource, event)
         if status_only and resource in STATUS_UNREAD:
             return
         owners = _owners(body)
         if resource == POD and not owners:
             owners = _services_of_pod(ctx.store, body)
-            if gone:
-                _record_stop(ctx, body, seen, owners)
+            if event.get("type") == "DELETED":
+                _record_stop(ctx, body, before, owners)
         # a pod changes several times a second while it starts (scheduled, running, ready),
         # and its Service's other pods with it: one reconcile per burst, not one per event
         delay = ctx.timers.pod_coalescing if resource == POD else 0.0
@@ -195,13 +198,12 @@ def _node_handler() -> None:
     @kopf.on.event(NODE.group, NODE.version, NODE.plural, id="watch-nodes")
     async def handler(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
         ctx = context(memo)
-        before = ctx.store.get(NODE, "", event["object"]["metadata"]["name"])
-        after = None if event.get("type") == "DELETED" else event["object"]
-        _track(ctx, NODE, event)
+        tracked = _track(ctx, NODE, event)
+        after = None if event.get("type") == "DELETED" else tracked.body
         namespaces = {b["metadata"]["namespace"] for b in ctx.store.all(ECS_CLUSTER)}
         for namespace in namespaces:
             ctx.queue.add(Key(Kind.CLUSTER, namespace, "*"), after=ctx.timers.cluster_refresh)
-        if node_labels.labels_changed(before, after):
+        if node_labels.labels_changed(tracked.before, after):
             for namespace, name in node_labels.regex_services(ctx.store):
                 ctx.queue.add(Key(Kind.SERVICE, namespace, name))
 
@@ -213,10 +215,11 @@ def _namespace_handler() -> None:
     @kopf.on.event(NAMESPACE.group, NAMESPACE.version, NAMESPACE.plural, id="watch-namespaces")
     async def handler(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
         ctx = context(memo)
-        name = event["object"]["metadata"]["name"]
-        before = tenancy.policy_annotations(ctx.store.get(NAMESPACE, "", name))
-        body = _track(ctx, NAMESPACE, event)[0]
-        if event.get("type") == "DELETED" or tenancy.policy_annotations(body) == before:
+        tracked = _track(ctx, NAMESPACE, event)
+        name = tracked.body["metadata"]["name"]
+        policy = tenancy.policy_annotations
+        changed = policy(tracked.body) != policy(tracked.before)
+        if event.get("type") == "DELETED" or not changed:
             return
         for resource, kind in ((ECS_SERVICE, Kind.SERVICE), (ECS_TASK, Kind.TASK)):
             for ecs in ctx.store.all(resource, name):
