@@ -9,13 +9,13 @@ object, gives them a ``generateName`` (``kubectl create`` starts new tasks each 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..api.shapes import RunTaskRequest
 from ..render import keys
+from ..render.metadata import essential_containers
 from ..render.names import dns_label, label_value
 from ..render.task import RenderedTask, render_task
 from .context import PlanContext, Reported, WorkloadPlan, provider_counts, refusal
@@ -87,7 +87,7 @@ def plan_task(spec: RunTaskRequest, context: PlanContext) -> TaskPlan:
         ),
         status_inputs=TaskStatusInputs(
             task_definition=context.task_definition_ref,
-            essential=frozenset(json.loads(annotations.get(keys.ANNOTATION_ESSENTIAL, "[]"))),
+            essential=frozenset(essential_containers(annotations)),
         ),
     )
 

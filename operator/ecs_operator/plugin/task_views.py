@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER, short_name
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.render import keys
-from ecs_operator.status.service_tasks import STOPPED_TASKS, essential_containers, started_by
+from ecs_operator.render.metadata import essential_containers
+from ecs_operator.status.service_tasks import STOPPED_TASKS, started_by
 from ecs_operator.status.task import task_state
 
 from .views import (
@@ -36,7 +37,9 @@ def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Bod
     annotations = metadata.get("annotations") or {}
     labels = metadata.get("labels") or {}
     task_id = metadata["name"]
-    state = task_state(pod, essential_containers(pod), bool(metadata.get("deletionTimestamp")))
+    state = task_state(
+        pod, essential_containers(annotations), bool(metadata.get("deletionTimestamp"))
+    )
     view: Body = {
         "taskArn": arns.task(cluster, task_id),
         "clusterArn": arns.cluster(cluster),

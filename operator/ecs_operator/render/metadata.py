@@ -9,7 +9,7 @@ revision: a Deployment's selector is immutable, and a new revision must roll the
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..api.shapes import RegisterTaskDefinitionRequest
@@ -81,6 +81,16 @@ def pod_annotations(
     if td.executionRoleArn:
         annotations[keys.ANNOTATION_EXECUTION_ROLE] = td.executionRoleArn
     return annotations
+
+
+def essential_containers(annotations: Mapping[str, str]) -> list[str]:
+    """The essential containers :func:`pod_annotations` recorded (none where the annotation
+    is missing or is not a JSON list: a pod's annotations are anyone's to edit)."""
+    try:
+        names = json.loads(annotations.get(keys.ANNOTATION_ESSENTIAL) or "[]")
+    except ValueError:
+        return []
+    return [str(n) for n in names] if isinstance(names, list) else []
 
 
 def json_annotation(value: Any) -> str:

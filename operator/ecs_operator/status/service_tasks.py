@@ -14,13 +14,13 @@ age alone: that would be a status write of its own, with nothing else to tell).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecs_operator.api.identifiers import short_name
 from ecs_operator.render import keys
+from ecs_operator.render.metadata import essential_containers
 
 from .containers import containers as container_views
 from .task import STOP_REASONS, USER_INITIATED, ecs_names, essential_exit, task_state
@@ -61,16 +61,6 @@ def _moment(text: Any) -> datetime | None:
         return None
 
 
-def essential_containers(pod: Mapping[str, Any]) -> list[str]:
-    """The essential containers the renderer recorded on a task's pod (a JSON list)."""
-    text = (pod["metadata"].get("annotations") or {}).get(keys.ANNOTATION_ESSENTIAL) or "[]"
-    try:
-        names = json.loads(text)
-    except ValueError:
-        return []
-    return [str(n) for n in names] if isinstance(names, list) else []
-
-
 def stopped_task(
     pod: dict[str, Any],
     deployments: Sequence[Mapping[str, Any]],
@@ -87,7 +77,7 @@ def stopped_task(
     annotations = metadata.get("annotations") or {}
     labels = metadata.get("labels") or {}
     began = (_deletion_began(seen) if seen else None) or _deletion_began(pod)
-    code, reason = _why(pod, seen, essential_containers(pod), deployments)
+    code, reason = _why(pod, seen, essential_containers(annotations), deployments)
     record: dict[str, Any] = {
         "taskId": metadata["name"],
         "lastStatus": "STOPPED",
