@@ -88,7 +88,9 @@ async def tasks_in(caller: Caller, cluster: str, with_services: bool = True) -> 
     # its service's deployments as DescribeServices shows them
     pods = await caller.list(POD, services.service_pods(cluster))
     bodies = await services.services_in(caller, cluster, pods=pods) if with_services else {}
-    deployments = {n: services.view(caller, b)["deployments"] for n, b in bodies.items()}
+    # (a service's deployments name what started its running tasks: none to name, none read)
+    views = bodies.items() if pods else ()
+    deployments = {n: services.view(caller, b)["deployments"] for n, b in views}
     for pod in pods:
         for shown in all_tasks([], [pod], cluster, caller.arns, deployments):
             found.append(Found(caller, cluster, shown, pod))
