@@ -176,13 +176,13 @@ async def _record_revisions(cluster: DevCluster, family: str, numbers: range) ->
         path = TASK_DEFINITION.path(NAMESPACE, family)
         body = await api.get(path)
         spec, name, uid = body["spec"], body["metadata"]["name"], body["metadata"]["uid"]
-        digest = json_digest(spec)
+        digest, generation = json_digest(spec), body["metadata"]["generation"]
         await asyncio.gather(
             *(
                 api.request(
                     "POST",
                     CONTROLLER_REVISION.path(NAMESPACE),
-                    child_of(controller_revision(name, uid, spec, n, digest), body),
+                    child_of(controller_revision(name, uid, spec, n, digest, generation), body),
                 )
                 for n in numbers
             )

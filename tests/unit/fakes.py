@@ -62,10 +62,7 @@ class FakeApi:
         key = self._key(resource_of(body), body)
         if key not in self.objects:
             return copy.deepcopy(self.add(body))
-        written = copy.deepcopy(body)
-        written["metadata"]["resourceVersion"] = self._next_version()
-        self.objects[key] = written
-        return copy.deepcopy(written)
+        return self._changed(key, self.objects[key], copy.deepcopy(body))
 
     def _next_version(self) -> str:
         self._version += 1

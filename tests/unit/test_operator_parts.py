@@ -258,7 +258,7 @@ def test_the_store_keeps_the_data_of_task_definition_revisions_only() -> None:
     a conflict to report), but only a TaskDefinition's is ever read as a revision."""
     store = Store(INDEXES, PROJECTIONS)
     spec = {"family": "web", "containerDefinitions": [{"name": "app", "image": "nginx"}]}
-    ours = child_of(controller_revision("web", "uid-web", spec, 1, "d"), _family_body())
+    ours = child_of(controller_revision("web", "uid-web", spec, 1, "d", 1), _family_body())
     theirs = {
         "metadata": {
             "name": "db-5d9f",

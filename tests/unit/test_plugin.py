@@ -112,7 +112,9 @@ def revision_of(td: Body, number: int, **spec: Any) -> Body:
     ``number``th of January."""
     recorded = {**td["spec"], **spec}
     revision = child_of(
-        controller_revision(td["metadata"]["name"], td["metadata"]["uid"], recorded, number, ""),
+        controller_revision(
+            td["metadata"]["name"], td["metadata"]["uid"], recorded, number, "", number
+        ),
         {**td, "apiVersion": "ecs-operator.dev/v1alpha1", "kind": "TaskDefinition"},
     )
     revision["metadata"]["creationTimestamp"] = f"2026-01-0{number}T00:00:00Z"

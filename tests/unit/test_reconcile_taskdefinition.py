@@ -12,11 +12,15 @@ from typing import Any
 
 import pytest
 
+from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.handlers import taskdefinition
 from ecs_operator.handlers.common import FINALIZER
 from ecs_operator.handlers.context import Context, Settings, Timers
 from ecs_operator.handlers.queue import OK, Key, Kind, Outcome, Result
-from ecs_operator.kube.resources import TASK_DEFINITION, resource_of
+from ecs_operator.kube.owners import child_of
+from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION, resource_of
+from ecs_operator.plan.taskdefinition import controller_revision
+from ecs_operator.render.names import json_digest
 from ecs_operator.status.taskdefinition import DEREGISTERED
 
 from .fakes import FakeApi, FakeQueue, context
@@ -47,6 +51,19 @@ def _new_image(api: FakeApi, ctx: Context) -> None:
         body["spec"]["containerDefinitions"][0]["image"] = "nginx:1.28"
 
     _edit(api, ctx, TDS, "web", edit)
+
+
+def _registered_through_the_api(api: FakeApi, ctx: Context) -> None:
+    """`ecs-operator api` registers a new image: it patches the spec, then creates the revision.
+    The operator's store sees the revision first (its two watches keep no order between them),
+    so the reconcile that the revision wakes reads the spec as it was."""
+    live = copy.deepcopy(api.objects[(TDS, "shop", "web")])
+    live["spec"]["containerDefinitions"][0]["image"] = "nginx:1.28"
+    changed = api.replace(live)
+    spec = parse_task_definition(changed["spec"]).to_ecs()
+    generation = changed["metadata"]["generation"]
+    recorded = controller_revision("web", "uid-web", spec, 2, json_digest(spec), generation)
+    ctx.store.put(CONTROLLER_REVISION, api.replace(child_of(recorded, changed)))
 
 
 def _deregistered(api: FakeApi, ctx: Context) -> None:
@@ -104,6 +121,13 @@ CASES = [
         objects=(web(),),
         then=_new_image,
         writes=[("create", REVISIONS, "web-2"), ("patch/status", TDS, "web")],
+        woken=(SERVICE,),
+    ),
+    Case(
+        "a revision seen before its spec's change records nothing for the older spec",
+        objects=(web(),),
+        then=_registered_through_the_api,
+        writes=[("patch/status", TDS, "web")],
         woken=(SERVICE,),
     ),
     Case(

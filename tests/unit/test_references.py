@@ -134,7 +134,7 @@ def _family(store: Store, recorded: int, status_revision: int | None, deregister
     for n in range(1, recorded + 1):
         spec = {"family": "web", "number": n}
         store.put(
-            CONTROLLER_REVISION, child_of(controller_revision("web", "td-uid", spec, n, ""), td)
+            CONTROLLER_REVISION, child_of(controller_revision("web", "td-uid", spec, n, "", n), td)
         )
 
 
@@ -171,5 +171,5 @@ def test_the_newest_recorded_revision_is_the_highest_number_or_none(store: Store
 
     newest = recorded(store, td, newest_recorded(store, td))
 
-    assert newest is not None and RecordedRevision.of(newest) == RecordedRevision(2, "")
+    assert newest is not None and RecordedRevision.of(newest) == RecordedRevision(2, "", 2)
     assert [e["revision"] for e in newest_revisions(store, td, 10)] == [1, 2]

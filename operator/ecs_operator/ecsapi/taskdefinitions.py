@@ -106,7 +106,9 @@ async def record_revision(family: families.Family, spec: Body, after: int | None
     number = (after if after is not None else await family.latest()) + 1
     attempts, deadline = 0, time.monotonic() + STALE_REVISIONS_S
     while attempts < ATTEMPTS:
-        revision = controller_revision(body["metadata"]["name"], uid, spec, number, digest)
+        revision = controller_revision(
+            body["metadata"]["name"], uid, spec, number, digest, body["metadata"]["generation"]
+        )
         live, created = await family.caller.create_or_get(
             CONTROLLER_REVISION, child_of(revision, body)
         )

@@ -49,7 +49,10 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     uid = body["metadata"]["uid"]
     newest = references.recorded(ctx.store, body, references.newest_recorded(ctx.store, body))
     latest = RecordedRevision.of(newest) if newest is not None else None
-    context = TaskDefinitionContext(name, uid, latest, account_id=ctx.settings.account_id)
+    generation = int(body["metadata"].get("generation") or 1)
+    context = TaskDefinitionContext(
+        name, uid, generation, latest, account_id=ctx.settings.account_id
+    )
     plan = plan_taskdefinition(spec, context)
     conflicts: list[NameConflict] = []
     if plan.revision is not None:

@@ -29,6 +29,9 @@ MANAGED_BY = "ecs-operator"
 ANNOTATION_FAMILY = PREFIX + "family"
 #: on a task definition's ControllerRevision: the hash of the spec it records
 ANNOTATION_SPEC_HASH = PREFIX + "spec-hash"
+#: on a task definition's ControllerRevision: the TaskDefinition's metadata.generation whose
+#: spec it records
+ANNOTATION_SPEC_GENERATION = PREFIX + "spec-generation"
 ANNOTATION_CLUSTER = PREFIX + "cluster"
 ANNOTATION_SERVICE = PREFIX + "service"
 ANNOTATION_TASK = PREFIX + "task"

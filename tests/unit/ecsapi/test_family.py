@@ -35,6 +35,7 @@ def _family_object(status_revision: int | None, annotations: Body | None = None)
             "name": "web",
             "namespace": "team",
             "uid": "uid-web",
+            "generation": 1,
             "annotations": annotations or {},
         },
         "spec": SPEC,
@@ -48,7 +49,7 @@ class Revisions:
     def __init__(self, family: Body, numbers: range) -> None:
         self.objects = {}
         for n in numbers:
-            revision = child_of(controller_revision("web", "uid-web", SPEC, n, "d"), family)
+            revision = child_of(controller_revision("web", "uid-web", SPEC, n, "d", n), family)
             self.objects[revision["metadata"]["name"]] = revision
         self.gets = 0
         self.lists = 0
@@ -67,7 +68,7 @@ class Revisions:
     def record_meanwhile(self, family: Body, number: int, spec: Body) -> None:
         """Revision ``number`` recorded by someone else (a racing registration, the
         operator) after the registration under test read the family."""
-        revision = controller_revision("web", "uid-web", spec, number, json_digest(spec))
+        revision = controller_revision("web", "uid-web", spec, number, json_digest(spec), number)
         self.objects[revision["metadata"]["name"]] = child_of(revision, family)
 
     async def list(
@@ -196,8 +197,8 @@ def test_the_list_calls_give_each_family_its_own_revisions() -> None:
     api["metadata"] = {**api["metadata"], "name": "api", "uid": "uid-api"}
     api["spec"] = {**SPEC, "family": "api"}
     revisions = [
-        child_of(controller_revision("web", "uid-web", SPEC, n, "d"), web) for n in (1, 2)
-    ] + [child_of(controller_revision("api", "uid-api", api["spec"], 1, "d"), api)]
+        child_of(controller_revision("web", "uid-web", SPEC, n, "d", n), web) for n in (1, 2)
+    ] + [child_of(controller_revision("api", "uid-api", api["spec"], 1, "d", 1), api)]
     caller = Caller(
         Credential("AKIA", "s", "team", "deployer"), "eu-west-1", Namespace([web, api], revisions)
     )  # type: ignore[arg-type]

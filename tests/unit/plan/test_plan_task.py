@@ -64,8 +64,10 @@ def test_the_essential_containers_and_the_refusal_are_planned() -> None:
 TD = {"family": "web", "containerDefinitions": [container()]}
 
 
-def revision_of(spec: dict[str, Any], latest: RecordedRevision | None) -> Any:
-    context = TaskDefinitionContext("web-td", "uid-web-td", latest, account_id="123456789012")
+def revision_of(spec: dict[str, Any], latest: RecordedRevision | None, generation: int = 1) -> Any:
+    context = TaskDefinitionContext(
+        "web-td", "uid-web-td", generation, latest, account_id="123456789012"
+    )
     return plan_taskdefinition(parse_task_definition(spec), context)
 
 
@@ -84,11 +86,28 @@ def test_only_a_changed_spec_records_a_revision() -> None:
     first = revision_of(TD, None).revision
     recorded = RecordedRevision.of(first)
     assert recorded == RecordedRevision(
-        1, first["metadata"]["annotations"][keys.ANNOTATION_SPEC_HASH]
+        1, first["metadata"]["annotations"][keys.ANNOTATION_SPEC_HASH], 1
     )
     assert revision_of(TD, recorded).revision is None
-    changed = revision_of({**TD, "cpu": "256"}, recorded).revision
+    changed = revision_of({**TD, "cpu": "256"}, recorded, generation=2).revision
     assert changed["revision"] == 2 and changed["metadata"]["name"] == "web-td-2"
     assert RecordedRevision.of(changed) == RecordedRevision(
-        2, changed["metadata"]["annotations"][keys.ANNOTATION_SPEC_HASH]
+        2, changed["metadata"]["annotations"][keys.ANNOTATION_SPEC_HASH], 2
     )
+
+
+def test_a_spec_older_than_the_latest_revisions_records_nothing() -> None:
+    """`ecs-operator api` changes the spec and records its revision; a store that sees the
+    revision first still holds the older spec, which must not become a revision of its own."""
+    newer = RecordedRevision.of(revision_of({**TD, "cpu": "256"}, None, generation=2).revision)
+    assert revision_of(TD, newer, generation=1).revision is None
+    assert revision_of({**TD, "cpu": "512"}, newer, generation=3).revision["revision"] == 2
+
+
+def test_a_revision_recorded_without_its_generation_is_followed_on_a_change() -> None:
+    """Revisions recorded before they held their spec's generation (an upgraded operator)."""
+    first = revision_of(TD, None).revision
+    del first["metadata"]["annotations"][keys.ANNOTATION_SPEC_GENERATION]
+    recorded = RecordedRevision.of(first)
+    assert recorded.generation is None
+    assert revision_of({**TD, "cpu": "256"}, recorded, generation=1).revision["revision"] == 2
