@@ -183,6 +183,24 @@ def test_the_aws_cli_deploys_rolls_runs_and_deletes(
         "--query", "tasks[0].[lastStatus,stopCode,stoppedReason]",
     )  # fmt: skip
     assert stopped == "STOPPED\tUserInitiated\tcancelled by the pipeline"
+    # an image that cannot be pulled (kwok plays a kubelet backing off pulling a ":pull-error"
+    # image for good): once the kubelet's retries had their time, the task stops as ECS stops
+    # it, where Kubernetes alone would leave it pending and the waiter would time out
+    image = "registry.invalid/app:pull-error"
+    aws(
+        "register-task-definition", "--family", "typo",
+        "--container-definitions", json.dumps([{"name": "main", "image": image, "memory": 64}]),
+    )  # fmt: skip
+    task = aws(
+        "run-task", "--task-definition", "typo", "--query", "tasks[0].taskArn", "--output", "text"
+    )
+    aws("wait", "tasks-stopped", "--tasks", task)
+    stopped = aws(
+        "describe-tasks", "--tasks", task, "--output", "text",
+        "--query", "tasks[0].[lastStatus,stopCode,stoppedReason,containers[0].reason]",
+    )  # fmt: skip
+    reason = f'CannotPullContainerError: Back-off pulling image "{image}"'
+    assert stopped == f"STOPPED\tTaskFailedToStart\t{reason}\t{reason}"
 
     # scale to 0: the service's tasks stop, and stay describable STOPPED (their pods are gone)
     aws("update-service", "--service", "web", "--desired-count", "0")

@@ -47,6 +47,7 @@ TIMERS = Timers(
     deletion_hold_retry=1.0,
     status_settle=2.0,
     status_settle_in_progress=2.0,
+    start_failure_grace=3.0,
 )
 
 

@@ -12,16 +12,18 @@ from typing import Any
 import pytest
 
 from ecs_operator.handlers import task, taskdefinition
+from ecs_operator.handlers.context import Timers
 from ecs_operator.handlers.queue import Key, Kind, Result
 from ecs_operator.kube.resources import ECS_TASK
 from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT
 
-from .fakes import NOW, FakeApi, FakeQueue, World, context
+from .fakes import NOW, FakeApi, FakeQueue, World, context, stamp
 from .test_reconcile_service import DEFAULT_CLUSTER, ecs, task_definition
 
 Json = dict[str, Any]
 SA, PODS, TASKS = "serviceaccounts", "pods", "tasks"
 RETENTION = 3600.0
+GRACE = Timers().start_failure_grace
 
 
 def job(**spec: Any) -> Json:
@@ -96,6 +98,28 @@ def _both_exited(w: World) -> None:
 def _retained_then_expired(w: World) -> None:
     _both_exited(w)
     w.ctx.clock.now = NOW + RETENTION + 1  # type: ignore[attr-defined]
+
+
+def _pulling(pod: Json) -> None:
+    """A kubelet that cannot pull the task's image: it backs off and tries again, for good."""
+    pod["spec"]["nodeName"] = "node-1"
+    waiting = {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "nginx:1.27"'}
+    pod["status"] = {
+        "phase": "Pending",
+        "startTime": stamp(NOW),
+        "containerStatuses": [{"name": "app", "state": {"waiting": waiting}}],
+    }
+
+
+def _pull_failing(w: World) -> None:
+    for plural, _, name in list(w.api.objects):
+        if plural == PODS:
+            w.change(PODS, name, _pulling)
+
+
+def _pull_failed(w: World) -> None:
+    _pull_failing(w)
+    w.ctx.clock.now = NOW + GRACE + 1  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -198,6 +222,21 @@ CASES = [
         last_status="STOPPED",
         events=("TaskStopped", "TaskStopped"),
         queued=((Key(Kind.TASK, "shop", "job"), RETENTION),) * 2,  # the queue keeps one
+    ),
+    Case(
+        "a container the kubelet fails to pull is given the kubelet's retries first",
+        then=_pull_failing,
+        writes=[("patch/status", TASKS, "job")],
+        last_status="PENDING",
+        queued=((Key(Kind.TASK, "shop", "job"), GRACE),) * 2,
+    ),
+    Case(
+        "then the task stops as failed to start, and the kubelet is told to stop its pods",
+        then=_pull_failed,
+        writes=[("patch", PODS, "job-0"), ("patch", PODS, "job-1"), ("patch/status", TASKS, "job")],
+        last_status="STOPPED",
+        events=("TaskStopped", "TaskStopped"),
+        queued=((Key(Kind.TASK, "shop", "job"), 30 + task.STOP_MARGIN_SECONDS),) * 2,
     ),
     Case(
         "after the retention, a stopped task's pods go",
@@ -306,3 +345,32 @@ def test_a_running_tasks_health_reaches_its_record_through_the_store() -> None:
     [record] = w.status()["tasks"]
     assert record["healthStatus"] == "HEALTHY"
     assert record["containers"][0]["healthStatus"] == "HEALTHY"
+
+
+def test_a_task_that_failed_to_start_keeps_ecss_reason_once_its_pod_is_stopped() -> None:
+    """ECS's record of a task that could not pull its image, as `aws ecs describe-tasks` shows
+    it, kept after the kubelet stopped the pod (which then reads DeadlineExceeded)."""
+
+    def stopped(pod: Json) -> None:
+        pod["status"]["phase"] = "Failed"
+        pod["status"]["reason"] = "DeadlineExceeded"
+
+    async def run() -> World:
+        w = await world(job(count=1))
+        await w.reconcile()
+        _pull_failed(w)
+        await w.reconcile()
+        w.change(PODS, "job-0", stopped)
+        await w.reconcile()
+        return w
+
+    w = asyncio.run(run())
+    [record] = w.status()["tasks"]
+    reason = 'CannotPullContainerError: Back-off pulling image "nginx:1.27"'
+    assert (record["lastStatus"], record["stopCode"]) == ("STOPPED", "TaskFailedToStart")
+    assert record["stoppedReason"] == reason
+    assert record["containers"] == [
+        {"name": "app", "lastStatus": "STOPPED", "reason": reason, "healthStatus": "UNKNOWN"}
+    ]
+    degraded = {c["type"]: c for c in w.status()["conditions"]}["Degraded"]
+    assert (degraded["status"], degraded["reason"]) == ("True", "TaskFailedToStart")

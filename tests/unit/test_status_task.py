@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ecs_operator.status.conditions import condition
+from ecs_operator.status.start_failures import StartFailure
 from ecs_operator.status.task import (
     ESSENTIAL_EXITED,
     FAILED_TO_START,
@@ -94,6 +95,38 @@ def test_containers_are_reported_by_their_ecs_names() -> None:
 
 AT = "2026-01-01T00:00:00Z"
 LATER = "2026-01-01T00:01:00Z"
+
+
+def _pulling(*, exited: bool = False) -> dict[str, Any]:
+    """A pod whose sidecar image cannot be pulled; its app runs (or ran and exited 0)."""
+    app = {"terminated": {"exitCode": 0}} if exited else {"running": {}}
+    waiting = {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "x:1"'}
+    return {
+        "metadata": {"name": "t-0"},
+        "spec": {"nodeName": "n"},
+        "status": {
+            "phase": "Pending",
+            "containerStatuses": [
+                {"name": "app", "state": app},
+                {"name": "sidecar", "state": {"waiting": waiting}},
+            ],
+        },
+    }
+
+
+def test_a_container_that_cannot_start_stops_its_task_as_failed_to_start() -> None:
+    failure = StartFailure("sidecar", 'CannotPullContainerError: Back-off pulling image "x:1"', 0)
+    state = task_state(_pulling(), {"app"}, False, failure)
+    assert (state.last_status, state.stop_code) == ("STOPPED", FAILED_TO_START)
+    assert state.stopped_reason == failure.reason
+    views = {c["name"]: c for c in state.containers}
+    assert views["sidecar"]["lastStatus"] == "STOPPED"
+    assert views["sidecar"]["reason"] == failure.reason
+    assert views["app"]["lastStatus"] == "STOPPED" and "reason" not in views["app"]
+    # StopTask meanwhile is the user's stop; an essential container that ran and ended decides
+    assert task_state(_pulling(), {"app"}, True, failure).stop_code == USER_INITIATED
+    ended = task_state(_pulling(exited=True), {"app"}, False, failure)
+    assert ended.stop_code == ESSENTIAL_EXITED
 
 
 def _task(task_id: str, last: str, desired: str = "RUNNING", **members: Any) -> dict[str, Any]:

@@ -50,6 +50,10 @@ class Timers:
     #: the same while the API server's status reads "in progress" already (a new Service's
     #: none, an older generation's, Reconciling=True): every tool reads it so (kube/writer.py)
     status_settle_in_progress: float = 30.0
+    #: a task's container the kubelet keeps failing to start (its image cannot be pulled) is
+    #: given this long from the pod's start, the kubelet's retries, before the task stops as
+    #: failed to start (status/start_failures.py), as ECS's agent retries a pull and gives up
+    start_failure_grace: float = 60.0
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Pods get fixed names (``<task>-<i>``), so a restart of the operator at any point never starts
 a task twice. ECS semantics on top of Kubernetes': when an essential container exits, the
-whole task stops (the operator ends the pod); ``desiredStatus: STOPPED`` stops it (StopTask).
+whole task stops (the operator ends the pod); ``desiredStatus: STOPPED`` stops it (StopTask);
+a container the kubelet keeps failing to start (an image that cannot be pulled) stops it with
+``TaskFailedToStart`` rather than leaving it pending for good.
 A stopped task's record stays in the status; its pod is removed after the retention period.
 
 A pod name taken by a pod the Task did not create (or a task-role account that is not the
@@ -25,6 +27,7 @@ from ecs_operator.plan.task import plan_task
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON, ANNOTATION_STOPPING_SINCE
 from ecs_operator.status.conditions import now
 from ecs_operator.status.containers import seconds_finished
+from ecs_operator.status.start_failures import StartFailure, start_failure
 from ecs_operator.status.task import (
     LIFECYCLE,
     current_state,
@@ -95,7 +98,8 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
                 conflicts.append(conflict)
         if pod is None and record is None and not stop:
             continue  # not started: its name or its account is taken
-        state = current_state(pod, record, essential, stop, reason)
+        failure = _start_failure(ctx, body, pod)
+        state = current_state(pod, record, essential, stop, reason, failure)
         if (pod is not None and state.stopped) or stop:
             await _stop_pod(ctx, pod)
         states.append(state.to_ecs(task_id) | timestamps(record, state, at))
@@ -138,6 +142,21 @@ async def _start(
             raise
         return None, refused.to_ecs(pod["metadata"]["name"])
     return created, None
+
+
+def _start_failure(
+    ctx: Context, body: dict[str, Any], pod: dict[str, Any] | None
+) -> StartFailure | None:
+    """A container of ``pod`` the kubelet has failed to start for long enough to stop the
+    task; while the grace period runs, the Task is woken at its end."""
+    if pod is None:
+        return None
+    failure = start_failure(pod, ctx.clock(), ctx.settings.timers.start_failure_grace)
+    if failure is None or failure.wait == 0:
+        return failure
+    metadata = body["metadata"]
+    ctx.queue.add(Key(Kind.TASK, metadata["namespace"], metadata["name"]), after=failure.wait)
+    return None
 
 
 async def _stop_pod(ctx: Context, pod: dict[str, Any] | None) -> None:

@@ -19,6 +19,7 @@ from ecs_operator.render.keys import ANNOTATION_CONTAINER_NAMES
 from .conditions import condition, merge, override
 from .containers import UNKNOWN, container_view, statuses, task_health
 from .containers import containers as container_views
+from .start_failures import StartFailure
 
 #: ECS's task lifecycle, earliest first: a Task of several tasks is as far as its least advanced
 LIFECYCLE = ("PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED")
@@ -104,19 +105,33 @@ def essential_exit(pod: dict[str, Any], essential: Collection[str]) -> dict[str,
 
 
 def task_state(
-    pod: dict[str, Any] | None, essential: Collection[str], stop_requested: bool
+    pod: dict[str, Any] | None,
+    essential: Collection[str],
+    stop_requested: bool,
+    cannot_start: StartFailure | None = None,
 ) -> TaskState:
-    """The ECS view of a task's pod (None: the pod is gone or not created yet)."""
+    """The ECS view of a task's pod (None: the pod is gone or not created yet);
+    ``cannot_start``: a container of it the kubelet has failed to start for long enough
+    (status/start_failures.py)."""
     desired = "STOPPED" if stop_requested else "RUNNING"
     if pod is None:
         if stop_requested:
             return TaskState("STOPPED", "STOPPED", [], USER_INITIATED, STOP_REASONS[USER_INITIATED])
         return TaskState("PROVISIONING", desired, [])
     status = pod.get("status") or {}
-    containers = container_views(pod, ecs_names(pod))
+    names = ecs_names(pod)
+    containers = container_views(pod, names)
     health = task_health(pod, containers, essential)
     phase = status.get("phase", "Pending")
     exited = essential_exit(pod, essential)
+    if cannot_start is not None and not exited and not stop_requested:
+        return TaskState(
+            "STOPPED",
+            "STOPPED",
+            [_failed(view, cannot_start, names) for view in containers],
+            FAILED_TO_START,
+            cannot_start.reason,
+        )
     if phase in ("Succeeded", "Failed") or exited:
         started = any(
             s.get("state", {}).get("terminated", {}).get("startedAt")
@@ -148,6 +163,16 @@ def task_state(
     if pod["spec"].get("nodeName"):
         return TaskState("PENDING", desired, containers)
     return TaskState("PROVISIONING", desired, containers)
+
+
+def _failed(
+    view: dict[str, Any], failure: StartFailure, names: Mapping[str, str]
+) -> dict[str, Any]:
+    """A container's view once its task failed to start, as ECS shows it: STOPPED, and the one
+    that could not start with ECS's reason."""
+    if view["name"] != names.get(failure.container, failure.container):
+        return {**view, "lastStatus": "STOPPED"}
+    return {**view, "lastStatus": "STOPPED", "reason": failure.reason}
 
 
 _EXITED = "exited with code"
@@ -191,11 +216,15 @@ def current_state(
     essential: Collection[str],
     stop_requested: bool,
     stop_reason: str | None = None,
+    cannot_start: StartFailure | None = None,
 ) -> TaskState:
     """A task's state from its pod, or from its record in the status when the pod is gone
-    (stopped and cleaned up, or deleted: the record is then the truth). A task stopped by
-    StopTask shows the ``reason`` its caller gave (``stop_reason``), as ECS shows it."""
-    if pod is None and record is not None and record["lastStatus"] == "STOPPED":
+    (stopped and cleaned up, or deleted: the record is then the truth) or when the task failed
+    to start (the record keeps why, which the pod stopped after it no longer shows). A task
+    stopped by StopTask shows the ``reason`` its caller gave (``stop_reason``), as ECS shows
+    it."""
+    final = record is not None and record["lastStatus"] == "STOPPED"
+    if record is not None and final and (pod is None or record.get("stopCode") == FAILED_TO_START):
         return TaskState(
             "STOPPED",
             "STOPPED",
@@ -206,7 +235,7 @@ def current_state(
     if pod is None and record is not None:
         state = task_state(None, essential, True)
     else:
-        state = task_state(pod, essential, stop_requested)
+        state = task_state(pod, essential, stop_requested, cannot_start)
     if stop_reason and state.stop_code == USER_INITIATED:
         return replace(state, stopped_reason=stop_reason)
     return state

@@ -287,6 +287,34 @@ def test_a_success_dependency_that_fails_stops_the_task_before_its_dependent_sta
     assert degraded["status"] == "True"
 
 
+def test_a_task_whose_image_cannot_be_pulled_stops_as_failed_to_start(ns: str, kube: Kube) -> None:
+    """The kubelet backs off pulling an image that does not exist for as long as the pod lives;
+    ECS stops such a task (TaskFailedToStart, CannotPullContainerError), and so does the
+    operator once the kubelet's retries had their time (the tests' operator: 3 s)."""
+    image = "registry.invalid/nothing:1"
+    apply(
+        ns,
+        task_definition("typo", {**container("app", "echo never"), "image": image}),
+        run_task("typo", "typo"),
+    )
+    stopped = wait_task(kube, ns, "typo", "STOPPED")
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    reason = stopped["stoppedReason"]
+    assert reason.startswith("CannotPullContainerError: ") and image in reason, reason
+    assert containers_of(stopped)["app"] == {
+        "name": "app", "lastStatus": "STOPPED", "reason": reason, "healthStatus": "UNKNOWN"
+    }  # fmt: skip
+    # the kubelet stopped the pod (its deadline cut): the record keeps ECS's reason
+    wait_for(
+        lambda: kubectl(
+            "get", "pod", "typo-0", "-n", ns, "-o", "jsonpath={.status.phase}"
+        ).stdout == "Failed",
+        60,
+        "the kubelet to stop the pod",
+    )  # fmt: skip
+    assert task_record(kube, ns, "typo")["stoppedReason"] == reason
+
+
 def test_a_run_task_whose_health_check_fails_keeps_running_unhealthy(ns: str, kube: Kube) -> None:
     """ECS: a task run outside a service continues regardless of its health; its health is
     reported (task and container ``healthStatus``)."""
