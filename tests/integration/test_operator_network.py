@@ -346,7 +346,10 @@ BREAKER_EVENT = re.compile(
 )
 
 
-def _roll_to_a_crashing_revision(kube: Kube, namespace: str, rollback: bool) -> None:
+def _roll_to_a_failing_revision(
+    kube: Kube, namespace: str, rollback: bool, image: str = "busybox:crashloop"
+) -> None:
+    """A steady service with a circuit breaker, then a revision whose tasks fail (``image``)."""
     breaker = {"deploymentCircuitBreaker": {"enable": True, "rollback": rollback}}
     apply(
         namespace,
@@ -354,7 +357,7 @@ def _roll_to_a_crashing_revision(kube: Kube, namespace: str, rollback: bool) -> 
         service("api", "api", desiredCount=2, launchType="EC2", deploymentConfiguration=breaker),
     )
     wait_steady(kube, namespace, "api", 2)
-    apply(namespace, ec2_task_definition("api", image="busybox:crashloop"))
+    apply(namespace, ec2_task_definition("api", image=image))
 
 
 def _primary(current: dict[str, Any]) -> dict[str, Any]:
@@ -364,7 +367,7 @@ def _primary(current: dict[str, Any]) -> dict[str, Any]:
 def test_circuit_breaker_fails_a_deployment_whose_tasks_keep_crashing(
     operator: OperatorProcess, kube: Kube, namespace: str
 ) -> None:
-    _roll_to_a_crashing_revision(kube, namespace, rollback=False)
+    _roll_to_a_failing_revision(kube, namespace, rollback=False)
 
     def failed() -> dict[str, Any] | None:
         primary = _primary(status(kube, namespace, "Service", "api"))
@@ -387,7 +390,7 @@ def test_circuit_breaker_fails_a_deployment_whose_tasks_keep_crashing(
 def test_circuit_breaker_rolls_back_to_the_last_completed_revision(
     operator: OperatorProcess, kube: Kube, namespace: str
 ) -> None:
-    _roll_to_a_crashing_revision(kube, namespace, rollback=True)
+    _roll_to_a_failing_revision(kube, namespace, rollback=True)
 
     def rolled_back() -> dict[str, Any] | None:
         current = status(kube, namespace, "Service", "api")
@@ -428,3 +431,31 @@ def test_circuit_breaker_rolls_back_to_the_last_completed_revision(
         "the service to roll to api:3",
     )
     assert "failedDeployment" not in status(kube, namespace, "Service", "api")
+
+
+def test_circuit_breaker_rolls_back_a_revision_whose_image_cannot_be_pulled(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    """ECS stops a task that cannot pull its image and starts another, and its breaker counts
+    each; the kubelet retries one pod for good (kwok plays it for ":pull-error" images), which
+    counts once per grace period (the tests' operator: 3 s), so that two tasks reach the
+    threshold of 3 as ECS's would."""
+    _roll_to_a_failing_revision(kube, namespace, rollback=True, image="busybox:pull-error")
+
+    def rolled_back() -> dict[str, Any] | None:
+        current = status(kube, namespace, "Service", "api")
+        marker = current.get("failedDeployment") or {}
+        return current if marker.get("rolledBackTo") == "api:1" else None
+
+    current = wait_for(rolled_back, 60, "the service to roll back to api:1")
+    assert current["failedDeployment"]["taskDefinition"] == "api:2"
+    assert any(BREAKER_EVENT.match(m) for m in events(namespace, "api"))
+
+    def failed_tasks() -> list[dict[str, Any]] | None:
+        stopped = status(kube, namespace, "Service", "api").get("stoppedTasks") or []
+        failed = [t for t in stopped if t.get("taskDefinition") == "api:2"]
+        return failed if len(failed) == 2 else None
+
+    reason = 'CannotPullContainerError: Back-off pulling image "busybox:pull-error"'
+    for record in wait_for(failed_tasks, 60, "the failed revision's tasks recorded STOPPED"):
+        assert (record["stopCode"], record["stoppedReason"]) == ("TaskFailedToStart", reason)

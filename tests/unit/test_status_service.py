@@ -31,6 +31,8 @@ ROLLING = WorkloadState(2, 4, 2, 2, 2, current=True, failed=False)  # 2 new, not
 DEADLINE = WorkloadState(2, 4, 2, 2, 2, current=True, failed=True)
 CRASHING = TaskSummary(failed=4, failed_unhealthy=4)
 BREAKER = CircuitBreaker(rollback=True, threshold=3)
+NOW = 1767225600.0  # 2026-01-01T00:00:00Z
+GRACE = 60.0
 
 
 def pod(
@@ -106,8 +108,34 @@ def test_task_summary_counts_the_revision_and_the_unplaced() -> None:
         unplaced,
         {**pod(restarts=9), "metadata": {"deletionTimestamp": "now", "annotations": {}}},
     ]
-    summary = task_summary(pods, "web:2")
+    summary = task_summary(pods, "web:2", NOW, GRACE)
     assert summary == TaskSummary(5, 3, 1, "0/3 nodes are available")
+
+
+def test_a_pod_failing_to_start_counts_as_the_tasks_ecs_would_have_started_meanwhile() -> None:
+    """ECS stops a task that cannot start and starts another, and its breaker counts each; the
+    kubelet retries one pod for good: it counts once, and once more each grace period."""
+    waiting = {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "x:2"'}
+    pulling = {
+        **pod(ready=False),
+        "status": {
+            "startTime": "2026-01-01T00:00:00Z",
+            "containerStatuses": [{"name": "app", "state": {"waiting": waiting}}],
+        },
+    }
+    assert task_summary([pulling, pod()], "web:2", NOW + 10, GRACE) == TaskSummary(
+        1, 1, recount_after=50.0
+    )
+    assert task_summary([pulling], "web:2", NOW + 130, GRACE).failed_unhealthy == 3
+    # looked at again only while a breaker may still trip
+    counting = TaskSummary(1, 1, recount_after=50.0)
+    rolling = service_status("web", 2, "web:2", [ROLLING], {}, 1, tasks=counting)
+    assert rolling.recount_after is None  # no breaker
+    rollout = Rollout("web:2", "h", BREAKER)
+    view = service_status("web", 2, "web:2", [ROLLING], {}, 1, rollout=rollout, tasks=counting)
+    assert view.recount_after == 50.0
+    failed = service_status("web", 2, "web:2", [DEADLINE], {}, 1, rollout=rollout, tasks=counting)
+    assert failed.recount_after is None
     assert unschedulable(pod()) is None
 
 

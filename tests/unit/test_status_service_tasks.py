@@ -1,6 +1,7 @@
 """A service's task whose pod went, as ECS keeps it: why it stopped (the scheduler's scaling,
-an essential container's exit, StopTask, an eviction), its containers, the deployment that
-started it; and the newest of them kept in the Service's status."""
+an essential container's exit, a container that could not start, StopTask, an eviction), its
+containers, the deployment that started it; and the newest of them kept in the Service's
+status."""
 
 from __future__ import annotations
 
@@ -44,6 +45,11 @@ def _pod(
 
 def _running(name: str = "app") -> Body:
     return {"name": name, "state": {"running": {"startedAt": "2026-12-04T10:05:03Z"}}}
+
+
+def _pulling() -> Body:
+    waiting = {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "web:broken"'}
+    return {"name": "app", "state": {"waiting": waiting}}
 
 
 def _ended(code: int, finished: str, name: str = "app") -> Body:
@@ -97,6 +103,14 @@ def test_a_pod_its_replica_set_deleted_is_stopped_by_the_service_scheduler() -> 
             SERVICE_SCHEDULER,
             "Scaling activity initiated by (deployment ecs-svc/2)",
             1,
+        ),
+        # its image could not be pulled: it never ran (a rollback scaled its revision in)
+        (
+            _pod(_pulling(), deleting=None),
+            _pod(_pulling()),
+            "TaskFailedToStart",
+            'CannotPullContainerError: Back-off pulling image "web:broken"',
+            None,
         ),
         # annotated with a reason before it was deleted, as a Task's pods are by StopTask
         (

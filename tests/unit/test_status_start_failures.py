@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from ecs_operator.status.start_failures import StartFailure, start_failure
+from ecs_operator.status.start_failures import (
+    StartFailure,
+    failed_attempts,
+    failing_to_start,
+    start_failure,
+)
 
 START = 1767225600.0  # 2026-01-01T00:00:00Z, the pod's startTime
 GRACE = 60.0
@@ -92,3 +97,12 @@ def test_the_first_container_that_cannot_start_is_named() -> None:
     sidecar = waiting("sidecar", "ErrImagePull", "not found")
     failure = start_failure(pod({"name": "app", "state": {"running": {}}}, sidecar), START, 0)
     assert failure == StartFailure("sidecar", "CannotPullContainerError: not found", 0.0)
+
+
+def test_a_pod_failing_to_start_stands_for_a_failed_task_each_grace_period() -> None:
+    assert failed_attempts(pod(PULL), START + 10, GRACE) == (1, 50.0)
+    assert failed_attempts(pod(PULL), START + 125, GRACE) == (3, 55.0)
+    assert failed_attempts(pod(waiting("app", "ContainerCreating")), START, GRACE) == (0, None)
+    assert failing_to_start(pod(PULL)) == StartFailure(
+        "app", 'CannotPullContainerError: Back-off pulling image "registry.invalid/app:1"'
+    )

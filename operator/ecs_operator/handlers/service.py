@@ -136,6 +136,8 @@ async def _report(
         replicas = sum(int(w["spec"].get("replicas", 0)) for w in workloads)
     pods = _pods(ctx, ready.options.namespace, desired.status_inputs.pod_selector)
     generation = body["metadata"].get("generation")
+    key = Key(Kind.SERVICE, ready.options.namespace, body["metadata"]["name"])
+    tasks = task_summary(pods, running.ref, ctx.clock(), ctx.settings.timers.start_failure_grace)
     view = service_status(
         spec.serviceName,
         replicas,
@@ -144,7 +146,7 @@ async def _report(
         previous,
         generation,
         rollout=rollout,
-        tasks=task_summary(pods, running.ref),
+        tasks=tasks,
         service_uid=body["metadata"]["uid"],
     )
     reported = {
@@ -163,12 +165,13 @@ async def _report(
         "clusterArn": target_cluster.name_of(ready.cluster),
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
-    key = Key(Kind.SERVICE, ready.options.namespace, body["metadata"]["name"])
     stops = ctx.stops.pending(key)
     if stops or STOPPED_TASKS in previous:
         status[STOPPED_TASKS] = with_stopped(previous.get(STOPPED_TASKS), stops)
     for message in view.events:
         ctx.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
+    if view.recount_after is not None:
+        ctx.queue.add(key, after=view.recount_after)
     settling = _settling(status["conditions"]) or _stops_only(previous, status)
     await write_status(ctx, ECS_SERVICE, body, status, settling=settling)
     ctx.stops.written(key, stops)

@@ -40,6 +40,9 @@ class ServiceView:
     status: dict[str, Any]
     events: list[str]
     warnings: frozenset[str] = frozenset()
+    #: seconds until a task failing to start counts once more towards a circuit breaker that
+    #: may still trip (None: no such task, or no such breaker): the service is looked at again
+    recount_after: float | None = None
 
 
 def with_problem_event(status: dict[str, Any], name: str, problem: str) -> dict[str, Any]:
@@ -357,4 +360,5 @@ def service_status(
             status[key] = value
         elif key in previous:
             status[key] = None  # a merge patch removes a member only when told to
-    return ServiceView(status, messages, frozenset(warnings))
+    recount = tasks.recount_after if rollout.breaker and state == "IN_PROGRESS" else None
+    return ServiceView(status, messages, frozenset(warnings), recount)

@@ -23,7 +23,15 @@ from ecs_operator.render import keys
 from ecs_operator.render.metadata import essential_containers
 
 from .containers import containers as container_views
-from .task import STOP_REASONS, USER_INITIATED, ecs_names, essential_exit, task_state
+from .start_failures import failing_to_start
+from .task import (
+    FAILED_TO_START,
+    STOP_REASONS,
+    USER_INITIATED,
+    ecs_names,
+    essential_exit,
+    task_state,
+)
 
 #: the Service status member that holds them
 STOPPED_TASKS = "stoppedTasks"
@@ -109,7 +117,8 @@ def _why(
 ) -> tuple[str, str]:
     """ECS's stop code and reason for a service pod that went. Its essential container's exit
     stopped it only if the pod showed it exited before anyone deleted it: a pod being deleted
-    has every container stopped by the kubelet, whose end says nothing of why."""
+    has every container stopped by the kubelet, whose end says nothing of why. A pod whose
+    container the kubelet could not start never ran: it failed to start, as ECS records it."""
     metadata = pod["metadata"]
     requested = (metadata.get("annotations") or {}).get(keys.ANNOTATION_STOP_REASON)
     if requested is not None:  # annotated before its deletion, as a Task's pods are
@@ -118,6 +127,9 @@ def _why(
     if before is not None and essential_exit(before, essential) is not None:
         state = task_state(before, essential, stop_requested=False)
         return str(state.stop_code), str(state.stopped_reason)
+    failure = failing_to_start(seen or pod)
+    if failure is not None:  # its image could not be pulled (or it could not be started)
+        return FAILED_TO_START, failure.reason
     disruption = next(
         (
             c

@@ -46,26 +46,55 @@ class StartFailure:
 
     container: str
     reason: str
-    wait: float
+    wait: float = 0.0
+
+
+def failing_to_start(pod: Mapping[str, Any]) -> StartFailure | None:
+    """The first container of ``pod`` the kubelet reports it failed to start, however long
+    ago (``wait`` 0)."""
+    found = _failing(pod)
+    return StartFailure(found[0], found[2]) if found else None
 
 
 def start_failure(pod: Mapping[str, Any], now: float, grace: float) -> StartFailure | None:
     """The first container of ``pod`` the kubelet fails to start (``now``: seconds since the
     epoch; ``grace``: how long the kubelet's retries are given, from the pod's start)."""
-    status = pod.get("status") or {}
-    ended = status.get("phase") in ("Succeeded", "Failed")
+    found = _failing(pod)
+    if found is None:
+        return None
+    name, kubelet_reason, reason = found
+    ended = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+    if ended or kubelet_reason in PERMANENT:
+        return StartFailure(name, reason)
+    return StartFailure(name, reason, max(0.0, grace - (now - _started(pod, now))))
+
+
+def failed_attempts(pod: Mapping[str, Any], now: float, grace: float) -> tuple[int, float | None]:
+    """The failed ECS tasks a pod failing to start stands for, and the seconds until it stands
+    for one more (None: it is not failing). ECS stops a task that cannot start and starts
+    another, which fails again, and its circuit breaker counts each; the kubelet retries the
+    same pod instead. So such a pod counts one failure, and one more for each ``grace`` period
+    since its start."""
+    if _failing(pod) is None:
+        return 0, None
+    if grace <= 0:
+        return 1, None
+    elapsed = max(0.0, now - _started(pod, now))
+    periods = int(elapsed // grace)
+    return 1 + periods, grace * (periods + 1) - elapsed
+
+
+def _failing(pod: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """The first container the kubelet fails to start: its name, the kubelet's reason, and
+    ECS's words for it (ECS's error and the kubelet's message)."""
     for container in statuses(pod):
         state = container.get("state") or {}
         step = state.get("waiting") or state.get("terminated") or {}
-        error = ECS_ERRORS.get(str(step.get("reason") or ""))
-        if error is None:
-            continue
-        message = str(step.get("message") or step["reason"])
-        if ended or step["reason"] in PERMANENT:
-            wait = 0.0
-        else:
-            wait = max(0.0, grace - (now - _started(pod, now)))
-        return StartFailure(container["name"], f"{error}: {message}", wait)
+        kubelet_reason = str(step.get("reason") or "")
+        error = ECS_ERRORS.get(kubelet_reason)
+        if error is not None:
+            message = str(step.get("message") or kubelet_reason)
+            return container["name"], kubelet_reason, f"{error}: {message}"
     return None
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..render.keys import ANNOTATION_TASK_DEFINITION
+from .start_failures import failed_attempts
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,9 @@ class TaskSummary:
 
     ``failed``: failures of the tasks running the deployment's task definition (container
     restarts, a container that ended in error, a failed pod); ``failed_unhealthy``: the same,
-    counting only tasks that are not healthy now (ECS's ``resetOnHealthyTask``). ``unplaced``:
+    counting only tasks that are not healthy now (ECS's ``resetOnHealthyTask``); a pod the
+    kubelet fails to start counts as the tasks ECS would have started and stopped meanwhile
+    (status/start_failures.py). ``unplaced``:
     tasks the scheduler cannot place, with the scheduler's reason for the first one.
     """
 
@@ -97,6 +100,8 @@ class TaskSummary:
     failed_unhealthy: int = 0
     unplaced: int = 0
     placement_reason: str = ""
+    #: seconds until a pod failing to start counts once more (None: none is failing)
+    recount_after: float | None = None
 
 
 def _conditions(pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -144,9 +149,12 @@ def unschedulable(pod: dict[str, Any]) -> str | None:
     return message
 
 
-def task_summary(pods: Sequence[dict[str, Any]], task_definition: str) -> TaskSummary:
+def task_summary(
+    pods: Sequence[dict[str, Any]], task_definition: str, now: float, start_failure_grace: float
+) -> TaskSummary:
     """The summary of a service's pods; failures count for the pods that run
-    ``task_definition`` (``family:revision``, as the renderer annotates them)."""
+    ``task_definition`` (``family:revision``, as the renderer annotates them), a pod failing to
+    start once per ``start_failure_grace`` seconds (status/start_failures.py) at ``now``."""
     live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
     revision = [
         p
@@ -154,10 +162,20 @@ def task_summary(pods: Sequence[dict[str, Any]], task_definition: str) -> TaskSu
         if (p["metadata"].get("annotations") or {}).get(ANNOTATION_TASK_DEFINITION)
         == task_definition
     ]
+    failed, failed_unhealthy, recounts = 0, 0, []
+    for pod in revision:
+        attempts, recount = failed_attempts(pod, now, start_failure_grace)
+        failures = pod_failures(pod) + attempts
+        failed += failures
+        if not pod_ready(pod):
+            failed_unhealthy += failures
+        if recount is not None:
+            recounts.append(recount)
     reasons = [reason for reason in map(unschedulable, live) if reason]
     return TaskSummary(
-        failed=sum(map(pod_failures, revision)),
-        failed_unhealthy=sum(pod_failures(p) for p in revision if not pod_ready(p)),
+        failed=failed,
+        failed_unhealthy=failed_unhealthy,
         unplaced=len(reasons),
         placement_reason=reasons[0] if reasons else "",
+        recount_after=min(recounts, default=None),
     )
