@@ -129,6 +129,23 @@ def test_a_container_that_cannot_start_stops_its_task_as_failed_to_start() -> No
     assert ended.stop_code == ESSENTIAL_EXITED
 
 
+def test_an_essential_container_the_runtime_could_not_start_never_ran() -> None:
+    """restartPolicy Never: the runtime's start error ends the container (StartError, 128)."""
+    terminated = {"reason": "StartError", "exitCode": 128, "message": 'exec: "/no": not found'}
+    pod = {
+        "metadata": {"name": "t-0"},
+        "spec": {"nodeName": "n"},
+        "status": {
+            "phase": "Failed",
+            "containerStatuses": [{"name": "app", "state": {"terminated": terminated}}],
+        },
+    }
+    failure = StartFailure("app", 'CannotStartContainerError: exec: "/no": not found')
+    state = task_state(pod, {"app"}, False, failure)
+    assert (state.stop_code, state.stopped_reason) == (FAILED_TO_START, failure.reason)
+    assert state.containers[0]["reason"] == failure.reason
+
+
 def _task(task_id: str, last: str, desired: str = "RUNNING", **members: Any) -> dict[str, Any]:
     return {"taskId": task_id, "lastStatus": last, "desiredStatus": desired, **members}
 

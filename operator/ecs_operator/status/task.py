@@ -124,11 +124,18 @@ def task_state(
     health = task_health(pod, containers, essential)
     phase = status.get("phase", "Pending")
     exited = essential_exit(pod, essential)
-    if cannot_start is not None and not exited and not stop_requested:
+    failing = names.get(cannot_start.container, cannot_start.container) if cannot_start else None
+    # an essential container that ran and ended decides; one the runtime could not start
+    # (terminated with StartError) never ran
+    if (
+        cannot_start is not None
+        and not stop_requested
+        and (exited is None or exited["name"] == failing)
+    ):
         return TaskState(
             "STOPPED",
             "STOPPED",
-            [_failed(view, cannot_start, names) for view in containers],
+            [_failed(view, failing, cannot_start.reason) for view in containers],
             FAILED_TO_START,
             cannot_start.reason,
         )
@@ -165,14 +172,12 @@ def task_state(
     return TaskState("PROVISIONING", desired, containers)
 
 
-def _failed(
-    view: dict[str, Any], failure: StartFailure, names: Mapping[str, str]
-) -> dict[str, Any]:
+def _failed(view: dict[str, Any], failing: str | None, reason: str) -> dict[str, Any]:
     """A container's view once its task failed to start, as ECS shows it: STOPPED, and the one
-    that could not start with ECS's reason."""
-    if view["name"] != names.get(failure.container, failure.container):
+    that could not start (``failing``, its ECS name) with ECS's ``reason``."""
+    if view["name"] != failing:
         return {**view, "lastStatus": "STOPPED"}
-    return {**view, "lastStatus": "STOPPED", "reason": failure.reason}
+    return {**view, "lastStatus": "STOPPED", "reason": reason}
 
 
 _EXITED = "exited with code"
@@ -223,8 +228,11 @@ def current_state(
     to start (the record keeps why, which the pod stopped after it no longer shows). A task
     stopped by StopTask shows the ``reason`` its caller gave (``stop_reason``), as ECS shows
     it."""
-    final = record is not None and record["lastStatus"] == "STOPPED"
-    if record is not None and final and (pod is None or record.get("stopCode") == FAILED_TO_START):
+    if (
+        record is not None
+        and record["lastStatus"] == "STOPPED"
+        and (pod is None or record.get("stopCode") == FAILED_TO_START)
+    ):
         return TaskState(
             "STOPPED",
             "STOPPED",

@@ -315,6 +315,23 @@ def test_a_task_whose_image_cannot_be_pulled_stops_as_failed_to_start(ns: str, k
     assert task_record(kube, ns, "typo")["stoppedReason"] == reason
 
 
+def test_a_task_whose_entry_point_does_not_exist_stops_as_failed_to_start(
+    ns: str, kube: Kube
+) -> None:
+    """The runtime cannot start a container whose program does not exist: ECS says
+    CannotStartContainerError, not that an essential container exited."""
+    apply(
+        ns,
+        task_definition("no-program", {**container("app", ""), "entryPoint": ["/no/such/program"]}),
+        run_task("no-program", "no-program"),
+    )
+    stopped = wait_task(kube, ns, "no-program", "STOPPED")
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    reason = stopped["stoppedReason"]
+    assert reason.startswith("CannotStartContainerError: ") and "/no/such/program" in reason
+    assert containers_of(stopped)["app"]["reason"] == reason
+
+
 def test_a_run_task_whose_health_check_fails_keeps_running_unhealthy(ns: str, kube: Kube) -> None:
     """ECS: a task run outside a service continues regardless of its health; its health is
     reported (task and container ``healthStatus``)."""
