@@ -131,6 +131,27 @@ def test_why_a_service_task_stopped(
     assert record["containers"][0].get("exitCode") == exit_code
 
 
+def test_a_pod_that_could_not_start_is_read_as_it_was_before_its_deletion_began() -> None:
+    """A real kubelet stopping the containers of a pod being deleted reports one it never
+    started as ended (ContainerStatusUnknown, 137) before the pod goes: only the pod as it was
+    before its deletion began says why."""
+    unknown = {
+        "name": "app",
+        "state": {"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown"}},
+    }
+    live, seen, gone = _pod(_pulling(), deleting=None), _pod(unknown), _pod(unknown)
+
+    told = stopped_task(gone, DEPLOYMENTS, AT, seen)
+    record = stopped_task(gone, DEPLOYMENTS, AT, seen, live)
+
+    assert told["stopCode"] == SERVICE_SCHEDULER  # what the last two events alone say
+    assert (record["stopCode"], record["stoppedReason"]) == (
+        "TaskFailedToStart",
+        'CannotPullContainerError: Back-off pulling image "web:broken"',
+    )
+    assert record["stoppingAt"] == told["stoppingAt"]  # when: from the deletion's first view
+
+
 def test_an_evicted_task_says_what_kubernetes_said() -> None:
     pod = _pod(_running())
     pod["status"]["conditions"] = [

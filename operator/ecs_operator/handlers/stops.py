@@ -6,6 +6,12 @@ stop here, and the reconcile takes it into the status it writes (``status.stoppe
 status/service_tasks.py) and then forgets it. What is held is bounded: the newest records of
 each Service, for a bounded number of Services; a record not yet written when the operator
 restarts is lost, as any report of a moment is.
+
+Why a task stopped is read off its pod as it was before its deletion began: a kubelet that
+stops the containers of a pod being deleted reports them all ended (a container it never
+started as ``ContainerStatusUnknown``, exit 137) before the pod goes. So the pod's last view
+before its deletion is kept here, from the event that shows the deletion begun until the one
+that shows the pod gone.
 """
 
 from __future__ import annotations
@@ -19,12 +25,27 @@ from .queue import Key
 
 #: Services with stops not yet written, at most (the oldest go first)
 SERVICES = 10_000
+#: pods being deleted whose last view before it is kept, at most (the oldest go first)
+DELETING = 10_000
 
 
 class Stops:
-    def __init__(self, services: int = SERVICES) -> None:
+    def __init__(self, services: int = SERVICES, deleting: int = DELETING) -> None:
         self._pending: OrderedDict[Key, list[dict[str, Any]]] = OrderedDict()
         self._services = services
+        self._live: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._deleting = deleting
+
+    def deleting(self, uid: str, live: dict[str, Any]) -> None:
+        """A service pod's deletion has begun; ``live`` is the pod as it was just before."""
+        self._live[uid] = live
+        self._live.move_to_end(uid)
+        while len(self._live) > self._deleting:
+            self._live.popitem(last=False)
+
+    def live(self, uid: str) -> dict[str, Any] | None:
+        """The pod ``uid`` as it was before its deletion began, once (it is gone now)."""
+        return self._live.pop(uid, None)
 
     def add(self, key: Key, record: dict[str, Any]) -> None:
         pending = self._pending.setdefault(key, [])

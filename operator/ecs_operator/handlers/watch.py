@@ -139,15 +139,22 @@ def _services_of_pod(store: Store, body: dict[str, Any]) -> list[Key]:
     ]
 
 
+def _deletion_began(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether ``after`` is the first view of a pod being deleted (``before`` was not)."""
+    deleting = "deletionTimestamp"
+    return not before["metadata"].get(deleting) and bool(after["metadata"].get(deleting))
+
+
 def _record_stop(
     ctx: Context, pod: dict[str, Any], seen: dict[str, Any] | None, services: list[Key]
 ) -> None:
     """A service's pod is gone (``seen``: as the store held it before): its task stopped, for
-    its Service's status to keep."""
+    its Service's status to keep, read off the pod as it was before its deletion began."""
+    live = ctx.stops.live(pod["metadata"]["uid"])
     for key in services:
         service = ctx.store.get(ECS_SERVICE, key.namespace, key.name) or {}
         deployments = (service.get("status") or {}).get("deployments") or []
-        ctx.stops.add(key, stopped_task(pod, deployments, ctx.clock(), seen))
+        ctx.stops.add(key, stopped_task(pod, deployments, ctx.clock(), seen, live))
 
 
 def _ecs_handler(resource: Resource, kind: Kind) -> None:
@@ -182,6 +189,8 @@ def _child_handler(resource: Resource) -> None:
         owners = _owners(body)
         if resource == POD and not owners:
             owners = _services_of_pod(ctx.store, body)
+            if owners and before is not None and _deletion_began(before, body):
+                ctx.stops.deleting(body["metadata"]["uid"], before)
             if event.get("type") == "DELETED":
                 _record_stop(ctx, body, before, owners)
         # a pod changes several times a second while it starts (scheduled, running, ready),

@@ -74,18 +74,20 @@ def stopped_task(
     deployments: Sequence[Mapping[str, Any]],
     at: float,
     seen: Mapping[str, Any] | None = None,
+    live: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ECS record of a service's task whose pod is gone (``pod`` as its deletion event
     showed it), stopped at ``at`` (seconds since the epoch); ``deployments`` are its
     service's, as its status shows them. ``seen``: the pod as the event before showed it,
-    which tells whether a container had exited before the deletion, and when the deletion
-    began (the kubelet's last delete, once the containers stopped, moves its time to its
-    end)."""
+    which tells when the deletion began (the kubelet's last delete, once the containers
+    stopped, moves its time to its end). ``live``: the pod as it was before its deletion
+    began, which tells whether a container had exited or could not start (the kubelet that
+    stops a pod's containers reports them all ended); else ``seen``, if not yet deleting."""
     metadata = pod["metadata"]
     annotations = metadata.get("annotations") or {}
     labels = metadata.get("labels") or {}
     began = (_deletion_began(seen) if seen else None) or _deletion_began(pod)
-    code, reason = _why(pod, seen, essential_containers(annotations), deployments)
+    code, reason = _why(pod, seen, live, essential_containers(annotations), deployments)
     record: dict[str, Any] = {
         "taskId": metadata["name"],
         "lastStatus": "STOPPED",
@@ -112,6 +114,7 @@ def stopped_task(
 def _why(
     pod: dict[str, Any],
     seen: Mapping[str, Any] | None,
+    live: Mapping[str, Any] | None,
     essential: Collection[str],
     deployments: Sequence[Mapping[str, Any]],
 ) -> tuple[str, str]:
@@ -123,11 +126,13 @@ def _why(
     requested = (metadata.get("annotations") or {}).get(keys.ANNOTATION_STOP_REASON)
     if requested is not None:  # annotated before its deletion, as a Task's pods are
         return USER_INITIATED, requested or STOP_REASONS[USER_INITIATED]
-    before = dict(seen) if seen and not seen["metadata"].get("deletionTimestamp") else None
+    if live is None and seen and not seen["metadata"].get("deletionTimestamp"):
+        live = seen
+    before = dict(live) if live is not None else None
     if before is not None and essential_exit(before, essential) is not None:
         state = task_state(before, essential, stop_requested=False)
         return str(state.stop_code), str(state.stopped_reason)
-    failure = failing_to_start(seen or pod)
+    failure = failing_to_start(before or seen or pod)
     if failure is not None:  # its image could not be pulled (or it could not be started)
         return FAILED_TO_START, failure.reason
     disruption = next(

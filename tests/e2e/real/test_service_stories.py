@@ -179,6 +179,54 @@ def test_a_revision_failing_its_check_trips_the_circuit_breaker_and_rolls_back(
         assert described["containers"][0]["exitCode"] == 0
 
 
+def test_a_revision_whose_image_cannot_be_pulled_trips_the_circuit_breaker_and_rolls_back(
+    ns: str, kube: Kube
+) -> None:
+    """The kubelet backs off pulling a missing image for good, where ECS would stop the task,
+    start another and count each failure: the pod counts once per grace period (the tests'
+    operator: 3 s), so one task reaches ECS's threshold of 3 and the service rolls back."""
+
+    def revision(image: str | None = None) -> dict[str, Any]:
+        app = container(
+            "app", FOREVER, healthCheck={"command": ["CMD-SHELL", "true"], **FAST_CHECK}
+        )
+        return task_definition("pull", {**app, **({"image": image} if image else {})})
+
+    breaker = {"enable": True, "rollback": True}
+    apply(
+        ns,
+        revision(),
+        ecs_service(
+            "pull",
+            "pull",
+            desiredCount=1,
+            deploymentConfiguration={
+                "deploymentCircuitBreaker": breaker,
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            },
+        ),
+    )
+    wait_steady(kube, ns, "pull", 1)
+    image = "registry.invalid/pull:2"
+    apply(ns, revision(image))
+
+    def rolled_back() -> dict[str, Any] | None:
+        current = status(kube, ns, "Service", "pull")
+        return current if (current.get("failedDeployment") or {}).get("rolledBackTo") else None
+
+    current = wait_for(rolled_back, 120, "the circuit breaker to roll the service back")
+    assert current["failedDeployment"]["taskDefinition"].endswith("pull:2")
+    assert wait_steady(kube, ns, "pull", 1)["deployments"][0]["taskDefinition"].endswith("pull:1")
+    [task_id] = wait_for(
+        lambda: _task_ids(ns, "pull", "--desired-status", "STOPPED"), 60, "pull:2's task STOPPED"
+    )
+    described = describe_task(ns, task_id)
+    assert described["stopCode"] == "TaskFailedToStart", json.dumps(described)
+    reason = described["stoppedReason"]
+    assert reason.startswith("CannotPullContainerError: ") and image in reason, reason
+
+
 def test_a_daemon_service_runs_one_task_on_the_real_node(ns: str, kube: Kube) -> None:
     apply(
         ns,
