@@ -107,6 +107,25 @@ def test_a_service_is_steady_once_its_check_passes_and_an_unhealthy_task_is_repl
     assert describe_task(ns, task_id)["containers"][0]["healthStatus"] == "UNHEALTHY"
 
 
+def _steady_with_breaker(
+    kube: Kube, ns: str, name: str, revision: dict[str, Any], breaker: dict[str, Any]
+) -> None:
+    """A one-task service ``name`` of ``revision`` with the circuit ``breaker``, steady; a new
+    revision's task starts beside the old one (maximumPercent 200, minimumHealthyPercent 100)."""
+    config = {"deploymentCircuitBreaker": breaker, "maximumPercent": 200}
+    apply(
+        ns,
+        revision,
+        ecs_service(
+            name,
+            name,
+            desiredCount=1,
+            deploymentConfiguration={**config, "minimumHealthyPercent": 100},
+        ),
+    )
+    wait_steady(kube, ns, name, 1)
+
+
 def test_a_revision_failing_its_check_trips_the_circuit_breaker_and_rolls_back(
     ns: str, kube: Kube
 ) -> None:
@@ -127,21 +146,7 @@ def test_a_revision_failing_its_check_trips_the_circuit_breaker_and_rolls_back(
         # two failed tasks fail the deployment (ECS's COUNT threshold), to keep the story short
         "thresholdConfiguration": {"type": "COUNT", "value": 2},
     }
-    apply(
-        ns,
-        revision("true", "revision one"),
-        ecs_service(
-            "api",
-            "api",
-            desiredCount=1,
-            deploymentConfiguration={
-                "deploymentCircuitBreaker": breaker,
-                "maximumPercent": 200,
-                "minimumHealthyPercent": 100,
-            },
-        ),
-    )
-    wait_steady(kube, ns, "api", 1)
+    _steady_with_breaker(kube, ns, "api", revision("true", "revision one"), breaker)
     [healthy_task] = _task_ids(ns, "api")
 
     apply(ns, revision("exit 1", "revision two"))  # registers api:2; the service follows it
@@ -193,21 +198,7 @@ def test_a_revision_whose_image_cannot_be_pulled_trips_the_circuit_breaker_and_r
         return task_definition("pull", {**app, **({"image": image} if image else {})})
 
     breaker = {"enable": True, "rollback": True}
-    apply(
-        ns,
-        revision(),
-        ecs_service(
-            "pull",
-            "pull",
-            desiredCount=1,
-            deploymentConfiguration={
-                "deploymentCircuitBreaker": breaker,
-                "maximumPercent": 200,
-                "minimumHealthyPercent": 100,
-            },
-        ),
-    )
-    wait_steady(kube, ns, "pull", 1)
+    _steady_with_breaker(kube, ns, "pull", revision(), breaker)
     image = "registry.invalid/pull:2"
     apply(ns, revision(image))
 
