@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
@@ -93,15 +94,17 @@ async def resolve(caller: Caller, reference: str) -> tuple[families.Family, int]
     return found, revision
 
 
-def _digest_of(revision: Body) -> str | None:
-    return (revision["metadata"].get("annotations") or {}).get(keys.ANNOTATION_SPEC_HASH)
+def _annotation(revision: Body, key: str) -> str | None:
+    return (revision["metadata"].get("annotations") or {}).get(key)
 
 
 async def record_revision(family: families.Family, spec: Body, after: int | None) -> int:
     """Record ``spec`` as the family's next revision; its number. ``after``: the latest
     revision before this call changed the spec (None: it did not), so that a revision the
-    operator recorded for the change meanwhile is the answer, not a reason for one more."""
-    digest = json_digest(spec)
+    operator recorded for the change meanwhile is the answer, not a reason for one more. So is
+    the revision this call created when its answer was lost and the create retried (the
+    client retries on a dropped connection or a busy server): each call marks its own."""
+    digest, registration = json_digest(spec), uuid.uuid4().hex
     body, uid = family.body, family.uid
     number = (after if after is not None else await family.latest()) + 1
     attempts, deadline = 0, time.monotonic() + STALE_REVISIONS_S
@@ -109,12 +112,15 @@ async def record_revision(family: families.Family, spec: Body, after: int | None
         revision = controller_revision(
             body["metadata"]["name"], uid, spec, number, digest, body["metadata"]["generation"]
         )
+        revision["metadata"]["annotations"][keys.ANNOTATION_REGISTRATION] = registration
         live, created = await family.caller.create_or_get(
             CONTROLLER_REVISION, child_of(revision, body)
         )
-        if created or (
-            controlled_by(live, uid) and _digest_of(live) == digest and after is not None
-        ):
+        ours = controlled_by(live, uid) and (
+            _annotation(live, keys.ANNOTATION_REGISTRATION) == registration
+            or (_annotation(live, keys.ANNOTATION_SPEC_HASH) == digest and after is not None)
+        )
+        if created or ours:
             family.remember(live)
             return number
         if controlled_by(live, uid):

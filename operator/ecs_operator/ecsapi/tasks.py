@@ -120,7 +120,10 @@ async def run(caller: Caller, request: Body) -> Body:
     # ECS runs the latest ACTIVE revision of a bare family as of the call, and answers with it
     family, revision = await taskdefinitions.resolve(caller, request["taskDefinition"])
     spec["taskDefinition"] = f"{family.name}:{revision}"
-    body = await caller.create(ECS_TASK, {"metadata": {"name": uuid.uuid4().hex}, "spec": spec})
+    # a name of its own: found taken, it is this call's Task, created by a try whose answer was
+    # lost (the client retries a create on a dropped connection or a busy server)
+    task = {"metadata": {"name": uuid.uuid4().hex}, "spec": spec}
+    body, _ = await caller.create_or_get(ECS_TASK, task)
     body = {**_provisioning(body), "kind": "Task"}
     shown = [Found(caller, cluster, s, body) for s in all_tasks([body], [], cluster, caller.arns)]
     sizes = task_size(await family.stored(revision))
