@@ -23,12 +23,11 @@ from ecs_operator.kube.resources import ECS_TASK, SCHEDULED_TASK
 from ecs_operator.plan.scheduledtask import (
     DEFAULT_HISTORY_LIMIT,
     plan,
-    rfc3339,
     task_manifest,
     to_trim,
 )
 from ecs_operator.plan.task import SIMULATION_PREFIX
-from ecs_operator.status.conditions import condition, merge, override
+from ecs_operator.status.conditions import condition, merge, override, rfc3339
 
 from . import prepare
 from .common import report_conflicts, write_status

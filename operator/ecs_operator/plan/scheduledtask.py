@@ -22,13 +22,10 @@ from ecs_operator.api.schedule import last_at_or_before, next_after, parse, zone
 
 from ..render import keys
 from ..render.names import dns_label, label_value
+from ..status.conditions import rfc3339
 
 #: stopped Tasks a schedule keeps by default (taskHistoryLimit)
 DEFAULT_HISTORY_LIMIT = 10
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

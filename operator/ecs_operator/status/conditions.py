@@ -17,8 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 
+def rfc3339(moment: datetime) -> str:
+    """``moment`` as Kubernetes and ECS's status write a time: RFC 3339, UTC, in seconds."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(datetime.now(UTC))
 
 
 def condition(kind: str, status: bool, reason: str, message: str = "") -> dict[str, Any]:

@@ -22,6 +22,7 @@ from ecs_operator.api.identifiers import short_name
 from ecs_operator.render import keys
 from ecs_operator.render.metadata import essential_containers
 
+from .conditions import rfc3339
 from .containers import containers as container_views
 from .start_failures import failing_to_start
 from .task import (
@@ -55,10 +56,6 @@ def started_by(pod: Mapping[str, Any], deployments: Sequence[Mapping[str, Any]])
         if created is None or began is None or began <= created:
             return str(deployment["id"])
     return str(running[-1]["id"]) if running else None
-
-
-def _rfc3339(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _moment(text: Any) -> datetime | None:
@@ -97,11 +94,11 @@ def stopped_task(
         "taskDefinition": annotations.get(keys.ANNOTATION_TASK_DEFINITION),
         "containers": [_stopped(c) for c in container_views(pod, ecs_names(pod))],
         "createdAt": metadata.get("creationTimestamp"),
-        "stoppedAt": _rfc3339(datetime.fromtimestamp(at, UTC)),
+        "stoppedAt": rfc3339(datetime.fromtimestamp(at, UTC)),
     }
     for member, value in (
         ("startedAt", (pod.get("status") or {}).get("startTime")),
-        ("stoppingAt", _rfc3339(began)),
+        ("stoppingAt", rfc3339(began) if began else None),
         ("startedBy", started_by(pod, deployments)),
         ("launchType", labels.get(keys.LABEL_LAUNCH_TYPE)),
         ("capacityProviderName", labels.get(keys.LABEL_CAPACITY_PROVIDER)),
