@@ -139,7 +139,7 @@ def _services_of_pod(store: Store, body: dict[str, Any]) -> list[Key]:
     ]
 
 
-def _deletion_began(before: dict[str, Any], after: dict[str, Any]) -> bool:
+def _deletion_starts(before: dict[str, Any], after: dict[str, Any]) -> bool:
     """Whether ``after`` is the first view of a pod being deleted (``before`` was not)."""
     deleting = "deletionTimestamp"
     return not before["metadata"].get(deleting) and bool(after["metadata"].get(deleting))
@@ -189,7 +189,7 @@ def _child_handler(resource: Resource) -> None:
         owners = _owners(body)
         if resource == POD and not owners:
             owners = _services_of_pod(ctx.store, body)
-            if owners and before is not None and _deletion_began(before, body):
+            if owners and before is not None and _deletion_starts(before, body):
                 ctx.stops.deleting(body["metadata"]["uid"], before)
             if event.get("type") == "DELETED":
                 _record_stop(ctx, body, before, owners)
