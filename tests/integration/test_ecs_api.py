@@ -537,3 +537,53 @@ def test_parallel_pipelines_registering_one_family_each_get_a_revision(
     assert all(r == ("ClientException", too_many) for r in refused), refused
     listed = clients[0].list_task_definitions(familyPrefix="shared")["taskDefinitionArns"]
     assert len(listed) == len(revisions)
+
+
+def _objects(kind: str, namespace: str) -> list[str]:
+    listed = kubectl("get", kind, "-n", namespace, "-o", "name").stdout
+    return sorted(listed.split())
+
+
+def test_a_run_task_retried_with_its_client_token_starts_no_second_task(
+    crds: Path, api: ApiProcess, namespace: str
+) -> None:
+    """The SDKs draw a client token for every RunTask and send it again when they retry a call
+    whose answer they lost: the retry answers the tasks the first call started and starts no
+    more. The same token with other parameters is ECS's ConflictException; another token (in
+    effect, another call) runs tasks of its own."""
+    ecs = _client(api, access_key(namespace, "deployer", "AKIADEPLOYER"))
+    ecs.register_task_definition(**WEB)
+    first = ecs.run_task(taskDefinition="web", count=2, clientToken="nightly-0001")["tasks"]
+
+    again = ecs.run_task(taskDefinition="web", count=2, clientToken="nightly-0001")["tasks"]
+
+    assert sorted(t["taskArn"] for t in again) == sorted(t["taskArn"] for t in first)
+    assert len(_objects("tasks.ecs-operator.dev", namespace)) == 1
+    with pytest.raises(ClientError) as conflict:
+        ecs.run_task(taskDefinition="web", count=1, clientToken="nightly-0001")
+    assert conflict.value.response["Error"]["Code"] == "ConflictException"
+    assert sorted(conflict.value.response["resourceIds"]) == sorted(t["taskArn"] for t in first)
+    ecs.run_task(taskDefinition="web", count=2, clientToken="nightly-0002")
+    assert len(_objects("tasks.ecs-operator.dev", namespace)) == 2
+
+
+def test_a_create_service_retried_with_its_client_token_answers_the_service_it_created(
+    crds: Path, api: ApiProcess, namespace: str
+) -> None:
+    """Terraform sends CreateService with a client token and sends it again on a retry: the
+    retry answers the service the first call created. The same name with another token, or
+    the same token with other parameters, is ECS's "not idempotent" refusal."""
+    ecs = _client(api, access_key(namespace, "deployer", "AKIADEPLOYER"))
+    ecs.register_task_definition(**WEB)
+    request = {"serviceName": "web", "taskDefinition": "web", "desiredCount": 0}
+    first = ecs.create_service(**request, clientToken="terraform-0001")["service"]
+
+    again = ecs.create_service(**request, clientToken="terraform-0001")["service"]
+
+    assert (again["serviceArn"], again["createdAt"]) == (first["serviceArn"], first["createdAt"])
+    refusal = ("InvalidParameterException", 400)
+    assert _code(lambda: ecs.create_service(**request, clientToken="terraform-0002")) == refusal
+    changed = {**request, "desiredCount": 1}
+    assert _code(lambda: ecs.create_service(**changed, clientToken="terraform-0001")) == refusal
+    assert _code(lambda: ecs.create_service(**request)) == refusal
+    assert len(_objects("services.ecs-operator.dev", namespace)) == 1

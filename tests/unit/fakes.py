@@ -10,7 +10,7 @@ recorder, a queue that records what is enqueued, and a clock that stands still.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -46,6 +46,9 @@ class FakeApi:
         #: the Events posted: (reason, message)
         self.posted: list[tuple[str, str]] = []
         self.conflict_on_delete = False
+        #: names whose next create lands but whose answer is lost: the client sends it again
+        #: and is told the name is taken (KubeClient retries a dropped connection so)
+        self.answers_lost: set[str] = set()
         self._version = 0
         for body in objects:
             self.add(body)
@@ -110,7 +113,32 @@ class FakeApi:
             raise ApiError(409, f"{body['metadata']['name']} already exists", "AlreadyExists")
         body = {**body, "metadata": {**body["metadata"], "resourceVersion": self._next_version()}}
         self.objects[key] = self._created(body)
+        if body["metadata"]["name"] in self.answers_lost:
+            self.answers_lost.discard(body["metadata"]["name"])
+            raise ApiError(409, f"{body['metadata']['name']} already exists", "AlreadyExists")
         return copy.deepcopy(self.objects[key])
+
+    async def list(
+        self,
+        resource: Resource,
+        namespace: str | None = None,
+        label_selector: str = "",
+        field_selector: str = "",
+    ) -> AsyncIterator[list[Json]]:
+        """The objects whose labels match ``label_selector`` (``k=v,...``) in one page. A field
+        selector is refused, as an API server before Kubernetes 1.31 refuses one on a custom
+        resource (the callers then list the namespace and select themselves)."""
+        self.calls.append(("list", resource.plural, None))
+        if field_selector:
+            raise ApiError(400, f'field label not supported: "{field_selector}"', "BadRequest")
+        wanted = dict(term.split("=", 1) for term in label_selector.split(",") if term)
+        yield [
+            copy.deepcopy(body)
+            for (plural, space, _), body in self.objects.items()
+            if plural == resource.plural
+            and space == (namespace or "")
+            and wanted.items() <= (body["metadata"].get("labels") or {}).items()
+        ]
 
     async def get(self, resource: Resource, namespace: str | None, name: str) -> Json | None:
         self.calls.append(("get", name, None))

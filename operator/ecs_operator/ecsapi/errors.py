@@ -13,14 +13,18 @@ from typing import Any
 class EcsApiError(Exception):
     """An ECS error: the code botocore maps to an exception class, and the HTTP status."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(
+        self, code: str, message: str, status: int = 400, members: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        #: the error shape's other members (ConflictException's ``resourceIds``)
+        self.members = members or {}
 
     def body(self) -> dict[str, Any]:
-        return {"__type": self.code, "message": self.message}
+        return {"__type": self.code, "message": self.message, **self.members}
 
 
 def client_error(message: str) -> EcsApiError:
@@ -37,6 +41,10 @@ def cluster_not_found(message: str = "Cluster not found.") -> EcsApiError:
 
 def service_not_found(message: str = "Service not found.") -> EcsApiError:
     return EcsApiError("ServiceNotFoundException", message)
+
+
+def conflict(message: str, resource_ids: list[str]) -> EcsApiError:
+    return EcsApiError("ConflictException", message, members={"resourceIds": resource_ids})
 
 
 def access_denied(message: str) -> EcsApiError:

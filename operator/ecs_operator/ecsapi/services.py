@@ -34,7 +34,7 @@ from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
 from ecs_operator.status.rollout import deployment_id
 
-from . import clusters, errors, taskdefinitions, wire
+from . import clusters, errors, idempotency, taskdefinitions, wire
 from .caller import MANAGED, Caller
 from .clusters import DELETED
 from .wording import refusal
@@ -274,19 +274,31 @@ async def create(caller: Caller, request: Body) -> Body:
     spec.update(_capacity_at_creation(found, request))
     _validated(spec)
     name = request["serviceName"]
+    # the call sent again with its client token answers the service it created
+    mark = idempotency.call_mark({**request, "cluster": cluster})
     for body in await caller.list(ECS_SERVICE, fields={"spec.serviceName": name}):
         if service_name(body) != name or body["metadata"].get("deletionTimestamp"):
             continue
+        if idempotency.made_by(body, mark) and not deleted(body):
+            return {"service": view(caller, body, ["TAGS"])}
         if not deleted(body):  # ECS names are unique per cluster; here per namespace
-            raise errors.invalid_parameter("Creation of service was not idempotent.")
+            raise _not_idempotent()
         await caller.delete(ECS_SERVICE, body["metadata"]["name"])  # the tombstone of a name
     metadata: Body = {"name": dns_label(name)}
     if "taskDefinition" in request:
         # ECS runs the revision a bare family meant at the time, not each new one after it
         spec["taskDefinition"] = await _target(caller, request["taskDefinition"])
         metadata["annotations"] = _pending(caller, name, spec["taskDefinition"], "")
-    created = await caller.create(ECS_SERVICE, {"metadata": metadata, "spec": spec})
+    service = {"metadata": idempotency.marked(metadata, mark), "spec": spec}
+    # found taken: the service of this very call if a create whose answer was lost had landed
+    created, new = await caller.create_or_get(ECS_SERVICE, service)
+    if not (new or idempotency.made_by(created, mark)):
+        raise _not_idempotent()
     return {"service": view(caller, created, ["TAGS"])}
+
+
+def _not_idempotent() -> errors.EcsApiError:
+    return errors.invalid_parameter("Creation of service was not idempotent.")
 
 
 async def _active(caller: Caller, request: Body) -> Body:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
@@ -25,7 +24,7 @@ from ecs_operator.render.names import dns_label, json_digest
 from ecs_operator.status.revision_set import RevisionSet
 from ecs_operator.status.taskdefinition import DEREGISTERED, marked_revisions
 
-from . import errors, families, wire
+from . import errors, families, idempotency, wire
 from .caller import Caller, Conflict
 from .wording import refusal
 
@@ -104,7 +103,7 @@ async def record_revision(family: families.Family, spec: Body, after: int | None
     operator recorded for the change meanwhile is the answer, not a reason for one more. So is
     the revision this call created when its answer was lost and the create retried (the
     client retries on a dropped connection or a busy server): each call marks its own."""
-    digest, registration = json_digest(spec), uuid.uuid4().hex
+    digest, mark = json_digest(spec), idempotency.call_mark(spec)
     body, uid = family.body, family.uid
     number = (after if after is not None else await family.latest()) + 1
     attempts, deadline = 0, time.monotonic() + STALE_REVISIONS_S
@@ -112,12 +111,12 @@ async def record_revision(family: families.Family, spec: Body, after: int | None
         revision = controller_revision(
             body["metadata"]["name"], uid, spec, number, digest, body["metadata"]["generation"]
         )
-        revision["metadata"]["annotations"][keys.ANNOTATION_REGISTRATION] = registration
+        revision["metadata"] = idempotency.marked(revision["metadata"], mark)
         live, created = await family.caller.create_or_get(
             CONTROLLER_REVISION, child_of(revision, body)
         )
         ours = controlled_by(live, uid) and (
-            _annotation(live, keys.ANNOTATION_REGISTRATION) == registration
+            idempotency.made_by(live, mark)
             or (_annotation(live, keys.ANNOTATION_SPEC_HASH) == digest and after is not None)
         )
         if created or ours:

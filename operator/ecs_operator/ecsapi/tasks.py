@@ -2,7 +2,8 @@
 
 A task's ECS id is 32 hex digits derived from its namespace and pod name (``task_id``): stable
 across restarts of the operator and of this API, and the same for every replica. A Task object
-this API creates gets a random 32-hex name, so ids are not reused. Stopped tasks stay
+this API creates gets a random 32-hex name, so ids are not reused, or with a client token a
+hash of it, so that the call sent again finds its Task (idempotency.py). Stopped tasks stay
 describable while their Task object keeps them in its status (``--task-retention``, an hour by
 default).
 """
@@ -18,6 +19,7 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import short_name
 from ecs_operator.api.parse import parse_task
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
 from ecs_operator.plugin.task_views import all_tasks, list_tasks
@@ -25,11 +27,18 @@ from ecs_operator.plugin.views import task_size
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON
 from ecs_operator.status.task import STOP_REASONS, USER_INITIATED
 
-from . import clusters, errors, families, services, taskdefinitions, wire
+from . import clusters, errors, families, idempotency, services, taskdefinitions, wire
 from .caller import Caller
 from .wording import refusal
 
 Body = dict[str, Any]
+
+#: uses of one client token, each after the previous one's lifetime, that a call follows
+EXPIRED_TOKEN_USES = 16
+TOKEN_REUSED = (
+    "The client token was used by another RunTask call in this cluster, with other parameters, "
+    "within the last 24 hours."
+)
 
 
 def task_id(namespace: str, pod: str) -> str:
@@ -119,16 +128,37 @@ async def run(caller: Caller, request: Body) -> Body:
         raise refusal(error, spec) from None
     # ECS runs the latest ACTIVE revision of a bare family as of the call, and answers with it
     family, revision = await taskdefinitions.resolve(caller, request["taskDefinition"])
+    mark = idempotency.call_mark({**request, "cluster": cluster})
     spec["taskDefinition"] = f"{family.name}:{revision}"
-    # a name of its own: found taken, it is this call's Task, created by a try whose answer was
-    # lost (the client retries a create on a dropped connection or a busy server)
-    task = {"metadata": {"name": uuid.uuid4().hex}, "spec": spec}
-    body, _ = await caller.create_or_get(ECS_TASK, task)
-    body = {**_provisioning(body), "kind": "Task"}
-    shown = [Found(caller, cluster, s, body) for s in all_tasks([body], [], cluster, caller.arns)]
-    sizes = task_size(await family.stored(revision))
-    tasks = [{**_with_tags(f, ["TAGS"]), **sizes} for f in shown]
+    body = await _task_of_call(caller, cluster, spec, mark)
+    # a call sent again answers what the first one started: its revision, as sized then
+    sizes = task_size(await family.stored(int(body["spec"]["taskDefinition"].split(":")[-1])))
+    tasks = [{**_with_tags(f, ["TAGS"]), **sizes} for f in _started(caller, cluster, body)]
     return {"tasks": tasks, "failures": []}
+
+
+def _started(caller: Caller, cluster: str, body: Body) -> list[Found]:
+    body = {**_provisioning(body), "kind": "Task"}
+    return [Found(caller, cluster, s, body) for s in all_tasks([body], [], cluster, caller.arns)]
+
+
+async def _task_of_call(caller: Caller, cluster: str, spec: Body, mark: str) -> Body:
+    """The Task this call creates, or created before: a call with a client token sent again
+    (idempotency.py), or a create retried after its answer was lost. A token's Task is named
+    after the token; a call without one gets a random name, so ids are not reused."""
+    token = spec.get("clientToken")
+    name = idempotency.token_name(cluster, token) if token else uuid.uuid4().hex
+    for _ in range(EXPIRED_TOKEN_USES):
+        task = {"metadata": idempotency.marked({"name": name}, mark), "spec": spec}
+        body, created = await caller.create_or_get(ECS_TASK, task)
+        if token is not None and not created and age(body) >= idempotency.TOKEN_LIFETIME_S:
+            name = idempotency.token_name(cluster, token, body["metadata"]["uid"])
+            continue
+        if created or idempotency.made_by(body, mark):
+            return body
+        arns = [found.shown["taskArn"] for found in _started(caller, cluster, body)]
+        raise errors.conflict(TOKEN_REUSED, arns)
+    raise errors.server_error(f"the client token {token} was used {EXPIRED_TOKEN_USES} times")
 
 
 def _reference(arn: str) -> TaskDefinitionRef | None:

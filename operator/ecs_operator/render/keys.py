@@ -32,9 +32,10 @@ ANNOTATION_SPEC_HASH = PREFIX + "spec-hash"
 #: on a task definition's ControllerRevision: the TaskDefinition's metadata.generation whose
 #: spec it records
 ANNOTATION_SPEC_GENERATION = PREFIX + "spec-generation"
-#: on a revision ``ecs-operator api`` recorded: the id of the registration that created it,
-#: by which a create retried after its answer was lost finds its own
-ANNOTATION_REGISTRATION = PREFIX + "registration"
+#: on what an ``ecs-operator api`` call created (a revision, a Service, a Task): the call's
+#: mark, a digest of its parameters and client token (ecsapi/idempotency.py), by which the
+#: call sent again, or a create retried after its answer was lost, finds its own
+ANNOTATION_REQUEST = PREFIX + "request"
 ANNOTATION_CLUSTER = PREFIX + "cluster"
 ANNOTATION_SERVICE = PREFIX + "service"
 ANNOTATION_TASK = PREFIX + "task"

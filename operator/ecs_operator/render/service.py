@@ -40,7 +40,10 @@ REPORTED: dict[str, tuple[FindingKind, str]] = {
     ),
     "availabilityZoneRebalancing": ("ignored", "the scheduler does not move running pods"),
     "role": ("ignored", "no load balancer is called"),
-    "clientToken": ("ignored", "Kubernetes objects are idempotent by name"),
+    "clientToken": (
+        "ignored",
+        "a Service object is created once, by its name; the ECS API's CreateService honours it",
+    ),
     "monitoring": ("ignored", "metrics come from the cluster's monitoring"),
 }
 

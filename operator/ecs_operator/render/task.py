@@ -33,7 +33,10 @@ REPORTED: dict[str, tuple[FindingKind, str]] = {
     **request.COMMON_REPORTED,
     "overrides.inferenceAcceleratorOverrides": ("unsupported", "Elastic Inference is retired"),
     "referenceId": ("ignored", "used by ECS only"),
-    "clientToken": ("ignored", "generateName makes each creation new"),
+    "clientToken": (
+        "ignored",
+        "a Task object is created once, by its name; the ECS API's RunTask honours it",
+    ),
 }
 
 
