@@ -1,7 +1,8 @@
 """Benchmark 5, the ECS API (`ecs-operator api`, issue #16): what an ECS client waits for.
 
 Twenty clients at once, each with its own botocore client and access key signature, call
-DescribeServices of ten running services, then RegisterTaskDefinition (each client its own
+DescribeServices of ten running services, DescribeTasks of a standalone task among them (what
+`aws ecs wait tasks-stopped` polls), then RegisterTaskDefinition (each client its own
 family, as parallel CI pipelines do); every call's latency is kept and p50/p99 reported. Beside
 them, the same read through the Kubernetes API: twenty clients at once LIST the namespace's
 Service objects (what DescribeServices reads, and what `kubectl get services.ecs-operator.dev`
@@ -246,6 +247,10 @@ def run(calls: int, logs: Path, keep: bool) -> dict[str, Any]:
             describe = _timed_calls(
                 lambda c, _: clients[c].describe_services(services=names), calls
             )
+            # what `aws ecs wait tasks-stopped` polls after a run-task, beside the services
+            task = ecs.run_task(taskDefinition="web")["tasks"][0]["taskArn"]
+            log(f"ecsapi: DescribeTasks (a standalone task), {CLIENTS} clients")
+            tasks = _timed_calls(lambda c, _: clients[c].describe_tasks(tasks=[task]), calls)
             log("ecsapi: the same read through the Kubernetes API (LIST)")
             kubernetes = asyncio.run(_kubernetes_lists(cluster, calls))
             log(f"ecsapi: RegisterTaskDefinition, {CLIENTS} clients")
@@ -262,6 +267,7 @@ def run(calls: int, logs: Path, keep: bool) -> dict[str, Any]:
                 "services": SERVICES,
                 "describe_services": percentiles(describe),
                 "kubernetes_list_services": percentiles(kubernetes),
+                "describe_tasks": percentiles(tasks),
                 "register_task_definition": percentiles(register),
                 "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                 "cpus": os.cpu_count(),

@@ -153,10 +153,12 @@ def _ecsapi_lines(found: dict[str, Any] | None) -> list[str]:
     rows = [
         ("describe_services", f"DescribeServices ({found['services']} services)"),
         ("kubernetes_list_services", "the same read, Kubernetes LIST"),
+        ("describe_tasks", "DescribeTasks (a standalone task)"),
         ("register_task_definition", "RegisterTaskDefinition"),
     ]
     lines = ["", f"ECS API, {found['clients']} concurrent clients (p50 / p99 ms)"]
-    lines.extend(_latency_line(found[key], name) for key, name in rows)
+    # (results before the lane timed DescribeTasks have none)
+    lines.extend(_latency_line(found[key], name) for key, name in rows if key in found)
     if "revisions" in found:  # results before the lane timed a family's size have none
         large = found["revisions"]
         lines.append("ECS API, one client, a new image into a family of N revisions")
