@@ -125,19 +125,23 @@ class FakeApi:
         label_selector: str = "",
         field_selector: str = "",
     ) -> AsyncIterator[list[Json]]:
-        """The objects whose labels match ``label_selector`` (``k=v,...``) in one page. A field
-        selector is refused, as an API server before Kubernetes 1.31 refuses one on a custom
-        resource (the callers then list the namespace and select themselves)."""
+        """The objects whose labels match ``label_selector`` (``k=v`` and ``k`` terms) in one
+        page. A field selector is refused, as an API server before Kubernetes 1.31 refuses one
+        on a custom resource (the callers then list the namespace and select themselves)."""
         self.calls.append(("list", resource.plural, None))
         if field_selector:
             raise ApiError(400, f'field label not supported: "{field_selector}"', "BadRequest")
-        wanted = dict(term.split("=", 1) for term in label_selector.split(",") if term)
+        terms = [term.partition("=") for term in label_selector.split(",") if term]
+
+        def selected(labels: dict[str, str]) -> bool:
+            return all(k in labels and (not eq or labels[k] == v) for k, eq, v in terms)
+
         yield [
             copy.deepcopy(body)
             for (plural, space, _), body in self.objects.items()
             if plural == resource.plural
             and space == (namespace or "")
-            and wanted.items() <= (body["metadata"].get("labels") or {}).items()
+            and selected(body["metadata"].get("labels") or {})
         ]
 
     async def get(self, resource: Resource, namespace: str | None, name: str) -> Json | None:

@@ -84,15 +84,24 @@ class Found:
         return self.source.get("kind") == "Task"
 
 
-async def tasks_in(caller: Caller, cluster: str, with_services: bool = True) -> list[Found]:
-    """The cluster's tasks. With ``with_services``, what only its Services' status tells as
-    well (one read of the cluster's Services more): the deployment that started each service
-    task, and the services' stopped tasks, whose pods are gone."""
-    found = []
-    for body in await caller.list(ECS_TASK):
-        body = {**_provisioning(body), "kind": "Task"}
-        for shown in all_tasks([body], [], cluster, caller.arns):
-            found.append(Found(caller, cluster, shown, body))
+async def standalone_tasks(caller: Caller, cluster: str) -> list[Found]:
+    """The cluster's standalone tasks (RunTask's): its Task objects' status alone tells them."""
+    return [
+        found for body in await caller.list(ECS_TASK) for found in _started(caller, cluster, body)
+    ]
+
+
+async def tasks_in(
+    caller: Caller,
+    cluster: str,
+    with_services: bool = True,
+    standalone: list[Found] | None = None,
+) -> list[Found]:
+    """The cluster's tasks (its ``standalone`` tasks, if read already, and its services'). With
+    ``with_services``, what only its Services' status tells as well (one read of the
+    cluster's Services more): the deployment that started each service task, and the
+    services' stopped tasks, whose pods are gone."""
+    found = list(standalone) if standalone is not None else await standalone_tasks(caller, cluster)
     # the cluster's services' pods (a Task's pods are in its status), each started by one of
     # its service's deployments as DescribeServices shows them
     pods = await caller.list(POD, services.service_pods(cluster))
@@ -193,10 +202,14 @@ async def describe(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
     if not request["tasks"]:
         raise errors.invalid_parameter("Tasks cannot be empty.")
+    # standalone tasks first: a RunTask's waiter (tasks-stopped) asks about those alone, and
+    # needs neither the services' pods nor their Services read
+    standalone = await standalone_tasks(caller, cluster)
+    known = {f.id: f for f in standalone}
+    if any(short_name(task) not in known for task in request["tasks"]):
+        known = {f.id: f for f in await tasks_in(caller, cluster, standalone=standalone)}
     found, failures = wire.described(
-        request["tasks"],
-        {f.id: f for f in await tasks_in(caller, cluster)},
-        lambda task: caller.arn(f"task/{cluster}/{task}"),
+        request["tasks"], known, lambda task: caller.arn(f"task/{cluster}/{task}")
     )
     tasks = [_with_tags(f, request.get("include")) for f in found]
     return {"tasks": await _sized(caller, tasks), "failures": failures}

@@ -1,0 +1,49 @@
+"""DescribeTasks reads what the tasks asked about need: a RunTask's waiter (tasks-stopped)
+polls standalone tasks, which their Task objects tell alone."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, cast
+
+from tests.unit.fakes import FakeApi
+
+from ecs_operator.ecsapi import taskdefinitions, tasks
+from ecs_operator.ecsapi.caller import Caller
+from ecs_operator.ecsapi.credentials import Credential
+
+WEB = {"family": "web", "containerDefinitions": [{"name": "a", "image": "nginx", "memory": 8}]}
+
+
+def _lists(api: FakeApi) -> list[str]:
+    return [plural for verb, plural, _ in api.calls if verb == "list"]
+
+
+def _started_task() -> tuple[FakeApi, Caller, str]:
+    api = FakeApi(now=time.time())
+    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    asyncio.run(taskdefinitions.register(caller, dict(WEB)))
+    arn = asyncio.run(tasks.run(caller, {"taskDefinition": "web"}))["tasks"][0]["taskArn"]
+    api.forget_requests()
+    return api, caller, arn
+
+
+def test_a_standalone_task_is_described_from_the_task_objects_alone() -> None:
+    api, caller, arn = _started_task()
+
+    found = asyncio.run(tasks.describe(caller, {"tasks": [arn]}))
+
+    assert [t["taskArn"] for t in found["tasks"]] == [arn] and found["failures"] == []
+    assert "pods" not in _lists(api) and "services" not in _lists(api)
+
+
+def test_a_task_not_among_them_is_looked_for_among_the_services_tasks() -> None:
+    api, caller, arn = _started_task()
+    missing = arn[:-32] + "0" * 32
+
+    found = asyncio.run(tasks.describe(caller, {"tasks": [arn, missing]}))
+
+    assert [t["taskArn"] for t in found["tasks"]] == [arn]
+    assert found["failures"] == [{"arn": missing, "reason": "MISSING"}]
+    assert _lists(api).count("tasks") == 1 and "pods" in _lists(api)
