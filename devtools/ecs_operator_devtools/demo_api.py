@@ -38,7 +38,7 @@ DEPLOYER_RULES = """
   verbs: [get, list, create]
 - apiGroups: [""]
   resources: [pods]
-  verbs: [get, list, delete]
+  verbs: [get, list, patch, delete]
 """
 
 

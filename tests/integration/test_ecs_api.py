@@ -587,3 +587,31 @@ def test_a_create_service_retried_with_its_client_token_answers_the_service_it_c
     assert _code(lambda: ecs.create_service(**changed, clientToken="terraform-0001")) == refusal
     assert _code(lambda: ecs.create_service(**request)) == refusal
     assert len(_objects("services.ecs-operator.dev", namespace)) == 1
+
+
+def test_a_service_task_stopped_with_a_reason_is_recorded_as_its_users_stop(
+    operator: OperatorProcess, api: ApiProcess, namespace: str
+) -> None:
+    """StopTask of a service's task, with a reason: the service starts another, and the
+    stopped one reads UserInitiated with the reason, as on ECS (not as its scheduler's)."""
+    ecs = _client(api, access_key(namespace, "deployer", "AKIADEPLOYER"))
+    ecs.register_task_definition(**WEB)
+    ecs.create_service(serviceName="web", taskDefinition="web", desiredCount=1)
+    wait_for(lambda: ecs.list_tasks(serviceName="web")["taskArns"], 60, "the service's task")
+    task = ecs.list_tasks(serviceName="web")["taskArns"][0]
+
+    ecs.stop_task(task=task, reason="debugging a leak")
+
+    def stopped() -> list[str] | None:
+        found = ecs.describe_tasks(tasks=[task])["tasks"]
+        shown = found[0] if found else {}
+        if shown.get("lastStatus") != "STOPPED":
+            return None
+        return [shown["stopCode"], shown["stoppedReason"]]
+
+    assert wait_for(stopped, 60, "the task STOPPED") == ["UserInitiated", "debugging a leak"]
+    wait_for(
+        lambda: [t for t in ecs.list_tasks(serviceName="web")["taskArns"] if t != task],
+        60,
+        "the service's new task",
+    )

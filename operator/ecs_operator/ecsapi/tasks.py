@@ -19,6 +19,7 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import short_name
 from ecs_operator.api.parse import parse_task
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
@@ -28,7 +29,7 @@ from ecs_operator.render.keys import ANNOTATION_STOP_REASON
 from ecs_operator.status.task import STOP_REASONS, USER_INITIATED
 
 from . import clusters, errors, families, idempotency, services, taskdefinitions, wire
-from .caller import Caller
+from .caller import Caller, kubernetes_errors
 from .wording import refusal
 
 Body = dict[str, Any]
@@ -252,6 +253,22 @@ async def stop(caller: Caller, request: Body) -> Body:
             patch["metadata"] = {"annotations": {ANNOTATION_STOP_REASON: request["reason"]}}
         await caller.patch(ECS_TASK, name, patch)
     else:  # a service's task: its Deployment starts another, as ECS's scheduler does
+        await _note_stop(caller, name, request.get("reason") or "")
         await caller.delete(POD, name)
     stopping = {"desiredStatus": "STOPPED", "stopCode": USER_INITIATED, "stoppedReason": reason}
     return {"task": {**_with_tags(found, ["TAGS"]), **stopping}}
+
+
+async def _note_stop(caller: Caller, pod: str, reason: str) -> None:
+    """Write the stop's reason on a service task's pod before it is deleted: its stopped task
+    then reads ``UserInitiated`` with that reason, as ECS records it, where a pod's deletion
+    alone does not say who asked for it. A key whose account may delete pods but not patch
+    them (the role documented before this) still stops the task, whose record then reads as
+    its scheduler's. A pod gone meanwhile is the delete's to find gone."""
+    patch = {"metadata": {"annotations": {ANNOTATION_STOP_REASON: reason}}}
+    try:
+        await caller.kube.merge_patch(POD, caller.namespace, pod, patch)
+    except ApiError as error:
+        if error.status not in (403, 404):
+            async with kubernetes_errors(f"update Pod {pod}"):
+                raise
