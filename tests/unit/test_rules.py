@@ -332,6 +332,13 @@ CASES = [
         for kind, base in (("Service", SERVICE), ("Task", TASK))
         for case in (
             Case(
+                "client_token_characters",
+                kind,
+                spec(base, clientToken="nightly run 1"),
+                "clientToken",
+                "33-126",
+            ),
+            Case(
                 "launch_type_xor_strategy",
                 kind,
                 spec(base, launchType="EC2", capacityProviderStrategy=strategy(("general", 0, 1))),

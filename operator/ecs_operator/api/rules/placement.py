@@ -1,6 +1,6 @@
-"""The rules that CreateService and RunTask share: where the tasks run (a launch type or a
-capacity provider strategy, and placement constraints). A Cluster's default strategy follows
-the same strategy rules (``strategy_violations``, ``strategy_cel``)."""
+"""The rules that CreateService and RunTask share: their client token, and where the tasks run
+(a launch type or a capacity provider strategy, and placement constraints). A Cluster's
+default strategy follows the same strategy rules (``strategy_violations``, ``strategy_cel``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,19 @@ from ..shapes import CapacityProviderStrategyItem
 from .common import Cel, Registry
 
 _registry = Registry[ServiceSpec | TaskSpec]()
+
+CLIENT_TOKEN = "clientToken may hold only ASCII characters 33-126 (no spaces)"
+
+
+@_registry.rule(Cel("!has(self.clientToken) || self.clientToken.matches('^[!-~]*$')", CLIENT_TOKEN))
+def client_token_characters(spec: ServiceSpec | TaskSpec) -> list[Violation]:
+    """A client token is printable ASCII; its length is the shape's (36 for CreateService, 64
+    for RunTask). [model doc] CreateServiceRequest.clientToken, RunTaskRequest.clientToken:
+    "characters in the range of 33-126, inclusive"."""
+    if all(33 <= ord(c) <= 126 for c in spec.clientToken or ""):
+        return []
+    return [Violation("clientToken", CLIENT_TOKEN)]
+
 
 LAUNCH_TYPE_XOR = "launchType and capacityProviderStrategy are mutually exclusive: set one"
 
