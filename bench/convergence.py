@@ -25,16 +25,10 @@ from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE, POD, TASK_DEFIN
 from ecs_operator_devtools.devcluster import processes
 from ecs_operator_devtools.devcluster.cluster import DevCluster
 
-from .api import (
-    Api,
-    Tracker,
-    Until,
-    count_delta,
-    mean_latency,
-    operator_writes,
-)
+from .api import Api, Tracker, Until
 from .env import fresh_devcluster, log
 from .operator_process import OperatorProcess, delta, events_only, proc_usage, without_events
+from .request_metrics import count_delta, mean_latency, operator_writes
 from .workload import Workload
 
 

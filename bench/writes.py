@@ -18,10 +18,11 @@ from typing import Any
 from ecs_operator.kube.resources import ECS_SERVICE
 from ecs_operator_devtools.devcluster.cluster import DevCluster
 
-from .api import Api, RequestKey, Tracker, count_delta, event_writes, operator_writes
+from .api import Api, Tracker
 from .convergence import operator_trackers, service_steady, timed
 from .env import fresh_devcluster, log
 from .operator_process import OperatorProcess, delta, events_only, without_events
+from .request_metrics import RequestKey, count_delta, event_writes, operator_writes
 from .workload import SHARED_FAMILY, Workload, resource, service_name, shared_spec
 
 SETTLE_S = 5.0

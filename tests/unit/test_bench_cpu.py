@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.api import parse_request_time
 from bench.convergence import cpu_seconds, cpu_used, request_time_used
+from bench.request_metrics import parse_request_time
 
 from ecs_operator_devtools.devcluster.cluster import DevCluster
 
