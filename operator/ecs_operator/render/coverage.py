@@ -3,7 +3,7 @@ in Kubernetes, or why it goes nowhere.
 
 This table is the single source of three things: the findings for members with no (or no exact)
 mapping, emitted whenever such a member is set, and the annotations that keep values Kubernetes
-has no field for (both by :func:`apply`); and the member table of docs/mapping.md
+has no field for (both by :func:`report_and_annotate`); and the member table of docs/mapping.md
 (:func:`markdown_table`). A test fails when a member of the generated shapes is
 missing here, so a new ECS member cannot slip through unmapped and unreported.
 """
