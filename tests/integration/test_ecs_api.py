@@ -615,3 +615,28 @@ def test_a_service_task_stopped_with_a_reason_is_recorded_as_its_users_stop(
         60,
         "the service's new task",
     )
+
+
+def test_a_script_finds_an_awsvpc_tasks_address_where_ecs_shows_it(
+    operator: OperatorProcess, api: ApiProcess, namespace: str
+) -> None:
+    """Scripts reach an awsvpc task at the private address of its network interface
+    (`describe-tasks`: the attachment's `privateIPv4Address`, or the container's network
+    interface): here its pod's IP. They see what it runs as well (image, digest, runtime id)."""
+    ecs = _client(api, access_key(namespace, "deployer", "AKIADEPLOYER"))
+    ecs.register_task_definition(**{**WEB, "family": "api", "networkMode": "awsvpc"})
+    network = {"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d"]}}
+    task = ecs.run_task(taskDefinition="api", networkConfiguration=network)["tasks"][0]["taskArn"]
+
+    def running() -> dict | None:  # type: ignore[type-arg]
+        [shown] = ecs.describe_tasks(tasks=[task])["tasks"]
+        return shown if shown["lastStatus"] == "RUNNING" and shown.get("attachments") else None
+
+    shown = wait_for(running, 60, "the task RUNNING with its interface")
+    [attachment] = shown["attachments"]
+    address = {d["name"]: d["value"] for d in attachment["details"]}["privateIPv4Address"]
+    pods = json.loads(kubectl("get", "pods", "-n", namespace, "-o", "json").stdout)["items"]
+    assert address in [pod["status"].get("podIP") for pod in pods]
+    [container] = shown["containers"]
+    assert container["networkInterfaces"][0]["privateIpv4Address"] == address
+    assert container["image"] == "nginx:1.27"

@@ -234,7 +234,15 @@ def test_the_store_keeps_of_a_pod_what_reconcilers_read() -> None:
         "spec": {
             "nodeName": "fargate-0",
             "serviceAccountName": "sa",
-            "containers": [{"name": "app", "image": "x", "readinessProbe": {"exec": {}}}],
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "x",
+                    "readinessProbe": {"exec": {}},
+                    "env": [{"name": "A", "value": "1"}],
+                    "ports": [{"containerPort": 80}, {"containerPort": 81, "hostPort": 8081}],
+                }
+            ],
         },
         "status": {"phase": "Running"},
     }
@@ -245,8 +253,16 @@ def test_the_store_keeps_of_a_pod_what_reconcilers_read() -> None:
         "spec": {
             "nodeName": "fargate-0",
             "serviceAccountName": "sa",
-            # of a container, whether it has a health check (the task's healthStatus)
-            "containers": [{"name": "app", "readinessProbe": {"exec": {}}}],
+            # of a container, whether it has a health check (the task's healthStatus), its
+            # image and the ports its host binds (describe-tasks)
+            "containers": [
+                {
+                    "name": "app",
+                    "readinessProbe": {"exec": {}},
+                    "image": "x",
+                    "ports": [{"containerPort": 81, "hostPort": 8081}],
+                }
+            ],
         },
         "apiVersion": "v1",
         "kind": "Pod",

@@ -370,7 +370,13 @@ def test_a_task_that_failed_to_start_keeps_ecss_reason_once_its_pod_is_stopped()
     assert (record["lastStatus"], record["stopCode"]) == ("STOPPED", "TaskFailedToStart")
     assert record["stoppedReason"] == reason
     assert record["containers"] == [
-        {"name": "app", "lastStatus": "STOPPED", "reason": reason, "healthStatus": "UNKNOWN"}
+        {
+            "name": "app",
+            "lastStatus": "STOPPED",
+            "reason": reason,
+            "healthStatus": "UNKNOWN",
+            "image": "nginx:1.27",
+        }
     ]
     degraded = {c["type"]: c for c in w.status()["conditions"]}["Degraded"]
     assert (degraded["status"], degraded["reason"]) == ("True", "TaskFailedToStart")

@@ -86,16 +86,18 @@ INDEXES: Indexes = {
 
 #: the pod spec members reconcilers read (status/task.py, identities.in_use, the nodeSelector
 #: that status/workloads.unschedulable names, the deadline and grace period with which
-#: handlers/task.py stops a task's pod)
+#: handlers/task.py stops a task's pod, whether a host task's ports are its host's)
 POD_SPEC_READ = (
     "nodeName",
     "serviceAccountName",
     "nodeSelector",
     "activeDeadlineSeconds",
     "terminationGracePeriodSeconds",
+    "hostNetwork",
 )
-#: of each container, what status/containers.py reads: whether it has a health check
-CONTAINER_READ = ("name", "readinessProbe")
+#: of each container, what status/containers.py reads: whether it has a health check, and
+#: the image it runs (a string the store shares among the pods that run it)
+CONTAINER_READ = ("name", "readinessProbe", "image")
 
 
 def _pod_view(body: dict[str, Any]) -> dict[str, Any]:
@@ -103,8 +105,18 @@ def _pod_view(body: dict[str, Any]) -> dict[str, Any]:
     kept = {k: spec[k] for k in POD_SPEC_READ if k in spec}
     for member in ("initContainers", "containers"):
         if member in spec:
-            kept[member] = [{k: c[k] for k in CONTAINER_READ if k in c} for c in spec[member]]
+            kept[member] = [_container_view(c, bool(spec.get("hostNetwork"))) for c in spec[member]]
     return {**body, "spec": kept}
+
+
+def _container_view(container: dict[str, Any], host: bool) -> dict[str, Any]:
+    """What status/ reads of a container; of its ports, those its host binds (a host task's,
+    a bridge task's static host ports: status/task_network.py), which few tasks have."""
+    kept = {k: container[k] for k in CONTAINER_READ if k in container}
+    bound = [p for p in container.get("ports") or [] if host or p.get("hostPort")]
+    if bound:
+        kept["ports"] = bound
+    return kept
 
 
 #: the spec members of a TaskDefinition read without decoding it: indexed, and read when it goes

@@ -1,5 +1,6 @@
 """A task's containers as ECS describes them, read off the Pod the kubelet runs them in:
-``lastStatus``, ``exitCode``, ``reason`` in ECS's words, and ``healthStatus``.
+``lastStatus``, ``exitCode``, ``reason`` in ECS's words, ``healthStatus``, what each runs
+(``image``, ``imageDigest``, ``runtimeId``) and where it is reached (task_network.py).
 
 Health: a container with an ECS ``healthCheck`` has a readiness probe (render/health.py), so the
 kubelet's ``ready`` is the check's verdict. ECS says ``UNKNOWN`` until a check has a result, so a
@@ -14,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+from .task_network import container_network
 
 HEALTHY, UNHEALTHY, UNKNOWN = "HEALTHY", "UNHEALTHY", "UNKNOWN"
 
@@ -80,6 +83,27 @@ def container_view(
         if waiting.get("reason"):
             out["reason"] = waiting["reason"]
     out["healthStatus"] = health_status(pod, status, has_check)
+    out.update(_runtime(pod, status))
+    out.update(container_network(pod, status["name"]))
+    return out
+
+
+def _runtime(pod: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
+    """What the container runs, as ECS names it: ``image`` as the task definition (or an
+    override) wrote it, ``imageDigest`` the runtime pulled, and ``runtimeId`` (the
+    container's id in its runtime, as the ECS agent's Docker id is)."""
+    spec = pod.get("spec") or {}
+    every = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    image = next((c.get("image") for c in every if c.get("name") == status["name"]), None)
+    out: dict[str, Any] = {"image": image} if image else {}
+    # the manifest's digest where the runtime knows the image by one (``name@sha256:…``), not
+    # an image's own id (a bare ``sha256:…``, of an image loaded rather than pulled)
+    _, at, digest = str(status.get("imageID") or "").rpartition("@")
+    if at and digest.startswith("sha256:"):
+        out["imageDigest"] = digest
+    runtime = str(status.get("containerID") or "").partition("://")[2]
+    if runtime:
+        out["runtimeId"] = runtime
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ecs_operator.render.keys import ANNOTATION_CONTAINER_NAMES
@@ -20,6 +20,7 @@ from .conditions import condition, merge, override
 from .containers import UNKNOWN, container_view, statuses, task_health
 from .containers import containers as container_views
 from .start_failures import StartFailure
+from .task_network import attachments
 
 #: ECS's task lifecycle, earliest first: a Task of several tasks is as far as its least advanced
 LIFECYCLE = ("PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED")
@@ -47,6 +48,8 @@ class TaskState:
     stop_code: str | None = None
     stopped_reason: str | None = None
     health_status: str = UNKNOWN
+    #: an awsvpc task's network interface (task_network.py)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def stopped(self) -> bool:
@@ -60,6 +63,8 @@ class TaskState:
             "healthStatus": self.health_status,
             "containers": self.containers,
         }
+        if self.attachments:
+            out["attachments"] = self.attachments
         if self.stop_code:
             out["stopCode"] = self.stop_code
             out["stoppedReason"] = self.stopped_reason
@@ -113,6 +118,16 @@ def task_state(
     """The ECS view of a task's pod (None: the pod is gone or not created yet);
     ``cannot_start``: a container of it the kubelet has failed to start for long enough
     (status/start_failures.py)."""
+    state = _lifecycle(pod, essential, stop_requested, cannot_start)
+    return replace(state, attachments=attachments(pod)) if pod is not None else state
+
+
+def _lifecycle(
+    pod: dict[str, Any] | None,
+    essential: Collection[str],
+    stop_requested: bool,
+    cannot_start: StartFailure | None,
+) -> TaskState:
     desired = "STOPPED" if stop_requested else "RUNNING"
     if pod is None:
         if stop_requested:

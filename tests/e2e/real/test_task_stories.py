@@ -5,6 +5,7 @@ status, `kubectl ecs describe-tasks`) and what the containers themselves printed
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from tests.support.ecs import apply, events, status
 from tests.support.kube import Kube, kubectl, wait_for
 from tests.support.stories import (
     FAST_CHECK,
+    IMAGE,
     container,
     containers_of,
     describe_task,
@@ -67,6 +69,11 @@ def test_an_essential_exit_stops_the_task_a_non_essential_one_does_not(ns: str, 
     assert containers_of(record)["helper"]["exitCode"] == 0
     assert containers_of(record)["main"]["lastStatus"] == "RUNNING"
     assert describe_task(ns, "exit-three-0")["lastStatus"] == "RUNNING"
+    # what it runs, as ECS shows it: the image as written, the id containerd runs it under
+    pod = json.loads(kubectl("get", "pod", "exit-three-0", "-n", ns, "-o", "json").stdout)
+    [main] = [s for s in pod["status"]["containerStatuses"] if s["name"] == "main"]
+    shown = containers_of(describe_task(ns, "exit-three-0"))["main"]
+    assert (shown["image"], shown["runtimeId"]) == (IMAGE, main["containerID"].split("://")[1])
 
     kubectl_ecs(
         ns, "execute-command", "--cluster", "real", "--task", "exit-three-0",
@@ -302,7 +309,8 @@ def test_a_task_whose_image_cannot_be_pulled_stops_as_failed_to_start(ns: str, k
     reason = stopped["stoppedReason"]
     assert reason.startswith("CannotPullContainerError: ") and image in reason, reason
     assert containers_of(stopped)["app"] == {
-        "name": "app", "lastStatus": "STOPPED", "reason": reason, "healthStatus": "UNKNOWN"
+        "name": "app", "lastStatus": "STOPPED", "reason": reason, "healthStatus": "UNKNOWN",
+        "image": image,  # as the task definition wrote it; never pulled, so no digest
     }  # fmt: skip
     # the kubelet stopped the pod (its deadline cut): the record keeps ECS's reason
     wait_for(
