@@ -142,7 +142,8 @@ async def run(caller: Caller, request: Body) -> Body:
     spec["taskDefinition"] = f"{family.name}:{revision}"
     body = await _task_of_call(caller, cluster, spec, mark)
     # a call sent again answers what the first one started: its revision, as sized then
-    sizes = task_size(await family.stored(int(body["spec"]["taskDefinition"].split(":")[-1])))
+    started = _reference(str((body.get("spec") or {}).get("taskDefinition") or ""))
+    sizes = task_size(await family.stored((started and started.revision) or revision))
     tasks = [{**_with_tags(f, ["TAGS"]), **sizes} for f in _started(caller, cluster, body)]
     return {"tasks": tasks, "failures": []}
 
