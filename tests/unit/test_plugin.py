@@ -448,6 +448,33 @@ def test_describe_tasks_shows_the_size_the_revision_registered(
     assert "CPU" in text.getvalue() and "1024" in text.getvalue()
 
 
+def test_a_tasks_sizes_are_its_revisions_as_its_overrides_change_them() -> None:
+    """describe-tasks shows the task's and each container's sizes as ECS does: strings, from
+    the revision it runs, a RunTask's overrides taking precedence; nothing where neither has
+    one."""
+    spec = {
+        "family": "job",
+        "memory": "1024",
+        "containerDefinitions": [
+            {"name": "main", "image": "x", "cpu": 128, "memory": 256},
+            {"name": "side", "image": "y", "memoryReservation": 64},
+        ],
+    }
+    overrides = {"cpu": "512", "containerOverrides": [{"name": "main", "memory": 512}]}
+    task = {"overrides": overrides, "containers": [{"name": "main"}, {"name": "side"}]}
+
+    shown = views.sized(task, {"data": {"spec": spec}})
+
+    assert (shown["cpu"], shown["memory"]) == ("512", "1024")
+    assert shown["containers"] == [
+        {"name": "main", "cpu": "128", "memory": "512"},
+        {"name": "side", "memoryReservation": "64"},
+    ]
+    assert views.sized({"containers": [{"name": "main"}]}, None) == {
+        "containers": [{"name": "main"}]
+    }
+
+
 def test_a_service_task_is_started_by_the_deployment_that_runs_it(web_pods: list[Body]) -> None:
     """ECS's ``startedBy`` of a service's task is its deployment's id: after a forced new
     deployment (the same revision) the tasks started before it are the ACTIVE deployment's."""

@@ -24,7 +24,7 @@ from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
 from ecs_operator.plugin.task_views import all_tasks, list_tasks
-from ecs_operator.plugin.views import task_size
+from ecs_operator.plugin.views import sized
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON
 from ecs_operator.status.task import STOP_REASONS, USER_INITIATED
 
@@ -143,8 +143,8 @@ async def run(caller: Caller, request: Body) -> Body:
     body = await _task_of_call(caller, cluster, spec, mark)
     # a call sent again answers what the first one started: its revision, as sized then
     started = _reference(str((body.get("spec") or {}).get("taskDefinition") or ""))
-    sizes = task_size(await family.stored((started and started.revision) or revision))
-    tasks = [{**_with_tags(f, ["TAGS"]), **sizes} for f in _started(caller, cluster, body)]
+    stored = await family.stored((started and started.revision) or revision)
+    tasks = [sized(_with_tags(f, ["TAGS"]), stored) for f in _started(caller, cluster, body)]
     return {"tasks": tasks, "failures": []}
 
 
@@ -180,8 +180,8 @@ def _reference(arn: str) -> TaskDefinitionRef | None:
 
 
 async def _sized(caller: Caller, tasks: list[Body]) -> list[Body]:
-    """``tasks`` with their ``cpu`` and ``memory``: one read of each family they run, and of
-    each revision."""
+    """``tasks`` with their sizes (``sized``): one read of each family they run, and of each
+    revision."""
     parsed = {
         arn: ref
         for arn in {t.get("taskDefinitionArn") or "" for t in tasks}
@@ -196,8 +196,8 @@ async def _sized(caller: Caller, tasks: list[Body]) -> list[Body]:
         return await found.stored(ref.revision or 0) if found is not None else None
 
     revisions = await asyncio.gather(*(stored(ref) for ref in parsed.values()))
-    sizes = {arn: task_size(r) for arn, r in zip(parsed, revisions, strict=True)}
-    return [{**t, **sizes.get(t.get("taskDefinitionArn") or "", {})} for t in tasks]
+    by_arn = dict(zip(parsed, revisions, strict=True))
+    return [sized(t, by_arn.get(t.get("taskDefinitionArn") or "")) for t in tasks]
 
 
 async def describe(caller: Caller, request: Body) -> Body:

@@ -63,9 +63,9 @@ def _describe_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) 
 
 
 def _sized(source: Source, tasks: list[Body]) -> list[Body]:
-    """``tasks`` with their task-level ``cpu`` and ``memory``: one read of each revision."""
+    """``tasks`` with their sizes (``views.sized``): one read of each revision."""
     definitions = source.custom("taskdefinitions") if tasks else []
-    sizes = {}
+    revisions: dict[str, Body | None] = {}
     for arn in {t["taskDefinitionArn"] for t in tasks if t.get("taskDefinitionArn")}:
         try:
             body, revision = views.find_task_definition(definitions, arn)
@@ -73,8 +73,8 @@ def _sized(source: Source, tasks: list[Body]) -> list[Body]:
             continue
         stored = source.controller_revision(views.revision_object_name(body, revision))
         if views.is_revision_of(stored, body):
-            sizes[arn] = views.task_size(stored)
-    return [{**t, **sizes.get(t.get("taskDefinitionArn"), {})} for t in tasks]
+            revisions[arn] = stored
+    return [views.sized(t, revisions.get(t.get("taskDefinitionArn") or "")) for t in tasks]
 
 
 def _list_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:

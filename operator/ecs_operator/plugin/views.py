@@ -248,12 +248,31 @@ def describe_task_definition(body: Body, revision: int, stored: Body | None, arn
     return {"taskDefinition": definition, "tags": spec.get("tags") or []}
 
 
-def task_size(stored: Body | None) -> Body:
-    """ECS's task-level ``cpu`` and ``memory`` of a task: as the revision it runs (its
-    ControllerRevision ``stored``) registered them, where it has them (a Fargate revision
-    always does)."""
+#: the sizes describe-tasks shows of a task, and of each of its containers
+TASK_SIZES = ("cpu", "memory")
+CONTAINER_SIZES = ("cpu", "memory", "memoryReservation")
+
+
+def sized(task: Body, stored: Body | None) -> Body:
+    """``task`` with the sizes ECS shows, from the revision it runs (its ControllerRevision
+    ``stored``) and the task's ``overrides``: the task-level ``cpu`` and ``memory`` where
+    either has them (a Fargate revision always does), and each container's ``cpu``,
+    ``memory`` and ``memoryReservation``; as strings, as ECS writes them."""
     spec = ((stored or {}).get("data") or {}).get("spec") or {}
-    return {k: str(spec[k]) for k in ("cpu", "memory") if spec.get(k) is not None}
+    overrides = task.get("overrides") or {}
+    out = {**task, **_sizes({**spec, **overrides}, TASK_SIZES)}
+    defined = {c.get("name"): c for c in spec.get("containerDefinitions") or []}
+    changed = {c.get("name"): c for c in overrides.get("containerOverrides") or []}
+    if task.get("containers"):
+        out["containers"] = [
+            {**c, **_sizes({**defined.get(c["name"], {}), **changed.get(c["name"], {})})}
+            for c in task["containers"]
+        ]
+    return out
+
+
+def _sizes(members: Body, names: Sequence[str] = CONTAINER_SIZES) -> Body:
+    return {k: str(members[k]) for k in names if members.get(k) is not None}
 
 
 # Clusters -----------------------------------------------------------------------------------
