@@ -32,11 +32,15 @@ def statuses(pod: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
 
 
+def spec_containers(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Every container of the pod's spec, its native sidecars (init containers) first."""
+    spec = pod.get("spec") or {}
+    return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+
+
 def checked(pod: Mapping[str, Any]) -> frozenset[str]:
     """The containers with an ECS health check: those the renderer gave a readiness probe."""
-    spec = pod.get("spec") or {}
-    every = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-    return frozenset(c["name"] for c in every if c.get("readinessProbe"))
+    return frozenset(c["name"] for c in spec_containers(pod) if c.get("readinessProbe"))
 
 
 def _became_unready_after(pod: Mapping[str, Any], started: str | None) -> bool:
@@ -83,19 +87,17 @@ def container_view(
         if waiting.get("reason"):
             out["reason"] = waiting["reason"]
     out["healthStatus"] = health_status(pod, status, has_check)
-    out.update(_runtime(pod, status))
-    out.update(container_network(pod, status["name"]))
+    container = next((c for c in spec_containers(pod) if c.get("name") == status["name"]), {})
+    out.update(_runtime(container, status))
+    out.update(container_network(pod, container))
     return out
 
 
-def _runtime(pod: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
+def _runtime(container: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
     """What the container runs, as ECS names it: ``image`` as the task definition (or an
     override) wrote it, ``imageDigest`` the runtime pulled, and ``runtimeId`` (the
     container's id in its runtime, as the ECS agent's Docker id is)."""
-    spec = pod.get("spec") or {}
-    every = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-    image = next((c.get("image") for c in every if c.get("name") == status["name"]), None)
-    out: dict[str, Any] = {"image": image} if image else {}
+    out: dict[str, Any] = {"image": container["image"]} if container.get("image") else {}
     # the manifest's digest where the runtime knows the image by one (``name@sha256:…``), not
     # an image's own id (a bare ``sha256:…``, of an image loaded rather than pulled)
     _, at, digest = str(status.get("imageID") or "").rpartition("@")

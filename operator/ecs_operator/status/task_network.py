@@ -62,9 +62,9 @@ def attachments(pod: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def container_network(pod: Mapping[str, Any], container: str) -> dict[str, Any]:
-    """A container's ``networkInterfaces`` (awsvpc) or ``networkBindings`` (bridge, host), by
-    its Kubernetes name; nothing where it has none."""
+def container_network(pod: Mapping[str, Any], container: Mapping[str, Any]) -> dict[str, Any]:
+    """A container's ``networkInterfaces`` (awsvpc) or ``networkBindings`` (bridge, host),
+    ``container`` its member of the pod's spec; nothing where it has none."""
     eni = _eni(pod)
     if eni is not None:
         ipv4, ipv6 = _addresses(pod)
@@ -77,9 +77,6 @@ def container_network(pod: Mapping[str, Any], container: str) -> dict[str, Any]:
     mode = network_mode(pod)
     if mode == AWSVPC:
         return {}
-    spec = pod.get("spec") or {}
-    every = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-    ports = next((c.get("ports") or [] for c in every if c.get("name") == container), [])
     bindings = [
         {
             "bindIP": "0.0.0.0",
@@ -87,7 +84,7 @@ def container_network(pod: Mapping[str, Any], container: str) -> dict[str, Any]:
             "hostPort": port.get("hostPort") or port["containerPort"],
             "protocol": str(port.get("protocol", "TCP")).lower(),
         }
-        for port in ports
+        for port in container.get("ports") or []
         if "containerPort" in port and (port.get("hostPort") or mode == HOST)
     ]
     return {"networkBindings": bindings} if bindings else {}
