@@ -204,17 +204,25 @@ async def describe(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
     if not request["tasks"]:
         raise errors.invalid_parameter("Tasks cannot be empty.")
-    # standalone tasks first: a RunTask's waiter (tasks-stopped) asks about those alone, and
-    # needs neither the services' pods nor their Services read
-    standalone = await standalone_tasks(caller, cluster)
-    known = {f.id: f for f in standalone}
-    if any(short_name(task) not in known for task in request["tasks"]):
-        known = {f.id: f for f in await tasks_in(caller, cluster, standalone=standalone)}
     found, failures = wire.described(
-        request["tasks"], known, lambda task: caller.arn(f"task/{cluster}/{task}")
+        request["tasks"],
+        await _known(caller, cluster, request["tasks"]),
+        lambda task: caller.arn(f"task/{cluster}/{task}"),
     )
     tasks = [_with_tags(f, request.get("include")) for f in found]
     return {"tasks": await _sized(caller, tasks), "failures": failures}
+
+
+async def _known(caller: Caller, cluster: str, wanted: list[str]) -> dict[str, Found]:
+    """The cluster's tasks by id, as far as finding ``wanted`` (ids or ARNs) needs: standalone
+    tasks first, as a RunTask's waiter (tasks-stopped) and a pipeline's StopTask ask about
+    those alone; the services' pods and their Services are read only when one of ``wanted``
+    is not among them."""
+    standalone = await standalone_tasks(caller, cluster)
+    known = {f.id: f for f in standalone}
+    if any(short_name(task) not in known for task in wanted):
+        known = {f.id: f for f in await tasks_in(caller, cluster, standalone=standalone)}
+    return known
 
 
 async def list_cluster_tasks(caller: Caller, request: Body) -> Body:
@@ -240,8 +248,7 @@ async def list_cluster_tasks(caller: Caller, request: Body) -> Body:
 
 async def stop(caller: Caller, request: Body) -> Body:
     cluster = await clusters.require(caller, request.get("cluster"))
-    wanted = short_name(request["task"])
-    found = next((f for f in await tasks_in(caller, cluster) if f.id == wanted), None)
+    found = (await _known(caller, cluster, [request["task"]])).get(short_name(request["task"]))
     if found is None:
         raise errors.invalid_parameter("The referenced task was not found.")
     if found.gone:  # stopped already: ECS answers with the task as it is

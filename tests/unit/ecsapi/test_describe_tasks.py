@@ -1,5 +1,6 @@
-"""DescribeTasks reads what the tasks asked about need: a RunTask's waiter (tasks-stopped)
-polls standalone tasks, which their Task objects tell alone."""
+"""DescribeTasks and StopTask read what the tasks asked about need: a RunTask's waiter
+(tasks-stopped) polls standalone tasks, and a pipeline cancels them, which their Task objects
+tell alone."""
 
 from __future__ import annotations
 
@@ -47,3 +48,12 @@ def test_a_task_not_among_them_is_looked_for_among_the_services_tasks() -> None:
     assert [t["taskArn"] for t in found["tasks"]] == [arn]
     assert found["failures"] == [{"arn": missing, "reason": "MISSING"}]
     assert _lists(api).count("tasks") == 1 and "pods" in _lists(api)
+
+
+def test_a_standalone_task_is_stopped_reading_the_task_objects_alone() -> None:
+    api, caller, arn = _started_task()
+
+    stopped = asyncio.run(tasks.stop(caller, {"task": arn, "reason": "cancelled"}))["task"]
+
+    assert (stopped["taskArn"], stopped["desiredStatus"]) == (arn, "STOPPED")
+    assert "pods" not in _lists(api) and "services" not in _lists(api)
