@@ -279,9 +279,9 @@ async def create(caller: Caller, request: Body) -> Body:
     for body in await caller.list(ECS_SERVICE, fields={"spec.serviceName": name}):
         if service_name(body) != name or body["metadata"].get("deletionTimestamp"):
             continue
-        if idempotency.made_by(body, mark) and not deleted(body):
-            return {"service": view(caller, body, ["TAGS"])}
         if not deleted(body):  # ECS names are unique per cluster; here per namespace
+            if idempotency.made_by(body, mark):
+                return {"service": view(caller, body, ["TAGS"])}
             raise _not_idempotent()
         await caller.delete(ECS_SERVICE, body["metadata"]["name"])  # the tombstone of a name
     metadata: Body = {"name": dns_label(name)}
