@@ -38,8 +38,17 @@ def test_examples_converge_and_then_the_operator_writes_nothing(
 ) -> None:
     kubectl("apply", "-n", namespace, "-f", str(EXAMPLES))
     wait_for(lambda: _steady(kube, namespace), 120, "the examples at rest")
-    # the operator is shared: the deletion of an earlier test's namespace is its work too
-    wait_for(lambda: not kube.terminating_test_namespaces(), 120, "earlier namespaces gone")
+    # the operator is shared: the deletion of an earlier test's ECS objects is its work too
+    left: list[str] = []
+
+    def earlier_objects_gone() -> bool:
+        left[:] = kube.ecs_objects_being_deleted()
+        return not left
+
+    try:
+        wait_for(earlier_objects_gone, 120, "earlier tests' ECS objects gone")
+    except AssertionError as timeout:
+        raise AssertionError(f"{timeout}; still there: {left}") from None
     time.sleep(3)  # let the last status updates land
     before = operator.writes()
     time.sleep(10)

@@ -15,6 +15,17 @@ from typing import Any, TypeVar
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from ecs_operator.kube.resources import (
+    ECS_CLUSTER,
+    ECS_SERVICE,
+    ECS_TASK,
+    SCHEDULED_TASK,
+    TASK_DEFINITION,
+)
+
+#: the kinds whose objects the operator finalizes or owns children of
+ECS_KINDS = (TASK_DEFINITION, ECS_SERVICE, ECS_TASK, ECS_CLUSTER, SCHEDULED_TASK)
+
 T = TypeVar("T")
 
 
@@ -109,6 +120,23 @@ class Kube:
         """Earlier tests' namespaces still being deleted (their deletion is not waited for)."""
         found = self.core.list_namespace(label_selector="ecs-operator.dev/test=true").items
         return [n.metadata.name for n in found if n.status.phase == "Terminating"]
+
+    def ecs_objects_being_deleted(self) -> list[str]:
+        """The ECS objects (``namespace/plural/name``) left in earlier tests' namespaces being
+        deleted: the operator's part of their deletion (the in-use finalizers it releases, the
+        children it lets go) is done once there are none. What else such a namespace holds
+        is the namespace controller's, which retries a namespace up to a minute apart."""
+        terminating = set(self.terminating_test_namespaces())
+        if not terminating:
+            return []
+        left = []
+        for kind in ECS_KINDS:
+            listed = self.custom.list_cluster_custom_object(kind.group, kind.version, kind.plural)
+            for item in listed["items"]:
+                metadata = item["metadata"]
+                if metadata["namespace"] in terminating:
+                    left.append(f"{metadata['namespace']}/{kind.plural}/{metadata['name']}")
+        return left
 
     def pods(self, namespace: str, selector: str = "") -> list[Any]:
         return list(self.core.list_namespaced_pod(namespace, label_selector=selector).items)
