@@ -49,6 +49,9 @@ class FakeApi:
         #: names whose next create lands but whose answer is lost: the client sends it again
         #: and is told the name is taken (KubeClient retries a dropped connection so)
         self.answers_lost: set[str] = set()
+        #: names another client deletes just before the next patch of them lands (between a
+        #: caller's read of the object and its write)
+        self.deleted_before_patch: set[str] = set()
         self._version = 0
         for body in objects:
             self.add(body)
@@ -173,6 +176,9 @@ class FakeApi:
         verb = f"patch/{subresource}" if subresource else "patch"
         self.calls.append((verb, name, patch))
         self.written.append((verb, resource.plural, name))
+        if name in self.deleted_before_patch:
+            self.deleted_before_patch.discard(name)
+            self.objects.pop((resource.plural, namespace or "", name), None)
         live = self._live(resource, namespace, name)
         wanted = (patch.get("metadata") or {}).get("resourceVersion")
         if wanted is not None and wanted != live["metadata"]["resourceVersion"]:

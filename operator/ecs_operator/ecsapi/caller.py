@@ -2,8 +2,9 @@
 impersonates the key's ServiceAccount, so that RBAC decides and the audit log names both.
 
 The API server's refusals become ECS errors here, once: 403 ``AccessDeniedException``, 422
-(the CRDs' schema and CEL rules) ``ClientException`` with the server's message, anything else
-unexpected a ``ServerException``.
+(the CRDs' schema and CEL rules) ``ClientException`` with the server's message, 409 and a
+patched object's 404 a rerun of the operation (``Conflict``), anything else unexpected a
+``ServerException``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ MANAGED = f"{keys.LABEL_APP_MANAGED_BY}={keys.MANAGED_BY}"
 
 class Conflict(errors.EcsApiError):
     """A write refused because the object changed since it was read (409 Conflict): the
-    server runs the operation again (``server._retried``); a client sees it only when every
+    server runs the operation again (``server.retried``); a client sees it only when every
     attempt lost, as ECS's ``UpdateInProgressException`` (or the ``code`` ECS answers that
     operation's races with)."""
 
@@ -134,9 +135,19 @@ class Caller:
         raise errors.server_error(f"{resource.kind} {name} keeps appearing and going")
 
     async def patch(self, resource: Resource, name: str, patch: dict[str, Any]) -> dict[str, Any]:
-        """A merge patch; with ``metadata.resourceVersion`` in it, refused if changed meanwhile."""
-        async with kubernetes_errors(f"update {resource.kind} {name}"):
-            return await self.kube.merge_patch(resource, self.namespace, name, patch)
+        """A merge patch; with ``metadata.resourceVersion`` in it, refused if changed meanwhile.
+
+        Every operation patches an object it has just read, so a 404 means it was deleted
+        meanwhile: a change like any other, and the operation's rerun answers what it answers
+        for an object that is not there (ServiceNotFoundException, say), not a 500."""
+        action = f"update {resource.kind} {name}"
+        async with kubernetes_errors(action):
+            try:
+                return await self.kube.merge_patch(resource, self.namespace, name, patch)
+            except ApiError as error:
+                if error.status == 404:
+                    raise Conflict(f"{action}: deleted meanwhile") from None
+                raise
 
     async def delete(self, resource: Resource, name: str) -> bool:
         async with kubernetes_errors(f"delete {resource.kind} {name}"):

@@ -47,8 +47,12 @@ def conflict(message: str, resource_ids: list[str]) -> EcsApiError:
     return EcsApiError("ConflictException", message, members={"resourceIds": resource_ids})
 
 
+#: the code of a request refused by RBAC
+ACCESS_DENIED = "AccessDeniedException"
+
+
 def access_denied(message: str) -> EcsApiError:
-    return EcsApiError("AccessDeniedException", message)
+    return EcsApiError(ACCESS_DENIED, message)
 
 
 def server_error(message: str) -> EcsApiError:

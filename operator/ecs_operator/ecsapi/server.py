@@ -197,7 +197,7 @@ class Endpoint:
         except ValueError:
             raise errors.EcsApiError("SerializationException", "Malformed JSON body.") from None
         shape, run = operation
-        answer = await _retried(run, caller, validated(name, shape, data))
+        answer = await retried(run, caller, validated(name, shape, data))
         result: Body = wire.to_wire(answer, caller.region, caller.credential.account)
         return result
 
@@ -211,7 +211,7 @@ def _observe(request: web.Request, code: str, seconds: float) -> None:
     metrics.ECSAPI_REQUEST_SECONDS.labels(operation=operation).observe(seconds)
 
 
-async def _retried(run: Operation, caller: Caller, data: Body) -> Body:
+async def retried(run: Operation, caller: Caller, data: Body) -> Body:
     """``run``'s answer, the operation run again when one of its writes lost a race (another
     writer, the operator's status among them, changed the object between its read and its
     write): each operation writes once per object and re-reads before it writes, so a rerun is

@@ -19,7 +19,6 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import short_name
 from ecs_operator.api.parse import parse_task
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
-from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
@@ -29,7 +28,7 @@ from ecs_operator.render.keys import ANNOTATION_STOP_REASON
 from ecs_operator.status.task import STOP_REASONS, USER_INITIATED
 
 from . import clusters, errors, families, idempotency, services, taskdefinitions, wire
-from .caller import Caller, kubernetes_errors
+from .caller import Caller, Conflict
 from .wording import refusal
 
 Body = dict[str, Any]
@@ -275,8 +274,9 @@ async def _note_stop(caller: Caller, pod: str, reason: str) -> None:
     its scheduler's. A pod gone meanwhile is the delete's to find gone."""
     patch = {"metadata": {"annotations": {ANNOTATION_STOP_REASON: reason}}}
     try:
-        await caller.kube.merge_patch(POD, caller.namespace, pod, patch)
-    except ApiError as error:
-        if error.status not in (403, 404):
-            async with kubernetes_errors(f"update Pod {pod}"):
-                raise
+        await caller.patch(POD, pod, patch)
+    except Conflict:  # deleted meanwhile
+        pass
+    except errors.EcsApiError as error:
+        if error.code != errors.ACCESS_DENIED:
+            raise

@@ -14,10 +14,12 @@ import pytest
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential, from_secret
 from ecs_operator.ecsapi.deployments import deployment_summary
+from ecs_operator.ecsapi.errors import EcsApiError
 from ecs_operator.ecsapi.families import with_ecs_defaults
 from ecs_operator.ecsapi.services import DEPLOYMENT, restarted, view
 from ecs_operator.ecsapi.taskdefinitions import replacement
-from ecs_operator.ecsapi.tasks import task_id, tasks_in
+from ecs_operator.ecsapi.tasks import stop, task_id, tasks_in
+from ecs_operator.kube.client import ApiError
 from ecs_operator.render.keys import ANNOTATION_SERVICE as SERVICE
 from ecs_operator.render.keys import ANNOTATION_TASK_DEFINITION as TASK_DEFINITION
 from ecs_operator.status.rollout import deployment_id
@@ -248,3 +250,59 @@ def test_a_service_task_whose_pod_went_is_described_stopped_from_its_service() -
     assert (found.shown["lastStatus"], found.shown["group"]) == ("STOPPED", "service:web")
     assert found.shown["taskDefinitionArn"].endswith(":task-definition/web:2")
     assert asyncio.run(tasks_in(caller, "default", with_services=False)) == []
+
+
+class StoppablePods(ServicePods):
+    """ServicePods with the default Cluster, whose pod patches are answered ``patch_status``
+    (200, or a refusal), and whose deletes are recorded."""
+
+    def __init__(self, pods: list[dict[str, Any]], patch_status: int) -> None:
+        super().__init__(pods)
+        self.patch_status = patch_status
+        self.deleted: list[str] = []
+
+    async def get(self, resource: Any, namespace: str, name: str) -> dict[str, Any] | None:
+        return {"metadata": {"name": name}, "spec": {"clusterName": name}}
+
+    async def merge_patch(
+        self, resource: Any, namespace: str, name: str, patch: dict[str, Any]
+    ) -> dict[str, Any]:
+        if self.patch_status != 200:
+            raise ApiError(self.patch_status, f"pods {name}: refused", "Refused")
+        return {}
+
+    async def delete(self, resource: Any, namespace: str, name: str) -> dict[str, Any] | None:
+        self.deleted.append(name)
+        return None
+
+
+@pytest.mark.parametrize(
+    "patch_status",
+    [
+        200,
+        403,  # a key whose role may delete pods but not patch them (the role before 05138a9)
+        404,  # the pod went between StopTask's read of it and its patch
+    ],
+)
+def test_a_service_task_is_stopped_whether_or_not_its_reason_could_be_written(
+    patch_status: int,
+) -> None:
+    kube = StoppablePods([_service_pod("web-0", "t2")], patch_status)
+    caller = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", kube)  # type: ignore[arg-type]
+    arn = f"arn:aws:ecs:eu-west-1:000000000000:task/default/{task_id('team', 'web-0')}"
+
+    stopped = asyncio.run(stop(caller, {"task": arn, "reason": "debugging a leak"}))["task"]
+
+    assert kube.deleted == ["web-0"]
+    assert (stopped["desiredStatus"], stopped["stoppedReason"]) == ("STOPPED", "debugging a leak")
+
+
+def test_a_service_task_whose_pod_cannot_be_patched_for_another_reason_is_not_stopped() -> None:
+    kube = StoppablePods([_service_pod("web-0", "t2")], 500)
+    caller = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", kube)  # type: ignore[arg-type]
+    arn = f"arn:aws:ecs:eu-west-1:000000000000:task/default/{task_id('team', 'web-0')}"
+
+    with pytest.raises(EcsApiError) as refused:
+        asyncio.run(stop(caller, {"task": arn, "reason": "debugging a leak"}))
+
+    assert refused.value.code == "ServerException" and kube.deleted == []
