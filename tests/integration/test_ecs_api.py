@@ -622,7 +622,8 @@ def test_a_script_finds_an_awsvpc_tasks_address_where_ecs_shows_it(
 ) -> None:
     """Scripts reach an awsvpc task at the private address of its network interface
     (`describe-tasks`: the attachment's `privateIPv4Address`, or the container's network
-    interface): here its pod's IP. They see what it runs as well (image, digest, runtime id)."""
+    interface): here its pod's IP. They see what it runs as well (image, digest, runtime id),
+    and the Availability Zone it runs in: its node's."""
     ecs = _client(api, access_key(namespace, "deployer", "AKIADEPLOYER"))
     ecs.register_task_definition(**{**WEB, "family": "api", "networkMode": "awsvpc"})
     network = {"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d"]}}
@@ -636,7 +637,9 @@ def test_a_script_finds_an_awsvpc_tasks_address_where_ecs_shows_it(
     [attachment] = shown["attachments"]
     address = {d["name"]: d["value"] for d in attachment["details"]}["privateIPv4Address"]
     pods = json.loads(kubectl("get", "pods", "-n", namespace, "-o", "json").stdout)["items"]
-    assert address in [pod["status"].get("podIP") for pod in pods]
+    [pod] = [pod for pod in pods if pod["status"].get("podIP") == address]
+    node = json.loads(kubectl("get", "node", pod["spec"]["nodeName"], "-o", "json").stdout)
+    assert shown["availabilityZone"] == node["metadata"]["labels"]["topology.kubernetes.io/zone"]
     [container] = shown["containers"]
     assert container["networkInterfaces"][0]["privateIpv4Address"] == address
     assert container["image"] == "nginx:1.27"

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ecs_operator.nodes import LABEL_ZONE
 from ecs_operator.render import keys
 from ecs_operator.status.service_tasks import (
     KEPT,
@@ -29,7 +30,7 @@ def _pod(
     metadata: Body = {
         "name": "web-7d9f-abcde",
         "creationTimestamp": "2026-12-04T10:05:00Z",
-        "labels": {keys.LABEL_LAUNCH_TYPE: "FARGATE"},
+        "labels": {keys.LABEL_LAUNCH_TYPE: "FARGATE", LABEL_ZONE: "us-east-1b"},
         "annotations": {
             keys.ANNOTATION_TASK_DEFINITION: "web:2",
             keys.ANNOTATION_ESSENTIAL: json.dumps(["app"]),
@@ -73,6 +74,7 @@ def test_a_pod_its_replica_set_deleted_is_stopped_by_the_service_scheduler() -> 
         "stoppingAt": "2026-12-04T11:59:20Z",
         "stoppedAt": "2026-12-04T12:00:00Z",
         "startedBy": "ecs-svc/2",
+        "availabilityZone": "us-east-1b",
         "launchType": "FARGATE",
     }
 

@@ -192,9 +192,16 @@ def test_a_gone_pod_leaves_its_record_as_the_truth() -> None:
         ESSENTIAL_EXITED,
         "done",
     )
-    # a running task whose pod went away (deleted) stopped at the user's hand
-    gone = current_state(None, _task("a", "RUNNING"), {"app"}, False)
+    assert (
+        current_state(None, {**record, "availabilityZone": "us-east-1a"}, {"app"}, False).to_ecs(
+            "a"
+        )["availabilityZone"]
+        == "us-east-1a"
+    )
+    # a running task whose pod went away (deleted) stopped at the user's hand, where it ran
+    gone = current_state(None, _task("a", "RUNNING", availabilityZone="us-east-1b"), {"app"}, False)
     assert (gone.last_status, gone.stop_code) == ("STOPPED", USER_INITIATED)
+    assert gone.availability_zone == "us-east-1b"
     assert current_state(None, None, {"app"}, False).last_status == "PROVISIONING"
 
 

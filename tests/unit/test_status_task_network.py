@@ -1,11 +1,13 @@
-"""What a task runs and where it is reached, as describe-tasks shows it (status/containers.py
-and status/task_network.py, pure): the image as the task definition wrote it, its digest and
-runtime id, an awsvpc task's interface (its pod's IP) and a bridge or host task's host ports."""
+"""What a task runs, where it runs and where it is reached, as describe-tasks shows it
+(status/containers.py and status/task_network.py, pure): the image as the task definition
+wrote it, its digest and runtime id, its Availability Zone, an awsvpc task's interface (its
+pod's IP) and a bridge or host task's host ports."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ecs_operator.nodes import LABEL_ZONE
 from ecs_operator.status.task import task_state
 
 UID = "2f0c5b1e-8d3a-4b6f-9c1d-7e2a4b6c8d0e"
@@ -98,3 +100,13 @@ def test_a_host_tasks_ports_are_bound_on_its_host() -> None:
         {"bindIP": "0.0.0.0", "containerPort": 80, "hostPort": 80, "protocol": "tcp"},
         {"bindIP": "0.0.0.0", "containerPort": 53, "hostPort": 53, "protocol": "udp"},
     ]
+
+
+def test_a_task_runs_in_the_zone_its_pod_was_bound_in() -> None:
+    """Kubernetes 1.35+ copies the node's zone label onto the pod as it binds it (the
+    PodTopologyLabelsAdmission plugin, beta): ECS's availabilityZone of the task."""
+    pod = _pod("awsvpc", [], "10.244.1.7")
+    pod["metadata"]["labels"] = {LABEL_ZONE: "us-east-1c"}
+
+    assert _shown(pod)["availabilityZone"] == "us-east-1c"
+    assert "availabilityZone" not in _shown(_pod("awsvpc", [], "10.244.1.7"))

@@ -32,6 +32,7 @@ from .task import (
     ecs_names,
     essential_exit,
     task_state,
+    where_bound,
 )
 
 #: the Service status member that holds them
@@ -102,6 +103,7 @@ def stopped_task(
         ("startedBy", started_by(pod, deployments)),
         ("launchType", labels.get(keys.LABEL_LAUNCH_TYPE)),
         ("capacityProviderName", labels.get(keys.LABEL_CAPACITY_PROVIDER)),
+        ("availabilityZone", where_bound(pod)),
     ):
         if value:
             record[member] = value

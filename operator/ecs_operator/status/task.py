@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ecs_operator.nodes import LABEL_ZONE
 from ecs_operator.render.keys import ANNOTATION_CONTAINER_NAMES
 
 from .conditions import condition, merge, override
@@ -50,6 +51,8 @@ class TaskState:
     health_status: str = UNKNOWN
     #: an awsvpc task's network interface (task_network.py)
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    #: the zone of its node, once bound (``where_bound``)
+    availability_zone: str | None = None
 
     @property
     def stopped(self) -> bool:
@@ -65,6 +68,8 @@ class TaskState:
         }
         if self.attachments:
             out["attachments"] = self.attachments
+        if self.availability_zone:
+            out["availabilityZone"] = self.availability_zone
         if self.stop_code:
             out["stopCode"] = self.stop_code
             out["stoppedReason"] = self.stopped_reason
@@ -119,7 +124,16 @@ def task_state(
     ``cannot_start``: a container of it the kubelet has failed to start for long enough
     (status/start_failures.py)."""
     state = _lifecycle(pod, essential, stop_requested, cannot_start)
-    return replace(state, attachments=attachments(pod)) if pod is not None else state
+    if pod is None:
+        return state
+    return replace(state, attachments=attachments(pod), availability_zone=where_bound(pod))
+
+
+def where_bound(pod: Mapping[str, Any]) -> str | None:
+    """The Availability Zone a task runs in: its node's zone, which the API server copies onto
+    the pod as it binds it (Kubernetes 1.35+, the PodTopologyLabels admission plugin); None
+    before it is bound, on older clusters, or on nodes without the label."""
+    return ((pod.get("metadata") or {}).get("labels") or {}).get(LABEL_ZONE)
 
 
 def _lifecycle(
@@ -254,9 +268,12 @@ def current_state(
             record.get("containers", []),
             record.get("stopCode"),
             record.get("stoppedReason"),
+            availability_zone=record.get("availabilityZone"),
         )
     if pod is None and record is not None:
-        state = task_state(None, essential, True)
+        state = replace(
+            task_state(None, essential, True), availability_zone=record.get("availabilityZone")
+        )
     else:
         state = task_state(pod, essential, stop_requested, cannot_start)
     if stop_reason and state.stop_code == USER_INITIATED:
