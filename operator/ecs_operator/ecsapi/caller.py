@@ -3,8 +3,8 @@ impersonates the key's ServiceAccount, so that RBAC decides and the audit log na
 
 The API server's refusals become ECS errors here, once: 403 ``AccessDeniedException``, 422
 (the CRDs' schema and CEL rules) ``ClientException`` with the server's message, 409 and a
-patched object's 404 a rerun of the operation (``Conflict``), anything else unexpected a
-``ServerException``.
+patched object's 404 a rerun of the operation (``Conflict``), 429 ``ThrottlingException`` (which
+SDKs retry with their throttling backoff), anything else unexpected a ``ServerException``.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ async def kubernetes_errors(action: str) -> AsyncIterator[None]:
             raise errors.EcsApiError(ALREADY_EXISTS, f"{action}: {error.message}") from None
         if error.status == 409:
             raise Conflict(f"{action}: changed meanwhile, try again") from None
+        if error.status == 429:  # API priority and fairness: ECS's own answer to too many calls
+            raise errors.throttled() from None
         raise errors.server_error(f"{action}: {error.status} {error.message}") from None
 
 

@@ -55,6 +55,11 @@ def access_denied(message: str) -> EcsApiError:
     return EcsApiError(ACCESS_DENIED, message)
 
 
+def throttled() -> EcsApiError:
+    """Too many calls: ECS's answer (400, a code the SDKs retry after a throttling backoff)."""
+    return EcsApiError("ThrottlingException", "Rate exceeded")
+
+
 def server_error(message: str) -> EcsApiError:
     return EcsApiError("ServerException", message, 500)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ecs_operator.ecsapi.caller import Caller
+from ecs_operator.ecsapi.caller import Caller, kubernetes_errors
 from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.ecsapi.errors import EcsApiError
 from ecs_operator.kube.client import ApiError, Resource, field_selector
@@ -96,3 +96,27 @@ def test_a_name_freed_between_the_create_and_the_read_is_created_again() -> None
 
     assert new and created["metadata"]["name"] == "web-1"
     assert kube.calls == ["create", "get", "create"]
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "code", "http"),
+    [
+        (403, "Forbidden", "AccessDeniedException", 400),
+        (422, "Invalid", "ClientException", 400),
+        (409, "AlreadyExists", "ResourceInUseException", 400),
+        (409, "Conflict", "UpdateInProgressException", 400),
+        (429, "TooManyRequests", "ThrottlingException", 400),
+        (500, "InternalError", "ServerException", 500),
+    ],
+)
+def test_the_api_servers_refusals_are_ecs_errors(
+    status: int, reason: str, code: str, http: int
+) -> None:
+    async def refused() -> None:
+        async with kubernetes_errors("update Service web"):
+            raise ApiError(status, "refused", reason)
+
+    with pytest.raises(EcsApiError) as error:
+        asyncio.run(refused())
+
+    assert (error.value.code, error.value.status) == (code, http)
