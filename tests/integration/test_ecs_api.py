@@ -419,6 +419,11 @@ def test_terraforms_call_sequences_create_read_update_delete(
     _stable_deployment(ecs, cluster, service, updated["deployments"][0]["id"])
     svc = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
     assert (svc["taskDefinition"], svc["runningCount"]) == (second, 2)
+    # a deploy script's wait: the update's currentServiceDeployment, described, succeeded
+    current = updated["currentServiceDeployment"]
+    assert svc["currentServiceDeployment"] == current
+    found = ecs.describe_service_deployments(serviceDeploymentArns=[current])
+    assert found["serviceDeployments"][0]["status"] == "SUCCESSFUL"
     # destroy: the service scaled to 0, deleted and polled until INACTIVE (never MISSING)
     scaled = ecs.update_service(cluster=cluster, service=service, desiredCount=0)
     assert scaled["service"]["desiredCount"] == 0  # Terraform reads it back at once

@@ -1,10 +1,6 @@
 """ListServiceDeployments and DescribeServiceDeployments: a service's deployments (those its
 DescribeServices shows: the PRIMARY one and the one it replaces) in the service-deployment
-vocabulary Terraform's service waiter reads.
-
-A deployment ``ecs-svc/<digits>`` of service S in cluster C is
-``…:service-deployment/C/S/<digits>``; its target revision ``…:service-revision/C/S/<digits>``.
-"""
+vocabulary Terraform's service waiter reads (their ARNs: ``deployment_arns.py``)."""
 
 from __future__ import annotations
 
@@ -14,6 +10,7 @@ from ecs_operator.api.identifiers import short_name
 
 from . import clusters, errors, services, wire
 from .caller import Caller
+from .deployment_arns import deployment_arn, revision_arn
 
 Body = dict[str, Any]
 #: a deployment's rolloutState (PRIMARY) -> the service deployment's status
@@ -21,18 +18,17 @@ STATUS = {"IN_PROGRESS": "IN_PROGRESS", "COMPLETED": "SUCCESSFUL", "FAILED": "ST
 
 
 def deployment_summary(caller: Caller, cluster: str, service: Body, deployment: Body) -> Body:
-    name = service["serviceName"]
-    digits = str(deployment["id"]).rsplit("/", 1)[-1]
+    name, deployment_id = service["serviceName"], str(deployment["id"])
     state = STATUS.get(deployment.get("rolloutState", ""), "IN_PROGRESS")
     if deployment.get("status") != "PRIMARY":
         state = "SUCCESSFUL"  # the deployment being replaced finished before
     summary: Body = {
-        "serviceDeploymentArn": caller.arn(f"service-deployment/{cluster}/{name}/{digits}"),
+        "serviceDeploymentArn": deployment_arn(caller, cluster, name, deployment_id),
         "serviceArn": service["serviceArn"],
         "clusterArn": caller.arn(f"cluster/{cluster}"),
         "createdAt": deployment.get("createdAt"),
         "startedAt": deployment.get("createdAt"),
-        "targetServiceRevisionArn": caller.arn(f"service-revision/{cluster}/{name}/{digits}"),
+        "targetServiceRevisionArn": revision_arn(caller, cluster, name, deployment_id),
         "status": state,
         "statusReason": deployment.get("rolloutStateReason", ""),
     }

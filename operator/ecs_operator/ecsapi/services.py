@@ -37,6 +37,7 @@ from ecs_operator.status.rollout import deployment_id
 from . import clusters, errors, idempotency, taskdefinitions, wire
 from .caller import MANAGED, Caller
 from .clusters import DELETED
+from .deployment_arns import current
 from .wording import refusal
 
 Body = dict[str, Any]
@@ -196,6 +197,8 @@ def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
     shown["deployments"] = _with_pending(caller, body, shown)
     if shown["deployments"]:
         shown["taskDefinition"] = shown["deployments"][0]["taskDefinition"]
+        name, deployments = shown["serviceName"], shown["deployments"]
+        shown.update(current(caller, cluster_of(body), name, deployments))
     if deleted(body):
         busy = shown["runningCount"] or shown["pendingCount"]
         shown["status"] = "DRAINING" if busy else "INACTIVE"

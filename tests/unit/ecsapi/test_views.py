@@ -58,6 +58,31 @@ def test_a_recorded_deployment_is_primary_in_progress_until_the_operator_runs_it
     assert shown["taskDefinition"] == primary["taskDefinition"]
 
 
+def test_a_service_names_its_current_deployment_and_the_revisions_it_runs() -> None:
+    """What a deploy script polls DescribeServiceDeployments with after UpdateService: the
+    PRIMARY deployment's service deployment, and each deployment's revision with its counts."""
+    shown = view(CALLER, _service({"deployments": [OLD]}, **{DEPLOYMENT: json.dumps(RECORDED)}))
+
+    arn = "arn:aws:ecs:eu-west-1:123456789012"
+    assert shown["currentServiceDeployment"] == f"{arn}:service-deployment/default/web/1234"
+    assert shown["currentServiceRevisions"] == [
+        {
+            "arn": f"{arn}:service-revision/default/web/1234",
+            "requestedTaskCount": 2,
+            "runningTaskCount": 0,
+            "pendingTaskCount": 0,
+        },
+        {
+            "arn": f"{arn}:service-revision/default/web/1",
+            "requestedTaskCount": 2,
+            "runningTaskCount": 2,
+            "pendingTaskCount": 0,
+        },
+    ]
+    summary = deployment_summary(CALLER, "default", shown, shown["deployments"][0])
+    assert summary["serviceDeploymentArn"] == shown["currentServiceDeployment"]
+
+
 def test_once_the_operator_runs_the_target_its_deployment_keeps_the_id_given() -> None:
     running = {**OLD, "id": "ecs-svc/9", "taskDefinition": "web:2", "rolloutState": "COMPLETED"}
     shown = view(CALLER, _service({"deployments": [running]}, **{DEPLOYMENT: json.dumps(RECORDED)}))
