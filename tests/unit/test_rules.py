@@ -329,6 +329,25 @@ CASES = [
     ),
     *(
         case
+        for kind, base in (
+            ("TaskDefinition", EC2),
+            ("Service", SERVICE),
+            ("Task", TASK),
+            ("Cluster", CLUSTER),
+        )
+        for case in (
+            Case("tag_keys", kind, spec(base, tags=[{"value": "a"}]), "tags[0].key", "needs a key"),
+            Case(
+                "tag_keys",
+                kind,
+                spec(base, tags=[{"key": "team", "value": "a"}, {"key": "team", "value": "b"}]),
+                "tags[1].key",
+                "'team' repeats",
+            ),
+        )
+    ),
+    *(
+        case
         for kind, base in (("Service", SERVICE), ("Task", TASK))
         for case in (
             Case(

@@ -14,12 +14,16 @@ import json
 import re
 from typing import Any
 
+from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.rules.tags import tag_violations
+from ecs_operator.api.shapes import Tag
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK, TASK_DEFINITION
 
 from . import clusters, errors, services, taskdefinitions, tasks
 from .caller import Caller
 from .wire import TAGS, tags_member, tags_of
+from .wording import refusal
 
 Body = dict[str, Any]
 _ARN = re.compile(
@@ -66,6 +70,9 @@ async def _write(caller: Caller, resource: Resource, body: Body, tags: list[Body
 
 
 async def tag(caller: Caller, request: Body) -> Body:
+    violations = tag_violations([Tag.model_validate(t) for t in request["tags"]])
+    if violations:
+        raise refusal(EcsValidationError(violations, "TagResource"), request, "TagResource")
     resource, body = await _tagged(caller, request["resourceArn"])
     added = {t["key"]: t for t in request["tags"]}
     kept = [t for t in tags_of(body) if t["key"] not in added]

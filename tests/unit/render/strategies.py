@@ -1,4 +1,5 @@
-"""Hypothesis strategies for ECS task definitions, derived from the generated shape models.
+"""Hypothesis strategies for ECS task definitions and ECS API requests, derived from the
+generated shape models.
 
 Every member of every shape reachable from RegisterTaskDefinitionRequest is generated (so new
 members are exercised without touching this file); members whose values must be meaningful for
@@ -167,11 +168,22 @@ def _constrained(info: FieldInfo) -> st.SearchStrategy[Any]:
 @functools.cache
 def shape(model: type[BaseModel]) -> st.SearchStrategy[dict[str, Any]]:
     """ECS JSON for ``model``: required members always, optional ones half of the time."""
+    return request(model, {})
+
+
+def request(
+    model: type[BaseModel], members: typing.Mapping[str, st.SearchStrategy[Any]]
+) -> st.SearchStrategy[dict[str, Any]]:
+    """ECS JSON for ``model`` whose own members named in ``members`` are drawn from them (an
+    API request's names of what exists, say); the rest as ``shape`` draws them."""
     required: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
     for name, info in model.model_fields.items():
         key = (model, name)
-        strategy = OVERRIDES[key] if key in OVERRIDES else _constrained(info)
+        if name in members:
+            strategy = members[name]
+        else:
+            strategy = OVERRIDES[key] if key in OVERRIDES else _constrained(info)
         (required if info.is_required() else optional)[name] = strategy
     return st.fixed_dictionaries(required, optional=optional)
 

@@ -7,6 +7,7 @@ from ..errors import Violation
 from ..models import ClusterSpec
 from .common import Cel, ListMapKeys, Registry, Rule, duplicates
 from .placement import strategy_cel, strategy_violations
+from .tags import TAG_RULES
 
 _registry = Registry[ClusterSpec]()
 
@@ -142,5 +143,7 @@ def toleration_exists_without_value(cluster: ClusterSpec) -> list[Violation]:
         if toleration.operator == "Exists" and toleration.value
     ]
 
+
+_registry.include(TAG_RULES)
 
 CLUSTER_RULES: tuple[Rule[ClusterSpec], ...] = _registry.rules

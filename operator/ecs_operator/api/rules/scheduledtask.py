@@ -8,6 +8,7 @@ from ..errors import Violation
 from ..models import ScheduledTaskSpec, timestamp
 from ..schedule import ScheduleError, parse, zone
 from .common import Cel, Registry, Rule
+from .tags import tag_violations, tags_cel
 
 _registry = Registry[ScheduledTaskSpec]()
 
@@ -68,6 +69,12 @@ def dates_in_order(schedule: ScheduledTaskSpec) -> list[Violation]:
     if timestamp(schedule.endDate) > timestamp(schedule.startDate):
         return []
     return [Violation("endDate", DATES_ORDER)]
+
+
+@_registry.rule(tags_cel("target.ecsParameters"))
+def run_task_tag_keys(schedule: ScheduledTaskSpec) -> list[Violation]:
+    """The tags of each firing's RunTask keep the tag rules (``tags.tag_violations``)."""
+    return tag_violations(schedule.target.ecsParameters.tags, "target.ecsParameters.tags")
 
 
 SCHEDULED_TASK_RULES: tuple[Rule[ScheduledTaskSpec], ...] = _registry.rules

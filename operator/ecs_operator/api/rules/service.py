@@ -12,6 +12,7 @@ from ..providers import FARGATE, FARGATE_PROVIDERS
 from ..shapes import DeploymentConfiguration
 from .common import Cel, ListMapKeys, Registry, Rule, duplicates
 from .placement import PLACEMENT_RULES
+from .tags import TAG_RULES
 
 _registry = Registry[ServiceSpec]()
 _registry.include(PLACEMENT_RULES)
@@ -313,5 +314,7 @@ def unique_scaling_metrics(service: ServiceSpec) -> list[Violation]:
         UNIQUE_METRICS,
     )
 
+
+_registry.include(TAG_RULES)
 
 SERVICE_RULES: tuple[Rule[ServiceSpec], ...] = _registry.rules

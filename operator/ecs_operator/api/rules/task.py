@@ -9,6 +9,7 @@ from ..errors import Violation
 from ..models import TaskSpec
 from .common import Registry, Rule
 from .placement import PLACEMENT_RULES
+from .tags import TAG_RULES
 
 _registry = Registry[TaskSpec]()
 _registry.include(PLACEMENT_RULES)
@@ -26,5 +27,7 @@ def overrides_size(task: TaskSpec) -> list[Violation]:
         return []
     return [Violation("overrides", OVERRIDES_SIZE)]
 
+
+_registry.include(TAG_RULES)
 
 TASK_RULES: tuple[Rule[TaskSpec], ...] = _registry.rules

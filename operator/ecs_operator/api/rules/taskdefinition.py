@@ -21,6 +21,7 @@ from .common import (
     duplicates,
     is_essential,
 )
+from .tags import TAG_RULES
 
 _registry = Registry[TaskDefinitionSpec]()
 
@@ -231,5 +232,7 @@ def containers_fit_task_cpu(td: TaskDefinitionSpec) -> list[Violation]:
 
 
 _registry.include(dependencies.DEPENDENCY_RULES)
+
+_registry.include(TAG_RULES)
 
 TASK_DEFINITION_RULES: tuple[Rule[TaskDefinitionSpec], ...] = _registry.rules
