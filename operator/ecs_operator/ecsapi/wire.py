@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from ecs_operator.api.identifiers import short_name
+from ecs_operator.render import keys
 
 from . import errors
 
@@ -52,17 +53,24 @@ def to_wire(value: Any, region: str, account: str) -> Any:
     return value
 
 
-#: a resource's tags once a tag call changed them (tags.py)
-TAGS = "ecs-operator.dev/tags"
+#: a resource's tags once a tag call changed them (tags.py): the annotation that carries the
+#: tags of what the operator renders too
+TAGS = keys.ANNOTATION_TAGS
 
 
 def tags_of(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """An object's ECS tags: the annotation a tag call wrote, else its spec's ``tags``."""
+    """An object's ECS tags: the annotation a tag call wrote, else its spec's ``tags``. Both
+    are the tenant's to write with kubectl too: an annotation that is not a JSON list reads as
+    absent, and a tag without a key (written before the tag rules) is left out."""
+    found: Any = (body.get("spec") or {}).get("tags")
     recorded = (body["metadata"].get("annotations") or {}).get(TAGS)
     if recorded is not None:
-        found: list[dict[str, Any]] = json.loads(recorded)
-        return found
-    return list((body.get("spec") or {}).get("tags") or [])
+        try:
+            written = json.loads(recorded)
+        except ValueError:
+            written = None
+        found = written if isinstance(written, list) else found
+    return [t for t in found or [] if isinstance(t, dict) and isinstance(t.get("key"), str)]
 
 
 def tags_member(body: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 from tests.unit.fakes import FakeApi
 
-from ecs_operator.ecsapi import tags, taskdefinitions
+from ecs_operator.ecsapi import tags, taskdefinitions, wire
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.ecsapi.errors import EcsApiError
@@ -55,3 +55,26 @@ def test_tags_are_added_to_those_the_resource_has() -> None:
     listed = asyncio.run(tags.list_tags(caller, {"resourceArn": ARN}))
 
     assert listed["tags"] == [{"key": "team", "value": "a"}, {"key": "env", "value": "dev"}]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "listed"),
+    [
+        ("not json", [{"key": "team", "value": "a"}]),  # as absent: the spec's tags
+        ('[{"value": "x"}, {"key": "env", "value": "dev"}]', [{"key": "env", "value": "dev"}]),
+    ],
+)
+def test_tags_written_with_kubectl_that_break_the_rules_are_read_without_a_server_error(
+    annotation: str, listed: list[dict[str, str]]
+) -> None:
+    """A tenant may write the tags annotation (or, before the tag rules, a keyless tag) with
+    kubectl: the tag calls still answer, with the tags that are tags."""
+    api, caller = _caller()
+    family = api.objects[("taskdefinitions", "shop", "web")]
+    family["spec"]["tags"] = [{"key": "team", "value": "a"}, {"value": "keyless"}]
+    family["metadata"].setdefault("annotations", {})[wire.TAGS] = annotation
+
+    assert asyncio.run(tags.list_tags(caller, {"resourceArn": ARN}))["tags"] == listed
+    asyncio.run(tags.tag(caller, {"resourceArn": ARN, "tags": [{"key": "team", "value": "b"}]}))
+    after = asyncio.run(tags.list_tags(caller, {"resourceArn": ARN}))["tags"]
+    assert after == [t for t in listed if t["key"] != "team"] + [{"key": "team", "value": "b"}]
