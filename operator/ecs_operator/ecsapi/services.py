@@ -10,7 +10,8 @@ Two answers must not wait for the operator, because clients poll right after the
   polls before it sleeps, would see the old deployment steady and return at once.
   ``forceNewDeployment`` also sets ``ecs-operator.dev/force-new-deployment`` (a fresh value,
   which makes the operator replace the tasks) and records it as the deployment's ``restart``:
-  the deployment stays the API's own until no pod of the service runs another value.
+  the deployment stays the API's own until no pod of the service runs another value
+  (``recorded_deployments.py``).
 - DeleteService keeps the object as a tombstone (``ecs-operator.dev/deleted-at``, desiredCount
   0): DRAINING while tasks run, then INACTIVE, describable for :data:`TOMBSTONE` seconds or
   until the name is used again. ListServices leaves tombstones out.
@@ -18,8 +19,6 @@ Two answers must not wait for the operator, because clients poll right after the
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,21 +26,24 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import short_name
 from ecs_operator.api.parse import parse_service
 from ecs_operator.kube.resources import ECS_SERVICE, POD
-from ecs_operator.plan.service import CAPACITY_MEMBERS
-from ecs_operator.plugin.actions import force_new_deployment_patch
-from ecs_operator.plugin.views import cluster_of, picked, service_name, service_view
+from ecs_operator.plugin.views import cluster_of, service_name, service_view
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
-from ecs_operator.status.rollout import deployment_id
 
 from . import clusters, errors, idempotency, taskdefinitions, wire
 from .caller import MANAGED, Caller
 from .clusters import DELETED
 from .deployment_arns import current
+from .recorded_deployments import (
+    annotations_of,
+    pending,
+    recorded_deployment,
+    restarted,
+    with_recorded,
+)
 from .wording import refusal
 
 Body = dict[str, Any]
-DEPLOYMENT = "ecs-operator.dev/api-deployment"
 #: seconds an INACTIVE service stays describable (ECS: "for a period of time", about an hour)
 TOMBSTONE = 3600.0
 #: UpdateService members that are the Service's spec members
@@ -81,30 +83,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _annotations(body: Body) -> dict[str, str]:
-    return body["metadata"].get("annotations") or {}
-
-
 def deleted(body: Body) -> bool:
-    return DELETED in _annotations(body)
-
-
-def restart_id(service: str, target: str, at: str) -> str:
-    """A forced deployment's id, ``ecs-svc/`` and 19 digits from the service, its target and
-    the time: the operator keeps its deployment through a forced restart, so only the API
-    names this one."""
-    digits = int(hashlib.sha256(f"{service}/{target}/{at}".encode()).hexdigest(), 16) % 10**19
-    return f"ecs-svc/{digits:019d}"
-
-
-def recorded_id(body: Body, recorded: Body) -> str:
-    """The recorded deployment's id: a forced one's own, else the id the operator gives the
-    deployment of that task definition (``rollout.deployment_id``: the Service's uid, the task
-    definition, the id of the deployment it replaces), so both name it alike."""
-    if "id" in recorded:
-        return str(recorded["id"])
-    uid = body["metadata"]["uid"]
-    return deployment_id(uid, recorded["taskDefinition"], recorded.get("replaces", ""))
+    return DELETED in annotations_of(body)
 
 
 def _primary_id(body: Body) -> str:
@@ -113,88 +93,15 @@ def _primary_id(body: Body) -> str:
     return str(deployments[0].get("id", ""))
 
 
-def _recorded(body: Body) -> Body | None:
-    recorded: Body | None = json.loads(_annotations(body).get(DEPLOYMENT) or "null")
-    return recorded
-
-
-def _pending(
-    caller: Caller, name: str, target: str, replaces: str, restart: bool = False
-) -> dict[str, str]:
-    """The annotations that record a new deployment of ``target`` (``family:revision``); with
-    ``restart``, the fresh force-new-deployment value too, which replaces the tasks."""
-    at = _now()
-    recorded = {"taskDefinition": target, "at": at, "replaces": replaces}
-    annotations = {}
-    if restart:
-        annotations = force_new_deployment_patch()["metadata"]["annotations"]
-        recorded["restart"] = annotations[keys.ANNOTATION_FORCE_NEW_DEPLOYMENT]
-        recorded["id"] = restart_id(f"{caller.namespace}/{name}", target, at)
-    return {**annotations, DEPLOYMENT: json.dumps(recorded, separators=(",", ":"))}
-
-
 def service_pods(cluster: str) -> str:
     """The label selector of the cluster's services' pods (the operator's own)."""
     return f"{MANAGED},{keys.LABEL_CLUSTER}={label_value(cluster)},{keys.LABEL_SERVICE}"
 
 
-def restarted(body: Body, pods: list[Body]) -> Body:
-    """``body`` as the API shows it once the operator has replaced its tasks for a recorded
-    ``restart``: no pod of the service (terminating ones included) runs another value. Then the
-    record's restart is dropped (in this copy only) and the operator's deployment goes by the
-    recorded id, as after a new task definition."""
-    recorded = _recorded(body)
-    if not recorded or "restart" not in recorded:
-        return body
-    label = keys.LABEL_SERVICE
-    name = label_value(service_name(body))
-    mine = [p for p in pods if (p["metadata"].get("labels") or {}).get(label) == name]
-    stamps = {
-        (p["metadata"].get("annotations") or {}).get(keys.ANNOTATION_FORCE_NEW_DEPLOYMENT)
-        for p in mine
-    }
-    if stamps - {recorded["restart"]}:
-        return body
-    done = {k: v for k, v in recorded.items() if k != "restart"}
-    annotations = {**_annotations(body), DEPLOYMENT: json.dumps(done, separators=(",", ":"))}
-    return {**body, "metadata": {**body["metadata"], "annotations": annotations}}
-
-
-def _with_pending(caller: Caller, body: Body, shown: Body) -> list[Body]:
-    """The deployments, with the recorded new one as PRIMARY until the operator runs it."""
-    deployments = [
-        {**d, "taskDefinition": caller.arns.task_definition(d.get("taskDefinition"))}
-        for d in shown.get("deployments") or []
-    ]
-    recorded = _recorded(body)
-    running = ((body.get("status") or {}).get("deployments") or [{}])[0].get("taskDefinition")
-    if not recorded or deleted(body):
-        return deployments
-    deployment = recorded_id(body, recorded)
-    if running == recorded["taskDefinition"] and "restart" not in recorded:
-        # the operator's deployment of the target keeps the id the client was given (the
-        # operator's own id for it, unless updates raced it: then the recorded one wins)
-        return [{**deployments[0], "id": deployment}, *deployments[1:]]
-    primary = {
-        **picked(shown, CAPACITY_MEMBERS),
-        "id": deployment,
-        "status": "PRIMARY",
-        "taskDefinition": caller.arns.task_definition(recorded["taskDefinition"]),
-        "desiredCount": (body.get("spec") or {}).get("desiredCount", 0),
-        "pendingCount": 0,
-        "runningCount": 0,
-        "failedTasks": 0,
-        "createdAt": recorded["at"],
-        "updatedAt": recorded["at"],
-        "rolloutState": "IN_PROGRESS",
-        "rolloutStateReason": f"ECS deployment {deployment} in progress.",
-    }
-    return [primary, *({**d, "status": "ACTIVE"} for d in deployments[:1])]
-
-
 def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
     shown = {**SERVICE_DEFAULTS, **service_view(body, caller.arns)}
-    shown["deployments"] = _with_pending(caller, body, shown)
+    recorded = None if deleted(body) else recorded_deployment(body)
+    shown["deployments"] = with_recorded(caller, body, shown, recorded)
     if shown["deployments"]:
         shown["taskDefinition"] = shown["deployments"][0]["taskDefinition"]
         name, deployments = shown["serviceName"], shown["deployments"]
@@ -217,10 +124,15 @@ def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
 
 
 def _expired(body: Body) -> bool:
-    at = _annotations(body).get(DELETED)
-    if not at:
+    """Whether a deleted service's tombstone has had its time; one whose deletion time is not
+    a time (written with kubectl) is kept."""
+    try:
+        at = datetime.fromisoformat(annotations_of(body).get(DELETED) or "")
+    except ValueError:
         return False
-    return (datetime.now(UTC) - datetime.fromisoformat(at)).total_seconds() > TOMBSTONE
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - at).total_seconds() > TOMBSTONE
 
 
 async def services_in(
@@ -241,7 +153,7 @@ async def services_in(
             await caller.delete(ECS_SERVICE, body["metadata"]["name"])
             continue
         found[service_name(body)] = body
-    if any("restart" in (_recorded(b) or {}) for b in found.values()):
+    if any("restart" in (recorded_deployment(b) or {}) for b in found.values()):
         if pods is None:
             pods = await caller.list(POD, service_pods(cluster))
         found = {name: restarted(body, pods) for name, body in found.items()}
@@ -291,7 +203,7 @@ async def create(caller: Caller, request: Body) -> Body:
     if "taskDefinition" in request:
         # ECS runs the revision a bare family meant at the time, not each new one after it
         spec["taskDefinition"] = await _target(caller, request["taskDefinition"])
-        metadata["annotations"] = _pending(caller, name, spec["taskDefinition"], "")
+        metadata["annotations"] = pending(caller, name, spec["taskDefinition"], "")
     service = {"metadata": idempotency.marked(metadata, mark), "spec": spec}
     # found taken: the service of this very call if a create whose answer was lost had landed
     created, new = await caller.create_or_get(ECS_SERVICE, service)
@@ -371,9 +283,9 @@ async def update(caller: Caller, request: Body) -> Body:
         target = await _target(caller, wanted["taskDefinition"])
         if "taskDefinition" in request:
             wanted["taskDefinition"] = target
-        recorded = _recorded(body) or {}
+        recorded = recorded_deployment(body) or {}
         if force or recorded.get("taskDefinition") != target:
-            metadata["annotations"] = _pending(
+            metadata["annotations"] = pending(
                 caller, service_name(body), target, _primary_id(body), restart=force
             )
     patch = {"metadata": metadata, "spec": taskdefinitions.replacement(spec, wanted)}

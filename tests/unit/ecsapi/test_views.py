@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 
 from ecs_operator.ecsapi.caller import Caller
+from ecs_operator.ecsapi.clusters import DELETED as DELETED_AT
 from ecs_operator.ecsapi.credentials import Credential, from_secret
 from ecs_operator.ecsapi.deployments import deployment_summary
 from ecs_operator.ecsapi.errors import EcsApiError
 from ecs_operator.ecsapi.families import with_ecs_defaults
-from ecs_operator.ecsapi.services import DEPLOYMENT, restarted, view
+from ecs_operator.ecsapi.recorded_deployments import DEPLOYMENT, restarted
+from ecs_operator.ecsapi.services import services_in, view
 from ecs_operator.ecsapi.taskdefinitions import replacement
 from ecs_operator.ecsapi.tasks import stop, task_id, tasks_in
 from ecs_operator.kube.client import ApiError
@@ -331,3 +333,26 @@ def test_a_service_task_whose_pod_cannot_be_patched_for_another_reason_is_not_st
         asyncio.run(stop(caller, {"task": arn, "reason": "debugging a leak"}))
 
     assert refused.value.code == "ServerException" and kube.deleted == []
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["not json", "[]", json.dumps({"taskDefinition": "web:2"}), json.dumps({**RECORDED, "at": 1})],
+)
+def test_a_recorded_deployment_written_otherwise_with_kubectl_reads_as_none(written: str) -> None:
+    """The API's annotations are the tenant's to write too: one that holds no deployment is no
+    deployment, rather than a 500 for every call that reads the service."""
+    shown = view(CALLER, _service({"deployments": [OLD]}, **{DEPLOYMENT: written}))
+
+    assert [d["id"] for d in shown["deployments"]] == ["ecs-svc/1"]
+
+
+def test_a_deleted_service_whose_deletion_time_is_not_a_time_stays_a_tombstone() -> None:
+    service = _service({"deployments": [{**OLD, "runningCount": 0}]}, **{DELETED_AT: "yesterday"})
+    kube = ServicePods([])
+    kube.service = {**service, "spec": {**service["spec"], "desiredCount": 0}}
+    caller = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", kube)  # type: ignore[arg-type]
+
+    found = asyncio.run(services_in(caller, "default"))
+
+    assert view(caller, found["web"])["status"] == "INACTIVE"
