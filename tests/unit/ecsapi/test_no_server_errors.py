@@ -1,8 +1,9 @@
 """No request a client may send makes the API fail with a 500: every operation, given requests
 its botocore shape allows (hypothesis draws them from the shapes, ``render/strategies.py``,
 naming what exists often), answers or refuses with a 4xx, on a fake API server holding a task
-definition, a service and a task. A 500 is retried by every SDK for minutes and reads as our
-fault (the peers' most common complaint, docs/ecs-api.md)."""
+definition, a service and a task; nor does an object a tenant wrote with kubectl that the
+CRD's schema takes, whatever the operation. A 500 is retried by every SDK for minutes and
+reads as our fault (the peers' most common complaint, docs/ecs-api.md)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ from hypothesis import strategies as st
 from tests.unit.fakes import FakeApi
 from tests.unit.render.strategies import request, task_definitions
 
+from ecs_operator.api.models import ClusterSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec
 from ecs_operator.ecsapi import server, services, taskdefinitions, tasks, wire
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.ecsapi.errors import EcsApiError
+from ecs_operator.kube.client import Resource
+from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK, TASK_DEFINITION
 
 Body = dict[str, Any]
 ARN = "arn:aws:ecs:eu-west-1:123456789012"
@@ -81,26 +85,132 @@ def _requests(operation: str) -> st.SearchStrategy[Body]:
     return drawn | task_definitions() if operation == "RegisterTaskDefinition" else drawn
 
 
+def _answered_or_refused(operation: str, caller: Caller, data: Body, context: str) -> None:
+    """``operation`` on ``data`` answers (in JSON) or refuses with a 4xx."""
+    shape, run = server.OPERATIONS[operation]
+    try:
+        answer = asyncio.run(server.retried(run, caller, server.validated(operation, shape, data)))
+    except EcsApiError as error:
+        assert error.status < 500, f"{operation} {data} {context}: {error.code} {error.message}"
+        return
+    json.dumps(wire.to_wire(answer, caller.region, caller.credential.account))
+
+
+EXAMPLES = settings(
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
 @pytest.mark.parametrize("operation", sorted(server.OPERATIONS))
 def test_no_request_an_operation_allows_is_a_server_error(operation: str) -> None:
-    shape, run = server.OPERATIONS[operation]
-
-    @settings(
-        max_examples=25,
-        derandomize=True,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    )
+    @settings(EXAMPLES, max_examples=25)
     @given(data=_requests(operation))
     def answered_or_refused(data: Body) -> None:
-        caller, _ = _world()
-        try:
-            answer = asyncio.run(
-                server.retried(run, caller, server.validated(operation, shape, data))
-            )
-        except EcsApiError as error:
-            assert error.status < 500, f"{operation} {data}: {error.code} {error.message}"
-            return
-        json.dumps(wire.to_wire(answer, caller.region, caller.credential.account))
+        _answered_or_refused(operation, _world()[0], data, "")
 
     answered_or_refused()
+
+
+#: every operation, asked about what the world holds (the ``web`` objects and the task)
+ASKED: dict[str, Body] = {
+    "CreateCluster": {"clusterName": "default"},
+    "DescribeClusters": {"clusters": ["default"], "include": ["STATISTICS", "TAGS", "SETTINGS"]},
+    "ListClusters": {},
+    "DeleteCluster": {"cluster": "default"},
+    "UpdateCluster": {
+        "cluster": "default",
+        "settings": [{"name": "containerInsights", "value": "enabled"}],
+    },
+    "PutClusterCapacityProviders": {
+        "cluster": "default",
+        "capacityProviders": ["FARGATE"],
+        "defaultCapacityProviderStrategy": [],
+    },
+    "RegisterTaskDefinition": {**WEB, "cpu": "256"},
+    "DescribeTaskDefinition": {"taskDefinition": "web", "include": ["TAGS"]},
+    "DeregisterTaskDefinition": {"taskDefinition": "web:1"},
+    "DeleteTaskDefinitions": {"taskDefinitions": ["web:1"]},
+    "ListTaskDefinitions": {"familyPrefix": "web", "sort": "DESC"},
+    "ListTaskDefinitionFamilies": {},
+    "CreateService": {"serviceName": "api", "taskDefinition": "web", "desiredCount": 1},
+    "DescribeServices": {"services": ["web", "kubectl"], "include": ["TAGS"]},
+    "ListServices": {},
+    "UpdateService": {"service": "web", "desiredCount": 2, "forceNewDeployment": True},
+    "DeleteService": {"service": "kubectl", "force": True},
+    "ListServiceDeployments": {"service": "web"},
+    "DescribeServiceDeployments": {
+        "serviceDeploymentArns": [f"{ARN}:service-deployment/default/web/1"]
+    },
+    "RunTask": {"taskDefinition": "web", "count": 2},
+    "DescribeTasks": {"tasks": [TASK], "include": ["TAGS"]},
+    "ListTasks": {"desiredStatus": "RUNNING"},
+    "StopTask": {"task": TASK, "reason": "done"},
+    "TagResource": {
+        "resourceArn": f"{ARN}:service/default/kubectl",
+        "tags": [{"key": "a", "value": "b"}],
+    },
+    "UntagResource": {"resourceArn": f"{ARN}:task-definition/web:1", "tagKeys": ["a"]},
+    "ListTagsForResource": {"resourceArn": f"{ARN}:cluster/default"},
+    "PutAccountSetting": {"name": "containerInsights", "value": "enabled"},
+    "PutAccountSettingDefault": {"name": "containerInsights", "value": "enabled"},
+    "ListAccountSettings": {},
+}
+
+
+def _stored(value: Any) -> Any:
+    """``value`` as the API server stores it: a null member of a custom resource is dropped
+    (its schema's members are not nullable)."""
+    if isinstance(value, dict):
+        return {k: _stored(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_stored(v) for v in value]
+    return value
+
+
+#: objects a tenant writes with kubectl: any spec the CRD's schema takes, named ``kubectl``
+#: (a Service of the name ``web`` among them, and Tasks and Clusters of the world's cluster)
+WRITTEN = {
+    resource: strategy.map(_stored)
+    for resource, strategy in (
+        (
+            ECS_SERVICE,
+            request(ServiceSpec, {**MEMBERS, "serviceName": st.sampled_from(["kubectl", "web"])}),
+        ),
+        (
+            TASK_DEFINITION,
+            request(TaskDefinitionSpec, {"family": st.sampled_from(["kubectl", "web"])}),
+        ),
+        (ECS_TASK, request(TaskSpec, MEMBERS)),
+        (
+            ECS_CLUSTER,
+            request(ClusterSpec, {"clusterName": st.sampled_from(["kubectl", "default"])}),
+        ),
+    )
+}
+
+
+@pytest.mark.parametrize("resource", list(WRITTEN), ids=lambda r: r.kind)
+def test_no_object_written_with_kubectl_makes_an_operation_a_server_error(
+    resource: Resource,
+) -> None:
+    """The API reads what tenants write with kubectl too, which the CRD's schema lets through
+    but the operator may refuse: every operation still answers or refuses with a 4xx."""
+
+    @settings(EXAMPLES, max_examples=10)
+    @given(spec=WRITTEN[resource])
+    def answered_or_refused(spec: Body) -> None:
+        for operation, asked in ASKED.items():
+            caller, _ = _world()
+            written = {"metadata": {"name": "kubectl", "namespace": "shop"}, "spec": spec}
+            cast(FakeApi, caller.kube).add(
+                {"kind": resource.kind, "apiVersion": resource.api_version, **written}
+            )
+            _answered_or_refused(operation, caller, asked, f"beside {resource.kind} {spec}")
+
+    answered_or_refused()
+
+
+def test_every_operation_is_asked_beside_objects_written_with_kubectl() -> None:
+    assert set(ASKED) == set(server.OPERATIONS)
