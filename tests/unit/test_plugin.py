@@ -132,6 +132,11 @@ def test_describe_services_is_the_aws_cli_shape(web: Body) -> None:
     assert service["taskDefinition"].endswith(":task-definition/web:1")
     assert service["launchType"] == "FARGATE"
     assert service["deployments"][0]["status"] == "PRIMARY"
+    digits = service["deployments"][0]["id"].removeprefix("ecs-svc/")
+    assert service["currentServiceDeployment"] == (
+        f"arn:aws:ecs:local:000000000000:service-deployment/default/web/{digits}"
+    )
+    assert [r["runningTaskCount"] for r in service["currentServiceRevisions"]] == [2]
     messages = [e["message"] for e in service["events"]]
     assert "(service web) has reached a steady state." in messages
     assert described["failures"] == [

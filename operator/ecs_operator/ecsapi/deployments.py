@@ -1,6 +1,6 @@
 """ListServiceDeployments and DescribeServiceDeployments: a service's deployments (those its
 DescribeServices shows: the PRIMARY one and the one it replaces) in the service-deployment
-vocabulary Terraform's service waiter reads (their ARNs: ``deployment_arns.py``)."""
+vocabulary Terraform's service waiter reads (their ARNs: ``plugin.views.Arns``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from ecs_operator.api.identifiers import short_name
 
 from . import clusters, errors, services, wire
 from .caller import Caller
-from .deployment_arns import deployment_arn, revision_arn
 
 Body = dict[str, Any]
 #: a deployment's rolloutState (PRIMARY) -> the service deployment's status
@@ -23,12 +22,12 @@ def deployment_summary(caller: Caller, cluster: str, service: Body, deployment: 
     if deployment.get("status") != "PRIMARY":
         state = "SUCCESSFUL"  # the deployment being replaced finished before
     summary: Body = {
-        "serviceDeploymentArn": deployment_arn(caller, cluster, name, deployment_id),
+        "serviceDeploymentArn": caller.arns.service_deployment(cluster, name, deployment_id),
         "serviceArn": service["serviceArn"],
         "clusterArn": caller.arn(f"cluster/{cluster}"),
         "createdAt": deployment.get("createdAt"),
         "startedAt": deployment.get("createdAt"),
-        "targetServiceRevisionArn": revision_arn(caller, cluster, name, deployment_id),
+        "targetServiceRevisionArn": caller.arns.service_revision(cluster, name, deployment_id),
         "status": state,
         "statusReason": deployment.get("rolloutStateReason", ""),
     }

@@ -26,14 +26,13 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import short_name
 from ecs_operator.api.parse import parse_service
 from ecs_operator.kube.resources import ECS_SERVICE, POD
-from ecs_operator.plugin.views import cluster_of, service_name, service_view
+from ecs_operator.plugin.views import cluster_of, current_deployment, service_name, service_view
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
 
 from . import clusters, errors, idempotency, taskdefinitions, wire
 from .caller import MANAGED, Caller
 from .clusters import DELETED
-from .deployment_arns import current
 from .recorded_deployments import (
     annotations_of,
     pending,
@@ -105,7 +104,7 @@ def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
     if shown["deployments"]:
         shown["taskDefinition"] = shown["deployments"][0]["taskDefinition"]
         name, deployments = shown["serviceName"], shown["deployments"]
-        shown.update(current(caller, cluster_of(body), name, deployments))
+        shown.update(current_deployment(deployments, cluster_of(body), name, caller.arns))
     if deleted(body):
         busy = shown["runningCount"] or shown["pendingCount"]
         shown["status"] = "DRAINING" if busy else "INACTIVE"

@@ -72,6 +72,16 @@ class Arns:
     def task(self, cluster: str, task_id: str) -> str:
         return self._arn(f"task/{cluster}/{task_id}")
 
+    def service_deployment(self, cluster: str, service: str, deployment_id: str) -> str:
+        """A deployment ``ecs-svc/<digits>`` in ECS's service-deployment vocabulary."""
+        digits = deployment_id.rsplit("/", 1)[-1]
+        return self._arn(f"service-deployment/{cluster}/{service}/{digits}")
+
+    def service_revision(self, cluster: str, service: str, deployment_id: str) -> str:
+        """The service revision that deployment ``ecs-svc/<digits>`` deploys."""
+        digits = deployment_id.rsplit("/", 1)[-1]
+        return self._arn(f"service-revision/{cluster}/{service}/{digits}")
+
     def task_definition(self, reference: str | None) -> str | None:
         """The ARN of ``family:revision`` (None for a bare family or no reference)."""
         try:
@@ -126,6 +136,26 @@ def desired_count(body: Body) -> int:
     return int(spec.get("desiredCount", status.get("desiredCount")) or 0)
 
 
+def current_deployment(deployments: Sequence[Body], cluster: str, service: str, arns: Arns) -> Body:
+    """describe-services' ``currentServiceDeployment`` (the PRIMARY deployment's, the first)
+    and ``currentServiceRevisions`` (each deployment's revision and its task counts): what a
+    deploy script polls DescribeServiceDeployments with after UpdateService."""
+    if not deployments:
+        return {}
+    return {
+        "currentServiceDeployment": arns.service_deployment(cluster, service, deployments[0]["id"]),
+        "currentServiceRevisions": [
+            {
+                "arn": arns.service_revision(cluster, service, d["id"]),
+                "requestedTaskCount": d.get("desiredCount", 0),
+                "runningTaskCount": d.get("runningCount", 0),
+                "pendingTaskCount": d.get("pendingCount", 0),
+            }
+            for d in deployments
+        ],
+    }
+
+
 def service_view(body: Body, arns: Arns) -> Body:
     """One service as describe-services shows it."""
     spec, status = spec_of(body), status_of(body)
@@ -150,6 +180,7 @@ def service_view(body: Body, arns: Arns) -> Body:
         "taskDefinition": arns.task_definition(status.get("taskDefinition"))
         or spec.get("taskDefinition"),
         "deployments": deployments,
+        **current_deployment(deployments, cluster, name, arns),
         "events": status.get("events") or [],
         "createdAt": body["metadata"].get("creationTimestamp"),
         "schedulingStrategy": spec.get("schedulingStrategy", "REPLICA"),

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ecs_operator.ecsapi import wire
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.clusters import DELETED as DELETED_AT
 from ecs_operator.ecsapi.credentials import Credential, from_secret
@@ -47,6 +48,11 @@ def _service(status: dict[str, Any], **annotations: str) -> dict[str, Any]:
 OLD = {"id": "ecs-svc/1", "status": "PRIMARY", "taskDefinition": "web:1", "runningCount": 2}
 
 
+def _on_the_wire(answer: dict[str, Any]) -> Any:
+    """``answer`` as the caller receives it: ARNs in the region its request was signed for."""
+    return wire.to_wire(answer, CALLER.region, CALLER.credential.account)
+
+
 def test_a_recorded_deployment_is_primary_in_progress_until_the_operator_runs_it() -> None:
     shown = view(CALLER, _service({"deployments": [OLD]}, **{DEPLOYMENT: json.dumps(RECORDED)}))
     primary, older = shown["deployments"]
@@ -63,7 +69,9 @@ def test_a_recorded_deployment_is_primary_in_progress_until_the_operator_runs_it
 def test_a_service_names_its_current_deployment_and_the_revisions_it_runs() -> None:
     """What a deploy script polls DescribeServiceDeployments with after UpdateService: the
     PRIMARY deployment's service deployment, and each deployment's revision with its counts."""
-    shown = view(CALLER, _service({"deployments": [OLD]}, **{DEPLOYMENT: json.dumps(RECORDED)}))
+    shown = _on_the_wire(
+        view(CALLER, _service({"deployments": [OLD]}, **{DEPLOYMENT: json.dumps(RECORDED)}))
+    )
 
     arn = "arn:aws:ecs:eu-west-1:123456789012"
     assert shown["currentServiceDeployment"] == f"{arn}:service-deployment/default/web/1234"
@@ -81,7 +89,7 @@ def test_a_service_names_its_current_deployment_and_the_revisions_it_runs() -> N
             "pendingTaskCount": 0,
         },
     ]
-    summary = deployment_summary(CALLER, "default", shown, shown["deployments"][0])
+    summary = _on_the_wire(deployment_summary(CALLER, "default", shown, shown["deployments"][0]))
     assert summary["serviceDeploymentArn"] == shown["currentServiceDeployment"]
 
 
@@ -189,7 +197,7 @@ def test_a_replacing_merge_patch_removes_what_the_new_spec_lacks() -> None:
 def test_service_deployments_name_their_status_as_ecs_does() -> None:
     shown = {"serviceName": "web", "serviceArn": "arn:aws:ecs:r:1:service/default/web"}
     primary = {"id": "ecs-svc/42", "status": "PRIMARY", "rolloutState": "COMPLETED"}
-    summary = deployment_summary(CALLER, "default", shown, primary)
+    summary = _on_the_wire(deployment_summary(CALLER, "default", shown, primary))
     assert summary["serviceDeploymentArn"] == (
         "arn:aws:ecs:eu-west-1:123456789012:service-deployment/default/web/42"
     )
