@@ -224,6 +224,15 @@ class ClusterSpec(Spec, CreateClusterRequest):
 
     extensions = frozenset({"capacityProviderDefinitions"})
 
+    capacityProviders: list[Annotated[str, Field(max_length=255, pattern=NAME_PATTERN)]] | None = (
+        Field(
+            default=None,
+            max_length=20,
+            description=f"{CreateClusterRequest.model_fields['capacityProviders'].description}"
+            " A name is up to 255 letters, numbers, underscores and hyphens, as ECS names"
+            " capacity providers.",
+        )
+    )
     capacityProviderDefinitions: list[CapacityProviderDefinition] | None = Field(
         default=None,
         max_length=20,

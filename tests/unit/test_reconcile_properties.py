@@ -1,0 +1,137 @@
+"""No spec a tenant can write makes a reconciler raise: every ECS kind, its spec drawn from its
+model as the CRD's schema takes it (``render/strategies.py``; nulls dropped, as the API server
+drops them), is reconciled twice on a fake API server beside a registered task definition
+and its default Cluster. A raise is a reconcile the queue retries on its backoff forever, with
+nothing reported to the user; a spec the operator cannot run is reported instead (INVALID,
+WAITING...)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from ecs_operator.api.models import (
+    ClusterSpec,
+    ScheduledTaskSpec,
+    ServiceSpec,
+    TaskDefinitionSpec,
+    TaskSpec,
+)
+from ecs_operator.handlers import cluster, scheduledtask, service, task, taskdefinition
+from ecs_operator.handlers.queue import Reconcile
+from ecs_operator.kube.client import Resource
+from ecs_operator.kube.resources import (
+    ECS_CLUSTER,
+    ECS_SERVICE,
+    ECS_TASK,
+    SCHEDULED_TASK,
+    TASK_DEFINITION,
+)
+
+from .fakes import FakeApi, World, context
+from .render.strategies import request, task_definitions
+from .test_reconcile_service import DEFAULT_CLUSTER, ecs
+from .test_reconcile_service import task_definition as registered
+
+Json = dict[str, Any]
+#: names that resolve in the world (the family ``web``, the default cluster) and some that do not
+NAMES = {
+    "cluster": st.sampled_from(["default", "batch"]),
+    "taskDefinition": st.sampled_from(["web", "web:1", "web:9", "other"]),
+}
+
+
+def _stored(value: Any) -> Any:
+    """``value`` as the API server stores it: a null member of a custom resource is dropped."""
+    if isinstance(value, dict):
+        return {k: _stored(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_stored(v) for v in value]
+    return value
+
+
+def _specs(model: type[BaseModel], **members: st.SearchStrategy[Any]) -> st.SearchStrategy[Json]:
+    return request(model, {**NAMES, **members}).map(_stored)
+
+
+def _around(
+    base: Json, model: type[BaseModel], **members: st.SearchStrategy[Any]
+) -> st.SearchStrategy[Json]:
+    """``base`` (a spec the operator runs) with one to three of its model's members drawn: a
+    spec drawn whole breaks some rule nearly always, and stops there."""
+    drawn = request(model, {**NAMES, **members})
+    picked = drawn.flatmap(
+        lambda spec: st.sets(st.sampled_from(sorted(spec)), min_size=1, max_size=3).map(
+            lambda keys: {k: spec[k] for k in keys}
+        )
+    )
+    return picked.map(lambda change: _stored({**base, **change}))
+
+
+SERVICE = {"serviceName": "x", "taskDefinition": "web", "desiredCount": 2}
+SCHEDULE = {
+    "scheduleExpression": "rate(5 minutes)",
+    "flexibleTimeWindow": {"mode": "OFF"},
+    "target": {"ecsParameters": {"taskDefinitionArn": "web"}},
+}
+
+
+#: kind -> (its resource, its reconciler, specs of it named ``x``)
+KINDS: dict[str, tuple[Resource, Reconcile, st.SearchStrategy[Json]]] = {
+    "Service": (
+        ECS_SERVICE,
+        service.reconcile,
+        _specs(ServiceSpec, serviceName=st.just("x"))
+        | _around(SERVICE, ServiceSpec, serviceName=st.just("x")),
+    ),
+    "Task": (
+        ECS_TASK,
+        task.reconcile,
+        _specs(TaskSpec) | _around({"taskDefinition": "web"}, TaskSpec),
+    ),
+    "TaskDefinition": (
+        TASK_DEFINITION,
+        taskdefinition.reconcile,
+        (
+            task_definitions()
+            | _specs(TaskDefinitionSpec)
+            | _around({**registered()["spec"], "family": "x"}, TaskDefinitionSpec)
+        ).map(lambda spec: _stored({**spec, "family": "x"})),
+    ),
+    "Cluster": (ECS_CLUSTER, cluster.reconcile, _specs(ClusterSpec, clusterName=st.just("x"))),
+    "ScheduledTask": (
+        SCHEDULED_TASK,
+        scheduledtask.reconcile,
+        _specs(ScheduledTaskSpec) | _around(SCHEDULE, ScheduledTaskSpec),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_no_spec_makes_a_reconciler_raise(kind: str) -> None:
+    resource, reconciler, specs = KINDS[kind]
+
+    @settings(
+        max_examples=30,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    @given(spec=specs)
+    def reconciled(spec: Json) -> None:
+        async def twice() -> None:
+            api = FakeApi(DEFAULT_CLUSTER, registered(), ecs(kind, "x", spec))
+            ctx = context(api)
+            await taskdefinition.reconcile(ctx, "shop", "web")
+            w = World(api, ctx, reconciler, resource, "x")
+            await w.reconcile()
+            await w.reconcile()
+
+        asyncio.run(twice())
+
+    reconciled()
