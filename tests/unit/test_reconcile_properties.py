@@ -1,9 +1,9 @@
 """No spec a tenant can write makes a reconciler raise: every ECS kind, its spec drawn from its
 model as the CRD's schema takes it (``render/strategies.py``; nulls dropped, as the API server
-drops them), is reconciled twice on a fake API server beside a registered task definition
-and its default Cluster. A raise is a reconcile the queue retries on its backoff forever, with
-nothing reported to the user; a spec the operator cannot run is reported instead (INVALID,
-WAITING...)."""
+drops them), is reconciled twice on a fake API server beside the family ``web`` (a plain
+task definition or a drawn one) and its default Cluster. A raise is a reconcile the queue
+retries on its backoff forever, with nothing reported to the user; a spec the operator cannot
+run is reported instead (INVALID, WAITING...)."""
 
 from __future__ import annotations
 
@@ -81,6 +81,16 @@ SCHEDULE = {
 }
 
 
+def _definitions(family: str) -> st.SearchStrategy[Json]:
+    """Task definitions of ``family``: drawn whole, as registrations, or around one that runs."""
+    drawn = (
+        task_definitions()
+        | _specs(TaskDefinitionSpec)
+        | _around(registered()["spec"], TaskDefinitionSpec)
+    )
+    return drawn.map(lambda spec: _stored({**spec, "family": family}))
+
+
 #: kind -> (its resource, its reconciler, specs of it named ``x``)
 KINDS: dict[str, tuple[Resource, Reconcile, st.SearchStrategy[Json]]] = {
     "Service": (
@@ -94,15 +104,7 @@ KINDS: dict[str, tuple[Resource, Reconcile, st.SearchStrategy[Json]]] = {
         task.reconcile,
         _specs(TaskSpec) | _around({"taskDefinition": "web"}, TaskSpec),
     ),
-    "TaskDefinition": (
-        TASK_DEFINITION,
-        taskdefinition.reconcile,
-        (
-            task_definitions()
-            | _specs(TaskDefinitionSpec)
-            | _around({**registered()["spec"], "family": "x"}, TaskDefinitionSpec)
-        ).map(lambda spec: _stored({**spec, "family": "x"})),
-    ),
+    "TaskDefinition": (TASK_DEFINITION, taskdefinition.reconcile, _definitions("x")),
     "Cluster": (ECS_CLUSTER, cluster.reconcile, _specs(ClusterSpec, clusterName=st.just("x"))),
     "ScheduledTask": (
         SCHEDULED_TASK,
@@ -122,10 +124,11 @@ def test_no_spec_makes_a_reconciler_raise(kind: str) -> None:
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
-    @given(spec=specs)
-    def reconciled(spec: Json) -> None:
+    @given(spec=specs, web=st.just(registered()["spec"]) | _definitions("web"))
+    def reconciled(spec: Json, web: Json) -> None:
         async def twice() -> None:
-            api = FakeApi(DEFAULT_CLUSTER, registered(), ecs(kind, "x", spec))
+            objects = (ecs("TaskDefinition", "web", web), ecs(kind, "x", spec))
+            api = FakeApi(DEFAULT_CLUSTER, *objects)
             ctx = context(api)
             await taskdefinition.reconcile(ctx, "shop", "web")
             w = World(api, ctx, reconciler, resource, "x")
