@@ -106,6 +106,43 @@ def test_new_revision_rolls_the_service_and_pinning_rolls_back(
     wait_for(rolled_back, 90, "the pinned service to roll back to api:1")
 
 
+def _with_environment(names: list[str]) -> dict[str, Any]:
+    definition = fargate_task_definition("env")
+    environment = [{"name": name, "value": "1"} for name in names]
+    definition["spec"]["containerDefinitions"][0]["environment"] = environment
+    return definition
+
+
+def test_what_a_new_revision_or_service_leaves_out_goes_from_its_deployment(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    """An environment variable dropped from the task definition, and a placement constraint
+    dropped from the service, go from the Deployment. (The Deployment used to be created by a
+    POST, whose fields no later server-side apply can remove: both stayed for good.)"""
+    distinct = [{"type": "distinctInstance"}]
+    apply(
+        namespace,
+        _with_environment(["KEEP", "DROP"]),
+        service("env", "env", desiredCount=1, launchType="FARGATE", placementConstraints=distinct),
+    )
+    wait_steady(kube, namespace, "env", 1)
+    deployment = kube.apps.read_namespaced_deployment("env", namespace)
+    assert deployment.spec.template.spec.affinity is not None
+
+    apply(
+        namespace,
+        _with_environment(["KEEP"]),
+        service("env", "env", desiredCount=1, launchType="FARGATE"),
+    )
+
+    def dropped() -> bool:
+        template = kube.apps.read_namespaced_deployment("env", namespace).spec.template
+        names = [e.name for e in template.spec.containers[0].env or []]
+        return "DROP" not in names and "KEEP" in names and template.spec.affinity is None
+
+    wait_for(dropped, 60, "the variable and the anti-affinity gone from the Deployment")
+
+
 def _providers(kube: Kube, namespace: str) -> Counter[str]:
     counted: Counter[str] = Counter()
     for pod in _running_pods(kube, namespace):

@@ -53,6 +53,8 @@ class FakeApi:
         #: caller's read of the object and its write)
         self.deleted_before_patch: set[str] = set()
         self._version = 0
+        #: what the operator's last apply of each object set (``apply`` removes what it drops)
+        self.applied: dict[tuple[str, str, str], Json] = {}
         for body in objects:
             self.add(body)
 
@@ -153,17 +155,30 @@ class FakeApi:
         return copy.deepcopy(found) if found else None
 
     async def apply(self, resource: Resource, body: Json, subresource: str = "") -> Json:
+        """Server-side apply by the operator's field manager: it creates a missing object
+        (unless its uid is given: 409), refuses a resourceVersion or uid precondition the live
+        object does not meet, and removes what the previous apply set and this one leaves out
+        (lists are replaced whole; what a create or someone else set is left)."""
         self.calls.append(("apply", body["metadata"]["name"], body))
         self.written.append(("apply", resource.plural, body["metadata"]["name"]))
         metadata = body["metadata"]
         key = self._key(resource, body)
+        config = {k: v for k, v in body.items() if k != "status"}
+        config["metadata"] = {k: v for k, v in metadata.items() if k != "resourceVersion"}
         live = self.objects.get(key)
         if live is None:
-            raise ApiError(409, "uid mismatch", "Conflict")
+            if "uid" in metadata:
+                raise ApiError(409, "uid mismatch", "Conflict")
+            self.objects[key] = self._created(config)
+            self.applied[key] = config
+            return copy.deepcopy(self.objects[key])
         if metadata.get("uid") not in (None, live["metadata"]["uid"]):
             raise ApiError(422, "metadata.uid: field is immutable", "Invalid")
-        applied = merge_patch(live, {k: v for k, v in body.items() if k != "status"})
-        return self._changed(key, live, applied)
+        if metadata.get("resourceVersion") not in (None, live["metadata"]["resourceVersion"]):
+            raise ApiError(409, "the object has been modified", "Conflict")
+        kept = _without(live, self.applied.get(key) or {}, config)
+        self.applied[key] = config
+        return self._changed(key, live, merge_patch(kept, config))
 
     async def merge_patch(
         self,
@@ -209,6 +224,7 @@ class FakeApi:
         for member, value in (preconditions or {}).items():
             if live["metadata"].get(member) != value:
                 raise ApiError(409, f"Precondition failed: {member} in precondition", "Conflict")
+        self.applied.pop(key, None)
         return self.objects.pop(key)
 
     def forget_requests(self) -> None:
@@ -219,6 +235,17 @@ class FakeApi:
 
     def verbs(self) -> list[tuple[str, str]]:
         return [(verb, name) for verb, name, _ in self.calls]
+
+
+def _without(live: Json, previous: Json, config: Json) -> Json:
+    """``live`` less what ``previous`` (an apply) set and ``config`` (the next) leaves out."""
+    kept = dict(live)
+    for key, value in previous.items():
+        if key not in config:
+            kept.pop(key, None)
+        elif isinstance(value, dict) and isinstance(config[key], dict) and key in kept:
+            kept[key] = _without(kept[key], value, config[key])
+    return kept
 
 
 @dataclass

@@ -15,7 +15,14 @@ import pytest
 from ecs_operator.handlers import identities, service
 from ecs_operator.handlers.common import report_conflicts
 from ecs_operator.handlers.context import Context
-from ecs_operator.kube.apply import HASH_ANNOTATION, NameConflict, claim_name, ensure, stamped
+from ecs_operator.kube.apply import (
+    HASH_ANNOTATION,
+    NO_SUCH_VERSION,
+    NameConflict,
+    claim_name,
+    ensure,
+    stamped,
+)
 from ecs_operator.kube.owners import controlled_by
 from ecs_operator.kube.resources import DEPLOYMENT, SERVICE_ACCOUNT
 from ecs_operator.kube.store import Store
@@ -175,12 +182,25 @@ def _desired() -> dict[str, Any]:
     return child
 
 
-def test_a_new_name_is_created_not_applied() -> None:
+def test_a_new_name_is_taken_by_an_apply_that_takes_no_live_object() -> None:
+    """The create is an apply (so a later apply can remove what it set), made to fail on any
+    live object by a resourceVersion precondition no object meets."""
     api = FakeApi()
     result = asyncio.run(ensure(cast(Any, api), _desired(), None, _ours))
-    assert api.verbs() == [("create", "web")]
-    assert api.calls[0][2] == stamped(_desired())
+    assert api.verbs() == [("apply", "web")]
+    sent = stamped(_desired())
+    sent["metadata"]["resourceVersion"] = NO_SUCH_VERSION
+    assert api.calls[0][2] == sent
     assert result["metadata"]["annotations"][HASH_ANNOTATION]
+
+
+def test_what_a_later_apply_leaves_out_is_removed() -> None:
+    api = FakeApi()
+    desired = _desired()
+    desired["metadata"]["annotations"] = {"gone": "soon"}
+    live = asyncio.run(ensure(cast(Any, api), desired, None, _ours))
+    asyncio.run(ensure(cast(Any, api), _desired(), live, _ours))
+    assert "gone" not in api.objects["deployments", "ns", "web"]["metadata"]["annotations"]
 
 
 def test_a_taken_name_is_reported_and_the_other_object_left_alone() -> None:
@@ -189,7 +209,7 @@ def test_a_taken_name_is_reported_and_the_other_object_left_alone() -> None:
     with pytest.raises(NameConflict) as raised:
         asyncio.run(ensure(cast(Any, api), _desired(), None, _ours))
     assert raised.value.kind == "Deployment" and raised.value.name == "web"
-    assert api.verbs() == [("create", "web"), ("get", "web")]  # one refused create, no write
+    assert api.verbs() == [("apply", "web"), ("get", "web")]  # one refused create, no write
     assert api.objects["deployments", "ns", "web"] == before
 
 
@@ -205,7 +225,7 @@ def test_our_object_missing_from_the_store_is_applied_with_its_uid_as_preconditi
     ours = _deployment("web", _ref("svc-uid"), uid="our-uid")
     api = FakeApi(ours)
     asyncio.run(ensure(cast(Any, api), _desired(), None, _ours))
-    assert api.verbs() == [("create", "web"), ("get", "web"), ("apply", "web")]
+    assert api.verbs() == [("apply", "web"), ("get", "web"), ("apply", "web")]
     applied = api.calls[-1][2]
     assert applied is not None and applied["metadata"]["uid"] == "our-uid"
 

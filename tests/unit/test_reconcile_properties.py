@@ -12,7 +12,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -142,3 +142,59 @@ def test_no_spec_makes_a_reconciler_raise_nor_write_once_settled(kind: str) -> N
         asyncio.run(settled())
 
     reconciled()
+
+
+def _ours(api: FakeApi) -> dict[tuple[str, str], Json]:
+    """The objects of the namespace but the ECS ones and Events, as the API server keeps them
+    less what it stamps (versions, uids, times) and their status."""
+    kept = {}
+    for (plural, _, name), body in api.objects.items():
+        if body.get("apiVersion", "").startswith("ecs-operator.dev/") or plural == "events":
+            continue
+        metadata = {
+            k: v
+            for k, v in body["metadata"].items()
+            if k not in ("resourceVersion", "uid", "creationTimestamp", "generation")
+        }
+        kept[plural, name] = {**body, "metadata": metadata, "status": None}
+    return kept
+
+
+async def _settled_service(specs: list[Json]) -> tuple[FakeApi, str]:
+    """A Service given each of ``specs`` in turn, settled after each; and its last result."""
+    api = FakeApi(DEFAULT_CLUSTER, registered(), ecs("Service", "x", specs[0]))
+    ctx = context(api)
+    await taskdefinition.reconcile(ctx, "shop", "web")
+    w = World(api, ctx, service.reconcile, ECS_SERVICE, "x")
+    for index, spec in enumerate(specs):
+        if index:
+            w.put({**api.objects[ECS_SERVICE.plural, "shop", "x"], "spec": spec})
+        await w.reconcile()
+        result = await w.reconcile()
+    return api, str(result)
+
+
+@settings(
+    max_examples=30,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(
+    first=KINDS["Service"][2], dropped=st.sets(st.sampled_from(sorted(ServiceSpec.model_fields)))
+)
+@example(
+    first={**SERVICE, "placementConstraints": [{"type": "distinctInstance"}]},
+    dropped={"placementConstraints"},
+)
+def test_a_service_that_drops_members_has_what_it_would_have_had_without_them(
+    first: Json, dropped: set[str]
+) -> None:
+    """What the operator made for a Service does not depend on the Service's past: a spec it
+    runs, less some of its members, leaves what a Service created without them would have;
+    nothing the members needed is left (an anti-affinity, a budget, an account)."""
+    then = {k: v for k, v in first.items() if k not in dropped - set(SERVICE)}
+    changed, result = asyncio.run(_settled_service([first, then]))
+    fresh, fresh_result = asyncio.run(_settled_service([then]))
+    if result == fresh_result == "ok":
+        assert _ours(changed) == _ours(fresh)

@@ -124,9 +124,9 @@ def _pod_gone(w: World) -> None:
 
 SA, DEPLOY, PDB, SERVICES = "serviceaccounts", "deployments", "poddisruptionbudgets", "services"
 CREATED = [
-    ("create", SA, NO_ROLE_SERVICE_ACCOUNT),
-    ("create", DEPLOY, "web"),
-    ("create", PDB, "web"),
+    ("apply", SA, NO_ROLE_SERVICE_ACCOUNT),
+    ("apply", DEPLOY, "web"),
+    ("apply", PDB, "web"),
     ("patch/status", SERVICES, "web"),
 ]
 CASES = [

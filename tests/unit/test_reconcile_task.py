@@ -142,7 +142,7 @@ CASES = [
     Case(
         "a new task creates its account and one pod per count, then reports",
         writes=[
-            ("create", SA, NO_ROLE_SERVICE_ACCOUNT),
+            ("apply", SA, NO_ROLE_SERVICE_ACCOUNT),
             ("create", PODS, "job-0"),
             ("create", PODS, "job-1"),
             ("patch/status", TASKS, "job"),
@@ -156,7 +156,7 @@ CASES = [
         objects=(foreign_pod("job-0"), job()),
         result=Result.CONFLICT,
         writes=[
-            ("create", SA, NO_ROLE_SERVICE_ACCOUNT),
+            ("apply", SA, NO_ROLE_SERVICE_ACCOUNT),
             ("create", PODS, "job-1"),
             ("patch/status", TASKS, "job"),
         ],

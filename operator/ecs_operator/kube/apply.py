@@ -1,9 +1,14 @@
 """Create what is new, apply only what is ours and differs: "no write when nothing changed",
 and never adoption.
 
-**Ownership.** A name that is free is taken with a plain create (POST), never with an apply,
-which would take over an object someone else made under that name. When the create is refused
-because the name is taken (409 AlreadyExists), the live object is read: if it is not ours (the
+**Ownership.** A name that is free is taken with a create that fails when the name is taken:
+a plain create (POST) for what is never changed afterwards (pods, revisions), and for what is
+kept in sync an apply whose resourceVersion precondition no object meets, which creates or
+refuses (409) but never takes over an object someone else made under that name. (A POST would
+do for the taking, but the fields it sets stay owned by its "Update" operation, so a later
+apply could never remove one the operator stopped rendering: an environment variable dropped
+from a task definition stayed in the Deployment; measured on kube-apiserver 1.36.) When the
+create is refused because the name is taken, the live object is read: if it is not ours (the
 caller's ``ours`` decides: a controller reference to the ECS object, or a task-role account's
 marker) that is a :class:`NameConflict`, and the other object is left exactly as it was. Only
 an object that is ours is ever server-side applied, with its ``metadata.uid`` in the applied
@@ -37,6 +42,10 @@ from .client import ApiError, KubeClient, Resource
 from .resources import resource_of
 
 HASH_ANNOTATION = f"{API_GROUP}/applied-hash"
+#: A resourceVersion no object ever has (the largest etcd revision): as an apply's
+#: precondition it refuses every live object (409 Conflict), while an apply that creates
+#: ignores it (measured on kube-apiserver 1.36)
+NO_SUCH_VERSION = str(2**64 - 1)
 
 #: whether a live object is one the operator created for the caller
 Ours = Callable[[dict[str, Any]], bool]
@@ -103,17 +112,31 @@ def in_sync(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
     return annotations.get(HASH_ANNOTATION) == json_digest(desired) and contains(live, desired)
 
 
-async def _create_or_get(client: KubeClient, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+async def _create_applied(
+    client: KubeClient, resource: Resource, body: dict[str, Any]
+) -> dict[str, Any]:
+    """``body`` created by a server-side apply that refuses any live object of its name."""
+    metadata = {**body["metadata"], "resourceVersion": NO_SUCH_VERSION}
+    return await client.apply(resource, {**body, "metadata": metadata})
+
+
+async def _create_or_get(
+    client: KubeClient, body: dict[str, Any], kept: bool = False
+) -> tuple[dict[str, Any], bool]:
     """``body`` created, or the live object that already has its name; and whether it was
-    created. (Should that object go between the refused create and the read, the create is
-    tried once more.)"""
+    created. An object the operator ``kept`` in sync afterwards is created by an apply that
+    only creates (``_create_applied``), so that a field it stops rendering is
+    removed by a later apply; one never changed again by a plain create. (Should the name's
+    holder go between the refused create and the read, the create is tried once more.)"""
     resource = resource_of(body)
     metadata = body["metadata"]
     for _ in range(2):
         try:
+            if kept:
+                return await _create_applied(client, resource, body), True
             return await client.create(resource, body), True
         except ApiError as error:
-            if error.status != 409 or error.reason != "AlreadyExists":
+            if error.status != 409 or error.reason not in ("AlreadyExists", "Conflict"):
                 raise
             refused = error
         live = await client.get(resource, metadata.get("namespace"), metadata["name"])
@@ -143,7 +166,7 @@ async def ensure(
     """Make the object named like ``desired`` match it, if it is ours (:class:`NameConflict`
     otherwise); returns the live (or newly written) object. ``live`` is the stored one."""
     if live is None:
-        live, created = await _create_or_get(client, stamped(desired))
+        live, created = await _create_or_get(client, stamped(desired), kept=True)
         if created:
             return live
     if not ours(live):
