@@ -3,6 +3,7 @@ process: Fargate services, revisions and rollback, capacity provider splits, dae
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -141,6 +142,40 @@ def test_what_a_new_revision_or_service_leaves_out_goes_from_its_deployment(
         return "DROP" not in names and "KEEP" in names and template.spec.affinity is None
 
     wait_for(dropped, 60, "the variable and the anti-affinity gone from the Deployment")
+
+
+def test_an_objects_fields_an_earlier_version_created_go_once_it_no_longer_renders_them(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    """A Deployment an earlier version created with a POST: what the POST set is owned by the
+    operator's "Update" entry, which no apply removes. A patch under the operator's field
+    manager makes such an entry (an environment variable the operator does not render); the
+    operator's next change moves it into its apply's entry, and the variable goes."""
+    apply(namespace, _with_environment(["KEEP"]), service("env", "env", desiredCount=1))
+    wait_steady(kube, namespace, "env", 1)
+    legacy = {"name": "app", "env": [{"name": "LEGACY", "value": "1"}]}
+    patch = {"spec": {"template": {"spec": {"containers": [legacy]}}}}
+    kubectl(
+        "patch",
+        "deployment",
+        "env",
+        "-n",
+        namespace,
+        "--field-manager=ecs-operator",
+        "-p",
+        json.dumps(patch),
+    )
+
+    changed = _with_environment(["KEEP"])
+    changed["spec"]["containerDefinitions"][0]["image"] = "public.ecr.aws/nginx/nginx:1.28"
+    apply(namespace, changed)
+
+    def migrated() -> bool:
+        template = kube.apps.read_namespaced_deployment("env", namespace).spec.template
+        names = [e.name for e in template.spec.containers[0].env or []]
+        return names == ["KEEP"] and template.spec.containers[0].image.endswith(":1.28")
+
+    wait_for(migrated, 60, "the variable gone with the new revision")
 
 
 def _providers(kube: Kube, namespace: str) -> Counter[str]:

@@ -38,6 +38,7 @@ from ecs_operator import API_GROUP
 from ecs_operator.quantity import parse_quantity
 from ecs_operator.render.names import json_digest
 
+from . import managed_fields
 from .client import ApiError, KubeClient, Resource
 from .resources import resource_of
 
@@ -173,7 +174,13 @@ async def ensure(
         raise NameConflict(desired)
     if in_sync(desired, live):
         return live
-    return await client.apply(resource_of(desired), with_uid(stamped(desired), live))
+    resource, body = resource_of(desired), with_uid(stamped(desired), live)
+    applied = await client.apply(resource, body)
+    if await managed_fields.owned_by_apply(client, resource, applied):
+        # an object an earlier version created: what its creation set is the apply's now, so
+        # applying again removes what the operator no longer renders
+        applied = await client.apply(resource, body)
+    return applied
 
 
 async def delete_ours(
