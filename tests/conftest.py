@@ -82,12 +82,21 @@ def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def crds(devcluster: Path) -> Path:
-    """The CRDs of crds/ installed (server-side apply) and Established."""
-    from tests.support.kube import kubectl
+    """The CRDs of crds/ installed (server-side apply), Established and served. Established is
+    not yet served: a write just after it can be refused with 503 ("There can be a delay
+    between when CustomResourceDefinitions are created and when they are available"), which
+    failed a fresh-clone CI run's first test on its devcluster."""
+    from tests.support.kube import kubectl, wait_for
 
     directory = Path(__file__).resolve().parent.parent / "crds"
     kubectl("apply", "--server-side", "--force-conflicts", "-f", str(directory))
     kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(directory))
+    kinds = ",".join(sorted(path.name.removesuffix(".yaml") for path in directory.glob("*.yaml")))
+
+    def served() -> bool:
+        return kubectl("get", kinds, "-A", check=False).returncode == 0
+
+    wait_for(served, 60, f"the API server to serve {kinds}")
     return directory
 
 
