@@ -12,7 +12,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -35,7 +35,7 @@ from ecs_operator.kube.resources import (
 )
 
 from .fakes import FakeApi, World, context
-from .render.strategies import request, task_definitions
+from .render.strategies import DETERMINISTIC, request, stored, task_definitions
 from .test_reconcile_service import DEFAULT_CLUSTER, ecs
 from .test_reconcile_service import task_definition as registered
 
@@ -47,17 +47,8 @@ NAMES = {
 }
 
 
-def _stored(value: Any) -> Any:
-    """``value`` as the API server stores it: a null member of a custom resource is dropped."""
-    if isinstance(value, dict):
-        return {k: _stored(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_stored(v) for v in value]
-    return value
-
-
 def _specs(model: type[BaseModel], **members: st.SearchStrategy[Any]) -> st.SearchStrategy[Json]:
-    return request(model, {**NAMES, **members}).map(_stored)
+    return request(model, {**NAMES, **members}).map(stored)
 
 
 def _around(
@@ -71,7 +62,7 @@ def _around(
             lambda keys: {k: spec[k] for k in keys}
         )
     )
-    return picked.map(lambda change: _stored({**base, **change}))
+    return picked.map(lambda change: stored({**base, **change}))
 
 
 SERVICE = {"serviceName": "x", "taskDefinition": "web", "desiredCount": 2}
@@ -89,7 +80,7 @@ def _definitions(family: str) -> st.SearchStrategy[Json]:
         | _specs(TaskDefinitionSpec)
         | _around(registered()["spec"], TaskDefinitionSpec)
     )
-    return drawn.map(lambda spec: _stored({**spec, "family": family}))
+    return drawn.map(lambda spec: stored({**spec, "family": family}))
 
 
 #: kind -> (its resource, its reconciler, specs of it named ``x``)
@@ -119,12 +110,7 @@ KINDS: dict[str, tuple[Resource, Reconcile, st.SearchStrategy[Json]]] = {
 def test_no_spec_makes_a_reconciler_raise_nor_write_once_settled(kind: str) -> None:
     resource, reconciler, specs = KINDS[kind]
 
-    @settings(
-        max_examples=30,
-        derandomize=True,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    )
+    @settings(DETERMINISTIC, max_examples=30)
     @given(spec=specs, web=st.just(registered()["spec"]) | _definitions("web"))
     def reconciled(spec: Json, web: Json) -> None:
         async def settled() -> None:
@@ -174,12 +160,7 @@ async def _settled_service(specs: list[Json]) -> tuple[FakeApi, str]:
     return api, str(result)
 
 
-@settings(
-    max_examples=30,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@settings(DETERMINISTIC, max_examples=30)
 @given(
     first=KINDS["Service"][2], dropped=st.sets(st.sampled_from(sorted(ServiceSpec.model_fields)))
 )

@@ -72,15 +72,19 @@ class Arns:
     def task(self, cluster: str, task_id: str) -> str:
         return self._arn(f"task/{cluster}/{task_id}")
 
+    def _of_deployment(self, kind: str, cluster: str, service: str, deployment_id: str) -> str:
+        """ECS's ``kind`` (service-deployment, service-revision) of deployment
+        ``ecs-svc/<digits>``: named by its digits."""
+        digits = deployment_id.rsplit("/", 1)[-1]
+        return self._arn(f"{kind}/{cluster}/{service}/{digits}")
+
     def service_deployment(self, cluster: str, service: str, deployment_id: str) -> str:
         """A deployment ``ecs-svc/<digits>`` in ECS's service-deployment vocabulary."""
-        digits = deployment_id.rsplit("/", 1)[-1]
-        return self._arn(f"service-deployment/{cluster}/{service}/{digits}")
+        return self._of_deployment("service-deployment", cluster, service, deployment_id)
 
     def service_revision(self, cluster: str, service: str, deployment_id: str) -> str:
         """The service revision that deployment ``ecs-svc/<digits>`` deploys."""
-        digits = deployment_id.rsplit("/", 1)[-1]
-        return self._arn(f"service-revision/{cluster}/{service}/{digits}")
+        return self._of_deployment("service-revision", cluster, service, deployment_id)
 
     def task_definition(self, reference: str | None) -> str | None:
         """The ARN of ``family:revision`` (None for a bare family or no reference)."""

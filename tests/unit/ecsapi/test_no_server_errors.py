@@ -13,10 +13,10 @@ import time
 from typing import Any, cast
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.unit.fakes import FakeApi
-from tests.unit.render.strategies import request, task_definitions
+from tests.unit.render.strategies import DETERMINISTIC, request, stored, task_definitions
 
 from ecs_operator.api.models import ClusterSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec
 from ecs_operator.ecsapi import server, services, taskdefinitions, tasks, wire
@@ -96,16 +96,9 @@ def _answered_or_refused(operation: str, caller: Caller, data: Body, context: st
     json.dumps(wire.to_wire(answer, caller.region, caller.credential.account))
 
 
-EXAMPLES = settings(
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-
-
 @pytest.mark.parametrize("operation", sorted(server.OPERATIONS))
 def test_no_request_an_operation_allows_is_a_server_error(operation: str) -> None:
-    @settings(EXAMPLES, max_examples=25)
+    @settings(DETERMINISTIC, max_examples=25)
     @given(data=_requests(operation))
     def answered_or_refused(data: Body) -> None:
         _answered_or_refused(operation, _world()[0], data, "")
@@ -159,20 +152,10 @@ ASKED: dict[str, Body] = {
 }
 
 
-def _stored(value: Any) -> Any:
-    """``value`` as the API server stores it: a null member of a custom resource is dropped
-    (its schema's members are not nullable)."""
-    if isinstance(value, dict):
-        return {k: _stored(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_stored(v) for v in value]
-    return value
-
-
 #: objects a tenant writes with kubectl: any spec the CRD's schema takes, named ``kubectl``
 #: (a Service of the name ``web`` among them, and Tasks and Clusters of the world's cluster)
 WRITTEN = {
-    resource: strategy.map(_stored)
+    resource: strategy.map(stored)
     for resource, strategy in (
         (
             ECS_SERVICE,
@@ -198,7 +181,7 @@ def test_no_object_written_with_kubectl_makes_an_operation_a_server_error(
     """The API reads what tenants write with kubectl too, which the CRD's schema lets through
     but the operator may refuse: every operation still answers or refuses with a 4xx."""
 
-    @settings(EXAMPLES, max_examples=10)
+    @settings(DETERMINISTIC, max_examples=10)
     @given(spec=WRITTEN[resource])
     def answered_or_refused(spec: Body) -> None:
         for operation, asked in ASKED.items():

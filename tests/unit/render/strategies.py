@@ -14,6 +14,7 @@ import types
 import typing
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -112,6 +113,15 @@ OVERRIDES: dict[tuple[type[BaseModel], str], st.SearchStrategy[Any]] = {
     (shapes.ResourceRequirement, "value"): st.sampled_from([None, "1", "2", "ALL", "0"]),
 }
 
+#: how the property tests that drive reconcilers or API operations run in CI: the same
+#: examples every run (a failure reproduces; a new one comes from a changed strategy, never
+#: from the draw) and no deadline (each example runs whole passes on a fake API server)
+DETERMINISTIC = settings(
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
 _TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12)
 
 
@@ -186,6 +196,16 @@ def request(
             strategy = OVERRIDES[key] if key in OVERRIDES else _constrained(info)
         (required if info.is_required() else optional)[name] = strategy
     return st.fixed_dictionaries(required, optional=optional)
+
+
+def stored(value: Any) -> Any:
+    """``value`` as the API server stores a custom resource drawn here: a null member is
+    dropped (the CRDs' members are not nullable)."""
+    if isinstance(value, dict):
+        return {k: stored(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [stored(v) for v in value]
+    return value
 
 
 def task_definitions() -> st.SearchStrategy[dict[str, Any]]:
