@@ -3,10 +3,14 @@
 here that is emptying the key's namespace (``ECS_API_NAMESPACE``) of ECS objects; the tests of
 tier B (``moto-tiers.txt``: they assert moto's instant simulation) are non-strict xfails, the
 tier A tests that assert what ECS does not (tier D, each with its reason) strict ones; the
-summary counts each tier."""
+summary counts each tier. Every answer a test's client gets must be one ECS could send
+(``tests/support/ecs_answers.py``, by botocore's model; loaded by its path, tests/support
+not being importable beside moto's own ``tests``): moto's
+tests read few members of an answer, and a member of the wrong type fails the Go SDK whole."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 from collections import Counter
@@ -14,9 +18,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import botocore.handlers
 import pytest
 
 TIERS = Path(__file__).with_name("moto-tiers.txt")
+_ANSWERS = Path(__file__).parents[1] / "support" / "ecs_answers.py"
+_spec = importlib.util.spec_from_file_location("ecs_answers", _ANSWERS)
+assert _spec is not None and _spec.loader is not None
+ecs_answers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ecs_answers)
+# before any client exists: moto's tests make their own
+botocore.handlers.BUILTIN_HANDLERS.append(("before-parse.ecs", ecs_answers.check))
 
 KINDS = ",".join(
     f"{kind}.ecs-operator.dev" for kind in ("tasks", "services", "taskdefinitions", "clusters")

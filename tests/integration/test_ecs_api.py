@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 from botocore.session import get_session
+from tests.support import ecs_answers
 from tests.support.ecsapi import AccessKey, ApiProcess, AwsCli, access_key
 from tests.support.jssdk import node_modules
 from tests.support.kube import kubectl, wait_for
@@ -237,13 +238,16 @@ def test_the_aws_cli_deploys_rolls_runs_and_deletes(
 
 
 def _client(api: ApiProcess, key: AccessKey, secret: str | None = None):  # type: ignore[no-untyped-def]
-    return get_session().create_client(
+    """A botocore ECS client of ``key``; every answer it gets must be one ECS could send."""
+    client = get_session().create_client(
         "ecs",
         region_name="eu-west-1",
         endpoint_url=api.endpoint,
         aws_access_key_id=key.key,
         aws_secret_access_key=secret or key.secret,
     )
+    client.meta.events.register("before-parse.ecs", ecs_answers.check)
+    return client
 
 
 def _code(call) -> tuple[str, int]:  # type: ignore[no-untyped-def]

@@ -109,16 +109,25 @@ class ApiProcess:
 
 
 #: the aws CLI's driver serving commands, one JSON list of arguments a line on stdin, one JSON
-#: [exit code, stdout, stderr] a line on stdout
-_CLI_SERVER = """
+#: [exit code, stdout, stderr] a line on stdout; an answer ECS could not send
+#: (``ecs_answers``, loaded by its path: this directory's ``operator`` module would shadow the
+#: standard library's) fails its command
+ANSWERS = Path(__file__).with_name("ecs_answers.py")
+_CLI_SERVER = f"""
 import io, json, sys
 from contextlib import redirect_stderr, redirect_stdout
 from awscli.clidriver import create_clidriver
+import importlib.util
+spec = importlib.util.spec_from_file_location("ecs_answers", {str(ANSWERS)!r})
+ecs_answers = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ecs_answers)
 for line in sys.stdin:
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
+        driver = create_clidriver()
+        driver.session.register("before-parse.ecs", ecs_answers.check)
         try:
-            code = create_clidriver().main(json.loads(line))
+            code = driver.main(json.loads(line))
         except SystemExit as exit:
             code = exit.code
     print(json.dumps([code, out.getvalue(), err.getvalue()]), flush=True)

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from aiohttp import web
@@ -111,16 +111,26 @@ logger = logging.getLogger("ecs_operator.ecsapi")
 
 
 def validated(operation: str, shape: type[EcsShape], data: Any) -> Body:
-    """The request as sent, once it matches the operation's shape; else ECS's error for it
-    (``wording``): a ClientException naming each member and rule (an unknown member
-    included), unless ECS words that refusal its own way."""
+    """The request as sent, its null members left out (the JSON protocol reads a null as an
+    absent member: no operation echoes it back as null, where ECS would answer its default),
+    once it matches the operation's shape; else ECS's error for it (``wording``): a
+    ClientException naming each member and rule (an unknown member included), unless ECS
+    words that refusal its own way."""
     if not isinstance(data, dict):
         raise errors.EcsApiError("SerializationException", "The request body must be an object.")
     try:
         shape.model_validate(data, strict=True)
     except ValidationError as error:
         raise refusal(EcsValidationError.from_pydantic(error), data, operation) from None
-    return data
+    return cast(Body, _without_nulls(data))
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
 
 
 class Endpoint:

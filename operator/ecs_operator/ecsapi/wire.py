@@ -34,12 +34,13 @@ def epoch(text: str) -> float:
 
 def to_wire(value: Any, region: str, account: str) -> Any:
     """``value`` as ECS answers it: times (members ending in ``At``) as epoch seconds, every
-    ECS ARN in ``region`` and ``account``, members that are not ECS's left out."""
+    ECS ARN in ``region`` and ``account``, members that are not ECS's left out, and those
+    without a value (ECS leaves such a member out rather than send a null)."""
     prefix = f"arn:aws:ecs:{region}:{account}:"
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if key in NOT_ECS:
+            if key in NOT_ECS or item is None:
                 continue
             if key.endswith("At") and isinstance(item, str) and _RFC3339.match(item):
                 out[key] = epoch(item)

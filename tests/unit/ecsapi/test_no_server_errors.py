@@ -8,6 +8,8 @@ reads as our fault (the peers' most common complaint, docs/ecs-api.md)."""
 from __future__ import annotations
 
 import asyncio
+import copy
+import functools
 import json
 import time
 from typing import Any, cast
@@ -15,7 +17,8 @@ from typing import Any, cast
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.unit.fakes import FakeApi
+from tests.support import ecs_answers
+from tests.unit.fakes import FakeApi, context
 from tests.unit.render.strategies import DETERMINISTIC, request, stored, task_definitions
 
 from ecs_operator.api.models import ClusterSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec
@@ -23,7 +26,9 @@ from ecs_operator.ecsapi import server, services, taskdefinitions, tasks, wire
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.ecsapi.errors import EcsApiError
+from ecs_operator.handlers import service, task, taskdefinition
 from ecs_operator.kube.client import Resource
+from ecs_operator.kube.events import EventRecorder
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK, TASK_DEFINITION
 
 Body = dict[str, Any]
@@ -34,14 +39,35 @@ TOKEN = "fuzz"
 
 def _world() -> tuple[Caller, str]:
     """A namespace with the family ``web``, its service ``web`` and one standalone task (its
-    ARN: the same in every world, its RunTask's token being the same)."""
+    ARN: the same in every world, its RunTask's token being the same), each reconciled by the
+    operator, so that what the API answers carries the status the operator reports; a copy
+    of one made once."""
+    caller, task_arn = _first_world()
+    return Caller(caller.credential, caller.region, copy.deepcopy(caller.kube)), task_arn
+
+
+@functools.cache
+def _first_world() -> tuple[Caller, str]:
     api = FakeApi(now=time.time())
     caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
     asyncio.run(taskdefinitions.register(caller, dict(WEB)))
-    service = {"serviceName": "web", "taskDefinition": "web", "desiredCount": 1}
-    asyncio.run(services.create(caller, service))
+    created = {"serviceName": "web", "taskDefinition": "web", "desiredCount": 1}
+    asyncio.run(services.create(caller, created))
     ran = asyncio.run(tasks.run(caller, {"taskDefinition": "web", "clientToken": TOKEN}))
+    asyncio.run(_reconciled(api))
     return caller, ran["tasks"][0]["taskArn"]
+
+
+async def _reconciled(api: FakeApi) -> None:
+    """Every ECS object of ``api`` reconciled twice (the second pass writes what the first
+    waited for: a task's pods, then its state), task definitions first."""
+    ctx = context(api)
+    kinds = {TASK_DEFINITION: taskdefinition, ECS_SERVICE: service, ECS_TASK: task}
+    for resource, handler in kinds.items():
+        names = [name for plural, _, name in list(api.objects) if plural == resource.plural]
+        for name in names * 2:
+            await handler.reconcile(ctx, "shop", name)
+    await cast(EventRecorder, ctx.events).drain()
 
 
 TASK = _world()[1]
@@ -93,7 +119,8 @@ def _answered_or_refused(operation: str, caller: Caller, data: Body, context: st
     except EcsApiError as error:
         assert error.status < 500, f"{operation} {data} {context}: {error.code} {error.message}"
         return
-    json.dumps(wire.to_wire(answer, caller.region, caller.credential.account))
+    sent = json.loads(json.dumps(wire.to_wire(answer, caller.region, caller.credential.account)))
+    assert not ecs_answers.problems(operation, sent), f"{operation} {data} {context}"
 
 
 @pytest.mark.parametrize("operation", sorted(server.OPERATIONS))
@@ -187,9 +214,9 @@ def test_no_object_written_with_kubectl_makes_an_operation_a_server_error(
         for operation, asked in ASKED.items():
             caller, _ = _world()
             written = {"metadata": {"name": "kubectl", "namespace": "shop"}, "spec": spec}
-            cast(FakeApi, caller.kube).add(
-                {"kind": resource.kind, "apiVersion": resource.api_version, **written}
-            )
+            api = cast(FakeApi, caller.kube)
+            api.add({"kind": resource.kind, "apiVersion": resource.api_version, **written})
+            asyncio.run(_reconciled(api))
             _answered_or_refused(operation, caller, asked, f"beside {resource.kind} {spec}")
 
     answered_or_refused()

@@ -152,6 +152,8 @@ def for_type(annotation: Any) -> st.SearchStrategy[Any]:
         return st.booleans()
     if annotation is int:
         return st.integers(-3, 70000)
+    if annotation is float:  # ECS's doubles (a step's percent, a task set's scale)
+        return st.floats(-3, 1000, allow_nan=False)
     return _TEXT
 
 
