@@ -170,9 +170,11 @@ def test_the_aws_cli_deploys_rolls_runs_and_deletes(
     aws("wait", "tasks-stopped", "--tasks", task)
     stopped = aws(
         "describe-tasks", "--tasks", task, "--output", "text",
-        "--query", "tasks[0].[lastStatus,stopCode,containers[0].exitCode,cpu,memory]",
+        "--query",
+        "tasks[0].[lastStatus,stopCode,containers[0].exitCode,cpu,memory,launchType]",
     )  # fmt: skip
-    assert stopped == "STOPPED\tEssentialContainerExited\t3\t256\t512"
+    # run with neither a launch type nor a strategy (the default cluster has none): EC2
+    assert stopped == "STOPPED\tEssentialContainerExited\t3\t256\t512\tEC2"
     # a running task stopped with a reason shows it once stopped, as ECS does
     task = aws(
         "run-task", "--task-definition", "job", "--query", "tasks[0].taskArn", "--output", "text"

@@ -380,3 +380,44 @@ def test_a_task_that_failed_to_start_keeps_ecss_reason_once_its_pod_is_stopped()
     ]
     degraded = {c["type"]: c for c in w.status()["conditions"]}["Degraded"]
     assert (degraded["status"], degraded["reason"]) == ("True", "TaskFailedToStart")
+
+
+def test_each_task_shows_the_launch_type_and_capacity_provider_it_runs_on() -> None:
+    """A RunTask spread over a capacity provider strategy shows each task's own provider, as
+    ECS's describe-tasks does (ECS's base first, then by weight), with its launch type; a task
+    run with neither shows EC2, the launch type ECS gives it."""
+    strategy = [
+        {"capacityProvider": "FARGATE", "base": 1, "weight": 0},
+        {"capacityProvider": "FARGATE_SPOT", "weight": 1},
+    ]
+
+    fargate = {
+        "family": "small",
+        "networkMode": "awsvpc",
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "nginx:1.27"}],
+    }
+    network = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+
+    async def run(spec: Json) -> list[Json]:
+        w = await world(ecs("TaskDefinition", "small", fargate), ecs("Task", "job", spec))
+        await w.reconcile()
+        return list(w.status()["tasks"])
+
+    spread = asyncio.run(
+        run(
+            {
+                "taskDefinition": "small",
+                "count": 2,
+                "capacityProviderStrategy": strategy,
+                "networkConfiguration": network,
+            }
+        )
+    )
+    assert [(t["launchType"], t["capacityProviderName"]) for t in spread] == [
+        ("FARGATE", "FARGATE"),
+        ("FARGATE", "FARGATE_SPOT"),
+    ]
+    plain = asyncio.run(run({"taskDefinition": "web"}))
+    assert [(t["launchType"], t.get("capacityProviderName")) for t in plain] == [("EC2", None)]

@@ -201,7 +201,7 @@ def test_a_gone_pod_leaves_its_record_as_the_truth() -> None:
     # a running task whose pod went away (deleted) stopped at the user's hand, where it ran
     gone = current_state(None, _task("a", "RUNNING", availabilityZone="us-east-1b"), {"app"}, False)
     assert (gone.last_status, gone.stop_code) == ("STOPPED", USER_INITIATED)
-    assert gone.availability_zone == "us-east-1b"
+    assert gone.placed == {"availabilityZone": "us-east-1b"}
     assert current_state(None, None, {"app"}, False).last_status == "PROVISIONING"
 
 

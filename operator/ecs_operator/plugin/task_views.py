@@ -35,7 +35,6 @@ def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Bod
     ``deployments`` are its service's, as describe-services shows them."""
     metadata = pod["metadata"]
     annotations = metadata.get("annotations") or {}
-    labels = metadata.get("labels") or {}
     task_id = metadata["name"]
     state = task_state(
         pod, essential_containers(annotations), bool(metadata.get("deletionTimestamp"))
@@ -51,10 +50,6 @@ def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Bod
     started = (pod.get("status") or {}).get("startTime")
     if started and state.last_status == "RUNNING":
         view["startedAt"] = started
-    if labels.get(keys.LABEL_LAUNCH_TYPE):
-        view["launchType"] = labels[keys.LABEL_LAUNCH_TYPE]
-    if labels.get(keys.LABEL_CAPACITY_PROVIDER):
-        view["capacityProviderName"] = labels[keys.LABEL_CAPACITY_PROVIDER]
     deployment = started_by(pod, deployments)
     if deployment:
         view["startedBy"] = deployment
@@ -76,9 +71,6 @@ def _standalone_tasks(body: Body, arns: Arns) -> list[Body]:
         "group": spec.get("group") or f"family:{family}",
         **picked(spec, TASK_SPEC_MEMBERS),
     }
-    strategy = spec.get("capacityProviderStrategy") or []
-    if strategy:
-        common["capacityProviderName"] = strategy[0]["capacityProvider"]
     return [
         {"taskArn": arns.task(cluster, record["taskId"]), **common, **record}
         for record in status.get("tasks") or []

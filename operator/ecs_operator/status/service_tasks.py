@@ -32,7 +32,7 @@ from .task import (
     ecs_names,
     essential_exit,
     task_state,
-    where_bound,
+    where_placed,
 )
 
 #: the Service status member that holds them
@@ -83,7 +83,6 @@ def stopped_task(
     stops a pod's containers reports them all ended); else ``seen``, if not yet deleting."""
     metadata = pod["metadata"]
     annotations = metadata.get("annotations") or {}
-    labels = metadata.get("labels") or {}
     began = (_deletion_began(seen) if seen else None) or _deletion_began(pod)
     code, reason = _why(pod, seen, live, essential_containers(annotations), deployments)
     record: dict[str, Any] = {
@@ -101,13 +100,10 @@ def stopped_task(
         ("startedAt", (pod.get("status") or {}).get("startTime")),
         ("stoppingAt", rfc3339(began) if began else None),
         ("startedBy", started_by(pod, deployments)),
-        ("launchType", labels.get(keys.LABEL_LAUNCH_TYPE)),
-        ("capacityProviderName", labels.get(keys.LABEL_CAPACITY_PROVIDER)),
-        ("availabilityZone", where_bound(pod)),
     ):
         if value:
             record[member] = value
-    return record
+    return record | where_placed(pod)
 
 
 def _why(

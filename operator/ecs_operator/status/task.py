@@ -15,7 +15,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ecs_operator.nodes import LABEL_ZONE
-from ecs_operator.render.keys import ANNOTATION_CONTAINER_NAMES
+from ecs_operator.render.keys import (
+    ANNOTATION_CONTAINER_NAMES,
+    LABEL_CAPACITY_PROVIDER,
+    LABEL_LAUNCH_TYPE,
+)
 
 from .conditions import condition, merge, override
 from .containers import UNKNOWN, container_view, statuses, task_health
@@ -51,8 +55,8 @@ class TaskState:
     health_status: str = UNKNOWN
     #: an awsvpc task's network interface (task_network.py)
     attachments: list[dict[str, Any]] = field(default_factory=list)
-    #: the zone of its node, once bound (``where_bound``)
-    availability_zone: str | None = None
+    #: where it runs (``where_placed``)
+    placed: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def stopped(self) -> bool:
@@ -68,8 +72,7 @@ class TaskState:
         }
         if self.attachments:
             out["attachments"] = self.attachments
-        if self.availability_zone:
-            out["availabilityZone"] = self.availability_zone
+        out.update(self.placed)
         if self.stop_code:
             out["stopCode"] = self.stop_code
             out["stoppedReason"] = self.stopped_reason
@@ -126,14 +129,26 @@ def task_state(
     state = _lifecycle(pod, essential, stop_requested, cannot_start)
     if pod is None:
         return state
-    return replace(state, attachments=attachments(pod), availability_zone=where_bound(pod))
+    return replace(state, attachments=attachments(pod), placed=where_placed(pod))
 
 
-def where_bound(pod: Mapping[str, Any]) -> str | None:
-    """The Availability Zone a task runs in: its node's zone, which the API server copies onto
-    the pod as it binds it (Kubernetes 1.35+, the PodTopologyLabels admission plugin); None
-    before it is bound, on older clusters, or on nodes without the label."""
-    return ((pod.get("metadata") or {}).get("labels") or {}).get(LABEL_ZONE)
+#: where a task runs, as ECS describes it; a task's record keeps it once its pod is gone
+PLACEMENT = ("launchType", "capacityProviderName", "availabilityZone")
+
+
+def where_placed(pod: Mapping[str, Any]) -> dict[str, str]:
+    """Where a task runs, from its pod's labels: the launch type and capacity provider its plan
+    gave it (a provider whose name is no valid label value shows as its label), and its
+    Availability Zone, its node's zone, which the API server copies onto the pod as it binds
+    it (Kubernetes 1.35+, the PodTopologyLabels admission plugin: none before it is bound, on
+    older clusters, or on nodes without the label)."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    found = zip(PLACEMENT, (LABEL_LAUNCH_TYPE, LABEL_CAPACITY_PROVIDER, LABEL_ZONE), strict=True)
+    return {member: labels[label] for member, label in found if labels.get(label)}
+
+
+def placed_as_recorded(record: Mapping[str, Any]) -> dict[str, str]:
+    return {member: record[member] for member in PLACEMENT if record.get(member)}
 
 
 def _lifecycle(
@@ -268,12 +283,10 @@ def current_state(
             record.get("containers", []),
             record.get("stopCode"),
             record.get("stoppedReason"),
-            availability_zone=record.get("availabilityZone"),
+            placed=placed_as_recorded(record),
         )
     if pod is None and record is not None:
-        state = replace(
-            task_state(None, essential, True), availability_zone=record.get("availabilityZone")
-        )
+        state = replace(task_state(None, essential, True), placed=placed_as_recorded(record))
     else:
         state = task_state(pod, essential, stop_requested, cannot_start)
     if stop_reason and state.stop_code == USER_INITIATED:
