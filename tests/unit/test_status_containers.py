@@ -57,12 +57,27 @@ def _running(name: str = "app", ready: bool = False, restarts: int = 0) -> dict[
     }
 
 
+def _view(pod: dict[str, Any], name: str = "app") -> dict[str, Any]:
+    return next(v for v in containers(pod, {}) if v["name"] == name)
+
+
+def test_every_container_is_listed_in_its_task_definitions_order_reported_or_not() -> None:
+    """ECS lists each container of a task from its start, in its task definition's order; the
+    kubelet reports a native sidecar among the init containers, first."""
+    pod = _pod()
+    pod["spec"]["initContainers"] = [pod["spec"]["containers"].pop()]
+    pod["status"]["initContainerStatuses"] = [_running("side")]
+    names = {"app": "app", "side": "log_router"}
+    shown = [(v["name"], v["lastStatus"]) for v in containers(pod, names)]
+    assert shown == [("app", "PENDING"), ("log_router", "RUNNING")]
+
+
 def test_an_oom_kill_is_reported_in_ecs_words() -> None:
     killed = {
         "name": "app",
         "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}},
     }
-    [view] = containers(_pod(killed), {})
+    view = _view(_pod(killed))
     assert view["exitCode"] == 137
     assert (
         view["reason"] == OUT_OF_MEMORY == "OutOfMemoryError: Container killed due to memory usage"
@@ -92,12 +107,12 @@ def test_an_oom_kill_is_reported_in_ecs_words() -> None:
 def test_a_container_with_a_health_check(
     status: dict[str, Any], pod_ready_since: str | None, expected: str
 ) -> None:
-    [view] = containers(_pod(status, ready_since=pod_ready_since), {})
+    view = _view(_pod(status, ready_since=pod_ready_since))
     assert view["healthStatus"] == expected
 
 
 def test_a_container_without_a_health_check_is_unknown_even_when_ready() -> None:
-    [view] = containers(_pod(_running("side", ready=True)), {})
+    view = _view(_pod(_running("side", ready=True)), "side")
     assert view["healthStatus"] == UNKNOWN
 
 
@@ -111,14 +126,16 @@ def test_a_container_without_a_health_check_is_unknown_even_when_ready() -> None
         # a non-essential container's health is not the task's
         (_running(ready=True), _running("side", restarts=2), {"app"}, HEALTHY),
         (_running(restarts=2), _running("side"), {"side"}, UNKNOWN),
+        # one not reported yet has no verdict
+        (_running(ready=True), None, {"app", "side"}, UNKNOWN),
     ],
 )
 def test_the_task_is_as_healthy_as_its_essential_checked_containers(
-    app: dict[str, Any], side: dict[str, Any], essential: set[str], expected: str
+    app: dict[str, Any], side: dict[str, Any] | None, essential: set[str], expected: str
 ) -> None:
-    pod = _pod(app, side)
+    pod = _pod(app, *([side] if side else []))
     pod["spec"]["containers"][1]["readinessProbe"] = PROBE
-    assert task_health(pod, containers(pod, {}), essential) == expected
+    assert task_health(pod, essential) == expected
     assert task_state(pod, essential, False).to_ecs("t-0")["healthStatus"] == expected
 
 

@@ -12,7 +12,7 @@ else ``UNKNOWN`` (as the ECS agent derives it).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -110,21 +110,27 @@ def _runtime(container: Mapping[str, Any], status: Mapping[str, Any]) -> dict[st
 
 
 def containers(pod: Mapping[str, Any], names: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Every container of the task's pod, as ECS describes it."""
+    """Every container of the task's pod as ECS describes it, in its task definition's order
+    (``names``, Kubernetes name -> ECS name, is in that order; the pod's own order where its
+    annotation is missing): ECS lists each container of a task from its start, one the kubelet
+    has not reported yet as PENDING."""
     with_check = checked(pod)
-    return [container_view(pod, s, names, s["name"] in with_check) for s in statuses(pod)]
+    reported = {s["name"]: s for s in statuses(pod)}
+    order = dict.fromkeys([*names, *(c["name"] for c in spec_containers(pod)), *reported])
+    return [
+        container_view(pod, reported.get(name, {"name": name}), names, name in with_check)
+        for name in order
+    ]
 
 
-def task_health(
-    pod: Mapping[str, Any], views: Sequence[Mapping[str, Any]], essential: Collection[str]
-) -> str:
-    """The task's ``healthStatus`` from its essential containers with a health check (``views``
-    in the order of :func:`statuses`)."""
-    with_check = checked(pod)
+def task_health(pod: Mapping[str, Any], essential: Collection[str]) -> str:
+    """The task's ``healthStatus`` from its essential containers with a health check (one not
+    reported yet has no verdict: UNKNOWN)."""
+    reported = {s["name"]: s for s in statuses(pod)}
     verdicts = [
-        view.get("healthStatus", UNKNOWN)
-        for status, view in zip(statuses(pod), views, strict=True)
-        if status["name"] in essential and status["name"] in with_check
+        health_status(pod, reported.get(name, {}), True)
+        for name in checked(pod)
+        if name in essential
     ]
     if UNHEALTHY in verdicts:
         return UNHEALTHY

@@ -165,7 +165,7 @@ def _lifecycle(
     status = pod.get("status") or {}
     names = ecs_names(pod)
     containers = container_views(pod, names)
-    health = task_health(pod, containers, essential)
+    health = task_health(pod, essential)
     phase = status.get("phase", "Pending")
     exited = essential_exit(pod, essential)
     failing = names.get(cannot_start.container, cannot_start.container) if cannot_start else None
