@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from .api import models
 from .api.identifiers import DEFAULT_CLUSTER
 from .api.rules import (
+    CHANGEABLE_ONCE_STARTED,
     CLUSTER_RULES,
     SCHEDULED_TASK_RULES,
     SERVICE_RULES,
@@ -82,6 +83,9 @@ class Kind:
     #: servers drop them, and the API lists and filters itself). Only members a name is
     #: compared with as written (``cluster`` is not: an ARN there means its short name).
     selectable: tuple[str, ...] = ()
+    #: the spec members that may change once the object has started tasks (its status lists
+    #: them in ``tasks``); every other member is fixed from then on. None: all may change.
+    changeable_once_started: frozenset[str] | None = None
 
     @property
     def name(self) -> str:
@@ -148,6 +152,7 @@ KINDS: tuple[Kind, ...] = (
             Column("DesiredStatus", ".status.desiredStatus"),
             AGE,
         ),
+        changeable_once_started=CHANGEABLE_ONCE_STARTED,
     ),
     Kind(
         "ScheduledTask",
@@ -288,7 +293,8 @@ def spec_schema(model: type[BaseModel], rules: tuple[Rule[Any], ...]) -> Schema:
 
 
 def _root_schema(kind: Kind) -> Schema:
-    return {
+    spec = _defaults(spec_schema(kind.model, kind.rules))
+    root: Schema = {
         "description": f"An ECS {kind.kind}, kept in sync by ecs-operator.",
         "type": "object",
         "required": ["spec"],
@@ -300,7 +306,7 @@ def _root_schema(kind: Kind) -> Schema:
             "kind": {"description": f"The REST resource: {kind.kind}.", "type": "string"},
             # The API server allows nothing but the type here (metadata is its own schema).
             "metadata": {"type": "object"},
-            "spec": _defaults(spec_schema(kind.model, kind.rules)),
+            "spec": spec,
             "status": {
                 "description": "What ECS would report (the Describe output's fields), written "
                 "by the operator.",
@@ -313,6 +319,50 @@ def _root_schema(kind: Kind) -> Schema:
             },
         },
     }
+    if kind.changeable_once_started is not None:
+        root["properties"]["status"]["properties"] = {"tasks": STARTED_TASKS}
+        root["x-kubernetes-validations"] = _fixed_once_started(
+            kind, spec, kind.changeable_once_started
+        )
+    return root
+
+
+#: the status's record of the tasks an object started, declared so that a rule can read it
+STARTED_TASKS: Schema = {
+    "description": "The tasks started, as ECS describes them.",
+    "type": "array",
+    "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+}
+
+
+def _fixed_once_started(kind: Kind, spec: Schema, changeable: frozenset[str]) -> list[Schema]:
+    """A transition rule per spec member outside ``changeable``: refused when it changes (is
+    set, unset or changed) once the object has started tasks, naming the member."""
+    required = set(spec.get("required", ()))
+    rules = []
+    for member in spec["properties"]:
+        if member in changeable:
+            continue
+        new, old = f"self.spec.{member}", f"oldSelf.spec.{member}"
+        same = (
+            f"{new} == {old}"
+            if member in required
+            else f"has({new}) == has({old}) && (!has({new}) || {new} == {old})"
+        )
+        *others, last = sorted(changeable)
+        allowed = f"{', '.join(others)} and {last}" if others else last
+        rules.append(
+            {
+                "rule": f"!has(oldSelf.status.tasks) || size(oldSelf.status.tasks) == 0 || "
+                f"({same})",
+                "message": f"{member} cannot change once the {kind.kind} has started tasks "
+                f"(ECS has no update of a task): run a new {kind.kind}; only {allowed} may "
+                "change",
+                "fieldPath": f".spec.{member}",
+                "reason": "FieldValueForbidden",
+            }
+        )
+    return rules
 
 
 def _defaults(spec: Schema) -> Schema:

@@ -248,3 +248,42 @@ def _set_finalizers(namespace: str, name: str, finalizers: list[str]) -> dict[st
         "patch", TASK_DEFINITIONS, name, "-n", namespace, "--type=merge", "-p", patch, "-o", "json"
     )
     return cast(dict[str, Any], json.loads(patched.stdout))
+
+
+def test_a_task_that_started_tasks_refuses_a_change_of_its_run_task_parameters(
+    crds: Path, namespace: str
+) -> None:
+    """ECS has no update of a task: once a Task has started tasks (its status lists them), a
+    change of its spec is refused at ``kubectl apply``, naming the member, where the operator
+    would leave the running tasks as they are and say nothing; StopTask (desiredStatus) and
+    TagResource (tags) still go through, and a Task that started nothing may be corrected."""
+    task = {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "Task",
+        "metadata": {"name": "job", "namespace": namespace},
+        "spec": {"taskDefinition": "web", "count": 1},
+    }
+    kubectl("apply", "-f", "-", input=json.dumps(task))
+    corrected = {**task, "spec": {"taskDefinition": "web", "count": 2}}
+    kubectl("apply", "-f", "-", input=json.dumps(corrected))  # nothing started yet
+    started = json.dumps({"status": {"tasks": [{"taskId": "job-0"}, {"taskId": "job-1"}]}})
+    on = ("task", "job", "-n", namespace, "--type=merge")
+    kubectl("patch", *on, "--subresource=status", "-p", started)
+
+    changed = {**task, "spec": {"taskDefinition": "web:2", "count": 2, "group": "again"}}
+    refused = kubectl("apply", "-f", "-", input=json.dumps(changed), check=False)
+    assert refused.returncode != 0
+    assert "spec.taskDefinition: Forbidden: taskDefinition cannot change once the Task has" in (
+        refused.stderr
+    )
+    assert "spec.group: Forbidden" in refused.stderr
+    stop = {"spec": {"desiredStatus": "STOPPED", "tags": [{"key": "team", "value": "a"}]}}
+    kubectl("patch", *on, "-p", json.dumps(stop))
+    kubectl("label", "task", "job", "-n", namespace, "run=1")
+    stored = json.loads(kubectl("get", "task", "job", "-n", namespace, "-o", "json").stdout)
+    assert stored["spec"] == {
+        "taskDefinition": "web",
+        "count": 2,
+        "cluster": "default",
+        **stop["spec"],
+    }

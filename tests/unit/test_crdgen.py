@@ -11,6 +11,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import celpy
 import kubernetes_validate
 import pytest
 import yaml
@@ -346,3 +347,40 @@ def test_a_new_object_reads_as_not_yet_observed_until_the_operator_writes_status
     for kind in crdgen.KINDS:
         schema = crdgen.crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
         assert schema["properties"]["status"]["default"] == {"observedGeneration": 0}
+
+
+def _changes_refused(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The members whose rule refuses ``old`` becoming ``new`` (a Task; cel-python, as the API
+    server evaluates a transition rule: ``self`` the new object, ``oldSelf`` the stored one)."""
+    task = next(k for k in crdgen.KINDS if k.kind == "Task")
+    schema = crdgen.crd(task)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    env = celpy.Environment()
+    activation = {"self": celpy.json_to_cel(new), "oldSelf": celpy.json_to_cel(old)}
+    return [
+        rule["fieldPath"]
+        for rule in schema["x-kubernetes-validations"]
+        if not env.program(env.compile(rule["rule"])).evaluate(activation)
+    ]
+
+
+def test_a_task_that_started_tasks_keeps_its_spec_but_its_desired_status_and_tags() -> None:
+    """ECS has no update of a task: once a Task has started tasks, its RunTask parameters are
+    fixed (the API server refuses a change naming the member), but StopTask (desiredStatus)
+    and TagResource (tags); before any task started, the spec may still be corrected."""
+    spec = {"taskDefinition": "web", "count": 2, "cluster": "default"}
+    started = {"spec": spec, "status": {"tasks": [{"taskId": "job-0"}]}}
+    assert _changes_refused(started, {**started, "spec": {**spec, "count": 3}}) == [".spec.count"]
+    added = {**spec, "group": "g", "overrides": {"cpu": "256"}}
+    assert _changes_refused(started, {**started, "spec": added}) == [
+        ".spec.group",
+        ".spec.overrides",
+    ]
+    unset = {k: v for k, v in spec.items() if k != "count"}
+    assert _changes_refused(started, {**started, "spec": unset}) == [".spec.count"]
+    stopped = {**spec, "desiredStatus": "STOPPED", "tags": [{"key": "a", "value": "b"}]}
+    assert _changes_refused(started, {**started, "spec": stopped}) == []
+    for waiting in (
+        {"spec": spec, "status": {"observedGeneration": 1}},
+        {**started, "status": {"tasks": []}},
+    ):
+        assert _changes_refused(waiting, {**waiting, "spec": {**spec, "count": 3}}) == []

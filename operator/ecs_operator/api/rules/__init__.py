@@ -20,10 +20,11 @@ from .cluster import CLUSTER_RULES
 from .common import Cel, ListMapKeys, Rule, ServerCheck
 from .scheduledtask import SCHEDULED_TASK_RULES
 from .service import SERVICE_RULES
-from .task import TASK_RULES
+from .task import CHANGEABLE_ONCE_STARTED, TASK_RULES
 from .taskdefinition import TASK_DEFINITION_RULES
 
 __all__ = [
+    "CHANGEABLE_ONCE_STARTED",
     "CLUSTER_RULES",
     "SCHEDULED_TASK_RULES",
     "SERVICE_RULES",

@@ -31,3 +31,11 @@ def overrides_size(task: TaskSpec) -> list[Violation]:
 _registry.include(TAG_RULES)
 
 TASK_RULES: tuple[Rule[TaskSpec], ...] = _registry.rules
+
+#: What of a Task may change once it has started tasks: ECS has no update of a task, which runs
+#: as the RunTask that started it, but StopTask (``desiredStatus``) and TagResource (``tags``).
+#: The rest is fixed then, as a Job's pod template is: the API server refuses the change,
+#: naming the member (``crdgen``), where the operator would otherwise leave the running tasks
+#: as they are and say nothing. Before any task started (a Task refused as invalid, or waiting
+#: for its task definition), the spec may still be corrected.
+CHANGEABLE_ONCE_STARTED = frozenset({"desiredStatus", "tags"})
