@@ -453,6 +453,32 @@ def test_describe_tasks_shows_the_size_the_revision_registered(
     assert "CPU" in text.getvalue() and "1024" in text.getvalue()
 
 
+def test_each_container_names_its_task_and_has_an_arn_of_its_own(
+    web: Body, web_pods: list[Body], web_td: Body
+) -> None:
+    """As ECS's describe-tasks shows a container: its ``taskArn``, and a ``containerArn`` under
+    the task's cluster and id that is the same at every call."""
+    source = FakeSource(
+        {"services": [web], "taskdefinitions": [web_td]}, web_pods, (revision_of(web_td, 1),)
+    )
+
+    def described() -> list[Body]:
+        out = io.StringIO()
+        cli.run(cli.parser().parse_args(["describe-tasks", "-o", "json"]), source, out)
+        return list(json.loads(out.getvalue())["tasks"])
+
+    tasks = described()
+    containers = [c for t in tasks for c in t["containers"]]
+    assert containers and all(c["taskArn"] == t["taskArn"] for t in tasks for c in t["containers"])
+    arns = [c["containerArn"] for c in containers]
+    assert len(set(arns)) == len(arns)
+    task_arn = tasks[0]["taskArn"]
+    assert tasks[0]["containers"][0]["containerArn"].startswith(
+        task_arn.replace(":task/", ":container/") + "/"
+    )
+    assert arns == [c["containerArn"] for t in described() for c in t["containers"]]
+
+
 def test_a_tasks_sizes_are_its_revisions_as_its_overrides_change_them() -> None:
     """describe-tasks shows the task's and each container's sizes as ECS does: strings, from
     the revision it runs, a RunTask's overrides taking precedence; nothing where neither has
