@@ -26,7 +26,7 @@ from ecs_operator.ecsapi import server, services, taskdefinitions, tasks, wire
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.ecsapi.errors import EcsApiError
-from ecs_operator.handlers import service, task, taskdefinition
+from ecs_operator.handlers import cluster, service, task, taskdefinition
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.events import EventRecorder
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK, TASK_DEFINITION
@@ -62,7 +62,12 @@ async def _reconciled(api: FakeApi) -> None:
     """Every ECS object of ``api`` reconciled twice (the second pass writes what the first
     waited for: a task's pods, then its state), task definitions first."""
     ctx = context(api)
-    kinds = {TASK_DEFINITION: taskdefinition, ECS_SERVICE: service, ECS_TASK: task}
+    kinds = {
+        TASK_DEFINITION: taskdefinition,
+        ECS_SERVICE: service,
+        ECS_TASK: task,
+        ECS_CLUSTER: cluster,
+    }
     for resource, handler in kinds.items():
         names = [name for plural, _, name in list(api.objects) if plural == resource.plural]
         for name in names * 2:
