@@ -339,6 +339,8 @@ def _fixed_once_started(kind: Kind, spec: Schema, changeable: frozenset[str]) ->
     """A transition rule per spec member outside ``changeable``: refused when it changes (is
     set, unset or changed) once the object has started tasks, naming the member."""
     required = set(spec.get("required", ()))
+    *others, last = sorted(changeable)
+    allowed = f"{', '.join(others)} and {last}" if others else last
     rules = []
     for member in spec["properties"]:
         if member in changeable:
@@ -349,8 +351,6 @@ def _fixed_once_started(kind: Kind, spec: Schema, changeable: frozenset[str]) ->
             if member in required
             else f"has({new}) == has({old}) && (!has({new}) || {new} == {old})"
         )
-        *others, last = sorted(changeable)
-        allowed = f"{', '.join(others)} and {last}" if others else last
         rules.append(
             {
                 "rule": f"!has(oldSelf.status.tasks) || size(oldSelf.status.tasks) == 0 || "

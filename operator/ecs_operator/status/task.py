@@ -148,6 +148,7 @@ def where_placed(pod: Mapping[str, Any]) -> dict[str, str]:
 
 
 def placed_as_recorded(record: Mapping[str, Any]) -> dict[str, str]:
+    """Where a task ran, as its record kept it (its pod gone)."""
     return {member: record[member] for member in PLACEMENT if record.get(member)}
 
 
