@@ -6,7 +6,7 @@ model is the single source of truth for names, JSON types, enums, bounds and doc
 Hand-written ECS rules live in ``api/rules/`` and a few field types are overridden with the
 lenient ECS forms (``TYPE_OVERRIDES``). Single-field limits that ECS states only in prose (or
 enforces only server-side) are added from ``DOC_CONSTRAINTS`` / ``SERVICE_REQUIRED``, so that
-pydantic and the generated CRD schema (see ``crdgen.py``) enforce them alike. Those tables, and
+pydantic and the generated CRD schema (see ``crdgen/``) enforce them alike. Those tables, and
 which requests are generated, are in ``shape_sources.py``.
 
 Usage: ``python tools/gen_shapes.py [--check]`` (``make shapes``). Needs the dev extra
