@@ -15,12 +15,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from ecs_operator.handlers import cluster, service, task, taskdefinition
 from ecs_operator.handlers.context import Context, Settings
 from ecs_operator.handlers.indexes import INDEXES, PROJECTIONS
 from ecs_operator.handlers.queue import Key, Reconcile, Result
 from ecs_operator.kube.client import ApiError, Resource
 from ecs_operator.kube.events import EventRecorder
-from ecs_operator.kube.resources import resource_of
+from ecs_operator.kube.resources import (
+    ECS_CLUSTER,
+    ECS_SERVICE,
+    ECS_TASK,
+    TASK_DEFINITION,
+    resource_of,
+)
 from ecs_operator.kube.store import Store
 from ecs_operator.kube.writer import Writer, merge_patch
 
@@ -316,3 +323,21 @@ class World:
 
     def condition(self, kind: str) -> Json:
         return next((c for c in self.status().get("conditions", []) if c["type"] == kind), {})
+
+
+async def reconciled(api: FakeApi) -> None:
+    """Every ECS object of ``api`` (namespace ``shop``) reconciled twice, as the operator would
+    (the second pass writes what the first waited for: a task's pods, then its state), task
+    definitions first."""
+    ctx = context(api)
+    handlers = {
+        TASK_DEFINITION: taskdefinition,
+        ECS_SERVICE: service,
+        ECS_TASK: task,
+        ECS_CLUSTER: cluster,
+    }
+    for resource, handler in handlers.items():
+        names = [name for plural, _, name in list(api.objects) if plural == resource.plural]
+        for name in names * 2:
+            await handler.reconcile(ctx, "shop", name)
+    await cast(EventRecorder, ctx.events).drain()

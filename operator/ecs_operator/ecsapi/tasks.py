@@ -22,7 +22,7 @@ from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
-from ecs_operator.plugin.task_views import all_tasks, list_tasks
+from ecs_operator.plugin.task_views import all_tasks, list_tasks, named_containers
 from ecs_operator.plugin.views import sized
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON
 from ecs_operator.status.task import STOP_REASONS, USER_INITIATED
@@ -75,7 +75,7 @@ class Found:
     ) -> None:
         pod = shown.pop("taskId")
         self.id = task_id(caller.namespace, pod)
-        self.shown = {**shown, "taskArn": caller.arn(f"task/{cluster}/{self.id}")}
+        self.shown = named_containers({**shown, "taskArn": caller.arn(f"task/{cluster}/{self.id}")})
         self.source = source
         self.gone = gone
 

@@ -101,12 +101,13 @@ def all_tasks(
         for stopped in _stopped_service_tasks(body, cluster, arns):
             if stopped["taskArn"] not in running:
                 tasks.append(stopped)
-    return sorted((_containers_named(t) for t in tasks), key=lambda t: t["taskArn"])
+    return sorted(tasks, key=lambda t: t["taskArn"])
 
 
-def _containers_named(task: Body) -> Body:
+def named_containers(task: Body) -> Body:
     """``task`` with each container's ``taskArn`` and ``containerArn``, as ECS shows them: the
-    ARN's id a UUID of the task and the container's name, the same at every call."""
+    ARN's id a UUID of the task and the container's name, the same at every call (``task``
+    with the ARN it is shown with: the ECS API's ids are not ``kubectl ecs``'s)."""
     arn = task["taskArn"]
     prefix = arn.replace(":task/", ":container/", 1)
 

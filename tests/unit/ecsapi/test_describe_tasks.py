@@ -8,7 +8,7 @@ import asyncio
 import time
 from typing import Any, cast
 
-from tests.unit.fakes import FakeApi
+from tests.unit.fakes import FakeApi, reconciled
 
 from ecs_operator.ecsapi import taskdefinitions, tasks
 from ecs_operator.ecsapi.caller import Caller
@@ -57,3 +57,18 @@ def test_a_standalone_task_is_stopped_reading_the_task_objects_alone() -> None:
 
     assert (stopped["taskArn"], stopped["desiredStatus"]) == (arn, "STOPPED")
     assert "pods" not in _lists(api) and "services" not in _lists(api)
+
+
+def test_a_containers_arn_is_under_the_task_id_the_api_shows() -> None:
+    """ECS's containerArn names the task's cluster and id (``container/<cluster>/<task>/<id>``):
+    the API's 32-digit task id, not the pod's name, and its taskArn is the task's."""
+    api, caller, arn = _started_task()
+    asyncio.run(reconciled(api))
+
+    [task] = asyncio.run(tasks.describe(caller, {"tasks": [arn]}))["tasks"]
+
+    task_id = arn.rsplit("/", 1)[-1]
+    assert task["containers"], task
+    for container in task["containers"]:
+        assert container["taskArn"] == arn
+        assert container["containerArn"].split(":container/")[1].startswith(f"default/{task_id}/")

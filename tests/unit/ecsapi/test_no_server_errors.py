@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.support import ecs_answers
-from tests.unit.fakes import FakeApi, context
+from tests.unit.fakes import FakeApi, reconciled
 from tests.unit.render.strategies import DETERMINISTIC, request, stored, task_definitions
 
 from ecs_operator.api.models import ClusterSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec
@@ -26,9 +26,7 @@ from ecs_operator.ecsapi import server, services, taskdefinitions, tasks, wire
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.ecsapi.errors import EcsApiError
-from ecs_operator.handlers import cluster, service, task, taskdefinition
 from ecs_operator.kube.client import Resource
-from ecs_operator.kube.events import EventRecorder
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK, TASK_DEFINITION
 
 Body = dict[str, Any]
@@ -54,25 +52,8 @@ def _first_world() -> tuple[Caller, str]:
     created = {"serviceName": "web", "taskDefinition": "web", "desiredCount": 1}
     asyncio.run(services.create(caller, created))
     ran = asyncio.run(tasks.run(caller, {"taskDefinition": "web", "clientToken": TOKEN}))
-    asyncio.run(_reconciled(api))
+    asyncio.run(reconciled(api))
     return caller, ran["tasks"][0]["taskArn"]
-
-
-async def _reconciled(api: FakeApi) -> None:
-    """Every ECS object of ``api`` reconciled twice (the second pass writes what the first
-    waited for: a task's pods, then its state), task definitions first."""
-    ctx = context(api)
-    kinds = {
-        TASK_DEFINITION: taskdefinition,
-        ECS_SERVICE: service,
-        ECS_TASK: task,
-        ECS_CLUSTER: cluster,
-    }
-    for resource, handler in kinds.items():
-        names = [name for plural, _, name in list(api.objects) if plural == resource.plural]
-        for name in names * 2:
-            await handler.reconcile(ctx, "shop", name)
-    await cast(EventRecorder, ctx.events).drain()
 
 
 TASK = _world()[1]
@@ -221,7 +202,7 @@ def test_no_object_written_with_kubectl_makes_an_operation_a_server_error(
             written = {"metadata": {"name": "kubectl", "namespace": "shop"}, "spec": spec}
             api = cast(FakeApi, caller.kube)
             api.add({"kind": resource.kind, "apiVersion": resource.api_version, **written})
-            asyncio.run(_reconciled(api))
+            asyncio.run(reconciled(api))
             _answered_or_refused(operation, caller, asked, f"beside {resource.kind} {spec}")
 
     answered_or_refused()
