@@ -175,17 +175,25 @@ def test_the_aws_cli_deploys_rolls_runs_and_deletes(
     )  # fmt: skip
     # run with neither a launch type nor a strategy (the default cluster has none): EC2
     assert stopped == "STOPPED\tEssentialContainerExited\t3\t256\t512\tEC2"
-    # a running task stopped with a reason shows it once stopped, as ECS does
-    task = aws(
-        "run-task", "--task-definition", "job", "--query", "tasks[0].taskArn", "--output", "text"
-    )
+    # a running task stopped with a reason shows it once stopped, as ECS does; of two that one
+    # RunTask started, the other runs on (ECS stops each task alone)
+    task, other = aws(
+        "run-task", "--task-definition", "job", "--count", "2",
+        "--query", "tasks[*].taskArn", "--output", "text",
+    ).split()  # fmt: skip
+    aws("wait", "tasks-running", "--tasks", task, other)
     aws("stop-task", "--task", task, "--reason", "cancelled by the pipeline")
     aws("wait", "tasks-stopped", "--tasks", task)
     stopped = aws(
-        "describe-tasks", "--tasks", task, "--output", "text",
-        "--query", "tasks[0].[lastStatus,stopCode,stoppedReason]",
+        "describe-tasks", "--tasks", task, other, "--output", "text",
+        "--query", "tasks[*].[taskArn,lastStatus,stopCode,stoppedReason]",
     )  # fmt: skip
-    assert stopped == "STOPPED\tUserInitiated\tcancelled by the pipeline"
+    assert sorted(stopped.splitlines()) == sorted(
+        [
+            f"{task}\tSTOPPED\tUserInitiated\tcancelled by the pipeline",
+            f"{other}\tRUNNING\tNone\tNone",
+        ]
+    )
     # an image that cannot be pulled (kwok plays a kubelet backing off pulling a ":pull-error"
     # image for good): once the kubelet's retries had their time, the task stops as ECS stops
     # it, where Kubernetes alone would leave it pending and the waiter would time out

@@ -16,6 +16,7 @@ from ecs_operator.handlers.context import Timers
 from ecs_operator.handlers.queue import Key, Kind, Result
 from ecs_operator.kube.resources import ECS_TASK
 from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT
+from ecs_operator.render.keys import ANNOTATION_STOPPED_TASKS
 
 from .fakes import NOW, FakeApi, FakeQueue, World, context, stamp
 from .test_reconcile_service import DEFAULT_CLUSTER, ecs, task_definition
@@ -421,3 +422,40 @@ def test_each_task_shows_the_launch_type_and_capacity_provider_it_runs_on() -> N
     ]
     plain = asyncio.run(run({"taskDefinition": "web"}))
     assert [(t["launchType"], t.get("capacityProviderName")) for t in plain] == [("EC2", None)]
+
+
+def test_stop_task_of_one_task_of_several_stops_that_one_alone() -> None:
+    """ECS's StopTask stops the one task it names, whatever RunTask's ``count`` was: the ECS API
+    marks it on the Task (``ecs-operator.dev/stopped-tasks``, with its reason), and the
+    operator stops its pod alone; the other runs on, and so does the Task."""
+
+    def asked(body: Json) -> None:
+        body["metadata"]["annotations"] = {ANNOTATION_STOPPED_TASKS: '{"job-1": "hung"}'}
+
+    async def run() -> World:
+        w = await world(job())
+        await w.reconcile()
+        for name in ("job-0", "job-1"):
+            w.change(PODS, name, _running)
+        await w.reconcile()
+        w.api.forget_requests()
+        w.change(TASKS, "job", asked)
+        await w.reconcile()
+        assert sorted(w.api.written) == [("patch", PODS, "job-1"), ("patch/status", TASKS, "job")]
+        w.change(PODS, "job-1", _exited(143))  # the kubelet stopped it
+        await w.reconcile()
+        return w
+
+    w = asyncio.run(run())
+    records = {t["taskId"]: t for t in w.status()["tasks"]}
+    assert (records["job-0"]["lastStatus"], records["job-0"]["desiredStatus"]) == (
+        "RUNNING",
+        "RUNNING",
+    )
+    stopped = records["job-1"]
+    assert (stopped["lastStatus"], stopped["stopCode"], stopped["stoppedReason"]) == (
+        "STOPPED",
+        "UserInitiated",
+        "hung",
+    )
+    assert w.status()["desiredStatus"] == "RUNNING"

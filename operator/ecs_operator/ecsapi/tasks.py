@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -24,8 +25,8 @@ from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
 from ecs_operator.plugin.task_views import all_tasks, list_tasks, named_containers
 from ecs_operator.plugin.views import sized
-from ecs_operator.render.keys import ANNOTATION_STOP_REASON
-from ecs_operator.status.task import STOP_REASONS, USER_INITIATED
+from ecs_operator.render.keys import ANNOTATION_STOP_REASON, ANNOTATION_STOPPED_TASKS
+from ecs_operator.status.task import STOP_REASONS, USER_INITIATED, stopped_alone
 
 from . import clusters, errors, families, idempotency, services, taskdefinitions, wire
 from .caller import Caller, Conflict
@@ -74,6 +75,8 @@ class Found:
         self, caller: Caller, cluster: str, shown: Body, source: Body, gone: bool = False
     ) -> None:
         pod = shown.pop("taskId")
+        #: the task's pod's name (a Task's ``<task>-<i>``, even before its pod exists)
+        self.pod = pod
         self.id = task_id(caller.namespace, pod)
         self.shown = named_containers({**shown, "taskArn": caller.arn(f"task/{cluster}/{self.id}")})
         self.source = source
@@ -254,7 +257,20 @@ async def stop(caller: Caller, request: Body) -> Body:
         return {"task": _with_tags(found, ["TAGS"])}
     name = found.source["metadata"]["name"]
     reason = request.get("reason") or STOP_REASONS[USER_INITIATED]
-    if found.standalone:  # ECS StopTask is the Task's desiredStatus (all of its count)
+    if found.standalone and _one_of_several(found):  # ECS stops each task alone
+        asked = {**stopped_alone(found.source), found.pod: request.get("reason") or ""}
+        text = json.dumps(asked, sort_keys=True, separators=(",", ":"))
+        await caller.patch(
+            ECS_TASK,
+            name,
+            {
+                "metadata": {
+                    "resourceVersion": found.source["metadata"]["resourceVersion"],
+                    "annotations": {ANNOTATION_STOPPED_TASKS: text},
+                }
+            },
+        )
+    elif found.standalone:  # the Task's one task: StopTask is the Task's desiredStatus
         patch: Body = {"spec": {"desiredStatus": "STOPPED"}}
         if request.get("reason"):
             patch["metadata"] = {"annotations": {ANNOTATION_STOP_REASON: request["reason"]}}
@@ -264,6 +280,11 @@ async def stop(caller: Caller, request: Body) -> Body:
         await caller.delete(POD, name)
     stopping = {"desiredStatus": "STOPPED", "stopCode": USER_INITIATED, "stoppedReason": reason}
     return {"task": {**_with_tags(found, ["TAGS"]), **stopping}}
+
+
+def _one_of_several(found: Found) -> bool:
+    """Whether the task is one of several its Task started (a RunTask ``count`` above one)."""
+    return len((found.source.get("status") or {}).get("tasks") or []) > 1
 
 
 async def _note_stop(caller: Caller, pod: str, reason: str) -> None:

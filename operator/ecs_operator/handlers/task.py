@@ -2,7 +2,9 @@
 
 Pods get fixed names (``<task>-<i>``), so a restart of the operator at any point never starts
 a task twice. ECS semantics on top of Kubernetes': when an essential container exits, the
-whole task stops (the operator ends the pod); ``desiredStatus: STOPPED`` stops it (StopTask);
+whole task stops (the operator ends the pod); ``desiredStatus: STOPPED`` stops it (StopTask),
+and the annotation ``ecs-operator.dev/stopped-tasks`` stops the tasks it names alone (StopTask
+of one of several);
 a container the kubelet keeps failing to start (an image that cannot be pulled) stops it with
 ``TaskFailedToStart`` rather than leaving it pending for good.
 A stopped task's record stays in the status; its pod is removed after the retention period.
@@ -32,6 +34,7 @@ from ecs_operator.status.task import (
     LIFECYCLE,
     current_state,
     start_refused,
+    stopped_alone,
     stopped_events,
     task_status,
     timestamps,
@@ -71,10 +74,15 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     planned = {pod["metadata"]["name"]: pod for pod in plan.pods}
     pods, conflicts = _own_pods(ctx, body, list(planned))
     taken = {conflict.name for conflict in conflicts}
+    alone = stopped_alone(body)  # StopTask of one task of several
     starting = (
         []
         if stop
-        else [t for t in planned if pods[t] is None and t not in records and t not in taken]
+        else [
+            t
+            for t in planned
+            if pods[t] is None and t not in records and t not in taken and t not in alone
+        ]
     )
     if starting:  # tasks already started run on, whatever the policy says now
         if plan.refusal is not None:
@@ -96,11 +104,13 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
                 pod, record = await _start(ctx, body, planned[task_id])
             except NameConflict as conflict:
                 conflicts.append(conflict)
-        if pod is None and record is None and not stop:
+        stopping = stop or task_id in alone
+        if pod is None and record is None and not stopping:
             continue  # not started: its name or its account is taken
         failure = _start_failure(ctx, body, pod)
-        state = current_state(pod, record, essential, stop, reason, failure)
-        if (pod is not None and state.stopped) or stop:
+        why = reason if stop else alone.get(task_id)
+        state = current_state(pod, record, essential, stopping, why, failure)
+        if (pod is not None and state.stopped) or stopping:
             await _stop_pod(ctx, pod)
         states.append(state.to_ecs(task_id) | timestamps(record, state, at))
     reported = await report_findings(ctx, body, list(plan.findings))

@@ -57,6 +57,9 @@ ANNOTATION_STARTED_BY = PREFIX + "started-by"
 ANNOTATION_GROUP = PREFIX + "group"
 #: on a Task: StopTask's ``reason``, its tasks' ``stoppedReason`` once stopped
 ANNOTATION_STOP_REASON = PREFIX + "stop-reason"
+#: on a Task: the tasks of it StopTask stopped alone (one of several), each with its reason, as
+#: JSON (``{"<task>-1": "reason"}``)
+ANNOTATION_STOPPED_TASKS = PREFIX + "stopped-tasks"
 
 # Annotations keeping ECS values that have no Kubernetes field (see coverage.py).
 ANNOTATION_LOG_CONFIGURATION = PREFIX + "log-configuration"

@@ -17,6 +17,7 @@ from typing import Any
 from ecs_operator.nodes import LABEL_ZONE
 from ecs_operator.render.keys import (
     ANNOTATION_CONTAINER_NAMES,
+    ANNOTATION_STOPPED_TASKS,
     LABEL_CAPACITY_PROVIDER,
     LABEL_LAUNCH_TYPE,
 )
@@ -95,6 +96,18 @@ def start_refused(status: int, message: str) -> TaskState | None:
         return None
     reason = f"{STOP_REASONS[FAILED_TO_START]}: {message}"
     return TaskState("STOPPED", "STOPPED", [], FAILED_TO_START, reason)
+
+
+def stopped_alone(body: Mapping[str, Any]) -> dict[str, str]:
+    """The tasks of a Task that StopTask stopped alone, each with its reason (the annotation
+    the ECS API writes; none where it is not a JSON object: annotations are anyone's to
+    edit)."""
+    text = ((body.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_STOPPED_TASKS)
+    try:
+        asked = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in asked.items()} if isinstance(asked, dict) else {}
 
 
 def ecs_names(pod: dict[str, Any]) -> dict[str, str]:

@@ -5,6 +5,7 @@ tell alone."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any, cast
 
@@ -13,6 +14,7 @@ from tests.unit.fakes import FakeApi, reconciled
 from ecs_operator.ecsapi import taskdefinitions, tasks
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential
+from ecs_operator.render.keys import ANNOTATION_STOPPED_TASKS
 
 WEB = {"family": "web", "containerDefinitions": [{"name": "a", "image": "nginx", "memory": 8}]}
 
@@ -72,3 +74,30 @@ def test_a_containers_arn_is_under_the_task_id_the_api_shows() -> None:
     for container in task["containers"]:
         assert container["taskArn"] == arn
         assert container["containerArn"].split(":container/")[1].startswith(f"default/{task_id}/")
+
+
+def test_stop_task_of_one_task_of_several_marks_it_alone_on_its_task() -> None:
+    """StopTask names one task; of a RunTask with ``count`` 2 the other runs on (ECS stops
+    each task alone): the Task's spec is left as it is (desiredStatus is all of them), and the
+    stopped one is marked with its reason for the operator. A second stop adds to the mark."""
+    api = FakeApi(now=time.time())
+    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    asyncio.run(taskdefinitions.register(caller, dict(WEB)))
+    ran = asyncio.run(tasks.run(caller, {"taskDefinition": "web", "count": 2}))["tasks"]
+    asyncio.run(reconciled(api))
+
+    first, second = (t["taskArn"] for t in ran)
+    stopped = asyncio.run(tasks.stop(caller, {"task": first, "reason": "hung"}))["task"]
+    asyncio.run(tasks.stop(caller, {"task": second}))
+
+    assert (stopped["taskArn"], stopped["desiredStatus"], stopped["stoppedReason"]) == (
+        first,
+        "STOPPED",
+        "hung",
+    )
+    [body] = [b for (plural, _, _), b in api.objects.items() if plural == "tasks"]
+    assert "desiredStatus" not in body["spec"]
+    name = body["metadata"]["name"]
+    marked = json.loads(body["metadata"]["annotations"][ANNOTATION_STOPPED_TASKS])
+    assert set(marked) == {f"{name}-0", f"{name}-1"}
+    assert sorted(marked.values()) == ["", "hung"]
