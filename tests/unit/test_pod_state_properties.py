@@ -20,13 +20,14 @@ from tests.support import ecs_answers
 from ecs_operator.ecsapi import services, tasks, wire
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential
-from ecs_operator.handlers import service, task, taskdefinition
+from ecs_operator.handlers import service, task
 from ecs_operator.handlers.context import Settings, Timers
 from ecs_operator.kube.events import EventRecorder
 from ecs_operator.kube.resources import DEPLOYMENT, POD, resource_of
 from ecs_operator.nodes import LABEL_ZONE
+from ecs_operator.render.keys import ANNOTATION_STOPPED_TASKS
 
-from .fakes import NOW, FakeApi, context, stamp
+from .fakes import NOW, FakeApi, context, reconciled, stamp
 from .render.strategies import DETERMINISTIC
 from .test_reconcile_service import DEFAULT_CLUSTER, ecs
 
@@ -236,18 +237,10 @@ def _settled(api: FakeApi, kind: str, name: str, changed: list[Json]) -> None:
 
 
 def _started(*objects: Json) -> FakeApi:
-    """A namespace with its default Cluster, the family ``web`` and ``objects``, reconciled once
-    (a Task's pods created, a Service's Deployment)."""
+    """A namespace with its default Cluster, the family ``web`` and ``objects``, reconciled (a
+    Task's pods created, a Service's Deployment)."""
     api = FakeApi(DEFAULT_CLUSTER, ecs("TaskDefinition", "web", DEFINITION), *objects)
-
-    async def run() -> None:
-        ctx = context(api)
-        await taskdefinition.reconcile(ctx, "shop", "web")
-        for body in objects:
-            handler = {"Service": service, "Task": task}[body["kind"]]
-            await handler.reconcile(ctx, "shop", body["metadata"]["name"])
-
-    asyncio.run(run())
+    asyncio.run(reconciled(api))
     return api
 
 
@@ -277,9 +270,16 @@ def _task_pods(api: FakeApi) -> list[Json]:
 @settings(DETERMINISTIC, max_examples=60)
 @given(data=st.data())
 def test_a_tasks_pods_in_any_state_make_a_task_ecs_could_describe(data: st.DataObject) -> None:
+    """A Task's pods in any state, StopTask of one of its tasks asked or not (the annotation
+    the ECS API writes, or one a tenant wrote)."""
     api = copy.deepcopy(TASK)
     pods = [data.draw(pod_changes(pod)) for pod in _task_pods(api)]
-    _settled(api, "Task", "job", pods)
+    [job] = [b for (plural, _, _), b in api.objects.items() if plural == "tasks"]
+    asked = data.draw(st.sampled_from([None, '{"job-1": "hung"}', '{"job-0": ""}', "[1]", "{"]))
+    if asked is not None:
+        job = copy.deepcopy(job)
+        job["metadata"]["annotations"] = {ANNOTATION_STOPPED_TASKS: asked}
+    _settled(api, "Task", "job", [job, *pods])
     _answers_ecs_could_send(api)
 
 
