@@ -492,18 +492,45 @@ def test_a_tasks_sizes_are_its_revisions_as_its_overrides_change_them() -> None:
         ],
     }
     overrides = {"cpu": "512", "containerOverrides": [{"name": "main", "memory": 512}]}
-    task = {"overrides": overrides, "containers": [{"name": "main"}, {"name": "side"}]}
+    arn = "arn:aws:ecs:local:000000000000:task/default/job-0"
+    task = {
+        "taskArn": arn,
+        "overrides": overrides,
+        "containers": [{"name": "main"}, {"name": "side"}],
+    }
 
     shown = views.sized(task, {"data": {"spec": spec}})
 
     assert (shown["cpu"], shown["memory"]) == ("512", "1024")
-    assert shown["containers"] == [
+    assert [_sizes_of(c) for c in shown["containers"]] == [
         {"name": "main", "cpu": "128", "memory": "512"},
         {"name": "side", "memoryReservation": "64"},
     ]
-    assert views.sized({"containers": [{"name": "main"}]}, None) == {
-        "containers": [{"name": "main"}]
+    plain = views.sized({"taskArn": arn, "containers": [{"name": "main"}]}, None)
+    assert [_sizes_of(c) for c in plain["containers"]] == [{"name": "main"}]
+
+
+def _sizes_of(container: Body) -> Body:
+    return {k: v for k, v in container.items() if k not in ("taskArn", "containerArn")}
+
+
+def test_a_task_not_started_yet_lists_its_revisions_containers_pending() -> None:
+    """As ECS's RunTask answers: the task's containers from its start, PENDING, named and
+    sized, before the operator has made its pod."""
+    spec = {"family": "job", "containerDefinitions": [{"name": "main", "image": "x", "cpu": 128}]}
+    arn = "arn:aws:ecs:local:000000000000:task/default/job-0"
+    task = {"taskArn": arn, "lastStatus": "PROVISIONING", "containers": []}
+
+    [container] = views.sized(task, {"data": {"spec": spec}})["containers"]
+
+    assert _sizes_of(container) == {
+        "name": "main",
+        "lastStatus": "PENDING",
+        "healthStatus": "UNKNOWN",
+        "image": "x",
+        "cpu": "128",
     }
+    assert container["containerArn"].startswith(arn.replace(":task/", ":container/"))
 
 
 def test_a_service_task_is_started_by_the_deployment_that_runs_it(web_pods: list[Body]) -> None:

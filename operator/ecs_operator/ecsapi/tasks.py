@@ -23,7 +23,7 @@ from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
-from ecs_operator.plugin.task_views import all_tasks, list_tasks, named_containers
+from ecs_operator.plugin.task_views import all_tasks, list_tasks
 from ecs_operator.plugin.views import sized
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON, ANNOTATION_STOPPED_TASKS
 from ecs_operator.status.task import STOP_REASONS, USER_INITIATED, stopped_alone
@@ -78,7 +78,7 @@ class Found:
         #: the task's pod's name (a Task's ``<task>-<i>``, even before its pod exists)
         self.pod = pod
         self.id = task_id(caller.namespace, pod)
-        self.shown = named_containers({**shown, "taskArn": caller.arn(f"task/{cluster}/{self.id}")})
+        self.shown = {**shown, "taskArn": caller.arn(f"task/{cluster}/{self.id}")}
         self.source = source
         self.gone = gone
 
@@ -254,7 +254,8 @@ async def stop(caller: Caller, request: Body) -> Body:
     if found is None:
         raise errors.invalid_parameter("The referenced task was not found.")
     if found.gone:  # stopped already: ECS answers with the task as it is
-        return {"task": _with_tags(found, ["TAGS"])}
+        [task] = await _sized(caller, [_with_tags(found, ["TAGS"])])
+        return {"task": task}
     name = found.source["metadata"]["name"]
     reason = request.get("reason") or STOP_REASONS[USER_INITIATED]
     if found.standalone and _one_of_several(found):  # ECS stops each task alone
@@ -279,7 +280,8 @@ async def stop(caller: Caller, request: Body) -> Body:
         await _note_stop(caller, name, request.get("reason") or "")
         await caller.delete(POD, name)
     stopping = {"desiredStatus": "STOPPED", "stopCode": USER_INITIATED, "stoppedReason": reason}
-    return {"task": {**_with_tags(found, ["TAGS"]), **stopping}}
+    [task] = await _sized(caller, [{**_with_tags(found, ["TAGS"]), **stopping}])
+    return {"task": task}
 
 
 def _one_of_several(found: Found) -> bool:

@@ -49,10 +49,9 @@ def _list_services(args: argparse.Namespace, source: Source, arns: views.Arns) -
 def _tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> list[Body]:
     services = source.custom("services")
     deployments = task_views.service_deployments(services, args.cluster, arns)
-    tasks = task_views.all_tasks(
+    return task_views.all_tasks(
         source.custom("tasks"), source.pods(), args.cluster, arns, deployments, services
     )
-    return [task_views.named_containers(t) for t in tasks]
 
 
 def _describe_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:

@@ -5,7 +5,6 @@ views it uses."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER, short_name
@@ -102,21 +101,6 @@ def all_tasks(
             if stopped["taskArn"] not in running:
                 tasks.append(stopped)
     return sorted(tasks, key=lambda t: t["taskArn"])
-
-
-def named_containers(task: Body) -> Body:
-    """``task`` with each container's ``taskArn`` and ``containerArn``, as ECS shows them: the
-    ARN's id a UUID of the task and the container's name, the same at every call (``task``
-    with the ARN it is shown with: the ECS API's ids are not ``kubectl ecs``'s)."""
-    arn = task["taskArn"]
-    prefix = arn.replace(":task/", ":container/", 1)
-
-    def named(container: Body) -> Body:
-        container_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{arn}/{container['name']}")
-        return {**container, "taskArn": arn, "containerArn": f"{prefix}/{container_id}"}
-
-    containers = [named(c) for c in task.get("containers") or []]
-    return {**task, "containers": containers} if containers else task
 
 
 def _stopped_service_tasks(body: Body, cluster: str, arns: Arns) -> list[Body]:

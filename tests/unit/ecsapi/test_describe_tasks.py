@@ -101,3 +101,23 @@ def test_stop_task_of_one_task_of_several_marks_it_alone_on_its_task() -> None:
     marked = json.loads(body["metadata"]["annotations"][ANNOTATION_STOPPED_TASKS])
     assert set(marked) == {f"{name}-0", f"{name}-1"}
     assert sorted(marked.values()) == ["", "hung"]
+
+
+def test_run_task_answers_the_containers_pending_as_describe_tasks_does() -> None:
+    """ECS's RunTask answers each task with its containers, PENDING: so does the API before
+    the operator has made the pods, and DescribeTasks says the same meanwhile."""
+    api = FakeApi(now=time.time())
+    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    asyncio.run(taskdefinitions.register(caller, dict(WEB)))
+
+    [ran] = asyncio.run(tasks.run(caller, {"taskDefinition": "web"}))["tasks"]
+    [described] = asyncio.run(tasks.describe(caller, {"tasks": [ran["taskArn"]]}))["tasks"]
+
+    for task in (ran, described):
+        [container] = task["containers"]
+        assert (container["name"], container["lastStatus"], container["taskArn"]) == (
+            "a",
+            "PENDING",
+            ran["taskArn"],
+        )
+    assert ran["containers"] == described["containers"]
