@@ -23,8 +23,7 @@ from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
-from ecs_operator.plugin.task_views import all_tasks, list_tasks
-from ecs_operator.plugin.views import sized
+from ecs_operator.plugin.task_views import all_tasks, list_tasks, sized
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON, ANNOTATION_STOPPED_TASKS
 from ecs_operator.status.task import STOP_REASONS, USER_INITIATED, stopped_alone
 

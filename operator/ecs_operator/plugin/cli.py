@@ -63,7 +63,7 @@ def _describe_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) 
 
 
 def _sized(source: Source, tasks: list[Body]) -> list[Body]:
-    """``tasks`` with their sizes (``views.sized``): one read of each revision."""
+    """``tasks`` with their sizes (``task_views.sized``): one read of each revision."""
     definitions = source.custom("taskdefinitions") if tasks else []
     revisions: dict[str, Body | None] = {}
     for arn in {t["taskDefinitionArn"] for t in tasks if t.get("taskDefinitionArn")}:
@@ -74,7 +74,7 @@ def _sized(source: Source, tasks: list[Body]) -> list[Body]:
         stored = source.controller_revision(views.revision_object_name(body, revision))
         if views.is_revision_of(stored, body):
             revisions[arn] = stored
-    return [views.sized(t, revisions.get(t.get("taskDefinitionArn") or "")) for t in tasks]
+    return [task_views.sized(t, revisions.get(t.get("taskDefinitionArn") or "")) for t in tasks]
 
 
 def _list_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:

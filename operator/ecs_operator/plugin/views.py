@@ -12,7 +12,6 @@ ARNs use the operator's conventions (region ``local``, account ``000000000000`` 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -282,58 +281,6 @@ def describe_task_definition(body: Body, revision: int, stored: Body | None, arn
         "registeredAt": entry["registeredAt"],
     }
     return {"taskDefinition": definition, "tags": spec.get("tags") or []}
-
-
-#: the sizes describe-tasks shows of a task, and of each of its containers
-TASK_SIZES = ("cpu", "memory")
-CONTAINER_SIZES = ("cpu", "memory", "memoryReservation")
-
-
-def sized(task: Body, stored: Body | None) -> Body:
-    """``task`` with the sizes ECS shows, from the revision it runs (its ControllerRevision
-    ``stored``) and the task's ``overrides``: the task-level ``cpu`` and ``memory`` where
-    either has them (a Fargate revision always does), and each container's ``cpu``,
-    ``memory`` and ``memoryReservation``; as strings, as ECS writes them. A task whose pod
-    is not there yet (PROVISIONING, RunTask's answer) lists the revision's containers
-    PENDING, as ECS lists a task's containers from its start."""
-    spec = ((stored or {}).get("data") or {}).get("spec") or {}
-    overrides = task.get("overrides") or {}
-    out = {**task, **_sizes({**spec, **overrides}, TASK_SIZES)}
-    defined = {c.get("name"): c for c in spec.get("containerDefinitions") or []}
-    changed = {c.get("name"): c for c in overrides.get("containerOverrides") or []}
-    containers = task.get("containers") or []
-    if not containers and task.get("lastStatus") == "PROVISIONING":
-        containers = [_pending(c) for c in defined.values()]
-    if containers:
-        out["containers"] = [
-            {**c, **_sizes({**defined.get(c["name"], {}), **changed.get(c["name"], {})})}
-            for c in containers
-        ]
-    return named_containers(out)
-
-
-def _pending(definition: Body) -> Body:
-    container = {"name": definition.get("name"), "lastStatus": "PENDING", "healthStatus": "UNKNOWN"}
-    return {**container, "image": definition["image"]} if definition.get("image") else container
-
-
-def named_containers(task: Body) -> Body:
-    """``task`` with each container's ``taskArn`` and ``containerArn``, as ECS shows them: the
-    ARN's id a UUID of the task and the container's name, the same at every call (``task``
-    with the ARN it is shown with: the ECS API's ids are not ``kubectl ecs``'s)."""
-    arn = task["taskArn"]
-    prefix = arn.replace(":task/", ":container/", 1)
-
-    def named(container: Body) -> Body:
-        container_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{arn}/{container['name']}")
-        return {**container, "taskArn": arn, "containerArn": f"{prefix}/{container_id}"}
-
-    containers = [named(c) for c in task.get("containers") or []]
-    return {**task, "containers": containers} if containers else task
-
-
-def _sizes(members: Body, names: Sequence[str] = CONTAINER_SIZES) -> Body:
-    return {k: str(members[k]) for k in names if members.get(k) is not None}
 
 
 # Clusters -----------------------------------------------------------------------------------
