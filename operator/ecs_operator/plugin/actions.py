@@ -10,7 +10,6 @@ records its ECS container names against the Kubernetes ones (the renderer's
 
 from __future__ import annotations
 
-import json
 import shlex
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -19,6 +18,7 @@ from typing import Any
 
 from ecs_operator.api.identifiers import short_name
 from ecs_operator.render import keys
+from ecs_operator.status.task import ecs_names
 
 from . import views
 
@@ -50,8 +50,7 @@ def _pod(pods: Iterable[Body], task: str) -> Body:
 def _container(pod: Body, container: str | None) -> str | None:
     """The Kubernetes name of the pod's container with this ECS name (None: kubectl's default,
     when the task has one container)."""
-    annotations = pod["metadata"].get("annotations") or {}
-    names: dict[str, str] = json.loads(annotations.get(keys.ANNOTATION_CONTAINER_NAMES) or "{}")
+    names = ecs_names(pod)
     if container is None:
         if len(names) > 1:
             listed = ", ".join(sorted(names.values()))

@@ -98,28 +98,27 @@ def start_refused(status: int, message: str) -> TaskState | None:
     return TaskState("STOPPED", "STOPPED", [], FAILED_TO_START, reason)
 
 
+def _string_map(body: Mapping[str, Any], annotation: str) -> dict[str, str]:
+    """The JSON object an annotation of ``body`` holds, as strings; empty where it is missing
+    or is not a JSON object (annotations are anyone's to edit)."""
+    text = ((body.get("metadata") or {}).get("annotations") or {}).get(annotation)
+    try:
+        found = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
 def stopped_alone(body: Mapping[str, Any]) -> dict[str, str]:
     """The tasks of a Task that StopTask stopped alone, each with its reason (the annotation
-    the ECS API writes; none where it is not a JSON object: annotations are anyone's to
-    edit)."""
-    text = ((body.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_STOPPED_TASKS)
-    try:
-        asked = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in asked.items()} if isinstance(asked, dict) else {}
+    the ECS API writes)."""
+    return _string_map(body, ANNOTATION_STOPPED_TASKS)
 
 
-def ecs_names(pod: dict[str, Any]) -> dict[str, str]:
+def ecs_names(pod: Mapping[str, Any]) -> dict[str, str]:
     """Container name -> ECS container name, from the annotation the renderer writes (a
     name it had to change, ``log_router`` as ``log-router``, is reported as ECS's)."""
-    metadata = pod.get("metadata") or {}
-    text = (metadata.get("annotations") or {}).get(ANNOTATION_CONTAINER_NAMES, "{}")
-    try:
-        names = json.loads(text)
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in names.items()} if isinstance(names, dict) else {}
+    return _string_map(pod, ANNOTATION_CONTAINER_NAMES)
 
 
 def essential_exit(pod: dict[str, Any], essential: Collection[str]) -> dict[str, Any] | None:
