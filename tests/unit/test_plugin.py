@@ -499,14 +499,14 @@ def test_a_tasks_sizes_are_its_revisions_as_its_overrides_change_them() -> None:
         "containers": [{"name": "main"}, {"name": "side"}],
     }
 
-    shown = task_views.sized(task, {"data": {"spec": spec}})
+    shown = task_views.as_described(task, {"data": {"spec": spec}})
 
     assert (shown["cpu"], shown["memory"]) == ("512", "1024")
     assert [_sizes_of(c) for c in shown["containers"]] == [
         {"name": "main", "cpu": "128", "memory": "512"},
         {"name": "side", "memoryReservation": "64"},
     ]
-    plain = task_views.sized({"taskArn": arn, "containers": [{"name": "main"}]}, None)
+    plain = task_views.as_described({"taskArn": arn, "containers": [{"name": "main"}]}, None)
     assert [_sizes_of(c) for c in plain["containers"]] == [{"name": "main"}]
 
 
@@ -521,7 +521,7 @@ def test_a_task_not_started_yet_lists_its_revisions_containers_pending() -> None
     arn = "arn:aws:ecs:local:000000000000:task/default/job-0"
     task = {"taskArn": arn, "lastStatus": "PROVISIONING", "containers": []}
 
-    [container] = task_views.sized(task, {"data": {"spec": spec}})["containers"]
+    [container] = task_views.as_described(task, {"data": {"spec": spec}})["containers"]
 
     assert _sizes_of(container) == {
         "name": "main",

@@ -23,7 +23,7 @@ from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plan.task import pod_name
-from ecs_operator.plugin.task_views import all_tasks, list_tasks, sized
+from ecs_operator.plugin.task_views import all_tasks, as_described, list_tasks
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON, ANNOTATION_STOPPED_TASKS
 from ecs_operator.status.task import STOP_REASONS, USER_INITIATED, stopped_alone
 
@@ -142,10 +142,10 @@ async def run(caller: Caller, request: Body) -> Body:
     mark = idempotency.call_mark({**request, "cluster": cluster})
     spec["taskDefinition"] = f"{family.name}:{revision}"
     body = await _task_of_call(caller, cluster, spec, mark)
-    # a call sent again answers what the first one started: its revision, as sized then
+    # a call sent again answers what the first one started, from its revision
     started = _reference(str((body.get("spec") or {}).get("taskDefinition") or ""))
     stored = await family.stored((started and started.revision) or revision)
-    tasks = [sized(_with_tags(f, ["TAGS"]), stored) for f in _started(caller, cluster, body)]
+    tasks = [as_described(_with_tags(f, ["TAGS"]), stored) for f in _started(caller, cluster, body)]
     return {"tasks": tasks, "failures": []}
 
 
@@ -180,9 +180,9 @@ def _reference(arn: str) -> TaskDefinitionRef | None:
         return None
 
 
-async def _sized(caller: Caller, tasks: list[Body]) -> list[Body]:
-    """``tasks`` with their sizes (``sized``): one read of each family they run, and of each
-    revision."""
+async def _as_described(caller: Caller, tasks: list[Body]) -> list[Body]:
+    """``tasks`` as describe-tasks shows them (``as_described``): one read of each family they
+    run, and of each revision."""
     parsed = {
         arn: ref
         for arn in {t.get("taskDefinitionArn") or "" for t in tasks}
@@ -198,7 +198,7 @@ async def _sized(caller: Caller, tasks: list[Body]) -> list[Body]:
 
     revisions = await asyncio.gather(*(stored(ref) for ref in parsed.values()))
     by_arn = dict(zip(parsed, revisions, strict=True))
-    return [sized(t, by_arn.get(t.get("taskDefinitionArn") or "")) for t in tasks]
+    return [as_described(t, by_arn.get(t.get("taskDefinitionArn") or "")) for t in tasks]
 
 
 async def describe(caller: Caller, request: Body) -> Body:
@@ -211,7 +211,7 @@ async def describe(caller: Caller, request: Body) -> Body:
         lambda task: caller.arn(f"task/{cluster}/{task}"),
     )
     tasks = [_with_tags(f, request.get("include")) for f in found]
-    return {"tasks": await _sized(caller, tasks), "failures": failures}
+    return {"tasks": await _as_described(caller, tasks), "failures": failures}
 
 
 async def _known(caller: Caller, cluster: str, wanted: list[str]) -> dict[str, Found]:
@@ -253,7 +253,7 @@ async def stop(caller: Caller, request: Body) -> Body:
     if found is None:
         raise errors.invalid_parameter("The referenced task was not found.")
     if found.gone:  # stopped already: ECS answers with the task as it is
-        [task] = await _sized(caller, [_with_tags(found, ["TAGS"])])
+        [task] = await _as_described(caller, [_with_tags(found, ["TAGS"])])
         return {"task": task}
     name = found.source["metadata"]["name"]
     reason = request.get("reason") or STOP_REASONS[USER_INITIATED]
@@ -279,7 +279,7 @@ async def stop(caller: Caller, request: Body) -> Body:
         await _note_stop(caller, name, request.get("reason") or "")
         await caller.delete(POD, name)
     stopping = {"desiredStatus": "STOPPED", "stopCode": USER_INITIATED, "stoppedReason": reason}
-    [task] = await _sized(caller, [{**_with_tags(found, ["TAGS"]), **stopping}])
+    [task] = await _as_described(caller, [{**_with_tags(found, ["TAGS"]), **stopping}])
     return {"task": task}
 
 

@@ -58,12 +58,13 @@ def _describe_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) 
     described = task_views.describe_tasks(
         _tasks(args, source, arns), args.tasks, arns, args.cluster
     )
-    described["tasks"] = _sized(source, described["tasks"])
+    described["tasks"] = _as_described(source, described["tasks"])
     return described, table.tasks(described)
 
 
-def _sized(source: Source, tasks: list[Body]) -> list[Body]:
-    """``tasks`` with their sizes (``task_views.sized``): one read of each revision."""
+def _as_described(source: Source, tasks: list[Body]) -> list[Body]:
+    """``tasks`` as describe-tasks shows them (``task_views.as_described``): one read of each
+    revision."""
     definitions = source.custom("taskdefinitions") if tasks else []
     revisions: dict[str, Body | None] = {}
     for arn in {t["taskDefinitionArn"] for t in tasks if t.get("taskDefinitionArn")}:
@@ -74,7 +75,9 @@ def _sized(source: Source, tasks: list[Body]) -> list[Body]:
         stored = source.controller_revision(views.revision_object_name(body, revision))
         if views.is_revision_of(stored, body):
             revisions[arn] = stored
-    return [task_views.sized(t, revisions.get(t.get("taskDefinitionArn") or "")) for t in tasks]
+    return [
+        task_views.as_described(t, revisions.get(t.get("taskDefinitionArn") or "")) for t in tasks
+    ]
 
 
 def _list_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:

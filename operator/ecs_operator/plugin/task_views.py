@@ -164,13 +164,15 @@ TASK_SIZES = ("cpu", "memory")
 CONTAINER_SIZES = ("cpu", "memory", "memoryReservation")
 
 
-def sized(task: Body, stored: Body | None) -> Body:
-    """``task`` with the sizes ECS shows, from the revision it runs (its ControllerRevision
-    ``stored``) and the task's ``overrides``: the task-level ``cpu`` and ``memory`` where
-    either has them (a Fargate revision always does), and each container's ``cpu``,
-    ``memory`` and ``memoryReservation``; as strings, as ECS writes them. A task whose pod
-    is not there yet (PROVISIONING, RunTask's answer) lists the revision's containers
-    PENDING, as ECS lists a task's containers from its start."""
+def as_described(task: Body, stored: Body | None) -> Body:
+    """``task`` as describe-tasks (and RunTask and StopTask) answer it, completed from the
+    revision it runs (its ControllerRevision ``stored``) and its ``overrides``:
+    - the sizes ECS shows, as strings as ECS writes them: the task-level ``cpu`` and
+      ``memory`` where either has them (a Fargate revision always does), and each container's
+      ``cpu``, ``memory`` and ``memoryReservation``;
+    - a task whose pod is not there yet (PROVISIONING, RunTask's answer) lists the revision's
+      containers PENDING, as ECS lists a task's containers from its start;
+    - each container named (``named_containers``)."""
     spec = ((stored or {}).get("data") or {}).get("spec") or {}
     overrides = task.get("overrides") or {}
     out = {**task, **_sizes({**spec, **overrides}, TASK_SIZES)}
