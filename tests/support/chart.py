@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.support.kube import kubectl
+from tests.support.kube import kubectl, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "ecs-operator"
@@ -43,6 +43,31 @@ def install(values: dict[str, str] | None = None) -> None:
         "install", RELEASE, str(CHART), "--namespace", SYSTEM, "--create-namespace",
         "--set", "image.tag=test", *set_flags(values or {}), "--wait", "--timeout", "90s",
     )  # fmt: skip
+    wait_for(_task_definitions_admitted, 60, "the chart's admission policy to admit creates")
+
+
+#: a TaskDefinition the API server is asked to create without storing it (a server dry run)
+_PROBE = {
+    "apiVersion": "ecs-operator.dev/v1alpha1",
+    "kind": "TaskDefinition",
+    "metadata": {"name": "admission-probe", "namespace": SYSTEM},
+    "spec": {
+        "family": "admission-probe",
+        "containerDefinitions": [{"name": "app", "image": "busybox", "memory": 64}],
+    },
+}
+
+
+def _task_definitions_admitted() -> bool:
+    """Whether a TaskDefinition create gets through admission. The chart's in-use finalizer
+    policy (Kubernetes 1.36+, a MutatingAdmissionPolicy) is applied by a type converter that
+    learns the CRDs' schemas a while after the policy appears; until then every TaskDefinition
+    create is refused with 503 ("Resource kind ... not found. There can be a delay ..."),
+    which failed a test's first write in two fresh-clone CI runs."""
+    created = kubectl(
+        "create", "--dry-run=server", "-f", "-", input=yaml.safe_dump(_PROBE), check=False
+    )
+    return created.returncode == 0
 
 
 def uninstall() -> None:
