@@ -37,9 +37,14 @@ async def required(
 ) -> tuple[str, Body]:
     """The name and Cluster a request names (``default`` when none), or
     ClusterNotFoundException. On ``first_use`` (CreateService, RunTask) a missing ``default``
-    is created, as the operator and ECS do; reads never create it."""
+    is created, as the operator and ECS do; reads never create it. Most Clusters' objects bear
+    their cluster's name (CreateCluster's, the default), so one GET answers where a LIST of
+    the namespace's Clusters is needed only for the others."""
     name = short_name(reference or DEFAULT_CLUSTER)
-    body = named(await caller.list(ECS_CLUSTER), name)
+    found = await caller.get(ECS_CLUSTER, dns_label(name))
+    body = found if found is not None and named([found], name) is not None else None
+    if body is None:
+        body = named(await caller.list(ECS_CLUSTER), name)
     if body is None:
         if not (first_use and name == DEFAULT_CLUSTER):
             raise errors.cluster_not_found()
@@ -51,14 +56,19 @@ async def required(
 
 
 async def require(caller: Caller, reference: str | None, first_use: bool = False) -> str:
-    """The name of the cluster a request names (``required``). Most Clusters' objects bear
-    their cluster's name (CreateCluster's, the default), so one GET answers where a LIST of the
-    namespace's Clusters is needed only for the others."""
-    name = short_name(reference or DEFAULT_CLUSTER)
-    found = await caller.get(ECS_CLUSTER, dns_label(name))
-    if found is not None and named([found], name) is not None:
-        return name
+    """The name of the cluster a request names (``required``)."""
     return (await required(caller, reference, first_use))[0]
+
+
+def capacity_at_launch(cluster: Body, request: Body) -> Body:
+    """ECS gives a service or standalone task that names neither a launch type nor a strategy
+    its cluster's default strategy as it is created or run, and keeps it when that default
+    changes later (a Service or Task written with kubectl follows the cluster's default
+    instead: docs/ecs-api.md)."""
+    if "launchType" in request or "capacityProviderStrategy" in request:
+        return {}
+    default = (cluster.get("spec") or {}).get("defaultCapacityProviderStrategy")
+    return {"capacityProviderStrategy": default} if default else {}
 
 
 def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:

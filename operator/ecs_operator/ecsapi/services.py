@@ -172,20 +172,10 @@ def _validated(spec: Body) -> None:
         raise refusal(error, spec) from None
 
 
-def _capacity_at_creation(cluster: Body, request: Body) -> Body:
-    """ECS gives a service that names neither a launch type nor a strategy its cluster's
-    default strategy at creation, and the service keeps it when that default changes later (a
-    Service written with kubectl follows the cluster's default instead: docs/ecs-api.md)."""
-    if "launchType" in request or "capacityProviderStrategy" in request:
-        return {}
-    default = (cluster.get("spec") or {}).get("defaultCapacityProviderStrategy")
-    return {"capacityProviderStrategy": default} if default else {}
-
-
 async def create(caller: Caller, request: Body) -> Body:
     cluster, found = await clusters.required(caller, request.get("cluster"), first_use=True)
     spec = {**request, "cluster": cluster} if "cluster" in request else dict(request)
-    spec.update(_capacity_at_creation(found, request))
+    spec.update(clusters.capacity_at_launch(found, request))
     _validated(spec)
     name = request["serviceName"]
     # the call sent again with its client token answers the service it created

@@ -22,8 +22,9 @@ from ecs_operator.api.parse import parse_task
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import ECS_TASK, POD
-from ecs_operator.plan.task import pod_name
+from ecs_operator.plan.task import placed_as_planned, pod_name
 from ecs_operator.plugin.task_views import all_tasks, as_described, list_tasks
+from ecs_operator.render.capacity import default_launch_type
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON, ANNOTATION_STOPPED_TASKS
 from ecs_operator.status.task import STOP_REASONS, USER_INITIATED, stopped_alone
 
@@ -47,11 +48,17 @@ def task_id(namespace: str, pod: str) -> str:
 
 def _provisioning(body: Body) -> Body:
     """A Task the operator has not started yet: its tasks PROVISIONING, of the revision its
-    spec names (RunTask resolved it)."""
+    spec names (RunTask resolved it), each where it will run (RunTask named it:
+    :func:`_placement_at_run`)."""
     status = body.get("status") or {}
     if status.get("tasks"):
         return body
-    count = (body.get("spec") or {}).get("count") or 1
+    spec = body.get("spec") or {}
+    count = spec.get("count") or 1
+    try:
+        placed = placed_as_planned(parse_task(spec))
+    except EcsValidationError:  # the operator will say why, in the Task's status
+        placed = []
     records = [
         {
             "taskId": pod_name(body["metadata"]["name"], i),
@@ -59,6 +66,7 @@ def _provisioning(body: Body) -> Body:
             "desiredStatus": "RUNNING",
             "containers": [],
             "createdAt": body["metadata"].get("creationTimestamp"),
+            **(placed[i] if i < len(placed) else {}),
         }
         for i in range(count)
     ]
@@ -131,7 +139,7 @@ def _with_tags(found: Found, include: list[str] | None) -> Body:
 
 
 async def run(caller: Caller, request: Body) -> Body:
-    cluster = await clusters.require(caller, request.get("cluster"), first_use=True)
+    cluster, found = await clusters.required(caller, request.get("cluster"), first_use=True)
     spec = {**request, "cluster": cluster} if "cluster" in request else dict(request)
     try:
         parse_task(spec)
@@ -141,12 +149,27 @@ async def run(caller: Caller, request: Body) -> Body:
     family, revision = await taskdefinitions.resolve(caller, request["taskDefinition"])
     mark = idempotency.call_mark({**request, "cluster": cluster})
     spec["taskDefinition"] = f"{family.name}:{revision}"
+    spec.update(_placement_at_run(found, request, await family.stored(revision)))
     body = await _task_of_call(caller, cluster, spec, mark)
-    # a call sent again answers what the first one started, from its revision
+    # a call sent again answers what the first one started, from its revision (read once)
     started = _reference(str((body.get("spec") or {}).get("taskDefinition") or ""))
     stored = await family.stored((started and started.revision) or revision)
     tasks = [as_described(_with_tags(f, ["TAGS"]), stored) for f in _started(caller, cluster, body)]
     return {"tasks": tasks, "failures": []}
+
+
+def _placement_at_run(cluster: Body, request: Body, stored: Body | None) -> Body:
+    """Where a RunTask's tasks run, decided at the call as ECS decides it and kept in the Task's
+    spec (so RunTask's answer shows each task's launch type and capacity provider at once):
+    the request's launch type or strategy, else the cluster's default strategy, else the
+    launch type the revision runs with (EC2, or FARGATE for a Fargate-only one)."""
+    if "launchType" in request or "capacityProviderStrategy" in request:
+        return {}
+    at_launch = clusters.capacity_at_launch(cluster, request)
+    if at_launch:
+        return at_launch
+    requires = (((stored or {}).get("data") or {}).get("spec") or {}).get("requiresCompatibilities")
+    return {"launchType": default_launch_type(requires)}
 
 
 def _started(caller: Caller, cluster: str, body: Body) -> list[Found]:

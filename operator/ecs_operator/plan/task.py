@@ -15,6 +15,8 @@ from typing import Any
 
 from ..api.shapes import RunTaskRequest
 from ..render import keys
+from ..render.capacity import placement_for
+from ..render.findings import Report
 from ..render.metadata import essential_containers
 from ..render.names import dns_label, label_value
 from ..render.task import RenderedTask, render_task
@@ -90,6 +92,27 @@ def plan_task(spec: RunTaskRequest, context: PlanContext) -> TaskPlan:
             essential=frozenset(essential_containers(annotations)),
         ),
     )
+
+
+def placed_as_planned(spec: RunTaskRequest) -> list[dict[str, str]]:
+    """Where each task of ``spec`` will run, in task order, as describe-tasks shows it before
+    its pod exists (``status.task.where_placed`` reads the same off the pod after): the
+    ``launchType`` and ``capacityProviderName`` its pod is rendered with, spread over the
+    strategy as :func:`plan_task` spreads its pods. Empty for a spec that names neither a
+    launch type nor a strategy, whose placement its cluster's default strategy or its task
+    definition decides (the ECS API's RunTask names one: ``ecsapi/tasks._placement_at_run``)."""
+    if spec.launchType is None and not spec.capacityProviderStrategy:
+        return []
+    placed: list[dict[str, str]] = []
+    for item, count in provider_counts(spec.capacityProviderStrategy, max(spec.count or 1, 1)):
+        strategy = [item] if item is not None else None
+        placement = placement_for(spec.launchType, strategy, None, Report())
+        shown = {
+            "launchType": placement.launch_type,
+            "capacityProviderName": placement.capacity_provider,
+        }
+        placed += [{k: v for k, v in shown.items() if v}] * count
+    return placed
 
 
 def _named(pod: dict[str, Any], name: str, hints: Mapping[str, str]) -> dict[str, Any]:

@@ -72,14 +72,20 @@ def placement_for(
                 "several capacity providers",
             )
         return provider_placement(leading.capacityProvider, definitions)
-    if launch_type == "FARGATE" or (
-        launch_type is None and requires and "FARGATE" in requires and "EC2" not in requires
-    ):
+    launch_type = launch_type or default_launch_type(requires)
+    if launch_type == "FARGATE":
         return Placement.fargate()
     if launch_type in ("EXTERNAL", "MANAGED_INSTANCES"):
         report.approx("launchType", f"{launch_type} capacity is any node of the cluster")
         return Placement(launch_type=launch_type)
     return ec2_placement(definitions or {})
+
+
+def default_launch_type(requires: Sequence[str] | None) -> LaunchType:
+    """The launch type of a service or RunTask that names neither one nor a strategy, where
+    its cluster has no default strategy: EC2, as in ECS, except for a task definition that
+    only Fargate runs (``requiresCompatibilities``), which ECS would refuse to run on EC2."""
+    return "FARGATE" if requires and "FARGATE" in requires and "EC2" not in requires else "EC2"
 
 
 def ec2_placement(definitions: Definitions) -> Placement:

@@ -9,9 +9,10 @@ import json
 import time
 from typing import Any, cast
 
+import pytest
 from tests.unit.fakes import FakeApi, reconciled
 
-from ecs_operator.ecsapi import taskdefinitions, tasks
+from ecs_operator.ecsapi import clusters, taskdefinitions, tasks
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.render.keys import ANNOTATION_STOPPED_TASKS
@@ -121,3 +122,66 @@ def test_run_task_answers_the_containers_pending_as_describe_tasks_does() -> Non
             ran["taskArn"],
         )
     assert ran["containers"] == described["containers"]
+
+
+FARGATE_ONLY = {
+    **WEB,
+    "family": "api",
+    "networkMode": "awsvpc",
+    "cpu": "256",
+    "memory": "512",
+    "requiresCompatibilities": ["FARGATE"],
+}
+AWSVPC = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+SPREAD = [
+    {"capacityProvider": "FARGATE", "base": 1, "weight": 0},
+    {"capacityProvider": "FARGATE_SPOT", "weight": 1},
+]
+
+
+def _placed(found: list[dict[str, Any]]) -> list[tuple[str | None, str | None]]:
+    return [(t.get("launchType"), t.get("capacityProviderName")) for t in found]
+
+
+@pytest.mark.parametrize(
+    ("default_strategy", "request_members", "expected"),
+    [
+        (None, {"taskDefinition": "web", "count": 2}, [("EC2", None)] * 2),
+        (None, {"taskDefinition": "api", "networkConfiguration": AWSVPC}, [("FARGATE", "FARGATE")]),
+        (
+            SPREAD,
+            {"taskDefinition": "api", "count": 3, "networkConfiguration": AWSVPC},
+            [("FARGATE", "FARGATE"), ("FARGATE", "FARGATE_SPOT"), ("FARGATE", "FARGATE_SPOT")],
+        ),
+        (SPREAD, {"taskDefinition": "web", "launchType": "EC2"}, [("EC2", None)]),
+    ],
+    ids=["ec2-by-default", "fargate-only-definition", "cluster-default-strategy", "named"],
+)
+def test_run_task_answers_where_each_task_runs_as_the_operator_then_shows_it(
+    default_strategy: list[dict[str, Any]] | None,
+    request_members: dict[str, Any],
+    expected: list[tuple[str | None, str | None]],
+) -> None:
+    """ECS decides a task's launch type and capacity provider as RunTask runs it (the
+    request's, else the cluster's default strategy, else EC2) and its answer shows them: so
+    does the API's, before the operator has made the pods, and describe-tasks shows the same
+    once it has."""
+    api = FakeApi(now=time.time())
+    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    cluster: dict[str, Any] = {"clusterName": "default"}
+    if default_strategy:
+        cluster |= {
+            "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+            "defaultCapacityProviderStrategy": default_strategy,
+        }
+    asyncio.run(clusters.create(caller, cluster))
+    for definition in (WEB, FARGATE_ONLY):
+        asyncio.run(taskdefinitions.register(caller, dict(definition)))
+
+    ran = asyncio.run(tasks.run(caller, request_members))["tasks"]
+    asyncio.run(reconciled(api))
+    arns = [t["taskArn"] for t in ran]
+    described = asyncio.run(tasks.describe(caller, {"tasks": arns}))["tasks"]
+
+    assert _placed(ran) == expected
+    assert _placed(sorted(described, key=lambda t: arns.index(t["taskArn"]))) == expected

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.parse import parse_task, parse_task_definition
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
 from ecs_operator.plan import (
@@ -14,9 +18,10 @@ from ecs_operator.plan import (
     plan_task,
     plan_taskdefinition,
 )
-from ecs_operator.plan.task import pod_name
+from ecs_operator.plan.task import placed_as_planned, pod_name
 from ecs_operator.policy import PRIVILEGE_NOT_ALLOWED, Policy
 from ecs_operator.render import keys
+from ecs_operator.status.task import where_placed
 
 from ..render.helpers import container, task, validate
 
@@ -111,3 +116,49 @@ def test_a_revision_recorded_without_its_generation_is_followed_on_a_change() ->
     recorded = RecordedRevision.of(first)
     assert recorded.generation is None
     assert revision_of({**TD, "cpu": "256"}, recorded, generation=1).revision["revision"] == 2
+
+
+#: a strategy's providers: Fargate's, or EC2 ones (ECS refuses a mix)
+_PROVIDERS = st.sampled_from([["FARGATE", "FARGATE_SPOT"], ["spot-pool", "on-demand", "gpu"]])
+_ITEMS = _PROVIDERS.flatmap(
+    lambda names: st.lists(
+        st.fixed_dictionaries(
+            {"capacityProvider": st.sampled_from(names)},
+            optional={"base": st.integers(0, 3), "weight": st.integers(0, 4)},
+        ),
+        min_size=1,
+        max_size=len(names),
+        unique_by=lambda i: i["capacityProvider"],
+    )
+)
+
+
+@given(
+    placement=st.one_of(
+        st.fixed_dictionaries({"capacityProviderStrategy": _ITEMS}),
+        st.fixed_dictionaries({"launchType": st.sampled_from(["EC2", "FARGATE", "EXTERNAL"])}),
+    ),
+    count=st.integers(1, 6),
+)
+def test_where_each_task_will_run_is_where_its_pod_is_planned(
+    placement: dict[str, Any], count: int
+) -> None:
+    """RunTask's answer tells each task's launch type and capacity provider before its pod
+    exists (``placed_as_planned``): what the pod's labels say once the operator made it."""
+    try:
+        spec = run(count=count, **placement)
+    except EcsValidationError:  # no weight above 0, or a base on two providers
+        assume(False)
+    strategy = tuple(spec.capacityProviderStrategy or ()) or None
+    runs_anywhere = task(
+        networkMode="awsvpc", cpu="256", memory="512", requiresCompatibilities=["EC2", "FARGATE"]
+    )
+    plan = plan_task(spec, PlanContext(runs_anywhere, 1, strategy=strategy))
+    from_pods = [
+        {k: v for k, v in where_placed(pod).items() if k != "availabilityZone"} for pod in plan.pods
+    ]
+    assert placed_as_planned(spec) == from_pods
+
+
+def test_a_task_that_names_no_placement_is_placed_by_its_cluster_and_definition() -> None:
+    assert placed_as_planned(run(count=2)) == []
