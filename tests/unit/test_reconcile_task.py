@@ -14,7 +14,7 @@ import pytest
 from ecs_operator.handlers import task, taskdefinition
 from ecs_operator.handlers.context import Timers
 from ecs_operator.handlers.queue import Key, Kind, Result
-from ecs_operator.kube.resources import ECS_TASK
+from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT
 from ecs_operator.render.keys import ANNOTATION_STOPPED_TASKS
 
@@ -459,3 +459,42 @@ def test_stop_task_of_one_task_of_several_stops_that_one_alone() -> None:
         "hung",
     )
     assert w.status()["desiredStatus"] == "RUNNING"
+
+
+def test_a_task_shows_when_its_instance_took_it_and_when_its_containers_stopped() -> None:
+    """ECS's ``connectivity``/``connectivityAt`` (its node's kubelet took the pod) and
+    ``executionStoppedAt`` (its last container ended), kept once its pod is gone."""
+
+    def ended(pod: Json) -> None:
+        finished = [("2026-11-29T12:00:09Z", 0), ("2026-11-29T12:00:07Z", 137)]
+        pod["status"] = {
+            "phase": "Succeeded",
+            "startTime": "2026-11-29T12:00:01Z",
+            "containerStatuses": [
+                {"name": name, "state": {"terminated": {"exitCode": code, "finishedAt": at}}}
+                for name, (at, code) in zip(("app", "side"), finished, strict=True)
+            ],
+        }
+
+    async def run() -> tuple[list[Json], ...]:
+        w = await world(job(count=1))
+        await w.reconcile()
+        provisioning = list(w.status()["tasks"])
+        w.change(PODS, "job-0", _running)
+        await w.reconcile()
+        running = list(w.status()["tasks"])
+        w.change(PODS, "job-0", ended)
+        await w.reconcile()
+        # its pod cleaned up: the record is the truth
+        del w.api.objects[(PODS, "shop", "job-0")]
+        w.ctx.store.forget(POD, "shop", "job-0")
+        await w.reconcile()
+        return provisioning, running, list(w.status()["tasks"])
+
+    provisioning, running, stopped = asyncio.run(run())
+    assert "connectivity" not in provisioning[0]
+    connected = {"connectivity": "CONNECTED", "connectivityAt": "2026-11-29T12:00:01Z"}
+    assert running[0].items() >= connected.items()
+    assert "executionStoppedAt" not in running[0]
+    assert stopped[0]["lastStatus"] == "STOPPED"
+    assert stopped[0].items() >= {**connected, "executionStoppedAt": "2026-11-29T12:00:09Z"}.items()

@@ -76,6 +76,8 @@ def test_a_pod_its_replica_set_deleted_is_stopped_by_the_service_scheduler() -> 
         "startedBy": "ecs-svc/2",
         "availabilityZone": "us-east-1b",
         "launchType": "FARGATE",
+        "connectivity": "CONNECTED",
+        "connectivityAt": "2026-12-04T10:05:02Z",
     }
 
 

@@ -112,7 +112,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         state = current_state(pod, record, essential, stopping, why, failure)
         if (pod is not None and state.stopped) or stopping:
             await _stop_pod(ctx, pod)
-        states.append(state.to_ecs(task_id) | timestamps(record, state, at))
+        states.append(state.to_ecs(task_id) | timestamps(record, state, at, pod))
     reported = await report_findings(ctx, body, list(plan.findings))
     ref = plan.status_inputs.task_definition
     outcome = await _finish(ctx, body, states, previous, ref, reported, conflicts)

@@ -14,6 +14,7 @@ from ecs_operator.render import keys
 from ecs_operator.render.metadata import essential_containers
 from ecs_operator.status.service_tasks import STOPPED_TASKS, started_by
 from ecs_operator.status.task import task_state
+from ecs_operator.status.task_moments import task_moments
 
 from .views import (
     Arns,
@@ -51,6 +52,7 @@ def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Bod
     started = (pod.get("status") or {}).get("startTime")
     if started and state.last_status == "RUNNING":
         view["startedAt"] = started
+    view.update(task_moments(pod))
     deployment = started_by(pod, deployments)
     if deployment:
         view["startedBy"] = deployment

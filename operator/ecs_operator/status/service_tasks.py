@@ -34,6 +34,7 @@ from .task import (
     task_state,
     where_placed,
 )
+from .task_moments import task_moments
 
 #: the Service status member that holds them
 STOPPED_TASKS = "stoppedTasks"
@@ -103,7 +104,7 @@ def stopped_task(
     ):
         if value:
             record[member] = value
-    return record | where_placed(pod)
+    return record | where_placed(pod) | task_moments(pod)
 
 
 def _why(

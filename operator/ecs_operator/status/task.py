@@ -26,6 +26,7 @@ from .conditions import condition, merge, override
 from .containers import UNKNOWN, container_view, statuses, task_health
 from .containers import containers as container_views
 from .start_failures import StartFailure
+from .task_moments import MOMENTS, task_moments
 from .task_network import attachments
 
 #: ECS's task lifecycle, earliest first: a Task of several tasks is as far as its least advanced
@@ -307,10 +308,18 @@ def current_state(
     return state
 
 
-def timestamps(record: Mapping[str, Any] | None, state: TaskState, at: str) -> dict[str, Any]:
+def timestamps(
+    record: Mapping[str, Any] | None,
+    state: TaskState,
+    at: str,
+    pod: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """``createdAt``, ``startedAt``, ``stoppedAt`` of a task: those of its record, and ``at``
-    for each one it reaches now."""
-    stamps = {k: v for k, v in (record or {}).items() if k in TIMESTAMPS}
+    for each one it reaches now; and the moments its ``pod`` tells (task_moments.py), each
+    kept once known."""
+    stamps = {k: v for k, v in (record or {}).items() if k in TIMESTAMPS or k in MOMENTS}
+    for moment, value in task_moments(pod).items() if pod is not None else ():
+        stamps.setdefault(moment, value)
     stamps.setdefault("createdAt", at)
     if state.last_status == "RUNNING":
         stamps.setdefault("startedAt", at)
