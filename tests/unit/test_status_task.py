@@ -181,7 +181,15 @@ def test_timestamps_are_set_once_when_reached() -> None:
     assert timestamps(None, TaskState("PENDING", "RUNNING", []), AT) == {"createdAt": AT}
     first = timestamps(None, running, AT)
     assert first == {"createdAt": AT, "startedAt": AT}
-    assert timestamps({**first, "other": 1}, stopped, LATER) == {**first, "stoppedAt": LATER}
+    assert timestamps({**first, "other": 1}, stopped, LATER) == {
+        **first,
+        "stoppingAt": LATER,
+        "stoppedAt": LATER,
+    }
+    # a stop asked for: STOPPING from then on, STOPPED once its pod has stopped
+    stopping = timestamps(first, TaskState("DEPROVISIONING", "STOPPED", []), AT)
+    assert stopping == {**first, "stoppingAt": AT}
+    assert timestamps(stopping, stopped, LATER) == {**stopping, "stoppedAt": LATER}
 
 
 def test_a_gone_pod_leaves_its_record_as_the_truth() -> None:

@@ -32,7 +32,7 @@ from .task_network import attachments
 #: ECS's task lifecycle, earliest first: a Task of several tasks is as far as its least advanced
 LIFECYCLE = ("PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED")
 #: the task timestamps a status keeps once set
-TIMESTAMPS = ("createdAt", "startedAt", "stoppedAt")
+TIMESTAMPS = ("createdAt", "startedAt", "stoppingAt", "stoppedAt")
 
 ESSENTIAL_EXITED = "EssentialContainerExited"
 FAILED_TO_START = "TaskFailedToStart"
@@ -314,15 +314,17 @@ def timestamps(
     at: str,
     pod: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``createdAt``, ``startedAt``, ``stoppedAt`` of a task: those of its record, and ``at``
-    for each one it reaches now; and the moments its ``pod`` tells (task_moments.py), each
-    kept once known."""
+    """``createdAt``, ``startedAt``, ``stoppingAt`` (its desired status became STOPPED),
+    ``stoppedAt`` of a task: those of its record, and ``at`` for each one it reaches now; and
+    the moments its ``pod`` tells (task_moments.py), each kept once known."""
     stamps = {k: v for k, v in (record or {}).items() if k in TIMESTAMPS or k in MOMENTS}
     for moment, value in task_moments(pod).items() if pod is not None else ():
         stamps.setdefault(moment, value)
     stamps.setdefault("createdAt", at)
     if state.last_status == "RUNNING":
         stamps.setdefault("startedAt", at)
+    if state.desired_status == "STOPPED":
+        stamps.setdefault("stoppingAt", at)
     if state.stopped:
         stamps.setdefault("stoppedAt", at)
     return stamps
