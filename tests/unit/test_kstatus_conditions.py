@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ecs_operator.policy import PRIVILEGE_NOT_ALLOWED, TASK_ROLE_NOT_ALLOWED
 from ecs_operator.status.conditions import condition, merge, with_kstatus
 from ecs_operator.status.task import task_conditions
 
@@ -39,6 +40,13 @@ def _kstatus(conditions: list[dict[str, Any]]) -> tuple[str, str]:
         (
             [condition("Valid", False, "Invalid", "cpu"), condition("Ready", False, "Invalid")],
             ("False", "True"),
+        ),
+        *(  # the admin's policy refuses it: only the admin or a change of the spec mends it
+            (
+                [condition("Ready", False, reason), condition("Degraded", True, reason)],
+                ("False", "True"),
+            )
+            for reason in (TASK_ROLE_NOT_ALLOWED, PRIVILEGE_NOT_ALLOWED)
         ),
     ],
 )

@@ -22,7 +22,6 @@ from ecs_operator.api.parse import parse_task
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import ECS_TASK, POD
-from ecs_operator.plan.task import placed_as_planned, pod_name
 from ecs_operator.plugin.task_views import all_tasks, as_described, list_tasks
 from ecs_operator.render.capacity import default_launch_type
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON, ANNOTATION_STOPPED_TASKS
@@ -44,34 +43,6 @@ TOKEN_REUSED = (
 
 def task_id(namespace: str, pod: str) -> str:
     return hashlib.md5(f"{namespace}/{pod}".encode(), usedforsecurity=False).hexdigest()
-
-
-def _provisioning(body: Body) -> Body:
-    """A Task the operator has not started yet: its tasks PROVISIONING, of the revision its
-    spec names (RunTask resolved it), each where it will run (RunTask named it:
-    :func:`_placement_at_run`)."""
-    status = body.get("status") or {}
-    if status.get("tasks"):
-        return body
-    spec = body.get("spec") or {}
-    count = spec.get("count") or 1
-    try:
-        placed = placed_as_planned(parse_task(spec))
-    except EcsValidationError:  # the operator will say why, in the Task's status
-        placed = []
-    records = [
-        {
-            "taskId": pod_name(body["metadata"]["name"], i),
-            "lastStatus": "PROVISIONING",
-            "desiredStatus": "RUNNING",
-            "containers": [],
-            "createdAt": body["metadata"].get("creationTimestamp"),
-            **(placed[i] if i < len(placed) else {}),
-        }
-        for i in range(count)
-    ]
-    reference = status.get("taskDefinition") or (body.get("spec") or {}).get("taskDefinition")
-    return {**body, "status": {**status, "taskDefinition": reference, "tasks": records}}
 
 
 class Found:
@@ -173,7 +144,7 @@ def _placement_at_run(cluster: Body, request: Body, stored: Body | None) -> Body
 
 
 def _started(caller: Caller, cluster: str, body: Body) -> list[Found]:
-    body = {**_provisioning(body), "kind": "Task"}
+    body = {**body, "kind": "Task"}
     return [Found(caller, cluster, s, body) for s in all_tasks([body], [], cluster, caller.arns)]
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
+from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER, short_name
+from ecs_operator.api.parse import parse_task
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.plan.task import placed_as_planned, pod_name
 from ecs_operator.render import keys
 from ecs_operator.render.metadata import essential_containers
 from ecs_operator.status.service_tasks import STOPPED_TASKS, started_by
-from ecs_operator.status.task import task_state
+from ecs_operator.status.task import FAILED_TO_START, STOP_REASONS, task_state
 from ecs_operator.status.task_moments import task_moments
 
 from .views import (
@@ -59,8 +62,48 @@ def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Bod
     return view
 
 
+def _unstarted(body: Body) -> list[Body]:
+    """The tasks of a Task the operator has not started: PROVISIONING, each where it will run
+    (the ECS API's RunTask names it: ``plan.task.placed_as_planned``), until the operator
+    starts them or refuses to (the Task's ``Stalled`` condition for its generation: the
+    admin's policy, an ECS rule the API server could not check). ECS stops a task that cannot
+    start, ``TaskFailedToStart`` with why, and the ``tasks-stopped`` waiter returns on it."""
+    spec, status = spec_of(body), status_of(body)
+    try:
+        placed = placed_as_planned(parse_task(spec))
+    except EcsValidationError:  # the operator says why, in the Task's status
+        placed = []
+    conditions = {c.get("type"): c for c in status.get("conditions") or ()}
+    stalled: Body = conditions.get("Stalled") or {}
+    refused = stalled.get("status") == "True" and status.get("observedGeneration") == (
+        body["metadata"].get("generation")
+    )
+    common: Body = {
+        "lastStatus": "PROVISIONING",
+        "desiredStatus": "RUNNING",
+        "containers": [],
+        "createdAt": body["metadata"].get("creationTimestamp"),
+    }
+    if refused:
+        common = {
+            **common,
+            "lastStatus": "STOPPED",
+            "desiredStatus": "STOPPED",
+            "stopCode": FAILED_TO_START,
+            "stoppedReason": f"{STOP_REASONS[FAILED_TO_START]}: {stalled.get('message') or ''}",
+            "stoppedAt": stalled.get("lastTransitionTime"),
+        }
+    count = spec.get("count") or 1
+    placed += [{}] * (count - len(placed))
+    return [
+        {"taskId": pod_name(body["metadata"]["name"], i), **common, **placed[i]}
+        for i in range(count)
+    ]
+
+
 def _standalone_tasks(body: Body, arns: Arns) -> list[Body]:
-    """A Task object's tasks (RunTask's ``count``), from the records in its status."""
+    """A Task object's tasks (RunTask's ``count``), from the records in its status (or, before
+    the operator has started them, :func:`_unstarted`)."""
     spec, status = spec_of(body), status_of(body)
     cluster = cluster_of(body)
     reference = status.get("taskDefinition") or spec.get("taskDefinition")
@@ -70,13 +113,13 @@ def _standalone_tasks(body: Body, arns: Arns) -> list[Body]:
         family = reference or ""
     common: Body = {
         "clusterArn": arns.cluster(cluster),
-        "taskDefinitionArn": arns.task_definition(status.get("taskDefinition")),
+        "taskDefinitionArn": arns.task_definition(reference),
         "group": spec.get("group") or f"family:{family}",
         **picked(spec, TASK_SPEC_MEMBERS),
     }
     return [
         {"taskArn": arns.task(cluster, record["taskId"]), **common, **record}
-        for record in status.get("tasks") or []
+        for record in status.get("tasks") or _unstarted(body)
     ]
 
 
@@ -173,7 +216,8 @@ def as_described(task: Body, stored: Body | None) -> Body:
       ``memory`` where either has them (a Fargate revision always does), and each container's
       ``cpu``, ``memory`` and ``memoryReservation``;
     - a task whose pod is not there yet (PROVISIONING, RunTask's answer) lists the revision's
-      containers PENDING, as ECS lists a task's containers from its start;
+      containers PENDING, as ECS lists a task's containers from its start, and one that
+      stopped without a pod (refused) lists them STOPPED;
     - each container named (``named_containers``)."""
     spec = ((stored or {}).get("data") or {}).get("spec") or {}
     overrides = task.get("overrides") or {}
@@ -181,8 +225,8 @@ def as_described(task: Body, stored: Body | None) -> Body:
     defined = {c.get("name"): c for c in spec.get("containerDefinitions") or []}
     changed = {c.get("name"): c for c in overrides.get("containerOverrides") or []}
     containers = task.get("containers") or []
-    if not containers and task.get("lastStatus") == "PROVISIONING":
-        containers = [_pending(c) for c in defined.values()]
+    if not containers and task.get("lastStatus") in ("PROVISIONING", "STOPPED"):
+        containers = [_unreported(c, task["lastStatus"]) for c in defined.values()]
     if containers:
         out["containers"] = [
             {**c, **_sizes({**defined.get(c["name"], {}), **changed.get(c["name"], {})})}
@@ -191,8 +235,11 @@ def as_described(task: Body, stored: Body | None) -> Body:
     return named_containers(out)
 
 
-def _pending(definition: Body) -> Body:
-    container = {"name": definition.get("name"), "lastStatus": "PENDING", "healthStatus": "UNKNOWN"}
+def _unreported(definition: Body, task_status: str) -> Body:
+    """A container of the revision that no pod reports: PENDING in a task not started yet,
+    STOPPED in one that stopped without starting."""
+    last = "STOPPED" if task_status == "STOPPED" else "PENDING"
+    container = {"name": definition.get("name"), "lastStatus": last, "healthStatus": "UNKNOWN"}
     return {**container, "image": definition["image"]} if definition.get("image") else container
 
 

@@ -46,6 +46,8 @@ STALLED_REASONS = frozenset(
         "TaskDefinitionInvalid",  # the task definition it names was refused
         "TaskDefinitionInactive",  # ... or deregistered (no new use)
         "NameConflict",  # an object of someone else's holds a name we need
+        "TaskRoleNotAllowed",  # the admin's policy refuses its task role (policy.py)
+        "PrivilegeNotAllowed",  # ... or what its tasks need of Pod Security
         "DeploymentFailed",  # the deployment circuit breaker failed the rollout
         "RolledBack",  # ... and rolled back to the last completed task definition
         "RolloutFailed",

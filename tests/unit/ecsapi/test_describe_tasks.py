@@ -185,3 +185,28 @@ def test_run_task_answers_where_each_task_runs_as_the_operator_then_shows_it(
 
     assert _placed(ran) == expected
     assert _placed(sorted(described, key=lambda t: arns.index(t["taskArn"]))) == expected
+
+
+def test_a_task_the_operator_refuses_to_start_reads_stopped_with_why() -> None:
+    """ECS stops a task that cannot start (TaskFailedToStart, with why), so a script's
+    ``aws ecs wait tasks-stopped`` returns and its describe-tasks says why. A Task whose task
+    role the admin's policy refuses is refused by the operator after RunTask answered: it was
+    PROVISIONING, and is STOPPED from then on, its containers with it."""
+    api = FakeApi(now=time.time())
+    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    role = "arn:aws:iam::123456789012:role/reports"
+    asyncio.run(taskdefinitions.register(caller, {**WEB, "taskRoleArn": role}))
+    [ran] = asyncio.run(tasks.run(caller, {"taskDefinition": "web"}))["tasks"]
+    asyncio.run(reconciled(api))
+
+    [task] = asyncio.run(tasks.describe(caller, {"tasks": [ran["taskArn"]]}))["tasks"]
+
+    assert ran["lastStatus"] == "PROVISIONING"
+    assert (task["lastStatus"], task["desiredStatus"], task["stopCode"]) == (
+        "STOPPED",
+        "STOPPED",
+        "TaskFailedToStart",
+    )
+    assert task["stoppedReason"].startswith("Task failed to start: taskRoleArn: " + role)
+    assert [(c["name"], c["lastStatus"]) for c in task["containers"]] == [("a", "STOPPED")]
+    assert "stoppedAt" in task
