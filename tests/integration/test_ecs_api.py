@@ -22,6 +22,8 @@ from tests.support.jssdk import node_modules
 from tests.support.kube import kubectl, wait_for
 from tests.support.operator import OperatorProcess
 
+from ecs_operator.policy import ANNOTATION_POD_SECURITY_CEILING
+
 pytestmark = pytest.mark.integration
 
 
@@ -662,3 +664,28 @@ def test_a_script_finds_an_awsvpc_tasks_address_where_ecs_shows_it(
     [container] = shown["containers"]
     assert container["networkInterfaces"][0]["privateIpv4Address"] == address
     assert container["image"] == "nginx:1.27"
+
+
+def test_a_task_the_admin_does_not_allow_stops_and_the_waiter_returns_with_why(
+    operator: OperatorProcess, api: ApiProcess, namespace: str
+) -> None:
+    """RunTask of a privileged task where the namespace's Pod Security ceiling is baseline:
+    the operator refuses to start it, and the task reads STOPPED, TaskFailedToStart with the
+    refusal, as ECS stops a task that cannot start; the tasks-stopped waiter returns on it
+    (it waited out its 10 minutes on a PROVISIONING task before)."""
+    kubectl("annotate", "namespace", namespace, f"{ANNOTATION_POD_SECURITY_CEILING}=baseline")
+    ecs = _client(api, access_key(namespace, "deployer", "AKIADEPLOYER"))
+    [container] = WEB["containerDefinitions"]
+    ecs.register_task_definition(
+        **{**WEB, "containerDefinitions": [{**container, "privileged": True}]}
+    )
+    [task] = ecs.run_task(taskDefinition="web")["tasks"]
+
+    ecs.get_waiter("tasks_stopped").wait(
+        tasks=[task["taskArn"]], WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+
+    [stopped] = ecs.describe_tasks(tasks=[task["taskArn"]])["tasks"]
+    assert (stopped["stopCode"], stopped["desiredStatus"]) == ("TaskFailedToStart", "STOPPED")
+    assert "privileged" in stopped["stoppedReason"], stopped["stoppedReason"]
+    assert [c["lastStatus"] for c in stopped["containers"]] == ["STOPPED"]
