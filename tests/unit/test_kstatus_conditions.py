@@ -9,7 +9,7 @@ import pytest
 
 from ecs_operator.policy import PRIVILEGE_NOT_ALLOWED, TASK_ROLE_NOT_ALLOWED
 from ecs_operator.status.conditions import condition, merge, with_kstatus
-from ecs_operator.status.task import task_conditions
+from ecs_operator.status.task_status import task_conditions
 
 
 def _kstatus(conditions: list[dict[str, Any]]) -> tuple[str, str]:

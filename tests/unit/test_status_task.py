@@ -16,13 +16,11 @@ from ecs_operator.status.task import (
     USER_INITIATED,
     TaskState,
     current_state,
-    overall_status,
     start_refused,
-    stopped_events,
     task_state,
-    task_status,
     timestamps,
 )
+from ecs_operator.status.task_status import overall_status, stopped_events, task_status
 
 PSA = (
     'pods "report-0" is forbidden: violates PodSecurity "baseline:latest": non-default '

@@ -35,10 +35,9 @@ from ecs_operator.status.task import (
     current_state,
     start_refused,
     stopped_alone,
-    stopped_events,
-    task_status,
     timestamps,
 )
+from ecs_operator.status.task_status import stopped_events, task_status
 
 from . import identities, prepare
 from .common import report_conflicts, report_findings, write_status

@@ -1,5 +1,5 @@
-"""A task's ECS lifecycle (what ``aws ecs describe-tasks`` shows) read off its Pod, and a
-Task object's status put together from its tasks.
+"""A task's ECS lifecycle (what ``aws ecs describe-tasks`` shows) read off its Pod (a Task
+object's status is put together from its tasks in task_status.py).
 
 ECS: PROVISIONING -> PENDING -> ACTIVATING -> RUNNING -> DEACTIVATING -> STOPPING ->
 DEPROVISIONING -> STOPPED. Kubernetes gives us: no node yet (PROVISIONING), bound but not
@@ -9,8 +9,7 @@ running (PENDING), Running (RUNNING), being deleted (DEPROVISIONING), finished (
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,7 +21,6 @@ from ecs_operator.render.keys import (
     LABEL_LAUNCH_TYPE,
 )
 
-from .conditions import condition, merge, override
 from .containers import UNKNOWN, container_view, statuses, task_health
 from .containers import containers as container_views
 from .start_failures import StartFailure
@@ -211,7 +209,7 @@ def _lifecycle(
         )
         reason = STOP_REASONS[code]
         if exited and code == ESSENTIAL_EXITED:
-            reason = f"{reason}: {exited['name']} {_EXITED} {exited.get('exitCode')}"
+            reason = f"{reason}: {exited['name']} {EXITED} {exited.get('exitCode')}"
         return TaskState("STOPPED", "STOPPED", containers, code, reason)
     if pod["metadata"].get("deletionTimestamp") or stop_requested:
         if stop_requested:  # the operator stops its pod (handlers/task.py): it is on its way
@@ -238,39 +236,8 @@ def _failed(view: dict[str, Any], failing: str | None, reason: str) -> dict[str,
     return {**view, "lastStatus": "STOPPED", "reason": reason}
 
 
-_EXITED = "exited with code"
-_EXIT_CODE = re.compile(rf"{_EXITED} (-?\d+)$")
-
-
-def failure(states: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The first stopped task that failed: its pod could not start, or the essential container
-    that stopped it exited non-zero (its code is in the stopped reason, the one record of it
-    that outlives the pod: other containers' codes are those of being killed). None when every
-    stopped task succeeded or was stopped by its user."""
-    for state in states:
-        code = state.get("stopCode")
-        exited = _EXIT_CODE.search(str(state.get("stoppedReason") or ""))
-        if code == FAILED_TO_START or (code == ESSENTIAL_EXITED and exited and exited[1] != "0"):
-            return state
-    return None
-
-
-def task_conditions(last_status: str, states: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """A Task's ``Ready``, ``Stopped`` and ``Degraded``: Ready while it runs and once it stopped
-    as asked or succeeded (a finished batch task is done, as a Job is Complete: kstatus Current);
-    Degraded, which kstatus reads as Failed, when a task of it failed (:func:`failure`)."""
-    failed = failure(states) if last_status == "STOPPED" else None
-    ready = last_status == "RUNNING" or (last_status == "STOPPED" and failed is None)
-    return [
-        condition("Ready", ready, last_status.title()),
-        condition("Stopped", last_status == "STOPPED", last_status.title()),
-        condition(
-            "Degraded",
-            failed is not None,
-            str(failed["stopCode"]) if failed else "AsExpected",
-            str(failed.get("stoppedReason") or "") if failed else "",
-        ),
-    ]
+#: how a stopped reason words an essential container's exit code (task_status.failure reads it)
+EXITED = "exited with code"
 
 
 def current_state(
@@ -328,81 +295,3 @@ def timestamps(
     if state.stopped:
         stamps.setdefault("stoppedAt", at)
     return stamps
-
-
-def overall_status(
-    tasks: Sequence[Mapping[str, Any]], stop_requested: bool, waiting: bool
-) -> tuple[str, str]:
-    """The whole Task's last and desired status from its tasks' (ECS JSON); ``waiting``: some
-    task of it has not started yet (its pod name is taken), so it is still PROVISIONING."""
-    if waiting and not stop_requested:
-        tasks = [*tasks, {"lastStatus": "PROVISIONING", "desiredStatus": "RUNNING"}]
-    if not tasks:
-        return "STOPPED", "STOPPED"
-    last = min((t["lastStatus"] for t in tasks), key=LIFECYCLE.index)
-    stopped = stop_requested or all(t["desiredStatus"] == "STOPPED" for t in tasks)
-    return last, "STOPPED" if stopped else "RUNNING"
-
-
-@dataclass(frozen=True)
-class StoppedEvent:
-    """A task that stopped since the last status: the Event's message, and whether it is a
-    Warning (anything but every essential container exiting 0)."""
-
-    message: str
-    warning: bool
-
-
-def stopped_events(
-    tasks: Sequence[Mapping[str, Any]], previous: Mapping[str, Any]
-) -> list[StoppedEvent]:
-    """The tasks that are STOPPED now and were not in ``previous`` (the status before)."""
-    before = {t["taskId"]: t for t in previous.get("tasks") or []}
-    events = []
-    for task in tasks:
-        if (
-            task["lastStatus"] != "STOPPED"
-            or before.get(task["taskId"], {}).get("lastStatus") == "STOPPED"
-        ):
-            continue
-        code, reason = task.get("stopCode", ""), task.get("stoppedReason", "")
-        failed = any(c.get("exitCode") not in (0, None) for c in task.get("containers", []))
-        events.append(
-            StoppedEvent(
-                f"task {task['taskId']} stopped: {code} {reason}".strip(),
-                code != ESSENTIAL_EXITED or failed,
-            )
-        )
-    return events
-
-
-def task_status(
-    previous: Mapping[str, Any],
-    tasks: list[dict[str, Any]],
-    generation: int | None,
-    *,
-    stop_requested: bool,
-    task_definition: str | None = None,
-    problem: Sequence[dict[str, Any]] = (),
-    extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A Task object's status: its tasks (ECS JSON), the whole Task's last and desired status,
-    its conditions (:func:`task_conditions`; ``problem``'s conditions, a name conflict, outranking
-    them; a conflict also means a task still waits to start), and ``extra`` members (the
-    findings)."""
-    last, desired = overall_status(tasks, stop_requested, bool(problem))
-    conditions = task_conditions(last, tasks)
-    if problem:
-        conditions = override(conditions, problem)
-    status = {
-        **previous,
-        "lastStatus": last,
-        "desiredStatus": desired,
-        "tasks": tasks,
-        "conditions": merge(previous.get("conditions"), conditions, generation),
-        "observedGeneration": generation,
-    }
-    if task_definition:
-        status["taskDefinition"] = task_definition
-    status.update(extra or {})
-    return status
