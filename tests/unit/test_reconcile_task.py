@@ -498,3 +498,44 @@ def test_a_task_shows_when_its_instance_took_it_and_when_its_containers_stopped(
     assert "executionStoppedAt" not in running[0]
     assert stopped[0]["lastStatus"] == "STOPPED"
     assert stopped[0].items() >= {**connected, "executionStoppedAt": "2026-11-29T12:00:09Z"}.items()
+
+
+def test_a_task_no_node_can_take_says_why_and_runs_once_one_can() -> None:
+    """ECS refuses a RunTask it cannot place, naming what no instance had; here the task waits
+    PROVISIONING (a node may come: the cluster autoscaler), and the Task says why: Ready=False
+    with the scheduler's reason and the task's nodeSelector, and one Warning Event."""
+    scheduler = (
+        "0/9 nodes are available: 9 node(s) didn't match Pod's node affinity/selector. "
+        "preemption: 0/9 nodes are available."
+    )
+
+    def unschedulable(pod: Json) -> None:
+        pod["status"] = {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": scheduler,
+                }
+            ],
+        }
+
+    async def run() -> tuple[Json, Json, World]:
+        w = await world(job(count=1))
+        await w.reconcile()
+        w.change(PODS, "job-0", unschedulable)
+        await w.reconcile()
+        await w.reconcile()
+        waiting = w.condition("Ready")
+        w.change(PODS, "job-0", _running)
+        await w.reconcile()
+        return waiting, w.condition("Ready"), w
+
+    waiting, running, w = asyncio.run(run())
+    assert (waiting["status"], waiting["reason"]) == ("False", "Provisioning")
+    assert waiting["message"].startswith("unable to place task job-0 because no container")
+    assert scheduler in waiting["message"] and "nodeSelector" in waiting["message"]
+    assert [reason for reason, _ in w.api.posted].count("PlacementFailed") == 1
+    assert (running["status"], running["message"]) == ("True", "")

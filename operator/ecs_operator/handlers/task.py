@@ -37,7 +37,7 @@ from ecs_operator.status.task import (
     stopped_alone,
     timestamps,
 )
-from ecs_operator.status.task_status import stopped_events, task_status
+from ecs_operator.status.task_status import stopped_events, task_status, unplaced
 
 from . import identities, prepare
 from .common import report_conflicts, report_findings, write_status
@@ -51,6 +51,8 @@ STOP_DEADLINE_SECONDS = 1
 STOP_MARGIN_SECONDS = 15.0
 #: Kubernetes' grace period when a pod sets none
 DEFAULT_GRACE_SECONDS = 30
+#: the Warning Event of a task no node can take (status/task_status.unplaced)
+PLACEMENT_FAILED = "PlacementFailed"
 
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
@@ -114,7 +116,10 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         states.append(state.to_ecs(task_id) | timestamps(record, state, at, pod))
     reported = await report_findings(ctx, body, list(plan.findings))
     ref = plan.status_inputs.task_definition
-    outcome = await _finish(ctx, body, states, previous, ref, reported, conflicts)
+    waiting = unplaced(pods.values())
+    if waiting:
+        ctx.events.record(body, PLACEMENT_FAILED, waiting, warning=True)
+    outcome = await _finish(ctx, body, states, previous, ref, reported, conflicts, waiting)
     return CONFLICT if conflicts else outcome
 
 
@@ -233,6 +238,7 @@ async def _finish(
     ref: str | None = None,
     extra: dict[str, Any] | None = None,
     conflicts: list[NameConflict] | None = None,
+    waiting: str | None = None,
 ) -> Outcome:
     stop = (body.get("spec") or {}).get("desiredStatus") == "STOPPED"
     for event in stopped_events(states, previous):
@@ -245,6 +251,7 @@ async def _finish(
         task_definition=ref,
         problem=report_conflicts(ctx, body, conflicts) if conflicts else (),
         extra=extra,
+        waiting=waiting,
     )
     await write_status(ctx, ECS_TASK, body, status)
     _count_tasks(ctx)

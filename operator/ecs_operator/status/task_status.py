@@ -5,12 +5,13 @@ task waits for a place to run."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .conditions import condition, merge, override
 from .task import ESSENTIAL_EXITED, EXITED, FAILED_TO_START, LIFECYCLE
+from .workloads import unschedulable
 
 _EXIT_CODE = re.compile(rf"{EXITED} (-?\d+)$")
 
@@ -28,14 +29,35 @@ def failure(states: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     return None
 
 
-def task_conditions(last_status: str, states: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def unplaced(pods: Iterable[dict[str, Any] | None]) -> str | None:
+    """Why a task waits for somewhere to run, in the words of ECS's own placement failure: the
+    scheduler's reason for the first of ``pods`` it cannot place (which nodeSelector, when
+    nodes' labels ruled them out: status/workloads.unschedulable). ECS refuses a RunTask it
+    cannot place; here the task stays PROVISIONING, as ECS's do while a capacity provider
+    scales out, since a node may yet come (the cluster autoscaler, Karpenter)."""
+    for pod in filter(None, pods):
+        reason = unschedulable(pod)
+        if reason:
+            return (
+                f"unable to place task {pod['metadata']['name']} because no container instance "
+                f"met all of its requirements. Reason: {reason}"
+            )
+    return None
+
+
+def task_conditions(
+    last_status: str, states: Sequence[Mapping[str, Any]], waiting: str | None = None
+) -> list[dict[str, Any]]:
     """A Task's ``Ready``, ``Stopped`` and ``Degraded``: Ready while it runs and once it stopped
-    as asked or succeeded (a finished batch task is done, as a Job is Complete: kstatus Current);
-    Degraded, which kstatus reads as Failed, when a task of it failed (:func:`failure`)."""
+    as asked or succeeded (a finished batch task is done, as a Job is Complete: kstatus Current),
+    not Ready with why while a task ``waiting`` for a place to run (:func:`unplaced`) keeps it
+    PROVISIONING; Degraded, which kstatus reads as Failed, when a task of it failed
+    (:func:`failure`)."""
     failed = failure(states) if last_status == "STOPPED" else None
     ready = last_status == "RUNNING" or (last_status == "STOPPED" and failed is None)
+    why = waiting if waiting and last_status == "PROVISIONING" else ""
     return [
-        condition("Ready", ready, last_status.title()),
+        condition("Ready", ready, last_status.title(), why),
         condition("Stopped", last_status == "STOPPED", last_status.title()),
         condition(
             "Degraded",
@@ -101,13 +123,14 @@ def task_status(
     task_definition: str | None = None,
     problem: Sequence[dict[str, Any]] = (),
     extra: Mapping[str, Any] | None = None,
+    waiting: str | None = None,
 ) -> dict[str, Any]:
     """A Task object's status: its tasks (ECS JSON), the whole Task's last and desired status,
     its conditions (:func:`task_conditions`; ``problem``'s conditions, a name conflict, outranking
     them; a conflict also means a task still waits to start), and ``extra`` members (the
     findings)."""
     last, desired = overall_status(tasks, stop_requested, bool(problem))
-    conditions = task_conditions(last, tasks)
+    conditions = task_conditions(last, tasks, waiting)
     if problem:
         conditions = override(conditions, problem)
     status = {
