@@ -16,7 +16,7 @@ from ecs_operator.plan.task import placed_as_planned, pod_name
 from ecs_operator.render import keys
 from ecs_operator.render.metadata import essential_containers
 from ecs_operator.status.service_tasks import STOPPED_TASKS, started_by
-from ecs_operator.status.task import FAILED_TO_START, STOP_REASONS, task_state
+from ecs_operator.status.task import FAILED_TO_START, STOP_REASONS, USER_INITIATED, task_state
 from ecs_operator.status.task_moments import task_moments
 
 from .views import (
@@ -85,20 +85,23 @@ def _unstarted(body: Body) -> list[Body]:
         "createdAt": body["metadata"].get("creationTimestamp"),
     }
     if refused:
-        common = {
-            **common,
-            "lastStatus": "STOPPED",
-            "desiredStatus": "STOPPED",
-            "stopCode": FAILED_TO_START,
-            "stoppedReason": f"{STOP_REASONS[FAILED_TO_START]}: {stalled.get('message') or ''}",
-            "stoppedAt": stalled.get("lastTransitionTime"),
-        }
+        reason = f"{STOP_REASONS[FAILED_TO_START]}: {stalled.get('message') or ''}"
+        common |= _stopped(FAILED_TO_START, reason, stalled.get("lastTransitionTime"))
+    elif status.get("lastStatus") == "STOPPED":  # stopped before it started (StopTask)
+        asked = (body["metadata"].get("annotations") or {}).get(keys.ANNOTATION_STOP_REASON)
+        reason = asked or STOP_REASONS[USER_INITIATED]
+        common |= _stopped(USER_INITIATED, reason, None)
     count = spec.get("count") or 1
     placed += [{}] * (count - len(placed))
     return [
         {"taskId": pod_name(body["metadata"]["name"], i), **common, **placed[i]}
         for i in range(count)
     ]
+
+
+def _stopped(code: str, reason: str, at: str | None) -> Body:
+    stopped = {"lastStatus": "STOPPED", "desiredStatus": "STOPPED", "stopCode": code}
+    return {**stopped, "stoppedReason": reason, **({"stoppedAt": at} if at else {})}
 
 
 def _standalone_tasks(body: Body, arns: Arns) -> list[Body]:

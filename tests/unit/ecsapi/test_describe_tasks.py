@@ -210,3 +210,22 @@ def test_a_task_the_operator_refuses_to_start_reads_stopped_with_why() -> None:
     assert task["stoppedReason"].startswith("Task failed to start: taskRoleArn: " + role)
     assert [(c["name"], c["lastStatus"]) for c in task["containers"]] == [("a", "STOPPED")]
     assert "stoppedAt" in task
+
+
+def test_a_task_stopped_before_it_started_reads_stopped_by_its_user() -> None:
+    """StopTask of a task the operator has not started yet: ECS stops it, UserInitiated with
+    the reason given; it read PROVISIONING for good."""
+    api = FakeApi(now=time.time())
+    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    asyncio.run(taskdefinitions.register(caller, dict(WEB)))
+    [ran] = asyncio.run(tasks.run(caller, {"taskDefinition": "web"}))["tasks"]
+    asyncio.run(tasks.stop(caller, {"task": ran["taskArn"], "reason": "cancelled"}))
+    asyncio.run(reconciled(api))
+
+    [task] = asyncio.run(tasks.describe(caller, {"tasks": [ran["taskArn"]]}))["tasks"]
+
+    assert (task["lastStatus"], task["stopCode"], task["stoppedReason"]) == (
+        "STOPPED",
+        "UserInitiated",
+        "cancelled",
+    )
