@@ -31,36 +31,43 @@ from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK, TASK
 
 Body = dict[str, Any]
 ARN = "arn:aws:ecs:eu-west-1:123456789012"
+IAM = "arn:aws:iam::123456789012"
 WEB = {"family": "web", "containerDefinitions": [{"name": "a", "image": "nginx", "memory": 8}]}
 TOKEN = "fuzz"
 
 
-def _world() -> tuple[Caller, str]:
-    """A namespace with the family ``web``, its service ``web`` and one standalone task (its
-    ARN: the same in every world, its RunTask's token being the same), each reconciled by the
-    operator, so that what the API answers carries the status the operator reports; a copy
-    of one made once."""
-    caller, task_arn = _first_world()
-    return Caller(caller.credential, caller.region, copy.deepcopy(caller.kube)), task_arn
+def _world() -> tuple[Caller, str, str]:
+    """A namespace with the family ``web``, its service ``web``, one standalone task, and one
+    of the family ``reports`` that the operator refuses to start (its task role is not
+    allowed: STOPPED, TaskFailedToStart), the tasks' ARNs the same in every world (their
+    RunTasks' tokens being the same), each reconciled by the operator, so that what the API
+    answers carries the status the operator reports; a copy of one made once."""
+    caller, task_arn, refused_arn = _first_world()
+    copied = Caller(caller.credential, caller.region, copy.deepcopy(caller.kube))
+    return copied, task_arn, refused_arn
 
 
 @functools.cache
-def _first_world() -> tuple[Caller, str]:
+def _first_world() -> tuple[Caller, str, str]:
     api = FakeApi(now=time.time())
     caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
     asyncio.run(taskdefinitions.register(caller, dict(WEB)))
+    reports = {**WEB, "family": "reports", "taskRoleArn": f"{IAM}:role/reports"}
+    asyncio.run(taskdefinitions.register(caller, reports))
     created = {"serviceName": "web", "taskDefinition": "web", "desiredCount": 1}
     asyncio.run(services.create(caller, created))
     ran = asyncio.run(tasks.run(caller, {"taskDefinition": "web", "clientToken": TOKEN}))
+    refused = {"taskDefinition": "reports", "clientToken": f"{TOKEN}-refused"}
+    not_run = asyncio.run(tasks.run(caller, refused))
     asyncio.run(reconciled(api))
-    return caller, ran["tasks"][0]["taskArn"]
+    return caller, ran["tasks"][0]["taskArn"], not_run["tasks"][0]["taskArn"]
 
 
-TASK = _world()[1]
+_, TASK, REFUSED = _world()
 CLUSTERS = st.sampled_from(["default", f"{ARN}:cluster/default", "batch", ""])
 SERVICES = st.sampled_from(["web", f"{ARN}:service/default/web", "gone"])
 DEFINITIONS = st.sampled_from(["web", "web:1", f"{ARN}:task-definition/web:1", "web:7", "x:y"])
-TASKS = st.sampled_from([TASK, TASK.rsplit("/", 1)[-1], f"{ARN}:task/default/" + "0" * 32])
+TASKS = st.sampled_from([TASK, TASK.rsplit("/", 1)[-1], REFUSED, f"{ARN}:task/default/" + "0" * 32])
 RESOURCES = st.sampled_from(
     [
         f"{ARN}:cluster/default",
@@ -198,7 +205,7 @@ def test_no_object_written_with_kubectl_makes_an_operation_a_server_error(
     @given(spec=WRITTEN[resource])
     def answered_or_refused(spec: Body) -> None:
         for operation, asked in ASKED.items():
-            caller, _ = _world()
+            caller = _world()[0]
             written = {"metadata": {"name": "kubectl", "namespace": "shop"}, "spec": spec}
             api = cast(FakeApi, caller.kube)
             api.add({"kind": resource.kind, "apiVersion": resource.api_version, **written})
