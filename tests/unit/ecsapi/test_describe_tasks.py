@@ -24,9 +24,14 @@ def _lists(api: FakeApi) -> list[str]:
     return [plural for verb, plural, _ in api.calls if verb == "list"]
 
 
-def _started_task() -> tuple[FakeApi, Caller, str]:
+def _deployer() -> tuple[FakeApi, Caller]:
+    """An empty namespace ``shop`` and a deploying key's caller."""
     api = FakeApi(now=time.time())
-    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    return api, Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+
+
+def _started_task() -> tuple[FakeApi, Caller, str]:
+    api, caller = _deployer()
     asyncio.run(taskdefinitions.register(caller, dict(WEB)))
     arn = asyncio.run(tasks.run(caller, {"taskDefinition": "web"}))["tasks"][0]["taskArn"]
     api.forget_requests()
@@ -81,8 +86,7 @@ def test_stop_task_of_one_task_of_several_marks_it_alone_on_its_task() -> None:
     """StopTask names one task; of a RunTask with ``count`` 2 the other runs on (ECS stops
     each task alone): the Task's spec is left as it is (desiredStatus is all of them), and the
     stopped one is marked with its reason for the operator. A second stop adds to the mark."""
-    api = FakeApi(now=time.time())
-    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    api, caller = _deployer()
     asyncio.run(taskdefinitions.register(caller, dict(WEB)))
     ran = asyncio.run(tasks.run(caller, {"taskDefinition": "web", "count": 2}))["tasks"]
     asyncio.run(reconciled(api))
@@ -107,8 +111,7 @@ def test_stop_task_of_one_task_of_several_marks_it_alone_on_its_task() -> None:
 def test_run_task_answers_the_containers_pending_as_describe_tasks_does() -> None:
     """ECS's RunTask answers each task with its containers, PENDING: so does the API before
     the operator has made the pods, and DescribeTasks says the same meanwhile."""
-    api = FakeApi(now=time.time())
-    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    _, caller = _deployer()
     asyncio.run(taskdefinitions.register(caller, dict(WEB)))
 
     [ran] = asyncio.run(tasks.run(caller, {"taskDefinition": "web"}))["tasks"]
@@ -166,8 +169,7 @@ def test_run_task_answers_where_each_task_runs_as_the_operator_then_shows_it(
     request's, else the cluster's default strategy, else EC2) and its answer shows them: so
     does the API's, before the operator has made the pods, and describe-tasks shows the same
     once it has."""
-    api = FakeApi(now=time.time())
-    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    api, caller = _deployer()
     cluster: dict[str, Any] = {"clusterName": "default"}
     if default_strategy:
         cluster |= {
@@ -192,8 +194,7 @@ def test_a_task_the_operator_refuses_to_start_reads_stopped_with_why() -> None:
     ``aws ecs wait tasks-stopped`` returns and its describe-tasks says why. A Task whose task
     role the admin's policy refuses is refused by the operator after RunTask answered: it was
     PROVISIONING, and is STOPPED from then on, its containers with it."""
-    api = FakeApi(now=time.time())
-    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    api, caller = _deployer()
     role = "arn:aws:iam::123456789012:role/reports"
     asyncio.run(taskdefinitions.register(caller, {**WEB, "taskRoleArn": role}))
     [ran] = asyncio.run(tasks.run(caller, {"taskDefinition": "web"}))["tasks"]
@@ -215,8 +216,7 @@ def test_a_task_the_operator_refuses_to_start_reads_stopped_with_why() -> None:
 def test_a_task_stopped_before_it_started_reads_stopped_by_its_user() -> None:
     """StopTask of a task the operator has not started yet: ECS stops it, UserInitiated with
     the reason given; it read PROVISIONING for good."""
-    api = FakeApi(now=time.time())
-    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    api, caller = _deployer()
     asyncio.run(taskdefinitions.register(caller, dict(WEB)))
     [ran] = asyncio.run(tasks.run(caller, {"taskDefinition": "web"}))["tasks"]
     asyncio.run(tasks.stop(caller, {"task": ran["taskArn"], "reason": "cancelled"}))
