@@ -163,9 +163,9 @@ def _startup(args: argparse.Namespace) -> None:
                 "no Kubernetes credentials: neither in-cluster nor kubeconfig"
             )
         from .handlers.indexes import INDEXES, PROJECTIONS
+        from .handlers.prewarm import prewarm
         from .handlers.queue import WorkQueue
         from .handlers.reconcilers import RECONCILERS
-        from .handlers.watch import prewarm
 
         client = KubeClient(info)
         store = Store(INDEXES, PROJECTIONS)

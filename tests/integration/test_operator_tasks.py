@@ -118,3 +118,26 @@ def test_setting_desired_status_stopped_stops_the_task(
     done = wait_for(lambda: _stopped(kube, namespace, "sleeper-run"), 60, "the task to stop")
     assert done["tasks"][0]["stopCode"] == "UserInitiated"
     wait_for(lambda: not kube.pods(namespace), 30, "the pod to be ended")
+
+
+def test_a_task_no_node_can_take_waits_and_says_why(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    """A GPU task where no node has a GPU: the real scheduler cannot place its pod, and the
+    Task stays PROVISIONING (a node may come), its Ready message and a Warning Event giving
+    the scheduler's reason."""
+    gpu = [{"type": "GPU", "value": "1"}]
+    definition = ec2_task_definition("trainer")
+    definition["spec"]["containerDefinitions"][0]["resourceRequirements"] = gpu
+    apply(namespace, definition, _task("train", {"taskDefinition": "trainer"}))
+
+    def waiting() -> str | None:
+        current = status(kube, namespace, "Task", "train")
+        ready = {c["type"]: c for c in current.get("conditions") or []}.get("Ready", {})
+        return ready.get("message") or None
+
+    message = wait_for(waiting, 60, "the Task to say why its task waits")
+    assert message.startswith("unable to place task train-0 because no container instance")
+    assert "nvidia.com/gpu" in message, message
+    assert status(kube, namespace, "Task", "train")["lastStatus"] == "PROVISIONING"
+    wait_for(lambda: message in events(namespace, "train"), 30, "the Warning Event")

@@ -273,10 +273,16 @@ class Clock:
         return self.now
 
 
-def context(api: FakeApi, settings: Settings | None = None, clock: Clock | None = None) -> Context:
-    """A reconcile context around ``api``, its store filled with ``api``'s objects."""
+def context(
+    api: FakeApi,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    filled: bool = True,
+) -> Context:
+    """A reconcile context around ``api``, its store filled with ``api``'s objects (unless not
+    ``filled``: an operator starting)."""
     store = Store(INDEXES, PROJECTIONS)
-    for body in api.objects.values():
+    for body in api.objects.values() if filled else ():
         store.put(resource_of(body), copy.deepcopy(body))
     client = cast(Any, api)
     return Context(

@@ -31,7 +31,7 @@ def test_a_service_pod_concerns_the_ecs_service_it_is_annotated_with(store: Any)
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "x"}],
         }
     }
-    assert watch._owners(pod) == []
+    assert watch.owner_keys(pod) == []
     assert watch._services_of_pod(store, pod) == [("Service", "shop", "web-object")]
     assert watch._services_of_pod(store, {"metadata": {"name": "p", "namespace": "shop"}}) == []
 

@@ -54,6 +54,10 @@ class Timers:
     #: given this long from the pod's start, the kubelet's retries, before the task stops as
     #: failed to start (status/start_failures.py), as ECS's agent retries a pull and gives up
     start_failure_grace: float = 60.0
+    #: after startup, what the operator's own LIST put in the store and no watch event has
+    #: confirmed since is looked up (handlers/prewarm.py): kopf's watches list every live
+    #: object within moments of starting
+    prewarm_confirm: float = 30.0
 
 
 @dataclass(frozen=True)

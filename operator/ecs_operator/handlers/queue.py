@@ -27,7 +27,8 @@ log = logging.getLogger("ecs_operator.queue")
 
 
 class Kind(StrEnum):
-    """What a queue key names: an ECS kind, or the sweep of a namespace's task-role accounts."""
+    """What a queue key names: an ECS kind, the sweep of a namespace's task-role accounts, or
+    the check of the store after startup."""
 
     TASK_DEFINITION = "TaskDefinition"
     SERVICE = "Service"
@@ -35,6 +36,8 @@ class Kind(StrEnum):
     CLUSTER = "Cluster"
     SCHEDULED_TASK = "ScheduledTask"
     ACCOUNTS = "ServiceAccounts"
+    #: the check of what the startup LIST put in the store (handlers/prewarm.py)
+    PREWARMED = "Prewarmed"
 
 
 class Key(NamedTuple):

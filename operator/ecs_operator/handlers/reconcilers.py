@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cluster, identities, scheduledtask, service, task, taskdefinition
+from . import cluster, identities, prewarm, scheduledtask, service, task, taskdefinition
 from .queue import Kind, Reconcile
 
 RECONCILERS: dict[Kind, Reconcile] = {
@@ -12,4 +12,5 @@ RECONCILERS: dict[Kind, Reconcile] = {
     Kind.CLUSTER: cluster.reconcile,
     Kind.SCHEDULED_TASK: scheduledtask.reconcile,
     Kind.ACCOUNTS: identities.sweep,
+    Kind.PREWARMED: prewarm.confirm,
 }

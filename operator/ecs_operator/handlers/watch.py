@@ -118,7 +118,8 @@ def _only_status_changed(before: dict[str, Any] | None, after: dict[str, Any]) -
     )
 
 
-def _owners(body: dict[str, Any]) -> list[Key]:
+def owner_keys(body: dict[str, Any]) -> list[Key]:
+    """The ECS objects that own ``body`` (a child), as queue keys."""
     namespace = body["metadata"].get("namespace") or ""
     return [
         Key(OWNER_KINDS[ref["kind"]], namespace, ref["name"])
@@ -186,7 +187,7 @@ def _child_handler(resource: Resource) -> None:
         body, before, status_only = _track(ctx, resource, event)
         if status_only and resource in STATUS_UNREAD:
             return
-        owners = _owners(body)
+        owners = owner_keys(body)
         if resource == POD and not owners:
             owners = _services_of_pod(ctx.store, body)
             if owners and before is not None and _deletion_starts(before, body):
@@ -242,24 +243,3 @@ def register() -> None:
         _child_handler(resource)
     _node_handler()
     _namespace_handler()
-
-
-async def prewarm(ctx: Context, namespaces: list[str]) -> None:
-    """Fill the store with a LIST of everything before the first reconcile, so that a restart
-    of a converged operator finds every child where it is and writes nothing."""
-    client, store = ctx.writer.client, ctx.store
-    scopes: list[str | None] = list(namespaces) or [None]
-    for resource in (*ECS_KINDS, *CHILDREN):
-        labelled = resource in CHILDREN and resource not in UNLABELLED
-        selector = f"{LABEL_APP_MANAGED_BY}={MANAGED_BY}" if labelled else ""
-        for namespace in scopes:
-            async for page in client.list(resource, namespace, selector):
-                for item in page:
-                    store.put(resource, item)
-    for cluster_scoped in (NODE, NAMESPACE):
-        async for page in client.list(cluster_scoped):
-            for item in page:
-                store.put(cluster_scoped, item)
-    # accounts whose users went while the operator was away
-    for account in store.all(SERVICE_ACCOUNT):
-        ctx.queue.add(Key(Kind.ACCOUNTS, account["metadata"]["namespace"], "*"))

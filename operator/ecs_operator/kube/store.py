@@ -74,6 +74,9 @@ class Store:
         #: object back, or it would be reconciled for good with no event ever to remove it
         #: (seen: a Service of a deleted namespace retried every 5 s until the operator quit)
         self._deleted: OrderedDict[str, None] = OrderedDict()
+        #: objects a LIST put here that no watch event or write has confirmed since, with
+        #: their uids (``unconfirmed``)
+        self._unconfirmed: dict[tuple[str, Key], tuple[Resource, str]] = {}
         self._strings = SharedStrings()
 
     @staticmethod
@@ -81,11 +84,18 @@ class Store:
         metadata = body["metadata"]
         return metadata.get("namespace") or "", metadata["name"]
 
-    def put(self, resource: Resource, body: dict[str, Any]) -> None:
+    def put(self, resource: Resource, body: dict[str, Any], confirmed: bool = True) -> None:
         """Keep ``body`` (less what no reconciler reads) unless the cache already holds a newer
-        version of it."""
+        version of it. ``confirmed=False``: it comes from a LIST that no watch follows (the
+        operator's prewarm), so it stays :meth:`unconfirmed` until an event or a write
+        confirms it."""
         if body["metadata"].get("uid") in self._deleted:
             return
+        listed = (_bucket(resource), self.key(body))
+        if confirmed:
+            self._unconfirmed.pop(listed, None)
+        else:
+            self._unconfirmed[listed] = (resource, str(body["metadata"].get("uid") or ""))
         body = _slim(body)
         project = self._projections.get(_bucket(resource))
         if project is not None:
@@ -112,6 +122,7 @@ class Store:
     def forget(self, resource: Resource, namespace: str, name: str, uid: str | None = None) -> None:
         """Drop a deleted object (``uid``: the deleted one's, when known) for good."""
         key = (namespace or "", name)
+        self._unconfirmed.pop((_bucket(resource), key), None)
         old = self._objects[_bucket(resource)].pop(key, None)
         if old is not None:
             self._unindex(resource, key, old)
@@ -120,6 +131,11 @@ class Store:
                 self._deleted[deleted] = None
         while len(self._deleted) > TOMBSTONES:
             self._deleted.popitem(last=False)
+
+    def unconfirmed(self) -> list[tuple[Resource, str, str, str]]:
+        """``(resource, namespace, name, uid)`` of each object put unconfirmed and neither
+        confirmed nor forgotten since."""
+        return [(r, key[0], key[1], uid) for (_, key), (r, uid) in self._unconfirmed.items()]
 
     def _unindex(self, resource: Resource, key: Key, body: dict[str, Any]) -> None:
         for ref in body["metadata"].get("ownerReferences") or []:

@@ -1,0 +1,62 @@
+"""The store filled before the first reconcile, and checked once the watches have caught up.
+
+``prewarm`` LISTs everything at startup, so that a restart of a converged operator finds every
+child where it is and writes nothing. kopf's watches start after it, each with a LIST of its
+own, and report the deletion of what they listed only: an object deleted between the two
+LISTs (a namespace being deleted as the operator restarts) would stay in the store for good.
+Seen: a TaskDefinition held by the in-use finalizer for a Task that was gone, its namespace
+stuck terminating until the next restart. So what prewarm puts is unconfirmed until an event
+or a write confirms it; every live object is confirmed within moments, kopf's LIST reporting
+each one; ``confirm`` looks up what is left and forgets what is gone.
+"""
+
+from __future__ import annotations
+
+from ecs_operator.kube.resources import NAMESPACE, NODE, SERVICE_ACCOUNT
+from ecs_operator.render.keys import LABEL_APP_MANAGED_BY, MANAGED_BY
+
+from .context import Context
+from .queue import OK, Key, Kind, Outcome
+from .watch import CHILDREN, ECS_KINDS, UNLABELLED, owner_keys
+
+#: the queue key of the check (one for the whole store)
+CONFIRM = Key(Kind.PREWARMED, "", "*")
+
+
+async def prewarm(ctx: Context, namespaces: list[str]) -> None:
+    """Fill the store with a LIST of everything, and check it after the watches caught up."""
+    client, store = ctx.writer.client, ctx.store
+    scopes: list[str | None] = list(namespaces) or [None]
+    for resource in (*ECS_KINDS, *CHILDREN):
+        labelled = resource in CHILDREN and resource not in UNLABELLED
+        selector = f"{LABEL_APP_MANAGED_BY}={MANAGED_BY}" if labelled else ""
+        for namespace in scopes:
+            async for page in client.list(resource, namespace, selector):
+                for item in page:
+                    store.put(resource, item, confirmed=False)
+    for cluster_scoped in (NODE, NAMESPACE):
+        async for page in client.list(cluster_scoped):
+            for item in page:
+                store.put(cluster_scoped, item, confirmed=False)
+    # accounts whose users went while the operator was away
+    for account in store.all(SERVICE_ACCOUNT):
+        ctx.queue.add(Key(Kind.ACCOUNTS, account["metadata"]["namespace"], "*"))
+    ctx.queue.add(CONFIRM, after=ctx.timers.prewarm_confirm)
+
+
+async def confirm(ctx: Context, namespace: str, name: str) -> Outcome:
+    """Look up each object prewarm put that no event or write has confirmed: keep what is
+    there, forget what is gone (waking the ECS objects it belonged to)."""
+    for resource, space, object_name, uid in ctx.store.unconfirmed():
+        found = await ctx.writer.client.get(resource, space or None, object_name)
+        if found is not None and found["metadata"].get("uid") == uid:
+            ctx.store.put(resource, found)
+            continue
+        gone = ctx.store.get(resource, space, object_name)
+        ctx.store.forget(resource, space, object_name, uid)
+        woken = owner_keys(gone) if gone is not None else []
+        if resource in ECS_KINDS:
+            woken.append(Key(ECS_KINDS[resource], space, object_name))
+        for key in woken:
+            ctx.queue.add(key)
+    return OK
