@@ -48,6 +48,7 @@ TIMERS = Timers(
     status_settle=2.0,
     status_settle_in_progress=2.0,
     start_failure_grace=3.0,
+    prewarm_confirm=5.0,
 )
 
 
