@@ -12,12 +12,16 @@ each one; ``confirm`` looks up what is left and forgets what is gone.
 
 from __future__ import annotations
 
+import logging
+
 from ecs_operator.kube.resources import NAMESPACE, NODE, SERVICE_ACCOUNT
 from ecs_operator.render.keys import LABEL_APP_MANAGED_BY, MANAGED_BY
 
 from .context import Context
 from .queue import OK, Key, Kind, Outcome
 from .watch import CHILDREN, ECS_KINDS, UNLABELLED, owner_keys
+
+log = logging.getLogger(__name__)
 
 #: the queue key of the check (one for the whole store)
 CONFIRM = Key(Kind.PREWARMED, "", "*")
@@ -47,11 +51,15 @@ async def prewarm(ctx: Context, namespaces: list[str]) -> None:
 async def confirm(ctx: Context, namespace: str, name: str) -> Outcome:
     """Look up each object prewarm put that no event or write has confirmed: keep what is
     there, forget what is gone (waking the ECS objects it belonged to)."""
-    for resource, space, object_name, uid in ctx.store.unconfirmed():
+    left = ctx.store.unconfirmed()
+    if left:
+        log.info("looking up %d objects no watch event confirmed since the start", len(left))
+    for resource, space, object_name, uid in left:
         found = await ctx.writer.client.get(resource, space or None, object_name)
         if found is not None and found["metadata"].get("uid") == uid:
             ctx.store.put(resource, found)
             continue
+        log.info("%s %s/%s is gone: forgotten", resource.kind, space, object_name)
         gone = ctx.store.get(resource, space, object_name)
         ctx.store.forget(resource, space, object_name, uid)
         woken = owner_keys(gone) if gone is not None else []
