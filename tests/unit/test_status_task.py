@@ -246,3 +246,23 @@ def test_the_status_puts_the_tasks_and_conditions_together() -> None:
     stopped = task_status(status, [], 4, stop_requested=True, extra={"findings": None})
     assert (stopped["lastStatus"], stopped["findings"]) == ("STOPPED", None)
     assert stopped["taskDefinition"] == "demo:2"  # kept from before
+
+
+def test_a_pod_its_node_refused_stops_the_task_with_the_nodes_reason() -> None:
+    """A real kubelet refuses a pod before any container runs (an unsafe sysctl not
+    allowlisted: the ECS agent would have set it): the task failed to start, saying why, and
+    its containers, which never ran, are STOPPED (they read PENDING in a STOPPED task)."""
+    message = (
+        'Pod was rejected: forbidden sysctl: "net.ipv4.conf.default.rp_filter" not allowlisted'
+    )
+    pod = {
+        "metadata": {"name": "t-0"},
+        "spec": {"nodeName": "real-0", "containers": [{"name": "app", "image": "busybox"}]},
+        "status": {"phase": "Failed", "reason": "SysctlForbidden", "message": message},
+    }
+
+    state = task_state(pod, {"app"}, False)
+
+    assert (state.last_status, state.stop_code) == ("STOPPED", FAILED_TO_START)
+    assert state.stopped_reason == f"Task failed to start: {message}"
+    assert [(c["name"], c["lastStatus"]) for c in state.containers] == [("app", "STOPPED")]

@@ -210,6 +210,12 @@ def _lifecycle(
         reason = STOP_REASONS[code]
         if exited and code == ESSENTIAL_EXITED:
             reason = f"{reason}: {exited['name']} {EXITED} {exited.get('exitCode')}"
+        if code == FAILED_TO_START:
+            # its node refused it before any container ran (the kubelet's admission: a sysctl
+            # not allowlisted, no room left), and says why in the pod's status
+            refusal = status.get("message")
+            reason = f"{reason}: {refusal}" if refusal else reason
+            containers = [_failed(view, None, reason) for view in containers]
         return TaskState("STOPPED", "STOPPED", containers, code, reason)
     if pod["metadata"].get("deletionTimestamp") or stop_requested:
         if stop_requested:  # the operator stops its pod (handlers/task.py): it is on its way
