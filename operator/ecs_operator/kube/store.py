@@ -91,17 +91,16 @@ class Store:
         confirms it."""
         if body["metadata"].get("uid") in self._deleted:
             return
-        listed = (_bucket(resource), self.key(body))
+        kind, key = _bucket(resource), self.key(body)
         if confirmed:
-            self._unconfirmed.pop(listed, None)
+            self._unconfirmed.pop((kind, key), None)
         else:
-            self._unconfirmed[listed] = (resource, str(body["metadata"].get("uid") or ""))
+            self._unconfirmed[kind, key] = (resource, str(body["metadata"].get("uid") or ""))
         body = _slim(body)
-        project = self._projections.get(_bucket(resource))
+        project = self._projections.get(kind)
         if project is not None:
             body = project(body)
-        bucket = self._objects[_bucket(resource)]
-        key = self.key(body)
+        bucket = self._objects[kind]
         old = bucket.get(key)
         same = old is not None and old["metadata"].get("uid") == body["metadata"].get("uid")
         if same and old is not None and _version(old) > _version(body):
@@ -113,9 +112,9 @@ class Store:
             self._unindex(resource, key, old)
         bucket[key] = body
         for ref in body["metadata"].get("ownerReferences") or []:
-            self._owned[ref["uid"]].add((_bucket(resource), key))
-        for index, function in self._functions.get(_bucket(resource), {}).items():
-            entries = self._indexed[_bucket(resource), index]
+            self._owned[ref["uid"]].add((kind, key))
+        for index, function in self._functions.get(kind, {}).items():
+            entries = self._indexed[kind, index]
             for value in function(body):
                 entries[key[0], value].add(key)
 
