@@ -24,7 +24,7 @@ from typing import Any
 
 from .conditions import condition, merge, now
 from .rollout import Rollout, deployment_id, failed_deployment
-from .workloads import TaskSummary, WorkloadState
+from .workloads import TaskSummary, WorkloadState, placement_failure
 
 MAX_EVENTS = 10
 BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
@@ -237,9 +237,8 @@ def _messages(
         messages.append(f"(service {name}) rolling back to deployment {primary['id']}.")
     known = {e.get("message") for e in previous.get("events") or []}
     if tasks.unplaced:
-        unplaced = (
-            f"(service {name}) was unable to place a task because no container instance met "
-            f"all of its requirements. Reason: {tasks.placement_reason}"
+        unplaced = placement_failure(
+            f"(service {name}) was unable to place a task", tasks.placement_reason
         )
         if unplaced not in known:
             messages.append(unplaced)

@@ -11,7 +11,7 @@ from typing import Any
 
 from .conditions import condition, merge, override
 from .task import ESSENTIAL_EXITED, EXITED, FAILED_TO_START, LIFECYCLE
-from .workloads import unschedulable
+from .workloads import placement_failure, unschedulable
 
 _EXIT_CODE = re.compile(rf"{EXITED} (-?\d+)$")
 
@@ -38,10 +38,7 @@ def unplaced(pods: Iterable[dict[str, Any] | None]) -> str | None:
     for pod in filter(None, pods):
         reason = unschedulable(pod)
         if reason:
-            return (
-                f"unable to place task {pod['metadata']['name']} because no container instance "
-                f"met all of its requirements. Reason: {reason}"
-            )
+            return placement_failure(f"unable to place task {pod['metadata']['name']}", reason)
     return None
 
 

@@ -149,6 +149,12 @@ def unschedulable(pod: dict[str, Any]) -> str | None:
     return message
 
 
+def placement_failure(unplaced: str, reason: str) -> str:
+    """ECS's words for a task it cannot place (``unplaced``: which, and whose), with the
+    scheduler's ``reason`` (:func:`unschedulable`)."""
+    return f"{unplaced} because no container instance met all of its requirements. Reason: {reason}"
+
+
 def task_summary(
     pods: Sequence[dict[str, Any]], task_definition: str, now: float, start_failure_grace: float
 ) -> TaskSummary:
