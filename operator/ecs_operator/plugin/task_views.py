@@ -16,7 +16,13 @@ from ecs_operator.plan.task import placed_as_planned, pod_name
 from ecs_operator.render import keys
 from ecs_operator.render.metadata import essential_containers
 from ecs_operator.status.service_tasks import STOPPED_TASKS, started_by
-from ecs_operator.status.task import FAILED_TO_START, STOP_REASONS, USER_INITIATED, task_state
+from ecs_operator.status.task import (
+    FAILED_TO_START,
+    STOP_REASONS,
+    USER_INITIATED,
+    failed_to_start,
+    task_state,
+)
 from ecs_operator.status.task_moments import task_moments
 
 from .views import (
@@ -85,7 +91,7 @@ def _unstarted(body: Body) -> list[Body]:
         "createdAt": body["metadata"].get("creationTimestamp"),
     }
     if refused:
-        reason = f"{STOP_REASONS[FAILED_TO_START]}: {stalled.get('message') or ''}"
+        reason = failed_to_start(stalled.get("message"))
         common |= _stopped(FAILED_TO_START, reason, stalled.get("lastTransitionTime"))
     elif status.get("lastStatus") == "STOPPED":  # stopped before it started (StopTask)
         asked = (body["metadata"].get("annotations") or {}).get(keys.ANNOTATION_STOP_REASON)

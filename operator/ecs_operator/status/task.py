@@ -93,8 +93,12 @@ def start_refused(status: int, message: str) -> TaskState | None:
         status != 422 and not any(words in message for words in POLICY_REFUSALS)
     ):
         return None
-    reason = f"{STOP_REASONS[FAILED_TO_START]}: {message}"
-    return TaskState("STOPPED", "STOPPED", [], FAILED_TO_START, reason)
+    return TaskState("STOPPED", "STOPPED", [], FAILED_TO_START, failed_to_start(message))
+
+
+def failed_to_start(why: str | None) -> str:
+    """The stopped reason of a task that could not start, with ``why`` when it is known."""
+    return f"{STOP_REASONS[FAILED_TO_START]}: {why}" if why else STOP_REASONS[FAILED_TO_START]
 
 
 def _string_map(body: Mapping[str, Any], annotation: str) -> dict[str, str]:
@@ -213,8 +217,7 @@ def _lifecycle(
         if code == FAILED_TO_START:
             # its node refused it before any container ran (the kubelet's admission: a sysctl
             # not allowlisted, no room left), and says why in the pod's status
-            refusal = status.get("message")
-            reason = f"{reason}: {refusal}" if refusal else reason
+            reason = failed_to_start(status.get("message"))
             containers = [_failed(view, None, reason) for view in containers]
         return TaskState("STOPPED", "STOPPED", containers, code, reason)
     if pod["metadata"].get("deletionTimestamp") or stop_requested:
