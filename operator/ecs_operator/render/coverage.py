@@ -299,7 +299,11 @@ CONTAINER: Mapping[str, Member] = {
     "systemControls": Member(
         "pod `securityContext.sysctls`",
         "security",
-        note="mapped-approx: pod-wide; unsafe sysctls need a kubelet allowlist",
+        note=(
+            "mapped-approx: pod-wide; unsafe sysctls need a kubelet allowlist "
+            "(`--allowed-unsafe-sysctls`): without one the kubelet refuses the pod and the task "
+            "stops `TaskFailedToStart` with the kubelet's reason"
+        ),
     ),
     "resourceRequirements": Member(
         "`resources.limits` `nvidia.com/gpu` / `aws.amazon.com/neuron`",
