@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from ecs_operator.ecsapi.caller import Caller
+from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.handlers import cluster, service, task, taskdefinition
 from ecs_operator.handlers.context import Context, Settings
 from ecs_operator.handlers.indexes import INDEXES, PROJECTIONS
@@ -347,3 +349,8 @@ async def reconciled(api: FakeApi) -> None:
         for name in names * 2:
             await handler.reconcile(ctx, "shop", name)
     await cast(EventRecorder, ctx.events).drain()
+
+
+def deployer(api: FakeApi) -> Caller:
+    """An ECS API caller of namespace ``shop`` in ``api``: a deploying key's."""
+    return Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))

@@ -18,8 +18,6 @@ from hypothesis import strategies as st
 from tests.support import ecs_answers
 
 from ecs_operator.ecsapi import services, tasks, wire
-from ecs_operator.ecsapi.caller import Caller
-from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.handlers import service, task
 from ecs_operator.handlers.context import Settings, Timers
 from ecs_operator.kube.events import EventRecorder
@@ -27,7 +25,7 @@ from ecs_operator.kube.resources import DEPLOYMENT, POD, resource_of
 from ecs_operator.nodes import LABEL_ZONE
 from ecs_operator.render.keys import ANNOTATION_STOPPED_TASKS
 
-from .fakes import NOW, FakeApi, context, reconciled, stamp
+from .fakes import NOW, FakeApi, context, deployer, reconciled, stamp
 from .render.strategies import DETERMINISTIC
 from .test_reconcile_service import DEFAULT_CLUSTER, ecs
 
@@ -198,7 +196,7 @@ def _changed(pod: Json, change: Json) -> Json:
 def _answers_ecs_could_send(api: FakeApi) -> None:
     """What the ECS API answers about the namespace's tasks (running and stopped) and its
     service ``web``."""
-    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    caller = deployer(api)
     answers = {}
     for desired in ("RUNNING", "STOPPED"):
         listed = asyncio.run(tasks.list_cluster_tasks(caller, {"desiredStatus": desired}))

@@ -16,3 +16,10 @@ def short_name(identifier: str) -> str:
 def cluster_name(cluster: str | None) -> str:
     """A request's ``cluster`` (a name, an ARN, or none) as the cluster's name."""
     return short_name(cluster) if cluster else DEFAULT_CLUSTER
+
+
+def role_arn(role: str, account: str) -> str:
+    """An IAM role given by name or ARN, as its ARN in ``account``: where ECS accepts a role's
+    name (``taskRoleArn``, ``executionRoleArn``, a service's ``role``) it completes it with the
+    caller's account, and answers with the ARN from then on."""
+    return role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}"

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.identifiers import short_name
+from ecs_operator.api.identifiers import role_arn, short_name
 from ecs_operator.api.parse import parse_service
 from ecs_operator.kube.resources import ECS_SERVICE, POD
 from ecs_operator.plugin.views import cluster_of, current_deployment, service_name, service_view
@@ -115,10 +115,7 @@ def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
         shown.update(wire.tags_member(body))
     role = (body.get("spec") or {}).get("role")
     if role:
-        account = caller.credential.account
-        shown["roleArn"] = (
-            role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}"
-        )
+        shown["roleArn"] = role_arn(role, caller.credential.account)
     return shown
 
 

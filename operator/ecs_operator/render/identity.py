@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..api import identifiers
 from ..api.identifiers import short_name
 from . import keys
 from .context import RenderContext
@@ -55,10 +56,10 @@ def role_arn(role: str, ctx: RenderContext) -> str:
     """The full ARN IRSA needs; a short name is completed with the context's account id, as
     ECS completes it with the caller's account. Without one there is no ARN to give: refused,
     rather than an IRSA annotation that names no role."""
+    if ctx.account_id:
+        return identifiers.role_arn(role, ctx.account_id)
     if role.startswith("arn:"):
         return role
-    if ctx.account_id:
-        return f"arn:aws:iam::{ctx.account_id}:role/{role}"
     raise fail(
         "taskRoleArn",
         f"role name {role!r} is not an ARN, and IRSA needs the role's ARN: write "

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..api.errors import EcsValidationError, Violation
+from ..api.identifiers import role_arn
 from . import schedules
 
 #: resource type -> the kind it is
@@ -116,7 +117,7 @@ class _Resolver:
         if resource.get("Type") == "AWS::IAM::Role" and parts[1:] == ["Arn"] and self.account_id:
             role = (resource.get("Properties") or {}).get("RoleName", parts[0])
             if isinstance(role, str):
-                return f"arn:aws:iam::{self.account_id}:role/{role}"
+                return role_arn(role, self.account_id)
         return self._unresolved(path, f"Fn::GetAtt {joined}: give --parameter {joined}=VALUE")
 
     def _unresolved(self, path: str, why: str) -> None:

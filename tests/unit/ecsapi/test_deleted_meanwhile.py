@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from tests.unit.fakes import FakeApi
+from tests.unit.fakes import FakeApi, deployer
 
 from ecs_operator.ecsapi import server, services, tags, taskdefinitions, tasks
 from ecs_operator.ecsapi.caller import Caller
-from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.ecsapi.errors import EcsApiError
 from ecs_operator.ecsapi.server import Operation
 
@@ -22,7 +21,7 @@ WEB = {"family": "web", "containerDefinitions": [{"name": "a", "image": "nginx",
 
 
 def _caller(api: FakeApi) -> Caller:
-    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    caller = deployer(api)
     asyncio.run(taskdefinitions.register(caller, dict(WEB)))
     return caller
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from tests.unit.fakes import FakeApi, reconciled
+from tests.unit.fakes import FakeApi, deployer, reconciled
 
 from ecs_operator.ecsapi import clusters, taskdefinitions, tasks
 from ecs_operator.ecsapi.caller import Caller
-from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.render.keys import ANNOTATION_STOPPED_TASKS
 
 WEB = {"family": "web", "containerDefinitions": [{"name": "a", "image": "nginx", "memory": 8}]}
@@ -27,7 +26,7 @@ def _lists(api: FakeApi) -> list[str]:
 def _deployer() -> tuple[FakeApi, Caller]:
     """An empty namespace ``shop`` and a deploying key's caller."""
     api = FakeApi(now=time.time())
-    return api, Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    return api, deployer(api)
 
 
 def _started_task() -> tuple[FakeApi, Caller, str]:

@@ -18,13 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.support import ecs_answers
-from tests.unit.fakes import FakeApi, reconciled
+from tests.unit.fakes import FakeApi, deployer, reconciled
 from tests.unit.render.strategies import DETERMINISTIC, request, stored, task_definitions
 
 from ecs_operator.api.models import ClusterSpec, ServiceSpec, TaskDefinitionSpec, TaskSpec
 from ecs_operator.ecsapi import server, services, taskdefinitions, tasks, wire
 from ecs_operator.ecsapi.caller import Caller
-from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.ecsapi.errors import EcsApiError
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK, TASK_DEFINITION
@@ -50,7 +49,7 @@ def _world() -> tuple[Caller, str, str]:
 @functools.cache
 def _first_world() -> tuple[Caller, str, str]:
     api = FakeApi(now=time.time())
-    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    caller = deployer(api)
     asyncio.run(taskdefinitions.register(caller, dict(WEB)))
     reports = {**WEB, "family": "reports", "taskRoleArn": f"{IAM}:role/reports"}
     asyncio.run(taskdefinitions.register(caller, reports))

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, cast
 
 import pytest
-from tests.unit.fakes import FakeApi
+from tests.unit.fakes import FakeApi, deployer
 
 from ecs_operator.ecsapi import tags, taskdefinitions, wire
 from ecs_operator.ecsapi.caller import Caller
-from ecs_operator.ecsapi.credentials import Credential
 from ecs_operator.ecsapi.errors import EcsApiError
 
 WEB = {"family": "web", "containerDefinitions": [{"name": "a", "image": "nginx", "memory": 8}]}
@@ -21,7 +19,7 @@ ARN = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1"
 
 def _caller() -> tuple[FakeApi, Caller]:
     api = FakeApi(now=time.time())
-    caller = Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+    caller = deployer(api)
     asyncio.run(taskdefinitions.register(caller, dict(WEB)))
     return api, caller
 
