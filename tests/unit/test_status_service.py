@@ -88,28 +88,27 @@ def test_pod_failures_count_restarts_errors_and_failed_pods() -> None:
 
 
 def test_task_summary_counts_the_revision_and_the_unplaced() -> None:
-    unplaced = {
-        "metadata": {},
-        "status": {
-            "conditions": [
-                {
-                    "type": "PodScheduled",
-                    "status": "False",
-                    "reason": "Unschedulable",
-                    "message": "0/3 nodes are available",
-                }
-            ]
-        },
+    unscheduled = {
+        "phase": "Pending",
+        "conditions": [
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "0/3 nodes are available",
+            }
+        ],
     }
     pods = [
         pod(restarts=3, ready=False),
         pod(restarts=2, ready=True),
         pod("web:1", restarts=5),
-        unplaced,
+        {"metadata": {}, "status": unscheduled},
+        {**pod("web:2"), "status": unscheduled},
         {**pod(restarts=9), "metadata": {"deletionTimestamp": "now", "annotations": {}}},
     ]
     summary = task_summary(pods, "web:2", NOW, GRACE)
-    assert summary == TaskSummary(5, 3, 1, "0/3 nodes are available")
+    assert summary == TaskSummary(5, 3, 2, "0/3 nodes are available", unplaced_revision=1)
 
 
 def test_a_pod_failing_to_start_counts_as_the_tasks_ecs_would_have_started_meanwhile() -> None:
@@ -270,8 +269,14 @@ def test_no_breaker_no_rollback_and_a_first_deployment_has_nothing_to_roll_back_
     assert "rolledBackTo" not in first["failedDeployment"]
 
 
-def test_unplaced_tasks_are_said_once() -> None:
-    unplaced = TaskSummary(unplaced=2, placement_reason="0/9 nodes are available: anti-affinity")
+def test_unplaced_tasks_are_said_once_and_neither_started_nor_pending() -> None:
+    """ECS creates no task it cannot place: it is not in the service's or the deployment's
+    pendingCount, nor among the tasks it "has started"; once placed, it is."""
+    unplaced = TaskSummary(
+        unplaced=2,
+        placement_reason="0/9 nodes are available: anti-affinity",
+        unplaced_revision=2,
+    )
     stuck = WorkloadState(5, 5, 5, 3, 3, current=True, failed=False)
     view = service_status("web", 5, "web:1", [stuck], {}, 1, tasks=unplaced)
     ready = next(c for c in view.status["conditions"] if c["type"] == "Ready")
@@ -279,7 +284,8 @@ def test_unplaced_tasks_are_said_once() -> None:
         ready["message"]
         == "3/5 tasks running; 2 cannot be placed: 0/9 nodes are available: anti-affinity"
     )
-    assert view.status["pendingCount"] == 2
+    assert view.status["pendingCount"] == view.status["deployments"][0]["pendingCount"] == 0
+    assert view.events[0] == "(service web) has started 3 tasks."
     placement = [m for m in view.events if "unable to place" in m]
     assert placement == [
         "(service web) was unable to place a task because no container instance met all of its "
@@ -289,6 +295,9 @@ def test_unplaced_tasks_are_said_once() -> None:
     assert "(service web) has started 5 tasks." not in view.warnings
     again = service_status("web", 5, "web:1", [stuck], view.status, 1, tasks=unplaced)
     assert not [m for m in again.events if "unable to place" in m]
+    placed = service_status("web", 5, "web:1", [stuck], again.status, 1)
+    assert placed.events == ["(service web) has started 2 tasks."]
+    assert placed.status["pendingCount"] == placed.status["deployments"][0]["pendingCount"] == 2
 
 
 PSA_REFUSAL = (

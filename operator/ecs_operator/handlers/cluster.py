@@ -2,7 +2,8 @@
 describe-clusters``).
 
 Registered instances are the nodes its EC2 capacity providers stand for; running and pending
-tasks are the pods of its services and tasks; per provider as well. Cluster status is
+tasks are the pods of its services and tasks (pending: placed, not running yet), per provider
+as well. Cluster status is
 refreshed at most about every ``Timers.cluster_refresh`` seconds (3 s) per namespace (the
 queue coalesces), so a thousand pod updates do not become a thousand status writes.
 """
@@ -22,6 +23,7 @@ from ecs_operator.render import keys
 from ecs_operator.render.capacity import provider_placement
 from ecs_operator.render.names import label_value
 from ecs_operator.status.conditions import condition, merge
+from ecs_operator.status.workloads import unschedulable
 
 from .common import report_invalid, write_status
 from .context import Context
@@ -66,8 +68,12 @@ def cluster_status(
     def phase(pod: dict[str, Any]) -> Any:
         return (pod.get("status") or {}).get("phase", "Pending")
 
+    def pending(pod: dict[str, Any]) -> bool:
+        """ECS's PENDING: placed, not running yet (a task it cannot place is none of its)."""
+        return phase(pod) == "Pending" and unschedulable(pod) is None
+
     running = [p for p in pods if phase(p) == "Running"]
-    pending = [p for p in pods if phase(p) == "Pending"]
+    pending_pods = [p for p in pods if pending(p)]
     providers = []
     for provider in selectors:
         # (counted by phase, not by membership in the lists above: a scan of the list per pod
@@ -79,7 +85,7 @@ def cluster_status(
             {
                 "name": provider,
                 "runningTasksCount": sum(1 for p in mine if phase(p) == "Running"),
-                "pendingTasksCount": sum(1 for p in mine if phase(p) == "Pending"),
+                "pendingTasksCount": sum(1 for p in mine if pending(p)),
             }
         )
     generation = body["metadata"].get("generation")
@@ -90,7 +96,7 @@ def cluster_status(
         "status": "ACTIVE",
         "registeredContainerInstancesCount": len(instances),
         "runningTasksCount": len(running),
-        "pendingTasksCount": len(pending),
+        "pendingTasksCount": len(pending_pods),
         "activeServicesCount": services,
         "capacityProviders": providers,
         "conditions": merge(

@@ -93,13 +93,17 @@ class TaskSummary:
     counting only tasks that are not healthy now (ECS's ``resetOnHealthyTask``); a pod the
     kubelet fails to start counts as the tasks ECS would have started and stopped meanwhile
     (status/start_failures.py). ``unplaced``:
-    tasks the scheduler cannot place, with the scheduler's reason for the first one.
+    tasks the scheduler cannot place, with the scheduler's reason for the first one;
+    ``unplaced_revision``: those of them running the deployment's task definition. ECS never
+    counts a task it could not place as started or pending, so neither do the service's
+    counts.
     """
 
     failed: int = 0
     failed_unhealthy: int = 0
     unplaced: int = 0
     placement_reason: str = ""
+    unplaced_revision: int = 0
     #: seconds until a pod failing to start counts once more (None: none is failing)
     recount_after: float | None = None
 
@@ -177,11 +181,12 @@ def task_summary(
             failed_unhealthy += failures
         if recount is not None:
             recounts.append(recount)
-    reasons = [reason for reason in map(unschedulable, live) if reason]
+    unplaced = {id(p): reason for p in live if (reason := unschedulable(p))}
     return TaskSummary(
         failed=failed,
         failed_unhealthy=failed_unhealthy,
-        unplaced=len(reasons),
-        placement_reason=reasons[0] if reasons else "",
+        unplaced=len(unplaced),
+        placement_reason=next(iter(unplaced.values()), ""),
+        unplaced_revision=sum(1 for p in revision if id(p) in unplaced),
         recount_after=min(recounts, default=None),
     )
