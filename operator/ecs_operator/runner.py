@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Iterable
-from dataclasses import fields
+from collections.abc import Iterable, Sequence
+from dataclasses import fields, replace
 from typing import Any
 
 import kopf
 
+from ecs_operator.kube.capabilities import keeps_pod_level_resources
 from ecs_operator.kube.client import LIST_PAGE, KubeClient
 from ecs_operator.kube.events import EventRecorder
 from ecs_operator.kube.store import Store
@@ -55,10 +56,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--workers", type=int, default=32, help="concurrent reconciles")
     parser.add_argument(
-        "--no-pod-level-resources",
-        action="store_true",
-        help="spread task cpu/memory over containers instead of pod-level resources "
-        "(clusters older than Kubernetes 1.34)",
+        "--pod-level-resources",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="render task cpu/memory as pod-level resources, or (--no-) spread them over the "
+        "containers (default: as the API server keeps, asked at startup; kube/capabilities.py)",
     )
     parser.add_argument(
         "--task-retention", type=float, default=3600.0, help="seconds to keep stopped task pods"
@@ -105,7 +107,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def reconcile_settings(args: argparse.Namespace) -> Settings:
     """The reconcilers' settings from ``ecs-operator run``'s arguments."""
     return Settings(
-        pod_level_resources=not args.no_pod_level_resources,
+        pod_level_resources=args.pod_level_resources is not False,
         task_retention_seconds=args.task_retention,
         account_id=args.account_id,
         policy=Policy(
@@ -141,6 +143,30 @@ def credentials(**kwargs: Any) -> kopf.ConnectionInfo | None:
     return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
 
+async def pod_level_resources_kept(
+    client: KubeClient, namespaces: Sequence[str], logger: kopf.Logger
+) -> bool:
+    """Whether to render task sizes as pod-level resources: as the API server keeps them (asked
+    in the first watched namespace, else ``default``); yes if it will not say, as before the
+    question was asked, with a warning naming the flag that settles it."""
+    namespace = namespaces[0] if namespaces else "default"
+    kept = await keeps_pod_level_resources(client, namespace)
+    if kept is None:
+        logger.warning(
+            "could not ask the API server whether it keeps pod-level resources (a dry-run "
+            f"Deployment in namespace {namespace} was refused): rendering them; on Kubernetes "
+            "older than 1.34 run with --no-pod-level-resources"
+        )
+        return True
+    if not kept:
+        logger.warning(
+            "the API server drops pod-level resources (Kubernetes older than 1.34, or the "
+            "PodLevelResources feature gate off): task cpu and memory are spread over the "
+            "containers"
+        )
+    return kept
+
+
 def _startup(args: argparse.Namespace) -> None:
     """Register the startup/cleanup hooks that create and close the reconcile context."""
 
@@ -172,6 +198,9 @@ def _startup(args: argparse.Namespace) -> None:
         queue = WorkQueue(RECONCILERS, max_backoff=args.timer_max_backoff)
         events = EventRecorder(client)
         chosen = reconcile_settings(args)
+        if args.pod_level_resources is None:
+            kept = await pod_level_resources_kept(client, args.namespace, logger)
+            chosen = replace(chosen, pod_level_resources=kept)
         writer = Writer(
             client,
             store,

@@ -16,7 +16,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -82,10 +82,18 @@ class Ports:
 class DevCluster:
     """One devcluster, living in a state directory (PKI, data, logs, pid files, kubeconfig)."""
 
-    def __init__(self, state_dir: Path | None = None, real_nodes: int = 0) -> None:
+    def __init__(
+        self,
+        state_dir: Path | None = None,
+        real_nodes: int = 0,
+        feature_gates: Mapping[str, bool] | None = None,
+    ) -> None:
         self.state_dir = (state_dir or default_state_dir()).resolve()
         #: how many real nodes (realnode.py) ``up`` starts beside the kwok fleet
         self.real_nodes = real_nodes
+        #: the API server's feature gates that differ from its defaults: a cluster as an older
+        #: Kubernetes would be, for the tests of what the operator does there
+        self.feature_gates = dict(feature_gates or {})
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -179,6 +187,9 @@ class DevCluster:
                 network.add_host_address()
             self._start_etcd(bins, ports, timeout)
             extra = [*realnode.apiserver_flags(self), *network.apiserver_flags()] if real else []
+            if self.feature_gates:
+                gates = ",".join(f"{k}={str(v).lower()}" for k, v in self.feature_gates.items())
+                extra.append(f"--feature-gates={gates}")
             self._start_apiserver(bins, ports, certs, timeout, extra)
             ports = ports.rechecked("controller_manager", "scheduler", "kwok")
             self._record_ports(ports)

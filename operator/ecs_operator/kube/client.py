@@ -204,6 +204,17 @@ class KubeClient:
         )
         return created
 
+    async def dry_run_create(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
+        """POST with ``dryRun=All``: the object as the API server would store it (defaults set,
+        fields it does not keep dropped, admission run), with nothing stored."""
+        answer: dict[str, Any] = await self._request(
+            "POST",
+            resource.path(body["metadata"].get("namespace")),
+            {"fieldManager": self.field_manager, "dryRun": "All"},
+            body,
+        )
+        return answer
+
     async def merge_patch(
         self,
         resource: Resource,

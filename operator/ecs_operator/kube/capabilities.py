@@ -1,0 +1,57 @@
+"""What the cluster's API server keeps of what the renderer may write, asked at startup.
+
+**Pod-level resources.** ECS's task ``cpu`` and ``memory`` cap the whole task, which a pod's
+``spec.resources`` says exactly (PodLevelResources: beta and on by default from Kubernetes
+1.34). An API server without it (older, or with the feature gate off) drops the field without
+a word, and the task would run with no limit at all and request nothing of the scheduler
+(measured on kube-apiserver 1.36 with the gate off: the Deployment kept no resources
+anywhere). The renderer can instead spread the task size over the containers, so the operator
+asks the API server which one it keeps: a dry-run create of a Deployment whose pod template has
+pod-level resources. A dry run stores nothing, and a Deployment, unlike a pod, is not held to
+the namespace's Pod Security level; what the answer's template still has is the answer. Should
+the API server refuse the probe (RBAC, an admission webhook), there is nothing to go on: the
+caller decides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .client import ApiError, KubeClient
+from .resources import DEPLOYMENT
+
+#: what the probe asks for; any size would do
+PROBE_RESOURCES = {"limits": {"cpu": "100m", "memory": "64Mi"}}
+
+
+def probe(namespace: str) -> dict[str, Any]:
+    """The Deployment the API server is asked to store in ``namespace`` (dry run: it never
+    is), its name generated so that no object's name matters."""
+    labels = {"app.kubernetes.io/name": "ecs-operator-probe"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"generateName": "ecs-operator-probe-", "namespace": namespace},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "resources": PROBE_RESOURCES,
+                    "containers": [{"name": "probe", "image": "registry.k8s.io/pause:3.10"}],
+                },
+            },
+        },
+    }
+
+
+async def keeps_pod_level_resources(client: KubeClient, namespace: str) -> bool | None:
+    """Whether the API server keeps a pod template's ``spec.resources``; None when it refused
+    to say (the probe was refused)."""
+    try:
+        answer = await client.dry_run_create(DEPLOYMENT, probe(namespace))
+    except ApiError:
+        return None
+    template = ((answer.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return bool(template.get("resources"))
