@@ -54,7 +54,10 @@ def test_the_task_size_is_spread_over_the_containers_where_pods_cannot_have_it(
     _kubectl(older_cluster, "apply", "--server-side", "-f", str(CRDS))
     _kubectl(older_cluster, "wait", "--for=condition=Established", "-f", str(CRDS))
     _kubectl(older_cluster, "create", "namespace", "shop")
-    objects = [fargate_task_definition("web"), service("web", "web", launchType="FARGATE")]
+    objects = [
+        fargate_task_definition("web"),
+        service("web", "web", desiredCount=1, launchType="FARGATE"),
+    ]
     operator = OperatorProcess.start(tmp_path, env={"KUBECONFIG": str(older_cluster)})
     try:
         _kubectl(older_cluster, "apply", "-n", "shop", "-f", "-",
@@ -66,6 +69,6 @@ def test_the_task_size_is_spread_over_the_containers_where_pods_cannot_have_it(
     pod = deployment["spec"]["template"]["spec"]
     [app] = pod["containers"]
     assert "resources" not in pod
-    assert app["resources"]["limits"] == {"cpu": "256m", "memory": "512Mi"}
+    assert app["resources"]["limits"] == {"cpu": "250m", "memory": "512Mi"}
     assert "spread over the containers" in operator.log.read_text()
     assert os.environ.get("KUBECONFIG") != str(older_cluster), "the session's cluster untouched"
