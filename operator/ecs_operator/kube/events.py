@@ -6,12 +6,18 @@ worker tasks can post them. The same event is not posted twice in a row for an o
 retried reconcile must not flood ``kubectl describe``. Posting happens in the background, a
 few at a time: an Event is a report, and a reconcile that waited for each of its reports
 (three per service on the way to steady state) took that much longer to do its real work.
+
+What was last posted is remembered for the newest :data:`REMEMBERED` (object, reason) pairs
+only: objects come and go for as long as the operator runs (a scheduled task's Task every
+minute, a pipeline's RunTask at every push), and each would otherwise stay remembered for
+good. One forgotten posts its next event even if it repeats the last, once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,12 +29,17 @@ EVENT = Resource("", "v1", "events", "Event")
 COMPONENT = "ecs-operator"
 #: Events posted at once
 CONCURRENCY = 4
+#: (object, reason) pairs whose last event is remembered: a few per ECS object of a large
+#: cluster's working set (a pair costs about 200 bytes)
+REMEMBERED = 20_000
 
 
 class EventRecorder:
-    def __init__(self, client: KubeClient) -> None:
+    def __init__(self, client: KubeClient, remembered: int = REMEMBERED) -> None:
         self._client = client
-        self._last: dict[tuple[str, str], str] = {}
+        #: (uid, reason) -> the hash of the last message posted, least recently posted first
+        self._last: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._remembered = remembered
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._posting: set[asyncio.Task[None]] = set()
 
@@ -36,10 +47,14 @@ class EventRecorder:
         """Post the event (in the background) unless it repeats the last one of this reason;
         True if it will be posted."""
         metadata = obj["metadata"]
-        key = (metadata["uid"], reason)
-        if self._last.get(key) == message:
+        key, said = (metadata["uid"], reason), hash(message)
+        repeated = self._last.get(key) == said
+        self._last[key] = said
+        self._last.move_to_end(key)
+        if repeated:
             return False
-        self._last[key] = message
+        if len(self._last) > self._remembered:
+            self._last.popitem(last=False)
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         event = {
             "apiVersion": "v1",
@@ -69,6 +84,10 @@ class EventRecorder:
         self._posting.add(task)
         task.add_done_callback(self._posting.discard)
         return True
+
+    def __len__(self) -> int:
+        """How many (object, reason) pairs it remembers the last event of."""
+        return len(self._last)
 
     async def _post(self, event: dict[str, Any]) -> None:
         async with self._slots:
