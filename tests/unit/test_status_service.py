@@ -45,6 +45,7 @@ def pod(
     state = {"terminated": {"exitCode": terminated}} if terminated is not None else {"running": {}}
     return {
         "metadata": {"annotations": {"ecs-operator.dev/task-definition": revision}},
+        "spec": {"nodeName": "node-1"},
         "status": {
             "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
             "containerStatuses": [{"name": "app", "restartCount": restarts, "state": state}],
@@ -104,11 +105,11 @@ def test_task_summary_counts_the_revision_and_the_unplaced() -> None:
         pod(restarts=2, ready=True),
         pod("web:1", restarts=5),
         {"metadata": {}, "status": unscheduled},
-        {**pod("web:2"), "status": unscheduled},
+        {**pod("web:2"), "spec": {}, "status": unscheduled},
         {**pod(restarts=9), "metadata": {"deletionTimestamp": "now", "annotations": {}}},
     ]
     summary = task_summary(pods, "web:2", NOW, GRACE)
-    assert summary == TaskSummary(5, 3, 2, "0/3 nodes are available", unplaced_revision=1)
+    assert summary == TaskSummary(5, 3, 2, "0/3 nodes are available", unbound=2, unbound_revision=1)
 
 
 def test_a_pod_failing_to_start_counts_as_the_tasks_ecs_would_have_started_meanwhile() -> None:
@@ -275,7 +276,8 @@ def test_unplaced_tasks_are_said_once_and_neither_started_nor_pending() -> None:
     unplaced = TaskSummary(
         unplaced=2,
         placement_reason="0/9 nodes are available: anti-affinity",
-        unplaced_revision=2,
+        unbound=2,
+        unbound_revision=2,
     )
     stuck = WorkloadState(5, 5, 5, 3, 3, current=True, failed=False)
     view = service_status("web", 5, "web:1", [stuck], {}, 1, tasks=unplaced)
@@ -298,6 +300,21 @@ def test_unplaced_tasks_are_said_once_and_neither_started_nor_pending() -> None:
     placed = service_status("web", 5, "web:1", [stuck], again.status, 1)
     assert placed.events == ["(service web) has started 2 tasks."]
     assert placed.status["pendingCount"] == placed.status["deployments"][0]["pendingCount"] == 2
+
+
+def test_tasks_the_scheduler_has_not_placed_yet_are_started_once_placed() -> None:
+    """A Deployment counts its pods as it creates them; the scheduler binds them a moment
+    later. ECS has a task once it placed it: "has started 3 tasks" is said then, and pending
+    counts them from then (both were at their creation, so a task the scheduler then could not
+    place was said to have started twice)."""
+    created = WorkloadState(3, 3, 3, 0, 0, current=True, failed=False)
+    unbound = TaskSummary(unbound=3, unbound_revision=3)
+    first = service_status("web", 3, "web:1", [created], {}, 1, tasks=unbound)
+    assert not [m for m in first.events if "has started" in m]
+    assert first.status["pendingCount"] == first.status["deployments"][0]["pendingCount"] == 0
+    placed = service_status("web", 3, "web:1", [created], first.status, 1, tasks=TaskSummary())
+    assert placed.events == ["(service web) has started 3 tasks."]
+    assert placed.status["pendingCount"] == placed.status["deployments"][0]["pendingCount"] == 3
 
 
 PSA_REFUSAL = (

@@ -154,7 +154,7 @@ def _deployments(
         "taskDefinition": running,
         "desiredCount": desired,
         "runningCount": updated_ready,
-        "pendingCount": max(updated - updated_ready - tasks.unplaced_revision, 0),
+        "pendingCount": max(updated - updated_ready - tasks.unbound_revision, 0),
         "failedTasks": failures,
         "rolloutState": state,
         "rolloutStateReason": _reason(primary["id"], state, failed_here),
@@ -222,7 +222,7 @@ def _messages(
     warnings = set()
     primary = deployments[0]
     before = (previous.get("deployments") or [{}])[0]
-    placed = total - tasks.unplaced
+    placed = total - tasks.unbound
     started = placed - int(previous.get("runningCount", 0)) - int(previous.get("pendingCount", 0))
     if started > 0:
         messages.append(f"(service {name}) has started {started} tasks.")
@@ -339,7 +339,7 @@ def service_status(
         "status": "ACTIVE",
         "desiredCount": desired,
         "runningCount": running,
-        "pendingCount": max(total - running - tasks.unplaced, 0),
+        "pendingCount": max(total - running - tasks.unbound, 0),
         "taskDefinition": task_definition,
         "deployments": deployments,
         "events": add_events(previous.get("events"), messages),

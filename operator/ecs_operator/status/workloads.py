@@ -94,16 +94,18 @@ class TaskSummary:
     kubelet fails to start counts as the tasks ECS would have started and stopped meanwhile
     (status/start_failures.py). ``unplaced``:
     tasks the scheduler cannot place, with the scheduler's reason for the first one;
-    ``unplaced_revision``: those of them running the deployment's task definition. ECS never
-    counts a task it could not place as started or pending, so neither do the service's
-    counts.
+    ``unbound``: tasks no node has taken yet (those, and those the scheduler has not looked at
+    yet), and ``unbound_revision`` those of them running the deployment's task definition. ECS
+    has no task before it placed it, so the service's counts and its "has started" event leave
+    them out until a node takes them.
     """
 
     failed: int = 0
     failed_unhealthy: int = 0
     unplaced: int = 0
     placement_reason: str = ""
-    unplaced_revision: int = 0
+    unbound: int = 0
+    unbound_revision: int = 0
     #: seconds until a pod failing to start counts once more (None: none is failing)
     recount_after: float | None = None
 
@@ -181,12 +183,18 @@ def task_summary(
             failed_unhealthy += failures
         if recount is not None:
             recounts.append(recount)
-    unplaced = {id(p): reason for p in live if (reason := unschedulable(p))}
+    reasons = [reason for reason in map(unschedulable, live) if reason]
     return TaskSummary(
         failed=failed,
         failed_unhealthy=failed_unhealthy,
-        unplaced=len(unplaced),
-        placement_reason=next(iter(unplaced.values()), ""),
-        unplaced_revision=sum(1 for p in revision if id(p) in unplaced),
+        unplaced=len(reasons),
+        placement_reason=reasons[0] if reasons else "",
+        unbound=sum(1 for p in live if not _bound(p)),
+        unbound_revision=sum(1 for p in revision if not _bound(p)),
         recount_after=min(recounts, default=None),
     )
+
+
+def _bound(pod: dict[str, Any]) -> bool:
+    """Whether a node took the pod (the scheduler bound it, or it was made for that node)."""
+    return bool((pod.get("spec") or {}).get("nodeName"))
