@@ -14,15 +14,11 @@ CLUSTER = {
 }
 
 
-UNSCHEDULABLE = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
-
-
-def pod(name: str, provider: str, phase: str | None, *conditions: Any) -> dict[str, Any]:
+def pod(name: str, provider: str, phase: str | None, node: str | None = "node-1") -> dict[str, Any]:
     labels = {keys.LABEL_CAPACITY_PROVIDER: label_value(provider)}
-    status: dict[str, Any] = {} if phase is None else {"phase": phase}
-    if conditions:
-        status["conditions"] = list(conditions)
-    return {"metadata": {"name": name, "labels": labels}, "status": status}
+    status = {} if phase is None else {"phase": phase}
+    spec = {"nodeName": node} if node else {}
+    return {"metadata": {"name": name, "labels": labels}, "spec": spec, "status": status}
 
 
 def test_tasks_are_counted_by_phase_for_the_cluster_and_each_provider() -> None:
@@ -32,7 +28,7 @@ def test_tasks_are_counted_by_phase_for_the_cluster_and_each_provider() -> None:
         pod("c", "FARGATE", None),  # no phase yet: pending
         pod("d", "FARGATE_SPOT", "Pending"),
         pod("e", "FARGATE_SPOT", "Succeeded"),  # neither
-        pod("f", "FARGATE_SPOT", "Pending", UNSCHEDULABLE),  # neither: ECS never placed it
+        pod("f", "FARGATE_SPOT", "Pending", node=None),  # neither: no node took it yet
     ]
     status = cluster_status(CLUSTER, [], pods, services=2)
     assert (status["runningTasksCount"], status["pendingTasksCount"]) == (2, 2)

@@ -23,7 +23,7 @@ from ecs_operator.render import keys
 from ecs_operator.render.capacity import provider_placement
 from ecs_operator.render.names import label_value
 from ecs_operator.status.conditions import condition, merge
-from ecs_operator.status.workloads import unschedulable
+from ecs_operator.status.workloads import bound
 
 from .common import report_invalid, write_status
 from .context import Context
@@ -69,8 +69,8 @@ def cluster_status(
         return (pod.get("status") or {}).get("phase", "Pending")
 
     def pending(pod: dict[str, Any]) -> bool:
-        """ECS's PENDING: placed, not running yet (a task it cannot place is none of its)."""
-        return phase(pod) == "Pending" and unschedulable(pod) is None
+        """ECS's PENDING: placed, not running yet (before a node takes it, it is PROVISIONING)."""
+        return phase(pod) == "Pending" and bound(pod)
 
     running = [p for p in pods if phase(p) == "Running"]
     pending_pods = [p for p in pods if pending(p)]

@@ -189,12 +189,12 @@ def task_summary(
         failed_unhealthy=failed_unhealthy,
         unplaced=len(reasons),
         placement_reason=reasons[0] if reasons else "",
-        unbound=sum(1 for p in live if not _bound(p)),
-        unbound_revision=sum(1 for p in revision if not _bound(p)),
+        unbound=sum(1 for p in live if not bound(p)),
+        unbound_revision=sum(1 for p in revision if not bound(p)),
         recount_after=min(recounts, default=None),
     )
 
 
-def _bound(pod: dict[str, Any]) -> bool:
+def bound(pod: dict[str, Any]) -> bool:
     """Whether a node took the pod (the scheduler bound it, or it was made for that node)."""
     return bool((pod.get("spec") or {}).get("nodeName"))
