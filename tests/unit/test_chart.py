@@ -773,3 +773,15 @@ def test_the_readme_lists_every_rule_of_the_aggregated_roles() -> None:
         column = f"`<fullname>-{role}`"
         granted = set().union(*(table_permissions(r) for r in rows if r[column] == "yes"))
         assert granted == expected, role
+
+
+def test_the_ecs_api_is_refused_where_the_api_server_cannot_select_by_field() -> None:
+    """The ECS API finds families and services with the CRDs' field selectors, off in
+    Kubernetes 1.30 (the chart's oldest): install fails there, naming why, rather than every
+    DescribeServices and RegisterTaskDefinition failing once installed."""
+    api = ("--set", "api.enabled=true")
+    refused = helm("template", RELEASE, str(CHART), "--kube-version", "1.30.9", *api, check=False)
+    assert refused.returncode != 0
+    assert "api.enabled needs Kubernetes 1.31" in refused.stderr
+    assert helm("template", RELEASE, str(CHART), "--kube-version", "1.30.9").returncode == 0
+    assert helm("template", RELEASE, str(CHART), "--kube-version", "1.31.0", *api).returncode == 0
