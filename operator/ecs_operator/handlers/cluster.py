@@ -3,9 +3,9 @@ describe-clusters``).
 
 Registered instances are the nodes its EC2 capacity providers stand for; running and pending
 tasks are the pods of its services and tasks (pending: placed, not running yet), per provider
-as well. Cluster status is
-refreshed at most about every ``Timers.cluster_refresh`` seconds (3 s) per namespace (the
-queue coalesces), so a thousand pod updates do not become a thousand status writes.
+as well. Cluster status is refreshed at most about every ``Timers.cluster_refresh`` seconds
+(3 s) per namespace (the queue coalesces), so a thousand pod updates do not become a thousand
+status writes.
 """
 
 from __future__ import annotations
