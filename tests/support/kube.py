@@ -41,12 +41,29 @@ def wait_for(check: Callable[[], T], timeout: float = 60, what: str = "condition
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+#: kube-apiserver's 503 for a write its MutatingAdmissionPolicies cannot type yet (the chart's
+#: in-use finalizer policy, Kubernetes 1.36+): their type converters learn a custom resource's
+#: schema from /openapi/v3, polled every 5 s, and answer this while the hash they hold for the
+#: group is stale (after a CRD of the group changed). Seen in a fresh-clone CI run a moment after
+#: the chart's install had been admitted once; users run `kubectl apply` again, as GitOps tools
+#: do by themselves (docs/install.md), and so do the tests, for as long as one poll can take.
+SCHEMA_NOT_LEARNED = "There can be a delay between when CustomResourceDefinitions are created"
+SCHEMA_LEARNING_S = 15.0
+
+
 def kubectl(
     *args: str, input: str | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run the devcluster's kubectl (on PATH, KUBECONFIG set by the devcluster fixture); with
-    ``check``, a failure raises with what kubectl said, so the test's report names the cause."""
-    done = subprocess.run(["kubectl", *args], input=input, capture_output=True, text=True)
+    ``check``, a failure raises with what kubectl said, so the test's report names the cause. A
+    write refused only because admission has not learned a CRD's schema yet is sent again
+    (:data:`SCHEMA_NOT_LEARNED`)."""
+    deadline = time.monotonic() + SCHEMA_LEARNING_S
+    while True:
+        done = subprocess.run(["kubectl", *args], input=input, capture_output=True, text=True)
+        if SCHEMA_NOT_LEARNED not in done.stderr or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
     if check and done.returncode:
         raise AssertionError(f"kubectl {' '.join(args)} exited {done.returncode}: {done.stderr}")
     return done
