@@ -15,7 +15,10 @@ from typing import Any
 
 import kopf
 
-from ecs_operator.kube.capabilities import keeps_pod_level_resources
+from ecs_operator.kube.capabilities import (
+    keeps_pod_level_resources,
+    nodes_without_pod_level_resources,
+)
 from ecs_operator.kube.client import LIST_PAGE, KubeClient
 from ecs_operator.kube.events import EventRecorder
 from ecs_operator.kube.store import Store
@@ -146,9 +149,10 @@ def credentials(**kwargs: Any) -> kopf.ConnectionInfo | None:
 async def pod_level_resources_kept(
     client: KubeClient, namespaces: Sequence[str], logger: kopf.Logger
 ) -> bool:
-    """Whether to render task sizes as pod-level resources: as the API server keeps them (asked
-    in the first watched namespace, else ``default``); yes if it will not say, as before the
-    question was asked, with a warning naming the flag that settles it."""
+    """Whether to render task sizes as pod-level resources: where the API server keeps them
+    (asked in the first watched namespace, else ``default``) and every node's kubelet enforces
+    them; yes if the API server will not say, as before the question was asked, with a warning
+    naming the flag that settles it."""
     namespace = namespaces[0] if namespaces else "default"
     kept = await keeps_pod_level_resources(client, namespace)
     if kept is None:
@@ -164,7 +168,17 @@ async def pod_level_resources_kept(
             "PodLevelResources feature gate off): task cpu and memory are spread over the "
             "containers"
         )
-    return kept
+        return False
+    older = await nodes_without_pod_level_resources(client)
+    if older:
+        shown = ", ".join(older[:5]) + (f" and {len(older) - 5} more" if len(older) > 5 else "")
+        logger.warning(
+            f"nodes with a kubelet older than 1.34 would not enforce pod-level resources "
+            f"({shown}): task cpu and memory are spread over the containers until the operator "
+            "starts again with none left"
+        )
+        return False
+    return True
 
 
 def _startup(args: argparse.Namespace) -> None:

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import copy
 import logging
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 import pytest
@@ -24,9 +25,18 @@ class ApiServer:
     """Answers a dry-run create as an API server that keeps pod-level resources or drops them
     (or refuses the probe); records what it was asked."""
 
-    def __init__(self, keeps: bool, refuses: bool = False) -> None:
+    def __init__(self, keeps: bool, refuses: bool = False, kubelets: Sequence[str] = ()) -> None:
         self.keeps, self.refuses = keeps, refuses
         self.asked: list[tuple[str, Body]] = []
+        #: the nodes, each named after the version its kubelet reports
+        self.nodes = [
+            {"metadata": {"name": f"node-{v}"}, "status": {"nodeInfo": {"kubeletVersion": v}}}
+            for v in kubelets
+        ]
+
+    async def list(self, resource: Resource) -> AsyncIterator[list[Body]]:
+        assert resource.plural == "nodes"
+        yield self.nodes
 
     async def dry_run_create(self, resource: Resource, body: Body) -> Body:
         self.asked.append((resource.plural, body))
@@ -65,6 +75,18 @@ def test_a_refused_probe_keeps_them_and_names_the_flag(caplog: pytest.LogCapture
     with caplog.at_level(logging.WARNING):
         assert _kept(ApiServer(keeps=False, refuses=True), ["team-a", "team-b"]) is True
     assert "namespace team-a" in caplog.text and "--no-pod-level-resources" in caplog.text
+
+
+def test_a_node_whose_kubelet_would_not_enforce_them_gets_them_spread(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nodes lag the control plane during an upgrade (by up to three minor versions): a 1.33
+    kubelet would run a pod's task size unenforced. A version that does not parse (kwok's
+    ``fake``) says nothing either way."""
+    assert _kept(ApiServer(keeps=True, kubelets=["v1.36.3", "fake", "v1.34.0-eks-1"])) is True
+    with caplog.at_level(logging.WARNING):
+        assert _kept(ApiServer(keeps=True, kubelets=["v1.36.3", "v1.33.4"])) is False
+    assert "node-v1.33.4" in caplog.text and "node-v1.36.3" not in caplog.text
 
 
 def test_the_flag_decides_without_asking() -> None:

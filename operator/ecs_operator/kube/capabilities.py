@@ -11,17 +11,27 @@ pod-level resources. A dry run stores nothing, and a Deployment, unlike a pod, i
 the namespace's Pod Security level; what the answer's template still has is the answer. Should
 the API server refuse the probe (RBAC, an admission webhook), there is nothing to go on: the
 caller decides.
+
+The API server keeping them is not enough: a kubelet older than 1.34 (Kubernetes lets nodes lag
+the control plane by three minor versions, and they do for the length of an upgrade) does not
+enforce them, and its tasks would run with no limit all the same. So the nodes' kubelets are
+asked too, by the version each reports; a version that does not parse (kwok's ``fake``, a
+virtual kubelet's) says nothing either way.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .client import ApiError, KubeClient
-from .resources import DEPLOYMENT
+from .resources import DEPLOYMENT, NODE
 
 #: what the probe asks for; any size would do
 PROBE_RESOURCES = {"limits": {"cpu": "100m", "memory": "64Mi"}}
+#: the first kubelet that enforces a pod's ``spec.resources`` (PodLevelResources, beta, on)
+POD_LEVEL_KUBELET = (1, 34)
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)")
 
 
 def probe(namespace: str) -> dict[str, Any]:
@@ -55,3 +65,18 @@ async def keeps_pod_level_resources(client: KubeClient, namespace: str) -> bool 
         return None
     template = ((answer.get("spec") or {}).get("template") or {}).get("spec") or {}
     return bool(template.get("resources"))
+
+
+def older_kubelet(node: dict[str, Any]) -> bool:
+    """Whether the node reports a kubelet older than :data:`POD_LEVEL_KUBELET`."""
+    info = (node.get("status") or {}).get("nodeInfo") or {}
+    found = _VERSION.match(str(info.get("kubeletVersion") or ""))
+    return found is not None and (int(found[1]), int(found[2])) < POD_LEVEL_KUBELET
+
+
+async def nodes_without_pod_level_resources(client: KubeClient) -> list[str]:
+    """The names of the nodes whose kubelet would not enforce pod-level resources."""
+    older: list[str] = []
+    async for page in client.list(NODE):
+        older.extend(str(n["metadata"]["name"]) for n in page if older_kubelet(n))
+    return sorted(older)
