@@ -178,6 +178,9 @@ async def pod_level_resources_kept(
             "starts again with none left"
         )
         return False
+    logger.info(
+        "task cpu and memory are pod-level resources: the API server and kubelets keep them"
+    )
     return True
 
 
