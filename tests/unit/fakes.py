@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from ecs_operator.ecsapi.caller import Caller
-from ecs_operator.ecsapi.credentials import Credential
+from ecs_operator.ecsapi.credentials import DEFAULT_ACCOUNT, Credential
 from ecs_operator.handlers import cluster, service, task, taskdefinition
 from ecs_operator.handlers.context import Context, Settings
 from ecs_operator.handlers.indexes import INDEXES, PROJECTIONS
@@ -333,11 +333,11 @@ class World:
         return next((c for c in self.status().get("conditions", []) if c["type"] == kind), {})
 
 
-async def reconciled(api: FakeApi) -> None:
+async def reconciled(api: FakeApi, settings: Settings | None = None) -> None:
     """Every ECS object of ``api`` (namespace ``shop``) reconciled twice, as the operator would
     (the second pass writes what the first waited for: a task's pods, then its state), task
     definitions first."""
-    ctx = context(api)
+    ctx = context(api, settings)
     handlers = {
         TASK_DEFINITION: taskdefinition,
         ECS_SERVICE: service,
@@ -351,6 +351,7 @@ async def reconciled(api: FakeApi) -> None:
     await cast(EventRecorder, ctx.events).drain()
 
 
-def deployer(api: FakeApi) -> Caller:
-    """An ECS API caller of namespace ``shop`` in ``api``: a deploying key's."""
-    return Caller(Credential("AKIA", "s", "shop", "deployer"), "eu-west-1", cast(Any, api))
+def deployer(api: FakeApi, account: str = DEFAULT_ACCOUNT) -> Caller:
+    """An ECS API caller of namespace ``shop`` in ``api``: a deploying key's, of ``account``."""
+    credential = Credential("AKIA", "s", "shop", "deployer", account)
+    return Caller(credential, "eu-west-1", cast(Any, api))

@@ -144,9 +144,12 @@ async def register(caller: Caller, request: Body) -> Body:
         raise refusal(error, request) from None
     body = await families.owner_of(caller, spec["family"])
     after: int | None = None
+    # the registering key's account completes a role given by name, as ECS completes it
+    account = {keys.ANNOTATION_ACCOUNT: caller.credential.account}
     if body is None:
+        metadata = {"name": dns_label(spec["family"]), "annotations": account}
         body, created = await caller.create_or_get(
-            TASK_DEFINITION, {"metadata": {"name": dns_label(spec["family"])}, "spec": spec}
+            TASK_DEFINITION, {"metadata": metadata, "spec": spec}
         )
         if not created and families.family_of(body) == spec["family"]:
             raise family_race()  # its first registration, racing this one: run it again
@@ -161,7 +164,10 @@ async def register(caller: Caller, request: Body) -> Body:
         if body.get("spec") != spec:
             after = await found.latest()
             patch = {
-                "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
+                "metadata": {
+                    "resourceVersion": body["metadata"]["resourceVersion"],
+                    "annotations": account,
+                },
                 "spec": replacement(body.get("spec"), spec),
             }
             try:

@@ -111,7 +111,7 @@ async def resolve(
         cluster=target_cluster.name_of(cluster),
         capacity_providers=target_cluster.capacity_providers(cluster),
         pod_level_resources=ctx.settings.pod_level_resources,
-        account_id=ctx.settings.account_id,
+        account_id=task_definition.account or ctx.settings.account_id,
         node_labels=node_labels(
             ctx.store, ecs_spec(found.body, resource.kind), task_definition.spec
         ),

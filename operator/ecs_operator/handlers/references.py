@@ -21,6 +21,7 @@ from ecs_operator.kube.resources import (
 )
 from ecs_operator.kube.store import Store
 from ecs_operator.plan.taskdefinition import revision_name
+from ecs_operator.render import keys
 from ecs_operator.status.revision_set import newest_probes
 from ecs_operator.status.taskdefinition import marked_revisions, revision_entries
 
@@ -47,6 +48,11 @@ class Resolved:
     @property
     def ref(self) -> str:
         return f"{self.family}:{self.revision}"
+
+    @property
+    def account(self) -> str | None:
+        """The AWS account of the ECS API key that registered the family, if one did."""
+        return (self.body["metadata"].get("annotations") or {}).get(keys.ANNOTATION_ACCOUNT)
 
 
 def task_definition_named(store: Store, namespace: str, family: str) -> dict[str, Any] | None:

@@ -36,6 +36,10 @@ ANNOTATION_SPEC_GENERATION = PREFIX + "spec-generation"
 #: mark, a digest of its parameters and client token (ecsapi/idempotency.py), by which the
 #: call sent again, or a create retried after its answer was lost, finds its own
 ANNOTATION_REQUEST = PREFIX + "request"
+#: on a TaskDefinition the ECS API registered: the AWS account of the key that registered it,
+#: which completes a role given by name (``"taskRoleArn": "reports"``) into its ARN, as ECS
+#: completes it with the caller's account (before ``ecs-operator run --account-id``)
+ANNOTATION_ACCOUNT = PREFIX + "account-id"
 ANNOTATION_CLUSTER = PREFIX + "cluster"
 ANNOTATION_SERVICE = PREFIX + "service"
 ANNOTATION_TASK = PREFIX + "task"

@@ -14,6 +14,8 @@ from tests.unit.fakes import FakeApi, deployer, reconciled
 
 from ecs_operator.ecsapi import clusters, taskdefinitions, tasks
 from ecs_operator.ecsapi.caller import Caller
+from ecs_operator.handlers.context import Settings
+from ecs_operator.policy import Policy
 from ecs_operator.render.keys import ANNOTATION_STOPPED_TASKS
 
 WEB = {"family": "web", "containerDefinitions": [{"name": "a", "image": "nginx", "memory": 8}]}
@@ -228,3 +230,27 @@ def test_a_task_stopped_before_it_started_reads_stopped_by_its_user() -> None:
         "UserInitiated",
         "cancelled",
     )
+
+
+def test_a_role_registered_by_name_runs_as_the_role_of_the_keys_account() -> None:
+    """ECS completes a role given by name with the caller's account. The operator, which needs
+    the role's ARN for IRSA, completes it with the account of the key that registered the
+    family, where it refused it without ``--account-id`` ("role name ... is not an ARN").
+    The name is answered as registered (moto's tier A asserts it; ECS answers the ARN)."""
+    api = FakeApi(now=time.time())
+    caller = deployer(api, account="210987654321")
+    registered = asyncio.run(taskdefinitions.register(caller, {**WEB, "taskRoleArn": "reports"}))
+    [ran] = asyncio.run(tasks.run(caller, {"taskDefinition": "web"}))["tasks"]
+    allowed = Policy(task_roles=("arn:aws:iam::210987654321:role/*",))
+    asyncio.run(reconciled(api, Settings(policy=allowed)))
+
+    [task] = asyncio.run(tasks.describe(caller, {"tasks": [ran["taskArn"]]}))["tasks"]
+    irsa = [
+        body["metadata"]["annotations"].get("eks.amazonaws.com/role-arn")
+        for (plural, _, _), body in api.objects.items()
+        if plural == "serviceaccounts"
+    ]
+
+    assert registered["taskDefinition"]["taskRoleArn"] == "reports"
+    assert (task["lastStatus"], task.get("stopCode")) == ("PROVISIONING", None)
+    assert irsa == ["arn:aws:iam::210987654321:role/reports"]
