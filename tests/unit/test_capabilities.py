@@ -25,8 +25,14 @@ class ApiServer:
     """Answers a dry-run create as an API server that keeps pod-level resources or drops them
     (or refuses the probe); records what it was asked."""
 
-    def __init__(self, keeps: bool, refuses: bool = False, kubelets: Sequence[str] = ()) -> None:
-        self.keeps, self.refuses = keeps, refuses
+    def __init__(
+        self,
+        keeps: bool,
+        refuses: bool = False,
+        kubelets: Sequence[str] = (),
+        lists_nodes: bool = True,
+    ) -> None:
+        self.keeps, self.refuses, self.lists_nodes = keeps, refuses, lists_nodes
         self.asked: list[tuple[str, Body]] = []
         #: the nodes, each named after the version its kubelet reports
         self.nodes = [
@@ -36,6 +42,8 @@ class ApiServer:
 
     async def list(self, resource: Resource) -> AsyncIterator[list[Body]]:
         assert resource.plural == "nodes"
+        if not self.lists_nodes:
+            raise ApiError(403, "nodes is forbidden", "Forbidden")
         yield self.nodes
 
     async def dry_run_create(self, resource: Resource, body: Body) -> Body:
@@ -87,6 +95,7 @@ def test_a_node_whose_kubelet_would_not_enforce_them_gets_them_spread(
     with caplog.at_level(logging.WARNING):
         assert _kept(ApiServer(keeps=True, kubelets=["v1.36.3", "v1.33.4"])) is False
     assert "node-v1.33.4" in caplog.text and "node-v1.36.3" not in caplog.text
+    assert _kept(ApiServer(keeps=True, kubelets=["v1.33.4"], lists_nodes=False)) is True
 
 
 def test_the_flag_decides_without_asking() -> None:
