@@ -111,7 +111,8 @@ async def resolve(
         cluster=target_cluster.name_of(cluster),
         capacity_providers=target_cluster.capacity_providers(cluster),
         pod_level_resources=ctx.settings.pod_level_resources,
-        account_id=task_definition.account or ctx.settings.account_id,
+        # the admin's account first: an access key's is a placeholder unless the admin set it
+        account_id=ctx.settings.account_id or task_definition.account,
         node_labels=node_labels(
             ctx.store, ecs_spec(found.body, resource.kind), task_definition.spec
         ),

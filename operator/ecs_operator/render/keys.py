@@ -38,7 +38,7 @@ ANNOTATION_SPEC_GENERATION = PREFIX + "spec-generation"
 ANNOTATION_REQUEST = PREFIX + "request"
 #: on a TaskDefinition the ECS API registered: the AWS account of the key that registered it,
 #: which completes a role given by name (``"taskRoleArn": "reports"``) into its ARN, as ECS
-#: completes it with the caller's account (before ``ecs-operator run --account-id``)
+#: completes it with the caller's account (where ``ecs-operator run --account-id`` gives none)
 ANNOTATION_ACCOUNT = PREFIX + "account-id"
 ANNOTATION_CLUSTER = PREFIX + "cluster"
 ANNOTATION_SERVICE = PREFIX + "service"

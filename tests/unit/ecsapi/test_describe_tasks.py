@@ -232,6 +232,15 @@ def test_a_task_stopped_before_it_started_reads_stopped_by_its_user() -> None:
     )
 
 
+def _irsa_roles(api: FakeApi) -> list[str | None]:
+    """The IAM roles the task-role ServiceAccounts the operator made stand for (IRSA)."""
+    return [
+        (body["metadata"].get("annotations") or {}).get("eks.amazonaws.com/role-arn")
+        for (plural, _, _), body in api.objects.items()
+        if plural == "serviceaccounts"
+    ]
+
+
 def test_a_role_registered_by_name_runs_as_the_role_of_the_keys_account() -> None:
     """ECS completes a role given by name with the caller's account. The operator, which needs
     the role's ARN for IRSA, completes it with the account of the key that registered the
@@ -245,12 +254,20 @@ def test_a_role_registered_by_name_runs_as_the_role_of_the_keys_account() -> Non
     asyncio.run(reconciled(api, Settings(policy=allowed)))
 
     [task] = asyncio.run(tasks.describe(caller, {"tasks": [ran["taskArn"]]}))["tasks"]
-    irsa = [
-        body["metadata"]["annotations"].get("eks.amazonaws.com/role-arn")
-        for (plural, _, _), body in api.objects.items()
-        if plural == "serviceaccounts"
-    ]
 
     assert registered["taskDefinition"]["taskRoleArn"] == "reports"
     assert (task["lastStatus"], task.get("stopCode")) == ("PROVISIONING", None)
-    assert irsa == ["arn:aws:iam::210987654321:role/reports"]
+    assert _irsa_roles(api) == ["arn:aws:iam::210987654321:role/reports"]
+
+
+def test_the_admins_account_id_comes_before_the_keys() -> None:
+    """An access key's account is a placeholder (123456789012) unless the admin set one: where
+    the operator runs with ``--account-id``, that is the account a role name completes to."""
+    api = FakeApi(now=time.time())
+    caller = deployer(api)
+    asyncio.run(taskdefinitions.register(caller, {**WEB, "taskRoleArn": "reports"}))
+    asyncio.run(tasks.run(caller, {"taskDefinition": "web"}))
+    allowed = Policy(task_roles=("arn:aws:iam::*:role/reports",))
+    asyncio.run(reconciled(api, Settings(account_id="111122223333", policy=allowed)))
+
+    assert _irsa_roles(api) == ["arn:aws:iam::111122223333:role/reports"]
