@@ -21,6 +21,7 @@ from ecs_operator.kube.capabilities import (
 )
 from ecs_operator.kube.client import LIST_PAGE, KubeClient
 from ecs_operator.kube.events import EventRecorder
+from ecs_operator.kube.resources import NODE
 from ecs_operator.kube.store import Store
 from ecs_operator.kube.writer import Writer
 
@@ -147,12 +148,15 @@ def credentials(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 
 async def pod_level_resources_kept(
-    client: KubeClient, namespaces: Sequence[str], logger: kopf.Logger
+    client: KubeClient,
+    namespaces: Sequence[str],
+    nodes: Iterable[dict[str, Any]],
+    logger: kopf.Logger,
 ) -> bool:
     """Whether to render task sizes as pod-level resources: where the API server keeps them
-    (asked in the first watched namespace, else ``default``) and every node's kubelet enforces
-    them; yes if the API server will not say, as before the question was asked, with a warning
-    naming the flag that settles it."""
+    (asked in the first watched namespace, else ``default``) and the kubelet of every one of
+    ``nodes`` enforces them; yes if the API server will not say, as before the question was
+    asked, with a warning naming the flag that settles it."""
     namespace = namespaces[0] if namespaces else "default"
     kept = await keeps_pod_level_resources(client, namespace)
     if kept is None:
@@ -169,7 +173,7 @@ async def pod_level_resources_kept(
             "containers"
         )
         return False
-    older = await nodes_without_pod_level_resources(client)
+    older = nodes_without_pod_level_resources(nodes)
     if older:
         shown = ", ".join(older[:5]) + (f" and {len(older) - 5} more" if len(older) > 5 else "")
         logger.warning(
@@ -215,9 +219,6 @@ def _startup(args: argparse.Namespace) -> None:
         queue = WorkQueue(RECONCILERS, max_backoff=args.timer_max_backoff)
         events = EventRecorder(client)
         chosen = reconcile_settings(args)
-        if args.pod_level_resources is None:
-            kept = await pod_level_resources_kept(client, args.namespace, logger)
-            chosen = replace(chosen, pod_level_resources=kept)
         writer = Writer(
             client,
             store,
@@ -231,11 +232,15 @@ def _startup(args: argparse.Namespace) -> None:
             queue=queue,
             settings=chosen,
         )
+        memo["closing"] = (queue.stop, writer.flush, events.drain, client.close)
+        await prewarm(context, args.namespace)
+        if args.pod_level_resources is None:  # asked of the nodes prewarm has just listed
+            nodes = store.all(NODE)
+            kept = await pod_level_resources_kept(client, args.namespace, nodes, logger)
+            context = replace(context, settings=replace(chosen, pod_level_resources=kept))
         # the watch handlers find it in their memo: kopf copies this root memo into each
         # object's, and starts watching only after the startup handlers are done
         memo["context"] = context
-        memo["closing"] = (queue.stop, writer.flush, events.drain, client.close)
-        await prewarm(context, args.namespace)
         queue.start(context, args.workers)
         logger.info("ecs-operator started")
 

@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import copy
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 import pytest
@@ -25,26 +25,9 @@ class ApiServer:
     """Answers a dry-run create as an API server that keeps pod-level resources or drops them
     (or refuses the probe); records what it was asked."""
 
-    def __init__(
-        self,
-        keeps: bool,
-        refuses: bool = False,
-        kubelets: Sequence[str] = (),
-        lists_nodes: bool = True,
-    ) -> None:
-        self.keeps, self.refuses, self.lists_nodes = keeps, refuses, lists_nodes
+    def __init__(self, keeps: bool, refuses: bool = False) -> None:
+        self.keeps, self.refuses = keeps, refuses
         self.asked: list[tuple[str, Body]] = []
-        #: the nodes, each named after the version its kubelet reports
-        self.nodes = [
-            {"metadata": {"name": f"node-{v}"}, "status": {"nodeInfo": {"kubeletVersion": v}}}
-            for v in kubelets
-        ]
-
-    async def list(self, resource: Resource) -> AsyncIterator[list[Body]]:
-        assert resource.plural == "nodes"
-        if not self.lists_nodes:
-            raise ApiError(403, "nodes is forbidden", "Forbidden")
-        yield self.nodes
 
     async def dry_run_create(self, resource: Resource, body: Body) -> Body:
         self.asked.append((resource.plural, body))
@@ -57,10 +40,15 @@ class ApiServer:
         return stored
 
 
-def _kept(server: ApiServer, namespaces: list[str] | None = None) -> bool:
-    client = cast(KubeClient, server)
-    logger = logging.getLogger("test")
-    return asyncio.run(runner.pod_level_resources_kept(client, namespaces or [], logger))
+def _kept(server: ApiServer, namespaces: Sequence[str] = (), kubelets: Sequence[str] = ()) -> bool:
+    """The decision against ``server``, with nodes named after the version their kubelet
+    reports."""
+    nodes = [
+        {"metadata": {"name": f"node-{v}"}, "status": {"nodeInfo": {"kubeletVersion": v}}}
+        for v in kubelets
+    ]
+    client, logger = cast(KubeClient, server), logging.getLogger("test")
+    return asyncio.run(runner.pod_level_resources_kept(client, namespaces, nodes, logger))
 
 
 def test_a_server_that_keeps_them_gets_them() -> None:
@@ -81,7 +69,7 @@ def test_a_server_that_drops_them_gets_the_task_size_spread_over_the_containers(
 
 def test_a_refused_probe_keeps_them_and_names_the_flag(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        assert _kept(ApiServer(keeps=False, refuses=True), ["team-a", "team-b"]) is True
+        assert _kept(ApiServer(keeps=False, refuses=True), namespaces=["team-a", "team-b"]) is True
     assert "namespace team-a" in caplog.text and "--no-pod-level-resources" in caplog.text
 
 
@@ -91,11 +79,10 @@ def test_a_node_whose_kubelet_would_not_enforce_them_gets_them_spread(
     """Nodes lag the control plane during an upgrade (by up to three minor versions): a 1.33
     kubelet would run a pod's task size unenforced. A version that does not parse (kwok's
     ``fake``) says nothing either way."""
-    assert _kept(ApiServer(keeps=True, kubelets=["v1.36.3", "fake", "v1.34.0-eks-1"])) is True
+    assert _kept(ApiServer(keeps=True), kubelets=["v1.36.3", "fake", "v1.34.0-eks-1"]) is True
     with caplog.at_level(logging.WARNING):
-        assert _kept(ApiServer(keeps=True, kubelets=["v1.36.3", "v1.33.4"])) is False
+        assert _kept(ApiServer(keeps=True), kubelets=["v1.36.3", "v1.33.4"]) is False
     assert "node-v1.33.4" in caplog.text and "node-v1.36.3" not in caplog.text
-    assert _kept(ApiServer(keeps=True, kubelets=["v1.33.4"], lists_nodes=False)) is True
 
 
 def test_the_flag_decides_without_asking() -> None:

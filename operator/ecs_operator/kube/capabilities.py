@@ -15,17 +15,18 @@ caller decides.
 The API server keeping them is not enough: a kubelet older than 1.34 (Kubernetes lets nodes lag
 the control plane by three minor versions, and they do for the length of an upgrade) does not
 enforce them, and its tasks would run with no limit all the same. So the nodes' kubelets are
-asked too, by the version each reports; a version that does not parse (kwok's ``fake``, a
-virtual kubelet's) says nothing either way.
+asked too, by the version each reports in the nodes the operator's startup LIST found; a
+version that does not parse (kwok's ``fake``, a virtual kubelet's) says nothing either way.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from .client import ApiError, KubeClient
-from .resources import DEPLOYMENT, NODE
+from .resources import DEPLOYMENT
 
 #: what the probe asks for; any size would do
 PROBE_RESOURCES = {"limits": {"cpu": "100m", "memory": "64Mi"}}
@@ -74,13 +75,6 @@ def older_kubelet(node: dict[str, Any]) -> bool:
     return found is not None and (int(found[1]), int(found[2])) < POD_LEVEL_KUBELET
 
 
-async def nodes_without_pod_level_resources(client: KubeClient) -> list[str]:
-    """The names of the nodes whose kubelet would not enforce pod-level resources (none known
-    when the nodes cannot be listed: the operator's own LIST of them says why)."""
-    older: list[str] = []
-    try:
-        async for page in client.list(NODE):
-            older.extend(str(n["metadata"]["name"]) for n in page if older_kubelet(n))
-    except ApiError:
-        return []
-    return sorted(older)
+def nodes_without_pod_level_resources(nodes: Iterable[dict[str, Any]]) -> list[str]:
+    """The names of the ``nodes`` whose kubelet would not enforce pod-level resources."""
+    return sorted(str(n["metadata"]["name"]) for n in nodes if older_kubelet(n))
