@@ -24,6 +24,7 @@ from ecs_operator.status.task import (
     task_state,
 )
 from ecs_operator.status.task_moments import task_moments
+from ecs_operator.status.workloads import status_current
 
 from .views import (
     Arns,
@@ -81,9 +82,7 @@ def _unstarted(body: Body) -> list[Body]:
         placed = []
     conditions = {c.get("type"): c for c in status.get("conditions") or ()}
     stalled: Body = conditions.get("Stalled") or {}
-    refused = stalled.get("status") == "True" and status.get("observedGeneration") == (
-        body["metadata"].get("generation")
-    )
+    refused = stalled.get("status") == "True" and status_current(body)
     common: Body = {
         "lastStatus": "PROVISIONING",
         "desiredStatus": "RUNNING",
