@@ -576,3 +576,31 @@ def test_a_service_task_whose_pod_went_is_listed_stopped(web: Body, web_pods: li
     assert shown["stopCode"] == "ServiceSchedulerInitiated"
     assert shown["taskDefinitionArn"] == ARNS.task_definition(record["taskDefinition"])
     assert "ServiceSchedulerInitiated" in table.tasks(described)
+
+
+def test_a_refusal_stops_the_unstarted_tasks_of_the_spec_it_was_made_for_only() -> None:
+    """The operator's refusal (``Stalled`` for the current generation) stops a Task's
+    unstarted tasks, TaskFailedToStart; a corrected spec (a newer generation) reads
+    PROVISIONING again until the operator has looked at it."""
+    stalled = {
+        "type": "Stalled",
+        "status": "True",
+        "reason": "TaskRoleNotAllowed",
+        "message": "taskRoleArn: not allowed",
+        "lastTransitionTime": "2026-12-05T04:00:00Z",
+    }
+
+    def task(generation: int) -> dict[str, Any]:
+        return {
+            "kind": "Task",
+            "metadata": {"name": "job", "namespace": "shop", "generation": generation},
+            "spec": {"taskDefinition": "job:1"},
+            "status": {"observedGeneration": 1, "conditions": [stalled]},
+        }
+
+    [refused] = task_views.all_tasks([task(1)], [], "default", ARNS)
+    [corrected] = task_views.all_tasks([task(2)], [], "default", ARNS)
+
+    assert (refused["lastStatus"], refused["stopCode"]) == ("STOPPED", "TaskFailedToStart")
+    assert refused["stoppedReason"] == "Task failed to start: taskRoleArn: not allowed"
+    assert (corrected["lastStatus"], corrected.get("stopCode")) == ("PROVISIONING", None)
