@@ -14,6 +14,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 import kopf
+from aiohttp import web
 
 from ecs_operator.kube.capabilities import (
     keeps_pod_level_resources,
@@ -69,6 +70,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--task-retention", type=float, default=3600.0, help="seconds to keep stopped task pods"
     )
+    metadata = parser.add_argument_group(
+        "task metadata", "the ECS task metadata endpoint tasks read (docs/task-metadata.md)"
+    )
+    metadata.add_argument(
+        "--task-metadata-port",
+        type=int,
+        default=0,
+        help="serve the endpoint on this port (default 0: not served)",
+    )
+    metadata.add_argument(
+        "--task-metadata-address", default="0.0.0.0", help="address the endpoint listens on"
+    )
+    metadata.add_argument(
+        "--task-metadata-url",
+        metavar="URL",
+        default=None,
+        help="the endpoint's address as tasks reach it (a Service in front of the operator): "
+        "each container's ECS_CONTAINER_METADATA_URI_V4 (default: none set)",
+    )
     parser.add_argument(
         "--account-id", default=None, help="AWS account id used in ARNs and IRSA roles"
     )
@@ -114,6 +134,7 @@ def reconcile_settings(args: argparse.Namespace) -> Settings:
         pod_level_resources=args.pod_level_resources is not False,
         task_retention_seconds=args.task_retention,
         account_id=args.account_id,
+        task_metadata_url=args.task_metadata_url,
         policy=Policy(
             task_roles=tuple(args.allow_task_role),
             pod_security_ceiling=args.pod_security_ceiling,
@@ -238,6 +259,11 @@ def _startup(args: argparse.Namespace) -> None:
             nodes = store.all(NODE)
             kept = await pod_level_resources_kept(client, args.namespace, nodes, logger)
             context = replace(context, settings=replace(chosen, pod_level_resources=kept))
+        if args.task_metadata_port:  # answered from the store, now that prewarm has filled it
+            endpoint = await serve_task_metadata(
+                context, args.task_metadata_address, args.task_metadata_port
+            )
+            memo["closing"] = (endpoint.cleanup, *memo["closing"])
         # the watch handlers find it in their memo: kopf copies this root memo into each
         # object's, and starts watching only after the startup handlers are done
         memo["context"] = context
@@ -248,6 +274,16 @@ def _startup(args: argparse.Namespace) -> None:
     async def stop(memo: kopf.Memo, **_: Any) -> None:
         for close in memo.get("closing", ()):  # in order: no reconcile posts or writes after
             await close()
+
+
+async def serve_task_metadata(context: Context, address: str, port: int) -> web.AppRunner:
+    """Start serving the ECS task metadata endpoint (handlers/task_metadata.py)."""
+    from .handlers.task_metadata import metadata_app
+
+    runner = web.AppRunner(metadata_app(context.store, context.settings), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, address, port).start()
+    return runner
 
 
 def liveness_endpoint(address: str, port: int) -> str | None:

@@ -4,6 +4,8 @@ reads it). One reading for the operator, ``convert`` and the plugin."""
 
 from __future__ import annotations
 
+import hashlib
+
 #: The cluster ECS uses when a request names none.
 DEFAULT_CLUSTER = "default"
 
@@ -23,3 +25,9 @@ def role_arn(role: str, account: str) -> str:
     name (``taskRoleArn``, ``executionRoleArn``, a service's ``role``) it completes it with the
     caller's account, and answers with the ARN from then on."""
     return role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}"
+
+
+def task_id(namespace: str, pod: str) -> str:
+    """The ECS id of the task that pod ``pod`` of ``namespace`` runs: 32 hex digits, as ECS's
+    are, the same for as long as the pod is there (the ECS API, the task metadata endpoint)."""
+    return hashlib.md5(f"{namespace}/{pod}".encode(), usedforsecurity=False).hexdigest()

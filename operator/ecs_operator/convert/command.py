@@ -50,6 +50,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--account-id", help="AWS account id completing short role names")
     parser.add_argument(
+        "--task-metadata-url",
+        metavar="URL",
+        help="where tasks reach the ECS task metadata endpoint, as `ecs-operator run "
+        "--task-metadata-url` gives it: each container's ECS_CONTAINER_METADATA_URI_V4",
+    )
+    parser.add_argument(
         "--emit-volumes",
         action="store_true",
         help="with --to k8s: also the PersistentVolume (EFS CSI driver, its volume handle and "
@@ -100,6 +106,7 @@ def options_of(args: argparse.Namespace, node_labels: NodeLabels | None = None) 
         container_restart_rules=args.container_restart_rules,
         account_id=args.account_id,
         node_labels=node_labels,
+        task_metadata_url=args.task_metadata_url,
     )
 
 

@@ -117,6 +117,7 @@ def _lone_task_definition(
         container_restart_rules=options.container_restart_rules,
         account_id=options.account_id,
         node_labels=options.node_labels,
+        task_metadata_url=options.task_metadata_url,
     )
     rendered = render_pod_template(td, ctx)
     name = dns_label(td.family if doc.revision is None else f"{td.family}-{doc.revision}")

@@ -11,13 +11,12 @@ default).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import uuid
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.identifiers import short_name
+from ecs_operator.api.identifiers import short_name, task_id
 from ecs_operator.api.parse import parse_task
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import age
@@ -39,10 +38,6 @@ TOKEN_REUSED = (
     "The client token was used by another RunTask call in this cluster, with other parameters, "
     "within the last 24 hours."
 )
-
-
-def task_id(namespace: str, pod: str) -> str:
-    return hashlib.md5(f"{namespace}/{pod}".encode(), usedforsecurity=False).hexdigest()
 
 
 class Found:

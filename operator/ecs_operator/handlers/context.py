@@ -67,6 +67,8 @@ class Settings:
     pod_level_resources: bool = True
     task_retention_seconds: float = 3600.0
     account_id: str | None = None
+    #: where tasks reach the ECS task metadata endpoint (None: no endpoint variables)
+    task_metadata_url: str | None = None
     #: the admin's cluster-wide tenancy policy (namespaces' annotations extend it)
     policy: Policy = field(default_factory=Policy)
     timers: Timers = field(default_factory=Timers)

@@ -45,6 +45,8 @@ SERVICE_NAME = "serviceName"
 USES_FAMILY = "usesFamily"
 #: Pods by their ``ecs-operator.dev/service`` label
 SERVICE_PODS = "servicePods"
+#: Pods by uid (the task metadata endpoint's paths name them so)
+POD_UID = "podUid"
 
 
 def spec_member(body: dict[str, Any], member: str) -> Any:
@@ -71,6 +73,11 @@ def _used_family(body: dict[str, Any]) -> Iterable[str]:
         return []
 
 
+def _uid(body: dict[str, Any]) -> Iterable[str]:
+    uid = body["metadata"].get("uid")
+    return [uid] if uid else []
+
+
 def _service_label(body: dict[str, Any]) -> Iterable[str]:
     value = (body["metadata"].get("labels") or {}).get(keys.LABEL_SERVICE)
     return [value] if value else []
@@ -80,7 +87,7 @@ INDEXES: Indexes = {
     TASK_DEFINITION: {FAMILY: _spec_value("family")},
     ECS_SERVICE: {SERVICE_NAME: _spec_value("serviceName"), USES_FAMILY: _used_family},
     ECS_TASK: {USES_FAMILY: _used_family},
-    POD: {SERVICE_PODS: _service_label},
+    POD: {SERVICE_PODS: _service_label, POD_UID: _uid},
 }
 
 

@@ -116,6 +116,7 @@ async def resolve(
         node_labels=node_labels(
             ctx.store, ecs_spec(found.body, resource.kind), task_definition.spec
         ),
+        task_metadata_url=ctx.settings.task_metadata_url,
     )
     return Prepared(found, cluster, strategy, task_definition, options)
 

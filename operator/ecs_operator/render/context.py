@@ -94,7 +94,9 @@ class RenderContext:
     - ``account_id``: completes a task role given by short name into an ARN for IRSA;
     - ``node_labels``: the values each node label has on the cluster's nodes, against which a
       ``memberOf`` regular expression (``=~``) is expanded into a list (None: not known, as in
-      ``convert`` without ``--nodes``).
+      ``convert`` without ``--nodes``);
+    - ``task_metadata_url``: where the task's containers reach the ECS task metadata endpoint
+      (render/task_metadata.py; None: no endpoint, no variables).
     """
 
     cluster: str = "default"
@@ -109,6 +111,7 @@ class RenderContext:
     account_id: str | None = None
     launch_volumes: Mapping[str, LaunchVolume] = field(default_factory=dict)
     node_labels: nodes.NodeLabels | None = None
+    task_metadata_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from . import (
     resources,
     security,
     storage,
+    task_metadata,
 )
 from .context import Constraint, RenderContext, Rendered
 from .errors import RenderError, Violation
@@ -134,6 +135,11 @@ class _PodBuilder:
         cd, name, path = self.defs[i], self.names[i], f"containerDefinitions[{i}]"
         role = self.plan.roles[i]
         parts: dict[str, Any] = {"name": name, **process.process(cd, path, self.report)}
+        if self.ctx.task_metadata_url:
+            own = [e["name"] for e in parts.get("env", ())]
+            found = task_metadata.endpoint_env(self.ctx.task_metadata_url, cd.name, own)
+            if found:
+                parts["env"] = [*found, *parts.get("env", ())]
         ports = network.container_ports(cd, name, path, self.ports, self.report)
         if ports:
             parts["ports"] = ports

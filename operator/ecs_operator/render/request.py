@@ -42,6 +42,8 @@ class Options:
     capacity_providers: capacity.Definitions = field(default_factory=dict)
     #: the label values of the cluster's nodes (``RenderContext.node_labels``); None: unknown
     node_labels: NodeLabels | None = None
+    #: where tasks reach the ECS task metadata endpoint (``RenderContext.task_metadata_url``)
+    task_metadata_url: str | None = None
 
 
 def request_cluster(cluster: str | None, options: Options) -> str:
@@ -94,6 +96,7 @@ def context(
         account_id=options.account_id,
         launch_volumes=launch_volumes(req.volumeConfigurations, report),
         node_labels=options.node_labels,
+        task_metadata_url=options.task_metadata_url,
     )
 
 

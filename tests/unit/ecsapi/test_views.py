@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ecs_operator.api.identifiers import task_id
 from ecs_operator.ecsapi import wire
 from ecs_operator.ecsapi.caller import Caller
 from ecs_operator.ecsapi.clusters import DELETED as DELETED_AT
@@ -21,7 +22,7 @@ from ecs_operator.ecsapi.families import with_ecs_defaults
 from ecs_operator.ecsapi.recorded_deployments import DEPLOYMENT, restarted
 from ecs_operator.ecsapi.services import services_in, view
 from ecs_operator.ecsapi.taskdefinitions import replacement
-from ecs_operator.ecsapi.tasks import stop, task_id, tasks_in
+from ecs_operator.ecsapi.tasks import stop, tasks_in
 from ecs_operator.kube.client import ApiError
 from ecs_operator.render.keys import ANNOTATION_SERVICE as SERVICE
 from ecs_operator.render.keys import ANNOTATION_TASK_DEFINITION as TASK_DEFINITION

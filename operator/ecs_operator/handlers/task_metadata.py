@@ -1,0 +1,95 @@
+"""The ECS task metadata endpoint, served from the operator's store: what a task's container
+reads at ``${ECS_CONTAINER_METADATA_URI_V4}`` (itself) and ``…/task`` (its task), version 3 at
+the same paths (render/task_metadata.py gives each container its address).
+
+The path names the pod by namespace and uid, the container by its ECS name; the answer is
+``status/task_metadata.py``'s, from the pod and the revision it runs, as the store holds them
+(so an answer costs no API call, and is as fresh as the operator's view of the task). A pod
+the operator did not start, or a container it does not have, is 404. The statistics paths
+(``/stats``, ``/task/stats``: Docker's counters) are not served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from ecs_operator.api.identifiers import DEFAULT_CLUSTER, task_id
+from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.kube.resources import POD
+from ecs_operator.kube.store import Store
+from ecs_operator.render import keys
+from ecs_operator.status.task_metadata import TaskIdentity, container_metadata, task_metadata
+from ecs_operator.status.taskdefinition import DEFAULT_ACCOUNT, REGION
+
+from .context import Settings
+from .indexes import POD_UID, revision_data
+from .references import recorded, task_definition_named
+
+#: the container's path; ``/task`` after it is its task's
+CONTAINER_PATH = "/{version:v3|v4}/{namespace}/{uid}/{container}"
+
+
+def metadata_app(store: Store, settings: Settings) -> web.Application:
+    """The endpoint's routes over ``store``; ``settings`` give the account of the ARNs."""
+
+    def found(request: web.Request) -> tuple[dict[str, Any], dict[str, Any], TaskIdentity]:
+        info = request.match_info
+        pods = store.indexed(POD, POD_UID, info["namespace"], info["uid"])
+        task = _task(store, settings, pods[0]) if pods else None
+        if task is None:
+            raise _not_found(f"no task of the operator's runs in pod {info['uid']}")
+        return task
+
+    async def container(request: web.Request) -> web.Response:
+        pod, spec, who = found(request)
+        name = request.match_info["container"]
+        answer = container_metadata(pod, spec, who, name)
+        if answer is None:
+            raise _not_found(f"task {who.task_arn} has no container {name}")
+        return web.json_response(answer)
+
+    async def task(request: web.Request) -> web.Response:
+        pod, spec, who = found(request)
+        return web.json_response(task_metadata(pod, spec, who))
+
+    app = web.Application()
+    app.router.add_get(CONTAINER_PATH, container)
+    app.router.add_get(CONTAINER_PATH + "/task", task)
+    return app
+
+
+def _not_found(message: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=f'{{"error": "{message}"}}', content_type="application/json")
+
+
+def _task(
+    store: Store, settings: Settings, pod: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], TaskIdentity] | None:
+    """The pod, the spec of the revision it runs and who its task is; None for a pod that runs
+    no task of the operator's."""
+    metadata = pod["metadata"]
+    annotations: Mapping[str, str] = metadata.get("annotations") or {}
+    try:
+        ref = TaskDefinitionRef.parse(annotations.get(keys.ANNOTATION_TASK_DEFINITION) or "")
+    except InvalidTaskDefinitionRef:
+        return None
+    namespace = metadata["namespace"]
+    body = task_definition_named(store, namespace, ref.family)
+    stored = recorded(store, body, ref.revision) if body and ref.revision else None
+    spec = (revision_data(stored).get("spec") if stored else None) or {}
+    own = (body["metadata"].get("annotations") or {}) if body else {}
+    account = settings.account_id or own.get(keys.ANNOTATION_ACCOUNT) or DEFAULT_ACCOUNT
+    cluster = annotations.get(keys.ANNOTATION_CLUSTER) or DEFAULT_CLUSTER
+    arn = f"arn:aws:ecs:{REGION}:{account}:"
+    who = TaskIdentity(
+        cluster=cluster,
+        cluster_arn=f"{arn}cluster/{cluster}",
+        task_arn=f"{arn}task/{cluster}/{task_id(namespace, metadata['name'])}",
+        family=ref.family,
+        revision=str(ref.revision or ""),
+        service=annotations.get(keys.ANNOTATION_SERVICE),
+    )
+    return pod, spec, who

@@ -1,0 +1,213 @@
+"""The ECS task metadata endpoint: each container is given its address
+(render/task_metadata.py), and what the operator answers there (handlers/task_metadata.py over
+status/task_metadata.py) is the task as ECS's agent describes it, read off the pod the Task
+reconciler created and the revision it runs. Against the fake API server, through the store."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import re
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from ecs_operator.api.identifiers import task_id
+from ecs_operator.handlers import task, taskdefinition
+from ecs_operator.handlers.context import Context, Settings
+from ecs_operator.handlers.task_metadata import metadata_app
+from ecs_operator.kube.resources import POD
+
+from .fakes import FakeApi, context
+from .test_reconcile_service import DEFAULT_CLUSTER, ecs
+
+Json = dict[str, Any]
+URL = "http://task-metadata.ecs-operator-system.svc"
+IMAGE_ID = "docker.io/library/busybox@sha256:" + "ab" * 32
+
+REPORTS = ecs(
+    "TaskDefinition",
+    "reports",
+    {
+        "family": "reports",
+        "cpu": "512",
+        "memory": "1024",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "containerDefinitions": [
+            {
+                "name": "app_main",
+                "image": "busybox:1.36",
+                "cpu": 256,
+                "memory": 512,
+                "dockerLabels": {"team": "data"},
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {"awslogs-group": "/ecs/reports"},
+                },
+                "healthCheck": {"command": ["CMD-SHELL", "true"]},
+                # a variable of the task's own is left as it is
+                "environment": [{"name": "ECS_CONTAINER_METADATA_URI", "value": "mine"}],
+            },
+            {"name": "side", "image": "busybox:1.36", "essential": False},
+        ],
+    },
+)
+NIGHTLY = ecs("Task", "nightly", {"taskDefinition": "reports", "launchType": "FARGATE"})
+
+
+def _running(pod: Json) -> None:
+    pod["status"] = {
+        "phase": "Running",
+        "startTime": "2026-12-05T06:00:01Z",
+        "podIPs": [{"ip": "10.244.0.7"}],
+        "containerStatuses": [
+            {
+                "name": "app-main",
+                "ready": True,
+                "containerID": "containerd://0123abcd",
+                "imageID": IMAGE_ID,
+                "state": {"running": {"startedAt": "2026-12-05T06:00:02Z"}},
+            },
+            {
+                "name": "side",
+                "containerID": "containerd://4567ef",
+                "state": {
+                    "terminated": {
+                        "exitCode": 3,
+                        "startedAt": "2026-12-05T06:00:02Z",
+                        "finishedAt": "2026-12-05T06:00:09Z",
+                    }
+                },
+            },
+        ],
+    }
+
+
+async def _started(settings: Settings) -> tuple[FakeApi, Context]:
+    """The Task ``nightly`` reconciled into its pod, which then runs."""
+    api = FakeApi(DEFAULT_CLUSTER, REPORTS, NIGHTLY)
+    ctx = context(api, settings)
+    await taskdefinition.reconcile(ctx, "shop", "reports")
+    await task.reconcile(ctx, "shop", "nightly")
+    pod = copy.deepcopy(api.objects["pods", "shop", "nightly-0"])
+    _running(pod)
+    ctx.store.put(POD, api.replace(pod))
+    return api, ctx
+
+
+def _env(api: FakeApi, container: str) -> dict[str, Json]:
+    pod = api.objects["pods", "shop", "nightly-0"]
+    spec = next(c for c in pod["spec"]["containers"] if c["name"] == container)
+    return {e["name"]: e for e in spec.get("env") or []}
+
+
+def _path(api: FakeApi, container: str, variable: str) -> str:
+    """The path a container's variable leads to, as the kubelet expands it."""
+    pod = api.objects["pods", "shop", "nightly-0"]
+    values = {"ECS_OPERATOR_POD_NAMESPACE": "shop", "ECS_OPERATOR_POD_UID": pod["metadata"]["uid"]}
+    value = _env(api, container)[variable]["value"]
+    assert value.startswith(URL + "/")
+    return re.sub(r"\$\((\w+)\)", lambda m: values[m.group(1)], value[len(URL) :])
+
+
+async def _get(ctx: Context, path: str) -> tuple[int, Any]:
+    async with TestClient(TestServer(metadata_app(ctx.store, ctx.settings))) as client:
+        response = await client.get(path)
+        json = response.content_type == "application/json"
+        return response.status, await response.json() if json else await response.text()
+
+
+def test_each_container_is_given_the_endpoint_unless_it_sets_the_variable_itself() -> None:
+    api, _ = asyncio.run(_started(Settings(task_metadata_url=URL)))
+    main, side = _env(api, "app-main"), _env(api, "side")
+    assert main["ECS_CONTAINER_METADATA_URI"]["value"] == "mine"
+    assert main["ECS_CONTAINER_METADATA_URI_V4"]["value"].endswith("/app_main")
+    assert side["ECS_CONTAINER_METADATA_URI"]["value"].startswith(URL + "/v3/")
+    assert side["ECS_OPERATOR_POD_UID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.uid"}}
+
+
+def test_without_an_endpoint_no_container_is_given_one() -> None:
+    api, _ = asyncio.run(_started(Settings()))
+    assert "ECS_CONTAINER_METADATA_URI_V4" not in _env(api, "side")
+    assert list(_env(api, "app-main")) == ["ECS_CONTAINER_METADATA_URI"]
+
+
+def test_the_task_as_its_containers_read_it() -> None:
+    async def run() -> tuple[int, Any]:
+        api, ctx = await _started(Settings(task_metadata_url=URL, account_id="111122223333"))
+        return await _get(ctx, _path(api, "side", "ECS_CONTAINER_METADATA_URI_V4") + "/task")
+
+    status, answer = asyncio.run(run())
+    assert status == 200
+    arn = f"arn:aws:ecs:local:111122223333:task/default/{task_id('shop', 'nightly-0')}"
+    main, side = answer.pop("Containers")
+    assert answer == {
+        "Cluster": "arn:aws:ecs:local:111122223333:cluster/default",  # on Fargate, an ARN
+        "TaskARN": arn,  # the ECS API's id of the same task
+        "Family": "reports",
+        "Revision": "1",
+        "DesiredStatus": "RUNNING",
+        "KnownStatus": "RUNNING",
+        "Limits": {"CPU": 0.5, "Memory": 1024},
+        "LaunchType": "FARGATE",
+    }
+    assert main == {
+        "DockerId": "0123abcd",
+        "Name": "app_main",
+        "DockerName": "app-main",
+        "Image": "busybox:1.36",
+        "ImageID": "sha256:" + "ab" * 32,
+        "Labels": {
+            "com.amazonaws.ecs.cluster": "default",
+            "com.amazonaws.ecs.container-name": "app_main",
+            "com.amazonaws.ecs.task-arn": arn,
+            "com.amazonaws.ecs.task-definition-family": "reports",
+            "com.amazonaws.ecs.task-definition-version": "1",
+            "team": "data",
+        },
+        "DesiredStatus": "RUNNING",
+        "KnownStatus": "RUNNING",
+        "Limits": {"CPU": 256, "Memory": 512},
+        "CreatedAt": main["CreatedAt"],
+        "StartedAt": "2026-12-05T06:00:02Z",
+        "Type": "NORMAL",
+        "LogDriver": "awslogs",
+        "LogOptions": {"awslogs-group": "/ecs/reports"},
+        "Health": {"status": "HEALTHY"},
+        "Networks": [{"NetworkMode": "awsvpc", "IPv4Addresses": ["10.244.0.7"]}],
+    }
+    assert (side["Name"], side["KnownStatus"], side["ExitCode"]) == ("side", "STOPPED", 3)
+    assert side["FinishedAt"] == "2026-12-05T06:00:09Z"
+    assert side["Limits"] == {"CPU": 0} and "Health" not in side
+
+
+def test_a_container_reads_itself_at_its_own_variable() -> None:
+    async def run() -> tuple[int, Any]:
+        api, ctx = await _started(Settings(task_metadata_url=URL))
+        return await _get(ctx, _path(api, "app-main", "ECS_CONTAINER_METADATA_URI_V4"))
+
+    status, answer = asyncio.run(run())
+    assert status == 200
+    assert (answer["Name"], answer["DockerId"]) == ("app_main", "0123abcd")
+    assert answer["Labels"]["com.amazonaws.ecs.task-arn"].startswith(
+        "arn:aws:ecs:local:000000000000:task/default/"
+    )
+
+
+def test_a_pod_or_container_it_does_not_know_is_not_found() -> None:
+    async def run() -> list[int]:
+        api, ctx = await _started(Settings(task_metadata_url=URL))
+        mine = _path(api, "side", "ECS_CONTAINER_METADATA_URI_V4")
+        other_namespace = mine.replace("/shop/", "/other/")
+        elsewhere = ecs("Pod", "admin", {}, uid="uid-admin")  # a pod the operator did not start
+        ctx.store.put(POD, {**elsewhere, "apiVersion": "v1"})
+        paths = [
+            mine.rsplit("/", 1)[0] + "/nothing",
+            other_namespace,
+            "/v4/shop/uid-admin/x/task",
+            mine + "/stats",
+        ]
+        return [(await _get(ctx, path))[0] for path in paths]
+
+    assert asyncio.run(run()) == [404, 404, 404, 404]
