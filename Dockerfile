@@ -49,6 +49,6 @@ ENV PATH=/opt/venv/bin:$PATH \
 # Non-root, numeric so the kubelet can verify runAsNonRoot without reading /etc/passwd.
 USER 65532:65532
 # 8080: Prometheus metrics, 8081: kopf's liveness endpoint (/healthz).
-EXPOSE 8080 8081
+EXPOSE 8080 8081 51679
 ENTRYPOINT ["ecs-operator"]
 CMD ["run", "--all-namespaces"]

@@ -366,6 +366,8 @@ def test_deployment_runs_the_operator_hardened() -> None:
     assert operator["args"] == [
         "run", "--all-namespaces", "--metrics-port", "8080", "--metrics-address", "0.0.0.0",
         "--health-port", "8081", "--health-address", "0.0.0.0",
+        "--task-metadata-port", "51679",
+        "--task-metadata-url", "http://ecs-operator-task-metadata.ecs-operator-system.svc",
         "--log-format", "json", "--log-level", "info", "--pod-security-ceiling", "baseline",
     ]  # fmt: skip
     security = operator["securityContext"]
@@ -377,7 +379,7 @@ def test_deployment_runs_the_operator_hardened() -> None:
     for probe in ("readinessProbe", "livenessProbe"):
         assert operator[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
     ports = {p["name"]: p["containerPort"] for p in operator["ports"]}
-    assert ports == {"metrics": 8080, "health": 8081}
+    assert ports == {"metrics": 8080, "health": 8081, "task-metadata": 51679}
     assert operator["resources"]["requests"] and operator["resources"]["limits"]
     assert operator["image"] == f"ecs-operator:{ecs_operator.__version__}"
 
@@ -436,7 +438,9 @@ def test_the_args_are_what_ecs_operator_run_accepts() -> None:
 
 def test_service_monitor_scrapes_the_metrics_service() -> None:
     manifests = render(**{"serviceMonitor.enabled": "true", "serviceMonitor.labels.release": "p"})
-    service = one(manifests, "Service")
+    [service] = [
+        s for s in of_kind(manifests, "Service") if s["spec"]["ports"][0]["name"] == "metrics"
+    ]
     monitor = one(manifests, "ServiceMonitor")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert monitor["metadata"]["labels"]["release"] == "p"
@@ -446,7 +450,32 @@ def test_service_monitor_scrapes_the_metrics_service() -> None:
     pod_labels = one(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
     assert service["spec"]["ports"][0]["targetPort"] == "metrics"
-    assert not of_kind(render(), "ServiceMonitor") and not of_kind(render(), "Service")
+    assert not of_kind(render(), "ServiceMonitor")
+    assert [s["metadata"]["name"] for s in of_kind(render(), "Service")] == [TASK_METADATA]
+
+
+TASK_METADATA = "ecs-operator-task-metadata"
+
+
+def test_tasks_reach_the_task_metadata_endpoint_through_a_service_of_the_operators_port() -> None:
+    """The operator serves the endpoint on its port, and the URL it gives tasks is the
+    Service's in front of that port; with taskMetadata.enabled false, neither."""
+    manifests = render()
+    [service] = [s for s in of_kind(manifests, "Service") if s["metadata"]["name"] == TASK_METADATA]
+    assert service["spec"]["type"] == "ClusterIP"
+    pod_labels = one(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert service["spec"]["ports"] == [
+        {"name": "task-metadata", "port": 80, "targetPort": "task-metadata", "protocol": "TCP"}
+    ]
+    args = container(manifests)["args"]
+    url = args[args.index("--task-metadata-url") + 1]
+    assert url == f"http://{TASK_METADATA}.{service['metadata']['namespace']}.svc"
+    assert args[args.index("--task-metadata-port") + 1] == "51679"
+    off = render(**{"taskMetadata.enabled": "false"})
+    assert not of_kind(off, "Service")
+    assert not {"--task-metadata-port", "--task-metadata-url"} & set(container(off)["args"])
+    assert "task-metadata" not in {p["name"] for p in container(off)["ports"]}
 
 
 def test_peering_switches_to_rolling_updates_and_ships_its_crds() -> None:

@@ -61,6 +61,12 @@ default render starts with the image's CMD.
 - {{ .Values.health.port | quote }}
 - --health-address
 - {{ .Values.health.address | quote }}
+{{- if .Values.taskMetadata.enabled }}
+- --task-metadata-port
+- {{ .Values.taskMetadata.port | quote }}
+- --task-metadata-url
+- {{ include "ecs-operator.taskMetadataUrl" . | quote }}
+{{- end }}
 - --log-format
 - {{ .Values.logFormat | quote }}
 - --log-level
@@ -313,4 +319,12 @@ spec:
       interval: {{ $root.Values.serviceMonitor.interval }}
       scrapeTimeout: {{ $root.Values.serviceMonitor.scrapeTimeout }}
 {{- end }}
+{{- end }}
+
+{{/*
+Where tasks reach the ECS task metadata endpoint: the Service in front of the operator, by its
+DNS name in the release namespace.
+*/}}
+{{- define "ecs-operator.taskMetadataUrl" -}}
+http://{{ include "ecs-operator.fullname" . }}-task-metadata.{{ .Release.Namespace }}.svc
 {{- end }}

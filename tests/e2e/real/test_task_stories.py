@@ -26,6 +26,7 @@ from tests.support.stories import (
     wait_task,
 )
 
+from ecs_operator.api.identifiers import task_id
 from ecs_operator.render.secrets import parse_value_from
 
 pytestmark = pytest.mark.real
@@ -371,3 +372,36 @@ def test_a_run_task_whose_health_check_fails_keeps_running_unhealthy(ns: str, ku
     assert containers_of(record)["app"]["healthStatus"] == "UNHEALTHY"
     pod = kube.core.read_namespaced_pod("unwell-0", ns)
     assert pod.status.container_statuses[0].restart_count == 0  # never killed for it
+
+
+def test_a_container_reads_its_task_from_the_task_metadata_endpoint(ns: str, kube: Kube) -> None:
+    """``${ECS_CONTAINER_METADATA_URI_V4}`` and ``…/task``, as software written for ECS reads
+    them (log routers, collectors, an application logging its task ARN): from inside the
+    container, through the chart's Service in front of the operator."""
+    read = (
+        'for path in /task ""; do n=0; until wget -qO- "$ECS_CONTAINER_METADATA_URI_V4$path"; '
+        "do n=$((n+1)); [ $n -lt 30 ] || exit 7; sleep 1; done; echo; done"
+    )
+    apply(
+        ns,
+        task_definition(
+            "metadata",
+            container("reader", read, dockerLabels={"team": "reports"}),
+            cpu="256",
+            memory="128",
+        ),
+        run_task("metadata", "metadata"),
+    )
+    stopped = wait_task(kube, ns, "metadata", "STOPPED")
+    assert containers_of(stopped)["reader"]["exitCode"] == 0
+    logs = kubectl_ecs(ns, "logs", "--cluster", "real", "--task", "metadata-0")
+    task, itself = (json.loads(line) for line in logs.splitlines())
+    assert task["TaskARN"].endswith(f":task/real/{task_id(ns, 'metadata-0')}")
+    assert (task["Cluster"], task["Family"], task["Revision"]) == ("real", "metadata", "1")
+    assert (task["KnownStatus"], task["Limits"]) == ("RUNNING", {"CPU": 0.25, "Memory": 128})
+    [reader] = task["Containers"]
+    assert itself["DockerId"] == reader["DockerId"] == stopped["containers"][0]["runtimeId"]
+    assert (itself["Name"], itself["KnownStatus"]) == ("reader", "RUNNING")
+    assert itself["Labels"]["team"] == "reports"
+    assert itself["Labels"]["com.amazonaws.ecs.task-arn"] == task["TaskARN"]
+    assert itself["Networks"][0]["IPv4Addresses"]
