@@ -380,8 +380,8 @@ def test_a_container_reads_its_task_from_the_task_metadata_endpoint(ns: str, kub
     container, through the chart's Service in front of the operator."""
     # the task reads RUNNING once the kubelet's report of its pod has reached the operator
     read = (
-        "n=0; until wget -qO /tmp/task \"$ECS_CONTAINER_METADATA_URI_V4/task\" "
-        "&& grep -q '\"KnownStatus\": \"RUNNING\"' /tmp/task; "
+        'n=0; until wget -qO /tmp/task "$ECS_CONTAINER_METADATA_URI_V4/task" '
+        '&& grep -q \'"KnownStatus": "RUNNING"\' /tmp/task; '
         "do n=$((n+1)); [ $n -lt 30 ] || exit 7; sleep 1; done; "
         'cat /tmp/task; echo; wget -qO- "$ECS_CONTAINER_METADATA_URI_V4"; echo'
     )
