@@ -17,6 +17,7 @@ from ecs_operator.handlers import task, taskdefinition
 from ecs_operator.handlers.context import Context, Settings
 from ecs_operator.handlers.task_metadata import metadata_app
 from ecs_operator.kube.resources import POD
+from ecs_operator.policy import PRIVILEGED, Policy
 
 from .fakes import FakeApi, context
 from .test_reconcile_service import DEFAULT_CLUSTER, ecs
@@ -84,9 +85,11 @@ def _running(pod: Json) -> None:
     }
 
 
-async def _started(settings: Settings) -> tuple[FakeApi, Context]:
-    """The Task ``nightly`` reconciled into its pod, which then runs."""
-    api = FakeApi(DEFAULT_CLUSTER, REPORTS, NIGHTLY)
+async def _started(
+    settings: Settings, run: Json = NIGHTLY, revision: Json = REPORTS
+) -> tuple[FakeApi, Context]:
+    """The Task ``nightly`` (``run``) reconciled into its pod, which then runs."""
+    api = FakeApi(DEFAULT_CLUSTER, revision, run)
     ctx = context(api, settings)
     await taskdefinition.reconcile(ctx, "shop", "reports")
     await task.reconcile(ctx, "shop", "nightly")
@@ -211,3 +214,65 @@ def test_a_pod_or_container_it_does_not_know_is_not_found() -> None:
         return [(await _get(ctx, path))[0] for path in paths]
 
     assert asyncio.run(run()) == [404, 404, 404, 404]
+
+
+def test_a_run_tasks_overrides_are_the_sizes_it_shows() -> None:
+    overridden = ecs(
+        "Task",
+        "nightly",
+        {
+            **NIGHTLY["spec"],
+            "overrides": {
+                "cpu": "1024",
+                "memory": "2048",
+                "containerOverrides": [{"name": "app_main", "cpu": 512, "memory": 768}],
+            },
+        },
+    )
+
+    async def run() -> tuple[int, Any]:
+        api, ctx = await _started(Settings(task_metadata_url=URL), overridden)
+        return await _get(ctx, _path(api, "side", "ECS_CONTAINER_METADATA_URI_V4") + "/task")
+
+    status, answer = asyncio.run(run())
+    assert status == 200
+    assert answer["Limits"] == {"CPU": 1.0, "Memory": 2048}
+    main, side = answer["Containers"]
+    assert (main["Limits"], side["Limits"]) == ({"CPU": 512, "Memory": 768}, {"CPU": 0})
+
+
+def test_a_host_tasks_ports_are_its_hosts() -> None:
+    host = ecs(
+        "TaskDefinition",
+        "reports",
+        {
+            "family": "reports",
+            "networkMode": "host",
+            "requiresCompatibilities": ["EC2"],
+            "containerDefinitions": [
+                {
+                    "name": "app_main",
+                    "image": "busybox:1.36",
+                    "memory": 64,
+                    "portMappings": [{"containerPort": 8080}],
+                },
+                {"name": "side", "image": "busybox:1.36", "memory": 64, "essential": False},
+            ],
+        },
+    )
+    ec2 = ecs("Task", "nightly", {"taskDefinition": "reports", "launchType": "EC2"})
+
+    async def run() -> tuple[int, Any]:
+        privileged = Policy(pod_security_ceiling=PRIVILEGED)  # host ports: the admin allows
+        api, ctx = await _started(Settings(task_metadata_url=URL, policy=privileged), ec2, host)
+        return await _get(ctx, _path(api, "app-main", "ECS_CONTAINER_METADATA_URI_V4") + "/task")
+
+    status, answer = asyncio.run(run())
+    assert status == 200
+    assert answer["Cluster"] == "default"  # on EC2, the cluster's name
+    main, side = answer["Containers"]
+    assert main["Ports"] == [
+        {"ContainerPort": 8080, "Protocol": "tcp", "HostPort": 8080, "HostIp": "0.0.0.0"}
+    ]
+    assert "Ports" not in side
+    assert main["Networks"] == [{"NetworkMode": "host", "IPv4Addresses": ["10.244.0.7"]}]

@@ -18,10 +18,16 @@ from aiohttp import web
 
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER, task_id
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
-from ecs_operator.kube.resources import POD
+from ecs_operator.kube.owners import controlled_by
+from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.kube.store import Store
 from ecs_operator.render import keys
-from ecs_operator.status.task_metadata import TaskIdentity, container_metadata, task_metadata
+from ecs_operator.status.task_metadata import (
+    TaskIdentity,
+    container_metadata,
+    task_metadata,
+    with_overrides,
+)
 from ecs_operator.status.taskdefinition import DEFAULT_ACCOUNT, REGION
 
 from .context import Settings
@@ -80,6 +86,9 @@ def _task(
     body = task_definition_named(store, namespace, ref.family)
     stored = recorded(store, body, ref.revision) if body and ref.revision else None
     spec = (revision_data(stored).get("spec") if stored else None) or {}
+    runs = _run_task(store, pod)
+    if runs is not None:  # a RunTask's: its overrides of the task's sizes
+        spec = with_overrides(spec, (runs.get("spec") or {}).get("overrides"))
     own = (body["metadata"].get("annotations") or {}) if body else {}
     account = settings.account_id or own.get(keys.ANNOTATION_ACCOUNT) or DEFAULT_ACCOUNT
     cluster = annotations.get(keys.ANNOTATION_CLUSTER) or DEFAULT_CLUSTER
@@ -93,3 +102,14 @@ def _task(
         service=annotations.get(keys.ANNOTATION_SERVICE),
     )
     return pod, spec, who
+
+
+def _run_task(store: Store, pod: dict[str, Any]) -> dict[str, Any] | None:
+    """The Task whose pod ``pod`` is (its controller), None for a service's."""
+    metadata = pod["metadata"]
+    for ref in metadata.get("ownerReferences") or ():
+        if ref.get("controller") and ref.get("kind") == ECS_TASK.kind:
+            body = store.get(ECS_TASK, metadata["namespace"], ref.get("name", ""))
+            if body is not None and controlled_by(pod, body["metadata"]["uid"]):
+                return body
+    return None

@@ -18,13 +18,15 @@ from typing import Any
 
 from ecs_operator.api.providers import FARGATE_PROVIDERS
 from ecs_operator.api.types import CPU_UNITS_PER_VCPU
-from ecs_operator.render import keys
 from ecs_operator.render.metadata import essential_containers
 
 from .containers import checked, containers, statuses
 from .task import TaskState, ecs_names, task_state
+from .task_network import addresses, network_mode
 
 Body = dict[str, Any]
+#: the container sizes the endpoint shows, which a RunTask may override
+SIZES = ("cpu", "memory")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +118,25 @@ def _container(
         out["LogOptions"] = dict(logging.get("options") or {})
     if k8s_name in checked(pod):
         out["Health"] = {"status": view.get("healthStatus", "UNKNOWN")}
+    ports = _ports(view)
+    if ports:
+        out["Ports"] = ports
     out["Networks"] = _networks(pod)
     return out
+
+
+def with_overrides(spec: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> Body:
+    """The revision's ``spec`` with a RunTask's ``overrides`` of the sizes it shows: the task's
+    ``cpu`` and ``memory``, each container's ``cpu`` and ``memory``."""
+    if not overrides:
+        return dict(spec)
+    sized = {k: overrides[k] for k in ("cpu", "memory") if overrides.get(k)}
+    changed = {c.get("name"): c for c in overrides.get("containerOverrides") or ()}
+    definitions = [
+        {**d, **{k: v for k, v in changed.get(d.get("name"), {}).items() if k in SIZES and v}}
+        for d in spec.get("containerDefinitions") or ()
+    ]
+    return {**spec, **sized, "containerDefinitions": definitions}
 
 
 def _names(pod: Mapping[str, Any]) -> dict[str, str]:
@@ -177,10 +196,22 @@ def _moments(pod: Mapping[str, Any], k8s_name: str) -> Body:
 
 def _networks(pod: Mapping[str, Any]) -> list[Body]:
     """The task's network: its mode and its pod's addresses (one network for the whole pod)."""
-    annotations = (pod.get("metadata") or {}).get("annotations") or {}
-    addresses = [
-        a["ip"] for a in (pod.get("status") or {}).get("podIPs") or () if ":" not in a.get("ip", "")
-    ]
-    mode = annotations.get(keys.ANNOTATION_NETWORK_MODE) or "bridge"
-    network: Body = {"NetworkMode": mode, "IPv4Addresses": addresses}
+    ipv4, ipv6 = addresses(pod)
+    network: Body = {"NetworkMode": network_mode(pod), "IPv4Addresses": [ipv4] if ipv4 else []}
+    if ipv6:
+        network["IPv6Addresses"] = [ipv6]
     return [network]
+
+
+def _ports(view: Mapping[str, Any]) -> list[Body]:
+    """The container's ports on its host (a bridge task's static host ports, a host task's),
+    as describe-tasks' ``networkBindings`` show them."""
+    return [
+        {
+            "ContainerPort": binding["containerPort"],
+            "Protocol": binding["protocol"],
+            "HostPort": binding["hostPort"],
+            "HostIp": binding["bindIP"],
+        }
+        for binding in view.get("networkBindings") or ()
+    ]

@@ -29,7 +29,7 @@ def network_mode(pod: Mapping[str, Any]) -> str:
     return HOST if (pod.get("spec") or {}).get("hostNetwork") else "bridge"
 
 
-def _addresses(pod: Mapping[str, Any]) -> tuple[str | None, str | None]:
+def addresses(pod: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The pod's IPv4 and IPv6 addresses (None: not assigned yet, or released)."""
     status = pod.get("status") or {}
     ips = [str(entry.get("ip")) for entry in status.get("podIPs") or [] if entry.get("ip")]
@@ -43,7 +43,7 @@ def _addresses(pod: Mapping[str, Any]) -> tuple[str | None, str | None]:
 
 def _eni(pod: Mapping[str, Any]) -> str | None:
     """The id of an awsvpc task's interface (its pod's uid), None while it has no address."""
-    if network_mode(pod) != AWSVPC or _addresses(pod) == (None, None):
+    if network_mode(pod) != AWSVPC or addresses(pod) == (None, None):
         return None
     return str((pod.get("metadata") or {}).get("uid") or "") or None
 
@@ -53,7 +53,7 @@ def attachments(pod: Mapping[str, Any]) -> list[dict[str, Any]]:
     eni = _eni(pod)
     if eni is None:
         return []
-    ipv4, ipv6 = _addresses(pod)
+    ipv4, ipv6 = addresses(pod)
     details = [{"name": "privateIPv4Address", "value": ipv4}] if ipv4 else []
     if ipv6:
         details.append({"name": "ipv6Address", "value": ipv6})
@@ -67,7 +67,7 @@ def container_network(pod: Mapping[str, Any], container: Mapping[str, Any]) -> d
     ``container`` its member of the pod's spec; nothing where it has none."""
     eni = _eni(pod)
     if eni is not None:
-        ipv4, ipv6 = _addresses(pod)
+        ipv4, ipv6 = addresses(pod)
         interface: dict[str, Any] = {"attachmentId": eni}
         if ipv4:
             interface["privateIpv4Address"] = ipv4
