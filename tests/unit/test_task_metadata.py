@@ -13,14 +13,14 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from ecs_operator.api.identifiers import task_id
-from ecs_operator.handlers import task, taskdefinition
+from ecs_operator.handlers import service, task, taskdefinition
 from ecs_operator.handlers.context import Context, Settings
 from ecs_operator.handlers.task_metadata import metadata_app
 from ecs_operator.kube.resources import POD
 from ecs_operator.policy import PRIVILEGED, Policy
 
 from .fakes import FakeApi, context
-from .test_reconcile_service import DEFAULT_CLUSTER, ecs
+from .test_reconcile_service import DEFAULT_CLUSTER, ecs, web
 
 Json = dict[str, Any]
 URL = "http://task-metadata.ecs-operator-system.svc"
@@ -276,3 +276,35 @@ def test_a_host_tasks_ports_are_its_hosts() -> None:
     ]
     assert "Ports" not in side
     assert main["Networks"] == [{"NetworkMode": "host", "IPv4Addresses": ["10.244.0.7"]}]
+
+
+def test_a_services_task_names_its_service() -> None:
+    """A service's pod, as its ReplicaSet makes it from the Deployment's template."""
+
+    async def run() -> tuple[int, Any]:
+        api = FakeApi(DEFAULT_CLUSTER, REPORTS, web(taskDefinition="reports", launchType="FARGATE"))
+        ctx = context(api, Settings(task_metadata_url=URL))
+        await taskdefinition.reconcile(ctx, "shop", "reports")
+        await service.reconcile(ctx, "shop", "web")
+        [deployment] = [b for (plural, _, _), b in api.objects.items() if plural == "deployments"]
+        template = deployment["spec"]["template"]
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {**template["metadata"], "name": "web-5d8f-x2k9q", "namespace": "shop"},
+            "spec": template["spec"],
+        }
+        _running(pod)
+        ctx.store.put(POD, api.replace(pod))
+        container = next(c for c in template["spec"]["containers"] if c["name"] == "side")
+        value = next(e["value"] for e in container["env"] if e["name"].endswith("URI_V4"))
+        path = value[len(URL) :].replace("$(ECS_OPERATOR_POD_NAMESPACE)", "shop")
+        uid = api.objects["pods", "shop", "web-5d8f-x2k9q"]["metadata"]["uid"]
+        return await _get(ctx, path.replace("$(ECS_OPERATOR_POD_UID)", uid) + "/task")
+
+    status, answer = asyncio.run(run())
+    assert status == 200
+    assert answer["ServiceName"] == "web"
+    assert answer["TaskARN"].endswith(f"/default/{task_id('shop', 'web-5d8f-x2k9q')}")
+    assert (answer["Family"], answer["Revision"]) == ("reports", "1")
+    assert answer["KnownStatus"] == "RUNNING"
