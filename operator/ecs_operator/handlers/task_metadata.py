@@ -11,6 +11,7 @@ the operator did not start, or a container it does not have, is 404. The statist
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -68,7 +69,7 @@ def metadata_app(store: Store, settings: Settings) -> web.Application:
 
 
 def _not_found(message: str) -> web.HTTPNotFound:
-    return web.HTTPNotFound(text=f'{{"error": "{message}"}}', content_type="application/json")
+    return web.HTTPNotFound(text=json.dumps({"error": message}), content_type="application/json")
 
 
 def _task(

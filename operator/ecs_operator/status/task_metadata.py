@@ -25,7 +25,7 @@ from .task import TaskState, ecs_names, task_state
 from .task_network import addresses, network_mode
 
 Body = dict[str, Any]
-#: the container sizes the endpoint shows, which a RunTask may override
+#: the sizes the endpoint shows of a task and of each container, which a RunTask may override
 SIZES = ("cpu", "memory")
 
 
@@ -90,7 +90,7 @@ def _container(
 ) -> Body:
     """One container (``view``: as describe-tasks shows it) of the task in ``state``."""
     name = view["name"]
-    by_ecs_name = {ecs: k8s for k8s, ecs in _names(pod).items()}
+    by_ecs_name = {ecs: k8s for k8s, ecs in ecs_names(pod).items()}
     k8s_name = by_ecs_name.get(name, name)
     definition = _definition(spec, name)
     out: Body = {"DockerId": view.get("runtimeId", ""), "Name": name, "DockerName": k8s_name}
@@ -130,7 +130,7 @@ def with_overrides(spec: Mapping[str, Any], overrides: Mapping[str, Any] | None)
     ``cpu`` and ``memory``, each container's ``cpu`` and ``memory``."""
     if not overrides:
         return dict(spec)
-    sized = {k: overrides[k] for k in ("cpu", "memory") if overrides.get(k)}
+    sized = {k: overrides[k] for k in SIZES if overrides.get(k)}
     changed = {c.get("name"): c for c in overrides.get("containerOverrides") or ()}
     definitions = [
         {**d, **{k: v for k, v in changed.get(d.get("name"), {}).items() if k in SIZES and v}}
@@ -139,12 +139,8 @@ def with_overrides(spec: Mapping[str, Any], overrides: Mapping[str, Any] | None)
     return {**spec, **sized, "containerDefinitions": definitions}
 
 
-def _names(pod: Mapping[str, Any]) -> dict[str, str]:
-    return ecs_names(pod)
-
-
 def _views(pod: Mapping[str, Any]) -> list[Body]:
-    return containers(pod, _names(pod))
+    return containers(pod, ecs_names(pod))
 
 
 def _state(pod: Mapping[str, Any]) -> TaskState:
