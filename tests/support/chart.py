@@ -21,7 +21,9 @@ RELEASE = "ecs-operator"
 SYSTEM = "ecs-operator-system"
 ACCOUNT = f"system:serviceaccount:{SYSTEM}:{RELEASE}"
 #: the Deployment's flags that the test harness sets itself (ports free on this machine)
-HARNESS_FLAGS = ("--metrics-port", "--health-port")
+#: the ports the harness chooses (free ones); the task metadata endpoint is not served (its
+#: URL is still rendered): a fixed port on the host would clash with another lane's operator
+HARNESS_FLAGS = ("--metrics-port", "--health-port", "--task-metadata-port")
 
 
 def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -76,7 +78,7 @@ def uninstall() -> None:
 
 
 def operator_args() -> list[str]:
-    """The installed Deployment's ``ecs-operator`` arguments, less the ports the harness sets."""
+    """The installed Deployment's ``ecs-operator`` arguments, less the ports (HARNESS_FLAGS)."""
     manifest = helm("get", "manifest", RELEASE, "--namespace", SYSTEM).stdout
     deployment = next(d for d in yaml.safe_load_all(manifest) if d and d["kind"] == "Deployment")
     args: list[str] = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
