@@ -21,10 +21,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import bench_render, convergence, ecsapi, footprint, operator_process, report, writes
+from . import (
+    bench_render,
+    convergence,
+    ecsapi,
+    footprint,
+    operator_process,
+    report,
+    task_metadata,
+    writes,
+)
 from .env import log
 
-BENCHMARKS = ("convergence", "writes", "footprint", "render", "ecsapi")
+BENCHMARKS = ("convergence", "writes", "footprint", "render", "ecsapi", "metadata")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -163,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
             found = ecsapi.run(args.api_calls, logs, args.keep)
             results["ecsapi"] = found
             log(f"ecsapi: {found}")
+        if "metadata" in args.only:
+            found = task_metadata.run(args.api_calls, logs, args.keep)
+            results["task_metadata"] = found
+            log(f"task metadata: {found}")
     finally:
         results["duration_s"] = round(time.monotonic() - started)
         # only a full, unmodified run replaces bench/results/latest.*; the others go with the

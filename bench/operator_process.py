@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,14 +62,16 @@ def proc_usage(pid: int) -> Usage:
 class OperatorProcess:
     """``ecs-operator run`` against one devcluster, logging to ``log``."""
 
-    def __init__(self, cluster: DevCluster, log: Path, *python_flags: str) -> None:
+    def __init__(
+        self, cluster: DevCluster, log: Path, *python_flags: str, args: Sequence[str] = ()
+    ) -> None:
         self.metrics_port, self.health_port = free_port(), free_port()
         self.log = log
         command = [
             sys.executable, *python_flags, "-c", AS_IN_THE_IMAGE, "run",
             "--metrics-port", str(self.metrics_port), "--health-port", str(self.health_port),
             "--allow-task-role", f"arn:aws:iam::{ACCOUNT_ID}:role/*",
-            *OPERATOR_ARGS,
+            *args, *OPERATOR_ARGS,
         ]  # fmt: skip
         env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
         with open(log, "wb") as out:

@@ -139,6 +139,7 @@ def table(results: dict[str, Any]) -> str:
         shown = "-" if value is None else f"{value:g}"
         lines.append(f"  {name:<40} {shown:>10}   target {target}")
     lines.extend(_ecsapi_lines(results.get("ecsapi")))
+    lines.extend(_task_metadata_lines(results.get("task_metadata")))
     lines.append("")
     for name, ok in verdicts(results).items():
         lines.append(f"  {_mark(ok):<13} {name}")
@@ -169,6 +170,20 @@ def _ecsapi_lines(found: dict[str, Any] | None) -> list[str]:
     before, after = found["load_average"]
     lines.append(f"  load average {before} -> {after} on {found['cpus']} CPUs")
     return lines
+
+
+def _task_metadata_lines(found: dict[str, Any] | None) -> list[str]:
+    """The task metadata lane: p50/p99 of a task's read and of the same pod's GET."""
+    if not found:
+        return []
+    before, after = found["load_average"]
+    return [
+        "",
+        f"task metadata endpoint, {found['clients']} concurrent clients (p50 / p99 ms)",
+        _latency_line(found["task_metadata_task"], f"…/task ({found['tasks']} tasks)"),
+        _latency_line(found["kubernetes_get_pod"], "the same pods, Kubernetes GET"),
+        f"  load average {before} -> {after} on {found['cpus']} CPUs",
+    ]
 
 
 def _latency_line(point: dict[str, Any], name: str) -> str:
