@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ecs_operator.policy import ANNOTATION_POD_SECURITY_CEILING, PRIVILEGED
+from ecs_operator.render.keys import ANNOTATION_CONTAINER_NAMES
 
 from . import demo_api
 from .devcluster import binaries, images, processes, realnode
@@ -36,6 +37,7 @@ from .devcluster.cluster import (
     free_port,
 )
 from .devcluster.errors import DevclusterError
+from .devcluster.network import HOST_IP
 from .devcluster.nodeconfig import NodePaths
 
 NAMESPACE = "ecs-demo"
@@ -45,6 +47,8 @@ KINDS = ("clusters", "taskdefinitions", "services", "tasks")
 REAL_EXAMPLES = binaries.repo_root() / "examples" / "real"
 REAL_SERVICE = "hello-real"
 REAL_TASK = "exit-real"
+#: the operator's task metadata endpoint's port, among those the demo keeps
+TASK_METADATA = "task_metadata"
 #: examples/ name busybox from a registry; on a real node that name is the locally built busybox
 #: (examples/daemon-agent.yaml's DAEMON service runs on every EC2 node, real-0 among them)
 EXAMPLES_BUSYBOX = "public.ecr.aws/docker/library/busybox:1.36"
@@ -93,18 +97,37 @@ class Kubectl:
         return listed
 
 
-def _start_operator(cluster: DevCluster, metrics: int, health: int) -> None:
+def _start_operator(cluster: DevCluster, ports: dict[str, int], real: bool) -> None:
+    """The operator, serving the task metadata endpoint where tasks reach it: a real node's
+    pods at the devcluster's host address (as they reach the API server), the host itself."""
     if any(p.name == OPERATOR and p.alive() for p in processes.tracked(cluster.state_dir)):
         return
+    metadata = f"http://{HOST_IP if real else '127.0.0.1'}:{ports[TASK_METADATA]}"
     command = [
         sys.executable, "-m", "ecs_operator.cli", "run",
-        "--metrics-port", str(metrics), "--health-port", str(health),
+        "--metrics-port", str(ports["metrics"]), "--health-port", str(ports["health"]),
+        "--task-metadata-port", str(ports[TASK_METADATA]), "--task-metadata-url", metadata,
     ]  # fmt: skip
     os.environ["KUBECONFIG"] = str(cluster.kubeconfig)
     processes.start(OPERATOR, command, cluster.state_dir)
-    (cluster.state_dir / OPERATOR_PORTS).write_text(
-        json.dumps({"metrics": metrics, "health": health})
-    )
+    (cluster.state_dir / OPERATOR_PORTS).write_text(json.dumps(ports))
+
+
+def metadata_line(kubectl: Kubectl, namespace: str, port: int) -> str:
+    """How to read a service task's ECS task metadata, as its container does: one of the
+    namespace's service pods' path (namespace, uid, its first container's ECS name)."""
+    pods = [
+        p
+        for p in kubectl.items("pods", namespace)
+        if (p["metadata"].get("labels") or {}).get("ecs-operator.dev/service")
+    ]
+    if not pods:
+        return "task metadata: no service task to read"
+    pod = pods[0]["metadata"]
+    names = json.loads((pod.get("annotations") or {}).get(ANNOTATION_CONTAINER_NAMES) or "{}")
+    container = next(iter(names.values()), "")
+    path = f"/v4/{namespace}/{pod['uid']}/{container}/task"
+    return f"task metadata (a task's ECS_CONTAINER_METADATA_URI_V4/task): curl -s http://127.0.0.1:{port}{path}"
 
 
 def _wait_healthy(port: int, timeout: float, what: str = "the operator") -> None:
@@ -273,7 +296,7 @@ def run(args: argparse.Namespace) -> int:
         kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crds))
         kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(crds))
         ports = _ports(cluster)
-        _start_operator(cluster, ports["metrics"], ports["health"])
+        _start_operator(cluster, ports, real)
         _wait_healthy(ports["health"], 60)
         subprocess.run(
             [kubectl.binary, "create", "namespace", args.namespace],
@@ -309,6 +332,7 @@ def run(args: argparse.Namespace) -> int:
             print("\n" + real_view(kubectl, args.namespace))
         described = kubectl.items("services.ecs-operator.dev", args.namespace)
         print("\n" + demo_api.usage(api_port, key, described))
+        print("\n" + metadata_line(kubectl, args.namespace, ports[TASK_METADATA]))
         print(
             f"\nmetrics: curl -s http://127.0.0.1:{ports['metrics']}/metrics | grep ecs_operator_"
             f"\nlook:    eval $({env_command(cluster, args.state_dir)}); "
@@ -322,4 +346,5 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _ports(cluster: DevCluster) -> dict[str, int]:
-    return cluster.operator_ports() or {"metrics": free_port(), "health": free_port()}
+    kept = cluster.operator_ports() or {}
+    return {name: kept.get(name) or free_port() for name in ("metrics", "health", TASK_METADATA)}
