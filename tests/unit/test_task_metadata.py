@@ -15,11 +15,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from ecs_operator.api.identifiers import task_id
 from ecs_operator.handlers import service, task, taskdefinition
 from ecs_operator.handlers.context import Context, Settings
-from ecs_operator.handlers.task_metadata import metadata_app
+from ecs_operator.handlers.task_metadata import Throttle, metadata_app
 from ecs_operator.kube.resources import POD
 from ecs_operator.policy import PRIVILEGED, Policy
 
-from .fakes import FakeApi, context
+from .fakes import Clock, FakeApi, context
 from .test_reconcile_service import DEFAULT_CLUSTER, ecs, web
 
 Json = dict[str, Any]
@@ -115,10 +115,23 @@ def _path(api: FakeApi, container: str, variable: str) -> str:
 
 
 async def _get(ctx: Context, path: str) -> tuple[int, Any]:
-    async with TestClient(TestServer(metadata_app(ctx.store, ctx.settings))) as client:
-        response = await client.get(path)
-        json = response.content_type == "application/json"
-        return response.status, await response.json() if json else await response.text()
+    [(status, answer)] = await _gets(ctx, [path])
+    return status, answer
+
+
+async def _gets(
+    ctx: Context, paths: list[str], throttle: Throttle | None = None
+) -> list[tuple[int, Any]]:
+    """Each path's status and answer, in turn, from one endpoint."""
+    app = metadata_app(ctx.store, ctx.settings, throttle)
+    answers = []
+    async with TestClient(TestServer(app)) as client:
+        for path in paths:
+            response = await client.get(path)
+            json = response.content_type == "application/json"
+            answer = await response.json() if json else await response.text()
+            answers.append((response.status, answer))
+    return answers
 
 
 def test_each_container_is_given_the_endpoint_unless_it_sets_the_variable_itself() -> None:
@@ -308,3 +321,20 @@ def test_a_services_task_names_its_service() -> None:
     assert answer["TaskARN"].endswith(f"/default/{task_id('shop', 'web-5d8f-x2k9q')}")
     assert (answer["Family"], answer["Revision"]) == ("reports", "1")
     assert answer["KnownStatus"] == "RUNNING"
+
+
+def test_a_task_polling_in_a_loop_is_throttled_as_the_ecs_agent_throttles_it() -> None:
+    """60 at once, then 40 a second, for each task alone."""
+    clock = Clock()
+
+    async def run() -> list[int]:
+        api, ctx = await _started(Settings(task_metadata_url=URL))
+        mine = _path(api, "side", "ECS_CONTAINER_METADATA_URI_V4")
+        throttle = Throttle(clock=clock)
+        burst = await _gets(ctx, [mine] * 61, throttle)
+        clock.now += 0.125  # five more
+        later = await _gets(ctx, [mine] * 6, throttle)
+        return [status for status, _ in burst + later]
+
+    statuses = asyncio.run(run())
+    assert statuses == [200] * 60 + [429] + [200] * 5 + [429]

@@ -6,13 +6,18 @@ The path names the pod by namespace and uid, the container by its ECS name; the 
 ``status/task_metadata.py``'s, from the pod and the revision it runs, as the store holds them
 (so an answer costs no API call, and is as fresh as the operator's view of the task). A pod
 the operator did not start, or a container it does not have, is 404. The statistics paths
-(``/stats``, ``/task/stats``: Docker's counters) are not served.
+(``/stats``, ``/task/stats``: Docker's counters) are not served. As the ECS agent does, each
+task may ask 40 times a second, in bursts of 60 (:class:`Throttle`): an application that
+polls the endpoint in a loop gets 429, not the operator's time.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -39,8 +44,35 @@ from .references import recorded, task_definition_named
 CONTAINER_PATH = "/{version:v3|v4}/{namespace}/{uid}/{container}"
 
 
-def metadata_app(store: Store, settings: Settings) -> web.Application:
+@dataclass
+class Throttle:
+    """The ECS agent's limit on its task metadata endpoint (``ECS_TASK_METADATA_RPS_LIMIT``,
+    40 a second, bursts of 60), a token bucket per task; the buckets of the
+    :attr:`tasks` tasks that asked last are kept."""
+
+    rate: float = 40.0
+    burst: float = 60.0
+    tasks: int = 10_000
+    clock: Callable[[], float] = time.monotonic
+    _buckets: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict)
+
+    def allow(self, task: str) -> bool:
+        """Whether ``task`` may ask now (and, if so, a token spent)."""
+        now = self.clock()
+        tokens, at = self._buckets.pop(task, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        allowed = tokens >= 1
+        self._buckets[task] = (tokens - 1 if allowed else tokens, now)
+        if len(self._buckets) > self.tasks:
+            self._buckets.popitem(last=False)
+        return allowed
+
+
+def metadata_app(
+    store: Store, settings: Settings, throttle: Throttle | None = None
+) -> web.Application:
     """The endpoint's routes over ``store``; ``settings`` give the account of the ARNs."""
+    limit = throttle or Throttle()
 
     def found(request: web.Request) -> tuple[dict[str, Any], dict[str, Any], TaskIdentity]:
         info = request.match_info
@@ -48,6 +80,11 @@ def metadata_app(store: Store, settings: Settings) -> web.Application:
         task = _task(store, settings, pods[0]) if pods else None
         if task is None:
             raise _not_found(f"no task of the operator's runs in pod {info['uid']}")
+        if not limit.allow(info["uid"]):
+            raise web.HTTPTooManyRequests(
+                text=json.dumps({"error": f"over {limit.rate:g} requests a second from a task"}),
+                content_type="application/json",
+            )
         return task
 
     async def container(request: web.Request) -> web.Response:
