@@ -199,12 +199,18 @@ def test_the_task_as_its_containers_read_it() -> None:
 
 
 def test_a_container_reads_itself_at_its_own_variable() -> None:
-    async def run() -> tuple[int, Any]:
-        api, ctx = await _started(Settings(task_metadata_url=URL))
-        return await _get(ctx, _path(api, "app-main", "ECS_CONTAINER_METADATA_URI_V4"))
+    """Version 4's variable, and version 3's (``side`` keeps the task definition's own value of
+    that one), which answers the same."""
 
-    status, answer = asyncio.run(run())
-    assert status == 200
+    async def run() -> list[tuple[int, Any]]:
+        api, ctx = await _started(Settings(task_metadata_url=URL))
+        v4 = _path(api, "app-main", "ECS_CONTAINER_METADATA_URI_V4")
+        v3 = _path(api, "side", "ECS_CONTAINER_METADATA_URI")
+        return await _gets(ctx, [v4, v3, v3.replace("/side", "/app_main")])
+
+    (status, answer), (v3_status, side), (_, v3_answer) = asyncio.run(run())
+    assert status == v3_status == 200
+    assert v3_answer == answer and side["Name"] == "side"
     assert (answer["Name"], answer["DockerId"]) == ("app_main", "0123abcd")
     assert answer["Labels"]["com.amazonaws.ecs.task-arn"].startswith(
         "arn:aws:ecs:local:000000000000:task/default/"
