@@ -22,6 +22,7 @@ from ecs_operator.kube.store import matches
 from ecs_operator.render import keys
 from ecs_operator.render.capacity import provider_placement
 from ecs_operator.render.names import label_value
+from ecs_operator.status.cluster import cluster_name_of
 from ecs_operator.status.conditions import condition, merge
 from ecs_operator.status.workloads import bound
 
@@ -29,7 +30,7 @@ from .common import report_invalid, write_status
 from .context import Context
 from .indexes import ecs_spec
 from .queue import OK, Outcome
-from .target_cluster import capacity_providers, name_of
+from .target_cluster import capacity_providers
 
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
@@ -92,7 +93,7 @@ def cluster_status(
     previous = body.get("status") or {}
     return {
         **previous,
-        "clusterName": name_of(body),
+        "clusterName": cluster_name_of(body),
         "status": "ACTIVE",
         "registeredContainerInstancesCount": len(instances),
         "runningTasksCount": len(running),
@@ -113,7 +114,7 @@ async def _reconcile_one(ctx: Context, body: dict[str, Any]) -> None:
         await report_invalid(ctx, ECS_CLUSTER, body, error)
         return
     namespace = body["metadata"]["namespace"]
-    name = name_of(body)
+    name = cluster_name_of(body)
     label = label_value(name)
     ours = {keys.LABEL_CLUSTER: label, keys.LABEL_APP_MANAGED_BY: keys.MANAGED_BY}
     pods = [

@@ -19,6 +19,7 @@ from ecs_operator.kube.client import Resource
 from ecs_operator.kube.store import Store
 from ecs_operator.plan import PlanContext
 from ecs_operator.render import request
+from ecs_operator.status.cluster import cluster_name_of
 
 from . import target_cluster, tenancy
 from .common import report_invalid, report_unresolved
@@ -108,7 +109,7 @@ async def resolve(
         return await unresolved(ctx, resource, found.body, problem)
     options = request.Options(
         namespace=namespace,
-        cluster=target_cluster.name_of(cluster),
+        cluster=cluster_name_of(cluster),
         capacity_providers=target_cluster.capacity_providers(cluster),
         pod_level_resources=ctx.settings.pod_level_resources,
         # the admin's account first: an access key's is a placeholder unless the admin set it

@@ -22,6 +22,7 @@ from ecs_operator.kube.resources import (
 from ecs_operator.kube.store import Store
 from ecs_operator.plan.taskdefinition import revision_name
 from ecs_operator.render import keys
+from ecs_operator.status.cluster import cluster_name_of
 from ecs_operator.status.revision_set import newest_probes
 from ecs_operator.status.taskdefinition import marked_revisions, revision_entries
 
@@ -190,8 +191,7 @@ def _seniority(body: dict[str, Any]) -> tuple[str, str]:
 
 def cluster_named(store: Store, namespace: str, name: str) -> dict[str, Any] | None:
     for body in store.all(ECS_CLUSTER, namespace):
-        declared = (body.get("spec") or {}).get("clusterName") or body["metadata"]["name"]
-        if declared == name and not body["metadata"].get("deletionTimestamp"):
+        if cluster_name_of(body) == name and not body["metadata"].get("deletionTimestamp"):
             return body
     return None
 

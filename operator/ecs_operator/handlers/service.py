@@ -46,13 +46,14 @@ from ecs_operator.plan.service import (
     scale_selector,
 )
 from ecs_operator.render import keys
+from ecs_operator.status.cluster import cluster_name_of
 from ecs_operator.status.conditions import merge, override
 from ecs_operator.status.rollout import Rollout, running_task_definition
 from ecs_operator.status.service import service_status
 from ecs_operator.status.service_tasks import STOPPED_TASKS, with_stopped
 from ecs_operator.status.workloads import task_summary, workload_state
 
-from . import identities, prepare, target_cluster
+from . import identities, prepare
 from .common import (
     findings_condition,
     report_conflicts,
@@ -162,7 +163,7 @@ async def _report(
         **removed,
         **reported,
         "selector": scale_selector(workloads),
-        "clusterArn": target_cluster.name_of(ready.cluster),
+        "clusterArn": cluster_name_of(ready.cluster),
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
     stops = ctx.stops.pending(key)

@@ -15,15 +15,12 @@ from ecs_operator.api.models import CapacityProviderDefinition
 from ecs_operator.api.parse import parse_cluster
 from ecs_operator.api.providers import FARGATE_PROVIDERS
 from ecs_operator.api.shapes import CapacityProviderStrategyItem
+from ecs_operator.status.cluster import cluster_name_of
 
 from .context import Context
 from .flights import SingleFlight
 from .indexes import ecs_spec
 from .references import Unresolved, cluster_named
-
-
-def name_of(cluster: dict[str, Any]) -> str:
-    return str((cluster.get("spec") or {}).get("clusterName") or cluster["metadata"]["name"])
 
 
 def capacity_providers(cluster: dict[str, Any]) -> dict[str, CapacityProviderDefinition]:
@@ -97,6 +94,6 @@ def strategy_for(
         raise Unresolved(
             "CapacityProviderNotFound",
             f"capacityProviderStrategy: {', '.join(unknown)} not in cluster "
-            f"{name_of(cluster)}'s capacityProviders",
+            f"{cluster_name_of(cluster)}'s capacityProviders",
         )
     return list(strategy)

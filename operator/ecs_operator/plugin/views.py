@@ -24,6 +24,7 @@ from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import controlled_by
 from ecs_operator.plan.service import CAPACITY_MEMBERS
 from ecs_operator.plan.taskdefinition import revision_name
+from ecs_operator.status.cluster import cluster_name_of
 from ecs_operator.status.taskdefinition import (
     DEFAULT_ACCOUNT,
     REGION,
@@ -286,10 +287,6 @@ def describe_task_definition(body: Body, revision: int, stored: Body | None, arn
 # Clusters -----------------------------------------------------------------------------------
 
 
-def cluster_display_name(body: Body) -> str:
-    return str(spec_of(body).get("clusterName") or body["metadata"]["name"])
-
-
 def _on_fargate(task: Body) -> bool:
     provider = task.get("capacityProviderName")
     return provider in FARGATE_PROVIDERS or task.get("launchType") == FARGATE
@@ -315,7 +312,7 @@ def _statistics(tasks: Iterable[Body]) -> list[Body]:
 def cluster_view(body: Body, tasks: Iterable[Body], arns: Arns) -> Body:
     """One cluster as describe-clusters shows it; ``tasks`` are its tasks (``all_tasks``)."""
     spec, status = spec_of(body), status_of(body)
-    name = cluster_display_name(body)
+    name = cluster_name_of(body)
     view: Body = {
         "clusterArn": arns.cluster(name),
         "clusterName": name,
@@ -341,7 +338,7 @@ def describe_clusters(
 ) -> Body:
     """``describe-clusters``; ``wanted`` empty means ``default``, as in ECS. ``tasks_of`` gives
     a cluster's tasks (for the statistics)."""
-    by_name = {cluster_display_name(b): b for b in bodies}
+    by_name = {cluster_name_of(b): b for b in bodies}
     names = [short_name(w) for w in wanted] or [DEFAULT_CLUSTER]
     return {
         "clusters": [cluster_view(by_name[n], tasks_of(n), arns) for n in names if n in by_name],
