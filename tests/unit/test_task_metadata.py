@@ -13,13 +13,14 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from ecs_operator.api.identifiers import task_id
+from ecs_operator.ecsapi import tasks as ecs_tasks
 from ecs_operator.handlers import service, task, taskdefinition
 from ecs_operator.handlers.context import Context, Settings
 from ecs_operator.handlers.task_metadata import Throttle, metadata_app
 from ecs_operator.kube.resources import POD
 from ecs_operator.policy import PRIVILEGED, Policy
 
-from .fakes import Clock, FakeApi, context
+from .fakes import Clock, FakeApi, context, deployer
 from .test_reconcile_service import DEFAULT_CLUSTER, ecs, web
 
 Json = dict[str, Any]
@@ -168,6 +169,9 @@ def test_the_task_as_its_containers_read_it() -> None:
         "Limits": {"CPU": 0.5, "Memory": 1024},
         "LaunchType": "FARGATE",
     }
+    assert main.pop("ContainerARN").startswith(
+        f"arn:aws:ecs:local:111122223333:container/default/{task_id('shop', 'nightly-0')}/"
+    )
     assert main == {
         "DockerId": "0123abcd",
         "Name": "app_main",
@@ -344,3 +348,20 @@ def test_a_task_polling_in_a_loop_is_throttled_as_the_ecs_agent_throttles_it() -
 
     statuses = asyncio.run(run())
     assert statuses == [200] * 60 + [429] + [200] * 5 + [429]
+
+
+def test_a_containers_arn_is_the_one_describe_tasks_shows() -> None:
+    """The ECS API's describe-tasks and the endpoint name each container alike: under the
+    same task id, the same UUID (the ARNs' region and account are each one's own)."""
+
+    async def run() -> tuple[Any, Json]:
+        api, ctx = await _started(Settings(task_metadata_url=URL))
+        _, answer = await _get(ctx, _path(api, "side", "ECS_CONTAINER_METADATA_URI_V4") + "/task")
+        wanted = {"cluster": "default", "tasks": [task_id("shop", "nightly-0")]}
+        return answer, await ecs_tasks.describe(deployer(api), wanted)
+
+    answer, described = asyncio.run(run())
+    [task] = described["tasks"]
+    shown = {c["name"]: c["containerArn"].split(":container/")[1] for c in task["containers"]}
+    read = {c["Name"]: c["ContainerARN"].split(":container/")[1] for c in answer["Containers"]}
+    assert read == shown and len(read) == 2

@@ -5,6 +5,7 @@ reads it). One reading for the operator, ``convert`` and the plugin."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 #: The cluster ECS uses when a request names none.
 DEFAULT_CLUSTER = "default"
@@ -31,3 +32,12 @@ def task_id(namespace: str, pod: str) -> str:
     """The ECS id of the task that pod ``pod`` of ``namespace`` runs: 32 hex digits, as ECS's
     are, the same for as long as the pod is there (the ECS API, the task metadata endpoint)."""
     return hashlib.md5(f"{namespace}/{pod}".encode(), usedforsecurity=False).hexdigest()
+
+
+def container_arn(task_arn: str, container: str) -> str:
+    """ECS's ``containerArn`` of container ``container`` (its ECS name) of the task
+    ``task_arn``: ``…:container/<cluster>/<task id>/<UUID>``, the UUID one of the task's id
+    and the container's name, so the same wherever the container is shown (describe-tasks, the
+    task metadata endpoint)."""
+    prefix, task = task_arn.replace(":task/", ":container/", 1), task_arn.rsplit("/", 1)[-1]
+    return f"{prefix}/{uuid.uuid5(uuid.NAMESPACE_URL, f'{task}/{container}')}"

@@ -5,11 +5,10 @@ views it uses."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.identifiers import DEFAULT_CLUSTER, short_name
+from ecs_operator.api.identifiers import DEFAULT_CLUSTER, container_arn, short_name
 from ecs_operator.api.parse import parse_task
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.plan.task import placed_as_planned, pod_name
@@ -252,15 +251,13 @@ def _unreported(definition: Body, task_status: str) -> Body:
 
 
 def named_containers(task: Body) -> Body:
-    """``task`` with each container's ``taskArn`` and ``containerArn``, as ECS shows them: the
-    ARN's id a UUID of the task and the container's name, the same at every call (``task``
-    with the ARN it is shown with: the ECS API's ids are not ``kubectl ecs``'s)."""
+    """``task`` with each container's ``taskArn`` and ``containerArn`` (``container_arn``), as
+    ECS shows them (``task`` with the ARN it is shown with: the ECS API's ids are not
+    ``kubectl ecs``'s)."""
     arn = task["taskArn"]
-    prefix = arn.replace(":task/", ":container/", 1)
 
     def named(container: Body) -> Body:
-        container_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{arn}/{container['name']}")
-        return {**container, "taskArn": arn, "containerArn": f"{prefix}/{container_id}"}
+        return {**container, "taskArn": arn, "containerArn": container_arn(arn, container["name"])}
 
     containers = [named(c) for c in task.get("containers") or []]
     return {**task, "containers": containers} if containers else task

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ecs_operator.api.identifiers import container_arn
 from ecs_operator.api.providers import FARGATE_PROVIDERS
 from ecs_operator.api.types import CPU_UNITS_PER_VCPU
 from ecs_operator.render.metadata import essential_containers
@@ -94,6 +95,7 @@ def _container(
     k8s_name = by_ecs_name.get(name, name)
     definition = _definition(spec, name)
     out: Body = {"DockerId": view.get("runtimeId", ""), "Name": name, "DockerName": k8s_name}
+    out["ContainerARN"] = container_arn(who.task_arn, name)
     image = definition.get("image") or view.get("image")
     if image:
         out["Image"] = image
