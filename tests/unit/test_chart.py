@@ -525,6 +525,8 @@ def test_peering_switches_to_rolling_updates_and_ships_its_crds() -> None:
         ({"metrics.address": "127.0.0.1", "serviceMonitor.enabled": "true"}, "metrics.address"),
         ({"metrics.address": "localhost", "metrics.service.enabled": "true"}, "metrics.address"),
         ({"api.enabled": "true", "api.port": "8080", "metrics.port": "8080"}, "metrics.port"),
+        ({"taskMetadata.port": "8081"}, "taskMetadata.port"),
+        ({"taskMetadata.port": "0"}, "/taskMetadata/port"),
     ],
 )
 def test_broken_values_are_refused(values: dict[str, str], message: str) -> None:

@@ -233,6 +233,9 @@ namespace, or part of the ClusterRole when it watches all of them).
 {{- if include "ecs-operator.loopback" .Values.health.address }}
 {{- fail (printf "health.address: the kubelet probes the pod's IP, so %s (a loopback address) would fail every probe" .Values.health.address) }}
 {{- end }}
+{{- if and .Values.taskMetadata.enabled (has (int .Values.taskMetadata.port) (list (int .Values.metrics.port) (int .Values.health.port))) }}
+{{- fail (printf "taskMetadata.port: the operator serves its metrics or health endpoint on %v already" .Values.taskMetadata.port) }}
+{{- end }}
 {{- if and .Values.api.enabled .Values.metrics.port (eq (int .Values.metrics.port) (int .Values.api.port)) }}
 {{- fail (printf "metrics.port: the ECS API listens on %v (api.port) already; its metrics need a port of their own" .Values.api.port) }}
 {{- end }}
