@@ -10,7 +10,9 @@ import copy
 import re
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from opentelemetry.sdk.extension.aws.resource.ecs import AwsEcsResourceDetector
 
 from ecs_operator.api.identifiers import task_id
 from ecs_operator.ecsapi import tasks as ecs_tasks
@@ -365,3 +367,30 @@ def test_a_containers_arn_is_the_one_describe_tasks_shows() -> None:
     shown = {c["name"]: c["containerArn"].split(":container/")[1] for c in task["containers"]}
     read = {c["Name"]: c["ContainerARN"].split(":container/")[1] for c in answer["Containers"]}
     assert read == shown and len(read) == 2
+
+
+def test_opentelemetrys_ecs_resource_detector_reads_the_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real consumer: the OpenTelemetry AWS extension's ``AwsEcsResourceDetector`` (what an
+    instrumented Python application runs at startup) reads the container and its task from the
+    variable, and needs ``ContainerARN`` and ``LaunchType`` (without either it gives nothing)."""
+    detector = AwsEcsResourceDetector(raise_on_error=True)
+
+    async def run() -> dict[str, Any]:
+        api, ctx = await _started(Settings(task_metadata_url=URL, account_id="111122223333"))
+        path = _path(api, "app-main", "ECS_CONTAINER_METADATA_URI_V4")
+        async with TestServer(metadata_app(ctx.store, ctx.settings)) as server:
+            monkeypatch.setenv("ECS_CONTAINER_METADATA_URI_V4", str(server.make_url(path)))
+            resource = await asyncio.get_running_loop().run_in_executor(None, detector.detect)
+        return dict(resource.attributes)
+
+    found = asyncio.run(run())
+    task = f"arn:aws:ecs:local:111122223333:task/default/{task_id('shop', 'nightly-0')}"
+    assert found["cloud.platform"] == "aws_ecs"
+    assert found["aws.ecs.task.arn"] == task
+    assert found["aws.ecs.cluster.arn"] == "arn:aws:ecs:local:111122223333:cluster/default"
+    assert (found["aws.ecs.task.family"], found["aws.ecs.task.revision"]) == ("reports", "1")
+    assert found["aws.ecs.launchtype"] == "fargate"
+    assert str(found["aws.ecs.container.arn"]).startswith(task.replace(":task/", ":container/"))
+    assert list(found["aws.log.group.names"]) == ["/ecs/reports"]
