@@ -21,11 +21,11 @@ from ecs_operator.render.service import render_service
 from ecs_operator.status.conditions import condition
 from ecs_operator.status.service import service_status, with_problem_event
 from ecs_operator.status.service_tasks import STOPPED_TASKS, stopped_task
-from ecs_operator.status.taskdefinition import DEREGISTERED
+from ecs_operator.status.taskdefinition import DEREGISTERED, Arns
 from ecs_operator.status.workloads import WorkloadState
 
 REPO = Path(__file__).resolve().parents[2]
-ARNS = views.Arns()
+ARNS = Arns()
 Body = dict[str, Any]
 
 

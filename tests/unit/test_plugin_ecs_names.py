@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ecs_operator.plugin import views
 from ecs_operator.render.names import dns_label
+from ecs_operator.status.taskdefinition import Arns
 
 
 def _object(kind_spec: dict[str, object], ecs_name: str) -> dict[str, object]:
@@ -12,7 +13,7 @@ def _object(kind_spec: dict[str, object], ecs_name: str) -> dict[str, object]:
 
 
 def test_services_clusters_and_families_are_found_by_their_ecs_names() -> None:
-    arns = views.Arns()
+    arns = Arns()
     service = _object(
         {"serviceName": "web_api", "cluster": "Prod_EU", "desiredCount": 1}, "web_api"
     )

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecs_operator.kube.client import ApiError, KubeClient, Resource, field_selector
-from ecs_operator.plugin.views import Arns
 from ecs_operator.render import keys
+from ecs_operator.status.taskdefinition import Arns
 
 from . import errors
 from .credentials import Credential

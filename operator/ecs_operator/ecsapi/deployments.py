@@ -1,6 +1,6 @@
 """ListServiceDeployments and DescribeServiceDeployments: a service's deployments (those its
 DescribeServices shows: the PRIMARY one and the one it replaces) in the service-deployment
-vocabulary Terraform's service waiter reads (their ARNs: ``plugin.views.Arns``)."""
+vocabulary Terraform's service waiter reads (their ARNs: ``status.taskdefinition.Arns``)."""
 
 from __future__ import annotations
 

@@ -52,8 +52,13 @@ class Resolved:
 
     @property
     def account(self) -> str | None:
-        """The AWS account of the ECS API key that registered the family, if one did."""
-        return (self.body["metadata"].get("annotations") or {}).get(keys.ANNOTATION_ACCOUNT)
+        return registering_account(self.body)
+
+
+def registering_account(body: dict[str, Any]) -> str | None:
+    """The AWS account of the ECS API key that registered TaskDefinition ``body``'s family, if
+    one did."""
+    return (body["metadata"].get("annotations") or {}).get(keys.ANNOTATION_ACCOUNT)
 
 
 def task_definition_named(store: Store, namespace: str, family: str) -> dict[str, Any] | None:

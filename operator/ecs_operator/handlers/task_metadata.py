@@ -34,11 +34,11 @@ from ecs_operator.status.task_metadata import (
     task_metadata,
     with_overrides,
 )
-from ecs_operator.status.taskdefinition import DEFAULT_ACCOUNT, REGION
+from ecs_operator.status.taskdefinition import DEFAULT_ACCOUNT, Arns
 
 from .context import Settings
 from .indexes import POD_UID, revision_data
-from .references import recorded, task_definition_named
+from .references import recorded, registering_account, task_definition_named
 
 #: the container's path; ``/task`` after it is its task's
 CONTAINER_PATH = "/{version:v3|v4}/{namespace}/{uid}/{container}"
@@ -127,14 +127,13 @@ def _task(
     runs = _run_task(store, pod)
     if runs is not None:  # a RunTask's: its overrides of the task's sizes
         spec = with_overrides(spec, (runs.get("spec") or {}).get("overrides"))
-    own = (body["metadata"].get("annotations") or {}) if body else {}
-    account = settings.account_id or own.get(keys.ANNOTATION_ACCOUNT) or DEFAULT_ACCOUNT
+    registered = registering_account(body) if body else None
+    arns = Arns(settings.account_id or registered or DEFAULT_ACCOUNT)
     cluster = annotations.get(keys.ANNOTATION_CLUSTER) or DEFAULT_CLUSTER
-    arn = f"arn:aws:ecs:{REGION}:{account}:"
     who = TaskIdentity(
         cluster=cluster,
-        cluster_arn=f"{arn}cluster/{cluster}",
-        task_arn=f"{arn}task/{cluster}/{task_id(namespace, metadata['name'])}",
+        cluster_arn=arns.cluster(cluster),
+        task_arn=arns.task(cluster, task_id(namespace, metadata["name"])),
         family=ref.family,
         revision=str(ref.revision or ""),
         service=annotations.get(keys.ANNOTATION_SERVICE),

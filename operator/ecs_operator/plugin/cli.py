@@ -20,33 +20,31 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER
-from ecs_operator.status.taskdefinition import DEFAULT_ACCOUNT
+from ecs_operator.status.taskdefinition import DEFAULT_ACCOUNT, Arns
 
 from . import actions, table, task_views, views
 from .source import KubeSource, Source, SourceError
 
 Body = dict[str, Any]
 #: (the JSON a command prints, its table) for the parsed arguments and a source.
-Command = Callable[[argparse.Namespace, Source, views.Arns], tuple[Body, str]]
+Command = Callable[[argparse.Namespace, Source, Arns], tuple[Body, str]]
 #: the kubectl command line a command hands over to (``logs``, ``execute-command``)
 Handoff = Callable[[argparse.Namespace, Source], list[str]]
 
 
-def _describe_services(
-    args: argparse.Namespace, source: Source, arns: views.Arns
-) -> tuple[Body, str]:
+def _describe_services(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[Body, str]:
     described = views.describe_services(
         source.custom("services"), args.cluster, args.services, arns
     )
     return described, table.services(described)
 
 
-def _list_services(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
+def _list_services(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[Body, str]:
     listed = views.list_services(source.custom("services"), args.cluster, arns)
     return listed, table.arns(listed, "serviceArns")
 
 
-def _tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> list[Body]:
+def _tasks(args: argparse.Namespace, source: Source, arns: Arns) -> list[Body]:
     services = source.custom("services")
     deployments = task_views.service_deployments(services, args.cluster, arns)
     return task_views.all_tasks(
@@ -54,7 +52,7 @@ def _tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> list[B
     )
 
 
-def _describe_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
+def _describe_tasks(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[Body, str]:
     described = task_views.describe_tasks(
         _tasks(args, source, arns), args.tasks, arns, args.cluster
     )
@@ -80,7 +78,7 @@ def _as_described(source: Source, tasks: list[Body]) -> list[Body]:
     ]
 
 
-def _list_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
+def _list_tasks(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[Body, str]:
     listed = task_views.list_tasks(
         _tasks(args, source, arns), args.service_name, args.family, args.desired_status
     )
@@ -88,7 +86,7 @@ def _list_tasks(args: argparse.Namespace, source: Source, arns: views.Arns) -> t
 
 
 def _describe_task_definition(
-    args: argparse.Namespace, source: Source, arns: views.Arns
+    args: argparse.Namespace, source: Source, arns: Arns
 ) -> tuple[Body, str]:
     body, revision = views.find_task_definition(
         source.custom("taskdefinitions"), args.task_definition
@@ -98,9 +96,7 @@ def _describe_task_definition(
     return described, table.task_definition(described)
 
 
-def _describe_clusters(
-    args: argparse.Namespace, source: Source, arns: views.Arns
-) -> tuple[Body, str]:
+def _describe_clusters(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[Body, str]:
     task_bodies, pods = source.custom("tasks"), source.pods()
     described = views.describe_clusters(
         source.custom("clusters"),
@@ -111,7 +107,7 @@ def _describe_clusters(
     return described, table.clusters(described)
 
 
-def _wait(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
+def _wait(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[Body, str]:
     """The aws CLI's waiters: nothing printed, a failure when the deadline passes."""
     if args.waiter == "services-stable":
         actions.wait_until(
@@ -134,7 +130,7 @@ def _wait(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[B
     return {}, ""
 
 
-def _update_service(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
+def _update_service(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[Body, str]:
     body = actions.service_object(source.custom("services"), args.cluster, args.service)
     patch: Body = actions.force_new_deployment_patch() if args.force_new_deployment else {}
     if args.desired_count is not None:
@@ -159,7 +155,7 @@ def _execute_command(args: argparse.Namespace, source: Source) -> list[str]:
     )
 
 
-def _handed_over(args: argparse.Namespace, source: Source, arns: views.Arns) -> tuple[Body, str]:
+def _handed_over(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[Body, str]:
     """What ``logs`` / ``execute-command`` run (``main`` runs it in the plugin's place)."""
     argv: list[str] = args.handoff(args, source)
     return {"command": argv}, shlex.join(argv)
@@ -233,7 +229,7 @@ def parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, source: Source, out: TextIO) -> int:
     """Run a parsed command against ``source``, printing to ``out``."""
-    described, text = args.run(args, source, views.Arns(args.account_id))
+    described, text = args.run(args, source, Arns(args.account_id))
     if not described and not text:  # a waiter: its exit status says it all
         return 0
     if args.output == "json":

@@ -23,10 +23,10 @@ from ecs_operator.status.task import (
     task_state,
 )
 from ecs_operator.status.task_moments import task_moments
+from ecs_operator.status.taskdefinition import Arns
 from ecs_operator.status.workloads import status_current
 
 from .views import (
-    Arns,
     Body,
     cluster_of,
     in_cluster,

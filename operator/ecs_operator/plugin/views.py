@@ -13,7 +13,6 @@ ARNs use the operator's conventions (region ``local``, account ``000000000000`` 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from ecs_operator.api.errors import EcsValidationError
@@ -26,8 +25,7 @@ from ecs_operator.plan.service import CAPACITY_MEMBERS
 from ecs_operator.plan.taskdefinition import revision_name
 from ecs_operator.status.cluster import cluster_name_of
 from ecs_operator.status.taskdefinition import (
-    DEFAULT_ACCOUNT,
-    REGION,
+    Arns,
     arn,
     compatibilities,
     marked_revisions,
@@ -53,47 +51,6 @@ SERVICE_SPEC_MEMBERS = (
     "propagateTags",
     "tags",
 )
-
-
-@dataclass(frozen=True)
-class Arns:
-    """ARNs in the operator's convention (see ``status.taskdefinition.arn``)."""
-
-    account: str = DEFAULT_ACCOUNT
-
-    def _arn(self, resource: str) -> str:
-        return f"arn:aws:ecs:{REGION}:{self.account}:{resource}"
-
-    def cluster(self, name: str) -> str:
-        return self._arn(f"cluster/{name}")
-
-    def service(self, cluster: str, name: str) -> str:
-        return self._arn(f"service/{cluster}/{name}")
-
-    def task(self, cluster: str, task_id: str) -> str:
-        return self._arn(f"task/{cluster}/{task_id}")
-
-    def _of_deployment(self, kind: str, cluster: str, service: str, deployment_id: str) -> str:
-        """ECS's ``kind`` (service-deployment, service-revision) of deployment
-        ``ecs-svc/<digits>``: named by its digits."""
-        digits = deployment_id.rsplit("/", 1)[-1]
-        return self._arn(f"{kind}/{cluster}/{service}/{digits}")
-
-    def service_deployment(self, cluster: str, service: str, deployment_id: str) -> str:
-        """A deployment ``ecs-svc/<digits>`` in ECS's service-deployment vocabulary."""
-        return self._of_deployment("service-deployment", cluster, service, deployment_id)
-
-    def service_revision(self, cluster: str, service: str, deployment_id: str) -> str:
-        """The service revision that deployment ``ecs-svc/<digits>`` deploys."""
-        return self._of_deployment("service-revision", cluster, service, deployment_id)
-
-    def task_definition(self, reference: str | None) -> str | None:
-        """The ARN of ``family:revision`` (None for a bare family or no reference)."""
-        try:
-            ref = TaskDefinitionRef.parse(reference or "")
-        except InvalidTaskDefinitionRef:
-            return None
-        return None if ref.revision is None else arn(ref.family, ref.revision, self.account)
 
 
 def spec_of(body: Body) -> Body:

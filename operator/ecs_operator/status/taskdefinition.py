@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Container, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from ..api.models import TaskDefinitionSpec
+from ..api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ..api.rules.fargate import fargate_incompatibilities
 from ..render import keys
 from .conditions import condition, merge
@@ -17,6 +19,48 @@ DEFAULT_ACCOUNT = "000000000000"
 
 def arn(family: str, revision: int, account: str | None = None) -> str:
     return f"arn:aws:ecs:{REGION}:{account or DEFAULT_ACCOUNT}:task-definition/{family}:{revision}"
+
+
+@dataclass(frozen=True)
+class Arns:
+    """ARNs in the operator's convention (:func:`arn`): of the account ``account``, in region
+    :data:`REGION`."""
+
+    account: str = DEFAULT_ACCOUNT
+
+    def _arn(self, resource: str) -> str:
+        return f"arn:aws:ecs:{REGION}:{self.account}:{resource}"
+
+    def cluster(self, name: str) -> str:
+        return self._arn(f"cluster/{name}")
+
+    def service(self, cluster: str, name: str) -> str:
+        return self._arn(f"service/{cluster}/{name}")
+
+    def task(self, cluster: str, task_id: str) -> str:
+        return self._arn(f"task/{cluster}/{task_id}")
+
+    def _of_deployment(self, kind: str, cluster: str, service: str, deployment_id: str) -> str:
+        """ECS's ``kind`` (service-deployment, service-revision) of deployment
+        ``ecs-svc/<digits>``: named by its digits."""
+        digits = deployment_id.rsplit("/", 1)[-1]
+        return self._arn(f"{kind}/{cluster}/{service}/{digits}")
+
+    def service_deployment(self, cluster: str, service: str, deployment_id: str) -> str:
+        """A deployment ``ecs-svc/<digits>`` in ECS's service-deployment vocabulary."""
+        return self._of_deployment("service-deployment", cluster, service, deployment_id)
+
+    def service_revision(self, cluster: str, service: str, deployment_id: str) -> str:
+        """The service revision that deployment ``ecs-svc/<digits>`` deploys."""
+        return self._of_deployment("service-revision", cluster, service, deployment_id)
+
+    def task_definition(self, reference: str | None) -> str | None:
+        """The ARN of ``family:revision`` (None for a bare family or no reference)."""
+        try:
+            ref = TaskDefinitionRef.parse(reference or "")
+        except InvalidTaskDefinitionRef:
+            return None
+        return None if ref.revision is None else arn(ref.family, ref.revision, self.account)
 
 
 def compatibilities(td: TaskDefinitionSpec) -> list[str]:
