@@ -18,12 +18,12 @@ from typing import Any, TypeGuard
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER, cluster_name, short_name
 from ecs_operator.api.parse import parse_task_definition
-from ecs_operator.api.providers import FARGATE, FARGATE_PROVIDERS
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import controlled_by
 from ecs_operator.plan.service import CAPACITY_MEMBERS
 from ecs_operator.plan.taskdefinition import revision_name
 from ecs_operator.status.cluster import cluster_name_of
+from ecs_operator.status.task import on_fargate
 from ecs_operator.status.taskdefinition import (
     Arns,
     arn,
@@ -244,11 +244,6 @@ def describe_task_definition(body: Body, revision: int, stored: Body | None, arn
 # Clusters -----------------------------------------------------------------------------------
 
 
-def _on_fargate(task: Body) -> bool:
-    provider = task.get("capacityProviderName")
-    return provider in FARGATE_PROVIDERS or task.get("launchType") == FARGATE
-
-
 def _statistics(tasks: Iterable[Body]) -> list[Body]:
     """describe-clusters' STATISTICS: running and pending tasks on EC2 and on Fargate, counted
     from the tasks themselves (a DAEMON service's tasks have no capacity provider)."""
@@ -262,7 +257,7 @@ def _statistics(tasks: Iterable[Body]) -> list[Body]:
             task.get("lastStatus", "")
         )
         if state:
-            totals[f"{state}{'Fargate' if _on_fargate(task) else 'EC2'}TasksCount"] += 1
+            totals[f"{state}{'Fargate' if on_fargate(task) else 'EC2'}TasksCount"] += 1
     return [{"name": name, "value": str(value)} for name, value in totals.items()]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ecs_operator.api.providers import FARGATE, FARGATE_PROVIDERS
 from ecs_operator.nodes import LABEL_ZONE
 from ecs_operator.render.keys import (
     ANNOTATION_CONTAINER_NAMES,
@@ -160,6 +161,13 @@ def where_placed(pod: Mapping[str, Any]) -> dict[str, str]:
     labels = (pod.get("metadata") or {}).get("labels") or {}
     found = zip(PLACEMENT, (LABEL_LAUNCH_TYPE, LABEL_CAPACITY_PROVIDER, LABEL_ZONE), strict=True)
     return {member: labels[label] for member, label in found if labels.get(label)}
+
+
+def on_fargate(placed: Mapping[str, Any]) -> bool:
+    """Whether a task placed so (a task as ECS describes it, or :func:`where_placed`'s) runs on
+    Fargate: its launch type, or its capacity provider."""
+    provider = placed.get("capacityProviderName")
+    return provider in FARGATE_PROVIDERS or placed.get("launchType") == FARGATE
 
 
 def placed_as_recorded(record: Mapping[str, Any]) -> dict[str, str]:

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecs_operator.api.identifiers import container_arn
-from ecs_operator.api.providers import FARGATE_PROVIDERS
 from ecs_operator.api.types import CPU_UNITS_PER_VCPU
 from ecs_operator.render.metadata import essential_containers
 
 from .containers import checked, containers, statuses
-from .task import TaskState, ecs_names, task_state
+from .task import TaskState, ecs_names, on_fargate, task_state
 from .task_network import addresses, network_mode
 
 Body = dict[str, Any]
@@ -49,11 +48,8 @@ def task_metadata(pod: Mapping[str, Any], spec: Mapping[str, Any], who: TaskIden
     times are not known here (the kubelet reports no such moment), and not shown."""
     state = _state(pod)
     placed = state.placed
-    fargate = placed.get("launchType") in FARGATE_PROVIDERS or (
-        placed.get("capacityProviderName") in FARGATE_PROVIDERS
-    )
     out: Body = {
-        "Cluster": who.cluster_arn if fargate else who.cluster,
+        "Cluster": who.cluster_arn if on_fargate(placed) else who.cluster,
         "TaskARN": who.task_arn,
         "Family": who.family,
         "Revision": who.revision,
