@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -98,23 +98,29 @@ def _timed_calls(call: Callable[[int, int], Any], calls: int) -> list[float]:
         return [s for found in pool.map(client, range(CLIENTS)) for s in found]
 
 
-async def _kubernetes_lists(cluster: DevCluster, calls: int) -> list[float]:
-    api = Api(cluster, concurrency=CLIENTS)
-    path = ECS_SERVICE.path(NAMESPACE)
+async def timed_reads(read: Callable[[int, int], Awaitable[Any]], calls: int) -> list[float]:
+    """``CLIENTS`` concurrent asyncio clients, each making ``calls`` reads ``read(client, i)``:
+    every latency."""
 
-    async def client() -> list[float]:
+    async def client(number: int) -> list[float]:
         spent = []
-        for _ in range(calls):
+        for i in range(calls):
             started = time.perf_counter()
-            await api.get(path)
+            await read(number, i)
             spent.append(time.perf_counter() - started)
         return spent
 
+    found = await asyncio.gather(*(client(n) for n in range(CLIENTS)))
+    return [s for spent in found for s in spent]
+
+
+async def _kubernetes_lists(cluster: DevCluster, calls: int) -> list[float]:
+    api = Api(cluster, concurrency=CLIENTS)
+    path = ECS_SERVICE.path(NAMESPACE)
     try:
-        found = await asyncio.gather(*(client() for _ in range(CLIENTS)))
+        return await timed_reads(lambda _client, _i: api.get(path), calls)
     finally:
         await api.close()
-    return [s for spent in found for s in spent]
 
 
 def _start_api(cluster: DevCluster, log_file: Path) -> tuple[subprocess.Popen[bytes], str]:

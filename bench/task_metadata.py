@@ -13,21 +13,20 @@ not refusals, and fails on a 429.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from ecs_operator.kube.resources import POD
-from ecs_operator.render import keys
+from ecs_operator.status.task import ecs_names
 from ecs_operator_devtools.devcluster.cluster import DevCluster, free_port
 
 from .api import Api
-from .ecsapi import CLIENTS, percentiles
+from .ecsapi import CLIENTS, percentiles, timed_reads
 from .env import fresh_devcluster, log
 from .operator_process import OperatorProcess
 from .workload import Workload
@@ -48,34 +47,13 @@ async def _running_pods(api: Api, count: int, timeout: float = 300) -> list[dict
     raise TimeoutError(f"{count} service pods did not run in {timeout:.0f} s")
 
 
-async def _clients(read: Callable[[int, int], Awaitable[Any]], calls: int) -> list[float]:
-    """``CLIENTS`` concurrent clients, each making ``calls`` reads ``read(client, i)``."""
-
-    async def client(number: int) -> list[float]:
-        spent = []
-        for i in range(calls):
-            started = time.perf_counter()
-            await read(number, i)
-            spent.append(time.perf_counter() - started)
-        return spent
-
-    found = await asyncio.gather(*(client(n) for n in range(CLIENTS)))
-    return [s for spent in found for s in spent]
-
-
 def _task_paths(pods: Sequence[dict[str, Any]]) -> list[str]:
     """Each pod's ``…/task`` path, as its first container's variable names it."""
     paths = []
     for pod in pods:
-        metadata = pod["metadata"]
-        container = next(iter(_ecs_names(metadata)), "")
-        paths.append(f"/v4/{NAMESPACE}/{metadata['uid']}/{container}/task")
+        container = next(iter(ecs_names(pod).values()), "")
+        paths.append(f"/v4/{NAMESPACE}/{pod['metadata']['uid']}/{container}/task")
     return paths
-
-
-def _ecs_names(metadata: dict[str, Any]) -> list[str]:
-    annotations = metadata.get("annotations") or {}
-    return list(json.loads(annotations.get(keys.ANNOTATION_CONTAINER_NAMES) or "{}").values())
 
 
 async def _measure(cluster: DevCluster, port: int, calls: int) -> dict[str, Any]:
@@ -97,13 +75,13 @@ async def _measure(cluster: DevCluster, port: int, calls: int) -> dict[str, Any]
 
             load_before = os.getloadavg()[0]
             log(f"task metadata: …/task of {len(paths)} tasks, {CLIENTS} clients")
-            endpoint_reads = await _clients(metadata, calls)
+            endpoint_reads = await timed_reads(metadata, calls)
 
         async def kubernetes(client: int, i: int) -> Any:
             return await api.get(POD.path(NAMESPACE, names[(client + i) % len(names)]))
 
         log("task metadata: the same pods through the Kubernetes API (GET)")
-        kubernetes_reads = await _clients(kubernetes, calls)
+        kubernetes_reads = await timed_reads(kubernetes, calls)
         return {
             "clients": CLIENTS,
             "tasks": len(paths),

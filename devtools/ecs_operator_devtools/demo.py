@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ecs_operator.policy import ANNOTATION_POD_SECURITY_CEILING, PRIVILEGED
-from ecs_operator.render.keys import ANNOTATION_CONTAINER_NAMES
+from ecs_operator.render.keys import LABEL_SERVICE
+from ecs_operator.status.task import ecs_names
 
 from . import demo_api
 from .devcluster import binaries, images, processes, realnode
@@ -119,14 +120,12 @@ def metadata_line(kubectl: Kubectl, namespace: str, port: int) -> str:
     pods = [
         p
         for p in kubectl.items("pods", namespace)
-        if (p["metadata"].get("labels") or {}).get("ecs-operator.dev/service")
+        if (p["metadata"].get("labels") or {}).get(LABEL_SERVICE)
     ]
     if not pods:
         return "task metadata: no service task to read"
-    pod = pods[0]["metadata"]
-    names = json.loads((pod.get("annotations") or {}).get(ANNOTATION_CONTAINER_NAMES) or "{}")
-    container = next(iter(names.values()), "")
-    path = f"/v4/{namespace}/{pod['uid']}/{container}/task"
+    container = next(iter(ecs_names(pods[0]).values()), "")
+    path = f"/v4/{namespace}/{pods[0]['metadata']['uid']}/{container}/task"
     return f"task metadata (a task's ECS_CONTAINER_METADATA_URI_V4/task): curl -s http://127.0.0.1:{port}{path}"
 
 
