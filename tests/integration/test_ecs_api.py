@@ -12,12 +12,14 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from botocore.session import get_session
 from tests.support import ecs_answers
 from tests.support.ecsapi import AccessKey, ApiProcess, AwsCli, access_key
+from tests.support.gosdk import GoSdkEcs, GoSdkError
 from tests.support.jssdk import node_modules
 from tests.support.kube import kubectl, wait_for
 from tests.support.operator import OperatorProcess
@@ -343,6 +345,109 @@ def test_the_js_sdk_runs_the_deploy_actions_sequence(
     assert result.stdout.startswith("ok arn:aws:ecs:eu-west-1:123456789012:task-definition/")
 
 
+#: a definition using most member types ECS answers with (nested lists, maps, enums,
+#: numbers, booleans), so the Go SDK deserializes a rich describe-task-definition answer
+GO_WEB = {
+    "family": "go-web",
+    "networkMode": "bridge",
+    "cpu": "256",
+    "memory": "512",
+    "tags": [{"key": "tool", "value": "ecspresso"}],
+    "containerDefinitions": [
+        {
+            **HEALTHY,
+            "cpu": 128,
+            "essential": True,
+            "portMappings": [{"containerPort": 80, "protocol": "tcp", "name": "http"}],
+            "environment": [{"name": "MODE", "value": "web"}],
+            "dockerLabels": {"team": "a"},
+            "ulimits": [{"name": "nofile", "softLimit": 1024, "hardLimit": 4096}],
+            "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "web"}},
+            "linuxParameters": {"initProcessEnabled": True},
+            "stopTimeout": 10,
+        }
+    ],
+}
+
+
+def test_go_deploy_tools_deploy_and_run_with_the_go_sdks_waiters(
+    operator: OperatorProcess, api: ApiProcess, namespace: str
+) -> None:
+    """What ecspresso, canarycage and the Go deploy tools do, through the AWS SDK for Go v2:
+    register, create, the SDK's own ServicesStable waiter, a new revision rolled and waited
+    for, a task run and the SDK's TasksStopped waiter, its exit code read; every answer
+    deserialized by the Go SDK, which refuses a member of the wrong type; ECS's error codes
+    as the Go SDK parses them."""
+    ecs = GoSdkEcs(api.endpoint, access_key(namespace, "deployer", "AKIADEPLOYER"))
+    try:
+        first = ecs.register_task_definition(**GO_WEB)["taskDefinition"]
+        assert (first["revision"], first["status"], first["cpu"]) == (1, "ACTIVE", "256")
+        assert first["containerDefinitions"][0]["ulimits"][0]["hardLimit"] == 4096
+        ecs.create_service(serviceName="go-web", taskDefinition="go-web", desiredCount=2)
+        ecs.wait("ServicesStable", 120, services=["go-web"])
+        read = ecs.describe_task_definition(taskDefinition="go-web", include=["TAGS"])
+        assert read["tags"] == GO_WEB["tags"]
+        image = {**GO_WEB["containerDefinitions"][0], "image": "nginx:1.29"}  # type: ignore[dict-item]
+        second = ecs.register_task_definition(**{**GO_WEB, "containerDefinitions": [image]})
+        second_arn = second["taskDefinition"]["taskDefinitionArn"]
+        updated = ecs.update_service(
+            service="go-web", taskDefinition=second_arn, forceNewDeployment=True
+        )["service"]
+        assert updated["deployments"][0]["status"] == "PRIMARY"
+        ecs.wait("ServicesStable", 120, services=["go-web"])
+        svc = ecs.describe_services(services=["go-web"], include=["TAGS"])["services"][0]
+        assert (svc["taskDefinition"], svc["runningCount"], len(svc["deployments"])) == (
+            second_arn,
+            2,
+            1,
+        )
+        listed = ecs.list_service_deployments(service="go-web")["serviceDeployments"]
+        found = ecs.describe_service_deployments(
+            serviceDeploymentArns=[d["serviceDeploymentArn"] for d in listed]
+        )["serviceDeployments"]
+        assert {d["status"] for d in found} <= {"SUCCESSFUL", "STOPPED"}, found
+        tasks = ecs.list_tasks(serviceName="go-web")["taskArns"]
+        described = ecs.describe_tasks(tasks=tasks)["tasks"]
+        assert [t["lastStatus"] for t in described] == ["RUNNING", "RUNNING"]
+        assert all(t["startedAt"] >= first["registeredAt"] for t in described)
+        # a one-off task (ecspresso run): the SDK's TasksStopped waiter, then its exit code
+        ecs.register_task_definition(
+            family="go-job",
+            containerDefinitions=[{"name": "main", "image": "busybox", "memory": 64}],
+        )
+        task = ecs.run_task(taskDefinition="go-job")["tasks"][0]["taskArn"]
+        selector = ("-n", namespace, "-l", "ecs-operator.dev/task")
+        wait_for(lambda: kubectl("get", "pods", *selector, "-o", "name").stdout, 60, "the pod")
+        kubectl(
+            "annotate", "pods", *selector,
+            "sim.ecs-operator.dev/exit-code=3", "sim.ecs-operator.dev/run-ms=100",
+        )  # fmt: skip
+        ecs.wait("TasksStopped", 120, tasks=[task])
+        stopped = ecs.describe_tasks(tasks=[task])["tasks"][0]
+        assert (stopped["stopCode"], stopped["containers"][0]["exitCode"]) == (
+            "EssentialContainerExited",
+            3,
+        )
+        clusters = ecs.describe_clusters(
+            include=["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]
+        )["clusters"]
+        assert clusters[0]["activeServicesCount"] == 1
+        # ECS's error codes as the Go SDK reads them (the type a caller's errors.As matches)
+        with pytest.raises(GoSdkError) as missing:
+            ecs.describe_task_definition(taskDefinition="nothing-here")
+        assert missing.value.code == "ClientException"
+        with pytest.raises(GoSdkError) as missing:
+            ecs.delete_service(cluster="nothing-here", service="go-web")
+        assert missing.value.code == "ClusterNotFoundException"
+        # teardown as ecspresso delete does it: scale to 0, delete, INACTIVE
+        ecs.update_service(service="go-web", desiredCount=0)
+        ecs.delete_service(service="go-web")
+        gone = ecs.describe_services(services=["go-web"])["services"][0]
+        assert gone["status"] in ("DRAINING", "INACTIVE")
+    finally:
+        ecs.close()
+
+
 def _stable_deployment(ecs, cluster: str, service: str, deployment: str) -> None:  # type: ignore[no-untyped-def]
     """Terraform's wait for a steady new deployment (deployment controller ECS): the
     deployment id split on ``/`` names the service deployment, which must turn SUCCESSFUL,
@@ -365,13 +470,28 @@ def _stable_deployment(ecs, cluster: str, service: str, deployment: str) -> None
     wait_for(steady, 90, f"deployment {deployment} to succeed")
 
 
+@pytest.fixture(params=["botocore", "go-sdk"])
+def terraform(request: pytest.FixtureRequest, api: ApiProcess, namespace: str) -> Iterator[Any]:
+    """The client Terraform's call sequences go through: botocore, and the AWS SDK for Go v2,
+    the one terraform-provider-aws itself calls ECS with."""
+    key = access_key(namespace, "terraform", "AKIATERRAFORM")
+    if request.param == "botocore":
+        yield _client(api, key)
+        return
+    go = GoSdkEcs(api.endpoint, key)
+    try:
+        yield go
+    finally:
+        go.close()
+
+
 def test_terraforms_call_sequences_create_read_update_delete(
-    operator: OperatorProcess, api: ApiProcess, namespace: str
+    operator: OperatorProcess, terraform: Any, namespace: str
 ) -> None:
     """aws_ecs_cluster, aws_ecs_task_definition and aws_ecs_service as terraform-provider-aws
     calls ECS (docs/ecs-api.md, "Terraform"): resources are addressed by the full ARNs the
     create calls answered, and every ARN the provider splits on ``/`` splits as in ECS."""
-    ecs = _client(api, access_key(namespace, "terraform", "AKIATERRAFORM"))
+    ecs = terraform
     arn = "arn:aws:ecs:eu-west-1:123456789012"
     tags = [{"key": "team", "value": "a"}]
     # aws_ecs_cluster: create, wait ACTIVE, read by ARN

@@ -29,6 +29,9 @@ HELM_VERSION = "v3.22.0"
 #: and the Lua interpreter Argo CD embeds (github.com/yuin/gopher-lua, as Argo CD pins it).
 KSTATUS_VERSION = "v0.37.2"
 GOPHER_LUA_VERSION = "v1.1.1"
+#: The ECS client of the AWS SDK for Go v2, the one terraform-provider-aws and Go deploy tools
+#: (ecspresso, canarycage) call ECS with.
+AWS_SDK_GO_ECS_VERSION = "v1.106.0"
 #: The cluster DNS of devclusters with real nodes (network.py).
 COREDNS_VERSION = "v1.15.0"
 #: The container runtime of the real nodes (realnode.py); runc and the CNI plugins are Debian's.
@@ -109,10 +112,12 @@ MODULES = (
 )
 
 #: Test tools, built the same way on first use (``tool``) rather than by ``ensure_all``: the
-#: GitOps tests run our objects through the code Flux and Argo CD judge health with.
+#: GitOps tests run our objects through the code Flux and Argo CD judge health with, and the
+#: ECS API tests call the API through the Go SDK's ECS client.
 TOOLS = (
     GoModule("kstatus", KSTATUS_VERSION, packages=(".",), binaries=("kstatus",)),
     GoModule("argolua", GOPHER_LUA_VERSION, packages=(".",), binaries=("argolua",)),
+    GoModule("ecsgo", AWS_SDK_GO_ECS_VERSION, packages=(".",), binaries=("ecsgo",)),
 )
 
 #: The cluster network of real nodes (network.py), built on first use of real nodes rather than
