@@ -86,6 +86,27 @@ def fargate_taint() -> dict[str, str]:
     return {"key": TAINT_VK_PROVIDER, "value": FARGATE_PROVIDER, "effect": "NoSchedule"}
 
 
+def tolerates_fargate_taint(tolerations: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether any of ``tolerations`` tolerates :func:`fargate_taint`, as Kubernetes matches
+    them: an empty key with ``Exists`` tolerates every taint, an empty effect every effect.
+    An EC2 capacity provider's tolerations (a Cluster's ``capacityProviderDefinitions``, which
+    a tenant writes) that do would let its pods onto Fargate's nodes without Fargate's
+    sandbox; the renderer then keeps them off those nodes by affinity."""
+    taint = fargate_taint()
+    for toleration in tolerations:
+        key = toleration.get("key") or ""
+        operator = toleration.get("operator") or "Equal"
+        if (toleration.get("effect") or taint["effect"]) != taint["effect"]:
+            continue
+        if not key and operator == "Exists":
+            return True
+        if key == taint["key"] and (
+            operator == "Exists" or (toleration.get("value") or "") == taint["value"]
+        ):
+            return True
+    return False
+
+
 def pool_node_selector(pool: str) -> dict[str, str]:
     """The nodeSelector of an EC2 node pool (an EC2 capacity provider's default)."""
     return {LABEL_NODE_POOL: pool}

@@ -36,7 +36,7 @@ from tests.support.ecs import (
 from tests.support.kube import Kube, identity_of, kubectl, wait_for
 from tests.support.operator import TIMERS, OperatorProcess
 
-from ecs_operator import FIELD_MANAGER
+from ecs_operator import FIELD_MANAGER, nodes
 from ecs_operator.handlers.common import NAME_CONFLICT
 from ecs_operator.policy import (
     ANNOTATION_ALLOWED_SERVICE_TYPES,
@@ -399,6 +399,77 @@ def test_an_ec2_only_definition_never_reaches_fargate(tenant: Tenant, kube: Kube
         message = wait_degraded(kube, tenant.namespace, kind, name, "InvalidSpec")
         assert "does not support launch type FARGATE" in message
     nothing_runs(kube, tenant.namespace)
+
+
+def test_a_capacity_provider_of_the_tenants_cluster_never_reaches_fargate_nodes(
+    tenant: Tenant, kube: Kube
+) -> None:
+    """A tenant writes its Cluster, so it may define an EC2 capacity provider whose
+    nodeSelector and tolerations are Fargate's: its tasks are EC2 tasks (no Fargate sandbox),
+    and must never land on Fargate's shared virtual nodes, even where the admin raised the
+    ceiling to privileged for the namespace's EC2 node agent."""
+    admin_allows(tenant.namespace, **{ANNOTATION_POD_SECURITY_CEILING: "privileged"})
+    on_fargate = {
+        "name": "sneak",
+        "nodeSelector": nodes.fargate_node_selector(nodes.FARGATE),
+        "tolerations": nodes.fargate_tolerations(),
+    }
+    everywhere = {"name": "anywhere", "nodeSelector": {}, "tolerations": [{"operator": "Exists"}]}
+    cluster = {
+        "clusterName": "default",
+        "capacityProviders": ["sneak", "anywhere"],
+        "capacityProviderDefinitions": [on_fargate, everywhere],
+    }
+    agent = {
+        "family": "agent",
+        "networkMode": "host",
+        "volumes": [{"name": "root", "host": {"sourcePath": "/"}}],
+        "containerDefinitions": [
+            {
+                "name": "agent",
+                "image": "busybox:1.36",
+                "memory": 64,
+                "privileged": True,
+                "mountPoints": [{"sourceVolume": "root", "containerPath": "/host"}],
+            }
+        ],
+    }
+    tenant.apply(
+        resource("Cluster", "default", cluster),
+        resource("TaskDefinition", "agent", agent),
+        *(
+            resource("Task", f"via-{name}", {
+                "taskDefinition": "agent",
+                "capacityProviderStrategy": [{"capacityProvider": name, "weight": 1}],
+            })
+            for name in ("sneak", "anywhere")
+        ),
+    )  # fmt: skip
+    fargate_nodes = {
+        n.metadata.name
+        for n in kube.core.list_node(label_selector=f"{nodes.LABEL_VK_TYPE}={nodes.VK_TYPE}").items
+    }
+    assert fargate_nodes
+
+    def decided() -> dict[str, str] | None:
+        pods = {p.metadata.name: p for p in kube.pods(tenant.namespace)}
+        if set(pods) != {"via-sneak-0", "via-anywhere-0"}:
+            return None
+        placed = {}
+        for name, pod in pods.items():
+            scheduled = next(
+                (c for c in pod.status.conditions or () if c.type == "PodScheduled"), None
+            )
+            if scheduled is None:
+                return None
+            placed[name] = pod.spec.node_name or scheduled.reason
+        return placed
+
+    placed = wait_for(decided, 60, "the scheduler's decision on both tasks' pods")
+    # the provider that names only Fargate's nodes has nowhere to run; the one that tolerates
+    # every taint runs on an EC2 node
+    assert placed["via-sneak-0"] == "Unschedulable", placed
+    assert placed["via-anywhere-0"] not in fargate_nodes | {"Unschedulable"}, placed
 
 
 def test_sizes_are_bounded(tenant: Tenant, kube: Kube) -> None:

@@ -3,6 +3,8 @@ are labelled consistently."""
 
 from __future__ import annotations
 
+import pytest
+
 from ecs_operator import nodes
 
 
@@ -27,6 +29,26 @@ def test_every_fargate_node_is_tainted_and_tolerated() -> None:
         assert bool(node.taints) == is_fargate
         for taint in node.taints:
             assert taint["key"] == toleration["key"] and taint["effect"] == toleration["effect"]
+
+
+@pytest.mark.parametrize(
+    ("toleration", "tolerated"),
+    [
+        ({"key": nodes.TAINT_VK_PROVIDER, "operator": "Exists", "effect": "NoSchedule"}, True),
+        ({"key": nodes.TAINT_VK_PROVIDER, "operator": "Exists"}, True),
+        ({"key": nodes.TAINT_VK_PROVIDER, "value": "fargate"}, True),
+        ({"key": nodes.TAINT_VK_PROVIDER, "operator": "Equal", "value": "other"}, False),
+        ({"key": nodes.TAINT_VK_PROVIDER, "operator": "Exists", "effect": "NoExecute"}, False),
+        ({"operator": "Exists"}, True),  # an empty key with Exists: every taint
+        ({"operator": "Exists", "effect": "NoSchedule"}, True),
+        ({"key": "nvidia.com/gpu", "operator": "Exists"}, False),
+    ],
+)
+def test_which_tolerations_let_a_pod_onto_fargate_nodes(
+    toleration: dict[str, str], tolerated: bool
+) -> None:
+    """Kubernetes' own matching of a toleration to the Fargate nodes' taint."""
+    assert nodes.tolerates_fargate_taint([toleration]) is tolerated
 
 
 def test_fleet_shape() -> None:

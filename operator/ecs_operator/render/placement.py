@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..api.errors import Violation
-from ..nodes import LABEL_HOSTNAME, NodeLabels
+from ..nodes import LABEL_HOSTNAME, LABEL_VK_TYPE, VK_TYPE, NodeLabels
 from .context import Constraint
 from .errors import RenderError
 from .findings import Report
@@ -111,6 +111,23 @@ def affinity(
         "podAntiAffinity": pod_anti_affinity(constraints, selector),
     }
     return {key: value for key, value in parts.items() if value}
+
+
+def keep_off_fargate_nodes(spec: dict[str, Any]) -> None:
+    """Make pod spec ``spec`` require a node that is not one of Fargate's virtual nodes, in
+    every term of its required node affinity (once: a term that requires it already is left
+    as it is). For pods that tolerate Fargate's taint without being Fargate tasks: a
+    DaemonSet's (many tolerate every taint), an EC2 capacity provider's whose tolerations do."""
+    away = {"key": LABEL_VK_TYPE, "operator": "NotIn", "values": [VK_TYPE]}
+    required = (
+        spec.setdefault("affinity", {})
+        .setdefault("nodeAffinity", {})
+        .setdefault("requiredDuringSchedulingIgnoredDuringExecution", {"nodeSelectorTerms": [{}]})
+    )
+    for term in required["nodeSelectorTerms"]:
+        expressions = term.setdefault("matchExpressions", [])
+        if away not in expressions:
+            expressions.append(dict(away))
 
 
 def _spread_key(field: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..api.shapes import ContainerDefinition, RegisterTaskDefinitionRequest
+from ..nodes import tolerates_fargate_taint
 from . import (
     coverage,
     fargate,
@@ -235,6 +236,8 @@ class _PodBuilder:
         parts.update(self._placement())
         if ctx.placement.tolerations:
             parts["tolerations"] = [dict(t) for t in ctx.placement.tolerations]
+            if not ctx.placement.is_fargate and tolerates_fargate_taint(ctx.placement.tolerations):
+                placement.keep_off_fargate_nodes(parts)
         pulls = [
             process.image_pull_secret(cd, f"containerDefinitions[{i}]", report)
             for i, cd in enumerate(self.defs)

@@ -17,7 +17,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from .. import nodes
+from . import placement
 from .findings import Report
 from .pod import ordered_spec
 
@@ -106,16 +106,8 @@ def exclude_fargate_nodes(template: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``template`` that never schedules onto Fargate's virtual nodes (many
     DaemonSets tolerate every taint, so a taint alone does not keep them off)."""
     template = copy.deepcopy(template)
-    spec = template["spec"]
-    away = {"key": nodes.LABEL_VK_TYPE, "operator": "NotIn", "values": [nodes.VK_TYPE]}
-    required = (
-        spec.setdefault("affinity", {})
-        .setdefault("nodeAffinity", {})
-        .setdefault("requiredDuringSchedulingIgnoredDuringExecution", {"nodeSelectorTerms": [{}]})
-    )
-    for term in required["nodeSelectorTerms"]:
-        term.setdefault("matchExpressions", []).append(dict(away))
-    template["spec"] = ordered_spec(spec)
+    placement.keep_off_fargate_nodes(template["spec"])
+    template["spec"] = ordered_spec(template["spec"])
     return template
 
 

@@ -128,6 +128,46 @@ def test_a_clusters_definition_places_its_capacity_providers_tasks() -> None:
     assert undefined.node_selector == nodes.pool_node_selector("batch")
 
 
+@pytest.mark.parametrize(
+    ("definition", "kept_off"),
+    [
+        # Fargate's own selector and toleration, or a toleration of every taint: the pods
+        # are EC2 tasks, without Fargate's sandbox, so never on Fargate's shared nodes
+        (
+            {
+                "nodeSelector": nodes.fargate_node_selector(nodes.FARGATE),
+                "tolerations": nodes.fargate_tolerations(),
+            },
+            True,
+        ),
+        ({"nodeSelector": {}, "tolerations": [{"operator": "Exists"}]}, True),
+        # a toleration of another taint: Fargate's taint keeps the pods off, nothing added
+        ({"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]}, False),
+    ],
+)
+def test_an_ec2_capacity_provider_that_tolerates_fargates_taint_never_runs_there(
+    definition: dict[str, object], kept_off: bool
+) -> None:
+    """A tenant writes its Cluster's capacityProviderDefinitions (docs/security.md)."""
+    cluster = parse_cluster(
+        {
+            "clusterName": "team-a",
+            "capacityProviders": ["mine"],
+            "capacityProviderDefinitions": [{"name": "mine", **definition}],
+        }
+    )
+    strategy = [CapacityProviderStrategyItem(capacityProvider="mine", weight=1)]
+    svc = CreateServiceRequest(serviceName="web", capacityProviderStrategy=strategy)
+    pod = render_service(svc, task(), Options(capacity_providers=cluster.definitions()))
+    affinity = pod.pod.pod_template["spec"].get("affinity") or {}
+    required = affinity.get("nodeAffinity", {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution", {"nodeSelectorTerms": []}
+    )
+    away = {"key": nodes.LABEL_VK_TYPE, "operator": "NotIn", "values": [nodes.VK_TYPE]}
+    terms = required["nodeSelectorTerms"]
+    assert (bool(terms) and all(away in t["matchExpressions"] for t in terms)) is kept_off
+
+
 def _cluster_definitions(*providers: str) -> dict[str, object]:
     cluster = parse_cluster(
         {
