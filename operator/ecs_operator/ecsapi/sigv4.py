@@ -63,6 +63,12 @@ class Authorization:
         return f"{self.date}/{self.region}/{self.service}/aws4_request"
 
 
+#: what every signature must cover: the host and the time, as AWS requires, and the
+#: operation, so that a request seen once cannot be sent again as another operation taking the
+#: same body within the skew (botocore, the JS and Go SDKs sign every header they send)
+SIGNED_ALWAYS = ("host", "x-amz-date", "x-amz-target")
+
+
 def parse(request: Request) -> Authorization:
     """The request's claimed signature, or a 403 saying what is missing or malformed."""
     values = request.header("authorization")
@@ -80,7 +86,7 @@ def parse(request: Request) -> Authorization:
             "Credential must be <key>/<date>/<region>/<service>/aws4_request."
         )
     signed = tuple(match["signed"].split(";"))
-    for required in ("host", "x-amz-date"):
+    for required in SIGNED_ALWAYS:
         if required not in signed:
             raise errors.incomplete_signature(f"SignedHeaders must include {required}.")
     auth = Authorization(parts[0], parts[1], parts[2], parts[3], signed, match["signature"])

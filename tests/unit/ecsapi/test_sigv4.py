@@ -99,6 +99,29 @@ def test_a_changed_signed_header_fails() -> None:
         check(sigv4.Request("POST", "/", "", headers, BODY))
 
 
+def test_a_signature_that_leaves_the_operation_out_is_refused() -> None:
+    """A request signed over host and x-amz-date only, seen once (a proxy's log, a plain HTTP
+    hop), would otherwise be sent again within the five minutes as another operation that
+    takes the same body: DescribeTaskDefinition's ``{"taskDefinition": "web:3"}`` as
+    DeregisterTaskDefinition. The operation is part of what must be signed."""
+    body = json.dumps({"taskDefinition": "web:3"}).encode()
+    stamp = NOW.strftime(sigv4.AMZ_DATE)
+    base = [("Host", "ecs.example:8443"), ("X-Amz-Date", stamp)]
+    auth = sigv4.Authorization(KEY, stamp[:8], "eu-west-1", "ecs", ("host", "x-amz-date"), "")
+    signature = sigv4.signature(sigv4.Request("POST", "/", "", base, body), auth, stamp, SECRET)
+    header = (
+        f"AWS4-HMAC-SHA256 Credential={KEY}/{auth.scope}, "
+        f"SignedHeaders=host;x-amz-date, Signature={signature}"
+    )
+    target = "AmazonEC2ContainerServiceV20141113.DeregisterTaskDefinition"
+    sent_again = sigv4.Request(
+        "POST", "/", "", [*base, ("Authorization", header), ("X-Amz-Target", target)], body
+    )
+    with pytest.raises(EcsApiError, match="x-amz-target") as caught:
+        check(sent_again)
+    assert (caught.value.code, caught.value.status) == ("IncompleteSignatureException", 403)
+
+
 def test_no_authorization_header_is_missing_token() -> None:
     good = signed(BODY, NOW)
     headers = [(k, v) for k, v in good.headers if k != "Authorization"]
