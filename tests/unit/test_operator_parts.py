@@ -197,11 +197,16 @@ def test_store_indexes_children_by_owner_and_keeps_the_newest_version() -> None:
     store.put(DEPLOYMENT, child)
     older = {"metadata": {**child["metadata"], "resourceVersion": "4", "labels": {"old": "yes"}}}
     store.put(DEPLOYMENT, older)
-    assert store.owned(DEPLOYMENT, "u1") == [
+    assert store.owned(DEPLOYMENT, "n", "u1") == [
         {**child, "apiVersion": "apps/v1", "kind": "Deployment"}
     ]
+    # an object of another namespace naming the uid is not the owner's (Kubernetes allows no
+    # owner in another namespace): never counted, never removed as its child
+    elsewhere = {"metadata": {**child["metadata"], "namespace": "other", "uid": "x"}}
+    store.put(DEPLOYMENT, elsewhere)
+    assert [d["metadata"]["namespace"] for d in store.owned(DEPLOYMENT, "n", "u1")] == ["n"]
     store.forget(DEPLOYMENT, "n", "d")
-    assert store.owned(DEPLOYMENT, "u1") == []
+    assert store.owned(DEPLOYMENT, "n", "u1") == []
 
 
 def test_store_keeps_no_managed_fields_and_no_client_side_apply_copy() -> None:

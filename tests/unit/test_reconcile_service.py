@@ -109,6 +109,18 @@ def _redundant_workload(w: World) -> None:
     w.put(stale)
 
 
+def _foreign_child(w: World) -> None:
+    """Someone in another namespace names the service as their Deployment's controller (the
+    uid is readable wherever the Service is; Kubernetes allows no owner in another
+    namespace)."""
+    owner = w.api.objects[("services", "shop", "web")]
+    ref = {"apiVersion": API_VERSION, "kind": "Service", "name": "web",
+           "uid": owner["metadata"]["uid"], "controller": True}  # fmt: skip
+    theirs = admin_deployment("web-old")
+    theirs["metadata"] |= {"namespace": "theirs", "ownerReferences": [ref]}
+    w.put(theirs)
+
+
 def _later(seconds: float) -> Callable[[World], None]:
     def move(w: World) -> None:
         w.ctx.clock.now = NOW + seconds  # type: ignore[attr-defined]
@@ -157,6 +169,10 @@ CASES = [
         "a workload the service no longer renders is deleted",
         then=_redundant_workload,
         writes=[("delete", DEPLOY, "web-old")],
+    ),
+    Case(
+        "a Deployment of another namespace naming the service as its controller is left alone",
+        then=_foreign_child,
     ),
     Case(
         "a missing task definition goes unreported during the reference grace",

@@ -90,7 +90,7 @@ def test_a_task_definition_is_kept_as_text_and_read_back_whole(store: Store) -> 
 def test_a_revision_is_kept_as_text_and_read_back_whole(store: Store) -> None:
     spec = hostile_spec("web", 4096)
     store.put(CONTROLLER_REVISION, revision("web", spec))
-    (kept,) = store.owned(CONTROLLER_REVISION, "web")
+    (kept,) = store.owned(CONTROLLER_REVISION, "n", "web")
     assert kept["revision"] == 1
     assert revision_data(kept) == {"spec": spec}
 

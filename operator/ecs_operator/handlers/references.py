@@ -127,8 +127,8 @@ def resolve_task_definition(
 
 
 def _recorded(store: Store, body: dict[str, Any]) -> list[dict[str, Any]]:
-    uid = body["metadata"]["uid"]
-    return [r for r in store.owned(CONTROLLER_REVISION, uid) if controlled_by(r, uid)]
+    uid, namespace = body["metadata"]["uid"], body["metadata"]["namespace"]
+    return [r for r in store.owned(CONTROLLER_REVISION, namespace, uid) if controlled_by(r, uid)]
 
 
 def recorded(store: Store, body: dict[str, Any], revision: int) -> dict[str, Any] | None:

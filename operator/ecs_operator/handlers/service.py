@@ -231,7 +231,8 @@ async def _ensure_workloads(
         [account] = desired.accounts
         await identities.ensure(ctx, account, owner["metadata"]["namespace"])
     except NameConflict as conflict:
-        stored = [w for r in (DEPLOYMENT, DAEMON_SET) for w in ctx.store.owned(r, uid)]
+        namespace = owner["metadata"]["namespace"]
+        stored = [w for r in (DEPLOYMENT, DAEMON_SET) for w in ctx.store.owned(r, namespace, uid)]
         return [w for w in stored if controlled_by(w, uid)], [conflict]
     workloads, conflicts = [], []
     for workload in desired.workloads:
@@ -286,9 +287,9 @@ async def _remove_stale(
     """Delete what the service no longer renders (a provider dropped from the strategy, REPLICA
     <-> DAEMON, a load balancer or alias removed, autoScaling turned off...): only children it
     controls, each on condition that it is still the object of that uid."""
-    uid = owner["metadata"]["uid"]
+    uid, namespace = owner["metadata"]["uid"], owner["metadata"]["namespace"]
     for resource in OWNED:
-        for child in ctx.store.owned(resource, uid):
+        for child in ctx.store.owned(resource, namespace, uid):
             if controlled_by(child, uid) and (resource, child["metadata"]["name"]) not in keep:
                 await ctx.writer.delete_ours(resource, child)
 

@@ -160,13 +160,15 @@ class Store:
         keys = self._indexed[bucket, index].get((namespace, value), ())
         return [self._objects[bucket][key] for key in sorted(keys)]
 
-    def owned(self, resource: Resource, owner_uid: str) -> list[dict[str, Any]]:
-        """Objects of ``resource`` with an owner reference to ``owner_uid``."""
+    def owned(self, resource: Resource, namespace: str, owner_uid: str) -> list[dict[str, Any]]:
+        """Objects of ``resource`` in ``namespace`` with an owner reference to ``owner_uid``
+        (the owner's namespace: Kubernetes allows no other, and an object elsewhere that
+        names the uid is someone else's, never counted or removed as the owner's)."""
         bucket = _bucket(resource)
         return [
             self._objects[bucket][key]
             for kind, key in sorted(self._owned.get(owner_uid, ()))
-            if kind == bucket and key in self._objects[bucket]
+            if kind == bucket and key[0] == namespace and key in self._objects[bucket]
         ]
 
     def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
