@@ -303,6 +303,59 @@ def test_a_host_tasks_ports_are_its_hosts() -> None:
     assert main["Networks"] == [{"NetworkMode": "host", "IPv4Addresses": ["10.244.0.7"]}]
 
 
+def _deployment(api: FakeApi) -> Json:
+    [deployment] = [b for (plural, _, _), b in api.objects.items() if plural == "deployments"]
+    return deployment
+
+
+def _replica(api: FakeApi, name: str, template_hash: str = "5d8f") -> Json:
+    """A pod of the service's Deployment, as its ReplicaSet makes it from the template: named
+    and labelled after the ReplicaSet, which the Deployment controller names after the
+    Deployment and the template's hash."""
+    deployment = _deployment(api)
+    template = copy.deepcopy(deployment["spec"]["template"])
+    replica_set = f"{deployment['metadata']['name']}-{template_hash}"
+    labels = {**template["metadata"]["labels"], "pod-template-hash": template_hash}
+    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": replica_set,
+             "uid": f"uid-{replica_set}", "controller": True}  # fmt: skip
+    metadata = {**template["metadata"], "labels": labels, "ownerReferences": [owner]}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {**metadata, "name": name, "namespace": "shop"},
+        "spec": template["spec"],
+    }
+
+
+def test_a_pod_the_operator_did_not_start_is_not_answered_for_whatever_it_claims() -> None:
+    """Anyone who may create pods may label one as the operator's and name a revision in its
+    annotations: it must not read that revision (its images, Docker labels, log options)
+    through the endpoint. Only a Task's pod, or a pod of a ReplicaSet of a service's own
+    Deployment, is a task."""
+
+    async def run() -> list[int]:
+        api = FakeApi(DEFAULT_CLUSTER, REPORTS, web(taskDefinition="reports", launchType="FARGATE"))
+        ctx = context(api, Settings(task_metadata_url=URL))
+        await taskdefinition.reconcile(ctx, "shop", "reports")
+        await service.reconcile(ctx, "shop", "web")
+        forged = _replica(api, "forged")
+        forged["metadata"]["ownerReferences"] = []  # a pod of its own
+        elsewhere = _replica(api, "elsewhere")  # a ReplicaSet of another Deployment
+        elsewhere["metadata"]["ownerReferences"][0]["name"] = "theirs-5d8f"
+        unhashed = _replica(api, "unhashed")  # a ReplicaSet not named after its template
+        unhashed["metadata"]["labels"]["pod-template-hash"] = "other"
+        real = _replica(api, "real")
+        statuses = []
+        for pod in (forged, elsewhere, unhashed, real):
+            _running(pod)
+            uid = api.replace(pod)["metadata"]["uid"]
+            ctx.store.put(POD, api.objects["pods", "shop", pod["metadata"]["name"]])
+            statuses.append((await _get(ctx, f"/v4/shop/{uid}/side/task"))[0])
+        return statuses
+
+    assert asyncio.run(run()) == [404, 404, 404, 200]
+
+
 def test_a_services_task_names_its_service() -> None:
     """A service's pod, as its ReplicaSet makes it from the Deployment's template."""
 
@@ -311,14 +364,8 @@ def test_a_services_task_names_its_service() -> None:
         ctx = context(api, Settings(task_metadata_url=URL))
         await taskdefinition.reconcile(ctx, "shop", "reports")
         await service.reconcile(ctx, "shop", "web")
-        [deployment] = [b for (plural, _, _), b in api.objects.items() if plural == "deployments"]
-        template = deployment["spec"]["template"]
-        pod = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {**template["metadata"], "name": "web-5d8f-x2k9q", "namespace": "shop"},
-            "spec": template["spec"],
-        }
+        template = _deployment(api)["spec"]["template"]
+        pod = _replica(api, "web-5d8f-x2k9q")
         _running(pod)
         ctx.store.put(POD, api.replace(pod))
         container = next(c for c in template["spec"]["containers"] if c["name"] == "side")

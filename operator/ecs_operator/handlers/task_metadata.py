@@ -25,7 +25,7 @@ from aiohttp import web
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER, task_id
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import controlled_by
-from ecs_operator.kube.resources import ECS_TASK, POD
+from ecs_operator.kube.resources import DAEMON_SET, DEPLOYMENT, ECS_SERVICE, ECS_TASK, POD
 from ecs_operator.kube.store import Store
 from ecs_operator.render import keys
 from ecs_operator.status.task_metadata import (
@@ -116,6 +116,9 @@ def _task(
     no task of the operator's."""
     metadata = pod["metadata"]
     annotations: Mapping[str, str] = metadata.get("annotations") or {}
+    starter = _starter(store, pod)
+    if starter is None:
+        return None
     try:
         ref = TaskDefinitionRef.parse(annotations.get(keys.ANNOTATION_TASK_DEFINITION) or "")
     except InvalidTaskDefinitionRef:
@@ -124,9 +127,8 @@ def _task(
     body = task_definition_named(store, namespace, ref.family)
     stored = recorded(store, body, ref.revision) if body and ref.revision else None
     spec = (revision_data(stored).get("spec") if stored else None) or {}
-    runs = _run_task(store, pod)
-    if runs is not None:  # a RunTask's: its overrides of the task's sizes
-        spec = with_overrides(spec, (runs.get("spec") or {}).get("overrides"))
+    if starter["kind"] == ECS_TASK.kind:  # a RunTask's: its overrides of the task's sizes
+        spec = with_overrides(spec, (starter.get("spec") or {}).get("overrides"))
     registered = registering_account(body) if body else None
     arns = Arns(settings.account_id or registered or DEFAULT_ACCOUNT)
     cluster = annotations.get(keys.ANNOTATION_CLUSTER) or DEFAULT_CLUSTER
@@ -141,12 +143,43 @@ def _task(
     return pod, spec, who
 
 
-def _run_task(store: Store, pod: dict[str, Any]) -> dict[str, Any] | None:
-    """The Task whose pod ``pod`` is (its controller), None for a service's."""
+#: the label the Deployment controller gives a ReplicaSet's pods: the hash its name ends with
+TEMPLATE_HASH_LABEL = "pod-template-hash"
+
+
+def _starter(store: Store, pod: dict[str, Any]) -> dict[str, Any] | None:
+    """The ECS object whose task runs in ``pod``: the Task that controls it, or the Service
+    whose DaemonSet controls it, or whose Deployment's ReplicaSet does (the Deployment
+    controller names a ReplicaSet after its Deployment and the pod's template hash). None for
+    any other pod: anyone who may create pods may label one as the operator's and name a
+    revision in its annotations, and must not read that revision here."""
     metadata = pod["metadata"]
+    namespace = metadata["namespace"]
+    controller = next((r for r in metadata.get("ownerReferences") or () if r.get("controller")), {})
+    name = controller.get("name", "")
+    if controller.get("kind") == ECS_TASK.kind:
+        owner = store.get(ECS_TASK, namespace, name)
+        return owner if owner is not None and controlled_by(pod, owner["metadata"]["uid"]) else None
+    if controller.get("kind") == DAEMON_SET.kind:
+        workload = store.get(DAEMON_SET, namespace, name)
+        if workload is None or not controlled_by(pod, workload["metadata"]["uid"]):
+            return None
+    elif controller.get("kind") == "ReplicaSet":
+        template_hash = (metadata.get("labels") or {}).get(TEMPLATE_HASH_LABEL, "")
+        if not template_hash or not name.endswith(f"-{template_hash}"):
+            return None
+        workload = store.get(DEPLOYMENT, namespace, name.removesuffix(f"-{template_hash}"))
+    else:
+        return None
+    return _service_of(store, workload) if workload is not None else None
+
+
+def _service_of(store: Store, workload: dict[str, Any]) -> dict[str, Any] | None:
+    """The ECS Service that controls ``workload`` (a Deployment or DaemonSet), if one does."""
+    metadata = workload["metadata"]
     for ref in metadata.get("ownerReferences") or ():
-        if ref.get("controller") and ref.get("kind") == ECS_TASK.kind:
-            body = store.get(ECS_TASK, metadata["namespace"], ref.get("name", ""))
-            if body is not None and controlled_by(pod, body["metadata"]["uid"]):
-                return body
+        if ref.get("controller") and ref.get("kind") == ECS_SERVICE.kind:
+            owner = store.get(ECS_SERVICE, metadata["namespace"], ref.get("name", ""))
+            if owner is not None and controlled_by(workload, owner["metadata"]["uid"]):
+                return owner
     return None
