@@ -155,7 +155,8 @@ def _starter(store: Store, pod: dict[str, Any]) -> dict[str, Any] | None:
     revision in its annotations, and must not read that revision here."""
     metadata = pod["metadata"]
     namespace = metadata["namespace"]
-    controller = next((r for r in metadata.get("ownerReferences") or () if r.get("controller")), {})
+    references: list[dict[str, Any]] = metadata.get("ownerReferences") or []
+    controller = next((r for r in references if r.get("controller")), {})
     name = controller.get("name", "")
     if controller.get("kind") == ECS_TASK.kind:
         owner = store.get(ECS_TASK, namespace, name)
