@@ -61,7 +61,10 @@ class RenderedService:
 
 
 def _delay_liveness(template: dict[str, Any], seconds: int, report: Report) -> None:
-    """``healthCheckGracePeriodSeconds``: container health is not acted on for that long."""
+    """``healthCheckGracePeriodSeconds``: container health is not acted on for that long. The
+    liveness probe starts after it, and a startup probe (a ``startPeriod``), which kills the
+    container too once it fails enough, allows failures for as long: failing checks kill a
+    container only once the grace and then its retries have passed, as in ECS."""
     spec = template["spec"]
     probed = [
         c for c in [*spec.get("initContainers", ()), *spec["containers"]] if "livenessProbe" in c
@@ -69,6 +72,13 @@ def _delay_liveness(template: dict[str, Any], seconds: int, report: Report) -> N
     for container in probed:
         probe = container["livenessProbe"]
         probe["initialDelaySeconds"] = max(seconds, probe.get("initialDelaySeconds", 0))
+        startup = container.get("startupProbe")
+        if startup is not None:
+            killed = (
+                probe["initialDelaySeconds"] + probe["periodSeconds"] * probe["failureThreshold"]
+            )
+            needed = -(-(killed - startup["initialDelaySeconds"]) // startup["periodSeconds"])
+            startup["failureThreshold"] = max(startup["failureThreshold"], needed)
     if not probed:
         report.ignored("healthCheckGracePeriodSeconds", "no essential container has a health check")
 

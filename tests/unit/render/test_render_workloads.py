@@ -69,6 +69,30 @@ def test_service_is_a_valid_deployment() -> None:
     }
 
 
+@pytest.mark.parametrize("start_period", [0, 10])
+def test_the_grace_period_holds_off_every_probe_that_could_kill_the_container(
+    start_period: int,
+) -> None:
+    """ECS ignores container health for ``healthCheckGracePeriodSeconds`` (a JVM's recipe: a
+    long grace, a short start period): no failing check may kill the container before it has
+    passed, the startup probe's included, and afterwards, as in ECS, ``retries`` failures do."""
+    check = {"command": ["CMD-SHELL", "curl -f localhost"], "startPeriod": start_period}
+    svc = CreateServiceRequest(serviceName="web", desiredCount=1, healthCheckGracePeriodSeconds=600)
+    template = render_service(svc, task([container(healthCheck=check)]), Options()).workload
+    app = template["spec"]["template"]["spec"]["containers"][0]
+
+    def killed_after(probe: dict[str, int]) -> int:
+        """Seconds from the container's start until failing checks kill it, at the latest."""
+        return probe["initialDelaySeconds"] + probe["periodSeconds"] * probe["failureThreshold"]
+
+    live = app["livenessProbe"]
+    assert killed_after(live) == 600 + 30 * 3  # the grace, then 3 retries of 30 s
+    if start_period:
+        assert killed_after(app["startupProbe"]) >= killed_after(live)
+    else:
+        assert "startupProbe" not in app
+
+
 def test_service_without_health_checks_waits_like_ecs() -> None:
     result = render_service(
         CreateServiceRequest(serviceName="w", desiredCount=1), task(), Options()
