@@ -233,9 +233,9 @@ CONTAINER: Mapping[str, Member] = {
         "containers and startup probes",
     ),
     "stopTimeout": Member(
-        "`terminationGracePeriodSeconds` (the longest)",
+        "`terminationGracePeriodSeconds` (the longest; at most 120 on Fargate)",
         "lifecycle",
-        note="mapped-approx when containers differ",
+        note="mapped-approx when containers differ; ignored above 120 on Fargate",
     ),
     "versionConsistency": Member(
         "—",

@@ -29,6 +29,8 @@ Role = Literal["init", "sidecar", "main"]
 
 #: ECS's stop timeout when a container sets none (EC2 agent default and Fargate default)
 DEFAULT_STOP_TIMEOUT = 30
+#: the longest ``stopTimeout`` Fargate honours ("the max stop timeout value is 120 seconds")
+FARGATE_MAX_STOP_TIMEOUT = 120
 RUN_TO_COMPLETION = frozenset({"COMPLETE", "SUCCESS"})
 FIRELENS_DRIVER = "awsfirelens"
 
@@ -226,11 +228,23 @@ def _enabled_restarts(
     return {}
 
 
-def termination_grace(defs: Sequence[ContainerDefinition], report: Report) -> int | None:
-    """The pod's grace period: the longest container ``stopTimeout`` (ECS default 30 s)."""
+def termination_grace(
+    defs: Sequence[ContainerDefinition], report: Report, fargate: bool = False
+) -> int | None:
+    """The pod's grace period: the longest container ``stopTimeout`` (ECS default 30 s), at
+    most 120 s on Fargate, which stops a container that long after SIGTERM at the latest."""
     timeouts = [cd.stopTimeout for cd in defs]
     if all(t is None for t in timeouts):
         return None
+    if fargate:
+        for i, timeout in enumerate(timeouts):
+            if timeout is not None and timeout > FARGATE_MAX_STOP_TIMEOUT:
+                report.ignored(
+                    f"containerDefinitions[{i}].stopTimeout",
+                    f"Fargate stops a container at most {FARGATE_MAX_STOP_TIMEOUT} seconds after"
+                    f" SIGTERM: {timeout} s counts as {FARGATE_MAX_STOP_TIMEOUT}",
+                )
+        timeouts = [t if t is None else min(t, FARGATE_MAX_STOP_TIMEOUT) for t in timeouts]
     effective = [DEFAULT_STOP_TIMEOUT if t is None else max(t, 0) for t in timeouts]
     if len(set(effective)) > 1:
         report.approx(

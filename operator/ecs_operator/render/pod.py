@@ -226,7 +226,7 @@ class _PodBuilder:
             "automountServiceAccountToken": False,
             "restartPolicy": "Never" if ctx.standalone else "Always",
         }
-        grace = lifecycle.termination_grace(self.defs, report)
+        grace = lifecycle.termination_grace(self.defs, report, ctx.placement.is_fargate)
         if grace is not None:
             parts["terminationGracePeriodSeconds"] = grace
         parts.update(network.pod_network(td, self.mode, report))

@@ -8,7 +8,7 @@ import pytest
 
 from ecs_operator.render import RenderError, keys
 
-from .helpers import container, containers, findings_at, render, spec, task
+from .helpers import container, containers, fargate, findings_at, render, spec, task
 
 HEALTH = {"command": ["CMD", "true"]}
 
@@ -107,6 +107,18 @@ def test_stop_timeout_is_the_longest_grace_period() -> None:
     rendered = render(task([container("a", stopTimeout=90), container("b")]))
     assert spec(rendered)["terminationGracePeriodSeconds"] == 90
     assert findings_at(rendered, "containerDefinitions[].stopTimeout")
+
+
+def test_fargate_stops_a_container_at_most_120_seconds_after_sigterm() -> None:
+    """ECS: "For tasks that use the Fargate launch type, the max stop timeout value is 120
+    seconds"; on EC2 the agent waits as long as the definition says."""
+    td = task([container("a", stopTimeout=300), container("b", stopTimeout=60)])
+    on_fargate = render(td, **fargate())
+    assert spec(on_fargate)["terminationGracePeriodSeconds"] == 120
+    [found] = findings_at(on_fargate, "containerDefinitions[0].stopTimeout")
+    assert found.kind == "ignored" and "120" in found.message
+    assert not findings_at(on_fargate, "containerDefinitions[1].stopTimeout")
+    assert spec(render(td))["terminationGracePeriodSeconds"] == 300
 
 
 def test_non_essential_containers_without_restart_rules_are_reported() -> None:
