@@ -121,7 +121,9 @@ TASK_DEFINITION: Mapping[str, Member] = {
         "—", "coverage", "unsupported", "Elastic Inference is retired; nothing is rendered"
     ),
     "ephemeralStorage": Member(
-        "`ephemeral-storage` request and limit on the first essential container", "resources"
+        "`ephemeral-storage` request and limit on the first essential container (Fargate)",
+        "resources",
+        note="ignored on EC2, as on ECS",
     ),
     "runtimePlatform": Member(
         "nodeSelector `kubernetes.io/os`, `kubernetes.io/arch`, "

@@ -207,10 +207,17 @@ class _PodBuilder:
             for i in self.plan.init_order:
                 if self.plan.roles[i] == "init":
                     resources.whole_task(size, per_container[i])
-        if self.td.ephemeralStorage is not None and self.td.ephemeralStorage.sizeInGiB > 0:
+        storage = self.td.ephemeralStorage
+        if storage is not None and storage.sizeInGiB > 0 and not ctx.placement.is_fargate:
+            report.ignored(
+                "ephemeralStorage",
+                "only Fargate tasks are given more ephemeral storage: an EC2 task uses its "
+                "instance's disk, as on ECS",
+            )
+        elif storage is not None and storage.sizeInGiB > 0:
             main = [i for i in self.plan.main_order if lifecycle.is_essential(self.defs[i])]
             target = (main or list(self.plan.main_order) or [0])[0]
-            resources.ephemeral_storage(self.td.ephemeralStorage.sizeInGiB, per_container[target])
+            resources.ephemeral_storage(storage.sizeInGiB, per_container[target])
         for i, res in enumerate(per_container):
             resources.clamp_requests(res, f"containerDefinitions[{i}]", report)
         return per_container, pod_level

@@ -110,13 +110,23 @@ def test_gpu_and_unsupported_accelerators() -> None:
     ] == ["unsupported"]
 
 
-def test_ephemeral_storage_goes_to_the_first_essential_container() -> None:
+def test_ephemeral_storage_goes_to_the_first_essential_container_on_fargate_only() -> None:
+    """ECS: ephemeralStorage expands "the total amount of ephemeral storage available ... for
+    tasks hosted on AWS Fargate"; an EC2 task uses its instance's disk, and a request of the
+    size there would only keep it off nodes with smaller disks."""
     td = task(
         [container("side", essential=False), container("main")], ephemeralStorage={"sizeInGiB": 30}
     )
-    rendered = containers(render(td))
-    assert rendered["main"]["resources"]["limits"]["ephemeral-storage"] == "30Gi"
-    assert "ephemeral-storage" not in rendered["side"]["resources"]["limits"]
+    on_fargate = containers(render(td, **fargate()))
+    assert on_fargate["main"]["resources"]["limits"]["ephemeral-storage"] == "30Gi"
+    assert "ephemeral-storage" not in on_fargate["side"]["resources"]["limits"]
+    on_ec2 = render(td)
+    assert all(
+        "ephemeral-storage" not in c["resources"].get(part, {})
+        for c in containers(on_ec2).values()
+        for part in ("limits", "requests")
+    )
+    assert [f.kind for f in findings_at(on_ec2, "ephemeralStorage")] == ["ignored"]
 
 
 def test_windows_on_ec2_ignores_the_task_size() -> None:
