@@ -175,6 +175,13 @@ def restart_fields(
     if role == "sidecar":
         if cd.restartPolicy is not None:
             report.approx(path + ".restartPolicy", "a sidecar container always restarts")
+        elif not is_essential(cd):
+            report.approx(
+                path + ".essential",
+                "others wait for it to START or be HEALTHY, so it runs as a sidecar, which the "
+                "kubelet restarts whenever it exits; on ECS a non-essential container that "
+                "exits stays stopped (a setup step others need done first: COMPLETE or SUCCESS)",
+            )
         return {"restartPolicy": "Always"}
     if role == "init":
         if cd.restartPolicy is not None:

@@ -121,6 +121,20 @@ def test_fargate_stops_a_container_at_most_120_seconds_after_sigterm() -> None:
     assert spec(render(td))["terminationGracePeriodSeconds"] == 300
 
 
+def test_a_non_essential_sidecar_that_may_exit_is_reported() -> None:
+    """A non-essential container others wait for with START becomes a native sidecar, which
+    the kubelet restarts whenever it exits (a setup script would run again and again), where
+    ECS leaves it stopped: said, in services and RunTask tasks alike."""
+    td = task(
+        [container("setup", essential=False), container("app", dependsOn=[_dep("setup", "START")])]
+    )
+    for standalone in (False, True):
+        rendered = render(td, standalone=standalone)
+        assert spec(rendered)["initContainers"][0]["restartPolicy"] == "Always"
+        [found] = findings_at(rendered, "containerDefinitions[0].essential")
+        assert found.kind == "mapped-approx" and "COMPLETE" in found.message
+
+
 def test_non_essential_containers_without_restart_rules_are_reported() -> None:
     rendered = render(task([container("a"), container("b", essential=False)]))
     assert findings_at(rendered, "containerDefinitions[1].essential")
