@@ -31,6 +31,8 @@ def harden(
     for field, member in _HOST_NAMESPACES.items():
         if spec.pop(field, None):
             report.dropped(member, f"{field} is never allowed on Fargate capacity")
+    if spec.get("dnsPolicy") == "ClusterFirstWithHostNet":
+        del spec["dnsPolicy"]
     for volume in spec.get("volumes", ()):
         if "hostPath" in volume:
             del volume["hostPath"]

@@ -126,6 +126,11 @@ def pod_network(td: RegisterTaskDefinitionRequest, mode: str, report: Report) ->
     if hostname:
         out["hostname"] = hostname
     out.update(_dns(defs, report))
+    if mode == "host":
+        # the cluster's DNS first, as for any pod: on ECS a host task resolves service
+        # discovery names through the VPC's resolver, here they are cluster names (and the
+        # task metadata endpoint's Service); other names go to the node's resolver
+        out.setdefault("dnsPolicy", "ClusterFirstWithHostNet")
     aliases = _host_aliases(defs, report)
     if aliases:
         out["hostAliases"] = aliases

@@ -44,6 +44,13 @@ def test_host_mode_is_host_network() -> None:
     rendered = render(task([cd], networkMode="host"))
     assert spec(rendered)["hostNetwork"] is True
     assert "hostPort" not in containers(rendered)["app"]["ports"][0]
+    # the cluster's DNS, as any pod has it: service discovery names (and the task metadata
+    # endpoint's Service) resolve, as Cloud Map names do through the VPC's resolver on ECS
+    assert spec(rendered)["dnsPolicy"] == "ClusterFirstWithHostNet"
+    # a task that names its own nameservers gets only those, in any network mode
+    own = container(dnsServers=["10.0.0.2"])
+    assert spec(render(task([own], networkMode="host")))["dnsPolicy"] == "None"
+    assert "dnsPolicy" not in spec(render(task([cd], networkMode="bridge")))
 
 
 def test_none_mode_is_reported() -> None:
