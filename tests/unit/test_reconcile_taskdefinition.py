@@ -162,6 +162,29 @@ CASES = [
         first=True,
     ),
     Case(
+        "a second TaskDefinition of a family another one holds registers nothing and says so",
+        objects=(
+            ecs(
+                "TaskDefinition",
+                "web-first",
+                task_definition()["spec"],
+                creationTimestamp="2000-01-01T00:00:00Z",
+            ),
+            task_definition(),
+        ),
+        outcome=Outcome(Result.INVALID),
+        writes=[("patch", TDS, "web"), ("patch/status", TDS, "web")],
+        events=("InvalidSpec",),
+        first=True,
+    ),
+    Case(
+        "a family's TaskDefinition going away wakes another one that claims the family",
+        objects=(ecs("TaskDefinition", "web-second", task_definition()["spec"]),),
+        then=_deleted,
+        writes=[("patch", TDS, "web")],
+        woken=(Key(Kind.TASK_DEFINITION, "shop", "web-second"),),
+    ),
+    Case(
         "a spec that breaks ECS rules is reported",
         objects=(ecs("TaskDefinition", "web", {"family": "web", "containerDefinitions": []}),),
         outcome=Outcome(Result.INVALID),
@@ -175,8 +198,10 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_task_definition_reconcile(case: Case) -> None:
     async def run() -> tuple[FakeApi, Context, Outcome]:
-        invalid = any(o["kind"] == "TaskDefinition" for o in case.objects)
-        api = FakeApi(*(() if invalid else (task_definition(),)), *case.objects)
+        own = any(
+            o["kind"] == "TaskDefinition" and o["metadata"]["name"] == "web" for o in case.objects
+        )
+        api = FakeApi(*(() if own else (task_definition(),)), *case.objects)
         ctx = context(api, Settings())
         if not case.first:
             await taskdefinition.reconcile(ctx, "shop", "web")
@@ -198,4 +223,4 @@ def test_task_definition_reconcile(case: Case) -> None:
     body = ctx.store.get(TASK_DEFINITION, "shop", "web")
     assert body is not None
     held = FINALIZER in (body["metadata"].get("finalizers") or [])
-    assert held == (case.name != "deletion goes on once nothing uses the family")
+    assert held == ("deletion goes on" not in case.name and "going away" not in case.name)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ecs_operator.api.errors import EcsValidationError
+from ecs_operator.api.errors import EcsValidationError, Violation
 from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.kube.apply import NameConflict
 from ecs_operator.kube.owners import child_of, controlled_by
@@ -30,8 +30,8 @@ from ecs_operator.status.conditions import merge, override
 from . import references
 from .common import report_conflicts, report_invalid, set_finalizer, write_status
 from .context import Context
-from .indexes import spec_member, task_definition_spec
-from .queue import CONFLICT, OK, Outcome, Result
+from .indexes import FAMILY, spec_member, task_definition_spec
+from .queue import CONFLICT, OK, Key, Kind, Outcome, Result
 
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
@@ -47,6 +47,11 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         await report_invalid(ctx, TASK_DEFINITION, body, error)
         return Outcome(Result.INVALID)
     uid = body["metadata"]["uid"]
+    holder = references.task_definition_named(ctx.store, namespace, spec.family)
+    if holder is not None and holder["metadata"]["uid"] != uid:
+        body = await set_finalizer(ctx, TASK_DEFINITION, body, True)
+        await report_invalid(ctx, TASK_DEFINITION, body, _family_held(spec.family, holder))
+        return Outcome(Result.INVALID)
     newest = references.recorded(ctx.store, body, references.newest_recorded(ctx.store, body))
     latest = RecordedRevision.of(newest) if newest is not None else None
     generation = int(body["metadata"].get("generation") or 1)
@@ -90,6 +95,23 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     return CONFLICT if conflicts else OK
 
 
+def _family_held(family: str, holder: dict[str, Any]) -> EcsValidationError:
+    """A family is one TaskDefinition object (the oldest, if several claim it): its spec's
+    changes are the family's revisions. Another object of the same family would register a
+    second revision 1 that no reference could ever mean."""
+    name = holder["metadata"]["name"]
+    return EcsValidationError(
+        [
+            Violation(
+                "family",
+                f"family {family} is TaskDefinition {name}'s in this namespace: a family's "
+                f"revisions are the changes of one object's spec, so change {name}, or give "
+                "this one a family of its own",
+            )
+        ]
+    )
+
+
 async def _register(
     ctx: Context, revision: dict[str, Any], body: dict[str, Any]
 ) -> dict[str, Any] | NameConflict:
@@ -103,8 +125,14 @@ async def _register(
 
 
 async def _release(ctx: Context, body: dict[str, Any]) -> Outcome:
-    """Hold deletion while the family is in use; let it go once nobody uses it."""
+    """Hold deletion while the family is in use; let it go once nobody uses it. Another
+    TaskDefinition that claims the family (refused while this one held it) is woken: the
+    family's references resolve to it from now on."""
     family = spec_member(body, "family") or ""
+    namespace = body["metadata"]["namespace"]
+    for other in ctx.store.indexed(TASK_DEFINITION, FAMILY, namespace, family):
+        if other["metadata"]["uid"] != body["metadata"]["uid"]:
+            ctx.queue.add(Key(Kind.TASK_DEFINITION, namespace, other["metadata"]["name"]))
     users = [
         f"{kind} {name}"
         for kind, _, name in references.users_of_family(
