@@ -4,6 +4,7 @@ over a fake source. The fixtures are what the operator itself produces: a servic
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from pathlib import Path
@@ -16,7 +17,7 @@ from ecs_operator.api.parse import parse_service, parse_task_definition
 from ecs_operator.kube.owners import child_of
 from ecs_operator.plan.taskdefinition import controller_revision
 from ecs_operator.plugin import cli, table, task_views, views
-from ecs_operator.render import request
+from ecs_operator.render import keys, request
 from ecs_operator.render.service import render_service
 from ecs_operator.status.conditions import condition
 from ecs_operator.status.service import service_status, with_problem_event
@@ -155,6 +156,15 @@ def test_services_belong_to_their_cluster(web: Body) -> None:
         [web], "default", [everything["services"][0]["serviceArn"]], ARNS
     )
     assert len(by_arn["services"]) == 1
+
+
+def test_a_service_deleted_through_the_ecs_api_is_not_listed(web: Body) -> None:
+    """As ECS's ListServices and the ECS API leave a deleted service out."""
+    gone = copy.deepcopy(web)
+    gone["metadata"].setdefault("annotations", {})[keys.ANNOTATION_DELETED_AT] = (
+        "2026-12-05T07:00:00Z"
+    )
+    assert views.list_services([gone], "default", ARNS) == {"serviceArns": []}
 
 
 def test_a_count_changed_since_the_status_is_answered_at_once(web: Body) -> None:

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from ecs_operator.handlers import service, taskdefinition
+from ecs_operator.handlers import cluster, service, taskdefinition
 from ecs_operator.handlers.context import Settings, Timers
 from ecs_operator.handlers.queue import Key, Kind, Result
 from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE
+from ecs_operator.render import keys
 from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT
 from ecs_operator.status.service_tasks import STOPPED_TASKS, stopped_task
 
@@ -301,3 +302,32 @@ def test_a_stopped_task_is_written_once_and_kept() -> None:
     assert written.count(("patch/status", "services", "web")) == 2
     (stopped,) = w.api.objects[("services", "shop", "web")]["status"][STOPPED_TASKS]
     assert (stopped["taskId"], stopped["stopCode"]) == ("web-abc12", "ServiceSchedulerInitiated")
+
+
+def test_a_service_deleted_through_the_ecs_api_drains_then_reads_inactive_everywhere() -> None:
+    """DeleteService (the ECS API) keeps the Service as a tombstone, scaled to 0: its status
+    reads DRAINING while tasks run and INACTIVE once none do, as ECS shows it, so `kubectl
+    get`, `kubectl ecs` and the Cluster's active services count agree with the ECS API."""
+
+    async def run() -> tuple[Json, Json]:
+        w = await world(web(desiredCount=1))
+        await w.reconcile()
+        w.change(
+            "services",
+            "web",
+            lambda b: (
+                b["metadata"]
+                .setdefault("annotations", {})
+                .update({keys.ANNOTATION_DELETED_AT: "2026-01-01T00:00:00+00:00"}),
+                b["spec"].update(desiredCount=0),
+            ),
+        )
+        await w.reconcile()
+        await cluster.reconcile(w.ctx, "shop", "default")
+        return w.api.objects["services", "shop", "web"], w.api.objects[
+            "clusters", "shop", "default"
+        ]
+
+    svc, default = asyncio.run(run())
+    assert svc["status"]["status"] == "INACTIVE"
+    assert default["status"]["activeServicesCount"] == 0

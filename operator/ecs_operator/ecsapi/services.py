@@ -29,10 +29,10 @@ from ecs_operator.kube.resources import ECS_SERVICE, POD
 from ecs_operator.plugin.views import cluster_of, current_deployment, service_name, service_view
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
+from ecs_operator.status.service import deleted
 
 from . import clusters, errors, idempotency, taskdefinitions, wire
 from .caller import MANAGED, Caller
-from .clusters import DELETED
 from .recorded_deployments import (
     annotations_of,
     pending,
@@ -82,10 +82,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def deleted(body: Body) -> bool:
-    return DELETED in annotations_of(body)
-
-
 def _primary_id(body: Body) -> str:
     """The id of the operator's PRIMARY deployment, which a new one replaces ("" for none)."""
     deployments = (body.get("status") or {}).get("deployments") or [{}]
@@ -123,7 +119,7 @@ def _expired(body: Body) -> bool:
     """Whether a deleted service's tombstone has had its time; one whose deletion time is not
     a time (written with kubectl) is kept."""
     try:
-        at = datetime.fromisoformat(annotations_of(body).get(DELETED) or "")
+        at = datetime.fromisoformat(annotations_of(body).get(keys.ANNOTATION_DELETED_AT) or "")
     except ValueError:
         return False
     if at.tzinfo is None:
@@ -290,7 +286,7 @@ async def delete(caller: Caller, request: Body) -> Body:
         await caller.delete(ECS_SERVICE, name)
         return {"service": {**view(caller, body, ["TAGS"]), "status": "DRAINING"}}
     patch = {
-        "metadata": {"annotations": {DELETED: _now()}},
+        "metadata": {"annotations": {keys.ANNOTATION_DELETED_AT: _now()}},
         "spec": {"desiredCount": 0, "autoScaling": None},
     }
     updated = await caller.patch(ECS_SERVICE, name, patch)

@@ -19,6 +19,7 @@ from ecs_operator.api.rules.tags import tag_violations
 from ecs_operator.api.shapes import Tag
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK, TASK_DEFINITION
+from ecs_operator.status.service import deleted
 
 from . import clusters, errors, services, taskdefinitions, tasks
 from .caller import Caller
@@ -46,7 +47,7 @@ async def _tagged(caller: Caller, arn: str) -> tuple[Resource, Body]:
     if kind == "service":
         cluster, name = path[0] if len(path) > 1 else "default", path[-1]
         service = (await services.services_in(caller, cluster, name)).get(name)
-        if service is None or services.deleted(service):
+        if service is None or deleted(service):
             raise errors.service_not_found()
         return ECS_SERVICE, service
     if kind == "task-definition":

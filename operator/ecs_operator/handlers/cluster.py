@@ -24,6 +24,7 @@ from ecs_operator.render.capacity import provider_placement
 from ecs_operator.render.names import label_value
 from ecs_operator.status.cluster import cluster_name_of
 from ecs_operator.status.conditions import condition, merge
+from ecs_operator.status.service import deleted
 from ecs_operator.status.workloads import bound
 
 from .common import report_invalid, write_status
@@ -125,6 +126,7 @@ async def _reconcile_one(ctx: Context, body: dict[str, Any]) -> None:
         for s in ctx.store.all(ECS_SERVICE, namespace)
         if cluster_name((s.get("spec") or {}).get("cluster")) == name
         and not s["metadata"].get("deletionTimestamp")
+        and not deleted(s)
     )
     status = cluster_status(body, list(ctx.store.all(NODE)), pods, services)
     await write_status(ctx, ECS_CLUSTER, body, status)

@@ -49,7 +49,7 @@ from ecs_operator.render import keys
 from ecs_operator.status.cluster import cluster_name_of
 from ecs_operator.status.conditions import merge, override
 from ecs_operator.status.rollout import Rollout, running_task_definition
-from ecs_operator.status.service import service_status
+from ecs_operator.status.service import deleted, service_status
 from ecs_operator.status.service_tasks import STOPPED_TASKS, with_stopped
 from ecs_operator.status.workloads import task_summary, workload_state
 
@@ -149,6 +149,7 @@ async def _report(
         rollout=rollout,
         tasks=tasks,
         service_uid=body["metadata"]["uid"],
+        deleted=deleted(body),
     )
     reported = {
         **await report_findings(ctx, body, list(desired.findings)),

@@ -23,6 +23,7 @@ from ecs_operator.kube.owners import controlled_by
 from ecs_operator.plan.service import CAPACITY_MEMBERS
 from ecs_operator.plan.taskdefinition import revision_name
 from ecs_operator.status.cluster import cluster_name_of
+from ecs_operator.status.service import deleted
 from ecs_operator.status.task import on_fargate
 from ecs_operator.status.taskdefinition import (
     Arns,
@@ -169,7 +170,8 @@ def describe_services(
 
 
 def list_services(bodies: Iterable[Body], cluster: str, arns: Arns) -> Body:
-    names = sorted(service_name(b) for b in in_cluster(bodies, cluster))
+    """``list-services``: as ECS lists them, a deleted service (DRAINING, INACTIVE) left out."""
+    names = sorted(service_name(b) for b in in_cluster(bodies, cluster) if not deleted(b))
     return {"serviceArns": [arns.service(cluster, n) for n in names]}
 
 

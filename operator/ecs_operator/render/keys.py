@@ -64,6 +64,9 @@ ANNOTATION_STOP_REASON = PREFIX + "stop-reason"
 #: on a Task: the tasks of it StopTask stopped alone (one of several), each with its reason, as
 #: JSON (``{"<task>-1": "reason"}``)
 ANNOTATION_STOPPED_TASKS = PREFIX + "stopped-tasks"
+#: on a Service: DeleteService's time (the ECS API keeps the object, scaled to 0, as ECS keeps
+#: a deleted service describable): the operator reports it DRAINING, then INACTIVE
+ANNOTATION_DELETED_AT = PREFIX + "deleted-at"
 
 # Annotations keeping ECS values that have no Kubernetes field (see coverage.py).
 ANNOTATION_LOG_CONFIGURATION = PREFIX + "log-configuration"

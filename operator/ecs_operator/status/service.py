@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..render import keys
 from .conditions import condition, merge, now
 from .rollout import Rollout, deployment_id, failed_deployment
 from .workloads import TaskSummary, WorkloadState, placement_failure
@@ -302,6 +303,19 @@ def _conditions(
     ]
 
 
+def deleted(body: dict[str, Any]) -> bool:
+    """Whether DeleteService was called for the Service object ``body`` (the ECS API keeps it,
+    scaled to 0, as a tombstone: ``keys.ANNOTATION_DELETED_AT``)."""
+    return keys.ANNOTATION_DELETED_AT in (body["metadata"].get("annotations") or {})
+
+
+def _lifecycle(deleted: bool, tasks: int) -> str:
+    """ECS's ``status`` of a service: ACTIVE, or once deleted DRAINING, then INACTIVE."""
+    if not deleted:
+        return "ACTIVE"
+    return "DRAINING" if tasks else "INACTIVE"
+
+
 def service_status(
     name: str,
     desired: int,
@@ -313,12 +327,15 @@ def service_status(
     rollout: Rollout | None = None,
     tasks: TaskSummary | None = None,
     service_uid: str = "",
+    deleted: bool = False,
 ) -> ServiceView:
     """The new status and the ECS events (messages) that the change calls for.
 
     ``task_definition`` is what runs (rendered); ``rollout`` what the spec asks for (default:
     the same, without a circuit breaker); ``tasks`` what the pods say (failures, placement);
-    ``service_uid`` seeds the ids of new deployments (``rollout.deployment_id``).
+    ``service_uid`` seeds the ids of new deployments (``rollout.deployment_id``); ``deleted``:
+    DeleteService was called (the ECS API's tombstone), so the service is DRAINING while any
+    task remains and INACTIVE after, as ECS shows a deleted service.
     """
     rollout = rollout or Rollout(task_definition)
     tasks = tasks or TaskSummary()
@@ -336,7 +353,7 @@ def service_status(
     owned = ("deployments", "events", "conditions", *CLEARABLE)
     status: dict[str, Any] = {
         **{k: v for k, v in previous.items() if k not in owned},
-        "status": "ACTIVE",
+        "status": _lifecycle(deleted, total),
         "desiredCount": desired,
         "runningCount": running,
         "pendingCount": max(total - running - tasks.unbound, 0),

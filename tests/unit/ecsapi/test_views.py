@@ -14,7 +14,6 @@ import pytest
 from ecs_operator.api.identifiers import task_id
 from ecs_operator.ecsapi import wire
 from ecs_operator.ecsapi.caller import Caller
-from ecs_operator.ecsapi.clusters import DELETED as DELETED_AT
 from ecs_operator.ecsapi.credentials import Credential, from_secret
 from ecs_operator.ecsapi.deployments import deployment_summary
 from ecs_operator.ecsapi.errors import EcsApiError
@@ -24,6 +23,7 @@ from ecs_operator.ecsapi.services import services_in, view
 from ecs_operator.ecsapi.taskdefinitions import replacement
 from ecs_operator.ecsapi.tasks import stop, tasks_in
 from ecs_operator.kube.client import ApiError
+from ecs_operator.render import keys
 from ecs_operator.render.keys import ANNOTATION_SERVICE as SERVICE
 from ecs_operator.render.keys import ANNOTATION_TASK_DEFINITION as TASK_DEFINITION
 from ecs_operator.status.rollout import deployment_id
@@ -357,7 +357,9 @@ def test_a_recorded_deployment_written_otherwise_with_kubectl_reads_as_none(writ
 
 
 def test_a_deleted_service_whose_deletion_time_is_not_a_time_stays_a_tombstone() -> None:
-    service = _service({"deployments": [{**OLD, "runningCount": 0}]}, **{DELETED_AT: "yesterday"})
+    service = _service(
+        {"deployments": [{**OLD, "runningCount": 0}]}, **{keys.ANNOTATION_DELETED_AT: "yesterday"}
+    )
     kube = ServicePods([])
     kube.service = {**service, "spec": {**service["spec"], "desiredCount": 0}}
     caller = Caller(Credential("AKIA", "s", "team", "deployer"), "eu-west-1", kube)  # type: ignore[arg-type]
