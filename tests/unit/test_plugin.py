@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ecs_operator.api.identifiers import task_id
 from ecs_operator.api.parse import parse_service, parse_task_definition
 from ecs_operator.kube.owners import child_of
 from ecs_operator.plan.taskdefinition import controller_revision
@@ -274,8 +275,15 @@ def test_list_tasks_filters_like_ecs(web_pods: list[Body], batch: Body) -> None:
 
 def test_describe_tasks_table(web_pods: list[Body], batch: Body) -> None:
     tasks = task_views.all_tasks([batch], web_pods, "default", ARNS)
-    described = task_views.describe_tasks(tasks, ["nightly-report-1", "missing"], ARNS, "default")
+    described = task_views.describe_tasks(
+        tasks, ["nightly-report-1", "missing"], ARNS, "default", "shop"
+    )
     assert [t["taskId"] for t in described["tasks"]] == ["nightly-report-1"]
+    # the same task by the id the ECS API and the task metadata endpoint give it
+    by_ecs_id = task_views.describe_tasks(
+        tasks, [task_id("shop", "nightly-report-1")], ARNS, "default", "shop"
+    )
+    assert [t["taskId"] for t in by_ecs_id["tasks"]] == ["nightly-report-1"]
     text = table.tasks(described)
     assert "nightly-report-1" in text and "EssentialContainerExited" in text
     assert "MISSING" in text
@@ -581,7 +589,9 @@ def test_a_service_task_whose_pod_went_is_listed_stopped(web: Body, web_pods: li
     stopped = task_views.list_tasks(tasks, service="web", desired_status="STOPPED")["taskArns"]
     assert stopped == [ARNS.task("default", gone["metadata"]["name"])]
     assert len(task_views.list_tasks(tasks, service="web")["taskArns"]) == 1
-    described = task_views.describe_tasks(tasks, [gone["metadata"]["name"]], ARNS, "default")
+    described = task_views.describe_tasks(
+        tasks, [gone["metadata"]["name"]], ARNS, "default", "shop"
+    )
     (shown,) = described["tasks"]
     assert shown["stopCode"] == "ServiceSchedulerInitiated"
     assert shown["taskDefinitionArn"] == ARNS.task_definition(record["taskDefinition"])

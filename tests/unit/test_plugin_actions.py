@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ecs_operator.api.identifiers import task_id
 from ecs_operator.plugin import actions, cli
 from ecs_operator.render import keys
 from ecs_operator_devtools.devcluster import pki
@@ -41,12 +42,15 @@ def test_logs_of_a_task_by_id_or_arn_and_its_ecs_container_name() -> None:
     assert actions.logs_argv(KUBECTL, PODS, arn, "log_router", follow=False) == [
         *KUBECTL, "logs", "-n", "shop", "-c", "log-router", "pair-0",
     ]  # fmt: skip
+    # the id the ECS API (aws ecs) and the task metadata endpoint show for the same task
+    ecs_arn = f"arn:aws:ecs:eu-west-1:123456789012:task/default/{task_id('shop', 'pair-0')}"
+    assert actions.logs_argv(KUBECTL, PODS, ecs_arn, "App", follow=False)[-1] == "pair-0"
 
 
 @pytest.mark.parametrize(
     ("task", "container", "message"),
     [
-        ("gone-0", None, "no running task gone-0"),
+        ("gone-0", None, "no task gone-0 has a pod in this namespace"),
         ("pair-0", None, "several containers: name one with --container (App, log_router)"),
         ("pair-0", "sidecar", "no container named sidecar"),
     ],

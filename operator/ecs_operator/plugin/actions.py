@@ -3,7 +3,8 @@
 names), ``wait services-stable | tasks-stopped`` (the aws CLI's waiters) and ``update-service
 --force-new-deployment``.
 
-Task ids are pod names (a service's task is its pod; RunTask's are ``<task>-<i>``), and a pod
+Task ids are pod names (a service's task is its pod; RunTask's are ``<task>-<i>``), or the ECS
+API's ids of the same tasks (``api.identifiers.task_id``), and a pod
 records its ECS container names against the Kubernetes ones (the renderer's
 ``ecs-operator.dev/container-names`` annotation), so the translation needs no cluster.
 """
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ecs_operator.api.identifiers import short_name
+from ecs_operator.api.identifiers import short_name, task_id
 from ecs_operator.render import keys
 from ecs_operator.status.task import ecs_names
 
@@ -37,12 +38,21 @@ class ActionError(Exception):
 
 
 def _pod(pods: Iterable[Body], task: str) -> Body:
-    task_id = short_name(task)
-    found = next((p for p in pods if p["metadata"]["name"] == task_id), None)
+    """The pod of ``task``: its id (the pod's name) or the ECS API's id for it, or an ARN."""
+    short = short_name(task)
+    found = next(
+        (
+            p
+            for p in pods
+            if short
+            in (p["metadata"]["name"], task_id(p["metadata"]["namespace"], p["metadata"]["name"]))
+        ),
+        None,
+    )
     if found is None:
         raise ActionError(
-            f"no running task {task_id}: a stopped task's pod is removed after the operator's "
-            "--task-retention"
+            f"no task {short} has a pod in this namespace (a stopped task's pod is removed after "
+            "the operator's --task-retention)"
         )
     return found
 

@@ -54,7 +54,7 @@ def _tasks(args: argparse.Namespace, source: Source, arns: Arns) -> list[Body]:
 
 def _describe_tasks(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[Body, str]:
     described = task_views.describe_tasks(
-        _tasks(args, source, arns), args.tasks, arns, args.cluster
+        _tasks(args, source, arns), args.tasks, arns, args.cluster, source.namespace
     )
     described["tasks"] = _as_described(source, described["tasks"])
     return described, table.tasks(described)
@@ -122,7 +122,7 @@ def _wait(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[Body, s
         actions.wait_until(
             lambda: actions.tasks_stopped(
                 task_views.describe_tasks(
-                    _tasks(args, source, arns), args.tasks, arns, args.cluster
+                    _tasks(args, source, arns), args.tasks, arns, args.cluster, source.namespace
                 )
             ),
             actions.TASKS_STOPPED_TIMEOUT,

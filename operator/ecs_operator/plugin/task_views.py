@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.identifiers import DEFAULT_CLUSTER, container_arn, short_name
+from ecs_operator.api.identifiers import DEFAULT_CLUSTER, container_arn, short_name, task_id
 from ecs_operator.api.parse import parse_task
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.plan.task import placed_as_planned, pod_name
@@ -177,10 +177,21 @@ def service_deployments(bodies: Iterable[Body], cluster: str, arns: Arns) -> dic
     }
 
 
-def describe_tasks(tasks: Sequence[Body], wanted: Sequence[str], arns: Arns, cluster: str) -> Body:
-    """``describe-tasks``; ``wanted`` (task ids or ARNs) empty means all of them."""
+def plugin_task_id(wanted: str, namespace: str, known: Iterable[str]) -> str:
+    """The task id (a pod's name) that ``wanted`` names: itself, or the task whose ECS id it is
+    (``api.identifiers.task_id``: what the ECS API, ``aws ecs`` and the task metadata endpoint
+    show for it); an ARN is read as its id."""
+    short = short_name(wanted)
+    return next((name for name in known if task_id(namespace, name) == short), short)
+
+
+def describe_tasks(
+    tasks: Sequence[Body], wanted: Sequence[str], arns: Arns, cluster: str, namespace: str
+) -> Body:
+    """``describe-tasks``; ``wanted`` (task ids or ARNs, ours or the ECS API's) empty means all
+    of them."""
     by_id = {t["taskId"]: t for t in tasks}
-    ids = [short_name(w) for w in wanted] or list(by_id)
+    ids = [plugin_task_id(w, namespace, by_id) for w in wanted] or list(by_id)
     return {
         "tasks": [by_id[i] for i in ids if i in by_id],
         "failures": [
