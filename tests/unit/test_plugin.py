@@ -436,6 +436,30 @@ def test_commands_print_json_and_tables(
     assert out.getvalue().strip()
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["describe-services", "--cluster", "production"],
+        ["list-tasks", "--cluster", "production"],
+        ["list-services"],  # the default cluster, in a namespace with nothing of it
+    ],
+    ids=lambda argv: " ".join(argv),
+)
+def test_a_cluster_the_namespace_lacks_is_not_found_as_in_ecs(argv: list[str], web: Body) -> None:
+    """A mistyped cluster, or the wrong namespace, fails as ECS fails it: no empty table."""
+    empty = FakeSource({}, [])
+    with pytest.raises(views.ClusterNotFound, match=r"ClusterNotFoundException.*namespace shop"):
+        cli.run(cli.parser().parse_args(argv), empty, io.StringIO())
+    production = with_metadata(
+        {"metadata": {"name": "production"}, "spec": {"clusterName": "production"}}
+    )
+    # its Cluster object, or (default's, before the operator wrote it) a service naming it
+    found = FakeSource(
+        {"clusters": [production]} if "production" in argv else {"services": [web]}, []
+    )
+    assert cli.run(cli.parser().parse_args(argv), found, io.StringIO()) == 0
+
+
 def test_main_explains_a_missing_kubeconfig(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

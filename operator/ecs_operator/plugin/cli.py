@@ -227,8 +227,17 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _require_cluster(args: argparse.Namespace, source: Source) -> None:
+    """A command about one cluster (``--cluster``) names one the namespace has, or fails as
+    ECS fails it, rather than print an empty answer for a mistyped name or namespace (``logs``
+    and ``execute-command`` name their task, whose pod says where it is)."""
+    if getattr(args, "cluster", None) is not None and getattr(args, "handoff", None) is None:
+        views.require_cluster(args.cluster, source.namespace, source.custom)
+
+
 def run(args: argparse.Namespace, source: Source, out: TextIO) -> int:
     """Run a parsed command against ``source``, printing to ``out``."""
+    _require_cluster(args, source)
     described, text = args.run(args, source, Arns(args.account_id))
     if not described and not text:  # a waiter: its exit status says it all
         return 0
@@ -252,7 +261,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             atexit._run_exitfuncs()
             os.execvp(argv[0], argv)
         return run(args, source, sys.stdout)
-    except (SourceError, views.TaskDefinitionNotFound, actions.ActionError) as error:
+    except (
+        SourceError,
+        views.ClusterNotFound,
+        views.TaskDefinitionNotFound,
+        actions.ActionError,
+    ) as error:
         print(f"kubectl ecs {args.command}: {error}", file=sys.stderr)
         return 1
 

@@ -75,6 +75,24 @@ def in_cluster(bodies: Iterable[Body], cluster: str) -> list[Body]:
     return [b for b in bodies if cluster_of(b) == cluster]
 
 
+class ClusterNotFound(LookupError):
+    """ECS's ClusterNotFoundException: nothing in the namespace is of the cluster."""
+
+
+def require_cluster(cluster: str, namespace: str, read: Callable[[str], list[Body]]) -> None:
+    """Raise :class:`ClusterNotFound` unless the namespace has the cluster: its Cluster object,
+    or (before the operator has written one) a Service or Task naming it. ``read`` lists a
+    kind's objects; the kinds are read only as far as needed."""
+    if any(cluster_name_of(b) == cluster for b in read("clusters")):
+        return
+    if any(in_cluster(read(plural), cluster) for plural in ("services", "tasks")):
+        return
+    raise ClusterNotFound(
+        f"ClusterNotFoundException: Cluster not found: no cluster {cluster} in namespace "
+        f"{namespace} (-n names another namespace)"
+    )
+
+
 def picked(source: Body, members: Sequence[str]) -> Body:
     """The ``members`` ``source`` has, as they are there."""
     return {m: source[m] for m in members if m in source}
