@@ -62,6 +62,13 @@ AGE = Column("Age", ".metadata.creationTimestamp", "date")
 CLUSTER = Column("Cluster", ".spec.cluster", description="The ECS cluster.")
 TASK_DEFINITION = Column("TaskDefinition", ".spec.taskDefinition")
 STATUS = Column("Status", ".status.status")
+#: kstatus's Ready condition: False for an object that cannot do what it asks (a missing task
+#: definition, a role the admin did not allow...), which the ECS columns alone leave blank
+READY = Column(
+    "Ready",
+    '.status.conditions[?(@.type=="Ready")].status',
+    description="The Ready condition; kubectl describe (or kubectl ecs) says why when False.",
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,7 @@ KINDS: tuple[Kind, ...] = (
             Column("Family", ".spec.family"),
             Column("Revision", ".status.revision", "integer"),
             STATUS,
+            READY,
             Column("Requires", ".spec.requiresCompatibilities"),
             Column("CPU", ".spec.cpu"),
             Column("Memory", ".spec.memory"),
@@ -131,6 +139,7 @@ KINDS: tuple[Kind, ...] = (
             Column("Running", ".status.runningCount", "integer"),
             Column("Pending", ".status.pendingCount", "integer"),
             STATUS,
+            READY,
             AGE,
         ),
         SERVICE_SCALE,
@@ -147,6 +156,7 @@ KINDS: tuple[Kind, ...] = (
             TASK_DEFINITION,
             Column("LastStatus", ".status.lastStatus"),
             Column("DesiredStatus", ".status.desiredStatus"),
+            READY,
             AGE,
         ),
         changeable_once_started=CHANGEABLE_ONCE_STARTED,
