@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import pytest
 
@@ -15,6 +15,7 @@ from ecs_operator.handlers import cluster, service, taskdefinition
 from ecs_operator.handlers.context import Settings, Timers
 from ecs_operator.handlers.queue import Key, Kind, Result
 from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE
+from ecs_operator.kube.writer import Writer
 from ecs_operator.render import keys
 from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT
 from ecs_operator.status.service_tasks import STOPPED_TASKS, stopped_task
@@ -331,3 +332,27 @@ def test_a_service_deleted_through_the_ecs_api_drains_then_reads_inactive_everyw
     svc, default = asyncio.run(run())
     assert svc["status"]["status"] == "INACTIVE"
     assert default["status"]["activeServicesCount"] == 0
+
+
+@pytest.mark.parametrize("asked", [True, False], ids=["StopTask", "the scheduler's"])
+def test_a_stop_the_user_asked_for_is_in_the_status_at_once(asked: bool) -> None:
+    """A status that adds only stopped tasks waits out the writer's settle window (stops come
+    in bursts during a rollout), but one StopTask asked for is written at once: a script that
+    stops a task and describes it must not find it MISSING meanwhile."""
+
+    async def run() -> list[tuple[str, str, str]]:
+        base = await world(web())
+        writer = Writer(cast(Any, base.api), base.ctx.store, settle=10.0, settle_in_progress=30.0)
+        w = World(base.api, replace(base.ctx, writer=writer), service.reconcile, ECS_SERVICE, "web")
+        await w.reconcile()
+        w.api.forget_requests()
+        annotations = {keys.ANNOTATION_STOP_REASON: "cancelled by the pipeline"} if asked else {}
+        pod = {"metadata": {"name": "web-abc12", "annotations": annotations}, "status": {}}
+        w.ctx.stops.add(Key(Kind.SERVICE, "shop", "web"), stopped_task(pod, [], NOW))
+        await w.reconcile()
+        written = list(w.api.written)
+        await writer.flush()
+        return written
+
+    written = asyncio.run(run())
+    assert (("patch/status", SERVICES, "web") in written) is asked

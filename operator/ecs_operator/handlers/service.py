@@ -51,6 +51,7 @@ from ecs_operator.status.conditions import merge, override
 from ecs_operator.status.rollout import Rollout, running_task_definition
 from ecs_operator.status.service import deleted, service_status
 from ecs_operator.status.service_tasks import STOPPED_TASKS, with_stopped
+from ecs_operator.status.task import USER_INITIATED
 from ecs_operator.status.workloads import task_summary, workload_state
 
 from . import identities, prepare
@@ -174,7 +175,8 @@ async def _report(
         ctx.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
     if view.recount_after is not None:
         ctx.queue.add(key, after=view.recount_after)
-    settling = _settling(status["conditions"]) or _stops_only(previous, status)
+    asked = any(stop["stopCode"] == USER_INITIATED for stop in stops)
+    settling = not asked and (_settling(status["conditions"]) or _stops_only(previous, status))
     await write_status(ctx, ECS_SERVICE, body, status, settling=settling)
     ctx.stops.written(key, stops)
     return status
@@ -182,7 +184,9 @@ async def _report(
 
 def _stops_only(previous: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
     """Whether the status tells nothing new but stopped tasks (then its write may wait for the
-    next one, and take the stops that come meanwhile along)."""
+    next one, and take the stops that come meanwhile along: a rollout's come in bursts). A
+    stop someone asked for (StopTask) is written at once, whatever the status says: who
+    stopped a task describes it next."""
     others = {k: v for k, v in status.items() if k != STOPPED_TASKS and v is not None}
     return others == {k: v for k, v in previous.items() if k != STOPPED_TASKS}
 
