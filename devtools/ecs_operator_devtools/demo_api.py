@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .devcluster import processes
-from .devcluster.cluster import free_port
+from .devcluster.cluster import API, API_PORT, api_port, free_port
 
-API = "ecs-operator-api"
-API_PORT = "api-port.json"
 #: where the API reads its access keys (the chart's release namespace plays this part)
 KEYS_NAMESPACE = "ecs-operator"
 KEY_ID = "AKIADEMODEPLOYER"
@@ -51,10 +49,10 @@ class Kubectl(Protocol):
 
 def start_api(state_dir: Path) -> int:
     """The API's port: the running one's, else a new process's."""
-    recorded = state_dir / API_PORT
     alive = any(p.name == API and p.alive() for p in processes.tracked(state_dir))
-    if alive and recorded.exists():
-        return int(json.loads(recorded.read_text())["port"])
+    running = api_port(state_dir) if alive else None
+    if running is not None:
+        return running
     port = free_port()
     command = [
         sys.executable, "-m", "ecs_operator.cli", "api",
@@ -62,7 +60,7 @@ def start_api(state_dir: Path) -> int:
         "--metrics-port", "0",
     ]  # fmt: skip
     processes.start(API, command, state_dir)
-    recorded.write_text(json.dumps({"port": port}))
+    (state_dir / API_PORT).write_text(json.dumps({"port": port}))
     return port
 
 

@@ -18,7 +18,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ecs_operator_devtools.devcluster import binaries, pki, processes
 from ecs_operator_devtools.devcluster.cli import status_lines
-from ecs_operator_devtools.devcluster.cluster import OPERATOR, OPERATOR_PORTS, DevCluster, Ports
+from ecs_operator_devtools.devcluster.cluster import (
+    API,
+    API_PORT,
+    OPERATOR,
+    OPERATOR_PORTS,
+    DevCluster,
+    Ports,
+)
 from ecs_operator_devtools.devcluster.errors import DevclusterError
 
 
@@ -131,6 +138,14 @@ def test_status_shows_the_operator_the_demo_started_and_its_metrics(tmp_path: Pa
     finally:
         processes.stop(operator)
     assert status_lines(cluster)[-1].split()[:2] == [OPERATOR, "stopped"]
+    # the ECS API the demo started, and where it listens (a user who lost the demo's output)
+    api = processes.start(API, ["/bin/sleep", "60"], tmp_path)
+    (tmp_path / API_PORT).write_text(json.dumps({"port": 8130}))
+    try:
+        line = status_lines(cluster)[-1]
+        assert line.split()[:3] == [API, "running", "http://127.0.0.1:8130"]
+    finally:
+        processes.stop(api)
 
 
 def test_a_wait_fails_at_once_naming_any_component_that_exited(tmp_path: Path) -> None:

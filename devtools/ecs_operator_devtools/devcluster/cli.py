@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import binaries, operator_image, processes, realnode
-from .cluster import OPERATOR, DevCluster, default_state_dir
+from .cluster import API, OPERATOR, DevCluster, api_port, default_state_dir
 from .errors import DevclusterError
 
 
@@ -77,6 +77,13 @@ def status_lines(cluster: DevCluster) -> list[str]:
         if "metrics" in ports:
             line += f"  metrics http://127.0.0.1:{ports['metrics']}/metrics"
         lines.append(f"{line}  log {cluster.state_dir / 'logs' / (OPERATOR + '.log')}")
+    api = next((p for p in processes.tracked(cluster.state_dir) if p.name == API), None)
+    port = api_port(cluster.state_dir)
+    if api is not None and port is not None:
+        lines.append(
+            f"{API:24} {'running' if api.alive() else 'stopped'}  http://127.0.0.1:{port}"
+            "  (make demo prints its key again)"
+        )
     return lines
 
 

@@ -32,10 +32,21 @@ COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-schedul
 #: file in the state directory that records its ports
 OPERATOR = "ecs-operator"
 OPERATOR_PORTS = "operator-ports.json"
+#: the ECS API process ``ecs-operator demo`` starts (demo_api.py), and the file recording its port
+API = "ecs-operator-api"
+API_PORT = "api-port.json"
 #: how often the HorizontalPodAutoscaler controller syncs (Kubernetes' default: 15 s): an
 #: autoscaled Service reaches its minimum or maximum within seconds, and a test that checks
 #: the HPA leaves a count alone waits two syncs of this, not of 15 s
 HPA_SYNC_SECONDS = 5
+
+
+def api_port(state_dir: Path) -> int | None:
+    """The port of the ECS API ``demo`` started in ``state_dir``, if it did."""
+    try:
+        return int(json.loads((state_dir / API_PORT).read_text())["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def default_state_dir() -> Path:

@@ -161,6 +161,16 @@ def _handed_over(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[
     return {"command": argv}, shlex.join(argv)
 
 
+#: what ``kubectl ecs --help`` says first (the module's docstring is for its readers)
+DESCRIPTION = (
+    "The aws CLI's ECS commands over ecs-operator's objects in one namespace: the same "
+    "commands and flags (--cluster, --services, --tasks, --task-definition), plus kubectl's "
+    "-n/--namespace, --context and --kubeconfig. -o json prints what aws ecs prints; -o table "
+    "(the default), a summary. logs and execute-command run kubectl logs / exec on the task's "
+    "pod. A task is named by its id (its pod's name), the ECS API's id, or an ARN with either."
+)
+
+
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-n", "--namespace", help="namespace (default: the context's)")
@@ -168,7 +178,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube)")
     common.add_argument("-o", "--output", choices=("table", "json"), default="table")
     common.add_argument("--account-id", default=DEFAULT_ACCOUNT, help="AWS account id in ARNs")
-    top = argparse.ArgumentParser(prog="kubectl ecs", description=__doc__)
+    top = argparse.ArgumentParser(prog="kubectl ecs", description=DESCRIPTION)
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, run: Command, help_text: str) -> argparse.ArgumentParser:
