@@ -336,9 +336,10 @@ def test_a_service_deleted_through_the_ecs_api_drains_then_reads_inactive_everyw
 
 @pytest.mark.parametrize("asked", [True, False], ids=["StopTask", "the scheduler's"])
 def test_a_stop_the_user_asked_for_is_in_the_status_at_once(asked: bool) -> None:
-    """A status that adds only stopped tasks waits out the writer's settle window (stops come
-    in bursts during a rollout), but one StopTask asked for is written at once: a script that
-    stops a task and describes it must not find it MISSING meanwhile."""
+    """A status that adds only stopped tasks waits out the writer's settle window (a rollout's
+    replacements stop in bursts), but one StopTask asked for (or any stop but the
+    scheduler's) is written at once: a script that stops a task and describes it must not
+    find it MISSING meanwhile."""
 
     async def run() -> list[tuple[str, str, str]]:
         base = await world(web())

@@ -50,8 +50,7 @@ from ecs_operator.status.cluster import cluster_name_of
 from ecs_operator.status.conditions import merge, override
 from ecs_operator.status.rollout import Rollout, running_task_definition
 from ecs_operator.status.service import deleted, service_status
-from ecs_operator.status.service_tasks import STOPPED_TASKS, with_stopped
-from ecs_operator.status.task import USER_INITIATED
+from ecs_operator.status.service_tasks import SERVICE_SCHEDULER, STOPPED_TASKS, with_stopped
 from ecs_operator.status.workloads import task_summary, workload_state
 
 from . import identities, prepare
@@ -175,8 +174,8 @@ async def _report(
         ctx.events.record(body, "ServiceEvent", message, warning=message in view.warnings)
     if view.recount_after is not None:
         ctx.queue.add(key, after=view.recount_after)
-    asked = any(stop["stopCode"] == USER_INITIATED for stop in stops)
-    settling = not asked and (_settling(status["conditions"]) or _stops_only(previous, status))
+    unusual = any(stop["stopCode"] != SERVICE_SCHEDULER for stop in stops)
+    settling = not unusual and (_settling(status["conditions"]) or _stops_only(previous, status))
     await write_status(ctx, ECS_SERVICE, body, status, settling=settling)
     ctx.stops.written(key, stops)
     return status
@@ -184,9 +183,10 @@ async def _report(
 
 def _stops_only(previous: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
     """Whether the status tells nothing new but stopped tasks (then its write may wait for the
-    next one, and take the stops that come meanwhile along: a rollout's come in bursts). A
-    stop someone asked for (StopTask) is written at once, whatever the status says: who
-    stopped a task describes it next."""
+    next one, and take the stops that come meanwhile along: a rollout's replacements come in
+    bursts). Any other stop (StopTask's, a task that could not start, an essential container's
+    exit) is written at once, whatever the status says: it is what someone looks at next, and
+    a task seen STOPPED must not answer MISSING while its record waits."""
     others = {k: v for k, v in status.items() if k != STOPPED_TASKS and v is not None}
     return others == {k: v for k, v in previous.items() if k != STOPPED_TASKS}
 
