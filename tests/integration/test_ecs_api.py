@@ -86,6 +86,17 @@ WEB = {
 }
 
 
+def _exit_3(namespace: str) -> None:
+    """Once the standalone task's pod is there, make it exit with code 3 after 100 ms: kwok
+    plays the kubelet, so a simulation annotation says what a real container would do."""
+    selector = ("-n", namespace, "-l", "ecs-operator.dev/task")
+    wait_for(lambda: kubectl("get", "pods", *selector, "-o", "name").stdout, 60, "the task's pod")
+    kubectl(
+        "annotate", "pods", *selector,
+        "sim.ecs-operator.dev/exit-code=3", "sim.ecs-operator.dev/run-ms=100",
+    )  # fmt: skip
+
+
 def test_the_aws_cli_deploys_rolls_runs_and_deletes(
     operator: OperatorProcess, aws: AwsCli, namespace: str, tmp_path: Path
 ) -> None:
@@ -165,12 +176,7 @@ def test_the_aws_cli_deploys_rolls_runs_and_deletes(
     assert re.fullmatch(rf"{ARN}:task/default/[0-9a-f]{{32}}", task), task
     listed = aws("list-tasks", "--family", "job", "--query", "taskArns[0]", "--output", "text")
     assert listed == task  # listed while running
-    selector = ("-n", namespace, "-l", "ecs-operator.dev/task")
-    wait_for(lambda: kubectl("get", "pods", *selector, "-o", "name").stdout, 60, "the task's pod")
-    kubectl(
-        "annotate", "pods", *selector,
-        "sim.ecs-operator.dev/exit-code=3", "sim.ecs-operator.dev/run-ms=100",
-    )  # fmt: skip
+    _exit_3(namespace)
     aws("wait", "tasks-stopped", "--tasks", task)
     stopped = aws(
         "describe-tasks", "--tasks", task, "--output", "text",
@@ -416,12 +422,7 @@ def test_go_deploy_tools_deploy_and_run_with_the_go_sdks_waiters(
             containerDefinitions=[{"name": "main", "image": "busybox", "memory": 64}],
         )
         task = ecs.run_task(taskDefinition="go-job")["tasks"][0]["taskArn"]
-        selector = ("-n", namespace, "-l", "ecs-operator.dev/task")
-        wait_for(lambda: kubectl("get", "pods", *selector, "-o", "name").stdout, 60, "the pod")
-        kubectl(
-            "annotate", "pods", *selector,
-            "sim.ecs-operator.dev/exit-code=3", "sim.ecs-operator.dev/run-ms=100",
-        )  # fmt: skip
+        _exit_3(namespace)
         ecs.wait("TasksStopped", 120, tasks=[task])
         stopped = ecs.describe_tasks(tasks=[task])["tasks"][0]
         assert (stopped["stopCode"], stopped["containers"][0]["exitCode"]) == (
