@@ -141,3 +141,35 @@ def test_a_sooner_wake_up_replaces_a_later_one() -> None:
 
     asyncio.run(scenario())
     assert len(runs) == 1 and runs[0] < 5
+
+
+def test_reconciles_that_never_wait_cannot_starve_the_operator() -> None:
+    """Two keys that wake each other and finish without waiting on anything (two deleting
+    TaskDefinitions of one family once did) kept a worker busy without ever giving the event
+    loop back: the watches, the metrics and every other key starved, and the operator hung.
+    A worker yields between keys."""
+    passes = 0
+    limit = 2_000
+    others_ran_at: list[int] = []
+
+    async def scenario() -> None:
+        async def ping_pong(ctx: Any, namespace: str, name: str) -> Outcome:
+            nonlocal passes
+            passes += 1
+            if passes < limit:
+                queue.add(Key(Kind.TASK_DEFINITION, "shop", "b" if name == "a" else "a"))
+            return OK
+
+        async def another_task() -> None:
+            others_ran_at.append(passes)
+
+        queue = WorkQueue(dict.fromkeys(Kind, ping_pong))
+        queue.start(CTX, workers=1)
+        queue.add(Key(Kind.TASK_DEFINITION, "shop", "a"))
+        await asyncio.sleep(0)  # the worker takes the key
+        await asyncio.gather(another_task())
+        assert await queue.idle(5)
+        await queue.stop()
+
+    asyncio.run(scenario())
+    assert others_ran_at and others_ran_at[0] < limit, others_ran_at

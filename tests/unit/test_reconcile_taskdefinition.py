@@ -185,6 +185,20 @@ CASES = [
         woken=(Key(Kind.TASK_DEFINITION, "shop", "web-second"),),
     ),
     Case(
+        "two TaskDefinitions of a family deleted together do not wake each other",
+        objects=(
+            ecs(
+                "TaskDefinition",
+                "web-second",
+                task_definition()["spec"],
+                deletionTimestamp="2026-01-01T00:00:00Z",
+                finalizers=[FINALIZER],
+            ),
+        ),
+        then=_deleted,
+        writes=[("patch", TDS, "web")],
+    ),
+    Case(
         "a spec that breaks ECS rules is reported",
         objects=(ecs("TaskDefinition", "web", {"family": "web", "containerDefinitions": []}),),
         outcome=Outcome(Result.INVALID),
@@ -223,4 +237,6 @@ def test_task_definition_reconcile(case: Case) -> None:
     body = ctx.store.get(TASK_DEFINITION, "shop", "web")
     assert body is not None
     held = FINALIZER in (body["metadata"].get("finalizers") or [])
-    assert held == ("deletion goes on" not in case.name and "going away" not in case.name)
+    assert held == all(
+        words not in case.name for words in ("deletion goes on", "going away", "deleted together")
+    )

@@ -138,6 +138,9 @@ class WorkQueue:
 
     async def _work(self, context: Context) -> None:
         while True:
+            # give the loop back between keys: a reconcile that waits on nothing, woken again
+            # and again, would otherwise never let the watches or any other task run
+            await asyncio.sleep(0)
             key = await self._queue.get()
             self._pending.discard(key)
             self._running.add(key)

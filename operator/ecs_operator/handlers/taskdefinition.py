@@ -127,12 +127,14 @@ async def _register(
 async def _release(ctx: Context, body: dict[str, Any]) -> Outcome:
     """Hold deletion while the family is in use; let it go once nobody uses it. Another
     TaskDefinition that claims the family (refused while this one held it) is woken: the
-    family's references resolve to it from now on."""
+    family's references resolve to it from now on. (Not one being deleted too: two would wake
+    each other for as long as the store holds them, a loop that never yields.)"""
     family = spec_member(body, "family") or ""
     namespace = body["metadata"]["namespace"]
     for other in ctx.store.indexed(TASK_DEFINITION, FAMILY, namespace, family):
-        if other["metadata"]["uid"] != body["metadata"]["uid"]:
-            ctx.queue.add(Key(Kind.TASK_DEFINITION, namespace, other["metadata"]["name"]))
+        metadata = other["metadata"]
+        if metadata["uid"] != body["metadata"]["uid"] and not metadata.get("deletionTimestamp"):
+            ctx.queue.add(Key(Kind.TASK_DEFINITION, namespace, metadata["name"]))
     users = [
         f"{kind} {name}"
         for kind, _, name in references.users_of_family(
