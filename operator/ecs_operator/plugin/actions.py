@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ecs_operator.api.identifiers import short_name, task_id
+from ecs_operator.api.identifiers import short_name
 from ecs_operator.render import keys
 from ecs_operator.status.task import ecs_names
 
 from . import views
+from .task_views import plugin_task_id
 
 Body = dict[str, Any]
 
@@ -38,23 +39,17 @@ class ActionError(Exception):
 
 
 def _pod(pods: Iterable[Body], task: str) -> Body:
-    """The pod of ``task``: its id (the pod's name) or the ECS API's id for it, or an ARN."""
-    short = short_name(task)
-    found = next(
-        (
-            p
-            for p in pods
-            if short
-            in (p["metadata"]["name"], task_id(p["metadata"]["namespace"], p["metadata"]["name"]))
-        ),
-        None,
-    )
-    if found is None:
+    """The pod of ``task``: its id (the pod's name) or the ECS API's id for it, or an ARN (the
+    pods are one namespace's, the plugin's)."""
+    by_name = {p["metadata"]["name"]: p for p in pods}
+    namespace = next((p["metadata"]["namespace"] for p in by_name.values()), "")
+    wanted = plugin_task_id(task, namespace, by_name)
+    if wanted not in by_name:
         raise ActionError(
-            f"no task {short} has a pod in this namespace (a stopped task's pod is removed after "
+            f"no task {wanted} has a pod in this namespace (a stopped task's pod is removed after "
             "the operator's --task-retention)"
         )
-    return found
+    return by_name[wanted]
 
 
 def _container(pod: Body, container: str | None) -> str | None:
