@@ -429,10 +429,13 @@ def test_go_deploy_tools_deploy_and_run_with_the_go_sdks_waiters(
             "EssentialContainerExited",
             3,
         )
-        clusters = ecs.describe_clusters(
-            include=["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]
-        )["clusters"]
-        assert clusters[0]["activeServicesCount"] == 1
+        every = ["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]
+
+        def counted() -> bool:  # the cluster's counts refresh a few seconds after a change
+            (cluster,) = ecs.describe_clusters(include=every)["clusters"]
+            return bool(cluster["status"] == "ACTIVE" and cluster["activeServicesCount"] == 1)
+
+        wait_for(counted, 60, "the default cluster to count the service")
         # ECS's error codes as the Go SDK reads them (the type a caller's errors.As matches)
         with pytest.raises(GoSdkError) as missing:
             ecs.describe_task_definition(taskDefinition="nothing-here")
