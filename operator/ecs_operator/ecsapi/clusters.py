@@ -13,9 +13,9 @@ from ecs_operator.api.identifiers import DEFAULT_CLUSTER, short_name
 from ecs_operator.api.parse import parse_cluster
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK
 from ecs_operator.plugin.views import cluster_of, cluster_view
-from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label
 from ecs_operator.status.cluster import cluster_name_of
+from ecs_operator.status.service import deleted
 
 from . import errors, wire
 from .caller import Caller
@@ -151,9 +151,7 @@ async def delete(caller: Caller, request: Body) -> Body:
     if body is None:
         raise errors.cluster_not_found()
     services = [b for b in _live(await caller.list(ECS_SERVICE)) if cluster_of(b) == name]
-    if any(
-        not b["metadata"].get("annotations", {}).get(keys.ANNOTATION_DELETED_AT) for b in services
-    ):
+    if any(not deleted(b) for b in services):
         raise errors.EcsApiError(
             "ClusterContainsServicesException",
             "The Cluster cannot be deleted while Services are active.",
