@@ -24,6 +24,7 @@ from aiohttp import web
 
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER, task_id
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.kube.client import Resource
 from ecs_operator.kube.owners import controlled_by
 from ecs_operator.kube.resources import DAEMON_SET, DEPLOYMENT, ECS_SERVICE, ECS_TASK, POD
 from ecs_operator.kube.store import Store
@@ -153,34 +154,36 @@ def _starter(store: Store, pod: dict[str, Any]) -> dict[str, Any] | None:
     controller names a ReplicaSet after its Deployment and the pod's template hash). None for
     any other pod: anyone who may create pods may label one as the operator's and name a
     revision in its annotations, and must not read that revision here."""
-    metadata = pod["metadata"]
-    namespace = metadata["namespace"]
-    references: list[dict[str, Any]] = metadata.get("ownerReferences") or []
-    controller = next((r for r in references if r.get("controller")), {})
-    name = controller.get("name", "")
-    if controller.get("kind") == ECS_TASK.kind:
-        owner = store.get(ECS_TASK, namespace, name)
-        return owner if owner is not None and controlled_by(pod, owner["metadata"]["uid"]) else None
-    if controller.get("kind") == DAEMON_SET.kind:
-        workload = store.get(DAEMON_SET, namespace, name)
-        if workload is None or not controlled_by(pod, workload["metadata"]["uid"]):
-            return None
-    elif controller.get("kind") == "ReplicaSet":
-        template_hash = (metadata.get("labels") or {}).get(TEMPLATE_HASH_LABEL, "")
-        if not template_hash or not name.endswith(f"-{template_hash}"):
-            return None
-        workload = store.get(DEPLOYMENT, namespace, name.removesuffix(f"-{template_hash}"))
-    else:
+    task = _controller(store, pod, ECS_TASK)
+    if task is not None:
+        return task
+    workload = _controller(store, pod, DAEMON_SET) or _replica_sets_deployment(store, pod)
+    return _controller(store, workload, ECS_SERVICE) if workload is not None else None
+
+
+def _controller(store: Store, body: dict[str, Any], resource: Resource) -> dict[str, Any] | None:
+    """The stored object of ``resource`` that controls ``body``: its controller reference
+    names it, and its uid is the one the reference holds."""
+    reference = _controller_reference(body)
+    if reference.get("kind") != resource.kind:
         return None
-    return _service_of(store, workload) if workload is not None else None
+    owner = store.get(resource, body["metadata"]["namespace"], reference.get("name", ""))
+    return owner if owner is not None and controlled_by(body, owner["metadata"]["uid"]) else None
 
 
-def _service_of(store: Store, workload: dict[str, Any]) -> dict[str, Any] | None:
-    """The ECS Service that controls ``workload`` (a Deployment or DaemonSet), if one does."""
-    metadata = workload["metadata"]
-    for ref in metadata.get("ownerReferences") or ():
-        if ref.get("controller") and ref.get("kind") == ECS_SERVICE.kind:
-            owner = store.get(ECS_SERVICE, metadata["namespace"], ref.get("name", ""))
-            if owner is not None and controlled_by(workload, owner["metadata"]["uid"]):
-                return owner
-    return None
+def _replica_sets_deployment(store: Store, pod: dict[str, Any]) -> dict[str, Any] | None:
+    """The stored Deployment whose ReplicaSet controls ``pod``, by the ReplicaSet's name (the
+    operator keeps no ReplicaSets to check a uid against)."""
+    reference = _controller_reference(pod)
+    name = reference.get("name", "")
+    template_hash = (pod["metadata"].get("labels") or {}).get(TEMPLATE_HASH_LABEL, "")
+    suffix = f"-{template_hash}"
+    if reference.get("kind") != "ReplicaSet" or not template_hash or not name.endswith(suffix):
+        return None
+    return store.get(DEPLOYMENT, pod["metadata"]["namespace"], name.removesuffix(suffix))
+
+
+def _controller_reference(body: dict[str, Any]) -> dict[str, Any]:
+    """``body``'s controller reference (Kubernetes allows one), or ``{}``."""
+    references: list[dict[str, Any]] = body["metadata"].get("ownerReferences") or []
+    return next((r for r in references if r.get("controller")), {})
