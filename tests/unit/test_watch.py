@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecs_operator.handlers import watch
+from ecs_operator.handlers.queue import Key, Kind
 from ecs_operator.kube.resources import (
     ECS_SERVICE,
     HORIZONTAL_POD_AUTOSCALER,
@@ -56,3 +57,18 @@ def test_a_status_update_of_an_attached_object_wakes_nobody_but_an_edit_does() -
     assert not watch._only_status_changed(before, relabelled)
     assert not watch._only_status_changed(before, going)
     assert not watch._only_status_changed(None, healthier)
+
+
+def test_a_clusters_own_change_wakes_the_key_of_its_namespaces_count_refresh() -> None:
+    """The queue runs a key once at a time; with one key for a Cluster's own change and
+    another for the refresh every change in its namespace wakes, two workers wrote its counts
+    at once, and the later write of the older count stood until the namespace changed again."""
+    refresh = watch.queue_key(Kind.CLUSTER, "shop", "*")
+    assert watch.queue_key(Kind.CLUSTER, "shop", "default") == refresh
+    owned = {"metadata": {"namespace": "shop", "ownerReferences": [owner("Cluster", "prod")]}}
+    assert watch.owner_keys(owned) == [refresh]
+    assert watch.queue_key(Kind.SERVICE, "shop", "web") == Key(Kind.SERVICE, "shop", "web")
+
+
+def owner(kind: str, name: str) -> dict[str, str]:
+    return {"apiVersion": "ecs-operator.dev/v1alpha1", "kind": kind, "name": name, "uid": "u"}

@@ -34,14 +34,10 @@ from .queue import OK, Outcome
 from .target_cluster import capacity_providers
 
 
-async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
-    targets = (
-        list(ctx.store.all(ECS_CLUSTER, namespace))
-        if name == "*"
-        else [ctx.store.get(ECS_CLUSTER, namespace, name)]
-    )
-    for body in targets:
-        if body is not None and not body["metadata"].get("deletionTimestamp"):
+async def reconcile(ctx: Context, namespace: str, _: str) -> Outcome:
+    """Every Cluster of the namespace (its one queue key, ``*``: handlers/watch.queue_key)."""
+    for body in list(ctx.store.all(ECS_CLUSTER, namespace)):
+        if not body["metadata"].get("deletionTimestamp"):
             await _reconcile_one(ctx, body)
     return OK
 

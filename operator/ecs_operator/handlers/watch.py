@@ -77,6 +77,14 @@ STATUS_UNREAD = (POD_DISRUPTION_BUDGET, HORIZONTAL_POD_AUTOSCALER)
 UNLABELLED = (CONTROLLER_REVISION,)
 
 
+def queue_key(kind: Kind, namespace: str, name: str) -> Key:
+    """The key an ECS object's change wakes. A Cluster's is its namespace's (``*``), the key
+    that every change in the namespace wakes after the refresh delay: were a Cluster's own
+    key another, two workers could write its counts at once, and the later write of the
+    older count would stand until the namespace next changed."""
+    return Key(kind, namespace, "*" if kind is Kind.CLUSTER else name)
+
+
 def context(memo: kopf.Memo) -> Context:
     """The reconcile context runner.py put in kopf's memo at startup."""
     return cast(Context, memo["context"])
@@ -122,7 +130,7 @@ def owner_keys(body: dict[str, Any]) -> list[Key]:
     """The ECS objects that own ``body`` (a child), as queue keys."""
     namespace = body["metadata"].get("namespace") or ""
     return [
-        Key(OWNER_KINDS[ref["kind"]], namespace, ref["name"])
+        queue_key(OWNER_KINDS[ref["kind"]], namespace, ref["name"])
         for ref in body["metadata"].get("ownerReferences") or []
         if ref.get("apiVersion") == f"{API_GROUP}/{API_VERSION}" and ref["kind"] in OWNER_KINDS
     ]
@@ -165,10 +173,10 @@ def _ecs_handler(resource: Resource, kind: Kind) -> None:
         tracked = _track(ctx, resource, event)
         metadata = tracked.body["metadata"]
         if not tracked.status_only:
-            ctx.queue.add(Key(kind, metadata["namespace"], metadata["name"]))
+            ctx.queue.add(queue_key(kind, metadata["namespace"], metadata["name"]))
         MANAGED_OBJECTS.labels(kind=kind.value).set(ctx.store.count(resource))
         if kind not in (Kind.CLUSTER, Kind.SCHEDULED_TASK):
-            refresh = Key(Kind.CLUSTER, metadata["namespace"], "*")
+            refresh = queue_key(Kind.CLUSTER, metadata["namespace"], "*")
             ctx.queue.add(refresh, after=ctx.timers.cluster_refresh)
 
 
@@ -212,7 +220,8 @@ def _node_handler() -> None:
         after = None if event.get("type") == "DELETED" else tracked.body
         namespaces = {b["metadata"]["namespace"] for b in ctx.store.all(ECS_CLUSTER)}
         for namespace in namespaces:
-            ctx.queue.add(Key(Kind.CLUSTER, namespace, "*"), after=ctx.timers.cluster_refresh)
+            refresh = queue_key(Kind.CLUSTER, namespace, "*")
+            ctx.queue.add(refresh, after=ctx.timers.cluster_refresh)
         if node_labels.labels_changed(tracked.before, after):
             for namespace, name in node_labels.regex_services(ctx.store):
                 ctx.queue.add(Key(Kind.SERVICE, namespace, name))
