@@ -163,8 +163,16 @@ class OfflineApiServer:
             if not isinstance(result, celpy.celtypes.BoolType):
                 raise AssertionError(f"{path}: CEL {validation['rule']!r} gave {result!r}")
             if not result:
-                errors.append(f"{path}: Invalid value: {validation['message']}")
+                where = path + validation.get("fieldPath", "")
+                errors.append(f"{where}: Invalid value: {self._message(validation, activation)}")
         return errors
+
+    def _message(self, validation: dict[str, Any], activation: dict[str, Any]) -> str:
+        """The refusal's words: its ``messageExpression``'s value, else its ``message``."""
+        expression = validation.get("messageExpression")
+        if expression is None:
+            return str(validation["message"])
+        return str(self.program(expression).evaluate(activation))
 
 
 def _value_errors(value: Json, schema: dict[str, Any], path: str) -> list[str]:

@@ -221,6 +221,8 @@ def test_cel_rules_compile(apiserver: OfflineApiServer) -> None:
     assert len(rules) > 30
     for check in rules:
         apiserver.program(check.rule)
+        if check.message_expression:
+            apiserver.program(check.message_expression)
 
 
 def test_cel_lists_and_strings_are_bounded_for_the_cost_estimator(

@@ -94,6 +94,10 @@ def _attach(schema: Schema, check: ServerCheck) -> None:
     node = _node_at(schema, check.at)
     if isinstance(check, Cel):
         rule = {"rule": check.rule, "message": check.message}
+        if check.field:
+            rule["fieldPath"] = check.field
+        if check.message_expression:
+            rule["messageExpression"] = check.message_expression
         node.setdefault("x-kubernetes-validations", []).append(rule)
         return
     missing = set(check.keys) - set(node["items"].get("required", []))

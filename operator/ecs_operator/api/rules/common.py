@@ -28,11 +28,16 @@ Check = Callable[[S], list[Violation]]
 @dataclass(frozen=True)
 class Cel:
     """A rule the API server evaluates: ``rule`` runs with ``self`` bound to the schema node
-    at ``at`` (``""`` = the spec, ``"containerDefinitions[]"`` = each container, ...)."""
+    at ``at`` (``""`` = the spec, ``"containerDefinitions[]"`` = each container, ...).
+    ``field``: the member under ``at`` the refusal names (``.memory``), as the operator's own
+    check names it; ``message_expression``: CEL that words the refusal for the value at hand
+    (``message`` stands when it cannot be evaluated)."""
 
     rule: str
     message: str
     at: str = ""
+    field: str = ""
+    message_expression: str = ""
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,12 @@ def _memory_choices(sizes: Sequence[int]) -> str:
     return f"{sizes[0]} to {sizes[-1]} in steps of {sizes[1] - sizes[0]}"
 
 
+def _memory_allowed(cpu: str, choices: str) -> str:
+    """The refusal of a Fargate cpu's memory: the operator's words, and (given CEL
+    expressions) the API server's."""
+    return f"Fargate task cpu {cpu} allows memory {choices} (MiB)"
+
+
 FARGATE_CPU = (
     f"Fargate task cpu must be one of {', '.join(map(str, FARGATE_TASK_SIZES))} (CPU units)"
 )
@@ -205,8 +211,26 @@ def _cel_fargate_combinations() -> str:
     )
 
 
+def _cel_fargate_memory_allowed() -> str:
+    """CEL naming the one row of the table a refused memory is held to (the rule above holds
+    only for a cpu in the table)."""
+    choices = ", ".join(
+        f"'{cpu}': '{_memory_choices(sizes)}'" for cpu, sizes in FARGATE_TASK_SIZES.items()
+    )
+    # the operator's words, with CEL's values spliced into the quoted string
+    cpu = "' + string(self.cpu) + '"
+    memory = "' + {" + choices + "}[string(self.cpu)] + '"
+    return "'" + _memory_allowed(cpu, memory) + "'"
+
+
 @_registry.rule(
-    Cel(_cel_fargate_cpu(), FARGATE_CPU), Cel(_cel_fargate_combinations(), FARGATE_COMBINATION)
+    Cel(_cel_fargate_cpu(), FARGATE_CPU, field=".cpu"),
+    Cel(
+        _cel_fargate_combinations(),
+        FARGATE_COMBINATION,
+        field=".memory",
+        message_expression=_cel_fargate_memory_allowed(),
+    ),
 )
 def fargate_task_size(td: TaskDefinitionSpec) -> list[Violation]:
     """Fargate offers fixed cpu/memory combinations. [model doc]
@@ -219,8 +243,7 @@ def fargate_task_size(td: TaskDefinitionSpec) -> list[Violation]:
     allowed = FARGATE_TASK_SIZES[cpu]
     if memory in allowed:
         return []
-    message = f"Fargate task cpu {cpu} allows memory {_memory_choices(allowed)} (MiB)"
-    return [Violation("memory", message)]
+    return [Violation("memory", _memory_allowed(str(cpu), _memory_choices(allowed)))]
 
 
 #: The rules of a task definition that requires FARGATE, in order.
