@@ -245,6 +245,36 @@ def test_valid_manifests_are_accepted(
     PARSERS[valid_manifest.body["kind"]](valid_manifest.body["spec"])
 
 
+def test_kubectl_names_the_field_the_operator_names(
+    invalid_manifest: Manifest, apiserver: OfflineApiServer
+) -> None:
+    """A refusal at apply names the field the operator's own check names (``spec.memory``),
+    or the list holding it when the rule runs over the list and cannot index it
+    (``spec.containerDefinitions`` for ``containerDefinitions[0].links``): never just
+    ``spec`` when the rule is about one member."""
+    with pytest.raises(EcsValidationError) as refused:
+        PARSERS[invalid_manifest.body["kind"]](invalid_manifest.body["spec"])
+    named = [_unindexed(f"spec.{path}") for path in refused.value.paths]
+    for error in apiserver.errors(invalid_manifest.body):
+        if error.startswith("<nil>") or any(map(error.__contains__, _ABOUT_MEMBERS)):
+            continue
+        quoted = re.match(r'unknown field "([^"]+)"', error)
+        field = _unindexed(quoted.group(1) if quoted else error.split(": ")[0])
+        assert any(path == field or path.startswith(f"{field}[]") for path in named), (
+            f"kubectl names {field}, the operator {named}: {error}"
+        )
+
+
+#: refusals of a list's item or a map's key as a whole, where the operator names the member
+#: that repeats (a list-map key) or the key itself
+_ABOUT_MEMBERS = ("Duplicate value", "keys are at most")
+
+
+def _unindexed(path: str) -> str:
+    """A field path without its list indices: ``a[0].b`` -> ``a[].b``."""
+    return re.sub(r"\[[^]]*\]", "[]", path)
+
+
 def test_invalid_manifests_are_refused_as_expected(
     invalid_manifest: Manifest, apiserver: OfflineApiServer
 ) -> None:

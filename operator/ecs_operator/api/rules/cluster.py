@@ -32,6 +32,7 @@ DEFAULT_STRATEGY_PROVIDERS = (
         " || self.defaultCapacityProviderStrategy.all(i, has(self.capacityProviders)"
         " && i.capacityProvider in self.capacityProviders)",
         DEFAULT_STRATEGY_PROVIDERS,
+        field=".defaultCapacityProviderStrategy",
     )
 )
 def default_strategy_uses_cluster_providers(cluster: ClusterSpec) -> list[Violation]:
@@ -66,6 +67,7 @@ DEFINITION_LISTED = "capacityProviderDefinitions[].name must be listed in capaci
         " || self.capacityProviderDefinitions.all(d, has(self.capacityProviders)"
         " && d.name in self.capacityProviders)",
         DEFINITION_LISTED,
+        field=".capacityProviderDefinitions",
     )
 )
 def capacity_provider_definitions_listed(cluster: ClusterSpec) -> list[Violation]:
@@ -89,6 +91,7 @@ PROVIDER_PREFIX = (
         "!self.name.matches('^(?i)(aws|ecs|fargate)')",
         PROVIDER_PREFIX,
         "capacityProviderDefinitions[]",
+        field=".name",
     )
 )
 def capacity_provider_definition_names(cluster: ClusterSpec) -> list[Violation]:
@@ -112,6 +115,7 @@ CONTAINER_INSIGHTS_VALUES = ("enhanced", "enabled", "disabled")
         " || self.value in ['enhanced', 'enabled', 'disabled']",
         CONTAINER_INSIGHTS,
         "settings[]",
+        field=".value",
     )
 )
 def container_insights_value(cluster: ClusterSpec) -> list[Violation]:
@@ -131,6 +135,7 @@ TOLERATION_EXISTS = "a toleration with operator Exists takes no value"
         "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
         TOLERATION_EXISTS,
         "capacityProviderDefinitions[].tolerations[]",
+        field=".value",
     )
 )
 def toleration_exists_without_value(cluster: ClusterSpec) -> list[Violation]:

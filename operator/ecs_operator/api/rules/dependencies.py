@@ -22,6 +22,7 @@ KNOWN_DEPENDENCY = (
         "self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d,"
         " self.containerDefinitions.exists(t, t.name == d.containerName)))",
         KNOWN_DEPENDENCY,
+        field=".containerDefinitions",
     )
 )
 def depends_on_known_containers(td: TaskDefinitionSpec) -> list[Violation]:
@@ -43,6 +44,7 @@ SELF_DEPENDENCY = "a container can't list itself in dependsOn"
         "!has(self.dependsOn) || self.dependsOn.all(d, d.containerName != self.name)",
         SELF_DEPENDENCY,
         EACH_CONTAINER,
+        field=".dependsOn",
     )
 )
 def no_self_dependency(td: TaskDefinitionSpec) -> list[Violation]:
@@ -123,6 +125,7 @@ EXIT_CONDITION = (
     Cel(
         _cel_dependency_targets(("COMPLETE", "SUCCESS"), "has(t.essential) && !t.essential"),
         EXIT_CONDITION,
+        field=".containerDefinitions",
     )
 )
 def exit_conditions_target_non_essential(td: TaskDefinitionSpec) -> list[Violation]:
@@ -136,7 +139,13 @@ def exit_conditions_target_non_essential(td: TaskDefinitionSpec) -> list[Violati
 HEALTHY_CONDITION = "dependsOn condition HEALTHY needs a healthCheck on the target container"
 
 
-@_registry.rule(Cel(_cel_dependency_targets(("HEALTHY",), "has(t.healthCheck)"), HEALTHY_CONDITION))
+@_registry.rule(
+    Cel(
+        _cel_dependency_targets(("HEALTHY",), "has(t.healthCheck)"),
+        HEALTHY_CONDITION,
+        field=".containerDefinitions",
+    )
+)
 def healthy_condition_needs_health_check(td: TaskDefinitionSpec) -> list[Violation]:
     """HEALTHY waits for a health check, so the target has one. [model doc]
     ContainerDependency.condition (7.6)."""
@@ -155,6 +164,7 @@ HEALTH_CHECK_COMMAND = (
         "size(self.command) == 0 || self.command[0] in ['CMD', 'CMD-SHELL']",
         HEALTH_CHECK_COMMAND,
         f"{EACH_CONTAINER}.healthCheck",
+        field=".command",
     )
 )
 def health_check_command(td: TaskDefinitionSpec) -> list[Violation]:

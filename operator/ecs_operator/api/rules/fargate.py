@@ -77,6 +77,7 @@ def not_on_fargate(parameter: str) -> str:
         Cel(
             f"!({CEL_FARGATE}) || !has(self.{field}) || self.{field}.all(x, {unset})",
             not_on_fargate(f"{field}[].{parameter}"),
+            field=f".{field}",
         )
         for field, parameter, unset in NOT_ON_FARGATE
     )
@@ -99,11 +100,12 @@ FARGATE_NAMESPACES = not_on_fargate("ipcMode, or a pidMode other than task")
 
 
 @_registry.rule(
+    Cel(f"!({CEL_FARGATE}) || !has(self.ipcMode)", FARGATE_NAMESPACES, field=".ipcMode"),
     Cel(
-        f"!({CEL_FARGATE}) || (!has(self.ipcMode)"
-        " && (!has(self.pidMode) || self.pidMode == 'task'))",
+        f"!({CEL_FARGATE}) || !has(self.pidMode) || self.pidMode == 'task'",
         FARGATE_NAMESPACES,
-    )
+        field=".pidMode",
+    ),
 )
 def fargate_namespaces(td: TaskDefinitionSpec) -> list[Violation]:
     """Fargate shares no IPC namespace and only the task's PID namespace. [model doc]
@@ -123,6 +125,7 @@ FARGATE_AWSVPC = "Fargate tasks (requiresCompatibilities FARGATE) need networkMo
     Cel(
         f"!({CEL_FARGATE}) || (has(self.networkMode) && self.networkMode == 'awsvpc')",
         FARGATE_AWSVPC,
+        field=".networkMode",
     )
 )
 def fargate_requires_awsvpc(td: TaskDefinitionSpec) -> list[Violation]:
@@ -136,7 +139,12 @@ def fargate_requires_awsvpc(td: TaskDefinitionSpec) -> list[Violation]:
 FARGATE_SIZE = "Fargate tasks (requiresCompatibilities FARGATE) need task-level cpu and memory"
 
 
-@_registry.rule(Cel(f"!({CEL_FARGATE}) || (has(self.cpu) && has(self.memory))", FARGATE_SIZE))
+@_registry.rule(
+    *(
+        Cel(f"!({CEL_FARGATE}) || has(self.{field})", FARGATE_SIZE, field=f".{field}")
+        for field in ("cpu", "memory")
+    )
+)
 def fargate_requires_task_size(td: TaskDefinitionSpec) -> list[Violation]:
     """Fargate sizes the task, not the containers. [model doc] RegisterTaskDefinitionRequest
     .cpu/.memory (7.2)."""

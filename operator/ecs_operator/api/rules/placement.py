@@ -17,7 +17,13 @@ _registry = Registry[ServiceSpec | TaskSpec]()
 CLIENT_TOKEN = "clientToken may hold only ASCII characters 33-126 (no spaces)"
 
 
-@_registry.rule(Cel("!has(self.clientToken) || self.clientToken.matches('^[!-~]*$')", CLIENT_TOKEN))
+@_registry.rule(
+    Cel(
+        "!has(self.clientToken) || self.clientToken.matches('^[!-~]*$')",
+        CLIENT_TOKEN,
+        field=".clientToken",
+    )
+)
 def client_token_characters(spec: ServiceSpec | TaskSpec) -> list[Violation]:
     """A client token is printable ASCII; its length is the shape's (36 for CreateService, 64
     for RunTask). [model doc] CreateServiceRequest.clientToken, RunTaskRequest.clientToken:
@@ -35,6 +41,7 @@ LAUNCH_TYPE_XOR = "launchType and capacityProviderStrategy are mutually exclusiv
         "!has(self.launchType) || !has(self.capacityProviderStrategy)"
         " || size(self.capacityProviderStrategy) == 0",
         LAUNCH_TYPE_XOR,
+        field=".capacityProviderStrategy",
     )
 )
 def launch_type_xor_strategy(spec: ServiceSpec | TaskSpec) -> list[Violation]:
@@ -95,6 +102,7 @@ DISTINCT_INSTANCE = "a distinctInstance placement constraint takes no expression
         "self.type != 'distinctInstance' || !has(self.expression) || self.expression == ''",
         DISTINCT_INSTANCE,
         "placementConstraints[]",
+        field=".expression",
     )
 )
 def distinct_instance_without_expression(spec: ServiceSpec | TaskSpec) -> list[Violation]:

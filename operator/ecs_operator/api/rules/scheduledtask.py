@@ -16,7 +16,11 @@ EXPRESSION_FORM = "scheduleExpression must be cron(...), rate(...) or at(...)"
 
 
 @_registry.rule(
-    Cel(r"self.scheduleExpression.matches('^\\s*(cron|rate|at)\\(.*\\)\\s*$')", EXPRESSION_FORM)
+    Cel(
+        r"self.scheduleExpression.matches('^\\s*(cron|rate|at)\\(.*\\)\\s*$')",
+        EXPRESSION_FORM,
+        field=".scheduleExpression",
+    )
 )
 def schedule_expression(schedule: ScheduledTaskSpec) -> list[Violation]:
     """A cron, rate or at expression in EventBridge's syntax. [EventBridge Scheduler]
@@ -47,6 +51,7 @@ FLEXIBLE_WINDOW = "maximumWindowInMinutes is required with mode FLEXIBLE and ref
         "(self.mode == 'FLEXIBLE') == has(self.maximumWindowInMinutes)",
         FLEXIBLE_WINDOW,
         "flexibleTimeWindow",
+        field=".maximumWindowInMinutes",
     )
 )
 def flexible_time_window(schedule: ScheduledTaskSpec) -> list[Violation]:

@@ -29,8 +29,8 @@ REPLICA_COUNT = "desiredCount is required unless schedulingStrategy is DAEMON"
 
 
 @_registry.rule(
-    Cel(f"!({_CEL_DAEMON}) || !has(self.desiredCount)", DAEMON_COUNT),
-    Cel(f"({_CEL_DAEMON}) || has(self.desiredCount)", REPLICA_COUNT),
+    Cel(f"!({_CEL_DAEMON}) || !has(self.desiredCount)", DAEMON_COUNT, field=".desiredCount"),
+    Cel(f"({_CEL_DAEMON}) || has(self.desiredCount)", REPLICA_COUNT, field=".desiredCount"),
 )
 def desired_count_by_scheduling_strategy(service: ServiceSpec) -> list[Violation]:
     """REPLICA services need desiredCount; DAEMON services have none. [model doc]
@@ -91,7 +91,12 @@ DAEMON_LIMITS: tuple[tuple[str, str, str, Callable[[ServiceSpec], bool]], ...] =
 )
 
 
-@_registry.rule(*(Cel(f"!({_CEL_DAEMON}) || ({ok})", why) for _, why, ok, _ in DAEMON_LIMITS))
+@_registry.rule(
+    *(
+        Cel(f"!({_CEL_DAEMON}) || ({ok})", why, field=f".{field}")
+        for field, why, ok, _ in DAEMON_LIMITS
+    )
+)
 def daemon_limits(service: ServiceSpec) -> list[Violation]:
     """DAEMON services run one task per EC2 container instance, so no Fargate, no CODE_DEPLOY
     or EXTERNAL controller, no placement strategy, no volumes configured at launch, no scaling.
@@ -112,6 +117,7 @@ TASK_DEFINITION_REQUIRED = (
         " && has(self.deploymentController.type)"
         " && self.deploymentController.type == 'EXTERNAL')",
         TASK_DEFINITION_REQUIRED,
+        field=".taskDefinition",
     )
 )
 def task_definition_required(service: ServiceSpec) -> list[Violation]:
@@ -128,16 +134,21 @@ ECS_CONTROLLER = (
     "deploymentConfiguration.deploymentCircuitBreaker and .alarms work only with the ECS "
     "deployment controller"
 )
+#: the deploymentConfiguration members that roll a deployment back
+ROLLBACKS = ("deploymentCircuitBreaker", "alarms")
 
 
 @_registry.rule(
-    Cel(
-        "!has(self.deploymentController) || !has(self.deploymentController.type)"
-        " || self.deploymentController.type == 'ECS'"
-        " || !has(self.deploymentConfiguration)"
-        " || (!has(self.deploymentConfiguration.deploymentCircuitBreaker)"
-        " && !has(self.deploymentConfiguration.alarms))",
-        ECS_CONTROLLER,
+    *(
+        Cel(
+            "!has(self.deploymentController) || !has(self.deploymentController.type)"
+            " || self.deploymentController.type == 'ECS'"
+            " || !has(self.deploymentConfiguration)"
+            f" || !has(self.deploymentConfiguration.{field})",
+            ECS_CONTROLLER,
+            field=f".deploymentConfiguration.{field}",
+        )
+        for field in ROLLBACKS
     )
 )
 def rollback_needs_ecs_controller(service: ServiceSpec) -> list[Violation]:
@@ -148,7 +159,7 @@ def rollback_needs_ecs_controller(service: ServiceSpec) -> list[Violation]:
         return []
     return [
         Violation(f"deploymentConfiguration.{field}", ECS_CONTROLLER)
-        for field in ("deploymentCircuitBreaker", "alarms")
+        for field in ROLLBACKS
         if getattr(config, field) is not None
     ]
 
@@ -191,6 +202,7 @@ def _strategy_settings_cel(setting: str, strategy: str, required: bool) -> str:
             _strategy_settings_cel(*entry),
             strategy_setting_message(*entry),
             "deploymentConfiguration",
+            field=f".{entry[0]}",
         )
         for entry in STRATEGY_SETTINGS
     )
@@ -216,6 +228,7 @@ MANAGED_TAGS = "enableECSManagedTags requires propagateTags"
     Cel(
         "!has(self.enableECSManagedTags) || !self.enableECSManagedTags || has(self.propagateTags)",
         MANAGED_TAGS,
+        field=".propagateTags",
     )
 )
 def managed_tags_need_propagate_tags(service: ServiceSpec) -> list[Violation]:
@@ -262,11 +275,13 @@ def tasks_per_service(member: str) -> str:
     Cel(
         f"!has(self.desiredCount) || self.desiredCount <= {TASKS_PER_SERVICE}",
         tasks_per_service("desiredCount"),
+        field=".desiredCount",
     ),
     Cel(
         f"self.maxCapacity <= {TASKS_PER_SERVICE}",
         tasks_per_service("autoScaling.maxCapacity"),
         "autoScaling",
+        field=".maxCapacity",
     ),
 )
 def tasks_per_service_quota(service: ServiceSpec) -> list[Violation]:
@@ -288,7 +303,9 @@ def tasks_per_service_quota(service: ServiceSpec) -> list[Violation]:
 SCALING_BOUNDS = "autoScaling.minCapacity must not exceed autoScaling.maxCapacity"
 
 
-@_registry.rule(Cel("self.minCapacity <= self.maxCapacity", SCALING_BOUNDS, "autoScaling"))
+@_registry.rule(
+    Cel("self.minCapacity <= self.maxCapacity", SCALING_BOUNDS, "autoScaling", field=".minCapacity")
+)
 def auto_scaling_bounds(service: ServiceSpec) -> list[Violation]:
     """The scalable target's bounds are ordered, as Application Auto Scaling's
     RegisterScalableTarget requires."""

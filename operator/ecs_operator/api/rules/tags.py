@@ -26,6 +26,7 @@ def tags_cel(at: str = "") -> Cel:
         " && self.tags.exists_one(u, has(u.key) && u.key == t.key))",
         TAG_KEYS,
         at,
+        field=".tags",
     )
 
 

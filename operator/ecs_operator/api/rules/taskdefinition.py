@@ -42,7 +42,11 @@ ESSENTIAL = (
 
 
 @_registry.rule(
-    Cel("self.containerDefinitions.exists(c, !has(c.essential) || c.essential)", ESSENTIAL)
+    Cel(
+        "self.containerDefinitions.exists(c, !has(c.essential) || c.essential)",
+        ESSENTIAL,
+        field=".containerDefinitions",
+    )
 )
 def essential_container(td: TaskDefinitionSpec) -> list[Violation]:
     """At least one container is essential. [model doc] ContainerDefinition.essential (7.6)."""
@@ -64,6 +68,7 @@ HOST_PORT = (
         " || c.portMappings.all(p, !has(p.hostPort) || !has(p.containerPort)"
         " || p.hostPort == p.containerPort))",
         HOST_PORT,
+        field=".containerDefinitions",
     )
 )
 def host_port_equals_container_port(td: TaskDefinitionSpec) -> list[Violation]:
@@ -88,6 +93,7 @@ NO_NETWORK_PORTS = "with networkMode none, containers can't have portMappings"
         "!has(self.networkMode) || self.networkMode != 'none'"
         " || self.containerDefinitions.all(c, !has(c.portMappings) || size(c.portMappings) == 0)",
         NO_NETWORK_PORTS,
+        field=".containerDefinitions",
     )
 )
 def no_port_mappings_without_network(td: TaskDefinitionSpec) -> list[Violation]:
@@ -110,6 +116,7 @@ LINKS = "links are supported only with networkMode bridge (the default)"
         "!has(self.networkMode) || self.networkMode == 'bridge'"
         " || self.containerDefinitions.all(c, !has(c.links) || size(c.links) == 0)",
         LINKS,
+        field=".containerDefinitions",
     )
 )
 def links_need_bridge(td: TaskDefinitionSpec) -> list[Violation]:
@@ -162,6 +169,7 @@ RESERVATION = (
         " || self.memory >= self.memoryReservation",
         RESERVATION,
         EACH_CONTAINER,
+        field=".memoryReservation",
     )
 )
 def memory_covers_reservation(td: TaskDefinitionSpec) -> list[Violation]:
@@ -186,6 +194,7 @@ CONTAINER_MEMORY = (
         "has(self.memory) || self.containerDefinitions.all(c,"
         " has(c.memory) || has(c.memoryReservation))",
         CONTAINER_MEMORY,
+        field=".containerDefinitions",
     )
 )
 def container_memory_without_task_memory(td: TaskDefinitionSpec) -> list[Violation]:
