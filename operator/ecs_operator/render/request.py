@@ -81,7 +81,8 @@ def context(
         strategies=tuple(
             Constraint(f"placementStrategy[{k}]", s.type, s.field)
             for k, s in enumerate(req.placementStrategy or ())
-        ),
+        )
+        or _default_strategies(req),
     )
     service = req.serviceName if isinstance(req, CreateServiceRequest) else None
     return RenderContext(
@@ -98,6 +99,21 @@ def context(
         node_labels=options.node_labels,
         task_metadata_url=options.task_metadata_url,
     )
+
+
+#: ECS's strategy for a service's tasks that names none: "For tasks running as part of an
+#: Amazon ECS service, the task placement strategy is spread using the
+#: attribute:ecs.availability-zone" (a standalone task's is random, the scheduler's own)
+SERVICE_DEFAULT_STRATEGY = (
+    Constraint("placementStrategy", "spread", "attribute:ecs.availability-zone"),
+)
+
+
+def _default_strategies(req: CreateServiceRequest | RunTaskRequest) -> tuple[Constraint, ...]:
+    """The placement strategy ECS gives tasks whose request names none: a REPLICA service's
+    spread over zones (a DAEMON runs one task per instance)."""
+    replica = isinstance(req, CreateServiceRequest) and req.schedulingStrategy != "DAEMON"
+    return SERVICE_DEFAULT_STRATEGY if replica else ()
 
 
 AWSVPC_CONFIGURATION = (

@@ -408,3 +408,36 @@ def test_strategies_spread_binpack_and_random() -> None:
     ]
     assert "affinity" not in pod
     assert [f.kind for f in findings_at(rendered, "placementStrategy[1]")] == ["ignored"]
+
+
+ZONE_SPREAD = {
+    "maxSkew": 1,
+    "topologyKey": "topology.kubernetes.io/zone",
+    "whenUnsatisfiable": "ScheduleAnyway",
+    "labelSelector": {
+        "matchLabels": {"ecs-operator.dev/cluster": "default", "ecs-operator.dev/service": "web"}
+    },
+}
+
+
+@pytest.mark.parametrize("launch_type", ["EC2", "FARGATE"])
+def test_a_service_that_names_no_strategy_spreads_its_tasks_over_zones_as_ecs_does(
+    launch_type: str,
+) -> None:
+    """ECS: "For tasks running as part of an Amazon ECS service, the task placement strategy is
+    spread using the attribute:ecs.availability-zone" (task-placement-strategies.html). A
+    service's own strategy replaces it; a standalone task's default is random, and a DAEMON
+    runs one task per instance."""
+    web = {"serviceName": "web", "desiredCount": 4, "launchType": launch_type}
+    fargate = {"networkMode": "awsvpc", "cpu": "256", "memory": "512"}
+    td = task(**(fargate if launch_type == "FARGATE" else {}))
+    pod = render_service(CreateServiceRequest(**web), td, Options()).workload
+    assert pod["spec"]["template"]["spec"]["topologySpreadConstraints"] == [ZONE_SPREAD]
+    packed = CreateServiceRequest(**web, placementStrategy=[{"type": "binpack", "field": "memory"}])
+    own = render_service(packed, td, Options()).workload["spec"]["template"]["spec"]
+    assert "topologySpreadConstraints" not in own
+    if launch_type == "EC2":
+        daemon = CreateServiceRequest(serviceName="web", schedulingStrategy="DAEMON")
+        agent = render_service(daemon, td, Options()).workload["spec"]["template"]["spec"]
+        assert "topologySpreadConstraints" not in agent
+    assert "topologySpreadConstraints" not in spec(render(td))
