@@ -314,13 +314,6 @@ CASES = [
         "healthCheck",
     ),
     Case(
-        "health_check_command",
-        "TaskDefinition",
-        containers(EC2, {"healthCheck": {"command": ["curl", "-f", "http://localhost/"]}}),
-        "containerDefinitions[0].healthCheck.command[0]",
-        "CMD-SHELL",
-    ),
-    Case(
         "mount_points_name_volumes",
         "TaskDefinition",
         containers(EC2, {"mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}]}),

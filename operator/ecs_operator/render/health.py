@@ -32,6 +32,26 @@ LINUX_SHELL = ("/bin/sh", "-c")
 WINDOWS_SHELL = ("cmd", "/S", "/C")
 
 
+#: why Docker runs no check for a command of another form than CMD or CMD-SHELL (ECS hands the
+#: command to Docker as the check's ``Test``; moby's daemon/health.go), so the container's
+#: health stays UNKNOWN and nothing acts on it, on ECS as here
+UNCHECKED = {
+    "NONE": "NONE turns the check off, as in Docker",
+    "": (
+        'Docker runs no check whose command starts with neither CMD nor CMD-SHELL ("Unknown '
+        'healthcheck type"); write ["CMD", ...] to run it'
+    ),
+}
+
+
+def unchecked(check: HealthCheck) -> str | None:
+    """Why Docker would run no check for this command (None: it runs one)."""
+    kind = (check.command or [""])[0]
+    if kind in ("CMD", "CMD-SHELL"):
+        return None
+    return UNCHECKED.get(kind, UNCHECKED[""])
+
+
 def probe_command(check: HealthCheck, path: str, windows: bool) -> list[str]:
     """The exec command of a health check (``CMD`` / ``CMD-SHELL`` form)."""
     kind, *rest = check.command or ("",)
@@ -63,7 +83,11 @@ def probes(
 ) -> dict[str, Any]:
     """``livenessProbe`` when ``liveness`` (+ ``readinessProbe`` when ``readiness``, +
     ``startupProbe`` when the check has a start period or ``gate`` says others wait for this
-    container to be healthy)."""
+    container to be healthy); none for a command Docker runs no check for."""
+    why = unchecked(check)
+    if why is not None:
+        report.ignored(path + ".command", f"{why}: the container's health stays UNKNOWN")
+        return {}
     interval = _positive(check.interval, DEFAULT_INTERVAL, path + ".interval", report)
     retries = _positive(check.retries, DEFAULT_RETRIES, path + ".retries", report)
     command = probe_command(check, path, windows)

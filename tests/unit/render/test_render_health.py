@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.render import RenderError
 
 from .helpers import container, containers, findings_at, render, task
@@ -73,7 +74,31 @@ def test_probes_do_not_share_objects() -> None:
     assert app["livenessProbe"]["exec"] is not app["startupProbe"]["exec"]
 
 
-@pytest.mark.parametrize("command", [["curl"], ["CMD"], ["NONE"]])
+@pytest.mark.parametrize(
+    ("command", "why"),
+    [
+        (["/healthcheck"], "neither CMD nor CMD-SHELL"),
+        (["curl", "-f", "http://localhost/"], "neither CMD nor CMD-SHELL"),
+        (["NONE"], "NONE turns the check off"),
+    ],
+)
+def test_a_command_docker_runs_no_check_for_gets_no_probe_and_reads_unknown(
+    command: list[str], why: str
+) -> None:
+    """ECS registers any command, and hands it to Docker as the check's ``Test``: Docker runs
+    no check for a type other than CMD or CMD-SHELL ("Unknown healthcheck type", moby's
+    daemon/health.go) nor for NONE, so the container's health stays UNKNOWN and nothing acts
+    on it. AWS's own ADOT collector sidecar example uses ``["/healthcheck"]``."""
+    td = task([container(healthCheck={"command": command})])
+    parse_task_definition(td.model_dump(exclude_none=True))  # registered, as ECS registers it
+    rendered = render(td, service="web")
+    app = containers(rendered)["app"]
+    assert not {"livenessProbe", "readinessProbe", "startupProbe"} & set(app)
+    [finding] = findings_at(rendered, "containerDefinitions[0].healthCheck.command")
+    assert finding.kind == "ignored" and why in finding.message and "UNKNOWN" in finding.message
+
+
+@pytest.mark.parametrize("command", [["CMD"], ["CMD-SHELL"]])
 def test_malformed_commands_are_a_render_error(command: list[str]) -> None:
     with pytest.raises(RenderError) as error:
         _app(command=command)

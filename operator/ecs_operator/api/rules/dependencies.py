@@ -154,28 +154,6 @@ def healthy_condition_needs_health_check(td: TaskDefinitionSpec) -> list[Violati
     )
 
 
-HEALTH_CHECK_COMMAND = (
-    "healthCheck.command must start with CMD (run the arguments) or CMD-SHELL (run a shell command)"
-)
-
-
-@_registry.rule(
-    Cel(
-        "size(self.command) == 0 || self.command[0] in ['CMD', 'CMD-SHELL']",
-        HEALTH_CHECK_COMMAND,
-        f"{EACH_CONTAINER}.healthCheck",
-        field=".command",
-    )
-)
-def health_check_command(td: TaskDefinitionSpec) -> list[Violation]:
-    """The health check command says how to run it. [model doc] HealthCheck.command (7.7)."""
-    return [
-        Violation(f"{path}.healthCheck.command[0]", HEALTH_CHECK_COMMAND)
-        for path, c in containers(td)
-        if c.healthCheck is not None and c.healthCheck.command[:1] not in (["CMD"], ["CMD-SHELL"])
-    ]
-
-
 MOUNT_SOURCE = "mountPoints[].sourceVolume must name a volume of the task definition (volumes)"
 
 
