@@ -149,7 +149,7 @@ def test_each_container_is_given_the_endpoint_unless_it_sets_the_variable_itself
 def test_without_an_endpoint_no_container_is_given_one() -> None:
     api, _ = asyncio.run(_started(Settings()))
     assert "ECS_CONTAINER_METADATA_URI_V4" not in _env(api, "side")
-    assert list(_env(api, "app-main")) == ["ECS_CONTAINER_METADATA_URI"]
+    assert list(_env(api, "app-main")) == ["AWS_EXECUTION_ENV", "ECS_CONTAINER_METADATA_URI"]
 
 
 def test_the_task_as_its_containers_read_it() -> None:

@@ -185,9 +185,9 @@ CONTAINER: Mapping[str, Member] = {
         annotation=keys.ANNOTATION_RESTART_POLICIES,
         note="mapped-approx or unsupported without ContainerRestartRules",
     ),
-    "entryPoint": Member("`command`", "process"),
-    "command": Member("`args`", "process"),
-    "environment": Member("`env`", "process"),
+    "entryPoint": Member("`command`, each `$` written `$$` (the kubelet's escape)", "process"),
+    "command": Member("`args`, each `$` written `$$` (the kubelet's escape)", "process"),
+    "environment": Member("`env`, each `$` written `$$` (the kubelet's escape)", "process"),
     "environmentFiles": Member(
         "`envFrom.configMapRef`: ConfigMap `envfile-<bucket/key>`",
         "process",

@@ -24,6 +24,7 @@ from typing import Any
 from ..api.shapes import HealthCheck
 from .errors import fail
 from .findings import Report
+from .process import verbatim
 
 DEFAULT_INTERVAL = 30
 DEFAULT_TIMEOUT = 5
@@ -56,9 +57,9 @@ def probe_command(check: HealthCheck, path: str, windows: bool) -> list[str]:
     """The exec command of a health check (``CMD`` / ``CMD-SHELL`` form)."""
     kind, *rest = check.command or ("",)
     if kind == "CMD" and rest:
-        return list(rest)
+        return [verbatim(word) for word in rest]
     if kind == "CMD-SHELL" and rest:
-        return [*(WINDOWS_SHELL if windows else LINUX_SHELL), " ".join(rest)]
+        return [*(WINDOWS_SHELL if windows else LINUX_SHELL), verbatim(" ".join(rest))]
     raise fail(path + ".command", 'must be ["CMD", args...] or ["CMD-SHELL", "command"]')
 
 

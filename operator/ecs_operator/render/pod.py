@@ -59,6 +59,7 @@ CONTAINER_ORDER = (
 SPEC_ORDER = (
     "serviceAccountName",
     "automountServiceAccountToken",
+    "enableServiceLinks",
     "restartPolicy",
     "terminationGracePeriodSeconds",
     "shareProcessNamespace",
@@ -136,11 +137,12 @@ class _PodBuilder:
         cd, name, path = self.defs[i], self.names[i], f"containerDefinitions[{i}]"
         role = self.plan.roles[i]
         parts: dict[str, Any] = {"name": name, **process.process(cd, path, self.report)}
+        own = [e["name"] for e in parts.get("env", ())]
+        agent = task_metadata.execution_env(self.ctx.placement.is_fargate, own)
         if self.ctx.task_metadata_url:
-            own = [e["name"] for e in parts.get("env", ())]
-            found = task_metadata.endpoint_env(self.ctx.task_metadata_url, cd.name, own)
-            if found:
-                parts["env"] = [*found, *parts.get("env", ())]
+            agent += task_metadata.endpoint_env(self.ctx.task_metadata_url, cd.name, own)
+        if agent:
+            parts["env"] = [*agent, *parts.get("env", ())]
         ports = network.container_ports(cd, name, path, self.ports, self.report)
         if ports:
             parts["ports"] = ports
@@ -231,6 +233,9 @@ class _PodBuilder:
         parts: dict[str, Any] = {
             "serviceAccountName": who.name,
             "automountServiceAccountToken": False,
+            # no Docker-link variables (API_PORT=tcp://...) for the namespace's Services: a
+            # container's environment is its task definition's and the agent's, as on ECS
+            "enableServiceLinks": False,
             "restartPolicy": "Never" if ctx.standalone else "Always",
         }
         grace = lifecycle.termination_grace(self.defs, report, ctx.placement.is_fargate)

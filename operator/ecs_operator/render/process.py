@@ -1,8 +1,9 @@
 """What a container runs: image, entry point, arguments, directory and environment.
 
 ``entryPoint`` is Docker's ENTRYPOINT and ``command`` its CMD, exactly Kubernetes' ``command``
-and ``args``; they are copied, never swapped (a swap overrides the image's ENTRYPOINT).
-Environment values are copied in order; ``secrets`` become ``secretKeyRef`` env vars and
+and ``args``; they are copied, never swapped (a swap overrides the image's ENTRYPOINT), with
+each ``$`` escaped from the kubelet's expansion (``verbatim``). Environment values are copied
+in order, escaped alike; ``secrets`` become ``secretKeyRef`` env vars and
 ``environmentFiles`` ``configMapRef`` sources, by the naming convention of secrets.py.
 """
 
@@ -20,9 +21,9 @@ def process(cd: ContainerDefinition, path: str, report: Report) -> dict[str, Any
     """The container fields for image, command, args, workingDir, env and envFrom."""
     out: dict[str, Any] = {"image": cd.image}
     if cd.entryPoint:
-        out["command"] = list(cd.entryPoint)
+        out["command"] = [verbatim(word) for word in cd.entryPoint]
     if cd.command:
-        out["args"] = list(cd.command)
+        out["args"] = [verbatim(word) for word in cd.command]
     if cd.workingDirectory:
         out["workingDir"] = cd.workingDirectory
     env = [*_plain_env(cd, path, report), *_secret_env(cd, path, report)]
@@ -32,6 +33,13 @@ def process(cd: ContainerDefinition, path: str, report: Report) -> dict[str, Any
     if env_from:
         out["envFrom"] = env_from
     return out
+
+
+def verbatim(value: str) -> str:
+    """``value`` as the kubelet must be given it to hand the container what ECS hands Docker:
+    it reads ``$(NAME)`` in a container's command, arguments, environment values and exec
+    probes as a variable's value and ``$$`` as ``$``, so every ``$`` is written ``$$``."""
+    return value.replace("$", "$$")
 
 
 #: Kubernetes (1.34+) takes any printable ASCII but ``=`` in an environment variable name
@@ -47,7 +55,7 @@ def _env_name_ok(name: str | None, path: str, report: Report) -> bool:
 
 def _plain_env(cd: ContainerDefinition, path: str, report: Report) -> list[dict[str, Any]]:
     return [
-        {"name": pair.name, "value": pair.value or ""}
+        {"name": pair.name, "value": verbatim(pair.value or "")}
         for j, pair in enumerate(cd.environment or ())
         if _env_name_ok(pair.name, f"{path}.environment[{j}].name", report)
     ]

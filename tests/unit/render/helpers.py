@@ -5,7 +5,7 @@ value rules the schema does not carry)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import kubernetes_validate
@@ -150,3 +150,20 @@ def _amount(quantity: str) -> float:
         if quantity.endswith(suffix):
             return float(quantity[: -len(suffix)]) * factor
     return float(quantity)
+
+
+_KUBELET_REFERENCE = re.compile(r"\$\$|\$\(([^)]*)\)")
+
+
+def kubelet_expand(value: str, env: Mapping[str, str]) -> str:
+    """A string as the kubelet hands it to the container (k8s.io/kubernetes
+    third_party/forked/golang/expansion, for ``command``, ``args``, ``env[].value`` and exec
+    probes): ``$$`` is an escaped ``$``, ``$(NAME)`` of a defined variable its value, anything
+    else as written."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return env.get(match.group(1), match.group(0))
+
+    return _KUBELET_REFERENCE.sub(one, value)

@@ -9,7 +9,7 @@ import pytest
 from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.render import RenderError
 
-from .helpers import container, containers, findings_at, render, task
+from .helpers import container, containers, findings_at, kubelet_expand, render, task
 
 
 def _app(**check: object) -> dict[str, Any]:
@@ -143,3 +143,10 @@ def test_the_first_check_runs_one_interval_after_the_container_starts() -> None:
         db = containers(render(td, standalone=standalone))["db"]
         probes = [db[k] for k in ("livenessProbe", "readinessProbe", "startupProbe") if k in db]
         assert probes and all(p["initialDelaySeconds"] == 5 for p in probes)
+
+
+def test_a_checks_dollar_signs_reach_the_shell_as_docker_runs_them() -> None:
+    """The kubelet expands an exec probe's command as it does ``args`` (``$$`` is ``$``)."""
+    check = ["CMD-SHELL", 'test $$ -gt 0 && test "$(cat /tmp/ok)" = yes || exit 1']
+    probe = _app(command=check)["livenessProbe"]["exec"]["command"]
+    assert [kubelet_expand(word, {}) for word in probe] == ["/bin/sh", "-c", check[1]]

@@ -6,7 +6,16 @@ import pytest
 
 from ecs_operator.render.secrets import SecretSource, parse_value_from
 
-from .helpers import container, containers, findings_at, render, spec, task
+from .helpers import (
+    container,
+    containers,
+    fargate,
+    findings_at,
+    kubelet_expand,
+    render,
+    spec,
+    task,
+)
 
 SM = "arn:aws:secretsmanager:us-east-1:123456789012:secret"
 
@@ -32,7 +41,8 @@ def test_environment_in_order_then_secrets() -> None:
         secrets=[{"name": "PW", "valueFrom": f"{SM}:db-AbCdEf:password::"}],
     )
     rendered = render(task([cd]))
-    env = containers(rendered)["app"]["env"]
+    agent, *env = containers(rendered)["app"]["env"]
+    assert agent["name"] == "AWS_EXECUTION_ENV"
     assert env[:2] == [{"name": "B", "value": "2"}, {"name": "A", "value": ""}]
     assert env[2]["valueFrom"]["secretKeyRef"]["key"] == "password"
     assert findings_at(rendered, "containerDefinitions[0].environment[2]")
@@ -83,10 +93,61 @@ def test_environment_files_and_registry_credentials() -> None:
 
 def test_invalid_environment_names_are_reported() -> None:
     rendered = render(task([container(environment=[{"name": "A=B", "value": "x"}])]))
-    assert "env" not in containers(rendered)["app"]
+    assert [e["name"] for e in containers(rendered)["app"]["env"]] == ["AWS_EXECUTION_ENV"]
     assert findings_at(rendered, "containerDefinitions[0].environment[0].name")
 
 
 def test_interactive_and_tty() -> None:
     app = containers(render(task([container(interactive=True, pseudoTerminal=True)])))["app"]
     assert app["stdin"] is True and app["tty"] is True
+
+
+def test_dollar_signs_reach_the_container_as_ecs_hands_them_to_docker() -> None:
+    """ECS hands ``entryPoint``, ``command`` and ``environment`` to Docker as written; the
+    kubelet turns ``$$`` into ``$`` and ``$(NAME)`` into NAME's value. Seen on a real node:
+    ``echo $$`` printed ``$`` where the shell's PID was meant, and a password ``s3cr$$et``
+    arrived as ``s3cr$et``. The same holds for a RunTask's overrides, applied before this."""
+    cd = container(
+        entryPoint=["/bin/sh", "-c"],
+        command=["echo $$ > /run/app.pid; exec app --queue '$(QUEUE)' --cost $5"],
+        environment=[
+            {"name": "QUEUE", "value": "jobs"},
+            {"name": "DB_PASSWORD", "value": "s3cr$$et"},
+            {"name": "TEMPLATE", "value": "$(QUEUE)-dead-letter"},
+        ],
+    )
+    app = containers(render(task([cd])))["app"]
+    env: dict[str, str] = {}
+    for var in app["env"]:
+        if "value" in var:
+            env[var["name"]] = kubelet_expand(var["value"], env)
+    argv = [kubelet_expand(a, env) for a in [*app["command"], *app["args"]]]
+    assert argv == [*cd["entryPoint"], *cd["command"]]
+    assert {name: env[name] for name in ("QUEUE", "DB_PASSWORD", "TEMPLATE")} == {
+        pair["name"]: pair["value"] for pair in cd["environment"]
+    }
+
+
+def test_no_docker_link_variables_for_the_namespaces_services() -> None:
+    """On ECS a container's environment is its task definition's and the agent's. With
+    Kubernetes' default ``enableServiceLinks`` a pod also gets ``API_PORT=tcp://10.96.x.y:80``,
+    ``API_SERVICE_HOST``, ... for every Service of its namespace (the operator makes one per
+    ECS service, Service Connect alias and discovery name): an application reading ``API_PORT``
+    with a default when unset, as it was on ECS, read a URL (seen on a real node)."""
+    assert spec(render(task()))["enableServiceLinks"] is False
+
+
+@pytest.mark.parametrize(
+    ("capacity", "expected"), [({}, "AWS_ECS_EC2"), (fargate(), "AWS_ECS_FARGATE")]
+)
+def test_every_container_learns_it_runs_on_ecs_as_the_agent_tells_it(
+    capacity: dict[str, object], expected: str
+) -> None:
+    """The ECS agent gives every container ``AWS_EXECUTION_ENV`` (``AWS_ECS_EC2``, or
+    ``AWS_ECS_FARGATE``): the AWS SDKs put it in their user agent, and applications branch on
+    it. A container's own value stands."""
+    app = containers(render(task(), **capacity))["app"]
+    assert {"name": "AWS_EXECUTION_ENV", "value": expected} in app["env"]
+    own = container(environment=[{"name": "AWS_EXECUTION_ENV", "value": "mine"}])
+    env = containers(render(task([own])))["app"]["env"]
+    assert [e["value"] for e in env if e["name"] == "AWS_EXECUTION_ENV"] == ["mine"]
