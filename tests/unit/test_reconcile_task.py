@@ -240,8 +240,9 @@ CASES = [
         queued=((Key(Kind.TASK, "shop", "job"), 30 + task.STOP_MARGIN_SECONDS),) * 2,
     ),
     Case(
-        "after the retention, a stopped task's pods go",
+        "after the retention, a stopped task's pods go once its record is written",
         then=_retained_then_expired,
+        passes=2,
         writes=[
             ("delete", PODS, "job-0"),
             ("delete", PODS, "job-1"),
@@ -249,6 +250,7 @@ CASES = [
         ],
         last_status="STOPPED",
         events=("TaskStopped", "TaskStopped"),
+        queued=((Key(Kind.TASK, "shop", "job"), task.RECORD_WAIT_SECONDS),) * 2,
     ),
     Case(
         "a task stopped before it started writes its status only",

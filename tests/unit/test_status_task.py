@@ -43,6 +43,22 @@ def test_a_pod_security_refusal_stops_the_task_with_the_api_servers_reason() -> 
     [
         (400, 'admission webhook "policy.example.com" denied the request: no privileged pods'),
         (422, 'Pod "report-0" is invalid: spec.containers[0].image: Required value'),
+        (
+            403,
+            'pods "report-0" is forbidden: maximum memory usage per Container is 64Mi, but '
+            "limit is 128Mi",
+        ),
+        (403, 'pods "report-0" is forbidden: minimum cpu usage per Pod is 100m, but request is 5m'),
+        (
+            403,
+            'pods "report-0" is forbidden: memory max limit to request ratio per Container is 2, '
+            "but provided ratio is 4.000000",
+        ),
+        (
+            403,
+            "pods \"report-0\" is forbidden: ValidatingAdmissionPolicy 'no-root' with binding "
+            "'no-root' denied request: runAsNonRoot must be true",
+        ),
     ],
 )
 def test_policies_and_invalid_pods_stop_the_task_too(status: int, message: str) -> None:

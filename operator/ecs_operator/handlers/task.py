@@ -49,10 +49,15 @@ from .references import Unresolved
 STOP_DEADLINE_SECONDS = 1
 #: how long past its grace period a node may take to stop the pod before it is deleted
 STOP_MARGIN_SECONDS = 15.0
+#: how soon a pod whose retention is over is looked at again when its task's STOPPED record
+#: is not written yet (this pass writes it; the operator's own status writes wake nothing)
+RECORD_WAIT_SECONDS = 1.0
 #: Kubernetes' grace period when a pod sets none
 DEFAULT_GRACE_SECONDS = 30
 #: the Warning Event of a task no node can take (status/task_status.unplaced)
 PLACEMENT_FAILED = "PlacementFailed"
+#: the Warning Event of a task whose pod the API server refused for now (a full quota)
+START_HELD = "TaskStartHeld"
 
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
@@ -97,7 +102,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
             starting = []
     essential, at = plan.status_inputs.essential, now()
     reason = (body["metadata"].get("annotations") or {}).get(ANNOTATION_STOP_REASON)
-    states = []
+    states, held = [], []
     for task_id, pod in pods.items():
         record = records.get(task_id)
         if task_id in starting:
@@ -105,22 +110,34 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
                 pod, record = await _start(ctx, body, planned[task_id])
             except NameConflict as conflict:
                 conflicts.append(conflict)
+            except ApiError as error:  # a full quota: the others' records are written all the same
+                held.append(f"the API server refused task {task_id}'s pod: {error.message}")
         stopping = stop or task_id in alone
         if pod is None and record is None and not stopping:
-            continue  # not started: its name or its account is taken
+            continue  # not started: its name or its account is taken, or its pod was refused
         failure = _start_failure(ctx, body, pod)
         why = reason if stop else alone.get(task_id)
         state = current_state(pod, record, essential, stopping, why, failure)
         if (pod is not None and state.stopped) or stopping:
-            await _stop_pod(ctx, pod)
+            await _stop_pod(ctx, pod, recorded=stopping or _recorded_stopped(record))
         states.append(state.to_ecs(task_id) | timestamps(record, state, at, pod))
     reported = await report_findings(ctx, body, list(plan.findings))
     ref = plan.status_inputs.task_definition
-    waiting = unplaced(pods.values())
+    waiting = unplaced(pods.values()) or "; ".join(held) or None
     if waiting:
-        ctx.events.record(body, PLACEMENT_FAILED, waiting, warning=True)
+        ctx.events.record(body, START_HELD if held else PLACEMENT_FAILED, waiting, warning=True)
     outcome = await _finish(ctx, body, states, previous, ref, reported, conflicts, waiting)
+    if held:  # tried again at the backoff's pace: nothing wakes it when the quota frees up
+        return Outcome(Result.WAITING, retry=True)
     return CONFLICT if conflicts else outcome
+
+
+def _recorded_stopped(record: dict[str, Any] | None) -> bool:
+    """Whether the written status already holds the task as STOPPED (``record``, its record
+    there): only then may the pod of a task that stopped by itself go, or a failed status write
+    would leave neither pod nor record of a task that ran, and the next pass would start it
+    again (one being stopped is never started again)."""
+    return record is not None and record.get("lastStatus") == "STOPPED"
 
 
 def _own_pods(
@@ -173,13 +190,14 @@ def _start_failure(
     return None
 
 
-async def _stop_pod(ctx: Context, pod: dict[str, Any] | None) -> None:
+async def _stop_pod(ctx: Context, pod: dict[str, Any] | None, *, recorded: bool) -> None:
     """End a pod whose task stopped (essential exit, StopTask), or that outlived retention.
 
     A pod the kubelet runs is stopped, not deleted: its active deadline is cut to the least
     there is, so the kubelet stops its containers as the ECS agent does (SIGTERM, then SIGKILL
     after the pod's grace period, ECS's stopTimeout) and keeps the pod with their exit codes and
-    logs, the task's record, until the retention ends. Deleting it lost both on a real node."""
+    logs, the task's record, until the retention ends. Deleting it lost both on a real node.
+    Nor does it go before its task is ``recorded`` STOPPED in the written status."""
     if pod is None or pod["metadata"].get("deletionTimestamp"):
         return
     status = pod.get("status") or {}
@@ -195,9 +213,9 @@ async def _stop_pod(ctx: Context, pod: dict[str, Any] | None) -> None:
         # deadline): deleted, as a last resort
     retention = ctx.settings.task_retention_seconds
     kept = retention - seconds_finished(pod, ctx.clock()) if finished else 0.0
-    if kept > 0:  # counted from the task's stop, so its logs stay readable that long
+    if kept > 0 or not recorded:  # counted from the task's stop: its logs stay readable
         key = Key(Kind.TASK, pod["metadata"]["namespace"], _owner_name(pod))
-        ctx.queue.add(key, after=kept)
+        ctx.queue.add(key, after=max(kept, RECORD_WAIT_SECONDS))
         return
     await ctx.writer.delete_ours(POD, pod)  # refused: the name is another pod's by now
 

@@ -81,8 +81,16 @@ class TaskState:
 
 
 #: How the API server words a refusal of a pod for what it is (Pod Security admission, an
-#: admission webhook's policy) rather than for who asks or when (permissions, quotas).
-POLICY_REFUSALS = ("violates PodSecurity", "denied the request")
+#: admission webhook's policy, a ValidatingAdmissionPolicy, a LimitRange's bounds) rather than
+#: for who asks or when (permissions, a quota that fills and empties).
+POLICY_REFUSALS = (
+    "violates PodSecurity",
+    "denied the request",
+    "denied request",
+    "usage per Container is",
+    "usage per Pod is",
+    "limit to request ratio per",
+)
 
 
 def start_refused(status: int, message: str) -> TaskState | None:

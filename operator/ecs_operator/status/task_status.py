@@ -126,7 +126,7 @@ def task_status(
     its conditions (:func:`task_conditions`; ``problem``'s conditions, a name conflict, outranking
     them; a conflict also means a task still waits to start), and ``extra`` members (the
     findings)."""
-    last, desired = overall_status(tasks, stop_requested, bool(problem))
+    last, desired = overall_status(tasks, stop_requested, bool(problem or waiting))
     conditions = task_conditions(last, tasks, waiting)
     if problem:
         conditions = override(conditions, problem)
