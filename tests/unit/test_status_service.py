@@ -109,7 +109,9 @@ def test_task_summary_counts_the_revision_and_the_unplaced() -> None:
         {**pod(restarts=9), "metadata": {"deletionTimestamp": "now", "annotations": {}}},
     ]
     summary = task_summary(pods, "web:2", NOW, GRACE)
-    assert summary == TaskSummary(5, 3, 2, "0/3 nodes are available", unbound=2, unbound_revision=1)
+    assert summary == TaskSummary(
+        5, 3, 2, "0/3 nodes are available", unbound=2, unbound_revision=1, ready_revision=1
+    )
 
 
 def test_a_pod_failing_to_start_counts_as_the_tasks_ecs_would_have_started_meanwhile() -> None:
@@ -124,7 +126,7 @@ def test_a_pod_failing_to_start_counts_as_the_tasks_ecs_would_have_started_meanw
         },
     }
     assert task_summary([pulling, pod()], "web:2", NOW + 10, GRACE) == TaskSummary(
-        1, 1, recount_after=50.0
+        1, 1, ready_revision=1, recount_after=50.0
     )
     assert task_summary([pulling], "web:2", NOW + 130, GRACE).failed_unhealthy == 3
     # looked at again only while a breaker may still trip
@@ -389,3 +391,18 @@ def test_deployment_ids_derive_from_the_service_the_task_definition_and_the_one_
     assert second["deployments"][0]["id"] == deployment_id("u1", "web:2", first_id)
     back = service_status("web", 2, "web:1", [ROLLING], second, 3, service_uid="u1").status
     assert back["deployments"][0]["id"] not in (first_id, second["deployments"][0]["id"])
+
+
+def test_the_old_deployment_counts_its_running_tasks_while_the_new_ones_are_not_ready() -> None:
+    """A rollout of 2 tasks whose new revision never turns healthy: both old tasks keep
+    running (and serving). The Deployment's readyReplicas counts old and new pods alike, so
+    taking the new revision's ready tasks as min(updated, ready) read the ACTIVE deployment
+    ``runningCount 0`` and the PRIMARY ``2`` (seen on a real node, through the ECS API and
+    kubectl ecs); the pods say which are ready."""
+    first = service_status("web", 2, "web:1", [STEADY], {}, 1)
+    pods = [pod("web:1"), pod("web:1"), pod(ready=False), pod(ready=False)]
+    tasks = task_summary(pods, "web:2", NOW, GRACE)
+    view = service_status("web", 2, "web:2", [ROLLING], first.status, 1, tasks=tasks)
+    primary, active = view.status["deployments"]
+    assert (primary["taskDefinition"], primary["runningCount"]) == ("web:2", 0)
+    assert (active["taskDefinition"], active["runningCount"]) == ("web:1", 2)

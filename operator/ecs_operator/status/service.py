@@ -148,7 +148,11 @@ def _deployments(
     if failed_here:
         state = "FAILED"
     ready = sum(w.ready for w in workloads)
+    # the new pods' ready ones: at most the updated pods, and at most the ready pods of the
+    # task definition (a forced new deployment of one revision cannot tell old from new)
     updated_ready = sum(min(w.updated, w.ready) for w in workloads)
+    if tasks.ready_revision is not None:
+        updated_ready = min(updated_ready, tasks.ready_revision)
     updated = sum(w.updated for w in workloads)
     fields = {
         "status": "PRIMARY",

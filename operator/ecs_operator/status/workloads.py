@@ -106,6 +106,9 @@ class TaskSummary:
     placement_reason: str = ""
     unbound: int = 0
     unbound_revision: int = 0
+    #: the tasks running the deployment's task definition that are ready (None: not counted).
+    #: A Deployment's readyReplicas counts its old pods and new ones alike.
+    ready_revision: int | None = None
     #: seconds until a pod failing to start counts once more (None: none is failing)
     recount_after: float | None = None
 
@@ -191,6 +194,7 @@ def task_summary(
         placement_reason=reasons[0] if reasons else "",
         unbound=sum(1 for p in live if not bound(p)),
         unbound_revision=sum(1 for p in revision if not bound(p)),
+        ready_revision=sum(1 for p in revision if pod_ready(p)),
         recount_after=min(recounts, default=None),
     )
 
