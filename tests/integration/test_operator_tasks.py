@@ -97,7 +97,8 @@ def test_an_essential_container_exiting_stops_the_task(
     done = wait_for(lambda: _stopped(kube, namespace, "pair-run"), 60, "the task to stop")
     task = done["tasks"][0]
     assert task["stopCode"] == "EssentialContainerExited"
-    assert "app exited with code 3" in task["stoppedReason"]
+    assert task["stoppedReason"] == "Essential container in task exited"  # ECS's words
+    assert {c["name"]: c["exitCode"] for c in task["containers"]}["app"] == 3
     wait_for(lambda: not kube.pods(namespace), 30, "the task's pod to be ended")
     assert any("EssentialContainerExited" in m for m in events(namespace, "pair-run"))
 

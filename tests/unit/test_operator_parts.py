@@ -112,7 +112,8 @@ def test_an_essential_exit_stops_the_task_and_says_which_container() -> None:
     ]
     state = task_state(_pod("Running", statuses=statuses), {"app"}, False)
     assert (state.last_status, state.stop_code) == ("STOPPED", "EssentialContainerExited")
-    assert "app exited with code 3" in (state.stopped_reason or "")
+    assert state.stopped_reason == "Essential container in task exited"
+    assert state.essential_exit_code == 3
     # the same exit of a non-essential container does not stop the task
     assert task_state(_pod("Running", statuses=statuses), {"log"}, False).last_status == "RUNNING"
 

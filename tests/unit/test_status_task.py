@@ -16,11 +16,17 @@ from ecs_operator.status.task import (
     USER_INITIATED,
     TaskState,
     current_state,
+    ecs_record,
     start_refused,
     task_state,
     timestamps,
 )
-from ecs_operator.status.task_status import overall_status, stopped_events, task_status
+from ecs_operator.status.task_status import (
+    failure,
+    overall_status,
+    stopped_events,
+    task_status,
+)
 
 PSA = (
     'pods "report-0" is forbidden: violates PodSecurity "baseline:latest": non-default '
@@ -100,9 +106,50 @@ def test_containers_are_reported_by_their_ecs_names() -> None:
     }
     state = task_state(pod, {"log-router"}, False)
     assert [c["name"] for c in state.containers] == ["log_router", "app"]
-    assert (
-        state.stopped_reason == "Essential container in task exited: log_router exited with code 1"
-    )
+    # ECS's words exactly (deploy scripts and EventBridge rules match them); the exit code is
+    # the container's
+    assert state.stopped_reason == "Essential container in task exited"
+    assert state.containers[0]["exitCode"] == 1
+
+
+def test_which_exit_stopped_the_task_decides_whether_it_failed() -> None:
+    """An essential container exiting 0 stops its task, and its sidecar, killed, exits 137:
+    the task succeeded. The record keeps the exit that stopped the task (the operator's, left
+    out of what describe-tasks shows), since the other containers' codes are those of being
+    killed."""
+    pod = {
+        "metadata": {"name": "migrate-0", "annotations": {}},
+        "spec": {"nodeName": "n"},
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [
+                {"name": "migrate", "state": {"terminated": {"exitCode": 0}}},
+                {"name": "proxy", "state": {"terminated": {"exitCode": 137}}},
+            ],
+        },
+    }
+    done = task_state(pod, {"migrate", "proxy"}, False).to_ecs("migrate-0")
+    assert done["stoppedReason"] == "Essential container in task exited"
+    assert failure([done]) is None
+    failing = {
+        **pod,
+        "status": {
+            **pod["status"],
+            "containerStatuses": [
+                {"name": "migrate", "state": {"terminated": {"exitCode": 3}}},
+                {"name": "proxy", "state": {"terminated": {"exitCode": 137}}},
+            ],
+        },
+    }
+    failed = task_state(failing, {"migrate", "proxy"}, False).to_ecs("migrate-0")
+    assert failure([failed]) == failed
+    assert "essentialExitCode" not in ecs_record(failed)
+    # a record written before the exact words (its exit code in the stopped reason)
+    older = {
+        "stopCode": ESSENTIAL_EXITED,
+        "stoppedReason": "Essential container in task exited: migrate exited with code 3",
+    }
+    assert failure([older]) == older
 
 
 # --- a Task object's status from its tasks ----------------------------------------------------

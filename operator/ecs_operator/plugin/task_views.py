@@ -19,6 +19,7 @@ from ecs_operator.status.task import (
     FAILED_TO_START,
     STOP_REASONS,
     USER_INITIATED,
+    ecs_record,
     failed_to_start,
     task_state,
 )
@@ -56,7 +57,7 @@ def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Bod
         "taskDefinitionArn": arns.task_definition(annotations.get(keys.ANNOTATION_TASK_DEFINITION)),
         "group": f"service:{annotations.get(keys.ANNOTATION_SERVICE, '')}",
         "createdAt": metadata.get("creationTimestamp"),
-        **state.to_ecs(task_id),
+        **ecs_record(state.to_ecs(task_id)),
     }
     started = (pod.get("status") or {}).get("startTime")
     if started and state.last_status == "RUNNING":
@@ -125,7 +126,7 @@ def _standalone_tasks(body: Body, arns: Arns) -> list[Body]:
         **picked(spec, TASK_SPEC_MEMBERS),
     }
     return [
-        {"taskArn": arns.task(cluster, record["taskId"]), **common, **record}
+        {"taskArn": arns.task(cluster, record["taskId"]), **common, **ecs_record(record)}
         for record in status.get("tasks") or _unstarted(body)
     ]
 
@@ -164,7 +165,7 @@ def _stopped_service_tasks(body: Body, cluster: str, arns: Arns) -> list[Body]:
             "clusterArn": arns.cluster(cluster),
             "taskDefinitionArn": arns.task_definition(record.get("taskDefinition")),
             "group": f"service:{service_name(body)}",
-            **{k: v for k, v in record.items() if k != "taskDefinition"},
+            **{k: v for k, v in ecs_record(record).items() if k != "taskDefinition"},
         }
         for record in status_of(body).get(STOPPED_TASKS) or []
     ]

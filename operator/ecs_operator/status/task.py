@@ -58,6 +58,9 @@ class TaskState:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     #: where it runs (``where_placed``)
     placed: Mapping[str, str] = field(default_factory=dict)
+    #: the exit code of the essential container whose exit stopped it (the others' codes are
+    #: those of being killed); the record keeps it as :data:`ESSENTIAL_EXIT_CODE`
+    essential_exit_code: int | None = None
 
     @property
     def stopped(self) -> bool:
@@ -77,7 +80,19 @@ class TaskState:
         if self.stop_code:
             out["stopCode"] = self.stop_code
             out["stoppedReason"] = self.stopped_reason
+        if self.essential_exit_code is not None:
+            out[ESSENTIAL_EXIT_CODE] = self.essential_exit_code
         return out
+
+
+#: a task record's member that is the operator's, not ECS's: the exit code that stopped the
+#: task (task_status.failure reads it; describe-tasks leaves it out, :func:`ecs_record`)
+ESSENTIAL_EXIT_CODE = "essentialExitCode"
+
+
+def ecs_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A task's record as ECS describes the task: without the operator's own members."""
+    return {k: v for k, v in record.items() if k != ESSENTIAL_EXIT_CODE}
 
 
 #: How the API server words a refusal of a pod for what it is (Pod Security admission, an
@@ -228,14 +243,15 @@ def _lifecycle(
             else FAILED_TO_START
         )
         reason = STOP_REASONS[code]
-        if exited and code == ESSENTIAL_EXITED:
-            reason = f"{reason}: {exited['name']} {EXITED} {exited.get('exitCode')}"
+        exit_code = exited.get("exitCode") if exited and code == ESSENTIAL_EXITED else None
         if code == FAILED_TO_START:
             # its node refused it before any container ran (the kubelet's admission: a sysctl
             # not allowlisted, no room left), and says why in the pod's status
             reason = failed_to_start(status.get("message"))
             containers = [_failed(view, None, reason) for view in containers]
-        return TaskState("STOPPED", "STOPPED", containers, code, reason)
+        return TaskState(
+            "STOPPED", "STOPPED", containers, code, reason, essential_exit_code=exit_code
+        )
     if pod["metadata"].get("deletionTimestamp") or stop_requested:
         if stop_requested:  # the operator stops its pod (handlers/task.py): it is on its way
             return TaskState(
@@ -261,7 +277,8 @@ def _failed(view: dict[str, Any], failing: str | None, reason: str) -> dict[str,
     return {**view, "lastStatus": "STOPPED", "reason": reason}
 
 
-#: how a stopped reason words an essential container's exit code (task_status.failure reads it)
+#: how a stopped reason worded the exit code that stopped a task in records written before
+#: ECS's exact words (task_status.failure reads it there)
 EXITED = "exited with code"
 
 
@@ -290,6 +307,7 @@ def current_state(
             record.get("stopCode"),
             record.get("stoppedReason"),
             placed=placed_as_recorded(record),
+            essential_exit_code=record.get(ESSENTIAL_EXIT_CODE),
         )
     if pod is None and record is not None:
         state = replace(task_state(None, essential, True), placed=placed_as_recorded(record))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conditions import condition, merge, override
-from .task import ESSENTIAL_EXITED, EXITED, FAILED_TO_START, LIFECYCLE
+from .task import ESSENTIAL_EXIT_CODE, ESSENTIAL_EXITED, EXITED, FAILED_TO_START, LIFECYCLE
 from .workloads import placement_failure, unschedulable
 
 _EXIT_CODE = re.compile(rf"{EXITED} (-?\d+)$")
@@ -18,15 +18,23 @@ _EXIT_CODE = re.compile(rf"{EXITED} (-?\d+)$")
 
 def failure(states: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The first stopped task that failed: its pod could not start, or the essential container
-    that stopped it exited non-zero (its code is in the stopped reason, the one record of it
-    that outlives the pod: other containers' codes are those of being killed). None when every
-    stopped task succeeded or was stopped by its user."""
+    that stopped it exited non-zero (its record keeps that code, ``essentialExitCode``: the
+    other containers' codes are those of being killed). None when every stopped task succeeded
+    or was stopped by its user."""
     for state in states:
         code = state.get("stopCode")
-        exited = _EXIT_CODE.search(str(state.get("stoppedReason") or ""))
-        if code == FAILED_TO_START or (code == ESSENTIAL_EXITED and exited and exited[1] != "0"):
+        if code == FAILED_TO_START or (code == ESSENTIAL_EXITED and _exit_code(state) != 0):
             return state
     return None
+
+
+def _exit_code(state: Mapping[str, Any]) -> int:
+    """The exit code that stopped a task, from its record (in the stopped reason of records
+    written before ECS's exact words; 0 where neither says)."""
+    if ESSENTIAL_EXIT_CODE in state:
+        return int(state[ESSENTIAL_EXIT_CODE])
+    older = _EXIT_CODE.search(str(state.get("stoppedReason") or ""))
+    return int(older[1]) if older else 0
 
 
 def unplaced(pods: Iterable[dict[str, Any] | None]) -> str | None:
@@ -102,6 +110,8 @@ def stopped_events(
             continue
         code, reason = task.get("stopCode", ""), task.get("stoppedReason", "")
         failed = any(c.get("exitCode") not in (0, None) for c in task.get("containers", []))
+        if ESSENTIAL_EXIT_CODE in task:
+            reason = f"{reason} (exit code {task[ESSENTIAL_EXIT_CODE]})"
         events.append(
             StoppedEvent(
                 f"task {task['taskId']} stopped: {code} {reason}".strip(),
