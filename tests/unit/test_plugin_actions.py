@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from ecs_operator.api.identifiers import task_id
-from ecs_operator.plugin import actions, cli
+from ecs_operator.plugin import actions, cli, views
 from ecs_operator.render import keys
+from ecs_operator.status.taskdefinition import Arns
 from ecs_operator_devtools.devcluster import pki
 
 Body = dict[str, Any]
@@ -185,3 +186,29 @@ def test_a_handoff_to_kubectl_leaves_no_copy_of_the_users_key_behind(tmp_path: P
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert not list(scratch.iterdir())
+
+
+def test_a_service_whose_status_has_not_caught_up_with_its_spec_is_not_stable() -> None:
+    """``kubectl apply`` of a new revision, then ``kubectl ecs wait services-stable``: the
+    status still reads the previous generation's steady state (one COMPLETED deployment,
+    running == desired) until the operator writes the next one, so the waiter returned in 1 s
+    with the new revision not started (seen on a real node; the aws CLI's waiter against the
+    ECS API, which shows the new PRIMARY at once, waited 46 s)."""
+    body = {
+        "metadata": {"name": "users", "namespace": "shop", "generation": 2},
+        "spec": {"serviceName": "users", "taskDefinition": "users:2", "desiredCount": 1},
+        "status": {
+            "observedGeneration": 1,
+            "desiredCount": 1,
+            "runningCount": 1,
+            "taskDefinition": "users:1",
+            "deployments": [{"id": "ecs-svc/1", "status": "PRIMARY", "taskDefinition": "users:1"}],
+        },
+    }
+    described = views.describe_services([body], "default", ["users"], Arns())
+    assert actions.services_stable(described, views.behind_their_spec([body])) == (
+        False,
+        "not stable: users",
+    )
+    caught_up = {**body, "status": {**body["status"], "observedGeneration": 2}}
+    assert actions.services_stable(described, views.behind_their_spec([caught_up]))[0]

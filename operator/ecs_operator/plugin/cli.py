@@ -110,14 +110,13 @@ def _describe_clusters(args: argparse.Namespace, source: Source, arns: Arns) -> 
 def _wait(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[Body, str]:
     """The aws CLI's waiters: nothing printed, a failure when the deadline passes."""
     if args.waiter == "services-stable":
-        actions.wait_until(
-            lambda: actions.services_stable(
-                views.describe_services(
-                    source.custom("services"), args.cluster, args.services, arns
-                )
-            ),
-            actions.SERVICES_STABLE_TIMEOUT,
-        )
+
+        def services_stable() -> tuple[bool, str]:
+            bodies = source.custom("services")
+            described = views.describe_services(bodies, args.cluster, args.services, arns)
+            return actions.services_stable(described, views.behind_their_spec(bodies))
+
+        actions.wait_until(services_stable, actions.SERVICES_STABLE_TIMEOUT)
     else:
         actions.wait_until(
             lambda: actions.tasks_stopped(

@@ -105,6 +105,12 @@ def service_name(body: Body) -> str:
     return str(spec_of(body).get("serviceName") or body["metadata"]["name"])
 
 
+def behind_their_spec(bodies: Iterable[Body]) -> set[str]:
+    """The services whose status the operator wrote for an older spec than theirs (ECS's
+    UpdateService shows its new deployment at once; here the next status does)."""
+    return {service_name(b) for b in bodies if not status_current(b)}
+
+
 def desired_count(body: Body) -> int:
     """ECS's ``desiredCount`` of a service. The status holds what the operator runs, an
     autoscaler's choice included, but it lags a spec changed since: then the spec's count is
