@@ -4,20 +4,20 @@ records waiting for the Service's reconcile, and each pod's last view before its
 from __future__ import annotations
 
 from ecs_operator.handlers.queue import Key, Kind
-from ecs_operator.handlers.stops import Stops
+from ecs_operator.handlers.stops import Deletion, Stops
 from ecs_operator.status.service_tasks import KEPT
 
 WEB = Key(Kind.SERVICE, "shop", "web")
 
 
-def test_a_pods_view_before_its_deletion_is_kept_until_it_is_gone_and_bounded() -> None:
+def test_a_pods_views_around_its_deletion_are_kept_until_it_is_gone_and_bounded() -> None:
     stops = Stops(deleting=2)
     for uid in ("a", "b", "c"):
-        stops.deleting(uid, {"metadata": {"uid": uid}})
+        stops.deleting(uid, Deletion({"metadata": {"uid": uid}}, {"metadata": {}}))
 
-    assert stops.live("a") is None  # the oldest went, past the bound
-    assert stops.live("b") == {"metadata": {"uid": "b"}}
-    assert stops.live("b") is None  # taken once: the pod is gone
+    assert stops.deletion("a") is None  # the oldest went, past the bound
+    assert stops.deletion("b") == Deletion({"metadata": {"uid": "b"}}, {"metadata": {}})
+    assert stops.deletion("b") is None  # taken once: the pod is gone
 
 
 def test_a_services_newest_stops_wait_until_written() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from ecs_operator.handlers import watch
@@ -12,6 +13,8 @@ from ecs_operator.kube.resources import (
     KUBE_SERVICE,
     POD_DISRUPTION_BUDGET,
 )
+
+from .fakes import FakeApi, context
 
 
 def ecs_service(name: str, service_name: str) -> dict[str, Any]:
@@ -72,3 +75,50 @@ def test_a_clusters_own_change_wakes_the_key_of_its_namespaces_count_refresh() -
 
 def owner(kind: str, name: str) -> dict[str, str]:
     return {"apiVersion": "ecs-operator.dev/v1alpha1", "kind": kind, "name": name, "uid": "u"}
+
+
+ASKED = "2026-12-05T09:44:08Z"  # StopTask: the pod's deletion asked for, 30 s of grace
+GONE = "2026-12-05T09:44:40Z"  # its sidecar killed at the grace's end, the pod removed
+
+
+def test_a_stopped_service_task_began_stopping_when_its_stop_was_asked_for() -> None:
+    """The API server's own sequence for a pod a kubelet stops (seen on a real node): the
+    delete gives a deletionTimestamp at the grace period's end; once the containers have
+    ended, the kubelet deletes again with grace 0, which the API server writes as a MODIFIED
+    event (deletionTimestamp now) before the DELETED one. ECS's ``stoppingAt`` is when the
+    stop was asked for, not the second the task stopped."""
+    ctx = context(FakeApi())
+    service = {"metadata": {"name": "worker", "namespace": "shop", "uid": "s"}}
+    ctx.store.put(ECS_SERVICE, {**service, "spec": {"serviceName": "worker"}})
+    running = {
+        "metadata": {
+            "name": "worker-598c7c4747-lml4p",
+            "namespace": "shop",
+            "uid": "pod-uid",
+            "annotations": {
+                "ecs-operator.dev/service": "worker",
+                "ecs-operator.dev/essential-containers": '["worker"]',
+                "ecs-operator.dev/stop-reason": "migrating",
+            },
+        },
+        "spec": {"containers": [{"name": "worker", "image": "busybox"}]},
+        "status": {"phase": "Running", "startTime": "2026-12-05T09:43:43Z"},
+    }
+    stopping = copy.deepcopy(running)
+    stopping["metadata"] |= {"deletionTimestamp": "2026-12-05T09:44:38Z"}  # ASKED + 30 s
+    stopping["metadata"]["deletionGracePeriodSeconds"] = 30
+    last = copy.deepcopy(stopping)  # the kubelet's delete with grace 0
+    last["metadata"] |= {"deletionTimestamp": GONE, "deletionGracePeriodSeconds": 0}
+    before = None
+    for kind, body in (
+        ("ADDED", running),
+        ("MODIFIED", stopping),
+        ("MODIFIED", last),
+        ("DELETED", last),
+    ):
+        watch.service_pod_event(ctx, kind, body, before)
+        before = body
+
+    [record] = ctx.stops.pending(Key(Kind.SERVICE, "shop", "worker"))
+    assert (record["stopCode"], record["stoppedReason"]) == ("UserInitiated", "migrating")
+    assert record["stoppingAt"] == ASKED

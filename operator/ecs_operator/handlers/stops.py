@@ -11,13 +11,13 @@ Why a task stopped is read off its pod as it was before its deletion began: a ku
 stops the containers of a pod being deleted reports them all ended (a container it never
 started as ``ContainerStatusUnknown``, exit 137) before the pod goes. So the pod's last view
 before its deletion is kept here, from the event that shows the deletion begun until the one
-that shows the pod gone.
+that shows the pod gone, and that first view of the deletion, which says when it began.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
 
 from ecs_operator.status.service_tasks import KEPT
 
@@ -29,23 +29,33 @@ SERVICES = 10_000
 DELETING = 10_000
 
 
+class Deletion(NamedTuple):
+    """A service pod's views around the start of its deletion."""
+
+    #: as it was just before: why its task stopped
+    live: dict[str, Any]
+    #: as its deletion began: when (the kubelet's last delete, once the containers stopped,
+    #: moves the deletion's time to its end, so the view before the pod went says "now")
+    began: dict[str, Any]
+
+
 class Stops:
     def __init__(self, services: int = SERVICES, deleting: int = DELETING) -> None:
         self._pending: OrderedDict[Key, list[dict[str, Any]]] = OrderedDict()
         self._services = services
-        self._live: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._deletions: OrderedDict[str, Deletion] = OrderedDict()
         self._deleting = deleting
 
-    def deleting(self, uid: str, live: dict[str, Any]) -> None:
-        """A service pod's deletion has begun; ``live`` is the pod as it was just before."""
-        self._live[uid] = live
-        self._live.move_to_end(uid)
-        while len(self._live) > self._deleting:
-            self._live.popitem(last=False)
+    def deleting(self, uid: str, deletion: Deletion) -> None:
+        """A service pod's deletion has begun."""
+        self._deletions[uid] = deletion
+        self._deletions.move_to_end(uid)
+        while len(self._deletions) > self._deleting:
+            self._deletions.popitem(last=False)
 
-    def live(self, uid: str) -> dict[str, Any] | None:
-        """The pod ``uid`` as it was before its deletion began, once (it is gone now)."""
-        return self._live.pop(uid, None)
+    def deletion(self, uid: str) -> Deletion | None:
+        """The pod ``uid`` around the start of its deletion, once (it is gone now)."""
+        return self._deletions.pop(uid, None)
 
     def add(self, key: Key, record: dict[str, Any]) -> None:
         pending = self._pending.setdefault(key, [])

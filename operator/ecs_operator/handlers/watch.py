@@ -47,6 +47,7 @@ from . import node_labels, tenancy
 from .context import Context
 from .indexes import SERVICE_NAME
 from .queue import Key, Kind
+from .stops import Deletion
 
 MANAGED = {LABEL_APP_MANAGED_BY: MANAGED_BY}
 ECS_KINDS = {
@@ -154,16 +155,30 @@ def _deletion_starts(before: dict[str, Any], after: dict[str, Any]) -> bool:
     return not before["metadata"].get(deleting) and bool(after["metadata"].get(deleting))
 
 
+def service_pod_event(
+    ctx: Context, kind: str | None, body: dict[str, Any], before: dict[str, Any] | None
+) -> list[Key]:
+    """The Services a service pod's event (``kind``: ADDED, MODIFIED, DELETED) concerns; a
+    deletion's start and its end (the task's stop) noted on the way."""
+    owners = _services_of_pod(ctx.store, body)
+    if owners and before is not None and _deletion_starts(before, body):
+        ctx.stops.deleting(body["metadata"]["uid"], Deletion(before, body))
+    if kind == "DELETED":
+        _record_stop(ctx, body, before, owners)
+    return owners
+
+
 def _record_stop(
     ctx: Context, pod: dict[str, Any], seen: dict[str, Any] | None, services: list[Key]
 ) -> None:
     """A service's pod is gone (``seen``: as the store held it before): its task stopped, for
     its Service's status to keep, read off the pod as it was before its deletion began."""
-    live = ctx.stops.live(pod["metadata"]["uid"])
+    deletion = ctx.stops.deletion(pod["metadata"]["uid"])
+    live, began = (deletion.live, deletion.began) if deletion else (None, seen)
     for key in services:
         service = ctx.store.get(ECS_SERVICE, key.namespace, key.name) or {}
         deployments = (service.get("status") or {}).get("deployments") or []
-        ctx.stops.add(key, stopped_task(pod, deployments, ctx.clock(), seen, live))
+        ctx.stops.add(key, stopped_task(pod, deployments, ctx.clock(), began, live))
 
 
 def _ecs_handler(resource: Resource, kind: Kind) -> None:
@@ -197,11 +212,7 @@ def _child_handler(resource: Resource) -> None:
             return
         owners = owner_keys(body)
         if resource == POD and not owners:
-            owners = _services_of_pod(ctx.store, body)
-            if owners and before is not None and _deletion_starts(before, body):
-                ctx.stops.deleting(body["metadata"]["uid"], before)
-            if event.get("type") == "DELETED":
-                _record_stop(ctx, body, before, owners)
+            owners = service_pod_event(ctx, event.get("type"), body, before)
         # a pod changes several times a second while it starts (scheduled, running, ready),
         # and its Service's other pods with it: one reconcile per burst, not one per event
         delay = ctx.timers.pod_coalescing if resource == POD else 0.0

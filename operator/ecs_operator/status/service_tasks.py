@@ -77,11 +77,12 @@ def stopped_task(
 ) -> dict[str, Any]:
     """The ECS record of a service's task whose pod is gone (``pod`` as its deletion event
     showed it), stopped at ``at`` (seconds since the epoch); ``deployments`` are its
-    service's, as its status shows them. ``seen``: the pod as the event before showed it,
-    which tells when the deletion began (the kubelet's last delete, once the containers
-    stopped, moves its time to its end). ``live``: the pod as it was before its deletion
-    began, which tells whether a container had exited or could not start (the kubelet that
-    stops a pod's containers reports them all ended); else ``seen``, if not yet deleting."""
+    service's, as its status shows them. ``seen``: the pod as its deletion began (else as the
+    event before showed it), which tells when the deletion began (the kubelet's last delete,
+    once the containers stopped, moves its time to its end). ``live``: the pod as it was
+    before its deletion began, which tells whether a container had exited or could not start
+    (the kubelet that stops a pod's containers reports them all ended); else ``seen``, if not
+    yet deleting."""
     metadata = pod["metadata"]
     annotations = metadata.get("annotations") or {}
     began = (_deletion_began(seen) if seen else None) or _deletion_began(pod)
