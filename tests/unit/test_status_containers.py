@@ -72,6 +72,16 @@ def test_every_container_is_listed_in_its_task_definitions_order_reported_or_not
     assert shown == [("app", "PENDING"), ("log_router", "RUNNING")]
 
 
+@pytest.mark.parametrize(("code", "reason"), [(0, "Completed"), (3, "Error")])
+def test_an_exit_is_its_exit_code_alone_as_ecs_shows_it(code: int, reason: str) -> None:
+    """The kubelet's words for any exit (``Completed``, ``Error``) are not ECS's: ECS shows an
+    exited container's ``exitCode`` and no ``reason``."""
+    exited = {"name": "app", "state": {"terminated": {"exitCode": code, "reason": reason}}}
+    view = _view(_pod(exited))
+    assert (view["lastStatus"], view["exitCode"]) == ("STOPPED", code)
+    assert "reason" not in view
+
+
 def test_an_oom_kill_is_reported_in_ecs_words() -> None:
     killed = {
         "name": "app",

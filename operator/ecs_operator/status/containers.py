@@ -23,6 +23,9 @@ HEALTHY, UNHEALTHY, UNKNOWN = "HEALTHY", "UNHEALTHY", "UNKNOWN"
 #: the kubelet's reason for a container the kernel's OOM killer ended, in ECS's words
 OUT_OF_MEMORY = "OutOfMemoryError: Container killed due to memory usage"
 TERMINATED_REASONS = {"OOMKilled": OUT_OF_MEMORY}
+#: the kubelet's words for any exit, which ECS does not give (an exited container's exit code
+#: says it all)
+PLAIN_EXITS = ("Completed", "Error")
 
 
 def statuses(pod: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -77,7 +80,7 @@ def container_view(
         out["lastStatus"] = "STOPPED"
         out["exitCode"] = terminated.get("exitCode")
         reason = terminated.get("reason")
-        if reason:
+        if reason and reason not in PLAIN_EXITS:
             out["reason"] = TERMINATED_REASONS.get(reason, reason)
     elif "running" in state:
         out["lastStatus"] = "RUNNING"
