@@ -648,3 +648,29 @@ def test_a_refusal_stops_the_unstarted_tasks_of_the_spec_it_was_made_for_only() 
     assert (refused["lastStatus"], refused["stopCode"]) == ("STOPPED", "TaskFailedToStart")
     assert refused["stoppedReason"] == "Task failed to start: taskRoleArn: not allowed"
     assert (corrected["lastStatus"], corrected.get("stopCode")) == ("PROVISIONING", None)
+
+
+def test_a_service_task_being_stopped_says_why_and_since_when(web_pods: list[Body]) -> None:
+    """StopTask of a service's task: while its containers stop (DEPROVISIONING), ECS shows the
+    reason given and ``stoppingAt``, the stop's call; here it read "Task stopped by user" and
+    no ``stoppingAt`` until the pod was gone (seen on a real node). A pod the rollout
+    replaces reads as the scheduler's."""
+    asked = copy.deepcopy(web_pods[0])
+    asked["metadata"]["annotations"][keys.ANNOTATION_STOP_REASON] = "migrating"
+    asked["metadata"] |= {
+        "deletionTimestamp": "2026-01-01T01:00:30Z",
+        "deletionGracePeriodSeconds": 30,
+    }
+    replaced = copy.deepcopy(web_pods[1])
+    replaced["metadata"] |= {
+        "deletionTimestamp": "2026-01-01T01:00:30Z",
+        "deletionGracePeriodSeconds": 30,
+    }
+    tasks = {t["taskId"]: t for t in task_views.all_tasks([], [asked, replaced], "default", ARNS)}
+    stopping = tasks["web-7d4b9c-abcde"]
+    assert (stopping["lastStatus"], stopping["desiredStatus"]) == ("DEPROVISIONING", "STOPPED")
+    assert (stopping["stopCode"], stopping["stoppedReason"]) == ("UserInitiated", "migrating")
+    assert stopping["stoppingAt"] == "2026-01-01T01:00:00Z"
+    scaled = tasks["web-7d4b9c-fghij"]
+    assert scaled["stopCode"] == "ServiceSchedulerInitiated"
+    assert scaled["stoppingAt"] == "2026-01-01T01:00:00Z"

@@ -14,7 +14,7 @@ from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.plan.task import placed_as_planned, pod_name
 from ecs_operator.render import keys
 from ecs_operator.render.metadata import essential_containers
-from ecs_operator.status.service_tasks import STOPPED_TASKS, started_by
+from ecs_operator.status.service_tasks import STOPPED_TASKS, started_by, stopping
 from ecs_operator.status.task import (
     FAILED_TO_START,
     STOP_REASONS,
@@ -62,6 +62,8 @@ def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Bod
     started = (pod.get("status") or {}).get("startTime")
     if started and state.last_status == "RUNNING":
         view["startedAt"] = started
+    if state.last_status == "DEPROVISIONING":
+        view.update(stopping(pod, deployments))
     view.update(task_moments(pod))
     deployment = started_by(pod, deployments)
     if deployment:

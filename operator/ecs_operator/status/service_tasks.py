@@ -108,6 +108,16 @@ def stopped_task(
     return record | where_placed(pod) | task_moments(pod)
 
 
+def stopping(pod: dict[str, Any], deployments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What ECS shows of a service's task while it stops (its pod being deleted): why, as its
+    record will say (:func:`stopped_task`), and since when."""
+    essential = essential_containers(pod["metadata"].get("annotations") or {})
+    code, reason = _why(pod, None, None, essential, deployments)
+    began = _deletion_began(pod)
+    since = {"stoppingAt": rfc3339(began)} if began else {}
+    return {"stopCode": code, "stoppedReason": reason, **since}
+
+
 def _why(
     pod: dict[str, Any],
     seen: Mapping[str, Any] | None,
