@@ -5,12 +5,20 @@ good on an object deleted while the operator started."""
 from __future__ import annotations
 
 import asyncio
-from typing import cast
+from collections.abc import AsyncIterator
+from typing import Any, cast
 
 from ecs_operator.handlers import prewarm, taskdefinition
 from ecs_operator.handlers.common import FINALIZER
 from ecs_operator.handlers.queue import Key, Kind, Result
-from ecs_operator.kube.resources import ECS_SERVICE, ECS_TASK, resource_of
+from ecs_operator.kube.client import ApiError
+from ecs_operator.kube.resources import (
+    ECS_SERVICE,
+    ECS_TASK,
+    HORIZONTAL_POD_AUTOSCALER,
+    TASK_DEFINITION,
+    resource_of,
+)
 
 from .fakes import FakeApi, FakeQueue, context
 from .test_reconcile_service import ecs, task_definition, web
@@ -55,3 +63,32 @@ def test_a_user_deleted_between_the_startup_list_and_the_watches_holds_nothing()
     assert ctx.store.unconfirmed() == []
     assert released.result != Result.WAITING
     assert FINALIZER not in api.objects[(TDS, "shop", "web")]["metadata"].get("finalizers", [])
+
+
+class NoAutoscalersApi(FakeApi):
+    """The operator's ClusterRole without horizontalpodautoscalers (an admin's trim)."""
+
+    async def list(
+        self,
+        resource: Any,
+        namespace: str | None = None,
+        label_selector: str = "",
+        field_selector: str = "",
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        if resource == HORIZONTAL_POD_AUTOSCALER:
+            raise ApiError(403, "horizontalpodautoscalers.autoscaling is forbidden", "Forbidden")
+        async for page in super().list(resource, namespace, label_selector, field_selector):
+            yield page
+
+
+def test_one_kind_the_operator_may_not_list_does_not_stop_its_start() -> None:
+    """Seen on a devcluster: the chart's ClusterRole less horizontalpodautoscalers. The startup
+    LIST raised the 403, kopf retried the startup every 60 s, the health endpoint was never
+    served, and nothing in any namespace was reconciled, though only ``autoScaling`` needs
+    that right. The start goes on without that kind."""
+    api = NoAutoscalersApi(task_definition())
+    ctx = context(api, filled=False)
+
+    asyncio.run(prewarm.prewarm(ctx, ["shop"]))
+
+    assert ctx.store.get(TASK_DEFINITION, "shop", "web") is not None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from ecs_operator.kube.client import ApiError, Resource
 from ecs_operator.kube.resources import NAMESPACE, NODE, SERVICE_ACCOUNT
 from ecs_operator.render.keys import LABEL_APP_MANAGED_BY, MANAGED_BY
 
@@ -29,23 +30,34 @@ CONFIRM = Key(Kind.PREWARMED, "", "*")
 
 async def prewarm(ctx: Context, namespaces: list[str]) -> None:
     """Fill the store with a LIST of everything, and check it after the watches caught up."""
-    client, store = ctx.writer.client, ctx.store
     scopes: list[str | None] = list(namespaces) or [None]
     for resource in (*ECS_KINDS, *CHILDREN):
         labelled = resource in CHILDREN and resource not in UNLABELLED
         selector = f"{LABEL_APP_MANAGED_BY}={MANAGED_BY}" if labelled else ""
         for namespace in scopes:
-            async for page in client.list(resource, namespace, selector):
-                for item in page:
-                    store.put(resource, item, confirmed=False)
+            await _listed(ctx, resource, namespace, selector)
     for cluster_scoped in (NODE, NAMESPACE):
-        async for page in client.list(cluster_scoped):
-            for item in page:
-                store.put(cluster_scoped, item, confirmed=False)
+        await _listed(ctx, cluster_scoped)
     # accounts whose users went while the operator was away
-    for account in store.all(SERVICE_ACCOUNT):
+    for account in ctx.store.all(SERVICE_ACCOUNT):
         ctx.queue.add(Key(Kind.ACCOUNTS, account["metadata"]["namespace"], "*"))
     ctx.queue.add(CONFIRM, after=ctx.timers.prewarm_confirm)
+
+
+async def _listed(
+    ctx: Context, resource: Resource, namespace: str | None = None, selector: str = ""
+) -> None:
+    """Put what a LIST finds in the store. A kind the operator may not list (an admin's trim of
+    its ClusterRole) is said once and skipped: the rest works on, and what needs that kind
+    fails where it is written, where it is reported."""
+    try:
+        async for page in ctx.writer.client.list(resource, namespace, selector):
+            for item in page:
+                ctx.store.put(resource, item, confirmed=False)
+    except ApiError as error:
+        if error.status != 403:
+            raise
+        log.warning("may not list %s (%s): left out of the start", resource.plural, error.message)
 
 
 async def confirm(ctx: Context, namespace: str, name: str) -> Outcome:
