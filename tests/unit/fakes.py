@@ -221,7 +221,9 @@ class FakeApi:
         namespace: str | None,
         name: str,
         preconditions: dict[str, str] | None = None,
+        propagation: str = "Background",
     ) -> Json | None:
+        """Deleted at once, whatever the ``propagation``."""
         self.calls.append(("delete", name, preconditions))
         self.written.append(("delete", resource.plural, name))
         if self.conflict_on_delete:

@@ -9,6 +9,8 @@ SDKs retry with their throttling backoff), anything else unexpected a ``ServerEx
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from .credentials import Credential
 ALREADY_EXISTS = "ResourceInUseException"
 #: creates of a name whose holder went between the create and the read of it
 CREATE_ATTEMPTS = 3
+#: how often :meth:`Caller.gone` looks again
+GONE_POLL_SECONDS = 0.25
 #: ours: the objects the operator (and this API, for revisions) created
 MANAGED = f"{keys.LABEL_APP_MANAGED_BY}={keys.MANAGED_BY}"
 
@@ -151,6 +155,18 @@ class Caller:
                     raise Conflict(f"{action}: deleted meanwhile") from None
                 raise
 
-    async def delete(self, resource: Resource, name: str) -> bool:
+    async def delete(self, resource: Resource, name: str, propagation: str = "Background") -> bool:
         async with kubernetes_errors(f"delete {resource.kind} {name}"):
-            return await self.kube.delete(resource, self.namespace, name) is not None
+            deleted = await self.kube.delete(resource, self.namespace, name, None, propagation)
+            return deleted is not None
+
+    async def gone(self, resource: Resource, name: str, uid: str, within: float) -> bool:
+        """Whether the object ``uid`` is gone (deleted, or replaced) within ``within`` seconds."""
+        deadline = time.monotonic() + within
+        while True:
+            found = await self.get(resource, name)
+            if found is None or found["metadata"].get("uid") != uid:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(GONE_POLL_SECONDS)

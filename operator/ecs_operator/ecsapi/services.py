@@ -45,6 +45,8 @@ from .wording import refusal
 Body = dict[str, Any]
 #: seconds an INACTIVE service stays describable (ECS: "for a period of time", about an hour)
 TOMBSTONE = 3600.0
+#: how long CreateService waits for an INACTIVE service of its name to be removed
+TOMBSTONE_REMOVAL_SECONDS = 30.0
 #: UpdateService members that are the Service's spec members
 UPDATABLE = frozenset(
     {
@@ -152,9 +154,12 @@ async def services_in(
     return found
 
 
-async def _target(caller: Caller, reference: str) -> str:
-    """``family:revision`` of a task definition reference, or ECS's ClientException."""
-    family, revision = await taskdefinitions.resolve(caller, reference)
+async def _target(caller: Caller, reference: str, new: bool = True) -> str:
+    """``family:revision`` of a task definition reference, or ECS's ClientException; ``new``:
+    the service is put on it, which takes an ACTIVE revision (a service already on an
+    INACTIVE one keeps it, and may be scaled or redeployed on it, as on ECS)."""
+    resolve = taskdefinitions.resolve_for_use if new else taskdefinitions.resolve
+    family, revision = await resolve(caller, reference)
     return f"{family.name}:{revision}"
 
 
@@ -180,7 +185,7 @@ async def create(caller: Caller, request: Body) -> Body:
             if idempotency.made_by(body, mark):
                 return {"service": view(caller, body, ["TAGS"])}
             raise _not_idempotent()
-        await caller.delete(ECS_SERVICE, body["metadata"]["name"])  # the tombstone of a name
+        await _free_the_name(caller, body)
     metadata: Body = {"name": dns_label(name)}
     if "taskDefinition" in request:
         # ECS runs the revision a bare family meant at the time, not each new one after it
@@ -192,6 +197,20 @@ async def create(caller: Caller, request: Body) -> Body:
     if not (new or idempotency.made_by(created, mark)):
         raise _not_idempotent()
     return {"service": view(caller, created, ["TAGS"])}
+
+
+async def _free_the_name(caller: Caller, tombstone: Body) -> None:
+    """Remove a deleted service's tombstone for a new service of its name. ECS refuses the
+    name while the old service is DRAINING. An INACTIVE one's object goes with its workloads
+    (a foreground deletion, waited for): the new Service's Deployment takes the old one's
+    name, and while the old one was left to the garbage collector the new Service met it as
+    another's (a name conflict, no task, for half a minute)."""
+    if view(caller, tombstone)["status"] == "DRAINING":
+        raise _not_idempotent()
+    name, uid = tombstone["metadata"]["name"], tombstone["metadata"]["uid"]
+    await caller.delete(ECS_SERVICE, name, propagation="Foreground")
+    if not await caller.gone(ECS_SERVICE, name, uid, TOMBSTONE_REMOVAL_SECONDS):
+        raise errors.server_error("The previous service of this name is still being removed.")
 
 
 def _not_idempotent() -> errors.EcsApiError:
@@ -256,13 +275,17 @@ async def update(caller: Caller, request: Body) -> Body:
     body = await _active(caller, request)
     spec = body.get("spec") or {}
     wanted = {**spec, **{k: v for k, v in request.items() if k in UPDATABLE}}
+    if request.get("capacityProviderStrategy"):
+        # ECS: "Update the Amazon EC2 launch type to a Fargate capacity provider" is a valid
+        # transition; the strategy replaces the launch type
+        wanted.pop("launchType", None)
     _validated(wanted)
     metadata: Body = {"resourceVersion": body["metadata"]["resourceVersion"]}
     force = bool(request.get("forceNewDeployment"))
     if "taskDefinition" in request or (force and wanted.get("taskDefinition")):
         # a forced deployment of a bare family (a kubectl Service's, which follows new
         # revisions) is one of the revision it runs now
-        target = await _target(caller, wanted["taskDefinition"])
+        target = await _target(caller, wanted["taskDefinition"], "taskDefinition" in request)
         if "taskDefinition" in request:
             wanted["taskDefinition"] = target
         recorded = recorded_deployment(body) or {}

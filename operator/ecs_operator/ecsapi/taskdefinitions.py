@@ -93,6 +93,16 @@ async def resolve(caller: Caller, reference: str) -> tuple[families.Family, int]
     return found, revision
 
 
+async def resolve_for_use(caller: Caller, reference: str) -> tuple[families.Family, int]:
+    """:func:`resolve`, refusing a revision that is not ACTIVE, as ECS does: "You can't use an
+    INACTIVE task definition to run new tasks or create new services, and you can't update an
+    existing service to reference an INACTIVE task definition" (DeregisterTaskDefinition)."""
+    found, revision = await resolve(caller, reference)
+    if found.status_of(revision) != "ACTIVE":
+        raise errors.client_error("TaskDefinition is inactive")
+    return found, revision
+
+
 def _annotation(revision: Body, key: str) -> str | None:
     return (revision["metadata"].get("annotations") or {}).get(key)
 
@@ -235,12 +245,12 @@ async def delete_definitions(caller: Caller, request: Body) -> Body:
     return {"taskDefinitions": deleted, "failures": failures}
 
 
-def _status_filter(request: Body) -> str:
-    return str(request.get("status") or "ACTIVE")
+def _status_filter(request: Body, default: str) -> str:
+    return str(request.get("status") or default)
 
 
 async def list_definitions(caller: Caller, request: Body) -> Body:
-    prefix, status = request.get("familyPrefix") or "", _status_filter(request)
+    prefix, status = request.get("familyPrefix") or "", _status_filter(request, "ACTIVE")
     keys: dict[str, str] = {}
     if prefix:  # ECS: "the full family name", despite its name: one family's revisions
         named = await families.family(caller, prefix)
@@ -267,7 +277,8 @@ async def list_definitions(caller: Caller, request: Body) -> Body:
 
 
 async def list_families(caller: Caller, request: Body) -> Body:
-    prefix, status = request.get("familyPrefix") or "", _status_filter(request)
+    # ECS: "By default, both ACTIVE and INACTIVE task definition families are listed"
+    prefix, status = request.get("familyPrefix") or "", _status_filter(request, "ALL")
     names = set()
     for found in await families.every_family(caller):
         states = {e["status"] for e in await found.entries()}

@@ -112,7 +112,7 @@ async def run(caller: Caller, request: Body) -> Body:
     except EcsValidationError as error:
         raise refusal(error, spec) from None
     # ECS runs the latest ACTIVE revision of a bare family as of the call, and answers with it
-    family, revision = await taskdefinitions.resolve(caller, request["taskDefinition"])
+    family, revision = await taskdefinitions.resolve_for_use(caller, request["taskDefinition"])
     mark = idempotency.call_mark({**request, "cluster": cluster})
     spec["taskDefinition"] = f"{family.name}:{revision}"
     spec.update(_placement_at_run(found, request, await family.stored(revision)))
@@ -241,7 +241,8 @@ async def stop(caller: Caller, request: Body) -> Body:
     found = (await _known(caller, cluster, [request["task"]])).get(short_name(request["task"]))
     if found is None:
         raise errors.invalid_parameter("The referenced task was not found.")
-    if found.gone:  # stopped already: ECS answers with the task as it is
+    if found.gone or found.shown.get("lastStatus") == "STOPPED":
+        # stopped already: ECS answers with the task as it is, and why it stopped stands
         [task] = await _as_described(caller, [_with_tags(found, ["TAGS"])])
         return {"task": task}
     name = found.source["metadata"]["name"]

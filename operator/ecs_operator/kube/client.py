@@ -239,14 +239,16 @@ class KubeClient:
         namespace: str | None,
         name: str,
         preconditions: dict[str, str] | None = None,
+        propagation: str = "Background",
     ) -> dict[str, Any] | None:
-        """Delete in the background (owned objects follow); the API server's answer (the
+        """Delete, owned objects following (``propagation``: in the ``Background``; with
+        ``Foreground`` the object stays until they are gone); the API server's answer (the
         object, still terminating or as it was, or a Status), None when it was already gone.
 
         ``preconditions`` (``uid``, ``resourceVersion``) make the API server refuse with 409
         Conflict when the object is no longer the one the caller decided about."""
         API_WRITES.labels(verb="delete", resource=resource.plural).inc()
-        body: dict[str, Any] = {"propagationPolicy": "Background"}
+        body: dict[str, Any] = {"propagationPolicy": propagation}
         if preconditions:
             body["preconditions"] = preconditions
         try:

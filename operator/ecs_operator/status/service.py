@@ -27,7 +27,8 @@ from .conditions import condition, merge, now
 from .rollout import Rollout, deployment_id, failed_deployment
 from .workloads import TaskSummary, WorkloadState, placement_failure
 
-MAX_EVENTS = 10
+#: ECS's Service.events: "At most the 100 latest are returned"
+MAX_EVENTS = 100
 BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
 #: status members this module owns and may clear (merge patches keep what they do not name)
 CLEARABLE = ("failedDeployment", "lastCompletedTaskDefinition")

@@ -313,6 +313,17 @@ def current_state(
         state = replace(task_state(None, essential, True), placed=placed_as_recorded(record))
     else:
         state = task_state(pod, essential, stop_requested, cannot_start)
+    if record is not None and record["lastStatus"] == "STOPPED":
+        # why and how it stopped are final (a StopTask of a stopped task changes nothing, as
+        # on ECS); its pod, still there, may tell its containers' ends in more detail
+        return replace(
+            state,
+            last_status="STOPPED",
+            desired_status="STOPPED",
+            stop_code=record.get("stopCode"),
+            stopped_reason=record.get("stoppedReason"),
+            essential_exit_code=record.get(ESSENTIAL_EXIT_CODE),
+        )
     if stop_reason and state.stop_code == USER_INITIATED:
         return replace(state, stopped_reason=stop_reason)
     return state

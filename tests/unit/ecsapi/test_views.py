@@ -307,7 +307,9 @@ class StoppablePods(ServicePods):
             raise ApiError(self.patch_status, f"pods {name}: refused", "Refused")
         return {}
 
-    async def delete(self, resource: Any, namespace: str, name: str) -> dict[str, Any] | None:
+    async def delete(
+        self, resource: Any, namespace: str, name: str, *_: Any
+    ) -> dict[str, Any] | None:
         self.deleted.append(name)
         return None
 
