@@ -274,6 +274,9 @@ def test_a_gone_pod_leaves_its_record_as_the_truth() -> None:
     assert current_state(None, None, {"app"}, False).last_status == "PROVISIONING"
 
 
+EXITED_WORDS = "Essential container in task exited"
+
+
 def test_a_stop_is_reported_once_and_a_failure_as_a_warning() -> None:
     clean = _task("a", "STOPPED", "STOPPED", stopCode=ESSENTIAL_EXITED, stoppedReason="done")
     clean["containers"] = [{"name": "app", "exitCode": 0}]
@@ -281,8 +284,8 @@ def test_a_stop_is_reported_once_and_a_failure_as_a_warning() -> None:
     user = _task("c", "STOPPED", "STOPPED", stopCode=USER_INITIATED, stoppedReason="by user")
     events = stopped_events([clean, failed, user, _task("d", "RUNNING")], {})
     assert [(e.message, e.warning) for e in events] == [
-        (f"task a stopped: {ESSENTIAL_EXITED} done", False),
-        (f"task b stopped: {ESSENTIAL_EXITED} done", True),
+        (f"task a stopped: {ESSENTIAL_EXITED} {EXITED_WORDS} (exit code 0)", False),
+        (f"task b stopped: {ESSENTIAL_EXITED} {EXITED_WORDS} (exit code 1)", True),
         (f"task c stopped: {USER_INITIATED} by user", True),
     ]
     assert stopped_events([clean], {"tasks": [clean]}) == []

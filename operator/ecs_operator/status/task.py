@@ -9,6 +9,7 @@ running (PENDING), Running (RUNNING), being deleted (DEPROVISIONING), finished (
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,7 +23,14 @@ from ecs_operator.render.keys import (
     LABEL_LAUNCH_TYPE,
 )
 
-from .containers import UNKNOWN, container_view, statuses, task_health
+from .containers import (
+    OUT_OF_MEMORY,
+    PLAIN_EXITS,
+    UNKNOWN,
+    container_view,
+    statuses,
+    task_health,
+)
 from .containers import containers as container_views
 from .start_failures import StartFailure
 from .task_moments import MOMENTS, task_moments
@@ -90,9 +98,44 @@ class TaskState:
 ESSENTIAL_EXIT_CODE = "essentialExitCode"
 
 
+#: how records written before ECS's exact words (and a rollback to such a version) said the
+#: exit code that stopped a task: at the end of its stopped reason
+_OLDER_EXIT = re.compile(r": \S+ exited with code (-?\d+)$")
+#: the exit codes of a container killed, by SIGKILL or SIGTERM: the others' ends when the
+#: essential one's stopped a task
+KILLED = (137, 143)
+
+
 def ecs_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A task's record as ECS describes the task: without the operator's own members."""
-    return {k: v for k, v in record.items() if k != ESSENTIAL_EXIT_CODE}
+    """A task's record as ECS describes the task: without the operator's own members, and in
+    ECS's words where an earlier version wrote its own (the exit code after the stopped reason,
+    the kubelet's reason of a plain exit)."""
+    shown = {k: v for k, v in record.items() if k != ESSENTIAL_EXIT_CODE}
+    if shown.get("stopCode") == ESSENTIAL_EXITED:
+        shown["stoppedReason"] = STOP_REASONS[ESSENTIAL_EXITED]
+    if "containers" in shown:
+        shown["containers"] = [
+            {k: v for k, v in c.items() if not (k == "reason" and v in PLAIN_EXITS)}
+            for c in shown["containers"]
+        ]
+    return shown
+
+
+def essential_exit_code(record: Mapping[str, Any]) -> int:
+    """The exit code that stopped a task its essential container stopped, from its record:
+    the member this version keeps, else the end of the stopped reason an earlier one wrote,
+    else (a record an earlier version rewrote without either: a rollback) the first exit of
+    its containers that is not a kill, or an OOM kill's."""
+    if ESSENTIAL_EXIT_CODE in record:
+        return int(record[ESSENTIAL_EXIT_CODE])
+    older = _OLDER_EXIT.search(str(record.get("stoppedReason") or ""))
+    if older:
+        return int(older[1])
+    for container in record.get("containers") or []:
+        code = container.get("exitCode")
+        if code and (code not in KILLED or container.get("reason") == OUT_OF_MEMORY):
+            return int(code)
+    return 0
 
 
 #: How the API server words a refusal of a pod for what it is (Pod Security admission, an
@@ -275,11 +318,6 @@ def _failed(view: dict[str, Any], failing: str | None, reason: str) -> dict[str,
     if view["name"] != failing:
         return {**view, "lastStatus": "STOPPED"}
     return {**view, "lastStatus": "STOPPED", "reason": reason}
-
-
-#: how a stopped reason worded the exit code that stopped a task in records written before
-#: ECS's exact words (task_status.failure reads it there)
-EXITED = "exited with code"
 
 
 def current_state(

@@ -4,16 +4,19 @@ task waits for a place to run."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .conditions import condition, merge, override
-from .task import ESSENTIAL_EXIT_CODE, ESSENTIAL_EXITED, EXITED, FAILED_TO_START, LIFECYCLE
+from .task import (
+    ESSENTIAL_EXITED,
+    FAILED_TO_START,
+    LIFECYCLE,
+    ecs_record,
+    essential_exit_code,
+)
 from .workloads import placement_failure, unschedulable
-
-_EXIT_CODE = re.compile(rf"{EXITED} (-?\d+)$")
 
 
 def failure(states: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
@@ -23,18 +26,20 @@ def failure(states: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     or was stopped by its user."""
     for state in states:
         code = state.get("stopCode")
-        if code == FAILED_TO_START or (code == ESSENTIAL_EXITED and _exit_code(state) != 0):
+        if code == FAILED_TO_START or (
+            code == ESSENTIAL_EXITED and essential_exit_code(state) != 0
+        ):
             return state
     return None
 
 
-def _exit_code(state: Mapping[str, Any]) -> int:
-    """The exit code that stopped a task, from its record (in the stopped reason of records
-    written before ECS's exact words; 0 where neither says)."""
-    if ESSENTIAL_EXIT_CODE in state:
-        return int(state[ESSENTIAL_EXIT_CODE])
-    older = _EXIT_CODE.search(str(state.get("stoppedReason") or ""))
-    return int(older[1]) if older else 0
+def stop_words(record: Mapping[str, Any]) -> str:
+    """Why a task stopped, in ECS's words, with the exit code that stopped it where its
+    essential container's exit did: the Events' and the ``Degraded`` condition's words."""
+    reason = str(ecs_record(record).get("stoppedReason") or "")
+    if record.get("stopCode") == ESSENTIAL_EXITED:
+        reason = f"{reason} (exit code {essential_exit_code(record)})"
+    return reason
 
 
 def unplaced(pods: Iterable[dict[str, Any] | None]) -> str | None:
@@ -68,7 +73,7 @@ def task_conditions(
             "Degraded",
             failed is not None,
             str(failed["stopCode"]) if failed else "AsExpected",
-            str(failed.get("stoppedReason") or "") if failed else "",
+            stop_words(failed) if failed else "",
         ),
     ]
 
@@ -108,13 +113,11 @@ def stopped_events(
             or before.get(task["taskId"], {}).get("lastStatus") == "STOPPED"
         ):
             continue
-        code, reason = task.get("stopCode", ""), task.get("stoppedReason", "")
+        code = task.get("stopCode", "")
         failed = any(c.get("exitCode") not in (0, None) for c in task.get("containers", []))
-        if ESSENTIAL_EXIT_CODE in task:
-            reason = f"{reason} (exit code {task[ESSENTIAL_EXIT_CODE]})"
         events.append(
             StoppedEvent(
-                f"task {task['taskId']} stopped: {code} {reason}".strip(),
+                f"task {task['taskId']} stopped: {code} {stop_words(task)}".strip(),
                 code != ESSENTIAL_EXITED or failed,
             )
         )
