@@ -5,7 +5,6 @@ edges on a fake API server)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +16,6 @@ from tests.support.kube import wait_for
 from tests.support.operator import OperatorProcess
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def api(namespace: str, tmp_path: Path) -> Iterator[ApiProcess]:
-    """The API, its access keys in the test's namespace (as test_ecs_api.py starts it)."""
-    process = ApiProcess.start(tmp_path, namespace)
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def _stop_record(ecs: Any, arn: str) -> tuple[Any, ...] | None:

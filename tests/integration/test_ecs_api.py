@@ -29,16 +29,6 @@ from ecs_operator.policy import ANNOTATION_POD_SECURITY_CEILING
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def api(namespace: str, tmp_path: Path) -> Iterator[ApiProcess]:
-    """The API, its access keys in the test's namespace."""
-    process = ApiProcess.start(tmp_path, namespace)
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
 def quick_waiters(directory: Path) -> Path:
     """A botocore data path (AWS_DATA_PATH) with the aws CLI's own ECS waiters, their acceptors
     unchanged and their delays 1 s instead of 6-15 s: the test waits as the CLI does, minus
