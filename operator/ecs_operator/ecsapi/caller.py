@@ -157,7 +157,9 @@ class Caller:
 
     async def delete(self, resource: Resource, name: str, propagation: str = "Background") -> bool:
         async with kubernetes_errors(f"delete {resource.kind} {name}"):
-            deleted = await self.kube.delete(resource, self.namespace, name, None, propagation)
+            deleted = await self.kube.delete(
+                resource, self.namespace, name, propagation=propagation
+            )
             return deleted is not None
 
     async def gone(self, resource: Resource, name: str, uid: str, within: float) -> bool:

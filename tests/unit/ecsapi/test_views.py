@@ -308,7 +308,7 @@ class StoppablePods(ServicePods):
         return {}
 
     async def delete(
-        self, resource: Any, namespace: str, name: str, *_: Any
+        self, resource: Any, namespace: str, name: str, **_: Any
     ) -> dict[str, Any] | None:
         self.deleted.append(name)
         return None
