@@ -165,6 +165,7 @@ NAMESPACED: set[Permission] = {
         for verb in ("get", "list", "watch", "create", "patch", "delete")
     ),
     ("", "events", "create"),
+    ("", "events", "list"),
 }
 #: Cluster-scoped, in every mode: namespaces for the admins' tenancy annotations.
 CLUSTER: set[Permission] = {

@@ -181,10 +181,12 @@ namespace, or part of the ClusterRole when it watches all of them).
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
-# Events in ECS words (kube/events.py) and kopf's own warnings (posted, never updated).
+# Events in ECS words (kube/events.py) and kopf's own warnings (posted, never updated); the
+# FailedCreate Events of a service's DaemonSet read (handlers/daemon_failures.py: why its pods
+# cannot be created, which a DaemonSet tells nowhere else).
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create"]
+  verbs: ["create", "list"]
 {{- if and .Values.peering.enabled .Values.watchNamespaces }}
 # kopf's namespaced peering: keep-alives patched into a KopfPeering in each namespace. Both API
 # groups: kopf serves the legacy zalando.org one too when its CRD exists.

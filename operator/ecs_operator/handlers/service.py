@@ -53,7 +53,7 @@ from ecs_operator.status.service import deleted, service_status
 from ecs_operator.status.service_tasks import SERVICE_SCHEDULER, STOPPED_TASKS, with_stopped
 from ecs_operator.status.workloads import task_summary, workload_state
 
-from . import identities, prepare
+from . import daemon_failures, identities, prepare
 from .common import (
     findings_condition,
     report_conflicts,
@@ -139,11 +139,19 @@ async def _report(
     generation = body["metadata"].get("generation")
     key = Key(Kind.SERVICE, ready.options.namespace, body["metadata"]["name"])
     tasks = task_summary(pods, running.ref, ctx.clock(), ctx.settings.timers.start_failure_grace)
+    states = [
+        await daemon_failures.with_create_failure(ctx, w, workload_state(w)) for w in workloads
+    ]
+    if any(
+        daemon_failures.short(w, s) and not s.failure
+        for w, s in zip(workloads, states, strict=True)
+    ):
+        ctx.queue.add(key, after=daemon_failures.RECHECK_SECONDS)
     view = service_status(
         spec.serviceName,
         replicas,
         running.ref,
-        [workload_state(w) for w in workloads],
+        states,
         previous,
         generation,
         rollout=rollout,
