@@ -29,7 +29,7 @@ from ecs_operator.kube.resources import ECS_SERVICE, POD
 from ecs_operator.plugin.views import cluster_of, current_deployment, service_name, service_view
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
-from ecs_operator.status.service import deleted
+from ecs_operator.status.service import deleted, lifecycle
 
 from . import clusters, errors, idempotency, taskdefinitions, wire
 from .caller import MANAGED, Caller
@@ -104,8 +104,7 @@ def view(caller: Caller, body: Body, include: list[str] | None = None) -> Body:
         name, deployments = shown["serviceName"], shown["deployments"]
         shown.update(current_deployment(deployments, cluster_of(body), name, caller.arns))
     if deleted(body):
-        busy = shown["runningCount"] or shown["pendingCount"]
-        shown["status"] = "DRAINING" if busy else "INACTIVE"
+        shown["status"] = lifecycle(True, shown["runningCount"] + shown["pendingCount"])
     elif shown["status"] != "DRAINING":
         shown["status"] = "ACTIVE"
     shown.pop("tags", None)

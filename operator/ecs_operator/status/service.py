@@ -314,7 +314,7 @@ def deleted(body: dict[str, Any]) -> bool:
     return keys.ANNOTATION_DELETED_AT in (body["metadata"].get("annotations") or {})
 
 
-def _lifecycle(deleted: bool, tasks: int) -> str:
+def lifecycle(deleted: bool, tasks: int) -> str:
     """ECS's ``status`` of a service: ACTIVE, or once deleted DRAINING, then INACTIVE."""
     if not deleted:
         return "ACTIVE"
@@ -358,7 +358,7 @@ def service_status(
     owned = ("deployments", "events", "conditions", *CLEARABLE)
     status: dict[str, Any] = {
         **{k: v for k, v in previous.items() if k not in owned},
-        "status": _lifecycle(deleted, total),
+        "status": lifecycle(deleted, total),
         "desiredCount": desired,
         "runningCount": running,
         "pendingCount": max(total - running - tasks.unbound, 0),
