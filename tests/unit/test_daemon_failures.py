@@ -9,12 +9,28 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ecs_operator.handlers import daemon_failures
+from ecs_operator.handlers.queue import Key, Kind
 from ecs_operator.kube.events import EVENT
-from ecs_operator.status.workloads import WorkloadState
+from ecs_operator.status.workloads import workload_state
 
-from .fakes import FakeApi, context
+from .fakes import FakeApi, FakeQueue, context
 
-DAEMON_SET = {"kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "shop", "uid": "u"}}
+KEY = Key(Kind.SERVICE, "shop", "agent")
+
+
+def daemon_set(scheduled: int, desired: int = 3, caught_up: bool = True) -> dict[str, Any]:
+    """A service's DaemonSet, its pods on ``scheduled`` of the ``desired`` nodes."""
+    return {
+        "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "shop", "uid": "u", "generation": 2},
+        "status": {
+            "observedGeneration": 2 if caught_up else 1,
+            "desiredNumberScheduled": desired,
+            "currentNumberScheduled": scheduled,
+        },
+    }
+
+
 PSA = 'pods "agent-x" is forbidden: violates PodSecurity "baseline:latest": privileged'
 
 
@@ -40,15 +56,11 @@ class EventsApi(FakeApi):
         ]
 
 
-def _state(replicas: int, desired: int = 3, current: bool = True) -> WorkloadState:
-    return WorkloadState(desired, replicas, 0, 0, 0, current=current, failed=False)
-
-
 def test_a_daemon_set_short_of_pods_fails_with_its_controllers_newest_refusal() -> None:
     api = EventsApi()
     ctx = context(api)
 
-    state = asyncio.run(daemon_failures.with_create_failure(ctx, DAEMON_SET, _state(0)))
+    [state] = asyncio.run(daemon_failures.workload_states(ctx, KEY, [daemon_set(0)]))
 
     assert state.failure == PSA
     assert api.selectors == ["involvedObject.uid=u,reason=FailedCreate"]
@@ -57,8 +69,21 @@ def test_a_daemon_set_short_of_pods_fails_with_its_controllers_newest_refusal() 
 def test_a_daemon_set_with_its_pods_or_not_caught_up_reads_no_events() -> None:
     api = EventsApi()
     ctx = context(api)
-    for state in (_state(3), _state(0, current=False)):
-        assert asyncio.run(daemon_failures.with_create_failure(ctx, DAEMON_SET, state)) == state
-    deployment = {**DAEMON_SET, "kind": "Deployment"}
-    assert not daemon_failures.short(deployment, _state(0))
+    for workload in (daemon_set(3), daemon_set(0, caught_up=False)):
+        [state] = asyncio.run(daemon_failures.workload_states(ctx, KEY, [workload]))
+        assert state == workload_state(workload)
+    deployment = {**daemon_set(0), "kind": "Deployment", "spec": {"replicas": 3}}
+    asyncio.run(daemon_failures.workload_states(ctx, KEY, [deployment]))
     assert api.selectors == []
+
+
+def test_a_daemon_set_short_of_pods_that_has_said_nothing_yet_is_looked_at_again() -> None:
+    """Events go out after the DaemonSet's status: none yet is no reason, only a later look."""
+    ctx = context(FakeApi())  # it refuses the field selector: no Event is read
+
+    [state] = asyncio.run(daemon_failures.workload_states(ctx, KEY, [daemon_set(0)]))
+
+    assert not state.failure
+    queue = ctx.queue
+    assert isinstance(queue, FakeQueue)
+    assert queue.added == [(KEY, daemon_failures.RECHECK_SECONDS)]

@@ -19,9 +19,10 @@ from typing import Any
 
 from ecs_operator.kube.client import ApiError, field_selector
 from ecs_operator.kube.events import EVENT
-from ecs_operator.status.workloads import WorkloadState
+from ecs_operator.status.workloads import WorkloadState, workload_state
 
 from .context import Context
+from .queue import Key
 
 log = logging.getLogger(__name__)
 
@@ -29,20 +30,34 @@ log = logging.getLogger(__name__)
 RECHECK_SECONDS = 10.0
 
 
-def short(workload: dict[str, Any], state: WorkloadState) -> bool:
+async def workload_states(
+    ctx: Context, key: Key, workloads: list[dict[str, Any]]
+) -> list[WorkloadState]:
+    """Each of a service's workloads as status/workloads.py reads it; a DaemonSet short of
+    pods with why its controller cannot create them, once it has said (until then, the
+    service ``key`` is looked at again in :data:`RECHECK_SECONDS`)."""
+    states = []
+    for workload in workloads:
+        state = workload_state(workload)
+        if _short(workload, state):
+            state = await _with_create_failure(ctx, workload, state)
+            if not state.failure:
+                ctx.queue.add(key, after=RECHECK_SECONDS)
+        states.append(state)
+    return states
+
+
+def _short(workload: dict[str, Any], state: WorkloadState) -> bool:
     """Whether ``workload`` is a DaemonSet, caught up with its spec, with pods on fewer nodes
     than it should have them (``replicas``: its nodes with a pod of it, created or not yet
     placed)."""
     return workload.get("kind") == "DaemonSet" and state.current and state.replicas < state.desired
 
 
-async def with_create_failure(
+async def _with_create_failure(
     ctx: Context, workload: dict[str, Any], state: WorkloadState
 ) -> WorkloadState:
-    """``state`` with why its DaemonSet cannot create pods, when it is :func:`short` and its
-    controller has said why; else as it is."""
-    if not short(workload, state):
-        return state
+    """``state`` with its controller's newest FailedCreate Event, if there is one."""
     metadata = workload["metadata"]
     fields = {"involvedObject.uid": metadata["uid"], "reason": "FailedCreate"}
     try:

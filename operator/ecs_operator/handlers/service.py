@@ -51,7 +51,7 @@ from ecs_operator.status.conditions import merge, override
 from ecs_operator.status.rollout import Rollout, running_task_definition
 from ecs_operator.status.service import deleted, service_status
 from ecs_operator.status.service_tasks import SERVICE_SCHEDULER, STOPPED_TASKS, with_stopped
-from ecs_operator.status.workloads import task_summary, workload_state
+from ecs_operator.status.workloads import task_summary
 
 from . import daemon_failures, identities, prepare
 from .common import (
@@ -131,22 +131,15 @@ async def _report(
     """The service's status from its workloads and pods, written when it changed, with its ECS
     service events; returns the status."""
     spec, body, previous = ready.read.spec, ready.read.body, ready.read.previous
+    key = Key(Kind.SERVICE, ready.options.namespace, body["metadata"]["name"])
+    states = await daemon_failures.workload_states(ctx, key, workloads)
     if spec.schedulingStrategy == "DAEMON":
-        replicas = sum(workload_state(w).desired for w in workloads)
+        replicas = sum(state.desired for state in states)
     else:
         replicas = sum(int(w["spec"].get("replicas", 0)) for w in workloads)
     pods = _pods(ctx, ready.options.namespace, desired.status_inputs.pod_selector)
     generation = body["metadata"].get("generation")
-    key = Key(Kind.SERVICE, ready.options.namespace, body["metadata"]["name"])
     tasks = task_summary(pods, running.ref, ctx.clock(), ctx.settings.timers.start_failure_grace)
-    states = [
-        await daemon_failures.with_create_failure(ctx, w, workload_state(w)) for w in workloads
-    ]
-    if any(
-        daemon_failures.short(w, s) and not s.failure
-        for w, s in zip(workloads, states, strict=True)
-    ):
-        ctx.queue.add(key, after=daemon_failures.RECHECK_SECONDS)
     view = service_status(
         spec.serviceName,
         replicas,
