@@ -15,7 +15,6 @@ from tests.support.ecs import (
     ec2_task_definition,
     events,
     resource,
-    service,
     status,
 )
 from tests.support.kube import Kube, wait_for
@@ -155,34 +154,3 @@ def test_a_task_whose_second_pod_a_quota_refuses_never_runs_its_first_task_twice
 
     tasks = status(kube, namespace, "Task", "once").get("tasks") or []
     assert len(seen) == 1, f"task once-0 was started {len(seen)} times; status tasks: {tasks}"
-
-
-def test_a_daemon_service_whose_pods_are_refused_is_degraded_with_the_refusal(
-    operator: OperatorProcess, kube: Kube, namespace: str
-) -> None:
-    """A REPLICA service whose pods Pod Security admission refuses is Degraded
-    (TaskLaunchFailed) with the refusal and a "failed to launch a task" service event
-    (test_pod_security.py). A DAEMON service of the same task definition says the same. Its
-    DaemonSet has no ReplicaFailure condition: its controller tells the refusal in FailedCreate
-    Events alone, so the service sat IN_PROGRESS, "0/N tasks running", nothing wrong."""
-    labels = {f"pod-security.kubernetes.io/{m}": "baseline" for m in ("enforce", "warn")}
-    kube.core.patch_namespace(namespace, {"metadata": {"labels": labels}})
-    agent = ec2_task_definition("agent")
-    agent["spec"]["containerDefinitions"][0]["privileged"] = True
-    apply(
-        namespace,
-        agent,
-        service("agent", "agent", schedulingStrategy="DAEMON", launchType="EC2"),
-    )
-
-    def degraded() -> dict[str, Any] | None:
-        current = status(kube, namespace, "Service", "agent")
-        found = condition(current, "Degraded")
-        return current if found.get("status") == "True" else None
-
-    current = wait_for(degraded, 60, "the daemon service Degraded")
-    found = condition(current, "Degraded")
-    assert found.get("reason") == "TaskLaunchFailed"
-    assert 'violates PodSecurity "baseline:latest"' in found["message"]
-    assert any("failed to launch a task" in e["message"] for e in current.get("events") or [])
-    assert current["runningCount"] == 0 and kube.pods(namespace) == []

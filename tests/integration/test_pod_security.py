@@ -85,12 +85,18 @@ def test_ordinary_services_and_tasks_run_under_baseline(
     assert len(kube.pods(baseline)) == 5
 
 
+@pytest.mark.parametrize(
+    "scheduling", [{"desiredCount": 2}, {"schedulingStrategy": "DAEMON"}], ids=["replica", "daemon"]
+)
 def test_a_service_that_needs_privileged_is_degraded_with_the_refusal(
-    operator: OperatorProcess, kube: Kube, baseline: str
+    operator: OperatorProcess, kube: Kube, baseline: str, scheduling: dict[str, Any]
 ) -> None:
+    """A DAEMON service too: its DaemonSet has no ReplicaFailure condition, and its controller
+    tells the refusal in FailedCreate Events alone (handlers/daemon_failures.py), so it sat
+    IN_PROGRESS, "0/N tasks running", nothing wrong."""
     agent = ec2_task_definition("agent")
     agent["spec"]["containerDefinitions"][0]["privileged"] = True
-    apply(baseline, agent, service("agent", "agent", desiredCount=2, launchType="EC2"))
+    apply(baseline, agent, service("agent", "agent", launchType="EC2", **scheduling))
 
     def degraded() -> dict[str, Any] | None:
         current = status(kube, baseline, "Service", "agent")
@@ -103,7 +109,7 @@ def test_a_service_that_needs_privileged_is_degraded_with_the_refusal(
     assert found["status"] == "True"
     assert REFUSAL in found["message"] and "privileged" in found["message"]
     assert condition(current, "Ready")["status"] == "False"
-    assert current["runningCount"] == 0
+    assert current["runningCount"] == 0 and kube.pods(baseline) == []
     assert _privileged_findings(current) == {"containerDefinitions[0].privileged"}
     launch = [e["message"] for e in current["events"] if "failed to launch a task" in e["message"]]
     assert len(launch) == 1 and REFUSAL in launch[0]
