@@ -1,5 +1,5 @@
 """Why a service's DaemonSet cannot create its pods: its FailedCreate Events, read only while
-it is short of pods (handlers/daemon_failures.py; the kwok lane's test_cluster_admin.py shows
+it is short of pods (handlers/daemon_failures.py; the kwok lane's test_pod_security.py shows
 it with Pod Security admission refusing a privileged daemon)."""
 
 from __future__ import annotations
