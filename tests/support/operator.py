@@ -95,7 +95,13 @@ class OperatorProcess:
                 command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
             )
         started = cls(process, log, metrics, tuple(args), policy)
-        wait_for(started.ready, 60, "the operator to start")
+        try:
+            wait_for(started.ready, 60, "the operator to start")
+        except BaseException:
+            # one that never started would otherwise run on after the test, reconciling the
+            # next tests' namespaces with whatever code it has
+            started.stop()
+            raise
         return started
 
     def ready(self) -> bool:
