@@ -1,6 +1,6 @@
 """What a cluster admin meets running the operator for weeks, beyond the happy path: a quota
-or a LimitRange refusing a task's pods. Each test states what ECS (or Kubernetes) leads the
-admin to expect."""
+or a LimitRange refusing a task's pods, or a quota refusing a Service's children. Each test
+states what ECS (or Kubernetes) leads the admin to expect."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.support.ecs import (
     ec2_task_definition,
     events,
     resource,
+    service,
     status,
 )
 from tests.support.kube import Kube, wait_for
@@ -55,6 +56,29 @@ def test_a_task_partly_refused_by_a_quota_reports_the_task_that_runs_and_why_one
 
     wait_for(reported, 60, "the running task reported, and why the other waits")
     assert any("exceeded quota" in m for m in events(namespace, "job"))
+
+
+def test_a_service_whose_budget_a_quota_refuses_runs_and_says_why(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    """A namespace whose quota allows no PodDisruptionBudget: the service's tasks run all the
+    same, and the Service reads Degraded WriteRefused with the quota's words and a Warning
+    Event. Before, the refusal ended every pass before the status write: an empty status, for
+    good, while the tasks ran."""
+    _quota(kube, namespace, **{"count/poddisruptionbudgets.policy": "0"})
+    apply(namespace, ec2_task_definition("web"), service("web", "web", desiredCount=2))
+
+    def reported() -> bool:
+        current = status(kube, namespace, "Service", "web")
+        degraded = condition(current, "Degraded")
+        return (
+            degraded.get("reason") == "WriteRefused"
+            and "exceeded quota" in degraded.get("message", "")
+            and current.get("runningCount") == 2
+        )
+
+    wait_for(reported, 60, "the service's tasks running, and the refused budget reported")
+    assert any("exceeded quota" in m for m in events(namespace, "web"))
 
 
 def test_a_task_refused_by_a_limit_range_stops_with_the_api_servers_reason(

@@ -1,21 +1,24 @@
 """What a cluster admin meets beyond the happy path (tests/integration/test_cluster_admin.py
 shows the same on a real control plane): a pod create the API server refuses for a reason a
-retry may get past (a full ResourceQuota), and the uninstall docs."""
+retry may get past (a full ResourceQuota), a Service's children refused by the admin's RBAC or
+admission policy, and the uninstall docs."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from ecs_operator.handlers import task, taskdefinition
+import pytest
+
+from ecs_operator.handlers import service, task, taskdefinition
 from ecs_operator.handlers.context import Settings
 from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.events import EventRecorder
-from ecs_operator.kube.resources import ECS_TASK
+from ecs_operator.kube.resources import ECS_SERVICE, ECS_TASK
 
 from .fakes import NOW, FakeApi, World, context
-from .test_reconcile_service import DEFAULT_CLUSTER, task_definition
+from .test_reconcile_service import DEFAULT_CLUSTER, task_definition, web
 from .test_reconcile_task import RETENTION, _exited, job
 
 Json = dict[str, Any]
@@ -97,6 +100,116 @@ def test_a_task_is_never_started_twice_while_another_of_its_pods_is_refused() ->
     w = asyncio.run(run())
     assert ("delete", "pods", "job-0") in w.api.written
     assert _pod_creates(w.api, "job-0") == 1, w.api.written
+
+
+AUTO_SCALING = {
+    "minCapacity": 2,
+    "maxCapacity": 10,
+    "targetTrackingScalingPolicies": [
+        {"predefinedMetricType": "ECSServiceAverageCPUUtilization", "targetValue": 70}
+    ],
+}
+#: the API server's words for a write the admin's rules refuse: (plural refused, status, message)
+CHILD_REFUSALS = {
+    "RBAC": (
+        "horizontalpodautoscalers",
+        403,
+        'horizontalpodautoscalers.autoscaling is forbidden: User "system:serviceaccount:ecs:'
+        'ecs-operator" cannot create resource "horizontalpodautoscalers" in API group '
+        '"autoscaling" in the namespace "shop"',
+    ),
+    "admission webhook": (
+        "deployments",
+        400,
+        'admission webhook "validate.kyverno.svc" denied the request: require-team-label',
+    ),
+    "quota": (
+        "poddisruptionbudgets",
+        403,
+        'poddisruptionbudgets.policy "web" is forbidden: exceeded quota: objects, requested: '
+        "count/poddisruptionbudgets.policy=1, used: count/poddisruptionbudgets.policy=0, "
+        "limited: count/poddisruptionbudgets.policy=0",
+    ),
+}
+
+
+class RefusingApi(FakeApi):
+    """An API server that refuses every write of one kind of object, as the admin's RBAC,
+    admission policy or quota would."""
+
+    def __init__(self, refused: tuple[str, int, str], *objects: Json) -> None:
+        super().__init__(*objects)
+        self.refused = refused
+
+    def _refuse(self, resource: Any) -> None:
+        plural, status, message = self.refused
+        if resource.plural == plural:
+            raise ApiError(status, message, "Forbidden" if status == 403 else "BadRequest")
+
+    async def create(self, resource: Any, body: Json) -> Json:
+        self._refuse(resource)
+        return await super().create(resource, body)
+
+    async def apply(self, resource: Any, body: Json, subresource: str = "") -> Json:
+        if not subresource:
+            self._refuse(resource)
+        return await super().apply(resource, body, subresource)
+
+
+@pytest.mark.parametrize("refusal", list(CHILD_REFUSALS), ids=list(CHILD_REFUSALS))
+def test_a_service_whose_child_the_admin_refuses_says_why_and_runs_what_it_may(
+    refusal: str,
+) -> None:
+    """The admin's RBAC leaves out HPAs, a policy engine refuses the Deployment, a quota allows
+    no PodDisruptionBudget: the Service reads Degraded with the API server's words and a
+    Warning Event, its other children are written, and it is tried again at the backoff's pace
+    (a grant or a freed quota wakes nothing). Before, the refusal ended the pass before its
+    status write, on every pass: an empty status and a traceback per retry."""
+    plural, _, message = CHILD_REFUSALS[refusal]
+
+    async def run() -> tuple[World, Any]:
+        api = RefusingApi(CHILD_REFUSALS[refusal], DEFAULT_CLUSTER, task_definition())
+        api.add(web(autoScaling=AUTO_SCALING))
+        ctx = context(api)
+        await taskdefinition.reconcile(ctx, "shop", "web")
+        w = World(api, ctx, service.reconcile, ECS_SERVICE, "web")
+        outcome = await service.reconcile(ctx, "shop", "web")
+        await cast(EventRecorder, ctx.events).drain()
+        return w, outcome
+
+    w, outcome = asyncio.run(run())
+    written = {p for verb, p, _ in w.api.written if verb in ("apply", "create")}
+    others = {"deployments", "poddisruptionbudgets", "horizontalpodautoscalers"} - {plural}
+    assert others <= written, w.api.written
+    degraded = w.condition("Degraded")
+    assert (degraded.get("status"), degraded.get("reason")) == ("True", "WriteRefused")
+    assert message in degraded["message"], degraded
+    assert ("WriteRefused", degraded["message"]) in w.api.posted
+    assert outcome.retry and outcome.after is None  # the backoff's pace
+
+
+def test_a_task_whose_account_the_admin_refuses_starts_nothing_and_says_why() -> None:
+    """The task's ServiceAccount is refused (RBAC without serviceaccounts): no pod starts under
+    an account that is not there, the Task reads Degraded with the API server's words, and it
+    is tried again at the backoff's pace."""
+    message = 'serviceaccounts is forbidden: User "ecs-operator" cannot create resource'
+    refused = ("serviceaccounts", 403, message)
+
+    async def run() -> tuple[World, Any]:
+        api = RefusingApi(refused, DEFAULT_CLUSTER, task_definition(), job())
+        ctx = context(api)
+        await taskdefinition.reconcile(ctx, "shop", "web")
+        w = World(api, ctx, task.reconcile, ECS_TASK, "job")
+        outcome = await task.reconcile(ctx, "shop", "job")
+        await cast(EventRecorder, ctx.events).drain()
+        return w, outcome
+
+    w, outcome = asyncio.run(run())
+    assert not [p for _, p, _ in w.api.written if p == "pods"], w.api.written
+    degraded = w.condition("Degraded")
+    assert (degraded.get("status"), degraded.get("reason")) == ("True", "WriteRefused")
+    assert message in degraded["message"] and "WriteRefused" in dict(w.api.posted)
+    assert outcome.retry and outcome.after is None
 
 
 def test_the_uninstall_docs_say_what_holds_ecs_objects_once_the_operator_is_gone() -> None:

@@ -13,16 +13,18 @@ from typing import Any, cast
 import pytest
 
 from ecs_operator.handlers import identities, service
-from ecs_operator.handlers.common import report_conflicts
+from ecs_operator.handlers.common import report_unwritten
 from ecs_operator.handlers.context import Context
 from ecs_operator.kube.apply import (
     HASH_ANNOTATION,
     NO_SUCH_VERSION,
     NameConflict,
+    WriteRefused,
     claim_name,
     ensure,
     stamped,
 )
+from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import controlled_by
 from ecs_operator.kube.resources import DEPLOYMENT, SERVICE_ACCOUNT
 from ecs_operator.kube.store import Store
@@ -324,7 +326,13 @@ def test_stale_children_are_deleted_only_when_this_object_controls_them(
 
 
 def test_a_conflict_outranks_what_the_rest_of_the_status_says() -> None:
-    conflicts = [NameConflict(_deployment()), NameConflict(_deployment())]
+    refusal = ApiError(403, 'poddisruptionbudgets "web" is forbidden: exceeded quota', "Forbidden")
+    budget = {"kind": "PodDisruptionBudget", "metadata": {"name": "web"}}
+    conflicts = [
+        WriteRefused(budget, refusal),
+        NameConflict(_deployment()),
+        NameConflict(_deployment()),
+    ]
     posted: list[tuple[str, str]] = []
 
     class Events:
@@ -333,9 +341,15 @@ def test_a_conflict_outranks_what_the_rest_of_the_status_says() -> None:
             return True
 
     ctx = Context(Store(), cast(Any, None), Events(), cast(Any, None))
-    reported = report_conflicts(ctx, {**OWNER, "kind": "Service"}, conflicts)
+    reported = report_unwritten(ctx, {**OWNER, "kind": "Service"}, conflicts)
     message = "Deployment/web already exists and was not created by this Service: left alone"
-    assert posted == [("NameConflict", message)]  # one report for the same object twice
+    refused = (
+        "the API server refused to write PodDisruptionBudget/web: "
+        'poddisruptionbudgets "web" is forbidden: exceeded quota'
+    )
+    # one report for the same object twice; each reason its own Event
+    assert posted == [("NameConflict", message), ("WriteRefused", refused)]
+    assert reported[0]["message"] == f"{message}; {refused}"
     ready = condition("Ready", True, "Steady")
     merged = override([ready, condition("Progressing", False, "Done")], reported)
     assert [(c["type"], c["status"], c["reason"]) for c in merged] == [

@@ -1,13 +1,14 @@
 """Steps every reconciler shares: write status only when it changed, manage our finalizer,
-report invalid specs and name conflicts the same way everywhere."""
+report invalid specs, name conflicts and refused writes the same way everywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ecs_operator import API_GROUP
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.kube.apply import NameConflict
+from ecs_operator.kube.apply import NameConflict, Unwritten
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import ECS_SERVICE
@@ -23,7 +24,7 @@ FINALIZER = f"{API_GROUP}/in-use"
 #: the reasons of references that a `kubectl apply` of several files may still be creating
 APPEARING = frozenset({"TaskDefinitionNotFound", "TaskDefinitionNotReady", "ClusterNotFound"})
 #: the condition reason and Event reason of a name held by an object the operator did not create
-NAME_CONFLICT = "NameConflict"
+NAME_CONFLICT = NameConflict.reason
 
 
 async def write_status(
@@ -143,15 +144,20 @@ async def report_unresolved(
     await write_status(ctx, resource, body, status)
 
 
-def report_conflicts(
-    ctx: Context, body: dict[str, Any], conflicts: list[NameConflict]
+def report_unwritten(
+    ctx: Context, body: dict[str, Any], unwritten: Sequence[Unwritten]
 ) -> list[dict[str, Any]]:
-    """Name conflicts as a Warning Event (once: the same report is not posted again) and the
-    conditions that say so: Ready=False and Degraded=True, reason :data:`NAME_CONFLICT`, naming
-    each object left alone."""
-    message = "; ".join(sorted({c.message(body["kind"]) for c in conflicts}))
-    ctx.events.record(body, NAME_CONFLICT, message, warning=True)
-    return problem_conditions(NAME_CONFLICT, message)
+    """Objects not written (a name held by another object, left alone; a write the API server
+    refused) as a Warning Event of each reason (once: the same report is not posted again) and
+    the conditions that say so: Ready=False and Degraded=True, reason :data:`NAME_CONFLICT`
+    when a name is held, else ``WriteRefused``, naming each object."""
+    reasons: dict[str, set[str]] = {}
+    for problem in sorted(unwritten, key=lambda p: p.reason != NAME_CONFLICT):
+        reasons.setdefault(problem.reason, set()).add(problem.message(body["kind"]))
+    for reason, messages in reasons.items():
+        ctx.events.record(body, reason, "; ".join(sorted(messages)), warning=True)
+    message = "; ".join("; ".join(sorted(messages)) for messages in reasons.values())
+    return problem_conditions(next(iter(reasons)), message)
 
 
 def problem_conditions(reason: str, message: str) -> list[dict[str, Any]]:

@@ -55,7 +55,7 @@ class Result(StrEnum):
     INVALID = "invalid"
     #: a reference does not resolve yet, or something is in its grace period
     WAITING = "waiting"
-    #: the namespace's tenancy policy refuses it
+    #: the namespace's tenancy policy refuses it, or the API server a write it needs
     REFUSED = "refused"
     #: a name it needs is held by an object the operator did not create
     CONFLICT = "conflict"

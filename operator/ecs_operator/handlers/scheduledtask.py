@@ -30,7 +30,7 @@ from ecs_operator.plan.task import SIMULATION_PREFIX
 from ecs_operator.status.conditions import condition, merge, override, rfc3339
 
 from . import prepare
-from .common import report_conflicts, write_status
+from .common import report_unwritten, write_status
 from .context import Context
 from .indexes import ecs_spec
 from .queue import CONFLICT, OK, Outcome
@@ -78,7 +78,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     generation = body["metadata"].get("generation")
     conditions = _conditions(spec, decided.following is not None)
     if conflicts:
-        conditions = override(conditions, report_conflicts(ctx, body, conflicts))
+        conditions = override(conditions, report_unwritten(ctx, body, conflicts))
     status.update(
         state=spec.state or "ENABLED",
         conditions=merge(previous.get("conditions"), conditions, generation),

@@ -11,7 +11,9 @@ rendered until the spec changes (status/rollout.py decides which revision runs).
 Every child is the Service's own (a controller reference to it) or left alone: a name already
 taken by an object the operator did not create for this Service (an admin's Deployment, a
 user's core Service, an account not marked as ours) is reported as a ``NameConflict``, and
-what would depend on it does not run (no workload runs under another's ServiceAccount).
+what would depend on it does not run (no workload runs under another's ServiceAccount). A
+child the API server refuses to write (the admin's RBAC, a quota, an admission policy) is
+reported as ``WriteRefused``; the others are written all the same.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import ServiceSpec
 from ecs_operator.api.parse import parse_service
-from ecs_operator.kube.apply import NameConflict
+from ecs_operator.kube.apply import NameConflict, Unwritten, WriteRefused
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import (
@@ -56,8 +58,8 @@ from ecs_operator.status.workloads import task_summary
 from . import daemon_failures, identities, prepare
 from .common import (
     findings_condition,
-    report_conflicts,
     report_findings,
+    report_unwritten,
     write_status,
 )
 from .context import Context
@@ -92,10 +94,12 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         # nothing new, as ECS keeps the tasks of a deployment it could not replace
         problem = Unresolved(desired.refusal.reason, desired.refusal.message, retry=False)
         return await prepare.unresolved(ctx, ECS_SERVICE, found.body, problem, Result.REFUSED)
-    workloads, conflicts = await _write(ctx, found.body, desired)
-    status = await _report(ctx, ready, rollout, running, desired, workloads, conflicts)
-    if conflicts:
+    workloads, unwritten = await _write(ctx, found.body, desired)
+    status = await _report(ctx, ready, rollout, running, desired, workloads, unwritten)
+    if any(isinstance(problem, NameConflict) for problem in unwritten):
         return CONFLICT
+    if unwritten:  # tried again at the backoff's pace: nothing wakes it when the admin acts
+        return Outcome(Result.REFUSED, retry=True)
     if running_task_definition(status, rollout) != running.ref:
         # the circuit breaker just rolled back: render the revision it chose (a status
         # change of our own wakes nothing by itself)
@@ -105,18 +109,18 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
 
 async def _write(
     ctx: Context, owner: dict[str, Any], desired: ServicePlan
-) -> tuple[list[dict[str, Any]], list[NameConflict]]:
+) -> tuple[list[dict[str, Any]], list[Unwritten]]:
     """Make the service's children match ``desired`` and remove those it no longer renders;
-    the workloads as they are now, and the names found taken."""
+    the workloads as they are now, and why any child is not written."""
     # the workloads and the objects attached to them are independent writes: one round trip
-    (workloads, conflicts), *attached_conflicts = await asyncio.gather(
+    (workloads, unwritten), *attached_unwritten = await asyncio.gather(
         _ensure_workloads(ctx, desired, owner),
         *(_ensure_attached(ctx, obj, owner) for obj in desired.attached),
     )
-    conflicts += [c for c in attached_conflicts if c is not None]
+    unwritten += [problem for problem in attached_unwritten if problem is not None]
     keep = {(resource_of(o), o["metadata"]["name"]) for o in [*workloads, *desired.attached]}
     await _remove_stale(ctx, owner, keep)
-    return workloads, conflicts
+    return workloads, unwritten
 
 
 async def _report(
@@ -126,7 +130,7 @@ async def _report(
     running: Resolved,
     desired: ServicePlan,
     workloads: list[dict[str, Any]],
-    conflicts: list[NameConflict],
+    unwritten: list[Unwritten],
 ) -> dict[str, Any]:
     """The service's status from its workloads and pods, written when it changed, with its ECS
     service events; returns the status."""
@@ -158,8 +162,8 @@ async def _report(
     }
     removed = _removed(previous, ("findings", *CAPACITY_MEMBERS), reported)
     conditions = [*view.status["conditions"], findings_condition(list(desired.findings))]
-    if conflicts:
-        conditions = override(conditions, report_conflicts(ctx, body, conflicts))
+    if unwritten:
+        conditions = override(conditions, report_unwritten(ctx, body, unwritten))
     status = {
         **view.status,
         **removed,
@@ -225,35 +229,37 @@ def _running(
 
 async def _ensure_workloads(
     ctx: Context, desired: ServicePlan, owner: dict[str, Any]
-) -> tuple[list[dict[str, Any]], list[NameConflict]]:
+) -> tuple[list[dict[str, Any]], list[Unwritten]]:
     """The task-role ServiceAccount (one for every part: one task definition) and the workload
-    of each part, written where needed; the workloads, and the names found taken.
+    of each part, written where needed; the workloads, and why any is not written.
 
-    Nothing runs under an account that is not ours: when the account's name is taken, no
-    workload is written, and those already there stay as they are (they are returned, so
-    that nothing is removed and the status still counts their tasks)."""
+    Nothing runs under an account that is not ours: when the account's name is taken (or its
+    write refused), no workload is written, and those already there stay as they are (they
+    are returned, so that nothing is removed and the status still counts their tasks)."""
     uid = owner["metadata"]["uid"]
     try:
         [account] = desired.accounts
         await identities.ensure(ctx, account, owner["metadata"]["namespace"])
-    except NameConflict as conflict:
+    except (NameConflict, WriteRefused) as problem:
         namespace = owner["metadata"]["namespace"]
         stored = [w for r in (DEPLOYMENT, DAEMON_SET) for w in ctx.store.owned(r, namespace, uid)]
-        return [w for w in stored if controlled_by(w, uid)], [conflict]
-    workloads, conflicts = [], []
+        return [w for w in stored if controlled_by(w, uid)], [problem]
+    workloads: list[dict[str, Any]] = []
+    unwritten: list[Unwritten] = []
     for workload in desired.workloads:
         try:
             workloads.append(await _ensure_owned(ctx, workload, owner))
-        except NameConflict as conflict:
-            conflicts.append(conflict)
-    return workloads, conflicts
+        except (NameConflict, WriteRefused) as problem:
+            unwritten.append(problem)
+    return workloads, unwritten
 
 
 async def _ensure_owned(
     ctx: Context, obj: dict[str, Any], owner: dict[str, Any], live: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Create ``obj`` as the service's child, or apply it when the service's own differs from
-    it (:class:`NameConflict` when another object has its name). Replicas are always rendered
+    it (:class:`NameConflict` when another object has its name, :class:`WriteRefused` when the
+    API server will not have it). Replicas are always rendered
     from desiredCount: an autoscaler scales the ECS Service, not its Deployments."""
     desired = child_of(obj, owner)
     metadata = desired["metadata"]
@@ -265,10 +271,11 @@ async def _ensure_owned(
 
 async def _ensure_attached(
     ctx: Context, obj: dict[str, Any], owner: dict[str, Any]
-) -> NameConflict | None:
+) -> Unwritten | None:
     """Write an attached object unless another object has its name (two ECS services giving
-    the same alias, or a user's own Service): that is returned, never taken over. A Service of
-    ours that turns headless or back is replaced (its clusterIP cannot change)."""
+    the same alias, or a user's own Service): that is returned, never taken over, as is the
+    API server's refusal. A Service of ours that turns headless or back is replaced (its
+    clusterIP cannot change)."""
     resource = resource_of(obj)
     namespace, name = owner["metadata"]["namespace"], obj["metadata"]["name"]
     live = ctx.store.get(resource, namespace, name)
@@ -278,8 +285,8 @@ async def _ensure_attached(
         live = None
     try:
         await _ensure_owned(ctx, obj, owner, live)
-    except NameConflict as conflict:
-        return conflict
+    except (NameConflict, WriteRefused) as problem:
+        return problem
     return None
 
 

@@ -11,16 +11,19 @@ A stopped task's record stays in the status; its pod is removed after the retent
 
 A pod name taken by a pod the Task did not create (or a task-role account that is not the
 operator's) is a ``NameConflict``: that pod is left alone, never counted, stopped or deleted as
-the task's, and the task starts once the name is free.
+the task's, and the task starts once the name is free. An account whose write the API server
+refuses (the admin's RBAC, a quota, an admission policy) is a ``WriteRefused``: no task starts,
+and the Task is tried again at the backoff's pace.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.parse import parse_task
-from ecs_operator.kube.apply import NameConflict
+from ecs_operator.kube.apply import NameConflict, Unwritten, WriteRefused
 from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, POD
@@ -40,7 +43,7 @@ from ecs_operator.status.task import (
 from ecs_operator.status.task_status import stopped_events, task_status, unplaced
 
 from . import identities, prepare
-from .common import report_conflicts, report_findings, write_status
+from .common import report_findings, report_unwritten, write_status
 from .context import Context
 from .queue import CONFLICT, OK, Key, Kind, Outcome, Result
 from .references import Unresolved
@@ -80,6 +83,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     planned = {pod["metadata"]["name"]: pod for pod in plan.pods}
     pods, conflicts = _own_pods(ctx, body, list(planned))
     taken = {conflict.name for conflict in conflicts}
+    unwritten: list[Unwritten] = list(conflicts)
     alone = stopped_alone(body)  # StopTask of one task of several
     starting = (
         []
@@ -97,8 +101,8 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         [account] = plan.accounts
         try:
             await identities.ensure(ctx, account, namespace)
-        except NameConflict as conflict:
-            conflicts.append(conflict)
+        except (NameConflict, WriteRefused) as problem:
+            unwritten.append(problem)
             starting = []
     essential, at = plan.status_inputs.essential, now()
     reason = (body["metadata"].get("annotations") or {}).get(ANNOTATION_STOP_REASON)
@@ -109,7 +113,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
             try:
                 pod, record = await _start(ctx, body, planned[task_id])
             except NameConflict as conflict:
-                conflicts.append(conflict)
+                unwritten.append(conflict)
             except ApiError as error:  # a full quota: the others' records are written all the same
                 held.append(f"the API server refused task {task_id}'s pod: {error.message}")
         stopping = stop or task_id in alone
@@ -126,10 +130,12 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     waiting = unplaced(pods.values()) or "; ".join(held) or None
     if waiting:
         ctx.events.record(body, START_HELD if held else PLACEMENT_FAILED, waiting, warning=True)
-    outcome = await _finish(ctx, body, states, previous, ref, reported, conflicts, waiting)
+    outcome = await _finish(ctx, body, states, previous, ref, reported, unwritten, waiting)
     if held:  # tried again at the backoff's pace: nothing wakes it when the quota frees up
         return Outcome(Result.WAITING, retry=True)
-    return CONFLICT if conflicts else outcome
+    if any(isinstance(problem, NameConflict) for problem in unwritten):
+        return CONFLICT
+    return Outcome(Result.REFUSED, retry=True) if unwritten else outcome
 
 
 def _recorded_stopped(record: dict[str, Any] | None) -> bool:
@@ -255,7 +261,7 @@ async def _finish(
     previous: dict[str, Any],
     ref: str | None = None,
     extra: dict[str, Any] | None = None,
-    conflicts: list[NameConflict] | None = None,
+    unwritten: Sequence[Unwritten] = (),
     waiting: str | None = None,
 ) -> Outcome:
     stop = (body.get("spec") or {}).get("desiredStatus") == "STOPPED"
@@ -267,7 +273,7 @@ async def _finish(
         body["metadata"].get("generation"),
         stop_requested=stop,
         task_definition=ref,
-        problem=report_conflicts(ctx, body, conflicts) if conflicts else (),
+        problem=report_unwritten(ctx, body, unwritten) if unwritten else (),
         extra=extra,
         waiting=waiting,
     )

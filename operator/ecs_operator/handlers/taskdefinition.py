@@ -28,7 +28,7 @@ from ecs_operator.status import taskdefinition as td_status
 from ecs_operator.status.conditions import merge, override
 
 from . import references
-from .common import report_conflicts, report_invalid, set_finalizer, write_status
+from .common import report_invalid, report_unwritten, set_finalizer, write_status
 from .context import Context
 from .indexes import FAMILY, spec_member, task_definition_spec
 from .queue import CONFLICT, OK, Key, Kind, Outcome, Result
@@ -88,7 +88,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         for user in references.users_of_family(ctx.store, namespace, family):
             ctx.queue.add(user)
     if conflicts:
-        conditions = override(status["conditions"], report_conflicts(ctx, body, conflicts))
+        conditions = override(status["conditions"], report_unwritten(ctx, body, conflicts))
         before = (body.get("status") or {}).get("conditions")
         status["conditions"] = merge(before, conditions, body["metadata"].get("generation"))
     await write_status(ctx, TASK_DEFINITION, body, status)

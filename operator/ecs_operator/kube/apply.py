@@ -27,6 +27,11 @@ rendering still gets removed), and (2) every field we render is present in the l
 with the same value (so a hand edit or a deletion is corrected). Otherwise it is server-side
 applied. Both checks are reads of data we already have; a converged re-list costs no writes at
 all, and a new object costs one create, as an apply did.
+
+**Refusals.** A write the API server refuses for what the object is or who asks (an admission
+webhook or policy: 400, 422; the operator's RBAC or a ResourceQuota: 403) is a
+:class:`WriteRefused`, which the caller reports on the ECS object: trying it again at once
+would only be refused again, and only the admin can change that.
 """
 
 from __future__ import annotations
@@ -52,9 +57,41 @@ NO_SUCH_VERSION = str(2**64 - 1)
 Ours = Callable[[dict[str, Any]], bool]
 
 
+#: the API server's answers to a write refused for what it is or who asks, as against a
+#: conflict (409) or an overload (429, 5xx) that the same write may get past
+REFUSED_STATUSES = frozenset({400, 403, 422})
+#: the words of the 422 that refuses an apply whose uid precondition no longer holds: the name
+#: has a new holder, which the retry finds (a NameConflict), not a refusal
+_UID_PRECONDITION = "metadata.uid"
+
+
+def refused(error: ApiError) -> bool:
+    """Whether the API server refused a write for what it is or who asks."""
+    return error.status in REFUSED_STATUSES and _UID_PRECONDITION not in error.message
+
+
+class WriteRefused(Exception):
+    """The API server refused to write an object for the ECS object (its RBAC, a quota, an
+    admission policy): reported there, with the API server's words."""
+
+    reason = "WriteRefused"
+
+    def __init__(self, wanted: dict[str, Any], error: ApiError) -> None:
+        self.kind: str = wanted["kind"]
+        self.name: str = wanted["metadata"]["name"]
+        self.why = error.message
+        super().__init__(f"{self.kind}/{self.name}: {error}")
+
+    def message(self, owner_kind: str) -> str:
+        """The report, for the ECS object of kind ``owner_kind`` that needed the object."""
+        return f"the API server refused to write {self.kind}/{self.name}: {self.why}"
+
+
 class NameConflict(Exception):
     """An object the operator did not create has the name it needs: left alone, and reported on
     the ECS object that needed the name."""
+
+    reason = "NameConflict"
 
     def __init__(self, wanted: dict[str, Any]) -> None:
         self.kind: str = wanted["kind"]
@@ -67,6 +104,10 @@ class NameConflict(Exception):
             f"{self.kind}/{self.name} already exists and was not created by this "
             f"{owner_kind}: left alone"
         )
+
+
+#: why an object the ECS object needs is not written: reported on the ECS object
+Unwritten = NameConflict | WriteRefused
 
 
 def stamped(desired: dict[str, Any]) -> dict[str, Any]:
@@ -165,7 +206,19 @@ async def ensure(
     client: KubeClient, desired: dict[str, Any], live: dict[str, Any] | None, ours: Ours
 ) -> dict[str, Any]:
     """Make the object named like ``desired`` match it, if it is ours (:class:`NameConflict`
-    otherwise); returns the live (or newly written) object. ``live`` is the stored one."""
+    otherwise; :class:`WriteRefused` when the API server will not have it); returns the live
+    (or newly written) object. ``live`` is the stored one."""
+    try:
+        return await _ensure(client, desired, live, ours)
+    except ApiError as error:
+        if not refused(error):
+            raise
+        raise WriteRefused(desired, error) from error
+
+
+async def _ensure(
+    client: KubeClient, desired: dict[str, Any], live: dict[str, Any] | None, ours: Ours
+) -> dict[str, Any]:
     if live is None:
         live, created = await _create_or_get(client, stamped(desired), kept=True)
         if created:

@@ -46,6 +46,7 @@ STALLED_REASONS = frozenset(
         "TaskDefinitionInvalid",  # the task definition it names was refused
         "TaskDefinitionInactive",  # ... or deregistered (no new use)
         "NameConflict",  # an object of someone else's holds a name we need
+        "WriteRefused",  # the admin's RBAC, quota or admission policy refuses a child
         "TaskRoleNotAllowed",  # the admin's policy refuses its task role (policy.py)
         "PrivilegeNotAllowed",  # ... or what its tasks need of Pod Security
         "DeploymentFailed",  # the deployment circuit breaker failed the rollout
