@@ -14,8 +14,16 @@ import pytest
 from ecs_operator.handlers import cluster, service, taskdefinition
 from ecs_operator.handlers.context import Settings, Timers
 from ecs_operator.handlers.queue import Key, Kind, Result
-from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE
+from ecs_operator.kube.client import ApiError
+from ecs_operator.kube.resources import DEPLOYMENT, ECS_SERVICE, NAMESPACE
 from ecs_operator.kube.writer import Writer
+from ecs_operator.policy import (
+    ANNOTATION_POD_SECURITY_CEILING,
+    BASELINE,
+    PRIVILEGE_NOT_ALLOWED,
+    PRIVILEGED,
+    Policy,
+)
 from ecs_operator.render import keys
 from ecs_operator.render.identity import NO_ROLE_SERVICE_ACCOUNT
 from ecs_operator.status.service_tasks import STOPPED_TASKS, stopped_task
@@ -357,3 +365,63 @@ def test_a_stop_the_user_asked_for_is_in_the_status_at_once(asked: bool) -> None
 
     written = asyncio.run(run())
     assert (("patch/status", SERVICES, "web") in written) is asked
+
+
+LOCKED_SHOP = {
+    "apiVersion": "v1",
+    "kind": "Namespace",
+    "metadata": {"name": "shop", "annotations": {ANNOTATION_POD_SECURITY_CEILING: BASELINE}},
+}
+
+
+def _privileged_service_world(api: FakeApi) -> World:
+    """A privileged service in namespace ``shop``, which its annotation keeps at ``baseline``
+    under an operator whose cluster-wide ceiling is ``privileged``; the Namespace's watch event
+    has not come yet (a namespace created with its ECS objects, by GitOps)."""
+    container = {"name": "app", "image": "nginx:1.27", "memory": 512, "privileged": True}
+    td = ecs("TaskDefinition", "web", {"family": "web", "containerDefinitions": [container]})
+    for body in (DEFAULT_CLUSTER, td, web()):
+        api.add(body)
+    settings = Settings(policy=Policy(pod_security_ceiling=PRIVILEGED))
+    ctx = context(api, settings)
+    ctx.store.forget(NAMESPACE, "", "shop")
+    return World(api, ctx, service.reconcile, ECS_SERVICE, "web")
+
+
+def test_a_namespace_not_seen_yet_is_read_before_its_policy_is_applied() -> None:
+    """The namespace's own ceiling holds before its watch event comes. Before, a namespace not
+    yet in the store got the cluster-wide ceiling: a privileged Deployment was created in a
+    namespace its admin had kept at baseline, and stayed (a refusal leaves what runs)."""
+
+    async def run() -> World:
+        w = _privileged_service_world(FakeApi(LOCKED_SHOP))
+        await taskdefinition.reconcile(w.ctx, "shop", "web")
+        await w.reconcile()
+        return w
+
+    w = asyncio.run(run())
+    assert ("deployments", "shop", "web") not in w.api.objects
+    assert w.condition("Degraded").get("reason") == PRIVILEGE_NOT_ALLOWED
+
+
+def test_a_namespace_the_operator_may_not_read_runs_nothing_and_says_why() -> None:
+    """The admin's RBAC leaves out Namespaces: their annotations (the admin's policy) cannot be
+    read, so nothing is decided on a guess; the object says why and is tried again."""
+
+    class NoNamespaces(FakeApi):
+        async def get(self, resource: Any, namespace: str | None, name: str) -> Json | None:
+            if resource.plural == "namespaces":
+                raise ApiError(403, 'namespaces "shop" is forbidden', "Forbidden")
+            return await super().get(resource, namespace, name)
+
+    async def run() -> tuple[World, Result]:
+        w = _privileged_service_world(NoNamespaces(LOCKED_SHOP))
+        await taskdefinition.reconcile(w.ctx, "shop", "web")
+        return w, await w.reconcile()
+
+    w, result = asyncio.run(run())
+    assert ("deployments", "shop", "web") not in w.api.objects
+    ready = w.condition("Ready")
+    assert ready.get("reason") == "NamespaceUnreadable", ready
+    assert 'namespaces "shop" is forbidden' in ready["message"]
+    assert result == Result.WAITING

@@ -18,6 +18,7 @@ from ecs_operator.api.shapes import CapacityProviderStrategyItem
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.store import Store
 from ecs_operator.plan import PlanContext
+from ecs_operator.policy import Policy
 from ecs_operator.render import request
 from ecs_operator.status.cluster import cluster_name_of
 
@@ -58,6 +59,8 @@ class Prepared(Generic[Spec]):
     strategy: list[CapacityProviderStrategyItem] | None
     task_definition: Resolved
     options: request.Options
+    #: the admin's policy in the object's namespace
+    policy: Policy
 
 
 async def read(
@@ -105,6 +108,7 @@ async def resolve(
         )
         if claim is not None:
             claim(ctx.store, namespace, found.body)
+        namespace_policy = await tenancy.policy_for(ctx, namespace)
     except Unresolved as problem:
         return await unresolved(ctx, resource, found.body, problem)
     options = request.Options(
@@ -119,7 +123,7 @@ async def resolve(
         ),
         task_metadata_url=ctx.settings.task_metadata_url,
     )
-    return Prepared(found, cluster, strategy, task_definition, options)
+    return Prepared(found, cluster, strategy, task_definition, options, namespace_policy)
 
 
 def plan_context(
@@ -138,7 +142,7 @@ def plan_context(
         strategy=tuple(ready.strategy) if ready.strategy else None,
         name=body["metadata"]["name"],
         annotations=body["metadata"].get("annotations") or {},
-        policy=tenancy.policy_for(ctx, ready.read.namespace),
+        policy=ready.policy,
     )
 
 
