@@ -9,7 +9,7 @@ answers it, in two places tenants cannot write:
 - per namespace, with annotations on the Namespace object (namespaces are cluster-scoped: the
   ``edit`` and ``admin`` roles a tenant holds inside a namespace cannot change them).
 
-Three decisions are the admin's:
+Four decisions are the admin's:
 
 - **Task roles** (PassRole): the IAM roles whose ARN matches one of the allowed patterns (``*``
   matches any run of characters). The namespace's patterns add to the cluster's. Default: none,
@@ -20,6 +20,13 @@ Three decisions are the admin's:
 - **Service types** beyond ClusterIP (``NodePort``, ``LoadBalancer``) the load balancers of a
   service may get: exposure outside the cluster costs money and crosses a trust boundary. The
   namespace's types add to the cluster's.
+- **Disruption budgets**: whether a REPLICA service gets the PodDisruptionBudget that carries
+  ECS's ``minimumHealthyPercent`` through node drains. A budget can hold a node: a service
+  with more tasks than can run (more ``distinctInstance`` tasks than nodes) never has one to
+  spare, and a node running one of its tasks can no longer be drained, though the tenant may
+  not create a budget itself. On by default (ECS's semantics; managed node upgrades and the
+  cluster autoscaler give up on a budget after a while); the namespace's value replaces the
+  cluster's.
 """
 
 from __future__ import annotations
@@ -35,12 +42,16 @@ from ecs_operator.render.findings import Finding
 ANNOTATION_ALLOWED_TASK_ROLES = f"{API_GROUP}/allowed-task-roles"
 ANNOTATION_POD_SECURITY_CEILING = f"{API_GROUP}/pod-security-ceiling"
 ANNOTATION_ALLOWED_SERVICE_TYPES = f"{API_GROUP}/allowed-service-types"
+ANNOTATION_DISRUPTION_BUDGETS = f"{API_GROUP}/disruption-budgets"
 #: the Namespace annotations an admin sets the namespace's policy with
 ANNOTATIONS = (
     ANNOTATION_ALLOWED_TASK_ROLES,
     ANNOTATION_POD_SECURITY_CEILING,
     ANNOTATION_ALLOWED_SERVICE_TYPES,
+    ANNOTATION_DISRUPTION_BUDGETS,
 )
+#: the values of the disruption-budgets annotation
+_SWITCH = {"true": True, "false": False}
 
 BASELINE = "baseline"
 PRIVILEGED = "privileged"
@@ -73,6 +84,7 @@ class Policy:
     task_roles: tuple[str, ...] = ()
     pod_security_ceiling: str = BASELINE
     service_types: frozenset[str] = field(default_factory=frozenset)
+    disruption_budgets: bool = True
     #: admin annotations that could not be read, each with why (reported, then ignored)
     problems: tuple[str, ...] = ()
 
@@ -110,10 +122,18 @@ class Policy:
                 f"{ANNOTATION_ALLOWED_SERVICE_TYPES}: {', '.join(unknown)} ignored (one of "
                 f"{', '.join(EXPOSED_SERVICE_TYPES)} expected)"
             )
+        budgets = annotations.get(ANNOTATION_DISRUPTION_BUDGETS)
+        if budgets is not None and budgets not in _SWITCH:
+            problems.append(
+                f"{ANNOTATION_DISRUPTION_BUDGETS}: {budgets!r} is not true or false; false applies"
+            )
         return Policy(
             task_roles=(*self.task_roles, *roles),
             pod_security_ceiling=ceiling,
             service_types=self.service_types | {t for t in types if t in EXPOSED_SERVICE_TYPES},
+            disruption_budgets=(
+                self.disruption_budgets if budgets is None else _SWITCH.get(budgets, False)
+            ),
             problems=tuple(problems),
         )
 

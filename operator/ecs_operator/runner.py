@@ -116,6 +116,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="a Service type load balancers may get besides ClusterIP (repeatable)",
     )
+    tenancy.add_argument(
+        "--no-disruption-budgets",
+        dest="disruption_budgets",
+        action="store_false",
+        help="give services no PodDisruptionBudget (minimumHealthyPercent then does not hold "
+        "through node drains; namespaces may turn them on with an annotation)",
+    )
     # The operator's waits (handlers/context.py, Timers), in seconds: hidden, since the
     # defaults are the tuned values; the tests' operator shortens them (tests/support).
     for timer in fields(Timers):
@@ -139,6 +146,7 @@ def reconcile_settings(args: argparse.Namespace) -> Settings:
             task_roles=tuple(args.allow_task_role),
             pod_security_ceiling=args.pod_security_ceiling,
             service_types=frozenset(args.allow_service_type),
+            disruption_budgets=args.disruption_budgets,
         ),
         timers=Timers(**{t.name: getattr(args, f"timer_{t.name}") for t in fields(Timers)}),
     )

@@ -205,6 +205,7 @@ TENANCY = {
     "tenancy.allowedTaskRoles": "{arn:aws:iam::123456789012:role/team-*,arn:aws:iam::*:role/ci}",
     "tenancy.podSecurityCeiling": "privileged",
     "tenancy.allowedServiceTypes": "{LoadBalancer,NodePort}",
+    "tenancy.disruptionBudgets": "false",
 }
 
 
@@ -518,6 +519,7 @@ def test_peering_switches_to_rolling_updates_and_ships_its_crds() -> None:
         ({"tenancy.allowedTaskRoles": "{role/deployer}"}, "allowedTaskRoles"),
         ({"tenancy.allowedTaskRoles": "{arn:aws:iam::1:role/a b}"}, "allowedTaskRoles"),
         ({"tenancy.allowsEverything": "true"}, "allowsEverything"),
+        ({"tenancy.disruptionBudgets": "maybe"}, "disruptionBudgets"),
         ({"rbac.aggregateRoles": "yes"}, "aggregateRoles"),
         ({"health.address": "127.0.0.1"}, "health.address"),
         ({"health.address": "::1"}, "health.address"),
@@ -701,6 +703,7 @@ def test_tenancy_values_become_run_flags() -> None:
     ]
     assert flag_values(args, "--allow-service-type") == ["LoadBalancer", "NodePort"]
     assert flag_values(args, "--pod-security-ceiling") == ["privileged"]
+    assert "--no-disruption-budgets" in args
 
 
 def test_by_default_no_task_role_and_no_exposure_is_allowed() -> None:
@@ -710,6 +713,7 @@ def test_by_default_no_task_role_and_no_exposure_is_allowed() -> None:
     assert flag_values(args, "--pod-security-ceiling") == ["baseline"]
     assert not flag_values(args, "--allow-task-role")
     assert not flag_values(args, "--allow-service-type")
+    assert "--no-disruption-budgets" not in args
 
 
 @pytest.mark.parametrize("role", sorted(AGGREGATED))

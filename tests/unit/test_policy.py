@@ -87,3 +87,21 @@ def test_refusals_name_the_role_and_each_privileged_member() -> None:
     assert (
         policy.privilege_refusal(Policy(pod_security_ceiling="privileged"), findings, "t") is None
     )
+
+
+def test_disruption_budgets_are_the_admins_call() -> None:
+    """A PodDisruptionBudget can keep a node from being drained (a service with more tasks
+    than fit never has one to spare): whether ECS services get one is the admin's decision,
+    on by default (ECS's minimumHealthyPercent applies to drains), off per namespace or for
+    all; an unreadable value is off, the choice that cannot hold a node."""
+    assert Policy().disruption_budgets
+    off = Policy().for_namespace({policy.ANNOTATION_DISRUPTION_BUDGETS: "false"})
+    assert not off.disruption_budgets and not off.problems
+    on = Policy(disruption_budgets=False).for_namespace(
+        {policy.ANNOTATION_DISRUPTION_BUDGETS: "true"}
+    )
+    assert on.disruption_budgets
+    assert not Policy(disruption_budgets=False).for_namespace({}).disruption_budgets
+    odd = Policy().for_namespace({policy.ANNOTATION_DISRUPTION_BUDGETS: "yes"})
+    assert not odd.disruption_budgets
+    assert odd.problems and policy.ANNOTATION_DISRUPTION_BUDGETS in odd.problems[0]

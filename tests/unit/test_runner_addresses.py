@@ -82,3 +82,12 @@ def test_the_timers_keep_their_tuned_defaults_and_can_be_shortened() -> None:
     short = parser.parse_args(["--max-backoff", "2", "--reference-grace", "0.5"])
     assert runner.reconcile_settings(short).timers == Timers(max_backoff=2.0, reference_grace=0.5)
     assert "--max-backoff" not in parser.format_help()
+
+
+def test_disruption_budgets_are_on_unless_the_admin_turns_them_off() -> None:
+    parser = argparse.ArgumentParser()
+    runner.configure(parser)
+    settings = runner.reconcile_settings(parser.parse_args([]))
+    assert settings.policy.disruption_budgets
+    off = runner.reconcile_settings(parser.parse_args(["--no-disruption-budgets"]))
+    assert not off.policy.disruption_budgets

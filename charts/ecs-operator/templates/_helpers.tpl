@@ -84,7 +84,7 @@ default render starts with the image's CMD.
 {{/*
 The admin's tenancy policy as `ecs-operator run` flags: the cluster-wide part, which each
 namespace's ecs-operator.dev/* annotations extend (task roles, service types) or replace (the
-ceiling). Always the ceiling, so the Deployment shows the level in force.
+ceiling, disruption budgets). Always the ceiling, so the Deployment shows the level in force.
 */}}
 {{- define "ecs-operator.tenancyArgs" -}}
 - --pod-security-ceiling
@@ -96,6 +96,9 @@ ceiling). Always the ceiling, so the Deployment shows the level in force.
 {{- range .Values.tenancy.allowedServiceTypes }}
 - --allow-service-type
 - {{ . | quote }}
+{{- end }}
+{{- if not .Values.tenancy.disruptionBudgets }}
+- --no-disruption-budgets
 {{- end }}
 {{- end }}
 

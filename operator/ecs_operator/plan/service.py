@@ -98,6 +98,7 @@ def plan_service(spec: CreateServiceRequest, context: PlanContext) -> ServicePla
         name=context.name,
         load_balancer_type=context.annotations.get(keys.ANNOTATION_LOAD_BALANCER_TYPE),
         allowed_types=allowed,
+        disruption_budget=context.policy.disruption_budgets if context.policy else True,
         report=report,
     )
     report_unrendered(spec, report)

@@ -43,12 +43,13 @@ def render_attached(
     name: str | None = None,
     load_balancer_type: str | None = None,
     allowed_types: Collection[str] = endpoints.SERVICE_TYPES,
+    disruption_budget: bool = True,
     report: Report,
 ) -> list[dict[str, Any]]:
     """Services, HPA and PDB of ``svc``, whose tasks run ``template``. ``name`` is the ECS
     Service object's name (what the HPA scales; default: the service name as a DNS label);
     ``load_balancer_type`` the annotation choosing the load balancers' Service type, if it is
-    one of ``allowed_types``."""
+    one of ``allowed_types``; ``disruption_budget``: whether the admin allows the PDB."""
     labels = template["metadata"]["labels"]
     annotations = {
         keys.ANNOTATION_SERVICE: svc.serviceName,
@@ -78,5 +79,6 @@ def render_attached(
         meta,
         selector,
         report,
+        allowed=disruption_budget,
     )
     return objects + ([budget] if budget else [])

@@ -6,7 +6,9 @@ drains a container instance; on Kubernetes the deployment half is the rolling up
 drains, the cluster autoscaler) respects. One difference matters: ECS starts a replacement
 before it stops a draining task, Kubernetes evicts first and replaces after. A budget of every
 task (the default 100 %) would block every drain for good, so it allows one task down at a time.
-A single task gets no budget (nothing could be evicted at all), nor does a budget of 0.
+A single task gets no budget (nothing could be evicted at all), nor does a budget of 0, nor
+does a service in a namespace whose admin allows no budgets (policy.py): a budget can hold a
+node whose drain it never allows.
 """
 
 from __future__ import annotations
@@ -32,11 +34,20 @@ def pod_disruption_budget(
     meta: Meta,
     selector: Mapping[str, str],
     report: Report,
+    allowed: bool = True,
 ) -> dict[str, Any] | None:
-    """The budget of a REPLICA service with ``desired`` tasks; None when there is none."""
+    """The budget of a REPLICA service with ``desired`` tasks; None when there is none (or the
+    admin does not ``allow`` one)."""
     if desired <= 1:
         return None
     keep = min_available(desired, min_healthy_percent)
+    if not allowed and keep > 0:
+        report.approx(
+            MIN_HEALTHY,
+            "holds during deployments only: the admin allows no PodDisruptionBudget in this "
+            "namespace, so a node drain may stop every task of the service it holds at once",
+        )
+        return None
     if keep >= desired:
         keep = desired - 1
         report.approx(

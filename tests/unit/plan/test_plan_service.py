@@ -133,6 +133,20 @@ def test_the_objects_name_and_annotations_come_from_the_context() -> None:
     assert "loadBalancers" in [f.path for f in denied.request.findings]
 
 
+def test_a_disruption_budget_only_where_the_admin_allows_one() -> None:
+    """An attack the admin may shut: a tenant's service of 500 tasks on distinct instances,
+    more than there are nodes, would get a budget of 499 that no node drain can meet, where the
+    tenant may not create a PodDisruptionBudget itself. With budgets off, none is rendered and
+    the finding says what the drain half of minimumHealthyPercent becomes."""
+    spec = service(desiredCount=500, placementConstraints=[{"type": "distinctInstance"}])
+    kinds = [o["kind"] for o in plan_service(spec, PlanContext(web_task(), 1)).attached]
+    assert kinds == ["PodDisruptionBudget"]
+    off = plan_service(spec, PlanContext(web_task(), 1, policy=Policy(disruption_budgets=False)))
+    assert not off.attached
+    [finding] = [f for f in off.request.findings if "minimumHealthyPercent" in f.path]
+    assert "drain" in finding.message
+
+
 @pytest.mark.parametrize(
     ("members", "policy", "reason"),
     [
