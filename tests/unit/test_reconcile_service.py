@@ -425,3 +425,23 @@ def test_a_namespace_the_operator_may_not_read_runs_nothing_and_says_why() -> No
     assert ready.get("reason") == "NamespaceUnreadable", ready
     assert 'namespaces "shop" is forbidden' in ready["message"]
     assert result == Result.WAITING
+
+
+def test_a_restart_does_not_report_the_same_findings_again() -> None:
+    """The UnsupportedFields Event says what the status's findings already say: an operator
+    that starts again (its memory of posted Events gone) posts it only when they change.
+    Before, every restart posted one Event per object with a finding: a write each."""
+    no_port = {"targetGroupArn": "arn:tg", "containerName": "app"}
+
+    async def run() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        w = await world(web(loadBalancers=[no_port]))
+        await w.reconcile()
+        first = list(w.api.posted)
+        w.api.forget_requests()
+        restarted = World(w.api, context(w.api), service.reconcile, ECS_SERVICE, "web")
+        await restarted.reconcile()
+        return first, list(w.api.posted)
+
+    first, after_restart = asyncio.run(run())
+    assert [reason for reason, _ in first].count("UnsupportedFields") == 1
+    assert [reason for reason, _ in after_restart].count("UnsupportedFields") == 0

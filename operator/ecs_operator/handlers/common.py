@@ -97,11 +97,12 @@ async def report_findings(
     ctx: Context, body: dict[str, Any], findings: list[Finding]
 ) -> dict[str, Any]:
     """Renderer findings as the status shows them, with a Warning Event (and the findings
-    metric) when the set of fields that are not honoured changes."""
+    metric) when the set of fields that are not honoured changes. Findings the status already
+    lists were reported when it was written: an operator starting again says nothing new."""
     unique = {(f.path, f.kind): f for f in findings}
     listed = [{"path": f.path, "kind": f.kind, "message": f.message} for f in unique.values()]
     missing = sorted({f.path for f in unique.values() if f.kind in NOT_HONOURED})
-    if missing:
+    if missing and (body.get("status") or {}).get("findings") != listed:
         message = f"not honoured on Kubernetes: {', '.join(missing)} (see status.findings)"
         if ctx.events.record(body, "UnsupportedFields", message, warning=True):
             for finding in unique.values():
