@@ -1,6 +1,6 @@
--- Argo CD health of an ecs-operator.dev object (Service, Task, TaskDefinition, Cluster), read
--- from the kstatus conditions the operator writes (docs/gitops.md). Argo CD runs it without
--- Lua's string library: only base, table and os functions.
+-- Argo CD health of an ecs-operator.dev object (Service, Task, TaskDefinition, Cluster,
+-- ScheduledTask), read from the kstatus conditions the operator writes (docs/gitops.md). Argo CD
+-- runs it without Lua's string library: only base, table and os functions.
 local function condition(kind)
   for _, c in ipairs(obj.status.conditions or {}) do
     if c.type == kind then return c end

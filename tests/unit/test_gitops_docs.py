@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from ecs_operator.handlers.watch import ECS_KINDS
+
 REPO = Path(__file__).resolve().parents[2]
 ARGOCD = REPO / "gitops" / "argocd"
 GROUP = "ecs-operator.dev"
@@ -23,10 +25,10 @@ def _argocd_cm() -> dict[str, Any]:
     return data
 
 
-def test_the_health_check_is_the_tested_script_for_all_four_kinds() -> None:
+def test_the_health_check_is_the_tested_script_for_every_ecs_kind() -> None:
     data = _argocd_cm()
     health = (ARGOCD / "health.lua").read_text()
-    for kind in ("Service", "Task", "TaskDefinition", "Cluster"):
+    for kind in (resource.kind for resource in ECS_KINDS):
         assert data[f"resource.customizations.health.{GROUP}_{kind}"] == health
 
 

@@ -121,7 +121,7 @@ namespace, or part of the ClusterRole when it watches all of them).
 - apiGroups: ["ecs-operator.dev"]
   resources: ["taskdefinitions"]
   verbs: ["patch"]
-# A namespace's `default` Cluster, created on first use as ECS does (handlers/clusters.resolve).
+# A namespace's `default` Cluster, created on first use as ECS does (handlers/target_cluster.resolve).
 - apiGroups: ["ecs-operator.dev"]
   resources: ["clusters"]
   verbs: ["create"]
