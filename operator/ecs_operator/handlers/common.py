@@ -18,6 +18,7 @@ from ecs_operator.status.conditions import condition, merge
 from ecs_operator.status.service import with_problem_event
 
 from .context import Context
+from .queue import CONFLICT, Outcome, Result
 from .references import Unresolved
 
 FINALIZER = f"{API_GROUP}/in-use"
@@ -159,6 +160,16 @@ def report_unwritten(
         ctx.events.record(body, reason, "; ".join(sorted(messages)), warning=True)
     message = "; ".join("; ".join(sorted(messages)) for messages in reasons.values())
     return problem_conditions(next(iter(reasons)), message)
+
+
+def unwritten_outcome(unwritten: Sequence[Unwritten]) -> Outcome | None:
+    """When to come back to an object some of whose objects were not written: a name held by
+    another's object at the queue's slowest pace (its holder decides when it goes), a refused
+    write at the backoff's pace (nothing wakes the object when the admin grants it); None when
+    everything was written."""
+    if any(isinstance(problem, NameConflict) for problem in unwritten):
+        return CONFLICT
+    return Outcome(Result.REFUSED, retry=True) if unwritten else None
 
 
 def problem_conditions(reason: str, message: str) -> list[dict[str, Any]]:

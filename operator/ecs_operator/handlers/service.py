@@ -60,12 +60,13 @@ from .common import (
     findings_condition,
     report_findings,
     report_unwritten,
+    unwritten_outcome,
     write_status,
 )
 from .context import Context
 from .indexes import SERVICE_PODS
 from .prepare import Prepared
-from .queue import CONFLICT, OK, Key, Kind, Outcome, Result
+from .queue import OK, Key, Kind, Outcome, Result
 from .references import Resolved, Unresolved, claim_service_name, resolve_task_definition
 
 log = logging.getLogger("ecs_operator.service")
@@ -96,10 +97,8 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         return await prepare.unresolved(ctx, ECS_SERVICE, found.body, problem, Result.REFUSED)
     workloads, unwritten = await _write(ctx, found.body, desired)
     status = await _report(ctx, ready, rollout, running, desired, workloads, unwritten)
-    if any(isinstance(problem, NameConflict) for problem in unwritten):
-        return CONFLICT
-    if unwritten:  # tried again at the backoff's pace: nothing wakes it when the admin acts
-        return Outcome(Result.REFUSED, retry=True)
+    if (unwritten_later := unwritten_outcome(unwritten)) is not None:
+        return unwritten_later
     if running_task_definition(status, rollout) != running.ref:
         # the circuit breaker just rolled back: render the revision it chose (a status
         # change of our own wakes nothing by itself)

@@ -43,9 +43,9 @@ from ecs_operator.status.task import (
 from ecs_operator.status.task_status import stopped_events, task_status, unplaced
 
 from . import identities, prepare
-from .common import report_findings, report_unwritten, write_status
+from .common import report_findings, report_unwritten, unwritten_outcome, write_status
 from .context import Context
-from .queue import CONFLICT, OK, Key, Kind, Outcome, Result
+from .queue import OK, Key, Kind, Outcome, Result
 from .references import Unresolved
 
 #: a running task's pod is stopped by cutting its active deadline to this (the least allowed)
@@ -133,9 +133,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     outcome = await _finish(ctx, body, states, previous, ref, reported, unwritten, waiting)
     if held:  # tried again at the backoff's pace: nothing wakes it when the quota frees up
         return Outcome(Result.WAITING, retry=True)
-    if any(isinstance(problem, NameConflict) for problem in unwritten):
-        return CONFLICT
-    return Outcome(Result.REFUSED, retry=True) if unwritten else outcome
+    return unwritten_outcome(unwritten) or outcome
 
 
 def _recorded_stopped(record: dict[str, Any] | None) -> bool:
