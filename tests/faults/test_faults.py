@@ -7,8 +7,11 @@ from __future__ import annotations
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +20,21 @@ from tests.support.ecs import (
     GROUP,
     VERSION,
     apply,
+    ec2_task_definition,
     fargate_task_definition,
     service,
     status,
     wait_steady,
 )
 from tests.support.kube import Kube, kubectl, wait_for
-from tests.support.operator import OperatorProcess
+from tests.support.operator import OperatorProcess, free_port
 
 from ecs_operator_devtools.devcluster.cluster import DevCluster
 
 pytestmark = pytest.mark.integration
 
 SERVICES = int(os.environ.get("ECS_FAULT_SERVICES", "20"))
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -124,6 +129,70 @@ def test_operator_survives_a_restart_of_the_control_plane(
     # and it still reacts: a scale after the restart is carried out
     kubectl("scale", "-n", namespace, "ecssvc/svc0", "--replicas=2")
     wait_steady(kube, namespace, "svc0", 2)
+
+
+@pytest.fixture
+def partitioned(crds: Path, devcluster: Path, tmp_path: Path) -> Iterator[Path]:
+    """An operator that reaches the API server through a forwarder the test can cut
+    (tests/support/partition.py): the flag file it returns cuts it while it exists."""
+    config = devcluster.read_text()
+    server = next(
+        line.split("server:")[1].strip() for line in config.splitlines() if "server:" in line
+    )
+    host, port = server.removeprefix("https://").rsplit(":", 1)
+    listen, flag = free_port(), tmp_path / "partition"
+    forwarder = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.partition", str(listen), host, port, str(flag)],
+        cwd=REPO,
+    )
+    kubeconfig = tmp_path / "partitioned.kubeconfig"
+    kubeconfig.write_text(config.replace(server, f"https://{host}:{listen}"))
+    operator = OperatorProcess.start(tmp_path, env={"KUBECONFIG": str(kubeconfig)})
+    try:
+        yield flag
+    finally:
+        operator.stop()
+        forwarder.kill()
+        forwarder.wait()
+
+
+def test_what_went_while_the_operator_was_cut_off_holds_nothing_for_good(
+    partitioned: Path, cluster: DevCluster, kube: Kube, namespace: str
+) -> None:
+    """The operator's node loses the network while the API server restarts (an upgrade); a
+    user deletes a Service and someone a Deployment meanwhile. Reconnected, kopf's watches
+    list again (their resource versions are gone with the API server's cache) and report what
+    is there, never what went. Before, the Service stayed in the operator's store for good:
+    its TaskDefinition's deletion waited on it until the operator's next restart, and the
+    deleted Deployment was never put back."""
+    apply(
+        namespace,
+        ec2_task_definition("fam"),
+        ec2_task_definition("fam2"),
+        service("user", "fam", desiredCount=1, launchType="EC2"),
+        service("keep", "fam2", desiredCount=2, launchType="EC2"),
+    )
+
+    def deployments() -> set[str]:
+        return {d.metadata.name for d in kube.apps.list_namespaced_deployment(namespace).items}
+
+    wait_for(lambda: deployments() == {"user", "keep"}, 60, "the two workloads")
+    partitioned.touch()
+    time.sleep(1)
+    cluster.restart("kube-apiserver")
+    kubectl("delete", "-n", namespace, f"services.{GROUP}/user", "--wait=false")
+    kubectl("delete", "-n", namespace, "deployment/keep")
+    time.sleep(2)
+    partitioned.unlink()
+
+    wait_for(lambda: "keep" in deployments(), 60, "the deleted Deployment put back")
+    kubectl("delete", "-n", namespace, f"taskdefinitions.{GROUP}/fam", "--wait=false")
+
+    def family_gone() -> bool:
+        found = kubectl("get", "-n", namespace, f"taskdefinitions.{GROUP}/fam", check=False)
+        return found.returncode != 0
+
+    wait_for(family_gone, 60, "the family's deletion, no Service using it any more")
 
 
 def test_a_user_editing_while_the_operator_rolls_loses_nothing_and_nothing_flaps(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from tests.support.ecs import apply, fargate_task_definition, service, wait_steady
 from tests.support.kube import Kube, kubectl
-from tests.support.operator import OperatorProcess, _free_port
+from tests.support.operator import OperatorProcess, free_port
 
 from ecs_operator.render import keys
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 def endpoint(operator: OperatorProcess, namespace: str) -> Iterator[str]:
     """The shared operator, for the test's namespace only, serving the endpoint on a free
     port (restarted as it was afterwards)."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     operator.restart(
         "--namespace", namespace, "--task-metadata-port", str(port),

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ecs_operator_devtools.demo_api import DEPLOYER_RULES, key_manifest
 from tests.support.kube import kubectl, wait_for
-from tests.support.operator import _free_port
+from tests.support.operator import free_port
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class ApiProcess:
     @classmethod
     def start(cls, directory: Path, namespace: str) -> ApiProcess:
         """`ecs-operator api` reading its access keys from ``namespace``."""
-        port, metrics_port = _free_port(), _free_port()
+        port, metrics_port = free_port(), free_port()
         log = directory / f"api-{int(time.time() * 1000)}.log"
         command = [
             sys.executable, "-m", "ecs_operator.cli", "api",

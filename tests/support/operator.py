@@ -61,7 +61,7 @@ def timer_flags(timers: Timers) -> tuple[str, ...]:
     )
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -83,7 +83,7 @@ class OperatorProcess:
         env: dict[str, str] | None = None,
         policy: tuple[str, ...] = PERMISSIVE,
     ) -> OperatorProcess:
-        metrics, health = _free_port(), _free_port()
+        metrics, health = free_port(), free_port()
         log = directory / f"operator-{int(time.time() * 1000)}.log"
         command = [
             sys.executable, "-m", "ecs_operator.cli", "run",

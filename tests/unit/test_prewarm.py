@@ -5,10 +5,11 @@ good on an object deleted while the operator started."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from ecs_operator.handlers import prewarm, taskdefinition
+from ecs_operator.handlers import prewarm, taskdefinition, watch
 from ecs_operator.handlers.common import FINALIZER
 from ecs_operator.handlers.queue import Key, Kind, Result
 from ecs_operator.kube.client import ApiError
@@ -92,3 +93,48 @@ def test_one_kind_the_operator_may_not_list_does_not_stop_its_start() -> None:
     asyncio.run(prewarm.prewarm(ctx, ["shop"]))
 
     assert ctx.store.get(TASK_DEFINITION, "shop", "web") is not None
+
+
+def _listed_again(ctx: Any, api: FakeApi, *plurals: str) -> None:
+    """kopf's watches of ``plurals`` list again (after a 410 Gone, a broken connection, the end
+    of a peering pause): each object there is now comes as an event of no type."""
+    for (plural, _, _), body in list(api.objects.items()):
+        if plural in plurals:
+            watch._track(ctx, resource_of(body), {"type": None, "object": copy.deepcopy(body)})
+
+
+def test_what_went_while_the_watches_were_away_is_forgotten_once_they_list_again() -> None:
+    """The API server restarts; while the watches reconnect, the Task using the family is
+    deleted: the watches list again and report what is there, never what went. The family's
+    deletion waited on the gone Task for good, until the operator's next restart. Now the
+    first listings after a gap put the store in doubt: what no listing confirms is looked up,
+    and what is gone is forgotten."""
+    api = FakeApi()
+    for body in (task_definition(), ecs("Task", "once", {"taskDefinition": "web"})):
+        api.add(body)
+    ctx = context(api)
+    asyncio.run(taskdefinition.reconcile(ctx, "shop", "web"))
+    assert ctx.store.unconfirmed() == []
+
+    del api.objects[("tasks", "shop", "once")]  # deleted in the gap: no event will tell
+    api.objects[(TDS, "shop", "web")]["metadata"]["deletionTimestamp"] = DELETED_AT
+    _listed_again(ctx, api, TDS, "controllerrevisions")  # no Task is left: no Task event
+    assert [r.plural for r, *_ in ctx.store.unconfirmed()] == ["tasks"]
+    assert (prewarm.CONFIRM, ctx.timers.prewarm_confirm) in cast(FakeQueue, ctx.queue).added
+
+    asyncio.run(prewarm.confirm(ctx, "", "*"))
+    released = asyncio.run(taskdefinition.reconcile(ctx, "shop", "web"))
+    assert ctx.store.get(ECS_TASK, "shop", "once") is None
+    assert released.result != Result.WAITING
+    assert FINALIZER not in api.objects[(TDS, "shop", "web")]["metadata"].get("finalizers", [])
+
+
+def test_one_watch_listing_again_puts_only_its_own_kind_in_doubt() -> None:
+    """A single watch lists again (kopf restarts a watch whose resource version is too old):
+    only its kind can have lost a deletion, so the others are not looked up one by one."""
+    api = FakeApi(task_definition(), web(), ecs("Service", "api", {"taskDefinition": "web"}))
+    api.add(ecs("Task", "once", {"taskDefinition": "web"}))
+    ctx = context(api)
+    del api.objects[("services", "shop", "api")]
+    _listed_again(ctx, api, "services")
+    assert [(r.plural, name) for r, _, name, _ in ctx.store.unconfirmed()] == [("services", "api")]

@@ -19,6 +19,7 @@ from ecs_operator.kube.writer import Writer
 from ecs_operator.policy import Policy
 
 from .queue import Key
+from .relists import Relists
 from .stops import Stops
 
 
@@ -99,6 +100,8 @@ class Context:
     clock: Callable[[], float] = time.time
     #: service pods seen to go, not yet in their Service's status
     stops: Stops = field(default_factory=Stops)
+    #: the watches listing again after a gap (handlers/relists.py)
+    relists: Relists = field(default_factory=Relists)
 
     @property
     def timers(self) -> Timers:

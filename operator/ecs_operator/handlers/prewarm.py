@@ -7,7 +7,8 @@ LISTs (a namespace being deleted as the operator restarts) would stay in the sto
 Seen: a TaskDefinition held by the in-use finalizer for a Task that was gone, its namespace
 stuck terminating until the next restart. So what prewarm puts is unconfirmed until an event
 or a write confirms it; every live object is confirmed within moments, kopf's LIST reporting
-each one; ``confirm`` looks up what is left and forgets what is gone.
+each one; ``confirm`` looks up what is left and forgets what is gone. The same check follows the
+watches' later listings (handlers/relists.py).
 """
 
 from __future__ import annotations
@@ -20,12 +21,9 @@ from ecs_operator.render.keys import LABEL_APP_MANAGED_BY, MANAGED_BY
 
 from .context import Context
 from .queue import OK, Key, Kind, Outcome
-from .watch import CHILDREN, ECS_KINDS, UNLABELLED, owner_keys
+from .watch import CHILDREN, CONFIRM, ECS_KINDS, UNLABELLED, owner_keys
 
 log = logging.getLogger(__name__)
-
-#: the queue key of the check (one for the whole store)
-CONFIRM = Key(Kind.PREWARMED, "", "*")
 
 
 async def prewarm(ctx: Context, namespaces: list[str]) -> None:

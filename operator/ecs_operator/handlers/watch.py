@@ -78,6 +78,10 @@ STATUS_UNREAD = (POD_DISRUPTION_BUDGET, HORIZONTAL_POD_AUTOSCALER)
 UNLABELLED = (CONTROLLER_REVISION,)
 
 
+#: the queue key of the store's check (handlers/prewarm.py ``confirm``): one for the whole store
+CONFIRM = Key(Kind.PREWARMED, "", "*")
+
+
 def queue_key(kind: Kind, namespace: str, name: str) -> Key:
     """The key an ECS object's change wakes. A Cluster's is its namespace's (``*``), the key
     that every change in the namespace wakes after the refresh delay: were a Cluster's own
@@ -111,6 +115,10 @@ def _track(ctx: Context, resource: Resource, event: kopf.RawEvent) -> Tracked:
             resource, metadata.get("namespace") or "", metadata["name"], metadata.get("uid")
         )
         return Tracked(body, before, False)
+    if event.get("type") is None:  # a listing: the watch (re)started
+        window = ctx.timers.prewarm_confirm
+        if ctx.relists.listing(ctx.store, resource, ctx.clock(), window):
+            ctx.queue.add(CONFIRM, after=window)
     ctx.store.put(resource, body)
     status_only = event.get("type") == "MODIFIED" and _only_status_changed(before, body)
     return Tracked(body, before, status_only)

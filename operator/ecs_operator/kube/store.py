@@ -77,6 +77,8 @@ class Store:
         #: objects a LIST put here that no watch event or write has confirmed since, with
         #: their uids (``unconfirmed``)
         self._unconfirmed: dict[tuple[str, Key], tuple[Resource, str]] = {}
+        #: each kind held, by bucket
+        self._resources: dict[str, Resource] = {}
         self._strings = SharedStrings()
 
     @staticmethod
@@ -92,6 +94,7 @@ class Store:
         if body["metadata"].get("uid") in self._deleted:
             return
         kind, key = _bucket(resource), self.key(body)
+        self._resources[kind] = resource
         if confirmed:
             self._unconfirmed.pop((kind, key), None)
         else:
@@ -130,6 +133,20 @@ class Store:
                 self._deleted[deleted] = None
         while len(self._deleted) > TOMBSTONES:
             self._deleted.popitem(last=False)
+
+    def doubt(self, resource: Resource) -> None:
+        """Hold every object of ``resource`` unconfirmed, as if a LIST no watch follows had put
+        it: its watch is listing again after a gap, in which deletions went unreported."""
+        kind = _bucket(resource)
+        for key, body in self._objects[kind].items():
+            self._unconfirmed[kind, key] = (resource, str(body["metadata"].get("uid") or ""))
+
+    def doubt_all(self, but: Iterable[Resource] = ()) -> None:
+        """:meth:`doubt` every kind held but those of ``but``."""
+        spared = {_bucket(resource) for resource in but}
+        for kind, resource in list(self._resources.items()):
+            if kind not in spared:
+                self.doubt(resource)
 
     def unconfirmed(self) -> list[tuple[Resource, str, str, str]]:
         """``(resource, namespace, name, uid)`` of each object put unconfirmed and neither
