@@ -141,9 +141,11 @@ class Case:
 
 CASES = [
     Case(
-        "a new task creates its account and one pod per count, then reports",
+        "a new task creates its account, records its tasks, creates one pod per count, then "
+        "reports (a task recorded before its pod exists is never started twice)",
         writes=[
             ("apply", SA, NO_ROLE_SERVICE_ACCOUNT),
+            ("patch/status", TASKS, "job"),
             ("create", PODS, "job-0"),
             ("create", PODS, "job-1"),
             ("patch/status", TASKS, "job"),
@@ -158,6 +160,7 @@ CASES = [
         result=Result.CONFLICT,
         writes=[
             ("apply", SA, NO_ROLE_SERVICE_ACCOUNT),
+            ("patch/status", TASKS, "job"),
             ("create", PODS, "job-1"),
             ("patch/status", TASKS, "job"),
         ],
@@ -541,3 +544,73 @@ def test_a_task_no_node_can_take_says_why_and_runs_once_one_can() -> None:
     assert scheduler in waiting["message"] and "nodeSelector" in waiting["message"]
     assert [reason for reason, _ in w.api.posted].count("PlacementFailed") == 1
     assert (running["status"], running["message"]) == ("True", "")
+
+
+class DiesAfterStarting(FakeApi):
+    """An API server the operator loses (it is killed) once it has created a pod: the status
+    write that follows never lands, until ``dying`` is cleared (it restarted)."""
+
+    dying = True
+
+    async def merge_patch(
+        self, resource: Any, namespace: str | None, name: str, patch: Json, subresource: str = ""
+    ) -> Json:
+        created = any(w[:2] == ("create", PODS) for w in self.written)
+        if self.dying and subresource == "status" and created:
+            raise ConnectionResetError("the operator was killed")
+        return await super().merge_patch(resource, namespace, name, patch, subresource)
+
+
+def test_a_task_whose_pod_went_while_the_operator_was_down_is_never_started_again() -> None:
+    """The operator is killed after creating a Task's pods, before the status write that
+    records them; one pod goes while it is down (a drain, its node gone). Before, the
+    restarted operator found neither pod nor record of that task and started it a second
+    time: a batch job ran twice, which fixed pod names exist to prevent. The tasks are now
+    recorded before their pods are created, and one whose pod went without a word is STOPPED
+    (why is its own: nobody asked for it to stop)."""
+    api = DiesAfterStarting(DEFAULT_CLUSTER, task_definition(), job())
+
+    async def run() -> World:
+        ctx = context(api)
+        await taskdefinition.reconcile(ctx, "shop", "web")
+        with pytest.raises(ConnectionResetError):
+            await task.reconcile(ctx, "shop", "job")
+        api.dying = False  # the operator restarts
+        api.written.clear()
+        del api.objects[(PODS, "shop", "job-0")]  # gone while no operator ran
+        w = World(api, context(api), task.reconcile, ECS_TASK, "job")
+        await w.reconcile()
+        await w.reconcile()
+        return w
+
+    w = asyncio.run(run())
+    assert ("create", PODS, "job-0") not in api.written, api.written
+    records = {t["taskId"]: t for t in w.status()["tasks"]}
+    assert records["job-0"]["lastStatus"] == "STOPPED"
+    assert records["job-0"]["stopCode"] != "UserInitiated"
+    assert records["job-1"]["lastStatus"] != "STOPPED"
+
+
+def test_a_task_whose_pod_kubernetes_took_is_not_said_to_be_stopped_by_a_user() -> None:
+    """A running task's pod is evicted (a drain) or its node deleted: nobody called StopTask,
+    so the record does not say so. Before, it read UserInitiated, "Task stopped by user", and
+    lost its containers, which scripts take for a deliberate cancellation."""
+
+    async def run() -> World:
+        api = FakeApi(DEFAULT_CLUSTER, task_definition(), job())
+        w = World(api, context(api), task.reconcile, ECS_TASK, "job")
+        await taskdefinition.reconcile(w.ctx, "shop", "web")
+        await w.reconcile()
+        w.change(PODS, "job-0", _running)
+        await w.reconcile()
+        del w.api.objects[(PODS, "shop", "job-0")]
+        w.ctx.store.forget(POD, "shop", "job-0")  # the watch saw it go
+        await w.reconcile()
+        return w
+
+    w = asyncio.run(run())
+    record = {t["taskId"]: t for t in w.status()["tasks"]}["job-0"]
+    assert record["lastStatus"] == "STOPPED"
+    assert record["stopCode"] == "TerminationNotice", record
+    assert "by user" not in record["stoppedReason"]
+    assert [c["lastStatus"] for c in record["containers"]] == ["STOPPED"]

@@ -13,6 +13,7 @@ from ecs_operator.status.start_failures import StartFailure
 from ecs_operator.status.task import (
     ESSENTIAL_EXITED,
     FAILED_TO_START,
+    TERMINATION_NOTICE,
     USER_INITIATED,
     TaskState,
     current_state,
@@ -267,10 +268,14 @@ def test_a_gone_pod_leaves_its_record_as_the_truth() -> None:
         )["availabilityZone"]
         == "us-east-1a"
     )
-    # a running task whose pod went away (deleted) stopped at the user's hand, where it ran
-    gone = current_state(None, _task("a", "RUNNING", availabilityZone="us-east-1b"), {"app"}, False)
-    assert (gone.last_status, gone.stop_code) == ("STOPPED", USER_INITIATED)
+    # a running task whose pod went away unasked (evicted, its node gone) was taken by
+    # Kubernetes, where it ran; one whose stop was asked for stopped at the user's hand
+    running = _task("a", "RUNNING", availabilityZone="us-east-1b")
+    gone = current_state(None, running, {"app"}, False)
+    assert (gone.last_status, gone.stop_code) == ("STOPPED", TERMINATION_NOTICE)
     assert gone.placed == {"availabilityZone": "us-east-1b"}
+    stopped = current_state(None, running, {"app"}, True)
+    assert (stopped.last_status, stopped.stop_code) == ("STOPPED", USER_INITIATED)
     assert current_state(None, None, {"app"}, False).last_status == "PROVISIONING"
 
 

@@ -18,7 +18,7 @@ and the Task is tried again at the backoff's pace.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
@@ -38,6 +38,7 @@ from ecs_operator.status.task import (
     current_state,
     start_refused,
     stopped_alone,
+    task_state,
     timestamps,
 )
 from ecs_operator.status.task_status import stopped_events, task_status, unplaced
@@ -105,6 +106,10 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
             unwritten.append(problem)
             starting = []
     essential, at = plan.status_inputs.essential, now()
+    if starting:
+        starts = [planned[t] for t in starting]
+        body = await _record_before_starting(ctx, body, starts, essential, at)
+        previous = body.get("status") or {}
     reason = (body["metadata"].get("annotations") or {}).get(ANNOTATION_STOP_REASON)
     states, held = [], []
     for task_id, pod in pods.items():
@@ -134,6 +139,27 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     if held:  # tried again at the backoff's pace: nothing wakes it when the quota frees up
         return Outcome(Result.WAITING, retry=True)
     return unwritten_outcome(unwritten) or outcome
+
+
+async def _record_before_starting(
+    ctx: Context,
+    body: dict[str, Any],
+    pods: list[dict[str, Any]],
+    essential: Collection[str],
+    at: str,
+) -> dict[str, Any]:
+    """The tasks about to start recorded in the status before their pods are created (as
+    planned: PROVISIONING); returns the body. A pod that goes before this pass's status write
+    (the operator killed meanwhile, the pod evicted while it was away) is then a task that
+    stopped, never one to start a second time."""
+    previous = body.get("status") or {}
+    records = [
+        (state := task_state(pod, essential, False)).to_ecs(pod["metadata"]["name"])
+        | timestamps(None, state, at, pod)
+        for pod in pods
+    ]
+    tasks = [*(previous.get("tasks") or []), *records]
+    return await write_status(ctx, ECS_TASK, body, {**previous, "tasks": tasks})
 
 
 def _recorded_stopped(record: dict[str, Any] | None) -> bool:

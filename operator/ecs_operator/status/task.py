@@ -44,11 +44,15 @@ TIMESTAMPS = ("createdAt", "startedAt", "stoppingAt", "stoppedAt")
 ESSENTIAL_EXITED = "EssentialContainerExited"
 FAILED_TO_START = "TaskFailedToStart"
 USER_INITIATED = "UserInitiated"
+#: the infrastructure the task ran on took it: its pod evicted (a drain), its node gone, or
+#: deleted by another hand than StopTask's
+TERMINATION_NOTICE = "TerminationNotice"
 
 STOP_REASONS = {
     ESSENTIAL_EXITED: "Essential container in task exited",
     FAILED_TO_START: "Task failed to start",
     USER_INITIATED: "Task stopped by user",
+    TERMINATION_NOTICE: "Task stopped by Kubernetes: its pod was deleted before the task stopped",
 }
 
 
@@ -347,6 +351,8 @@ def current_state(
             placed=placed_as_recorded(record),
             essential_exit_code=record.get(ESSENTIAL_EXIT_CODE),
         )
+    if pod is None and record is not None and not stop_requested:
+        return lost(record)
     if pod is None and record is not None:
         state = replace(task_state(None, essential, True), placed=placed_as_recorded(record))
     else:
@@ -365,6 +371,22 @@ def current_state(
     if stop_reason and state.stop_code == USER_INITIATED:
         return replace(state, stopped_reason=stop_reason)
     return state
+
+
+def lost(record: Mapping[str, Any]) -> TaskState:
+    """A task whose pod went before it stopped, with no StopTask (``record``: as the status
+    has it): evicted, its node gone, or deleted by hand; or created just before the operator
+    was stopped and gone before it came back. It is STOPPED for good, never started again: a
+    task runs at most once."""
+    containers = [{**c, "lastStatus": "STOPPED"} for c in record.get("containers") or []]
+    return TaskState(
+        "STOPPED",
+        "STOPPED",
+        containers,
+        TERMINATION_NOTICE,
+        STOP_REASONS[TERMINATION_NOTICE],
+        placed=placed_as_recorded(record),
+    )
 
 
 def timestamps(
