@@ -245,7 +245,8 @@ def _startup(args: argparse.Namespace) -> None:
 
         client = KubeClient(info)
         store = Store(INDEXES, PROJECTIONS)
-        queue = WorkQueue(RECONCILERS, max_backoff=args.timer_max_backoff)
+        # opened by the watches' first event: a pod that kopf's peering keeps paused waits
+        queue = WorkQueue(RECONCILERS, max_backoff=args.timer_max_backoff, opened=False)
         events = EventRecorder(client)
         chosen = reconcile_settings(args)
         writer = Writer(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.chart import helm
 from tests.support.ecs import (
     GROUP,
     VERSION,
@@ -27,7 +28,7 @@ from tests.support.ecs import (
     wait_steady,
 )
 from tests.support.kube import Kube, kubectl, wait_for
-from tests.support.operator import OperatorProcess, free_port
+from tests.support.operator import TIMERS, OperatorProcess, free_port
 
 from ecs_operator_devtools.devcluster.cluster import DevCluster
 
@@ -193,6 +194,44 @@ def test_what_went_while_the_operator_was_cut_off_holds_nothing_for_good(
         return found.returncode != 0
 
     wait_for(family_gone, 60, "the family's deletion, no Service using it any more")
+
+
+@pytest.fixture
+def peering(crds: Path) -> str:
+    """kopf's peering CRDs and the cluster's peering object, as the chart installs them with
+    ``peering.enabled`` (left in place: a standalone operator ignores them)."""
+    for template in ("templates/peering.yaml", "templates/peering-objects.yaml"):
+        rendered = helm(
+            "template", "ecs-operator", str(REPO / "charts" / "ecs-operator"),
+            "--set", "peering.enabled=true", "--show-only", template,
+        ).stdout  # fmt: skip
+        kubectl("apply", "-f", "-", input=rendered)
+        kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=30s")
+    return "ecs-operator"
+
+
+def test_a_new_pod_that_the_peering_keeps_paused_writes_nothing(
+    peering: str, tmp_path: Path, kube: Kube, namespace: str
+) -> None:
+    """The chart's rolling update with peering: the new operator starts while the old one
+    runs, and kopf's peering keeps it paused (its watches do not start). Before, its own
+    queue ran all the same: the startup check and what it woke reconciled, and wrote, from a
+    store no watch kept current (it put back a Deployment a user had just deleted, the old
+    operator's job)."""
+    first = OperatorProcess.start(tmp_path, "--peering", peering)
+    second: OperatorProcess | None = None
+    try:
+        apply(namespace, ec2_task_definition("fam"), service("web", "fam", desiredCount=2))
+        wait_for(lambda: kube.apps.list_namespaced_deployment(namespace).items, 60, "the workload")
+        second = OperatorProcess.start(tmp_path, "--peering", peering)
+        wait_for(lambda: "conflicting operators" in second.log.read_text(), 30, "the pause")
+        kubectl("delete", "-n", namespace, "deployment/web")
+        time.sleep(TIMERS.prewarm_confirm * 2)  # its startup check, and what it would wake
+        assert second.writes() == 0, second.log.read_text()[-2000:]
+    finally:
+        for process in (first, second):
+            if process is not None:
+                process.stop()
 
 
 def test_a_user_editing_while_the_operator_rolls_loses_nothing_and_nothing_flaps(

@@ -268,6 +268,9 @@ class FakeQueue:
     def add(self, key: Key, after: float = 0.0) -> None:
         self.added.append((key, after))
 
+    def open(self) -> None:
+        pass
+
 
 @dataclass
 class Clock:

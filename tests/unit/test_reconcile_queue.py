@@ -173,3 +173,29 @@ def test_reconciles_that_never_wait_cannot_starve_the_operator() -> None:
 
     asyncio.run(scenario())
     assert others_ran_at and others_ran_at[0] < limit, others_ran_at
+
+
+def test_a_queue_that_waits_for_the_watches_runs_nothing_until_they_report() -> None:
+    """The operator's queue starts closed and opens at the watches' first event: an operator
+    that kopf's peering keeps paused (the new pod of a rolling update, while the old one
+    runs) writes nothing, where its startup check and retries used to reconcile, and write,
+    from a store no watch kept current."""
+    runs: list[str] = []
+
+    async def reconcile(ctx: Any, namespace: str, name: str) -> Outcome:
+        runs.append(name)
+        return OK
+
+    async def scenario() -> list[str]:
+        queue = WorkQueue(dict.fromkeys(Kind, reconcile), opened=False)
+        queue.start(CTX, workers=2)
+        queue.add(KEY)
+        await asyncio.sleep(0.1)
+        before = list(runs)
+        queue.open()
+        assert await queue.idle(5)
+        await queue.stop()
+        return before
+
+    assert asyncio.run(scenario()) == []
+    assert runs == ["web"]

@@ -88,6 +88,8 @@ class Queue(Protocol):
 
     def add(self, key: Key, after: float = 0.0) -> None: ...
 
+    def open(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Context:

@@ -87,8 +87,21 @@ Reconcile = Callable[["Context", str, str], Awaitable[Outcome]]
 
 
 class WorkQueue:
-    def __init__(self, reconcilers: Mapping[Kind, Reconcile], max_backoff: float = 60.0) -> None:
+    """``opened=False``: nothing runs until :meth:`open` (the watches' first event). kopf's
+    peering pauses an operator by not starting its watches: the new pod of a rolling update
+    waits so while the old one runs, and its queue must wait with it, or its startup check
+    and retries would reconcile, and write, from a store no watch keeps current."""
+
+    def __init__(
+        self,
+        reconcilers: Mapping[Kind, Reconcile],
+        max_backoff: float = 60.0,
+        opened: bool = True,
+    ) -> None:
         self._reconcilers = reconcilers
+        self._opened = asyncio.Event()
+        if opened:
+            self._opened.set()
         self._max_backoff = max_backoff
         self._pending: set[Key] = set()
         self._running: set[Key] = set()
@@ -123,6 +136,10 @@ class WorkQueue:
         if key not in self._running:
             self._queue.put_nowait(key)
 
+    def open(self) -> None:
+        """Let the workers run (the watches report: the operator is not paused)."""
+        self._opened.set()
+
     def _fire(self, key: Key) -> None:
         self._timers.pop(key, None)
         self.add(key)
@@ -137,6 +154,7 @@ class WorkQueue:
         return False
 
     async def _work(self, context: Context) -> None:
+        await self._opened.wait()
         while True:
             # give the loop back between keys: a reconcile that waits on nothing, woken again
             # and again, would otherwise never let the watches or any other task run

@@ -106,7 +106,9 @@ class Tracked(NamedTuple):
 
 
 def _track(ctx: Context, resource: Resource, event: kopf.RawEvent) -> Tracked:
-    """Store the event's object (forget it, if it was deleted)."""
+    """Store the event's object (forget it, if it was deleted). Any event opens the queue: the
+    watches run, so the operator is not paused (handlers/queue.py)."""
+    ctx.queue.open()
     body: dict[str, Any] = dict(event["object"])
     metadata = body["metadata"]
     before = ctx.store.get(resource, metadata.get("namespace") or "", metadata["name"])
