@@ -37,9 +37,10 @@ PSA = 'pods "agent-x" is forbidden: violates PodSecurity "baseline:latest": priv
 class EventsApi(FakeApi):
     """An API server holding the DaemonSet controller's FailedCreate Events of ``agent``."""
 
-    def __init__(self) -> None:
+    def __init__(self, newest: str = PSA) -> None:
         super().__init__()
         self.selectors: list[str] = []
+        self.newest = newest
 
     async def list(
         self,
@@ -52,7 +53,7 @@ class EventsApi(FakeApi):
         self.selectors.append(field_selector)
         yield [
             {"lastTimestamp": "2026-12-05T10:00:00Z", "message": "an older refusal"},
-            {"lastTimestamp": "2026-12-05T10:05:00Z", "message": PSA},
+            {"lastTimestamp": "2026-12-05T10:05:00Z", "message": self.newest},
         ]
 
 
@@ -64,6 +65,14 @@ def test_a_daemon_set_short_of_pods_fails_with_its_controllers_newest_refusal() 
 
     assert state.failure == PSA
     assert api.selectors == ["involvedObject.uid=u,reason=FailedCreate"]
+
+
+def test_an_events_words_reach_the_status_bounded() -> None:
+    """Anyone who may create Events in the namespace can write one naming the DaemonSet: its
+    text becomes the service's Degraded message, at most as long as an Event's note may be."""
+    api = EventsApi(newest="x" * 100_000)
+    [state] = asyncio.run(daemon_failures.workload_states(context(api), KEY, [daemon_set(0)]))
+    assert state.failure is not None and len(state.failure) <= daemon_failures.MESSAGE_MAX
 
 
 def test_a_daemon_set_with_its_pods_or_not_caught_up_reads_no_events() -> None:

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 #: how soon a DaemonSet short of pods, with no FailedCreate Event yet, is looked at again
 RECHECK_SECONDS = 10.0
+#: the most of an Event's text a status takes (events.k8s.io's limit of a note): anyone who
+#: may create Events in the namespace can write one naming the DaemonSet
+MESSAGE_MAX = 1024
 
 
 async def workload_states(
@@ -74,7 +77,8 @@ async def _with_create_failure(
     if not events:
         return state
     newest = max(events, key=_when)
-    return replace(state, failure=str(newest.get("message") or "FailedCreate"))
+    message = str(newest.get("message") or "FailedCreate")
+    return replace(state, failure=message[:MESSAGE_MAX])
 
 
 def _when(event: dict[str, Any]) -> str:
