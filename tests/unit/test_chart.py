@@ -138,6 +138,7 @@ NAMESPACED: set[Permission] = {
     (ECS, "taskdefinitions", "patch"),
     (ECS, "clusters", "create"),
     (ECS, "tasks", "create"),
+    (ECS, "tasks", "patch"),
     (ECS, "tasks", "delete"),
     *((ECS, f"{kind}/status", "patch") for kind in KINDS),
     *(

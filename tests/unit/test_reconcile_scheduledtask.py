@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from ecs_operator.handlers import scheduledtask
+from ecs_operator.handlers import scheduledtask, task, taskdefinition
 from ecs_operator.handlers.queue import Result
-from ecs_operator.kube.resources import SCHEDULED_TASK
+from ecs_operator.kube.resources import SCHEDULED_TASK, resource_of
 from ecs_operator.render import keys
 
 from .fakes import NOW, Clock, FakeApi, World, context, stamp
-from .test_reconcile_service import ecs
+from .test_reconcile_service import DEFAULT_CLUSTER, ecs, task_definition
 
 Json = dict[str, Any]
 TASKS, SCHEDULES = "tasks", "scheduledtasks"
@@ -57,8 +57,16 @@ def run(name: str, minute: int, last_status: str) -> Json:
             ],
         },
         "spec": {"taskDefinition": "web"},
-        "status": {"lastStatus": last_status},
+        "status": {"lastStatus": last_status, "tasks": [{"taskId": f"{name}-0"}]},
     }
+
+
+def started(w: World) -> None:
+    """The Task reconciler has started each firing's task (it does so within moments)."""
+    for (plural, _, name), body in list(w.api.objects.items()):
+        if plural == TASKS and not (body.get("status") or {}).get("tasks"):
+            running = run(name, 0, "RUNNING")["status"]
+            w.change(TASKS, name, lambda t, status=running: t.update(status=status))
 
 
 def created(body: Json, seconds: float) -> Json:
@@ -224,6 +232,7 @@ def test_scheduled_task_reconcile(case: Case) -> None:
         )
         result = await w.reconcile()
         for step in case.then:
+            started(w)
             api.forget_requests()
             step(w)
             result = await w.reconcile()
@@ -266,3 +275,36 @@ def test_a_firing_task_is_the_target_run_by_the_schedule() -> None:
     assert (owner["kind"], owner["name"], owner["controller"]) == ("ScheduledTask", "etl", True)
     assert task["metadata"]["labels"][keys.LABEL_SCHEDULED_TASK] == "etl"
     assert [reason for reason, _ in api.posted] == ["Fired"]
+
+
+def test_a_firing_whose_task_never_started_is_given_up_at_the_next_one() -> None:
+    """Five firings while the schedule's task definition family is missing (deleted, not yet
+    registered): each firing's Task waited for it, and when the family came, all five started
+    at once, each late; a schedule whose task can never start (an override naming no
+    container) kept every firing's Task, whatever its history limit. EventBridge Scheduler's
+    RunTask fails each such firing, and none runs later: a firing's Task that has started
+    nothing by the next firing is now given up (StopTask), and its history trimmed."""
+    api = FakeApi(DEFAULT_CLUSTER, schedule(taskHistoryLimit=2))
+
+    async def scenario() -> None:
+        ctx = context(api, clock=Clock(NOW))
+        for minute in range(5):
+            ctx.clock.now = NOW + minute * MINUTE + 1  # type: ignore[attr-defined]
+            await scheduledtask.reconcile(ctx, "shop", "etl")
+            for plural, _, name in list(api.objects):
+                if plural == TASKS:
+                    await task.reconcile(ctx, "shop", name)
+        ctx.clock.now = NOW + 270  # type: ignore[attr-defined]
+        td = api.add(task_definition())
+        ctx.store.put(resource_of(td), td)
+        await taskdefinition.reconcile(ctx, "shop", "web")
+        for plural, _, name in list(api.objects):
+            if plural == TASKS:
+                await task.reconcile(ctx, "shop", name)
+
+    asyncio.run(scenario())
+    pods = [name for plural, _, name in api.objects if plural == "pods"]
+    assert len(pods) == 1, pods  # the newest firing's, late once, as after an outage
+    tasks = [name for plural, _, name in api.objects if plural == TASKS]
+    # the history limit, the one given up at the last firing (trimmed at the next), the newest
+    assert len(tasks) == 2 + 1 + 1, tasks

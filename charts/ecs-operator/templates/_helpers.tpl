@@ -125,11 +125,12 @@ namespace, or part of the ClusterRole when it watches all of them).
 - apiGroups: ["ecs-operator.dev"]
   resources: ["clusters"]
   verbs: ["create"]
-# A ScheduledTask's firings: one Task each, created with a fixed name, the oldest stopped ones
+# A ScheduledTask's firings: one Task each, created with a fixed name, stopped (patch:
+# desiredStatus) when it has started nothing by the next firing, the oldest stopped ones
 # deleted past the history limit (handlers/scheduledtask.py).
 - apiGroups: ["ecs-operator.dev"]
   resources: ["tasks"]
-  verbs: ["create", "delete"]
+  verbs: ["create", "patch", "delete"]
 # ECS-shaped status, merge-patched through the status subresource (handlers/common.write_status).
 - apiGroups: ["ecs-operator.dev"]
   resources:

@@ -5,8 +5,9 @@ The reconcile decides from the clock (``ctx.clock``) and the status's last firin
 (plan/scheduledtask.py), creates the owed firing's Task under a name fixed by the firing's time
 (a restart before the status write finds it there, never a second one), trims the oldest
 stopped Tasks past the history limit, reports the last and next firing, and comes back at the
-next firing (or at the queue's slowest pace, whichever is sooner). Tasks are owned by their
-schedule: deleting it deletes them (garbage collector).
+next firing (or at the queue's slowest pace, whichever is sooner). A firing's Task that has
+started nothing by the next firing is stopped: a firing never runs late. Tasks are owned by
+their schedule: deleting it deletes them (garbage collector).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         try:
             task = await _fire(ctx, body, spec, decided.due)
             status.update(lastFiringTime=rfc3339(decided.due), lastTaskName=task)
+            await _give_up_unstarted(ctx, body, task)
         except NameConflict as conflict:
             conflicts.append(conflict)
     await _trim(ctx, body, spec)
@@ -124,6 +126,21 @@ async def _fire(
     task_name = str(created["metadata"]["name"])
     ctx.events.record(body, "Fired", f"firing at {rfc3339(firing)}: Task {task_name}")
     return task_name
+
+
+async def _give_up_unstarted(ctx: Context, body: dict[str, Any], fired: str) -> None:
+    """Stop (StopTask) each earlier firing's Task that has started nothing by this firing: its
+    task definition missing, its override naming no container, its role refused. EventBridge
+    Scheduler's RunTask fails such a firing, and it never runs later; kept waiting, every one
+    of them started at once when the cause went, and none was ever trimmed (the history
+    trims stopped Tasks only)."""
+    uid = body["metadata"]["uid"]
+    for task in ctx.store.all(ECS_TASK, body["metadata"]["namespace"]):
+        unstarted = not (task.get("status") or {}).get("tasks")
+        stopping = (task.get("spec") or {}).get("desiredStatus") == "STOPPED"
+        given_up = task["metadata"]["name"] != fired and unstarted and not stopping
+        if given_up and controlled_by(task, uid):
+            await ctx.writer.merge_patch(ECS_TASK, task, {"spec": {"desiredStatus": "STOPPED"}})
 
 
 async def _trim(ctx: Context, body: dict[str, Any], spec: ScheduledTaskSpec) -> None:
