@@ -4,11 +4,14 @@ after a time, in UTC and in a time zone with daylight saving."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from ecs_operator.api.parse import parse_scheduled_task
 from ecs_operator.api.schedule import ScheduleError, last_at_or_before, next_after, parse, zone
+from ecs_operator.plan.scheduledtask import plan
 
 ANCHOR = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
 
@@ -104,3 +107,29 @@ def test_time_zone_names() -> None:
     assert str(zone(None)) == "UTC"
     with pytest.raises(ScheduleError, match="is not an IANA time zone name"):
         zone("Mars/Olympus")
+
+
+def _at_schedule(**dates: str) -> Any:
+    return parse_scheduled_task(
+        {
+            "scheduleExpression": "at(2026-01-01T10:00:00)",
+            "flexibleTimeWindow": {"mode": "OFF"},
+            "target": {"ecsParameters": {"taskDefinitionArn": "web"}},
+            **dates,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [{"endDate": "2026-01-01T09:00:00Z"}, {"startDate": "2026-01-01T12:00:00Z"}],
+    ids=["an end before it", "a start after it"],
+)
+def test_a_one_time_schedule_fires_whatever_its_dates(dates: dict[str, str]) -> None:
+    """EventBridge Scheduler ignores StartDate and EndDate for one-time schedules (its
+    CreateSchedule reference); an at() outside them never fired here, and read Completed."""
+    created = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+    firing = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    schedule = _at_schedule(**dates)
+    assert plan(schedule, created, created, None, None).following == firing
+    assert plan(schedule, created, firing + timedelta(seconds=1), None, None).due == firing

@@ -18,7 +18,7 @@ from typing import Any
 
 from ecs_operator import API_GROUP, API_VERSION
 from ecs_operator.api.models import ScheduledTaskSpec, timestamp
-from ecs_operator.api.schedule import last_at_or_before, next_after, parse, zone
+from ecs_operator.api.schedule import At, last_at_or_before, next_after, parse, zone
 
 from ..render import keys
 from ..render.names import dns_label, label_value
@@ -49,8 +49,10 @@ def plan(
     if spec.state == "DISABLED":
         return Plan(None, None)
     expression, tz = parse(spec.scheduleExpression), zone(spec.scheduleExpressionTimezone)
-    start = timestamp(spec.startDate) if spec.startDate else None
-    end = timestamp(spec.endDate) if spec.endDate else None
+    # EventBridge Scheduler ignores StartDate and EndDate for one-time schedules
+    dated = not isinstance(expression, At)
+    start = timestamp(spec.startDate) if spec.startDate and dated else None
+    end = timestamp(spec.endDate) if spec.endDate and dated else None
     anchor = start or created.replace(second=0, microsecond=0)
     floor = max(d for d in (anchor, created.replace(second=0, microsecond=0), enabled_since) if d)
     if last is not None:
