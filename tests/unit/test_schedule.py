@@ -133,3 +133,19 @@ def test_a_one_time_schedule_fires_whatever_its_dates(dates: dict[str, str]) -> 
     schedule = _at_schedule(**dates)
     assert plan(schedule, created, created, None, None).following == firing
     assert plan(schedule, created, firing + timedelta(seconds=1), None, None).due == firing
+
+
+def test_a_schedule_named_with_a_dot_starts_its_tasks() -> None:
+    """A ScheduledTask may be named ``nightly.report`` (a valid object name, and an EventBridge
+    schedule name), but RunTask's ``startedBy`` allows letters, digits, ``-``, ``_`` and ``/``
+    only: it was refused as InvalidSpec, naming a field the user never wrote. What RunTask
+    does not allow becomes ``-``."""
+    schedule = parse_scheduled_task(
+        {
+            "scheduleExpression": "rate(1 day)",
+            "flexibleTimeWindow": {"mode": "OFF"},
+            "target": {"ecsParameters": {"taskDefinitionArn": "web"}},
+        },
+        "nightly.report",
+    )
+    assert schedule.run_task("nightly.report")["startedBy"] == "chronos-schedule/nightly-report"

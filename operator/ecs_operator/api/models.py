@@ -18,6 +18,7 @@ the ``parse_*`` functions of ``parse.py``, which check both and raise only
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -339,6 +340,13 @@ class FlexibleTimeWindow(EcsShape):
     )
 
 
+def started_by_schedule(name: str) -> str:
+    """RunTask's ``startedBy`` of a schedule's tasks, as ECS shows EventBridge Scheduler's:
+    ``chronos-schedule/<name>``, what RunTask does not allow there (a ``.`` of the name)
+    written ``-``, at most 128 characters."""
+    return re.sub(r"[^a-zA-Z0-9_/-]", "-", f"chronos-schedule/{name}")[:128]
+
+
 class ScheduledTaskSpec(Spec):
     """A schedule that runs an ECS task (EventBridge Scheduler's CreateSchedule with an ECS
     target): each firing creates a Task."""
@@ -388,7 +396,7 @@ class ScheduledTaskSpec(Spec):
             "taskDefinition": ecs.pop("taskDefinitionArn"),
             "count": ecs.pop("taskCount", 1),
             **ecs,
-            "startedBy": f"chronos-schedule/{name}"[:128],
+            "startedBy": started_by_schedule(name),
         }
         if self.target.arn:
             request["cluster"] = self.target.arn
