@@ -17,11 +17,13 @@ from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import short_name, task_id
-from ecs_operator.api.parse import parse_task
+from ecs_operator.api.parse import parse_task, parse_task_definition
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
+from ecs_operator.api.shapes import TaskOverride
 from ecs_operator.kube.owners import age
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.plugin.task_views import all_tasks, as_described, list_tasks
+from ecs_operator.render import apply_overrides
 from ecs_operator.render.capacity import default_launch_type
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON, ANNOTATION_STOPPED_TASKS
 from ecs_operator.status.task import STOP_REASONS, USER_INITIATED, stopped_alone
@@ -115,13 +117,28 @@ async def run(caller: Caller, request: Body) -> Body:
     family, revision = await taskdefinitions.resolve_for_use(caller, request["taskDefinition"])
     mark = idempotency.call_mark({**request, "cluster": cluster})
     spec["taskDefinition"] = f"{family.name}:{revision}"
-    spec.update(_placement_at_run(found, request, await family.stored(revision)))
+    stored = await family.stored(revision)
+    _check_overrides(stored, request.get("overrides"))
+    spec.update(_placement_at_run(found, request, stored))
     body = await _task_of_call(caller, cluster, spec, mark)
     # a call sent again answers what the first one started, from its revision (read once)
     started = _reference(str((body.get("spec") or {}).get("taskDefinition") or ""))
     stored = await family.stored((started and started.revision) or revision)
     tasks = [as_described(_with_tags(f, ["TAGS"]), stored) for f in _started(caller, cluster, body)]
     return {"tasks": tasks, "failures": []}
+
+
+def _check_overrides(stored: Body | None, overrides: Body | None) -> None:
+    """ECS refuses at the call overrides its task definition cannot take (a container it
+    lacks, a size its rules refuse): InvalidParameterException, and no task; they used to be
+    accepted and the task read STOPPED TaskFailedToStart later."""
+    spec = (((stored or {}).get("data") or {}).get("spec")) or None
+    if not overrides or spec is None:
+        return
+    try:
+        apply_overrides(parse_task_definition(spec), TaskOverride.model_validate(overrides))
+    except EcsValidationError as error:
+        raise errors.invalid_parameter("; ".join(str(v) for v in error.violations)) from None
 
 
 def _placement_at_run(cluster: Body, request: Body, stored: Body | None) -> Body:

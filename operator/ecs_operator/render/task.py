@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..api.models import TaskDefinitionSpec
+from ..api.rules import TASK_DEFINITION_RULES
+from ..api.rules.common import violations
 from ..api.shapes import (
     ContainerDefinition,
     ContainerOverride,
@@ -84,7 +87,9 @@ def _override_container(
 def apply_overrides(
     td: RegisterTaskDefinitionRequest, overrides: TaskOverride | None
 ) -> RegisterTaskDefinitionRequest:
-    """``td`` as RunTask's ``overrides`` change it; an override of an unknown container fails."""
+    """``td`` as RunTask's ``overrides`` change it; an override of an unknown container fails,
+    as does a change the task definition's rules refuse (a Fargate size not in its table, a
+    container's memory above its task's)."""
     if overrides is None:
         return td
     by_name = {o.name: (k, o) for k, o in enumerate(overrides.containerOverrides or ())}
@@ -105,7 +110,21 @@ def apply_overrides(
         for field in _TASK_FIELDS
         if getattr(overrides, field) is not None
     }
-    return td.model_copy(update={**update, "containerDefinitions": containers})
+    changed = td.model_copy(update={**update, "containerDefinitions": containers})
+    if isinstance(changed, TaskDefinitionSpec):
+        # what RegisterTaskDefinition would refuse, RunTask refuses: the overrides did it
+        broken = violations(TASK_DEFINITION_RULES, changed)
+        if broken:
+            raise RenderError(
+                [Violation(_overridden(v.path), v.rule) for v in broken], kind="RunTask request"
+            )
+    return changed
+
+
+def _overridden(path: str) -> str:
+    """Where a rule the overridden task definition breaks is (``overrides.memory``), the
+    overrides being what changed it."""
+    return f"overrides.{path}" if path else "overrides"
 
 
 def _annotations(run: RunTaskRequest, family: str, cluster: str) -> dict[str, str]:

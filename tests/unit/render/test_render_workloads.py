@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.api.shapes import CreateServiceRequest, RunTaskRequest, TaskOverride
 from ecs_operator.plan import PlanContext, plan_service
 from ecs_operator.render import Options, RenderError, apply_overrides, render_service, render_task
@@ -172,3 +175,34 @@ def test_run_task_gives_count_pods() -> None:
     assert pods[0]["spec"]["restartPolicy"] == "Never"
     for pod in pods:
         validate(pod)
+
+
+FARGATE_256 = {
+    "family": "fg",
+    "requiresCompatibilities": ["FARGATE"],
+    "networkMode": "awsvpc",
+    "cpu": "256",
+    "memory": "512",
+    "containerDefinitions": [{"name": "a", "image": "nginx", "memory": 256}],
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path"),
+    [
+        ({"cpu": "256", "memory": "4096"}, "overrides.memory"),
+        ({"memory": "8192"}, "overrides.memory"),
+        ({"containerOverrides": [{"name": "a", "memory": 2048}]}, "overrides"),
+    ],
+    ids=["a size not in Fargate's table", "memory alone", "a container above the task"],
+)
+def test_overrides_are_held_to_the_task_definitions_rules(
+    overrides: dict[str, Any], path: str
+) -> None:
+    """RunTask's size overrides make a task definition of their own, which must meet the rules
+    RegisterTaskDefinition would hold it to: a Fargate size not in Fargate's table ran,
+    rounded up to another size, and a container above its task's memory ran."""
+    td = parse_task_definition(FARGATE_256)
+    with pytest.raises(RenderError) as refused:
+        apply_overrides(td, TaskOverride.model_validate(overrides))
+    assert str(refused.value).count(path) >= 1, str(refused.value)
