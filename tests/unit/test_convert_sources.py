@@ -7,11 +7,13 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from ecs_operator import cli, sources
+from ecs_operator.api.parse import parse_scheduled_task
 from ecs_operator.render.findings import Finding, ObjectRef, grouped_lines
 from ecs_operator.render.storage import volume_objects
 
@@ -280,3 +282,48 @@ def test_an_eventbridge_rule_gives_one_schedule_per_ecs_target_and_leaves_the_re
     ]
     assert found[0].notes[-1].startswith("template resources that are not ECS objects, left out")
     assert "AWS::Events::Rule (1)" in found[0].notes[-1]
+
+
+def _schedule_template(kind: str, properties: dict[str, Any]) -> dict[str, Any]:
+    return {"Resources": {"Nightly": {"Type": kind, "Properties": properties}}}
+
+
+def test_a_scheduled_tasks_tags_in_either_cloudformation_spelling_are_runtasks() -> None:
+    """CloudFormation spells an ECS target's tags two ways: an EventBridge rule's
+    ``TagList: [{Key, Value}]``, a Scheduler schedule's ``Tags: [{key: value}]`` (string maps,
+    whose keys are the tags' own and keep their case). Both were refused as not ECS
+    parameters; both are RunTask's ``tags: [{key, value}]``."""
+    ecs = {"TaskDefinitionArn": "web:3", "LaunchType": "EC2"}
+    rule = _schedule_template(
+        "AWS::Events::Rule",
+        {
+            "Name": "nightly",
+            "ScheduleExpression": "cron(30 2 ? * MON-FRI *)",
+            "Targets": [
+                {
+                    "Id": "report",
+                    "Arn": "arn:aws:ecs:eu-west-1:1:cluster/default",
+                    "EcsParameters": {**ecs, "TagList": [{"Key": "Team", "Value": "data"}]},
+                }
+            ],
+        },
+    )
+    schedule = _schedule_template(
+        "AWS::Scheduler::Schedule",
+        {
+            "Name": "nightly",
+            "ScheduleExpression": "cron(30 2 ? * MON-FRI *)",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": {
+                "Arn": "arn:aws:ecs:eu-west-1:1:cluster/default",
+                "EcsParameters": {**ecs, "Tags": [{"Team": "data", "CostCentre": "42"}]},
+            },
+        },
+    )
+    for template, tags in (
+        (rule, [{"key": "Team", "value": "data"}]),
+        (schedule, [{"key": "Team", "value": "data"}, {"key": "CostCentre", "value": "42"}]),
+    ):
+        [item] = sources.items(template)
+        spec = parse_scheduled_task({k: v for k, v in item.body.items() if k != "name"}, "nightly")
+        assert spec.target.ecsParameters.to_ecs()["tags"] == tags

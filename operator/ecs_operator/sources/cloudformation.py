@@ -34,8 +34,9 @@ KINDS = {
     "AWS::ECS::Cluster": "Cluster",
 }
 #: scheduled ECS tasks: resource type -> its ScheduledTask specs (where, spec, notes)
+SCHEDULER_SCHEDULE = "AWS::Scheduler::Schedule"
 SCHEDULES = {
-    "AWS::Scheduler::Schedule": lambda name, body: [("", *schedules.from_schedule(name, body))],
+    SCHEDULER_SCHEDULE: lambda name, body: [("", *schedules.from_schedule(name, body))],
     "AWS::Events::Rule": schedules.from_rule,
 }
 #: the member naming each kind's object (CloudFormation generates one when it is absent)
@@ -196,17 +197,26 @@ def object_name(logical_id: str, resource: Mapping[str, Any], kind: str) -> str:
     return named if isinstance(named, str) else logical_id
 
 
-def _to_api(value: Any) -> Any:
-    """CloudFormation's PascalCase members as the API's camelCase, free-form maps kept."""
+def _to_api(value: Any, tag_maps: bool = False) -> Any:
+    """CloudFormation's PascalCase members as the API's camelCase, free-form maps kept;
+    ``tag_maps``: ``Tags`` are string maps whose keys are the tags' own (EventBridge
+    Scheduler's ``[{team: data}]``), kept as written too."""
     if isinstance(value, list):
-        return [_to_api(v) for v in value]
+        return [_to_api(v, tag_maps) for v in value]
     if not isinstance(value, dict):
         return value
     return {
-        _api_name(k): (v if k in FREE_MAPS and isinstance(v, dict) else _to_api(v))
+        _api_name(k): (v if _free(k, v, tag_maps) else _to_api(v, tag_maps))
         for k, v in value.items()
         if v is not None
     }
+
+
+def _free(key: str, value: Any, tag_maps: bool) -> bool:
+    """Whether ``value`` is the user's to name, its keys kept as written."""
+    return (key in FREE_MAPS and isinstance(value, dict)) or (
+        tag_maps and key == "Tags" and isinstance(value, list)
+    )
 
 
 def requests(
@@ -222,7 +232,8 @@ def requests(
         scheduled = SCHEDULES.get(resource["Type"])
         if scheduled is not None:
             where = f"Resources.{logical_id}.Properties"
-            body = _to_api(resolver.resolve(resource.get("Properties") or {}, where))
+            properties = resolver.resolve(resource.get("Properties") or {}, where)
+            body = _to_api(properties, tag_maps=resource["Type"] == SCHEDULER_SCHEDULE)
             produced = scheduled(logical_id, body)
             for inner, spec, notes in produced:
                 found.append((f"{where}.{inner}" if inner else where, spec, "ScheduledTask", notes))

@@ -18,8 +18,13 @@ ENABLED = {"ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"}
 
 
 def from_schedule(name: str, body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """An ``AWS::Scheduler::Schedule``'s properties (camelCase) as a ScheduledTask spec."""
+    """An ``AWS::Scheduler::Schedule``'s properties (camelCase) as a ScheduledTask spec. Its
+    ECS target's ``tags`` are string maps (``[{team: data}]``), RunTask's ``[{key, value}]``."""
     spec = {k: v for k, v in body.items() if k not in ("name", "groupName")}
+    ecs = (spec.get("target") or {}).get("ecsParameters")
+    if ecs and "tags" in ecs:
+        tags = [{"key": k, "value": v} for tag in ecs["tags"] for k, v in tag.items()]
+        spec["target"] = {**spec["target"], "ecsParameters": {**ecs, "tags": tags}}
     notes = []
     if body.get("groupName") not in (None, "default"):
         notes.append(f"groupName {body['groupName']}: schedule groups have no equivalent, left out")
@@ -39,6 +44,8 @@ def from_rule(name: str, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]
         network = ecs.get("networkConfiguration") or {}
         if "awsVpcConfiguration" in network:  # the rule's spelling of RunTask's member
             ecs["networkConfiguration"] = {"awsvpcConfiguration": network["awsVpcConfiguration"]}
+        if "tagList" in ecs:  # ... and of its tags
+            ecs["tags"] = ecs.pop("tagList")
         spec: dict[str, Any] = {
             "name": rule if len(targets) == 1 else f"{rule}-{target.get('id', index)}",
             "scheduleExpression": body["scheduleExpression"],
