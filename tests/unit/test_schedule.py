@@ -149,3 +149,15 @@ def test_a_schedule_named_with_a_dot_starts_its_tasks() -> None:
         "nightly.report",
     )
     assert schedule.run_task("nightly.report")["startedBy"] == "chronos-schedule/nightly-report"
+
+
+def test_a_firing_of_the_first_pass_of_a_repeated_hour_is_owed_in_the_second() -> None:
+    """When clocks go back, 01:00-02:00 comes twice. A reconcile at 01:10 of the second pass
+    (EST) owes the 01:30 of the first (EDT), which has passed; the wall times compared as
+    such (01:30 after 01:10) found it not owed, and it fired an hour late."""
+    cron, new_york = parse("cron(30 1 * * ? *)"), zone("America/New_York")
+    first_0130 = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
+    since = datetime(2026, 11, 1, 5, 0, tzinfo=UTC)
+    now = datetime(2026, 11, 1, 6, 10, tzinfo=UTC)  # 01:10 EST
+    anchor = datetime(2026, 1, 1, tzinfo=UTC)
+    assert last_at_or_before(cron, now, new_york, anchor, since) == first_0130

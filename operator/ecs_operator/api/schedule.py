@@ -297,8 +297,9 @@ def _cron_at_or_before(cron: Cron, now: datetime, tz: ZoneInfo, since: datetime)
         if cron.matches_day(day):
             for hour in hours:
                 for minute in minutes:
-                    wall = datetime(day.year, day.month, day.day, hour, minute)
-                    instant = _instant(wall, tz) if wall <= local else None
+                    # instants compared, not wall times: an hour that comes twice (clocks
+                    # going back) has its first pass's 01:30 before the second's 01:10
+                    instant = _instant(datetime(day.year, day.month, day.day, hour, minute), tz)
                     if instant is not None and instant <= now:
                         return instant
         day -= timedelta(days=1)
