@@ -13,6 +13,7 @@ import pytest
 
 from ecs_operator.handlers import service, task, taskdefinition
 from ecs_operator.handlers.context import Settings
+from ecs_operator.handlers.queue import Outcome
 from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.events import EventRecorder
 from ecs_operator.kube.resources import ECS_SERVICE, ECS_TASK
@@ -166,26 +167,34 @@ def test_a_service_whose_child_the_admin_refuses_says_why_and_runs_what_it_may(
     (a grant or a freed quota wakes nothing). Before, the refusal ended the pass before its
     status write, on every pass: an empty status and a traceback per retry."""
     plural, _, message = CHILD_REFUSALS[refusal]
-
-    async def run() -> tuple[World, Any]:
-        api = RefusingApi(CHILD_REFUSALS[refusal], DEFAULT_CLUSTER, task_definition())
-        api.add(web(autoScaling=AUTO_SCALING))
-        ctx = context(api)
-        await taskdefinition.reconcile(ctx, "shop", "web")
-        w = World(api, ctx, service.reconcile, ECS_SERVICE, "web")
-        outcome = await service.reconcile(ctx, "shop", "web")
-        await cast(EventRecorder, ctx.events).drain()
-        return w, outcome
-
-    w, outcome = asyncio.run(run())
+    api = RefusingApi(CHILD_REFUSALS[refusal], DEFAULT_CLUSTER, task_definition())
+    api.add(web(autoScaling=AUTO_SCALING))
+    w = _refused_first_pass(
+        World(api, context(api), service.reconcile, ECS_SERVICE, "web"), message
+    )
     written = {p for verb, p, _ in w.api.written if verb in ("apply", "create")}
     others = {"deployments", "poddisruptionbudgets", "horizontalpodautoscalers"} - {plural}
     assert others <= written, w.api.written
+
+
+def _refused_first_pass(w: World, message: str) -> World:
+    """``w``'s first pass, the task definition ``web`` registered: its object reads Degraded
+    WriteRefused with the API server's ``message``, says so in a Warning Event, and comes back
+    at the backoff's pace (a grant or a freed quota wakes nothing)."""
+
+    async def run() -> Outcome:
+        await taskdefinition.reconcile(w.ctx, "shop", "web")
+        outcome = await w.reconciler(w.ctx, "shop", w.name)
+        await cast(EventRecorder, w.ctx.events).drain()
+        return outcome
+
+    outcome = asyncio.run(run())
     degraded = w.condition("Degraded")
     assert (degraded.get("status"), degraded.get("reason")) == ("True", "WriteRefused")
     assert message in degraded["message"], degraded
     assert ("WriteRefused", degraded["message"]) in w.api.posted
-    assert outcome.retry and outcome.after is None  # the backoff's pace
+    assert outcome.retry and outcome.after is None
+    return w
 
 
 def test_a_task_whose_account_the_admin_refuses_starts_nothing_and_says_why() -> None:
@@ -193,23 +202,9 @@ def test_a_task_whose_account_the_admin_refuses_starts_nothing_and_says_why() ->
     an account that is not there, the Task reads Degraded with the API server's words, and it
     is tried again at the backoff's pace."""
     message = 'serviceaccounts is forbidden: User "ecs-operator" cannot create resource'
-    refused = ("serviceaccounts", 403, message)
-
-    async def run() -> tuple[World, Any]:
-        api = RefusingApi(refused, DEFAULT_CLUSTER, task_definition(), job())
-        ctx = context(api)
-        await taskdefinition.reconcile(ctx, "shop", "web")
-        w = World(api, ctx, task.reconcile, ECS_TASK, "job")
-        outcome = await task.reconcile(ctx, "shop", "job")
-        await cast(EventRecorder, ctx.events).drain()
-        return w, outcome
-
-    w, outcome = asyncio.run(run())
+    api = RefusingApi(("serviceaccounts", 403, message), DEFAULT_CLUSTER, task_definition(), job())
+    w = _refused_first_pass(World(api, context(api), task.reconcile, ECS_TASK, "job"), message)
     assert not [p for _, p, _ in w.api.written if p == "pods"], w.api.written
-    degraded = w.condition("Degraded")
-    assert (degraded.get("status"), degraded.get("reason")) == ("True", "WriteRefused")
-    assert message in degraded["message"] and "WriteRefused" in dict(w.api.posted)
-    assert outcome.retry and outcome.after is None
 
 
 def test_the_uninstall_docs_say_what_holds_ecs_objects_once_the_operator_is_gone() -> None:

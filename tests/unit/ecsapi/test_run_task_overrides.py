@@ -14,15 +14,8 @@ from ecs_operator.ecsapi import taskdefinitions, tasks
 from ecs_operator.ecsapi.errors import EcsApiError
 
 from ..fakes import FakeApi, deployer
+from ..render.test_render_workloads import FARGATE_256
 
-FARGATE = {
-    "family": "fg",
-    "requiresCompatibilities": ["FARGATE"],
-    "networkMode": "awsvpc",
-    "cpu": "256",
-    "memory": "512",
-    "containerDefinitions": [{"name": "a", "image": "nginx", "memory": 256}],
-}
 NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
 
 
@@ -40,7 +33,7 @@ def test_run_task_refuses_overrides_the_task_definition_cannot_take(
 ) -> None:
     api = FakeApi(now=time.time())
     caller = deployer(api)
-    asyncio.run(taskdefinitions.register(caller, dict(FARGATE)))
+    asyncio.run(taskdefinitions.register(caller, dict(FARGATE_256)))
     request = {"taskDefinition": "fg", "launchType": "FARGATE", "networkConfiguration": NETWORK}
     with pytest.raises(EcsApiError) as refused:
         asyncio.run(tasks.run(caller, {**request, "overrides": overrides}))
