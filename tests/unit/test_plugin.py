@@ -674,3 +674,23 @@ def test_a_service_task_being_stopped_says_why_and_since_when(web_pods: list[Bod
     scaled = tasks["web-7d4b9c-fghij"]
     assert scaled["stopCode"] == "ServiceSchedulerInitiated"
     assert scaled["stoppingAt"] == "2026-01-01T01:00:00Z"
+
+
+def test_a_service_task_whose_container_the_kubelet_restarts_stays_running(
+    web_pods: list[Body],
+) -> None:
+    """A service's essential container exits and its pod waits out the kubelet's back-off
+    before restarting it in place (restartPolicy Always): the task read STOPPED,
+    EssentialContainerExited, then RUNNING again under the same ARN (seen on a real node),
+    where STOPPED is final on ECS. Until the pod goes, its task runs on and shows the exit in
+    its container."""
+    crashing = copy.deepcopy(web_pods[0])
+    statuses = crashing["status"]["containerStatuses"]
+    statuses[0] = {
+        "name": statuses[0]["name"],
+        "restartCount": 3,
+        "state": {"terminated": {"exitCode": 1, "reason": "Error"}},
+    }
+    [task] = task_views.all_tasks([], [crashing], "default", ARNS)
+    assert (task["lastStatus"], task["desiredStatus"]) == ("RUNNING", "RUNNING")
+    assert "stopCode" not in task

@@ -337,3 +337,45 @@ def test_a_pod_its_node_refused_stops_the_task_with_the_nodes_reason() -> None:
     assert (state.last_status, state.stop_code) == ("STOPPED", FAILED_TO_START)
     assert state.stopped_reason == f"Task failed to start: {message}"
     assert [(c["name"], c["lastStatus"]) for c in state.containers] == [("app", "STOPPED")]
+
+
+def _evicted(phase: str, **metadata: Any) -> dict[str, Any]:
+    """A task's pod that Kubernetes is taking (a drain's eviction): its container, told
+    SIGTERM, trapped it and exited 0."""
+    disruption = {
+        "type": "DisruptionTarget",
+        "status": "True",
+        "reason": "EvictionByEvictionAPI",
+        "message": "Eviction API: evicting",
+    }
+    return {
+        "metadata": {"name": "batch-0", "annotations": {}, **metadata},
+        "spec": {"nodeName": "real-0"},
+        "status": {
+            "phase": phase,
+            "conditions": [disruption],
+            "containerStatuses": [{"name": "job", "state": {"terminated": {"exitCode": 0}}}],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "pod",
+    [
+        _evicted("Running", deletionTimestamp="2026-12-05T13:00:30Z"),
+        _evicted("Succeeded", deletionTimestamp="2026-12-05T13:00:30Z"),
+        _evicted("Failed"),  # the kubelet's own eviction (node pressure): no deletion
+    ],
+    ids=["a drain, the pod going", "a drain, the pod ended", "the kubelet's eviction"],
+)
+def test_a_task_kubernetes_takes_is_not_one_whose_essential_container_exited(
+    pod: dict[str, Any],
+) -> None:
+    """On a real node the kubelet stops an evicted pod's containers before the pod goes, and
+    their ends (a batch job trapping SIGTERM exits 0) read as the essential container's exit:
+    EssentialContainerExited, exit 0, the Task a success. Kubernetes took the task; it did
+    not finish: TerminationNotice, with Kubernetes' words, and the Task failed."""
+    state = current_state(pod, _task("batch-0", "RUNNING"), {"job"}, False)
+    assert (state.last_status, state.stop_code) == ("STOPPED", TERMINATION_NOTICE)
+    assert state.stopped_reason == "Task stopped by Kubernetes: Eviction API: evicting"
+    assert failure([state.to_ecs("batch-0")]) is not None

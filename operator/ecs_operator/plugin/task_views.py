@@ -48,8 +48,13 @@ def _service_task(pod: Body, cluster: str, arns: Arns, deployments: Sequence[Bod
     metadata = pod["metadata"]
     annotations = metadata.get("annotations") or {}
     task_id = metadata["name"]
+    # the kubelet restarts a service pod's exited container in place: its task runs on until
+    # the pod goes (ECS's STOPPED is final; showing it and then RUNNING again was not)
     state = task_state(
-        pod, essential_containers(annotations), bool(metadata.get("deletionTimestamp"))
+        pod,
+        essential_containers(annotations),
+        bool(metadata.get("deletionTimestamp")),
+        restarted_in_place=True,
     )
     view: Body = {
         "taskArn": arns.task(cluster, task_id),

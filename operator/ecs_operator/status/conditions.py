@@ -54,6 +54,7 @@ STALLED_REASONS = frozenset(
         "RolloutFailed",
         "TaskFailedToStart",  # a task's pod was refused (policy) or could not start
         "EssentialContainerExited",  # a task's essential container exited non-zero
+        "TerminationNotice",  # Kubernetes took a task (evicted, its node gone): it did not finish
     }
 )
 

@@ -208,11 +208,14 @@ def task_state(
     essential: Collection[str],
     stop_requested: bool,
     cannot_start: StartFailure | None = None,
+    *,
+    restarted_in_place: bool = False,
 ) -> TaskState:
     """The ECS view of a task's pod (None: the pod is gone or not created yet);
     ``cannot_start``: a container of it the kubelet has failed to start for long enough
-    (status/start_failures.py)."""
-    state = _lifecycle(pod, essential, stop_requested, cannot_start)
+    (status/start_failures.py); ``restarted_in_place``: a service's pod, whose exited
+    containers the kubelet restarts, so that an exit stops its task only once the pod goes."""
+    state = _lifecycle(pod, essential, stop_requested, cannot_start, restarted_in_place)
     if pod is None:
         return state
     return replace(state, attachments=attachments(pod), placed=where_placed(pod))
@@ -250,6 +253,7 @@ def _lifecycle(
     essential: Collection[str],
     stop_requested: bool,
     cannot_start: StartFailure | None,
+    restarted_in_place: bool = False,
 ) -> TaskState:
     desired = "STOPPED" if stop_requested else "RUNNING"
     if pod is None:
@@ -261,7 +265,7 @@ def _lifecycle(
     containers = container_views(pod, names)
     health = task_health(pod, essential)
     phase = status.get("phase", "Pending")
-    exited = essential_exit(pod, essential)
+    exited = None if restarted_in_place else essential_exit(pod, essential)
     failing = names.get(cannot_start.container, cannot_start.container) if cannot_start else None
     # an essential container that ran and ended decides; one the runtime could not start
     # (terminated with StartError) never ran
@@ -276,6 +280,18 @@ def _lifecycle(
             [_failed(view, failing, cannot_start.reason) for view in containers],
             FAILED_TO_START,
             cannot_start.reason,
+        )
+    taken = None if stop_requested else taken_by_kubernetes(pod)
+    if taken is not None:
+        # the kubelet stops a taken pod's containers before it goes: their ends are not why
+        ended = phase in ("Succeeded", "Failed") or exited
+        stopped = [{**view, "lastStatus": "STOPPED"} for view in containers]
+        return TaskState(
+            "STOPPED" if ended else "DEPROVISIONING",
+            "STOPPED",
+            stopped if ended else containers,
+            TERMINATION_NOTICE,
+            taken,
         )
     if phase in ("Succeeded", "Failed") or exited:
         started = any(
@@ -314,6 +330,26 @@ def _lifecycle(
     if pod["spec"].get("nodeName"):
         return TaskState("PENDING", desired, containers)
     return TaskState("PROVISIONING", desired, containers)
+
+
+def taken_by_kubernetes(pod: Mapping[str, Any]) -> str | None:
+    """Why Kubernetes is taking a task's pod (None: it is not): evicted (a drain, the kubelet's
+    own eviction), preempted, its node gone, or deleted by another hand than the operator's,
+    which deletes only the pods of tasks recorded STOPPED or asked to stop."""
+    disruption = next(
+        (
+            c
+            for c in (pod.get("status") or {}).get("conditions") or []
+            if c.get("type") == "DisruptionTarget" and c.get("status") == "True"
+        ),
+        None,
+    )
+    if disruption is not None:
+        why = disruption.get("message") or disruption.get("reason")
+        return f"Task stopped by Kubernetes: {why}"
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return STOP_REASONS[TERMINATION_NOTICE]
+    return None
 
 
 def _failed(view: dict[str, Any], failing: str | None, reason: str) -> dict[str, Any]:

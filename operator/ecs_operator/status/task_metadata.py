@@ -144,7 +144,10 @@ def _views(pod: Mapping[str, Any]) -> list[Body]:
 def _state(pod: Mapping[str, Any]) -> TaskState:
     metadata = pod.get("metadata") or {}
     essential = essential_containers(metadata.get("annotations") or {})
-    return task_state(dict(pod), essential, bool(metadata.get("deletionTimestamp")))
+    # a service's pod (restartPolicy Always) has its exited containers restarted in place
+    in_place = ((pod.get("spec") or {}).get("restartPolicy") or "Always") == "Always"
+    deleting = bool(metadata.get("deletionTimestamp"))
+    return task_state(dict(pod), essential, deleting, restarted_in_place=in_place)
 
 
 def _definition(spec: Mapping[str, Any], name: str) -> Mapping[str, Any]:

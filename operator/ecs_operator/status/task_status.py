@@ -13,6 +13,7 @@ from .task import (
     ESSENTIAL_EXITED,
     FAILED_TO_START,
     LIFECYCLE,
+    TERMINATION_NOTICE,
     ecs_record,
     essential_exit_code,
 )
@@ -20,13 +21,13 @@ from .workloads import placement_failure, unschedulable
 
 
 def failure(states: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The first stopped task that failed: its pod could not start, or the essential container
-    that stopped it exited non-zero (its record keeps that code, ``essentialExitCode``: the
-    other containers' codes are those of being killed). None when every stopped task succeeded
-    or was stopped by its user."""
+    """The first stopped task that failed: its pod could not start, Kubernetes took it (it did
+    not finish), or the essential container that stopped it exited non-zero (its record keeps
+    that code, ``essentialExitCode``: the other containers' codes are those of being killed).
+    None when every stopped task succeeded or was stopped by its user."""
     for state in states:
         code = state.get("stopCode")
-        if code == FAILED_TO_START or (
+        if code in (FAILED_TO_START, TERMINATION_NOTICE) or (
             code == ESSENTIAL_EXITED and essential_exit_code(state) != 0
         ):
             return state

@@ -408,3 +408,32 @@ def test_a_container_reads_its_task_from_the_task_metadata_endpoint(ns: str, kub
     assert itself["Labels"]["team"] == "reports"
     assert itself["Labels"]["com.amazonaws.ecs.task-arn"] == task["TaskARN"]
     assert itself["Networks"][0]["IPv4Addresses"]
+
+
+def test_a_task_a_drain_evicts_is_stopped_by_kubernetes_not_by_its_container(
+    ns: str, kube: Kube
+) -> None:
+    """A drain evicts a batch job that finishes its item on SIGTERM and exits 0. On the real
+    node the kubelet stops the container before the pod goes, and that exit read as the
+    essential container's: EssentialContainerExited, exit 0, the Task a success, for a job
+    that did not finish. Kubernetes took it: TerminationNotice, in Kubernetes' words, the Task
+    Degraded, and never started again. (The drain selects the task's pod only: the operator
+    and the other stories run on the same node.)"""
+    job = container("job", "trap 'exit 0' TERM; while true; do sleep 0.2; done", stopTimeout=2)
+    apply(ns, task_definition("evicted", job), run_task("evicted", "evicted"))
+    wait_task(kube, ns, "evicted", "RUNNING")
+    try:
+        kubectl(
+            "drain", "real-0", "--ignore-daemonsets", "--delete-emptydir-data",
+            "--pod-selector=ecs-operator.dev/family=evicted", "--timeout=60s",
+        )  # fmt: skip
+        stopped = wait_task(kube, ns, "evicted", "STOPPED")
+    finally:
+        kubectl("uncordon", "real-0")
+    assert stopped["stopCode"] == "TerminationNotice", stopped
+    assert stopped["stoppedReason"].startswith("Task stopped by Kubernetes"), stopped
+    assert containers_of(stopped)["job"]["lastStatus"] == "STOPPED"
+    current = status(kube, ns, "Task", "evicted")
+    degraded = next(c for c in current["conditions"] if c["type"] == "Degraded")
+    assert degraded["status"] == "True", degraded
+    assert len(current["tasks"]) == 1
