@@ -379,3 +379,32 @@ def test_a_task_kubernetes_takes_is_not_one_whose_essential_container_exited(
     assert (state.last_status, state.stop_code) == ("STOPPED", TERMINATION_NOTICE)
     assert state.stopped_reason == "Task stopped by Kubernetes: Eviction API: evicting"
     assert failure([state.to_ecs("batch-0")]) is not None
+
+
+def test_every_container_of_a_stopped_task_is_stopped() -> None:
+    """StopTask of a task still starting: a container that waited on another (``HEALTHY``)
+    kept ``PENDING`` with the kubelet's ``PodInitializing`` in the STOPPED record, and a task
+    whose pod never ran lost its containers. ECS lists every container of a stopped task
+    STOPPED."""
+    pod = {
+        "metadata": {"name": "app-0", "annotations": {}},
+        "spec": {"nodeName": "real-0"},
+        "status": {
+            "phase": "Failed",
+            "reason": "DeadlineExceeded",
+            "containerStatuses": [
+                {"name": "db", "state": {"terminated": {"exitCode": 143}}},
+                {"name": "app", "state": {"waiting": {"reason": "PodInitializing"}}},
+            ],
+        },
+    }
+    stopped = task_state(pod, {"app"}, True).to_ecs("app-0")
+    assert [(c["name"], c["lastStatus"]) for c in stopped["containers"]] == [
+        ("db", "STOPPED"),
+        ("app", "STOPPED"),
+    ]
+    assert "reason" not in stopped["containers"][1]
+    record = _task("app-0", "PROVISIONING", containers=[{"name": "app", "lastStatus": "PENDING"}])
+    gone = current_state(None, record, {"app"}, True).to_ecs("app-0")
+    assert gone["lastStatus"] == "STOPPED"
+    assert gone["containers"] == [{"name": "app", "lastStatus": "STOPPED"}]

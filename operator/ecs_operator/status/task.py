@@ -216,6 +216,8 @@ def task_state(
     (status/start_failures.py); ``restarted_in_place``: a service's pod, whose exited
     containers the kubelet restarts, so that an exit stops its task only once the pod goes."""
     state = _lifecycle(pod, essential, stop_requested, cannot_start, restarted_in_place)
+    if state.stopped:
+        state = replace(state, containers=all_stopped(state.containers))
     if pod is None:
         return state
     return replace(state, attachments=attachments(pod), placed=where_placed(pod))
@@ -285,11 +287,10 @@ def _lifecycle(
     if taken is not None:
         # the kubelet stops a taken pod's containers before it goes: their ends are not why
         ended = phase in ("Succeeded", "Failed") or exited
-        stopped = [{**view, "lastStatus": "STOPPED"} for view in containers]
         return TaskState(
             "STOPPED" if ended else "DEPROVISIONING",
             "STOPPED",
-            stopped if ended else containers,
+            containers,
             TERMINATION_NOTICE,
             taken,
         )
@@ -330,6 +331,17 @@ def _lifecycle(
     if pod["spec"].get("nodeName"):
         return TaskState("PENDING", desired, containers)
     return TaskState("PROVISIONING", desired, containers)
+
+
+def all_stopped(containers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A stopped task's containers as ECS lists them: every one STOPPED, one that never ran
+    without the kubelet's word for its wait (``PodInitializing``)."""
+    return [
+        view
+        if view.get("lastStatus") == "STOPPED"
+        else {k: v for k, v in view.items() if k != "reason"} | {"lastStatus": "STOPPED"}
+        for view in containers
+    ]
 
 
 def taken_by_kubernetes(pod: Mapping[str, Any]) -> str | None:
@@ -390,7 +402,11 @@ def current_state(
     if pod is None and record is not None and not stop_requested:
         return lost(record)
     if pod is None and record is not None:
-        state = replace(task_state(None, essential, True), placed=placed_as_recorded(record))
+        state = replace(
+            task_state(None, essential, True),
+            containers=all_stopped(record.get("containers") or []),
+            placed=placed_as_recorded(record),
+        )
     else:
         state = task_state(pod, essential, stop_requested, cannot_start)
     if record is not None and record["lastStatus"] == "STOPPED":
@@ -414,11 +430,10 @@ def lost(record: Mapping[str, Any]) -> TaskState:
     has it): evicted, its node gone, or deleted by hand; or created just before the operator
     was stopped and gone before it came back. It is STOPPED for good, never started again: a
     task runs at most once."""
-    containers = [{**c, "lastStatus": "STOPPED"} for c in record.get("containers") or []]
     return TaskState(
         "STOPPED",
         "STOPPED",
-        containers,
+        all_stopped(record.get("containers") or []),
         TERMINATION_NOTICE,
         STOP_REASONS[TERMINATION_NOTICE],
         placed=placed_as_recorded(record),
