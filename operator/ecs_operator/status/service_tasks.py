@@ -29,6 +29,7 @@ from .task import (
     FAILED_TO_START,
     STOP_REASONS,
     USER_INITIATED,
+    disrupted,
     ecs_names,
     essential_exit,
     task_state,
@@ -142,17 +143,9 @@ def _why(
     failure = failing_to_start(before or seen or pod)
     if failure is not None:  # its image could not be pulled (or it could not be started)
         return FAILED_TO_START, failure.reason
-    disruption = next(
-        (
-            c
-            for c in (pod.get("status") or {}).get("conditions") or []
-            if c.get("type") == "DisruptionTarget" and c.get("status") == "True"
-        ),
-        None,
-    )
+    disruption = disrupted(pod)
     if disruption is not None:  # evicted (a drain), preempted, a tainted or shut-down node
-        why = disruption.get("message") or disruption.get("reason")
-        return SERVICE_SCHEDULER, f"Task stopped by Kubernetes: {why}"
+        return SERVICE_SCHEDULER, disruption
     primary = deployments[0]["id"] if deployments else "unknown"
     return SERVICE_SCHEDULER, f"Scaling activity initiated by (deployment {primary})"
 

@@ -348,6 +348,18 @@ def taken_by_kubernetes(pod: Mapping[str, Any]) -> str | None:
     """Why Kubernetes is taking a task's pod (None: it is not): evicted (a drain, the kubelet's
     own eviction), preempted, its node gone, or deleted by another hand than the operator's,
     which deletes only the pods of tasks recorded STOPPED or asked to stop."""
+    disruption = disrupted(pod)
+    if disruption is not None:
+        return disruption
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return STOP_REASONS[TERMINATION_NOTICE]
+    return None
+
+
+def disrupted(pod: Mapping[str, Any]) -> str | None:
+    """Kubernetes' words for disrupting a pod (its ``DisruptionTarget`` condition: evicted by a
+    drain or the kubelet, preempted, a tainted or shut-down node), as a stopped reason; None
+    when it has none."""
     disruption = next(
         (
             c
@@ -356,12 +368,9 @@ def taken_by_kubernetes(pod: Mapping[str, Any]) -> str | None:
         ),
         None,
     )
-    if disruption is not None:
-        why = disruption.get("message") or disruption.get("reason")
-        return f"Task stopped by Kubernetes: {why}"
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
-        return STOP_REASONS[TERMINATION_NOTICE]
-    return None
+    if disruption is None:
+        return None
+    return f"Task stopped by Kubernetes: {disruption.get('message') or disruption.get('reason')}"
 
 
 def _failed(view: dict[str, Any], failing: str | None, reason: str) -> dict[str, Any]:
