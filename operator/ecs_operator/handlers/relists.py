@@ -32,7 +32,6 @@ class Relists:
 
     opened: float | None = None
     listed: set[Resource] = field(default_factory=set)
-    everything: bool = False
 
     def listing(self, store: Store, resource: Resource, now: float, window: float) -> bool:
         """A listing event of ``resource`` at ``now``: put in doubt what it may have missed;
@@ -40,15 +39,14 @@ class Relists:
         at its end)."""
         opened = self.opened is None or now - self.opened >= window
         if opened:
-            self.opened, self.listed, self.everything = now, set(), False
+            self.opened, self.listed = now, set()
             log.info("the watches list (%s first): what they miss is looked up", resource.plural)
         if resource in self.listed:
             return opened
         self.listed.add(resource)
         log.debug("the watch of %s lists", resource.plural)
-        if not self.everything:
+        if len(self.listed) == 1:
             store.doubt(resource)
-            if len(self.listed) > 1:
-                store.doubt_all(but=self.listed)
-                self.everything = True
+        elif len(self.listed) == 2:  # everyone's gap: every kind but the first (in doubt)
+            store.doubt_all(but=self.listed - {resource})
         return opened
