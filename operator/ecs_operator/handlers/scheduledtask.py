@@ -134,24 +134,25 @@ async def _give_up_unstarted(ctx: Context, body: dict[str, Any], fired: str) -> 
     Scheduler's RunTask fails such a firing, and it never runs later; kept waiting, every one
     of them started at once when the cause went, and none was ever trimmed (the history
     trims stopped Tasks only)."""
-    uid = body["metadata"]["uid"]
-    for task in ctx.store.all(ECS_TASK, body["metadata"]["namespace"]):
+    for task in _fired_tasks(ctx, body):
         unstarted = not (task.get("status") or {}).get("tasks")
         stopping = (task.get("spec") or {}).get("desiredStatus") == "STOPPED"
-        given_up = task["metadata"]["name"] != fired and unstarted and not stopping
-        if given_up and controlled_by(task, uid):
+        if task["metadata"]["name"] != fired and unstarted and not stopping:
             await ctx.writer.merge_patch(ECS_TASK, task, {"spec": {"desiredStatus": "STOPPED"}})
 
 
 async def _trim(ctx: Context, body: dict[str, Any], spec: ScheduledTaskSpec) -> None:
     """Delete the stopped Tasks past the history limit (running ones finish first)."""
-    uid = body["metadata"]["uid"]
-    ours = [
-        t for t in ctx.store.all(ECS_TASK, body["metadata"]["namespace"]) if controlled_by(t, uid)
-    ]
     limit = DEFAULT_HISTORY_LIMIT if spec.taskHistoryLimit is None else spec.taskHistoryLimit
-    for task in to_trim(ours, limit):
+    for task in to_trim(_fired_tasks(ctx, body), limit):
         await ctx.writer.delete_ours(ECS_TASK, task)
+
+
+def _fired_tasks(ctx: Context, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The schedule's Tasks: those it controls, in its namespace (the store's owner index)."""
+    uid = body["metadata"]["uid"]
+    owned = ctx.store.owned(ECS_TASK, body["metadata"]["namespace"], uid)
+    return [task for task in owned if controlled_by(task, uid)]
 
 
 def _conditions(spec: ScheduledTaskSpec, scheduled: bool) -> list[dict[str, Any]]:
