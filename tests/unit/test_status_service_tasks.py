@@ -199,3 +199,15 @@ def test_the_deletion_began_when_the_pod_seen_before_says() -> None:
 
     assert (record["stopCode"], record["stoppingAt"]) == (SERVICE_SCHEDULER, "2026-12-04T11:59:20Z")
     assert stopped_task(final, DEPLOYMENTS, AT)["stoppingAt"] == "2026-12-04T11:59:23Z"
+
+
+def test_a_container_that_never_ran_is_listed_stopped_without_the_kubelets_wait() -> None:
+    """A service task's record lists its containers as a standalone task's does: every one
+    STOPPED, one still waiting without the kubelet's word for the wait."""
+    creating = {"name": "app", "state": {"waiting": {"reason": "ContainerCreating"}}}
+
+    record = stopped_task(_pod(creating), DEPLOYMENTS, AT)
+
+    assert record["containers"] == [
+        {"name": "app", "lastStatus": "STOPPED", "healthStatus": "UNKNOWN"}
+    ]

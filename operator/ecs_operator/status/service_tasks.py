@@ -29,6 +29,7 @@ from .task import (
     FAILED_TO_START,
     STOP_REASONS,
     USER_INITIATED,
+    all_stopped,
     disrupted,
     ecs_names,
     essential_exit,
@@ -95,7 +96,7 @@ def stopped_task(
         "stopCode": code,
         "stoppedReason": reason,
         "taskDefinition": annotations.get(keys.ANNOTATION_TASK_DEFINITION),
-        "containers": [_stopped(c) for c in container_views(pod, ecs_names(pod))],
+        "containers": all_stopped(container_views(pod, ecs_names(pod))),
         "createdAt": metadata.get("creationTimestamp"),
         "stoppedAt": rfc3339(datetime.fromtimestamp(at, UTC)),
     }
@@ -158,12 +159,6 @@ def _deletion_began(pod: Mapping[str, Any]) -> datetime | None:
     if deadline is None:
         return None
     return deadline - timedelta(seconds=int(metadata.get("deletionGracePeriodSeconds") or 0))
-
-
-def _stopped(container: dict[str, Any]) -> dict[str, Any]:
-    """A container of a stopped task: STOPPED whatever the last event showed of it (a pod
-    deleted while it ran is gone with it)."""
-    return {**container, "lastStatus": "STOPPED"}
 
 
 def with_stopped(
