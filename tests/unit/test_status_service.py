@@ -406,3 +406,45 @@ def test_the_old_deployment_counts_its_running_tasks_while_the_new_ones_are_not_
     primary, active = view.status["deployments"]
     assert (primary["taskDefinition"], primary["runningCount"]) == ("web:2", 0)
     assert (active["taskDefinition"], active["runningCount"]) == ("web:1", 2)
+
+
+REFUSED = WorkloadState(2, 2, 2, 0, 0, current=True, failed=False, failure="pods is forbidden")
+UNPLACED = TaskSummary(unplaced=1, placement_reason="0/3 nodes are available")
+FAILS = Rollout("web:2", "h", CircuitBreaker(rollback=False, threshold=3))
+ROLLS_BACK = Rollout("web:2", "h", BREAKER)
+
+
+@pytest.mark.parametrize(
+    ("breaker", "workloads", "tasks", "reason", "stalled"),
+    [
+        pytest.param(None, [STEADY], None, "AsExpected", False, id="steady"),
+        pytest.param(None, [ROLLING], UNPLACED, "AsExpected", False, id="unplaced"),
+        pytest.param(None, [DEADLINE], None, "RolloutFailed", True, id="deadline"),
+        pytest.param(None, [DEADLINE], UNPLACED, "RolloutFailed", True, id="deadline+unplaced"),
+        pytest.param(None, [REFUSED], None, "TaskLaunchFailed", False, id="refused"),
+        pytest.param(None, [DEADLINE, REFUSED], None, "TaskLaunchFailed", False, id="both"),
+        pytest.param(FAILS, [ROLLING], CRASHING, "DeploymentFailed", True, id="breaker"),
+        pytest.param(FAILS, [REFUSED], CRASHING, "DeploymentFailed", True, id="breaker+refused"),
+        pytest.param(ROLLS_BACK, [ROLLING], CRASHING, "RolledBack", True, id="rolled-back"),
+    ],
+)
+def test_which_reason_a_degraded_service_gives(
+    breaker: Rollout | None,
+    workloads: list[WorkloadState],
+    tasks: TaskSummary | None,
+    reason: str,
+    stalled: bool,
+) -> None:
+    """One reason at a time, in this order: the circuit breaker's verdict (``breaker``: the
+    rollout of web:2 it failed), the API server's refusal of the tasks' pods, the rollout's
+    deadline; an unplaced task only says so in Ready, since the cluster can still grow."""
+    before: dict[str, Any] = {}
+    if breaker is not None:
+        completed = completed_on("web:1", Rollout("web:1", "h", breaker.breaker))
+        before, _ = converge(completed, "web:2", [ROLLING], breaker, CRASHING)
+    status, _ = converge(before, "web:2", workloads, breaker or Rollout("web:2"), tasks)
+    conditions = {c["type"]: c for c in status["conditions"]}
+
+    assert conditions["Degraded"]["reason"] == reason
+    assert conditions["Degraded"]["status"] == ("False" if reason == "AsExpected" else "True")
+    assert conditions["Stalled"]["status"] == ("True" if stalled else "False")
