@@ -12,6 +12,11 @@ the writes.
 - ``credentials``: access keys from labelled Secrets
 - ``wire``: timestamps, ARNs per request, pagination tokens
 - ``caller``: one request's identity and its impersonating Kubernetes client
-- ``clusters``, ``taskdefinitions``, ``services``, ``tasks``: the operations
+- ``clusters``, ``taskdefinitions``, ``services``, ``tasks``, ``deployments``, ``tags``,
+  ``accounts``: the operations
+- ``families``: a family's TaskDefinition and revisions as the calls read them
+- ``recorded_deployments``: the deployment an UpdateService shows before the operator runs it
+- ``idempotency``: client tokens, so a create sent twice happens once
+- ``wording``: ECS's own codes and words for the refusals clients compare verbatim
 - ``server``: the aiohttp application and the command line
 """

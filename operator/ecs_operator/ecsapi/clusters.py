@@ -12,7 +12,7 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER, short_name
 from ecs_operator.api.parse import parse_cluster
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK
-from ecs_operator.plugin.views import cluster_of, cluster_view
+from ecs_operator.plugin.views import cluster_of, cluster_view, live
 from ecs_operator.render.names import dns_label
 from ecs_operator.status.cluster import cluster_name_of
 from ecs_operator.status.service import deleted
@@ -24,12 +24,8 @@ from .wording import refusal
 Body = dict[str, Any]
 
 
-def _live(bodies: list[Body]) -> list[Body]:
-    return [b for b in bodies if not b["metadata"].get("deletionTimestamp")]
-
-
 def named(bodies: list[Body], name: str) -> Body | None:
-    return next((b for b in _live(bodies) if cluster_name_of(b) == name), None)
+    return next((b for b in live(bodies) if cluster_name_of(b) == name), None)
 
 
 async def required(
@@ -105,7 +101,7 @@ async def create(caller: Caller, request: Body) -> Body:
 async def describe(caller: Caller, request: Body) -> Body:
     found, failures = wire.described(
         request.get("clusters") or [DEFAULT_CLUSTER],
-        {cluster_name_of(b): b for b in _live(await caller.list(ECS_CLUSTER))},
+        {cluster_name_of(b): b for b in live(await caller.list(ECS_CLUSTER))},
         lambda name: caller.arn(f"cluster/{name}"),
     )
     clusters = [view(caller, body, request.get("include")) for body in found]
@@ -113,7 +109,7 @@ async def describe(caller: Caller, request: Body) -> Body:
 
 
 async def list_clusters(caller: Caller, request: Body) -> Body:
-    names = [cluster_name_of(b) for b in _live(await caller.list(ECS_CLUSTER))]
+    names = [cluster_name_of(b) for b in live(await caller.list(ECS_CLUSTER))]
     chosen, token = wire.page(names, request.get("nextToken"), request.get("maxResults"), [])
     return {
         "clusterArns": [caller.arn(f"cluster/{n}") for n in chosen],
@@ -150,7 +146,7 @@ async def delete(caller: Caller, request: Body) -> Body:
     body = named(await caller.list(ECS_CLUSTER), name)
     if body is None:
         raise errors.cluster_not_found()
-    services = [b for b in _live(await caller.list(ECS_SERVICE)) if cluster_of(b) == name]
+    services = [b for b in live(await caller.list(ECS_SERVICE)) if cluster_of(b) == name]
     if any(not deleted(b) for b in services):
         raise errors.EcsApiError(
             "ClusterContainsServicesException",

@@ -11,7 +11,7 @@ from typing import Any
 from ecs_operator.kube.owners import controlled_by
 from ecs_operator.kube.resources import CONTROLLER_REVISION, TASK_DEFINITION
 from ecs_operator.plan.taskdefinition import revision_name
-from ecs_operator.plugin.views import describe_task_definition
+from ecs_operator.plugin.views import describe_task_definition, live
 from ecs_operator.render import keys
 from ecs_operator.status.revision_set import newest_probes
 from ecs_operator.status.taskdefinition import marked_revisions, revision_entry
@@ -56,17 +56,13 @@ def with_ecs_defaults(definition: Body) -> Body:
     }
 
 
-def _live(bodies: list[Body]) -> list[Body]:
-    return [b for b in bodies if not b["metadata"].get("deletionTimestamp")]
-
-
 def family_of(body: Body) -> str:
     return str((body.get("spec") or {}).get("family") or body["metadata"]["name"])
 
 
 def owner(bodies: list[Body], family: str) -> Body | None:
     """The TaskDefinition of a family (the oldest, as the operator resolves it)."""
-    matches = [b for b in _live(bodies) if family_of(b) == family]
+    matches = [b for b in live(bodies) if family_of(b) == family]
     return min(matches, key=lambda b: b["metadata"].get("creationTimestamp", ""), default=None)
 
 
@@ -162,7 +158,7 @@ class Family:
 async def every_family(caller: Caller) -> list[Family]:
     """Every family with every revision (the List calls), the revisions sorted to their
     TaskDefinitions once rather than each family looking through all of them."""
-    bodies = _live(await caller.list(TASK_DEFINITION))
+    bodies = live(await caller.list(TASK_DEFINITION))
     by_owner: dict[str, list[Body]] = {}
     for revision in await caller.list(CONTROLLER_REVISION, MANAGED):
         for reference in revision["metadata"].get("ownerReferences") or []:

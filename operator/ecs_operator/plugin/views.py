@@ -66,6 +66,11 @@ def _deleting(body: Body) -> bool:
     return bool(body["metadata"].get("deletionTimestamp"))
 
 
+def live(bodies: list[Body]) -> list[Body]:
+    """The objects not being deleted: what ECS still lists."""
+    return [b for b in bodies if not _deleting(b)]
+
+
 def cluster_of(body: Body) -> str:
     """The ECS cluster a Service or Task names (``default`` when it names none)."""
     return cluster_name(spec_of(body).get("cluster"))

@@ -10,7 +10,6 @@ missing here, so a new ECS member cannot slip through unmapped and unreported.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from ..api.base import EcsShape
 from ..api.shapes import RegisterTaskDefinitionRequest
 from . import keys
 from .findings import FindingKind, Report
+from .metadata import json_annotation
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,10 +375,6 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def report_and_annotate(
     td: RegisterTaskDefinitionRequest, container_names: Sequence[str], report: Report
 ) -> dict[str, str]:
@@ -403,7 +399,7 @@ def report_and_annotate(
                 kept[member.annotation] = _json(value)
             elif member.annotation:
                 kept.setdefault(member.annotation, {})[container] = _json(value)
-    return {key: _dumps(value) for key, value in kept.items()}
+    return {key: json_annotation(value) for key, value in kept.items()}
 
 
 def _row(name: str, member: Member) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..api.rules.common import is_essential
 from ..api.shapes import ContainerDefinition, ContainerDependency
 from .context import RenderContext
 from .errors import RenderError, Violation
@@ -33,11 +34,6 @@ DEFAULT_STOP_TIMEOUT = 30
 FARGATE_MAX_STOP_TIMEOUT = 120
 RUN_TO_COMPLETION = frozenset({"COMPLETE", "SUCCESS"})
 FIRELENS_DRIVER = "awsfirelens"
-
-
-def is_essential(cd: ContainerDefinition) -> bool:
-    """ECS's default: a container is essential unless it says ``essential: false``."""
-    return cd.essential is not False
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,10 +51,6 @@ def pod_labels(family: str, ctx: RenderContext) -> dict[str, str]:
     return labels
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def pod_annotations(
     td: RegisterTaskDefinitionRequest,
     ctx: RenderContext,
@@ -73,10 +69,10 @@ def pod_annotations(
         annotations[keys.ANNOTATION_SERVICE] = ctx.service
     if ctx.task:
         annotations[keys.ANNOTATION_TASK] = ctx.task
-    annotations[keys.ANNOTATION_CONTAINER_NAMES] = _dumps(
+    annotations[keys.ANNOTATION_CONTAINER_NAMES] = json_annotation(
         {k8s: cd.name for k8s, cd in zip(container_names, td.containerDefinitions, strict=True)}
     )
-    annotations[keys.ANNOTATION_ESSENTIAL] = _dumps(list(essential))
+    annotations[keys.ANNOTATION_ESSENTIAL] = json_annotation(list(essential))
     annotations[keys.ANNOTATION_NETWORK_MODE] = network_mode
     if td.executionRoleArn:
         annotations[keys.ANNOTATION_EXECUTION_ROLE] = td.executionRoleArn
@@ -95,4 +91,4 @@ def essential_containers(annotations: Mapping[str, str]) -> list[str]:
 
 def json_annotation(value: Any) -> str:
     """Compact JSON for an annotation value."""
-    return _dumps(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..api.rules.common import is_essential
 from ..api.shapes import ContainerDefinition, RegisterTaskDefinitionRequest
 from ..nodes import tolerates_fargate_taint
 from . import (
@@ -173,7 +174,7 @@ class _PodBuilder:
                 path + ".healthCheck", "a run-to-completion init container cannot have probes"
             )
             return {}
-        essential = lifecycle.is_essential(cd)
+        essential = is_essential(cd)
         if not (self.ctx.standalone or essential):
             self.report.approx(
                 path + ".healthCheck",
@@ -217,7 +218,7 @@ class _PodBuilder:
                 "instance's disk, as on ECS",
             )
         elif storage is not None and storage.sizeInGiB > 0:
-            main = [i for i in self.plan.main_order if lifecycle.is_essential(self.defs[i])]
+            main = [i for i in self.plan.main_order if is_essential(self.defs[i])]
             target = (main or list(self.plan.main_order) or [0])[0]
             resources.ephemeral_storage(storage.sizeInGiB, per_container[target])
         for i, res in enumerate(per_container):

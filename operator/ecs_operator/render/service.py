@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..api.rules.common import is_essential
 from ..api.shapes import CreateServiceRequest, RegisterTaskDefinitionRequest
-from . import awsvpc, keys, lifecycle, metadata, request, workloads
+from . import awsvpc, keys, metadata, request, workloads
 from .context import Rendered
 from .findings import Finding, FindingKind, ObjectRef, Report
 from .names import dns_label
@@ -84,7 +85,7 @@ def _delay_liveness(template: dict[str, Any], seconds: int, report: Report) -> N
 
 
 def _no_health_checks(td: RegisterTaskDefinitionRequest) -> bool:
-    return not any(cd.healthCheck for cd in td.containerDefinitions if lifecycle.is_essential(cd))
+    return not any(cd.healthCheck for cd in td.containerDefinitions if is_essential(cd))
 
 
 def report_unrendered(svc: CreateServiceRequest, report: Report) -> None:
