@@ -17,11 +17,11 @@ from ecs_operator.status.task import (
     USER_INITIATED,
     TaskState,
     current_state,
-    ecs_record,
     start_refused,
     task_state,
     timestamps,
 )
+from ecs_operator.status.task_records import ecs_record
 from ecs_operator.status.task_status import (
     failure,
     overall_status,

@@ -19,11 +19,11 @@ from ecs_operator.status.task import (
     FAILED_TO_START,
     STOP_REASONS,
     USER_INITIATED,
-    ecs_record,
     failed_to_start,
     task_state,
 )
 from ecs_operator.status.task_moments import task_moments
+from ecs_operator.status.task_records import ecs_record
 from ecs_operator.status.taskdefinition import Arns
 from ecs_operator.status.workloads import status_current
 

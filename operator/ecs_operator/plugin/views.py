@@ -24,7 +24,7 @@ from ecs_operator.plan.service import CAPACITY_MEMBERS
 from ecs_operator.plan.taskdefinition import revision_name
 from ecs_operator.status.cluster import cluster_name_of
 from ecs_operator.status.service import deleted
-from ecs_operator.status.task import on_fargate
+from ecs_operator.status.task_placement import on_fargate
 from ecs_operator.status.taskdefinition import (
     Arns,
     arn,

@@ -34,9 +34,9 @@ from .task import (
     ecs_names,
     essential_exit,
     task_state,
-    where_placed,
 )
 from .task_moments import task_moments
+from .task_placement import where_placed
 
 #: the Service status member that holds them
 STOPPED_TASKS = "stoppedTasks"

@@ -9,23 +9,13 @@ running (PENDING), Running (RUNNING), being deleted (DEPROVISIONING), finished (
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ecs_operator.api.providers import FARGATE, FARGATE_PROVIDERS
-from ecs_operator.nodes import LABEL_ZONE
-from ecs_operator.render.keys import (
-    ANNOTATION_CONTAINER_NAMES,
-    ANNOTATION_STOPPED_TASKS,
-    LABEL_CAPACITY_PROVIDER,
-    LABEL_LAUNCH_TYPE,
-)
+from ecs_operator.render.keys import ANNOTATION_CONTAINER_NAMES, ANNOTATION_STOPPED_TASKS
 
 from .containers import (
-    OUT_OF_MEMORY,
-    PLAIN_EXITS,
     UNKNOWN,
     container_view,
     statuses,
@@ -35,6 +25,7 @@ from .containers import containers as container_views
 from .start_failures import StartFailure
 from .task_moments import MOMENTS, task_moments
 from .task_network import attachments
+from .task_placement import placed_as_recorded, where_placed
 
 #: ECS's task lifecycle, earliest first: a Task of several tasks is as far as its least advanced
 LIFECYCLE = ("PROVISIONING", "PENDING", "RUNNING", "DEPROVISIONING", "STOPPED")
@@ -100,46 +91,6 @@ class TaskState:
 #: a task record's member that is the operator's, not ECS's: the exit code that stopped the
 #: task (task_status.failure reads it; describe-tasks leaves it out, :func:`ecs_record`)
 ESSENTIAL_EXIT_CODE = "essentialExitCode"
-
-
-#: how records written before ECS's exact words (and a rollback to such a version) said the
-#: exit code that stopped a task: at the end of its stopped reason
-_OLDER_EXIT = re.compile(r": \S+ exited with code (-?\d+)$")
-#: the exit codes of a container killed, by SIGKILL or SIGTERM: the others' ends when the
-#: essential one's stopped a task
-KILLED = (137, 143)
-
-
-def ecs_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A task's record as ECS describes the task: without the operator's own members, and in
-    ECS's words where an earlier version wrote its own (the exit code after the stopped reason,
-    the kubelet's reason of a plain exit)."""
-    shown = {k: v for k, v in record.items() if k != ESSENTIAL_EXIT_CODE}
-    if shown.get("stopCode") == ESSENTIAL_EXITED:
-        shown["stoppedReason"] = STOP_REASONS[ESSENTIAL_EXITED]
-    if "containers" in shown:
-        shown["containers"] = [
-            {k: v for k, v in c.items() if not (k == "reason" and v in PLAIN_EXITS)}
-            for c in shown["containers"]
-        ]
-    return shown
-
-
-def essential_exit_code(record: Mapping[str, Any]) -> int:
-    """The exit code that stopped a task its essential container stopped, from its record:
-    the member this version keeps, else the end of the stopped reason an earlier one wrote,
-    else (a record an earlier version rewrote without either: a rollback) the first exit of
-    its containers that is not a kill, or an OOM kill's."""
-    if ESSENTIAL_EXIT_CODE in record:
-        return int(record[ESSENTIAL_EXIT_CODE])
-    older = _OLDER_EXIT.search(str(record.get("stoppedReason") or ""))
-    if older:
-        return int(older[1])
-    for container in record.get("containers") or []:
-        code = container.get("exitCode")
-        if code and (code not in KILLED or container.get("reason") == OUT_OF_MEMORY):
-            return int(code)
-    return 0
 
 
 #: How the API server words a refusal of a pod for what it is (Pod Security admission, an
@@ -221,33 +172,6 @@ def task_state(
     if pod is None:
         return state
     return replace(state, attachments=attachments(pod), placed=where_placed(pod))
-
-
-#: where a task runs, as ECS describes it; a task's record keeps it once its pod is gone
-PLACEMENT = ("launchType", "capacityProviderName", "availabilityZone")
-
-
-def where_placed(pod: Mapping[str, Any]) -> dict[str, str]:
-    """Where a task runs, from its pod's labels: the launch type and capacity provider its plan
-    gave it (a provider whose name is no valid label value shows as its label), and its
-    Availability Zone, its node's zone, which the API server copies onto the pod as it binds
-    it (Kubernetes 1.35+, the PodTopologyLabels admission plugin: none before it is bound, on
-    older clusters, or on nodes without the label)."""
-    labels = (pod.get("metadata") or {}).get("labels") or {}
-    found = zip(PLACEMENT, (LABEL_LAUNCH_TYPE, LABEL_CAPACITY_PROVIDER, LABEL_ZONE), strict=True)
-    return {member: labels[label] for member, label in found if labels.get(label)}
-
-
-def on_fargate(placed: Mapping[str, Any]) -> bool:
-    """Whether a task placed so (a task as ECS describes it, or :func:`where_placed`'s) runs on
-    Fargate: its launch type, or its capacity provider."""
-    provider = placed.get("capacityProviderName")
-    return provider in FARGATE_PROVIDERS or placed.get("launchType") == FARGATE
-
-
-def placed_as_recorded(record: Mapping[str, Any]) -> dict[str, str]:
-    """Where a task ran, as its record kept it (its pod gone)."""
-    return {member: record[member] for member in PLACEMENT if record.get(member)}
 
 
 def _lifecycle(

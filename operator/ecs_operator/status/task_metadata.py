@@ -21,8 +21,9 @@ from ecs_operator.api.types import CPU_UNITS_PER_VCPU
 from ecs_operator.render.metadata import essential_containers
 
 from .containers import checked, containers, statuses
-from .task import TaskState, ecs_names, on_fargate, task_state
+from .task import TaskState, ecs_names, task_state
 from .task_network import addresses, network_mode
+from .task_placement import on_fargate
 
 Body = dict[str, Any]
 #: the sizes the endpoint shows of a task and of each container, which a RunTask may override

@@ -9,14 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conditions import condition, merge, override
-from .task import (
-    ESSENTIAL_EXITED,
-    FAILED_TO_START,
-    LIFECYCLE,
-    TERMINATION_NOTICE,
-    ecs_record,
-    essential_exit_code,
-)
+from .task import ESSENTIAL_EXITED, FAILED_TO_START, LIFECYCLE, TERMINATION_NOTICE
+from .task_records import ecs_record, essential_exit_code
 from .workloads import placement_failure, unschedulable
 
 

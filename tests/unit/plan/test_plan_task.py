@@ -21,7 +21,7 @@ from ecs_operator.plan import (
 from ecs_operator.plan.task import placed_as_planned, pod_name
 from ecs_operator.policy import PRIVILEGE_NOT_ALLOWED, Policy
 from ecs_operator.render import keys
-from ecs_operator.status.task import where_placed
+from ecs_operator.status.task_placement import where_placed
 
 from ..render.helpers import container, task, validate
 
