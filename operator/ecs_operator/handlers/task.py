@@ -28,7 +28,7 @@ from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, POD
 from ecs_operator.metrics import TASKS
-from ecs_operator.plan.task import plan_task
+from ecs_operator.plan.task import TaskPlan, plan_task, to_start
 from ecs_operator.render.keys import ANNOTATION_STOP_REASON, ANNOTATION_STOPPING_SINCE
 from ecs_operator.status.conditions import now
 from ecs_operator.status.containers import seconds_finished
@@ -86,25 +86,12 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     taken = {conflict.name for conflict in conflicts}
     unwritten: list[Unwritten] = list(conflicts)
     alone = stopped_alone(body)  # StopTask of one task of several
-    starting = (
-        []
-        if stop
-        else [
-            t
-            for t in planned
-            if pods[t] is None and t not in records and t not in taken and t not in alone
-        ]
-    )
-    if starting:  # tasks already started run on, whatever the policy says now
-        if plan.refusal is not None:
-            problem = Unresolved(plan.refusal.reason, plan.refusal.message, retry=False)
-            return await prepare.unresolved(ctx, ECS_TASK, body, problem, Result.REFUSED)
-        [account] = plan.accounts
-        try:
-            await identities.ensure(ctx, account, namespace)
-        except (NameConflict, WriteRefused) as problem:
-            unwritten.append(problem)
-            starting = []
+    starting = to_start(planned, pods, records, taken | alone.keys(), stop)
+    if starting:
+        may = await _may_start(ctx, body, plan, unwritten)
+        if isinstance(may, Outcome):
+            return may
+        starting = starting if may else []
     essential, at = plan.status_inputs.essential, now()
     if starting:
         starts = [planned[t] for t in starting]
@@ -139,6 +126,24 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     if held:  # tried again at the backoff's pace: nothing wakes it when the quota frees up
         return Outcome(Result.WAITING, retry=True)
     return unwritten_outcome(unwritten) or outcome
+
+
+async def _may_start(
+    ctx: Context, body: dict[str, Any], plan: TaskPlan, unwritten: list[Unwritten]
+) -> Outcome | bool:
+    """Whether this pass may start tasks. The tenancy policy's refusal ends the pass (the
+    tasks already started run on, whatever the policy says now); a task-role account that
+    cannot be written holds the starts back, said in ``unwritten``."""
+    if plan.refusal is not None:
+        problem = Unresolved(plan.refusal.reason, plan.refusal.message, retry=False)
+        return await prepare.unresolved(ctx, ECS_TASK, body, problem, Result.REFUSED)
+    [account] = plan.accounts
+    try:
+        await identities.ensure(ctx, account, body["metadata"]["namespace"])
+    except (NameConflict, WriteRefused) as problem:
+        unwritten.append(problem)
+        return False
+    return True
 
 
 async def _record_before_starting(

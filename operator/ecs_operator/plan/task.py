@@ -9,7 +9,7 @@ object, gives them a ``generateName`` (``kubectl create`` starts new tasks each 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,22 @@ def plan_task(spec: RunTaskRequest, context: PlanContext) -> TaskPlan:
             essential=frozenset(essential_containers(annotations)),
         ),
     )
+
+
+def to_start(
+    planned: Iterable[str],
+    pods: Mapping[str, dict[str, Any] | None],
+    recorded: Collection[str],
+    held_back: Collection[str],
+    stop: bool,
+) -> list[str]:
+    """The tasks a pass starts: none once the Task is asked to stop; else each planned task
+    with neither a pod nor a record (a task runs at most once: one recorded and gone stays
+    stopped), except those ``held_back`` (their name held by another's object, or stopped
+    alone by StopTask)."""
+    if stop:
+        return []
+    return [t for t in planned if pods.get(t) is None and t not in recorded and t not in held_back]
 
 
 def placed_as_planned(spec: RunTaskRequest) -> list[dict[str, str]]:

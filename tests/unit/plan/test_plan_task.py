@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -18,7 +19,7 @@ from ecs_operator.plan import (
     plan_task,
     plan_taskdefinition,
 )
-from ecs_operator.plan.task import placed_as_planned, pod_name
+from ecs_operator.plan.task import placed_as_planned, pod_name, to_start
 from ecs_operator.policy import PRIVILEGE_NOT_ALLOWED, Policy
 from ecs_operator.render import keys
 from ecs_operator.status.task_placement import where_placed
@@ -162,3 +163,25 @@ def test_where_each_task_will_run_is_where_its_pod_is_planned(
 
 def test_a_task_that_names_no_placement_is_placed_by_its_cluster_and_definition() -> None:
     assert placed_as_planned(run(count=2)) == []
+
+
+@pytest.mark.parametrize(
+    ("pods", "recorded", "held_back", "stop", "started"),
+    [
+        pytest.param({"t-0": None, "t-1": None}, (), (), False, ["t-0", "t-1"], id="new"),
+        pytest.param({"t-0": {"pod": 1}, "t-1": None}, (), (), False, ["t-1"], id="one-running"),
+        pytest.param({"t-0": None, "t-1": None}, ("t-0",), (), False, ["t-1"], id="one-gone"),
+        pytest.param({"t-0": None, "t-1": None}, (), ("t-1",), False, ["t-0"], id="held-back"),
+        pytest.param({"t-0": None, "t-1": None}, (), (), True, [], id="asked-to-stop"),
+    ],
+)
+def test_which_tasks_a_pass_starts(
+    pods: dict[str, Any],
+    recorded: tuple[str, ...],
+    held_back: tuple[str, ...],
+    stop: bool,
+    started: list[str],
+) -> None:
+    """A task runs at most once: one with a record but no pod (it ran, and its pod went) is
+    never started again."""
+    assert to_start(list(pods), pods, recorded, held_back, stop) == started
