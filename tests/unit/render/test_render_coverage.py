@@ -241,4 +241,5 @@ def test_docs_mapping_is_generated_from_the_table() -> None:
     wanted = pattern.sub(lambda _: f"{BEGIN}\n{table}{END}", text)
     if os.environ.get("UPDATE_GOLDEN") == "1":
         DOCS.write_text(wanted, encoding="utf-8")
+        text = wanted
     assert text == wanted, "docs/mapping.md is out of date: UPDATE_GOLDEN=1 regenerates it"
