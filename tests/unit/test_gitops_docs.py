@@ -1,5 +1,6 @@
 """docs/install.md's Argo CD snippet is exactly the scripts of gitops/argocd/ that
-tests/integration/test_gitops_health.py runs in gopher-lua on live objects."""
+tests/integration/test_gitops_health.py runs in gopher-lua on live objects; docs/gitops.md's
+Stalled reasons are the operator's."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import yaml
 
 from ecs_operator.handlers.watch import ECS_KINDS
+from ecs_operator.status.conditions import STALLED_REASONS
 
 REPO = Path(__file__).resolve().parents[2]
 ARGOCD = REPO / "gitops" / "argocd"
@@ -38,3 +40,17 @@ def test_the_restart_action_is_the_tested_script() -> None:
     assert actions["definitions"] == [
         {"name": "restart", "action.lua": (ARGOCD / "actions" / "restart.lua").read_text()}
     ]
+
+
+def test_the_stalled_reasons_docs_gitops_lists_are_the_operators() -> None:
+    """The reasons a GitOps tool reads as Stalled, as docs/gitops.md lists them, are exactly
+    those the operator marks so (a reason added to one and not the other is a tool waiting
+    forever on a problem no retry mends, or giving up on one that mends itself)."""
+    gitops = (REPO / "docs" / "gitops.md").read_text()
+    listed = re.search(
+        r"whose reason is one of\n(.*?)\(`status\.conditions\.STALLED_REASONS`\)", gitops, re.S
+    )
+    assert listed, (
+        "docs/gitops.md lists the Stalled reasons before `status.conditions.STALLED_REASONS`"
+    )
+    assert set(re.findall(r"`(\w+)`", listed.group(1))) == STALLED_REASONS
