@@ -205,7 +205,8 @@ def test_crashing_tasks_fail_the_deployment_and_roll_back() -> None:
     assert primary["rolloutStateReason"] == BREAKER_REASON
     marker = failed["failedDeployment"]
     assert marker == {"id": primary["id"], "taskDefinition": "web:2", "specHash": "h"} | {
-        "rolledBackTo": "web:1"
+        "rolledBackTo": "web:1",
+        "rolledBackToDeployment": before["deployments"][0]["id"],
     }
     assert events == [
         f"(service web) deployment {primary['id']} deployment failed: tasks failed to start."
@@ -215,6 +216,10 @@ def test_crashing_tasks_fail_the_deployment_and_roll_back() -> None:
     back, events = converge(failed, "web:1", [ROLLING], rollout)
     new, old = back["deployments"]
     assert (new["taskDefinition"], new["rolloutState"]) == ("web:1", "IN_PROGRESS")
+    assert new["rolloutStateReason"] == (
+        "ECS deployment circuit breaker: rolling back to deploymentId "
+        f"{before['deployments'][0]['id']}."
+    )
     assert (old["id"], old["status"], old["rolloutState"]) == (primary["id"], "ACTIVE", "FAILED")
     assert events == [f"(service web) rolling back to deployment {new['id']}."]
     degraded = next(c for c in back["conditions"] if c["type"] == "Degraded")

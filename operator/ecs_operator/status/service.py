@@ -73,9 +73,12 @@ def _rollout_state(workloads: Sequence[WorkloadState]) -> str:
     return "IN_PROGRESS"
 
 
-def _reason(deployment_id: str, state: str, tripped: bool) -> str:
+def _reason(deployment_id: str, state: str, tripped: bool, rolling_back_to: str = "") -> str:
     if tripped:
         return BREAKER_REASON
+    if rolling_back_to and state == "IN_PROGRESS":
+        # what ECS says of the deployment a circuit breaker's rollback started
+        return f"ECS deployment circuit breaker: rolling back to deploymentId {rolling_back_to}."
     if state == "FAILED":
         return f"ECS deployment {deployment_id} failed: it did not reach a steady state in time."
     return (
@@ -148,6 +151,9 @@ def _deployments(
     failed_here = marker is not None and marker.get("id") == primary["id"]
     if failed_here:
         state = "FAILED"
+    rolling_back_to = ""
+    if marker is not None and not failed_here and marker.get("rolledBackTo") == running:
+        rolling_back_to = str(marker.get("rolledBackToDeployment") or "")
     ready = sum(w.ready for w in workloads)
     # the new pods' ready ones: at most the updated pods, and at most the ready pods of the
     # task definition (a forced new deployment of one revision cannot tell old from new)
@@ -163,7 +169,7 @@ def _deployments(
         "pendingCount": max(updated - updated_ready - tasks.unbound_revision, 0),
         "failedTasks": failures,
         "rolloutState": state,
-        "rolloutStateReason": _reason(primary["id"], state, failed_here),
+        "rolloutStateReason": _reason(primary["id"], state, failed_here, rolling_back_to),
     }
     if any(primary.get(k) != v for k, v in fields.items()):
         primary = {**primary, **fields, "updatedAt": stamp}
@@ -186,6 +192,17 @@ def _record(deployment_id: str, rollout: Rollout, previous: Mapping[str, Any]) -
     completed = previous.get("lastCompletedTaskDefinition")
     if rollout.breaker and rollout.breaker.rollback and completed and completed != rollout.target:
         marker["rolledBackTo"] = completed
+        # the last COMPLETED deployment, which ECS names in the rollback's rolloutStateReason
+        back = next(
+            (
+                d.get("id")
+                for d in previous.get("deployments") or []
+                if d.get("taskDefinition") == completed and d.get("rolloutState") == "COMPLETED"
+            ),
+            None,
+        )
+        if back:
+            marker["rolledBackToDeployment"] = back
     return marker
 
 
