@@ -269,6 +269,32 @@ def test_the_progress_deadline_trips_the_breaker_and_healthy_tasks_reset_it() ->
     assert failed["failedDeployment"]["rolledBackTo"] == "web:1"
 
 
+def test_without_a_breaker_a_stuck_deployment_stays_in_progress() -> None:
+    """ECS fails a deployment by its circuit breaker alone: without one it keeps trying, and a
+    Deployment past its progress deadline only says the rollout is stuck."""
+    before = completed_on("web:1", Rollout("web:1"))
+    stuck, events = converge(before, "web:2", [DEADLINE], Rollout("web:2"))
+
+    primary = stuck["deployments"][0]
+    assert (primary["rolloutState"], primary["rolloutStateReason"]) == (
+        "IN_PROGRESS",
+        f"ECS deployment {primary['id']} in progress.",
+    )
+    assert "failedDeployment" not in stuck
+    assert not any("deployment failed" in e for e in events)
+
+
+def test_a_breaker_does_not_fail_a_deployment_whose_tasks_wait_for_a_node() -> None:
+    """ECS does not count a task it cannot place as failed: a rollout waiting for capacity past
+    the progress deadline stays IN_PROGRESS, breaker or not."""
+    rollout = Rollout("web:2", "h", BREAKER)
+    before = completed_on("web:1", Rollout("web:1", "h", BREAKER))
+    waiting, _ = converge(before, "web:2", [DEADLINE], rollout, UNPLACED)
+
+    assert waiting["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+    assert "failedDeployment" not in waiting
+
+
 def test_no_breaker_no_rollback_and_a_first_deployment_has_nothing_to_roll_back_to() -> None:
     plain, _ = converge({}, "web:1", [ROLLING], Rollout("web:1"), CRASHING)
     assert plain["deployments"][0]["rolloutState"] == "IN_PROGRESS"
@@ -424,11 +450,15 @@ ROLLS_BACK = Rollout("web:2", "h", BREAKER)
     [
         pytest.param(None, [STEADY], None, "AsExpected", False, id="steady"),
         pytest.param(None, [ROLLING], UNPLACED, "AsExpected", False, id="unplaced"),
-        pytest.param(None, [DEADLINE], None, "RolloutFailed", True, id="deadline"),
-        pytest.param(None, [DEADLINE], UNPLACED, "RolloutFailed", True, id="deadline+unplaced"),
+        pytest.param(None, [DEADLINE], None, "RolloutStuck", False, id="deadline"),
+        pytest.param(None, [DEADLINE], UNPLACED, "RolloutStuck", False, id="deadline+unplaced"),
         pytest.param(None, [REFUSED], None, "TaskLaunchFailed", False, id="refused"),
         pytest.param(None, [DEADLINE, REFUSED], None, "TaskLaunchFailed", False, id="both"),
         pytest.param(FAILS, [ROLLING], CRASHING, "DeploymentFailed", True, id="breaker"),
+        pytest.param(FAILS, [DEADLINE], None, "DeploymentFailed", True, id="breaker+deadline"),
+        pytest.param(
+            FAILS, [DEADLINE], UNPLACED, "DeploymentFailed", True, id="breaker-tripped+unplaced"
+        ),
         pytest.param(FAILS, [REFUSED], CRASHING, "DeploymentFailed", True, id="breaker+refused"),
         pytest.param(ROLLS_BACK, [ROLLING], CRASHING, "RolledBack", True, id="rolled-back"),
     ],

@@ -7,8 +7,9 @@ the operator loses nothing.
 
 The deployment circuit breaker is ECS's (its threshold and the Rollout: status/rollout.py): a
 deployment whose new tasks keep failing (ceil(50 % of desiredCount) failures, at least 3 and at
-most 200, or the ``thresholdConfiguration``), or whose Deployment exceeds its progress deadline,
-is FAILED. ``status.failedDeployment`` records it together with what the spec said (the task
+most 200, or the ``thresholdConfiguration``), or whose Deployment exceeds its progress deadline
+with no task waiting for a node, is FAILED. Without a breaker ECS fails no deployment: one past
+its progress deadline stays IN_PROGRESS, and the service reads Degraded (``RolloutStuck``). ``status.failedDeployment`` records it together with what the spec said (the task
 definition and a hash of the rest), and with ``rollback`` the last COMPLETED task definition it
 rolls back to: the operator then renders that one while the spec still names the failed one,
 until the spec changes (a new deployment). ``status.lastCompletedTaskDefinition`` is the
@@ -71,6 +72,14 @@ def _rollout_state(workloads: Sequence[WorkloadState]) -> str:
     if workloads and all(w.complete for w in workloads):
         return "COMPLETED"
     return "IN_PROGRESS"
+
+
+def _deadline_fails(rollout: Rollout, tasks: TaskSummary) -> bool:
+    """Whether a Deployment past its progress deadline fails its ECS deployment: only with a
+    circuit breaker (without one ECS keeps trying for good), the backstop for tasks stuck
+    before they start in ways the failure count does not see (a volume that never mounts); and
+    not while tasks wait for a node, which ECS does not count as failed."""
+    return rollout.breaker is not None and not tasks.unplaced
 
 
 def _reason(deployment_id: str, state: str, tripped: bool, rolling_back_to: str = "") -> str:
@@ -144,6 +153,8 @@ def _deployments(
         assert primary is not None
         older = [d for d in history if d.get("status") == "ACTIVE"]
     state = _rollout_state(workloads)
+    if state == "FAILED" and not _deadline_fails(rollout, tasks):
+        state = "IN_PROGRESS"
     failures = _failures(primary, tasks, rollout)
     tripped = marker is None and _trips(state, failures, rollout, running)
     if tripped:
@@ -287,6 +298,7 @@ def _conditions(
     marker: Mapping[str, Any] | None,
     tasks: TaskSummary,
     failure: str,
+    stuck: bool,
 ) -> list[dict[str, Any]]:
     steady = state == "COMPLETED" and running == desired
     summary = f"{running}/{desired} tasks running"
@@ -310,12 +322,18 @@ def _conditions(
         degraded = condition(
             "Degraded", True, "TaskLaunchFailed", f"tasks cannot be created: {failure}"
         )
-    else:
+    elif state == "FAILED":
+        degraded = condition("Degraded", True, "RolloutFailed")
+    elif stuck:
+        # ECS keeps trying; Kubernetes' progress deadline says the rollout has stopped moving
         degraded = condition(
             "Degraded",
-            state == "FAILED",
-            "RolloutFailed" if state == "FAILED" else "AsExpected",
+            True,
+            "RolloutStuck",
+            "no progress within the Deployment's progress deadline (ECS keeps trying)",
         )
+    else:
+        degraded = condition("Degraded", False, "AsExpected")
     return [
         condition("Ready", steady, "SteadyState" if steady else "NotSteady", summary),
         condition(
@@ -384,7 +402,9 @@ def service_status(
         "events": add_events(previous.get("events"), messages),
         "conditions": merge(
             previous.get("conditions"),
-            _conditions(running, desired, state, marker, tasks, failure),
+            _conditions(
+                running, desired, state, marker, tasks, failure, any(w.failed for w in workloads)
+            ),
             generation,
         ),
         "observedGeneration": generation,
