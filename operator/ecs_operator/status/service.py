@@ -9,7 +9,8 @@ The deployment circuit breaker is ECS's (its threshold and the Rollout: status/r
 deployment whose new tasks keep failing (ceil(50 % of desiredCount) failures, at least 3 and at
 most 200, or the ``thresholdConfiguration``), or whose Deployment exceeds its progress deadline
 with no task waiting for a node, is FAILED. Without a breaker ECS fails no deployment: one past
-its progress deadline stays IN_PROGRESS, and the service reads Degraded (``RolloutStuck``). ``status.failedDeployment`` records it together with what the spec said (the task
+its progress deadline stays IN_PROGRESS, and the service reads Degraded (``RolloutStuck``).
+``status.failedDeployment`` records a failure together with what the spec said (the task
 definition and a hash of the rest), and with ``rollback`` the last COMPLETED task definition it
 rolls back to: the operator then renders that one while the spec still names the failed one,
 until the spec changes (a new deployment). ``status.lastCompletedTaskDefinition`` is the
