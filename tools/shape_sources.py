@@ -136,7 +136,9 @@ DOC_CONSTRAINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("RunTaskRequest", "placementStrategy"): {"max_length": 5},
     ("RunTaskRequest", "capacityProviderStrategy"): {"max_length": 20},
     ("RunTaskRequest", "clientToken"): {"max_length": 64},
-    ("RunTaskRequest", "startedBy"): {"max_length": 128, "pattern": r"^[a-zA-Z0-9_/-]*$"},
+    # ECS documents letters, digits, "-", "/" and "_", but runs tasks started by
+    # "AWS Step Functions" (its own integration) and fabfuel's "ECS Deploy": no pattern.
+    ("RunTaskRequest", "startedBy"): {"max_length": 128},
     ("CreateClusterRequest", "defaultCapacityProviderStrategy"): {"max_length": 20},
     # ClusterSettingName has one value (containerInsights); leave room for more.
     ("CreateClusterRequest", "settings"): {"max_length": 10},

@@ -48,7 +48,7 @@ def test_the_three_forms(text: str, family: str, revision: int | None, short: st
         "web:1:2",
         "my app",
         "a" * 256,
-        "arn:aws:ecs:us-east-1:123456789012:task-definition/web",
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/",
         "arn:aws:ecs:us-east-1:1234:task-definition/web:1",
         "arn:aws:ecs:us-east-1:123456789012:service/web",
     ],
@@ -56,6 +56,14 @@ def test_the_three_forms(text: str, family: str, revision: int | None, short: st
 def test_anything_else_is_refused_clearly(text: str) -> None:
     with pytest.raises(InvalidTaskDefinitionRef, match="family:revision"):
         TaskDefinitionRef.parse(text)
+
+
+def test_an_arn_without_its_revision_is_the_latest_active_one() -> None:
+    """Terraform's ``arn_without_revision`` and Pulumi's ``arnWithoutRevision``: "If a revision
+    isn't specified, the latest ACTIVE revision is used"."""
+    ref = TaskDefinitionRef.parse("arn:aws:ecs:us-east-1:123456789012:task-definition/web")
+    assert (ref.family, ref.revision) == ("web", None)
+    assert str(ref) == "web"
 
 
 def test_the_error_is_a_value_error_so_pydantic_reports_it() -> None:

@@ -137,9 +137,8 @@ def test_a_one_time_schedule_fires_whatever_its_dates(dates: dict[str, str]) -> 
 
 def test_a_schedule_named_with_a_dot_starts_its_tasks() -> None:
     """A ScheduledTask may be named ``nightly.report`` (a valid object name, and an EventBridge
-    schedule name), but RunTask's ``startedBy`` allows letters, digits, ``-``, ``_`` and ``/``
-    only: it was refused as InvalidSpec, naming a field the user never wrote. What RunTask
-    does not allow becomes ``-``."""
+    schedule name): its tasks' ``startedBy`` is ``chronos-schedule/nightly.report``, as ECS
+    shows it (RunTask's ``startedBy`` takes any character, though ECS documents fewer)."""
     schedule = parse_scheduled_task(
         {
             "scheduleExpression": "rate(1 day)",
@@ -148,7 +147,7 @@ def test_a_schedule_named_with_a_dot_starts_its_tasks() -> None:
         },
         "nightly.report",
     )
-    assert schedule.run_task("nightly.report")["startedBy"] == "chronos-schedule/nightly-report"
+    assert schedule.run_task("nightly.report")["startedBy"] == "chronos-schedule/nightly.report"
 
 
 def test_a_firing_of_the_first_pass_of_a_repeated_hour_is_owed_in_the_second() -> None:

@@ -18,7 +18,6 @@ the ``parse_*`` functions of ``parse.py``, which check both and raise only
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -342,9 +341,8 @@ class FlexibleTimeWindow(EcsShape):
 
 def started_by_schedule(name: str) -> str:
     """RunTask's ``startedBy`` of a schedule's tasks, as ECS shows EventBridge Scheduler's:
-    ``chronos-schedule/<name>``, what RunTask does not allow there (a ``.`` of the name)
-    written ``-``, at most 128 characters."""
-    return re.sub(r"[^a-zA-Z0-9_/-]", "-", f"chronos-schedule/{name}")[:128]
+    ``chronos-schedule/<name>``, at most 128 characters."""
+    return f"chronos-schedule/{name}"[:128]
 
 
 class ScheduledTaskSpec(Spec):

@@ -2,8 +2,11 @@
 
 ECS takes ``family`` (the latest ACTIVE revision), ``family:revision``, or the full ARN
 ``arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>``
-(``CreateServiceRequest.taskDefinition``, ``RunTaskRequest.taskDefinition``). This module is the
-only place that reads them, so the pydantic models, the CRD schema (``PATTERN``) and the
+(``CreateServiceRequest.taskDefinition``, ``RunTaskRequest.taskDefinition``), the ARN without
+its revision meaning the latest ACTIVE one too ("If a revision isn't specified, the latest
+ACTIVE revision is used": Terraform's ``arn_without_revision``, Pulumi's
+``arnWithoutRevision``, AWS CDK's EcsRunTask and ecs-tool's ``task run`` send it). This module
+is the only place that reads them, so the pydantic models, the CRD schema (``PATTERN``) and the
 reconciler agree on what is a reference.
 """
 
@@ -19,10 +22,10 @@ _ARN_PREFIX = r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task-definition/"
 
 #: The whole grammar as one regular expression that Python, RE2 (pydantic, Go) and ECMA-262
 #: (the CRD's OpenAPI ``pattern``) read alike.
-PATTERN = rf"^({_FAMILY}(:{_REVISION})?|{_ARN_PREFIX}{_FAMILY}:{_REVISION})$"
+PATTERN = rf"^({_ARN_PREFIX})?{_FAMILY}(:{_REVISION})?$"
 
 _SHORT = re.compile(rf"(?P<family>{_FAMILY})(:(?P<revision>{_REVISION}))?")
-_LONG = re.compile(rf"{_ARN_PREFIX}(?P<family>{_FAMILY}):(?P<revision>{_REVISION})")
+_LONG = re.compile(rf"{_ARN_PREFIX}(?P<family>{_FAMILY})(:(?P<revision>{_REVISION}))?")
 
 
 class InvalidTaskDefinitionRef(ValueError):
@@ -38,12 +41,13 @@ class TaskDefinitionRef:
 
     @classmethod
     def parse(cls, text: str) -> TaskDefinitionRef:
-        """Read ``family``, ``family:revision`` or a task-definition ARN."""
+        """Read ``family``, ``family:revision`` or a task-definition ARN (with or without its
+        revision)."""
         match = _SHORT.fullmatch(text) or _LONG.fullmatch(text)
         if match is None:
             raise InvalidTaskDefinitionRef(
                 f"{text!r} is not a task definition reference: use family, family:revision, "
-                "or arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision> "
+                "or arn:aws:ecs:<region>:<account>:task-definition/<family>[:<revision>] "
                 "(family: up to 255 letters, numbers, underscores and hyphens; revision >= 1)"
             )
         revision = match.group("revision")

@@ -2684,7 +2684,6 @@ class RunTaskRequest(EcsShape):
     startedBy: str | None = Field(
         default=None,
         max_length=128,
-        pattern="^[a-zA-Z0-9_/-]*$",
         description="An optional tag specified when a task is started. For example, if you automatically trigger a task to run a batch process job, you could apply a unique identifier for that job to your task with the startedBy parameter. You can then identify which tasks belong to that job by filtering the results of a ListTasks call with the startedBy value.",
     )
     tags: list[Tag] | None = Field(
