@@ -3,6 +3,8 @@ circuit breaker and its rollback, and status members cleared once they no longer
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -27,6 +29,7 @@ from ecs_operator.status.workloads import (
 )
 
 STEADY = WorkloadState(2, 2, 2, 2, 2, current=True, failed=False)
+STEADY_ONE = WorkloadState(1, 1, 1, 1, 1, current=True, failed=False)
 ROLLING = WorkloadState(2, 4, 2, 2, 2, current=True, failed=False)  # 2 new, not ready
 DEADLINE = WorkloadState(2, 4, 2, 2, 2, current=True, failed=True)
 CRASHING = TaskSummary(failed=4, failed_unhealthy=4)
@@ -333,6 +336,37 @@ def test_unplaced_tasks_are_said_once_and_neither_started_nor_pending() -> None:
     placed = service_status("web", 5, "web:1", [stuck], again.status, 1)
     assert placed.events == ["(service web) has started 2 tasks."]
     assert placed.status["pendingCount"] == placed.status["deployments"][0]["pendingCount"] == 2
+
+
+def test_a_placement_failure_is_said_again_once_resolved_or_six_hours_later() -> None:
+    """ECS omits a duplicate service event "until either the cause is resolved or six hours
+    passes": the same failure after a steady state, or after six hours, is said again (a
+    deploy tool waiting for it, fabfuel's ecs-deploy, sees the second failed deployment)."""
+    unplaced = TaskSummary(unplaced=1, placement_reason="Insufficient memory", unbound=1)
+    stuck = WorkloadState(1, 2, 1, 1, 1, current=False, failed=False)
+    first = service_status("web", 1, "web:2", [stuck], {}, 1, tasks=unplaced)
+    assert [m for m in first.events if "unable to place" in m]
+    steady = service_status("web", 1, "web:1", [STEADY_ONE], first.status, 2)
+    assert "(service web) has reached a steady state." in steady.events
+    again = service_status("web", 1, "web:3", [stuck], steady.status, 3, tasks=unplaced)
+    assert [m for m in again.events if "unable to place" in m]
+    old = {
+        **first.status,
+        "events": [{**e, "createdAt": "2026-01-01T00:00:00Z"} for e in first.status["events"]],
+    }
+    later = service_status("web", 1, "web:2", [stuck], old, 1, tasks=unplaced)
+    assert [m for m in later.events if "unable to place" in m]
+
+
+def test_a_service_event_has_milliseconds_as_ecs_times_do() -> None:
+    """An event found within the second its deployment began is still newer than it."""
+    unplaced = TaskSummary(unplaced=1, placement_reason="Insufficient memory", unbound=1)
+    stuck = WorkloadState(1, 2, 1, 1, 1, current=False, failed=False)
+    view = service_status("web", 1, "web:2", [stuck], {}, 1, tasks=unplaced)
+    began = view.status["deployments"][0]["createdAt"]
+    for event in view.status["events"]:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["createdAt"])
+        assert datetime.fromisoformat(event["createdAt"]) >= datetime.fromisoformat(began)
 
 
 def test_tasks_the_scheduler_has_not_placed_yet_are_started_once_placed() -> None:

@@ -26,6 +26,11 @@ def now() -> str:
     return rfc3339(datetime.now(UTC))
 
 
+def now_precise() -> str:
+    """Now in RFC 3339, UTC, with milliseconds (ECS's times have them)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def condition(kind: str, status: bool, reason: str, message: str = "") -> dict[str, Any]:
     return {
         "type": kind,

@@ -22,15 +22,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..render import keys
-from .conditions import condition, merge, now
+from .conditions import condition, merge, now, now_precise
 from .rollout import Rollout, deployment_id, failed_deployment
 from .workloads import TaskSummary, WorkloadState, placement_failure
 
 #: ECS's Service.events: "At most the 100 latest are returned"
 MAX_EVENTS = 100
+#: ECS omits a duplicate service event "until either the cause is resolved or six hours passes"
+#: (Developer Guide, "Service event messages")
+DUPLICATE_WINDOW = timedelta(hours=6)
+STEADY = "has reached a steady state."
 BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
 #: status members this module owns and may clear (merge patches keep what they do not name)
 CLEARABLE = ("failedDeployment", "lastCompletedTaskDefinition")
@@ -63,7 +68,10 @@ def with_problem_event(status: dict[str, Any], name: str, problem: str) -> dict[
 def add_events(events: Sequence[Mapping[str, Any]] | None, messages: Sequence[str]) -> list[Any]:
     """``status.events`` after ``messages`` (oldest first): newest first, at most
     :data:`MAX_EVENTS`, as describe-services lists them."""
-    new = [{"id": str(uuid.uuid4()), "createdAt": now(), "message": m} for m in reversed(messages)]
+    # milliseconds, as ECS's: an event found within the second its deployment began is still
+    # newer than the deployment (fabfuel's ecs-deploy reads only events after its createdAt)
+    stamp = now_precise()
+    new = [{"id": str(uuid.uuid4()), "createdAt": stamp, "message": m} for m in reversed(messages)]
     return (new + list(events or []))[:MAX_EVENTS]
 
 
@@ -271,7 +279,7 @@ def _messages(
         "taskDefinition"
     ):
         messages.append(f"(service {name}) rolling back to deployment {primary['id']}.")
-    known = {e.get("message") for e in previous.get("events") or []}
+    known = _unresolved(previous.get("events") or [])
     if tasks.unplaced:
         unplaced = placement_failure(
             f"(service {name}) was unable to place a task", tasks.placement_reason
@@ -290,6 +298,25 @@ def _messages(
     if steady and not was_steady:
         messages.append(f"(service {name}) has reached a steady state.")
     return messages, warnings
+
+
+def _unresolved(events: Sequence[Mapping[str, Any]]) -> set[Any]:
+    """The messages of ``events`` (newest first) that ECS would still omit when they occur
+    again: those since the service last reached a steady state (their cause resolved since),
+    of the last six hours."""
+    since = datetime.now(UTC) - DUPLICATE_WINDOW
+    known = set()
+    for event in events:
+        message = event.get("message")
+        if str(message).endswith(STEADY):
+            break
+        try:
+            if datetime.fromisoformat(str(event.get("createdAt"))) < since:
+                break
+        except ValueError:
+            pass
+        known.add(message)
+    return known
 
 
 def _conditions(
