@@ -3,6 +3,7 @@ circuit breaker and its rollback, and status members cleared once they no longer
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -82,6 +83,30 @@ def test_a_breaker_only_when_enabled() -> None:
         {"enable": True, "rollback": False, "resetOnHealthyTask": False}
     )
     assert CircuitBreaker.of(on, 4) == CircuitBreaker(False, 3, reset_on_healthy=False)
+
+
+def test_only_containers_whose_failure_fails_the_task_count() -> None:
+    """A non-essential container's exits do not touch its task on ECS, so they fail no
+    deployment: a release that adds a log shipper that crashes is not rolled back for it. The
+    essential ones count, and so do the run-to-completion steps they wait for."""
+
+    def ended(name: str, restarts: int) -> dict[str, Any]:
+        terminated = {"exitCode": 1}
+        return {"name": name, "restartCount": restarts, "state": {"terminated": terminated}}
+
+    running = {"name": "app", "restartCount": 0, "state": {"running": {}}}
+    shipper = {
+        "metadata": {"annotations": {"ecs-operator.dev/essential-containers": '["app"]'}},
+        "spec": {"initContainers": [{"name": "proxy", "restartPolicy": "Always"}]},
+        "status": {
+            "initContainerStatuses": [ended("migrate", 2), ended("proxy", 5)],
+            "containerStatuses": [running, ended("log", 3)],
+        },
+    }
+    assert pod_failures(shipper) == 3  # the migration step's 2 restarts and its exit
+    essential_proxy = json.dumps(["app", "proxy"])
+    shipper["metadata"]["annotations"]["ecs-operator.dev/essential-containers"] = essential_proxy
+    assert pod_failures(shipper) == 3 + 6
 
 
 def test_pod_failures_count_restarts_errors_and_failed_pods() -> None:

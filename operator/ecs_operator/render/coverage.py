@@ -175,7 +175,8 @@ CONTAINER: Mapping[str, Member] = {
         f"annotation `{keys.ANNOTATION_ESSENTIAL}` (the operator stops the task)",
         "lifecycle",
         note="mapped-approx: a non-essential container of a service restarts unless "
-        "ContainerRestartRules are on",
+        "ContainerRestartRules are on, and its task is not ready while it is down (a deployment "
+        "waits); its exits fail no deployment",
     ),
     "restartPolicy": Member(
         "container `restartPolicy` / `restartPolicyRules` (ContainerRestartRules); annotation "

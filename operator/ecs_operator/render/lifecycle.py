@@ -191,12 +191,20 @@ def restart_fields(
     if ctx.standalone or is_essential(cd):
         # A task's pod never restarts containers; an essential exit stops the task (operator).
         return {}
+    # Either way a pod is ready only while every container is: a deployment waits for a
+    # non-essential container that has exited, where on ECS its task runs on, healthy.
     if ctx.container_restart_rules:
+        report.approx(
+            path + ".essential",
+            "a non-essential container that exits stays stopped, as on ECS, but Kubernetes "
+            "counts its task not ready from then on, so a deployment waits for it",
+        )
         return {"restartPolicy": "Never"}
     report.approx(
         path + ".essential",
         "a non-essential container that exits stays stopped on ECS; Kubernetes restarts it "
-        "(per-container restartPolicy needs ContainerRestartRules, Kubernetes 1.34+)",
+        "(per-container restartPolicy needs ContainerRestartRules, Kubernetes 1.34+), and "
+        "counts its task not ready while it is down, so a deployment waits for it",
     )
     return {}
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..render.keys import ANNOTATION_TASK_DEFINITION
+from ..render.metadata import essential_containers
 from .start_failures import failed_attempts
 
 
@@ -119,12 +120,10 @@ def _conditions(pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def pod_failures(pod: dict[str, Any]) -> int:
     """How often the task failed: its containers' restarts, plus one per container that ended
-    in error and was not restarted (yet), at least one for a failed pod."""
+    in error and was not restarted (yet), at least one for a failed pod; of the containers
+    whose failure fails the task (:func:`_task_failing`)."""
     status = pod.get("status") or {}
-    containers = [
-        *(status.get("initContainerStatuses") or ()),
-        *(status.get("containerStatuses") or ()),
-    ]
+    containers = _task_failing(pod)
     restarts = sum(int(c.get("restartCount", 0)) for c in containers)
     ended = sum(
         1
@@ -133,6 +132,27 @@ def pod_failures(pod: dict[str, Any]) -> int:
     )
     failures = restarts + ended
     return max(failures, 1) if status.get("phase") == "Failed" else failures
+
+
+def _task_failing(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statuses of the containers whose failure fails the task: the essential ones, and
+    the run-to-completion steps (init containers) they wait for. A non-essential container's
+    exit does not touch its task on ECS; in a pod that does not say which containers are
+    essential, every one counts."""
+    status = pod.get("status") or {}
+    essential = set(essential_containers((pod.get("metadata") or {}).get("annotations") or {}))
+    sidecars = {
+        c.get("name")
+        for c in (pod.get("spec") or {}).get("initContainers") or ()
+        if c.get("restartPolicy") == "Always"
+    }
+    inits = status.get("initContainerStatuses") or ()
+    steps = [c for c in inits if c.get("name") not in sidecars]
+    lasting = [
+        *(c for c in inits if c.get("name") in sidecars),
+        *(status.get("containerStatuses") or ()),
+    ]
+    return [*steps, *(c for c in lasting if not essential or c.get("name") in essential)]
 
 
 def pod_ready(pod: dict[str, Any]) -> bool:
