@@ -21,6 +21,7 @@ from ecs_operator.status.rollout import (
 )
 from ecs_operator.status.service import BREAKER_REASON, service_status, with_problem_event
 from ecs_operator.status.workloads import (
+    Revision,
     TaskSummary,
     WorkloadState,
     deployment_state,
@@ -138,7 +139,14 @@ def test_task_summary_counts_the_revision_and_the_unplaced() -> None:
     ]
     summary = task_summary(pods, "web:2", NOW, GRACE)
     assert summary == TaskSummary(
-        5, 3, 2, "0/3 nodes are available", unbound=2, unbound_revision=1, ready_revision=1
+        5,
+        3,
+        2,
+        "0/3 nodes are available",
+        unbound=2,
+        unbound_revision=1,
+        ready_revision=1,
+        revisions={"web:2": Revision(tasks=3, ready=1), "web:1": Revision(tasks=1, ready=1)},
     )
 
 
@@ -154,7 +162,7 @@ def test_a_pod_failing_to_start_counts_as_the_tasks_ecs_would_have_started_meanw
         },
     }
     assert task_summary([pulling, pod()], "web:2", NOW + 10, GRACE) == TaskSummary(
-        1, 1, ready_revision=1, recount_after=50.0
+        1, 1, ready_revision=1, recount_after=50.0, revisions={"web:2": Revision(2, 1)}
     )
     assert task_summary([pulling], "web:2", NOW + 130, GRACE).failed_unhealthy == 3
     # looked at again only while a breaker may still trip
@@ -542,3 +550,33 @@ def test_which_reason_a_degraded_service_gives(
     assert conditions["Degraded"]["reason"] == reason
     assert conditions["Degraded"]["status"] == ("False" if reason == "AsExpected" else "True")
     assert conditions["Stalled"]["status"] == ("True" if stalled else "False")
+
+
+def test_a_second_update_while_the_first_fails_keeps_the_deployment_that_serves() -> None:
+    """web:1 serves 2 tasks, web:2 crash-loops, then web:3 is pushed: ECS lists every
+    deployment that has tasks left, each with its own, so web:1's 2 running tasks stay on
+    web:1's deployment; one whose last task went is no longer listed."""
+    before = completed_on("web:1", Rollout("web:1", "h"))
+    crashing = WorkloadState(2, 4, 2, 2, 0, current=True, failed=False)
+    serving = {"web:1": Revision(2, 2), "web:2": Revision(2, 0)}
+    failing, _ = converge(
+        before, "web:2", [crashing], Rollout("web:2", "h"), TaskSummary(revisions=serving)
+    )
+    third, _ = converge(
+        failing,
+        "web:3",
+        [WorkloadState(2, 6, 2, 2, 0, current=True, failed=False)],
+        Rollout("web:3", "h"),
+        TaskSummary(ready_revision=0, revisions={**serving, "web:3": Revision(2, 0)}),
+    )
+
+    shown = [(d["taskDefinition"], d["status"], d["runningCount"]) for d in third["deployments"]]
+    assert shown == [("web:3", "PRIMARY", 0), ("web:2", "ACTIVE", 0), ("web:1", "ACTIVE", 2)]
+    gone, _ = converge(
+        third,
+        "web:3",
+        [WorkloadState(2, 4, 2, 2, 0, current=True, failed=False)],
+        Rollout("web:3", "h"),
+        TaskSummary(ready_revision=0, revisions={"web:1": Revision(2, 2), "web:3": Revision(2, 0)}),
+    )
+    assert [d["taskDefinition"] for d in gone["deployments"]] == ["web:3", "web:1"]

@@ -150,7 +150,8 @@ def _deployments(
     primary = next((d for d in history if d.get("status") == "PRIMARY"), None)
     stamp = now()
     if _is_new(primary, running, previous, marker):
-        older = [] if primary is None else [{**primary, "status": "ACTIVE", "updatedAt": stamp}]
+        replaced = [] if primary is None else [{**primary, "status": "ACTIVE", "updatedAt": stamp}]
+        older = replaced + [d for d in history if d.get("status") == "ACTIVE"]
         replaces = "" if primary is None else str(primary.get("id", ""))
         new_id = (
             deployment_id(service_uid, running, replaces)
@@ -195,11 +196,33 @@ def _deployments(
         primary = {**primary, **fields, "updatedAt": stamp}
     if state == "COMPLETED":
         older = []
-    draining = max(ready - updated_ready, 0)
-    older = [
-        {**d, "runningCount": draining, "desiredCount": 0, "pendingCount": 0} for d in older[:1]
-    ]
-    return [primary, *older], marker
+    return [primary, *_draining(older, running, max(ready - updated_ready, 0), tasks)], marker
+
+
+def _draining(
+    older: Sequence[Mapping[str, Any]], running: str, draining: int, tasks: TaskSummary
+) -> list[dict[str, Any]]:
+    """The older deployments still listed (newest first), as ECS lists every deployment that
+    has tasks left, each with the ready tasks of its own task definition: a second update
+    pushed while the first fails keeps the deployment that still serves. ``draining``: the
+    ready tasks that are not the new deployment's, all that the one replaced can show where
+    the pods' counts are missing or it ran the same task definition (a forced new deployment,
+    whose old tasks and new ones cannot be told apart)."""
+    if not tasks.revisions:
+        older = older[:1]
+    kept: list[dict[str, Any]] = []
+    for deployment in older:
+        revision = tasks.revisions.get(str(deployment.get("taskDefinition")))
+        if deployment.get("taskDefinition") == running or not tasks.revisions:
+            if any(k.get("taskDefinition") == running for k in kept):
+                continue
+            count = draining
+        elif revision is None:
+            continue  # its last task is gone
+        else:
+            count = revision.ready
+        kept.append({**deployment, "runningCount": count, "desiredCount": 0, "pendingCount": 0})
+    return kept
 
 
 def _record(deployment_id: str, rollout: Rollout, previous: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..render.keys import ANNOTATION_TASK_DEFINITION
@@ -86,6 +86,14 @@ def workload_state(obj: dict[str, Any]) -> WorkloadState:
 
 
 @dataclass(frozen=True)
+class Revision:
+    """A task definition's tasks in a service: how many, and how many ready."""
+
+    tasks: int
+    ready: int
+
+
+@dataclass(frozen=True)
 class TaskSummary:
     """What a service's pods tell beyond the workload counts.
 
@@ -112,6 +120,9 @@ class TaskSummary:
     ready_revision: int | None = None
     #: seconds until a pod failing to start counts once more (None: none is failing)
     recount_after: float | None = None
+    #: each task definition's tasks and how many of them are ready (empty: not counted), so
+    #: that each older deployment still draining shows its own
+    revisions: Mapping[str, Revision] = field(default_factory=dict)
 
 
 def _conditions(pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -216,7 +227,19 @@ def task_summary(
         unbound_revision=sum(1 for p in revision if not bound(p)),
         ready_revision=sum(1 for p in revision if pod_ready(p)),
         recount_after=min(recounts, default=None),
+        revisions=_by_revision(live),
     )
+
+
+def _by_revision(pods: Sequence[dict[str, Any]]) -> dict[str, Revision]:
+    """Each task definition's tasks among ``pods``, and how many are ready."""
+    counts: dict[str, tuple[int, int]] = {}
+    for pod in pods:
+        name = (pod["metadata"].get("annotations") or {}).get(ANNOTATION_TASK_DEFINITION)
+        if name:
+            tasks, ready = counts.get(name, (0, 0))
+            counts[name] = (tasks + 1, ready + pod_ready(pod))
+    return {name: Revision(*count) for name, count in counts.items()}
 
 
 def bound(pod: dict[str, Any]) -> bool:
