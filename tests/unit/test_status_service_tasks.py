@@ -211,3 +211,27 @@ def test_a_container_that_never_ran_is_listed_stopped_without_the_kubelets_wait(
     assert record["containers"] == [
         {"name": "app", "lastStatus": "STOPPED", "healthStatus": "UNKNOWN"}
     ]
+
+
+def test_a_task_removed_while_its_essential_container_is_unhealthy_says_so() -> None:
+    """A rollout's rollback (or scale-in) that removes a task whose essential container keeps
+    failing its health check: ECS's words for it, and the container's last health, not the
+    kubelet's UNKNOWN once it stopped it."""
+    restarted = {
+        "name": "app",
+        "ready": False,
+        "restartCount": 2,
+        "state": {"running": {"startedAt": "2026-12-04T11:59:00Z"}},
+    }
+    live = _pod(restarted, deleting=None)
+    live["spec"] = {"containers": [{"name": "app", "readinessProbe": {"exec": {}}}]}
+    gone = {**live, "metadata": _pod(_ended(137, "2026-12-04T11:59:55Z"))["metadata"]}
+    gone["status"] = _pod(_ended(137, "2026-12-04T11:59:55Z"))["status"]
+
+    record = stopped_task(gone, DEPLOYMENTS, AT, None, live)
+
+    assert (record["stopCode"], record["stoppedReason"]) == (
+        SERVICE_SCHEDULER,
+        "Task failed container health checks",
+    )
+    assert record["containers"][0]["healthStatus"] == "UNHEALTHY"

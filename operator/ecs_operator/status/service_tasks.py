@@ -23,6 +23,7 @@ from ecs_operator.render import keys
 from ecs_operator.render.metadata import essential_containers
 
 from .conditions import rfc3339
+from .containers import UNHEALTHY, task_health
 from .containers import containers as container_views
 from .start_failures import failing_to_start
 from .task import (
@@ -44,6 +45,9 @@ STOPPED_TASKS = "stoppedTasks"
 KEPT = 20
 #: ECS's stop code for a task its service scheduler stopped (scale-in, a deployment, a drain)
 SERVICE_SCHEDULER = "ServiceSchedulerInitiated"
+#: ECS's stopped reason of a task the service scheduler replaced for an unhealthy essential
+#: container
+FAILED_HEALTH_CHECKS = "Task failed container health checks"
 
 
 def started_by(pod: Mapping[str, Any], deployments: Sequence[Mapping[str, Any]]) -> str | None:
@@ -96,7 +100,9 @@ def stopped_task(
         "stopCode": code,
         "stoppedReason": reason,
         "taskDefinition": annotations.get(keys.ANNOTATION_TASK_DEFINITION),
-        "containers": all_stopped(container_views(pod, ecs_names(pod))),
+        "containers": _last_health(
+            all_stopped(container_views(pod, ecs_names(pod))), _before_deletion(seen, live)
+        ),
         "createdAt": metadata.get("creationTimestamp"),
         "stoppedAt": rfc3339(datetime.fromtimestamp(at, UTC)),
     }
@@ -135,9 +141,7 @@ def _why(
     requested = (metadata.get("annotations") or {}).get(keys.ANNOTATION_STOP_REASON)
     if requested is not None:  # annotated before its deletion, as a Task's pods are
         return USER_INITIATED, requested or STOP_REASONS[USER_INITIATED]
-    if live is None and seen and not seen["metadata"].get("deletionTimestamp"):
-        live = seen
-    before = dict(live) if live is not None else None
+    before = _before_deletion(seen, live)
     if before is not None and essential_exit(before, essential) is not None:
         state = task_state(before, essential, stop_requested=False)
         return str(state.stop_code), str(state.stopped_reason)
@@ -147,8 +151,35 @@ def _why(
     disruption = disrupted(pod)
     if disruption is not None:  # evicted (a drain), preempted, a tainted or shut-down node
         return SERVICE_SCHEDULER, disruption
+    if before is not None and task_health(before, essential) == UNHEALTHY:
+        return SERVICE_SCHEDULER, FAILED_HEALTH_CHECKS
     primary = deployments[0]["id"] if deployments else "unknown"
     return SERVICE_SCHEDULER, f"Scaling activity initiated by (deployment {primary})"
+
+
+def _before_deletion(
+    seen: Mapping[str, Any] | None, live: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The pod as it was before its deletion began: ``live``, else ``seen`` if not deleting yet."""
+    if live is None and seen and not seen["metadata"].get("deletionTimestamp"):
+        live = seen
+    return dict(live) if live is not None else None
+
+
+def _last_health(
+    containers: list[dict[str, Any]], live: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    """A stopped task's containers with the health each last had while the task ran (the
+    kubelet stopping a pod's containers leaves every one UNKNOWN), as ECS keeps it."""
+    if live is None:
+        return containers
+    health = {c["name"]: c.get("healthStatus") for c in container_views(live, ecs_names(live))}
+    return [
+        c | {"healthStatus": health[c["name"]]}
+        if health.get(c["name"]) not in (None, "UNKNOWN")
+        else c
+        for c in containers
+    ]
 
 
 def _deletion_began(pod: Mapping[str, Any]) -> datetime | None:
