@@ -59,15 +59,24 @@ class Tracked:
         return state != "Z" and os.path.realpath(exe) == os.path.realpath(self.binary)
 
 
-def start(name: str, command: list[str], state_dir: Path) -> Tracked:
-    """Start a component in its own session (it outlives `up`), logging to logs/<name>.log."""
+def start(
+    name: str, command: list[str], state_dir: Path, path_first: Path | None = None
+) -> Tracked:
+    """Start a component in its own session (it outlives `up`), logging to logs/<name>.log.
+
+    ``path_first`` goes before the inherited PATH: containerd finds a running task's shim
+    binary by name when it restarts, and a shim it cannot find is a task it kills."""
     logs = state_dir / "logs"
     pids = state_dir / "pids"
     logs.mkdir(parents=True, exist_ok=True)
     pids.mkdir(parents=True, exist_ok=True)
+    env = None
+    if path_first is not None:
+        env = {**os.environ, "PATH": f"{path_first}{os.pathsep}{os.environ.get('PATH', '')}"}
     with open(logs / f"{name}.log", "ab") as log:
         process = subprocess.Popen(
             command,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -76,17 +85,21 @@ def start(name: str, command: list[str], state_dir: Path) -> Tracked:
         )
     tracked = Tracked(name, process.pid, command[0])
     (pids / f"{name}.pid").write_text(f"{tracked.pid} {tracked.binary}\n")
-    (pids / f"{name}.cmd").write_text(json.dumps(command))
+    launch = {"command": command, "pathFirst": None if path_first is None else str(path_first)}
+    (pids / f"{name}.cmd").write_text(json.dumps(launch))
     return tracked
 
 
 def restart(name: str, state_dir: Path) -> Tracked:
     """Stop a component and start it again with the same command line (fault tests)."""
-    command = json.loads((state_dir / "pids" / f"{name}.cmd").read_text())
+    launch = json.loads((state_dir / "pids" / f"{name}.cmd").read_text())
     for process in tracked(state_dir):
         if process.name == name:
             stop(process)
-    return start(name, command, state_dir)
+    path_first = launch["pathFirst"]
+    return start(
+        name, launch["command"], state_dir, None if path_first is None else Path(path_first)
+    )
 
 
 def tracked(state_dir: Path) -> list[Tracked]:

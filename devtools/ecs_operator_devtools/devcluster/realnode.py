@@ -171,7 +171,8 @@ def _start_node(
 
     containerd = f"containerd-{node.name}"
     command = [str(bins["containerd"]), f"--config={node.path('containerd.toml')}"]
-    processes.start(containerd, command, cluster.state_dir)
+    shims = bins["containerd-shim-runc-v2"].parent
+    processes.start(containerd, command, cluster.state_dir, path_first=shims)
     cluster._wait(node.socket.exists, timeout, f"{containerd}'s socket", containerd)
     for archive in archives:
         import_image(node, bins["ctr"], archive)
