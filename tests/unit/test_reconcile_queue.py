@@ -11,6 +11,7 @@ import pytest
 
 from ecs_operator.handlers.context import Context
 from ecs_operator.handlers.queue import OK, Key, Kind, Outcome, Result, WorkQueue
+from ecs_operator.kube.client import ApiError
 
 KEY = Key(Kind.SERVICE, "shop", "web")
 CTX = cast(Context, None)  # the reconcilers here read nothing from it
@@ -199,3 +200,31 @@ def test_a_queue_that_waits_for_the_watches_runs_nothing_until_they_report() -> 
 
     assert asyncio.run(scenario()) == []
     assert runs == ["web"]
+
+
+@pytest.mark.parametrize(
+    ("error", "result"),
+    [
+        (ApiError(404, 'tasks.ecs-operator.dev "t-1" not found', "NotFound"), Result.WAITING),
+        (
+            ApiError(
+                403,
+                'clusters.ecs-operator.dev "default" is forbidden: unable to create new content '
+                "in namespace a because it is being terminated",
+                "Forbidden",
+            ),
+            Result.WAITING,
+        ),
+        (ApiError(403, "pods is forbidden: exceeded quota", "Forbidden"), Result.ERROR),
+        (ApiError(500, "etcd timeout", "InternalError"), Result.ERROR),
+    ],
+)
+def test_an_object_deleted_under_its_reconcile_is_no_error(
+    error: Exception, result: Result
+) -> None:
+    """Deleting an object, or its namespace, while it reconciles is ordinary churn: it was
+    an ERROR traceback and ``outcome="error"`` (188 of them for 150 create/delete cycles and
+    one namespace deletion, bench/churn_phase.py), which the docs say to alert on."""
+    queue = Recording([error])
+    assert asyncio.run(queue.process(CTX, KEY)).result == result
+    assert queue.retries == [1.0]  # still looked at again

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple
 
+from ecs_operator.kube.client import ApiError
 from ecs_operator.metrics import RECONCILE_SECONDS, RECONCILES
 
 if TYPE_CHECKING:
@@ -84,6 +85,16 @@ OK = Outcome()
 CONFLICT = Outcome(Result.CONFLICT, retry=True, after=math.inf)
 
 Reconcile = Callable[["Context", str, str], Awaitable[Outcome]]
+
+
+def gone_meanwhile(error: Exception) -> bool:
+    """Whether a reconcile failed only because what it wrote went meanwhile: the object (or a
+    child) deleted after the store last saw it (404), or its namespace terminating (403, the
+    namespace lifecycle admission). Ordinary churn, not a bug: counted as ``waiting`` and
+    logged without a traceback, still retried with the backoff."""
+    if not isinstance(error, ApiError):
+        return False
+    return error.status == 404 or (error.status == 403 and "being terminated" in error.message)
 
 
 class WorkQueue:
@@ -176,9 +187,13 @@ class WorkQueue:
             outcome = await self._reconcilers[key.kind](context, key.namespace, key.name)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("reconcile of %s %s/%s failed; will retry", *key)
-            outcome = Outcome(Result.ERROR, retry=True)
+        except Exception as error:
+            if gone_meanwhile(error):  # deleted under the reconcile: the next pass finds it gone
+                log.info("reconcile of %s %s/%s: %s; will look again", *key, error)
+                outcome = Outcome(Result.WAITING, retry=True)
+            else:
+                log.exception("reconcile of %s %s/%s failed; will retry", *key)
+                outcome = Outcome(Result.ERROR, retry=True)
         RECONCILE_SECONDS.labels(kind=key.kind.value).observe(time.monotonic() - started)
         RECONCILES.labels(kind=key.kind.value, outcome=outcome.result.value).inc()
         if outcome.retry:
