@@ -103,6 +103,33 @@ def test_a_task_is_never_started_twice_while_another_of_its_pods_is_refused() ->
     assert _pod_creates(w.api, "job-0") == 1, w.api.written
 
 
+def test_a_task_a_quota_holds_keeps_its_record_and_costs_no_write_while_held() -> None:
+    """A task whose pod a quota refuses is PROVISIONING, as ECS shows a task waiting for room,
+    with one record kept from the first try (its createdAt stays), and later tries write
+    nothing while nothing changes: one refused create each, and no Event but the first. Before,
+    each try wrote its record and the next status write removed it: describe-tasks showed it
+    come and go every minute, at two status writes a try."""
+
+    async def run() -> tuple[World, list[Json], int]:
+        w = await _world(job())
+        await _pass(w)  # job-0 created, job-1 refused
+        first = list(w.status().get("tasks") or [])
+        writes = len(w.api.written)
+        for _ in range(3):
+            w.ctx.clock.now += 61  # type: ignore[attr-defined]
+            await _pass(w)
+        return w, first, writes
+
+    w, first, writes = asyncio.run(run())
+    records = {t["taskId"]: t for t in w.status().get("tasks") or []}
+    assert records["job-1"]["lastStatus"] == "PROVISIONING", w.status()
+    assert records["job-1"]["createdAt"] == {t["taskId"]: t for t in first}["job-1"]["createdAt"]
+    assert w.api.written[writes:] == [], "no status write, no Event, while nothing changes"
+    refused = [call for call in w.api.calls if call[:2] == ("create", "job-1")]
+    assert len(refused) == 4, "one refused create a try"
+    assert [reason for reason, _ in w.api.posted].count("TaskStartHeld") == 1
+
+
 AUTO_SCALING = {
     "minCapacity": 2,
     "maxCapacity": 10,

@@ -35,6 +35,7 @@ from ecs_operator.status.containers import seconds_finished
 from ecs_operator.status.start_failures import StartFailure, start_failure
 from ecs_operator.status.task import (
     LIFECYCLE,
+    START_HELD,
     current_state,
     start_refused,
     stopped_alone,
@@ -61,7 +62,7 @@ DEFAULT_GRACE_SECONDS = 30
 #: the Warning Event of a task no node can take (status/task_status.unplaced)
 PLACEMENT_FAILED = "PlacementFailed"
 #: the Warning Event of a task whose pod the API server refused for now (a full quota)
-START_HELD = "TaskStartHeld"
+TASK_START_HELD = "TaskStartHeld"
 
 
 async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
@@ -86,28 +87,37 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     taken = {conflict.name for conflict in conflicts}
     unwritten: list[Unwritten] = list(conflicts)
     alone = stopped_alone(body)  # StopTask of one task of several
-    starting = to_start(planned, pods, records, taken | alone.keys(), stop)
+    started = {t for t, record in records.items() if not record.get(START_HELD)}
+    starting = to_start(planned, pods, started, taken | alone.keys(), stop)
     if starting:
         may = await _may_start(ctx, body, plan, unwritten)
         if isinstance(may, Outcome):
             return may
         starting = starting if may else []
     essential, at = plan.status_inputs.essential, now()
-    if starting:
-        starts = [planned[t] for t in starting]
-        body = await _record_before_starting(ctx, body, starts, essential, at)
+    unrecorded = [planned[t] for t in starting if t not in records]  # a held one is recorded
+    if unrecorded:
+        body = await _record_before_starting(ctx, body, unrecorded, essential, at)
         previous = body.get("status") or {}
+        records = {t["taskId"]: t for t in previous.get("tasks") or []}
     reason = (body["metadata"].get("annotations") or {}).get(ANNOTATION_STOP_REASON)
-    states, held = [], []
+    states: list[dict[str, Any]] = []
+    held: dict[str, str] = {}
     for task_id, pod in pods.items():
         record = records.get(task_id)
         if task_id in starting:
+            # a quota with no room for one pod has none for the next: one refused create a try
+            why = next(iter(held.values()), None)
             try:
-                pod, record = await _start(ctx, body, planned[task_id])
+                if why is None:
+                    pod, record = await _start(ctx, body, planned[task_id])
             except NameConflict as conflict:
                 unwritten.append(conflict)
             except ApiError as error:  # a full quota: the others' records are written all the same
-                held.append(f"the API server refused task {task_id}'s pod: {error.message}")
+                why = error.message
+            if why is not None:  # PROVISIONING, its record kept, tried again at the next pass
+                held[task_id] = why
+                record = {**(record or {}), START_HELD: why}
         stopping = stop or task_id in alone
         if pod is None and record is None and not stopping:
             continue  # not started: its name or its account is taken, or its pod was refused
@@ -119,9 +129,12 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         states.append(state.to_ecs(task_id) | timestamps(record, state, at, pod))
     reported = await report_findings(ctx, body, list(plan.findings))
     ref = plan.status_inputs.task_definition
-    waiting = unplaced(pods.values()) or "; ".join(held) or None
+    refused = [f"the API server refused task {t}'s pod: {why}" for t, why in held.items()]
+    waiting = unplaced(pods.values()) or "; ".join(refused) or None
     if waiting:
-        ctx.events.record(body, START_HELD if held else PLACEMENT_FAILED, waiting, warning=True)
+        ctx.events.record(
+            body, TASK_START_HELD if held else PLACEMENT_FAILED, waiting, warning=True
+        )
     outcome = await _finish(ctx, body, states, previous, ref, reported, unwritten, waiting)
     if held:  # tried again at the backoff's pace: nothing wakes it when the quota frees up
         return Outcome(Result.WAITING, retry=True)

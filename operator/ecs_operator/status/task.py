@@ -64,6 +64,9 @@ class TaskState:
     #: the exit code of the essential container whose exit stopped it (the others' codes are
     #: those of being killed); the record keeps it as :data:`ESSENTIAL_EXIT_CODE`
     essential_exit_code: int | None = None
+    #: why the API server refused its pod for now (a full quota): the record keeps it as
+    #: :data:`START_HELD`, and the task is tried again
+    held: str | None = None
 
     @property
     def stopped(self) -> bool:
@@ -85,12 +88,17 @@ class TaskState:
             out["stoppedReason"] = self.stopped_reason
         if self.essential_exit_code is not None:
             out[ESSENTIAL_EXIT_CODE] = self.essential_exit_code
+        if self.held is not None:
+            out[START_HELD] = self.held
         return out
 
 
 #: a task record's member that is the operator's, not ECS's: the exit code that stopped the
-#: task (task_status.failure reads it; describe-tasks leaves it out, :func:`ecs_record`)
+#: task (task_status.failure reads it; describe-tasks leaves it out, task_records.ecs_record)
 ESSENTIAL_EXIT_CODE = "essentialExitCode"
+#: the operator's member of the record of a task whose pod the API server refused for now (a
+#: full quota): it is PROVISIONING, started again at the next try (left out by ecs_record)
+START_HELD = "startHeld"
 
 
 #: How the API server words a refusal of a pod for what it is (Pod Security admission, an
@@ -332,6 +340,8 @@ def current_state(
             placed=placed_as_recorded(record),
             essential_exit_code=record.get(ESSENTIAL_EXIT_CODE),
         )
+    if pod is None and record is not None and record.get(START_HELD) and not stop_requested:
+        return held(record, str(record[START_HELD]))
     if pod is None and record is not None and not stop_requested:
         return lost(record)
     if pod is None and record is not None:
@@ -356,6 +366,18 @@ def current_state(
     if stop_reason and state.stop_code == USER_INITIATED:
         return replace(state, stopped_reason=stop_reason)
     return state
+
+
+def held(record: Mapping[str, Any], why: str) -> TaskState:
+    """A task whose pod the API server refused for now (``why``: its words, a full quota):
+    PROVISIONING, as ECS shows a task that waits for room, until a try gets its pod created."""
+    return TaskState(
+        "PROVISIONING",
+        "RUNNING",
+        record.get("containers") or [],
+        placed=placed_as_recorded(record),
+        held=why,
+    )
 
 
 def lost(record: Mapping[str, Any]) -> TaskState:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .containers import OUT_OF_MEMORY, PLAIN_EXITS
-from .task import ESSENTIAL_EXIT_CODE, ESSENTIAL_EXITED, STOP_REASONS
+from .task import ESSENTIAL_EXIT_CODE, ESSENTIAL_EXITED, START_HELD, STOP_REASONS
 
 #: how records written before ECS's exact words (and a rollback to such a version) said the
 #: exit code that stopped a task: at the end of its stopped reason
@@ -24,7 +24,7 @@ def ecs_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """A task's record as ECS describes the task: without the operator's own members, and in
     ECS's words where an earlier version wrote its own (the exit code after the stopped reason,
     the kubelet's reason of a plain exit)."""
-    shown = {k: v for k, v in record.items() if k != ESSENTIAL_EXIT_CODE}
+    shown = {k: v for k, v in record.items() if k not in (ESSENTIAL_EXIT_CODE, START_HELD)}
     if shown.get("stopCode") == ESSENTIAL_EXITED:
         shown["stoppedReason"] = STOP_REASONS[ESSENTIAL_EXITED]
     if "containers" in shown:
