@@ -228,3 +228,27 @@ def test_an_object_deleted_under_its_reconcile_is_no_error(
     queue = Recording([error])
     assert asyncio.run(queue.process(CTX, KEY)).result == result
     assert queue.retries == [1.0]  # still looked at again
+
+
+def test_namespaces_take_turns() -> None:
+    """One tenant's burst does not put another's work behind all of its own: namespace b's one
+    Service is reconciled second, not after namespace a's five (first come first served within
+    a namespace)."""
+    runs: list[tuple[str, str]] = []
+
+    async def reconcile(ctx: Any, namespace: str, name: str) -> Outcome:
+        runs.append((namespace, name))
+        return OK
+
+    async def scenario() -> None:
+        queue = WorkQueue(dict.fromkeys(Kind, reconcile), opened=False)
+        queue.start(CTX, workers=1)
+        for i in range(5):
+            queue.add(Key(Kind.SERVICE, "a", f"web-{i}"))
+        queue.add(Key(Kind.SERVICE, "b", "web"))
+        queue.open()
+        assert await queue.idle(5)
+        await queue.stop()
+
+    asyncio.run(scenario())
+    assert runs == [("a", "web-0"), ("b", "web"), *(("a", f"web-{i}") for i in range(1, 5))]

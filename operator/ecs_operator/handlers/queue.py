@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from ecs_operator.kube.client import ApiError
 from ecs_operator.metrics import RECONCILE_SECONDS, RECONCILES
 
+from .turns import Turns
+
 if TYPE_CHECKING:
     from .context import Context
 
@@ -118,7 +120,7 @@ class WorkQueue:
         self._running: set[Key] = set()
         self._timers: dict[Key, asyncio.TimerHandle] = {}
         self._failures: dict[Key, int] = {}
-        self._queue: asyncio.Queue[Key] = asyncio.Queue()
+        self._queue: Turns[Key] = Turns()
         self._workers: list[asyncio.Task[None]] = []
 
     def start(self, context: Context, workers: int = 8) -> None:
