@@ -1,11 +1,10 @@
 """The work queue's order: namespace by namespace in turn, first come first served within one.
 
-The operator acts for every tenant that may write ECS objects, through one queue. In a queue
-served first come first served, a tenant's burst (hundreds of Services at once, each needing
-several passes) put every other tenant's work behind all of its own: on a devcluster, another
-namespace's one Service took 7.5 s to steady instead of 0.25 s while 150 Services of a first
-namespace converged. Taken in turns, a namespace waits for at most one key of each other
-namespace with work queued.
+The operator acts for every tenant that may write ECS objects, through one queue. Served first
+come first served, a tenant's burst (hundreds of objects at once, each needing several passes,
+or a flood of retries) would keep every other tenant's keys behind all of its own whenever
+more keys wait than there are workers. Taken in turns, a namespace waits for at most one key
+of each other namespace with work queued.
 """
 
 from __future__ import annotations
