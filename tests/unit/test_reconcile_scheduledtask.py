@@ -13,6 +13,7 @@ import pytest
 
 from ecs_operator.handlers import scheduledtask, task, taskdefinition
 from ecs_operator.handlers.queue import Result
+from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.resources import SCHEDULED_TASK, resource_of
 from ecs_operator.render import keys
 
@@ -308,3 +309,37 @@ def test_a_firing_whose_task_never_started_is_given_up_at_the_next_one() -> None
     tasks = [name for plural, _, name in api.objects if plural == TASKS]
     # the history limit, the one given up at the last firing (trimmed at the next), the newest
     assert len(tasks) == 2 + 1 + 1, tasks
+
+
+class TaskQuotaApi(FakeApi):
+    """An API server whose namespace quota allows no more Task objects."""
+
+    async def create(self, resource: Any, body: Json) -> Json:
+        if resource.plural == TASKS:
+            raise ApiError(403, QUOTA, "Forbidden")
+        return await super().create(resource, body)
+
+
+QUOTA = (
+    'tasks.ecs-operator.dev "etl-202601010000" is forbidden: exceeded quota: tasks, requested: '
+    "count/tasks.ecs-operator.dev=1, used: count/tasks.ecs-operator.dev=5, limited: "
+    "count/tasks.ecs-operator.dev=5"
+)
+
+
+def test_a_firing_the_api_server_refuses_says_why() -> None:
+    """A quota of Task objects (or the admin's RBAC) refusing a firing's Task: the schedule
+    reads Degraded WriteRefused with the API server's words and a Warning Event, and tries
+    again at the backoff's pace. It used to log a traceback each try and leave its status
+    empty: nothing told its owner why nothing fired."""
+    api = TaskQuotaApi(schedule())
+    w = World(api, context(api, clock=Clock(NOW)), scheduledtask.reconcile, SCHEDULED_TASK, "etl")
+
+    result = asyncio.run(w.reconcile())
+
+    assert result == Result.REFUSED
+    degraded = w.condition("Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("True", "WriteRefused")
+    assert "exceeded quota" in degraded["message"]
+    assert "WriteRefused" in [reason for reason, _ in api.posted]
+    assert "lastFiringTime" not in w.status(), "the firing is still owed"

@@ -18,7 +18,8 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import ScheduledTaskSpec, timestamp
 from ecs_operator.api.parse import parse_scheduled_task
-from ecs_operator.kube.apply import NameConflict
+from ecs_operator.kube.apply import NameConflict, Unwritten, WriteRefused, refused
+from ecs_operator.kube.client import ApiError
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, SCHEDULED_TASK
 from ecs_operator.plan.scheduledtask import (
@@ -31,10 +32,10 @@ from ecs_operator.plan.task import SIMULATION_PREFIX
 from ecs_operator.status.conditions import condition, merge, override, rfc3339
 
 from . import prepare
-from .common import report_unwritten, write_status
+from .common import report_unwritten, unwritten_outcome, write_status
 from .context import Context
 from .indexes import ecs_spec
-from .queue import CONFLICT, OK, Outcome
+from .queue import OK, Outcome
 
 #: a reconcile wakes this long after a firing's instant, so that it finds it due
 WAKE_MARGIN = 0.5
@@ -64,14 +65,14 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         **previous,
         **{k: None for k in ("nextFiringTime", "enabledSince") if k in previous},
     }
-    conflicts: list[NameConflict] = []
+    unwritten: list[Unwritten] = []
     if decided.due is not None:
         try:
             task = await _fire(ctx, body, spec, decided.due)
             status.update(lastFiringTime=rfc3339(decided.due), lastTaskName=task)
             await _give_up_unstarted(ctx, body, task)
-        except NameConflict as conflict:
-            conflicts.append(conflict)
+        except (NameConflict, WriteRefused) as problem:  # the firing stays owed
+            unwritten.append(problem)
     await _trim(ctx, body, spec)
     if decided.following is not None:
         status["nextFiringTime"] = rfc3339(decided.following)
@@ -79,16 +80,17 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         status["enabledSince"] = enabled_since
     generation = body["metadata"].get("generation")
     conditions = _conditions(spec, decided.following is not None)
-    if conflicts:
-        conditions = override(conditions, report_unwritten(ctx, body, conflicts))
+    if unwritten:
+        conditions = override(conditions, report_unwritten(ctx, body, unwritten))
     status.update(
         state=spec.state or "ENABLED",
         conditions=merge(previous.get("conditions"), conditions, generation),
         observedGeneration=generation,
     )
     await write_status(ctx, SCHEDULED_TASK, body, status)
-    if conflicts:
-        return CONFLICT
+    held_back = unwritten_outcome(unwritten)
+    if held_back is not None:
+        return held_back
     if decided.following is None:
         return OK
     wait = (decided.following - now).total_seconds() + WAKE_MARGIN
@@ -122,7 +124,12 @@ async def _fire(
     }
     task["metadata"]["annotations"] = {**task["metadata"]["annotations"], **simulation}
     uid = body["metadata"]["uid"]
-    created = await ctx.writer.claim_name(task, lambda found: controlled_by(found, uid))
+    try:
+        created = await ctx.writer.claim_name(task, lambda found: controlled_by(found, uid))
+    except ApiError as error:  # a quota of Tasks, the admin's RBAC: said on the schedule
+        if not refused(error):
+            raise
+        raise WriteRefused(task, error) from error
     task_name = str(created["metadata"]["name"])
     ctx.events.record(body, "Fired", f"firing at {rfc3339(firing)}: Task {task_name}")
     return task_name
