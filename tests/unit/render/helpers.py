@@ -4,8 +4,10 @@ value rules the schema does not carry)."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -167,3 +169,16 @@ def kubelet_expand(value: str, env: Mapping[str, str]) -> str:
         return env.get(match.group(1), match.group(0))
 
     return _KUBELET_REFERENCE.sub(one, value)
+
+
+def assert_generated(doc: Path, begin: str, end: str, generated: str) -> None:
+    """``doc`` holds ``generated`` between the markers ``begin`` and ``end``; with
+    ``UPDATE_GOLDEN=1`` it is written so first."""
+    text = doc.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.S)
+    assert pattern.search(text), f"{doc} lacks the {begin} ... {end} markers"
+    wanted = pattern.sub(lambda _: f"{begin}\n{generated}{end}", text)
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        doc.write_text(wanted, encoding="utf-8")
+        text = wanted
+    assert text == wanted, f"{doc.name} is out of date: UPDATE_GOLDEN=1 regenerates it"

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from ecs_operator.api.shapes import ContainerDefinition, RegisterTaskDefinitionR
 from ecs_operator.render import coverage
 from ecs_operator.render.coverage import CONTAINER, SEE_MEMBERS, TASK_DEFINITION, Member
 
-from .helpers import container, render, task
+from .helpers import assert_generated, container, render, task
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "mapping.md"
 BEGIN, END = "<!-- coverage:begin -->", "<!-- coverage:end -->"
@@ -234,12 +232,4 @@ def test_table_modules_exist() -> None:
 
 
 def test_docs_mapping_is_generated_from_the_table() -> None:
-    table = coverage.markdown_table()
-    text = DOCS.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + r"\n.*?" + re.escape(END), re.S)
-    assert pattern.search(text), f"{DOCS} lacks the {BEGIN} ... {END} markers"
-    wanted = pattern.sub(lambda _: f"{BEGIN}\n{table}{END}", text)
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        DOCS.write_text(wanted, encoding="utf-8")
-        text = wanted
-    assert text == wanted, "docs/mapping.md is out of date: UPDATE_GOLDEN=1 regenerates it"
+    assert_generated(DOCS, BEGIN, END, coverage.markdown_table())

@@ -4,8 +4,6 @@ docs/mapping.md's request tables are generated from the same tables."""
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,6 +13,8 @@ from ecs_operator.api.base import EcsShape
 from ecs_operator.api.shapes import CreateServiceRequest, RunTaskRequest
 from ecs_operator.render import request_coverage, service, task
 from ecs_operator.render.findings import FindingKind
+
+from .helpers import assert_generated
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "mapping.md"
 BEGIN, END = "<!-- requests:begin -->", "<!-- requests:end -->"
@@ -44,11 +44,4 @@ def test_each_member_is_rendered_or_reported(
 
 
 def test_docs_mapping_request_tables_are_generated() -> None:
-    text = DOCS.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + r"\n.*?" + re.escape(END), re.S)
-    assert pattern.search(text), f"{DOCS} lacks the {BEGIN} ... {END} markers"
-    wanted = pattern.sub(lambda _: f"{BEGIN}\n{request_coverage.markdown_tables()}{END}", text)
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        DOCS.write_text(wanted, encoding="utf-8")
-        text = wanted
-    assert text == wanted, "docs/mapping.md is out of date: UPDATE_GOLDEN=1 regenerates it"
+    assert_generated(DOCS, BEGIN, END, request_coverage.markdown_tables())
