@@ -129,8 +129,7 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
         states.append(state.to_ecs(task_id) | timestamps(record, state, at, pod))
     reported = await report_findings(ctx, body, list(plan.findings))
     ref = plan.status_inputs.task_definition
-    refused = [f"the API server refused task {t}'s pod: {why}" for t, why in held.items()]
-    waiting = unplaced(pods.values()) or "; ".join(refused) or None
+    waiting = unplaced(pods.values()) or _held_back(held) or None
     if waiting:
         ctx.events.record(
             body, TASK_START_HELD if held else PLACEMENT_FAILED, waiting, warning=True
@@ -139,6 +138,15 @@ async def reconcile(ctx: Context, namespace: str, name: str) -> Outcome:
     if held:  # tried again at the backoff's pace: nothing wakes it when the quota frees up
         return Outcome(Result.WAITING, retry=True)
     return unwritten_outcome(unwritten) or outcome
+
+
+def _held_back(held: dict[str, str]) -> str:
+    """Why tasks wait for the API server (a full quota): the first refusal, in its words."""
+    if not held:
+        return ""
+    first, why = next(iter(held.items()))
+    more = f"; {len(held) - 1} more of its tasks wait for room" if len(held) > 1 else ""
+    return f"the API server refused task {first}'s pod: {why}{more}"
 
 
 async def _may_start(
