@@ -250,6 +250,47 @@ def _set_finalizers(namespace: str, name: str, finalizers: list[str]) -> dict[st
     return cast(dict[str, Any], json.loads(patched.stdout))
 
 
+def test_the_members_that_name_an_ecs_object_cannot_change(crds: Path, namespace: str) -> None:
+    """ECS renames no family, no service and moves no service to another cluster: an edit of
+    ``family``, ``serviceName`` or ``cluster`` is refused at ``kubectl apply``, naming it. An
+    edited family renamed the family with its history and left its Services without a task
+    definition; an edited serviceName or cluster replaced every task at once. Other members
+    still change, and the ECS object stays as it was."""
+    family = {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "TaskDefinition",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {
+            "family": "web",
+            "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 64}],
+        },
+    }
+    service = {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "Service",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {"serviceName": "web", "taskDefinition": "web", "desiredCount": 1},
+    }
+    kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=json.dumps({"kind": "List", "apiVersion": "v1", "items": [family, service]}),
+    )
+
+    for body, member, value in (
+        (family, "family", "renamed"),
+        (service, "serviceName", "web-v2"),
+        (service, "cluster", "prod"),
+    ):
+        edited = {**body, "spec": {**body["spec"], member: value}}
+        refused = kubectl("apply", "-f", "-", input=json.dumps(edited), check=False)
+        assert refused.returncode != 0, member
+        assert f"spec.{member}: Forbidden: {member} cannot change (ECS " in refused.stderr
+    scaled = {**service, "spec": {**service["spec"], "desiredCount": 3}}
+    kubectl("apply", "-f", "-", input=json.dumps(scaled))
+
+
 def test_a_task_that_started_tasks_refuses_a_change_of_its_run_task_parameters(
     crds: Path, namespace: str
 ) -> None:

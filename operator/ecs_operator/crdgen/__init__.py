@@ -90,6 +90,9 @@ class Kind:
     #: the spec members that may change once the object has started tasks (its status lists
     #: them in ``tasks``); every other member is fixed from then on. None: all may change.
     changeable_once_started: frozenset[str] | None = None
+    #: the spec members that say which ECS object this is (a family, a service and its
+    #: cluster), each with what to do instead: ECS renames none, so none may change
+    fixed: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -124,6 +127,13 @@ KINDS: tuple[Kind, ...] = (
             AGE,
         ),
         selectable=(".spec.family",),
+        fixed=(
+            (
+                "family",
+                "ECS renames no family, and its Services and revisions would be left behind: "
+                "register the new family as a TaskDefinition of its own",
+            ),
+        ),
     ),
     Kind(
         "Service",
@@ -144,6 +154,10 @@ KINDS: tuple[Kind, ...] = (
         ),
         SERVICE_SCALE,
         selectable=(".spec.serviceName",),
+        fixed=(
+            ("serviceName", "ECS renames no service: create a Service of the new name"),
+            ("cluster", "ECS moves no service to another cluster: create it in that one"),
+        ),
     ),
     Kind(
         "Task",
@@ -223,11 +237,12 @@ def _root_schema(kind: Kind) -> Schema:
             },
         },
     }
+    rules = _fixed(kind, spec)
     if kind.changeable_once_started is not None:
         root["properties"]["status"]["properties"] = {"tasks": STARTED_TASKS}
-        root["x-kubernetes-validations"] = _fixed_once_started(
-            kind, spec, kind.changeable_once_started
-        )
+        rules += _fixed_once_started(kind, spec, kind.changeable_once_started)
+    if rules:
+        root["x-kubernetes-validations"] = rules
     return root
 
 
@@ -239,22 +254,37 @@ STARTED_TASKS: Schema = {
 }
 
 
+def _unchanged(spec: Schema, member: str) -> str:
+    """CEL: ``member`` of the spec is as it was (set alike, and equal where set)."""
+    new, old = f"self.spec.{member}", f"oldSelf.spec.{member}"
+    if member in set(spec.get("required", ())):
+        return f"{new} == {old}"
+    return f"has({new}) == has({old}) && (!has({new}) || {new} == {old})"
+
+
+def _fixed(kind: Kind, spec: Schema) -> list[Schema]:
+    """A transition rule per member of ``kind.fixed``: refused when it changes, naming it."""
+    return [
+        {
+            "rule": _unchanged(spec, member),
+            "message": f"{member} cannot change ({instead})",
+            "fieldPath": f".spec.{member}",
+            "reason": "FieldValueForbidden",
+        }
+        for member, instead in kind.fixed
+    ]
+
+
 def _fixed_once_started(kind: Kind, spec: Schema, changeable: frozenset[str]) -> list[Schema]:
     """A transition rule per spec member outside ``changeable``: refused when it changes (is
     set, unset or changed) once the object has started tasks, naming the member."""
-    required = set(spec.get("required", ()))
     *others, last = sorted(changeable)
     allowed = f"{', '.join(others)} and {last}" if others else last
     rules = []
     for member in spec["properties"]:
         if member in changeable:
             continue
-        new, old = f"self.spec.{member}", f"oldSelf.spec.{member}"
-        same = (
-            f"{new} == {old}"
-            if member in required
-            else f"has({new}) == has({old}) && (!has({new}) || {new} == {old})"
-        )
+        same = _unchanged(spec, member)
         rules.append(
             {
                 "rule": f"!has(oldSelf.status.tasks) || size(oldSelf.status.tasks) == 0 || "
