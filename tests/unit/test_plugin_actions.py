@@ -206,9 +206,51 @@ def test_a_service_whose_status_has_not_caught_up_with_its_spec_is_not_stable() 
         },
     }
     described = views.describe_services([body], "default", ["users"], Arns())
-    assert actions.services_stable(described, views.behind_their_spec([body])) == (
+    assert actions.services_stable(described, views.behind_their_spec([body], [])) == (
         False,
         "not stable: users",
     )
     caught_up = {**body, "status": {**body["status"], "observedGeneration": 2}}
-    assert actions.services_stable(described, views.behind_their_spec([caught_up]))[0]
+    assert actions.services_stable(described, views.behind_their_spec([caught_up], []))[0]
+
+
+def _family(generation: int, observed: int, revision: int, deregistered: str = "") -> Body:
+    annotations = {"ecs-operator.dev/deregistered-revisions": deregistered} if deregistered else {}
+    return {
+        "metadata": {"name": "users", "generation": generation, "annotations": annotations},
+        "spec": {"family": "users"},
+        "status": {"observedGeneration": observed, "revision": revision},
+    }
+
+
+@pytest.mark.parametrize(
+    ("family", "stable"),
+    [
+        pytest.param(_family(2, 1, 1), False, id="revision-not-registered-yet"),
+        pytest.param(_family(2, 2, 2), False, id="not-rolled-yet"),
+        pytest.param(_family(1, 1, 1), True, id="on-the-latest"),
+        pytest.param(_family(2, 2, 2, deregistered="2"), True, id="latest-deregistered"),
+    ],
+)
+def test_a_service_following_a_family_is_stable_only_on_its_latest_revision(
+    family: Body, stable: bool
+) -> None:
+    """``kubectl apply`` of a new revision of the family a Service follows (``taskDefinition:
+    users``) changes no Service's spec, so its generation said nothing, and ``kubectl ecs wait
+    services-stable`` returned at once on the old revision (seen by the kubectl audit): it now
+    waits until the status runs the family's latest ACTIVE revision."""
+    body = {
+        "metadata": {"name": "users", "namespace": "shop", "generation": 1},
+        "spec": {"serviceName": "users", "taskDefinition": "users", "desiredCount": 1},
+        "status": {
+            "observedGeneration": 1,
+            "desiredCount": 1,
+            "runningCount": 1,
+            "taskDefinition": "users:1",
+            "deployments": [{"id": "ecs-svc/1", "status": "PRIMARY", "taskDefinition": "users:1"}],
+        },
+    }
+    described = views.describe_services([body], "default", ["users"], Arns())
+    assert (
+        actions.services_stable(described, views.behind_their_spec([body], [family]))[0] is stable
+    )

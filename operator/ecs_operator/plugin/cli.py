@@ -114,7 +114,8 @@ def _wait(args: argparse.Namespace, source: Source, arns: Arns) -> tuple[Body, s
         def services_stable() -> tuple[bool, str]:
             bodies = source.custom("services")
             described = views.describe_services(bodies, args.cluster, args.services, arns)
-            return actions.services_stable(described, views.behind_their_spec(bodies))
+            behind = views.behind_their_spec(bodies, source.custom("taskdefinitions"))
+            return actions.services_stable(described, behind)
 
         actions.wait_until(services_stable, actions.SERVICES_STABLE_TIMEOUT)
     else:

@@ -110,10 +110,34 @@ def service_name(body: Body) -> str:
     return str(spec_of(body).get("serviceName") or body["metadata"]["name"])
 
 
-def behind_their_spec(bodies: Iterable[Body]) -> set[str]:
+def behind_their_spec(bodies: Iterable[Body], task_definitions: Iterable[Body]) -> set[str]:
     """The services whose status the operator wrote for an older spec than theirs (ECS's
-    UpdateService shows its new deployment at once; here the next status does)."""
-    return {service_name(b) for b in bodies if not status_current(b)}
+    UpdateService shows its new deployment at once; here the next status does), and those
+    following a family (``taskDefinition: web``) whose status is not yet on its latest ACTIVE
+    revision, or whose family's TaskDefinition has a change the operator has not registered
+    yet: a new revision changes no Service's spec, so its generation says nothing of it."""
+    families = {spec_of(td).get("family"): td for td in task_definitions if not _deleting(td)}
+    behind = set()
+    for body in bodies:
+        if not status_current(body) or not _on_latest(body, families):
+            behind.add(service_name(body))
+    return behind
+
+
+def _on_latest(body: Body, families: dict[Any, Body]) -> bool:
+    """Whether a service following a family runs its latest ACTIVE revision (one naming a
+    revision always does)."""
+    try:
+        ref = TaskDefinitionRef.parse(str(spec_of(body).get("taskDefinition") or ""))
+    except InvalidTaskDefinitionRef:
+        return True
+    family = families.get(ref.family)
+    if ref.revision is not None or family is None:
+        return True
+    if not status_current(family):
+        return False
+    latest = marked_revisions(family).newest_outside(int(status_of(family).get("revision") or 0))
+    return latest is None or status_of(body).get("taskDefinition") == f"{ref.family}:{latest}"
 
 
 def desired_count(body: Body) -> int:
