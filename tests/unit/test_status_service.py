@@ -580,3 +580,22 @@ def test_a_second_update_while_the_first_fails_keeps_the_deployment_that_serves(
         TaskSummary(ready_revision=0, revisions={"web:1": Revision(2, 2), "web:3": Revision(2, 0)}),
     )
     assert [d["taskDefinition"] for d in gone["deployments"]] == ["web:3", "web:1"]
+
+
+def test_a_completed_deployment_stays_completed() -> None:
+    """ECS's deployment, once COMPLETED, stays so: scaling the service up, or a task whose
+    non-essential container the kubelet keeps restarting (its pod ready, then not), read
+    COMPLETED, then IN_PROGRESS again, then COMPLETED (seen on a real node). The service is
+    not Ready while it runs fewer tasks than desired, and no rollout is said to progress."""
+    completed = completed_on("web:1", Rollout("web:1", "h"))
+    first = completed["deployments"][0]
+
+    restarting = WorkloadState(2, 2, 2, 1, 1, current=True, failed=False)
+    scaled, events = converge(completed, "web:1", [restarting], Rollout("web:1", "h"))
+
+    (primary,) = scaled["deployments"]
+    assert (primary["id"], primary["rolloutState"]) == (first["id"], "COMPLETED")
+    conditions = {c["type"]: c for c in scaled["conditions"]}
+    assert conditions["Progressing"]["status"] == "False"
+    assert conditions["Ready"]["status"] == "False"
+    assert not any("steady state" in e for e in events)

@@ -163,7 +163,11 @@ def _deployments(
         assert primary is not None
         older = [d for d in history if d.get("status") == "ACTIVE"]
     state = _rollout_state(workloads)
-    if state == "FAILED" and not _deadline_fails(rollout, tasks):
+    if primary.get("rolloutState") == "COMPLETED":
+        # an ECS deployment, once completed, stays so: a scale-up, or a task the kubelet
+        # restarts (its pod ready again), is no new rollout
+        state = "COMPLETED"
+    elif state == "FAILED" and not _deadline_fails(rollout, tasks):
         state = "IN_PROGRESS"
     failures = _failures(primary, tasks, rollout)
     tripped = marker is None and _trips(state, failures, rollout, running)
