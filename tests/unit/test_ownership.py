@@ -164,10 +164,27 @@ def test_only_a_controller_reference_to_the_ecs_object_makes_a_child_ours() -> N
 
 
 def test_a_name_conflict_names_the_other_object() -> None:
-    conflict = NameConflict(_deployment())
+    conflict = NameConflict(_deployment(), _deployment())
     assert conflict.message("Service") == (
         "Deployment/web already exists and was not created by this Service: left alone"
     )
+
+
+def test_a_name_conflict_with_an_orphan_of_ours_says_how_to_end_it() -> None:
+    """``kubectl delete ecssvc web --cascade=orphan``, then the Service applied again: its old
+    Deployment is never adopted (anyone may write the operator's labels), and the report says
+    what it is and what to do, where it read like someone else's object."""
+    orphan = _deployment()
+    orphan["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "ecs-operator"}
+
+    message = NameConflict(_deployment(), orphan).message("Service")
+
+    assert message.endswith(
+        "left alone (it carries ecs-operator's labels but has no owner, as a `kubectl delete "
+        "--cascade=orphan` leaves it: delete it, and this Service creates its own)"
+    )
+    owned = {**orphan, "metadata": {**orphan["metadata"], "ownerReferences": [_ref("other")]}}
+    assert "delete it" not in NameConflict(_deployment(), owned).message("Service")
 
 
 # --- the flows, against a recording API server ---------------------------------------------

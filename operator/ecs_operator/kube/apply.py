@@ -41,6 +41,7 @@ from typing import Any
 
 from ecs_operator import API_GROUP
 from ecs_operator.quantity import parse_quantity
+from ecs_operator.render.keys import LABEL_APP_MANAGED_BY, MANAGED_BY
 from ecs_operator.render.names import json_digest
 
 from . import managed_fields
@@ -93,17 +94,32 @@ class NameConflict(Exception):
 
     reason = "NameConflict"
 
-    def __init__(self, wanted: dict[str, Any]) -> None:
+    def __init__(self, wanted: dict[str, Any], found: dict[str, Any] | None = None) -> None:
         self.kind: str = wanted["kind"]
         self.name: str = wanted["metadata"]["name"]
+        #: it says it is the operator's but no object owns it: one a ``kubectl delete
+        #: --cascade=orphan`` left (never adopted: anyone may write those labels)
+        self.orphaned = found is not None and _orphan_of_ours(found)
         super().__init__(f"{self.kind}/{self.name} already exists")
 
     def message(self, owner_kind: str) -> str:
         """The report, for the ECS object of kind ``owner_kind`` that needed the name."""
-        return (
+        said = (
             f"{self.kind}/{self.name} already exists and was not created by this "
             f"{owner_kind}: left alone"
         )
+        if self.orphaned:
+            said += (
+                " (it carries ecs-operator's labels but has no owner, as a `kubectl delete "
+                f"--cascade=orphan` leaves it: delete it, and this {owner_kind} creates its own)"
+            )
+        return said
+
+
+def _orphan_of_ours(found: dict[str, Any]) -> bool:
+    metadata = found.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    return labels.get(LABEL_APP_MANAGED_BY) == MANAGED_BY and not metadata.get("ownerReferences")
 
 
 #: why an object the ECS object needs is not written: reported on the ECS object
@@ -193,7 +209,7 @@ async def claim_name(client: KubeClient, body: dict[str, Any], ours: Ours) -> di
     costs one refused create and one read."""
     live, created = await _create_or_get(client, body)
     if not created and not ours(live):
-        raise NameConflict(body)
+        raise NameConflict(body, live)
     return live
 
 
@@ -224,7 +240,7 @@ async def _ensure(
         if created:
             return live
     if not ours(live):
-        raise NameConflict(desired)
+        raise NameConflict(desired, live)
     if in_sync(desired, live):
         return live
     resource, body = resource_of(desired), with_uid(stamped(desired), live)
