@@ -309,8 +309,11 @@ def test_a_stopped_task_is_written_once_and_kept() -> None:
 
     w, written = asyncio.run(run())
     assert written.count(("patch/status", "services", "web")) == 2
-    (stopped,) = w.api.objects[("services", "shop", "web")]["status"][STOPPED_TASKS]
+    status = w.api.objects[("services", "shop", "web")]["status"]
+    (stopped,) = status[STOPPED_TASKS]
     assert (stopped["taskId"], stopped["stopCode"]) == ("web-abc12", "ServiceSchedulerInitiated")
+    said = [e["message"] for e in status["events"]]
+    assert said.count("(service web) has stopped 1 running tasks.") == 1, said
 
 
 def test_a_service_deleted_through_the_ecs_api_drains_then_reads_inactive_everywhere() -> None:

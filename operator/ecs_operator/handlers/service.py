@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ecs_operator.api.errors import EcsValidationError
@@ -143,6 +144,8 @@ async def _report(
     pods = _pods(ctx, ready.options.namespace, desired.status_inputs.pod_selector)
     generation = body["metadata"].get("generation")
     tasks = task_summary(pods, running.ref, ctx.clock(), ctx.settings.timers.start_failure_grace)
+    stops = ctx.stops.pending(key)
+    tasks = replace(tasks, stopped=_scheduler_stopped(stops, previous))
     view = service_status(
         spec.serviceName,
         replicas,
@@ -171,7 +174,6 @@ async def _report(
         "clusterArn": cluster_name_of(ready.cluster),
         "conditions": merge(previous.get("conditions"), conditions, generation),
     }
-    stops = ctx.stops.pending(key)
     if stops or STOPPED_TASKS in previous:
         status[STOPPED_TASKS] = with_stopped(previous.get(STOPPED_TASKS), stops)
     for message in view.events:
@@ -183,6 +185,17 @@ async def _report(
     await write_status(ctx, ECS_SERVICE, body, status, settling=settling)
     ctx.stops.written(key, stops)
     return status
+
+
+def _scheduler_stopped(stops: Sequence[Mapping[str, Any]], previous: Mapping[str, Any]) -> int:
+    """How many of ``stops`` the service scheduler made (scale-in, a rollout's replacements)
+    that the written status does not record yet (a pass whose write waited sees them again)."""
+    recorded = {str(r.get("taskId")) for r in previous.get(STOPPED_TASKS) or []}
+    return sum(
+        1
+        for stop in stops
+        if stop["stopCode"] == SERVICE_SCHEDULER and str(stop["taskId"]) not in recorded
+    )
 
 
 def _stops_only(previous: Mapping[str, Any], status: Mapping[str, Any]) -> bool:

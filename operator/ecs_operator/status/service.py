@@ -296,6 +296,8 @@ def _messages(
     started = placed - int(previous.get("runningCount", 0)) - int(previous.get("pendingCount", 0))
     if started > 0:
         messages.append(f"(service {name}) has started {started} tasks.")
+    if tasks.stopped:
+        messages.append(f"(service {name}) has stopped {tasks.stopped} running tasks.")
     failed = _newly_failed(deployments, marker, previous)
     if failed is not None:
         messages.append(

@@ -120,6 +120,9 @@ class TaskSummary:
     ready_revision: int | None = None
     #: seconds until a pod failing to start counts once more (None: none is failing)
     recount_after: float | None = None
+    #: the tasks its scheduler stopped (scale-in, a rollout's replacements) that the written
+    #: status does not record yet: ECS's "has stopped N running tasks"
+    stopped: int = 0
     #: each task definition's tasks and how many of them are ready (empty: not counted), so
     #: that each older deployment still draining shows its own
     revisions: Mapping[str, Revision] = field(default_factory=dict)
