@@ -52,7 +52,7 @@ from ecs_operator.render import keys
 from ecs_operator.status.cluster import cluster_name_of
 from ecs_operator.status.conditions import merge, override
 from ecs_operator.status.rollout import Rollout, running_task_definition
-from ecs_operator.status.service import deleted, service_status
+from ecs_operator.status.service import deleted, service_status, stopped_event
 from ecs_operator.status.service_tasks import SERVICE_SCHEDULER, STOPPED_TASKS, with_stopped
 from ecs_operator.status.workloads import task_summary
 
@@ -181,7 +181,9 @@ async def _report(
     if view.recount_after is not None:
         ctx.queue.add(key, after=view.recount_after)
     unusual = any(stop["stopCode"] != SERVICE_SCHEDULER for stop in stops)
-    settling = not unusual and (_settling(status["conditions"]) or _stops_only(previous, status))
+    said = stopped_event(spec.serviceName, tasks.stopped)
+    stops_only = _stops_only(previous, status, said)
+    settling = not unusual and (_settling(status["conditions"]) or stops_only)
     await write_status(ctx, ECS_SERVICE, body, status, settling=settling)
     ctx.stops.written(key, stops)
     return status
@@ -198,14 +200,20 @@ def _scheduler_stopped(stops: Sequence[Mapping[str, Any]], previous: Mapping[str
     )
 
 
-def _stops_only(previous: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
-    """Whether the status tells nothing new but stopped tasks (then its write may wait for the
-    next one, and take the stops that come meanwhile along: a rollout's replacements come in
-    bursts). Any other stop (StopTask's, a task that could not start, an essential container's
-    exit) is written at once, whatever the status says: it is what someone looks at next, and
-    a task seen STOPPED must not answer MISSING while its record waits."""
-    others = {k: v for k, v in status.items() if k != STOPPED_TASKS and v is not None}
-    return others == {k: v for k, v in previous.items() if k != STOPPED_TASKS}
+def _stops_only(previous: Mapping[str, Any], status: Mapping[str, Any], stop_event: str) -> bool:
+    """Whether the status tells nothing new but stopped tasks and ``stop_event`` saying so (then
+    its write may wait for the next one, and take the stops that come meanwhile along: a
+    rollout's replacements come in bursts). Any other stop (StopTask's, a task that could not
+    start, an essential container's exit) is written at once, whatever the status says: it is
+    what someone looks at next, and a task seen STOPPED must not answer MISSING while its
+    record waits."""
+    stops = (STOPPED_TASKS, "events")  # a stop's record, and the event saying it was stopped
+    others = {k: v for k, v in status.items() if k not in stops and v is not None}
+    if others != {k: v for k, v in previous.items() if k not in stops}:
+        return False
+    known = {e.get("id") for e in previous.get("events") or []}
+    said = {e["message"] for e in status.get("events") or [] if e.get("id") not in known}
+    return said <= {stop_event}
 
 
 def _removed(

@@ -297,7 +297,7 @@ def _messages(
     if started > 0:
         messages.append(f"(service {name}) has started {started} tasks.")
     if tasks.stopped:
-        messages.append(f"(service {name}) has stopped {tasks.stopped} running tasks.")
+        messages.append(stopped_event(name, tasks.stopped))
     failed = _newly_failed(deployments, marker, previous)
     if failed is not None:
         messages.append(
@@ -346,6 +346,11 @@ def _unresolved(events: Sequence[Mapping[str, Any]]) -> set[Any]:
             pass
         known.add(message)
     return known
+
+
+def stopped_event(name: str, count: int) -> str:
+    """ECS's service event for tasks its scheduler stopped (scale-in, a rollout's replacements)."""
+    return f"(service {name}) has stopped {count} running tasks."
 
 
 def _conditions(
