@@ -234,6 +234,45 @@ def test_ec2_strategy_splits_over_node_pools(
     assert _providers(kube, namespace) == {"general": 4, "compute": 2}
 
 
+def test_a_service_follows_its_clusters_default_strategy_and_says_when_the_cluster_goes(
+    operator: OperatorProcess, kube: Kube, namespace: str
+) -> None:
+    """A Service written with kubectl naming neither a launch type nor a strategy follows its
+    Cluster's default strategy: a new default moves its tasks, and a Cluster deleted reads
+    ClusterNotFound on the Service. (A Cluster's change wakes the Services and Tasks that
+    name it, handlers/watch.cluster_users; on kwok nodes a pod's events may wake them too.)"""
+
+    def prod(default: str) -> dict[str, Any]:
+        strategy = [{"capacityProvider": default, "weight": 1}]
+        spec = {
+            "clusterName": "prod",
+            "capacityProviders": ["general", "compute"],
+            "defaultCapacityProviderStrategy": strategy,
+        }
+        return resource("Cluster", "prod", spec)
+
+    apply(namespace, prod("general"), ec2_task_definition("worker"))
+    apply(namespace, service("worker", "worker", cluster="prod", desiredCount=2))
+    wait_steady(kube, namespace, "worker", 2)
+    assert _providers(kube, namespace) == {"general": 2}
+
+    apply(namespace, prod("compute"))
+    wait_for(
+        lambda: _providers(kube, namespace) == {"compute": 2},
+        60,
+        "the tasks to move to the cluster's new default provider",
+    )
+    kubectl("delete", "clusters.ecs-operator.dev", "prod", "-n", namespace)
+    wait_for(
+        lambda: (
+            condition(status(kube, namespace, "Service", "worker"), "Ready").get("reason")
+            == "ClusterNotFound"
+        ),
+        30,
+        "the Service to say its cluster is gone",
+    )
+
+
 def _user_guide_cluster(namespace: str) -> dict[str, Any]:
     """The Cluster of docs/user-guide.md §3, verbatim but for its namespace."""
     guide = (Path(__file__).resolve().parents[2] / "docs" / "user-guide.md").read_text()

@@ -9,6 +9,7 @@ from ecs_operator.handlers import watch
 from ecs_operator.handlers.queue import Key, Kind
 from ecs_operator.kube.resources import (
     ECS_SERVICE,
+    ECS_TASK,
     HORIZONTAL_POD_AUTOSCALER,
     KUBE_SERVICE,
     POD_DISRUPTION_BUDGET,
@@ -122,3 +123,24 @@ def test_a_stopped_service_task_began_stopping_when_its_stop_was_asked_for() -> 
     [record] = ctx.stops.pending(Key(Kind.SERVICE, "shop", "worker"))
     assert (record["stopCode"], record["stoppedReason"]) == ("UserInitiated", "migrating")
     assert record["stoppingAt"] == ASKED
+
+
+def test_a_clusters_change_or_deletion_wakes_the_services_and_tasks_that_name_it(
+    store: Any,
+) -> None:
+    """A Cluster deleted (or its capacity providers, its default strategy edited) left the
+    Services that name it as they were: still Ready until their next change, and one that
+    follows the cluster's default strategy on the old one. Its users are looked at again."""
+    store.put(ECS_SERVICE, {**ecs_service("web", "web"), "spec": {"cluster": "prod"}})
+    store.put(ECS_SERVICE, {**ecs_service("api", "api"), "spec": {"cluster": "default"}})
+    arn = "arn:aws:ecs:us-east-1:123456789012:cluster/prod"
+    store.put(ECS_TASK, {**ecs_service("job", "job"), "spec": {"cluster": arn}})
+    cluster = {
+        "metadata": {"name": "prod-object", "namespace": "shop"},
+        "spec": {"clusterName": "prod"},
+    }
+
+    assert watch.cluster_users(store, cluster) == [
+        Key(Kind.SERVICE, "shop", "web"),
+        Key(Kind.TASK, "shop", "job"),
+    ]

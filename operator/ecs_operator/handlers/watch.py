@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, cast
 import kopf
 
 from ecs_operator import API_GROUP, API_VERSION
+from ecs_operator.api.identifiers import cluster_name
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.resources import (
     CONTROLLER_REVISION,
@@ -41,6 +42,7 @@ from ecs_operator.kube.resources import (
 from ecs_operator.kube.store import Store
 from ecs_operator.metrics import MANAGED_OBJECTS
 from ecs_operator.render.keys import ANNOTATION_SERVICE, LABEL_APP_MANAGED_BY, MANAGED_BY
+from ecs_operator.status.cluster import cluster_name_of
 from ecs_operator.status.service_tasks import stopped_task
 
 from . import node_labels, tenancy
@@ -88,6 +90,19 @@ def queue_key(kind: Kind, namespace: str, name: str) -> Key:
     key another, two workers could write its counts at once, and the later write of the
     older count would stand until the namespace next changed."""
     return Key(kind, namespace, "*" if kind is Kind.CLUSTER else name)
+
+
+def cluster_users(store: Store, cluster: dict[str, Any]) -> list[Key]:
+    """The Services and Tasks that name a Cluster whose spec changed, or that went: its
+    capacity providers and default strategy decide where they run, and its absence is theirs
+    to report (ClusterNotFound), not a status that still reads Ready."""
+    namespace, name = cluster["metadata"]["namespace"], cluster_name_of(cluster)
+    return [
+        Key(kind, namespace, body["metadata"]["name"])
+        for resource, kind in ((ECS_SERVICE, Kind.SERVICE), (ECS_TASK, Kind.TASK))
+        for body in store.all(resource, namespace)
+        if cluster_name((body.get("spec") or {}).get("cluster")) == name
+    ]
 
 
 def context(memo: kopf.Memo) -> Context:
@@ -199,6 +214,9 @@ def _ecs_handler(resource: Resource, kind: Kind) -> None:
         metadata = tracked.body["metadata"]
         if not tracked.status_only:
             ctx.queue.add(queue_key(kind, metadata["namespace"], metadata["name"]))
+            if kind is Kind.CLUSTER:
+                for user in cluster_users(ctx.store, tracked.body):
+                    ctx.queue.add(user)
         MANAGED_OBJECTS.labels(kind=kind.value).set(ctx.store.count(resource))
         if kind not in (Kind.CLUSTER, Kind.SCHEDULED_TASK):
             refresh = queue_key(Kind.CLUSTER, metadata["namespace"], "*")
