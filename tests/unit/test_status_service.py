@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ecs_operator.api.shapes import DeploymentCircuitBreaker
+from ecs_operator.status.deployments import BREAKER_REASON
 from ecs_operator.status.rollout import (
     CircuitBreaker,
     Rollout,
@@ -19,7 +20,7 @@ from ecs_operator.status.rollout import (
     running_task_definition,
     spec_hash,
 )
-from ecs_operator.status.service import BREAKER_REASON, service_status, with_problem_event
+from ecs_operator.status.service import service_status, with_problem_event
 from ecs_operator.status.workloads import (
     Revision,
     TaskSummary,
