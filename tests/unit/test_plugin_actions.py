@@ -188,15 +188,12 @@ def test_a_handoff_to_kubectl_leaves_no_copy_of_the_users_key_behind(tmp_path: P
     assert not list(scratch.iterdir())
 
 
-def test_a_service_whose_status_has_not_caught_up_with_its_spec_is_not_stable() -> None:
-    """``kubectl apply`` of a new revision, then ``kubectl ecs wait services-stable``: the
-    status still reads the previous generation's steady state (one COMPLETED deployment,
-    running == desired) until the operator writes the next one, so the waiter returned in 1 s
-    with the new revision not started (seen on a real node; the aws CLI's waiter against the
-    ECS API, which shows the new PRIMARY at once, waited 46 s)."""
-    body = {
-        "metadata": {"name": "users", "namespace": "shop", "generation": 2},
-        "spec": {"serviceName": "users", "taskDefinition": "users:2", "desiredCount": 1},
+def _steady_on_users_1(task_definition: str, generation: int) -> Body:
+    """Service ``users`` of spec ``generation`` naming ``task_definition``, its status steady on
+    users:1 as written for generation 1."""
+    return {
+        "metadata": {"name": "users", "namespace": "shop", "generation": generation},
+        "spec": {"serviceName": "users", "taskDefinition": task_definition, "desiredCount": 1},
         "status": {
             "observedGeneration": 1,
             "desiredCount": 1,
@@ -205,6 +202,15 @@ def test_a_service_whose_status_has_not_caught_up_with_its_spec_is_not_stable() 
             "deployments": [{"id": "ecs-svc/1", "status": "PRIMARY", "taskDefinition": "users:1"}],
         },
     }
+
+
+def test_a_service_whose_status_has_not_caught_up_with_its_spec_is_not_stable() -> None:
+    """``kubectl apply`` of a new revision, then ``kubectl ecs wait services-stable``: the
+    status still reads the previous generation's steady state (one COMPLETED deployment,
+    running == desired) until the operator writes the next one, so the waiter returned in 1 s
+    with the new revision not started (seen on a real node; the aws CLI's waiter against the
+    ECS API, which shows the new PRIMARY at once, waited 46 s)."""
+    body = _steady_on_users_1("users:2", generation=2)
     described = views.describe_services([body], "default", ["users"], Arns())
     assert actions.services_stable(described, views.behind_their_spec([body], [])) == (
         False,
@@ -239,17 +245,7 @@ def test_a_service_following_a_family_is_stable_only_on_its_latest_revision(
     users``) changes no Service's spec, so its generation said nothing, and ``kubectl ecs wait
     services-stable`` returned at once on the old revision (seen by the kubectl audit): it now
     waits until the status runs the family's latest ACTIVE revision."""
-    body = {
-        "metadata": {"name": "users", "namespace": "shop", "generation": 1},
-        "spec": {"serviceName": "users", "taskDefinition": "users", "desiredCount": 1},
-        "status": {
-            "observedGeneration": 1,
-            "desiredCount": 1,
-            "runningCount": 1,
-            "taskDefinition": "users:1",
-            "deployments": [{"id": "ecs-svc/1", "status": "PRIMARY", "taskDefinition": "users:1"}],
-        },
-    }
+    body = _steady_on_users_1("users", generation=1)
     described = views.describe_services([body], "default", ["users"], Arns())
     assert (
         actions.services_stable(described, views.behind_their_spec([body], [family]))[0] is stable
