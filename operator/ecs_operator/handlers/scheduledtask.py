@@ -18,8 +18,7 @@ from typing import Any
 from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.models import ScheduledTaskSpec, timestamp
 from ecs_operator.api.parse import parse_scheduled_task
-from ecs_operator.kube.apply import NameConflict, Unwritten, WriteRefused, refused
-from ecs_operator.kube.client import ApiError
+from ecs_operator.kube.apply import NameConflict, Unwritten, WriteRefused, refusals_reported
 from ecs_operator.kube.owners import child_of, controlled_by
 from ecs_operator.kube.resources import ECS_TASK, SCHEDULED_TASK
 from ecs_operator.plan.scheduledtask import (
@@ -124,12 +123,8 @@ async def _fire(
     }
     task["metadata"]["annotations"] = {**task["metadata"]["annotations"], **simulation}
     uid = body["metadata"]["uid"]
-    try:
+    with refusals_reported(task):  # a quota of Tasks, the admin's RBAC: said on the schedule
         created = await ctx.writer.claim_name(task, lambda found: controlled_by(found, uid))
-    except ApiError as error:  # a quota of Tasks, the admin's RBAC: said on the schedule
-        if not refused(error):
-            raise
-        raise WriteRefused(task, error) from error
     task_name = str(created["metadata"]["name"])
     ctx.events.record(body, "Fired", f"firing at {rfc3339(firing)}: Task {task_name}")
     return task_name

@@ -36,7 +36,8 @@ would only be refused again, and only the admin can change that.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ecs_operator import API_GROUP
@@ -224,8 +225,16 @@ async def ensure(
     """Make the object named like ``desired`` match it, if it is ours (:class:`NameConflict`
     otherwise; :class:`WriteRefused` when the API server will not have it); returns the live
     (or newly written) object. ``live`` is the stored one."""
-    try:
+    with refusals_reported(desired):
         return await _ensure(client, desired, live, ours)
+
+
+@contextmanager
+def refusals_reported(desired: dict[str, Any]) -> Iterator[None]:
+    """A write of ``desired`` the API server refuses for what it is or who asks, as
+    :class:`WriteRefused` (reported on the ECS object that needs it); any other error as it is."""
+    try:
+        yield
     except ApiError as error:
         if not refused(error):
             raise
