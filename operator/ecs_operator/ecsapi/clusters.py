@@ -12,9 +12,9 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import DEFAULT_CLUSTER, short_name
 from ecs_operator.api.parse import parse_cluster
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, ECS_TASK
-from ecs_operator.plugin.views import cluster_of, cluster_view, live
+from ecs_operator.plugin.views import cluster_view, live
 from ecs_operator.render.names import dns_label
-from ecs_operator.status.cluster import cluster_name_of
+from ecs_operator.status.cluster import cluster_name_of, cluster_of
 from ecs_operator.status.service import deleted
 
 from . import errors, wire

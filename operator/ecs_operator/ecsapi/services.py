@@ -26,9 +26,10 @@ from ecs_operator.api.errors import EcsValidationError
 from ecs_operator.api.identifiers import role_arn, short_name
 from ecs_operator.api.parse import parse_service
 from ecs_operator.kube.resources import ECS_SERVICE, POD
-from ecs_operator.plugin.views import cluster_of, current_deployment, service_name, service_view
+from ecs_operator.plugin.views import current_deployment, service_name, service_view
 from ecs_operator.render import keys
 from ecs_operator.render.names import dns_label, label_value
+from ecs_operator.status.cluster import cluster_of
 from ecs_operator.status.service import deleted, lifecycle
 
 from . import clusters, errors, idempotency, taskdefinitions, wire

@@ -14,7 +14,6 @@ from typing import Any
 
 from ecs_operator import nodes
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.identifiers import cluster_name
 from ecs_operator.api.parse import parse_cluster
 from ecs_operator.api.providers import FARGATE_PROVIDERS
 from ecs_operator.kube.resources import ECS_CLUSTER, ECS_SERVICE, NODE, POD
@@ -22,7 +21,7 @@ from ecs_operator.kube.store import matches
 from ecs_operator.render import keys
 from ecs_operator.render.capacity import provider_placement
 from ecs_operator.render.names import label_value
-from ecs_operator.status.cluster import cluster_name_of
+from ecs_operator.status.cluster import cluster_name_of, cluster_of
 from ecs_operator.status.conditions import condition, merge
 from ecs_operator.status.service import deleted
 from ecs_operator.status.workloads import bound
@@ -120,9 +119,7 @@ async def _reconcile_one(ctx: Context, body: dict[str, Any]) -> None:
     services = sum(
         1
         for s in ctx.store.all(ECS_SERVICE, namespace)
-        if cluster_name((s.get("spec") or {}).get("cluster")) == name
-        and not s["metadata"].get("deletionTimestamp")
-        and not deleted(s)
+        if cluster_of(s) == name and not s["metadata"].get("deletionTimestamp") and not deleted(s)
     )
     status = cluster_status(body, list(ctx.store.all(NODE)), pods, services)
     await write_status(ctx, ECS_CLUSTER, body, status)

@@ -20,7 +20,6 @@ from typing import Any, NamedTuple, cast
 import kopf
 
 from ecs_operator import API_GROUP, API_VERSION
-from ecs_operator.api.identifiers import cluster_name
 from ecs_operator.kube.client import Resource
 from ecs_operator.kube.resources import (
     CONTROLLER_REVISION,
@@ -42,7 +41,7 @@ from ecs_operator.kube.resources import (
 from ecs_operator.kube.store import Store
 from ecs_operator.metrics import MANAGED_OBJECTS
 from ecs_operator.render.keys import ANNOTATION_SERVICE, LABEL_APP_MANAGED_BY, MANAGED_BY
-from ecs_operator.status.cluster import cluster_name_of
+from ecs_operator.status.cluster import cluster_name_of, cluster_of
 from ecs_operator.status.service_tasks import stopped_task
 
 from . import node_labels, tenancy
@@ -101,7 +100,7 @@ def cluster_users(store: Store, cluster: dict[str, Any]) -> list[Key]:
         Key(kind, namespace, body["metadata"]["name"])
         for resource, kind in ((ECS_SERVICE, Kind.SERVICE), (ECS_TASK, Kind.TASK))
         for body in store.all(resource, namespace)
-        if cluster_name((body.get("spec") or {}).get("cluster")) == name
+        if cluster_of(body) == name
     ]
 
 

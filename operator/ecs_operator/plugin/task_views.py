@@ -14,6 +14,7 @@ from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.plan.task import placed_as_planned, pod_name
 from ecs_operator.render import keys
 from ecs_operator.render.metadata import essential_containers
+from ecs_operator.status.cluster import cluster_of
 from ecs_operator.status.service_tasks import STOPPED_TASKS, started_by, stopping
 from ecs_operator.status.task import (
     FAILED_TO_START,
@@ -29,7 +30,6 @@ from ecs_operator.status.workloads import status_current
 
 from .views import (
     Body,
-    cluster_of,
     in_cluster,
     picked,
     service_name,

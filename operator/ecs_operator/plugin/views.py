@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeGuard
 
 from ecs_operator.api.errors import EcsValidationError
-from ecs_operator.api.identifiers import DEFAULT_CLUSTER, cluster_name, short_name
+from ecs_operator.api.identifiers import DEFAULT_CLUSTER, short_name
 from ecs_operator.api.parse import parse_task_definition
 from ecs_operator.api.ref import InvalidTaskDefinitionRef, TaskDefinitionRef
 from ecs_operator.kube.owners import controlled_by
 from ecs_operator.plan.service import CAPACITY_MEMBERS
 from ecs_operator.plan.taskdefinition import revision_name
-from ecs_operator.status.cluster import cluster_name_of
+from ecs_operator.status.cluster import cluster_name_of, cluster_of
 from ecs_operator.status.service import deleted
 from ecs_operator.status.task_placement import on_fargate
 from ecs_operator.status.taskdefinition import (
@@ -69,11 +69,6 @@ def _deleting(body: Body) -> bool:
 def live(bodies: list[Body]) -> list[Body]:
     """The objects not being deleted: what ECS still lists."""
     return [b for b in bodies if not _deleting(b)]
-
-
-def cluster_of(body: Body) -> str:
-    """The ECS cluster a Service or Task names (``default`` when it names none)."""
-    return cluster_name(spec_of(body).get("cluster"))
 
 
 def in_cluster(bodies: Iterable[Body], cluster: str) -> list[Body]:
