@@ -181,8 +181,10 @@ async def _report(
     if view.recount_after is not None:
         ctx.queue.add(key, after=view.recount_after)
     unusual = any(stop["stopCode"] != SERVICE_SCHEDULER for stop in stops)
-    said = stopped_event(spec.serviceName, tasks.stopped)
-    stops_only = _stops_only(previous, status, said)
+    # the only event a stop adds is the one saying the scheduler stopped tasks
+    stops_only = _stops_only(previous, status) and set(view.events) <= {
+        stopped_event(spec.serviceName, tasks.stopped)
+    }
     settling = not unusual and (_settling(status["conditions"]) or stops_only)
     await write_status(ctx, ECS_SERVICE, body, status, settling=settling)
     ctx.stops.written(key, stops)
@@ -200,20 +202,16 @@ def _scheduler_stopped(stops: Sequence[Mapping[str, Any]], previous: Mapping[str
     )
 
 
-def _stops_only(previous: Mapping[str, Any], status: Mapping[str, Any], stop_event: str) -> bool:
-    """Whether the status tells nothing new but stopped tasks and ``stop_event`` saying so (then
-    its write may wait for the next one, and take the stops that come meanwhile along: a
-    rollout's replacements come in bursts). Any other stop (StopTask's, a task that could not
-    start, an essential container's exit) is written at once, whatever the status says: it is
-    what someone looks at next, and a task seen STOPPED must not answer MISSING while its
-    record waits."""
+def _stops_only(previous: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
+    """Whether the status tells nothing new but stopped tasks, its events aside (then its write
+    may wait for the next one, and take the stops that come meanwhile along: a rollout's
+    replacements come in bursts). Any other stop (StopTask's, a task that could not start, an
+    essential container's exit) is written at once, whatever the status says: it is what
+    someone looks at next, and a task seen STOPPED must not answer MISSING while its record
+    waits."""
     stops = (STOPPED_TASKS, "events")  # a stop's record, and the event saying it was stopped
     others = {k: v for k, v in status.items() if k not in stops and v is not None}
-    if others != {k: v for k, v in previous.items() if k not in stops}:
-        return False
-    known = {e.get("id") for e in previous.get("events") or []}
-    said = {e["message"] for e in status.get("events") or [] if e.get("id") not in known}
-    return said <= {stop_event}
+    return others == {k: v for k, v in previous.items() if k not in stops}
 
 
 def _removed(
