@@ -340,10 +340,8 @@ def current_state(
             placed=placed_as_recorded(record),
             essential_exit_code=record.get(ESSENTIAL_EXIT_CODE),
         )
-    if pod is None and record is not None and record.get(START_HELD) and not stop_requested:
-        return held(record, str(record[START_HELD]))
     if pod is None and record is not None and not stop_requested:
-        return lost(record)
+        return held(record) if record.get(START_HELD) else lost(record)
     if pod is None and record is not None:
         state = replace(
             task_state(None, essential, True),
@@ -368,15 +366,16 @@ def current_state(
     return state
 
 
-def held(record: Mapping[str, Any], why: str) -> TaskState:
-    """A task whose pod the API server refused for now (``why``: its words, a full quota):
-    PROVISIONING, as ECS shows a task that waits for room, until a try gets its pod created."""
+def held(record: Mapping[str, Any]) -> TaskState:
+    """A task whose pod the API server refused for now (its record's :data:`START_HELD`: the
+    server's words, a full quota): PROVISIONING, as ECS shows a task that waits for room,
+    until a try gets its pod created."""
     return TaskState(
         "PROVISIONING",
         "RUNNING",
         record.get("containers") or [],
         placed=placed_as_recorded(record),
-        held=why,
+        held=str(record[START_HELD]),
     )
 
 
