@@ -22,7 +22,6 @@ from ecs_operator.status.rollout import (
 )
 from ecs_operator.status.service import service_status, with_problem_event
 from ecs_operator.status.workloads import (
-    Revision,
     TaskSummary,
     WorkloadState,
     deployment_state,
@@ -147,7 +146,7 @@ def test_task_summary_counts_the_revision_and_the_unplaced() -> None:
         unbound=2,
         unbound_revision=1,
         ready_revision=1,
-        revisions={"web:2": Revision(tasks=3, ready=1), "web:1": Revision(tasks=1, ready=1)},
+        revisions={"web:2": 1, "web:1": 1},
     )
 
 
@@ -163,7 +162,7 @@ def test_a_pod_failing_to_start_counts_as_the_tasks_ecs_would_have_started_meanw
         },
     }
     assert task_summary([pulling, pod()], "web:2", NOW + 10, GRACE) == TaskSummary(
-        1, 1, ready_revision=1, recount_after=50.0, revisions={"web:2": Revision(2, 1)}
+        1, 1, ready_revision=1, recount_after=50.0, revisions={"web:2": 1}
     )
     assert task_summary([pulling], "web:2", NOW + 130, GRACE).failed_unhealthy == 3
     # looked at again only while a breaker may still trip
@@ -559,7 +558,7 @@ def test_a_second_update_while_the_first_fails_keeps_the_deployment_that_serves(
     web:1's deployment; one whose last task went is no longer listed."""
     before = completed_on("web:1", Rollout("web:1", "h"))
     crashing = WorkloadState(2, 4, 2, 2, 0, current=True, failed=False)
-    serving = {"web:1": Revision(2, 2), "web:2": Revision(2, 0)}
+    serving = {"web:1": 2, "web:2": 0}
     failing, _ = converge(
         before, "web:2", [crashing], Rollout("web:2", "h"), TaskSummary(revisions=serving)
     )
@@ -568,7 +567,7 @@ def test_a_second_update_while_the_first_fails_keeps_the_deployment_that_serves(
         "web:3",
         [WorkloadState(2, 6, 2, 2, 0, current=True, failed=False)],
         Rollout("web:3", "h"),
-        TaskSummary(ready_revision=0, revisions={**serving, "web:3": Revision(2, 0)}),
+        TaskSummary(ready_revision=0, revisions={**serving, "web:3": 0}),
     )
 
     shown = [(d["taskDefinition"], d["status"], d["runningCount"]) for d in third["deployments"]]
@@ -578,7 +577,7 @@ def test_a_second_update_while_the_first_fails_keeps_the_deployment_that_serves(
         "web:3",
         [WorkloadState(2, 4, 2, 2, 0, current=True, failed=False)],
         Rollout("web:3", "h"),
-        TaskSummary(ready_revision=0, revisions={"web:1": Revision(2, 2), "web:3": Revision(2, 0)}),
+        TaskSummary(ready_revision=0, revisions={"web:1": 2, "web:3": 0}),
     )
     assert [d["taskDefinition"] for d in gone["deployments"]] == ["web:3", "web:1"]
 

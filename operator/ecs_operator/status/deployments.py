@@ -162,15 +162,15 @@ def _draining(
         older = older[:1]
     kept: list[dict[str, Any]] = []
     for deployment in older:
-        revision = tasks.revisions.get(str(deployment.get("taskDefinition")))
+        ready = tasks.revisions.get(str(deployment.get("taskDefinition")))
         if deployment.get("taskDefinition") == running or not tasks.revisions:
             if any(k.get("taskDefinition") == running for k in kept):
                 continue
             count = draining
-        elif revision is None:
+        elif ready is None:
             continue  # its last task is gone
         else:
-            count = revision.ready
+            count = ready
         kept.append({**deployment, "runningCount": count, "desiredCount": 0, "pendingCount": 0})
     return kept
 

@@ -86,14 +86,6 @@ def workload_state(obj: dict[str, Any]) -> WorkloadState:
 
 
 @dataclass(frozen=True)
-class Revision:
-    """A task definition's tasks in a service: how many, and how many ready."""
-
-    tasks: int
-    ready: int
-
-
-@dataclass(frozen=True)
 class TaskSummary:
     """What a service's pods tell beyond the workload counts.
 
@@ -123,9 +115,9 @@ class TaskSummary:
     #: the tasks its scheduler stopped (scale-in, a rollout's replacements) that the written
     #: status does not record yet: ECS's "has stopped N running tasks"
     stopped: int = 0
-    #: each task definition's tasks and how many of them are ready (empty: not counted), so
-    #: that each older deployment still draining shows its own
-    revisions: Mapping[str, Revision] = field(default_factory=dict)
+    #: each task definition that has tasks, and how many of them are ready (empty: not
+    #: counted), so that each older deployment still draining shows its own
+    revisions: Mapping[str, int] = field(default_factory=dict)
 
 
 def _conditions(pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -221,6 +213,7 @@ def task_summary(
         if recount is not None:
             recounts.append(recount)
     reasons = [reason for reason in map(unschedulable, live) if reason]
+    ready = _ready_by_revision(live)
     return TaskSummary(
         failed=failed,
         failed_unhealthy=failed_unhealthy,
@@ -228,21 +221,20 @@ def task_summary(
         placement_reason=reasons[0] if reasons else "",
         unbound=sum(1 for p in live if not bound(p)),
         unbound_revision=sum(1 for p in revision if not bound(p)),
-        ready_revision=sum(1 for p in revision if pod_ready(p)),
+        ready_revision=ready.get(task_definition, 0),
         recount_after=min(recounts, default=None),
-        revisions=_by_revision(live),
+        revisions=ready,
     )
 
 
-def _by_revision(pods: Sequence[dict[str, Any]]) -> dict[str, Revision]:
-    """Each task definition's tasks among ``pods``, and how many are ready."""
-    counts: dict[str, tuple[int, int]] = {}
+def _ready_by_revision(pods: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Each task definition ``pods`` run, and how many of its pods are ready."""
+    ready: dict[str, int] = {}
     for pod in pods:
         name = (pod["metadata"].get("annotations") or {}).get(ANNOTATION_TASK_DEFINITION)
         if name:
-            tasks, ready = counts.get(name, (0, 0))
-            counts[name] = (tasks + 1, ready + pod_ready(pod))
-    return {name: Revision(*count) for name, count in counts.items()}
+            ready[name] = ready.get(name, 0) + pod_ready(pod)
+    return ready
 
 
 def bound(pod: dict[str, Any]) -> bool:
